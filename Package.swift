@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "botops",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "botops", targets: ["botops"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibSSH2",
+            pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(name: "Remote", dependencies: ["CLibSSH2"]),
+        .target(name: "Checks", dependencies: ["Remote"]),
+        .target(
+            name: "BotOps",
+            dependencies: ["Remote", "Checks", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(name: "Engine", dependencies: ["CLibPQ"]),
+        .executableTarget(
+            name: "botops",
+            dependencies: ["BotOps", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "RemoteTests", dependencies: ["Remote"]),
+        .testTarget(name: "BotOpsTests", dependencies: ["BotOps"]),
+        .testTarget(name: "CLITests", dependencies: ["Remote"]),
+    ]
+)

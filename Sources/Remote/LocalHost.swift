@@ -1,0 +1,97 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs commands on this machine through `/bin/sh -c`, with the same interface as `SSHConnection`,
+/// for botops running on the host itself (`--local`). Each command gets its own thread for the
+/// blocking pipe reads, so the cooperative pool never waits on a child process.
+public struct LocalHost: CommandRunner {
+    public init() {}
+
+    public var destination: String { "local" }
+
+    public func run(_ command: String, timeout: Duration? = nil, onOutput: OutputHandler? = nil) async throws -> CommandResult {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try Self.runBlocking(command, timeout: timeout, onOutput: onOutput) })
+            }
+            thread.start()
+        }
+    }
+
+    private static func runBlocking(_ command: String, timeout: Duration?, onOutput: OutputHandler?) throws -> CommandResult {
+        var stdoutPipe: [Int32] = [0, 0]
+        var stderrPipe: [Int32] = [0, 0]
+        guard pipe(&stdoutPipe) == 0, pipe(&stderrPipe) == 0 else {
+            throw RemoteError.localSpawnFailed(command: command, detail: errnoText())
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+        for fd in stdoutPipe + stderrPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+
+        // Its own process group, so a timeout can stop the command and everything it started.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
+        Glibc.close(stdoutPipe[1])
+        Glibc.close(stderrPipe[1])
+        defer {
+            Glibc.close(stdoutPipe[0])
+            Glibc.close(stderrPipe[0])
+        }
+        guard spawned == 0 else {
+            throw RemoteError.localSpawnFailed(command: command, detail: String(cString: strerror(spawned)))
+        }
+
+        let deadline = timeout.map { ContinuousClock.now.advanced(by: $0) }
+        var output: [OutputStream: [UInt8]] = [.stdout: [], .stderr: []]
+        var open: [(fd: Int32, stream: OutputStream)] = [(stdoutPipe[0], .stdout), (stderrPipe[0], .stderr)]
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while !open.isEmpty {
+            var waitMilliseconds: Int32 = -1
+            if let deadline {
+                let remaining = ContinuousClock.now.duration(to: deadline)
+                if remaining <= .zero {
+                    killpg(pid, SIGKILL)
+                    var status: Int32 = 0
+                    waitpid(pid, &status, 0)
+                    let seconds = Double(timeout!.components.seconds) + Double(timeout!.components.attoseconds) / 1e18
+                    throw RemoteError.commandTimedOut(command: command, seconds: seconds)
+                }
+                waitMilliseconds = Int32(min(remaining.components.seconds * 1000 + 1, 1000))
+            }
+            var fds = open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            if poll(&fds, nfds_t(fds.count), waitMilliseconds) < 0 && errno != EINTR {
+                throw RemoteError.localSpawnFailed(command: command, detail: errnoText())
+            }
+            for (index, entry) in open.enumerated().reversed() where fds[index].revents != 0 {
+                let count = read(entry.fd, &buffer, buffer.count)
+                if count > 0 {
+                    let chunk = Array(buffer[0..<count])
+                    output[entry.stream]! += chunk
+                    onOutput?(entry.stream, chunk)
+                } else if count == 0 || errno != EINTR {
+                    open.remove(at: index)
+                }
+            }
+        }
+
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let signal = status & 0x7f
+        let termination: Termination = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(SignalNames.name(for: signal))
+        return CommandResult(termination: termination, stdout: output[.stdout]!, stderr: output[.stderr]!)
+    }
+}

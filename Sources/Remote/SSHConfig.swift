@@ -1,0 +1,207 @@
+import Foundation
+
+/// Where and how to connect, after ssh_config resolution.
+public struct SSHTarget: Sendable, Equatable {
+    public var alias: String
+    public var hostname: String
+    public var port: Int
+    public var user: String
+    public var identityFiles: [String]
+    public var knownHostsFile: String
+    public var hostKeyPolicy: HostKeyPolicy
+    public var connectTimeout: Double
+    public var keepaliveInterval: Int
+
+    public var displayName: String { "\(user)@\(hostname):\(port)" }
+}
+
+public enum HostKeyPolicy: Sendable, Equatable {
+    /// Unknown and changed keys are both refused.
+    case strict
+    /// Unknown keys are recorded; a changed key is still refused.
+    case acceptNew
+}
+
+/// A parsed OpenSSH client config: `Host` blocks with patterns, first value wins (as in ssh).
+/// `Match` blocks are skipped: their conditions need state botops does not have.
+public struct SSHConfig: Sendable {
+    struct Block: Sendable {
+        var patterns: [String]
+        var options: [(key: String, value: String)]
+    }
+
+    var blocks: [Block]
+
+    public init(text: String) {
+        var blocks = [Block(patterns: ["*"], options: [])]
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            guard let (key, value) = Self.parseLine(Substring(rawLine)) else { continue }
+            switch key {
+            case "host":
+                blocks.append(Block(patterns: value.split(separator: " ").map(String.init), options: []))
+            case "match":
+                blocks.append(Block(patterns: [], options: []))
+            default:
+                blocks[blocks.count - 1].options.append((key, value))
+            }
+        }
+        self.blocks = blocks
+    }
+
+    /// Reads `path`; a missing file is an empty config, as for ssh.
+    public static func load(path: String) throws -> SSHConfig {
+        guard FileManager.default.fileExists(atPath: path) else { return SSHConfig(text: "") }
+        return SSHConfig(text: try String(contentsOfFile: path, encoding: .utf8))
+    }
+
+    /// Splits `Keyword value`, `Keyword=value` and `Keyword "quoted value"`; nil for blanks and comments.
+    private static func parseLine(_ line: Substring) -> (String, String)? {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { return nil }
+        guard let split = trimmed.firstIndex(where: { $0 == " " || $0 == "\t" || $0 == "=" }) else {
+            return (trimmed.lowercased(), "")
+        }
+        let key = trimmed[..<split].lowercased()
+        var value = trimmed[split...].drop { $0 == " " || $0 == "\t" || $0 == "=" }
+            .trimmingCharacters(in: .whitespaces)
+        if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+            value = String(value.dropFirst().dropLast())
+        }
+        return (key, value)
+    }
+
+    /// The options that apply to `alias`, first occurrence winning; `identityfile` accumulates.
+    public func options(for alias: String) -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        for block in blocks where Self.matches(alias, patterns: block.patterns) {
+            for (key, value) in block.options {
+                if key == "identityfile" {
+                    result[key, default: []].append(value)
+                } else if result[key] == nil {
+                    result[key] = [value]
+                }
+            }
+        }
+        return result
+    }
+
+    /// ssh semantics: a negated pattern that matches excludes the block; otherwise any positive match.
+    static func matches(_ host: String, patterns: [String]) -> Bool {
+        var matched = false
+        for pattern in patterns {
+            if pattern.hasPrefix("!") {
+                if globMatch(host, pattern: pattern.dropFirst()) { return false }
+            } else if globMatch(host, pattern: Substring(pattern)) {
+                matched = true
+            }
+        }
+        return matched
+    }
+
+    static func globMatch(_ text: String, pattern: Substring) -> Bool {
+        let text = Array(text.lowercased().utf8)
+        let pattern = Array(pattern.lowercased().utf8)
+        var t = 0, p = 0, starP = -1, starT = 0
+        while t < text.count {
+            if p < pattern.count, pattern[p] == UInt8(ascii: "?") || pattern[p] == text[t] {
+                t += 1; p += 1
+            } else if p < pattern.count, pattern[p] == UInt8(ascii: "*") {
+                starP = p; starT = t; p += 1
+            } else if starP >= 0 {
+                p = starP + 1; starT += 1; t = starT
+            } else {
+                return false
+            }
+        }
+        while p < pattern.count, pattern[p] == UInt8(ascii: "*") { p += 1 }
+        return p == pattern.count
+    }
+}
+
+/// Turns what the user typed (`alias`, `user@host`, `user@host:port`, `[::1]:22`) into a target.
+public struct SSHTargetResolver: Sendable {
+    public var config: SSHConfig
+    public var homeDirectory: String
+    public var localUser: String
+
+    public init(config: SSHConfig, homeDirectory: String = NSHomeDirectory(), localUser: String = ProcessInfo.processInfo.environment["USER"] ?? "root") {
+        self.config = config
+        self.homeDirectory = homeDirectory
+        self.localUser = localUser
+    }
+
+    public func resolve(_ spec: String, acceptNewHostKey: Bool = false) throws -> SSHTarget {
+        let (explicitUser, alias, explicitPort) = try Self.split(spec)
+        let options = config.options(for: alias)
+        func first(_ key: String) -> String? { options[key]?.first }
+
+        let hostname = first("hostname").map { $0.replacing("%h", with: alias) } ?? alias
+        let user = explicitUser ?? first("user") ?? localUser
+        let port = try explicitPort ?? first("port").map { try Self.port($0, source: "Port in ssh config") } ?? 22
+        let tokens = ["%d": homeDirectory, "%h": hostname, "%u": localUser, "%r": user, "%p": String(port), "%n": alias]
+        func expand(_ path: String) -> String {
+            var result = path
+            if result.hasPrefix("~/") { result = homeDirectory + result.dropFirst() }
+            for (token, value) in tokens { result = result.replacing(token, with: value) }
+            return result.replacing("%%", with: "%")
+        }
+
+        let identityFiles = options["identityfile"].map { $0.map(expand) }
+            ?? ["id_ed25519", "id_ecdsa", "id_rsa"].map { "\(homeDirectory)/.ssh/\($0)" }
+        let knownHosts = first("userknownhostsfile").map { expand(String($0.split(separator: " ")[0])) }
+            ?? "\(homeDirectory)/.ssh/known_hosts"
+        let strict = first("stricthostkeychecking")?.lowercased()
+        let policy: HostKeyPolicy = acceptNewHostKey || strict == "accept-new" || strict == "no" || strict == "off"
+            ? .acceptNew : .strict
+        let connectTimeout = first("connecttimeout").flatMap(Double.init) ?? 10
+        let keepalive = first("serveraliveinterval").flatMap(Int.init) ?? 15
+
+        return SSHTarget(
+            alias: alias, hostname: hostname, port: port, user: user, identityFiles: identityFiles,
+            knownHostsFile: knownHosts, hostKeyPolicy: policy, connectTimeout: connectTimeout,
+            keepaliveInterval: keepalive)
+    }
+
+    static func split(_ spec: String) throws -> (user: String?, host: String, port: Int?) {
+        var rest = Substring(spec)
+        var user: String?
+        if let at = rest.lastIndex(of: "@") {
+            user = String(rest[..<at])
+            rest = rest[rest.index(after: at)...]
+        }
+        var port: Int?
+        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+            let after = rest[rest.index(after: close)...]
+            if after.hasPrefix(":") { port = try self.port(String(after.dropFirst()), source: spec) }
+            rest = rest[rest.index(after: rest.startIndex)..<close]
+        } else if rest.filter({ $0 == ":" }).count == 1, let colon = rest.firstIndex(of: ":") {
+            port = try self.port(String(rest[rest.index(after: colon)...]), source: spec)
+            rest = rest[..<colon]
+        }
+        guard !rest.isEmpty, user.map({ !$0.isEmpty }) ?? true else {
+            throw SSHTargetError.malformed(spec)
+        }
+        return (user, String(rest), port)
+    }
+
+    static func port(_ text: String, source: String) throws -> Int {
+        guard let port = Int(text), (1...65535).contains(port) else {
+            throw SSHTargetError.badPort(text, source: source)
+        }
+        return port
+    }
+}
+
+public enum SSHTargetError: Error, Equatable, CustomStringConvertible {
+    case malformed(String)
+    case badPort(String, source: String)
+
+    public var description: String {
+        switch self {
+        case .malformed(let spec):
+            return "host '\(spec)' is not valid: use an ssh config alias, host, user@host or user@host:port."
+        case let .badPort(text, source):
+            return "port '\(text)' in '\(source)' is not a number from 1 to 65535."
+        }
+    }
+}
