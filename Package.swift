@@ -33,8 +33,10 @@ let package = Package(
             name: "botops",
             dependencies: ["BotOps", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "RemoteTests", dependencies: ["Remote"]),
-        .testTarget(name: "BotOpsTests", dependencies: ["BotOps"]),
-        .testTarget(name: "CLITests", dependencies: ["Remote"]),
+        // Locates the sandbox host (scripts/sandbox) for the integration tests.
+        .target(name: "SandboxSupport", dependencies: ["Remote"], path: "Tests/SandboxSupport"),
+        .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),
+        .testTarget(name: "BotOpsTests", dependencies: ["BotOps", "SandboxSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["botops", "Remote", "SandboxSupport"]),
     ]
 )

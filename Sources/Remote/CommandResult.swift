@@ -37,13 +37,13 @@ public struct CommandResult: Sendable {
     public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
 }
 
-public enum OutputStream: Sendable {
+public enum OutputKind: Sendable {
     case stdout
     case stderr
 }
 
 /// Receives output as it arrives, chunk by chunk, before the command ends.
-public typealias OutputHandler = @Sendable (OutputStream, [UInt8]) -> Void
+public typealias OutputHandler = @Sendable (OutputKind, [UInt8]) -> Void
 
 /// "Run this command on the host": implemented over SSH and on the local machine.
 public protocol CommandRunner: Sendable {

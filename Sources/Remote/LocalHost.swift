@@ -34,12 +34,18 @@ public struct LocalHost: CommandRunner {
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
         for fd in stdoutPipe + stderrPipe { posix_spawn_file_actions_addclose(&actions, fd) }
 
-        // Its own process group, so a timeout can stop the command and everything it started.
+        // Its own process group, so a timeout can stop the command and everything it started; and
+        // default signal handling, whatever this process blocks or ignores.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        posix_spawnattr_setsigmask(&attributes, &signals)
+        sigfillset(&signals)
+        posix_spawnattr_setsigdefault(&attributes, &signals)
 
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
         defer { argv.forEach { free($0) } }
@@ -56,8 +62,8 @@ public struct LocalHost: CommandRunner {
         }
 
         let deadline = timeout.map { ContinuousClock.now.advanced(by: $0) }
-        var output: [OutputStream: [UInt8]] = [.stdout: [], .stderr: []]
-        var open: [(fd: Int32, stream: OutputStream)] = [(stdoutPipe[0], .stdout), (stderrPipe[0], .stderr)]
+        var output: [OutputKind: [UInt8]] = [.stdout: [], .stderr: []]
+        var open: [(fd: Int32, stream: OutputKind)] = [(stdoutPipe[0], .stdout), (stderrPipe[0], .stderr)]
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while !open.isEmpty {
             var waitMilliseconds: Int32 = -1

@@ -248,7 +248,7 @@ public final class SSHConnection: CommandRunner, @unchecked Sendable {
     }
 
     /// Reads everything available on one stream. Raw bytes are kept; decoding happens later.
-    private func drain(_ job: Job, stream: OutputStream) throws -> Bool {
+    private func drain(_ job: Job, stream: OutputKind) throws -> Bool {
         var progressed = false
         while true {
             let count = readBuffer.withUnsafeMutableBufferPointer { buffer in

@@ -1,0 +1,268 @@
+import Foundation
+import Remote
+import Yams
+
+/// botops.yml (design.md §3). Every field has the user's production value as its default except
+/// `host`, which must be given.
+public struct BotOpsConfig: Sendable, Equatable {
+    public struct Compose: Sendable, Equatable {
+        public var file = "docker-compose.aws.yml"
+        public var envFile = ".env"
+        public var command = ComposeCommand.auto
+    }
+
+    public enum ComposeCommand: String, Sendable, Equatable, CaseIterable {
+        case auto
+        case v2 = "docker compose"
+        case v1 = "docker-compose"
+    }
+
+    public struct Database: Sendable, Equatable {
+        public var container = "db"
+        public var user = "bot_user"
+        public var name = "bot_trader_db"
+    }
+
+    public struct Checks: Sendable, Equatable {
+        public var cronMatch = "weekly_strategy_review.sh"
+        public var reportScript = "weekly_strategy_review.sh"
+        public var queries = ["weekly_symbol_performance.sql", "weekly_signal_quality.sql", "weekly_timing_analysis.sql"]
+        public var reportGlob = "logs/weekly_review_*.txt"
+        public var linkageWindow = "1 day"
+        public var minLinkedTrades = 1
+    }
+
+    public struct Health: Sendable, Equatable {
+        public var timeout: Duration = .seconds(60)
+        public var stableFor: Duration = .seconds(10)
+    }
+
+    public var host: String
+    /// ssh client config used to resolve `host`; `~/.ssh/config` when not set.
+    public var sshConfig: String?
+    public var path = "/opt/bot"
+    public var branch = "main"
+    public var compose = Compose()
+    public var services = ["sighook", "webhook", "report-job"]
+    public var database = Database()
+    public var checks = Checks()
+    public var health = Health()
+
+    public init(host: String) {
+        self.host = host
+    }
+}
+
+/// A problem in botops.yml: which file, which line, which key, and what was expected.
+public struct ConfigError: Error, Equatable, CustomStringConvertible, ExitCodeProviding {
+    public var file: String
+    public var line: Int?
+    public var key: String?
+    public var problem: String
+
+    public var description: String {
+        let location = line.map { "\(file):\($0)" } ?? file
+        return key.map { "\(location): key '\($0)': \(problem)" } ?? "\(location): \(problem)"
+    }
+
+    public var exitCode: BotOpsExitCode { .usage }
+}
+
+extension BotOpsConfig {
+    /// Loads `path`, reporting the first problem with its line.
+    public static func load(path: String) throws -> BotOpsConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: path, problem: "cannot read the file. Create it (see botops.yml in the botops repository) or pass --config PATH or --host HOST.")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    public static func parse(_ text: String, file: String = "botops.yml") throws -> BotOpsConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigError(file: file, problem: "not valid YAML: \(error)")
+        }
+        guard let root else {
+            throw ConfigError(file: file, problem: "the file is empty; it needs at least 'host:'.")
+        }
+        let top = try MappingReader(root, path: "", file: file)
+        guard let host = try top.string("host") else {
+            throw ConfigError(file: file, line: root.mark?.line, key: "host", problem: "missing; set it to an ssh config alias or user@host[:port] (e.g. host: bottrader-aws).")
+        }
+        var config = BotOpsConfig(host: host)
+        config.sshConfig = try top.string("ssh_config")
+        config.path = try top.string("path", validate: absolutePath) ?? config.path
+        config.branch = try top.string("branch", validate: gitRef) ?? config.branch
+        config.services = try top.names("services") ?? config.services
+
+        if let compose = try top.mapping("compose") {
+            config.compose.file = try compose.string("file", validate: relativePath) ?? config.compose.file
+            config.compose.envFile = try compose.string("env_file", validate: relativePath) ?? config.compose.envFile
+            if let command = try compose.string("command", validate: { ComposeCommand(rawValue: $0) == nil ? "expected one of: auto, docker compose, docker-compose" : nil }) {
+                config.compose.command = ComposeCommand(rawValue: command)!
+            }
+            try compose.rejectUnknownKeys()
+        }
+        if let database = try top.mapping("database") {
+            config.database.container = try database.name("container") ?? config.database.container
+            config.database.user = try database.name("user") ?? config.database.user
+            config.database.name = try database.name("name") ?? config.database.name
+            try database.rejectUnknownKeys()
+        }
+        if let checks = try top.mapping("checks") {
+            config.checks.cronMatch = try checks.string("cron_match") ?? config.checks.cronMatch
+            config.checks.reportScript = try checks.string("report_script", validate: relativePath) ?? config.checks.reportScript
+            config.checks.queries = try checks.strings("queries", validate: relativePath) ?? config.checks.queries
+            config.checks.reportGlob = try checks.string("report_glob", validate: relativePath) ?? config.checks.reportGlob
+            config.checks.linkageWindow = try checks.string("linkage_window", validate: interval) ?? config.checks.linkageWindow
+            config.checks.minLinkedTrades = try checks.int("min_linked_trades", range: 0...1_000_000) ?? config.checks.minLinkedTrades
+            try checks.rejectUnknownKeys()
+        }
+        if let health = try top.mapping("health") {
+            config.health.timeout = try health.duration("timeout") ?? config.health.timeout
+            config.health.stableFor = try health.duration("stable_for") ?? config.health.stableFor
+            try health.rejectUnknownKeys()
+        }
+        try top.rejectUnknownKeys()
+        return config
+    }
+}
+
+// MARK: - Value rules (nil when valid, otherwise what is expected)
+
+private func absolutePath(_ value: String) -> String? {
+    value.hasPrefix("/") ? nil : "expected an absolute path such as /opt/bot"
+}
+
+private func relativePath(_ value: String) -> String? {
+    !value.isEmpty && !value.hasPrefix("/") && !value.split(separator: "/").contains("..")
+        ? nil : "expected a path inside the checkout (relative, no '..')"
+}
+
+private func gitRef(_ value: String) -> String? {
+    Name.isValid(value.replacing("/", with: "-")) ? nil : "expected a git branch name"
+}
+
+private func interval(_ value: String) -> String? {
+    let parts = value.split(separator: " ")
+    let units = ["minute", "minutes", "hour", "hours", "day", "days", "week", "weeks"]
+    return parts.count == 2 && Int(parts[0]) != nil && units.contains(String(parts[1]))
+        ? nil : "expected an interval such as '1 day', '12 hours' or '30 minutes'"
+}
+
+/// Parses "500ms", "10s", "5m", "1h".
+func parseDuration(_ text: String) -> Duration? {
+    let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+    for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
+        if let value = Int64(text.dropLast(suffix.count)), value >= 0 {
+            return .milliseconds(value * milliseconds)
+        }
+    }
+    return nil
+}
+
+/// Reads one YAML mapping, remembering which keys were asked for so the rest can be reported.
+private final class MappingReader {
+    let mapping: Node.Mapping
+    let path: String
+    let file: String
+    let line: Int?
+    private var known: Set<String> = []
+
+    init(_ node: Node, path: String, file: String) throws {
+        guard case .mapping(let mapping) = node else {
+            throw ConfigError(file: file, line: node.mark?.line, key: path.isEmpty ? nil : path, problem: "expected a mapping of keys, got \(describe(node))")
+        }
+        self.mapping = mapping
+        self.path = path
+        self.file = file
+        self.line = node.mark?.line
+    }
+
+    private func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    private func value(_ key: String) -> Node? {
+        known.insert(key)
+        return mapping[key]
+    }
+
+    private func error(_ key: String, _ node: Node, _ problem: String) -> ConfigError {
+        ConfigError(file: file, line: node.mark?.line, key: keyPath(key), problem: problem)
+    }
+
+    func string(_ key: String, validate: (String) -> String? = { _ in nil }) throws -> String? {
+        guard let node = value(key) else { return nil }
+        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else {
+            throw error(key, node, "expected a text value, got \(describe(node))")
+        }
+        if let expected = validate(scalar.string) {
+            throw error(key, node, "'\(scalar.string)' is not valid: \(expected)")
+        }
+        return scalar.string
+    }
+
+    func name(_ key: String) throws -> String? {
+        try string(key) { Name.isValid($0) ? nil : "expected a name of letters, digits, '_', '.', '-'" }
+    }
+
+    func strings(_ key: String, validate: (String) -> String? = { _ in nil }) throws -> [String]? {
+        guard let node = value(key) else { return nil }
+        guard case .sequence(let sequence) = node, !sequence.isEmpty else {
+            throw error(key, node, "expected a non-empty list such as [a, b], got \(describe(node))")
+        }
+        return try sequence.map { item in
+            guard case .scalar(let scalar) = item, !scalar.string.isEmpty else {
+                throw error(key, item, "expected each item to be a text value, got \(describe(item))")
+            }
+            if let expected = validate(scalar.string) {
+                throw error(key, item, "item '\(scalar.string)' is not valid: \(expected)")
+            }
+            return scalar.string
+        }
+    }
+
+    func names(_ key: String) throws -> [String]? {
+        try strings(key) { Name.isValid($0) ? nil : "expected a name of letters, digits, '_', '.', '-'" }
+    }
+
+    func int(_ key: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let node = value(key) else { return nil }
+        guard case .scalar(let scalar) = node, let number = Int(scalar.string), range.contains(number) else {
+            throw error(key, node, "expected a whole number from \(range.lowerBound) to \(range.upperBound), got \(describe(node))")
+        }
+        return number
+    }
+
+    func duration(_ key: String) throws -> Duration? {
+        guard let node = value(key) else { return nil }
+        guard case .scalar(let scalar) = node, let duration = parseDuration(scalar.string) else {
+            throw error(key, node, "expected a duration such as 60s, 5m or 500ms, got \(describe(node))")
+        }
+        return duration
+    }
+
+    func mapping(_ key: String) throws -> MappingReader? {
+        guard let node = value(key) else { return nil }
+        return try MappingReader(node, path: keyPath(key), file: file)
+    }
+
+    func rejectUnknownKeys() throws {
+        for (keyNode, _) in mapping {
+            let key = keyNode.string ?? "?"
+            if !known.contains(key) {
+                throw ConfigError(file: file, line: keyNode.mark?.line, key: keyPath(key), problem: "unknown key; expected one of: \(known.sorted().joined(separator: ", ")).")
+            }
+        }
+    }
+}
+
+private func describe(_ node: Node) -> String {
+    switch node {
+    case .scalar(let scalar): return scalar.string.isEmpty ? "nothing" : "'\(scalar.string)'"
+    case .mapping: return "a mapping"
+    case .sequence: return "a list"
+    case .alias: return "an alias"
+    }
+}

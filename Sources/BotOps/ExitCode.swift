@@ -1,0 +1,27 @@
+import Remote
+
+/// Process exit codes (design.md §7); CI gates rely on them.
+public enum BotOpsExitCode: Int32, Sendable {
+    case success = 0
+    /// A check failed, or a deploy failed and was rolled back.
+    case failed = 1
+    case usage = 2
+    case unreachable = 3
+    /// Lock held, blackout window, dirty tree.
+    case refused = 4
+    /// Deploy failed and rollback failed too: the host needs a human.
+    case needsHuman = 5
+}
+
+/// Errors that know which exit code they mean.
+public protocol ExitCodeProviding {
+    var exitCode: BotOpsExitCode { get }
+}
+
+extension RemoteError: ExitCodeProviding {
+    public var exitCode: BotOpsExitCode { isUnreachable ? .unreachable : .failed }
+}
+
+extension SSHTargetError: ExitCodeProviding {
+    public var exitCode: BotOpsExitCode { .usage }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import BotOps
+import Foundation
+import Remote
+
+struct Exec: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command on the host, streaming its output, and exit with its status.",
+        discussion: """
+            One argument is a shell command line, run as written: botops exec -- 'crontab -l | grep weekly'.
+            Several arguments are an argument vector, each quoted: botops exec -- ls -la '/opt/bot/my file'.
+            A command killed by a signal exits with 128 + the signal number, as in a shell.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .long, help: "Give up after this many seconds.")
+    var timeout: Double?
+
+    @Argument(parsing: .captureForPassthrough, help: "The command, after --.")
+    var command: [String] = []
+
+    /// The command without the `--` that ends botops' own options.
+    private var argv: [String] { command.first == "--" ? Array(command.dropFirst()) : command }
+
+    func validate() throws {
+        guard !argv.isEmpty else { throw ValidationError("nothing to run: botops exec -- COMMAND") }
+        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
+    func run() async throws {
+        let settings = connection.settings(for: try connection.loadConfig())
+        let host = try await settings.connect()
+        defer { host.close() }
+        let line = argv.count == 1 ? argv[0] : shellCommand(argv)
+        let result = try await host.run(line, timeout: timeout.map { .milliseconds(Int64($0 * 1000)) }) { stream, bytes in
+            (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(bytes))
+        }
+        throw ExitCode(result.termination.shellStatus)
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import BotOps
+import Foundation
+import Remote
+
+struct Ping: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Connect to the host, run `true`, and report who, where, the host key and timings."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let settings = connection.settings(for: try connection.loadConfig())
+        let clock = ContinuousClock()
+        let start = clock.now
+        let host = try await settings.connect()
+        defer { host.close() }
+        let connected = clock.now
+        let result = try await host.run("true")
+        let roundTrip = clock.now - connected
+        guard result.succeeded else {
+            throw ValidationError("`true` on \(host.destination) ended with \(result.termination): the host's shell is broken.")
+        }
+        var line = host.destination
+        if let ssh = host as? SSHConnection { line += "  host key \(ssh.hostKeyFingerprint)" }
+        line += "  connect \(milliseconds(connected - start))  round trip \(milliseconds(roundTrip))"
+        print(line)
+    }
+}
+
+func milliseconds(_ duration: Duration) -> String {
+    let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    return String(format: "%.1f ms", value)
+}

@@ -1,0 +1,196 @@
+import Foundation
+import Remote
+import SandboxSupport
+import Testing
+
+/// Against the sandbox's real OpenSSH server (scripts/sandbox up).
+@Suite(.enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct SSHIntegrationTests {
+    let sandbox: Sandbox
+
+    init() throws {
+        sandbox = try Sandbox.require()
+    }
+
+    func connect(_ target: SSHTarget? = nil) async throws -> SSHConnection {
+        try await SSHConnection.connect(to: try target ?? sandbox.target())
+    }
+
+    @Test func exitStatusesAndSignal() async throws {
+        let connection = try await connect()
+        defer { connection.close() }
+        #expect(try await connection.run("true").termination == .exited(0))
+        #expect(try await connection.run("false").termination == .exited(1))
+        let missing = try await connection.run("no-such-command-botops")
+        #expect(missing.termination == .exited(127))
+        #expect(missing.stderrText.contains("not found"))
+        #expect(try await connection.run("kill -TERM $$").termination == .signaled("TERM"))
+    }
+
+    @Test func stderrIsKeptApartFromStdout() async throws {
+        let connection = try await connect()
+        defer { connection.close() }
+        let result = try await connection.run("echo to-out; echo to-err >&2; echo more-out")
+        #expect(result.stdoutText == "to-out\nmore-out\n")
+        #expect(result.stderrText == "to-err\n")
+    }
+
+    @Test func twentyMegabytesOnBothStreamsAtOnce() async throws {
+        let connection = try await connect()
+        defer { connection.close() }
+        let size = 20_000_000
+        let result = try await connection.run(
+            "head -c \(size) /dev/zero | tr '\\0' o & head -c \(size) /dev/zero | tr '\\0' e >&2; wait",
+            timeout: .seconds(120))
+        #expect(result.succeeded)
+        #expect(result.stdout.count == size)
+        #expect(result.stderr.count == size)
+        #expect(result.stdout.allSatisfy { $0 == UInt8(ascii: "o") })
+        #expect(result.stderr.allSatisfy { $0 == UInt8(ascii: "e") })
+    }
+
+    @Test func thirtyTwoConcurrentCommandsShareOneConnection() async throws {
+        let connection = try await connect()
+        defer { connection.close() }
+        let results = try await withThrowingTaskGroup(of: (Int, CommandResult).self) { group in
+            for index in 0..<32 {
+                group.addTask {
+                    (index, try await connection.run("sleep 0.2; echo \(index) $SSH_CONNECTION"))
+                }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        #expect(results.count == 32)
+        var clientEndpoints = Set<String>()
+        for (index, result) in results {
+            let fields = result.stdoutText.split(separator: " ")
+            #expect(fields.first == Substring(String(index)))
+            clientEndpoints.insert(fields.dropFirst().prefix(2).joined(separator: " "))
+        }
+        // SSH_CONNECTION is "client-ip client-port server-ip server-port": one client port = one TCP connection.
+        #expect(clientEndpoints.count == 1)
+        let clientPort = try #require(clientEndpoints.first?.split(separator: " ").last)
+        let log = try String(contentsOfFile: sandbox.sshdLog, encoding: .utf8)
+        let accepted = log.split(separator: "\n").filter { $0.contains("Accepted publickey") && $0.contains("port \(clientPort) ") }
+        #expect(accepted.count == 1)
+    }
+
+    @Test func unknownHostKeyIsRefusedThenAcceptedWithTheFlag() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let knownHosts = directory.appendingPathComponent("known_hosts").path
+
+        let error = await #expect(throws: RemoteError.self) {
+            _ = try await connect(try sandbox.target(knownHostsFile: knownHosts))
+        }
+        guard case .unknownHostKey(_, let port, let fingerprint, _) = error else {
+            Issue.record("expected unknownHostKey, got \(String(describing: error))")
+            return
+        }
+        #expect(port == sandbox.port)
+        #expect(fingerprint.hasPrefix("SHA256:"))
+        #expect(error?.description.contains("--accept-new-host-key") == true)
+
+        let accepted = try await connect(try sandbox.target(knownHostsFile: knownHosts, policy: .acceptNew))
+        #expect(accepted.hostKeyFingerprint == fingerprint)
+        accepted.close()
+        let recorded = try String(contentsOfFile: knownHosts, encoding: .utf8)
+        #expect(recorded.hasPrefix("[127.0.0.1]:\(sandbox.port) ssh-ed25519 "))
+
+        // Now known: strict checking passes.
+        let strict = try await connect(try sandbox.target(knownHostsFile: knownHosts))
+        strict.close()
+    }
+
+    @Test func changedHostKeyIsRefusedEvenWithAcceptNew() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let otherKey = directory.appendingPathComponent("other").path
+        let generated = try await LocalHost().run(shellCommand(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", otherKey]))
+        #expect(generated.succeeded)
+        let publicKey = try String(contentsOfFile: otherKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        let knownHosts = directory.appendingPathComponent("known_hosts").path
+        try "[127.0.0.1]:\(sandbox.port) \(publicKey)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+
+        for policy in [HostKeyPolicy.strict, .acceptNew] {
+            let error = await #expect(throws: RemoteError.self) {
+                _ = try await connect(try sandbox.target(knownHostsFile: knownHosts, policy: policy))
+            }
+            guard case .changedHostKey = error else {
+                Issue.record("expected changedHostKey, got \(String(describing: error))")
+                continue
+            }
+            #expect(error?.description.contains("ssh-keygen -R") == true)
+        }
+        #expect(try String(contentsOfFile: knownHosts, encoding: .utf8).split(separator: "\n").count == 1)
+    }
+
+    @Test func rsaKeyIsRefusedWithTheSHA1Explanation() async throws {
+        let error = await #expect(throws: RemoteError.self) {
+            _ = try await connect(try sandbox.target(identityFiles: [sandbox.rsaKey]))
+        }
+        guard case .authenticationFailed(_, _, _, let refusedRSA) = error else {
+            Issue.record("expected authenticationFailed, got \(String(describing: error))")
+            return
+        }
+        #expect(refusedRSA == [sandbox.rsaKey])
+        let message = error?.description ?? ""
+        #expect(message.contains("SHA-1"))
+        #expect(message.contains("ed25519"))
+    }
+
+    @Test func commandTimeoutFiresAndTheConnectionStaysUsable() async throws {
+        let connection = try await connect()
+        defer { connection.close() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = await #expect(throws: RemoteError.self) {
+            _ = try await connection.run("sleep 30", timeout: .milliseconds(300))
+        }
+        guard case .commandTimedOut = error else {
+            Issue.record("expected commandTimedOut, got \(String(describing: error))")
+            return
+        }
+        #expect(clock.now - start < .seconds(10))
+        #expect(try await connection.run("echo still-here").stdoutText == "still-here\n")
+    }
+
+    @Test func streamingDeliversOutputBeforeTheCommandEnds() async throws {
+        let connection = try await connect()
+        defer { connection.close() }
+        let firstChunkAt = FirstChunk()
+        let clock = ContinuousClock()
+        let start = clock.now
+        _ = try await connection.run("echo early; sleep 1; echo late", timeout: .seconds(10)) { _, _ in
+            firstChunkAt.record(clock.now - start)
+        }
+        let first = try #require(firstChunkAt.value)
+        #expect(first < .milliseconds(900))
+    }
+
+    @Test func connectionRefusedIsNamed() async throws {
+        var target = try sandbox.target()
+        target.port = closedLoopbackPort()
+        let error = await #expect(throws: RemoteError.self) { _ = try await connect(target) }
+        #expect(error == .connectionRefused(host: "127.0.0.1", port: target.port))
+    }
+
+    @Test func wrongPortIsNamedAsNotSSH() async throws {
+        let server = try BannerServer(banner: "HTTP/1.1 400 Bad Request\r\n\r\n")
+        var target = try sandbox.target()
+        target.port = server.port
+        let error = await #expect(throws: RemoteError.self) { _ = try await connect(target) }
+        guard case .notSSHServer(_, let port, _) = error else {
+            Issue.record("expected notSSHServer, got \(String(describing: error))")
+            return
+        }
+        #expect(port == server.port)
+    }
+}
+
+final class FirstChunk: @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: Duration?
+    var value: Duration? { lock.withLock { recorded } }
+    func record(_ elapsed: Duration) { lock.withLock { if recorded == nil { recorded = elapsed } } }
+}
