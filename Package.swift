@@ -33,6 +33,7 @@ let package = Package(
             name: "botops",
             dependencies: ["BotOps", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .executableTarget(name: "TransportBench", dependencies: ["BotOps", "Remote"], path: "Benchmarks/TransportBench"),
         // Locates the sandbox host (scripts/sandbox) for the integration tests.
         .target(name: "SandboxSupport", dependencies: ["Remote"], path: "Tests/SandboxSupport"),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),

@@ -25,15 +25,10 @@ public struct ConnectionSettings: Sendable {
         if local { return LocalHost() }
         return try await SSHConnection.connect(to: try resolveTarget())
     }
-}
 
-/// A `CommandRunner` with a lifetime: closed once the botops command is done with the host.
-public protocol HostConnection: CommandRunner {
-    func close()
-}
-
-extension SSHConnection: HostConnection {}
-
-extension LocalHost: HostConnection {
-    public func close() {}
+    /// Connects, runs `body`, and closes the connection whether `body` succeeds or throws.
+    public func withConnection<T>(_ body: (any HostConnection) async throws -> T) async throws -> T {
+        let host = try await connect()
+        return try await host.closing { try await body(host) }
+    }
 }

@@ -59,6 +59,25 @@ extension CommandRunner {
     }
 }
 
+/// A `CommandRunner` with a lifetime: closed once the caller is done with the host.
+public protocol HostConnection: CommandRunner {
+    func close() async
+}
+
+extension HostConnection {
+    /// Runs `body`, then closes this connection whether `body` succeeds or throws.
+    public func closing<T>(after body: () async throws -> T) async throws -> T {
+        do {
+            let value = try await body()
+            await close()
+            return value
+        } catch {
+            await close()
+            throw error
+        }
+    }
+}
+
 enum SignalNames {
     private static let numbers: [String: Int32] = [
         "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "BUS": 7, "FPE": 8,

@@ -6,8 +6,10 @@ import Glibc
 /// Runs commands on this machine through `/bin/sh -c`, with the same interface as `SSHConnection`,
 /// for botops running on the host itself (`--local`). Each command gets its own thread for the
 /// blocking pipe reads, so the cooperative pool never waits on a child process.
-public struct LocalHost: CommandRunner {
+public struct LocalHost: HostConnection {
     public init() {}
+
+    public func close() async {}
 
     public var destination: String { "local" }
 

@@ -13,7 +13,7 @@ private let libssh2Ready: Bool = libssh2_init(0) == 0
 /// dedicated thread (never on Swift's cooperative pool). That thread runs the session in
 /// non-blocking mode and multiplexes all channels: it drains stdout and stderr of every channel on
 /// each pass, so a command with large output never stalls the others.
-public final class SSHConnection: CommandRunner, @unchecked Sendable {
+public final class SSHConnection: HostConnection, @unchecked Sendable {
     public let target: SSHTarget
     /// SHA256 fingerprint of the host key, as `ssh-keygen -l` prints it.
     public private(set) var hostKeyFingerprint = ""
@@ -24,6 +24,8 @@ public final class SSHConnection: CommandRunner, @unchecked Sendable {
     private let inboxLock = NSLock()
     private var inbox: [Job] = []
     private var shutdownRequested = false
+    private var threadFinished = false
+    private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     private let wakePipe: (read: Int32, write: Int32)
 
     // Owned by the connection thread only.
@@ -77,10 +79,17 @@ public final class SSHConnection: CommandRunner, @unchecked Sendable {
         }
     }
 
-    /// Finishes running commands, then disconnects. Safe to call more than once.
-    public func close() {
-        inboxLock.withLock { shutdownRequested = true }
-        wake()
+    /// Lets running commands finish, then disconnects; returns once the connection's thread is
+    /// gone, so that exiting the process right after cannot race libssh2's teardown.
+    public func close() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let finished = inboxLock.withLock {
+                shutdownRequested = true
+                if !threadFinished { closeWaiters.append(done) }
+                return threadFinished
+            }
+            if finished { done.resume() } else { wake() }
+        }
     }
 
     private func wake() {
@@ -95,13 +104,24 @@ public final class SSHConnection: CommandRunner, @unchecked Sendable {
             try establish()
         } catch {
             teardown()
-            inboxLock.withLock { shutdownRequested = true }
+            finishThread()
             ready.resume(throwing: error)
             return
         }
         ready.resume()
         serve()
         teardown()
+        finishThread()
+    }
+
+    private func finishThread() {
+        let waiters = inboxLock.withLock {
+            threadFinished = true
+            shutdownRequested = true
+            defer { closeWaiters.removeAll() }
+            return closeWaiters
+        }
+        waiters.forEach { $0.resume() }
     }
 
     private func establish() throws {

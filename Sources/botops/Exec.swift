@@ -31,11 +31,11 @@ struct Exec: AsyncParsableCommand {
 
     func run() async throws {
         let settings = connection.settings(for: try connection.loadConfig())
-        let host = try await settings.connect()
-        defer { host.close() }
         let line = argv.count == 1 ? argv[0] : shellCommand(argv)
-        let result = try await host.run(line, timeout: timeout.map { .milliseconds(Int64($0 * 1000)) }) { stream, bytes in
-            (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(bytes))
+        let result = try await settings.withConnection { host in
+            try await host.run(line, timeout: timeout.map { .milliseconds(Int64($0 * 1000)) }) { stream, bytes in
+                (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(bytes))
+            }
         }
         throw ExitCode(result.termination.shellStatus)
     }

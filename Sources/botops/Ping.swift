@@ -14,17 +14,17 @@ struct Ping: AsyncParsableCommand {
         let settings = connection.settings(for: try connection.loadConfig())
         let clock = ContinuousClock()
         let start = clock.now
-        let host = try await settings.connect()
-        defer { host.close() }
-        let connected = clock.now
-        let result = try await host.run("true")
-        let roundTrip = clock.now - connected
-        guard result.succeeded else {
-            throw ValidationError("`true` on \(host.destination) ended with \(result.termination): the host's shell is broken.")
+        let line = try await settings.withConnection { host in
+            let connected = clock.now
+            let result = try await host.run("true")
+            let roundTrip = clock.now - connected
+            guard result.succeeded else {
+                throw ValidationError("`true` on \(host.destination) ended with \(result.termination): the host's shell is broken.")
+            }
+            var line = host.destination
+            if let ssh = host as? SSHConnection { line += "  host key \(ssh.hostKeyFingerprint)" }
+            return line + "  connect \(milliseconds(connected - start))  round trip \(milliseconds(roundTrip))"
         }
-        var line = host.destination
-        if let ssh = host as? SSHConnection { line += "  host key \(ssh.hostKeyFingerprint)" }
-        line += "  connect \(milliseconds(connected - start))  round trip \(milliseconds(roundTrip))"
         print(line)
     }
 }

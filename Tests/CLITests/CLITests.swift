@@ -62,7 +62,7 @@ struct CLISandboxTests {
         let result = try await BotopsBinary.run(["ping", "--config", sandbox.configFile])
         #expect(result.termination == .exited(0), "\(result.stderrText)")
         let line = result.stdoutText
-        #expect(line.hasPrefix("root@127.0.0.1:\(sandbox.port)  host key SHA256:"))
+        #expect(line.hasPrefix("\(sandbox.value("SANDBOX_USER"))@127.0.0.1:\(sandbox.port)  host key SHA256:"))
         #expect(line.contains("connect "))
         #expect(line.contains("round trip "))
     }

@@ -18,61 +18,68 @@ struct SSHIntegrationTests {
 
     @Test func exitStatusesAndSignal() async throws {
         let connection = try await connect()
-        defer { connection.close() }
-        #expect(try await connection.run("true").termination == .exited(0))
-        #expect(try await connection.run("false").termination == .exited(1))
-        let missing = try await connection.run("no-such-command-botops")
-        #expect(missing.termination == .exited(127))
-        #expect(missing.stderrText.contains("not found"))
-        #expect(try await connection.run("kill -TERM $$").termination == .signaled("TERM"))
+        try await connection.closing {
+            let success = try await connection.run("true")
+            #expect(success.termination == .exited(0))
+            let failure = try await connection.run("false")
+            #expect(failure.termination == .exited(1))
+            let missing = try await connection.run("no-such-command-botops")
+            #expect(missing.termination == .exited(127))
+            #expect(missing.stderrText.contains("not found"))
+            let killed = try await connection.run("kill -TERM $$")
+            #expect(killed.termination == .signaled("TERM"))
+        }
     }
 
     @Test func stderrIsKeptApartFromStdout() async throws {
         let connection = try await connect()
-        defer { connection.close() }
-        let result = try await connection.run("echo to-out; echo to-err >&2; echo more-out")
-        #expect(result.stdoutText == "to-out\nmore-out\n")
-        #expect(result.stderrText == "to-err\n")
+        try await connection.closing {
+            let result = try await connection.run("echo to-out; echo to-err >&2; echo more-out")
+            #expect(result.stdoutText == "to-out\nmore-out\n")
+            #expect(result.stderrText == "to-err\n")
+        }
     }
 
     @Test func twentyMegabytesOnBothStreamsAtOnce() async throws {
         let connection = try await connect()
-        defer { connection.close() }
-        let size = 20_000_000
-        let result = try await connection.run(
-            "head -c \(size) /dev/zero | tr '\\0' o & head -c \(size) /dev/zero | tr '\\0' e >&2; wait",
-            timeout: .seconds(120))
-        #expect(result.succeeded)
-        #expect(result.stdout.count == size)
-        #expect(result.stderr.count == size)
-        #expect(result.stdout.allSatisfy { $0 == UInt8(ascii: "o") })
-        #expect(result.stderr.allSatisfy { $0 == UInt8(ascii: "e") })
+        try await connection.closing {
+            let size = 20_000_000
+            let result = try await connection.run(
+                "head -c \(size) /dev/zero | tr '\\0' o & head -c \(size) /dev/zero | tr '\\0' e >&2; wait",
+                timeout: .seconds(120))
+            #expect(result.succeeded)
+            #expect(result.stdout.count == size)
+            #expect(result.stderr.count == size)
+            #expect(result.stdout.allSatisfy { $0 == UInt8(ascii: "o") })
+            #expect(result.stderr.allSatisfy { $0 == UInt8(ascii: "e") })
+        }
     }
 
     @Test func thirtyTwoConcurrentCommandsShareOneConnection() async throws {
         let connection = try await connect()
-        defer { connection.close() }
-        let results = try await withThrowingTaskGroup(of: (Int, CommandResult).self) { group in
-            for index in 0..<32 {
-                group.addTask {
-                    (index, try await connection.run("sleep 0.2; echo \(index) $SSH_CONNECTION"))
+        try await connection.closing {
+            let results = try await withThrowingTaskGroup(of: (Int, CommandResult).self) { group in
+                for index in 0..<32 {
+                    group.addTask {
+                        (index, try await connection.run("sleep 0.2; echo \(index) $SSH_CONNECTION"))
+                    }
                 }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
             }
-            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            #expect(results.count == 32)
+            var clientEndpoints = Set<String>()
+            for (index, result) in results {
+                let fields = result.stdoutText.split(separator: " ")
+                #expect(fields.first == Substring(String(index)))
+                clientEndpoints.insert(fields.dropFirst().prefix(2).joined(separator: " "))
+            }
+            // SSH_CONNECTION is "client-ip client-port server-ip server-port": one client port = one TCP connection.
+            #expect(clientEndpoints.count == 1)
+            let clientPort = try #require(clientEndpoints.first?.split(separator: " ").last)
+            let log = try String(contentsOfFile: sandbox.sshdLog, encoding: .utf8)
+            let accepted = log.split(separator: "\n").filter { $0.contains("Accepted publickey") && $0.contains("port \(clientPort) ") }
+            #expect(accepted.count == 1)
         }
-        #expect(results.count == 32)
-        var clientEndpoints = Set<String>()
-        for (index, result) in results {
-            let fields = result.stdoutText.split(separator: " ")
-            #expect(fields.first == Substring(String(index)))
-            clientEndpoints.insert(fields.dropFirst().prefix(2).joined(separator: " "))
-        }
-        // SSH_CONNECTION is "client-ip client-port server-ip server-port": one client port = one TCP connection.
-        #expect(clientEndpoints.count == 1)
-        let clientPort = try #require(clientEndpoints.first?.split(separator: " ").last)
-        let log = try String(contentsOfFile: sandbox.sshdLog, encoding: .utf8)
-        let accepted = log.split(separator: "\n").filter { $0.contains("Accepted publickey") && $0.contains("port \(clientPort) ") }
-        #expect(accepted.count == 1)
     }
 
     @Test func unknownHostKeyIsRefusedThenAcceptedWithTheFlag() async throws {
@@ -93,13 +100,13 @@ struct SSHIntegrationTests {
 
         let accepted = try await connect(try sandbox.target(knownHostsFile: knownHosts, policy: .acceptNew))
         #expect(accepted.hostKeyFingerprint == fingerprint)
-        accepted.close()
+        await accepted.close()
         let recorded = try String(contentsOfFile: knownHosts, encoding: .utf8)
         #expect(recorded.hasPrefix("[127.0.0.1]:\(sandbox.port) ssh-ed25519 "))
 
         // Now known: strict checking passes.
         let strict = try await connect(try sandbox.target(knownHostsFile: knownHosts))
-        strict.close()
+        await strict.close()
     }
 
     @Test func changedHostKeyIsRefusedEvenWithAcceptNew() async throws {
@@ -141,31 +148,34 @@ struct SSHIntegrationTests {
 
     @Test func commandTimeoutFiresAndTheConnectionStaysUsable() async throws {
         let connection = try await connect()
-        defer { connection.close() }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let error = await #expect(throws: RemoteError.self) {
-            _ = try await connection.run("sleep 30", timeout: .milliseconds(300))
+        try await connection.closing {
+            let clock = ContinuousClock()
+            let start = clock.now
+            let error = await #expect(throws: RemoteError.self) {
+                _ = try await connection.run("sleep 30", timeout: .milliseconds(300))
+            }
+            guard case .commandTimedOut = error else {
+                Issue.record("expected commandTimedOut, got \(String(describing: error))")
+                return
+            }
+            #expect(clock.now - start < .seconds(10))
+            let after = try await connection.run("echo still-here")
+            #expect(after.stdoutText == "still-here\n")
         }
-        guard case .commandTimedOut = error else {
-            Issue.record("expected commandTimedOut, got \(String(describing: error))")
-            return
-        }
-        #expect(clock.now - start < .seconds(10))
-        #expect(try await connection.run("echo still-here").stdoutText == "still-here\n")
     }
 
     @Test func streamingDeliversOutputBeforeTheCommandEnds() async throws {
         let connection = try await connect()
-        defer { connection.close() }
-        let firstChunkAt = FirstChunk()
-        let clock = ContinuousClock()
-        let start = clock.now
-        _ = try await connection.run("echo early; sleep 1; echo late", timeout: .seconds(10)) { _, _ in
-            firstChunkAt.record(clock.now - start)
+        try await connection.closing {
+            let firstChunkAt = FirstChunk()
+            let clock = ContinuousClock()
+            let start = clock.now
+            _ = try await connection.run("echo early; sleep 1; echo late", timeout: .seconds(10)) { _, _ in
+                firstChunkAt.record(clock.now - start)
+            }
+            let first = try #require(firstChunkAt.value)
+            #expect(first < .milliseconds(900))
         }
-        let first = try #require(firstChunkAt.value)
-        #expect(first < .milliseconds(900))
     }
 
     @Test func connectionRefusedIsNamed() async throws {
