@@ -44,3 +44,21 @@ public enum Name {
         }
     }
 }
+
+/// Quotes a path pattern so that only its `*` and `?` stay special: every literal run between them
+/// goes through `shellQuote`.
+public func shellGlob(_ pattern: String) -> String {
+    var result = ""
+    var literal = ""
+    for character in pattern {
+        if character == "*" || character == "?" {
+            if !literal.isEmpty { result += shellQuote(literal) }
+            literal = ""
+            result.append(character)
+        } else {
+            literal.append(character)
+        }
+    }
+    if !literal.isEmpty { result += shellQuote(literal) }
+    return result
+}

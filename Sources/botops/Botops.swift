@@ -7,7 +7,7 @@ struct Botops: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "botops",
         abstract: "Deploy, verify and recover the trading bot's host.",
-        subcommands: [Ping.self, Exec.self]
+        subcommands: [Ping.self, Exec.self, Verify.self]
     )
 
     /// Maps failures onto botops' documented exit codes (2 for usage, 3 for unreachable, …)

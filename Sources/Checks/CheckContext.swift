@@ -1,0 +1,81 @@
+import Foundation
+import Remote
+
+/// Shared by the checks of one run: the connection, the settings, and the facts gathered from the
+/// host. Each kind of fact is fetched once, by one command, however many checks read it, and the
+/// runner asks for the read-only ones up front so they travel concurrently.
+public final class CheckContext: Sendable {
+    public let host: any CommandRunner
+    public let settings: CheckSettings
+    /// Unique per run so that no file name or query output can be mistaken for our section markers.
+    let marker = "@@botops-" + UUID().uuidString.prefix(8).lowercased()
+
+    private let hostFactsMemo = Memo<HostFacts>()
+    private let containerMemo = Memo<ContainerState>()
+    private let databaseMemo = Memo<DatabaseFacts>()
+    private let reportRunMemo = Memo<ReportRun>()
+
+    public init(host: any CommandRunner, settings: CheckSettings) {
+        self.host = host
+        self.settings = settings
+    }
+
+    func hostFacts() async throws -> HostFacts {
+        try await hostFactsMemo.value { try await HostFacts.gather(self) }
+    }
+
+    func containerState() async throws -> ContainerState {
+        try await containerMemo.value { try await ContainerState.gather(self) }
+    }
+
+    func databaseFacts() async throws -> DatabaseFacts {
+        try await databaseMemo.value { try await DatabaseFacts.gather(self) }
+    }
+
+    /// Runs the report script (it writes a report): only after its prerequisites passed.
+    func reportRun() async throws -> ReportRun {
+        try await reportRunMemo.value { try await ReportRun.perform(self) }
+    }
+
+    /// Starts a read-only probe now, so that probes overlap instead of queueing behind the checks
+    /// that gate them. Errors surface when a check reads the fact.
+    func prefetch<Fact: Sendable>(_ fact: @escaping @Sendable (CheckContext) -> () async throws -> Fact) {
+        Task { _ = try? await fact(self)() }
+    }
+
+    func run(_ command: String) async throws -> CommandResult {
+        try await host.run(command, timeout: settings.commandTimeout)
+    }
+
+    /// Splits output into the sections that `marker NAME` lines start.
+    func sections(_ output: String) -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        var current: String?
+        for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix(marker + " ") {
+                let name = String(line.dropFirst(marker.count + 1))
+                current = name
+                result[name] = result[name] ?? []
+            } else if let current {
+                result[current]!.append(String(line))
+            }
+        }
+        return result
+    }
+}
+
+/// Computes a value once; concurrent callers share the same in-flight computation.
+final class Memo<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var task: Task<Value, Error>?
+
+    func value(_ compute: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        let task = lock.withLock {
+            if let task = self.task { return task }
+            let created = Task { try await compute() }
+            self.task = created
+            return created
+        }
+        return try await task.value
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Remote
+
+/// Everything one verify run found.
+public struct VerifyReport: Sendable {
+    public var destination: String
+    public var startedAt: Date
+    public var duration: Duration
+    public var results: [CheckResult]
+    /// Set when the host went away during the run: the results are incomplete (exit code 3).
+    public var connectionLost: RemoteError?
+
+    public var failed: Bool { results.contains { $0.status == .fail } }
+
+    public func count(_ status: CheckStatus) -> Int { results.filter { $0.status == status }.count }
+}
+
+public struct CheckSelectionError: Error, CustomStringConvertible {
+    public var unknown: [String]
+    public var description: String {
+        "unknown check \(unknown.joined(separator: ", ")); the checks are: \(allChecks.map(\.id).joined(separator: ", "))"
+    }
+}
+
+/// Runs checks concurrently over one connection. A check starts as soon as its prerequisites
+/// have passed (or warned); if one failed or was skipped, the check is skipped with the reason.
+public struct CheckRunner: Sendable {
+    public let checks: [any Check]
+    public let skipped: Set<String>
+
+    /// `only` selects checks (their prerequisites come along); `skip` reports checks as skipped.
+    public init(only: [String] = [], skip: [String] = [], from available: [any Check] = allChecks) throws {
+        let known = Set(available.map(\.id))
+        let unknown = (only + skip).filter { !known.contains($0) }
+        guard unknown.isEmpty else { throw CheckSelectionError(unknown: unknown) }
+        var wanted = only.isEmpty ? known : Set(only)
+        var frontier = Array(wanted)
+        while let id = frontier.popLast() {
+            for prerequisite in available.first(where: { $0.id == id })?.prerequisites ?? [] where !wanted.contains(prerequisite) {
+                wanted.insert(prerequisite)
+                frontier.append(prerequisite)
+            }
+        }
+        checks = available.filter { wanted.contains($0.id) }
+        skipped = Set(skip)
+    }
+
+    public func run(in context: CheckContext) async -> VerifyReport {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let startedAt = Date()
+        for check in checks where !skipped.contains(check.id) {
+            check.prefetch(in: context)
+        }
+        var results: [String: CheckResult] = [:]
+        var lost: RemoteError?
+        await withTaskGroup(of: (CheckResult, RemoteError?).self) { group in
+            var started = Set<String>()
+            func startReadyChecks() {
+                var progressed = true
+                while progressed {
+                    progressed = false
+                    for check in checks where !started.contains(check.id) {
+                        if let reason = skipReason(for: check, results: results) {
+                            results[check.id] = CheckResult(id: check.id, title: check.title, status: .skip, message: reason, evidence: [], duration: .zero)
+                            started.insert(check.id)
+                            progressed = true
+                        } else if check.prerequisites.allSatisfy({ results[$0] != nil }) {
+                            started.insert(check.id)
+                            group.addTask { await Self.execute(check, in: context) }
+                        }
+                    }
+                }
+            }
+            startReadyChecks()
+            while let (result, unreachable) = await group.next() {
+                results[result.id] = result
+                lost = lost ?? unreachable
+                startReadyChecks()
+            }
+        }
+        return VerifyReport(destination: context.host.destination, startedAt: startedAt, duration: clock.now - start,
+                            results: checks.compactMap { results[$0.id] }, connectionLost: lost)
+    }
+
+    private func skipReason(for check: any Check, results: [String: CheckResult]) -> String? {
+        if skipped.contains(check.id) { return "skipped by --skip" }
+        for prerequisite in check.prerequisites {
+            switch results[prerequisite]?.status {
+            case .fail?: return "skipped: \(prerequisite) failed"
+            case .skip?: return "skipped: \(prerequisite) was skipped"
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    /// Runs one check; a lost connection is reported beside the result so the run can exit 3.
+    private static func execute(_ check: any Check, in context: CheckContext) async -> (CheckResult, RemoteError?) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let verdict: Verdict
+        var unreachable: RemoteError?
+        do {
+            verdict = try await check.run(in: context)
+        } catch let error as RemoteError {
+            if error.isUnreachable { unreachable = error }
+            verdict = .fail(error.description)
+        } catch {
+            verdict = .fail(String(describing: error))
+        }
+        let result = CheckResult(id: check.id, title: check.title, status: verdict.status, message: verdict.message,
+                                 evidence: verdict.evidence, duration: clock.now - start)
+        return (result, unreachable)
+    }
+}

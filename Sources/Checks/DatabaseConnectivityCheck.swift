@@ -1,0 +1,36 @@
+/// Seed 000 check 5: `SELECT COUNT(*) FROM trade_records`.
+public struct DatabaseConnectivityCheck: Check {
+    public let id = "db-connectivity"
+    public let title = "Database answers queries"
+    public let prerequisites = ["db-running"]
+
+    public func prefetch(in context: CheckContext) {
+        context.prefetch(CheckContext.databaseFacts)
+    }
+
+    public func run(in context: CheckContext) async throws -> Verdict {
+        Self.evaluate(try await context.databaseFacts())
+    }
+
+    static func evaluate(_ facts: DatabaseFacts) -> Verdict {
+        switch facts.results["trade-count"] {
+        case .success(let rows)?:
+            guard let count = rows.first?.first else { return .fail("SELECT COUNT(*) FROM trade_records returned no row") }
+            return .pass("\(count) rows in trade_records", [Evidence("trade_records", count)])
+        case .failure(let failure)?:
+            return .fail(describe(failure, table: "trade_records"), [Evidence("sqlstate", failure.sqlstate)])
+        case nil:
+            return .fail("the trade_records query did not run")
+        }
+    }
+}
+
+/// A database failure with the fix for the usual causes (seed 000 troubleshooting).
+func describe(_ failure: DatabaseFacts.Failure, table: String) -> String {
+    switch failure.sqlstate {
+    case "42P01":
+        return "\(failure.message): the table \(table) is missing. Run the database migrations (bot-engine migrate) or restore from backup."
+    default:
+        return failure.message
+    }
+}

@@ -1,0 +1,72 @@
+import Remote
+
+/// The three database checks' queries, sent in one `docker exec … psql` round trip, as seed 000
+/// runs them. Each query is followed by a row carrying psql's ERROR / LAST_ERROR_* variables
+/// (psql 11+), so a failure is attributed to its own query without relying on stream ordering.
+struct DatabaseFacts: Sendable, Equatable {
+    struct Failure: Sendable, Equatable, Error {
+        var sqlstate: String
+        var message: String
+    }
+
+    /// Rows per query id, or the query's error.
+    var results: [String: Result<[[String]], Failure>]
+
+    static let separator = "\u{1F}"
+
+    /// Query id → SQL. Values come in as psql variables (`:'window'`), which psql quotes as literals.
+    static let queries: [(id: String, sql: String)] = [
+        ("trade-count", "SELECT COUNT(*) FROM trade_records;"),
+        ("linkage", """
+            SELECT (SELECT COUNT(*) FROM trade_strategy_link WHERE linked_at >= NOW() - :'window'::interval),
+                   (SELECT COUNT(*) FROM trade_records WHERE order_time >= NOW() - :'window'::interval AND status IN ('filled', 'done')),
+                   (SELECT COUNT(*) FROM trade_records tr JOIN trade_strategy_link tsl ON tr.order_id = tsl.order_id
+                     WHERE tr.order_time >= NOW() - :'window'::interval AND tr.status IN ('filled', 'done'));
+            """),
+        ("snapshots", """
+            SELECT snapshot_id, to_char(active_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), score_buy_target,
+                   EXTRACT(EPOCH FROM NOW() - active_from)::bigint
+            FROM strategy_snapshots WHERE active_until IS NULL ORDER BY active_from;
+            """),
+    ]
+
+    static func gather(_ context: CheckContext) async throws -> DatabaseFacts {
+        let settings = context.settings
+        let marker = context.marker
+        var script = ""
+        for (id, sql) in queries {
+            script += """
+                SELECT '\(marker) \(id)';
+                \(sql)
+                SELECT '\(marker) status-\(id)' || chr(10) || :'ERROR' || chr(31) || :'LAST_ERROR_SQLSTATE' || chr(31) || :'LAST_ERROR_MESSAGE';
+
+                """
+        }
+        let psql = shellCommand([
+            "docker", "exec", "-i", settings.databaseContainer, "psql", "-X", "-q", "-A", "-t", "-F", separator,
+            "-v", "window=\(settings.linkageWindow)", "-U", settings.databaseUser, "-d", settings.databaseName,
+        ])
+        let delimiter = "BOTOPS_SQL_\(marker.suffix(8))"
+        let result = try await context.run("\(psql) <<'\(delimiter)'\n\(script)\(delimiter)")
+        let sections = context.sections(result.stdoutText)
+        if sections.isEmpty {
+            // psql never ran a statement: no such container, no such role or database, …
+            let reason = (result.stderrText + result.stdoutText).trimmingCharacters(in: .whitespacesAndNewlines)
+            let failure = Failure(sqlstate: "", message: reason.isEmpty ? "psql exited with \(result.termination)" : reason)
+            return DatabaseFacts(results: Dictionary(uniqueKeysWithValues: queries.map { ($0.id, .failure(failure)) }))
+        }
+        var results: [String: Result<[[String]], Failure>] = [:]
+        for (id, _) in queries {
+            let rows = (sections[id] ?? []).filter { !$0.isEmpty }.map { $0.components(separatedBy: separator) }
+            let status = sections["status-\(id)"]?.first?.components(separatedBy: separator) ?? []
+            if status.count >= 3, status[0] == "true" {
+                results[id] = .failure(Failure(sqlstate: status[1], message: status[2...].joined(separator: separator)))
+            } else if status.isEmpty {
+                results[id] = .failure(Failure(sqlstate: "", message: "psql stopped before this query: \(result.stderrText.prefix(300))"))
+            } else {
+                results[id] = .success(rows)
+            }
+        }
+        return DatabaseFacts(results: results)
+    }
+}

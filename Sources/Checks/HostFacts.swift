@@ -1,0 +1,75 @@
+import Remote
+
+/// The host-side files the first three checks look at, read in one command.
+struct HostFacts: Sendable, Equatable {
+    struct FileStat: Sendable, Equatable {
+        var kind: String
+        var octalMode: String
+        var symbolicMode: String
+        var owner: String
+        var size: Int
+        var modified: Int
+    }
+
+    /// `crontab -l` exit status: 0 listed, 1 no crontab (empty), anything else an error.
+    var crontabStatus: Int32
+    var crontabLines: [String]
+    var script: FileStat?
+    var scriptExecutable: Bool
+    /// Per configured query, in order: nil when missing.
+    var queries: [String: FileStat?]
+    var now: Int
+
+    static func gather(_ context: CheckContext) async throws -> HostFacts {
+        let settings = context.settings
+        let marker = context.marker
+        let script = shellQuote(settings.path(settings.reportScript))
+        var command = """
+            echo \(marker) crontab; crontab -l 2>&1; status=$?; echo \(marker) crontab-status; echo $status
+            echo \(marker) script; \(statCommand(script))
+            if test -x \(script); then echo executable; else echo not-executable; fi
+            echo \(marker) now; date +%s
+            """
+        for query in settings.queries {
+            command += "\necho \(marker) query:\(query); \(statCommand(shellQuote(settings.path("queries/" + query))))"
+        }
+        let result = try await context.run(command)
+        let sections = context.sections(result.stdoutText)
+        guard let status = sections["crontab-status"]?.first.flatMap({ Int32($0) }) else {
+            throw CheckError.unexpectedOutput(command: "host file probe", output: result.stdoutText + result.stderrText)
+        }
+        let scriptLines = sections["script"] ?? []
+        var queries: [String: FileStat?] = [:]
+        for query in settings.queries {
+            queries[query] = parseStat(sections["query:" + query]?.first)
+        }
+        return HostFacts(
+            crontabStatus: status,
+            crontabLines: sections["crontab"] ?? [],
+            script: parseStat(scriptLines.first),
+            scriptExecutable: scriptLines.contains("executable"),
+            queries: queries,
+            now: Int(sections["now"]?.first ?? "") ?? 0)
+    }
+
+    static func statCommand(_ quotedPath: String) -> String {
+        "stat -L -c '%F|%a|%A|%U|%s|%Y' -- \(quotedPath) 2>/dev/null || echo missing"
+    }
+
+    static func parseStat(_ line: String?) -> FileStat? {
+        guard let fields = line?.split(separator: "|", omittingEmptySubsequences: false), fields.count == 6 else { return nil }
+        return FileStat(kind: String(fields[0]), octalMode: String(fields[1]), symbolicMode: String(fields[2]),
+                        owner: String(fields[3]), size: Int(fields[4]) ?? 0, modified: Int(fields[5]) ?? 0)
+    }
+}
+
+enum CheckError: Error, CustomStringConvertible {
+    case unexpectedOutput(command: String, output: String)
+
+    var description: String {
+        switch self {
+        case let .unexpectedOutput(command, output):
+            return "\(command) printed something botops cannot read: \(output.prefix(300))"
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+
+/// JUnit XML as Jenkins, GitLab and GitHub test reporters read it: one testcase per check; fail
+/// maps to <failure>, skip to <skipped>, warn passes with the warning in <system-out>.
+public struct JUnitReporter: Sendable {
+    public init() {}
+
+    public func render(_ report: VerifyReport) -> String {
+        let total = seconds(report.duration)
+        let counts = "tests=\"\(report.results.count)\" failures=\"\(report.count(.fail))\" errors=\"\(report.connectionLost == nil ? 0 : 1)\""
+        var xml = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <testsuites name="botops verify" \(counts) time="\(total)">
+              <testsuite name="botops.verify" \(counts) skipped="\(report.count(.skip))" time="\(total)" timestamp="\(ISO8601DateFormatter().string(from: report.startedAt))" hostname="\(escape(report.destination))">
+
+            """
+        for result in report.results {
+            xml += "    <testcase classname=\"botops.verify\" name=\"\(escape(result.id))\" time=\"\(seconds(result.duration))\">\n"
+            switch result.status {
+            case .fail:
+                xml += "      <failure type=\"fail\" message=\"\(escape(result.message))\">\(escape(evidenceText(result)))</failure>\n"
+            case .skip:
+                xml += "      <skipped message=\"\(escape(result.message))\"/>\n"
+            case .warn:
+                xml += "      <system-out>\(escape("WARN: \(result.message)\n" + evidenceText(result)))</system-out>\n"
+            case .pass:
+                xml += "      <system-out>\(escape(result.message + "\n" + evidenceText(result)))</system-out>\n"
+            }
+            xml += "    </testcase>\n"
+        }
+        if let lost = report.connectionLost {
+            xml += "    <system-err>\(escape("connection lost: \(lost)"))</system-err>\n"
+        }
+        return xml + "  </testsuite>\n</testsuites>\n"
+    }
+
+    private func evidenceText(_ result: CheckResult) -> String {
+        result.evidence.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+    }
+
+    /// XML 1.0 cannot carry most control characters even escaped; they become U+FFFD.
+    private func escape(_ text: String) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "\n", "\t", "\r": escaped.unicodeScalars.append(scalar)
+            case _ where scalar.value < 0x20: escaped += "\u{FFFD}"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+}

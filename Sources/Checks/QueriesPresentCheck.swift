@@ -1,0 +1,37 @@
+/// Seed 000 check 3: `ls -la /opt/bot/queries/*.sql`, for the configured queries.
+public struct QueriesPresentCheck: Check {
+    public let id = "queries-present"
+    public let title = "SQL query files are present"
+    public let prerequisites: [String] = []
+
+    public func prefetch(in context: CheckContext) {
+        context.prefetch(CheckContext.hostFacts)
+    }
+
+    public func run(in context: CheckContext) async throws -> Verdict {
+        Self.evaluate(try await context.hostFacts(), settings: context.settings)
+    }
+
+    static func evaluate(_ facts: HostFacts, settings: CheckSettings) -> Verdict {
+        var missing: [String] = []
+        var empty: [String] = []
+        var evidence: [Evidence] = []
+        for query in settings.queries {
+            switch facts.queries[query] ?? nil {
+            case nil:
+                missing.append(query)
+                evidence.append(Evidence(query, "missing"))
+            case let stat?:
+                if stat.size == 0 { empty.append(query) }
+                evidence.append(Evidence(query, "\(stat.size) bytes"))
+            }
+        }
+        var problems: [String] = []
+        if !missing.isEmpty { problems.append("missing: \(missing.joined(separator: ", "))") }
+        if !empty.isEmpty { problems.append("empty: \(empty.joined(separator: ", "))") }
+        guard problems.isEmpty else {
+            return .fail("\(problems.joined(separator: "; ")) in \(settings.appPath)/queries. Restore them: git -C \(settings.appPath) checkout -- queries/", evidence)
+        }
+        return .pass("\(settings.queries.count) query files present", evidence)
+    }
+}

@@ -1,0 +1,38 @@
+/// Seed 000 check 9: exactly one strategy snapshot has `active_until IS NULL`.
+public struct SnapshotActiveCheck: Check {
+    public let id = "snapshot-active"
+    public let title = "Exactly one strategy snapshot is active"
+    public let prerequisites = ["db-running"]
+
+    public func prefetch(in context: CheckContext) {
+        context.prefetch(CheckContext.databaseFacts)
+    }
+
+    public func run(in context: CheckContext) async throws -> Verdict {
+        Self.evaluate(try await context.databaseFacts())
+    }
+
+    static func evaluate(_ facts: DatabaseFacts) -> Verdict {
+        switch facts.results["snapshots"] {
+        case .success(let rows)?:
+            let ids = rows.map { $0.first ?? "?" }
+            switch rows.count {
+            case 0:
+                return .fail("no active strategy snapshot (active_until IS NULL). Activate one: bot-engine snapshot activate.")
+            case 1:
+                let row = rows[0]
+                let since = row.count > 1 ? row[1] : "?"
+                let age = row.count > 3 ? Int(row[3]).map(formatAge) ?? "?" : "?"
+                var evidence = [Evidence("snapshot_id", ids[0]), Evidence("active_from", since)]
+                if row.count > 2, !row[2].isEmpty { evidence.append(Evidence("score_buy_target", row[2])) }
+                return .pass("snapshot \(ids[0]) active since \(since) (\(age))", evidence)
+            default:
+                return .fail("\(rows.count) snapshots are active at once: \(ids.joined(separator: ", ")). Close all but the newest (set active_until).", [Evidence("active_snapshots", ids.joined(separator: ","))])
+            }
+        case .failure(let failure)?:
+            return .fail(describe(failure, table: "strategy_snapshots"), [Evidence("sqlstate", failure.sqlstate)])
+        case nil:
+            return .fail("the snapshot query did not run")
+        }
+    }
+}

@@ -1,0 +1,46 @@
+/// The human view: one line per check (symbol, id, message, duration) and a summary line.
+public struct TableReporter: Sendable {
+    public var colour: Bool
+
+    public init(colour: Bool) {
+        self.colour = colour
+    }
+
+    public func render(_ report: VerifyReport) -> String {
+        let idWidth = report.results.map(\.id.count).max() ?? 0
+        var lines = ["verify \(report.destination)"]
+        for result in report.results {
+            let id = result.id.padding(toLength: idWidth, withPad: " ", startingAt: 0)
+            let time = result.status == .skip ? "" : "  " + milliseconds(result.duration)
+            lines.append("\(symbol(result.status)) \(id)  \(result.message)\(time)")
+        }
+        var summary = "\(report.results.count) checks: \(report.count(.pass)) passed"
+        for (status, word) in [(CheckStatus.warn, "warned"), (.fail, "failed"), (.skip, "skipped")] where report.count(status) > 0 {
+            summary += ", \(report.count(status)) \(word)"
+        }
+        lines.append(summary + " in " + milliseconds(report.duration))
+        if let lost = report.connectionLost {
+            lines.append("connection lost during the run; results are incomplete: \(lost)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func symbol(_ status: CheckStatus) -> String {
+        let (mark, code) = switch status {
+        case .pass: ("✔", "32")
+        case .warn: ("!", "33")
+        case .fail: ("✘", "31")
+        case .skip: ("-", "2")
+        }
+        return colour ? "\u{1B}[\(code)m\(mark)\u{1B}[0m" : mark
+    }
+}
+
+func milliseconds(_ duration: Duration) -> String {
+    let value = Int((Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15).rounded())
+    return value >= 1000 ? "\(value / 1000).\(String(format: "%02d", (value % 1000) / 10)) s" : "\(value) ms"
+}
+
+func seconds(_ duration: Duration) -> String {
+    String(format: "%.3f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+}
