@@ -38,6 +38,7 @@ let package = Package(
         .target(name: "SandboxSupport", dependencies: ["Remote"], path: "Tests/SandboxSupport"),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),
         .testTarget(name: "BotOpsTests", dependencies: ["BotOps", "SandboxSupport"]),
+        .testTarget(name: "ChecksTests", dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["botops", "Remote", "SandboxSupport"]),
     ]
 )

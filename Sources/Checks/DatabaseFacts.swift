@@ -17,11 +17,13 @@ struct DatabaseFacts: Sendable, Equatable {
     /// Query id → SQL. Values come in as psql variables (`:'window'`), which psql quotes as literals.
     static let queries: [(id: String, sql: String)] = [
         ("trade-count", "SELECT COUNT(*) FROM trade_records;"),
-        ("linkage", """
-            SELECT (SELECT COUNT(*) FROM trade_strategy_link WHERE linked_at >= NOW() - :'window'::interval),
-                   (SELECT COUNT(*) FROM trade_records WHERE order_time >= NOW() - :'window'::interval AND status IN ('filled', 'done')),
-                   (SELECT COUNT(*) FROM trade_records tr JOIN trade_strategy_link tsl ON tr.order_id = tsl.order_id
-                     WHERE tr.order_time >= NOW() - :'window'::interval AND tr.status IN ('filled', 'done'));
+        ("links", "SELECT COUNT(*) FROM trade_strategy_link WHERE linked_at >= NOW() - :'window'::interval;"),
+        // Seed 003's linkage rate: linked / filled trades. Separate, so a missing trade_records
+        // table costs the rate, not the link count.
+        ("linkage-rate", """
+            SELECT COUNT(*), COUNT(tsl.order_id) FROM trade_records tr
+            LEFT JOIN trade_strategy_link tsl ON tr.order_id = tsl.order_id
+            WHERE tr.order_time >= NOW() - :'window'::interval AND tr.status IN ('filled', 'done');
             """),
         ("snapshots", """
             SELECT snapshot_id, to_char(active_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), score_buy_target,

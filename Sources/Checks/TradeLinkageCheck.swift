@@ -14,22 +14,35 @@ public struct TradeLinkageCheck: Check {
 
     static func evaluate(_ facts: DatabaseFacts, settings: CheckSettings) -> Verdict {
         let window = settings.linkageWindow
-        switch facts.results["linkage"] {
+        switch facts.results["links"] {
         case .success(let rows)?:
-            guard let row = rows.first, row.count == 3, let links = Int(row[0]), let filled = Int(row[1]), let linkedFilled = Int(row[2]) else {
-                return .fail("the linkage query returned no usable row")
+            guard let links = rows.first?.first.flatMap({ Int($0) }) else {
+                return .fail("the linkage query returned no count")
             }
-            let rate = filled == 0 ? "n/a" : String(format: "%.1f%%", Double(linkedFilled) / Double(filled) * 100)
-            let evidence = [Evidence("linked_trades", String(links)), Evidence("filled_trades", String(filled)),
-                            Evidence("linkage_rate", rate), Evidence("window", window)]
+            let rate = linkageRate(facts)
+            let evidence = [Evidence("linked_trades", String(links)), Evidence("linkage_rate", rate), Evidence("window", window)]
             guard links >= settings.minLinkedTrades else {
-                return .fail("\(links) linked trades in the last \(window) (need \(settings.minLinkedTrades); \(linkedFilled) of \(filled) filled trades linked). Check that sighook sends snapshot_id and webhook caches it (seed 003).", evidence)
+                return .fail("\(links) trades linked in the last \(window), need \(settings.minLinkedTrades) (linkage rate \(rate)). Check that sighook sends snapshot_id and webhook caches it (seed 003).", evidence)
             }
-            return .pass("\(links) linked trades in the last \(window); linkage rate \(rate) (\(linkedFilled)/\(filled) filled)", evidence)
+            return .pass("\(links) trades linked in the last \(window); linkage rate \(rate)", evidence)
         case .failure(let failure)?:
             return .fail(describe(failure, table: "trade_strategy_link"), [Evidence("sqlstate", failure.sqlstate)])
         case nil:
             return .fail("the linkage query did not run")
+        }
+    }
+
+    /// "linked/filled = N%", or why the rate is not available.
+    static func linkageRate(_ facts: DatabaseFacts) -> String {
+        switch facts.results["linkage-rate"] {
+        case .success(let rows)?:
+            guard let row = rows.first, row.count == 2, let filled = Int(row[0]), let linked = Int(row[1]) else { return "unknown" }
+            guard filled > 0 else { return "n/a (no filled trades)" }
+            return String(format: "%.1f%% (%d/%d filled)", Double(linked) / Double(filled) * 100, linked, filled)
+        case .failure(let failure)?:
+            return "unavailable (\(failure.message))"
+        case nil:
+            return "unknown"
         }
     }
 }

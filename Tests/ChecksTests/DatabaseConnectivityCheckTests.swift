@@ -1,0 +1,17 @@
+@testable import Checks
+import Testing
+
+@Suite struct DatabaseConnectivityCheckTests {
+    @Test func reportsTheRowCount() {
+        let verdict = DatabaseConnectivityCheck.evaluate(Fixture.database())
+        #expect(verdict.status == .pass)
+        #expect(verdict.evidence == [Evidence("trade_records", "60")])
+    }
+
+    @Test func missingTableNamesTheFix() {
+        let verdict = DatabaseConnectivityCheck.evaluate(Fixture.database(["trade-count": .failure(Fixture.missingTable)]))
+        #expect(verdict.status == .fail)
+        #expect(verdict.message.contains("trade_records\" does not exist"))
+        #expect(verdict.message.contains("migrations"))
+    }
+}

@@ -1,0 +1,19 @@
+@testable import Checks
+import Testing
+
+@Suite struct QueriesPresentCheckTests {
+    @Test func passesWhenAllPresentAndNonEmpty() {
+        let verdict = QueriesPresentCheck.evaluate(Fixture.host, settings: Fixture.settings)
+        #expect(verdict.status == .pass)
+        #expect(verdict.evidence == [Evidence("a.sql", "100 bytes"), Evidence("b.sql", "100 bytes")])
+    }
+
+    @Test func namesMissingAndEmptyQueries() {
+        var facts = Fixture.host
+        facts.queries = ["a.sql": nil, "b.sql": Fixture.file(size: 0)]
+        let verdict = QueriesPresentCheck.evaluate(facts, settings: Fixture.settings)
+        #expect(verdict.status == .fail)
+        #expect(verdict.message.contains("missing: a.sql"))
+        #expect(verdict.message.contains("empty: b.sql"))
+    }
+}
