@@ -103,3 +103,19 @@ struct CLISandboxTests {
         #expect(again.termination == .exited(0))
     }
 }
+
+extension CLIUsageTests {
+    @Test func verifyAgainstAnUnreachableHostExitsThreeWithoutATable() async throws {
+        let port = closedLoopbackPort()
+        let result = try await BotopsBinary.run(["verify", "--host", "bot@127.0.0.1:\(port)", "--config", "/nonexistent", "--format", "junit"])
+        #expect(result.termination == .exited(3))
+        #expect(result.stdoutText.isEmpty)
+        #expect(result.stderrText.contains("connection refused"))
+    }
+
+    @Test func verifyRejectsUnknownCheckIDs() async throws {
+        let result = try await BotopsBinary.run(["verify", "--local", "--only", "cron-scheduled,bogus"])
+        #expect(result.termination == .exited(2))
+        #expect(result.stderrText.contains("unknown check bogus"))
+    }
+}

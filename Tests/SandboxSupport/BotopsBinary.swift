@@ -2,9 +2,9 @@ import Foundation
 import Remote
 
 /// Runs the built `botops` executable as a user would, through a real shell.
-enum BotopsBinary {
+public enum BotopsBinary {
     /// SwiftPM puts executables next to the test bundle.
-    static let path: String = {
+    public static let path: String = {
         if let explicit = ProcessInfo.processInfo.environment["BOTOPS_BIN"] { return explicit }
         let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var directory = testBinary.deletingLastPathComponent()
@@ -16,7 +16,7 @@ enum BotopsBinary {
         return "botops"
     }()
 
-    static func run(_ arguments: [String], prefix: [String] = []) async throws -> CommandResult {
+    public static func run(_ arguments: [String], prefix: [String] = []) async throws -> CommandResult {
         try await LocalHost().run(shellCommand(prefix + [path] + arguments), timeout: .seconds(120))
     }
 }

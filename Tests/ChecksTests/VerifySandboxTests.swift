@@ -1,0 +1,196 @@
+import BotOps
+import Checks
+import Foundation
+import Remote
+import SandboxSupport
+import Testing
+
+/// Breaks the sandbox host the ways seed 000 says it breaks, for real, and checks that exactly the
+/// right check fails with a message naming the cause. Serialized: each test changes shared state
+/// and puts it back.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct VerifySandboxTests {
+    let sandbox: Sandbox
+    let settings: CheckSettings
+
+    init() throws {
+        sandbox = try Sandbox.require()
+        settings = try BotOpsConfig.load(path: sandbox.configFile).checkSettings()
+    }
+
+    static let script = "weekly_strategy_review.sh"
+    static let waitHealthy = """
+        for i in $(seq 90); do [ "$(docker inspect -f '{{.State.Health.Status}}' db)" = healthy ] && exit 0; sleep 1; done; exit 1
+        """
+
+    func psql(_ sql: String) -> String {
+        shellCommand(["docker", "exec", "db", "psql", "-q", "-v", "ON_ERROR_STOP=1", "-U", "bot_user", "-d", "bot_trader_db", "-c", sql])
+    }
+
+    /// Breaks the host with `damage`, runs all nine checks, repairs with `repair`, then lets
+    /// `expect` judge the verdicts.
+    func scenario(_ damage: String, repair: String, expect: ([String: CheckResult]) -> Void) async throws {
+        let host = try await SSHConnection.connect(to: try sandbox.target())
+        try await host.closing {
+            let app = shellQuote(sandbox.app)
+            let broken = try await host.run("cd \(app) && \(damage)")
+            try #require(broken.succeeded, "damage failed: \(broken.stderrText)")
+            let report = await (try CheckRunner()).run(in: CheckContext(host: host, settings: settings))
+            let repaired = try await host.run("cd \(app) && \(repair)", timeout: .seconds(120))
+            #expect(repaired.succeeded, "repair failed: \(repaired.stderrText)")
+            #expect(report.connectionLost == nil)
+            expect(Dictionary(uniqueKeysWithValues: report.results.map { ($0.id, $0) }))
+        }
+    }
+
+    /// Every check passes except those named: `failing` maps id → text its message must contain.
+    func expectVerdicts(_ results: [String: CheckResult], failing: [String: String] = [:], skipped: Set<String> = [],
+                        sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(results.count == 9, sourceLocation: sourceLocation)
+        for (id, result) in results {
+            if let needle = failing[id] {
+                #expect(result.status == .fail, "\(id): \(result.message)", sourceLocation: sourceLocation)
+                #expect(result.message.contains(needle), "\(id): \(result.message)", sourceLocation: sourceLocation)
+            } else if skipped.contains(id) {
+                #expect(result.status == .skip, "\(id): \(result.message)", sourceLocation: sourceLocation)
+            } else {
+                #expect(result.status == .pass, "\(id): \(result.message)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    @Test func healthySandboxPassesAllNineWithEvidence() async throws {
+        try await scenario("true", repair: "true") { results in
+            expectVerdicts(results)
+            #expect(results["cron-scheduled"]?.evidence.first?.value.contains("weekly_strategy_review.sh") == true)
+            #expect(results["db-running"]?.evidence.contains(Evidence("health", "healthy")) == true)
+            #expect(results["snapshot-active"]?.evidence.first?.name == "snapshot_id")
+            #expect(results["report-file"]?.evidence.first?.value.contains("/logs/weekly_review_") == true)
+            #expect(results["trade-linkage"]?.evidence.contains { $0.name == "linkage_rate" && $0.value.hasSuffix("filled)") } == true)
+        }
+    }
+
+    @Test func cronEntryRemoved() async throws {
+        try await scenario("crontab -l > ~/.crontab.botops-test && crontab -l | { grep -v weekly_strategy_review || true; } | crontab -",
+                           repair: "crontab ~/.crontab.botops-test && rm ~/.crontab.botops-test") { results in
+            expectVerdicts(results, failing: ["cron-scheduled": "no crontab line mentions 'weekly_strategy_review.sh'"])
+        }
+    }
+
+    @Test func cronEntryCommentedOut() async throws {
+        try await scenario("crontab -l > ~/.crontab.botops-test && crontab -l | sed 's/^0 9/# 0 9/' | crontab -",
+                           repair: "crontab ~/.crontab.botops-test && rm ~/.crontab.botops-test") { results in
+            expectVerdicts(results, failing: ["cron-scheduled": "commented out"])
+        }
+    }
+
+    @Test func scriptNotExecutable() async throws {
+        try await scenario("chmod -x \(Self.script)", repair: "chmod +x \(Self.script)") { results in
+            expectVerdicts(results, failing: ["script-executable": "is not executable"], skipped: ["report-generation", "report-file"])
+        }
+    }
+
+    @Test func scriptDeleted() async throws {
+        try await scenario("rm \(Self.script)", repair: "git checkout -- \(Self.script)") { results in
+            expectVerdicts(results, failing: ["script-executable": "is missing"], skipped: ["report-generation", "report-file"])
+        }
+    }
+
+    @Test func queryDeleted() async throws {
+        // The script really needs the file, so the report run fails too: that verdict is right.
+        try await scenario("rm queries/weekly_signal_quality.sql", repair: "git checkout -- queries/") { results in
+            expectVerdicts(results, failing: ["queries-present": "missing: weekly_signal_quality.sql", "report-generation": "failed (exit 1)"],
+                           skipped: ["report-file"])
+        }
+    }
+
+    @Test func queryEmpty() async throws {
+        try await scenario(": > queries/weekly_timing_analysis.sql", repair: "git checkout -- queries/") { results in
+            expectVerdicts(results, failing: ["queries-present": "empty: weekly_timing_analysis.sql"])
+        }
+    }
+
+    @Test func databaseContainerStopped() async throws {
+        try await scenario("docker stop db >/dev/null", repair: "docker start db >/dev/null && \(Self.waitHealthy)") { results in
+            expectVerdicts(results, failing: ["db-running": "not running"],
+                           skipped: ["db-connectivity", "report-generation", "report-file", "trade-linkage", "snapshot-active"])
+        }
+    }
+
+    @Test func tradeRecordsTableMissing() async throws {
+        try await scenario(psql("ALTER TABLE trade_records RENAME TO trade_records_botops_test"),
+                           repair: psql("ALTER TABLE trade_records_botops_test RENAME TO trade_records")) { results in
+            // The weekly script's timing query reads trade_records too; linkage counts still work.
+            expectVerdicts(results, failing: ["db-connectivity": "trade_records\" does not exist", "report-generation": "failed"],
+                           skipped: ["report-file"])
+            #expect(results["db-connectivity"]?.message.contains("migrations") == true)
+            #expect(results["trade-linkage"]?.message.contains("unavailable") == true)
+        }
+    }
+
+    @Test func reportScriptExitsOne() async throws {
+        try await scenario("printf '#!/bin/bash\\necho \"weekly review: cannot reach db\" >&2\\nexit 1\\n' > \(Self.script)",
+                           repair: "git checkout -- \(Self.script)") { results in
+            expectVerdicts(results, failing: ["report-generation": "cannot reach db"], skipped: ["report-file"])
+        }
+    }
+
+    @Test func reportWrittenToTheWrongPlace() async throws {
+        try await scenario("""
+            sed -i 's|OUT="$BOT_DIR/logs/|OUT="/tmp/botops-misplaced-|' \(Self.script) && touch -d '1 hour ago' logs/weekly_review_*.txt
+            """, repair: "git checkout -- \(Self.script) && rm -f /tmp/botops-misplaced-*") { results in
+            expectVerdicts(results, failing: ["report-file": "this run did not write"])
+        }
+    }
+
+    @Test func noLinkedTradesInTheWindow() async throws {
+        try await scenario(psql("UPDATE trade_strategy_link SET linked_at = linked_at - interval '400 days'"),
+                           repair: psql("UPDATE trade_strategy_link SET linked_at = linked_at + interval '400 days'")) { results in
+            expectVerdicts(results, failing: ["trade-linkage": "0 trades linked in the last 1 day"])
+        }
+    }
+
+    @Test func noActiveSnapshot() async throws {
+        let marker = "1999-12-31 00:00:00+00"
+        try await scenario(psql("UPDATE strategy_snapshots SET active_until = '\(marker)' WHERE active_until IS NULL"),
+                           repair: psql("UPDATE strategy_snapshots SET active_until = NULL WHERE active_until = '\(marker)'")) { results in
+            expectVerdicts(results, failing: ["snapshot-active": "no active strategy snapshot"])
+        }
+    }
+
+    @Test func twoActiveSnapshots() async throws {
+        try await scenario(psql("INSERT INTO strategy_snapshots (score_buy_target, config) VALUES (9.99, '{\"botops_test\": true}')"),
+                           repair: psql("DELETE FROM strategy_snapshots WHERE config @> '{\"botops_test\": true}'")) { results in
+            expectVerdicts(results, failing: ["snapshot-active": "2 snapshots are active at once"])
+        }
+    }
+}
+
+extension VerifySandboxTests {
+    @Test func cliWritesJUnitAtomicallyAndExitsZero() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("verify.xml").path
+        let result = try await BotopsBinary.run(["verify", "--config", sandbox.configFile, "--format", "junit", "--output", file])
+        #expect(result.termination == .exited(0), "\(result.stdoutText)\(result.stderrText)")
+        #expect(result.stdoutText.contains("9 checks: 9 passed"))
+        let xml = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(xml.contains("<testsuite name=\"botops.verify\" tests=\"9\" failures=\"0\""))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["verify.xml"])
+    }
+
+    @Test func cliExitsOneWhenACheckFailsAndJSONSaysWhich() async throws {
+        let host = try await SSHConnection.connect(to: try sandbox.target())
+        try await host.closing {
+            let script = shellQuote(sandbox.app + "/" + Self.script)
+            _ = try await host.run("chmod -x \(script)")
+            let result = try await BotopsBinary.run(["verify", "--config", sandbox.configFile, "--format", "json", "--only", "script-executable"])
+            _ = try await host.run("chmod +x \(script)")
+            #expect(result.termination == .exited(1))
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any]
+            #expect(object?["status"] as? String == "fail")
+            let checks = object?["checks"] as? [[String: Any]]
+            #expect(checks?.first?["status"] as? String == "fail")
+        }
+    }
+}
