@@ -5,14 +5,16 @@
   2. 32 commands over one botops connection vs 32 sequential ssh calls  target: speed-up >= 8
   3. `botops --help` cold start (absolute) and vs /bin/true            target: < 30 ms
 
-Needs the sandbox (scripts/sandbox up) and a release build (swift build -c release).
+Needs the sandbox (scripts/sandbox up) and a release build (swift build -c release --static-swift-stdlib).
 """
 import os, statistics, subprocess, sys, time
 
 STATE = os.environ.get("BOTOPS_SANDBOX_DIR", "/var/lib/botops-sandbox")
 CONFIG = f"{STATE}/botops.yml"
 SSH = ["ssh", "-F", f"{STATE}/ssh/ssh_config", "-o", "ControlMaster=no", "-o", "ControlPath=none", "bottrader-sandbox"]
-BIN = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], capture_output=True, text=True, check=True).stdout.strip()
+# The release build as shipped: Swift runtime linked statically (faster start, smaller RSS).
+BUILD = ["swift", "build", "-c", "release", "--static-swift-stdlib"]
+BIN = subprocess.run(BUILD + ["--show-bin-path"], capture_output=True, text=True, check=True).stdout.strip()
 BOTOPS = f"{BIN}/botops"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 
@@ -35,7 +37,7 @@ def interleaved(a, b, rounds=ROUNDS):
 def main():
     for path in (BOTOPS, f"{BIN}/TransportBench"):
         if not os.access(path, os.X_OK):
-            sys.exit(f"{path} missing: run swift build -c release first")
+            sys.exit(f"{path} missing: run swift build -c release --static-swift-stdlib first")
     timed([BOTOPS, "exec", "--config", CONFIG, "--", "true"])  # warm caches
 
     botops_ms, ssh_ms = interleaved(lambda: timed([BOTOPS, "exec", "--config", CONFIG, "--", "true"]),

@@ -49,13 +49,7 @@ struct ContainerState: Sendable, Equatable {
             throw CheckError.unexpectedOutput(command: "docker inspect", output: json)
         }
         return ContainerState(status: state.Status, running: state.Running, restarting: state.Restarting,
-                              health: state.Health?.Status, startedAt: parseDockerTime(state.StartedAt), now: now)
-    }
-
-    /// Docker writes RFC 3339 with nanoseconds, which ISO8601DateFormatter does not take.
-    static func parseDockerTime(_ text: String) -> Int? {
-        let withoutFraction = text.replacing(/\.\d+/, with: "")
-        return ISO8601DateFormatter().date(from: withoutFraction).map { Int($0.timeIntervalSince1970) }
+                              health: state.Health?.Status, startedAt: parseUTC(state.StartedAt), now: now)
     }
 }
 

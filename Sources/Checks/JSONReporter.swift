@@ -1,4 +1,5 @@
 import Foundation
+import Remote
 
 /// One JSON document with stable field names (documented in the README, `version` bumps on change).
 public struct JSONReporter: Sendable {
@@ -31,7 +32,7 @@ public struct JSONReporter: Sendable {
     public func render(_ report: VerifyReport) -> String {
         let document = Document(
             destination: report.destination,
-            started_at: ISO8601DateFormatter().string(from: report.startedAt),
+            started_at: formatUTC(Int(report.startedAt.timeIntervalSince1970)),
             duration_ms: wholeMilliseconds(report.duration),
             status: report.connectionLost != nil ? "unreachable" : report.failed ? "fail" : "pass",
             summary: .init(pass: report.count(.pass), warn: report.count(.warn), fail: report.count(.fail), skip: report.count(.skip)),
@@ -48,5 +49,5 @@ public struct JSONReporter: Sendable {
 }
 
 func wholeMilliseconds(_ duration: Duration) -> Int {
-    Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    Int((totalSeconds(duration) * 1000).rounded())
 }

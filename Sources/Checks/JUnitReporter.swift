@@ -11,7 +11,7 @@ public struct JUnitReporter: Sendable {
         var xml = """
             <?xml version="1.0" encoding="UTF-8"?>
             <testsuites name="botops verify" \(counts) time="\(total)">
-              <testsuite name="botops.verify" \(counts) skipped="\(report.count(.skip))" time="\(total)" timestamp="\(ISO8601DateFormatter().string(from: report.startedAt))" hostname="\(escape(report.destination))">
+              <testsuite name="botops.verify" \(counts) skipped="\(report.count(.skip))" time="\(total)" timestamp="\(formatUTC(Int(report.startedAt.timeIntervalSince1970)))" hostname="\(escape(report.destination))">
 
             """
         for result in report.results {

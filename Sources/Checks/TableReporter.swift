@@ -1,3 +1,5 @@
+import Remote
+
 /// The human view: one line per check (symbol, id, message, duration) and a summary line.
 public struct TableReporter: Sendable {
     public var colour: Bool
@@ -37,10 +39,10 @@ public struct TableReporter: Sendable {
 }
 
 func milliseconds(_ duration: Duration) -> String {
-    let value = Int((Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15).rounded())
-    return value >= 1000 ? "\(value / 1000).\(String(format: "%02d", (value % 1000) / 10)) s" : "\(value) ms"
+    let value = totalSeconds(duration)
+    return value >= 1 ? formatFixed(value, digits: 2) + " s" : "\(Int((value * 1000).rounded())) ms"
 }
 
 func seconds(_ duration: Duration) -> String {
-    String(format: "%.3f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+    formatFixed(totalSeconds(duration), digits: 3)
 }

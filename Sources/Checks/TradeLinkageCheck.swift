@@ -38,7 +38,7 @@ public struct TradeLinkageCheck: Check {
         case .success(let rows)?:
             guard let row = rows.first, row.count == 2, let filled = Int(row[0]), let linked = Int(row[1]) else { return "unknown" }
             guard filled > 0 else { return "n/a (no filled trades)" }
-            return String(format: "%.1f%% (%d/%d filled)", Double(linked) / Double(filled) * 100, linked, filled)
+            return "\(formatFixed(Double(linked) / Double(filled) * 100, digits: 1))% (\(linked)/\(filled) filled)"
         case .failure(let failure)?:
             return "unavailable (\(failure.message))"
         case nil:

@@ -75,8 +75,7 @@ public struct LocalHost: HostConnection {
                     killpg(pid, SIGKILL)
                     var status: Int32 = 0
                     waitpid(pid, &status, 0)
-                    let seconds = Double(timeout!.components.seconds) + Double(timeout!.components.attoseconds) / 1e18
-                    throw RemoteError.commandTimedOut(command: command, seconds: seconds)
+                    throw RemoteError.commandTimedOut(command: command, seconds: totalSeconds(timeout!))
                 }
                 waitMilliseconds = Int32(min(remaining.components.seconds * 1000 + 1, 1000))
             }

@@ -67,6 +67,11 @@ public enum RemoteError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// A duration as (fractional) seconds.
+public func totalSeconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
 func formatSeconds(_ seconds: Double) -> String {
     seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
 }

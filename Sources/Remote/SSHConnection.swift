@@ -332,7 +332,7 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
         let nearest = (pending + active).compactMap(\.deadline).min()
         guard let nearest else { return 1000 }
         let remaining = now.duration(to: nearest)
-        return max(1, min(1000, Int(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000) + 1))
+        return max(1, min(1000, Int(totalSeconds(remaining) * 1000) + 1))
     }
 
     private func waitForSocket(maxMilliseconds: Int) {
@@ -399,7 +399,7 @@ private final class Job {
     init(command: String, timeout: Duration?, onOutput: OutputHandler?, continuation: CheckedContinuation<CommandResult, Error>) {
         self.command = command
         self.deadline = timeout.map { ContinuousClock.now.advanced(by: $0) }
-        self.timeoutSeconds = timeout.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? 0
+        self.timeoutSeconds = timeout.map(totalSeconds) ?? 0
         self.onOutput = onOutput
         self.continuation = continuation
     }

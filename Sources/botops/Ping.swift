@@ -1,5 +1,6 @@
 import ArgumentParser
 import BotOps
+import Checks
 import Foundation
 import Remote
 
@@ -30,6 +31,5 @@ struct Ping: AsyncParsableCommand {
 }
 
 func milliseconds(_ duration: Duration) -> String {
-    let value = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-    return String(format: "%.1f ms", value)
+    formatFixed(totalSeconds(duration) * 1000, digits: 1) + " ms"
 }

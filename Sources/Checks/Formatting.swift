@@ -1,0 +1,41 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Plain C formatting: Foundation's String(format:) and ISO8601DateFormatter load ICU, which costs
+// several megabytes of resident memory in a tool that must stay small.
+
+/// `value` with exactly `digits` decimals.
+public func formatFixed(_ value: Double, digits: Int) -> String {
+    var scale = 1
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = Int((abs(value) * Double(scale)).rounded())
+    let sign = value < 0 && scaled != 0 ? "-" : ""
+    guard digits > 0 else { return sign + String(scaled) }
+    let fraction = String(scaled % scale)
+    return sign + "\(scaled / scale)." + String(repeating: "0", count: digits - fraction.count) + fraction
+}
+
+/// Seconds since the epoch as `2026-11-22T19:17:36Z`.
+public func formatUTC(_ epochSeconds: Int) -> String {
+    var time = time_t(epochSeconds)
+    var parts = tm()
+    gmtime_r(&time, &parts)
+    var buffer = [CChar](repeating: 0, count: 32)
+    _ = strftime(&buffer, 32, "%Y-%m-%dT%H:%M:%SZ", &parts)
+    return String(cString: buffer)
+}
+
+/// Parses RFC 3339 UTC (`2026-11-22T19:17:36.123456789Z`, fraction optional) into epoch seconds.
+func parseUTC(_ text: String) -> Int? {
+    let numbers = text.split(whereSeparator: { "-T:.Z".contains($0) }).prefix(6).compactMap { Int($0) }
+    guard numbers.count == 6, text.hasSuffix("Z") else { return nil }
+    var parts = tm()
+    parts.tm_year = Int32(numbers[0] - 1900)
+    parts.tm_mon = Int32(numbers[1] - 1)
+    parts.tm_mday = Int32(numbers[2])
+    parts.tm_hour = Int32(numbers[3])
+    parts.tm_min = Int32(numbers[4])
+    parts.tm_sec = Int32(numbers[5])
+    return Int(timegm(&parts))
+}
