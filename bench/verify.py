@@ -5,17 +5,11 @@
   (b) one ssh connection running the nine commands concurrently (hand-written script)
   botops verify: target >= 3x faster than (a), no slower than (b); peak RSS < 30 MB.
 
-Needs the sandbox (scripts/sandbox up) and a release build (swift build -c release --static-swift-stdlib).
+Needs the sandbox (scripts/sandbox up) and the release build (see common.BUILD).
 """
-import os, statistics, subprocess, sys, time
+import os, statistics
+from common import BOTOPS, CONFIG, SSH, require, run, verdict
 
-STATE = os.environ.get("BOTOPS_SANDBOX_DIR", "/var/lib/botops-sandbox")
-CONFIG = f"{STATE}/botops.yml"
-SSH = ["ssh", "-F", f"{STATE}/ssh/ssh_config", "-o", "ControlMaster=no", "-o", "ControlPath=none", "bottrader-sandbox"]
-# The release build as shipped: Swift runtime linked statically (faster start, smaller RSS).
-BUILD = ["swift", "build", "-c", "release", "--static-swift-stdlib"]
-BIN = subprocess.run(BUILD + ["--show-bin-path"], capture_output=True, text=True, check=True).stdout.strip()
-BOTOPS = f"{BIN}/botops"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 PSQL = "docker exec db psql -U bot_user -d bot_trader_db -c"
 
@@ -36,24 +30,12 @@ CONCURRENT = " & ".join(f"( {c} )" for i, c in enumerate(RUNBOOK) if i not in (5
 CONCURRENT = f"{CONCURRENT} & ( {RUNBOOK[5]} && {RUNBOOK[6]} ) & wait"
 
 
-def run(command):
-    """Wall time in ms and peak RSS in MB of one child process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = (time.perf_counter() - start) * 1000
-    if status != 0:
-        sys.exit(f"{command[0]} failed with status {status}")
-    return elapsed, usage.ru_maxrss / 1024
-
-
 def sequential():
     return sum(run(SSH + [command])[0] for command in RUNBOOK)
 
 
 def main():
-    if not os.access(BOTOPS, os.X_OK):
-        sys.exit(f"{BOTOPS} missing: run swift build -c release --static-swift-stdlib first")
+    require(BOTOPS)
     run([BOTOPS, "verify", "--config", CONFIG])  # warm caches
     botops, rss, seq, conc = [], [], [], []
     for _ in range(ROUNDS):
@@ -64,9 +46,9 @@ def main():
         conc.append(run(SSH + [CONCURRENT])[0])
     b, a, c = statistics.median(botops), statistics.median(seq), statistics.median(conc)
     print(f"botops verify               {b:7.1f} ms (median of {ROUNDS})")
-    print(f"(a) nine sequential ssh     {a:7.1f} ms   speed-up {a / b:.2f}x  (target >= 3)   {'PASS' if a / b >= 3 else 'FAIL'}")
-    print(f"(b) one ssh, concurrent     {c:7.1f} ms   ratio {b / c:.2f}x  (target <= 1.00)  {'PASS' if b <= c else 'FAIL'}")
-    print(f"peak RSS of botops verify   {max(rss):7.1f} MB   (target < 30)  {'PASS' if max(rss) < 30 else 'FAIL'}")
+    print(f"(a) nine sequential ssh     {a:7.1f} ms   speed-up {a / b:.2f}x  (target >= 3)   {verdict(a / b >= 3)}")
+    print(f"(b) one ssh, concurrent     {c:7.1f} ms   ratio {b / c:.2f}x  (target <= 1.00)  {verdict(b <= c)}")
+    print(f"peak RSS of botops verify   {max(rss):7.1f} MB   (target < 30)  {verdict(max(rss) < 30)}")
 
 
 if __name__ == "__main__":
