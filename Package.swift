@@ -28,7 +28,8 @@ let package = Package(
             name: "BotOps",
             dependencies: ["Remote", "Checks", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "Engine", dependencies: ["CLibPQ"]),
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
+        .target(name: "Engine", dependencies: ["Postgres"]),
         .executableTarget(
             name: "botops",
             dependencies: ["BotOps", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -1,0 +1,185 @@
+import CLibPQ
+import Foundation
+
+/// One PostgreSQL connection over libpq. Not shared across threads: every libpq call for it runs
+/// on its own serial queue (never on Swift's cooperative pool), one at a time.
+///
+/// Queries take bound parameters only (`$1`, `$2`, … with `PQexecParams`); values never become
+/// part of the SQL text. Errors carry SQLSTATE and the server's message, never the connection
+/// string or its password.
+public final class PostgresConnection: @unchecked Sendable {
+    private let queue: DispatchQueue
+    private var handle: OpaquePointer?
+
+    private init(handle: OpaquePointer, label: String) {
+        self.handle = handle
+        self.queue = DispatchQueue(label: label)
+    }
+
+    deinit {
+        if let handle { PQfinish(handle) }
+    }
+
+    /// Connects with a `postgres://` URL or key=value conninfo; with nil, libpq reads the standard
+    /// PG* environment variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE).
+    public static func connect(_ conninfo: String? = nil) async throws -> PostgresConnection {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                guard let handle = PQconnectdb(conninfo ?? "") else {
+                    continuation.resume(throwing: PostgresError.connection(message: "libpq could not allocate a connection"))
+                    return
+                }
+                guard PQstatus(handle) == CONNECTION_OK else {
+                    let message = String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
+                    PQfinish(handle)
+                    continuation.resume(throwing: PostgresError.connection(message: redactPasswords(message, conninfo: conninfo)))
+                    return
+                }
+                continuation.resume(returning: PostgresConnection(handle: handle, label: "postgres"))
+            }
+        }
+    }
+
+    /// Runs `body` on the connection's queue.
+    private func onQueue<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                guard let handle = self.handle else {
+                    continuation.resume(throwing: PostgresError.connection(message: "connection is closed"))
+                    return
+                }
+                continuation.resume(with: Result { try body(handle) })
+            }
+        }
+    }
+
+    /// Runs one statement with bound parameters and returns its rows (text format).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [PostgresBindable?] = []) async throws -> QueryResult {
+        let texts = parameters.map { $0?.postgresText }
+        return try await onQueue { handle in try Self.execute(handle, sql, texts) }
+    }
+
+    /// Runs SQL without parameters, possibly several statements (migrations).
+    public func execute(script sql: String) async throws {
+        try await onQueue { handle in
+            guard PQsendQuery(handle, sql) == 1 else { throw PostgresError.connection(message: Self.connectionMessage(handle)) }
+            try Self.drainResults(handle)
+        }
+    }
+
+    /// BEGIN … COMMIT; ROLLBACK if `body` throws. A failed COMMIT and a failed ROLLBACK are
+    /// reported as what they are, not as the body's error.
+    public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await query("BEGIN")
+        let value: T
+        do {
+            value = try await body(self)
+        } catch {
+            do {
+                try await query("ROLLBACK")
+            } catch let rollbackError as PostgresError {
+                throw PostgresError.rollbackFailed(original: String(describing: error), rollback: rollbackError.description)
+            }
+            throw error
+        }
+        do {
+            try await query("COMMIT")
+        } catch let commitError as PostgresError {
+            throw PostgresError.commitFailed(commitError.description)
+        }
+        return value
+    }
+
+    /// `COPY table (columns) FROM STDIN` in text format: `write` is called with a writer that
+    /// escapes each field. Data goes to the server in 1 MB chunks.
+    @discardableResult
+    public func copyIn(_ sql: String, write: @escaping @Sendable (inout CopyWriter) -> Void) async throws -> Int {
+        try await onQueue { handle in
+            let start = PQexec(handle, sql)
+            defer { PQclear(start) }
+            guard PQresultStatus(start) == PGRES_COPY_IN else {
+                throw PostgresError.from(result: start, connection: handle)
+            }
+            var writer = CopyWriter { chunk in
+                chunk.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(handle, $0.baseAddress, Int32($0.count)) == 1 }
+                }
+            }
+            write(&writer)
+            let sent = writer.finish()
+            guard PQputCopyEnd(handle, sent ? nil : "client stopped sending") == 1 else {
+                throw PostgresError.connection(message: Self.connectionMessage(handle))
+            }
+            let result = try Self.drainResults(handle)
+            return result?.affectedRows ?? 0
+        }
+    }
+
+    public func close() async {
+        _ = try? await onQueue { handle in
+            PQfinish(handle)
+            self.handle = nil
+        }
+    }
+
+    // MARK: - libpq, on the queue
+
+    private static func execute(_ handle: OpaquePointer, _ sql: String, _ parameters: [String?]) throws -> QueryResult {
+        let cStrings = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer { cStrings.forEach { free($0) } }
+        let pointers = cStrings.map { UnsafePointer<CChar>($0) }
+        let sent = pointers.withUnsafeBufferPointer { buffer in
+            PQsendQueryParams(handle, sql, Int32(parameters.count), nil, buffer.baseAddress, nil, nil, 0)
+        }
+        guard sent == 1 else { throw PostgresError.connection(message: connectionMessage(handle)) }
+        return try drainResults(handle) ?? QueryResult(columns: [], rows: [], affectedRows: 0)
+    }
+
+    /// Reads every result of the last command until libpq returns nil, clearing each; the first
+    /// error wins, the last successful result is returned.
+    @discardableResult
+    private static func drainResults(_ handle: OpaquePointer) throws -> QueryResult? {
+        var firstError: PostgresError?
+        var last: QueryResult?
+        while let result = PQgetResult(handle) {
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+                last = QueryResult(result)
+            default:
+                firstError = firstError ?? PostgresError.from(result: result, connection: handle)
+            }
+        }
+        if let firstError { throw firstError }
+        return last
+    }
+
+    static func connectionMessage(_ handle: OpaquePointer) -> String {
+        String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// libpq repeats parts of the conninfo in some messages; make sure a password never comes along.
+func redactPasswords(_ message: String, conninfo: String?) -> String {
+    var redacted = message
+    if let conninfo, let password = passwordIn(conninfo), !password.isEmpty {
+        redacted = redacted.replacing(password, with: "***")
+    }
+    if let password = ProcessInfo.processInfo.environment["PGPASSWORD"], !password.isEmpty {
+        redacted = redacted.replacing(password, with: "***")
+    }
+    return redacted
+}
+
+/// The password in a `postgres://user:password@host` URL or a `password=…` conninfo.
+func passwordIn(_ conninfo: String) -> String? {
+    if conninfo.hasPrefix("postgres://") || conninfo.hasPrefix("postgresql://"),
+       let components = URLComponents(string: conninfo) {
+        return components.password
+    }
+    for pair in conninfo.split(separator: " ") where pair.hasPrefix("password=") {
+        return String(pair.dropFirst("password=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
+    }
+    return nil
+}
