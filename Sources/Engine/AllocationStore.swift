@@ -1,0 +1,37 @@
+import Postgres
+
+public struct AllocationSummary: Sendable, Equatable {
+    public var allocations: Int
+    public var realisedPnL: Amount
+    public var oversells: [Oversell]
+}
+
+/// Writes FIFO v2 allocations: recomputed from all executed fills, replacing only version-2 rows,
+/// in one transaction (readers see the old set or the new one, never half).
+public struct AllocationStore: Sendable {
+    let connection: PostgresConnection
+
+    public init(_ connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    public func recompute() async throws -> AllocationSummary {
+        let result = FIFOAllocator.allocate(try await TradeStore(connection).executedFills())
+        let allocations = result.allocations
+        try await connection.transaction { connection in
+            try await connection.query("DELETE FROM fifo_allocations WHERE allocation_version = $1", [FIFOAllocator.version])
+            try await connection.copyIn("""
+                COPY fifo_allocations (symbol, buy_order_id, sell_order_id, sell_time, qty, cost, proceeds, pnl, allocation_version)
+                FROM STDIN
+                """) { writer in
+                let version = String(FIFOAllocator.version)
+                for allocation in allocations {
+                    writer.row([allocation.symbol, allocation.buyOrderID, allocation.sellOrderID, allocation.sellTime.postgresText,
+                                allocation.quantity.description, allocation.cost.description, allocation.proceeds.description,
+                                allocation.pnl.description, version])
+                }
+            }
+        }
+        return AllocationSummary(allocations: allocations.count, realisedPnL: result.realisedPnL, oversells: result.oversells)
+    }
+}

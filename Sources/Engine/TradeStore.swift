@@ -1,0 +1,98 @@
+import Foundation
+import Postgres
+
+public struct RecordSummary: Sendable, Equatable {
+    public var inserted = 0
+    public var duplicates = 0
+    public var linked = 0
+}
+
+/// Strategy metadata that sighook sends ahead of a fill (seed 003).
+public struct StrategyMetadata: Sendable, Equatable {
+    public var orderID: String
+    public var snapshotID: String
+    public var buyScore: Amount?
+    public var sellScore: Amount?
+    public var triggerType: String?
+
+    public init(orderID: String, snapshotID: String, buyScore: Amount? = nil, sellScore: Amount? = nil, triggerType: String? = nil) {
+        self.orderID = orderID
+        self.snapshotID = snapshotID
+        self.buyScore = buyScore
+        self.sellScore = sellScore
+        self.triggerType = triggerType
+    }
+}
+
+extension Amount: PostgresBindable, PostgresDecodable {
+    public var postgresText: String { description }
+    public init?(postgresText: String) { self.init(postgresText) }
+}
+
+/// The trade ledger: fills, their linkage to strategy snapshots, and the metadata cache.
+public struct TradeStore: Sendable {
+    let connection: PostgresConnection
+
+    public init(_ connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    /// Records fills in one transaction. An order id already present is skipped (idempotent), and
+    /// a fill whose metadata is cached and unexpired is linked to its snapshot in the same step.
+    public func record(_ fills: [Fill]) async throws -> RecordSummary {
+        try await connection.transaction { connection in
+            var summary = RecordSummary()
+            for fill in fills {
+                let row = try await connection.query("""
+                    WITH inserted AS (
+                        INSERT INTO trade_records (order_id, symbol, side, order_time, price, size, fees, status, execution_mode)
+                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                        ON CONFLICT (order_id) DO NOTHING
+                        RETURNING order_id
+                    ), linked AS (
+                        INSERT INTO trade_strategy_link (order_id, snapshot_id, buy_score, sell_score, trigger_type)
+                        SELECT c.order_id, c.snapshot_id, c.buy_score, c.sell_score, c.trigger_type
+                        FROM strategy_metadata_cache c JOIN inserted USING (order_id)
+                        WHERE c.expires_at > now()
+                        ON CONFLICT (order_id) DO NOTHING
+                        RETURNING order_id
+                    ), used AS (
+                        DELETE FROM strategy_metadata_cache WHERE order_id IN (SELECT order_id FROM linked)
+                    )
+                    SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM linked)
+                    """, [fill.orderID, fill.symbol, fill.side.rawValue, fill.time, fill.price, fill.size, fill.fees,
+                          fill.status, fill.executionMode]).rows[0]
+                let inserted = try row.int(0)
+                summary.inserted += inserted
+                summary.duplicates += 1 - inserted
+                summary.linked += try row.int(1)
+            }
+            return summary
+        }
+    }
+
+    /// Caches metadata for an order until `ttl` passes; a later fill of that order links to it.
+    public func cache(_ metadata: StrategyMetadata, ttl: Duration) async throws {
+        try await connection.query("""
+            INSERT INTO strategy_metadata_cache (order_id, snapshot_id, buy_score, sell_score, trigger_type, expires_at)
+            VALUES ($1, $2::uuid, $3, $4, $5, now() + make_interval(secs => $6::int))
+            ON CONFLICT (order_id) DO UPDATE SET snapshot_id = EXCLUDED.snapshot_id, buy_score = EXCLUDED.buy_score,
+                sell_score = EXCLUDED.sell_score, trigger_type = EXCLUDED.trigger_type, expires_at = EXCLUDED.expires_at
+            """, [metadata.orderID, metadata.snapshotID, metadata.buyScore, metadata.sellScore, metadata.triggerType,
+                  Int(ttl.components.seconds)])
+    }
+
+    /// All executed fills, for allocation.
+    public func executedFills() async throws -> [Fill] {
+        let result = try await connection.query("""
+            SELECT order_id, symbol, side, extract(epoch FROM order_time)::text, price, size, fees, status, execution_mode
+            FROM trade_records WHERE status IN ('filled', 'done')
+            """)
+        return try result.rows.map { row in
+            Fill(orderID: try row.string(0), symbol: try row.string(1), side: Side(rawValue: try row.string(2)) ?? .buy,
+                 time: Date(timeIntervalSince1970: Double(try row.string(3)) ?? 0),
+                 price: try row.decode(Amount.self, 4), size: try row.decode(Amount.self, 5), fees: try row.decode(Amount.self, 6),
+                 status: try row.string(7), executionMode: try row.string(8))
+        }
+    }
+}
