@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "botops", targets: ["botops"]),
+        .executable(name: "bot-engine", targets: ["bot-engine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,12 +32,18 @@ let package = Package(
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
         .target(name: "Engine", dependencies: ["Postgres"]),
         .executableTarget(
+            name: "bot-engine",
+            dependencies: ["Engine", "Postgres", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
             name: "botops",
             dependencies: ["BotOps", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "TransportBench", dependencies: ["BotOps", "Remote"], path: "Benchmarks/TransportBench"),
         // Locates the sandbox host (scripts/sandbox) for the integration tests.
-        .target(name: "SandboxSupport", dependencies: ["Remote"], path: "Tests/SandboxSupport"),
+        .target(name: "SandboxSupport", dependencies: ["Remote", "Postgres"], path: "Tests/SandboxSupport"),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "SandboxSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Postgres", "SandboxSupport"]),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),
         .testTarget(name: "BotOpsTests", dependencies: ["BotOps", "SandboxSupport"]),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport"], resources: [.copy("Fixtures")]),

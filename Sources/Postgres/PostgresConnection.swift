@@ -35,6 +35,8 @@ public final class PostgresConnection: @unchecked Sendable {
                     continuation.resume(throwing: PostgresError.connection(message: redactPasswords(message, conninfo: conninfo)))
                     return
                 }
+                // Server notices (e.g. "already exists, skipping") are not errors; keep them off stderr.
+                PQsetNoticeProcessor(handle, { _, _ in }, nil)
                 continuation.resume(returning: PostgresConnection(handle: handle, label: "postgres"))
             }
         }
@@ -160,13 +162,15 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 }
 
-/// libpq repeats parts of the conninfo in some messages; make sure a password never comes along.
+/// libpq repeats the conninfo in some messages (e.g. a malformed URL): mask every password-shaped
+/// part, and the known password wherever it appears.
 func redactPasswords(_ message: String, conninfo: String?) -> String {
     var redacted = message
-    if let conninfo, let password = passwordIn(conninfo), !password.isEmpty {
-        redacted = redacted.replacing(password, with: "***")
-    }
-    if let password = ProcessInfo.processInfo.environment["PGPASSWORD"], !password.isEmpty {
+        .replacing(/(postgres(?:ql)?:\/*[^:@\/\s"]*:)[^@\s"]+@/, with: { "\($0.output.1)***@" })
+        .replacing(/password\s*=\s*('[^']*'|[^\s"]+)/, with: "password=***")
+    var known = [ProcessInfo.processInfo.environment["PGPASSWORD"]]
+    if let conninfo { known.append(passwordIn(conninfo)) }
+    for case let password? in known where !password.isEmpty {
         redacted = redacted.replacing(password, with: "***")
     }
     return redacted
@@ -174,12 +178,8 @@ func redactPasswords(_ message: String, conninfo: String?) -> String {
 
 /// The password in a `postgres://user:password@host` URL or a `password=…` conninfo.
 func passwordIn(_ conninfo: String) -> String? {
-    if conninfo.hasPrefix("postgres://") || conninfo.hasPrefix("postgresql://"),
-       let components = URLComponents(string: conninfo) {
-        return components.password
+    if let match = conninfo.firstMatch(of: /^postgres(?:ql)?:\/*[^:@\/]*:([^@]+)@/) {
+        return String(match.output.1)
     }
-    for pair in conninfo.split(separator: " ") where pair.hasPrefix("password=") {
-        return String(pair.dropFirst("password=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
-    }
-    return nil
+    return conninfo.firstMatch(of: /password\s*=\s*'?([^'\s]+)/).map { String($0.output.1) }
 }

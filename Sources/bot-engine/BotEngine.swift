@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct BotEngine: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bot-engine",
+        abstract: "The trading ledger on PostgreSQL: migrations, fills, FIFO P&L, snapshots, linkage, reports.",
+        subcommands: [Migrate.self, Record.self, Snapshot.self, Metadata.self, Allocate.self, Linkage.self, Report.self, IngestBars.self]
+    )
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import Postgres
+
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "postgres://user@host:port/db (default: $BOT_DATABASE_URL, else the PG* variables).")
+    var databaseURL: String?
+
+    /// Connects, runs `body`, closes.
+    func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await PostgresConnection.connect(databaseURL ?? ProcessInfo.processInfo.environment["BOT_DATABASE_URL"])
+        do {
+            let value = try await body(connection)
+            await connection.close()
+            return value
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+}
+
+/// Reads a file argument, `-` meaning standard input.
+func readInput(_ path: String) throws -> Data {
+    if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw ValidationError("cannot read \(path)")
+    }
+    return data
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+import Engine
+
+struct Linkage: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Linkage rate of executed trades to strategy snapshots (seed 003).")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Window in hours.") var hours: Int = 6
+
+    func run() async throws {
+        let stats = try await database.withConnection { try await TradeStore($0).linkageStats(hours: hours) }
+        let rate = stats.rate.map { "\(Int(($0 * 1000).rounded()) / 10).\(Int(($0 * 1000).rounded()) % 10)%" } ?? "n/a"
+        print("total_trades \(stats.total)  linked_trades \(stats.linked)  linkage_pct \(rate)")
+    }
+}
