@@ -7,7 +7,7 @@ import Testing
 @Suite(.enabled(if: Sandbox.isAvailable, "needs the sandbox's PostgreSQL: scripts/sandbox up"))
 struct PostgresConnectionTests {
     @Test func parametersAreBoundNeverSpliced() async throws {
-        try await TestDatabase.with { db, _ in
+        try await TestDatabase.with { db, _ async throws in
             try await db.execute(script: "CREATE TABLE notes (id serial, body text)")
             let hostile = "x'); DROP TABLE notes; --"
             try await db.query("INSERT INTO notes (body) VALUES ($1)", [hostile])
@@ -19,7 +19,7 @@ struct PostgresConnectionTests {
     }
 
     @Test func serverErrorsCarrySQLSTATE() async throws {
-        try await TestDatabase.with { db, _ in
+        try await TestDatabase.with { db, _ async throws in
             let error = await #expect(throws: PostgresError.self) { try await db.query("SELECT * FROM missing_table") }
             #expect(error?.sqlstate == "42P01")
             #expect(error?.description.contains("missing_table") == true)
@@ -40,7 +40,7 @@ struct PostgresConnectionTests {
     }
 
     @Test func transactionRollsBackOnError() async throws {
-        try await TestDatabase.with { db, _ in
+        try await TestDatabase.with { db, _ async throws in
             try await db.execute(script: "CREATE TABLE t (v int UNIQUE)")
             await #expect(throws: PostgresError.self) {
                 try await db.transaction { tx in
@@ -54,7 +54,7 @@ struct PostgresConnectionTests {
     }
 
     @Test func commitFailureIsReportedAsSuch() async throws {
-        try await TestDatabase.with { db, _ in
+        try await TestDatabase.with { db, _ async throws in
             try await db.execute(script: "CREATE TABLE t (v int UNIQUE DEFERRABLE INITIALLY DEFERRED)")
             let error = await #expect(throws: PostgresError.self) {
                 try await db.transaction { tx in
@@ -70,7 +70,7 @@ struct PostgresConnectionTests {
     }
 
     @Test func copyRoundTripsAwkwardText() async throws {
-        try await TestDatabase.with { db, _ in
+        try await TestDatabase.with { db, _ async throws in
             try await db.execute(script: "CREATE TABLE t (a text, b text)")
             let awkward = ["tab\there", "line\nbreak", "back\\slash", "\\N literal", "ünïcødé"]
             let count = try await db.copyIn("COPY t (a, b) FROM STDIN") { writer in
@@ -84,7 +84,7 @@ struct PostgresConnectionTests {
     }
 
     @Test func copyErrorsNameTheLine() async throws {
-        try await TestDatabase.with { db, _ in
+        try await TestDatabase.with { db, _ async throws in
             try await db.execute(script: "CREATE TABLE t (n int)")
             let error = await #expect(throws: PostgresError.self) {
                 try await db.copyIn("COPY t (n) FROM STDIN") { writer in

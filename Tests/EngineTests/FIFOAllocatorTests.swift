@@ -1,0 +1,145 @@
+@testable import Engine
+import Foundation
+import Testing
+
+func fill(_ id: String, _ side: Side, _ symbol: String = "BTC-USD", at seconds: Double, price: String, size: String, fees: String = "0") -> Fill {
+    Fill(orderID: id, symbol: symbol, side: side, time: Date(timeIntervalSince1970: seconds),
+         price: Amount(price)!, size: Amount(size)!, fees: Amount(fees)!)
+}
+
+@Suite struct FIFOAllocatorTests {
+    @Test func sellsConsumeOldestLotsFirstAndSplitThem() {
+        let result = FIFOAllocator.allocate([
+            fill("b1", .buy, at: 1, price: "100", size: "1", fees: "1"),
+            fill("b2", .buy, at: 2, price: "110", size: "1", fees: "1"),
+            fill("s1", .sell, at: 3, price: "120", size: "1.5", fees: "3"),
+        ])
+        #expect(result.allocations.map(\.buyOrderID) == ["b1", "b2"])
+        #expect(result.allocations.map(\.quantity) == [Amount("1")!, Amount("0.5")!])
+        // b1: cost 100 + fee 1; proceeds 120 - 3 × 1/1.5 = 118.  b2 half: cost 55 + 0.5; proceeds 60 - 1.
+        #expect(result.allocations[0].cost == Amount("101"))
+        #expect(result.allocations[0].proceeds == Amount("118"))
+        #expect(result.allocations[1].cost == Amount("55.5"))
+        #expect(result.allocations[1].proceeds == Amount("59"))
+        #expect(result.realisedPnL == Amount("20.5"))
+        #expect(result.openLots == [OpenLot(symbol: "BTC-USD", orderID: "b2", price: Amount("110")!, remaining: Amount("0.5")!)])
+        #expect(result.oversells.isEmpty)
+    }
+
+    @Test func oversellIsReportedNotAllocated() {
+        let result = FIFOAllocator.allocate([
+            fill("b1", .buy, at: 1, price: "100", size: "1"),
+            fill("s1", .sell, at: 2, price: "100", size: "1.25"),
+            fill("s2", .sell, "ETH-USD", at: 3, price: "10", size: "2"),
+        ])
+        #expect(result.allocations.count == 1)
+        #expect(result.oversells == [Oversell(symbol: "BTC-USD", sellOrderID: "s1", unmatched: Amount("0.25")!),
+                                     Oversell(symbol: "ETH-USD", sellOrderID: "s2", unmatched: Amount("2")!)])
+    }
+
+    @Test func feePartsAddUpExactly() {
+        let result = FIFOAllocator.allocate([
+            fill("b1", .buy, at: 1, price: "1", size: "3", fees: "1"),
+            fill("s1", .sell, at: 2, price: "1", size: "1", fees: "0"),
+            fill("s2", .sell, at: 3, price: "1", size: "1", fees: "0"),
+            fill("s3", .sell, at: 4, price: "1", size: "1", fees: "0"),
+        ])
+        // 1/3 each would lose a unit to rounding; the last part takes the remainder.
+        #expect(result.allocations.reduce(Amount.zero) { $0 + $1.cost } == Amount("4"))
+    }
+
+    @Test func orderOfInputDoesNotMatter() {
+        var generator = SplitMix64(seed: 42)
+        let fills = randomFills(count: 500, using: &generator)
+        let shuffled = fills.shuffled(using: &generator)
+        #expect(FIFOAllocator.allocate(fills) == FIFOAllocator.allocate(shuffled))
+    }
+
+    @Test func unexecutedOrdersAreIgnored() {
+        var open = fill("b1", .buy, at: 1, price: "1", size: "1")
+        open.status = "open"
+        #expect(FIFOAllocator.allocate([open, fill("s1", .sell, at: 2, price: "1", size: "1")]).oversells.count == 1)
+    }
+
+    /// Thousands of random fill sequences against a plain reference written here with Decimal.
+    @Test func matchesAReferenceImplementation() {
+        var generator = SplitMix64(seed: 20_261_122)
+        for round in 0..<2000 {
+            let fills = randomFills(count: Int.random(in: 1...40, using: &generator), using: &generator)
+            let result = FIFOAllocator.allocate(fills)
+            let reference = ReferenceFIFO.run(fills)
+            // Each allocation rounds to 1e-8 at most twice (cost, proceeds).
+            let tolerance = Decimal(result.allocations.count * 2 + 2) * Decimal(string: "0.00000001")!
+            for symbol in Set(fills.map(\.symbol)) {
+                let ours = result.allocations.filter { $0.symbol == symbol }.reduce(Decimal(0)) { $0 + decimal($1.pnl) }
+                let theirs = reference.pnl[symbol, default: 0]
+                #expect(abs(ours - theirs) <= tolerance, "round \(round) \(symbol): \(ours) vs \(theirs)")
+            }
+            let ourLots = result.openLots.map { "\($0.symbol) \($0.orderID) \(decimal($0.remaining))" }
+            #expect(ourLots.sorted() == reference.openLots.sorted(), "round \(round)")
+            #expect(result.oversells.map { "\($0.sellOrderID) \(decimal($0.unmatched))" } == reference.oversells, "round \(round)")
+        }
+    }
+}
+
+func decimal(_ amount: Amount) -> Decimal { Decimal(string: amount.description)! }
+
+/// The simplest FIFO there is: lists of lots per symbol, exact Decimal arithmetic.
+enum ReferenceFIFO {
+    struct Output {
+        var pnl: [String: Decimal] = [:]
+        var openLots: [String] = []
+        var oversells: [String] = []
+    }
+
+    static func run(_ fills: [Fill]) -> Output {
+        var output = Output()
+        var lots: [String: [(id: String, price: Decimal, size: Decimal, left: Decimal, fee: Decimal)]] = [:]
+        for fill in fills.filter({ $0.status == "filled" }).sorted(by: { ($0.time, $0.orderID) < ($1.time, $1.orderID) }) {
+            let price = decimal(fill.price), size = decimal(fill.size), fee = decimal(fill.fees)
+            if fill.side == .buy {
+                lots[fill.symbol, default: []].append((fill.orderID, price, size, size, fee))
+                continue
+            }
+            var left = size
+            while left > 0, var lot = lots[fill.symbol]?.first {
+                let quantity = min(left, lot.left)
+                let cost = quantity * lot.price + lot.fee * quantity / lot.size
+                let proceeds = quantity * price - fee * quantity / size
+                output.pnl[fill.symbol, default: 0] += proceeds - cost
+                lot.left -= quantity
+                left -= quantity
+                if lot.left == 0 { lots[fill.symbol]!.removeFirst() } else { lots[fill.symbol]![0] = lot }
+            }
+            if left > 0 { output.oversells.append("\(fill.orderID) \(left)") }
+        }
+        output.openLots = lots.flatMap { symbol, list in list.map { "\(symbol) \($0.id) \($0.left)" } }
+        return output
+    }
+}
+
+/// Reproducible randomness for property tests.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func randomFills(count: Int, using generator: inout SplitMix64) -> [Fill] {
+    (0..<count).map { index in
+        let side: Side = Bool.random(using: &generator) ? .buy : .sell
+        let symbol = ["BTC-USD", "ETH-USD", "SOL-USD"].randomElement(using: &generator)!
+        let size = Amount(units: Int64.random(in: 1...300, using: &generator) * 1_000_000)
+        let price = Amount(units: Int64.random(in: 1...100_000, using: &generator) * 1_000_000)
+        let fees = Amount(units: Int64.random(in: 0...500, using: &generator) * 10_000)
+        return Fill(orderID: String(format: "o%05d", index), symbol: symbol, side: side,
+                    time: Date(timeIntervalSince1970: Double(Int.random(in: 0...100, using: &generator))),
+                    price: price, size: size, fees: fees)
+    }
+}

@@ -1,0 +1,163 @@
+@testable import Engine
+import Foundation
+import Postgres
+import SandboxSupport
+import Testing
+
+/// The ledger against the sandbox's real PostgreSQL; each test has its own database.
+@Suite(.enabled(if: Sandbox.isAvailable, "needs the sandbox's PostgreSQL: scripts/sandbox up"))
+struct LedgerTests {
+    func migrated<T: Sendable>(_ body: (PostgresConnection, TestDatabase) async throws -> T) async throws -> T {
+        try await TestDatabase.with { db, database in
+            try await Migrator().migrate(db)
+            return try await body(db, database)
+        }
+    }
+
+    func count(_ db: PostgresConnection, _ sql: String) async throws -> Int {
+        try await db.query(sql).rows[0].int(0)
+    }
+
+    @Test func migrationsApplyOnceAndRefuseTampering() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            #expect(try await Migrator().migrate(db) == [1])
+            #expect(try await Migrator().migrate(db) == [])
+            var tampered = Schema.migrations
+            tampered[0] = Migration(version: 1, name: "ledger", sql: tampered[0].sql + "\n-- edited")
+            let error = await #expect(throws: MigrationError.self) { try await Migrator(migrations: tampered).migrate(db) }
+            #expect(error == .tampered(version: 1, name: "ledger"))
+            let unknown = await #expect(throws: MigrationError.self) { try await Migrator(migrations: []).migrate(db) }
+            #expect(unknown == .unknownApplied(version: 1))
+        }
+    }
+
+    @Test func recordingIsIdempotentAndAtomic() async throws {
+        try await migrated { db, _ async throws in
+            let fills = [fill("a", .buy, at: 1_767_225_600, price: "100", size: "1"), fill("b", .sell, at: 1_767_225_660, price: "101", size: "1")]
+            #expect(try await TradeStore(db).record(fills) == RecordSummary(inserted: 2, duplicates: 0, linked: 0))
+            #expect(try await TradeStore(db).record(fills) == RecordSummary(inserted: 0, duplicates: 2, linked: 0))
+            #expect(try await count(db, "SELECT count(*) FROM trade_records") == 2)
+
+            // A batch that fails half-way (a database constraint) writes nothing.
+            var broken = fill("d", .buy, at: 1_767_225_720, price: "1", size: "1")
+            broken.size = .zero
+            await #expect(throws: PostgresError.self) {
+                _ = try await TradeStore(db).record([fill("c", .buy, at: 1_767_225_700, price: "1", size: "1"), broken])
+            }
+            #expect(try await count(db, "SELECT count(*) FROM trade_records") == 2)
+        }
+    }
+
+    @Test func eightConcurrentActivationsLeaveExactlyOneActive() async throws {
+        try await migrated { _, database async throws in
+            let ids = try await withThrowingTaskGroup(of: String.self) { group in
+                for index in 0..<8 {
+                    group.addTask {
+                        let connection = try await database.connect()
+                        let id = try await SnapshotStore(connection).activate(config: #"{"run": \#(index)}"#, scoreBuyTarget: Amount(index))
+                        await connection.close()
+                        return id
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let check = try await database.connect()
+            #expect(Set(ids).count == 8)
+            #expect(try await SnapshotStore(check).activeSnapshotIDs().count == 1)
+            #expect(try await count(check, "SELECT count(*) FROM strategy_snapshots WHERE active_until IS NOT NULL") == 7)
+            await check.close()
+        }
+    }
+
+    @Test func cachedMetadataLinksTheFillUntilItExpires() async throws {
+        try await migrated { db, _ async throws in
+            let snapshot = try await SnapshotStore(db).activate(config: "{}", scoreBuyTarget: nil)
+            let store = TradeStore(db)
+            try await store.cache(StrategyMetadata(orderID: "fresh", snapshotID: snapshot, buyScore: Amount("3.1"), triggerType: "score"), ttl: .seconds(60))
+            try await store.cache(StrategyMetadata(orderID: "stale", snapshotID: snapshot), ttl: .seconds(0))
+            let now = Date().timeIntervalSince1970
+            let summary = try await store.record([
+                fill("fresh", .buy, at: now - 60, price: "1", size: "1"),
+                fill("stale", .buy, at: now - 30, price: "1", size: "1"),
+                fill("none", .buy, at: now - 10, price: "1", size: "1"),
+            ])
+            #expect(summary.linked == 1)
+            #expect(try await store.linkageStats(hours: 1) == LinkageStats(linked: 1, total: 3))
+            #expect(try await count(db, "SELECT count(*) FROM strategy_metadata_cache WHERE order_id = 'fresh'") == 0)
+        }
+    }
+
+    @Test func recomputingReplacesOnlyVersionTwo() async throws {
+        try await migrated { db, _ async throws in
+            try await db.query("""
+                INSERT INTO fifo_allocations (symbol, buy_order_id, sell_order_id, sell_time, qty, cost, proceeds, pnl, allocation_version)
+                VALUES ('BTC-USD', 'x', 'y', now(), 1, 1, 1, 0, 1)
+                """)
+            _ = try await TradeStore(db).record([
+                fill("b", .buy, at: 1_767_225_600, price: "100", size: "2", fees: "2"),
+                fill("s", .sell, at: 1_767_225_700, price: "110", size: "1", fees: "1"),
+            ])
+            let first = try await AllocationStore(db).recompute()
+            let second = try await AllocationStore(db).recompute()
+            #expect(first == second)
+            #expect(first.realisedPnL == Amount("8"))
+            #expect(try await count(db, "SELECT count(*) FROM fifo_allocations WHERE allocation_version = 2") == 1)
+            #expect(try await count(db, "SELECT count(*) FROM fifo_allocations WHERE allocation_version = 1") == 1)
+            #expect(try await db.query("SELECT pnl FROM fifo_allocations WHERE allocation_version = 2").rows[0].decode(Amount.self, 0) == Amount("8"))
+        }
+    }
+
+    @Test func weeklyReportMatchesHandComputedFigures() async throws {
+        try await migrated { db, _ async throws in
+            let end = Date(timeIntervalSince1970: 1_767_830_400)  // 2026-01-08 00:00 UTC
+            let day: Double = 86400
+            let base = end.timeIntervalSince1970
+            let snapshot = try await SnapshotStore(db).activate(config: "{}", scoreBuyTarget: nil)
+            let store = TradeStore(db)
+            try await store.cache(StrategyMetadata(orderID: "b1", snapshotID: snapshot, buyScore: Amount("3"), triggerType: "score"), ttl: .seconds(60))
+            try await store.cache(StrategyMetadata(orderID: "b2", snapshotID: snapshot, buyScore: Amount("2"), triggerType: "score"), ttl: .seconds(60))
+            try await store.cache(StrategyMetadata(orderID: "s2", snapshotID: snapshot, triggerType: "stop"), ttl: .seconds(60))
+            _ = try await store.record([
+                fill("old", .buy, at: base - 10 * day, price: "50", size: "1"),            // outside the week
+                fill("b1", .buy, at: base - 3 * day + 9 * 3600, price: "100", size: "2", fees: "2"),
+                fill("s1", .sell, at: base - 2 * day + 14 * 3600, price: "110", size: "1", fees: "1"),
+                fill("b2", .buy, "ETH-USD", at: base - 2 * day + 9 * 3600, price: "10", size: "5"),
+                fill("s2", .sell, "ETH-USD", at: base - 1 * day + 14 * 3600, price: "8", size: "5"),
+            ])
+            _ = try await AllocationStore(db).recompute()
+            let review = try await WeeklyReview.compute(db, end: end)
+            // BTC: the "old" lot is sold first: 110 - 1 - 50 = 59. ETH: 5 × (8 - 10) = -10.
+            #expect(review.symbols == [
+                .init(symbol: "BTC-USD", allocations: 1, wins: 1, realisedPnL: Amount("59")!),
+                .init(symbol: "ETH-USD", allocations: 1, wins: 0, realisedPnL: Amount("-10")!),
+            ])
+            #expect(review.signals == [.init(triggerType: "score", trades: 2, averageBuyScore: Amount("2.5")),
+                                       .init(triggerType: "stop", trades: 1, averageBuyScore: nil)])
+            #expect(review.hours == [.init(hour: 9, fills: 2), .init(hour: 14, fills: 2)])
+
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let path = try review.write(to: directory.path)
+            #expect(path.hasSuffix("/weekly_review_2026-01-08.txt"))
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            #expect(text.contains("total        2                            49.00000000"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).count == 1)
+        }
+    }
+
+    @Test func barsIngestViaCopyAndAgainSafely() async throws {
+        try await migrated { db, _ async throws in
+            let csv = Array("""
+                symbol,timeframe,ts,open,high,low,close,volume
+                BTC-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,1.5,100
+                BTC-USD,1m,2026-01-01T00:01:00Z,1.5,2,1,1.8,50\r
+                """.utf8)
+            #expect(try await MarketBarStore(db).ingest(csv: csv) == 2)
+            #expect(try await MarketBarStore(db).ingest(csv: csv) == 0)
+            let bad = Array("symbol,timeframe,ts,open,high,low,close,volume\nBTC-USD,1m,2026-01-01T00:02:00Z,1,2,x,1,1\n".utf8)
+            let error = await #expect(throws: PostgresError.self) { try await MarketBarStore(db).ingest(csv: bad) }
+            #expect(error?.description.contains("line 1") == true)
+            #expect(throws: BarIngestError.self) { try MarketBarStore.validatedLines(Array("nope\n".utf8)) }
+        }
+    }
+}
