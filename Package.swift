@@ -40,6 +40,7 @@ let package = Package(
             dependencies: ["BotOps", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "TransportBench", dependencies: ["BotOps", "Remote"], path: "Benchmarks/TransportBench"),
+        .executableTarget(name: "EngineBench", dependencies: ["Engine", "Postgres"], path: "Benchmarks/EngineBench"),
         // Locates the sandbox host (scripts/sandbox) for the integration tests.
         .target(name: "SandboxSupport", dependencies: ["Remote", "Postgres"], path: "Tests/SandboxSupport"),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "SandboxSupport"]),

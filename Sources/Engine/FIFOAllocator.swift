@@ -43,55 +43,68 @@ public struct FIFOResult: Sendable, Equatable {
 public enum FIFOAllocator {
     public static let version = 2
 
+    /// An open buy lot, by index into the fills (no strings copied in the hot loop).
     private struct Lot {
-        let orderID: String
-        let price: Amount
-        let size: Amount
+        let fill: Int
         var remaining: Amount
         /// The part of the buy fee not yet carried by an allocation.
         var feeLeft: Amount
-        let fee: Amount
     }
 
     public static func allocate(_ fills: [Fill]) -> FIFOResult {
-        let ordered = fills.filter(\.executed).sorted { ($0.time, $0.orderID) < ($1.time, $1.orderID) }
-        var lots: [String: Deque<Lot>] = [:]
+        // Sort indices, not fills: cheaper moves, and times compared as plain doubles.
+        let times = fills.map(\.time.timeIntervalSince1970)
+        var order = fills.indices.filter { fills[$0].executed }
+        order.sort { times[$0] != times[$1] ? times[$0] < times[$1] : fills[$0].orderID < fills[$1].orderID }
+
+        // One dictionary lookup per fill; lots live in an array indexed by symbol number.
+        var symbolNumbers: [String: Int] = [:]
+        var symbolOfFill = [Int](repeating: 0, count: fills.count)
+        for index in order {
+            symbolOfFill[index] = symbolNumbers[fills[index].symbol] ?? {
+                symbolNumbers[fills[index].symbol] = symbolNumbers.count
+                return symbolNumbers.count - 1
+            }()
+        }
+        var lots = [Deque<Lot>](repeating: Deque(), count: symbolNumbers.count)
         var allocations: [Allocation] = []
         var oversells: [Oversell] = []
-        allocations.reserveCapacity(ordered.count)
+        allocations.reserveCapacity(order.count)
 
-        for fill in ordered {
+        for index in order {
+            let fill = fills[index]
+            let symbol = symbolOfFill[index]
             if fill.side == .buy {
-                lots[fill.symbol, default: Deque()].append(
-                    Lot(orderID: fill.orderID, price: fill.price, size: fill.size, remaining: fill.size, feeLeft: fill.fees, fee: fill.fees))
+                lots[symbol].append(Lot(fill: index, remaining: fill.size, feeLeft: fill.fees))
                 continue
             }
             var toSell = fill.size
             var sellFeeLeft = fill.fees
-            while toSell > .zero, var lot = lots[fill.symbol]?.first {
+            while toSell > .zero, var lot = lots[symbol].first {
+                let buy = fills[lot.fill]
                 let quantity = min(toSell, lot.remaining)
                 // The last piece of a lot (or of the sell) takes what is left of its fee, so parts sum exactly.
-                let buyFee = quantity == lot.remaining ? lot.feeLeft : lot.fee.share(quantity, of: lot.size)
+                let buyFee = quantity == lot.remaining ? lot.feeLeft : buy.fees.share(quantity, of: buy.size)
                 let sellFee = quantity == toSell ? sellFeeLeft : fill.fees.share(quantity, of: fill.size)
                 allocations.append(Allocation(
-                    symbol: fill.symbol, buyOrderID: lot.orderID, sellOrderID: fill.orderID, sellTime: fill.time,
-                    quantity: quantity, cost: quantity * lot.price + buyFee, proceeds: quantity * fill.price - sellFee))
+                    symbol: fill.symbol, buyOrderID: buy.orderID, sellOrderID: fill.orderID, sellTime: fill.time,
+                    quantity: quantity, cost: quantity * buy.price + buyFee, proceeds: quantity * fill.price - sellFee))
                 lot.remaining -= quantity
                 lot.feeLeft -= buyFee
                 sellFeeLeft -= sellFee
                 toSell -= quantity
                 if lot.remaining == .zero {
-                    lots[fill.symbol]!.removeFirst()
+                    lots[symbol].removeFirst()
                 } else {
-                    lots[fill.symbol]!.replaceFirst(lot)
+                    lots[symbol].replaceFirst(lot)
                 }
             }
             if toSell > .zero {
                 oversells.append(Oversell(symbol: fill.symbol, sellOrderID: fill.orderID, unmatched: toSell))
             }
         }
-        let open = lots.keys.sorted().flatMap { symbol in
-            lots[symbol]!.elements.map { OpenLot(symbol: symbol, orderID: $0.orderID, price: $0.price, remaining: $0.remaining) }
+        let open = symbolNumbers.sorted { $0.key < $1.key }.flatMap { symbol, number in
+            lots[number].elements.map { OpenLot(symbol: symbol, orderID: fills[$0.fill].orderID, price: fills[$0.fill].price, remaining: $0.remaining) }
         }
         return FIFOResult(allocations: allocations, openLots: open, oversells: oversells)
     }

@@ -19,11 +19,24 @@ public struct MarketBarStore: Sendable {
     }
 
     /// Returns the number of new bars.
+    ///
+    /// New data (the usual case) is copied straight into `market_bars`. Only if some bars are
+    /// already there (unique violation) is the file copied into a staging table and merged with
+    /// ON CONFLICT DO NOTHING, which is several times slower.
     public func ingest(csv: [UInt8]) async throws -> Int {
         let lines = try Self.validatedLines(csv)
+        let columns = "(symbol, timeframe, ts, open, high, low, close, volume)"
         return try await connection.transaction { connection in
+            try await connection.query("SAVEPOINT direct_copy")
+            do {
+                return try await connection.copyIn("COPY market_bars \(columns) FROM STDIN") { writer in
+                    for line in lines { writer.rawRow(csv[line], separator: UInt8(ascii: ",")) }
+                }
+            } catch let error as PostgresError where error.sqlstate == "23505" {
+                try await connection.query("ROLLBACK TO SAVEPOINT direct_copy")
+            }
             try await connection.query("CREATE TEMP TABLE market_bars_staging (LIKE market_bars) ON COMMIT DROP")
-            try await connection.copyIn("COPY market_bars_staging (symbol, timeframe, ts, open, high, low, close, volume) FROM STDIN") { writer in
+            try await connection.copyIn("COPY market_bars_staging \(columns) FROM STDIN") { writer in
                 for line in lines { writer.rawRow(csv[line], separator: UInt8(ascii: ",")) }
             }
             return try await connection.query("INSERT INTO market_bars SELECT * FROM market_bars_staging ON CONFLICT DO NOTHING").affectedRows
