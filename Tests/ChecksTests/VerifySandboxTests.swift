@@ -159,8 +159,11 @@ struct VerifySandboxTests {
     }
 
     @Test func twoActiveSnapshots() async throws {
-        try await scenario(psql("INSERT INTO strategy_snapshots (score_buy_target, config) VALUES (9.99, '{\"botops_test\": true}')"),
-                           repair: psql("DELETE FROM strategy_snapshots WHERE config @> '{\"botops_test\": true}'")) { results in
+        // bot-engine's schema forbids two active snapshots with a unique index; a user's older
+        // database may not have it, which is what this simulates.
+        let index = "strategy_snapshots_one_active"
+        try await scenario(psql("DROP INDEX \(index); INSERT INTO strategy_snapshots (score_buy_target, config, config_hash) VALUES (9.99, '{\"botops_test\": true}', 'test')"),
+                           repair: psql("DELETE FROM strategy_snapshots WHERE config @> '{\"botops_test\": true}'; CREATE UNIQUE INDEX \(index) ON strategy_snapshots ((true)) WHERE active_until IS NULL")) { results in
             expectVerdicts(results, failing: ["snapshot-active": "2 snapshots are active at once"])
         }
     }
@@ -171,7 +174,7 @@ extension VerifySandboxTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("verify.xml").path
-        let result = try await BotopsBinary.run(["verify", "--config", sandbox.configFile, "--format", "junit", "--output", file])
+        let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--format", "junit", "--output", file])
         #expect(result.termination == .exited(0), "\(result.stdoutText)\(result.stderrText)")
         #expect(result.stdoutText.contains("9 checks: 9 passed"))
         let xml = try String(contentsOfFile: file, encoding: .utf8)
@@ -184,7 +187,7 @@ extension VerifySandboxTests {
         try await host.closing {
             let script = shellQuote(sandbox.app + "/" + Self.script)
             _ = try await host.run("chmod -x \(script)")
-            let result = try await BotopsBinary.run(["verify", "--config", sandbox.configFile, "--format", "json", "--only", "script-executable"])
+            let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--format", "json", "--only", "script-executable"])
             _ = try await host.run("chmod +x \(script)")
             #expect(result.termination == .exited(1))
             let object = try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any]

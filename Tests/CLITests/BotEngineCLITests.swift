@@ -1,0 +1,63 @@
+import Foundation
+import Postgres
+import SandboxSupport
+import Testing
+
+/// bot-engine used as the host's cron jobs and the sandbox use it.
+@Suite(.enabled(if: Sandbox.isAvailable, "needs the sandbox's PostgreSQL: scripts/sandbox up"))
+struct BotEngineCLITests {
+    @Test func migrateRecordAllocateLinkageAndReport() async throws {
+        try await TestDatabase.with { db, database async throws in
+            let engine = BuiltBinary.botEngine
+            let url = ["--database-url", database.url]
+            let migrated = try await engine.run(["migrate"] + url)
+            #expect(migrated.stdoutText == "applied migrations 1\n", "\(migrated.stderrText)")
+            #expect(try await engine.run(["migrate"] + url).stdoutText == "schema up to date\n")
+
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let file = directory.appendingPathComponent("fills.csv").path
+            try """
+                order_id,symbol,side,order_time,price,size,fees
+                b1,BTC-USD,buy,2026-01-05T10:00:00Z,100,2,2
+                s1,BTC-USD,sell,2026-01-05T11:00:00Z,110,1,1
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            let recorded = try await engine.run(["record", file] + url)
+            #expect(recorded.stdoutText == "recorded 2 fills (0 already present), linked 0\n")
+            let allocated = try await engine.run(["allocate"] + url)
+            #expect(allocated.stdoutText == "1 allocations, realised P&L 8.00000000\n")
+
+            let report = try await engine.run(["report", "weekly", "--out", directory.path] + url)
+            #expect(report.termination == .exited(0))
+            #expect(report.stdoutText.hasPrefix("Report written: \(directory.path)/weekly_review_"))
+        }
+    }
+
+    @Test func aBadRecordIsNamedAndNothingIsWritten() async throws {
+        try await TestDatabase.with { db, database async throws in
+            let engine = BuiltBinary.botEngine
+            _ = try await engine.run(["migrate", "--database-url", database.url])
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let file = directory.appendingPathComponent("fills.jsonl").path
+            try """
+                {"order_id":"a","symbol":"BTC-USD","side":"buy","order_time":"2026-01-05T10:00:00Z","price":"1","size":"1"}
+                {"order_id":"b","symbol":"BTC-USD","side":"buy","order_time":"2026-01-05T10:00:00Z","price":"0","size":"1"}
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            let result = try await engine.run(["record", file, "--database-url", database.url])
+            #expect(result.termination != .exited(0))
+            #expect(result.stderrText.contains("record 2: field 'price': must be greater than 0"))
+            let count = try await db.query("SELECT count(*) FROM trade_records")
+            #expect(try count.rows[0].int(0) == 0)
+        }
+    }
+
+    @Test func wrongPasswordIsExplainedWithoutShowingIt() async throws {
+        let url = try TestDatabase.serverURL
+        let password = try #require(URLComponents(string: url)?.password)
+        let result = try await BuiltBinary.botEngine.run(["migrate"], environment: ["BOT_DATABASE_URL": url.replacing(password, with: "wrong-\(password)")])
+        #expect(result.termination != .exited(0))
+        #expect(result.stderrText.contains("password authentication failed"))
+        #expect(!result.stderrText.contains(password))
+    }
+}
