@@ -60,6 +60,27 @@ extension Check {
     public func prefetch(in context: CheckContext) {}
 }
 
+/// A check that judges one read-only fact gathered by the context: fetching it (early, in
+/// `prefetch`) and running it are the same for all such checks; only `evaluate` differs.
+protocol FactCheck: Check {
+    associatedtype Fact: Sendable
+    /// Reads the fact; the context fetches each kind of fact once per run.
+    func fact(in context: CheckContext) async throws -> Fact
+    func evaluate(_ fact: Fact, settings: CheckSettings) -> Verdict
+}
+
+extension FactCheck {
+    /// Starts the fetch now, so probes overlap instead of queueing behind the checks that gate
+    /// them; errors surface when `run` reads the fact.
+    func prefetch(in context: CheckContext) {
+        Task { _ = try? await fact(in: context) }
+    }
+
+    func run(in context: CheckContext) async throws -> Verdict {
+        evaluate(try await fact(in: context), settings: context.settings)
+    }
+}
+
 /// The nine checks, in the order seed 000 lists them.
 public let allChecks: [any Check] = [
     CronScheduledCheck(),

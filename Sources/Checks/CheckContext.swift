@@ -37,12 +37,6 @@ public final class CheckContext: Sendable {
         try await reportRunMemo.value { try await ReportRun.perform(self) }
     }
 
-    /// Starts a read-only probe now, so that probes overlap instead of queueing behind the checks
-    /// that gate them. Errors surface when a check reads the fact.
-    func prefetch<Fact: Sendable>(_ fact: @escaping @Sendable (CheckContext) -> () async throws -> Fact) {
-        Task { _ = try? await fact(self)() }
-    }
-
     func run(_ command: String) async throws -> CommandResult {
         try await host.run(command, timeout: settings.commandTimeout)
     }

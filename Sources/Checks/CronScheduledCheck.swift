@@ -1,18 +1,15 @@
 /// Seed 000 check 1: `crontab -l | grep weekly`.
-public struct CronScheduledCheck: Check {
-    public let id = "cron-scheduled"
-    public let title = "Weekly review cron job is scheduled"
-    public let prerequisites: [String] = []
+struct CronScheduledCheck: FactCheck {
+    let id = "cron-scheduled"
+    let title = "Weekly review cron job is scheduled"
+    let prerequisites: [String] = []
 
-    public func prefetch(in context: CheckContext) {
-        context.prefetch(CheckContext.hostFacts)
+    func fact(in context: CheckContext) async throws -> HostFacts {
+        try await context.hostFacts()
     }
 
-    public func run(in context: CheckContext) async throws -> Verdict {
-        Self.evaluate(try await context.hostFacts(), match: context.settings.cronMatch)
-    }
-
-    static func evaluate(_ facts: HostFacts, match: String) -> Verdict {
+    func evaluate(_ facts: HostFacts, settings: CheckSettings) -> Verdict {
+        let match = settings.cronMatch
         guard facts.crontabStatus <= 1 else {
             return .fail("crontab -l failed (status \(facts.crontabStatus)): \(facts.crontabLines.joined(separator: " ")). Check that cron is installed and this user may use it.")
         }

@@ -1,18 +1,15 @@
 /// Seed 000 check 5: `SELECT COUNT(*) FROM trade_records`.
-public struct DatabaseConnectivityCheck: Check {
-    public let id = "db-connectivity"
-    public let title = "Database answers queries"
-    public let prerequisites = ["db-running"]
+struct DatabaseConnectivityCheck: FactCheck {
+    let id = "db-connectivity"
+    let title = "Database answers queries"
+    let prerequisites = ["db-running"]
 
-    public func prefetch(in context: CheckContext) {
-        context.prefetch(CheckContext.databaseFacts)
+
+    func fact(in context: CheckContext) async throws -> DatabaseFacts {
+        try await context.databaseFacts()
     }
 
-    public func run(in context: CheckContext) async throws -> Verdict {
-        Self.evaluate(try await context.databaseFacts())
-    }
-
-    static func evaluate(_ facts: DatabaseFacts) -> Verdict {
+    func evaluate(_ facts: DatabaseFacts, settings: CheckSettings) -> Verdict {
         switch facts.results["trade-count"] {
         case .success(let rows)?:
             guard let count = rows.first?.first else { return .fail("SELECT COUNT(*) FROM trade_records returned no row") }

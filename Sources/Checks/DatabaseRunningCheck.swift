@@ -1,18 +1,15 @@
 /// Seed 000 check 4: `docker ps | grep db`.
-public struct DatabaseRunningCheck: Check {
-    public let id = "db-running"
-    public let title = "Database container is running"
-    public let prerequisites: [String] = []
+struct DatabaseRunningCheck: FactCheck {
+    let id = "db-running"
+    let title = "Database container is running"
+    let prerequisites: [String] = []
 
-    public func prefetch(in context: CheckContext) {
-        context.prefetch(CheckContext.containerState)
+    func fact(in context: CheckContext) async throws -> ContainerState {
+        try await context.containerState()
     }
 
-    public func run(in context: CheckContext) async throws -> Verdict {
-        Self.evaluate(try await context.containerState(), container: context.settings.databaseContainer)
-    }
-
-    static func evaluate(_ state: ContainerState, container: String) -> Verdict {
+    func evaluate(_ state: ContainerState, settings: CheckSettings) -> Verdict {
+        let container = settings.databaseContainer
         if let error = state.inspectError {
             return .fail("container '\(container)' not found (\(error)). Start it: docker compose up -d \(container)")
         }

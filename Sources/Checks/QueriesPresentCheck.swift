@@ -1,18 +1,14 @@
 /// Seed 000 check 3: `ls -la /opt/bot/queries/*.sql`, for the configured queries.
-public struct QueriesPresentCheck: Check {
-    public let id = "queries-present"
-    public let title = "SQL query files are present"
-    public let prerequisites: [String] = []
+struct QueriesPresentCheck: FactCheck {
+    let id = "queries-present"
+    let title = "SQL query files are present"
+    let prerequisites: [String] = []
 
-    public func prefetch(in context: CheckContext) {
-        context.prefetch(CheckContext.hostFacts)
+    func fact(in context: CheckContext) async throws -> HostFacts {
+        try await context.hostFacts()
     }
 
-    public func run(in context: CheckContext) async throws -> Verdict {
-        Self.evaluate(try await context.hostFacts(), settings: context.settings)
-    }
-
-    static func evaluate(_ facts: HostFacts, settings: CheckSettings) -> Verdict {
+    func evaluate(_ facts: HostFacts, settings: CheckSettings) -> Verdict {
         var missing: [String] = []
         var empty: [String] = []
         var evidence: [Evidence] = []

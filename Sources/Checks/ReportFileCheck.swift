@@ -1,11 +1,11 @@
 /// Seed 000 check 7: `ls -lh /opt/bot/logs/weekly_review_*.txt | tail -1`, and it must be this
 /// run's report, not last week's.
-public struct ReportFileCheck: Check {
-    public let id = "report-file"
-    public let title = "Report file was written"
-    public let prerequisites = ["report-generation"]
+struct ReportFileCheck: Check {
+    let id = "report-file"
+    let title = "Report file was written"
+    let prerequisites = ["report-generation"]
 
-    public func run(in context: CheckContext) async throws -> Verdict {
+    func run(in context: CheckContext) async throws -> Verdict {
         Self.evaluate(try await context.reportRun(), settings: context.settings)
     }
 

@@ -1,10 +1,10 @@
 /// Seed 000 check 6: run `/opt/bot/weekly_strategy_review.sh` by hand.
-public struct ReportGenerationCheck: Check {
-    public let id = "report-generation"
-    public let title = "Weekly report script runs"
-    public let prerequisites = ["script-executable", "db-running"]
+struct ReportGenerationCheck: Check {
+    let id = "report-generation"
+    let title = "Weekly report script runs"
+    let prerequisites = ["script-executable", "db-running"]
 
-    public func run(in context: CheckContext) async throws -> Verdict {
+    func run(in context: CheckContext) async throws -> Verdict {
         Self.evaluate(try await context.reportRun(), script: context.settings.path(context.settings.reportScript))
     }
 

@@ -1,18 +1,14 @@
 /// Seed 000 check 2: `ls -la /opt/bot/weekly_strategy_review.sh`.
-public struct ScriptExecutableCheck: Check {
-    public let id = "script-executable"
-    public let title = "Report script exists and is executable"
-    public let prerequisites: [String] = []
+struct ScriptExecutableCheck: FactCheck {
+    let id = "script-executable"
+    let title = "Report script exists and is executable"
+    let prerequisites: [String] = []
 
-    public func prefetch(in context: CheckContext) {
-        context.prefetch(CheckContext.hostFacts)
+    func fact(in context: CheckContext) async throws -> HostFacts {
+        try await context.hostFacts()
     }
 
-    public func run(in context: CheckContext) async throws -> Verdict {
-        Self.evaluate(try await context.hostFacts(), settings: context.settings)
-    }
-
-    static func evaluate(_ facts: HostFacts, settings: CheckSettings) -> Verdict {
+    func evaluate(_ facts: HostFacts, settings: CheckSettings) -> Verdict {
         let path = settings.path(settings.reportScript)
         guard let stat = facts.script else {
             return .fail("\(path) is missing. Restore it: git -C \(settings.appPath) checkout -- \(settings.reportScript)", [Evidence("path", path)])

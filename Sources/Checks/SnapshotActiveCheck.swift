@@ -1,18 +1,15 @@
 /// Seed 000 check 9: exactly one strategy snapshot has `active_until IS NULL`.
-public struct SnapshotActiveCheck: Check {
-    public let id = "snapshot-active"
-    public let title = "Exactly one strategy snapshot is active"
-    public let prerequisites = ["db-running"]
+struct SnapshotActiveCheck: FactCheck {
+    let id = "snapshot-active"
+    let title = "Exactly one strategy snapshot is active"
+    let prerequisites = ["db-running"]
 
-    public func prefetch(in context: CheckContext) {
-        context.prefetch(CheckContext.databaseFacts)
+
+    func fact(in context: CheckContext) async throws -> DatabaseFacts {
+        try await context.databaseFacts()
     }
 
-    public func run(in context: CheckContext) async throws -> Verdict {
-        Self.evaluate(try await context.databaseFacts())
-    }
-
-    static func evaluate(_ facts: DatabaseFacts) -> Verdict {
+    func evaluate(_ facts: DatabaseFacts, settings: CheckSettings) -> Verdict {
         switch facts.results["snapshots"] {
         case .success(let rows)?:
             let ids = rows.map { $0.first ?? "?" }

@@ -1,25 +1,22 @@
 /// Seed 000 check 8 (and seed 003's linkage rate): trades linked to a strategy snapshot recently.
-public struct TradeLinkageCheck: Check {
-    public let id = "trade-linkage"
-    public let title = "Trades are linked to strategy snapshots"
-    public let prerequisites = ["db-running"]
+struct TradeLinkageCheck: FactCheck {
+    let id = "trade-linkage"
+    let title = "Trades are linked to strategy snapshots"
+    let prerequisites = ["db-running"]
 
-    public func prefetch(in context: CheckContext) {
-        context.prefetch(CheckContext.databaseFacts)
+
+    func fact(in context: CheckContext) async throws -> DatabaseFacts {
+        try await context.databaseFacts()
     }
 
-    public func run(in context: CheckContext) async throws -> Verdict {
-        Self.evaluate(try await context.databaseFacts(), settings: context.settings)
-    }
-
-    static func evaluate(_ facts: DatabaseFacts, settings: CheckSettings) -> Verdict {
+    func evaluate(_ facts: DatabaseFacts, settings: CheckSettings) -> Verdict {
         let window = settings.linkageWindow
         switch facts.results["links"] {
         case .success(let rows)?:
             guard let links = rows.first?.first.flatMap({ Int($0) }) else {
                 return .fail("the linkage query returned no count")
             }
-            let rate = linkageRate(facts)
+            let rate = Self.linkageRate(facts)
             let evidence = [Evidence("linked_trades", String(links)), Evidence("linkage_rate", rate), Evidence("window", window)]
             guard links >= settings.minLinkedTrades else {
                 return .fail("\(links) trades linked in the last \(window), need \(settings.minLinkedTrades) (linkage rate \(rate)). Check that sighook sends snapshot_id and webhook caches it (seed 003).", evidence)

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct CronScheduledCheckTests {
     @Test func passesWithTheMatchingLineAsEvidence() {
-        let verdict = CronScheduledCheck.evaluate(Fixture.host, match: "weekly_strategy_review.sh")
+        let verdict = CronScheduledCheck().evaluate(Fixture.host, settings: Fixture.settings)
         #expect(verdict.status == .pass)
         #expect(verdict.evidence == [Evidence("line", Fixture.cronLine)])
     }
@@ -11,7 +11,7 @@ import Testing
     @Test func commentedOutEntryFails() {
         var facts = Fixture.host
         facts.crontabLines = ["  # " + Fixture.cronLine]
-        let verdict = CronScheduledCheck.evaluate(facts, match: "weekly_strategy_review.sh")
+        let verdict = CronScheduledCheck().evaluate(facts, settings: Fixture.settings)
         #expect(verdict.status == .fail)
         #expect(verdict.message.contains("commented out"))
     }
@@ -19,10 +19,10 @@ import Testing
     @Test func missingEntryAndNoCrontabFail() {
         var facts = Fixture.host
         facts.crontabLines = ["MAILTO=ops"]
-        #expect(CronScheduledCheck.evaluate(facts, match: "weekly").message.contains("no crontab line mentions 'weekly'"))
+        #expect(CronScheduledCheck().evaluate(facts, settings: Fixture.matching("weekly")).message.contains("no crontab line mentions 'weekly'"))
         facts.crontabStatus = 1
         facts.crontabLines = ["no crontab for bot"]
-        let verdict = CronScheduledCheck.evaluate(facts, match: "weekly")
+        let verdict = CronScheduledCheck().evaluate(facts, settings: Fixture.matching("weekly"))
         #expect(verdict.status == .fail)
         #expect(verdict.message.contains("no crontab"))
     }
@@ -31,7 +31,7 @@ import Testing
         var facts = Fixture.host
         facts.crontabStatus = 2
         facts.crontabLines = ["crontab: cannot connect"]
-        let verdict = CronScheduledCheck.evaluate(facts, match: "weekly")
+        let verdict = CronScheduledCheck().evaluate(facts, settings: Fixture.matching("weekly"))
         #expect(verdict.status == .fail)
         #expect(verdict.message.contains("status 2"))
     }

@@ -5,7 +5,7 @@ import Testing
     let healthy = ContainerState(status: "running", running: true, health: "healthy", startedAt: 1000, now: 1000 + 3 * 3600)
 
     @Test func passesWithUptimeAndHealth() {
-        let verdict = DatabaseRunningCheck.evaluate(healthy, container: "db")
+        let verdict = DatabaseRunningCheck().evaluate(healthy, settings: Fixture.settings)
         #expect(verdict.status == .pass)
         #expect(verdict.message == "Up 3h0m (healthy)")
     }
@@ -14,21 +14,21 @@ import Testing
         var stopped = healthy
         stopped.running = false
         stopped.status = "exited"
-        #expect(DatabaseRunningCheck.evaluate(stopped, container: "db").message.contains("is exited, not running"))
+        #expect(DatabaseRunningCheck().evaluate(stopped, settings: Fixture.settings).message.contains("is exited, not running"))
         var restarting = healthy
         restarting.restarting = true
-        #expect(DatabaseRunningCheck.evaluate(restarting, container: "db").message.contains("restarting"))
+        #expect(DatabaseRunningCheck().evaluate(restarting, settings: Fixture.settings).message.contains("restarting"))
         var unhealthy = healthy
         unhealthy.health = "unhealthy"
-        #expect(DatabaseRunningCheck.evaluate(unhealthy, container: "db").status == .fail)
+        #expect(DatabaseRunningCheck().evaluate(unhealthy, settings: Fixture.settings).status == .fail)
         let missing = ContainerState(inspectError: "Error: No such container: db", now: 0)
-        #expect(DatabaseRunningCheck.evaluate(missing, container: "db").message.contains("not found"))
+        #expect(DatabaseRunningCheck().evaluate(missing, settings: Fixture.settings).message.contains("not found"))
     }
 
     @Test func startingHealthcheckWarns() {
         var starting = healthy
         starting.health = "starting"
-        #expect(DatabaseRunningCheck.evaluate(starting, container: "db").status == .warn)
+        #expect(DatabaseRunningCheck().evaluate(starting, settings: Fixture.settings).status == .warn)
     }
 
     @Test func parsesDockerInspectState() throws {

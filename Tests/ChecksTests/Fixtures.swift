@@ -7,6 +7,12 @@ enum Fixture {
         queries: ["a.sql", "b.sql"], reportGlob: "logs/weekly_review_*.txt", linkageWindow: "1 day",
         minLinkedTrades: 1, databaseContainer: "db", databaseUser: "bot_user", databaseName: "bot_trader_db")
 
+    static func matching(_ cronMatch: String) -> CheckSettings {
+        var settings = settings
+        settings.cronMatch = cronMatch
+        return settings
+    }
+
     static let cronLine = "0 9 * * 1 /opt/bot/weekly_strategy_review.sh >> /opt/bot/logs/weekly_review_cron.log 2>&1"
 
     static func file(size: Int = 100, kind: String = "regular file", mode: String = "-rwxr-xr-x") -> HostFacts.FileStat {

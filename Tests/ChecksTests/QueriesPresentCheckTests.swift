@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct QueriesPresentCheckTests {
     @Test func passesWhenAllPresentAndNonEmpty() {
-        let verdict = QueriesPresentCheck.evaluate(Fixture.host, settings: Fixture.settings)
+        let verdict = QueriesPresentCheck().evaluate(Fixture.host, settings: Fixture.settings)
         #expect(verdict.status == .pass)
         #expect(verdict.evidence == [Evidence("a.sql", "100 bytes"), Evidence("b.sql", "100 bytes")])
     }
@@ -11,7 +11,7 @@ import Testing
     @Test func namesMissingAndEmptyQueries() {
         var facts = Fixture.host
         facts.queries = ["a.sql": nil, "b.sql": Fixture.file(size: 0)]
-        let verdict = QueriesPresentCheck.evaluate(facts, settings: Fixture.settings)
+        let verdict = QueriesPresentCheck().evaluate(facts, settings: Fixture.settings)
         #expect(verdict.status == .fail)
         #expect(verdict.message.contains("missing: a.sql"))
         #expect(verdict.message.contains("empty: b.sql"))
