@@ -1,20 +1,22 @@
 import CLibSSH2
 import Foundation
 
-/// Public-key authentication: ssh-agent identities first (when SSH_AUTH_SOCK is set), then key files.
+/// Public-key authentication: ssh-agent identities first (SSH_AUTH_SOCK or IdentityAgent), then key
+/// files. Like ssh without IdentitiesOnly, every agent key is offered; a server with a low
+/// MaxAuthTries may stop before the key files are reached.
 struct SSHAuthenticator {
     let session: OpaquePointer
     let user: String
     let host: String
 
-    func authenticate(identityFiles: [String]) throws {
+    func authenticate(identityFiles: [String], agentSocket: String?) throws {
         var tried: [String] = []
         var refusedRSA: [String] = []
         // Asking for the method list also succeeds outright when the server allows "none".
         _ = libssh2_userauth_list(session, user, UInt32(user.utf8.count))
         if libssh2_userauth_authenticated(session) != 0 { return }
 
-        if ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"] != nil, try authenticateWithAgent(tried: &tried) {
+        if let agentSocket, authenticateWithAgent(at: agentSocket, tried: &tried) {
             return
         }
         for path in identityFiles where FileManager.default.isReadableFile(atPath: path) {
@@ -32,9 +34,10 @@ struct SSHAuthenticator {
         throw RemoteError.authenticationFailed(user: user, host: host, tried: tried, refusedRSAKeys: refusedRSA)
     }
 
-    private func authenticateWithAgent(tried: inout [String]) throws -> Bool {
+    private func authenticateWithAgent(at socket: String, tried: inout [String]) -> Bool {
         guard let agent = libssh2_agent_init(session) else { return false }
         defer { libssh2_agent_free(agent) }
+        libssh2_agent_set_identity_path(agent, socket)
         guard libssh2_agent_connect(agent) == 0 else { return false }
         defer { libssh2_agent_disconnect(agent) }
         guard libssh2_agent_list_identities(agent) == 0 else { return false }

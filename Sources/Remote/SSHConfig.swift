@@ -7,6 +7,8 @@ public struct SSHTarget: Sendable, Equatable {
     public var port: Int
     public var user: String
     public var identityFiles: [String]
+    /// ssh-agent socket to try before the key files; nil for none.
+    public var agentSocket: String?
     public var knownHostsFile: String
     public var hostKeyPolicy: HostKeyPolicy
     public var connectTimeout: Double
@@ -123,11 +125,16 @@ public struct SSHTargetResolver: Sendable {
     public var config: SSHConfig
     public var homeDirectory: String
     public var localUser: String
+    /// The caller's SSH_AUTH_SOCK.
+    public var agentSocket: String?
 
-    public init(config: SSHConfig, homeDirectory: String = NSHomeDirectory(), localUser: String = ProcessInfo.processInfo.environment["USER"] ?? "root") {
+    public init(config: SSHConfig, homeDirectory: String = NSHomeDirectory(),
+                localUser: String = ProcessInfo.processInfo.environment["USER"] ?? "root",
+                agentSocket: String? = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"]) {
         self.config = config
         self.homeDirectory = homeDirectory
         self.localUser = localUser
+        self.agentSocket = agentSocket
     }
 
     public func resolve(_ spec: String, acceptNewHostKey: Bool = false) throws -> SSHTarget {
@@ -148,6 +155,12 @@ public struct SSHTargetResolver: Sendable {
 
         let identityFiles = options["identityfile"].map { $0.map(expand) }
             ?? ["id_ed25519", "id_ecdsa", "id_rsa"].map { "\(homeDirectory)/.ssh/\($0)" }
+        // IdentityAgent as ssh reads it: none, SSH_AUTH_SOCK (the default), or a socket path.
+        let agent: String? = switch first("identityagent") {
+        case nil, "SSH_AUTH_SOCK"?: agentSocket
+        case "none"?: nil
+        case let path?: expand(path.hasPrefix("$") ? ProcessInfo.processInfo.environment[String(path.dropFirst())] ?? "" : path)
+        }
         let knownHosts = first("userknownhostsfile").map { expand(String($0.split(separator: " ")[0])) }
             ?? "\(homeDirectory)/.ssh/known_hosts"
         let strict = first("stricthostkeychecking")?.lowercased()
@@ -158,7 +171,7 @@ public struct SSHTargetResolver: Sendable {
 
         return SSHTarget(
             alias: alias, hostname: hostname, port: port, user: user, identityFiles: identityFiles,
-            knownHostsFile: knownHosts, hostKeyPolicy: policy, connectTimeout: connectTimeout,
+            agentSocket: agent.flatMap { $0.isEmpty ? nil : $0 }, knownHostsFile: knownHosts, hostKeyPolicy: policy, connectTimeout: connectTimeout,
             keepaliveInterval: keepalive)
     }
 

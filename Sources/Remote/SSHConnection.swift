@@ -139,7 +139,7 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
             throw handshakeError(code: handshake)
         }
         hostKeyFingerprint = try HostKeyVerifier(session: session, target: target).verify()
-        try SSHAuthenticator(session: session, user: target.user, host: target.hostname).authenticate(identityFiles: target.identityFiles)
+        try SSHAuthenticator(session: session, user: target.user, host: target.hostname).authenticate(identityFiles: target.identityFiles, agentSocket: target.agentSocket)
 
         libssh2_session_set_timeout(session, 0)
         libssh2_session_set_blocking(session, 0)

@@ -77,6 +77,16 @@ import Testing
         #expect(target.hostKeyPolicy == .strict)
     }
 
+    @Test func identityAgentFollowsSSH() throws {
+        let config = SSHConfig(text: "Host a\n  IdentityAgent none\nHost b\n  IdentityAgent ~/agent.sock\n")
+        func agent(_ alias: String) throws -> String? {
+            try SSHTargetResolver(config: config, homeDirectory: "/home/me", localUser: "me", agentSocket: "/run/env.sock").resolve(alias).agentSocket
+        }
+        #expect(try agent("a") == nil)
+        #expect(try agent("b") == "/home/me/agent.sock")
+        #expect(try agent("c") == "/run/env.sock")
+    }
+
     @Test func badSpecsAreRejectedWithTheReason() {
         #expect(throws: SSHTargetError.badPort("99999", source: "host:99999")) { try resolve("host:99999") }
         #expect(throws: SSHTargetError.malformed("@host")) { try resolve("@host") }

@@ -132,6 +132,25 @@ struct SSHIntegrationTests {
         #expect(try String(contentsOfFile: knownHosts, encoding: .utf8).split(separator: "\n").count == 1)
     }
 
+    @Test func sshAgentIdentitiesAreTriedFirst() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let socket = directory.appendingPathComponent("agent.sock").path
+        let local = LocalHost()
+        let started = try await local.run("ssh-agent -a \(shellQuote(socket)) -s")
+        #expect(started.succeeded)
+        let pid = try #require(started.stdoutText.firstMatch(of: /SSH_AGENT_PID=(\d+)/)?.output.1)
+        defer { kill(pid_t(String(pid))!, SIGTERM) }
+        let added = try await local.run("SSH_AUTH_SOCK=\(shellQuote(socket)) ssh-add -q \(shellQuote(sandbox.key))")
+        #expect(added.succeeded, "\(added.stderrText)")
+
+        // No key file at all: only the agent can get us in.
+        let connection = try await connect(try sandbox.target(identityFiles: [], agentSocket: socket))
+        let result = try await connection.run("echo via-agent")
+        await connection.close()
+        #expect(result.stdoutText == "via-agent\n")
+    }
+
     @Test func rsaKeyIsRefusedWithTheSHA1Explanation() async throws {
         let error = await #expect(throws: RemoteError.self) {
             _ = try await connect(try sandbox.target(identityFiles: [sandbox.rsaKey]))

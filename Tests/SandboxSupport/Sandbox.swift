@@ -42,8 +42,10 @@ public struct Sandbox: Sendable {
     public var app: String { value("SANDBOX_APP") }
 
     /// The sandbox's ssh target, resolved from its ssh config like a user's alias.
-    public func target(identityFiles: [String]? = nil, knownHostsFile: String? = nil, policy: HostKeyPolicy = .strict) throws -> SSHTarget {
-        var target = try SSHTargetResolver(config: try SSHConfig.load(path: sshConfig)).resolve(alias)
+    /// No ssh-agent unless one is given, so the caller's environment cannot change the outcome.
+    public func target(identityFiles: [String]? = nil, knownHostsFile: String? = nil, policy: HostKeyPolicy = .strict,
+                       agentSocket: String? = nil) throws -> SSHTarget {
+        var target = try SSHTargetResolver(config: try SSHConfig.load(path: sshConfig), agentSocket: agentSocket).resolve(alias)
         if let identityFiles { target.identityFiles = identityFiles }
         if let knownHostsFile { target.knownHostsFile = knownHostsFile }
         target.hostKeyPolicy = policy
