@@ -204,6 +204,18 @@ struct SSHIntegrationTests {
         #expect(error == .connectionRefused(host: "127.0.0.1", port: target.port))
     }
 
+    @Test func silentServerHitsTheConnectTimeout() async throws {
+        let server = try BannerServer(banner: "")
+        var target = try sandbox.target()
+        target.port = server.port
+        target.connectTimeout = 0.5
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = await #expect(throws: RemoteError.self) { _ = try await connect(target) }
+        #expect(error == .connectTimedOut(host: "127.0.0.1", port: server.port, seconds: 0.5))
+        #expect(clock.now - start < .seconds(10))
+    }
+
     @Test func wrongPortIsNamedAsNotSSH() async throws {
         let server = try BannerServer(banner: "HTTP/1.1 400 Bad Request\r\n\r\n")
         var target = try sandbox.target()

@@ -82,7 +82,8 @@ public func temporaryDirectory() throws -> URL {
 }
 
 /// A TCP server on 127.0.0.1 that answers every connection with a fixed non-SSH banner, then
-/// closes: what botops meets when pointed at the wrong port.
+/// closes: what botops meets when pointed at the wrong port. With an empty banner it accepts and
+/// then says nothing, keeping the connection open: a host that hangs during the handshake.
 public final class BannerServer: @unchecked Sendable {
     public let port: Int
     private let fd: Int32
@@ -107,6 +108,7 @@ public final class BannerServer: @unchecked Sendable {
             while true {
                 let client = accept(listener, nil, nil)
                 if client < 0 { return }
+                if bytes.isEmpty { continue }  // leaked on purpose until the test process ends: the peer must see silence
                 _ = bytes.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
                 close(client)
             }
