@@ -118,6 +118,18 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs `body`, then closes this connection whether `body` succeeds or throws.
+    public func closing<T: Sendable>(after body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            let value = try await body(self)
+            await close()
+            return value
+        } catch {
+            await close()
+            throw error
+        }
+    }
+
     public func close() async {
         _ = try? await onQueue { handle in
             PQfinish(handle)

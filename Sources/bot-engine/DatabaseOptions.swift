@@ -8,15 +8,7 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Connects, runs `body`, closes.
     func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let connection = try await PostgresConnection.connect(databaseURL ?? ProcessInfo.processInfo.environment["BOT_DATABASE_URL"])
-        do {
-            let value = try await body(connection)
-            await connection.close()
-            return value
-        } catch {
-            await connection.close()
-            throw error
-        }
+        try await PostgresConnection.connect(databaseURL ?? ProcessInfo.processInfo.environment["BOT_DATABASE_URL"]).closing(after: body)
     }
 }
 

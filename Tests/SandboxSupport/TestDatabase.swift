@@ -36,14 +36,11 @@ public struct TestDatabase: Sendable {
     /// Runs `body` with a connection to a new database, then drops it.
     public static func with<T: Sendable>(_ body: (PostgresConnection, TestDatabase) async throws -> T) async throws -> T {
         let database = try await create()
-        let connection = try await database.connect()
         do {
-            let value = try await body(connection, database)
-            await connection.close()
+            let value = try await database.connect().closing { try await body($0, database) }
             await database.drop()
             return value
         } catch {
-            await connection.close()
             await database.drop()
             throw error
         }
