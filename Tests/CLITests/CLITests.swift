@@ -119,3 +119,18 @@ extension CLIUsageTests {
         #expect(result.stderrText.contains("unknown check bogus"))
     }
 }
+
+extension CLISandboxTests {
+    /// The sandbox offers both compose spellings (v2 through a forwarding plugin), as botops must support both.
+    @Test func bothComposeSpellingsSeeTheSameStack() async throws {
+        var services: [String] = []
+        for compose in ["docker compose", "docker-compose"] {
+            let result = try await BuiltBinary.botops.run(["exec", "--config", sandbox.configFile, "--",
+                                                           "cd \(shellQuote(sandbox.app)) && \(compose) -f docker-compose.aws.yml ps --services"])
+            #expect(result.termination == .exited(0), "\(compose): \(result.stderrText)")
+            services.append(result.stdoutText)
+        }
+        #expect(services[0] == services[1])
+        #expect(Set(services[0].split(separator: "\n")) == ["db", "sighook", "webhook", "report-job"])
+    }
+}

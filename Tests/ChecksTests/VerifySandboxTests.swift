@@ -197,3 +197,15 @@ extension VerifySandboxTests {
         }
     }
 }
+
+extension VerifySandboxTests {
+    /// On the host itself, as a cron-driven self-check would run it: as the bot user, no ssh.
+    @Test func localModeRunsTheSameChecksOnTheHost() async throws {
+        let result = try await BuiltBinary.botops.run(["verify", "--local", "--config", sandbox.configFile, "--format", "json"],
+                                                      prefix: ["runuser", "-u", sandbox.value("SANDBOX_USER"), "--"])
+        #expect(result.termination == .exited(0), "\(result.stdoutText)\(result.stderrText)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any]
+        #expect(object?["destination"] as? String == "local")
+        #expect((object?["summary"] as? [String: Int])?["pass"] == 9)
+    }
+}
