@@ -34,6 +34,8 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
     private var pending: [Job] = []
     private var active: [Job] = []
     private var readBuffer = [CChar](repeating: 0, count: 64 * 1024)
+    /// Bytes libssh2 has read from the socket (counted by the shim's recv callback).
+    private let receivedBytes = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
 
     private init(target: SSHTarget, channelLimit: Int) {
         self.target = target
@@ -50,6 +52,7 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
     deinit {
         Glibc.close(wakePipe.read)
         Glibc.close(wakePipe.write)
+        receivedBytes.deallocate()
     }
 
     /// Connects, verifies the host key and authenticates. Everything blocking runs on the
@@ -126,7 +129,8 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
 
     private func establish() throws {
         socketFD = try TCPConnect.open(host: target.hostname, port: target.port, timeoutSeconds: target.connectTimeout)
-        guard let session = botops_session_init() else {
+        receivedBytes.pointee = 0
+        guard let session = botops_session_init(receivedBytes) else {
             throw RemoteError.sshFailure(host: target.hostname, operation: "session setup", detail: "libssh2_session_init returned no session")
         }
         self.session = session
@@ -176,6 +180,7 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
             pending.append(contentsOf: newJobs)
             if stopping && pending.isEmpty && active.isEmpty { return }
 
+            let receivedBefore = receivedBytes.pointee
             var progressed = expireTimedOutJobs()
             if active.count < channelLimit, !active.contains(where: { $0.phase == .opening }), !pending.isEmpty {
                 active.append(pending.removeFirst())
@@ -196,7 +201,8 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
                 failAll(RemoteError.connectionLost(host: target.hostname, detail: lastErrorMessage()))
                 return
             }
-            if !progressed {
+            // Data read off the socket during this pass may be queued for a channel already visited.
+            if !progressed && receivedBytes.pointee == receivedBefore {
                 waitForSocket(maxMilliseconds: min(Int(secondsToKeepalive) * 1000, millisecondsToNextDeadline()))
             }
         }
