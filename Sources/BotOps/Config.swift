@@ -11,7 +11,7 @@ public struct BotOpsConfig: Sendable, Equatable {
         public var command = ComposeCommand.auto
     }
 
-    public enum ComposeCommand: String, Sendable, Equatable, CaseIterable {
+    public enum ComposeCommand: String, Sendable, Equatable {
         case auto
         case v2 = "docker compose"
         case v1 = "docker-compose"

@@ -1,6 +1,6 @@
 import Remote
 
-public enum CheckStatus: String, Sendable, Codable, CaseIterable {
+public enum CheckStatus: String, Sendable, Codable {
     case pass, warn, fail, skip
 }
 

@@ -40,7 +40,6 @@ public struct Amount: Sendable, Hashable, Comparable, CustomStringConvertible {
         return (units < 0 ? "-" : "") + "\(whole).\(fraction)"
     }
 
-    public var doubleValue: Double { Double(units) / Double(Self.scale) }
 
     public static func + (lhs: Amount, rhs: Amount) -> Amount { Amount(units: lhs.units + rhs.units) }
     public static func - (lhs: Amount, rhs: Amount) -> Amount { Amount(units: lhs.units - rhs.units) }

@@ -77,10 +77,6 @@ extension Int: PostgresBindable, PostgresDecodable {
     public init?(postgresText: String) { self.init(postgresText) }
 }
 
-extension Bool: PostgresBindable {
-    public var postgresText: String { self ? "t" : "f" }
-}
-
 extension Date: PostgresBindable {
     /// UTC with microseconds, which timestamptz keeps exactly.
     public var postgresText: String {
