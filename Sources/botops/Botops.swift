@@ -6,7 +6,7 @@ import Foundation
 struct Botops: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "botops",
-        abstract: "Deploy, verify and recover the trading bot's host.",
+        abstract: "Reach, run commands on and verify the trading bot's host.",
         subcommands: [Ping.self, Exec.self, Verify.self]
     )
 
