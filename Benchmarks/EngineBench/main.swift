@@ -37,11 +37,7 @@ csv.reserveCapacity(barCount * 70)
 let startEpoch = 1_735_689_600
 for index in 0..<barCount {
     let symbol = "SYM\(index / 100_000)-USD"
-    let minute = startEpoch + (index % 100_000) * 60
-    var parts = tm()
-    var time = time_t(minute)
-    gmtime_r(&time, &parts)
-    let ts = "\(parts.tm_year + 1900)-\(parts.tm_mon + 1)-\(parts.tm_mday) \(parts.tm_hour):\(parts.tm_min):00+00"
+    let ts = Date(timeIntervalSince1970: Double(startEpoch + (index % 100_000) * 60)).postgresText
     let price = 100 + index % 97
     csv.append(contentsOf: "\(symbol),1m,\(ts),\(price),\(price + 1),\(price - 1),\(price).5,\(index % 1000)\n".utf8)
 }

@@ -38,7 +38,7 @@ public struct TableReporter: Sendable {
     }
 }
 
-func milliseconds(_ duration: Duration) -> String {
+public func milliseconds(_ duration: Duration) -> String {
     let value = totalSeconds(duration)
     return value >= 1 ? formatFixed(value, digits: 2) + " s" : "\(Int((value * 1000).rounded())) ms"
 }

@@ -89,11 +89,9 @@ public struct WeeklyReview: Sendable, Equatable {
         return path
     }
 
+    /// The UTC date, from the same formatting that binds dates to queries.
     private func day(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday)
+        String(date.postgresText.prefix(10))
     }
 
     private func columns(_ fields: [String]) -> String {

@@ -72,9 +72,8 @@ extension String: PostgresBindable {
     public var postgresText: String { self }
 }
 
-extension Int: PostgresBindable, PostgresDecodable {
+extension Int: PostgresBindable {
     public var postgresText: String { String(self) }
-    public init?(postgresText: String) { self.init(postgresText) }
 }
 
 extension Date: PostgresBindable {

@@ -29,7 +29,3 @@ struct Ping: AsyncParsableCommand {
         print(line)
     }
 }
-
-func milliseconds(_ duration: Duration) -> String {
-    formatFixed(totalSeconds(duration) * 1000, digits: 1) + " ms"
-}
