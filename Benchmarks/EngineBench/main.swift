@@ -72,11 +72,11 @@ for index in 0..<1_000_000 {
     let side: Side = (index / 20) % 5 < 3 ? .buy : .sell
     fills.append(Fill(orderID: "f\(index)", symbol: "S\(index % 20)-USD", side: side,
                       time: Date(timeIntervalSince1970: Double(1_700_000_000 + index)),
-                      price: Amount(units: Int64.random(in: 1...1_000_000, using: &generator) * 100_000),
-                      size: Amount(units: Int64.random(in: 1...1000, using: &generator) * 1_000_000),
-                      fees: Amount(units: Int64.random(in: 0...100, using: &generator) * 10_000)))
+                      price: Amount(units: Int128(Int64.random(in: 1...1_000_000, using: &generator) * 100_000)),
+                      size: Amount(units: Int128(Int64.random(in: 1...1000, using: &generator) * 1_000_000)),
+                      fees: Amount(units: Int128(Int64.random(in: 0...100, using: &generator) * 10_000))))
 }
-let (result, fifoSeconds) = await measure { FIFOAllocator.allocate(fills) }
+let (result, fifoSeconds) = try await measure { try FIFOAllocator.allocate(fills) }
 print(String(format: "FIFO         1,000,000 fills in memory  %.2f s  (%d allocations, target < 1 s: %@)", fifoSeconds, result.allocations.count, fifoSeconds < 1 ? "PASS" : "FAIL"))
 
 let allocations = result.allocations

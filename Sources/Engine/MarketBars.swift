@@ -9,7 +9,8 @@ public struct BarIngestError: Error, Equatable, CustomStringConvertible {
 
 /// OHLCV bars from CSV (`symbol,timeframe,ts,open,high,low,close,volume` with that header) into
 /// `market_bars` through COPY. Bars already present (same symbol, timeframe, ts) are kept, so a
-/// file can be ingested again safely.
+/// file can be ingested again safely. A `ts` without a zone is UTC, whatever the server's zone.
+/// Errors name the file's line (the header is line 1).
 public struct MarketBarStore: Sendable {
     public static let header = "symbol,timeframe,ts,open,high,low,close,volume"
     let connection: PostgresConnection
@@ -25,8 +26,19 @@ public struct MarketBarStore: Sendable {
     /// ON CONFLICT DO NOTHING, which is several times slower.
     public func ingest(csv: [UInt8]) async throws -> Int {
         let lines = try Self.validatedLines(csv)
+        do {
+            return try await copy(csv, lines.ranges)
+        } catch let error as PostgresError {
+            guard let sent = error.copyLine, lines.fileLines.indices.contains(sent - 1),
+                  case let .server(_, message, detail, _, _) = error else { throw error }
+            throw BarIngestError(line: lines.fileLines[sent - 1], problem: message + (detail.map { "; \($0)" } ?? ""))
+        }
+    }
+
+    private func copy(_ csv: [UInt8], _ lines: [Range<Int>]) async throws -> Int {
         let columns = "(symbol, timeframe, ts, open, high, low, close, volume)"
         return try await connection.transaction { connection in
+            try await connection.query("SET LOCAL TimeZone = 'UTC'")
             try await connection.query("SAVEPOINT direct_copy")
             do {
                 return try await connection.copyIn("COPY market_bars \(columns) FROM STDIN") { writer in
@@ -43,11 +55,20 @@ public struct MarketBarStore: Sendable {
         }
     }
 
-    /// Byte ranges of the data lines. Fields are plain (no quotes, tabs or backslashes), eight per
-    /// line; the server checks the values and names the line if one is wrong.
-    static func validatedLines(_ csv: [UInt8]) throws -> [Range<Int>] {
-        var lines: [Range<Int>] = []
-        lines.reserveCapacity(csv.count / 60)
+    /// The data lines: their byte ranges, and each one's line number in the file (blank lines are
+    /// skipped, so the two differ).
+    struct Lines {
+        var ranges: [Range<Int>] = []
+        var fileLines: [Int] = []
+    }
+
+    /// Fields are plain (no quotes, tabs or backslashes), eight per line; the server checks the
+    /// values and names the line if one is wrong.
+    static func validatedLines(_ csv: [UInt8]) throws -> Lines {
+        var lines = Lines()
+        lines.ranges.reserveCapacity(csv.count / 60)
+        lines.fileLines.reserveCapacity(csv.count / 60)
+        var fileLine = 0
         var start = 0
         var number = 0
         var commas = 0
@@ -57,19 +78,21 @@ public struct MarketBarStore: Sendable {
             case UInt8(ascii: ","):
                 commas += 1
             case UInt8(ascii: "\""), UInt8(ascii: "\t"), UInt8(ascii: "\\"):
-                throw BarIngestError(line: number + 1, problem: "quotes, tabs and backslashes are not expected in bar data")
+                throw BarIngestError(line: fileLine + 1, problem: "quotes, tabs and backslashes are not expected in bar data")
             case UInt8(ascii: "\n"):
+                fileLine += 1
                 var end = index
                 if end > start, csv[end - 1] == UInt8(ascii: "\r") { end -= 1 }
                 if end > start {
                     number += 1
                     if number == 1 {
                         guard String(decoding: csv[start..<end], as: UTF8.self) == header else {
-                            throw BarIngestError(line: 1, problem: "expected the header \(header)")
+                            throw BarIngestError(line: fileLine, problem: "expected the header \(header)")
                         }
                     } else {
-                        guard commas == 7 else { throw BarIngestError(line: number, problem: "\(commas + 1) fields, expected 8") }
-                        lines.append(start..<end)
+                        guard commas == 7 else { throw BarIngestError(line: fileLine, problem: "\(commas + 1) fields, expected 8") }
+                        lines.ranges.append(start..<end)
+                        lines.fileLines.append(fileLine)
                     }
                 }
                 start = index + 1

@@ -7,7 +7,7 @@ public struct RecordSummary: Sendable, Equatable {
     public var linked = 0
 }
 
-/// Strategy metadata that sighook sends ahead of a fill (seed 003).
+/// Strategy metadata that the bot's signal service sends ahead of a fill.
 public struct StrategyMetadata: Sendable, Equatable {
     public var orderID: String
     public var snapshotID: String
@@ -72,7 +72,17 @@ public struct TradeStore: Sendable {
     }
 
     /// Caches metadata for an order until `ttl` passes; a later fill of that order links to it.
+    /// The snapshot must exist (a foreign key makes sure), so a cached row can always be linked.
     public func cache(_ metadata: StrategyMetadata, ttl: Duration) async throws {
+        guard UUID(uuidString: metadata.snapshotID) != nil else { throw MetadataError.malformedSnapshotID(metadata.snapshotID) }
+        do {
+            try await insert(metadata, ttl: ttl)
+        } catch let error as PostgresError where error.sqlstate == "23503" {
+            throw MetadataError.unknownSnapshot(metadata.snapshotID)
+        }
+    }
+
+    private func insert(_ metadata: StrategyMetadata, ttl: Duration) async throws {
         try await connection.query("""
             INSERT INTO strategy_metadata_cache (order_id, snapshot_id, buy_score, sell_score, trigger_type, expires_at)
             VALUES ($1, $2::uuid, $3, $4, $5, now() + make_interval(secs => $6::int))
@@ -89,10 +99,32 @@ public struct TradeStore: Sendable {
             FROM trade_records WHERE status IN ('filled', 'done')
             """)
         return try result.rows.map { row in
-            Fill(orderID: try row.string(0), symbol: try row.string(1), side: Side(rawValue: try row.string(2)) ?? .buy,
-                 time: Date(timeIntervalSince1970: Double(try row.string(3)) ?? 0),
+            Fill(orderID: try row.string(0), symbol: try row.string(1), side: try row.decode(Side.self, 2),
+                 time: Date(timeIntervalSince1970: try row.decode(Double.self, 3)),
                  price: try row.decode(Amount.self, 4), size: try row.decode(Amount.self, 5), fees: try row.decode(Amount.self, 6),
                  status: try row.string(7), executionMode: try row.string(8))
+        }
+    }
+}
+
+extension Side: PostgresDecodable {
+    public init?(postgresText: String) { self.init(rawValue: postgresText) }
+}
+
+extension Double: PostgresDecodable {
+    public init?(postgresText: String) { self.init(postgresText) }
+}
+
+public enum MetadataError: Error, Equatable, CustomStringConvertible {
+    case malformedSnapshotID(String)
+    case unknownSnapshot(String)
+
+    public var description: String {
+        switch self {
+        case .malformedSnapshotID(let id):
+            return "'\(id.prefix(64))' is not a snapshot id (a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427)"
+        case .unknownSnapshot(let id):
+            return "there is no snapshot \(id): use an id printed by `bot-engine snapshot activate`"
         }
     }
 }

@@ -6,11 +6,14 @@ public struct QueryResult: Sendable {
     public let columns: [String]
     public let rows: [Row]
     public let affectedRows: Int
+    /// The server's command tag, e.g. "INSERT 0 5"; "ROLLBACK" for a COMMIT of a failed transaction.
+    public let commandTag: String
 
-    init(columns: [String], rows: [Row], affectedRows: Int) {
+    init(columns: [String], rows: [Row], affectedRows: Int, commandTag: String) {
         self.columns = columns
         self.rows = rows
         self.affectedRows = affectedRows
+        self.commandTag = commandTag
     }
 
     init(_ result: OpaquePointer) {
@@ -23,6 +26,7 @@ public struct QueryResult: Sendable {
             })
         }
         affectedRows = Int(String(cString: PQcmdTuples(result))) ?? 0
+        commandTag = String(cString: PQcmdStatus(result))
     }
 }
 
