@@ -7,10 +7,10 @@ struct DatabaseOptions: ParsableArguments {
             help: "postgres://user@host:port/db (default: $BOT_DATABASE_URL, else $DATABASE_URL, else the PG* variables).")
     var databaseURL: String?
 
-    /// The flag, else BOT_DATABASE_URL, else DATABASE_URL (what the bot's own services read); nil
-    /// leaves it to libpq's PG* variables.
+    /// The flag, else BOT_DATABASE_URL, else DATABASE_URL (what the bot's own services read); an
+    /// empty variable counts as unset. nil leaves it to libpq's PG* variables.
     func resolvedURL(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
-        databaseURL ?? environment["BOT_DATABASE_URL"] ?? environment["DATABASE_URL"]
+        databaseURL ?? ["BOT_DATABASE_URL", "DATABASE_URL"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
     }
 
     /// Connects, runs `body`, closes.

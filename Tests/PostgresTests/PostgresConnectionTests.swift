@@ -69,6 +69,57 @@ struct PostgresConnectionTests {
         }
     }
 
+    @Test func commitOfAFailedTransactionIsAFailedCommit() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            let error = await #expect(throws: PostgresError.self) {
+                try await db.transaction { tx in
+                    // An error swallowed inside the transaction: the server turns COMMIT into ROLLBACK.
+                    _ = try? await tx.query("SELECT 1 / 0")
+                }
+            }
+            guard case .commitFailed(let message)? = error else {
+                Issue.record("expected commitFailed, got \(String(describing: error))")
+                return
+            }
+            #expect(message.contains("rolled it back"))
+        }
+    }
+
+    /// The backend is terminated while it executes COMMIT (a deferred trigger keeps it busy there).
+    @Test func connectionLostDuringCommitLeavesTheOutcomeUnknown() async throws {
+        try await TestDatabase.with { db, database async throws in
+            try await db.execute(script: """
+                CREATE TABLE t (v int);
+                CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$;
+                CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED
+                    FOR EACH ROW EXECUTE FUNCTION slow();
+                """)
+            let victim = try await database.connect()
+            let pid = try await victim.query("SELECT pg_backend_pid()").rows[0].int(0)
+            let terminator = Task {
+                for _ in 0..<1000 {
+                    let committing = try await db.query(
+                        "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND query = 'COMMIT' AND wait_event = 'PgSleep'", [pid])
+                    if try committing.rows[0].int(0) == 1 {
+                        return try await db.query("SELECT pg_terminate_backend($1)", [pid]).rows[0].bool(0)
+                    }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                return false
+            }
+            let error = await #expect(throws: PostgresError.self) {
+                try await victim.transaction { tx in try await tx.query("INSERT INTO t VALUES (1)") }
+            }
+            #expect(try await terminator.value)
+            guard case .commitOutcomeUnknown? = error else {
+                Issue.record("expected commitOutcomeUnknown, got \(String(describing: error))")
+                return
+            }
+            #expect(error?.description.contains("whether the transaction was written is unknown") == true)
+            #expect(error?.description.contains("nothing was written") == false)
+        }
+    }
+
     @Test func copyRoundTripsAwkwardText() async throws {
         try await TestDatabase.with { db, _ async throws in
             try await db.execute(script: "CREATE TABLE t (a text, b text)")
