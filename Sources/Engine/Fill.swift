@@ -52,6 +52,7 @@ public struct RawFill: Sendable, Equatable {
     }
 
     public static let fieldNames = ["order_id", "symbol", "side", "order_time", "price", "size", "fees", "status", "execution_mode"]
+    private static let knownFields = Set(fieldNames)
     static let maximumSize = Amount(10_000)
 
     /// Applies the rules; `record` numbers the record in messages (1-based).
@@ -60,24 +61,23 @@ public struct RawFill: Sendable, Equatable {
             FillValidationError(record: record, field: field, problem: problem)
         }
         func required(_ field: String) throws -> String {
-            guard let value = fields[field]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { throw fail(field, "missing") }
+            guard let value = fields[field].map(trimmed), !value.isEmpty else { throw fail(field, "missing") }
             return value
         }
         func amount(_ field: String, default fallback: Amount? = nil) throws -> Amount {
-            if let fallback, (fields[field] ?? "").trimmingCharacters(in: .whitespaces).isEmpty { return fallback }
+            if let fallback, trimmed(fields[field] ?? "").isEmpty { return fallback }
             do {
                 return try Amount.ledgerValue(try required(field))
             } catch let error as LedgerValueError {
                 throw fail(field, error.description)
             }
         }
-        let unknown = Set(fields.keys).subtracting(Self.fieldNames)
-        if let extra = unknown.sorted().first { throw fail(extra, "unknown field; expected: \(Self.fieldNames.joined(separator: ", "))") }
+        if let extra = fields.keys.filter({ !Self.knownFields.contains($0) }).min() { throw fail(extra, "unknown field; expected: \(Self.fieldNames.joined(separator: ", "))") }
 
         let orderID = try required("order_id")
         guard orderID.count <= 128 else { throw fail("order_id", "longer than 128 characters") }
         let symbol = try required("symbol")
-        guard symbol.wholeMatch(of: /[A-Z0-9]{1,10}(-[A-Z0-9]{1,10})?/) != nil else {
+        guard isSymbol(symbol) else {
             throw fail("symbol", "'\(symbol)' is not an uppercase symbol such as AAPL or BTC-USD")
         }
         let sideText = try required("side")
@@ -102,6 +102,22 @@ public struct RawFill: Sendable, Equatable {
         guard mode == "PAPER" || mode == "LIVE" else { throw fail("execution_mode", "'\(mode)' is not PAPER or LIVE") }
         return Fill(orderID: orderID, symbol: symbol, side: side, time: time, price: price, size: size, fees: fees,
                     status: status, executionMode: mode)
+    }
+}
+
+/// Spaces and tabs around a value do not count.
+private func trimmed(_ text: String) -> String {
+    let isBlank: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" }
+    guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last, isBlank(first) || isBlank(last) else { return text }
+    let scalars = text.unicodeScalars.drop(while: isBlank)
+    return String(String.UnicodeScalarView(scalars.reversed().drop(while: isBlank).reversed()))
+}
+
+/// `[A-Z0-9]{1,10}(-[A-Z0-9]{1,10})?`, checked byte by byte (this runs for every fill of a backfill).
+private func isSymbol(_ text: String) -> Bool {
+    let parts = text.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+    return (1...2).contains(parts.count) && parts.allSatisfy { part in
+        (1...10).contains(part.count) && part.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 }
 

@@ -15,13 +15,20 @@ public struct FillFormatError: Error, Equatable, CustomStringConvertible {
 /// validates every record before any is written, so a bad file writes nothing.
 public enum FillReader {
     public static func read(_ text: String, format: FillFormat) throws -> [Fill] {
-        let raw = try format == .jsonl ? jsonl(text) : csv(text)
+        let lines = nonEmptyLines(Array(text.utf8))
+        let raw = try format == .jsonl ? jsonl(lines) : csv(lines)
         return try raw.enumerated().map { try $0.element.validated(record: $0.offset + 1) }
     }
 
-    static func jsonl(_ text: String) throws -> [RawFill] {
+    /// Lines split at LF or CR (so CRLF too), empty ones dropped. Bytes, not Characters: a backfill
+    /// has megabytes of them, and both formats' structure is ASCII.
+    static func nonEmptyLines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        bytes.split(whereSeparator: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") })
+    }
+
+    static func jsonl(_ lines: [ArraySlice<UInt8>]) throws -> [RawFill] {
         var records: [RawFill] = []
-        for line in text.split(whereSeparator: \.isNewline) where !line.allSatisfy(\.isWhitespace) {
+        for line in lines where !line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) {
             let number = records.count + 1
             let object: [(key: String, value: FlatJSONValue)]
             do {
@@ -43,8 +50,8 @@ public enum FillReader {
         return records
     }
 
-    static func csv(_ text: String) throws -> [RawFill] {
-        var lines = text.split(whereSeparator: \.isNewline).filter { !$0.isEmpty }
+    static func csv(_ lines: [ArraySlice<UInt8>]) throws -> [RawFill] {
+        var lines = lines[...]
         guard !lines.isEmpty else { return [] }
         let header = try splitCSV(lines.removeFirst(), record: 0).map { $0.trimmingCharacters(in: .whitespaces) }
         var seen = Set<String>()
@@ -61,27 +68,44 @@ public enum FillReader {
     }
 
     /// One CSV line; a field may be double-quoted, with "" for a quote inside.
-    static func splitCSV(_ line: Substring, record: Int) throws -> [String] {
+    static func splitCSV(_ line: ArraySlice<UInt8>, record: Int) throws -> [String] {
+        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ",")
         var fields: [String] = []
-        var current = ""
-        var quoted = false
-        var closed = false
-        var iterator = line.makeIterator()
-        while let character = iterator.next() {
-            switch (character, quoted) {
-            case ("\"", true):
-                // A doubled quote inside quotes is a literal quote; a single one ends the quoting.
-                var lookahead = iterator
-                if lookahead.next() == "\"" { current.append("\""); iterator = lookahead } else { quoted = false; closed = true }
-            case ("\"", false) where current.isEmpty && !closed: quoted = true
-            case (",", false): fields.append(current); current = ""; closed = false
-            case (_, false) where closed:
-                throw FillFormatError(record: record, problem: "text after a closing quote in field \(fields.count + 1)")
-            default: current.append(character)
+        var position = line.startIndex
+        while true {
+            var field: String
+            if position < line.endIndex, line[position] == quote {
+                // Quoted: up to the quote not doubled; then a comma or the end must follow.
+                var bytes: [UInt8] = []
+                position += 1
+                while true {
+                    guard position < line.endIndex else {
+                        throw FillFormatError(record: record, problem: "a quote in field \(fields.count + 1) is never closed")
+                    }
+                    if line[position] == quote {
+                        if position + 1 < line.endIndex, line[position + 1] == quote {
+                            bytes.append(quote)
+                            position += 2
+                            continue
+                        }
+                        position += 1
+                        break
+                    }
+                    bytes.append(line[position])
+                    position += 1
+                }
+                guard position == line.endIndex || line[position] == comma else {
+                    throw FillFormatError(record: record, problem: "text after a closing quote in field \(fields.count + 1)")
+                }
+                field = String(decoding: bytes, as: UTF8.self)
+            } else {
+                let end = line[position...].firstIndex(of: comma) ?? line.endIndex
+                field = String(decoding: line[position..<end], as: UTF8.self)
+                position = end
             }
+            fields.append(field)
+            guard position < line.endIndex else { return fields }
+            position += 1  // the comma
         }
-        guard !quoted else { throw FillFormatError(record: record, problem: "a quote in field \(fields.count + 1) is never closed") }
-        fields.append(current)
-        return fields
     }
 }

@@ -16,8 +16,8 @@ struct FlatJSONError: Error, Equatable {
 /// Parses one JSON object (RFC 8259) whose fields are read one level deep; nested values are
 /// checked for well-formedness and reported as `.nested`. A repeated key is an error.
 enum FlatJSON {
-    static func object(_ text: Substring) throws(FlatJSONError) -> [(key: String, value: FlatJSONValue)] {
-        var parser = Parser(bytes: Array(text.utf8))
+    static func object(_ line: ArraySlice<UInt8>) throws(FlatJSONError) -> [(key: String, value: FlatJSONValue)] {
+        var parser = Parser(bytes: Array(line))
         parser.skipWhitespace()
         guard parser.take(UInt8(ascii: "{")) else { throw FlatJSONError(problem: "not a JSON object") }
         var fields: [(key: String, value: FlatJSONValue)] = []

@@ -119,4 +119,27 @@ struct BotEngineCLITests {
             #expect(tooBig.stderrText.contains("record 1: field 'price': '1e12' is beyond ±999999999999.99999999"), "\(tooBig.stderrText)")
         }
     }
+
+    @Test func ingestBarsReplacesReCollectedBarsUnlessToldToKeepThem() async throws {
+        try await TestDatabase.with { db, database async throws in
+            let engine = BuiltBinary.botEngine
+            let url = ["--database-url", database.url]
+            _ = try await engine.run(["migrate"] + url)
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let file = directory.appendingPathComponent("bars.csv").path
+            func write(close: String) throws {
+                try "symbol,timeframe,ts,open,high,low,close,volume\nBTC-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,\(close),100\n"
+                    .write(toFile: file, atomically: true, encoding: .utf8)
+            }
+            try write(close: "1.5")
+            #expect(try await engine.run(["ingest-bars", file] + url).stdoutText == "ingested 1 new bars, replaced 0, 0 unchanged\n")
+            try write(close: "1.6")
+            #expect(try await engine.run(["ingest-bars", "--keep-existing", file] + url).stdoutText
+                    == "ingested 0 new bars, kept 1 already stored\n")
+            #expect(try await engine.run(["ingest-bars", file] + url).stdoutText == "ingested 0 new bars, replaced 1, 0 unchanged\n")
+            let close = try await db.query("SELECT close::text FROM market_bars")
+            #expect(try close.rows[0].string(0) == "1.60000000")
+        }
+    }
 }

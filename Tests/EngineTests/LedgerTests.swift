@@ -38,6 +38,12 @@ struct LedgerTests {
             #expect(try await TradeStore(db).record(fills) == RecordSummary(inserted: 0, duplicates: 2, linked: 0))
             #expect(try await count(db, "SELECT count(*) FROM trade_records") == 2)
 
+            // The same order twice in one batch: the first is recorded, the second counts as present.
+            let twice = [fill("t", .buy, at: 1_767_225_600, price: "5", size: "1"), fill("t", .buy, at: 1_767_225_600, price: "6", size: "1")]
+            #expect(try await TradeStore(db).record(twice) == RecordSummary(inserted: 1, duplicates: 1, linked: 0))
+            #expect(try await db.query("SELECT price FROM trade_records WHERE order_id = 't'").rows[0].decode(Amount.self, 0) == Amount("5"))
+            try await db.query("DELETE FROM trade_records WHERE order_id = 't'")
+
             // A batch that fails half-way (a database constraint) writes nothing.
             var broken = fill("d", .buy, at: 1_767_225_720, price: "1", size: "1")
             broken.size = .zero
@@ -145,17 +151,32 @@ struct LedgerTests {
         }
     }
 
-    @Test func barsIngestViaCopyAndAgainSafely() async throws {
+    @Test func reCollectedBarsReplaceStoredOnesUnlessKept() async throws {
         try await migrated { db, _ async throws in
-            let csv = Array("""
-                symbol,timeframe,ts,open,high,low,close,volume
-                BTC-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,1.5,100
-                BTC-USD,1m,2026-01-01T00:01:00Z,1.5,2,1,1.8,50\r
-                """.utf8)
-            #expect(try await MarketBarStore(db).ingest(csv: csv) == 2)
-            #expect(try await MarketBarStore(db).ingest(csv: csv) == 0)
-            let bad = Array("symbol,timeframe,ts,open,high,low,close,volume\nBTC-USD,1m,2026-01-01T00:02:00Z,1,2,x,1,1\n".utf8)
-            let error = await #expect(throws: BarIngestError.self) { try await MarketBarStore(db).ingest(csv: bad) }
+            func bars(_ lines: String...) -> [UInt8] { Array(([MarketBarStore.header] + lines).joined(separator: "\n").utf8) }
+            func close(_ ts: String) async throws -> String {
+                try await db.query("SELECT close::text FROM market_bars WHERE ts = $1::timestamptz", [ts]).rows[0].string(0)
+            }
+            let store = MarketBarStore(db)
+            let first = bars("BTC-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,1.5,100", "BTC-USD,1m,2026-01-01T00:01:00Z,1.5,2,1,1.8,50\r")
+            #expect(try await store.ingest(csv: first) == BarIngestSummary(added: 2))
+            #expect(try await store.ingest(csv: first) == BarIngestSummary(unchanged: 2))
+
+            let recollected = bars("BTC-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,1.6,120", "BTC-USD,1m,2026-01-01T00:02:00Z,1.8,2,1,1.9,10")
+            #expect(try await store.ingest(csv: recollected) == BarIngestSummary(added: 1, replaced: 1))
+            #expect(try await close("2026-01-01T00:00:00Z") == "1.60000000")
+
+            let kept = bars("BTC-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,9,1", "BTC-USD,1m,2026-01-01T00:03:00Z,1,1,1,1,1")
+            #expect(try await store.ingest(csv: kept, keepExisting: true) == BarIngestSummary(added: 1, unchanged: 1))
+            #expect(try await close("2026-01-01T00:00:00Z") == "1.60000000")
+
+            // The same bar twice in one file: the later line is the re-collected one.
+            let twice = bars("ETH-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,1.5,1", "ETH-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,1.7,1")
+            #expect(try await store.ingest(csv: twice) == BarIngestSummary(added: 1))
+            #expect(try await db.query("SELECT close::text FROM market_bars WHERE symbol = 'ETH-USD'").rows[0].string(0) == "1.70000000")
+
+            let bad = bars("BTC-USD,1m,2026-01-01T00:02:00Z,1,2,x,1,1")
+            let error = await #expect(throws: BarIngestError.self) { try await store.ingest(csv: bad) }
             #expect(error?.line == 2)
             #expect(throws: BarIngestError.self) { try MarketBarStore.validatedLines(Array("nope\n".utf8)) }
         }
@@ -290,7 +311,7 @@ struct LedgerTests {
         try await migrated { db, _ async throws in
             try await db.query("SET TimeZone = 'America/New_York'")
             let csv = Array("\(MarketBarStore.header)\nBTC-USD,1m,2026-01-01 00:00:00,1,2,0.5,1.5,100\n".utf8)
-            #expect(try await MarketBarStore(db).ingest(csv: csv) == 1)
+            #expect(try await MarketBarStore(db).ingest(csv: csv) == BarIngestSummary(added: 1))
             #expect(try await db.query("SELECT ts = '2026-01-01T00:00:00Z' FROM market_bars").rows[0].bool(0))
         }
     }
