@@ -74,11 +74,21 @@ struct BotEngineCLITests {
         }
     }
 
-    @Test func metadataWithAnUnknownSnapshotOrABadScoreIsRefused() async throws {
+    /// A database migrated by bot-engine and a scratch directory, removed afterwards; `url` holds
+    /// the --database-url arguments.
+    func withMigratedDatabase(_ body: (PostgresConnection, [String], URL) async throws -> Void) async throws {
         try await TestDatabase.with { db, database async throws in
-            let engine = BuiltBinary.botEngine
             let url = ["--database-url", database.url]
-            _ = try await engine.run(["migrate"] + url)
+            _ = try await BuiltBinary.botEngine.run(["migrate"] + url)
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try await body(db, url, directory)
+        }
+    }
+
+    @Test func metadataWithAnUnknownSnapshotOrABadScoreIsRefused() async throws {
+        try await withMigratedDatabase { db, url, _ async throws in
+            let engine = BuiltBinary.botEngine
             let snapshot = try await engine.run(["snapshot", "activate", "--config", "{}"] + url).stdoutText
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let unknown = UUID().uuidString.lowercased()
@@ -96,12 +106,8 @@ struct BotEngineCLITests {
     }
 
     @Test func pricesBeyondSixtyFourBitsRecordAndAllocate() async throws {
-        try await TestDatabase.with { db, database async throws in
+        try await withMigratedDatabase { db, url, directory async throws in
             let engine = BuiltBinary.botEngine
-            let url = ["--database-url", database.url]
-            _ = try await engine.run(["migrate"] + url)
-            let directory = try temporaryDirectory()
-            defer { try? FileManager.default.removeItem(at: directory) }
             let file = directory.appendingPathComponent("fills.jsonl").path
             try """
                 {"order_id":"b1","symbol":"BTC-USD","side":"buy","order_time":"2026-01-05T10:00:00Z","price":10000000,"size":10000}
@@ -121,12 +127,8 @@ struct BotEngineCLITests {
     }
 
     @Test func ingestBarsReplacesReCollectedBarsUnlessToldToKeepThem() async throws {
-        try await TestDatabase.with { db, database async throws in
+        try await withMigratedDatabase { db, url, directory async throws in
             let engine = BuiltBinary.botEngine
-            let url = ["--database-url", database.url]
-            _ = try await engine.run(["migrate"] + url)
-            let directory = try temporaryDirectory()
-            defer { try? FileManager.default.removeItem(at: directory) }
             let file = directory.appendingPathComponent("bars.csv").path
             func write(close: String) throws {
                 try "symbol,timeframe,ts,open,high,low,close,volume\nBTC-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,\(close),100\n"
