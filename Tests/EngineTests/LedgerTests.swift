@@ -249,6 +249,38 @@ struct LedgerTests {
         }
     }
 
+    /// The bot's own services write trade_records too, so allocate meets every time a timestamptz
+    /// holds: `infinity` and PostgreSQL's last years used to trap, BC times were refused.
+    @Test func allocationKeepsEveryStoredSellTime() async throws {
+        try await migrated { db, _ async throws in
+            try await db.execute(script: """
+                INSERT INTO trade_records (order_id, symbol, side, order_time, price, size, status) VALUES
+                    ('b1', 'BTC-USD', 'buy', '0501-01-01 BC', 1, 1, 'filled'), ('s1', 'BTC-USD', 'sell', '0500-06-30 12:00:00.5 BC', 2, 1, 'filled'),
+                    ('b2', 'ETH-USD', 'buy', '294276-01-01', 1, 1, 'filled'), ('s2', 'ETH-USD', 'sell', '294276-12-31 23:59:59', 2, 1, 'filled'),
+                    ('b3', 'SOL-USD', 'buy', '2026-01-05', 1, 1, 'filled'), ('s3', 'SOL-USD', 'sell', 'infinity', 2, 1, 'filled');
+                """)
+            #expect(try await AllocationStore(db).recompute().allocations == 3)
+            #expect(try await count(db, """
+                SELECT count(*) FROM fifo_allocations a JOIN trade_records t ON t.order_id = a.sell_order_id
+                WHERE a.allocation_version = 2 AND a.sell_time = t.order_time
+                """) == 3)
+        }
+    }
+
+    /// A fill of year 12 is stored in year 12 (its time was once sent as `12-01-05`, read as 2005).
+    @Test func earlyYearsAreRecordedAsWritten() async throws {
+        try await migrated { db, _ async throws in
+            let fills = try FillReader.read("""
+                order_id,symbol,side,order_time,price,size
+                y1,BTC-USD,buy,0001-01-05T00:00:00Z,1,1
+                y12,BTC-USD,buy,0012-01-05T00:00:00Z,1,1
+                """, format: .csv)
+            try await TradeStore(db).record(fills)
+            let stored = try await db.query("SELECT to_char(order_time AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM trade_records ORDER BY order_id")
+            #expect(try stored.rows.map { try $0.string(0) } == ["0001-01-05", "0012-01-05"])
+        }
+    }
+
     @Test func metadataMustNameAnExistingSnapshot() async throws {
         try await migrated { db, _ async throws in
             let store = TradeStore(db)
