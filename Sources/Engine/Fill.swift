@@ -32,6 +32,16 @@ public struct Fill: Sendable, Equatable {
     /// Statuses that mean the order executed (the operator's linkage queries count these).
     public static let executedStatuses: Set<String> = ["filled", "done"]
     public var executed: Bool { Self.executedStatuses.contains(status) }
+
+    /// Why `text` cannot be an order id, or nil if it can: at most 128 characters as PostgreSQL
+    /// counts them (code points), no control character (a NUL cannot be stored at all; a tab or a
+    /// line break would garble every listing of the ledger).
+    public static func orderIDProblem(_ text: String) -> String? {
+        if text.isEmpty { return "missing" }
+        if text.unicodeScalars.count > 128 { return "longer than 128 characters" }
+        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return "contains a control character" }
+        return nil
+    }
 }
 
 /// A record that failed validation: which record, which field, what was wrong.
@@ -75,7 +85,7 @@ public struct RawFill: Sendable, Equatable {
         if let extra = fields.keys.filter({ !Self.knownFields.contains($0) }).min() { throw fail(extra, "unknown field; expected: \(Self.fieldNames.joined(separator: ", "))") }
 
         let orderID = try required("order_id")
-        guard orderID.count <= 128 else { throw fail("order_id", "longer than 128 characters") }
+        if let problem = Fill.orderIDProblem(orderID) { throw fail("order_id", problem) }
         let symbol = try required("symbol")
         guard isSymbol(symbol) else {
             throw fail("symbol", "'\(symbol)' is not an uppercase symbol such as AAPL or BTC-USD")

@@ -144,4 +144,25 @@ struct BotEngineCLITests {
             #expect(try close.rows[0].string(0) == "1.60000000")
         }
     }
+
+    /// Two Latin-1 order ids used to decode to the same text, and the second fill was skipped as
+    /// "already present"; a byte order mark made the header's first field unknown.
+    @Test func recordReadsBytesStrictly() async throws {
+        try await withMigratedDatabase { db, url, directory async throws in
+            let engine = BuiltBinary.botEngine
+            let file = directory.appendingPathComponent("fills.csv")
+            let header = Array("order_id,symbol,side,order_time,price,size\n".utf8)
+            let rows = Array("id".utf8) + [0xE9] + Array(",BTC-USD,buy,2026-01-05T00:00:00Z,1,1\nid".utf8) + [0xE8]
+                + Array(",BTC-USD,buy,2026-01-05T00:00:00Z,2,1\n".utf8)
+            try Data(header + rows).write(to: file)
+            let refused = try await engine.run(["record", file.path] + url)
+            #expect(refused.termination != .exited(0))
+            #expect(refused.stderrText.contains("record 1: field 1 is not UTF-8 text"), "\(refused.stderrText)")
+            #expect(try await db.query("SELECT count(*) FROM trade_records").rows[0].int(0) == 0)
+
+            try Data([0xEF, 0xBB, 0xBF] + header + Array("a,BTC-USD,buy,2026-01-05T00:00:00Z,1,1\n".utf8)).write(to: file)
+            let withMark = try await engine.run(["record", file.path] + url)
+            #expect(withMark.stdoutText == "recorded 1 fills (0 already present), linked 0\n", "\(withMark.stderrText)")
+        }
+    }
 }
