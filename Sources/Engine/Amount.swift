@@ -178,11 +178,10 @@ public struct LedgerValueError: Error, Equatable, CustomStringConvertible {
     public var failure: Amount.ParseFailure
 
     public var description: String {
-        let shown = text.count > 40 ? "'\(text.prefix(40))…'" : "'\(text)'"
         switch failure {
-        case .notADecimal: return "\(shown) is not a decimal number"
-        case .tooManyDecimals: return "\(shown) has more than 8 decimals"
-        case .outOfRange: return "\(shown) is beyond ±\(Amount.columnMaximum), the most the ledger stores"
+        case .notADecimal: return "\(shown(text)) is not a decimal number"
+        case .tooManyDecimals: return "\(shown(text)) has more than 8 decimals"
+        case .outOfRange: return "\(shown(text)) is beyond ±\(Amount.columnMaximum), the most the ledger stores"
         }
     }
 }

@@ -50,7 +50,7 @@ public struct FillValidationError: Error, Equatable, CustomStringConvertible {
     public var field: String
     public var problem: String
 
-    public var description: String { "record \(record): field '\(field)': \(problem)" }
+    public var description: String { "record \(record): field \(shown(field)): \(problem)" }
 }
 
 /// A fill as it arrives (JSONL or CSV), every field still text.
@@ -88,15 +88,15 @@ public struct RawFill: Sendable, Equatable {
         if let problem = Fill.orderIDProblem(orderID) { throw fail("order_id", problem) }
         let symbol = try required("symbol")
         guard isSymbol(symbol.utf8) else {
-            throw fail("symbol", "'\(symbol)' is not an uppercase symbol such as AAPL or BTC-USD")
+            throw fail("symbol", "\(shown(symbol)) is not an uppercase symbol such as AAPL or BTC-USD")
         }
         let sideText = try required("side")
-        guard let side = Side(rawValue: sideText.lowercased()) else { throw fail("side", "'\(sideText)' is not buy or sell") }
+        guard let side = Side(rawValue: sideText.lowercased()) else { throw fail("side", "\(shown(sideText)) is not buy or sell") }
         let timeText = try required("order_time")
         let time: Date
         switch parseISO8601(Array(timeText.utf8)[...]) {
         case .success(let date): time = date
-        case .failure(let problem): throw fail("order_time", "'\(timeText)' \(problem.description)")
+        case .failure(let problem): throw fail("order_time", "\(shown(timeText)) \(problem.description)")
         }
         let price = try amount("price")
         guard price > .zero else { throw fail("price", "must be greater than 0") }
@@ -106,10 +106,10 @@ public struct RawFill: Sendable, Equatable {
         guard fees >= .zero else { throw fail("fees", "must not be negative") }
         let status = fields["status"].flatMap { $0.isEmpty ? nil : $0.lowercased() } ?? "filled"
         guard ["filled", "done", "open", "cancelled", "rejected"].contains(status) else {
-            throw fail("status", "'\(status)' is not one of filled, done, open, cancelled, rejected")
+            throw fail("status", "\(shown(status)) is not one of filled, done, open, cancelled, rejected")
         }
         let mode = fields["execution_mode"].flatMap { $0.isEmpty ? nil : $0.uppercased() } ?? "PAPER"
-        guard mode == "PAPER" || mode == "LIVE" else { throw fail("execution_mode", "'\(mode)' is not PAPER or LIVE") }
+        guard mode == "PAPER" || mode == "LIVE" else { throw fail("execution_mode", "\(shown(mode)) is not PAPER or LIVE") }
         return Fill(orderID: orderID, symbol: symbol, side: side, time: time, price: price, size: size, fees: fees,
                     status: status, executionMode: mode)
     }

@@ -150,28 +150,27 @@ public struct MarketBarStore: Sendable {
         func field(_ index: Int) -> ArraySlice<UInt8> {
             line[(index == 0 ? line.startIndex : commas[index - 1] + 1)..<(index == 7 ? line.endIndex : commas[index])]
         }
-        func shown(_ index: Int) -> String {
-            let text = String(decoding: field(index).prefix(40), as: UTF8.self)
-            return "field '\(fieldNames[index])': '\(text)\(field(index).count > 40 ? "…" : "")'"
+        func named(_ index: Int) -> String {
+            "field '\(fieldNames[index])': \(shown(String(decoding: field(index), as: UTF8.self)))"
         }
-        guard isSymbol(field(0)) else { return "\(shown(0)) is not an uppercase symbol such as BTC-USD" }
+        guard isSymbol(field(0)) else { return "\(named(0)) is not an uppercase symbol such as BTC-USD" }
         let timeframe = field(1)
         guard (1...32).contains(timeframe.count), timeframe.allSatisfy({ $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0)
-            || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) else { return "\(shown(1)) is not a timeframe such as 1m or ONE_MINUTE" }
+            || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) else { return "\(named(1)) is not a timeframe such as 1m or ONE_MINUTE" }
         switch parseISO8601(field(2), zoneRequired: false) {
         case .success: break
-        case .failure(.notISO8601): return "\(shown(2)) is not an ISO-8601 time such as 2026-01-01T00:00:00Z"
-        case .failure(let problem): return "\(shown(2)) \(problem.description)"
+        case .failure(.notISO8601): return "\(named(2)) is not an ISO-8601 time such as 2026-01-01T00:00:00Z"
+        case .failure(let problem): return "\(named(2)) \(problem.description)"
         }
         struct Refusal: Error { var problem: String }
         func amount(_ index: Int) throws(Refusal) -> Amount {
             let failure: Amount.ParseFailure
             switch Amount.parse(field(index)) {
             case .success(let value) where index == 7:
-                guard value >= .zero, value.units.magnitude < volumeUnitLimit else { throw Refusal(problem: "\(shown(7)) must be at least 0 and below 10^20") }
+                guard value >= .zero, value.units.magnitude < volumeUnitLimit else { throw Refusal(problem: "\(named(7)) must be at least 0 and below 10^20") }
                 return value
             case .success(let value) where value.fitsLedgerColumn:
-                guard value > .zero else { throw Refusal(problem: "\(shown(index)) must be greater than 0") }
+                guard value > .zero else { throw Refusal(problem: "\(named(index)) must be greater than 0") }
                 return value
             case .success: failure = .outOfRange
             case .failure(let why): failure = why

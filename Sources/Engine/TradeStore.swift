@@ -185,7 +185,7 @@ public struct RecordConflict: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         let other = earlierRecord.map { "record \($0) of the same order" } ?? "the fill already recorded for it"
-        return "record \(record): order '\(orderID)' differs from \(other) in \(field); nothing was written. "
+        return "record \(record): order \(shown(orderID, limit: 128)) differs from \(other) in \(field); nothing was written. "
             + "A fill is recorded once: correct the file, or the ledger, and record again."
     }
 }
@@ -197,7 +197,7 @@ public enum MetadataError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .malformedSnapshotID(let id):
-            return "'\(id.prefix(64))' is not a snapshot id (a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427)"
+            return "\(shown(id, limit: 64)) is not a snapshot id (a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427)"
         case .unknownSnapshot(let id):
             return "there is no snapshot \(id): use an id printed by `bot-engine snapshot activate`"
         }
