@@ -76,6 +76,36 @@ struct LedgerTests {
         }
     }
 
+    /// Another recorder inserts the same order while this one runs: its row is invisible to this
+    /// one's comparison, and ON CONFLICT used to skip this fill silently though its price differs.
+    @Test func anOrderRecordedConcurrentlyWithOtherValuesIsRefused() async throws {
+        try await migrated { db, database async throws in
+            func recordWhileAnotherInserts(_ order: String, price: String) async throws -> RecordSummary {
+                let other = try await database.connect()
+                try await other.query("BEGIN")
+                try await other.query("""
+                    INSERT INTO trade_records (order_id, symbol, side, order_time, price, size, status)
+                    VALUES ($1, 'BTC-USD', 'buy', '2026-01-01T00:00:00Z', 1, 1, 'filled')
+                    """, [order])
+                let recording = Task {
+                    try await database.connect().closing {
+                        try await TradeStore($0).record([fill(order, .buy, at: 1_767_225_600, price: price, size: "1"),
+                                                         fill("new-\(order)", .buy, at: 1_767_225_600, price: "1", size: "1")])
+                    }
+                }
+                try await waitForLockWaiters(db, count: 1)
+                try await other.query("COMMIT")
+                await other.close()
+                return try await recording.value
+            }
+            let error = await #expect(throws: RecordConflict.self) { try await recordWhileAnotherInserts("o1", price: "2") }
+            #expect(error == RecordConflict(record: 1, orderID: "o1", earlierRecord: nil, field: "price"))
+            #expect(try await count(db, "SELECT count(*) FROM trade_records WHERE order_id = 'new-o1'") == 0)
+            // The same values: a duplicate as usual.
+            #expect(try await recordWhileAnotherInserts("o2", price: "1") == RecordSummary(inserted: 1, duplicates: 1, linked: 0))
+        }
+    }
+
     @Test func eightConcurrentActivationsLeaveExactlyOneActive() async throws {
         try await migrated { _, database async throws in
             let ids = try await withThrowingTaskGroup(of: String.self) { group in
