@@ -378,16 +378,23 @@ struct LedgerTests {
         }
     }
 
+    /// A race, so it is made tight and run often: the eight connections are open before any
+    /// migrates, on four fresh databases (one round alone missed an unlocked CREATE TABLE IF NOT
+    /// EXISTS about one time in three).
     @Test func concurrentMigrationsOfAFreshDatabaseApplyEachVersionOnce() async throws {
-        try await TestDatabase.with { db, database async throws in
-            let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
-                for _ in 0..<8 {
-                    group.addTask { try await database.connect().closing { try await Migrator().migrate($0) } }
+        for _ in 0..<4 {
+            try await TestDatabase.with { db, database async throws in
+                var connections: [PostgresConnection] = []
+                for _ in 0..<8 { connections.append(try await database.connect()) }
+                let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+                    for connection in connections {
+                        group.addTask { try await connection.closing { try await Migrator().migrate($0) } }
+                    }
+                    return try await group.reduce(into: []) { $0 += $1 }
                 }
-                return try await group.reduce(into: []) { $0 += $1 }
+                #expect(applied.sorted() == [1, 2])
+                #expect(try await count(db, "SELECT count(*) FROM schema_migrations") == 2)
             }
-            #expect(applied.sorted() == [1, 2])
-            #expect(try await count(db, "SELECT count(*) FROM schema_migrations") == 2)
         }
     }
 
