@@ -132,12 +132,12 @@ public struct TradeStore: Sendable {
     /// The index of each order's first fill, in order; a later fill of the same order id (byte for
     /// byte, as PostgreSQL compares) must have the same values, as they would be stored.
     static func firstOfEachOrder(_ fills: [Fill]) throws(RecordConflict) -> [Int] {
-        var firstOfOrder: [[UInt8]: Int] = [:]
+        var firstOfOrder: [OrderKey: Int] = [:]
         firstOfOrder.reserveCapacity(fills.count)
         var firsts: [Int] = []
         firsts.reserveCapacity(fills.count)
         for (index, fill) in fills.enumerated() {
-            let key = Array(fill.orderID.utf8)
+            let key = OrderKey(id: fill.orderID)
             guard let earlier = firstOfOrder[key] else {
                 firstOfOrder[key] = index
                 firsts.append(index)
@@ -196,6 +196,20 @@ extension Side: PostgresDecodable {
 
 extension Double: PostgresDecodable {
     public init?(postgresText: String) { self.init(postgresText) }
+}
+
+/// An order id compared byte for byte, as PostgreSQL compares text (String's equality takes
+/// canonically equivalent spellings, such as a precomposed and a combining é, as one).
+struct OrderKey: Hashable {
+    let id: String
+
+    static func == (lhs: OrderKey, rhs: OrderKey) -> Bool { lhs.id.utf8.elementsEqual(rhs.id.utf8) }
+
+    func hash(into hasher: inout Hasher) {
+        if id.utf8.withContiguousStorageIfAvailable({ hasher.combine(bytes: UnsafeRawBufferPointer($0)) }) == nil {
+            for byte in id.utf8 { hasher.combine(byte) }
+        }
+    }
 }
 
 /// A fill for an order that is already recorded, or earlier in the batch, with other values.

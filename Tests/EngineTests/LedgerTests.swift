@@ -76,6 +76,15 @@ struct LedgerTests {
         }
     }
 
+    /// PostgreSQL stores a precomposed é and e + combining accent as two order ids; Swift's String
+    /// equality would take them for one order and refuse the second fill as a contradiction.
+    @Test func orderIDsAreComparedByteForByte() async throws {
+        try await migrated { db, _ async throws in
+            let fills = [fill("caf\u{E9}", .buy, at: 1_767_225_600, price: "1", size: "1"), fill("cafe\u{301}", .buy, at: 1_767_225_600, price: "2", size: "1")]
+            #expect(try await TradeStore(db).record(fills) == RecordSummary(inserted: 2, duplicates: 0, linked: 0))
+        }
+    }
+
     /// Another recorder inserts the same order while this one runs: its row is invisible to this
     /// one's comparison, and ON CONFLICT used to skip this fill silently though its price differs.
     @Test func anOrderRecordedConcurrentlyWithOtherValuesIsRefused() async throws {
