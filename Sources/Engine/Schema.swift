@@ -83,5 +83,5 @@ public enum Schema {
                 UNIQUE (symbol, timeframe, ts)
             );
             """),
-    ]
+    ] + backtestMigrations
 }

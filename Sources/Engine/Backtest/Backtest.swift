@@ -127,6 +127,11 @@ public enum Backtest {
                               trades: trades, metrics: metrics, times: bars.times)
     }
 
+    /// Simulates any strategy (the built-in ones go through `run`, specialised).
+    public static func simulate<S: BacktestStrategy>(_ strategy: inout S, bars: BarSeries, settings: SimulationSettings) -> Simulation {
+        Simulator.run(&strategy, bars: bars, settings: settings)
+    }
+
     /// The simulation's fills through the ledger's FIFO allocator: one trade per allocation.
     static func roundTrips(_ simulated: [SimulatedFill], bars: BarSeries) -> [BacktestTrade] {
         // Order ids sort like the fills (zero-padded), so a stop hit on the entry bar still
