@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "SandboxSupport", dependencies: ["Remote", "Postgres"], path: "Tests/SandboxSupport"),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "SandboxSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Postgres", "SandboxSupport"]),
-        .testTarget(name: "BacktestTests", dependencies: ["Engine", "bot-engine", "Postgres", "SandboxSupport"]),
+        .testTarget(name: "BacktestTests", dependencies: ["Engine", "bot-engine", "Postgres", "Remote", "SandboxSupport"]),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),
         .testTarget(name: "BotOpsTests", dependencies: ["BotOps", "SandboxSupport"]),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport"], resources: [.copy("Fixtures")]),
