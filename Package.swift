@@ -41,6 +41,7 @@ let package = Package(
         ),
         .executableTarget(name: "TransportBench", dependencies: ["BotOps", "Remote"], path: "Benchmarks/TransportBench"),
         .executableTarget(name: "EngineBench", dependencies: ["Engine", "Postgres"], path: "Benchmarks/EngineBench"),
+        .executableTarget(name: "BacktestBench", dependencies: ["Engine"], path: "Benchmarks/BacktestBench"),
         // Locates the sandbox host (scripts/sandbox) for the integration tests.
         .target(name: "SandboxSupport", dependencies: ["Remote", "Postgres"], path: "Tests/SandboxSupport"),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "SandboxSupport"]),

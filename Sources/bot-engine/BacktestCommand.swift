@@ -69,7 +69,11 @@ struct BacktestCommand: AsyncParsableCommand {
             let request = try request()
             let range = try TimeRange.parse(start: start, end: end)
             let run = try await database.withConnection { connection in
-                let bars = try await BarLoader(connection).load(symbol: symbol, timeframe: timeframe, start: range.start, end: range.end)
+                let loader = BarLoader(connection)
+                let large = try await loader.estimatedCount(symbol: symbol, timeframe: timeframe, start: range.start, end: range.end) >= BarLoader.parallelThreshold
+                let bars = large
+                    ? try await database.withConnection { try await loader.load(symbol: symbol, timeframe: timeframe, start: range.start, end: range.end, second: $0) }
+                    : try await loader.load(symbol: symbol, timeframe: timeframe, start: range.start, end: range.end)
                 let result = try Backtest.run(request, on: bars)
                 let id = try await BacktestStore(connection).save(result, rangeStart: range.start, rangeEnd: range.end)
                 return try await BacktestStore(connection).load(id)

@@ -59,6 +59,41 @@ struct BacktestStoreTests {
         }
     }
 
+    @Test func barsArriveExactlyThroughBinaryCopyAndTheParallelReadMatches() async throws {
+        try await TestDatabase.with { db, database in
+            try await Migrator().migrate(db)
+            // Edge values: the smallest unit, every decimal place, a large price, a huge volume.
+            let csv = """
+                symbol,timeframe,ts,open,high,low,close,volume
+                X,1m,2025-01-02T00:00:00Z,0.00000001,123456789.12345678,0.1,10000,0
+                X,1m,2025-01-02T00:01:00Z,90000000000.12345678,92233720368.54775807,1.00000001,20000.5,100000000000.25
+                X,1m,2025-01-02T00:02:00Z,7,8,6,7.5,1.5
+                """
+            #expect(try await MarketBarStore(db).ingest(csv: Array(csv.utf8)) == 3)
+            let range = (Date(timeIntervalSince1970: 1_735_776_000), Date(timeIntervalSince1970: 1_735_862_400))
+            let bars = try await BarLoader(db).load(symbol: "X", timeframe: "1m", start: range.0, end: range.1)
+            #expect(bars.times == [1_735_776_000, 1_735_776_060, 1_735_776_120])
+            #expect(bars.closeUnits == [1_000_000_000_000, 2_000_050_000_000, 750_000_000])
+            #expect(bars.open == [0.00000001, 90_000_000_000.12345678, 7] && bars.high == [123_456_789.12345678, 92_233_720_368.54775807, 8])
+            #expect(bars.volume == [0, 100_000_000_000.25, 1.5])
+            // Beyond what 8-decimal 64-bit units hold: refused with the limit named.
+            _ = try await MarketBarStore(db).ingest(csv: Array("symbol,timeframe,ts,open,high,low,close,volume\nY,1m,2025-01-02T00:00:00Z,1,99999999999.5,1,1,1\n".utf8))
+            await #expect { try await BarLoader(db).load(symbol: "Y", timeframe: "1m", start: range.0, end: range.1) } throws: {
+                "\($0)".contains("92233720368")
+            }
+
+            let generated = try BarGenerator(symbols: ["SPY"], days: 30, seed: 3).generate()
+            _ = try await MarketBarStore(db).ingest(csv: BarGenerator.csv(generated))
+            let wide = (Date(timeIntervalSince1970: 1_700_000_000), Date(timeIntervalSince1970: 1_800_000_000))
+            let single = try await BarLoader(db).load(symbol: "SPY", timeframe: "5m", start: wide.0, end: wide.1)
+            let split = try await database.connect().closing { second in
+                try await BarLoader(db).load(symbol: "SPY", timeframe: "5m", start: wide.0, end: wide.1, second: second)
+            }
+            #expect(single == generated[0] && split == single)
+            #expect(try await BarLoader(db).estimatedCount(symbol: "SPY", timeframe: "5m", start: wide.0, end: wide.1) >= single.count)
+        }
+    }
+
     @Test func badInputIsExplainedAndNothingIsStored() async throws {
         try await withBars { db, database in
             let base = ["backtest", "run", "--symbol", "SPY", "--database-url", database.url]

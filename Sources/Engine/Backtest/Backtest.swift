@@ -127,7 +127,13 @@ public enum Backtest {
                               trades: trades, metrics: metrics, times: bars.times)
     }
 
-    /// Simulates any strategy (the built-in ones go through `run`, specialised).
+    /// Simulates a built-in strategy: its own specialised loop, no dynamic dispatch per bar.
+    public static func simulate(_ strategy: StrategySpec, bars: BarSeries, settings: SimulationSettings) -> Simulation {
+        strategy.simulate(bars, settings: settings)
+    }
+
+    /// Simulates any strategy. Called from another module this is not specialised; the built-in
+    /// strategies are (see above).
     public static func simulate<S: BacktestStrategy>(_ strategy: inout S, bars: BarSeries, settings: SimulationSettings) -> Simulation {
         Simulator.run(&strategy, bars: bars, settings: settings)
     }

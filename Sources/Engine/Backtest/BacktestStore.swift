@@ -64,13 +64,18 @@ public struct BacktestStore: Sendable {
                                 postgresFloat(trade.returnFraction * 100), trade.exitReason.rawValue])
                 }
             }
-            try await connection.copyIn("COPY backtest_equity (run_id, chunk, times, equity) FROM STDIN") { writer in
-                for (chunk, start) in stride(from: 0, to: times.count, by: Self.equityChunk).enumerated() {
-                    let range = start..<min(start + Self.equityChunk, times.count)
-                    writer.row([id, String(chunk), "{" + times[range].map(String.init).joined(separator: ",") + "}",
-                                "{" + equity[range].map(postgresFloat).joined(separator: ",") + "}"])
-                }
+            var equityData = BinaryCopy.Writer(capacity: times.count * 24)
+            for (chunk, start) in stride(from: 0, to: times.count, by: Self.equityChunk).enumerated() {
+                let range = start..<min(start + Self.equityChunk, times.count)
+                equityData.tuple(fields: 5)
+                equityData.int64Field(Int64(id) ?? 0)
+                equityData.int32Field(Int32(chunk))
+                equityData.int32Field(Int32(range.count))
+                equityData.packedField(times[range]) { UInt64(bitPattern: $0) }
+                equityData.packedField(equity[range]) { $0.bitPattern }
             }
+            try await connection.copyIn("COPY backtest_equity (run_id, chunk, points, times, equity) FROM STDIN (FORMAT binary)",
+                                        data: equityData.finish())
             return Int64(id) ?? 0
         }
     }
@@ -137,9 +142,10 @@ public struct BacktestStore: Sendable {
             }
         }
         if withEquity {
-            for row in try await connection.query("SELECT times::text, equity::text FROM backtest_equity WHERE run_id = $1 ORDER BY chunk", [String(id)]).rows {
-                run.equityTimes += arrayElements(try row.string(0)).map { Int64($0) ?? 0 }
-                run.equity += arrayElements(try row.string(1)).map(doubleValue)
+            for row in try await connection.query("SELECT encode(times, 'hex'), encode(equity, 'hex') FROM backtest_equity WHERE run_id = $1 ORDER BY chunk",
+                                                  [String(id)]).rows {
+                run.equityTimes += unpacked(try row.string(0)).map { Int64(bitPattern: $0) }
+                run.equity += unpacked(try row.string(1)).map { Double(bitPattern: $0) }
             }
         }
         return run
@@ -192,7 +198,23 @@ func postgresTime(_ seconds: Int64) -> String {
     Date(timeIntervalSince1970: Double(seconds)).postgresText
 }
 
-/// `{1,2,3}` → ["1", "2", "3"] (numbers only, so no quoting to undo).
-func arrayElements(_ text: String) -> [Substring] {
-    text.dropFirst().dropLast().split(separator: ",")
+/// Hex text of packed 8-byte little-endian values → the values.
+func unpacked(_ hex: String) -> [UInt64] {
+    var values: [UInt64] = []
+    values.reserveCapacity(hex.utf8.count / 16)
+    var value: UInt64 = 0
+    var nibbles = 0
+    for byte in hex.utf8 {
+        let nibble = UInt64(byte <= UInt8(ascii: "9") ? byte &- UInt8(ascii: "0") : byte &- UInt8(ascii: "a") &+ 10) & 0xF
+        // Byte k of the little-endian value arrives as two hex digits, high nibble first.
+        let shift = UInt64((nibbles / 2) * 8 + (nibbles % 2 == 0 ? 4 : 0))
+        value |= nibble << shift
+        nibbles += 1
+        if nibbles == 16 {
+            values.append(value)
+            value = 0
+            nibbles = 0
+        }
+    }
+    return values
 }

@@ -1,9 +1,9 @@
 import Foundation
 import Postgres
 
-/// Reads one symbol's bars of one timeframe from `market_bars`. The bars come back as a single
-/// text value built by the server (one row, not one row per bar), parsed in place: a million
-/// bars cost one round trip and no per-bar strings.
+/// Reads one symbol's bars of one timeframe from `market_bars` with a binary COPY: numerics and
+/// timestamps travel in PostgreSQL's own binary form, so the server formats no text and the
+/// client parses none. Prices arrive exactly (units of 10^-8).
 public struct BarLoader: Sendable {
     let connection: PostgresConnection
 
@@ -11,110 +11,77 @@ public struct BarLoader: Sendable {
         self.connection = connection
     }
 
+    /// How many bars at least make a second connection worth its few milliseconds.
+    public static let parallelThreshold = 200_000
+
     /// Bars with `start` ≤ ts < `end`, in time order. Throws `BacktestError` when there are none
-    /// (saying what the table does hold).
-    public func load(symbol: String, timeframe: String, start: Date, end: Date) async throws -> BarSeries {
+    /// (saying what the table does hold). With `second`, a connection to the same database, the
+    /// two halves of the range are read at once (the server formats each on its own core).
+    public func load(symbol: String, timeframe: String, start: Date, end: Date, second: PostgresConnection? = nil) async throws -> BarSeries {
         guard start < end else { throw BacktestError.startAfterEnd(start: start.postgresText, end: end.postgresText) }
-        let row = try await connection.query("""
-            SELECT count(*), string_agg(concat_ws(',', extract(epoch FROM ts)::bigint, open, high, low, close, volume), ';' ORDER BY ts)
-            FROM market_bars WHERE symbol = $1 AND timeframe = $2 AND ts >= $3 AND ts < $4
-            """, [symbol, timeframe, start, end]).rows[0]
-        guard try row.int(0) > 0, let text = row.optionalString(1) else {
-            let span = try await connection.query("""
-                SELECT min(ts), max(ts), count(*) FROM market_bars WHERE symbol = $1 AND timeframe = $2
-                """, [symbol, timeframe]).rows[0]
-            guard try span.int(2) > 0 else { throw BacktestError.noBars(symbol: symbol, timeframe: timeframe) }
-            throw BacktestError.emptyRange(symbol: symbol, timeframe: timeframe, start: start.postgresText, end: end.postgresText,
-                                           available: "\(try span.string(0)) .. \(try span.string(1)) (\(try span.int(2)) bars)")
-        }
         var series = BarSeries(symbol: symbol, timeframe: timeframe)
-        series.reserveCapacity(try row.int(0))
-        var copy = text
-        try copy.withUTF8 { try Self.parse($0, into: &series) }
-        return series
+        if let second {
+            let middle = try await connection.query("""
+                SELECT to_timestamp(floor((extract(epoch FROM min(ts)) + extract(epoch FROM max(ts))) / 2))
+                FROM market_bars WHERE symbol = $1 AND timeframe = $2 AND ts >= $3 AND ts < $4
+                """, [symbol, timeframe, start, end]).rows[0].optionalString(0)
+            if let middle {
+                async let early = Self.read(connection, symbol: symbol, timeframe: timeframe, start: start.postgresText, end: middle)
+                async let late = Self.read(second, symbol: symbol, timeframe: timeframe, start: middle, end: end.postgresText)
+                let (first, rest) = try await (early, late)
+                try first.withUnsafeBufferPointer { try Self.parse($0, into: &series) }
+                try rest.withUnsafeBufferPointer { try Self.parse($0, into: &series) }
+            }
+        } else {
+            let data = try await Self.read(connection, symbol: symbol, timeframe: timeframe, start: start.postgresText, end: end.postgresText)
+            try data.withUnsafeBufferPointer { try Self.parse($0, into: &series) }
+        }
+        guard series.isEmpty else { return series }
+        let span = try await connection.query("SELECT min(ts), max(ts), count(*) FROM market_bars WHERE symbol = $1 AND timeframe = $2",
+                                              [symbol, timeframe]).rows[0]
+        guard try span.int(2) > 0 else { throw BacktestError.noBars(symbol: symbol, timeframe: timeframe) }
+        throw BacktestError.emptyRange(symbol: symbol, timeframe: timeframe, start: start.postgresText, end: end.postgresText,
+                                       available: "\(try span.string(0)) .. \(try span.string(1)) (\(try span.int(2)) bars)")
     }
 
-    struct Malformed: Error, CustomStringConvertible {
-        var description: String { "market_bars returned a value this reader does not understand" }
+    /// An upper estimate of the bars in the range (its stored span divided by the timeframe), to
+    /// decide whether a second connection pays off.
+    public func estimatedCount(symbol: String, timeframe: String, start: Date, end: Date) async throws -> Int {
+        let seconds = try await connection.query("""
+            SELECT coalesce(extract(epoch FROM max(ts) - min(ts))::bigint, 0)
+            FROM market_bars WHERE symbol = $1 AND timeframe = $2 AND ts >= $3 AND ts < $4
+            """, [symbol, timeframe, start, end]).rows[0].int(0)
+        let units = ["m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+        guard let unit = timeframe.last.flatMap({ units[String($0)] }), let count = Int(timeframe.dropLast()), count > 0 else { return 0 }
+        return seconds / (unit * count) + 1
     }
 
-    /// `epoch,open,high,low,close,volume;…` with numeric(·, 8) decimals.
+    /// The raw binary COPY of `start` ≤ ts < `end` (times as PostgreSQL text).
+    static func read(_ connection: PostgresConnection, symbol: String, timeframe: String, start: String, end: String) async throws -> [UInt8] {
+        // COPY takes no bound parameters: the values go through session settings instead, never into the SQL text.
+        try await connection.query("""
+            SELECT set_config('botops.bars_symbol', $1, false), set_config('botops.bars_timeframe', $2, false),
+                   set_config('botops.bars_start', $3, false), set_config('botops.bars_end', $4, false)
+            """, [symbol, timeframe, start, end])
+        return try await connection.copyOut("""
+            COPY (SELECT ts, open, high, low, close, volume FROM market_bars
+                  WHERE symbol = current_setting('botops.bars_symbol') AND timeframe = current_setting('botops.bars_timeframe')
+                    AND ts >= current_setting('botops.bars_start')::timestamptz AND ts < current_setting('botops.bars_end')::timestamptz
+                  ORDER BY ts) TO STDOUT (FORMAT binary)
+            """)
+    }
+
     static func parse(_ bytes: UnsafeBufferPointer<UInt8>, into series: inout BarSeries) throws {
-        var position = 0
-        /// A decimal as units of 10^-8 (at most 8 decimals, as the columns store).
-        func units() throws -> Int64 {
-            var negative = false
-            if position < bytes.count, bytes[position] == UInt8(ascii: "-") { negative = true; position += 1 }
-            var value: Int64 = 0
-            var decimals = -1
-            var digits = 0
-            while position < bytes.count {
-                let byte = bytes[position]
-                if byte == UInt8(ascii: ".") {
-                    guard decimals < 0 else { throw Malformed() }
-                    decimals = 0
-                } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-                    let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-                    let (sum, overflow2) = times.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
-                    guard !overflow1, !overflow2 else { throw Malformed() }
-                    value = sum
-                    digits += 1
-                    if decimals >= 0 { decimals += 1 }
-                } else {
-                    break
-                }
-                position += 1
+        var reader = try BinaryCopy.Reader(bytes)
+        series.reserveCapacity(bytes.count / 80)
+        while let fields = try reader.nextTuple() {
+            guard fields == 6 else { throw BinaryCopy.Malformed(problem: "\(fields) columns, expected 6") }
+            let time = try reader.timestamp()
+            guard let open = try reader.numericUnits(), let high = try reader.numericUnits(), let low = try reader.numericUnits(),
+                  let close = try reader.numericUnits() else {
+                throw BinaryCopy.Malformed(problem: "a bar at \(isoTime(time)) has a price above 92233720368 (or with more than 8 decimals), more than the backtester's 8-decimal 64-bit prices hold")
             }
-            guard digits > 0, decimals <= 8 else { throw Malformed() }
-            for _ in 0..<(8 - max(decimals, 0)) {
-                let (times, overflow) = value.multipliedReportingOverflow(by: 10)
-                guard !overflow else { throw Malformed() }
-                value = times
-            }
-            return negative ? -value : value
-        }
-        /// Volume may exceed what units hold: whole part and fraction apart.
-        func volume() throws -> Double {
-            var whole = 0.0
-            var fraction = 0.0
-            var scale = 1.0
-            var seenPoint = false
-            while position < bytes.count {
-                let byte = bytes[position]
-                if byte == UInt8(ascii: ".") {
-                    seenPoint = true
-                } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
-                    if seenPoint {
-                        scale /= 10
-                        fraction += Double(byte - UInt8(ascii: "0")) * scale
-                    } else {
-                        whole = whole * 10 + Double(byte - UInt8(ascii: "0"))
-                    }
-                } else {
-                    break
-                }
-                position += 1
-            }
-            return whole + fraction
-        }
-        func expect(_ separator: Character) throws {
-            guard position < bytes.count, bytes[position] == separator.asciiValue else { throw Malformed() }
-            position += 1
-        }
-        while position < bytes.count {
-            let time = try units() / 100_000_000
-            try expect(",")
-            let open = try units()
-            try expect(",")
-            let high = try units()
-            try expect(",")
-            let low = try units()
-            try expect(",")
-            let close = try units()
-            try expect(",")
-            let volume = try volume()
-            series.append(time: time, openUnits: open, highUnits: high, lowUnits: low, closeUnits: close, volume: volume)
-            if position < bytes.count { try expect(";") }
+            series.append(time: time, openUnits: open, highUnits: high, lowUnits: low, closeUnits: close, volume: try reader.numericDouble())
         }
     }
 }
