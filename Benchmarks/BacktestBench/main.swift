@@ -71,3 +71,14 @@ print(String(format: "SMA 10/50 crossings only      %8.1f M bars/s   %.2fx the p
 print(String(format: "simulation sma-cross 10/50    %8.1f M bars/s   %.2fx the plain sum's time, %.0f fills  (target >= 50 M bars/s: %@)",
              rate(simulation.seconds), simulation.seconds / plainSum.seconds, simulation.check,
              rate(simulation.seconds) >= 50 ? "PASS" : "FAIL"))
+
+// In memory, everything a run computes (simulation, FIFO round trips, metrics, bar digest), on
+// the 3,276 bars bench/backtest.py also gives backtesting.py (seed 42, 58 days of SPY from
+// 2025-09-10) and on the first 1,000,000 bars above.
+let spy = try BarGenerator(symbols: ["SPY"], days: 58, seed: 42).generate()[0]
+let request = BacktestRequest(strategy: .smaCross(fast: 10, slow: 50), settings: settings)
+let small = best(21) { (try? Backtest.run(request, on: spy).trades.count).map(Double.init) ?? -1 }
+print(String(format: "Backtest.run in memory, %d bars      %8.3f ms  (%.0f trades)", spy.count, small.seconds * 1000, small.check))
+let million = bars.slice(0..<min(count, 1_000_000))
+let large = best(5) { (try? Backtest.run(request, on: million).trades.count).map(Double.init) ?? -1 }
+print(String(format: "Backtest.run in memory, %d bars   %8.1f ms  (%.0f trades)", million.count, large.seconds * 1000, large.check))
