@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -45,7 +46,10 @@ let package = Package(
         // Locates the sandbox host (scripts/sandbox) for the integration tests.
         .target(name: "SandboxSupport", dependencies: ["Remote", "Postgres"], path: "Tests/SandboxSupport"),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "SandboxSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Postgres", "SandboxSupport"]),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: ["Engine", "Postgres", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "BacktestTests", dependencies: ["Engine", "bot-engine", "Postgres", "Remote", "SandboxSupport"]),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),
         .testTarget(name: "BotOpsTests", dependencies: ["BotOps", "SandboxSupport"]),

@@ -7,11 +7,16 @@ public struct Allocation: Sendable, Equatable {
     public var sellOrderID: String
     public var sellTime: Date
     public var quantity: Amount
-    /// quantity × buy price + the lot's buy fee, pro rata.
+    /// The part of the buy's fee this piece carries (never negative).
+    public var buyFee: Amount
+    /// The part of the sell's fee this piece carries (never negative).
+    public var sellFee: Amount
+    /// quantity × buy price + buyFee.
     public var cost: Amount
-    /// quantity × sell price − the sell's fee, pro rata.
+    /// quantity × sell price − sellFee.
     public var proceeds: Amount
-    public var pnl: Amount { proceeds - cost }
+    /// proceeds − cost.
+    public var pnl: Amount
 }
 
 /// What is left of a buy after the sells so far.
@@ -33,13 +38,14 @@ public struct FIFOResult: Sendable, Equatable {
     public var allocations: [Allocation]
     public var openLots: [OpenLot]
     public var oversells: [Oversell]
-
-    public var realisedPnL: Amount { allocations.reduce(.zero) { $0 + $1.pnl } }
+    public var realisedPnL: Amount
 }
 
 /// FIFO allocation, version 2: per symbol, each sell consumes the oldest open buy lots first,
 /// splitting lots as needed; fees are apportioned by quantity. Deterministic: fills are taken in
-/// (time, order id) order, and each fee's parts add up exactly to the fee.
+/// (time, order id) order. A fee's pieces are differences of its rounded cumulative shares
+/// (fee × quantity sold so far / size), so every piece is ≥ 0 and they add up to the fee exactly.
+/// Arithmetic is checked: amounts beyond the ledger's range throw `AmountOverflow`, never trap.
 public enum FIFOAllocator {
     public static let version = 2
 
@@ -47,14 +53,14 @@ public enum FIFOAllocator {
     private struct Lot {
         let fill: Int
         var remaining: Amount
-        /// The part of the buy fee not yet carried by an allocation.
-        var feeLeft: Amount
+        /// The part of the buy fee already carried by allocations.
+        var feeCarried: Amount
     }
 
-    public static func allocate(_ fills: [Fill]) -> FIFOResult {
+    public static func allocate(_ fills: [Fill]) throws(AmountOverflow) -> FIFOResult {
         // Sort indices, not fills: cheaper moves, and times compared as plain doubles.
         let times = fills.map(\.time.timeIntervalSince1970)
-        var order = fills.indices.filter { fills[$0].executed }
+        var order = fills.indices.filter { fills[$0].executed && fills[$0].size > .zero }
         order.sort { times[$0] != times[$1] ? times[$0] < times[$1] : fills[$0].orderID < fills[$1].orderID }
 
         // One dictionary lookup per fill; lots live in an array indexed by symbol number.
@@ -75,24 +81,23 @@ public enum FIFOAllocator {
             let fill = fills[index]
             let symbol = symbolOfFill[index]
             if fill.side == .buy {
-                lots[symbol].append(Lot(fill: index, remaining: fill.size, feeLeft: fill.fees))
+                lots[symbol].append(Lot(fill: index, remaining: fill.size, feeCarried: .zero))
                 continue
             }
             var toSell = fill.size
-            var sellFeeLeft = fill.fees
+            var sellFeeCarried = Amount.zero
             while toSell > .zero, var lot = lots[symbol].first {
                 let buy = fills[lot.fill]
                 let quantity = min(toSell, lot.remaining)
-                // The last piece of a lot (or of the sell) takes what is left of its fee, so parts sum exactly.
-                let buyFee = quantity == lot.remaining ? lot.feeLeft : buy.fees.share(quantity, of: buy.size)
-                let sellFee = quantity == toSell ? sellFeeLeft : fill.fees.share(quantity, of: fill.size)
+                lot.remaining = try lot.remaining - quantity
+                toSell = try toSell - quantity
+                let buyFee = try feePiece(buy.fees, size: buy.size, left: lot.remaining, carried: &lot.feeCarried)
+                let sellFee = try feePiece(fill.fees, size: fill.size, left: toSell, carried: &sellFeeCarried)
+                let cost = try quantity * buy.price + buyFee
+                let proceeds = try quantity * fill.price - sellFee
                 allocations.append(Allocation(
                     symbol: fill.symbol, buyOrderID: buy.orderID, sellOrderID: fill.orderID, sellTime: fill.time,
-                    quantity: quantity, cost: quantity * buy.price + buyFee, proceeds: quantity * fill.price - sellFee))
-                lot.remaining -= quantity
-                lot.feeLeft -= buyFee
-                sellFeeLeft -= sellFee
-                toSell -= quantity
+                    quantity: quantity, buyFee: buyFee, sellFee: sellFee, cost: cost, proceeds: proceeds, pnl: try proceeds - cost))
                 if lot.remaining == .zero {
                     lots[symbol].removeFirst()
                 } else {
@@ -106,7 +111,16 @@ public enum FIFOAllocator {
         let open = symbolNumbers.sorted { $0.key < $1.key }.flatMap { symbol, number in
             lots[number].elements.map { OpenLot(symbol: symbol, orderID: fills[$0.fill].orderID, price: fills[$0.fill].price, remaining: $0.remaining) }
         }
-        return FIFOResult(allocations: allocations, openLots: open, oversells: oversells)
+        return FIFOResult(allocations: allocations, openLots: open, oversells: oversells,
+                          realisedPnL: try Amount.sum(allocations.lazy.map(\.pnl)))
+    }
+
+    /// The next piece of `fee` once all but `left` of `size` is taken: its cumulative share now
+    /// minus what earlier pieces carried (the whole rest when nothing is left).
+    private static func feePiece(_ fee: Amount, size: Amount, left: Amount, carried: inout Amount) throws(AmountOverflow) -> Amount {
+        let cumulative = left == .zero ? fee : try fee.share(size - left, of: size)
+        defer { carried = cumulative }
+        return try cumulative - carried
     }
 }
 

@@ -4,7 +4,7 @@ public enum Side: String, Sendable, Codable {
     case buy, sell
 }
 
-/// One executed trade, validated (seed 001's rules, adapted to the bot's crypto pairs).
+/// One executed trade, validated (the ledger's fill rules, adapted to the bot's crypto pairs).
 public struct Fill: Sendable, Equatable {
     public var orderID: String
     public var symbol: String
@@ -29,9 +29,19 @@ public struct Fill: Sendable, Equatable {
         self.executionMode = executionMode
     }
 
-    /// Statuses that mean the order executed (seed 003's queries count these).
+    /// Statuses that mean the order executed (the operator's linkage queries count these).
     public static let executedStatuses: Set<String> = ["filled", "done"]
     public var executed: Bool { Self.executedStatuses.contains(status) }
+
+    /// Why `text` cannot be an order id, or nil if it can: at most 128 characters as PostgreSQL
+    /// counts them (code points), no control character (a NUL cannot be stored at all; a tab or a
+    /// line break would garble every listing of the ledger).
+    public static func orderIDProblem(_ text: String) -> String? {
+        if text.isEmpty { return "missing" }
+        if text.unicodeScalars.count > 128 { return "longer than 128 characters" }
+        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return "contains a control character" }
+        return nil
+    }
 }
 
 /// A record that failed validation: which record, which field, what was wrong.
@@ -52,6 +62,7 @@ public struct RawFill: Sendable, Equatable {
     }
 
     public static let fieldNames = ["order_id", "symbol", "side", "order_time", "price", "size", "fees", "status", "execution_mode"]
+    private static let knownFields = Set(fieldNames)
     static let maximumSize = Amount(10_000)
 
     /// Applies the rules; `record` numbers the record in messages (1-based).
@@ -60,29 +71,32 @@ public struct RawFill: Sendable, Equatable {
             FillValidationError(record: record, field: field, problem: problem)
         }
         func required(_ field: String) throws -> String {
-            guard let value = fields[field]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { throw fail(field, "missing") }
+            guard let value = fields[field].map(trimmed), !value.isEmpty else { throw fail(field, "missing") }
             return value
         }
         func amount(_ field: String, default fallback: Amount? = nil) throws -> Amount {
-            if fallback != nil, (fields[field] ?? "").trimmingCharacters(in: .whitespaces).isEmpty { return fallback! }
-            let text = try required(field)
-            guard let value = Amount(text) else { throw fail(field, "'\(text)' is not a decimal number with at most 8 decimals") }
-            return value
+            if let fallback, trimmed(fields[field] ?? "").isEmpty { return fallback }
+            do {
+                return try Amount.ledgerValue(try required(field))
+            } catch let error as LedgerValueError {
+                throw fail(field, error.description)
+            }
         }
-        let unknown = Set(fields.keys).subtracting(Self.fieldNames)
-        if let extra = unknown.sorted().first { throw fail(extra, "unknown field; expected: \(Self.fieldNames.joined(separator: ", "))") }
+        if let extra = fields.keys.filter({ !Self.knownFields.contains($0) }).min() { throw fail(extra, "unknown field; expected: \(Self.fieldNames.joined(separator: ", "))") }
 
         let orderID = try required("order_id")
-        guard orderID.count <= 128 else { throw fail("order_id", "longer than 128 characters") }
+        if let problem = Fill.orderIDProblem(orderID) { throw fail("order_id", problem) }
         let symbol = try required("symbol")
-        guard symbol.wholeMatch(of: /[A-Z0-9]{1,10}(-[A-Z0-9]{1,10})?/) != nil else {
+        guard isSymbol(symbol) else {
             throw fail("symbol", "'\(symbol)' is not an uppercase symbol such as AAPL or BTC-USD")
         }
         let sideText = try required("side")
         guard let side = Side(rawValue: sideText.lowercased()) else { throw fail("side", "'\(sideText)' is not buy or sell") }
         let timeText = try required("order_time")
-        guard let time = parseISO8601(timeText) else {
-            throw fail("order_time", "'\(timeText)' is not an ISO-8601 time with a zone, such as 2026-01-05T14:30:00Z")
+        let time: Date
+        switch parseISO8601(timeText) {
+        case .success(let date): time = date
+        case .failure(let problem): throw fail("order_time", "'\(timeText)' \(problem.description)")
         }
         let price = try amount("price")
         guard price > .zero else { throw fail("price", "must be greater than 0") }
@@ -101,24 +115,96 @@ public struct RawFill: Sendable, Equatable {
     }
 }
 
-/// ISO-8601 with a zone (Z or ±hh:mm), optional fractional seconds.
-func parseISO8601(_ text: String) -> Date? {
-    guard let match = text.wholeMatch(of: /(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})/) else { return nil }
-    var parts = tm()
-    parts.tm_year = Int32(match.1)! - 1900
-    parts.tm_mon = Int32(match.2)! - 1
-    parts.tm_mday = Int32(match.3)!
-    parts.tm_hour = Int32(match.4)!
-    parts.tm_min = Int32(match.5)!
-    parts.tm_sec = Int32(match.6)!
-    guard (0...11).contains(parts.tm_mon), (1...31).contains(parts.tm_mday), parts.tm_hour < 24, parts.tm_min < 60, parts.tm_sec < 61 else { return nil }
-    var seconds = Double(timegm(&parts))
-    if let fraction = match.7 { seconds += Double("0" + fraction)! }
-    let zone = String(match.8)
-    if zone != "Z" {
-        let digits = zone.dropFirst().filter(\.isNumber)
-        let offset = Double(Int(digits.prefix(2))! * 3600 + Int(digits.suffix(2))! * 60)
-        seconds -= zone.hasPrefix("+") ? offset : -offset
+/// Spaces and tabs around a value do not count.
+private func trimmed(_ text: String) -> String {
+    let isBlank: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" }
+    guard let first = text.unicodeScalars.first, let last = text.unicodeScalars.last, isBlank(first) || isBlank(last) else { return text }
+    let scalars = text.unicodeScalars.drop(while: isBlank)
+    return String(String.UnicodeScalarView(scalars.reversed().drop(while: isBlank).reversed()))
+}
+
+/// `[A-Z0-9]{1,10}(-[A-Z0-9]{1,10})?`, checked byte by byte (this runs for every fill of a backfill).
+private func isSymbol(_ text: String) -> Bool {
+    let parts = text.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+    return (1...2).contains(parts.count) && parts.allSatisfy { part in
+        (1...10).contains(part.count) && part.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
-    return Date(timeIntervalSince1970: seconds)
+}
+
+enum TimeProblem: Error, CustomStringConvertible {
+    case notISO8601, noSuchDate, noSuchTime, offsetOutOfRange
+
+    var description: String {
+        switch self {
+        case .notISO8601: return "is not an ISO-8601 time with a zone, such as 2026-01-05T14:30:00Z"
+        case .noSuchDate: return "is not a date in the calendar"
+        case .noSuchTime: return "is not a time of day (00:00:00 to 23:59:59)"
+        case .offsetOutOfRange: return "has a zone offset beyond ±14:00"
+        }
+    }
+}
+
+/// ISO-8601 with a zone: `YYYY-MM-DDThh:mm:ss[.fraction](Z|±hh:mm|±hhmm)`, a space allowed for
+/// the T. ASCII digits only; dates and times that do not exist are refused, never rolled over.
+func parseISO8601(_ text: String) -> Result<Date, TimeProblem> {
+    let bytes = Array(text.utf8)
+    var position = 0
+    func number(_ width: Int) -> Int? {
+        guard position + width <= bytes.count else { return nil }
+        var value = 0
+        for byte in bytes[position..<position + width] {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        position += width
+        return value
+    }
+    func skip(_ allowed: String) -> Bool {
+        guard position < bytes.count, allowed.utf8.contains(bytes[position]) else { return false }
+        position += 1
+        return true
+    }
+    guard let year = number(4), skip("-"), let month = number(2), skip("-"), let day = number(2), skip("T "),
+          let hour = number(2), skip(":"), let minute = number(2), skip(":"), let second = number(2) else { return .failure(.notISO8601) }
+    var fraction = 0.0
+    if skip(".") {
+        let start = position
+        while position < bytes.count, position - start < 9, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) { position += 1 }
+        guard position > start, let digits = Double("0." + String(decoding: bytes[start..<position], as: UTF8.self)) else { return .failure(.notISO8601) }
+        fraction = digits
+    }
+    var offsetMinutes = 0
+    if !skip("Z") {
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") else { return .failure(.notISO8601) }
+        let sign = bytes[position] == UInt8(ascii: "-") ? -1 : 1
+        position += 1
+        guard let offsetHours = number(2) else { return .failure(.notISO8601) }
+        _ = skip(":")
+        guard let offsetMinutePart = number(2) else { return .failure(.notISO8601) }
+        guard offsetMinutePart < 60, offsetHours * 60 + offsetMinutePart <= 14 * 60 else { return .failure(.offsetOutOfRange) }
+        offsetMinutes = sign * (offsetHours * 60 + offsetMinutePart)
+    }
+    guard position == bytes.count else { return .failure(.notISO8601) }
+    guard (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day) else { return .failure(.noSuchDate) }
+    guard hour < 24, minute < 60, second < 60 else { return .failure(.noSuchTime) }
+    let seconds = ((daysFromCivil(year: year, month: month, day: day) * 24 + hour) * 60 + minute - offsetMinutes) * 60 + second
+    return .success(Date(timeIntervalSince1970: Double(seconds) + fraction))
+}
+
+private func daysIn(month: Int, year: Int) -> Int {
+    switch month {
+    case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+    case 4, 6, 9, 11: return 30
+    default: return 31
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+private func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    let y = month <= 2 ? year - 1 : year
+    let era = (y >= 0 ? y : y - 399) / 400
+    let yearOfEra = y - era * 400
+    let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+    return era * 146_097 + dayOfEra - 719_468
 }

@@ -7,47 +7,100 @@ public struct BarIngestError: Error, Equatable, CustomStringConvertible {
     public var description: String { "line \(line): \(problem)" }
 }
 
+public struct BarIngestSummary: Sendable, Equatable {
+    /// Bars that were not stored before.
+    public var added = 0
+    /// Stored bars whose values the file changed.
+    public var replaced = 0
+    /// Stored bars left as they were: identical, or kept with `keepExisting`.
+    public var unchanged = 0
+}
+
 /// OHLCV bars from CSV (`symbol,timeframe,ts,open,high,low,close,volume` with that header) into
-/// `market_bars` through COPY. Bars already present (same symbol, timeframe, ts) are kept, so a
-/// file can be ingested again safely.
+/// `market_bars` through COPY. A bar already stored (same symbol, timeframe, ts) is replaced by the
+/// file's, since a re-collected bar is the better one; `keepExisting` keeps the stored bar instead.
+/// Within a file the last line for a bar wins (the first with `keepExisting`). A `ts` without a
+/// zone is UTC, whatever the server's zone. Errors name the file's line (the header is line 1).
 public struct MarketBarStore: Sendable {
     public static let header = "symbol,timeframe,ts,open,high,low,close,volume"
+    static let columns = "symbol, timeframe, ts, open, high, low, close, volume"
     let connection: PostgresConnection
 
     public init(_ connection: PostgresConnection) {
         self.connection = connection
     }
 
-    /// Returns the number of new bars.
-    ///
-    /// New data (the usual case) is copied straight into `market_bars`. Only if some bars are
-    /// already there (unique violation) is the file copied into a staging table and merged with
-    /// ON CONFLICT DO NOTHING, which is several times slower.
-    public func ingest(csv: [UInt8]) async throws -> Int {
+    /// New data (the usual case) is copied straight into `market_bars`, at COPY speed. Only if some
+    /// bars are already there (a unique violation) does the file go through a staging table and one
+    /// INSERT … ON CONFLICT merge, which is several times slower.
+    public func ingest(csv: [UInt8], keepExisting: Bool = false) async throws -> BarIngestSummary {
         let lines = try Self.validatedLines(csv)
-        let columns = "(symbol, timeframe, ts, open, high, low, close, volume)"
-        return try await connection.transaction { connection in
-            try await connection.query("SAVEPOINT direct_copy")
-            do {
-                return try await connection.copyIn("COPY market_bars \(columns) FROM STDIN") { writer in
-                    for line in lines { writer.rawRow(csv[line], separator: UInt8(ascii: ",")) }
+        do {
+            return try await connection.transaction { connection in
+                try await connection.query("SET LOCAL TimeZone = 'UTC'")
+                try await connection.query("SAVEPOINT direct_copy")
+                do {
+                    return BarIngestSummary(added: try await copy(csv, lines.ranges, into: "market_bars", connection))
+                } catch let error as PostgresError where error.sqlstate == "23505" {
+                    try await connection.query("ROLLBACK TO SAVEPOINT direct_copy")
                 }
-            } catch let error as PostgresError where error.sqlstate == "23505" {
-                try await connection.query("ROLLBACK TO SAVEPOINT direct_copy")
+                return try await merge(csv, lines.ranges, keepExisting: keepExisting, connection)
             }
-            try await connection.query("CREATE TEMP TABLE market_bars_staging (LIKE market_bars) ON COMMIT DROP")
-            try await connection.copyIn("COPY market_bars_staging \(columns) FROM STDIN") { writer in
-                for line in lines { writer.rawRow(csv[line], separator: UInt8(ascii: ",")) }
-            }
-            return try await connection.query("INSERT INTO market_bars SELECT * FROM market_bars_staging ON CONFLICT DO NOTHING").affectedRows
+        } catch let error as PostgresError {
+            guard let sent = error.copyLine, lines.fileLines.indices.contains(sent - 1),
+                  case let .server(_, message, detail, _, _) = error else { throw error }
+            throw BarIngestError(line: lines.fileLines[sent - 1], problem: message + (detail.map { "; \($0)" } ?? ""))
         }
     }
 
-    /// Byte ranges of the data lines. Fields are plain (no quotes, tabs or backslashes), eight per
-    /// line; the server checks the values and names the line if one is wrong.
-    static func validatedLines(_ csv: [UInt8]) throws -> [Range<Int>] {
-        var lines: [Range<Int>] = []
-        lines.reserveCapacity(csv.count / 60)
+    @discardableResult
+    private func copy(_ csv: [UInt8], _ lines: [Range<Int>], into table: String, _ connection: PostgresConnection) async throws -> Int {
+        try await connection.copyIn("COPY \(table) (\(Self.columns)) FROM STDIN") { writer in
+            for line in lines { writer.rawRow(csv[line], separator: UInt8(ascii: ",")) }
+        }
+    }
+
+    private func merge(_ csv: [UInt8], _ lines: [Range<Int>], keepExisting: Bool, _ connection: PostgresConnection) async throws -> BarIngestSummary {
+        try await connection.query("""
+            CREATE TEMP TABLE market_bars_staging (LIKE market_bars, line bigint GENERATED ALWAYS AS IDENTITY) ON COMMIT DROP
+            """)
+        try await copy(csv, lines, into: "market_bars_staging", connection)
+        let values = "open, high, low, close, volume"
+        let onConflict = keepExisting ? "DO NOTHING" : """
+            DO UPDATE SET (\(values)) = (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume)
+            WHERE (market_bars.open, market_bars.high, market_bars.low, market_bars.close, market_bars.volume)
+                IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume)
+            """
+        let row = try await connection.query("""
+            WITH merged AS (
+                INSERT INTO market_bars (\(Self.columns))
+                SELECT DISTINCT ON (symbol, timeframe, ts) \(Self.columns) FROM market_bars_staging
+                ORDER BY symbol, timeframe, ts, line \(keepExisting ? "ASC" : "DESC")
+                ON CONFLICT (symbol, timeframe, ts) \(onConflict)
+                RETURNING xmax = 0 AS added
+            ), distinct_bars AS (
+                SELECT count(*) FROM (SELECT DISTINCT symbol, timeframe, ts FROM market_bars_staging) bars
+            )
+            SELECT count(*) FILTER (WHERE added), count(*) FILTER (WHERE NOT added), (SELECT * FROM distinct_bars) FROM merged
+            """).rows[0]
+        let added = try row.int(0), replaced = try row.int(1)
+        return BarIngestSummary(added: added, replaced: replaced, unchanged: try row.int(2) - added - replaced)
+    }
+
+    /// The data lines: their byte ranges, and each one's line number in the file (blank lines are
+    /// skipped, so the two differ).
+    struct Lines {
+        var ranges: [Range<Int>] = []
+        var fileLines: [Int] = []
+    }
+
+    /// Fields are plain (no quotes, tabs or backslashes), eight per line; the server checks the
+    /// values and names the line if one is wrong.
+    static func validatedLines(_ csv: [UInt8]) throws -> Lines {
+        var lines = Lines()
+        lines.ranges.reserveCapacity(csv.count / 60)
+        lines.fileLines.reserveCapacity(csv.count / 60)
+        var fileLine = 0
         var start = 0
         var number = 0
         var commas = 0
@@ -57,19 +110,21 @@ public struct MarketBarStore: Sendable {
             case UInt8(ascii: ","):
                 commas += 1
             case UInt8(ascii: "\""), UInt8(ascii: "\t"), UInt8(ascii: "\\"):
-                throw BarIngestError(line: number + 1, problem: "quotes, tabs and backslashes are not expected in bar data")
+                throw BarIngestError(line: fileLine + 1, problem: "quotes, tabs and backslashes are not expected in bar data")
             case UInt8(ascii: "\n"):
+                fileLine += 1
                 var end = index
                 if end > start, csv[end - 1] == UInt8(ascii: "\r") { end -= 1 }
                 if end > start {
                     number += 1
                     if number == 1 {
                         guard String(decoding: csv[start..<end], as: UTF8.self) == header else {
-                            throw BarIngestError(line: 1, problem: "expected the header \(header)")
+                            throw BarIngestError(line: fileLine, problem: "expected the header \(header)")
                         }
                     } else {
-                        guard commas == 7 else { throw BarIngestError(line: number, problem: "\(commas + 1) fields, expected 8") }
-                        lines.append(start..<end)
+                        guard commas == 7 else { throw BarIngestError(line: fileLine, problem: "\(commas + 1) fields, expected 8") }
+                        lines.ranges.append(start..<end)
+                        lines.fileLines.append(fileLine)
                     }
                 }
                 start = index + 1

@@ -29,16 +29,35 @@ public enum MigrationError: Error, Equatable, CustomStringConvertible {
 }
 
 public struct Migrator: Sendable {
+    /// Held for the whole run; the same key as earlier versions' per-migration lock, so an older
+    /// bot-engine migrating at the same time waits too.
+    static let lockKey = 727_274
     public let migrations: [Migration]
 
     public init(migrations: [Migration] = Schema.migrations) {
         self.migrations = migrations.sorted { $0.version < $1.version }
     }
 
-    /// Applies the missing migrations in order, each in its own transaction, under an advisory lock
-    /// so two migrating processes cannot interleave. Returns the versions applied now.
+    /// Applies the missing migrations in order, each in its own transaction. Everything, creating
+    /// `schema_migrations` included, runs under an advisory lock so two migrating processes cannot
+    /// interleave. The database's history is checked before anything is applied: a version this
+    /// bot-engine does not know, or an applied migration whose text changed, stops the run.
+    /// Returns the versions applied now.
     @discardableResult
     public func migrate(_ connection: PostgresConnection) async throws -> [Int] {
+        try await connection.query("SELECT pg_advisory_lock($1)", [Self.lockKey])
+        do {
+            let applied = try await migrateLocked(connection)
+            try await connection.query("SELECT pg_advisory_unlock($1)", [Self.lockKey])
+            return applied
+        } catch {
+            // On a dropped connection the server has released the lock already.
+            _ = try? await connection.query("SELECT pg_advisory_unlock($1)", [Self.lockKey])
+            throw error
+        }
+    }
+
+    private func migrateLocked(_ connection: PostgresConnection) async throws -> [Int] {
         try await connection.execute(script: """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version    integer PRIMARY KEY,
@@ -47,30 +66,27 @@ public struct Migrator: Sendable {
                 applied_at timestamptz NOT NULL DEFAULT now()
             )
             """)
-        var applied: [Int] = []
-        for migration in migrations {
-            let didApply = try await connection.transaction { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(727274)")
-                let existing = try await connection.query(
-                    "SELECT checksum = md5($2) FROM schema_migrations WHERE version = $1",
-                    [migration.version, migration.sql])
-                if let row = existing.rows.first {
-                    guard try row.bool(0) else { throw MigrationError.tampered(version: migration.version, name: migration.name) }
-                    return false
-                }
+        let known = Set(migrations.map(\.version))
+        let appliedVersions = try await connection.query("SELECT version FROM schema_migrations ORDER BY version").rows.map { try $0.int(0) }
+        if let unknown = appliedVersions.first(where: { !known.contains($0) }) {
+            throw MigrationError.unknownApplied(version: unknown)
+        }
+        let applied = Set(appliedVersions)
+        for migration in migrations where applied.contains(migration.version) {
+            let unchanged = try await connection.query(
+                "SELECT checksum = md5($2) FROM schema_migrations WHERE version = $1", [migration.version, migration.sql])
+            guard let row = unchanged.rows.first, try row.bool(0) else { throw MigrationError.tampered(version: migration.version, name: migration.name) }
+        }
+        var appliedNow: [Int] = []
+        for migration in migrations where !applied.contains(migration.version) {
+            try await connection.transaction { connection in
                 try await connection.execute(script: migration.sql)
                 try await connection.query(
                     "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, md5($3))",
                     [migration.version, migration.name, migration.sql])
-                return true
             }
-            if didApply { applied.append(migration.version) }
+            appliedNow.append(migration.version)
         }
-        let known = Set(migrations.map(\.version))
-        for row in try await connection.query("SELECT version FROM schema_migrations ORDER BY version").rows {
-            let version = try row.int(0)
-            if !known.contains(version) { throw MigrationError.unknownApplied(version: version) }
-        }
-        return applied
+        return appliedNow
     }
 }

@@ -83,5 +83,27 @@ public enum Schema {
                 UNIQUE (symbol, timeframe, ts)
             );
             """),
+        Migration(version: 2, name: "hardening", sql: """
+            -- A numeric(20, 8) price times a numeric(20, 8) size needs up to 24 digits before the point.
+            ALTER TABLE fifo_allocations
+                ALTER COLUMN cost TYPE numeric(38, 8),
+                ALTER COLUMN proceeds TYPE numeric(38, 8),
+                ALTER COLUMN pnl TYPE numeric(38, 8);
+
+            -- One version-2 row per (sell, buy). Concurrent recomputations used to write several
+            -- copies of the same set: keep one of each (the next allocate rewrites them anyway).
+            DELETE FROM fifo_allocations a USING fifo_allocations b
+            WHERE a.allocation_version = 2 AND b.allocation_version = 2
+              AND a.sell_order_id = b.sell_order_id AND a.buy_order_id = b.buy_order_id AND a.id > b.id;
+            CREATE UNIQUE INDEX fifo_allocations_v2_pair ON fifo_allocations (sell_order_id, buy_order_id)
+                WHERE allocation_version = 2;
+
+            -- Cached metadata must name a real snapshot. Rows that do not could never be linked, and
+            -- made every recording of their order fail until they expired.
+            DELETE FROM strategy_metadata_cache c
+            WHERE NOT EXISTS (SELECT 1 FROM strategy_snapshots s WHERE s.snapshot_id = c.snapshot_id);
+            ALTER TABLE strategy_metadata_cache ADD CONSTRAINT strategy_metadata_cache_snapshot
+                FOREIGN KEY (snapshot_id) REFERENCES strategy_snapshots (snapshot_id);
+            """),
     ] + backtestMigrations
 }

@@ -36,7 +36,7 @@ public struct LinkageStats: Sendable, Equatable {
 }
 
 extension TradeStore {
-    /// Seed 003's linkage rate: executed trades in the last `hours` with a strategy link.
+    /// The linkage rate: executed trades in the last `hours` with a strategy link.
     public func linkageStats(hours: Int) async throws -> LinkageStats {
         let row = try await connection.query("""
             SELECT COUNT(*), COUNT(tsl.order_id)

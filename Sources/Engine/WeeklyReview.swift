@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
 
-/// Seed 000's weekly strategy review: symbol performance, signal quality and timing over the
+/// The weekly strategy review: symbol performance, signal quality and timing over the
 /// seven days before `end`, as the text report the host's cron job keeps in logs/.
 public struct WeeklyReview: Sendable, Equatable {
     public struct SymbolLine: Sendable, Equatable {
@@ -27,6 +27,7 @@ public struct WeeklyReview: Sendable, Equatable {
     public var symbols: [SymbolLine]
     public var signals: [SignalLine]
     public var hours: [HourLine]
+    public var totalPnL: Amount
 
     public static func compute(_ connection: PostgresConnection, end: Date) async throws -> WeeklyReview {
         let start = end.addingTimeInterval(-7 * 86400)
@@ -52,7 +53,8 @@ public struct WeeklyReview: Sendable, Equatable {
             WHERE order_time >= $1 AND order_time < $2 AND status IN ('filled', 'done')
             GROUP BY 1 ORDER BY 1
             """, [start, end]).rows.map { HourLine(hour: try $0.int(0), fills: try $0.int(1)) }
-        return WeeklyReview(start: start, end: end, symbols: symbols, signals: signals, hours: hours)
+        return WeeklyReview(start: start, end: end, symbols: symbols, signals: signals, hours: hours,
+                            totalPnL: try Amount.sum(symbols.map(\.realisedPnL)))
     }
 
     public func render() -> String {
@@ -62,8 +64,7 @@ public struct WeeklyReview: Sendable, Equatable {
             let rate = line.allocations == 0 ? "-" : "\(line.wins * 100 / line.allocations)%"
             lines.append(columns([line.symbol, String(line.allocations), String(line.wins), rate, line.realisedPnL.description]))
         }
-        let total = symbols.reduce(Amount.zero) { $0 + $1.realisedPnL }
-        lines.append(columns(["total", String(symbols.reduce(0) { $0 + $1.allocations }), "", "", total.description]))
+        lines.append(columns(["total", String(symbols.reduce(0) { $0 + $1.allocations }), "", "", totalPnL.description]))
         lines += ["", "== Signal quality (linked trades)", columns(["trigger", "trades", "avg buy score"])]
         for line in signals {
             lines.append(columns([line.triggerType, String(line.trades), line.averageBuyScore?.description ?? "-"]))

@@ -71,7 +71,9 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// BEGIN … COMMIT; ROLLBACK if `body` throws. A failed COMMIT and a failed ROLLBACK are
-    /// reported as what they are, not as the body's error.
+    /// reported as what they are, not as the body's error. A COMMIT that the server turned into a
+    /// ROLLBACK (the transaction had failed) is a failed COMMIT; a connection lost during COMMIT
+    /// leaves the outcome unknown, and is reported so.
     public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await query("BEGIN")
         let value: T
@@ -85,12 +87,22 @@ public final class PostgresConnection: @unchecked Sendable {
             }
             throw error
         }
+        let commit: QueryResult
         do {
-            try await query("COMMIT")
+            commit = try await query("COMMIT")
         } catch let commitError as PostgresError {
+            if await isBroken { throw PostgresError.commitOutcomeUnknown(commitError.description) }
             throw PostgresError.commitFailed(commitError.description)
         }
+        guard commit.commandTag == "COMMIT" else {
+            throw PostgresError.commitFailed("the transaction had failed, so PostgreSQL rolled it back (\(commit.commandTag))")
+        }
         return value
+    }
+
+    /// Whether the connection to the server is gone (closed here, or dropped).
+    var isBroken: Bool {
+        get async { (try? await onQueue { PQstatus($0) == CONNECTION_BAD }) ?? true }
     }
 
     /// `COPY table (columns) FROM STDIN` in text format: `write` is called with a writer that
@@ -195,7 +207,7 @@ public final class PostgresConnection: @unchecked Sendable {
             PQsendQueryParams(handle, sql, Int32(parameters.count), nil, buffer.baseAddress, nil, nil, 0)
         }
         guard sent == 1 else { throw PostgresError.connection(message: connectionMessage(handle)) }
-        return try drainResults(handle) ?? QueryResult(columns: [], rows: [], affectedRows: 0)
+        return try drainResults(handle) ?? QueryResult(columns: [], rows: [], affectedRows: 0, commandTag: "")
     }
 
     /// Reads every result of the last command until libpq returns nil, clearing each; the first

@@ -7,7 +7,7 @@ struct BarsCommand: AsyncParsableCommand {
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Load reproducible random-walk bars (daily trend, 9:30-16:00 New York time, weekdays) through the bar ingest.",
-            discussion: "The same options and seed always give the same bars. Bars already stored are kept."
+            discussion: "The same options and seed always give the same bars; loading them again changes nothing."
         )
 
         @OptionGroup var database: DatabaseOptions
@@ -27,9 +27,10 @@ struct BarsCommand: AsyncParsableCommand {
                 print(String(decoding: csv, as: UTF8.self), terminator: "")
                 return
             }
-            let added = try await database.withConnection { try await MarketBarStore($0).ingest(csv: csv) }
+            let summary = try await database.withConnection { try await MarketBarStore($0).ingest(csv: csv) }
             let total = series.reduce(0) { $0 + $1.count }
-            print("generated \(total) bars (\(series.map { "\($0.symbol) \($0.count)" }.joined(separator: ", "))), \(added) new")
+            print("generated \(total) bars (\(series.map { "\($0.symbol) \($0.count)" }.joined(separator: ", "))): "
+                  + "\(summary.added) new, \(summary.replaced) replaced, \(summary.unchanged) unchanged")
         }
     }
 }

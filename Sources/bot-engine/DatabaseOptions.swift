@@ -3,12 +3,19 @@ import Foundation
 import Postgres
 
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("database-url"), help: "postgres://user@host:port/db (default: $BOT_DATABASE_URL, else the PG* variables).")
+    @Option(name: .customLong("database-url"),
+            help: "postgres://user@host:port/db (default: $BOT_DATABASE_URL, else $DATABASE_URL, else the PG* variables).")
     var databaseURL: String?
+
+    /// The flag, else BOT_DATABASE_URL, else DATABASE_URL (what the bot's own services read); an
+    /// empty variable counts as unset. nil leaves it to libpq's PG* variables.
+    func resolvedURL(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        databaseURL ?? ["BOT_DATABASE_URL", "DATABASE_URL"].lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
+    }
 
     /// Connects, runs `body`, closes.
     func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await PostgresConnection.connect(databaseURL ?? ProcessInfo.processInfo.environment["BOT_DATABASE_URL"]).closing(after: body)
+        try await PostgresConnection.connect(resolvedURL()).closing(after: body)
     }
 }
 

@@ -2,10 +2,14 @@ import ArgumentParser
 import Engine
 
 struct Metadata: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Strategy metadata sent ahead of fills (seed 003).", subcommands: [Cache.self])
+    static let configuration = CommandConfiguration(abstract: "Strategy metadata that the signal service sends ahead of fills.",
+                                                    subcommands: [Cache.self])
 
     struct Cache: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cache an order's metadata; its fill, when recorded, is linked to the snapshot.")
+        static let configuration = CommandConfiguration(
+            abstract: "Cache an order's metadata; its fill, when recorded, is linked to the snapshot.",
+            discussion: "The snapshot must exist (an id printed by `bot-engine snapshot activate`); scores are decimals with at most 8 decimals."
+        )
 
         @OptionGroup var database: DatabaseOptions
 
@@ -16,10 +20,25 @@ struct Metadata: AsyncParsableCommand {
         @Option var trigger: String?
         @Option(help: "Seconds the metadata stays usable.") var ttl: Int = 3600
 
+        func validate() throws {
+            _ = try score("--buy-score", buyScore)
+            _ = try score("--sell-score", sellScore)
+        }
+
         func run() async throws {
-            let metadata = StrategyMetadata(orderID: orderID, snapshotID: snapshotID, buyScore: buyScore.flatMap { Amount($0) },
-                                            sellScore: sellScore.flatMap { Amount($0) }, triggerType: trigger)
+            let metadata = StrategyMetadata(orderID: orderID, snapshotID: snapshotID, buyScore: try score("--buy-score", buyScore),
+                                            sellScore: try score("--sell-score", sellScore), triggerType: trigger)
             try await database.withConnection { try await TradeStore($0).cache(metadata, ttl: .seconds(ttl)) }
         }
+    }
+}
+
+/// An optional decimal option for a ledger column; a bad value is refused, never dropped.
+func score(_ option: String, _ text: String?) throws -> Amount? {
+    guard let text else { return nil }
+    do {
+        return try Amount.ledgerValue(text)
+    } catch {
+        throw ValidationError("\(option): \(error)")
     }
 }

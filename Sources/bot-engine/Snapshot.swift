@@ -16,12 +16,13 @@ struct Snapshot: AsyncParsableCommand {
         var scoreBuyTarget: String?
 
         func validate() throws {
-            if let scoreBuyTarget, Amount(scoreBuyTarget) == nil { throw ValidationError("--score-buy-target must be a decimal number") }
+            _ = try score("--score-buy-target", scoreBuyTarget)
         }
 
         func run() async throws {
+            let target = try score("--score-buy-target", scoreBuyTarget)
             let id = try await database.withConnection {
-                try await SnapshotStore($0).activate(config: config, scoreBuyTarget: scoreBuyTarget.flatMap { Amount($0) })
+                try await SnapshotStore($0).activate(config: config, scoreBuyTarget: target)
             }
             print(id)
         }

@@ -13,7 +13,7 @@ struct BacktestStoreTests {
         try await TestDatabase.with { db, database in
             try await Migrator().migrate(db)
             let series = try BarGenerator(symbols: ["SPY", "TSLA", "AAPL"], days: 60, seed: 42).generate()
-            #expect(try await MarketBarStore(db).ingest(csv: BarGenerator.csv(series)) == 10_062)
+            #expect(try await MarketBarStore(db).ingest(csv: BarGenerator.csv(series)).added == 10_062)
             return try await body(db, database)
         }
     }
@@ -69,7 +69,7 @@ struct BacktestStoreTests {
                 X,1m,2025-01-02T00:01:00Z,90000000000.12345678,92233720368.54775807,1.00000001,20000.5,100000000000.25
                 X,1m,2025-01-02T00:02:00Z,7,8,6,7.5,1.5
                 """
-            #expect(try await MarketBarStore(db).ingest(csv: Array(csv.utf8)) == 3)
+            #expect(try await MarketBarStore(db).ingest(csv: Array(csv.utf8)).added == 3)
             let range = (Date(timeIntervalSince1970: 1_735_776_000), Date(timeIntervalSince1970: 1_735_862_400))
             let bars = try await BarLoader(db).load(symbol: "X", timeframe: "1m", start: range.0, end: range.1)
             #expect(bars.times == [1_735_776_000, 1_735_776_060, 1_735_776_120])
@@ -181,8 +181,8 @@ struct BacktestStoreTests {
             #expect(try await engine.run(arguments + ["--csv"]).stdoutText == first.stdoutText)
             #expect(try await engine.run(["bars", "generate", "--symbols", "SPY,BTC-USD", "--days", "60", "--seed", "8", "--csv"]).stdoutText != first.stdoutText)
             let loaded = try await engine.run(arguments + url)
-            #expect(loaded.stdoutText == "generated 6708 bars (SPY 3354, BTC-USD 3354), 6708 new\n", "\(loaded.stderrText)")
-            #expect(try await engine.run(arguments + url).stdoutText.hasSuffix(", 0 new\n"))
+            #expect(loaded.stdoutText == "generated 6708 bars (SPY 3354, BTC-USD 3354): 6708 new, 0 replaced, 0 unchanged\n", "\(loaded.stderrText)")
+            #expect(try await engine.run(arguments + url).stdoutText.hasSuffix(": 0 new, 0 replaced, 6708 unchanged\n"))
 
             // 78 five-minute bars a weekday, 9:30-15:55 in New York, before and after the switch from EDT to EST (2025-11-02).
             let days = try await db.query("""

@@ -11,7 +11,7 @@ struct BotEngineCLITests {
             let engine = BuiltBinary.botEngine
             let url = ["--database-url", database.url]
             let migrated = try await engine.run(["migrate"] + url)
-            #expect(migrated.stdoutText == "applied migrations 1\n", "\(migrated.stderrText)")
+            #expect(migrated.stdoutText == "applied migrations 1, 2, 20\n", "\(migrated.stderrText)")
             #expect(try await engine.run(["migrate"] + url).stdoutText == "schema up to date\n")
 
             let directory = try temporaryDirectory()
@@ -59,5 +59,110 @@ struct BotEngineCLITests {
         #expect(result.termination != .exited(0))
         #expect(result.stderrText.contains("password authentication failed"))
         #expect(!result.stderrText.contains(password))
+    }
+
+    @Test func theServicesDatabaseURLVariableIsReadAfterTheOthers() async throws {
+        try await TestDatabase.with { db, database async throws in
+            let engine = BuiltBinary.botEngine
+            let fromServices = try await engine.run(["migrate"], environment: ["BOT_DATABASE_URL": "", "DATABASE_URL": database.url])
+            #expect(fromServices.stdoutText == "applied migrations 1, 2, 20\n", "\(fromServices.stderrText)")
+            let nowhere = "postgres://nobody@127.0.0.1:1/none"
+            let botWins = try await engine.run(["migrate"], environment: ["BOT_DATABASE_URL": database.url, "DATABASE_URL": nowhere])
+            #expect(botWins.stdoutText == "schema up to date\n", "\(botWins.stderrText)")
+            let flagWins = try await engine.run(["migrate", "--database-url", database.url], environment: ["BOT_DATABASE_URL": nowhere])
+            #expect(flagWins.stdoutText == "schema up to date\n", "\(flagWins.stderrText)")
+        }
+    }
+
+    /// A database migrated by bot-engine and a scratch directory, removed afterwards; `url` holds
+    /// the --database-url arguments.
+    func withMigratedDatabase(_ body: (PostgresConnection, [String], URL) async throws -> Void) async throws {
+        try await TestDatabase.with { db, database async throws in
+            let url = ["--database-url", database.url]
+            _ = try await BuiltBinary.botEngine.run(["migrate"] + url)
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try await body(db, url, directory)
+        }
+    }
+
+    @Test func metadataWithAnUnknownSnapshotOrABadScoreIsRefused() async throws {
+        try await withMigratedDatabase { db, url, _ async throws in
+            let engine = BuiltBinary.botEngine
+            let snapshot = try await engine.run(["snapshot", "activate", "--config", "{}"] + url).stdoutText
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let unknown = UUID().uuidString.lowercased()
+            let refused = try await engine.run(["metadata", "cache", "--order-id", "o1", "--snapshot-id", unknown] + url)
+            #expect(refused.termination != .exited(0))
+            #expect(refused.stderrText.contains("there is no snapshot \(unknown)"), "\(refused.stderrText)")
+            let badScore = try await engine.run(["metadata", "cache", "--order-id", "o1", "--snapshot-id", snapshot, "--buy-score", "high"] + url)
+            #expect(badScore.termination != .exited(0))
+            #expect(badScore.stderrText.contains("--buy-score: 'high' is not a decimal number"), "\(badScore.stderrText)")
+            let count = try await db.query("SELECT count(*) FROM strategy_metadata_cache")
+            #expect(try count.rows[0].int(0) == 0)
+            let accepted = try await engine.run(["metadata", "cache", "--order-id", "o1", "--snapshot-id", snapshot, "--buy-score", "1e-2"] + url)
+            #expect(accepted.termination == .exited(0), "\(accepted.stderrText)")
+        }
+    }
+
+    @Test func pricesBeyondSixtyFourBitsRecordAndAllocate() async throws {
+        try await withMigratedDatabase { db, url, directory async throws in
+            let engine = BuiltBinary.botEngine
+            let file = directory.appendingPathComponent("fills.jsonl").path
+            try """
+                {"order_id":"b1","symbol":"BTC-USD","side":"buy","order_time":"2026-01-05T10:00:00Z","price":10000000,"size":10000}
+                {"order_id":"s1","symbol":"BTC-USD","side":"sell","order_time":"2026-01-05T11:00:00Z","price":92233720368.99999999,"size":10000}
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            let recorded = try await engine.run(["record", file] + url)
+            #expect(recorded.stdoutText == "recorded 2 fills (0 already present), linked 0\n", "\(recorded.stderrText)")
+            let allocated = try await engine.run(["allocate"] + url)
+            #expect(allocated.stdoutText == "1 allocations, realised P&L 922237203689999.99990000\n", "\(allocated.stderrText)")
+
+            try #"{"order_id":"b2","symbol":"BTC-USD","side":"buy","order_time":"2026-01-05T10:00:00Z","price":1e12,"size":1}"#
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            let tooBig = try await engine.run(["record", file] + url)
+            #expect(tooBig.termination != .exited(0))
+            #expect(tooBig.stderrText.contains("record 1: field 'price': '1e12' is beyond ±999999999999.99999999"), "\(tooBig.stderrText)")
+        }
+    }
+
+    @Test func ingestBarsReplacesReCollectedBarsUnlessToldToKeepThem() async throws {
+        try await withMigratedDatabase { db, url, directory async throws in
+            let engine = BuiltBinary.botEngine
+            let file = directory.appendingPathComponent("bars.csv").path
+            func write(close: String) throws {
+                try "symbol,timeframe,ts,open,high,low,close,volume\nBTC-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,\(close),100\n"
+                    .write(toFile: file, atomically: true, encoding: .utf8)
+            }
+            try write(close: "1.5")
+            #expect(try await engine.run(["ingest-bars", file] + url).stdoutText == "ingested 1 new bars, replaced 0, 0 unchanged\n")
+            try write(close: "1.6")
+            #expect(try await engine.run(["ingest-bars", "--keep-existing", file] + url).stdoutText
+                    == "ingested 0 new bars, kept 1 already stored\n")
+            #expect(try await engine.run(["ingest-bars", file] + url).stdoutText == "ingested 0 new bars, replaced 1, 0 unchanged\n")
+            let close = try await db.query("SELECT close::text FROM market_bars")
+            #expect(try close.rows[0].string(0) == "1.60000000")
+        }
+    }
+
+    /// Two Latin-1 order ids used to decode to the same text, and the second fill was skipped as
+    /// "already present"; a byte order mark made the header's first field unknown.
+    @Test func recordReadsBytesStrictly() async throws {
+        try await withMigratedDatabase { db, url, directory async throws in
+            let engine = BuiltBinary.botEngine
+            let file = directory.appendingPathComponent("fills.csv")
+            let header = Array("order_id,symbol,side,order_time,price,size\n".utf8)
+            let rows = Array("id".utf8) + [0xE9] + Array(",BTC-USD,buy,2026-01-05T00:00:00Z,1,1\nid".utf8) + [0xE8]
+                + Array(",BTC-USD,buy,2026-01-05T00:00:00Z,2,1\n".utf8)
+            try Data(header + rows).write(to: file)
+            let refused = try await engine.run(["record", file.path] + url)
+            #expect(refused.termination != .exited(0))
+            #expect(refused.stderrText.contains("record 1: field 1 is not UTF-8 text"), "\(refused.stderrText)")
+            #expect(try await db.query("SELECT count(*) FROM trade_records").rows[0].int(0) == 0)
+
+            try Data([0xEF, 0xBB, 0xBF] + header + Array("a,BTC-USD,buy,2026-01-05T00:00:00Z,1,1\n".utf8)).write(to: file)
+            let withMark = try await engine.run(["record", file.path] + url)
+            #expect(withMark.stdoutText == "recorded 1 fills (0 already present), linked 0\n", "\(withMark.stderrText)")
+        }
     }
 }

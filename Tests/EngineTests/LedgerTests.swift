@@ -20,7 +20,7 @@ struct LedgerTests {
 
     @Test func migrationsApplyOnceAndRefuseTampering() async throws {
         try await TestDatabase.with { db, _ async throws in
-            #expect(try await Migrator().migrate(db) == [1])
+            #expect(try await Migrator().migrate(db) == [1, 2, 20])
             #expect(try await Migrator().migrate(db) == [])
             var tampered = Schema.migrations
             tampered[0] = Migration(version: 1, name: "ledger", sql: tampered[0].sql + "\n-- edited")
@@ -37,6 +37,12 @@ struct LedgerTests {
             #expect(try await TradeStore(db).record(fills) == RecordSummary(inserted: 2, duplicates: 0, linked: 0))
             #expect(try await TradeStore(db).record(fills) == RecordSummary(inserted: 0, duplicates: 2, linked: 0))
             #expect(try await count(db, "SELECT count(*) FROM trade_records") == 2)
+
+            // The same order twice in one batch: the first is recorded, the second counts as present.
+            let twice = [fill("t", .buy, at: 1_767_225_600, price: "5", size: "1"), fill("t", .buy, at: 1_767_225_600, price: "6", size: "1")]
+            #expect(try await TradeStore(db).record(twice) == RecordSummary(inserted: 1, duplicates: 1, linked: 0))
+            #expect(try await db.query("SELECT price FROM trade_records WHERE order_id = 't'").rows[0].decode(Amount.self, 0) == Amount("5"))
+            try await db.query("DELETE FROM trade_records WHERE order_id = 't'")
 
             // A batch that fails half-way (a database constraint) writes nothing.
             var broken = fill("d", .buy, at: 1_767_225_720, price: "1", size: "1")
@@ -145,19 +151,215 @@ struct LedgerTests {
         }
     }
 
-    @Test func barsIngestViaCopyAndAgainSafely() async throws {
+    @Test func reCollectedBarsReplaceStoredOnesUnlessKept() async throws {
+        try await migrated { db, _ async throws in
+            func bars(_ lines: String...) -> [UInt8] { Array(([MarketBarStore.header] + lines).joined(separator: "\n").utf8) }
+            func close(_ ts: String) async throws -> String {
+                try await db.query("SELECT close::text FROM market_bars WHERE ts = $1::timestamptz", [ts]).rows[0].string(0)
+            }
+            let store = MarketBarStore(db)
+            let first = bars("BTC-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,1.5,100", "BTC-USD,1m,2026-01-01T00:01:00Z,1.5,2,1,1.8,50\r")
+            #expect(try await store.ingest(csv: first) == BarIngestSummary(added: 2))
+            #expect(try await store.ingest(csv: first) == BarIngestSummary(unchanged: 2))
+
+            let recollected = bars("BTC-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,1.6,120", "BTC-USD,1m,2026-01-01T00:02:00Z,1.8,2,1,1.9,10")
+            #expect(try await store.ingest(csv: recollected) == BarIngestSummary(added: 1, replaced: 1))
+            #expect(try await close("2026-01-01T00:00:00Z") == "1.60000000")
+
+            let kept = bars("BTC-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,9,1", "BTC-USD,1m,2026-01-01T00:03:00Z,1,1,1,1,1")
+            #expect(try await store.ingest(csv: kept, keepExisting: true) == BarIngestSummary(added: 1, unchanged: 1))
+            #expect(try await close("2026-01-01T00:00:00Z") == "1.60000000")
+
+            // The same bar twice in one file: the later line is the re-collected one.
+            let twice = bars("ETH-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,1.5,1", "ETH-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,1.7,1")
+            #expect(try await store.ingest(csv: twice) == BarIngestSummary(added: 1))
+            #expect(try await db.query("SELECT close::text FROM market_bars WHERE symbol = 'ETH-USD'").rows[0].string(0) == "1.70000000")
+
+            let bad = bars("BTC-USD,1m,2026-01-01T00:02:00Z,1,2,x,1,1")
+            let error = await #expect(throws: BarIngestError.self) { try await store.ingest(csv: bad) }
+            #expect(error?.line == 2)
+            #expect(throws: BarIngestError.self) { try MarketBarStore.validatedLines(Array("nope\n".utf8)) }
+        }
+    }
+
+    /// Waits (bounded) until `count` sessions of this database wait on a lock.
+    func waitForLockWaiters(_ db: PostgresConnection, count: Int) async throws {
+        for _ in 0..<1000 {
+            let waiting = try await self.count(db, """
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+                """)
+            if waiting >= count { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("fewer than \(count) sessions ever waited on a lock")
+    }
+
+    @Test func concurrentAllocationsWriteOneSet() async throws {
+        try await migrated { db, database async throws in
+            _ = try await TradeStore(db).record((0..<40).map { index in
+                fill("o\(index)", index % 3 == 2 ? .sell : .buy, at: 1_767_225_600 + Double(index), price: "\(100 + index)", size: "1", fees: "0.1")
+            })
+            let expected = try await AllocationStore(db).recompute()
+            // All four start while the table is locked, so they all run into each other at once.
+            let gate = try await database.connect()
+            try await gate.query("BEGIN")
+            try await gate.query("LOCK TABLE fifo_allocations IN EXCLUSIVE MODE")
+            let runs = Task {
+                try await withThrowingTaskGroup(of: AllocationSummary.self) { group in
+                    for _ in 0..<4 {
+                        group.addTask { try await database.connect().closing { try await AllocationStore($0).recompute() } }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+            try await waitForLockWaiters(db, count: 4)
+            try await gate.query("COMMIT")
+            await gate.close()
+            #expect(try await runs.value == Array(repeating: expected, count: 4))
+            #expect(try await count(db, "SELECT count(*) FROM fifo_allocations WHERE allocation_version = 2") == expected.allocations)
+
+            // The database itself refuses a second copy of a version-2 allocation.
+            let duplicate = await #expect(throws: PostgresError.self) {
+                try await db.query("""
+                    INSERT INTO fifo_allocations (symbol, buy_order_id, sell_order_id, sell_time, qty, cost, proceeds, pnl, allocation_version)
+                    SELECT symbol, buy_order_id, sell_order_id, sell_time, qty, cost, proceeds, pnl, 2 FROM fifo_allocations LIMIT 1
+                    """)
+            }
+            #expect(duplicate?.sqlstate == "23505")
+        }
+    }
+
+    @Test func amountsAcrossTheColumnRangeAllocateAndStoreExactly() async throws {
+        try await migrated { db, _ async throws in
+            // 10,000,000 × 10,000 overflowed 64-bit units; the largest price × size needs 24 digits.
+            let fills = try FillReader.read("""
+                order_id,symbol,side,order_time,price,size,fees
+                b1,BTC-USD,buy,2026-01-05T10:00:00Z,10000000,10000,0
+                s1,BTC-USD,sell,2026-01-05T11:00:00Z,999999999999.99999999,10000,999999999999.99999999
+                b2,ETH-USD,buy,2026-01-05T10:00:00Z,92233720368.99999999,1,0
+                """, format: .csv)
+            #expect(try await TradeStore(db).record(fills).inserted == 3)
+            let summary = try await AllocationStore(db).recompute()
+            #expect(summary.realisedPnL == Amount("9998899999999999.99990001"))
+            let stored = try await db.query("SELECT cost, proceeds, pnl FROM fifo_allocations WHERE allocation_version = 2").rows[0]
+            #expect(try stored.decode(Amount.self, 0) == Amount("100000000000"))
+            #expect(try stored.decode(Amount.self, 1) == Amount("9998999999999999.99990001"))
+            #expect(try await db.query("SELECT price FROM trade_records WHERE order_id = 'b2'").rows[0].decode(Amount.self, 0)
+                    == Amount("92233720368.99999999"))
+        }
+    }
+
+    /// The bot's own services write trade_records too, so allocate meets every time a timestamptz
+    /// holds: `infinity` and PostgreSQL's last years used to trap, BC times were refused.
+    @Test func allocationKeepsEveryStoredSellTime() async throws {
+        try await migrated { db, _ async throws in
+            try await db.execute(script: """
+                INSERT INTO trade_records (order_id, symbol, side, order_time, price, size, status) VALUES
+                    ('b1', 'BTC-USD', 'buy', '0501-01-01 BC', 1, 1, 'filled'), ('s1', 'BTC-USD', 'sell', '0500-06-30 12:00:00.5 BC', 2, 1, 'filled'),
+                    ('b2', 'ETH-USD', 'buy', '294276-01-01', 1, 1, 'filled'), ('s2', 'ETH-USD', 'sell', '294276-12-31 23:59:59', 2, 1, 'filled'),
+                    ('b3', 'SOL-USD', 'buy', '2026-01-05', 1, 1, 'filled'), ('s3', 'SOL-USD', 'sell', 'infinity', 2, 1, 'filled');
+                """)
+            #expect(try await AllocationStore(db).recompute().allocations == 3)
+            #expect(try await count(db, """
+                SELECT count(*) FROM fifo_allocations a JOIN trade_records t ON t.order_id = a.sell_order_id
+                WHERE a.allocation_version = 2 AND a.sell_time = t.order_time
+                """) == 3)
+        }
+    }
+
+    /// A fill of year 12 is stored in year 12 (its time was once sent as `12-01-05`, read as 2005).
+    @Test func earlyYearsAreRecordedAsWritten() async throws {
+        try await migrated { db, _ async throws in
+            let fills = try FillReader.read("""
+                order_id,symbol,side,order_time,price,size
+                y1,BTC-USD,buy,0001-01-05T00:00:00Z,1,1
+                y12,BTC-USD,buy,0012-01-05T00:00:00Z,1,1
+                """, format: .csv)
+            try await TradeStore(db).record(fills)
+            let stored = try await db.query("SELECT to_char(order_time AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM trade_records ORDER BY order_id")
+            #expect(try stored.rows.map { try $0.string(0) } == ["0001-01-05", "0012-01-05"])
+        }
+    }
+
+    @Test func metadataMustNameAnExistingSnapshot() async throws {
+        try await migrated { db, _ async throws in
+            let store = TradeStore(db)
+            let unknown = UUID().uuidString.lowercased()
+            let error = await #expect(throws: MetadataError.self) {
+                try await store.cache(StrategyMetadata(orderID: "o", snapshotID: unknown), ttl: .seconds(60))
+            }
+            #expect(error == .unknownSnapshot(unknown))
+            let malformed = await #expect(throws: MetadataError.self) {
+                try await store.cache(StrategyMetadata(orderID: "o", snapshotID: "snapshot-7"), ttl: .seconds(60))
+            }
+            #expect(malformed == .malformedSnapshotID("snapshot-7"))
+            // Nothing was cached, so the order's fill records as usual.
+            #expect(try await store.record([fill("o", .buy, at: 1_767_225_600, price: "1", size: "1")]).inserted == 1)
+        }
+    }
+
+    @Test func migrationTwoCleansUpWhatTheOldSchemaAllowed() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            try await Migrator(migrations: [Schema.migrations[0]]).migrate(db)
+            try await db.execute(script: """
+                INSERT INTO fifo_allocations (symbol, buy_order_id, sell_order_id, sell_time, qty, cost, proceeds, pnl, allocation_version)
+                SELECT 'BTC-USD', 'b', 's', now(), 1, 1, 2, 1, 2 FROM generate_series(1, 3);
+                INSERT INTO strategy_metadata_cache (order_id, snapshot_id, expires_at) VALUES ('o', gen_random_uuid(), now() + interval '1 hour');
+                """)
+            #expect(try await Migrator().migrate(db) == [2, 20])
+            #expect(try await count(db, "SELECT count(*) FROM fifo_allocations") == 1)
+            #expect(try await count(db, "SELECT count(*) FROM strategy_metadata_cache") == 0)
+        }
+    }
+
+    @Test func anUnknownAppliedVersionStopsMigrationBeforeAnythingIsApplied() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            try await db.execute(script: """
+                CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+                                                applied_at timestamptz NOT NULL DEFAULT now());
+                INSERT INTO schema_migrations (version, name, checksum) VALUES (99, 'from a newer bot-engine', 'x');
+                """)
+            let error = await #expect(throws: MigrationError.self) { try await Migrator().migrate(db) }
+            #expect(error == .unknownApplied(version: 99))
+            #expect(try await count(db, "SELECT count(*) FROM schema_migrations") == 1)
+            #expect(try await db.query("SELECT to_regclass('trade_records') IS NULL").rows[0].bool(0))
+        }
+    }
+
+    @Test func concurrentMigrationsOfAFreshDatabaseApplyEachVersionOnce() async throws {
+        try await TestDatabase.with { db, database async throws in
+            let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await database.connect().closing { try await Migrator().migrate($0) } }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(applied.sorted() == [1, 2, 20])
+            #expect(try await count(db, "SELECT count(*) FROM schema_migrations") == 3)
+        }
+    }
+
+    @Test func barTimesWithoutAZoneAreUTCWhateverTheServerZone() async throws {
+        try await migrated { db, _ async throws in
+            try await db.query("SET TimeZone = 'America/New_York'")
+            let csv = Array("\(MarketBarStore.header)\nBTC-USD,1m,2026-01-01 00:00:00,1,2,0.5,1.5,100\n".utf8)
+            #expect(try await MarketBarStore(db).ingest(csv: csv) == BarIngestSummary(added: 1))
+            #expect(try await db.query("SELECT ts = '2026-01-01T00:00:00Z' FROM market_bars").rows[0].bool(0))
+        }
+    }
+
+    @Test func barErrorsNameTheLineOfTheFile() async throws {
         try await migrated { db, _ async throws in
             let csv = Array("""
-                symbol,timeframe,ts,open,high,low,close,volume
+                \(MarketBarStore.header)
                 BTC-USD,1m,2026-01-01T00:00:00Z,1,2,0.5,1.5,100
-                BTC-USD,1m,2026-01-01T00:01:00Z,1.5,2,1,1.8,50\r
+
+                BTC-USD,1m,2026-02-31T00:00:00Z,1,2,0.5,1.5,100
                 """.utf8)
-            #expect(try await MarketBarStore(db).ingest(csv: csv) == 2)
-            #expect(try await MarketBarStore(db).ingest(csv: csv) == 0)
-            let bad = Array("symbol,timeframe,ts,open,high,low,close,volume\nBTC-USD,1m,2026-01-01T00:02:00Z,1,2,x,1,1\n".utf8)
-            let error = await #expect(throws: PostgresError.self) { try await MarketBarStore(db).ingest(csv: bad) }
-            #expect(error?.description.contains("line 1") == true)
-            #expect(throws: BarIngestError.self) { try MarketBarStore.validatedLines(Array("nope\n".utf8)) }
+            let error = await #expect(throws: BarIngestError.self) { try await MarketBarStore(db).ingest(csv: csv) }
+            #expect(error?.line == 4)
+            #expect(error?.problem.contains("out of range") == true, "\(String(describing: error))")
+            #expect(try await count(db, "SELECT count(*) FROM market_bars") == 0)
         }
     }
 }

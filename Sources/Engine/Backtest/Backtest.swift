@@ -10,6 +10,7 @@ public enum BacktestError: Error, Equatable, CustomStringConvertible {
     case emptyRange(symbol: String, timeframe: String, start: String, end: String, available: String)
     case notEnoughBars(found: Int, needed: Int, strategy: String)
     case runNotFound(Int64)
+    case outOfRange(String)
 
     public var description: String {
         switch self {
@@ -29,6 +30,8 @@ public enum BacktestError: Error, Equatable, CustomStringConvertible {
             return "\(found) bars in the range, but \(strategy) needs at least \(needed) (warm-up plus two); widen --start/--end"
         case .runNotFound(let id):
             return "no backtest run \(id); `bot-engine backtest list` shows the stored runs"
+        case .outOfRange(let problem):
+            return "\(problem); use smaller --cash or prices"
         }
     }
 }
@@ -113,7 +116,7 @@ public enum Backtest {
             throw .notEnoughBars(found: bars.count, needed: needed, strategy: request.strategy.name)
         }
         let simulation = request.strategy.simulate(bars, settings: request.settings)
-        let trades = roundTrips(simulation.fills, bars: bars)
+        let trades = try roundTrips(simulation.fills, bars: bars)
         let conventions = MetricConventions(
             periodsPerYear: request.periodsPerYear ?? MetricConventions.periodsPerYear(symbol: bars.symbol, times: bars.times),
             riskFreeRate: request.riskFreeRate)
@@ -139,7 +142,7 @@ public enum Backtest {
     }
 
     /// The simulation's fills through the ledger's FIFO allocator: one trade per allocation.
-    static func roundTrips(_ simulated: [SimulatedFill], bars: BarSeries) -> [BacktestTrade] {
+    static func roundTrips(_ simulated: [SimulatedFill], bars: BarSeries) throws(BacktestError) -> [BacktestTrade] {
         // Order ids sort like the fills (zero-padded), so a stop hit on the entry bar still
         // allocates after its buy.
         let fills = simulated.enumerated().map { index, fill in
@@ -148,18 +151,27 @@ public enum Backtest {
                  price: amount(fill.price), size: amount(fill.quantity), fees: amount(fill.fee))
         }
         let byID = Dictionary(uniqueKeysWithValues: fills.indices.map { (fills[$0].orderID, $0) })
-        return FIFOAllocator.allocate(fills).allocations.compactMap { allocation in
-            guard let buy = byID[allocation.buyOrderID], let sell = byID[allocation.sellOrderID] else { return nil }
+        let allocations: [Allocation]
+        do {
+            allocations = try FIFOAllocator.allocate(fills).allocations
+        } catch {
+            throw .outOfRange(error.description)
+        }
+        var trades: [BacktestTrade] = []
+        trades.reserveCapacity(allocations.count)
+        for allocation in allocations {
+            guard let buy = byID[allocation.buyOrderID], let sell = byID[allocation.sellOrderID] else { continue }
             let entryPrice = fills[buy].price
-            let exitPrice = fills[sell].price
-            let fees = (allocation.cost - allocation.quantity * entryPrice) + (allocation.quantity * exitPrice - allocation.proceeds)
-            return BacktestTrade(
+            let fees: Amount
+            do { fees = try allocation.buyFee + allocation.sellFee } catch { throw .outOfRange(error.description) }
+            trades.append(BacktestTrade(
                 entryBar: simulated[buy].bar, exitBar: simulated[sell].bar,
                 entryTime: bars.times[simulated[buy].bar], exitTime: bars.times[simulated[sell].bar],
-                quantity: allocation.quantity, entryPrice: entryPrice, exitPrice: exitPrice, fees: fees, pnl: allocation.pnl,
+                quantity: allocation.quantity, entryPrice: entryPrice, exitPrice: fills[sell].price, fees: fees, pnl: allocation.pnl,
                 returnFraction: double(allocation.pnl) / (double(allocation.quantity) * double(entryPrice)),
-                exitReason: simulated[sell].reason)
+                exitReason: simulated[sell].reason))
         }
+        return trades
     }
 
     static func orderID(_ index: Int) -> String {
