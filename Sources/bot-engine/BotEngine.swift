@@ -6,6 +6,6 @@ struct BotEngine: AsyncParsableCommand {
         commandName: "bot-engine",
         abstract: "The trading ledger on PostgreSQL: migrations, fills, FIFO P&L, snapshots, linkage, reports.",
         subcommands: [Migrate.self, Record.self, Snapshot.self, Metadata.self, Allocate.self, Linkage.self, Report.self, IngestBars.self,
-                      BacktestCommand.self, BarsCommand.self]
+                      BacktestCommand.self, BarsCommand.self, PerformanceCommand.self]
     )
 }
