@@ -121,12 +121,12 @@ func isoTime(_ seconds: Int64) -> String {
 
 /// A small, fast, well-mixed generator with a fixed algorithm (SplitMix64), so seeds reproduce
 /// on every platform and Swift version.
-struct SplitMix64 {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
