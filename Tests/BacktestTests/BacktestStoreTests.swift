@@ -76,6 +76,7 @@ struct BacktestStoreTests {
             #expect(bars.closeUnits == [1_000_000_000_000, 2_000_050_000_000, 750_000_000])
             #expect(bars.open == [0.00000001, 90_000_000_000.12345678, 7] && bars.high == [123_456_789.12345678, 92_233_720_368.54775807, 8])
             #expect(bars.volume == [0, 100_000_000_000.25, 1.5])
+            #expect(bars.digest.count == 3 && bars.digest.hash.count == 32)
             // Beyond what 8-decimal 64-bit units hold: refused with the limit named.
             _ = try await MarketBarStore(db).ingest(csv: Array("symbol,timeframe,ts,open,high,low,close,volume\nY,1m,2025-01-02T00:00:00Z,1,99999999999.5,1,1,1\n".utf8))
             await #expect { try await BarLoader(db).load(symbol: "Y", timeframe: "1m", start: range.0, end: range.1) } throws: {

@@ -91,8 +91,17 @@ public struct BarGenerator: Sendable {
 
     /// Days since 1970-01-01 of a YYYY-MM-DD date (proleptic Gregorian).
     static func day(_ text: String) -> Int64? {
-        guard let match = text.wholeMatch(of: /(\d{4})-(\d{2})-(\d{2})/), let y = Int64(match.output.1),
-              let m = Int64(match.output.2), let d = Int64(match.output.3), (1...12).contains(m), (1...31).contains(d) else { return nil }
+        let bytes = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int64? {
+            var value: Int64 = 0
+            for byte in bytes[range] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), let y = number(0..<4),
+              let m = number(5..<7), let d = number(8..<10), (1...12).contains(m), (1...31).contains(d) else { return nil }
         // Howard Hinnant's days_from_civil.
         let year = m <= 2 ? y - 1 : y
         let era = (year >= 0 ? year : year - 399) / 400

@@ -65,7 +65,9 @@ public struct BarSeries: Sendable, Equatable {
     }
 
     /// A 128-bit content hash (two independent multiply-xorshift lanes over every field of every
-    /// bar, prices in exact units). Not cryptographic: it tells whether the bars changed, quickly.
+    /// bar: the time, the close in exact units, the other prices and the volume as their doubles,
+    /// which the exact decimals determine). Not cryptographic: it tells whether the bars changed,
+    /// quickly.
     func contentHash() -> String {
         var lanes: (UInt64, UInt64) = (0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F)
         func mix(_ word: UInt64) {
@@ -76,9 +78,9 @@ public struct BarSeries: Sendable, Equatable {
         }
         for index in times.indices {
             mix(UInt64(bitPattern: times[index]))
-            mix(UInt64(bitPattern: Int64((open[index] * 1e8).rounded())))
-            mix(UInt64(bitPattern: Int64((high[index] * 1e8).rounded())))
-            mix(UInt64(bitPattern: Int64((low[index] * 1e8).rounded())))
+            mix(open[index].bitPattern)
+            mix(high[index].bitPattern)
+            mix(low[index].bitPattern)
             mix(UInt64(bitPattern: closeUnits[index]))
             mix(volume[index].bitPattern)
         }

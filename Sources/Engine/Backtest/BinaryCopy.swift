@@ -56,6 +56,8 @@ enum BinaryCopy {
         mutating func timestamp() throws -> Int64 {
             guard try fieldLength() == 8 else { throw Malformed(problem: "timestamptz of unexpected size") }
             let micros = try int64()
+            // Beyond ±100,000 years is no bar time (and PostgreSQL's ±infinity is refused too).
+            guard abs(micros / 1_000_000) < 3_155_760_000_000 else { throw Malformed(problem: "a bar time out of range") }
             let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
             return seconds + postgresEpoch
         }
@@ -71,6 +73,7 @@ enum BinaryCopy {
             var exact = true
             for index in 0..<Int(digits) {
                 let digit = Int64(try int16())
+                guard (0...9999).contains(digit) else { throw Malformed(problem: "numeric digit \(digit)") }
                 // digit × 10000^(weight − index) in units of 10^-8 is digit × 10^(4·(weight − index) + 8).
                 let power = 4 * (Int(weight) - index) + 8
                 guard power >= 0, power <= 18 else { exact = exact && digit == 0; continue }
@@ -99,6 +102,7 @@ enum BinaryCopy {
             // Base-10000 groups from 10000^weight down; the point goes after group `weight`.
             for index in 0..<max(digits, weight + 1) {
                 let group = index < digits ? Int(try int16()) : 0
+                guard (0...9999).contains(group) else { throw Malformed(problem: "numeric digit \(group)") }
                 let digitsText = String(group)
                 text += String(repeating: "0", count: 4 - digitsText.count) + digitsText
                 if index == weight { text += "." }
