@@ -67,6 +67,7 @@ import Testing
             _ = try? TimeRange.parse(start: text, end: "2025-01-01")
             _ = try? TimeRange.parse(start: "2025-01-01", end: text)
             _ = BarGenerator.day(text)
+            _ = BarLoader.bars(in: Double(random.next() % 1_000_000_000), timeframe: text)
         }
     }
 }

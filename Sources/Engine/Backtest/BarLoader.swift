@@ -44,16 +44,25 @@ public struct BarLoader: Sendable {
                                        available: "\(try span.string(0)) .. \(try span.string(1)) (\(try span.int(2)) bars)")
     }
 
-    /// An upper estimate of the bars in the range (its stored span divided by the timeframe), to
-    /// decide whether a second connection pays off.
+    /// An upper estimate of the bars in the range, to decide whether a second connection pays
+    /// off: from the requested range alone when that is small, else from the stored span.
     public func estimatedCount(symbol: String, timeframe: String, start: Date, end: Date) async throws -> Int {
+        guard let requested = Self.bars(in: end.timeIntervalSince(start), timeframe: timeframe) else { return 0 }
+        guard requested >= Self.parallelThreshold else { return requested }
         let seconds = try await connection.query("""
             SELECT coalesce(extract(epoch FROM max(ts) - min(ts))::bigint, 0)
             FROM market_bars WHERE symbol = $1 AND timeframe = $2 AND ts >= $3 AND ts < $4
             """, [symbol, timeframe, start, end]).rows[0].int(0)
-        let units = ["m": 60, "h": 3600, "d": 86_400, "w": 604_800]
-        guard let unit = timeframe.last.flatMap({ units[String($0)] }), let count = Int(timeframe.dropLast()), count > 0 else { return 0 }
-        return seconds / (unit * count) + 1
+        return Self.bars(in: Double(seconds), timeframe: timeframe) ?? 0
+    }
+
+    /// How many bars of a timeframe such as 5m, 1h, 1d or 1w fit in `seconds` (one more, the
+    /// first); nil for other timeframes.
+    static func bars(in seconds: Double, timeframe: String) -> Int? {
+        let units: [Character: Double] = ["m": 60, "h": 3600, "d": 86_400, "w": 604_800]
+        guard let unit = timeframe.last.flatMap({ units[$0] }), let count = Int(timeframe.dropLast()), (1...100_000).contains(count),
+              seconds.isFinite, seconds >= 0 else { return nil }
+        return Int(min(seconds / (unit * Double(count)), 1e15)) + 1
     }
 
     /// The raw binary COPY of `start` ≤ ts < `end` (times as PostgreSQL text).
