@@ -1,7 +1,11 @@
 /// A stored run's equity curve as a self-contained SVG: equity and its running peak, the drawdown
 /// between them shaded, entries (▲) and exits (▼, green for a profit, red for a loss) marked, and
-/// a drawdown panel below. Bars are spaced evenly (nights and weekends take no room).
+/// a drawdown panel below, dates underneath. Bars are spaced evenly (nights and weekends take no
+/// room). Beyond `markerLimit` trades, each trade is a tick on a strip instead.
 public enum EquityPlot {
+    /// Up to this many trades get their own entry and exit markers.
+    static let markerLimit = 300
+
     public static func svg(_ run: StoredRun, width: Int = 1000, height: Int = 520) -> String {
         let equity = run.equity
         let count = equity.count
@@ -49,7 +53,25 @@ public enum EquityPlot {
             <polygon points="\(ddPath.joined(separator: " "))" fill="#e45756" fill-opacity="0.5"/>
 
             """
-        for trade in run.trades where trade.entryBar < count && trade.exitBar < count {
+        // Dates under the drawdown panel at five evenly spaced bars.
+        if count == run.equityTimes.count, count > 0 {
+            for step in 0...4 {
+                let bar = (count - 1) * step / 4
+                let anchor = step == 0 ? "start" : (step == 4 ? "end" : "middle")
+                svg += "<text x=\"\(f(x(bar)))\" y=\"\(f(bottom + 18))\" text-anchor=\"\(anchor)\">\(isoTime(run.equityTimes[bar]).prefix(10))</text>\n"
+            }
+        }
+        let trades = run.trades.filter { $0.entryBar < count && $0.exitBar < count }
+        guard trades.count <= Self.markerLimit else {
+            // Too many to mark one by one: each trade's span becomes a tick on a strip under the curve.
+            svg += "<text x=\"\(right)\" y=\"22\" text-anchor=\"end\">\(trades.count) trades: spans shown as ticks</text>\n"
+            for trade in trades {
+                let colour = trade.pnl > .zero ? "#2e8b57" : "#c0392b"
+                svg += "<rect x=\"\(f(x(trade.entryBar)))\" y=\"\(f(panelBottom + 4))\" width=\"\(f(max(0.5, x(trade.exitBar) - x(trade.entryBar))))\" height=\"8\" fill=\"\(colour)\"/>\n"
+            }
+            return svg + "</svg>\n"
+        }
+        for trade in trades {
             let entryX = x(trade.entryBar), entryY = y(equity[trade.entryBar])
             let exitX = x(trade.exitBar), exitY = y(equity[trade.exitBar])
             let colour = trade.pnl > .zero ? "#2e8b57" : "#c0392b"
