@@ -8,7 +8,7 @@ values; everything else (fills, sizing, commissions, trades, statistics) is back
 
 BARS.csv: ts,open,high,low,close,volume,close_units (ts in epoch seconds, prices as decimals).
 SPEC.json: {"strategy": "sma-cross"|"rsi", "params": {...}, "cash": 10000, "commission":
-{"rate": r, "fixed": f, "minimum": m}, "fill": "open"|"close", "repeat": 1}
+{"rate": r, "fixed": f, "minimum": m}, "fill": "open"|"close", "risk_free_rate": 0, "repeat": 1}
 """
 import csv, json, math, sys, time, warnings
 
@@ -151,6 +151,14 @@ def main():
         stats = bt.run(**spec.get("params", {}))
     seconds = (time.perf_counter() - start) / repeat
     trades = stats["_trades"]
+    risk_free = spec.get("risk_free_rate", 0.0)
+    if risk_free:
+        # Backtest.run computes with a risk-free rate of 0; the library's own compute_stats takes one.
+        from backtesting._stats import compute_stats
+        again = compute_stats(trades=trades, equity=stats["_equity_curve"]["Equity"].values, ohlc_data=data,
+                              strategy_instance=stats["_strategy"], risk_free_rate=risk_free)
+        for label in ("Sharpe Ratio", "Sortino Ratio"):
+            stats[label] = again[label]
     out = {
         "seconds": seconds,
         "equity": [float(x) for x in stats["_equity_curve"]["Equity"].values],

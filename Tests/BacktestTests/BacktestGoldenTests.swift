@@ -15,6 +15,7 @@ struct BacktestGoldenTests {
         var commission: Commission
         var fill: FillTiming = .open
         var cash: Double = 10_000
+        var riskFree: Double = 0
         var testDescription: String { name }
     }
 
@@ -29,6 +30,8 @@ struct BacktestGoldenTests {
              commission: Commission(rate: 0.001)),
         Case(name: "rsi 7/25/60, minimum commission", symbol: "AAPL", seed: 5, strategy: "rsi", parameters: ["period=7", "low=25", "high=60"],
              commission: Commission(rate: 0.0002, minimum: 1), cash: 3_000),
+        Case(name: "sma-cross 10/30, 4 % risk-free rate", symbol: "TSLA", seed: 8, strategy: "sma-cross", parameters: ["fast=10", "slow=30"],
+             commission: Commission(rate: 0.001), riskFree: 0.04),
     ]
 
     @Test(arguments: cases)
@@ -40,14 +43,14 @@ struct BacktestGoldenTests {
         settings.commission = golden.commission
         settings.fill = golden.fill
         let spec = try StrategySpec.parse(name: golden.strategy, parameters: golden.parameters)
-        let ours = try Backtest.run(BacktestRequest(strategy: spec, settings: settings), on: bars)
+        let ours = try Backtest.run(BacktestRequest(strategy: spec, settings: settings, riskFreeRate: golden.riskFree), on: bars)
 
         var parameters: [String: Any] = [:]
         for (name, value) in spec.parameters { parameters[name] = Double(value) ?? 0 }
         if case let .smaCross(fast, slow) = spec { parameters = ["fast": fast, "slow": slow] }
         if case let .rsi(period, low, high) = spec { parameters = ["period": period, "low": low, "high": high] }
         let theirs = try ReferencePython.run(bars, spec: [
-            "strategy": golden.strategy, "params": parameters, "cash": golden.cash, "fill": golden.fill.rawValue,
+            "strategy": golden.strategy, "params": parameters, "cash": golden.cash, "fill": golden.fill.rawValue, "risk_free_rate": golden.riskFree,
             "commission": ["rate": golden.commission.rate, "fixed": golden.commission.fixed, "minimum": golden.commission.minimum],
         ])
 
