@@ -65,7 +65,7 @@ public enum FillReader {
         let header = try splitCSV(lines.removeFirst(), record: 0).map { $0.trimmingCharacters(in: .whitespaces) }
         var seen = Set<String>()
         if let repeated = header.first(where: { !seen.insert($0).inserted }) {
-            throw FillFormatError(record: 0, problem: "'\(repeated)' appears twice")
+            throw FillFormatError(record: 0, problem: "\(shown(repeated)) appears twice")
         }
         return try lines.enumerated().map { index, line in
             let values = try splitCSV(line, record: index + 1)

@@ -27,7 +27,7 @@ enum FlatJSON {
             repeat {
                 parser.skipWhitespace()
                 let key = try parser.string()
-                guard keys.insert(key).inserted else { throw FlatJSONError(problem: "field '\(key)' appears twice") }
+                guard keys.insert(key).inserted else { throw FlatJSONError(problem: "field \(shown(key)) appears twice") }
                 parser.skipWhitespace()
                 guard parser.take(UInt8(ascii: ":")) else { throw parser.error("expected ':'") }
                 parser.skipWhitespace()

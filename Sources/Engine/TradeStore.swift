@@ -38,13 +38,16 @@ public struct TradeStore: Sendable {
     }
 
     /// Records fills in one transaction: COPY into a staging table, then one set-based merge. An
-    /// order id already recorded (or earlier in the same batch) is skipped, so recording a file
-    /// again is harmless; a fill whose metadata is cached and unexpired is linked to its snapshot
-    /// in the same statement. The table's constraints check every row again; any failure writes
-    /// nothing. Orders already stored are set aside by an anti-join before the insert (a probe per
-    /// conflicting row costs several times more); ON CONFLICT still covers a concurrent recorder.
+    /// order already recorded with the same values (or earlier in the same batch) is skipped, so
+    /// recording a file again is harmless; the same order with other values is a `RecordConflict`
+    /// and nothing is written (keeping either silently would lose a fill). A fill whose metadata is
+    /// cached and unexpired is linked to its snapshot in the same statement. The table's
+    /// constraints check every row again; any failure writes nothing. One left join with the
+    /// stored fills both sets the stored orders aside and compares them (a probe per conflicting
+    /// row costs several times more); ON CONFLICT still covers a concurrent recorder.
     public func record(_ fills: [Fill]) async throws -> RecordSummary {
-        try await connection.transaction { connection in
+        if let conflict = Self.conflictWithinBatch(fills) { throw conflict }
+        return try await connection.transaction { connection in
             // Enough memory to sort a backfill's order ids without spilling to disk.
             try await connection.query("SET LOCAL work_mem = '64MB'")
             try await connection.query("""
@@ -59,30 +62,72 @@ public struct TradeStore: Sendable {
                                 fill.size.description, fill.fees.description, fill.status, fill.executionMode])
                 }
             }
-            let row = try await connection.query("""
-                WITH inserted AS (
-                    INSERT INTO trade_records (order_id, symbol, side, order_time, price, size, fees, status, execution_mode)
-                    SELECT DISTINCT ON (order_id) order_id, symbol, side, order_time, price, size, fees, status, execution_mode
-                    FROM fills_staging s
-                    WHERE NOT EXISTS (SELECT 1 FROM trade_records t WHERE t.order_id = s.order_id)
-                    ORDER BY order_id, line
-                    ON CONFLICT (order_id) DO NOTHING
-                    RETURNING order_id
-                ), linked AS (
-                    INSERT INTO trade_strategy_link (order_id, snapshot_id, buy_score, sell_score, trigger_type)
-                    SELECT c.order_id, c.snapshot_id, c.buy_score, c.sell_score, c.trigger_type
-                    FROM strategy_metadata_cache c JOIN inserted USING (order_id)
-                    WHERE c.expires_at > now()
-                    ON CONFLICT (order_id) DO NOTHING
-                    RETURNING order_id
-                ), used AS (
-                    DELETE FROM strategy_metadata_cache WHERE order_id IN (SELECT order_id FROM linked)
-                )
-                SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM linked)
-                """).rows[0]
+            let row = try await connection.query(Self.merge).rows[0]
+            if row.optionalString(2) != nil {
+                throw RecordConflict(record: try row.int(2) + 1, orderID: try row.string(3), earlierRecord: nil, field: try row.string(4))
+            }
             let inserted = try row.int(0)
             return RecordSummary(inserted: inserted, duplicates: fills.count - inserted, linked: try row.int(1))
         }
+    }
+
+    static let recordedColumns = ["symbol", "side", "order_time", "price", "size", "fees", "status", "execution_mode"]
+
+    /// Inserts the staged fills of orders not stored yet (the first line of each) and links them;
+    /// answers the counts inserted and linked and the first line (its order id, its first
+    /// differing column) whose order is stored with other values, which makes the caller roll back. Numeric values
+    /// compare by value, so 1.5 and 1.50000000 are the same price.
+    static let merge: String = {
+        let difference = "CASE WHEN t.order_id IS NULL THEN NULL "
+            + recordedColumns.map { "WHEN s.\($0) IS DISTINCT FROM t.\($0) THEN '\($0)'" }.joined(separator: " ") + " END"
+        return """
+            WITH staged AS (
+                SELECT s.*, t.order_id IS NOT NULL AS stored, \(difference) AS difference
+                FROM fills_staging s LEFT JOIN trade_records t USING (order_id)
+            ), conflict AS (
+                SELECT line, order_id, difference FROM staged WHERE difference IS NOT NULL ORDER BY line LIMIT 1
+            ), inserted AS (
+                INSERT INTO trade_records (order_id, symbol, side, order_time, price, size, fees, status, execution_mode)
+                SELECT DISTINCT ON (order_id) order_id, symbol, side, order_time, price, size, fees, status, execution_mode
+                FROM staged WHERE NOT stored
+                ORDER BY order_id, line
+                ON CONFLICT (order_id) DO NOTHING
+                RETURNING order_id
+            ), linked AS (
+                INSERT INTO trade_strategy_link (order_id, snapshot_id, buy_score, sell_score, trigger_type)
+                SELECT c.order_id, c.snapshot_id, c.buy_score, c.sell_score, c.trigger_type
+                FROM strategy_metadata_cache c JOIN inserted USING (order_id)
+                WHERE c.expires_at > now()
+                ON CONFLICT (order_id) DO NOTHING
+                RETURNING order_id
+            ), used AS (
+                DELETE FROM strategy_metadata_cache WHERE order_id IN (SELECT order_id FROM linked)
+            )
+            SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM linked),
+                   (SELECT line FROM conflict), (SELECT order_id FROM conflict), (SELECT difference FROM conflict)
+            """
+    }()
+
+    /// The first fill that repeats an earlier fill's order id (byte for byte, as PostgreSQL
+    /// compares) with other values, as they would be stored.
+    static func conflictWithinBatch(_ fills: [Fill]) -> RecordConflict? {
+        var firstOfOrder: [[UInt8]: Int] = [:]
+        firstOfOrder.reserveCapacity(fills.count)
+        for (index, fill) in fills.enumerated() {
+            let key = Array(fill.orderID.utf8)
+            guard let earlier = firstOfOrder[key] else {
+                firstOfOrder[key] = index
+                continue
+            }
+            let first = fills[earlier]
+            let differences = [first.symbol != fill.symbol, first.side != fill.side, first.time.postgresText != fill.time.postgresText,
+                               first.price != fill.price, first.size != fill.size, first.fees != fill.fees,
+                               first.status != fill.status, first.executionMode != fill.executionMode]
+            if let column = differences.firstIndex(of: true) {
+                return RecordConflict(record: index + 1, orderID: fill.orderID, earlierRecord: earlier + 1, field: recordedColumns[column])
+            }
+        }
+        return nil
     }
 
     /// Caches metadata for an order until `ttl` passes; a later fill of that order links to it.
@@ -129,6 +174,22 @@ extension Double: PostgresDecodable {
     public init?(postgresText: String) { self.init(postgresText) }
 }
 
+/// A fill for an order that is already recorded, or earlier in the batch, with other values.
+public struct RecordConflict: Error, Equatable, CustomStringConvertible {
+    /// 1-based, as in the file.
+    public var record: Int
+    public var orderID: String
+    /// The batch's earlier record of the order; nil if the conflict is with the stored fill.
+    public var earlierRecord: Int?
+    public var field: String
+
+    public var description: String {
+        let other = earlierRecord.map { "record \($0) of the same order" } ?? "the fill already recorded for it"
+        return "record \(record): order \(shown(orderID, limit: 128)) differs from \(other) in \(field); nothing was written. "
+            + "A fill is recorded once: correct the file, or the ledger, and record again."
+    }
+}
+
 public enum MetadataError: Error, Equatable, CustomStringConvertible {
     case malformedSnapshotID(String)
     case unknownSnapshot(String)
@@ -136,7 +197,7 @@ public enum MetadataError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .malformedSnapshotID(let id):
-            return "'\(id.prefix(64))' is not a snapshot id (a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427)"
+            return "\(shown(id, limit: 64)) is not a snapshot id (a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427)"
         case .unknownSnapshot(let id):
             return "there is no snapshot \(id): use an id printed by `bot-engine snapshot activate`"
         }

@@ -233,25 +233,3 @@ public final class PostgresConnection: @unchecked Sendable {
         String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
-
-/// libpq repeats the conninfo in some messages (e.g. a malformed URL): mask every password-shaped
-/// part, and the known password wherever it appears.
-func redactPasswords(_ message: String, conninfo: String?) -> String {
-    var redacted = message
-        .replacing(/(postgres(?:ql)?:\/*[^:@\/\s"]*:)[^@\s"]+@/, with: { "\($0.output.1)***@" })
-        .replacing(/password\s*=\s*('[^']*'|[^\s"]+)/, with: "password=***")
-    var known = [ProcessInfo.processInfo.environment["PGPASSWORD"]]
-    if let conninfo { known.append(passwordIn(conninfo)) }
-    for case let password? in known where !password.isEmpty {
-        redacted = redacted.replacing(password, with: "***")
-    }
-    return redacted
-}
-
-/// The password in a `postgres://user:password@host` URL or a `password=…` conninfo.
-func passwordIn(_ conninfo: String) -> String? {
-    if let match = conninfo.firstMatch(of: /^postgres(?:ql)?:\/*[^:@\/]*:([^@]+)@/) {
-        return String(match.output.1)
-    }
-    return conninfo.firstMatch(of: /password\s*=\s*'?([^'\s]+)/).map { String($0.output.1) }
-}

@@ -165,4 +165,27 @@ struct BotEngineCLITests {
             #expect(withMark.stdoutText == "recorded 1 fills (0 already present), linked 0\n", "\(withMark.stderrText)")
         }
     }
+
+    /// `--ttl 0` cached metadata expired on arrival and an order id longer than any fill's was kept
+    /// (neither could ever link); a TTL or window beyond 32 bits ended in a raw SQL error.
+    @Test func metadataAndLinkageOptionsOutsideTheirRangeAreRefused() async throws {
+        try await withMigratedDatabase { db, url, _ async throws in
+            let engine = BuiltBinary.botEngine
+            let snapshot = try await engine.run(["snapshot", "activate", "--config", "{}"] + url).stdoutText
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let cache = ["metadata", "cache", "--snapshot-id", snapshot]
+            for (arguments, message) in [(["--order-id", "o1", "--ttl=0"], "--ttl: must be between 1 and 2147483647 seconds"),
+                                         (["--order-id", "o1", "--ttl=99999999999"], "--ttl: must be between 1 and 2147483647 seconds"),
+                                         (["--order-id", String(repeating: "x", count: 129)], "--order-id: longer than 128 characters")] {
+                let refused = try await engine.run(cache + arguments + url)
+                #expect(refused.termination != .exited(0))
+                #expect(refused.stderrText.contains(message), "\(refused.stderrText)")
+            }
+            #expect(try await db.query("SELECT count(*) FROM strategy_metadata_cache").rows[0].int(0) == 0)
+            for hours in ["0", "99999999999"] {
+                let refused = try await engine.run(["linkage", "--hours", hours] + url)
+                #expect(refused.stderrText.contains("--hours: must be between 1 and 1000000"), "\(refused.stderrText)")
+            }
+        }
+    }
 }

@@ -138,6 +138,26 @@ import Testing
         }
     }
 
+    /// A file's values reach the operator's terminal in error messages: escape sequences (here:
+    /// set the window title, clear the screen) used to pass through, and a 3 MB value was printed
+    /// whole.
+    @Test func messagesShowValuesEscapedAndShort() {
+        var fields = good
+        fields["symbol"] = "\u{1B}]0;pwned\u{07}\u{1B}[2J"
+        let escape = #expect(throws: FillValidationError.self) { try RawFill(fields).validated(record: 1) }
+        #expect(escape?.description == #"record 1: field 'symbol': '\u{1B}]0;pwned\u{7}\u{1B}[2J' is not an uppercase symbol such as AAPL or BTC-USD"#)
+        fields = good
+        fields["side"] = String(repeating: "x", count: 3_000_000)
+        let long = #expect(throws: FillValidationError.self) { try RawFill(fields).validated(record: 1) }
+        #expect(long?.description == "record 1: field 'side': '\(String(repeating: "x", count: 40))…' is not buy or sell")
+        let bar = #expect(throws: BarIngestError.self) {
+            try MarketBarStore.validatedLines(Array("\(MarketBarStore.header)\nBTC-USD,\u{1B}[2J,2026-01-01T00:00:00Z,1,2,0.5,1.5,1\n".utf8))
+        }
+        #expect(bar?.problem.hasPrefix(#"field 'timeframe': '\u{1B}[2J' is not"#) == true, "\(String(describing: bar))")
+        let key = #expect(throws: FillFormatError.self) { try FillReader.read(#"{"\u202Eevil":1,"\u202Eevil":2}"#, format: .jsonl) }
+        #expect(key?.problem == #"field '\u{202E}evil' appears twice"#)
+    }
+
     /// Latin-1 bytes decoded leniently made `id\u{E9}` and `id\u{E8}` both `id\u{FFFD}`: one of two
     /// distinct fills was then skipped as "already present".
     @Test func textThatIsNotUTF8IsRefusedNotRepaired() {
