@@ -65,7 +65,7 @@ struct BacktestStoreTests {
             // Edge values: the smallest unit, every decimal place, a large price, a huge volume.
             let csv = """
                 symbol,timeframe,ts,open,high,low,close,volume
-                X,1m,2025-01-02T00:00:00Z,0.00000001,123456789.12345678,0.1,10000,0
+                X,1m,2025-01-02T00:00:00Z,0.00000001,123456789.12345678,0.00000001,10000,0
                 X,1m,2025-01-02T00:01:00Z,90000000000.12345678,92233720368.54775807,1.00000001,20000.5,100000000000.25
                 X,1m,2025-01-02T00:02:00Z,7,8,6,7.5,1.5
                 """

@@ -14,7 +14,7 @@ public enum TimeRange {
         if let day = BarGenerator.day(text) {
             return Date(timeIntervalSince1970: Double((day + (endOfDay ? 1 : 0)) * 86_400))
         }
-        if case .success(let time) = parseISO8601(text) { return time }
+        if case .success(let time) = parseISO8601(Array(text.utf8)[...]) { return time }
         throw .invalidSetting(flag, problem: "'\(text)' is not a date (2025-09-10) or a time with a zone (2025-09-10T13:30:00Z)")
     }
 }
