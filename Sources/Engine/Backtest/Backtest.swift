@@ -122,7 +122,7 @@ public enum Backtest {
             riskFreeRate: request.riskFreeRate)
         let outcomes = trades.map {
             TradeOutcome(entryBar: $0.entryBar, exitBar: $0.exitBar, entryTime: $0.entryTime, exitTime: $0.exitTime,
-                         pnl: double($0.pnl), returnFraction: $0.returnFraction, fees: double($0.fees))
+                         pnl: nearestDouble($0.pnl), returnFraction: $0.returnFraction, fees: nearestDouble($0.fees))
         }
         let metrics = BacktestMetrics.compute(equity: simulation.equity, times: bars.times, closes: bars.close,
                                               firstTradingBar: request.strategy.warmup, trades: outcomes, conventions: conventions)
@@ -168,7 +168,7 @@ public enum Backtest {
                 entryBar: simulated[buy].bar, exitBar: simulated[sell].bar,
                 entryTime: bars.times[simulated[buy].bar], exitTime: bars.times[simulated[sell].bar],
                 quantity: allocation.quantity, entryPrice: entryPrice, exitPrice: fills[sell].price, fees: fees, pnl: allocation.pnl,
-                returnFraction: double(allocation.pnl) / (double(allocation.quantity) * double(entryPrice)),
+                returnFraction: nearestDouble(allocation.pnl) / (nearestDouble(allocation.quantity) * nearestDouble(entryPrice)),
                 exitReason: simulated[sell].reason))
         }
         return trades
@@ -186,6 +186,6 @@ public enum Backtest {
 }
 
 /// An amount as the nearest Double (via its exact decimal text).
-func double(_ amount: Amount) -> Double {
+func nearestDouble(_ amount: Amount) -> Double {
     Double(amount.description) ?? .nan
 }

@@ -111,6 +111,8 @@ enum Simulator {
                     fills.append(SimulatedFill(bar: bar, side: .sell, price: price, quantity: quantity, fee: fee, reason: reason))
                     quantity = 0
                     entryPrice = 0
+                    stopPrice = -.infinity
+                    takePrice = .infinity
                 }
 
                 for index in 0..<count {
@@ -139,10 +141,6 @@ enum Simulator {
                             exit(at: min(o[index], stopPrice) * down, bar: index, reason: .stopLoss)
                         } else if h[index] >= takePrice {
                             exit(at: max(o[index], takePrice), bar: index, reason: .takeProfit)
-                        }
-                        if quantity == 0 {
-                            stopPrice = -.infinity
-                            takePrice = .infinity
                         }
                     }
                     e[index] = cash + (c[index] * quantity - quantity * entryPrice)
