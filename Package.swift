@@ -53,7 +53,11 @@ let package = Package(
             name: "BotOpsTests",
             dependencies: ["BotOps", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(name: "ChecksTests", dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ChecksTests",
+            dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]
 )

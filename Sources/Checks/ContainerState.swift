@@ -14,7 +14,7 @@ struct ContainerState: Sendable, Equatable {
     var startedAt: Int?
     var now: Int
 
-    var uptimeSeconds: Int? { startedAt.map { max(0, now - $0) } }
+    var uptimeSeconds: Int? { startedAt.map { max(0, secondsBetween($0, now)) } }
 
     /// The one definition of "the database container can serve", as a docker template, so that
     /// db-running judges it and the report run checks it on the host the same way. Docker says

@@ -74,6 +74,8 @@ struct CronSchedule: Sendable, Equatable {
     /// in a zone `utcOffset` seconds east of UTC (the host's offset now: a DST change before then
     /// moves the real time by the change). Nil when no date ever matches (`30 0 31 2 *`).
     func nextFire(after epoch: Int, utcOffset: Int) -> Int? {
+        // Years 1970 to 9999 and real offsets only: a host clock outside them has no answer.
+        guard (0...253_402_300_799).contains(epoch), abs(utcOffset) <= 86_400 else { return nil }
         let local = epoch + utcOffset
         let earliest = (local - ((local % 60) + 60) % 60) + 60
         var day = earliest - ((earliest % 86_400) + 86_400) % 86_400

@@ -26,7 +26,7 @@ struct CronScheduledCheck: FactCheck {
             }
             let when = formatLocalMinute(next, utcOffset: facts.utcOffset)
             evidence.append(Evidence("next_run", when))
-            return .pass("next run \(when) (in \(formatAge(next - facts.now))): \(line)", evidence)
+            return .pass("next run \(when) (in \(formatAge(secondsBetween(facts.now, next)))): \(line)", evidence)
         }
         if let commented = lines.first(where: { Self.uncommented($0).flatMap(CronEntry.parse)?.runs(script: script) == true }) {
             return .fail("the cron entry is commented out: \(commented). Re-enable it with botops cron install.", [Evidence("line", commented)])

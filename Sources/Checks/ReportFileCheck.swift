@@ -18,7 +18,7 @@ struct ReportFileCheck: Check {
                 return .fail("the script exited 0 but no file matches \(pattern). Check where it writes its report.")
             }
             let future = newest.modifiedSeconds > run.now
-                ? " Its modification time is \(formatAge(newest.modifiedSeconds - run.now)) in the future (a clock step or a copied file)."
+                ? " Its modification time is \(formatAge(secondsBetween(run.now, newest.modifiedSeconds))) in the future (a clock step or a copied file)."
                 : ""
             return .fail("this run did not create or change a file matching \(pattern); the newest, \(newest.path), is as it was before the run.\(future) Check where the script writes its report.",
                          [Evidence("newest", newest.path), Evidence("modified", formatUTC(newest.modifiedSeconds))])

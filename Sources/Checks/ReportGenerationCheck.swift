@@ -19,7 +19,7 @@ struct ReportGenerationCheck: Check {
         case .refused(let reason):
             return .fail("\(script) was not run: when it was due, \(reason).")
         case let .ran(termination, startedAt, finishedAt):
-            let evidence = [Evidence("exit", termination.description), Evidence("seconds", String(finishedAt - startedAt))]
+            let evidence = [Evidence("exit", termination.description), Evidence("seconds", String(secondsBetween(startedAt, finishedAt)))]
             guard termination == .exited(0) else {
                 let detail = lastLines(run.errorOutput.isEmpty ? run.output : run.errorOutput)
                 return .fail("\(script) failed (\(termination))" + (detail.isEmpty ? "" : ": \(detail)"), evidence)
