@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),
         .testTarget(
             name: "BotOpsTests",
-            dependencies: ["BotOps", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["BotOps", "Checks", "Remote", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "ChecksTests",
