@@ -42,3 +42,16 @@ import Testing
         #expect(largest.trades.map(\.entryBar) == small.trades.map(\.entryBar))
     }
 }
+
+extension BacktestLimitsTests {
+    /// 10^13 cash at a price of 1 buys 10^13 units, more than the trade rows' numeric(20, 8)
+    /// quantity holds: refused when the run is computed, not at the COPY half-way through saving.
+    @Test func fillsBeyondTheLedgerColumnsAreRefused() {
+        var settings = SimulationSettings()
+        settings.cash = 1e13
+        let cheap = bars([(10, 10, 10, 10), (9, 9, 9, 9), (8, 8, 8, 8), (7, 7, 7, 7), (1, 1, 1, 1), (3, 3, 3, 3), (3, 3, 3, 3)])
+        #expect(throws: BacktestError.self) {
+            try Backtest.run(BacktestRequest(strategy: .rsi(period: 2, low: 30, high: 70), settings: settings), on: cheap)
+        }
+    }
+}

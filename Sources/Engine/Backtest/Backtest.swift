@@ -149,9 +149,14 @@ public enum Backtest {
         var fills: [Fill] = []
         fills.reserveCapacity(simulated.count)
         for (index, fill) in simulated.enumerated() {
+            let price = try amount(fill.price), size = try amount(fill.quantity)
+            // The trade rows keep price and quantity in the ledger's numeric(20, 8) columns.
+            guard price.fitsLedgerColumn, size.fitsLedgerColumn else {
+                throw .outOfRange("a simulated fill of \(size) units at \(price) is beyond ±\(Amount.columnMaximum), the most the ledger stores")
+            }
             fills.append(Fill(orderID: orderID(index), symbol: bars.symbol, side: fill.side,
                               time: Date(timeIntervalSince1970: Double(bars.times[fill.bar])),
-                              price: try amount(fill.price), size: try amount(fill.quantity), fees: try amount(fill.fee)))
+                              price: price, size: size, fees: try amount(fill.fee)))
         }
         let byID = Dictionary(uniqueKeysWithValues: fills.indices.map { (fills[$0].orderID, $0) })
         let allocations: [Allocation]
