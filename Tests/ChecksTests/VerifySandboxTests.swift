@@ -177,6 +177,29 @@ struct VerifySandboxTests {
         try? FileManager.default.removeItem(atPath: log)
     }
 
+    /// Things that look right to a lax check: a cron line whose script is cut off by a quoted `%`
+    /// (cron feeds it to stdin), a directory named like a query, and a script that only creates a
+    /// directory matching the report glob. Each used to pass.
+    @Test func lookAlikesOfACronLineAQueryAndAReport() async throws {
+        try await scenario("""
+            crontab -l > ~/.crontab.botops-test && printf '%s\\n' "0 9 * * 1 echo '%'; /opt/bot/\(Self.script)" | crontab - \
+              && mv queries/weekly_timing_analysis.sql ~/.query.botops-test && mkdir queries/weekly_timing_analysis.sql \
+              && cp \(Self.script) ~/.review.botops-test \
+              && printf '#!/bin/bash\\nmkdir -p /opt/bot/logs/weekly_review_dir.txt\\n' > \(Self.script)
+            """, repair: """
+            crontab ~/.crontab.botops-test && rm ~/.crontab.botops-test \
+              && rmdir queries/weekly_timing_analysis.sql logs/weekly_review_dir.txt \
+              && mv ~/.query.botops-test queries/weekly_timing_analysis.sql \
+              && cp ~/.review.botops-test \(Self.script) && rm ~/.review.botops-test && git diff --quiet
+            """) { results in
+            expectVerdicts(results, failing: [
+                "cron-scheduled": "no crontab line runs /opt/bot/weekly_strategy_review.sh",
+                "queries-present": "not a regular file: weekly_timing_analysis.sql",
+                "report-file": "is a directory, not a regular file",
+            ])
+        }
+    }
+
     /// An older report copied in with a future time (or left by a clock step) while the script
     /// writes nowhere: not this run's report.
     @Test func oldReportWithAFutureTimeAndAScriptThatWritesNothing() async throws {
