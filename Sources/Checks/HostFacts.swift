@@ -21,6 +21,8 @@ struct HostFacts: Sendable, Equatable {
     var scriptExecutable: Bool
     /// Per configured query, in order: nil when missing.
     var queries: [String: FileStat?]
+    /// Configured queries that exist but hold nothing but whitespace.
+    var blankQueries: Set<String> = []
     /// The host's clock and its offset from UTC (seconds east), which cron schedules follow.
     var now: Int
     var utcOffset: Int
@@ -37,7 +39,8 @@ struct HostFacts: Sendable, Equatable {
             """
         // Sections are numbered: a query's name never reaches the shell except quoted in its path.
         for (index, query) in settings.queries.enumerated() {
-            command += "\necho \(marker) query-\(index); \(statCommand(shellQuote(settings.path("queries/" + query))))"
+            let path = shellQuote(settings.path("queries/" + query))
+            command += "\necho \(marker) query-\(index); \(statCommand(path)); grep -qs '[^[:space:]]' -- \(path) || echo blank"
         }
         let result = try await context.run(command)
         let sections = context.sections(result.stdoutText)
@@ -48,8 +51,11 @@ struct HostFacts: Sendable, Equatable {
         }
         let scriptLines = sections["script"] ?? []
         var queries: [String: FileStat?] = [:]
+        var blankQueries: Set<String> = []
         for (index, query) in settings.queries.enumerated() {
-            queries[query] = parseStat(sections["query-\(index)"]?.first)
+            let lines = sections["query-\(index)"] ?? []
+            queries[query] = parseStat(lines.first)
+            if lines.dropFirst().contains("blank") { blankQueries.insert(query) }
         }
         return HostFacts(
             crontabStatus: status,
@@ -57,6 +63,7 @@ struct HostFacts: Sendable, Equatable {
             script: parseStat(scriptLines.first),
             scriptExecutable: scriptLines.contains("executable"),
             queries: queries,
+            blankQueries: blankQueries,
             now: now,
             utcOffset: utcOffset)
     }

@@ -12,6 +12,7 @@ struct QueriesPresentCheck: FactCheck {
         var missing: [String] = []
         var empty: [String] = []
         var notFiles: [String] = []
+        var blank: [String] = []
         var evidence: [Evidence] = []
         for query in settings.queries {
             switch facts.queries[query] ?? nil {
@@ -23,6 +24,8 @@ struct QueriesPresentCheck: FactCheck {
                     notFiles.append(query)
                 } else if stat.size == 0 {
                     empty.append(query)
+                } else if facts.blankQueries.contains(query) {
+                    blank.append(query)
                 }
                 evidence.append(Evidence(query, "\(stat.size) bytes"))
             }
@@ -30,6 +33,7 @@ struct QueriesPresentCheck: FactCheck {
         var problems: [String] = []
         if !missing.isEmpty { problems.append("missing: \(missing.joined(separator: ", "))") }
         if !empty.isEmpty { problems.append("empty: \(empty.joined(separator: ", "))") }
+        if !blank.isEmpty { problems.append("only whitespace: \(blank.joined(separator: ", "))") }
         if !notFiles.isEmpty { problems.append("not a regular file: \(notFiles.joined(separator: ", "))") }
         guard problems.isEmpty else {
             return .fail("\(problems.joined(separator: "; ")) in \(settings.appPath)/queries. Restore them: git -C \(settings.appPath) checkout -- queries/", evidence)

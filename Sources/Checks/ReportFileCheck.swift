@@ -32,6 +32,9 @@ struct ReportFileCheck: Check {
         guard file.size > 0 else {
             return .fail("\(file.path) is empty.", evidence)
         }
+        guard !run.blankFiles.contains(file.path) else {
+            return .fail("\(file.path) holds only whitespace (\(file.size) bytes). Check the script's queries and its output.", evidence)
+        }
         let created = !run.before.contains { $0.path == file.path }
         return .pass("\(file.path) (\(file.size) bytes, \(created ? "created" : "rewritten") by this run)", evidence)
     }

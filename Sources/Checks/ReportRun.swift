@@ -34,6 +34,8 @@ struct ReportRun: Sendable, Equatable {
     var after: [ReportFile]
     /// The host's clock when the run ended.
     var now: Int
+    /// Paths in `after` without a single non-whitespace character.
+    var blankFiles: Set<String> = []
 
     /// Files this run created or changed: new, or with another identity, time or size than before.
     var written: [ReportFile] { after.filter { !before.contains($0) } }
@@ -63,6 +65,7 @@ struct ReportRun: Sendable, Equatable {
             fi
             echo \(marker) before; printf '%s\\n' "$before"
             echo \(marker) after; \(snapshot)
+            echo \(marker) with-text; grep -ls '[^[:space:]]' -- \(shellGlob(settings.path(settings.reportGlob)))
             echo \(marker) now; date +%s
             """
         let result = try await context.run(command)
@@ -80,13 +83,15 @@ struct ReportRun: Sendable, Equatable {
         } else {
             throw CheckError.unexpectedOutput(command: "report script run", output: text + result.stderrText)
         }
+        let after = (sections["after"] ?? []).compactMap(parseFile)
         return ReportRun(
             outcome: outcome,
             output: context.preamble(text).trimmingCharacters(in: .whitespacesAndNewlines),
             errorOutput: result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines),
             before: (sections["before"] ?? []).compactMap(parseFile),
-            after: (sections["after"] ?? []).compactMap(parseFile),
-            now: now)
+            after: after,
+            now: now,
+            blankFiles: Set(after.map(\.path)).subtracting(sections["with-text"] ?? []))
     }
 
     private static func parseFile(_ line: String) -> ReportFile? {

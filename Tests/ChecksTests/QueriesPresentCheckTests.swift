@@ -25,4 +25,13 @@ import Testing
         #expect(verdict.status == .fail)
         #expect(verdict.message.contains("not a regular file: b.sql"))
     }
+
+    /// A query of blanks and newlines has a size, and used to pass as present.
+    @Test func aQueryOfOnlyWhitespaceIsEmpty() {
+        var facts = Fixture.host
+        facts.blankQueries = ["a.sql"]
+        let verdict = QueriesPresentCheck().evaluate(facts, settings: Fixture.settings)
+        #expect(verdict.status == .fail)
+        #expect(verdict.message.contains("only whitespace: a.sql"))
+    }
 }

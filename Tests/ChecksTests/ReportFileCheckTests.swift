@@ -63,4 +63,13 @@ import Testing
         #expect(verdict.status == .fail)
         #expect(verdict.message.contains("is a directory, not a regular file"))
     }
+
+    /// A report of blanks and newlines has a size, and used to pass as written.
+    @Test func aReportOfOnlyWhitespaceFails() {
+        var blank = run(before: [old], after: [old, new])
+        blank.blankFiles = [new.path]
+        let verdict = evaluate(blank)
+        #expect(verdict.status == .fail)
+        #expect(verdict.message == "\(new.path) holds only whitespace (572 bytes). Check the script's queries and its output.")
+    }
 }

@@ -200,6 +200,24 @@ struct VerifySandboxTests {
         }
     }
 
+    /// A query file and a fresh report of nothing but blanks and newlines: both have a size, and
+    /// both used to pass.
+    @Test func aBlankQueryAndABlankReport() async throws {
+        try await scenario("""
+            cp queries/weekly_signal_quality.sql ~/.query.botops-test && printf '  \\n\\t\\n' > queries/weekly_signal_quality.sql \
+              && cp \(Self.script) ~/.review.botops-test \
+              && printf '#!/bin/bash\\nprintf "\\\\n   \\\\n" > /opt/bot/logs/weekly_review_blank.txt\\n' > \(Self.script)
+            """, repair: """
+            cp ~/.query.botops-test queries/weekly_signal_quality.sql && rm ~/.query.botops-test logs/weekly_review_blank.txt \
+              && cp ~/.review.botops-test \(Self.script) && rm ~/.review.botops-test && git diff --quiet
+            """) { results in
+            expectVerdicts(results, failing: [
+                "queries-present": "only whitespace: weekly_signal_quality.sql",
+                "report-file": "holds only whitespace",
+            ])
+        }
+    }
+
     /// An older report copied in with a future time (or left by a clock step) while the script
     /// writes nowhere: not this run's report.
     @Test func oldReportWithAFutureTimeAndAScriptThatWritesNothing() async throws {
