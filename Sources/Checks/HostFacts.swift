@@ -21,6 +21,9 @@ struct HostFacts: Sendable, Equatable {
     var scriptExecutable: Bool
     /// Per configured query, in order: nil when missing.
     var queries: [String: FileStat?]
+    /// Whether a cron daemon process runs: false when none does, nil when the host cannot tell
+    /// (no pgrep). An installed entry without a daemon never fires.
+    var cronDaemonRunning: Bool? = true
     /// Configured queries that exist but hold nothing but whitespace.
     var blankQueries: Set<String> = []
     /// The host's clock and its offset from UTC (seconds east), which cron schedules follow.
@@ -33,6 +36,8 @@ struct HostFacts: Sendable, Equatable {
         let script = shellQuote(settings.path(settings.reportScript))
         var command = """
             echo \(marker) crontab; crontab -l 2>&1; status=$?; echo \(marker) crontab-status; echo $status
+            echo \(marker) cron-daemon; if ! command -v pgrep >/dev/null; then echo unknown; \
+              elif pgrep -x cron >/dev/null || pgrep -x crond >/dev/null; then echo running; else echo stopped; fi
             echo \(marker) script; \(statCommand(script))
             if \(ReportRun.runnable(script)); then echo executable; else echo not-executable; fi
             echo \(marker) now; date '+%s %z'
@@ -63,6 +68,7 @@ struct HostFacts: Sendable, Equatable {
             script: parseStat(scriptLines.first),
             scriptExecutable: scriptLines.contains("executable"),
             queries: queries,
+            cronDaemonRunning: ["running": true, "stopped": false][sections["cron-daemon"]?.first ?? ""],
             blankQueries: blankQueries,
             now: now,
             utcOffset: utcOffset)

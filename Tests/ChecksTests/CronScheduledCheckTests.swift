@@ -60,6 +60,17 @@ import Testing
         }
     }
 
+    /// The entry is in the crontab but no cron daemon runs: it never fires, yet the line alone passed.
+    @Test func anEntryWithoutACronDaemonFails() {
+        var facts = Fixture.host
+        facts.cronDaemonRunning = false
+        let result = CronScheduledCheck().evaluate(facts, settings: Fixture.settings)
+        #expect(result.status == .fail)
+        #expect(result.message.contains("no cron daemon"))
+        facts.cronDaemonRunning = nil
+        #expect(CronScheduledCheck().evaluate(facts, settings: Fixture.settings).status == .pass)
+    }
+
     @Test func commentedOutEntryFails() {
         let result = verdict(["  # " + Fixture.cronLine])
         #expect(result.status == .fail)

@@ -294,4 +294,22 @@ extension VerifySandboxTests {
         #expect(object?["destination"] as? String == "local")
         #expect((object?["summary"] as? [String: Int])?["pass"] == 9)
     }
+
+    /// The entry is installed, but the host finds no cron daemon (here a pgrep first on PATH that
+    /// finds nothing, instead of stopping the shared daemon): the job would never fire, and the
+    /// crontab line alone used to pass.
+    @Test func anInstalledEntryWithoutACronDaemonFails() async throws {
+        let fake = FileManager.default.temporaryDirectory.appendingPathComponent("botops-no-cron-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: fake, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: fake) }
+        let pgrep = fake.appendingPathComponent("pgrep")
+        try "#!/bin/sh\nexit 1\n".write(to: pgrep, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: pgrep.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
+        let path = fake.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let result = try await BuiltBinary.botops.run(["verify", "--local", "--config", sandbox.configFile, "--only", "cron-scheduled"],
+                                                      prefix: ["runuser", "-u", sandbox.value("SANDBOX_USER"), "--", "env", "PATH=\(path)"])
+        #expect(result.termination == .exited(1), "\(result.stdoutText)\(result.stderrText)")
+        #expect(result.stdoutText.contains("no cron daemon"))
+    }
 }
