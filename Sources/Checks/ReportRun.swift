@@ -37,8 +37,16 @@ struct ReportRun: Sendable, Equatable {
     /// Paths in `after` without a single non-whitespace character.
     var blankFiles: Set<String> = []
 
-    /// Files this run created or changed: new, or with another identity, time or size than before.
-    var written: [ReportFile] { after.filter { !before.contains($0) } }
+    /// Files this run created or changed: with an identity, time and size no file had before
+    /// (so a new link to an old report is not new), modified no earlier than the run started
+    /// (so neither is a link to an old file outside the glob).
+    var written: [ReportFile] {
+        let started: Int? = if case .ran(_, let startedAt, _) = outcome { startedAt } else { nil }
+        return after.filter { file in
+            !before.contains { $0.inode == file.inode && $0.modified == file.modified && $0.size == file.size }
+                && started.map { file.modifiedSeconds >= $0 } ?? true
+        }
+    }
 
     /// The shell test for "a regular file this user may execute", shared with script-executable.
     static func runnable(_ quotedPath: String) -> String {

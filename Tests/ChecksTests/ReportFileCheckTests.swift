@@ -72,4 +72,14 @@ import Testing
         #expect(verdict.status == .fail)
         #expect(verdict.message == "\(new.path) holds only whitespace (572 bytes). Check the script's queries and its output.")
     }
+
+    /// A new name for an old report (a symlink or hard link made by the script, which `stat -L`
+    /// sees as the old file) used to pass as created by this run.
+    @Test func aNewLinkToAnOldReportIsNotThisRunsReport() {
+        var link = old
+        link.path = new.path
+        #expect(evaluate(run(before: [old], after: [old, link])).status == .fail)
+        // The same with the old file outside the glob: modified before the run started.
+        #expect(evaluate(run(before: [], after: [link])).status == .fail)
+    }
 }

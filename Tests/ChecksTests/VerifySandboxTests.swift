@@ -218,6 +218,19 @@ struct VerifySandboxTests {
         }
     }
 
+    /// The script makes a link to an old report instead of writing one: `stat -L` sees a new path
+    /// with the old file's identity and time, and it used to pass as created by this run.
+    @Test func aLinkToAnOldReportIsNotThisRunsReport() async throws {
+        let old = "/tmp/botops-old-report-\(UUID().uuidString.prefix(8)).txt"
+        try await scenario("""
+            echo 'weekly review from last month' > \(old) && touch -d '30 days ago' \(old) \
+              && cp \(Self.script) ~/.review.botops-test \
+              && printf '#!/bin/bash\\nln -sfn \(old) /opt/bot/logs/weekly_review_link.txt\\n' > \(Self.script)
+            """, repair: "rm -f logs/weekly_review_link.txt \(old) && cp ~/.review.botops-test \(Self.script) && rm ~/.review.botops-test && git diff --quiet") { results in
+            expectVerdicts(results, failing: ["report-file": "this run did not create or change a file"])
+        }
+    }
+
     /// An older report copied in with a future time (or left by a clock step) while the script
     /// writes nowhere: not this run's report.
     @Test func oldReportWithAFutureTimeAndAScriptThatWritesNothing() async throws {
