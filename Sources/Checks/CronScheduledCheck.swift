@@ -18,6 +18,9 @@ struct CronScheduledCheck: FactCheck {
         for line in lines {
             guard let entry = CronEntry.parse(line), entry.runs(script: script) else { continue }
             var evidence = [Evidence("line", line), Evidence("schedule", entry.scheduleText)]
+            guard facts.cronDaemonRunning != false else {
+                return .fail("the entry is installed but no cron daemon (cron or crond) runs on the host, so it never fires: \(line). Start it: systemctl start cron.", evidence)
+            }
             guard let schedule = entry.schedule else {
                 return .pass("runs at boot only (@reboot): \(line)", evidence)
             }

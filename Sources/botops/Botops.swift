@@ -1,5 +1,6 @@
 import ArgumentParser
 import BotOps
+import Checks
 import Foundation
 
 @main
@@ -26,7 +27,8 @@ struct Botops: AsyncParsableCommand {
             if code == .success {
                 exit(withError: error)
             }
-            let message = fullMessage(for: error)
+            // The message echoes flag values as typed; an escape sequence among them must not reach the terminal.
+            let message = terminalSafe(fullMessage(for: error), keepNewlines: true)
             if !message.isEmpty { FileHandle.standardError.write(Data("\(message)\n".utf8)) }
             Foundation.exit(code == .validationFailure ? BotOpsExitCode.usage.rawValue : code.rawValue)
         }
