@@ -32,11 +32,15 @@ struct Exec: AsyncParsableCommand {
     func run() async throws {
         let settings = connection.settings(for: try connection.loadConfig())
         let line = argv.count == 1 ? argv[0] : shellCommand(argv)
-        let result = try await settings.withConnection { host in
-            try await host.run(line, timeout: timeout.map { .milliseconds(Int64($0 * 1000)) }) { stream, bytes in
+        // Like ssh: botops's stdin goes to the command, then end-of-file.
+        let termination = try await settings.withConnection { host in
+            try await host.stream(line, timeout: timeout.map { .milliseconds(Int64($0 * 1000)) }, input: .standardInput) { stream, bytes in
                 (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(bytes))
             }
         }
-        throw ExitCode(result.termination.shellStatus)
+        if termination == .noExitStatus {
+            FileHandle.standardError.write(Data("botops: the command ended with \(termination)\n".utf8))
+        }
+        throw ExitCode(termination.shellStatus)
     }
 }

@@ -95,11 +95,13 @@ struct SSHIntegrationTests {
         let error = await #expect(throws: RemoteError.self) {
             _ = try await connect(try sandbox.target(knownHostsFile: knownHosts))
         }
-        guard case .unknownHostKey(_, let port, let fingerprint, _) = error else {
+        guard case .unknownHostKey(_, let port, let key, _, let recordedTypes) = error else {
             Issue.record("expected unknownHostKey, got \(String(describing: error))")
             return
         }
         #expect(port == sandbox.port)
+        #expect(recordedTypes.isEmpty)
+        let fingerprint = key.fingerprint
         #expect(fingerprint.hasPrefix("SHA256:"))
         #expect(error?.description.contains("--accept-new-host-key") == true)
 
@@ -194,7 +196,7 @@ struct SSHIntegrationTests {
             let firstChunkAt = FirstChunk()
             let clock = ContinuousClock()
             let start = clock.now
-            _ = try await connection.run("echo early; sleep 1; echo late", timeout: .seconds(10)) { _, _ in
+            _ = try await connection.stream("echo early; sleep 1; echo late", timeout: .seconds(10), input: .none) { _, _ in
                 firstChunkAt.record(clock.now - start)
             }
             let first = try #require(firstChunkAt.value)

@@ -1,0 +1,173 @@
+import Foundation
+import Remote
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A private OpenSSH server for one test: `sshd -D` on a free 127.0.0.1 port with the host keys
+/// the test chooses, letting in the sandbox's user with the sandbox's key. Tests that break sshd
+/// (freeze a session, kill one, make it drop channels) do it here, never to the shared sandbox.
+public final class TestSSHServer: @unchecked Sendable {
+    public enum KeyType: String, CaseIterable, Sendable {
+        case ed25519, ecdsa, rsa
+    }
+
+    public let port: Int
+    public let hostKeys: [KeyType]
+    /// Scratch space for the test (known_hosts, ssh config), removed by `stop()`.
+    public let directory: URL
+    public let sandbox: Sandbox
+    private let process: Process
+
+    /// Starts sshd; `options` are extra sshd_config lines (e.g. `ChannelTimeout session:command=1`).
+    public init(hostKeys: [KeyType] = KeyType.allCases, options: [String] = []) throws {
+        sandbox = try Sandbox.require()
+        self.hostKeys = hostKeys
+        directory = try temporaryDirectory()
+        let hostKeyLines = try hostKeys.map { "HostKey \(try Self.hostKeyPath($0))" }
+        var lastLog = ""
+        for _ in 0..<5 {
+            let port = closedLoopbackPort()
+            let config = directory.appendingPathComponent("sshd_config")
+            let lines = ["Port \(port)", "ListenAddress 127.0.0.1", "PidFile none"]
+                + hostKeyLines
+                + ["AuthorizedKeysFile \(Sandbox.directory)/authorized_keys/%u", "PermitRootLogin no",
+                   "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
+                   "LogLevel VERBOSE", "MaxStartups 100:30:200"]
+                + options
+            try (lines.joined(separator: "\n") + "\n").write(to: config, atomically: true, encoding: .utf8)
+            let log = directory.appendingPathComponent("sshd.log")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
+            process.arguments = ["-D", "-f", config.path, "-E", log.path]
+            try process.run()
+            if Self.waitUntilListening(port: port, while: process) {
+                self.port = port
+                self.process = process
+                return
+            }
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            lastLog = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        }
+        try? FileManager.default.removeItem(at: directory)
+        throw TestServerError(description: "sshd did not start: \(lastLog)")
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// Stops the listener and removes the scratch directory. Sessions end with their clients.
+    public func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// `ssh-ed25519 AAAA…`: the public half of one of the server's host keys.
+    public func publicKey(_ type: KeyType) throws -> String {
+        let text = try String(contentsOfFile: try Self.hostKeyPath(type) + ".pub", encoding: .utf8)
+        return text.split(separator: " ").prefix(2).joined(separator: " ")
+    }
+
+    /// The known_hosts line `ssh-keyscan` would print for one host key.
+    public func knownHostsLine(_ type: KeyType) throws -> String {
+        "[127.0.0.1]:\(port) \(try publicKey(type))"
+    }
+
+    /// The SHA256 fingerprint of one host key, from `ssh-keygen -lf`.
+    public func fingerprint(_ type: KeyType) throws -> String {
+        let output = try Self.runTool("/usr/bin/ssh-keygen", ["-lf", try Self.hostKeyPath(type) + ".pub"])
+        return output.split(separator: " ").dropFirst().first.map(String.init) ?? ""
+    }
+
+    /// Writes an ssh config with alias `test-sshd` for this server and returns its path.
+    /// `extra` lines go into the Host block (e.g. `ServerAliveInterval 1`).
+    public func writeSSHConfig(knownHosts: String, extra: [String] = []) throws -> String {
+        let path = directory.appendingPathComponent("ssh_config").path
+        let lines = ["Host test-sshd", "  HostName 127.0.0.1", "  Port \(port)", "  User \(sandbox.value("SANDBOX_USER"))",
+                     "  IdentityFile \(sandbox.key)", "  UserKnownHostsFile \(knownHosts)", "  StrictHostKeyChecking yes"]
+            + extra.map { "  " + $0 }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// The target botops resolves from `writeSSHConfig`.
+    public func target(knownHosts: String, extra: [String] = [], policy: HostKeyPolicy = .strict) throws -> SSHTarget {
+        let config = try SSHConfig.load(path: try writeSSHConfig(knownHosts: knownHosts, extra: extra))
+        return try SSHTargetResolver(config: config, agentSocket: nil).resolve("test-sshd", acceptNewHostKey: policy == .acceptNew)
+    }
+
+    /// A directory the remote user can write to, for a command to leave facts in (its $PPID).
+    public func sharedDirectory() throws -> URL {
+        let url = directory.appendingPathComponent("shared")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        chmod(directory.path, 0o755)
+        chmod(url.path, 0o777)
+        return url
+    }
+
+    /// Checks that `pid` is an sshd session process (`sshd: user@notty`, the parent of the
+    /// commands it runs) and returns it, for freezing or killing in a test.
+    public static func sessionProcess(_ pid: pid_t) throws -> pid_t {
+        let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+        guard command.hasPrefix("sshd: ") && command.contains("@notty") else {
+            throw TestServerError(description: "process \(pid) is '\(command)', not an sshd session")
+        }
+        return pid
+    }
+
+    // MARK: - Host keys, generated once per test process
+
+    private static let keyDirectory: Result<URL, Error> = Result {
+        let url = try temporaryDirectory()
+        for type in KeyType.allCases {
+            _ = try runTool("/usr/bin/ssh-keygen", ["-q", "-t", type.rawValue, "-N", "", "-C", "test-sshd", "-f", url.appendingPathComponent("host_\(type.rawValue)").path])
+        }
+        return url
+    }
+
+    private static func hostKeyPath(_ type: KeyType) throws -> String {
+        try keyDirectory.get().appendingPathComponent("host_\(type.rawValue)").path
+    }
+
+    private static func runTool(_ path: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TestServerError(description: "\(path) \(arguments.joined(separator: " ")) failed")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func waitUntilListening(port: Int, while process: Process) -> Bool {
+        for _ in 0..<100 {
+            guard process.isRunning else { return false }
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            close(fd)
+            if connected { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+}
+
+public struct TestServerError: Error, CustomStringConvertible {
+    public let description: String
+}
