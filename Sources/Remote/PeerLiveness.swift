@@ -10,6 +10,7 @@
 struct PeerLiveness {
     /// Seconds between keepalives; nil when keepalives are off (ServerAliveInterval 0).
     let keepaliveSeconds: Int?
+    let serverAliveInterval: Int
     let countMax: Int
     private(set) var silence: Duration = .zero
 
@@ -18,6 +19,7 @@ struct PeerLiveness {
 
     init(serverAliveInterval: Int, countMax: Int) {
         keepaliveSeconds = serverAliveInterval > 0 ? max(serverAliveInterval, Self.shortestKeepalive) : nil
+        self.serverAliveInterval = serverAliveInterval
         self.countMax = max(countMax, 0)
     }
 
@@ -48,7 +50,7 @@ struct PeerLiveness {
     /// For the message: what was waited for, and the settings that said so.
     var lostDetail: String {
         let waited = limit.map { formatSeconds(totalSeconds($0)) } ?? "?"
-        return "no answer for \(waited) although keepalives were sent (ServerAliveInterval \(keepaliveSeconds ?? 0), ServerAliveCountMax \(countMax))"
+        return "no answer for \(waited) although keepalives were sent (ServerAliveInterval \(serverAliveInterval), ServerAliveCountMax \(countMax))"
     }
 }
 

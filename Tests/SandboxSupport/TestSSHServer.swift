@@ -17,7 +17,9 @@ public final class TestSSHServer: @unchecked Sendable {
     /// Scratch space for the test (known_hosts, ssh config), removed by `stop()`.
     public let directory: URL
     public let sandbox: Sandbox
-    private let process: Process
+    private let pid: pid_t
+    private let stopLock = NSLock()
+    private var stopped = false
 
     /// Starts sshd; `options` are extra sshd_config lines (e.g. `ChannelTimeout session:command=1`).
     public init(hostKeys: [KeyType] = KeyType.allCases, options: [String] = []) throws {
@@ -37,17 +39,15 @@ public final class TestSSHServer: @unchecked Sendable {
                 + options
             try (lines.joined(separator: "\n") + "\n").write(to: config, atomically: true, encoding: .utf8)
             let log = directory.appendingPathComponent("sshd.log")
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-            process.arguments = ["-D", "-f", config.path, "-E", log.path]
-            try process.run()
-            if Self.waitUntilListening(port: port, while: process) {
+            let pid = try Self.spawn(["/usr/sbin/sshd", "-D", "-f", config.path, "-E", log.path])
+            switch Self.waitUntilListening(port: port, pid: pid) {
+            case .listening:
                 self.port = port
-                self.process = process
+                self.pid = pid
                 return
+            case .exited: break  // already reaped; the port was taken, say
+            case .silent: Self.end(pid)
             }
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
             lastLog = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         }
         try? FileManager.default.removeItem(at: directory)
@@ -60,10 +60,8 @@ public final class TestSSHServer: @unchecked Sendable {
 
     /// Stops the listener and removes the scratch directory. Sessions end with their clients.
     public func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        guard stopLock.withLock({ defer { stopped = true }; return !stopped }) else { return }
+        Self.end(pid)
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -134,24 +132,47 @@ public final class TestSSHServer: @unchecked Sendable {
         try keyDirectory.get().appendingPathComponent("host_\(type.rawValue)").path
     }
 
+    /// Runs a tool to completion and returns its stdout. (Foundation's Process is avoided: on
+    /// Linux its child reaper can stall behind the long-running sshd.)
     private static func runTool(_ path: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestServerError(description: "\(path) \(arguments.joined(separator: " ")) failed")
+        let output = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let file = output.appendingPathComponent("stdout").path
+        let pid = try spawn([path] + arguments, stdout: file)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else {
+            throw TestServerError(description: "\(path) \(arguments.joined(separator: " ")) failed with status \(status)")
         }
-        return String(decoding: data, as: UTF8.self)
+        return try String(contentsOfFile: file, encoding: .utf8)
     }
 
-    private static func waitUntilListening(port: Int, while process: Process) -> Bool {
+    private static func spawn(_ argv: [String], stdout: String = "/dev/null") throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let arguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { arguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, argv[0], &actions, nil, arguments, environ)
+        guard status == 0 else { throw TestServerError(description: "cannot start \(argv[0]): \(String(cString: strerror(status)))") }
+        return pid
+    }
+
+    private static func end(_ pid: pid_t) {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+
+    private enum Startup { case listening, exited, silent }
+
+    private static func waitUntilListening(port: Int, pid: pid_t) -> Startup {
         for _ in 0..<100 {
-            guard process.isRunning else { return false }
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == 0 else { return .exited }
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
@@ -161,13 +182,17 @@ public final class TestSSHServer: @unchecked Sendable {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
             }
             close(fd)
-            if connected { return true }
+            if connected { return .listening }
             usleep(50_000)
         }
-        return false
+        return .silent
     }
 }
 
 public struct TestServerError: Error, CustomStringConvertible {
     public let description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
