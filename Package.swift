@@ -49,7 +49,7 @@ let package = Package(
             name: "EngineTests",
             dependencies: ["Engine", "Postgres", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),
+        .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "BotOpsTests", dependencies: ["BotOps", "SandboxSupport"]),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "SandboxSupport"]),

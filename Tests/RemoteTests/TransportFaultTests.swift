@@ -109,7 +109,7 @@ struct TransportFaultTests {
             // Output closes at once (the host sends end-of-output); the command runs on.
             try await connection.run("exec >/dev/null 2>&1; echo $PPID > \(shellQuote(pidFile)); sleep 30", timeout: .seconds(25)).termination
         }
-        let pid = try await SessionProcess.waitForPID(in: pidFile)
+        let pid = try await TestSSHServer.waitForPID(in: pidFile)
         kill(try TestSSHServer.sessionProcess(pid), SIGKILL)
         guard case .failure(RemoteError.connectionLost) = await ending else {
             Issue.record("expected connectionLost, got \(await ending)")
@@ -183,17 +183,5 @@ final class SessionProcess: @unchecked Sendable {
             kill(pid, SIGCONT)
             kill(pid, SIGTERM)
         }
-    }
-
-    /// Waits for a command to write its $PPID into `path`.
-    static func waitForPID(in path: String) async throws -> pid_t {
-        for _ in 0..<200 {
-            if let text = try? String(contentsOfFile: path, encoding: .utf8),
-               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                return pid
-            }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        throw TestServerError(description: "no pid appeared in \(path)")
     }
 }

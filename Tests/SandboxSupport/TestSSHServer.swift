@@ -118,6 +118,18 @@ public final class TestSSHServer: @unchecked Sendable {
         return pid
     }
 
+    /// Waits for a command to write its $PPID into `path` (a file in `sharedDirectory()`).
+    public static func waitForPID(in path: String) async throws -> pid_t {
+        for _ in 0..<400 {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8),
+               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return pid
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw TestServerError(description: "no pid appeared in \(path)")
+    }
+
     // MARK: - Host keys, generated once per test process
 
     private static let keyDirectory: Result<URL, Error> = Result {
