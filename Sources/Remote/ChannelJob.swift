@@ -30,6 +30,7 @@ final class ChannelJob: @unchecked Sendable {
 
     /// Reads per stream per pass: a fast stream cannot starve the other commands.
     private static let readsPerPass = 16
+    private static let chunkSize = 64 * 1024
 
     init(command: String, timeout: Duration?, input: CommandInput, onOutput: @escaping OutputHandler) {
         self.command = command
@@ -100,8 +101,8 @@ final class ChannelJob: @unchecked Sendable {
             return true
 
         case .running:
-            var progressed = try drain(.stdout, session, buffer)
-            progressed = try drain(.stderr, session, buffer) || progressed
+            var progressed = try drain(.stdout, session)
+            progressed = try drain(.stderr, session) || progressed
             progressed = try input.forward(to: channel, session: session, buffer: buffer) || progressed
             guard botops_channel_eof(channel) != 0 else { return progressed }
             // The host sent its end of output; its close follows once the command has exited
@@ -133,15 +134,21 @@ final class ChannelJob: @unchecked Sendable {
         }
     }
 
-    /// Hands over what is available on one stream, raw: decoding is the receiver's business.
-    private func drain(_ stream: OutputKind, _ session: SSHSession, _ buffer: UnsafeMutableRawBufferPointer) throws -> Bool {
-        let base = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+    /// Hands over what is available on one stream, raw: decoding is the receiver's business. Each
+    /// chunk is read straight into the array the receiver gets, so bytes are copied once here.
+    private func drain(_ stream: OutputKind, _ session: SSHSession) throws -> Bool {
         for reads in 0..<Self.readsPerPass {
-            let count = stream == .stdout
-                ? botops_channel_read_stdout(channel, base, buffer.count)
-                : botops_channel_read_stderr(channel, base, buffer.count)
+            var count = 0
+            let chunk = [UInt8](unsafeUninitializedCapacity: Self.chunkSize) { bytes, initialized in
+                count = bytes.withMemoryRebound(to: CChar.self) { buffer in
+                    stream == .stdout
+                        ? botops_channel_read_stdout(channel, buffer.baseAddress, buffer.count)
+                        : botops_channel_read_stderr(channel, buffer.baseAddress, buffer.count)
+                }
+                initialized = max(count, 0)
+            }
             if count > 0 {
-                if isAwaited { onOutput(stream, [UInt8](UnsafeRawBufferPointer(rebasing: buffer[0..<count]))) }
+                if isAwaited { onOutput(stream, chunk) }
             } else if count == 0 || isAgain(count) {
                 return reads > 0
             } else {

@@ -35,7 +35,7 @@ struct Exec: AsyncParsableCommand {
         // Like ssh: botops's stdin goes to the command, then end-of-file.
         let termination = try await settings.withConnection { host in
             try await host.stream(line, timeout: timeout.map { .milliseconds(Int64($0 * 1000)) }, input: .standardInput) { stream, bytes in
-                (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(bytes))
+                try? (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(contentsOf: bytes)
             }
         }
         if termination == .noExitStatus {
