@@ -75,7 +75,7 @@ final class ChannelJob: @unchecked Sendable {
 
     /// Advances as far as possible without blocking; true if anything happened. Throws
     /// `ChannelFailure` for this command alone and `TransportFailure` for the whole connection.
-    func step(_ session: SSHSession, buffer: UnsafeMutableRawBufferPointer) throws -> Bool {
+    func step(_ session: SSHSession, inputBuffer: UnsafeMutableRawBufferPointer) throws -> Bool {
         switch phase {
         case .opening:
             if !openStarted {
@@ -103,7 +103,7 @@ final class ChannelJob: @unchecked Sendable {
         case .running:
             var progressed = try drain(.stdout, session)
             progressed = try drain(.stderr, session) || progressed
-            progressed = try input.forward(to: channel, session: session, buffer: buffer) || progressed
+            progressed = try input.forward(to: channel, session: session, buffer: inputBuffer) || progressed
             guard botops_channel_eof(channel) != 0 else { return progressed }
             // The host sent its end of output; its close follows once the command has exited
             // (stdin keeps flowing until then, as with ssh).
@@ -115,23 +115,24 @@ final class ChannelJob: @unchecked Sendable {
             return true
 
         case .acknowledgingClose:
-            let code = libssh2_channel_close(channel)
-            if isAgain(code) { return false }
-            if code != 0 && !isChannelError(code) { throw TransportFailure(detail: session.lastErrorMessage()) }
-            phase = .freeing
-            return true
+            return try advance(after: libssh2_channel_close(channel), session, to: .freeing)
 
         case .freeing:
-            let code = libssh2_channel_free(channel)
-            if isAgain(code) { return false }
-            if code != 0 && !isChannelError(code) { throw TransportFailure(detail: session.lastErrorMessage()) }
-            channel = nil
-            phase = .done
-            return true
+            let freed = try advance(after: libssh2_channel_free(channel), session, to: .done)
+            if freed { channel = nil }
+            return freed
 
         case .done:
             return false
         }
+    }
+
+    /// For closing and freeing: a channel error changes nothing then, the channel is going anyway.
+    private func advance(after code: Int32, _ session: SSHSession, to next: Phase) throws -> Bool {
+        if isAgain(code) { return false }
+        if code != 0 && !isChannelError(code) { throw TransportFailure(detail: session.lastErrorMessage()) }
+        phase = next
+        return true
     }
 
     /// Hands over what is available on one stream, raw: decoding is the receiver's business. Each

@@ -119,24 +119,27 @@ public struct HostKeyIdentity: Sendable, Equatable, CustomStringConvertible {
 let hostKeyTypesBotopsCannotVerify: Set<String> = ["ssh-rsa", "ssh-dss"]
 
 private func unknownHostKeyMessage(host: String, port: Int, key: HostKeyIdentity, file: String, recordedTypes: [String]) -> String {
-    let compare = "compare the fingerprint with the host's (ssh-keygen -lf /etc/ssh/ssh_host_\(key.shortType)_key.pub on the host)"
+    let compare = "the fingerprint with the host's (ssh-keygen -lf /etc/ssh/ssh_host_\(key.shortType)_key.pub on the host)"
     let recorded = recordedTypes.map { HostKeyIdentity.shortType(of: $0).uppercased() }.joined(separator: " and ")
     if recordedTypes.isEmpty {
-        return "host key for \(host):\(port) is not known (\(key)); refusing to connect. \(compare.prefix(1).uppercased() + compare.dropFirst()), then re-run with --accept-new-host-key to record it in \(file)."
+        return """
+            host key for \(host):\(port) is not known (\(key)); refusing to connect. Compare \(compare), \
+            then re-run with --accept-new-host-key to record it in \(file).
+            """
     }
     if recordedTypes.allSatisfy(hostKeyTypesBotopsCannotVerify.contains) {
         let portOption = port == 22 ? "" : "-p \(port) "
         return """
             \(file) holds only \(recorded) host keys for \(host):\(port), which botops cannot verify: libssh2 1.10 checks \
             RSA host keys only with SHA-1 signatures, which OpenSSH 8.8 and later no longer make (and DSA host keys are \
-            obsolete). The host also offers \(key). Record that one once you \(compare): \
+            obsolete). The host also offers \(key). Compare \(compare), then record it: \
             ssh-keyscan -t \(key.shortType) \(portOption)\(host) >> \(file)   (or re-run with --accept-new-host-key).
             """
     }
     return """
-        host key for \(host):\(port) is not known: the host offered \(key), and \(file) holds only \(recorded) keys for it, \
-        which the host no longer offers. If it was rebuilt or reconfigured, \(compare), then re-run with \
-        --accept-new-host-key to record it.
+        host key for \(host):\(port) is not known: the host offered \(key), and \(file) holds only \(recorded) keys \
+        for it, which the host no longer offers. If it was rebuilt or reconfigured, compare \(compare), then re-run \
+        with --accept-new-host-key to record it.
         """
 }
 

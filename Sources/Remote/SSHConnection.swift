@@ -37,7 +37,8 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
     private var active: [ChannelJob] = []
     private var deadlines = CommandDeadlines<ObjectIdentifier>()
     private var liveness: PeerLiveness
-    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    /// Where stdin is read into on its way to a channel.
+    private let inputBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
     private init(target: SSHTarget, channelLimit: Int) {
         self.target = target
@@ -55,7 +56,7 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
     deinit {
         Glibc.close(wakePipe.read)
         Glibc.close(wakePipe.write)
-        readBuffer.deallocate()
+        inputBuffer.deallocate()
     }
 
     /// Connects, verifies the host key and authenticates. Everything blocking runs on the
@@ -194,10 +195,8 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
                 for job in active {
                     progressed = try step(job, session) || progressed
                 }
-            } catch let failure as TransportFailure {
-                return lose(RemoteError.connectionLost(host: target.hostname, detail: failure.detail, commands: commandsInFlight()))
             } catch {
-                return lose(RemoteError.sshFailure(host: target.hostname, operation: "running commands", detail: "\(error)"))
+                return lose(connectionLost(error))
             }
             for job in active where job.phase == .done { deadlines.remove(ObjectIdentifier(job)) }
             active.removeAll { $0.phase == .done }
@@ -209,10 +208,8 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
             let keepaliveDue: Int?
             do {
                 keepaliveDue = try session.sendKeepaliveIfDue()
-            } catch let failure as TransportFailure {
-                return lose(RemoteError.connectionLost(host: target.hostname, detail: failure.detail, commands: commandsInFlight()))
             } catch {
-                return lose(RemoteError.sshFailure(host: target.hostname, operation: "sending a keepalive", detail: "\(error)"))
+                return lose(connectionLost(error))
             }
             if session.receivedBytes != heardBytes {
                 heardBytes = session.receivedBytes
@@ -221,7 +218,7 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
                 continue
             }
             if liveness.isDead {
-                return lose(RemoteError.connectionLost(host: target.hostname, detail: liveness.lostDetail, commands: commandsInFlight()))
+                return lose(connectionLost(TransportFailure(detail: liveness.lostDetail)))
             }
             if !progressed {
                 let waits = [keepaliveDue.map { Duration.seconds($0) }, liveness.timeLeft, deadlines.timeUntilNext(from: .now)]
@@ -235,7 +232,7 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
     /// Advances one job; a failure of its own channel fails that command only.
     private func step(_ job: ChannelJob, _ session: SSHSession) throws -> Bool {
         do {
-            return try job.step(session, buffer: readBuffer)
+            return try job.step(session, inputBuffer: inputBuffer)
         } catch let failure as ChannelFailure {
             if failure.operation == ChannelFailure.opening, active.count > 1 {
                 // The server allows fewer sessions than we assumed: queue the job and lower the limit.
@@ -255,8 +252,10 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
         deadlines.remove(ObjectIdentifier(job))
     }
 
-    private func commandsInFlight() -> [String] {
-        active.filter(\.isAwaited).map(\.command)
+    /// The transport failed: every command that was running is affected.
+    private func connectionLost(_ error: Error) -> RemoteError {
+        let detail = (error as? TransportFailure)?.detail ?? "\(error)"
+        return .connectionLost(host: target.hostname, detail: detail, commands: active.filter(\.isAwaited).map(\.command))
     }
 
     /// Fails every command still waiting with `error`, which also refuses later ones.

@@ -116,6 +116,17 @@ struct SSHIntegrationTests {
         await strict.close()
     }
 
+    /// Holds whether the sandbox offers one host key type or three (`scripts/sandbox up` now sets
+    /// up three, with known_hosts written by ssh itself).
+    @Test func theKeyTypeKnownHostsHoldsIsTheOneVerified() async throws {
+        let recorded = try KnownHosts.load(path: sandbox.knownHosts)
+            .recordedKeyTypes(for: KnownHosts.lookupName(host: "127.0.0.1", port: sandbox.port))
+        #expect(!recorded.isEmpty)
+        let connection = try await connect()
+        #expect(recorded.contains(connection.hostKey.type))
+        await connection.close()
+    }
+
     @Test func changedHostKeyIsRefusedEvenWithAcceptNew() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
