@@ -130,23 +130,15 @@ public final class TestSSHServer: @unchecked Sendable {
         throw TestServerError(description: "no pid appeared in \(path)")
     }
 
-    // MARK: - Host keys, generated once per test process
-
-    private static let keyDirectory: Result<URL, Error> = Result {
-        let url = try temporaryDirectory()
-        for type in KeyType.allCases {
-            _ = try runTool("/usr/bin/ssh-keygen", ["-q", "-t", type.rawValue, "-N", "", "-C", "test-sshd", "-f", url.appendingPathComponent("host_\(type.rawValue)").path])
-        }
-        return url
-    }
+    // MARK: - Processes
 
     private static func hostKeyPath(_ type: KeyType) throws -> String {
-        try keyDirectory.get().appendingPathComponent("host_\(type.rawValue)").path
+        try testHostKeys.get().appendingPathComponent("host_\(type.rawValue)").path
     }
 
     /// Runs a tool to completion and returns its stdout. (Foundation's Process is avoided: on
     /// Linux its child reaper can stall behind the long-running sshd.)
-    private static func runTool(_ path: String, _ arguments: [String]) throws -> String {
+    fileprivate static func runTool(_ path: String, _ arguments: [String]) throws -> String {
         let output = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: output) }
         let file = output.appendingPathComponent("stdout").path
@@ -199,6 +191,22 @@ public final class TestSSHServer: @unchecked Sendable {
         }
         return .silent
     }
+}
+
+/// Host keys all TestSSHServers of a test process share (RSA keys take a while to make), in a
+/// directory removed when the process exits.
+private let testHostKeys: Result<URL, Error> = Result {
+    let url = testHostKeyDirectory()
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(at: testHostKeyDirectory()) }
+    for type in TestSSHServer.KeyType.allCases {
+        _ = try TestSSHServer.runTool("/usr/bin/ssh-keygen", ["-q", "-t", type.rawValue, "-N", "", "-C", "test-sshd", "-f", url.appendingPathComponent("host_\(type.rawValue)").path])
+    }
+    return url
+}
+
+private func testHostKeyDirectory() -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("botops-test-hostkeys-\(getpid())")
 }
 
 public struct TestServerError: Error, CustomStringConvertible {
