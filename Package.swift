@@ -1,9 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Linux only: the code uses Glibc, libssh2 and libpq come from the distribution's -dev packages,
+// and Sources/botops and Sources/BotOps are the same folder on a case-insensitive disk (macOS's
+// default), so no other platform is claimed.
 let package = Package(
     name: "botops",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "botops", targets: ["botops"]),
         .executable(name: "bot-engine", targets: ["bot-engine"]),
@@ -38,10 +40,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "botops",
-            dependencies: ["BotOps", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BotOps", "Checks", "Remote", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "TransportBench", dependencies: ["BotOps", "Remote"], path: "Benchmarks/TransportBench"),
         .executableTarget(name: "EngineBench", dependencies: ["Engine", "Postgres"], path: "Benchmarks/EngineBench"),
+        .executableTarget(name: "BacktestBench", dependencies: ["Engine"], path: "Benchmarks/BacktestBench"),
         // Locates the sandbox host (scripts/sandbox) for the integration tests.
         .target(name: "SandboxSupport", dependencies: ["Remote", "Postgres"], path: "Tests/SandboxSupport"),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "SandboxSupport"]),
@@ -49,9 +52,17 @@ let package = Package(
             name: "EngineTests",
             dependencies: ["Engine", "Postgres", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
+        .testTarget(name: "BacktestTests", dependencies: ["Engine", "bot-engine", "Postgres", "Remote", "SandboxSupport"]),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
-        .testTarget(name: "BotOpsTests", dependencies: ["BotOps", "SandboxSupport"]),
-        .testTarget(name: "ChecksTests", dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "SandboxSupport"]),
+        .testTarget(
+            name: "BotOpsTests",
+            dependencies: ["BotOps", "Checks", "Remote", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "ChecksTests",
+            dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]
 )

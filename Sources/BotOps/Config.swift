@@ -2,8 +2,8 @@ import Foundation
 import Remote
 import Yams
 
-/// botops.yml (design.md §3). Every field has the user's production value as its default except
-/// `host`, which must be given.
+/// botops.yml. Every field has the user's production value as its default except `host`, which
+/// must be given.
 public struct BotOpsConfig: Sendable, Equatable {
     public struct Compose: Sendable, Equatable {
         public var file = "docker-compose.aws.yml"
@@ -24,12 +24,13 @@ public struct BotOpsConfig: Sendable, Equatable {
     }
 
     public struct Checks: Sendable, Equatable {
-        public var cronMatch = "weekly_strategy_review.sh"
         public var reportScript = "weekly_strategy_review.sh"
         public var queries = ["weekly_symbol_performance.sql", "weekly_signal_quality.sql", "weekly_timing_analysis.sql"]
         public var reportGlob = "logs/weekly_review_*.txt"
         public var linkageWindow = "1 day"
         public var minLinkedTrades = 1
+        /// Percent; nil leaves the linkage rate informational.
+        public var minLinkageRate: Double?
     }
 
     public struct Health: Sendable, Equatable {
@@ -60,6 +61,13 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible, ExitCodePr
     public var key: String?
     public var problem: String
 
+    public init(file: String, line: Int? = nil, key: String? = nil, problem: String) {
+        self.file = file
+        self.line = line
+        self.key = key
+        self.problem = problem
+    }
+
     public var description: String {
         let location = line.map { "\(file):\($0)" } ?? file
         return key.map { "\(location): key '\($0)': \(problem)" } ?? "\(location): \(problem)"
@@ -72,7 +80,8 @@ extension BotOpsConfig {
     /// Loads `path`, reporting the first problem with its line.
     public static func load(path: String) throws -> BotOpsConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(file: path, problem: "cannot read the file. Create it (see botops.yml in the botops repository) or pass --config PATH or --host HOST.")
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file"
+            throw ConfigError(file: path, problem: "\(reason). Check the path given to --config (botops.yml in the botops repository is an example).")
         }
         return try parse(String(decoding: data, as: UTF8.self), file: path)
     }
@@ -112,12 +121,13 @@ extension BotOpsConfig {
             try database.rejectUnknownKeys()
         }
         if let checks = try top.mapping("checks") {
-            config.checks.cronMatch = try checks.string("cron_match") ?? config.checks.cronMatch
+            try checks.retired("cron_match", because: "cron-scheduled now finds the schedule line that runs path/report_script itself; delete this line")
             config.checks.reportScript = try checks.string("report_script", validate: relativePath) ?? config.checks.reportScript
-            config.checks.queries = try checks.strings("queries", validate: relativePath) ?? config.checks.queries
+            config.checks.queries = try checks.strings("queries", validate: fileName) ?? config.checks.queries
             config.checks.reportGlob = try checks.string("report_glob", validate: relativePath) ?? config.checks.reportGlob
             config.checks.linkageWindow = try checks.string("linkage_window", validate: interval) ?? config.checks.linkageWindow
             config.checks.minLinkedTrades = try checks.int("min_linked_trades", range: 0...1_000_000) ?? config.checks.minLinkedTrades
+            config.checks.minLinkageRate = try checks.percentage("min_linkage_rate")
             try checks.rejectUnknownKeys()
         }
         if let health = try top.mapping("health") {
@@ -132,13 +142,26 @@ extension BotOpsConfig {
 
 // MARK: - Value rules (nil when valid, otherwise what is expected)
 
+// Paths reach the host's shell only through shellQuote; control characters are refused because
+// botops reads the host's answers line by line.
+
 private func absolutePath(_ value: String) -> String? {
-    value.hasPrefix("/") ? nil : "expected an absolute path such as /opt/bot"
+    value.hasPrefix("/") && !hasControlCharacters(value) ? nil : "expected an absolute path such as /opt/bot"
 }
 
 private func relativePath(_ value: String) -> String? {
-    !value.isEmpty && !value.hasPrefix("/") && !value.split(separator: "/").contains("..")
+    !value.isEmpty && !value.hasPrefix("/") && !value.split(separator: "/").contains("..") && !hasControlCharacters(value)
         ? nil : "expected a path inside the checkout (relative, no '..')"
+}
+
+/// A file name in a known directory (the queries): no '/', nothing a shell would read.
+private func fileName(_ value: String) -> String? {
+    Name.isValid(value) && value != "." && value != ".."
+        ? nil : "expected a file name of letters, digits, '_', '.', '-' (such as weekly_signal_quality.sql)"
+}
+
+private func hasControlCharacters(_ value: String) -> Bool {
+    value.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
 }
 
 private func gitRef(_ value: String) -> String? {
@@ -150,17 +173,6 @@ private func interval(_ value: String) -> String? {
     let units = ["minute", "minutes", "hour", "hours", "day", "days", "week", "weeks"]
     return parts.count == 2 && Int(parts[0]) != nil && units.contains(String(parts[1]))
         ? nil : "expected an interval such as '1 day', '12 hours' or '30 minutes'"
-}
-
-/// Parses "500ms", "10s", "5m", "1h".
-func parseDuration(_ text: String) -> Duration? {
-    let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
-    for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
-        if let value = Int64(text.dropLast(suffix.count)), value >= 0 {
-            return .milliseconds(value * milliseconds)
-        }
-    }
-    return nil
 }
 
 /// Reads one YAML mapping, remembering which keys were asked for so the rest can be reported.
@@ -235,10 +247,26 @@ private final class MappingReader {
         return number
     }
 
+    /// A percentage, `90` or `87.5%`, from 0 to 100.
+    func percentage(_ key: String) throws -> Double? {
+        guard let node = value(key) else { return nil }
+        let text = node.scalar.map { $0.string.hasSuffix("%") ? String($0.string.dropLast()) : $0.string }
+        guard let number = text.flatMap(Double.init), number.isFinite, (0...100).contains(number) else {
+            throw error(key, node, "expected a percentage from 0 to 100 such as 90, got \(describe(node))")
+        }
+        return number
+    }
+
+    /// A key that botops no longer reads: named with what to do instead of silently ignored.
+    func retired(_ key: String, because advice: String) throws {
+        guard let node = value(key) else { return }
+        throw error(key, node, "no longer used: \(advice).")
+    }
+
     func duration(_ key: String) throws -> Duration? {
         guard let node = value(key) else { return nil }
         guard case .scalar(let scalar) = node, let duration = parseDuration(scalar.string) else {
-            throw error(key, node, "expected a duration such as 60s, 5m or 500ms, got \(describe(node))")
+            throw error(key, node, "expected a duration such as 60s, 5m or 500ms, at most 24h, got \(describe(node))")
         }
         return duration
     }

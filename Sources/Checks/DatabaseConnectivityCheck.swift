@@ -1,9 +1,8 @@
-/// Seed 000 check 5: `SELECT COUNT(*) FROM trade_records`.
+/// The runbook's check 5: `SELECT COUNT(*) FROM trade_records`.
 struct DatabaseConnectivityCheck: FactCheck {
-    let id = "db-connectivity"
+    let id = CheckID.dbConnectivity
     let title = "Database answers queries"
-    let prerequisites = ["db-running"]
-
+    let prerequisites: [CheckID] = [.dbRunning]
 
     func fact(in context: CheckContext) async throws -> DatabaseFacts {
         try await context.databaseFacts()
@@ -22,7 +21,7 @@ struct DatabaseConnectivityCheck: FactCheck {
     }
 }
 
-/// A database failure with the fix for the usual causes (seed 000 troubleshooting).
+/// A database failure with the fix for the usual causes (the runbook's troubleshooting notes).
 func describe(_ failure: DatabaseFacts.Failure, table: String) -> String {
     switch failure.sqlstate {
     case "42P01":

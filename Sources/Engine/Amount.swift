@@ -40,7 +40,12 @@ public struct Amount: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Like `init?(_:)`, saying why a text is refused. Plain ASCII digits only; the exponent form
     /// is what JSON writers (and spreadsheets) produce for small and large numbers.
     public static func parse(_ text: String) -> Result<Amount, ParseFailure> {
-        var bytes = Array(text.utf8)[...]
+        parse(Array(text.utf8)[...])
+    }
+
+    /// The same for bytes, without copying them (a bar file has millions of values).
+    static func parse(_ text: ArraySlice<UInt8>) -> Result<Amount, ParseFailure> {
+        var bytes = text
         let negative = bytes.first == UInt8(ascii: "-")
         if negative || bytes.first == UInt8(ascii: "+") { bytes = bytes.dropFirst() }
         func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
@@ -68,20 +73,19 @@ public struct Amount: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
         guard bytes.isEmpty else { return .failure(.notADecimal) }
 
-        // value = significant × 10^(exponent − fraction digits), without leading or trailing zeros.
-        var significant = Array(whole) + Array(fraction)
-        exponent -= fraction.count
-        while significant.last == UInt8(ascii: "0") {
-            significant.removeLast()
-            exponent += 1
+        // value = digits × 10^(exponent − fraction digits), where digits are the whole part's then
+        // the fraction's; only those from the first to the last non-zero one count.
+        let count = whole.count + fraction.count
+        func digit(_ index: Int) -> UInt8 {
+            (index < whole.count ? whole[whole.startIndex + index] : fraction[fraction.startIndex + index - whole.count]) - UInt8(ascii: "0")
         }
-        guard let firstNonZero = significant.firstIndex(where: { $0 != UInt8(ascii: "0") }) else { return .success(.zero) }
-        significant.removeFirst(firstNonZero)
-        let shift = exponent + decimals
+        guard let first = (0..<count).first(where: { digit($0) != 0 }) else { return .success(.zero) }
+        let last = (first..<count).last { digit($0) != 0 } ?? first
+        let shift = exponent - fraction.count + (count - 1 - last) + decimals
         guard shift >= 0 else { return .failure(.tooManyDecimals) }
-        guard significant.count + shift <= 38 else { return .failure(.outOfRange) }
+        guard last - first + 1 + shift <= 38 else { return .failure(.outOfRange) }
         var magnitude: UInt128 = 0
-        for digit in significant { magnitude = magnitude * 10 + UInt128(digit - UInt8(ascii: "0")) }
+        for index in first...last { magnitude = magnitude * 10 + UInt128(digit(index)) }
         for _ in 0..<shift { magnitude *= 10 }
         return .success(Amount(units: negative ? -Int128(magnitude) : Int128(magnitude)))
     }
@@ -174,11 +178,10 @@ public struct LedgerValueError: Error, Equatable, CustomStringConvertible {
     public var failure: Amount.ParseFailure
 
     public var description: String {
-        let shown = text.count > 40 ? "'\(text.prefix(40))…'" : "'\(text)'"
         switch failure {
-        case .notADecimal: return "\(shown) is not a decimal number"
-        case .tooManyDecimals: return "\(shown) has more than 8 decimals"
-        case .outOfRange: return "\(shown) is beyond ±\(Amount.columnMaximum), the most the ledger stores"
+        case .notADecimal: return "\(shown(text)) is not a decimal number"
+        case .tooManyDecimals: return "\(shown(text)) has more than 8 decimals"
+        case .outOfRange: return "\(shown(text)) is beyond ±\(Amount.columnMaximum), the most the ledger stores"
         }
     }
 }

@@ -32,6 +32,16 @@ public struct Fill: Sendable, Equatable {
     /// Statuses that mean the order executed (the operator's linkage queries count these).
     public static let executedStatuses: Set<String> = ["filled", "done"]
     public var executed: Bool { Self.executedStatuses.contains(status) }
+
+    /// Why `text` cannot be an order id, or nil if it can: at most 128 characters as PostgreSQL
+    /// counts them (code points), no control character (a NUL cannot be stored at all; a tab or a
+    /// line break would garble every listing of the ledger).
+    public static func orderIDProblem(_ text: String) -> String? {
+        if text.isEmpty { return "missing" }
+        if text.unicodeScalars.count > 128 { return "longer than 128 characters" }
+        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return "contains a control character" }
+        return nil
+    }
 }
 
 /// A record that failed validation: which record, which field, what was wrong.
@@ -40,7 +50,7 @@ public struct FillValidationError: Error, Equatable, CustomStringConvertible {
     public var field: String
     public var problem: String
 
-    public var description: String { "record \(record): field '\(field)': \(problem)" }
+    public var description: String { "record \(record): field \(shown(field)): \(problem)" }
 }
 
 /// A fill as it arrives (JSONL or CSV), every field still text.
@@ -75,18 +85,18 @@ public struct RawFill: Sendable, Equatable {
         if let extra = fields.keys.filter({ !Self.knownFields.contains($0) }).min() { throw fail(extra, "unknown field; expected: \(Self.fieldNames.joined(separator: ", "))") }
 
         let orderID = try required("order_id")
-        guard orderID.count <= 128 else { throw fail("order_id", "longer than 128 characters") }
+        if let problem = Fill.orderIDProblem(orderID) { throw fail("order_id", problem) }
         let symbol = try required("symbol")
-        guard isSymbol(symbol) else {
-            throw fail("symbol", "'\(symbol)' is not an uppercase symbol such as AAPL or BTC-USD")
+        guard isSymbol(symbol.utf8) else {
+            throw fail("symbol", "\(shown(symbol)) is not an uppercase symbol such as AAPL or BTC-USD")
         }
         let sideText = try required("side")
-        guard let side = Side(rawValue: sideText.lowercased()) else { throw fail("side", "'\(sideText)' is not buy or sell") }
+        guard let side = Side(rawValue: sideText.lowercased()) else { throw fail("side", "\(shown(sideText)) is not buy or sell") }
         let timeText = try required("order_time")
         let time: Date
-        switch parseISO8601(timeText) {
+        switch parseISO8601(Array(timeText.utf8)[...]) {
         case .success(let date): time = date
-        case .failure(let problem): throw fail("order_time", "'\(timeText)' \(problem.description)")
+        case .failure(let problem): throw fail("order_time", "\(shown(timeText)) \(problem.description)")
         }
         let price = try amount("price")
         guard price > .zero else { throw fail("price", "must be greater than 0") }
@@ -96,10 +106,10 @@ public struct RawFill: Sendable, Equatable {
         guard fees >= .zero else { throw fail("fees", "must not be negative") }
         let status = fields["status"].flatMap { $0.isEmpty ? nil : $0.lowercased() } ?? "filled"
         guard ["filled", "done", "open", "cancelled", "rejected"].contains(status) else {
-            throw fail("status", "'\(status)' is not one of filled, done, open, cancelled, rejected")
+            throw fail("status", "\(shown(status)) is not one of filled, done, open, cancelled, rejected")
         }
         let mode = fields["execution_mode"].flatMap { $0.isEmpty ? nil : $0.uppercased() } ?? "PAPER"
-        guard mode == "PAPER" || mode == "LIVE" else { throw fail("execution_mode", "'\(mode)' is not PAPER or LIVE") }
+        guard mode == "PAPER" || mode == "LIVE" else { throw fail("execution_mode", "\(shown(mode)) is not PAPER or LIVE") }
         return Fill(orderID: orderID, symbol: symbol, side: side, time: time, price: price, size: size, fees: fees,
                     status: status, executionMode: mode)
     }
@@ -113,12 +123,22 @@ private func trimmed(_ text: String) -> String {
     return String(String.UnicodeScalarView(scalars.reversed().drop(while: isBlank).reversed()))
 }
 
-/// `[A-Z0-9]{1,10}(-[A-Z0-9]{1,10})?`, checked byte by byte (this runs for every fill of a backfill).
-private func isSymbol(_ text: String) -> Bool {
-    let parts = text.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
-    return (1...2).contains(parts.count) && parts.allSatisfy { part in
-        (1...10).contains(part.count) && part.allSatisfy { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+/// `[A-Z0-9]{1,10}(-[A-Z0-9]{1,10})?`, checked byte by byte (this runs for every fill of a backfill
+/// and every bar of a file).
+func isSymbol(_ bytes: some Collection<UInt8>) -> Bool {
+    var parts = 1, length = 0
+    for byte in bytes {
+        if byte == UInt8(ascii: "-") {
+            guard length > 0, parts == 1 else { return false }
+            parts += 1
+            length = 0
+        } else {
+            guard (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return false }
+            length += 1
+            guard length <= 10 else { return false }
+        }
     }
+    return length > 0
 }
 
 enum TimeProblem: Error, CustomStringConvertible {
@@ -134,13 +154,13 @@ enum TimeProblem: Error, CustomStringConvertible {
     }
 }
 
-/// ISO-8601 with a zone: `YYYY-MM-DDThh:mm:ss[.fraction](Z|±hh:mm|±hhmm)`, a space allowed for
-/// the T. ASCII digits only; dates and times that do not exist are refused, never rolled over.
-func parseISO8601(_ text: String) -> Result<Date, TimeProblem> {
-    let bytes = Array(text.utf8)
-    var position = 0
+/// ISO-8601: `YYYY-MM-DDThh:mm:ss[.fraction](Z|±hh:mm|±hhmm)`, a space allowed for the T; the
+/// zone may be left out (meaning UTC) only if `zoneRequired` is false. ASCII digits only; dates and
+/// times that do not exist are refused, never rolled over.
+func parseISO8601(_ bytes: ArraySlice<UInt8>, zoneRequired: Bool = true) -> Result<Date, TimeProblem> {
+    var position = bytes.startIndex
     func number(_ width: Int) -> Int? {
-        guard position + width <= bytes.count else { return nil }
+        guard position + width <= bytes.endIndex else { return nil }
         var value = 0
         for byte in bytes[position..<position + width] {
             guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
@@ -150,7 +170,7 @@ func parseISO8601(_ text: String) -> Result<Date, TimeProblem> {
         return value
     }
     func skip(_ allowed: String) -> Bool {
-        guard position < bytes.count, allowed.utf8.contains(bytes[position]) else { return false }
+        guard position < bytes.endIndex, allowed.utf8.contains(bytes[position]) else { return false }
         position += 1
         return true
     }
@@ -159,13 +179,13 @@ func parseISO8601(_ text: String) -> Result<Date, TimeProblem> {
     var fraction = 0.0
     if skip(".") {
         let start = position
-        while position < bytes.count, position - start < 9, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) { position += 1 }
+        while position < bytes.endIndex, position - start < 9, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) { position += 1 }
         guard position > start, let digits = Double("0." + String(decoding: bytes[start..<position], as: UTF8.self)) else { return .failure(.notISO8601) }
         fraction = digits
     }
     var offsetMinutes = 0
-    if !skip("Z") {
-        guard position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") else { return .failure(.notISO8601) }
+    if !skip("Z"), zoneRequired || position < bytes.endIndex {
+        guard position < bytes.endIndex, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") else { return .failure(.notISO8601) }
         let sign = bytes[position] == UInt8(ascii: "-") ? -1 : 1
         position += 1
         guard let offsetHours = number(2) else { return .failure(.notISO8601) }
@@ -174,7 +194,7 @@ func parseISO8601(_ text: String) -> Result<Date, TimeProblem> {
         guard offsetMinutePart < 60, offsetHours * 60 + offsetMinutePart <= 14 * 60 else { return .failure(.offsetOutOfRange) }
         offsetMinutes = sign * (offsetHours * 60 + offsetMinutePart)
     }
-    guard position == bytes.count else { return .failure(.notISO8601) }
+    guard position == bytes.endIndex else { return .failure(.notISO8601) }
     guard (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day) else { return .failure(.noSuchDate) }
     guard hour < 24, minute < 60, second < 60 else { return .failure(.noSuchTime) }
     let seconds = ((daysFromCivil(year: year, month: month, day: day) * 24 + hour) * 60 + minute - offsetMinutes) * 60 + second

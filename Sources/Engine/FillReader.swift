@@ -14,11 +14,20 @@ public struct FillFormatError: Error, Equatable, CustomStringConvertible {
 /// Reads fills from JSONL (one object per line) or CSV (a header row naming the fields) and
 /// validates every record before any is written, so a bad file writes nothing.
 public enum FillReader {
-    public static func read(_ text: String, format: FillFormat) throws -> [Fill] {
-        let lines = nonEmptyLines(Array(text.utf8))
+    /// Reads a file's bytes. Text must be UTF-8 (a leading byte order mark is skipped): a record
+    /// that is not is refused, since decoding it lossily could make two order ids one.
+    public static func read(_ bytes: [UInt8], format: FillFormat) throws -> [Fill] {
+        let lines = nonEmptyLines(bytes.starts(with: byteOrderMark) ? Array(bytes.dropFirst(byteOrderMark.count)) : bytes)
         let raw = try format == .jsonl ? jsonl(lines) : csv(lines)
         return try raw.enumerated().map { try $0.element.validated(record: $0.offset + 1) }
     }
+
+    public static func read(_ text: String, format: FillFormat) throws -> [Fill] {
+        try read(Array(text.utf8), format: format)
+    }
+
+    /// What spreadsheet programs put before UTF-8 text.
+    static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
 
     /// Lines split at LF or CR (so CRLF too), empty ones dropped. Bytes, not Characters: a backfill
     /// has megabytes of them, and both formats' structure is ASCII.
@@ -56,7 +65,7 @@ public enum FillReader {
         let header = try splitCSV(lines.removeFirst(), record: 0).map { $0.trimmingCharacters(in: .whitespaces) }
         var seen = Set<String>()
         if let repeated = header.first(where: { !seen.insert($0).inserted }) {
-            throw FillFormatError(record: 0, problem: "'\(repeated)' appears twice")
+            throw FillFormatError(record: 0, problem: "\(shown(repeated)) appears twice")
         }
         return try lines.enumerated().map { index, line in
             let values = try splitCSV(line, record: index + 1)
@@ -70,6 +79,12 @@ public enum FillReader {
     /// One CSV line; a field may be double-quoted, with "" for a quote inside.
     static func splitCSV(_ line: ArraySlice<UInt8>, record: Int) throws -> [String] {
         let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ",")
+        func text(_ bytes: some Collection<UInt8>, field: Int) throws -> String {
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw FillFormatError(record: record, problem: "field \(field) is not UTF-8 text")
+            }
+            return text
+        }
         var fields: [String] = []
         var position = line.startIndex
         while true {
@@ -97,10 +112,10 @@ public enum FillReader {
                 guard position == line.endIndex || line[position] == comma else {
                     throw FillFormatError(record: record, problem: "text after a closing quote in field \(fields.count + 1)")
                 }
-                field = String(decoding: bytes, as: UTF8.self)
+                field = try text(bytes, field: fields.count + 1)
             } else {
                 let end = line[position...].firstIndex(of: comma) ?? line.endIndex
-                field = String(decoding: line[position..<end], as: UTF8.self)
+                field = try text(line[position..<end], field: fields.count + 1)
                 position = end
             }
             fields.append(field)

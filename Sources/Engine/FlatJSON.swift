@@ -27,7 +27,7 @@ enum FlatJSON {
             repeat {
                 parser.skipWhitespace()
                 let key = try parser.string()
-                guard keys.insert(key).inserted else { throw FlatJSONError(problem: "field '\(key)' appears twice") }
+                guard keys.insert(key).inserted else { throw FlatJSONError(problem: "field \(shown(key)) appears twice") }
                 parser.skipWhitespace()
                 guard parser.take(UInt8(ascii: ":")) else { throw parser.error("expected ':'") }
                 parser.skipWhitespace()
@@ -109,17 +109,20 @@ enum FlatJSON {
             guard take(UInt8(ascii: "\"")) else { throw error("expected a string") }
             var scalars = String.UnicodeScalarView()
             var runStart = position
-            func flushRun(_ parser: Parser) {
-                scalars.append(contentsOf: String(decoding: parser.bytes[runStart..<parser.position], as: UTF8.self).unicodeScalars)
+            func flushRun(_ parser: Parser) throws(FlatJSONError) {
+                guard let run = String(validating: parser.bytes[runStart..<parser.position], as: UTF8.self) else {
+                    throw FlatJSONError(problem: "invalid JSON at byte \(runStart + 1): a string is not UTF-8 text")
+                }
+                scalars.append(contentsOf: run.unicodeScalars)
             }
             while let byte = current {
                 switch byte {
                 case UInt8(ascii: "\""):
-                    flushRun(self)
+                    try flushRun(self)
                     position += 1
                     return String(scalars)
                 case UInt8(ascii: "\\"):
-                    flushRun(self)
+                    try flushRun(self)
                     position += 1
                     scalars.append(try escape())
                     runStart = position

@@ -94,21 +94,23 @@ public struct MarketBarStore: Sendable {
         var fileLines: [Int] = []
     }
 
-    /// Fields are plain (no quotes, tabs or backslashes), eight per line; the server checks the
-    /// values and names the line if one is wrong.
+    /// Fields are plain (no quotes, tabs or backslashes), eight per line, each checked here (see
+    /// `problem(ofBar:commas:)`): PostgreSQL would take `now`, `epoch`, `NaN` or `1-01-05` (2005),
+    /// and round a ninth decimal away. A leading byte order mark is skipped.
     static func validatedLines(_ csv: [UInt8]) throws -> Lines {
         var lines = Lines()
         lines.ranges.reserveCapacity(csv.count / 60)
         lines.fileLines.reserveCapacity(csv.count / 60)
         var fileLine = 0
-        var start = 0
+        var start = csv.starts(with: FillReader.byteOrderMark) ? FillReader.byteOrderMark.count : 0
         var number = 0
-        var commas = 0
-        for index in 0...csv.count {
+        var commas: [Int] = []
+        commas.reserveCapacity(8)
+        for index in start...csv.count {
             let byte = index < csv.count ? csv[index] : UInt8(ascii: "\n")
             switch byte {
             case UInt8(ascii: ","):
-                commas += 1
+                commas.append(index)
             case UInt8(ascii: "\""), UInt8(ascii: "\t"), UInt8(ascii: "\\"):
                 throw BarIngestError(line: fileLine + 1, problem: "quotes, tabs and backslashes are not expected in bar data")
             case UInt8(ascii: "\n"):
@@ -118,21 +120,72 @@ public struct MarketBarStore: Sendable {
                 if end > start {
                     number += 1
                     if number == 1 {
-                        guard String(decoding: csv[start..<end], as: UTF8.self) == header else {
+                        guard csv[start..<end].elementsEqual(header.utf8) else {
                             throw BarIngestError(line: fileLine, problem: "expected the header \(header)")
                         }
                     } else {
-                        guard commas == 7 else { throw BarIngestError(line: fileLine, problem: "\(commas + 1) fields, expected 8") }
+                        guard commas.count == 7 else { throw BarIngestError(line: fileLine, problem: "\(commas.count + 1) fields, expected 8") }
+                        if let problem = problem(ofBar: csv[start..<end], commas: commas) { throw BarIngestError(line: fileLine, problem: problem) }
                         lines.ranges.append(start..<end)
                         lines.fileLines.append(fileLine)
                     }
                 }
                 start = index + 1
-                commas = 0
+                commas.removeAll(keepingCapacity: true)
             default:
                 continue
             }
         }
         return lines
+    }
+
+    static let fieldNames = ["symbol", "timeframe", "ts", "open", "high", "low", "close", "volume"]
+    /// volume is numeric(28, 8): below 10^20.
+    static let volumeUnitLimit: UInt128 = 10_000_000_000_000_000_000_000_000_000
+
+    /// What is wrong with one bar, or nil: the symbol as for fills; a timeframe of letters, digits
+    /// and `_` (`1m`, `ONE_MINUTE`); an ISO-8601 ts (UTC if it has no zone); prices > 0 and a volume
+    /// ≥ 0, with at most 8 decimals and within their columns; low ≤ open, close ≤ high.
+    static func problem(ofBar line: ArraySlice<UInt8>, commas: [Int]) -> String? {
+        func field(_ index: Int) -> ArraySlice<UInt8> {
+            line[(index == 0 ? line.startIndex : commas[index - 1] + 1)..<(index == 7 ? line.endIndex : commas[index])]
+        }
+        func named(_ index: Int) -> String {
+            "field '\(fieldNames[index])': \(shown(String(decoding: field(index), as: UTF8.self)))"
+        }
+        guard isSymbol(field(0)) else { return "\(named(0)) is not an uppercase symbol such as BTC-USD" }
+        let timeframe = field(1)
+        guard (1...32).contains(timeframe.count), timeframe.allSatisfy({ $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0)
+            || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) else { return "\(named(1)) is not a timeframe such as 1m or ONE_MINUTE" }
+        switch parseISO8601(field(2), zoneRequired: false) {
+        case .success: break
+        case .failure(.notISO8601): return "\(named(2)) is not an ISO-8601 time such as 2026-01-01T00:00:00Z"
+        case .failure(let problem): return "\(named(2)) \(problem.description)"
+        }
+        struct Refusal: Error { var problem: String }
+        func amount(_ index: Int) throws(Refusal) -> Amount {
+            let failure: Amount.ParseFailure
+            switch Amount.parse(field(index)) {
+            case .success(let value) where index == 7:
+                guard value >= .zero, value.units.magnitude < volumeUnitLimit else { throw Refusal(problem: "\(named(7)) must be at least 0 and below 10^20") }
+                return value
+            case .success(let value) where value.fitsLedgerColumn:
+                guard value > .zero else { throw Refusal(problem: "\(named(index)) must be greater than 0") }
+                return value
+            case .success: failure = .outOfRange
+            case .failure(let why): failure = why
+            }
+            throw Refusal(problem: "field '\(fieldNames[index])': " + LedgerValueError(text: String(decoding: field(index), as: UTF8.self), failure: failure).description)
+        }
+        do {
+            let open = try amount(3), high = try amount(4), low = try amount(5), close = try amount(6)
+            _ = try amount(7)
+            guard low <= open, low <= close, open <= high, close <= high else {
+                return "open \(open) and close \(close) must lie between low \(low) and high \(high)"
+            }
+        } catch {
+            return error.problem
+        }
+        return nil
     }
 }

@@ -105,5 +105,5 @@ public enum Schema {
             ALTER TABLE strategy_metadata_cache ADD CONSTRAINT strategy_metadata_cache_snapshot
                 FOREIGN KEY (snapshot_id) REFERENCES strategy_snapshots (snapshot_id);
             """),
-    ]
+    ] + backtestMigrations
 }

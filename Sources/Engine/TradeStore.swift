@@ -38,14 +38,21 @@ public struct TradeStore: Sendable {
     }
 
     /// Records fills in one transaction: COPY into a staging table, then one set-based merge. An
-    /// order id already recorded (or earlier in the same batch) is skipped, so recording a file
-    /// again is harmless; a fill whose metadata is cached and unexpired is linked to its snapshot
-    /// in the same statement. The table's constraints check every row again; any failure writes
-    /// nothing. Orders already stored are set aside by an anti-join before the insert (a probe per
-    /// conflicting row costs several times more); ON CONFLICT still covers a concurrent recorder.
+    /// order already recorded with the same values (or earlier in the same batch) is skipped, so
+    /// recording a file again is harmless; the same order with other values is a `RecordConflict`
+    /// and nothing is written (keeping either silently would lose a fill). A fill whose metadata is
+    /// cached and unexpired is linked to its snapshot in the same statement. The table's
+    /// constraints check every row again; any failure writes nothing.
+    ///
+    /// Repeats within the batch are compared and left out here, so the staging table holds one row
+    /// per order. One left join with the stored fills both sets stored orders aside and compares
+    /// them (a probe per conflicting row costs several times more). An order a concurrent recorder
+    /// inserts meanwhile is skipped by ON CONFLICT; if that happened, the staged fills are compared
+    /// once more with what is committed now.
     public func record(_ fills: [Fill]) async throws -> RecordSummary {
-        try await connection.transaction { connection in
-            // Enough memory to sort a backfill's order ids without spilling to disk.
+        let firsts = try Self.firstOfEachOrder(fills)
+        return try await connection.transaction { connection in
+            // Enough memory to hash a backfill's orders for the join without spilling to disk.
             try await connection.query("SET LOCAL work_mem = '64MB'")
             try await connection.query("""
                 CREATE TEMP TABLE fills_staging (
@@ -54,35 +61,97 @@ public struct TradeStore: Sendable {
                 ) ON COMMIT DROP
                 """)
             try await connection.copyIn("COPY fills_staging FROM STDIN") { writer in
-                for (line, fill) in fills.enumerated() {
+                for line in firsts {
+                    let fill = fills[line]
                     writer.row([String(line), fill.orderID, fill.symbol, fill.side.rawValue, fill.time.postgresText, fill.price.description,
                                 fill.size.description, fill.fees.description, fill.status, fill.executionMode])
                 }
             }
-            let row = try await connection.query("""
-                WITH inserted AS (
-                    INSERT INTO trade_records (order_id, symbol, side, order_time, price, size, fees, status, execution_mode)
-                    SELECT DISTINCT ON (order_id) order_id, symbol, side, order_time, price, size, fees, status, execution_mode
-                    FROM fills_staging s
-                    WHERE NOT EXISTS (SELECT 1 FROM trade_records t WHERE t.order_id = s.order_id)
-                    ORDER BY order_id, line
-                    ON CONFLICT (order_id) DO NOTHING
-                    RETURNING order_id
-                ), linked AS (
-                    INSERT INTO trade_strategy_link (order_id, snapshot_id, buy_score, sell_score, trigger_type)
-                    SELECT c.order_id, c.snapshot_id, c.buy_score, c.sell_score, c.trigger_type
-                    FROM strategy_metadata_cache c JOIN inserted USING (order_id)
-                    WHERE c.expires_at > now()
-                    ON CONFLICT (order_id) DO NOTHING
-                    RETURNING order_id
-                ), used AS (
-                    DELETE FROM strategy_metadata_cache WHERE order_id IN (SELECT order_id FROM linked)
-                )
-                SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM linked)
-                """).rows[0]
-            let inserted = try row.int(0)
+            let row = try await connection.query(Self.merge).rows[0]
+            try Self.throwConflict(row, from: 3)
+            let inserted = try row.int(0), stored = try row.int(2)
+            if inserted + stored < firsts.count {
+                try Self.throwConflict(try await connection.query(Self.conflictNow).rows.first, from: 0)
+            }
             return RecordSummary(inserted: inserted, duplicates: fills.count - inserted, linked: try row.int(1))
         }
+    }
+
+    static let recordedColumns = ["symbol", "side", "order_time", "price", "size", "fees", "status", "execution_mode"]
+
+    /// For a staged row `s` joined to a stored fill `t`: the first column whose values differ,
+    /// NULL if none does or nothing is stored. Numeric values compare by value (1.5 = 1.50000000).
+    static let difference = "CASE WHEN t.order_id IS NULL THEN NULL "
+        + recordedColumns.map { "WHEN s.\($0) IS DISTINCT FROM t.\($0) THEN '\($0)'" }.joined(separator: " ") + " END"
+
+    /// Inserts the staged fills of orders not stored yet and links them; answers the counts
+    /// inserted, linked and found stored, then the first line whose order is stored with other
+    /// values (its order id, the differing column), which makes the caller roll back.
+    static let merge = """
+        WITH staged AS (
+            SELECT s.*, t.order_id IS NOT NULL AS stored, \(difference) AS difference
+            FROM fills_staging s LEFT JOIN trade_records t USING (order_id)
+        ), conflict AS (
+            SELECT line, order_id, difference FROM staged WHERE difference IS NOT NULL ORDER BY line LIMIT 1
+        ), inserted AS (
+            INSERT INTO trade_records (order_id, symbol, side, order_time, price, size, fees, status, execution_mode)
+            SELECT order_id, symbol, side, order_time, price, size, fees, status, execution_mode
+            FROM staged WHERE NOT stored
+            ON CONFLICT (order_id) DO NOTHING
+            RETURNING order_id
+        ), linked AS (
+            INSERT INTO trade_strategy_link (order_id, snapshot_id, buy_score, sell_score, trigger_type)
+            SELECT c.order_id, c.snapshot_id, c.buy_score, c.sell_score, c.trigger_type
+            FROM strategy_metadata_cache c JOIN inserted USING (order_id)
+            WHERE c.expires_at > now()
+            ON CONFLICT (order_id) DO NOTHING
+            RETURNING order_id
+        ), used AS (
+            DELETE FROM strategy_metadata_cache WHERE order_id IN (SELECT order_id FROM linked)
+        )
+        SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM linked), (SELECT count(*) FROM staged WHERE stored),
+               (SELECT line FROM conflict), (SELECT order_id FROM conflict), (SELECT difference FROM conflict)
+        """
+
+    /// A new statement sees what concurrent recorders committed: the first staged line that differs.
+    static let conflictNow = """
+        SELECT line, order_id, difference FROM (
+            SELECT s.line, s.order_id, \(difference) AS difference FROM fills_staging s JOIN trade_records t USING (order_id)
+        ) compared
+        WHERE difference IS NOT NULL ORDER BY line LIMIT 1
+        """
+
+    /// Throws the conflict that `row` names in the columns line, order id and field from `column`
+    /// on, if it names one.
+    static func throwConflict(_ row: Row?, from column: Int) throws {
+        guard let row, row.optionalString(column) != nil else { return }
+        throw RecordConflict(record: try row.int(column) + 1, orderID: try row.string(column + 1), earlierRecord: nil,
+                             field: try row.string(column + 2))
+    }
+
+    /// The index of each order's first fill, in order; a later fill of the same order id (byte for
+    /// byte, as PostgreSQL compares) must have the same values, as they would be stored.
+    static func firstOfEachOrder(_ fills: [Fill]) throws(RecordConflict) -> [Int] {
+        var firstOfOrder: [OrderKey: Int] = [:]
+        firstOfOrder.reserveCapacity(fills.count)
+        var firsts: [Int] = []
+        firsts.reserveCapacity(fills.count)
+        for (index, fill) in fills.enumerated() {
+            let key = OrderKey(id: fill.orderID)
+            guard let earlier = firstOfOrder[key] else {
+                firstOfOrder[key] = index
+                firsts.append(index)
+                continue
+            }
+            let first = fills[earlier]
+            let differences = [first.symbol != fill.symbol, first.side != fill.side, first.time.postgresText != fill.time.postgresText,
+                               first.price != fill.price, first.size != fill.size, first.fees != fill.fees,
+                               first.status != fill.status, first.executionMode != fill.executionMode]
+            if let column = differences.firstIndex(of: true) {
+                throw RecordConflict(record: index + 1, orderID: fill.orderID, earlierRecord: earlier + 1, field: recordedColumns[column])
+            }
+        }
+        return firsts
     }
 
     /// Caches metadata for an order until `ttl` passes; a later fill of that order links to it.
@@ -129,6 +198,36 @@ extension Double: PostgresDecodable {
     public init?(postgresText: String) { self.init(postgresText) }
 }
 
+/// An order id compared byte for byte, as PostgreSQL compares text (String's equality takes
+/// canonically equivalent spellings, such as a precomposed and a combining é, as one).
+struct OrderKey: Hashable {
+    let id: String
+
+    static func == (lhs: OrderKey, rhs: OrderKey) -> Bool { lhs.id.utf8.elementsEqual(rhs.id.utf8) }
+
+    func hash(into hasher: inout Hasher) {
+        if id.utf8.withContiguousStorageIfAvailable({ hasher.combine(bytes: UnsafeRawBufferPointer($0)) }) == nil {
+            for byte in id.utf8 { hasher.combine(byte) }
+        }
+    }
+}
+
+/// A fill for an order that is already recorded, or earlier in the batch, with other values.
+public struct RecordConflict: Error, Equatable, CustomStringConvertible {
+    /// 1-based, as in the file.
+    public var record: Int
+    public var orderID: String
+    /// The batch's earlier record of the order; nil if the conflict is with the stored fill.
+    public var earlierRecord: Int?
+    public var field: String
+
+    public var description: String {
+        let other = earlierRecord.map { "record \($0) of the same order" } ?? "the fill already recorded for it"
+        return "record \(record): order \(shown(orderID, limit: 128)) differs from \(other) in \(field); nothing was written. "
+            + "A fill is recorded once: correct the file, or the ledger, and record again."
+    }
+}
+
 public enum MetadataError: Error, Equatable, CustomStringConvertible {
     case malformedSnapshotID(String)
     case unknownSnapshot(String)
@@ -136,7 +235,7 @@ public enum MetadataError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .malformedSnapshotID(let id):
-            return "'\(id.prefix(64))' is not a snapshot id (a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427)"
+            return "\(shown(id, limit: 64)) is not a snapshot id (a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427)"
         case .unknownSnapshot(let id):
             return "there is no snapshot \(id): use an id printed by `bot-engine snapshot activate`"
         }

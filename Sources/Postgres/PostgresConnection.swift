@@ -130,6 +130,54 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// `COPY … FROM STDIN` with data the caller has already encoded (text or binary format),
+    /// sent in 1 MB chunks.
+    @discardableResult
+    public func copyIn(_ sql: String, data: [UInt8]) async throws -> Int {
+        try await onQueue { handle in
+            let start = PQexec(handle, sql)
+            defer { PQclear(start) }
+            guard PQresultStatus(start) == PGRES_COPY_IN else { throw PostgresError.from(result: start, connection: handle) }
+            var sent = true
+            data.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { bytes in
+                    guard let base = bytes.baseAddress else { return }
+                    var offset = 0
+                    while sent, offset < bytes.count {
+                        let length = min(1 << 20, bytes.count - offset)
+                        sent = PQputCopyData(handle, base + offset, Int32(length)) == 1
+                        offset += length
+                    }
+                }
+            }
+            guard PQputCopyEnd(handle, sent ? nil : "client stopped sending") == 1 else {
+                throw PostgresError.connection(message: Self.connectionMessage(handle))
+            }
+            return try Self.drainResults(handle)?.affectedRows ?? 0
+        }
+    }
+
+    /// `COPY … TO STDOUT`: everything the server sends, as bytes (binary format if asked for in
+    /// the statement). Values cannot be bound in COPY; pass them with `set_config` beforehand.
+    public func copyOut(_ sql: String) async throws -> [UInt8] {
+        try await onQueue { handle in
+            let start = PQexec(handle, sql)
+            defer { PQclear(start) }
+            guard PQresultStatus(start) == PGRES_COPY_OUT else { throw PostgresError.from(result: start, connection: handle) }
+            var data: [UInt8] = []
+            var chunk: UnsafeMutablePointer<CChar>?
+            while true {
+                let length = PQgetCopyData(handle, &chunk, 0)
+                guard length >= 0, let bytes = chunk else { break }
+                bytes.withMemoryRebound(to: UInt8.self, capacity: Int(length)) { data.append(contentsOf: UnsafeBufferPointer(start: $0, count: Int(length))) }
+                PQfreemem(bytes)
+                chunk = nil
+            }
+            try Self.drainResults(handle)
+            return data
+        }
+    }
+
     /// Runs `body`, then closes this connection whether `body` succeeds or throws.
     public func closing<T: Sendable>(after body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
@@ -184,26 +232,4 @@ public final class PostgresConnection: @unchecked Sendable {
     static func connectionMessage(_ handle: OpaquePointer) -> String {
         String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines)
     }
-}
-
-/// libpq repeats the conninfo in some messages (e.g. a malformed URL): mask every password-shaped
-/// part, and the known password wherever it appears.
-func redactPasswords(_ message: String, conninfo: String?) -> String {
-    var redacted = message
-        .replacing(/(postgres(?:ql)?:\/*[^:@\/\s"]*:)[^@\s"]+@/, with: { "\($0.output.1)***@" })
-        .replacing(/password\s*=\s*('[^']*'|[^\s"]+)/, with: "password=***")
-    var known = [ProcessInfo.processInfo.environment["PGPASSWORD"]]
-    if let conninfo { known.append(passwordIn(conninfo)) }
-    for case let password? in known where !password.isEmpty {
-        redacted = redacted.replacing(password, with: "***")
-    }
-    return redacted
-}
-
-/// The password in a `postgres://user:password@host` URL or a `password=…` conninfo.
-func passwordIn(_ conninfo: String) -> String? {
-    if let match = conninfo.firstMatch(of: /^postgres(?:ql)?:\/*[^:@\/]*:([^@]+)@/) {
-        return String(match.output.1)
-    }
-    return conninfo.firstMatch(of: /password\s*=\s*'?([^'\s]+)/).map { String($0.output.1) }
 }

@@ -81,17 +81,27 @@ extension Int: PostgresBindable {
 }
 
 extension Date: PostgresBindable {
-    /// UTC with microseconds, which timestamptz keeps exactly.
+    /// UTC with microseconds, which timestamptz keeps exactly. The year always has at least four
+    /// digits (PostgreSQL reads a shorter one as a two-digit year: `1-01-05` is 2005) and years
+    /// before 1 are written as BC. A time beyond any timestamptz (±∞ included: PostgreSQL's own
+    /// `infinity` reads back as that) is written `infinity` or `-infinity`, never trapped on.
     public var postgresText: String {
-        let micros = Int64((timeIntervalSince1970 * 1_000_000).rounded())
-        var seconds = time_t(micros / 1_000_000)
-        var fraction = micros % 1_000_000
-        if fraction < 0 { fraction += 1_000_000; seconds -= 1 }
+        let time = timeIntervalSince1970
+        // PostgreSQL's range is 4713 BC to 294276 AD, inside ±10^13 seconds.
+        guard time.magnitude < 1e14 else { return time > 0 ? "infinity" : "-infinity" }
+        let whole = time.rounded(.down)
+        var seconds = time_t(whole)
+        var micros = Int(((time - whole) * 1_000_000).rounded())
+        if micros == 1_000_000 { seconds += 1; micros = 0 }
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        var buffer = [CChar](repeating: 0, count: 32)
-        strftime(&buffer, 32, "%Y-%m-%d %H:%M:%S", &parts)
-        let padded = String(fraction).count < 6 ? String(repeating: "0", count: 6 - String(fraction).count) + String(fraction) : String(fraction)
-        return String(cString: buffer) + "." + padded + "+00"
+        let year = Int(parts.tm_year) + 1900
+        func padded(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        return "\(padded(year > 0 ? year : 1 - year, 4))-\(padded(Int(parts.tm_mon) + 1, 2))-\(padded(Int(parts.tm_mday), 2)) "
+            + "\(padded(Int(parts.tm_hour), 2)):\(padded(Int(parts.tm_min), 2)):\(padded(Int(parts.tm_sec), 2)).\(padded(micros, 6))+00"
+            + (year > 0 ? "" : " BC")
     }
 }

@@ -6,7 +6,12 @@ struct Linkage: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
 
-    @Option(help: "Window in hours.") var hours: Int = 6
+    @Option(help: "Window in hours (1 to 1000000).") var hours: Int = 6
+
+    func validate() throws {
+        // Beyond about a century the window's start leaves what a timestamp holds.
+        guard (1...1_000_000).contains(hours) else { throw ValidationError("--hours: must be between 1 and 1000000") }
+    }
 
     func run() async throws {
         let stats = try await database.withConnection { try await TradeStore($0).linkageStats(hours: hours) }

@@ -21,6 +21,9 @@ struct Metadata: AsyncParsableCommand {
         @Option(help: "Seconds the metadata stays usable.") var ttl: Int = 3600
 
         func validate() throws {
+            // An order id no fill can have, or metadata expired on arrival, could never be linked.
+            if let problem = Fill.orderIDProblem(orderID) { throw ValidationError("--order-id: \(problem)") }
+            guard (1...Int(Int32.max)).contains(ttl) else { throw ValidationError("--ttl: must be between 1 and \(Int32.max) seconds") }
             _ = try score("--buy-score", buyScore)
             _ = try score("--sell-score", sellScore)
         }

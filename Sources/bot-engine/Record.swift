@@ -19,8 +19,7 @@ struct Record: AsyncParsableCommand {
     var file: String
 
     func run() async throws {
-        let text = String(decoding: try readInput(file), as: UTF8.self)
-        let fills = try FillReader.read(text, format: format ?? (file.hasSuffix(".csv") ? .csv : .jsonl))
+        let fills = try FillReader.read([UInt8](try readInput(file)), format: format ?? (file.hasSuffix(".csv") ? .csv : .jsonl))
         let summary = try await database.withConnection { try await TradeStore($0).record(fills) }
         print("recorded \(summary.inserted) fills (\(summary.duplicates) already present), linked \(summary.linked)")
     }

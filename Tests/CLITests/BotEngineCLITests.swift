@@ -11,7 +11,7 @@ struct BotEngineCLITests {
             let engine = BuiltBinary.botEngine
             let url = ["--database-url", database.url]
             let migrated = try await engine.run(["migrate"] + url)
-            #expect(migrated.stdoutText == "applied migrations 1, 2\n", "\(migrated.stderrText)")
+            #expect(migrated.stdoutText == "applied migrations 1, 2, 20\n", "\(migrated.stderrText)")
             #expect(try await engine.run(["migrate"] + url).stdoutText == "schema up to date\n")
 
             let directory = try temporaryDirectory()
@@ -65,7 +65,7 @@ struct BotEngineCLITests {
         try await TestDatabase.with { db, database async throws in
             let engine = BuiltBinary.botEngine
             let fromServices = try await engine.run(["migrate"], environment: ["BOT_DATABASE_URL": "", "DATABASE_URL": database.url])
-            #expect(fromServices.stdoutText == "applied migrations 1, 2\n", "\(fromServices.stderrText)")
+            #expect(fromServices.stdoutText == "applied migrations 1, 2, 20\n", "\(fromServices.stderrText)")
             let nowhere = "postgres://nobody@127.0.0.1:1/none"
             let botWins = try await engine.run(["migrate"], environment: ["BOT_DATABASE_URL": database.url, "DATABASE_URL": nowhere])
             #expect(botWins.stdoutText == "schema up to date\n", "\(botWins.stderrText)")
@@ -142,6 +142,50 @@ struct BotEngineCLITests {
             #expect(try await engine.run(["ingest-bars", file] + url).stdoutText == "ingested 0 new bars, replaced 1, 0 unchanged\n")
             let close = try await db.query("SELECT close::text FROM market_bars")
             #expect(try close.rows[0].string(0) == "1.60000000")
+        }
+    }
+
+    /// Two Latin-1 order ids used to decode to the same text, and the second fill was skipped as
+    /// "already present"; a byte order mark made the header's first field unknown.
+    @Test func recordReadsBytesStrictly() async throws {
+        try await withMigratedDatabase { db, url, directory async throws in
+            let engine = BuiltBinary.botEngine
+            let file = directory.appendingPathComponent("fills.csv")
+            let header = Array("order_id,symbol,side,order_time,price,size\n".utf8)
+            let rows = Array("id".utf8) + [0xE9] + Array(",BTC-USD,buy,2026-01-05T00:00:00Z,1,1\nid".utf8) + [0xE8]
+                + Array(",BTC-USD,buy,2026-01-05T00:00:00Z,2,1\n".utf8)
+            try Data(header + rows).write(to: file)
+            let refused = try await engine.run(["record", file.path] + url)
+            #expect(refused.termination != .exited(0))
+            #expect(refused.stderrText.contains("record 1: field 1 is not UTF-8 text"), "\(refused.stderrText)")
+            #expect(try await db.query("SELECT count(*) FROM trade_records").rows[0].int(0) == 0)
+
+            try Data([0xEF, 0xBB, 0xBF] + header + Array("a,BTC-USD,buy,2026-01-05T00:00:00Z,1,1\n".utf8)).write(to: file)
+            let withMark = try await engine.run(["record", file.path] + url)
+            #expect(withMark.stdoutText == "recorded 1 fills (0 already present), linked 0\n", "\(withMark.stderrText)")
+        }
+    }
+
+    /// `--ttl 0` cached metadata expired on arrival and an order id longer than any fill's was kept
+    /// (neither could ever link); a TTL or window beyond 32 bits ended in a raw SQL error.
+    @Test func metadataAndLinkageOptionsOutsideTheirRangeAreRefused() async throws {
+        try await withMigratedDatabase { db, url, _ async throws in
+            let engine = BuiltBinary.botEngine
+            let snapshot = try await engine.run(["snapshot", "activate", "--config", "{}"] + url).stdoutText
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let cache = ["metadata", "cache", "--snapshot-id", snapshot]
+            for (arguments, message) in [(["--order-id", "o1", "--ttl=0"], "--ttl: must be between 1 and 2147483647 seconds"),
+                                         (["--order-id", "o1", "--ttl=99999999999"], "--ttl: must be between 1 and 2147483647 seconds"),
+                                         (["--order-id", String(repeating: "x", count: 129)], "--order-id: longer than 128 characters")] {
+                let refused = try await engine.run(cache + arguments + url)
+                #expect(refused.termination != .exited(0))
+                #expect(refused.stderrText.contains(message), "\(refused.stderrText)")
+            }
+            #expect(try await db.query("SELECT count(*) FROM strategy_metadata_cache").rows[0].int(0) == 0)
+            for hours in ["0", "99999999999"] {
+                let refused = try await engine.run(["linkage", "--hours", hours] + url)
+                #expect(refused.stderrText.contains("--hours: must be between 1 and 1000000"), "\(refused.stderrText)")
+            }
         }
     }
 }

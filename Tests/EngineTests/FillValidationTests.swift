@@ -43,6 +43,10 @@ import Testing
         ("status", "maybe", "not one of"),
         ("execution_mode", "DEMO", "not PAPER or LIVE"),
         ("order_id", "", "missing"),
+        ("order_id", "a\u{0}b", "contains a control character"),
+        ("order_id", "line\nbreak", "contains a control character"),
+        ("order_id", "tab\there", "contains a control character"),
+        ("order_id", "a" + String(repeating: "\u{301}", count: 128), "longer than 128 characters"),
     ])
     func rejects(field: String, value: String, problem: String) {
         var fields = good
@@ -134,6 +138,46 @@ import Testing
         }
     }
 
+    /// A file's values reach the operator's terminal in error messages: escape sequences (here:
+    /// set the window title, clear the screen) used to pass through, and a 3 MB value was printed
+    /// whole.
+    @Test func messagesShowValuesEscapedAndShort() {
+        var fields = good
+        fields["symbol"] = "\u{1B}]0;pwned\u{07}\u{1B}[2J"
+        let escape = #expect(throws: FillValidationError.self) { try RawFill(fields).validated(record: 1) }
+        #expect(escape?.description == #"record 1: field 'symbol': '\u{1B}]0;pwned\u{7}\u{1B}[2J' is not an uppercase symbol such as AAPL or BTC-USD"#)
+        fields = good
+        fields["side"] = String(repeating: "x", count: 3_000_000)
+        let long = #expect(throws: FillValidationError.self) { try RawFill(fields).validated(record: 1) }
+        #expect(long?.description == "record 1: field 'side': '\(String(repeating: "x", count: 40))…' is not buy or sell")
+        let bar = #expect(throws: BarIngestError.self) {
+            try MarketBarStore.validatedLines(Array("\(MarketBarStore.header)\nBTC-USD,\u{1B}[2J,2026-01-01T00:00:00Z,1,2,0.5,1.5,1\n".utf8))
+        }
+        #expect(bar?.problem.hasPrefix(#"field 'timeframe': '\u{1B}[2J' is not"#) == true, "\(String(describing: bar))")
+        let key = #expect(throws: FillFormatError.self) { try FillReader.read(#"{"\u202Eevil":1,"\u202Eevil":2}"#, format: .jsonl) }
+        #expect(key?.problem == #"field '\u{202E}evil' appears twice"#)
+    }
+
+    /// Latin-1 bytes decoded leniently made `id\u{E9}` and `id\u{E8}` both `id\u{FFFD}`: one of two
+    /// distinct fills was then skipped as "already present".
+    @Test func textThatIsNotUTF8IsRefusedNotRepaired() {
+        let csv = Array("order_id,symbol,side,order_time,price,size\nid".utf8) + [0xE9] + Array(",BTC-USD,buy,2026-01-05T00:00:00Z,1,1\n".utf8)
+        #expect(throws: FillFormatError(record: 1, problem: "field 1 is not UTF-8 text")) { try FillReader.read(csv, format: .csv) }
+        let jsonl = Array(jsonFill(price: "1").utf8)
+        let latin1 = jsonl[..<14] + [0xE8] + jsonl[14...]
+        #expect(throws: FillFormatError(record: 1, problem: "invalid JSON at byte 14: a string is not UTF-8 text")) {
+            try FillReader.read(Array(latin1), format: .jsonl)
+        }
+    }
+
+    /// Spreadsheets save "CSV UTF-8" with a byte order mark; it is not part of the first field.
+    @Test func aByteOrderMarkIsSkipped() throws {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let csv = bom + Array("order_id,symbol,side,order_time,price,size\r\na,BTC-USD,buy,2026-01-05T00:00:00Z,1,1\r\n".utf8)
+        #expect(try FillReader.read(csv, format: .csv).map(\.orderID) == ["a"])
+        #expect(try FillReader.read(bom + Array(jsonFill(price: "1").utf8), format: .jsonl).map(\.orderID) == ["a"])
+    }
+
     /// Random bytes, and valid files with random bytes changed: every reader either reads them or
     /// names the record or line that is wrong; none traps.
     @Test func readersSurviveRandomBytes() async {
@@ -148,9 +192,8 @@ import Testing
                 if base != noise {
                     for (offset, byte) in edits where !data.isEmpty { data[offset % data.count] = byte }
                 }
-                let text = String(decoding: data, as: UTF8.self)
-                #expect(isRecordError { try FillReader.read(text, format: .jsonl) }, "\(data)")
-                #expect(isRecordError { try FillReader.read(text, format: .csv) }, "\(data)")
+                #expect(isRecordError { try FillReader.read(data, format: .jsonl) }, "\(data)")
+                #expect(isRecordError { try FillReader.read(data, format: .csv) }, "\(data)")
                 do {
                     _ = try MarketBarStore.validatedLines(data)
                 } catch {

@@ -149,4 +149,30 @@ struct PostgresConnectionTests {
             #expect(try count.rows[0].int(0) == 0)
         }
     }
+
+    /// Every time a timestamptz can hold is read back as exactly the time bound, whatever the
+    /// session's DateStyle: early years once came back as years of this century (0001 as 2005).
+    @Test func datesBindAsTheSameTimestamptz() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            try await db.query("SET DateStyle = 'SQL, DMY'")
+            let epochs: [Double] = [
+                -62_135_251_200,    // 0001-01-05 (was read as 2005-01-01)
+                -61_788_182_400,    // 0012-01-05 (was read as 2005-12-01)
+                -30_578_688_000,    // 1001-01-01
+                -62_166_873_600,    // 0000-01-05, that is 1 BC (was refused)
+                -77_945_673_600,    // 501 BC
+                1_767_623_400.123456,
+                -0.000001,          // 1969-12-31 23:59:59.999999
+                9_224_318_015_999,  // 294276-12-31 23:59:59, PostgreSQL's last second (trapped)
+            ]
+            for epoch in epochs {
+                let row = try await db.query("SELECT extract(epoch FROM $1::timestamptz)::text", [Date(timeIntervalSince1970: epoch)]).rows[0]
+                #expect(try Double(row.string(0)) == epoch, "\(epoch)")
+            }
+            for (time, text) in [(Double.infinity, "infinity"), (-Double.infinity, "-infinity"), (1e300, "infinity")] {
+                let row = try await db.query("SELECT $1::timestamptz = $2::timestamptz", [Date(timeIntervalSince1970: time), text]).rows[0]
+                #expect(try row.bool(0), "\(time)")
+            }
+        }
+    }
 }

@@ -1,0 +1,87 @@
+import Engine
+import Foundation
+import Testing
+
+/// The engine against backtesting.py 0.6.6 itself on generated data: identical trade lists, every
+/// shared metric within 1e-9 relative.
+@Suite(.enabled(if: ReferencePython.installed || ReferencePython.required, "needs scripts/backtest-venv (scripts/test runs it)"))
+struct BacktestGoldenTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var name: String
+        var symbol: String
+        var seed: UInt64
+        var strategy: String
+        var parameters: [String]
+        var commission: Commission
+        var fill: FillTiming = .open
+        var cash: Double = 10_000
+        var riskFree: Double = 0
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "sma-cross 10/50, 0.1 % commission", symbol: "SPY", seed: 7, strategy: "sma-cross", parameters: ["fast=10", "slow=50"],
+             commission: Commission(rate: 0.001)),
+        Case(name: "sma-cross 5/20, rate + fixed + minimum", symbol: "TSLA", seed: 11, strategy: "sma-cross", parameters: ["fast=5", "slow=20"],
+             commission: Commission(rate: 0.0005, fixed: 1, minimum: 2.5), cash: 25_000),
+        Case(name: "sma-cross 10/50, fills at the close", symbol: "AAPL", seed: 3, strategy: "sma-cross", parameters: [],
+             commission: Commission(rate: 0.002), fill: .close),
+        Case(name: "rsi 14/30/70, 0.1 % commission", symbol: "SPY", seed: 7, strategy: "rsi", parameters: ["period=14", "low=30", "high=70"],
+             commission: Commission(rate: 0.001)),
+        Case(name: "rsi 7/25/60, minimum commission", symbol: "AAPL", seed: 5, strategy: "rsi", parameters: ["period=7", "low=25", "high=60"],
+             commission: Commission(rate: 0.0002, minimum: 1), cash: 3_000),
+        Case(name: "sma-cross 10/30, 4 % risk-free rate", symbol: "TSLA", seed: 8, strategy: "sma-cross", parameters: ["fast=10", "slow=30"],
+             commission: Commission(rate: 0.001), riskFree: 0.04),
+    ]
+
+    @Test(arguments: cases)
+    func matchesBacktestingPy(_ golden: Case) throws {
+        guard ReferencePython.installed else { throw ReferencePython.Missing() }
+        let bars = try BarGenerator(symbols: [golden.symbol], days: 60, seed: golden.seed).generate()[0]
+        var settings = SimulationSettings()
+        settings.cash = golden.cash
+        settings.commission = golden.commission
+        settings.fill = golden.fill
+        let spec = try StrategySpec.parse(name: golden.strategy, parameters: golden.parameters)
+        let ours = try Backtest.run(BacktestRequest(strategy: spec, settings: settings, riskFreeRate: golden.riskFree), on: bars)
+
+        var parameters: [String: Any] = [:]
+        for (name, value) in spec.parameters { parameters[name] = Double(value) ?? 0 }
+        if case let .smaCross(fast, slow) = spec { parameters = ["fast": fast, "slow": slow] }
+        if case let .rsi(period, low, high) = spec { parameters = ["period": period, "low": low, "high": high] }
+        let theirs = try ReferencePython.run(bars, spec: [
+            "strategy": golden.strategy, "params": parameters, "cash": golden.cash, "fill": golden.fill.rawValue, "risk_free_rate": golden.riskFree,
+            "commission": ["rate": golden.commission.rate, "fixed": golden.commission.fixed, "minimum": golden.commission.minimum],
+        ])
+
+        #expect(theirs.trades.count > 5, "too few trades to say much: pick another seed")
+        #expect(ours.trades.count == theirs.trades.count)
+        for (mine, reference) in zip(ours.trades, theirs.trades) {
+            #expect(mine.entryBar == reference.entry_bar && mine.exitBar == reference.exit_bar)
+            #expect(double(mine.quantity) == reference.size)
+            #expect(double(mine.entryPrice) == reference.entry_price && double(mine.exitPrice) == reference.exit_price)
+            #expect(close(double(mine.fees), reference.commission), "fees \(mine.fees) vs \(reference.commission)")
+            #expect(close(double(mine.pnl), reference.pnl), "pnl \(mine.pnl) vs \(reference.pnl)")
+            #expect(close(mine.returnFraction, reference.return), "return \(mine.returnFraction) vs \(reference.return)")
+        }
+        #expect(ours.simulation.equity.count == theirs.equity.count)
+        let equityMismatches = zip(ours.simulation.equity, theirs.equity).filter { !close($0, $1) }.count
+        #expect(equityMismatches == 0)
+
+        for field in BacktestMetrics.fields {
+            let mine = ours.metrics[keyPath: field.keyPath]
+            let reference = theirs.stats[field.name].flatMap { $0?.value } ?? .nan
+            #expect(close(mine, reference), "\(field.label): engine \(mine), backtesting.py \(reference)")
+        }
+    }
+
+    /// Equal within 1e-9 relative (NaN equals NaN, infinities must match). Differences come from
+    /// summation order and from the ledger's exact 8-decimal amounts against binary floats.
+    func close(_ a: Double, _ b: Double) -> Bool {
+        if a.isNaN || b.isNaN { return a.isNaN && b.isNaN }
+        if a.isInfinite || b.isInfinite { return a == b }
+        return abs(a - b) <= 1e-9 * max(abs(a), abs(b)) || abs(a - b) < 1e-12
+    }
+}
+
+func double(_ amount: Amount) -> Double { Double(amount.description) ?? .nan }
