@@ -53,7 +53,7 @@ let package = Package(
             dependencies: ["Engine", "Postgres", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "BacktestTests", dependencies: ["Engine", "bot-engine", "Postgres", "Remote", "SandboxSupport"]),
-        .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),
+        .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "BotOpsTests",
             dependencies: ["BotOps", "Checks", "Remote", .product(name: "PropertyBased", package: "swift-property-based")]

@@ -1,21 +1,33 @@
-/// How a command ended: with an exit status, or killed by a signal.
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a command ended: with an exit status, killed by a signal, or without the host saying.
 public enum Termination: Sendable, Equatable, CustomStringConvertible {
     case exited(Int32)
     /// Signal name without the SIG prefix, as SSH reports it (e.g. "TERM").
     case signaled(String)
+    /// The command's channel closed without an exit status: sshd ended the session early (its
+    /// ChannelTimeout, for one) or could not report how the command ended. Whether the command
+    /// finished, and how, is unknown.
+    case noExitStatus
 
     public var description: String {
         switch self {
         case .exited(let status): return "exit \(status)"
         case .signaled(let name): return "signal \(name)"
+        case .noExitStatus: return "no exit status (the host closed the command's channel without reporting how it ended; it may still be running there)"
         }
     }
 
-    /// The status a shell would report: the exit status, or 128 + the signal number.
+    /// The status a shell would report: the exit status, or 128 + the signal number; 255 when
+    /// there is none, as `ssh` exits then.
     public var shellStatus: Int32 {
         switch self {
         case .exited(let status): return status
         case .signaled(let name): return 128 + (SignalNames.number(for: name) ?? 0)
+        case .noExitStatus: return 255
         }
     }
 }
@@ -45,17 +57,53 @@ public enum OutputKind: Sendable {
 /// Receives output as it arrives, chunk by chunk, before the command ends.
 public typealias OutputHandler = @Sendable (OutputKind, [UInt8]) -> Void
 
+/// What a command reads on its stdin.
+public enum CommandInput: Sendable, Equatable {
+    /// End of file from the start, as with `ssh -n` or `< /dev/null`.
+    case none
+    /// What this descriptor yields until its end of file, then end of file: read as the command
+    /// takes it, never slurped. The caller keeps the descriptor open and owns it.
+    case fileDescriptor(Int32)
+
+    /// This process's stdin, as `ssh host command` forwards it.
+    public static var standardInput: CommandInput { .fileDescriptor(STDIN_FILENO) }
+}
+
 /// "Run this command on the host": implemented over SSH and on the local machine.
 public protocol CommandRunner: Sendable {
     /// Where commands run, for messages: `user@host:port` or `local`.
     var destination: String { get }
-    /// Runs `command` through the host's `/bin/sh`. Build it with `shellQuote` for every value.
-    func run(_ command: String, timeout: Duration?, onOutput: OutputHandler?) async throws -> CommandResult
+    /// Runs `command` through the host's `/bin/sh` (build it with `shellQuote` for every value),
+    /// handing its output to `onOutput` as it arrives. Nothing is kept: a command may print
+    /// gigabytes. Use `run` for the output as a whole.
+    func stream(_ command: String, timeout: Duration?, input: CommandInput, onOutput: @escaping OutputHandler) async throws -> Termination
 }
 
 extension CommandRunner {
-    public func run(_ command: String, timeout: Duration? = nil) async throws -> CommandResult {
-        try await run(command, timeout: timeout, onOutput: nil)
+    /// Runs `command` and keeps its output in the result.
+    public func run(_ command: String, timeout: Duration? = nil, input: CommandInput = .none) async throws -> CommandResult {
+        let collector = OutputCollector()
+        let termination = try await stream(command, timeout: timeout, input: input) { collector.append($0, $1) }
+        return collector.result(termination)
+    }
+}
+
+/// Keeps streamed output, for a caller that both watches it arrive and needs it afterwards.
+public final class OutputCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stdout: [UInt8] = []
+    private var stderr: [UInt8] = []
+
+    public init() {}
+
+    public func append(_ kind: OutputKind, _ bytes: [UInt8]) {
+        lock.withLock {
+            if kind == .stdout { stdout += bytes } else { stderr += bytes }
+        }
+    }
+
+    public func result(_ termination: Termination) -> CommandResult {
+        lock.withLock { CommandResult(termination: termination, stdout: stdout, stderr: stderr) }
     }
 }
 

@@ -13,16 +13,16 @@ public struct LocalHost: HostConnection {
 
     public var destination: String { "local" }
 
-    public func run(_ command: String, timeout: Duration? = nil, onOutput: OutputHandler? = nil) async throws -> CommandResult {
+    public func stream(_ command: String, timeout: Duration?, input: CommandInput, onOutput: @escaping OutputHandler) async throws -> Termination {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
-                continuation.resume(with: Result { try Self.runBlocking(command, timeout: timeout, onOutput: onOutput) })
+                continuation.resume(with: Result { try Self.runBlocking(command, timeout: timeout, input: input, onOutput: onOutput) })
             }
             thread.start()
         }
     }
 
-    private static func runBlocking(_ command: String, timeout: Duration?, onOutput: OutputHandler?) throws -> CommandResult {
+    private static func runBlocking(_ command: String, timeout: Duration?, input: CommandInput, onOutput: OutputHandler) throws -> Termination {
         var stdoutPipe: [Int32] = [0, 0]
         var stderrPipe: [Int32] = [0, 0]
         guard pipe(&stdoutPipe) == 0, pipe(&stderrPipe) == 0 else {
@@ -31,7 +31,11 @@ public struct LocalHost: HostConnection {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // The child reads the input descriptor itself: nothing passes through botops.
+        switch input {
+        case .none: posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        case .fileDescriptor(let fd): posix_spawn_file_actions_adddup2(&actions, fd, 0)
+        }
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
         for fd in stdoutPipe + stderrPipe { posix_spawn_file_actions_addclose(&actions, fd) }
@@ -63,19 +67,18 @@ public struct LocalHost: HostConnection {
             throw RemoteError.localSpawnFailed(command: command, detail: String(cString: strerror(spawned)))
         }
 
-        let deadline = timeout.map { ContinuousClock.now.advanced(by: $0) }
-        var output: [OutputKind: [UInt8]] = [.stdout: [], .stderr: []]
+        let deadline = timeout.map { (at: ContinuousClock.now.advanced(by: $0), seconds: totalSeconds($0)) }
         var open: [(fd: Int32, stream: OutputKind)] = [(stdoutPipe[0], .stdout), (stderrPipe[0], .stderr)]
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while !open.isEmpty {
             var waitMilliseconds: Int32 = -1
             if let deadline {
-                let remaining = ContinuousClock.now.duration(to: deadline)
+                let remaining = ContinuousClock.now.duration(to: deadline.at)
                 if remaining <= .zero {
                     killpg(pid, SIGKILL)
                     var status: Int32 = 0
                     waitpid(pid, &status, 0)
-                    throw RemoteError.commandTimedOut(command: command, seconds: totalSeconds(timeout!))
+                    throw RemoteError.commandTimedOut(command: command, seconds: deadline.seconds)
                 }
                 waitMilliseconds = Int32(min(remaining.components.seconds * 1000 + 1, 1000))
             }
@@ -86,9 +89,7 @@ public struct LocalHost: HostConnection {
             for (index, entry) in open.enumerated().reversed() where fds[index].revents != 0 {
                 let count = read(entry.fd, &buffer, buffer.count)
                 if count > 0 {
-                    let chunk = Array(buffer[0..<count])
-                    output[entry.stream]! += chunk
-                    onOutput?(entry.stream, chunk)
+                    onOutput(entry.stream, Array(buffer[0..<count]))
                 } else if count == 0 || errno != EINTR {
                     open.remove(at: index)
                 }
@@ -98,7 +99,6 @@ public struct LocalHost: HostConnection {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let signal = status & 0x7f
-        let termination: Termination = signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(SignalNames.name(for: signal))
-        return CommandResult(termination: termination, stdout: output[.stdout]!, stderr: output[.stderr]!)
+        return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(SignalNames.name(for: signal))
     }
 }

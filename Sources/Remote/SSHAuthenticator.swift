@@ -26,7 +26,7 @@ struct SSHAuthenticator {
                 FileManager.default.fileExists(atPath: publicKey) ? publicKey : nil, path, nil)
             if code == 0 { return }
             if code == LIBSSH2_ERROR_SOCKET_DISCONNECT || code == LIBSSH2_ERROR_SOCKET_RECV {
-                throw RemoteError.connectionLost(host: host, detail: "server closed the connection during authentication")
+                throw RemoteError.connectionLost(host: host, detail: "server closed the connection during authentication", commands: [])
             }
             tried.append(path)
             if KeyFile.isRSA(path) { refusedRSA.append(path) }

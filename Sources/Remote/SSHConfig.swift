@@ -12,7 +12,13 @@ public struct SSHTarget: Sendable, Equatable {
     public var knownHostsFile: String
     public var hostKeyPolicy: HostKeyPolicy
     public var connectTimeout: Double
-    public var keepaliveInterval: Int
+    /// Seconds of silence from the host before a keepalive asks it to answer; 0 turns keepalives
+    /// and dead-peer detection off, as in ssh.
+    public var serverAliveInterval: Int
+    /// Unanswered keepalives before the connection counts as lost.
+    public var serverAliveCountMax: Int
+    /// The `HostKeyAlgorithms` setting, if the ssh config has one.
+    public var hostKeyAlgorithms: String?
 
     public var displayName: String { "\(user)@\(hostname):\(port)" }
 }
@@ -167,12 +173,50 @@ public struct SSHTargetResolver: Sendable {
         let policy: HostKeyPolicy = acceptNewHostKey || strict == "accept-new" || strict == "no" || strict == "off"
             ? .acceptNew : .strict
         let connectTimeout = first("connecttimeout").flatMap(Double.init) ?? 10
-        let keepalive = first("serveraliveinterval").flatMap(Int.init) ?? 15
+        let aliveInterval = try first("serveraliveinterval").map { value in
+            guard let seconds = Self.seconds(value) else { throw SSHTargetError.badValue(key: "ServerAliveInterval", value: value, expected: "seconds, or a time such as 30s or 1m") }
+            return seconds
+        } ?? Self.defaultServerAliveInterval
+        let aliveCountMax = try first("serveralivecountmax").map { value in
+            guard let count = Int(value), count >= 0 else { throw SSHTargetError.badValue(key: "ServerAliveCountMax", value: value, expected: "a whole number, 0 or more") }
+            return count
+        } ?? Self.defaultServerAliveCountMax
 
         return SSHTarget(
             alias: alias, hostname: hostname, port: port, user: user, identityFiles: identityFiles,
             agentSocket: agent.flatMap { $0.isEmpty ? nil : $0 }, knownHostsFile: knownHosts, hostKeyPolicy: policy, connectTimeout: connectTimeout,
-            keepaliveInterval: keepalive)
+            serverAliveInterval: aliveInterval, serverAliveCountMax: aliveCountMax, hostKeyAlgorithms: first("hostkeyalgorithms"))
+    }
+
+    /// Unlike ssh (which sends no keepalives unless told), botops notices a dead host by default:
+    /// a keepalive after 15 s of silence, and the connection counts as lost after 3 unanswered
+    /// ones, within about a minute.
+    public static let defaultServerAliveInterval = 15
+    public static let defaultServerAliveCountMax = 3
+
+    /// An ssh_config time: `90`, `90s`, `1m30s`, `2h` (units s, m, h, d, w, either case). Nil
+    /// for anything else, or for more than a year.
+    static func seconds(_ text: String) -> Int? {
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800]
+        let limit = 31_536_000
+        var total = 0
+        var number: Int?
+        for character in text.lowercased() {
+            if character.isASCII, let digit = character.wholeNumberValue {
+                let value = (number ?? 0) * 10 + digit
+                guard value <= limit else { return nil }
+                number = value
+            } else if let unit = units[character], let value = number {
+                total += value * unit
+                number = nil
+                guard total <= limit else { return nil }
+            } else {
+                return nil
+            }
+        }
+        guard !text.isEmpty else { return nil }
+        total += number ?? 0
+        return total <= limit ? total : nil
     }
 
     static func split(_ spec: String) throws -> (user: String?, host: String, port: Int?) {
@@ -208,6 +252,7 @@ public struct SSHTargetResolver: Sendable {
 public enum SSHTargetError: Error, Equatable, CustomStringConvertible {
     case malformed(String)
     case badPort(String, source: String)
+    case badValue(key: String, value: String, expected: String)
 
     public var description: String {
         switch self {
@@ -215,6 +260,8 @@ public enum SSHTargetError: Error, Equatable, CustomStringConvertible {
             return "host '\(spec)' is not valid: use an ssh config alias, host, user@host or user@host:port."
         case let .badPort(text, source):
             return "port '\(text)' in '\(source)' is not a number from 1 to 65535."
+        case let .badValue(key, value, expected):
+            return "\(key) '\(value)' in the ssh config is not valid: expected \(expected)."
         }
     }
 }

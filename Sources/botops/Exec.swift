@@ -30,9 +30,13 @@ struct Exec: HostCommand {
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let line = argv.count == 1 ? argv[0] : shellCommand(argv)
-        let result = try await session.host().run(line, timeout: timeout) { stream, bytes in
-            (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(bytes))
+        // Like ssh: botops's stdin goes to the command, then end-of-file.
+        let termination = try await session.host().stream(line, timeout: timeout, input: .standardInput) { stream, bytes in
+            try? (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(contentsOf: bytes)
         }
-        return ExitStatus(passingThrough: result.termination.shellStatus)
+        if termination == .noExitStatus {
+            FileHandle.standardError.write(Data("botops: the command ended with \(termination)\n".utf8))
+        }
+        return ExitStatus(passingThrough: termination.shellStatus)
     }
 }

@@ -8,9 +8,9 @@ final class RecordingConnection: HostConnection, @unchecked Sendable {
     let log: EventLog
     init(log: EventLog) { self.log = log }
     var destination: String { "recorded" }
-    func run(_ command: String, timeout: Duration?, onOutput: OutputHandler?) async throws -> CommandResult {
+    func stream(_ command: String, timeout: Duration?, input: CommandInput, onOutput: @escaping OutputHandler) async throws -> Termination {
         log.record("run \(command)")
-        return CommandResult(termination: .exited(0), stdout: [], stderr: [])
+        return .exited(0)
     }
     func close() async { log.record("close") }
 }

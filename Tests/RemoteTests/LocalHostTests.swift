@@ -27,27 +27,25 @@ import Testing
         #expect(clock.now - start < .seconds(10))
     }
 
-    @Test func streamsOutputAsItArrives() async throws {
-        let chunks = Chunks()
-        let result = try await host.run("printf a; sleep 0.2; printf b >&2", timeout: nil) { stream, bytes in
-            chunks.append(stream, bytes)
-        }
+    @Test func streamsOutputWithoutKeepingIt() async throws {
+        let chunks = OutputCollector()
+        let termination = try await host.stream("printf a; sleep 0.2; printf b >&2", timeout: nil, input: .none) { chunks.append($0, $1) }
+        #expect(termination == .exited(0))
+        let output = chunks.result(termination)
+        #expect(output.stdoutText == "a")
+        #expect(output.stderrText == "b")
+    }
+
+    @Test func stdinComesFromTheGivenDescriptor() async throws {
+        let data = Array(repeating: Array("botops stdin\n".utf8), count: 100_000).flatMap { $0 }
+        let input = try InputPipe(data)
+        let result = try await host.run("cat", timeout: .seconds(30), input: .fileDescriptor(input.readEnd))
         #expect(result.succeeded)
-        #expect(chunks.text(.stdout) == "a")
-        #expect(chunks.text(.stderr) == "b")
-    }
-}
-
-/// Collects streamed output from the transport's thread.
-final class Chunks: @unchecked Sendable {
-    private let lock = NSLock()
-    private var received: [(OutputKind, [UInt8])] = []
-
-    func append(_ stream: OutputKind, _ bytes: [UInt8]) {
-        lock.withLock { received.append((stream, bytes)) }
+        #expect(result.stdout == data)
     }
 
-    func text(_ stream: OutputKind) -> String {
-        lock.withLock { String(decoding: received.filter { $0.0 == stream }.flatMap(\.1), as: UTF8.self) }
+    @Test func withoutInputStdinIsAtEndOfFile() async throws {
+        let result = try await host.run("cat; echo done", timeout: .seconds(10))
+        #expect(result.stdoutText == "done\n")
     }
 }

@@ -56,7 +56,7 @@ import Testing
         #expect(target.user == "fallback")
         #expect(target.knownHostsFile == "/home/me/.ssh/known_hosts_botops")
         #expect(target.hostKeyPolicy == .acceptNew)
-        #expect(target.keepaliveInterval == 30)
+        #expect(target.serverAliveInterval == 30)
     }
 
     @Test func explicitUserAndPortWinOverConfig() throws {

@@ -95,11 +95,13 @@ struct SSHIntegrationTests {
         let error = await #expect(throws: RemoteError.self) {
             _ = try await connect(try sandbox.target(knownHostsFile: knownHosts))
         }
-        guard case .unknownHostKey(_, let port, let fingerprint, _) = error else {
+        guard case .unknownHostKey(_, let port, let key, _, let recordedTypes) = error else {
             Issue.record("expected unknownHostKey, got \(String(describing: error))")
             return
         }
         #expect(port == sandbox.port)
+        #expect(recordedTypes.isEmpty)
+        let fingerprint = key.fingerprint
         #expect(fingerprint.hasPrefix("SHA256:"))
         #expect(error?.description.contains("--accept-new-host-key") == true)
 
@@ -112,6 +114,17 @@ struct SSHIntegrationTests {
         // Now known: strict checking passes.
         let strict = try await connect(try sandbox.target(knownHostsFile: knownHosts))
         await strict.close()
+    }
+
+    /// Holds whether the sandbox offers one host key type or three (`scripts/sandbox up` now sets
+    /// up three, with known_hosts written by ssh itself).
+    @Test func theKeyTypeKnownHostsHoldsIsTheOneVerified() async throws {
+        let recorded = try KnownHosts.load(path: sandbox.knownHosts)
+            .recordedKeyTypes(for: KnownHosts.lookupName(host: "127.0.0.1", port: sandbox.port))
+        #expect(!recorded.isEmpty)
+        let connection = try await connect()
+        #expect(recorded.contains(connection.hostKey.type))
+        await connection.close()
     }
 
     @Test func changedHostKeyIsRefusedEvenWithAcceptNew() async throws {
@@ -194,7 +207,7 @@ struct SSHIntegrationTests {
             let firstChunkAt = FirstChunk()
             let clock = ContinuousClock()
             let start = clock.now
-            _ = try await connection.run("echo early; sleep 1; echo late", timeout: .seconds(10)) { _, _ in
+            _ = try await connection.stream("echo early; sleep 1; echo late", timeout: .seconds(10), input: .none) { _, _ in
                 firstChunkAt.record(clock.now - start)
             }
             let first = try #require(firstChunkAt.value)
