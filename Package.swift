@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -25,9 +26,11 @@ let package = Package(
         ),
         .target(name: "Remote", dependencies: ["CLibSSH2"]),
         .target(name: "Checks", dependencies: ["Remote"]),
+        // Cron schedules, crontab.d entries and crontab merging: pure, no host access (Remote only for shellQuote).
+        .target(name: "Cron", dependencies: ["Remote"]),
         .target(
             name: "BotOps",
-            dependencies: ["Remote", "Checks", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Remote", "Checks", "Cron", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
         .target(name: "Engine", dependencies: ["Postgres"]),
@@ -48,6 +51,7 @@ let package = Package(
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),
         .testTarget(name: "BotOpsTests", dependencies: ["BotOps", "SandboxSupport"]),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CronTests", dependencies: ["Cron", "BotOps", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "SandboxSupport"]),
     ]
 )
