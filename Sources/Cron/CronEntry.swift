@@ -71,6 +71,12 @@ public struct EntryError: Error, Equatable, Sendable, CustomStringConvertible {
     public var line: Int?
     public var problem: String
 
+    public init(file: String, line: Int?, problem: String) {
+        self.file = file
+        self.line = line
+        self.problem = problem
+    }
+
     public var description: String {
         "\(file)\(line.map { ":\($0)" } ?? ""): \(problem)"
     }
