@@ -25,9 +25,11 @@ let package = Package(
         ),
         .target(name: "Remote", dependencies: ["CLibSSH2"]),
         .target(name: "Checks", dependencies: ["Remote"]),
+        // Remote steps as values: built through the one quoting function, run by any CommandRunner.
+        .target(name: "HostCommands", dependencies: ["Remote"]),
         .target(
             name: "BotOps",
-            dependencies: ["Remote", "Checks", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Remote", "Checks", "HostCommands", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
         .target(name: "Engine", dependencies: ["Postgres"]),
@@ -48,6 +50,7 @@ let package = Package(
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),
         .testTarget(name: "BotOpsTests", dependencies: ["BotOps", "SandboxSupport"]),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DeployTests", dependencies: ["BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport"]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "SandboxSupport"]),
     ]
 )
