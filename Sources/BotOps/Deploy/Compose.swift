@@ -17,7 +17,7 @@ public struct ComposeInvocation: Sendable, Equatable {
     }
 
     /// Asks the host which spelling works when botops.yml says `auto`; v2 is preferred.
-    static let detect = HostCommand(
+    static let detect = RemoteCommand(
         "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi",
         timeout: .seconds(20))
 

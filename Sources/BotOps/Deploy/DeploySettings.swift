@@ -1,3 +1,4 @@
+import Foundation
 import HostCommands
 
 /// The deploy's part of botops.yml:
@@ -6,7 +7,10 @@ import HostCommands
 ///     lock: {stale_after: 2h}
 ///     releases: {keep: 5}
 ///     deploy: {min_free_disk: 1GB}
+///     playbooks: playbooks        # deploy.yml and rollback.yml, relative to botops.yml
 public struct DeploySettings: Sendable, Equatable {
+    /// The folder with deploy.yml and rollback.yml; relative paths are relative to botops.yml.
+    public var playbooks = "playbooks"
     /// Where the lock, the audit log and the release records live on the host.
     public var stateDirectory = StateDirectory(path: "~/.botops")
     /// A held lock whose holder has not recorded progress for this long is reported as stale.
@@ -19,6 +23,7 @@ public struct DeploySettings: Sendable, Equatable {
     public init() {}
 
     mutating func read(from top: MappingReader) throws {
+        playbooks = try top.string("playbooks") ?? playbooks
         if let path = try top.string("state_dir", validate: StateDirectory.validate) {
             stateDirectory = StateDirectory(path: path)
         }
@@ -63,6 +68,15 @@ public struct StateDirectory: Sendable, Equatable {
             return "\"$HOME\"/\(String(full.dropFirst(2)))"
         }
         return "\(full)"
+    }
+}
+
+extension DeploySettings {
+    /// The playbook of `kind`, found relative to the directory of `configPath`.
+    public func loadPlaybook(_ kind: Playbook.Kind, configPath: String?) throws -> Playbook {
+        let base = configPath.map { URL(fileURLWithPath: $0).deletingLastPathComponent() } ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let directory = playbooks.hasPrefix("/") ? URL(fileURLWithPath: playbooks) : base.appendingPathComponent(playbooks)
+        return try Playbook.load(path: directory.appendingPathComponent(kind.rawValue + ".yml").path, kind: kind)
     }
 }
 

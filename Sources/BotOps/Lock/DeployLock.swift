@@ -27,7 +27,7 @@ public struct DeployLock: Sendable {
     static let noFlockStatus: Int32 = 71
 
     /// The command that takes the lock and keeps it until killed.
-    public func acquireCommand(_ holder: LockHolder) -> HostCommand {
+    public func acquireCommand(_ holder: LockHolder) -> RemoteCommand {
         // Runs under the lock: report a leftover record, write ours, then heartbeat. The heartbeat
         // is what notices a dead botops: its write fails once sshd has closed the session. `sleep`
         // does not inherit the output, so the channel closes as soon as the holder is killed.
@@ -42,11 +42,11 @@ public struct DeployLock: Sendable {
             command -v flock >/dev/null 2>&1 || exit \(Int(Self.noFlockStatus))
             exec flock -n -o -E \(Int(Self.conflictStatus)) lock sh -c \(locked.text) botops-lock \(holder.json)
             """
-        return HostCommand(script, timeout: .seconds(30), effect: .changes("takes the deploy lock in \(state.path)"))
+        return RemoteCommand(script, timeout: .seconds(30), effect: .changes("takes the deploy lock in \(state.path)"))
     }
 
-    func statusCommand() -> HostCommand {
-        HostCommand("""
+    func statusCommand() -> RemoteCommand {
+        RemoteCommand("""
             cd \(state.script) 2>/dev/null || exit 0
             pid=$(cat holder.pid 2>/dev/null)
             if [ -n "$pid" ] && tr '\\0' ' ' < /proc/"$pid"/cmdline 2>/dev/null | grep -q botops-lock; then echo held; else echo free; fi
@@ -54,14 +54,14 @@ public struct DeployLock: Sendable {
             """, timeout: .seconds(20))
     }
 
-    func releaseCommand(pid: Int) -> HostCommand {
-        HostCommand("""
+    func releaseCommand(pid: Int) -> RemoteCommand {
+        RemoteCommand("""
             cd \(state.script) && if [ "$(cat holder.pid 2>/dev/null)" = \(pid) ]; then rm -f holder.json holder.pid; kill \(pid); fi; true
             """, timeout: .seconds(20), effect: .changes("releases the deploy lock"))
     }
 
-    func forceReleaseCommand() -> HostCommand {
-        HostCommand("""
+    func forceReleaseCommand() -> RemoteCommand {
+        RemoteCommand("""
             cd \(state.script) 2>/dev/null || exit 0
             pid=$(cat holder.pid 2>/dev/null)
             if [ -n "$pid" ] && tr '\\0' ' ' < /proc/"$pid"/cmdline 2>/dev/null | grep -q botops-lock; then kill "$pid"; fi
@@ -174,7 +174,7 @@ public final class HeldLock: @unchecked Sendable {
             if let revision { current.revision = revision }
             return current.json
         }
-        let command = HostCommand("""
+        let command = RemoteCommand("""
             cd \(lock.state.script) && [ "$(cat holder.pid 2>/dev/null)" = \(remotePID) ] && printf '%s\\n' \(json) > holder.json.new && mv holder.json.new holder.json
             """, timeout: .seconds(20), effect: .changes("records the deploy's step in the lock holder record"))
         _ = try? await lock.runner.run(command)

@@ -5,7 +5,7 @@ import Remote
 /// long at most, what must never be shown, and what it changes on the host. Built by one place,
 /// run by another, so a dry run can print exactly what a real run would execute and the audit can
 /// record what ran.
-public struct HostCommand: Sendable, Hashable {
+public struct RemoteCommand: Sendable, Hashable {
     public enum Effect: Sendable, Hashable {
         /// Reads the host only; safe in `--dry-run`.
         case readOnly
@@ -42,8 +42,8 @@ public struct HostCommand: Sendable, Hashable {
 }
 
 /// A command that ran: the value, its outcome and how long it took.
-public struct HostCommandResult: Sendable {
-    public let command: HostCommand
+public struct RemoteCommandResult: Sendable {
+    public let command: RemoteCommand
     public let result: CommandResult
     public let duration: Duration
 
@@ -61,7 +61,7 @@ extension CommandRunner {
     /// Runs `command` with its timeout. `onLine` receives each complete output line, redacted
     /// (whole lines, so a secret split across two network reads is still masked); nothing for
     /// secret output.
-    public func run(_ command: HostCommand, onLine: (@Sendable (OutputKind, String) -> Void)? = nil) async throws -> HostCommandResult {
+    public func run(_ command: RemoteCommand, onLine: (@Sendable (OutputKind, String) -> Void)? = nil) async throws -> RemoteCommandResult {
         let clock = ContinuousClock()
         let start = clock.now
         var splitter: LineSplitter?
@@ -74,7 +74,7 @@ extension CommandRunner {
         }
         let result = try await run(command.script.text, timeout: command.timeout, onOutput: handler)
         splitter?.flush()
-        return HostCommandResult(command: command, result: result, duration: clock.now - start)
+        return RemoteCommandResult(command: command, result: result, duration: clock.now - start)
     }
 }
 
