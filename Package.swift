@@ -28,9 +28,11 @@ let package = Package(
         .target(name: "Checks", dependencies: ["Remote"]),
         // Cron schedules, crontab.d entries and crontab merging: pure, no host access (Remote only for shellQuote).
         .target(name: "Cron", dependencies: ["Remote"]),
+        // Remote steps as values: built through the one quoting function, run by any CommandRunner.
+        .target(name: "HostCommands", dependencies: ["Remote"]),
         .target(
             name: "BotOps",
-            dependencies: ["Remote", "Checks", "Cron", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Remote", "Checks", "HostCommands", "Cron", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
         .target(name: "Engine", dependencies: ["Postgres"]),
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),
         .testTarget(name: "BotOpsTests", dependencies: ["BotOps", "SandboxSupport"]),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DeployTests", dependencies: ["BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport"]),
         .testTarget(name: "CronTests", dependencies: ["Cron", "BotOps", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "SandboxSupport"]),
     ]

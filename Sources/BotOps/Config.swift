@@ -47,6 +47,8 @@ public struct BotOpsConfig: Sendable, Equatable {
     public var database = Database()
     public var checks = Checks()
     public var health = Health()
+    /// `state_dir`, `lock:`, `releases:`, `deploy:`: what `botops deploy` keeps on the host.
+    public var deploy = DeploySettings()
 
     public init(host: String) {
         self.host = host
@@ -78,13 +80,7 @@ extension BotOpsConfig {
     }
 
     public static func parse(_ text: String, file: String = "botops.yml") throws -> BotOpsConfig {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw ConfigError(file: file, problem: "not valid YAML: \(error)")
-        }
-        guard let root else {
+        guard let root = try MappingReader.document(text, file: file) else {
             throw ConfigError(file: file, problem: "the file is empty; it needs at least 'host:'.")
         }
         let top = try MappingReader(root, path: "", file: file)
@@ -125,6 +121,7 @@ extension BotOpsConfig {
             config.health.stableFor = try health.duration("stable_for") ?? config.health.stableFor
             try health.rejectUnknownKeys()
         }
+        try config.deploy.read(from: top)
         try top.rejectUnknownKeys()
         return config
     }
@@ -161,108 +158,4 @@ func parseDuration(_ text: String) -> Duration? {
         }
     }
     return nil
-}
-
-/// Reads one YAML mapping, remembering which keys were asked for so the rest can be reported.
-private final class MappingReader {
-    let mapping: Node.Mapping
-    let path: String
-    let file: String
-    let line: Int?
-    private var known: Set<String> = []
-
-    init(_ node: Node, path: String, file: String) throws {
-        guard case .mapping(let mapping) = node else {
-            throw ConfigError(file: file, line: node.mark?.line, key: path.isEmpty ? nil : path, problem: "expected a mapping of keys, got \(describe(node))")
-        }
-        self.mapping = mapping
-        self.path = path
-        self.file = file
-        self.line = node.mark?.line
-    }
-
-    private func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
-
-    private func value(_ key: String) -> Node? {
-        known.insert(key)
-        return mapping[key]
-    }
-
-    private func error(_ key: String, _ node: Node, _ problem: String) -> ConfigError {
-        ConfigError(file: file, line: node.mark?.line, key: keyPath(key), problem: problem)
-    }
-
-    func string(_ key: String, validate: (String) -> String? = { _ in nil }) throws -> String? {
-        guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else {
-            throw error(key, node, "expected a text value, got \(describe(node))")
-        }
-        if let expected = validate(scalar.string) {
-            throw error(key, node, "'\(scalar.string)' is not valid: \(expected)")
-        }
-        return scalar.string
-    }
-
-    func name(_ key: String) throws -> String? {
-        try string(key) { Name.isValid($0) ? nil : "expected a name of letters, digits, '_', '.', '-'" }
-    }
-
-    func strings(_ key: String, validate: (String) -> String? = { _ in nil }) throws -> [String]? {
-        guard let node = value(key) else { return nil }
-        guard case .sequence(let sequence) = node, !sequence.isEmpty else {
-            throw error(key, node, "expected a non-empty list such as [a, b], got \(describe(node))")
-        }
-        return try sequence.map { item in
-            guard case .scalar(let scalar) = item, !scalar.string.isEmpty else {
-                throw error(key, item, "expected each item to be a text value, got \(describe(item))")
-            }
-            if let expected = validate(scalar.string) {
-                throw error(key, item, "item '\(scalar.string)' is not valid: \(expected)")
-            }
-            return scalar.string
-        }
-    }
-
-    func names(_ key: String) throws -> [String]? {
-        try strings(key) { Name.isValid($0) ? nil : "expected a name of letters, digits, '_', '.', '-'" }
-    }
-
-    func int(_ key: String, range: ClosedRange<Int>) throws -> Int? {
-        guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node, let number = Int(scalar.string), range.contains(number) else {
-            throw error(key, node, "expected a whole number from \(range.lowerBound) to \(range.upperBound), got \(describe(node))")
-        }
-        return number
-    }
-
-    func duration(_ key: String) throws -> Duration? {
-        guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node, let duration = parseDuration(scalar.string) else {
-            throw error(key, node, "expected a duration such as 60s, 5m or 500ms, got \(describe(node))")
-        }
-        return duration
-    }
-
-    func mapping(_ key: String) throws -> MappingReader? {
-        guard let node = value(key) else { return nil }
-        return try MappingReader(node, path: keyPath(key), file: file)
-    }
-
-    func rejectUnknownKeys() throws {
-        for (keyNode, _) in mapping {
-            let key = keyNode.string ?? "?"
-            if !known.contains(key) {
-                throw ConfigError(file: file, line: keyNode.mark?.line, key: keyPath(key), problem: "unknown key; expected one of: \(known.sorted().joined(separator: ", ")).")
-            }
-        }
-    }
-}
-
-private func describe(_ node: Node) -> String {
-    switch node {
-    case .scalar(let scalar): return scalar.string.isEmpty ? "nothing" : "'\(scalar.string)'"
-    case .mapping: return "a mapping"
-    case .sequence: return "a list"
-    case .alias: return "an alias"
-    }
 }

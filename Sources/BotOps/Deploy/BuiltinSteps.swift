@@ -1,0 +1,318 @@
+import Checks
+import Foundation
+import HostCommands
+import Remote
+
+/// The built-in steps of the playbooks (see `BuiltinStep`).
+extension Deployer {
+    func runBuiltin(_ builtin: BuiltinStep, step: PlaybookStep, playbook: Playbook.Kind) async throws -> String? {
+        switch builtin {
+        case .lock: return try await takeLock()
+        case .preflight: return try await preflight(timeout: step.timeout)
+        case .baseline: return try await baseline(timeout: step.timeout)
+        case .keepImage: return try await keepImages(timeout: step.timeout)
+        case .checkout:
+            return playbook == .deploy ? try await checkOutTarget(step: step) : try await checkOutRollbackTarget(timeout: step.timeout)
+        case .restoreImage: return try await restoreImages(timeout: step.timeout)
+        case .stop: return try await stopServices(timeout: step.timeout)
+        case .waitHealthy: return try await waitHealthy(timeout: min(step.timeout, config.health.timeout + config.health.stableFor))
+        case .checks: return try await verify(timeout: step.timeout)
+        }
+    }
+
+    // MARK: lock
+
+    private func takeLock() async throws -> String? {
+        let request = run.request
+        let emit = self.emit
+        let held = try await lock.acquire(as: .current(command: request?.command ?? "botops"), wait: request?.lockWait) { holder in
+            emit(.notice("waiting for the deploy lock, held by \(holder?.summary ?? "another deploy")"))
+        }
+        setHeldLock(held)
+        if let interrupted = held.interrupted {
+            emit(.notice("the previous deploy was interrupted without releasing the lock: \(interrupted.summary). Its step may have left the host half-changed; this run verifies before and after."))
+            var record = AuditRecord(action: "interrupted", command: interrupted.command, result: "interrupted")
+            record.localUser = interrupted.user
+            record.machine = interrupted.machine
+            record.to = interrupted.revision
+            record.failure = "stopped during step \(interrupted.step); found by the next run"
+            await appendAudit(record)
+        }
+        return "held by \(held.holder.user)@\(held.holder.machine)"
+    }
+
+    // MARK: preflight
+
+    private func preflight(timeout: Duration) async throws -> String? {
+        let request = run.request
+        try await inspectCheckout(timeout: timeout, requireBranch: request?.ref == nil)
+        try await resolveCompose(timeout: timeout)
+        return "\(commands.compose.program.joined(separator: " ")), checkout clean on \(run.branchBefore ?? "a detached revision") at \(run.revisionBefore.prefix(12))"
+    }
+
+    /// The checkout is clean, on the configured branch when no `--ref` was given, with free disk;
+    /// the ssh user and release records are read on the way.
+    func inspectCheckout(timeout: Duration, requireBranch: Bool) async throws {
+        let result = try await runner.run(commands.preflightProbe(timeout: timeout))
+        guard result.result.termination != .exited(70) else {
+            throw StepFailure(message: "no checkout at \(config.path): clone the app there first (or fix path: in botops.yml)", refusal: nil)
+        }
+        let sections = commands.marker.split(result.stdout)
+        guard sections["end"] != nil else {
+            throw StepFailure(message: "the preflight probe stopped early: \(result.shownOutput.prefix(300))", refusal: nil)
+        }
+        run.sshUser = sections["user"]?.first
+        let dirty = (sections["status"] ?? []).filter { !$0.isEmpty }
+        if !dirty.isEmpty {
+            throw DeployError.dirtyCheckout(path: config.path, files: dirty)
+        }
+        run.branchBefore = sections["branch"]?.first.flatMap { $0.isEmpty ? nil : $0 }
+        run.revisionBefore = sections["head"]?.first ?? ""
+        if requireBranch, run.branchBefore != config.branch {
+            throw DeployError.wrongBranch(path: config.path, current: run.branchBefore ?? "a detached revision (\(run.revisionBefore.prefix(12)))", target: config.branch)
+        }
+        for line in sections["disk"] ?? [] {
+            let fields = line.split(separator: " ", maxSplits: 1).map(String.init)
+            guard fields.count == 2, let kilobytes = Int64(fields[0]) else { continue }
+            let (free, overflow) = kilobytes.multipliedReportingOverflow(by: 1024)
+            if !overflow, free < config.deploy.minFreeDiskBytes {
+                throw DeployError.lowDisk(path: fields[1], freeBytes: free, neededBytes: config.deploy.minFreeDiskBytes)
+            }
+        }
+        run.releases = Releases.parse((sections["releases"] ?? []).joined(separator: "\n"))
+        if let detected = sections["compose"]?.first {
+            guard let program = ComposeInvocation.program(for: config.compose.command, detected: detected) else { throw DeployError.composeMissing }
+            commands.compose.program = program
+        }
+    }
+
+    /// `compose config`: the services asked for exist, and `db` still has its external volume.
+    func resolveCompose(timeout: Duration) async throws {
+        let result = try await runner.run(commands.composeConfig(timeout: timeout))
+        guard result.succeeded else {
+            // stderr names the problem (a missing file, a YAML error) without values from .env.
+            throw DeployError.composeConfigFailed(result.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300).description)
+        }
+        let project = try ComposeProject.parse(result.stdout)
+        run.project = project
+        let unknown = run.services.filter { project.services[$0] == nil }
+        if !unknown.isEmpty {
+            throw DeployError.unknownService(names: unknown, known: project.serviceNames)
+        }
+        guard let database = project.databaseService(container: config.database.container),
+              database.volumes.contains(where: project.externalVolumes.contains) else {
+            throw DeployError.databaseNotDeclared(container: config.database.container, file: config.compose.file)
+        }
+        if run.services.contains(database.name) {
+            throw StepFailure(message: "", refusal: .unknownService(names: [database.name + " (the database is never redeployed by botops)"], known: project.serviceNames.filter { $0 != database.name }))
+        }
+    }
+
+    // MARK: baseline and checks
+
+    private func runChecks(timeout: Duration) async throws -> VerifyReport {
+        let report = await (try CheckRunner()).run(in: CheckContext(host: runner, settings: config.checkSettings(commandTimeout: timeout)))
+        if let lost = report.connectionLost { throw lost }
+        return report
+    }
+
+    private func baseline(timeout: Duration) async throws -> String? {
+        let report = try await runChecks(timeout: timeout)
+        let failing = report.results.filter { $0.status == .fail }
+        run.baselineFailures = Set(failing.map(\.id))
+        guard !failing.isEmpty else { return "all \(report.results.count) checks pass" }
+        let strict = run.request?.strict == true
+        emit(.notice("already failing before the deploy: " + failing.map { "\($0.id) (\($0.message))" }.joined(separator: "; ")
+            + (strict ? ". --strict: they will count against the release." : ". They do not count against this release; only new failures roll back.")))
+        return "\(failing.count) check(s) already failing"
+    }
+
+    private func verify(timeout: Duration) async throws -> String? {
+        let report = try await runChecks(timeout: timeout)
+        let failing = report.results.filter { $0.status == .fail }
+        let strict = run.request?.strict == true && run.action == "deploy"
+        let counted = failing.filter { strict || !run.baselineFailures.contains($0.id) }
+        guard counted.isEmpty else {
+            throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id): \($0.message)" }.joined(separator: "; "), refusal: nil)
+        }
+        let known = failing.count
+        return known == 0 ? "all \(report.results.count) checks pass" : "\(report.results.count - known) pass; \(known) failing as before the deploy"
+    }
+
+    // MARK: keep-image
+
+    /// Each service's running container and image, by `compose ps`.
+    func runningContainers(_ services: [String]) async throws -> [String: RunningContainer] {
+        let result = try await runner.run(commands.runningImages(services, timeout: .seconds(60)))
+        var containers: [String: RunningContainer] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let fields = line.split(separator: " ").map(String.init)
+            if fields.count == 4, services.contains(fields[0]) {
+                containers[fields[0]] = RunningContainer(container: fields[1], imageID: fields[2], imageName: fields[3])
+            }
+        }
+        return containers
+    }
+
+    private func keepImages(timeout: Duration) async throws -> String? {
+        run.running = try await runningContainers(run.services)
+        var kept: [String] = []
+        for service in run.services {
+            guard let container = run.running[service] else {
+                emit(.notice("\(service) has no container now: there is no image to keep; a rollback would rebuild it"))
+                continue
+            }
+            let tag = Releases.keptTag(image: container.imageName, revision: run.revisionBefore)
+            try await runChecked(commands.tag(container.imageID, as: tag, timeout: timeout), step: "keep-image")
+            run.kept[service] = tag
+            kept.append(tag)
+        }
+        return kept.isEmpty ? "nothing running to keep" : "kept " + kept.joined(separator: ", ")
+    }
+
+    // MARK: checkout
+
+    /// Fetch, then fast-forward the branch (or check out `--ref`); a rewritten history is refused
+    /// before anything moves.
+    private func checkOutTarget(step: PlaybookStep) async throws -> String? {
+        try await runChecked(commands.fetch(timeout: step.timeout), step: step.name)
+        let ref = run.request?.ref ?? config.branch
+        let resolved = try await runner.run(commands.resolve(ref, timeout: step.timeout))
+        var target: Target?
+        for line in resolved.stdout.split(separator: "\n") {
+            let words = line.split(separator: " ").map(String.init)
+            guard words.count == 2 else { continue }
+            switch words[0] {
+            case "branch": target = Target(branch: ref, revision: words[1])
+            case "revision": target = Target(branch: nil, revision: words[1])
+            case "diverged": throw DeployError.nonFastForward(branch: ref, local: words[1], remote: target?.revision ?? "?")
+            default: break
+            }
+        }
+        guard var target else { throw DeployError.unknownRevision(ref) }
+        // A revision given while on a branch keeps nothing but the commit: the checkout detaches.
+        if target.branch == nil, run.request?.ref == nil { target.branch = run.branchBefore }
+        run.target = target
+        if let held = currentHeldLock { await held.record(step: step.name, revision: target.revision) }
+        if target.revision == run.revisionBefore && target.branch == run.branchBefore {
+            return "already at \(target.display); rebuilding it"
+        }
+        run.checkoutChanged = true
+        try await runChecked(commands.checkout(target, timeout: step.timeout), step: step.name)
+        return "\(run.revisionBefore.prefix(12)) → \(target.display)"
+    }
+
+    private func checkOutRollbackTarget(timeout: Duration) async throws -> String? {
+        guard let target = run.target else { return "nothing to check out" }
+        run.checkoutChanged = true
+        try await runChecked(commands.checkout(target, timeout: timeout), step: "checkout")
+        return "back at \(target.display)"
+    }
+
+    // MARK: restore-image
+
+    /// Points each service's image name at its kept image, so `up` starts it without a build;
+    /// rebuilds only a service whose kept image is gone.
+    private func restoreImages(timeout: Duration) async throws -> String? {
+        guard let target = run.target else { return nil }
+        var wanted: [String: (kept: String, name: String)] = [:]
+        for service in run.services {
+            guard let name = run.running[service]?.imageName ?? run.project?.services[service]?.image else { continue }
+            wanted[service] = (run.kept[service] ?? Releases.keptTag(image: name, revision: target.revision), name)
+        }
+        let present = try await runner.run(commands.presentImages(wanted.values.map(\.kept).sorted(), timeout: timeout))
+        let available = Set(present.stdout.split(separator: "\n").map(String.init))
+        var rebuild: [String] = []
+        var notes: [String] = []
+        for service in run.services {
+            guard let image = wanted[service], available.contains(image.kept) else {
+                rebuild.append(service)
+                continue
+            }
+            try await runChecked(commands.tag(image.kept, as: image.name, timeout: timeout), step: "restore-image")
+            notes.append("\(service) ← \(image.kept)")
+        }
+        if !rebuild.isEmpty {
+            emit(.notice("no kept image for \(rebuild.joined(separator: ", ")) at \(target.revision.prefix(12)): rebuilding from the checkout"))
+            try await runChecked(commands.build(rebuild, timeout: timeout), step: "restore-image")
+            notes.append("rebuilt \(rebuild.joined(separator: ", "))")
+        }
+        return notes.joined(separator: ", ")
+    }
+
+    // MARK: stop
+
+    /// Stops each service, timing it: a stop that used the whole grace period and ended in SIGKILL
+    /// means the service ignores SIGTERM, which the operator should hear about.
+    private func stopServices(timeout: Duration) async throws -> String? {
+        run.containersTouched = true
+        let containers = try await runningContainers(run.services)
+        let clock = ContinuousClock()
+        var notes: [String] = []
+        for service in run.services {
+            guard let container = containers[service] else { continue }
+            let start = clock.now
+            run.stopStarted[service] = start
+            try await runChecked(commands.stop(service, timeout: timeout), step: "stop")
+            let took = clock.now - start
+            let grace = run.project?.services[service]?.stopGracePeriod ?? .seconds(10)
+            let state = try await runner.run(commands.exitState(container.container, timeout: timeout))
+            let exitCode = state.stdout.split(separator: " ").first.flatMap { Int($0) }
+            if exitCode == 137, took >= grace - .milliseconds(500) {
+                emit(.notice("\(service) ignored SIGTERM for \(seconds(took)) and was killed: its entrypoint does not forward signals (use the exec form, `init: true`, or a shorter stop_grace_period)"))
+                notes.append("\(service) killed after \(seconds(took))")
+            } else {
+                notes.append("\(service) in \(seconds(took))")
+            }
+        }
+        return notes.isEmpty ? "nothing running" : notes.joined(separator: ", ")
+    }
+
+    // MARK: wait-healthy
+
+    private func waitHealthy(timeout: Duration, clock: ContinuousClock = ContinuousClock()) async throws -> String? {
+        let start = clock.now
+        var tracker = HealthTracker(stableFor: config.health.stableFor)
+        let probe = commands.containerStates(run.services, timeout: .seconds(30))
+        var last = ""
+        while true {
+            let result = try await runner.run(probe)
+            var observations: [String: HealthTracker.Observation?] = [:]
+            for line in result.stdout.split(separator: "\n") {
+                let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+                guard parts.count == 2, run.services.contains(parts[0]) else { continue }
+                observations[parts[0]] = HealthTracker.Observation.parse(parts[1])
+            }
+            for service in run.services where observations[service] == nil {
+                observations[service] = .some(nil)
+            }
+            let elapsed = clock.now - start
+            switch tracker.observe(observations, elapsed: elapsed) {
+            case .healthy:
+                for (service, ready) in tracker.firstReady {
+                    if let stopped = run.stopStarted[service] { run.downtime[service] = start + ready - stopped }
+                }
+                return "healthy and stable for \(seconds(config.health.stableFor))"
+            case .failed(let service, let reason):
+                try await showLogs(service, observations[service]??.id)
+                throw StepFailure(message: "\(service) \(reason)", refusal: nil)
+            case .waiting(let state):
+                last = state
+            }
+            if elapsed >= timeout {
+                for service in run.services { try await showLogs(service, observations[service]??.id) }
+                throw StepFailure(message: "not healthy within \(seconds(timeout)): \(last)", refusal: nil)
+            }
+            try await clock.sleep(for: .milliseconds(500))
+        }
+    }
+
+    private func showLogs(_ service: String, _ container: String?) async throws {
+        guard let container else { return }
+        let logs = try await runner.run(commands.logTail(container, lines: 20, timeout: .seconds(30)))
+        emit(.output(step: "wait-healthy", line: "last lines of \(service)'s log:"))
+        for line in logs.shownOutput.split(separator: "\n", omittingEmptySubsequences: false) {
+            emit(.output(step: "wait-healthy", line: "  " + line))
+        }
+    }
+}
