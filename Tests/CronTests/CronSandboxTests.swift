@@ -11,7 +11,7 @@ import Testing
 struct CronSandboxTests {
     let sandbox: Sandbox
     /// This suite's own backup directory, so tests never see each other's backups.
-    let state = HostStatePath("/tmp/botops-cron-test-\(UUID().uuidString)")
+    let state = StateDirectory(path: "/tmp/botops-cron-test-\(UUID().uuidString)")
 
     init() throws {
         sandbox = try Sandbox.require()
@@ -55,7 +55,9 @@ struct CronSandboxTests {
             try SandboxCrontab.write(Array(Self.userCrontab.utf8))
             try await withService { service in
                 let first = try await service.install(try entries(), force: false, lock: SceneLock())
-                #expect(first.time == CronHostTime(zone: .utc, honoursCronTZ: false))
+                // The sandbox is a Debian host in UTC, like the user's AWS host.
+                #expect(first.time.zone.identifier == "Etc/UTC")
+                #expect(!first.time.honoursCronTZ)
                 #expect(first.plan.changes.map(\.change) == [
                     .adopted(line: 6, text: "0 9 * * 1 /opt/bot/weekly_strategy_review.sh >> /opt/bot/logs/weekly_review_cron.log 2>&1"), .added,
                 ])
@@ -197,7 +199,7 @@ struct CronSandboxTests {
                     let instant = utc(text)
                     // cron's part: the minute and hour fields, read in the host's zone (UTC).
                     let daemonRuns = daemonSchedule.matches(CronZone.utc.local(at: instant))
-                    let fakeTime = "@" + text.replacingOccurrences(of: "T", with: " ") + ":00"
+                    let fakeTime = text.replacingOccurrences(of: "T", with: " ") + ":00"
                     let result = try await service.host.runner.run(
                         "TZ=UTC faketime \(shellQuote(fakeTime)) sh -c \(shellQuote(probe)); echo \"date: $(TZ=UTC faketime \(shellQuote(fakeTime)) date -u +%FT%H:%M)\"")
                     #expect(result.succeeded, "\(result.stderrText)")

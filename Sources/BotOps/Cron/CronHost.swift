@@ -1,5 +1,6 @@
 import Cron
 import Foundation
+import HostCommands
 import Remote
 
 /// Something went wrong reading or writing the host's crontab. Nothing was written unless the
@@ -42,22 +43,6 @@ public enum CronHostError: Error, Equatable, CustomStringConvertible, ExitCodePr
     public var exitCode: BotOpsExitCode { .failed }
 }
 
-/// The botops state directory on the host (`~/.botops` unless configured): `~/` becomes
-/// `"$HOME"/`, everything else is quoted.
-public struct HostStatePath: Sendable, Equatable {
-    public var path: String
-
-    public init(_ path: String = "~/.botops") {
-        self.path = path
-    }
-
-    /// A path inside the directory as one shell word.
-    func word(_ name: String? = nil) -> String {
-        let full = name.map { path + "/" + $0 } ?? path
-        return full.hasPrefix("~/") ? "\"$HOME\"/" + shellQuote(String(full.dropFirst(2))) : shellQuote(full)
-    }
-}
-
 /// A crontab backup kept on the host.
 public struct CrontabBackup: Equatable, Sendable {
     public let name: String
@@ -68,21 +53,31 @@ public struct CrontabBackup: Equatable, Sendable {
 /// atomically with `crontab FILE` after backing up the one it replaces.
 public struct CronHost: Sendable {
     public let runner: any CommandRunner
-    public let state: HostStatePath
+    /// Backups go to `crontab-backups` in it.
+    public let state: StateDirectory
     /// Backups kept; older ones are deleted after each write.
     public static let keptBackups = 20
 
-    public init(runner: any CommandRunner, state: HostStatePath = HostStatePath()) {
+    public init(runner: any CommandRunner, state: StateDirectory) {
         self.runner = runner
         self.state = state
     }
 
-    private var backupDirectory: String { state.word("crontab-backups") }
+    private var backupDirectory: ShellScript { state.file("crontab-backups") }
+
+    /// Runs a script that only reads; fails with `step` in the message.
+    private func read(_ script: ShellScript, _ step: String) async throws -> CommandResult {
+        let result = try await runner.run(RemoteCommand(script, timeout: .seconds(30))).result
+        guard result.succeeded else {
+            throw CronHostError.commandFailed(step: step, status: result.termination.description, stderr: String(result.stderrText.prefix(400)))
+        }
+        return result
+    }
 
     /// The user's crontab. "no crontab for USER" is an empty one; any other failure throws, so a
     /// caller never writes a crontab built on a failed read.
     public func readCrontab() async throws -> Crontab {
-        let result = try await runner.run("crontab -l", timeout: .seconds(30))
+        let result = try await runner.run(RemoteCommand("crontab -l", timeout: .seconds(30))).result
         if result.succeeded { return Crontab(bytes: result.stdout) }
         if result.termination == .exited(1), result.stderrText.contains("no crontab for") { return .empty }
         throw CronHostError.readFailed(status: result.termination.description, stderr: String(result.stderrText.prefix(400)))
@@ -92,7 +87,7 @@ public struct CronHost: Sendable {
     /// Debian's and Ubuntu's cron do not; an unknown cron is treated as not honouring it, which
     /// only costs the guard).
     public func readTime() async throws -> CronHostTime {
-        let script = """
+        let script: ShellScript = """
             if [ -L /etc/localtime ]; then printf 'link %s\\n' "$(readlink -f /etc/localtime)"
             elif [ -f /etc/timezone ]; then printf 'name %s\\n' "$(head -n 1 /etc/timezone)"
             elif [ ! -e /etc/localtime ]; then echo 'name UTC'
@@ -102,10 +97,7 @@ public struct CronHost: Sendable {
             elif dpkg-query -W -f='${Status}' cron 2>/dev/null | grep -q 'ok installed'; then echo debian-cron
             else echo unknown-cron; fi
             """
-        let result = try await runner.run(script, timeout: .seconds(30))
-        guard result.succeeded else {
-            throw CronHostError.commandFailed(step: "reading the host's time zone", status: result.termination.description, stderr: result.stderrText)
-        }
+        let result = try await read(script, "reading the host's time zone")
         let lines = result.stdoutText.split(separator: "\n").map(String.init)
         guard lines.count == 2 else { throw CronHostError.zoneUnknown(detail: "unexpected answer \(lines)") }
         return CronHostTime(zone: try Self.zone(fromProbe: lines[0]), honoursCronTZ: lines[1] == "cronie")
@@ -134,9 +126,9 @@ public struct CronHost: Sendable {
     public func checkZonesAgree(_ zones: [CronZone], now: Int64) async throws {
         for zone in Set(zones) where zone != .utc {
             let instants = [now] + zone.transitions(from: now, to: now + 2 * 366 * 86_400).flatMap { [$0 - 3600, $0 + 3600] }
-            let script = instants.map { "TZ=\(shellQuote(zone.identifier)) date -d @\($0) +%z" }.joined(separator: " && ")
-            let probe = "[ -f /usr/share/zoneinfo/\(shellQuote(zone.identifier)) ] || { echo missing; exit 0; }; " + script
-            let result = try await runner.run(probe, timeout: .seconds(30))
+            let dates = ShellScript.lines(instants.map { "TZ=\(zone.identifier) date -d \("@\($0)") +%z" })
+            let probe: ShellScript = "[ -f \("/usr/share/zoneinfo/" + zone.identifier) ] || { echo missing; exit 0; }\n\(dates)"
+            let result = try await runner.run(RemoteCommand(probe, timeout: .seconds(30))).result
             let answers = result.stdoutText.split(separator: "\n").map(String.init)
             if answers == ["missing"] {
                 throw CronHostError.zoneMismatch(zone: zone.identifier, detail: "the host has no /usr/share/zoneinfo/\(zone.identifier)")
@@ -178,11 +170,8 @@ public struct CronHost: Sendable {
 
     /// The backups on the host, oldest first.
     public func backups() async throws -> [CrontabBackup] {
-        let script = "cd \(backupDirectory) 2>/dev/null || exit 0; for f in crontab-*.txt; do [ -f \"$f\" ] && printf '%s %s\\n' \"$(wc -c < \"$f\")\" \"$f\"; done; true"
-        let result = try await runner.run(script, timeout: .seconds(30))
-        guard result.succeeded else {
-            throw CronHostError.commandFailed(step: "listing crontab backups", status: result.termination.description, stderr: result.stderrText)
-        }
+        let script: ShellScript = "cd \(backupDirectory) 2>/dev/null || exit 0; for f in crontab-*.txt; do [ -f \"$f\" ] && printf '%s %s\\n' \"$(wc -c < \"$f\")\" \"$f\"; done; true"
+        let result = try await read(script, "listing crontab backups")
         return result.stdoutText.split(separator: "\n").compactMap { line in
             let parts = line.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, let size = Int(parts[0]), Self.isBackupName(parts[1]) else { return nil }
@@ -193,7 +182,7 @@ public struct CronHost: Sendable {
     /// The bytes of one backup.
     public func backup(_ name: String) async throws -> Crontab {
         guard Self.isBackupName(name) else { throw CronHostError.backupMissing(name: name) }
-        let result = try await runner.run("cat \(backupDirectory)/\(shellQuote(name))", timeout: .seconds(30))
+        let result = try await runner.run(RemoteCommand("cat \(state.file("crontab-backups/" + name))", timeout: .seconds(30))).result
         guard result.succeeded else { throw CronHostError.backupMissing(name: name) }
         return Crontab(bytes: result.stdout)
     }
@@ -216,40 +205,39 @@ public struct CronHost: Sendable {
 
     /// One script on the host, so the check, the backup and the install happen back to back.
     private func backUpAndInstall(source: Source, expected: Crontab?) async throws -> String {
-        let directory = backupDirectory
-        var script = """
-            umask 077
-            dir=\(directory)
-            mkdir -p "$dir" || exit 90
-            cur="$dir/.current.$$"; new="$dir/.new.$$"; err="$dir/.err.$$"; old="$dir/.expected.$$"
-            trap 'rm -f "$cur" "$new" "$err" "$old"' EXIT
-            crontab -l >"$cur" 2>"$err"; st=$?
-            if [ $st -ne 0 ]; then
-              if [ $st -eq 1 ] && grep -q 'no crontab for' "$err"; then : >"$cur"; else cat "$err" >&2; exit \(Self.statusReadFailed); fi
-            fi
-
+        var steps: [ShellScript] = [
+            "umask 077",
+            "dir=\(backupDirectory)",
+            "mkdir -p \"$dir\" || exit 90",
+            "cur=\"$dir/.current.$$\"; new=\"$dir/.new.$$\"; err=\"$dir/.err.$$\"; old=\"$dir/.expected.$$\"",
+            "trap 'rm -f \"$cur\" \"$new\" \"$err\" \"$old\"' EXIT",
+            "crontab -l >\"$cur\" 2>\"$err\"; st=$?",
             """
+            if [ $st -ne 0 ]; then
+              if [ $st -eq 1 ] && grep -q 'no crontab for' "$err"; then : >"$cur"; else cat "$err" >&2; exit \(Int(Self.statusReadFailed)); fi
+            fi
+            """,
+        ]
         if let expected {
-            script += """
-                printf '%s' \(shellQuote(Data(expected.bytes).base64EncodedString())) | base64 -d >"$old" || exit 93
-                cmp -s "$cur" "$old" || exit \(Self.statusChanged)
-
-                """
+            steps.append("printf '%s' \(Data(expected.bytes).base64EncodedString()) | base64 -d >\"$old\" || exit 93")
+            steps.append("cmp -s \"$cur\" \"$old\" || exit \(Int(Self.statusChanged))")
         }
         switch source {
         case .content(let crontab):
-            script += "printf '%s' \(shellQuote(Data(crontab.bytes).base64EncodedString())) | base64 -d >\"$new\" || exit 93\n"
+            steps.append("printf '%s' \(Data(crontab.bytes).base64EncodedString()) | base64 -d >\"$new\" || exit 93")
         case .backup(let name):
-            script += "[ -f \"$dir\"/\(shellQuote(name)) ] || exit \(Self.statusBackupMissing)\ncp \"$dir\"/\(shellQuote(name)) \"$new\" || exit 93\n"
+            steps.append("[ -f \"$dir\"/\(name) ] || exit \(Int(Self.statusBackupMissing))")
+            steps.append("cp \"$dir\"/\(name) \"$new\" || exit 93")
         }
-        script += """
-            backup="crontab-$(date -u +%Y%m%dT%H%M%S.%NZ).txt"
-            cp "$cur" "$dir/$backup" || exit 94
-            crontab "$new" || exit \(Self.statusInstallRefused)
-            ls "$dir" | grep '^crontab-.*\\.txt$' | sort | head -n -\(Self.keptBackups) | while read -r stale; do rm -f "$dir/$stale"; done
-            echo "$backup"
-            """
-        let result = try await runner.run(script, timeout: .seconds(60))
+        steps += [
+            "backup=\"crontab-$(date -u +%Y%m%dT%H%M%S.%NZ).txt\"",
+            "cp \"$cur\" \"$dir/$backup\" || exit 94",
+            "crontab \"$new\" || exit \(Int(Self.statusInstallRefused))",
+            "ls \"$dir\" | grep '^crontab-.*\\.txt$' | sort | head -n -\(Self.keptBackups) | while read -r stale; do rm -f \"$dir/$stale\"; done",
+            "echo \"$backup\"",
+        ]
+        let effect = RemoteCommand.Effect.changes("backs up the crontab to \(state.path)/crontab-backups and installs a new one")
+        let result = try await runner.run(RemoteCommand(ShellScript.lines(steps), timeout: .seconds(60), effect: effect)).result
         switch result.termination {
         case .exited(0):
             return result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -29,6 +29,10 @@ public struct CronReport: Sendable {
     public let lookalikes: [(line: Int, text: String, entry: String)]
     /// Set after a write: the backup of the crontab it replaced.
     public var backup: String?
+    /// Set when --force overrode a blackout window.
+    public var forcedThrough: BlackoutWindow?
+    /// Things the operator should know that did not stop the command (an audit line not written).
+    public var notices: [String] = []
 
     /// One line per entry, the notes, lookalikes, then the unified diff (or "no changes").
     public func render() -> String {
@@ -48,7 +52,9 @@ public struct CronReport: Sendable {
         } else {
             lines.append(plan.diff(fromLabel: "crontab on \(destination)", toLabel: "crontab after botops cron install").trimmingCharacters(in: .newlines))
         }
+        if let window = forcedThrough { lines.append("forced inside a blackout window: \(window.description)") }
         if let backup { lines.append("installed; the previous crontab is saved as \(backup) (botops cron restore puts it back)") }
+        lines += notices.map { "notice: \($0)" }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -69,11 +75,14 @@ public struct CronService: Sendable {
     public let destination: String
     /// The instant the commands act at (seconds since 1970, UTC): injected by tests.
     public let now: Int64
+    /// Where crontab changes are recorded; nil in tests that do not look at the audit.
+    public let audit: CronAudit?
 
-    public init(host: CronHost, destination: String, now: Int64) {
+    public init(host: CronHost, destination: String, now: Int64, audit: CronAudit? = nil) {
         self.host = host
         self.destination = destination
         self.now = now
+        self.audit = audit
     }
 
     /// What install would do; changes nothing.
@@ -85,37 +94,68 @@ public struct CronService: Sendable {
 
     /// Brings botops's entries in the crontab to `entries`, under the lock, refusing inside a
     /// blackout window unless `force`. A crontab that already matches is not rewritten.
-    public func install(_ entries: [CronEntry], force: Bool, lock: any CrontabChangeLock) async throws -> CronReport {
+    public func install(_ entries: [CronEntry], force: Bool, lock: any CrontabChangeLock, command: String = "botops cron install") async throws -> CronReport {
         let time = try await host.readTime()
-        if !force, let window = activeBlackout(entries, at: now, hostZone: time.zone) {
+        let window = activeBlackout(entries, at: now, hostZone: time.zone)
+        if let window, !force {
+            _ = await audit?.append(action: "cron-install", command: command, result: "refused", reason: "blackout window: \(window.description)")
             throw BlackoutRefusal(window: window, action: "change the crontab")
         }
-        return try await lock.withLock(purpose: "cron install") {
-            let crontab = try await host.readCrontab()
-            var result = try report(crontab: crontab, time: time, entries: entries)
-            guard !result.plan.isNoOp else { return result }
-            if !time.honoursCronTZ {
-                try await host.checkZonesAgree(entries.compactMap(\.zone), now: now)
+        do {
+            var result = try await lock.withLock(purpose: "cron install") {
+                let crontab = try await host.readCrontab()
+                var result = try report(crontab: crontab, time: time, entries: entries)
+                guard !result.plan.isNoOp else { return result }
+                if !time.honoursCronTZ {
+                    try await host.checkZonesAgree(entries.compactMap(\.zone), now: now)
+                }
+                result.backup = try await host.write(result.plan.proposed, replacing: crontab)
+                return result
             }
-            result.backup = try await host.write(result.plan.proposed, replacing: crontab)
+            result.forcedThrough = window
+            if result.backup != nil || window != nil {
+                let reason = window.map { "forced inside blackout window: \($0.description)" }
+                if let notice = await audit?.append(action: "cron-install", command: command, result: "success", reason: reason) {
+                    result.notices.append(notice)
+                }
+            }
             return result
+        } catch {
+            _ = await audit?.append(action: "cron-install", command: command, result: "failed", failure: "\(error)")
+            throw error
         }
     }
 
     /// Removes botops's block `name`; everything else stays. Returns the backup made, or nil
     /// when there was no such block (nothing written).
-    public func remove(_ name: String, lock: any CrontabChangeLock) async throws -> String? {
-        try await lock.withLock(purpose: "cron remove \(name)") {
-            let crontab = try await host.readCrontab()
-            guard let removed = try ManagedCrontab(crontab).removing(name) else { return nil }
-            return try await host.write(removed, replacing: crontab)
+    public func remove(_ name: String, lock: any CrontabChangeLock, command: String = "botops cron remove") async throws -> String? {
+        try await audited("cron-remove", command) {
+            try await lock.withLock(purpose: "cron remove \(name)") {
+                let crontab = try await host.readCrontab()
+                guard let removed = try ManagedCrontab(crontab).removing(name) else { return nil }
+                return try await host.write(removed, replacing: crontab)
+            }
         }
     }
 
     /// Puts a backup back; the crontab it replaces is backed up first.
-    public func restore(_ name: String?, lock: any CrontabChangeLock) async throws -> String {
-        try await lock.withLock(purpose: "cron restore") {
-            try await host.restore(name)
+    public func restore(_ name: String?, lock: any CrontabChangeLock, command: String = "botops cron restore") async throws -> String {
+        try await audited("cron-restore", command) {
+            try await lock.withLock(purpose: "cron restore") {
+                try await host.restore(name)
+            }
+        }
+    }
+
+    /// Runs `body` and records its outcome in the audit log.
+    private func audited<T: Sendable>(_ action: String, _ command: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            let value = try await body()
+            _ = await audit?.append(action: action, command: command, result: "success")
+            return value
+        } catch {
+            _ = await audit?.append(action: action, command: command, result: "failed", failure: "\(error)")
+            throw error
         }
     }
 

@@ -1,0 +1,52 @@
+import Foundation
+import HostCommands
+import Remote
+
+/// Crontab changes take the deploy lock, and refuse at once while a deploy (or another crontab
+/// change) holds it: the lock's refusal names the holder.
+public struct DeployLockScope: CrontabChangeLock {
+    let lock: DeployLock
+
+    public init(lock: DeployLock) {
+        self.lock = lock
+    }
+
+    public func withLock<T: Sendable>(purpose: String, _ body: @Sendable () async throws -> T) async throws -> T {
+        let held = try await lock.acquire(as: .current(command: "botops \(purpose)", step: purpose), wait: nil)
+        do {
+            let value = try await body()
+            await held.release()
+            return value
+        } catch {
+            await held.release()
+            throw error
+        }
+    }
+}
+
+/// One audit line for a crontab change, appended to the same `audit.jsonl` deploys write.
+public struct CronAudit: Sendable {
+    let runner: any CommandRunner
+    let state: StateDirectory
+
+    public init(runner: any CommandRunner, state: StateDirectory) {
+        self.runner = runner
+        self.state = state
+    }
+
+    /// Appends the record; a failure to append is returned as a notice, never thrown, so the
+    /// crontab change it describes still reports its own outcome.
+    public func append(action: String, command: String, result: String, reason: String? = nil, failure: String? = nil) async -> String? {
+        var record = AuditRecord(action: action, command: command, result: result)
+        record.reason = reason
+        record.failure = failure
+        // The deploy's audit command, so both write the same file the same way.
+        let commands = DeployCommands(path: "/", compose: ComposeInvocation(program: [], envFile: "", file: ""), state: state)
+        do {
+            let outcome = try await runner.run(commands.appendAudit(record.json))
+            return outcome.succeeded ? nil : "could not append to the audit log: \(outcome.shownOutput)"
+        } catch {
+            return "could not append to the audit log: \(error)"
+        }
+    }
+}
