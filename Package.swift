@@ -1,9 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Linux only: the code uses Glibc, libssh2 and libpq come from the distribution's -dev packages,
+// and Sources/botops and Sources/BotOps are the same folder on a case-insensitive disk (macOS's
+// default), so no other platform is claimed.
 let package = Package(
     name: "botops",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "botops", targets: ["botops"]),
         .executable(name: "bot-engine", targets: ["bot-engine"]),
@@ -42,7 +44,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "botops",
-            dependencies: ["BotOps", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BotOps", "Checks", "Remote", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "TransportBench", dependencies: ["BotOps", "Remote"], path: "Benchmarks/TransportBench"),
         .executableTarget(name: "EngineBench", dependencies: ["Engine", "Postgres"], path: "Benchmarks/EngineBench"),
@@ -51,10 +53,13 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "SandboxSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Postgres", "SandboxSupport"]),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),
-        .testTarget(name: "BotOpsTests", dependencies: ["BotOps", "SandboxSupport"]),
+        .testTarget(
+            name: "BotOpsTests",
+            dependencies: ["BotOps", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DeployTests", dependencies: ["BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport"]),
         .testTarget(name: "CronTests", dependencies: ["Cron", "BotOps", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
-        .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "SandboxSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]
 )

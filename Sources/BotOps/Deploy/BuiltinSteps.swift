@@ -119,7 +119,7 @@ extension Deployer {
     private func baseline(timeout: Duration) async throws -> String? {
         let report = try await runChecks(timeout: timeout)
         let failing = report.results.filter { $0.status == .fail }
-        run.baselineFailures = Set(failing.map(\.id))
+        run.baselineFailures = Set(failing.map(\.id.rawValue))
         guard !failing.isEmpty else { return "all \(report.results.count) checks pass" }
         let strict = run.request?.strict == true
         emit(.notice("already failing before the deploy: " + failing.map { "\($0.id) (\($0.message))" }.joined(separator: "; ")
@@ -131,7 +131,7 @@ extension Deployer {
         let report = try await runChecks(timeout: timeout)
         let failing = report.results.filter { $0.status == .fail }
         let strict = run.request?.strict == true && run.action == "deploy"
-        let counted = failing.filter { strict || !run.baselineFailures.contains($0.id) }
+        let counted = failing.filter { strict || !run.baselineFailures.contains($0.id.rawValue) }
         guard counted.isEmpty else {
             throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id): \($0.message)" }.joined(separator: "; "), refusal: nil)
         }
