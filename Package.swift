@@ -44,7 +44,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "botops",
-            dependencies: ["BotOps", "Checks", "Remote", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BotOps", "Checks", "Cron", "Remote", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "TransportBench", dependencies: ["BotOps", "Remote"], path: "Benchmarks/TransportBench"),
         .executableTarget(name: "EngineBench", dependencies: ["Engine", "Postgres"], path: "Benchmarks/EngineBench"),

@@ -57,13 +57,13 @@ public enum CronEntries {
         let resolvedTop = URL(fileURLWithPath: top).resolvingSymlinksInPath().path
         var relative = resolvedDirectory.hasPrefix(resolvedTop) ? String(resolvedDirectory.dropFirst(resolvedTop.count)) : "crontab.d"
         relative = relative.hasPrefix("/") ? String(relative.dropFirst()) : relative
-        let commit = try git(["rev-parse", "--verify", "--quiet", "\(revision)^{commit}"], in: directory)
+        let commit = try git(["rev-parse", "--verify", "--quiet", "\(revision)^{commit}"], in: top)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let listing = try git(["ls-tree", "--name-only", commit, "--", relative + "/"], in: directory)
+        let listing = try git(["ls-tree", "--name-only", commit, "--", relative + "/"], in: top)
         var files: [(name: String, text: String, source: String)] = []
         for path in listing.split(separator: "\n").map(String.init).sorted() where path.hasSuffix(CronEntry.fileExtension) {
             let file = String(path.split(separator: "/").last ?? "")
-            let text = try git(["show", "\(commit):\(path)"], in: directory)
+            let text = try git(["show", "\(commit):\(path)"], in: top)
             files.append((String(file.dropLast(CronEntry.fileExtension.count)), text, "\(revision):\(path)"))
         }
         return try parse(files, origin: "\(revision):\(relative)")

@@ -6,13 +6,17 @@ import Remote
 /// change) holds it: the lock's refusal names the holder.
 public struct DeployLockScope: CrontabChangeLock {
     let lock: DeployLock
+    /// Told about the held lock, so the command lifecycle can release it on Ctrl-C too.
+    let onAcquire: @Sendable (HeldLock) -> Void
 
-    public init(lock: DeployLock) {
+    public init(lock: DeployLock, onAcquire: @escaping @Sendable (HeldLock) -> Void = { _ in }) {
         self.lock = lock
+        self.onAcquire = onAcquire
     }
 
     public func withLock<T: Sendable>(purpose: String, _ body: @Sendable () async throws -> T) async throws -> T {
         let held = try await lock.acquire(as: .current(command: "botops \(purpose)", step: purpose), wait: nil)
+        onAcquire(held)
         do {
             let value = try await body()
             await held.release()
