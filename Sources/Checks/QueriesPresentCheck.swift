@@ -1,4 +1,4 @@
-/// Seed 000 check 3: `ls -la /opt/bot/queries/*.sql`, for the configured queries.
+/// The runbook's check 3: `ls -la /opt/bot/queries/*.sql`, for the configured queries.
 struct QueriesPresentCheck: FactCheck {
     let id = CheckID.queriesPresent
     let title = "SQL query files are present"

@@ -1,4 +1,4 @@
-/// Seed 000 check 9: exactly one strategy snapshot has `active_until IS NULL`.
+/// The runbook's check 9: exactly one strategy snapshot has `active_until IS NULL`.
 struct SnapshotActiveCheck: FactCheck {
     let id = CheckID.snapshotActive
     let title = "Exactly one strategy snapshot is active"
