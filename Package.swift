@@ -27,7 +27,7 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
         .target(name: "Remote", dependencies: ["CLibSSH2"]),
-        .target(name: "Checks", dependencies: ["Remote"]),
+        .target(name: "Checks", dependencies: ["Remote", "Cron"]),
         // Cron schedules, crontab.d entries and crontab merging: pure, no host access (Remote only for shellQuote).
         .target(name: "Cron", dependencies: ["Remote"]),
         // Remote steps as values: built through the one quoting function, run by any CommandRunner.
