@@ -48,6 +48,9 @@ public struct BotOpsConfig: Sendable, Equatable {
     public var database = Database()
     public var checks = Checks()
     public var health = Health()
+    /// `notify.command`: run with the verify report on its stdin when `verify --notify` finds a
+    /// failure or a missed scheduled run (a mail or chat webhook script).
+    public var notifyCommand: String?
     /// `state_dir`, `lock:`, `releases:`, `deploy:`: what `botops deploy` keeps on the host.
     public var deploy = DeploySettings()
 
@@ -132,6 +135,10 @@ extension BotOpsConfig {
             try health.rejectUnknownKeys()
         }
         try config.deploy.read(from: top)
+        if let notify = try top.mapping("notify") {
+            config.notifyCommand = try notify.string("command")
+            try notify.rejectUnknownKeys()
+        }
         try top.rejectUnknownKeys()
         return config
     }

@@ -27,6 +27,12 @@ public struct CronEntry: Hashable, Sendable {
     /// The command's first word: the program it runs.
     public var program: Substring { CronEntry.program(of: command) }
 
+    /// The program, when it names one script by absolute path: a hand-installed line running it
+    /// is this entry written differently. (`cd`, `sh` and the like say nothing about the job.)
+    var adoptableProgram: Substring? {
+        program.hasPrefix("/") ? program : nil
+    }
+
     /// The file the command appends its output to (`>> FILE` or `> FILE`), if it redirects stdout.
     public var logFile: String? {
         let words = command.split(whereSeparator: { $0 == " " || $0 == "\t" })

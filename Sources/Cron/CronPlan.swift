@@ -116,7 +116,7 @@ extension ManagedCrontab {
                 line = CrontabLine(Array(comment.drop(while: { $0 == "#" || $0 == " " || $0 == "\t" }).utf8))
             }
             guard let command = line.command,
-                  let entry = entries.first(where: { CronEntry.program(of: command) == $0.program })
+                  let entry = entries.first(where: { $0.adoptableProgram == CronEntry.program(of: command) || $0.command == command.trimmingWhitespace() })
             else { return nil }
             return (number, text, entry.name)
         }
@@ -132,7 +132,7 @@ extension ManagedCrontab {
         }
         for entry in entries {
             let exact = jobs.filter { $0.command.trimmingWhitespace() == Substring(entry.command) }
-            let sameProgram = jobs.filter { CronEntry.program(of: $0.command) == entry.program }
+            let sameProgram = jobs.filter { CronEntry.program(of: $0.command) == entry.adoptableProgram }
             let chosen = exact.count == 1 ? exact : sameProgram
             guard chosen.count <= 1 else { throw AdoptionError(entry: entry.name, lines: chosen.map { $0.index + 1 }) }
             guard let line = chosen.first else { continue }

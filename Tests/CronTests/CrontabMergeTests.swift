@@ -107,6 +107,18 @@ import Testing
         #expect(try plan(exact, [try entry(weeklyEntryText)]).changes.map(\.change) == [.adopted(line: 1, text: Self.handInstalled)])
     }
 
+    @Test func onlyAnAbsoluteProgramPathAdoptsByProgram() throws {
+        let verify = try entry("20 9 * * 1 cd \"$HOME/botops\" && /usr/local/bin/botops verify --local", name: "weekly-verify")
+        let crontab = "0 3 * * * cd /tmp && ./cleanup.sh\n"
+        let result = try plan(crontab, [verify])
+        #expect(result.changes.map(\.change) == [.added])
+        #expect(result.proposed.text.hasPrefix(crontab))
+        #expect(try ManagedCrontab(Crontab(text: crontab)).lookalikes(of: [verify]).isEmpty)
+        // The same command written by hand is still adopted.
+        let byHand = "20 9 * * 1 cd \"$HOME/botops\" && /usr/local/bin/botops verify --local\n"
+        #expect(try plan(byHand, [verify]).changes.map(\.change) == [.adopted(line: 1, text: String(byHand.dropLast()))])
+    }
+
     @Test func brokenMarkersAbort() {
         #expect(throws: CrontabError.self) { try ManagedCrontab(Crontab(text: "# BEGIN botops a (x)\n* * * * * y\n")) }
         #expect(throws: CrontabError.self) { try ManagedCrontab(Crontab(text: "# END botops a\n")) }
