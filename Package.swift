@@ -63,7 +63,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "DeployTests", dependencies: ["BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport"]),
-        .testTarget(name: "CronTests", dependencies: ["Cron", "BotOps", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "CronTests", dependencies: ["Cron", "BotOps", "Checks", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]
 )
