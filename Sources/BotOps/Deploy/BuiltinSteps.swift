@@ -156,18 +156,38 @@ extension Deployer {
 
     private func keepImages(timeout: Duration) async throws -> String? {
         run.running = try await runningContainers(run.services)
+        try await findRunningRelease(timeout: timeout)
         var kept: [String] = []
         for service in run.services {
             guard let container = run.running[service] else {
                 emit(.notice("\(service) has no container now: there is no image to keep; a rollback would rebuild it"))
                 continue
             }
-            let tag = Releases.keptTag(image: container.imageName, revision: run.revisionBefore)
+            let tag = Releases.keptTag(image: container.imageName, revision: previousTarget.revision)
             try await runChecked(commands.tag(container.imageID, as: tag, timeout: timeout), step: "keep-image")
             run.kept[service] = tag
             kept.append(tag)
         }
         return kept.isEmpty ? "nothing running to keep" : "kept " + kept.joined(separator: ", ")
+    }
+
+    /// The containers normally run the checkout's HEAD. After an interrupted deploy the checkout
+    /// may be ahead of them: if every service runs the image of the same recorded release, that
+    /// release is what runs, and what a rollback returns to.
+    private func findRunningRelease(timeout: Duration) async throws {
+        let newest = run.services.compactMap { service in run.releases.services[service]?.last.map { (service, $0) } }
+        guard !newest.isEmpty else { return }
+        let ids = try await runner.run(commands.imageIDs(newest.map(\.1.image), timeout: timeout))
+        var idOf: [String: String] = [:]
+        for line in ids.stdout.split(separator: "\n") {
+            let words = line.split(separator: " ").map(String.init)
+            if words.count == 2 { idOf[words[0]] = words[1] }
+        }
+        let matching = newest.filter { service, release in idOf[release.image] != nil && idOf[release.image] == run.running[service]?.imageID }
+        let revisions = Set(matching.map(\.1.revision))
+        guard matching.count == run.services.count, revisions.count == 1, let revision = revisions.first, revision != run.revisionBefore else { return }
+        run.runningRevision = revision
+        emit(.notice("the containers run release \(revision.prefix(12)), not the checkout's \(run.revisionBefore.prefix(12)) (an earlier deploy stopped half-way?): a rollback returns to \(revision.prefix(12))"))
     }
 
     // MARK: checkout
@@ -194,12 +214,26 @@ extension Deployer {
         if target.branch == nil, run.request?.ref == nil { target.branch = run.branchBefore }
         run.target = target
         if let held = currentHeldLock { await held.record(step: step.name, revision: target.revision) }
+        let hostFilesOnly = run.action == Self.hostFilesAction
         if target.revision == run.revisionBefore && target.branch == run.branchBefore {
-            return "already at \(target.display); rebuilding it"
+            return hostFilesOnly ? "already at \(target.display)" : "already at \(target.display); rebuilding it"
         }
+        if hostFilesOnly { try await refuseImageChanges(to: target, timeout: step.timeout) }
         run.checkoutChanged = true
         try await runChecked(commands.checkout(target, timeout: step.timeout), step: step.name)
+        if hostFilesOnly { try await runChecked(commands.restoreExecutableModes(timeout: step.timeout), step: step.name) }
         return "\(run.revisionBefore.prefix(12)) → \(target.display)"
+    }
+
+    /// `--host-files` deploys only what the host runs itself (the report script, the queries, the
+    /// cron entries): a change to anything an image is built from needs `--service`.
+    private func refuseImageChanges(to target: Target, timeout: Duration) async throws {
+        let diff = try await runChecked(commands.changedFiles(from: run.revisionBefore, to: target.revision, timeout: timeout), step: "checkout")
+        let hostFiles = [config.checks.reportScript]
+        let others = diff.stdout.split(separator: "\n").map(String.init).filter { file in
+            !hostFiles.contains(file) && !file.hasPrefix("queries/") && !file.hasPrefix("crontab.d/")
+        }
+        if !others.isEmpty { throw DeployError.notHostFiles(others) }
     }
 
     private func checkOutRollbackTarget(timeout: Duration) async throws -> String? {

@@ -16,6 +16,18 @@ public struct ComposeInvocation: Sendable, Equatable {
         ShellScript(argv: words + arguments)
     }
 
+    /// `compose ARGUMENTS` from the checkout's env and compose files, with the spelling botops.yml
+    /// names, or for `auto` the first that works on the host (decided there, in the same command).
+    static func onHost(_ config: BotOpsConfig, _ arguments: [String]) -> ShellScript {
+        let files = ["--env-file", config.compose.envFile, "-f", config.compose.file] + arguments
+        switch config.compose.command {
+        case .v2: return ShellScript(argv: ["docker", "compose"] + files)
+        case .v1: return ShellScript(argv: ["docker-compose"] + files)
+        case .auto:
+            return "if docker compose version >/dev/null 2>&1; then docker compose \(files); else docker-compose \(files); fi"
+        }
+    }
+
     /// Asks the host which spelling works when botops.yml says `auto`; v2 is preferred.
     static let detect = RemoteCommand(
         "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi",

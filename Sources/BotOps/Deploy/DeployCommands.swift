@@ -61,6 +61,11 @@ public struct DeployCommands: Sendable {
         RemoteCommand(.lines(images.map { "docker image inspect \($0) >/dev/null 2>&1 && echo \($0)" } + ["true"]), timeout: timeout)
     }
 
+    /// "TAG IMAGE-ID" for each tag that exists.
+    func imageIDs(_ tags: [String], timeout: Duration) -> RemoteCommand {
+        RemoteCommand(.lines(tags.map { "id=$(docker image inspect -f '{{.Id}}' \($0) 2>/dev/null) && echo \($0) \"$id\"" } + ["true"]), timeout: timeout)
+    }
+
     func lsRemote(_ branch: String, timeout: Duration) -> RemoteCommand {
         RemoteCommand(inCheckout("git ls-remote --heads origin \(branch)"), timeout: timeout)
     }
@@ -111,6 +116,20 @@ public struct DeployCommands: Sendable {
         return RemoteCommand(inCheckout(script), timeout: timeout, effect: .changes("checks out \(target.display) in \(path)"))
     }
 
+    func changedFiles(from: String, to: String, timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout("git diff --name-only \(from) \(to) --"), timeout: timeout)
+    }
+
+    /// Files git tracks as executable get their x bit back (a checkout with core.fileMode off, or
+    /// a hand edit, can lose it; the cron entry runs the report script directly).
+    func restoreExecutableModes(timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout("""
+            git ls-files -s | while read -r mode object stage path; do
+              if [ "$mode" = 100755 ] && [ ! -x "$path" ]; then chmod +x "$path" && echo "chmod +x $path"; fi
+            done
+            """), timeout: timeout, effect: .changes("sets the executable bit git records on files that lost it"))
+    }
+
     func stop(_ service: String, timeout: Duration) -> RemoteCommand {
         RemoteCommand(inCheckout(compose(["stop", service])), timeout: timeout, effect: .changes("stops \(service)"))
     }
@@ -148,16 +167,6 @@ public struct DeployCommands: Sendable {
 
     func untag(_ tags: [String], timeout: Duration) -> RemoteCommand {
         RemoteCommand("docker image rm \(tags) >/dev/null", timeout: timeout, effect: .changes("removes the tags \(tags.joined(separator: ", ")) (older than the releases kept)"))
-    }
-
-    func appendAudit(_ line: String, timeout: Duration = .seconds(20)) -> RemoteCommand {
-        RemoteCommand("""
-            (umask 077 && mkdir -p \(state.script)) && printf '%s\\n' \(line) >> \(state.file("audit.jsonl"))
-            """, timeout: timeout, effect: .changes("appends a record to \(state.path)/audit.jsonl"))
-    }
-
-    func readAudit(last count: Int, timeout: Duration = .seconds(20)) -> RemoteCommand {
-        RemoteCommand("tail -n \(count) \(state.file("audit.jsonl")) 2>/dev/null; true", timeout: timeout)
     }
 }
 

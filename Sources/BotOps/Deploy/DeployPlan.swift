@@ -22,7 +22,7 @@ extension Deployer {
         run.target = try await remoteTarget(request.ref ?? config.branch, timeout: probeTimeout)
         for service in run.services {
             if let container = run.running[service] {
-                run.kept[service] = Releases.keptTag(image: container.imageName, revision: run.revisionBefore)
+                run.kept[service] = Releases.keptTag(image: container.imageName, revision: previousTarget.revision)
             }
         }
 
@@ -35,14 +35,10 @@ extension Deployer {
         let target = run.target.map(\.display) ?? "?"
         let outcome = DeployOutcome(
             result: .planned,
-            summary: "dry run: would deploy \(run.services.joined(separator: ", ")) from \(run.revisionBefore.prefix(12)) to \(target); nothing was changed. On failure, rollback.yml would restore \(previousTargetDisplay) with the kept image\(run.services.count > 1 ? "s" : "").",
+            summary: "dry run: would deploy \(run.services.joined(separator: ", ")) from \(run.revisionBefore.prefix(12)) to \(target); nothing was changed. On failure, rollback.yml would restore \(previousTarget.display) with the kept image\(run.services.count > 1 ? "s" : "").",
             advice: nil, exitCode: .success)
         emit(.finished(outcome))
         return outcome
-    }
-
-    private var previousTargetDisplay: String {
-        Target(branch: run.branchBefore, revision: run.revisionBefore).display
     }
 
     /// What the origin's branch points at now (ls-remote, no fetch), or a local revision.

@@ -18,6 +18,7 @@ public final class Deployer: @unchecked Sendable {
     private let mutex = NSLock()
     private var heldLock: HeldLock?
     private var currentStep = "start"
+    private var abandoned = false
 
     public init(config: BotOpsConfig, deployPlaybook: Playbook, rollbackPlaybook: Playbook, runner: any CommandRunner,
                 emit: @escaping @Sendable (DeployEvent) -> Void) {
@@ -45,6 +46,8 @@ public final class Deployer: @unchecked Sendable {
         var releases = Releases()
         var branchBefore: String?
         var revisionBefore = ""
+        /// The recorded release the containers run, when it is not the checkout's HEAD.
+        var runningRevision: String?
         var target: Target?
         /// Per service: the container and image running before the deploy.
         var running: [String: RunningContainer] = [:]
@@ -73,17 +76,23 @@ public final class Deployer: @unchecked Sendable {
 
     // MARK: - Interruption
 
-    /// Called on SIGINT/SIGTERM: releases the lock, records where the run stopped, and says so.
-    public func interrupt(signal: String) async -> String {
-        let (held, step) = mutex.withLock { (heldLock, currentStep) }
-        let message = "\(run.action) interrupted by \(signal) during step \(step); "
-            + (run.checkoutChanged ? "the checkout had already moved to \(run.target?.display ?? "?"): check the host, then deploy again or run botops rollback." : "nothing had changed on the host yet.")
-        if let held {
-            var record = auditRecord(result: "interrupted")
-            record.failure = message
-            _ = try? await runner.run(commands.appendAudit(record.json))
-            await held.release()
+    /// Every exit path of the command calls this. A run that ended normally has released the lock
+    /// already: nil. Otherwise (Ctrl-C, SIGTERM, an error thrown mid-step) it stops further steps,
+    /// records where the run stopped in the audit, releases the lock, and returns what to tell.
+    public func abandon(reason: String) async -> String? {
+        let (held, step) = mutex.withLock {
+            abandoned = true
+            return (heldLock, currentStep)
         }
+        guard held != nil else { return nil }
+        let message = "\(run.action) \(reason) during step \(step); "
+            + (run.checkoutChanged || run.containersTouched
+                ? "the checkout was already at \(run.target?.display ?? "?")\(run.containersTouched ? " and containers had been stopped or replaced" : ""): run botops verify, then deploy again or botops rollback --to \(run.branchBefore ?? run.revisionBefore)."
+                : "nothing had changed on the host yet.")
+        var record = auditRecord(result: "interrupted")
+        record.failure = message
+        try? await audit.append(record)
+        await releaseLock()
         return message
     }
 
@@ -148,7 +157,9 @@ public final class Deployer: @unchecked Sendable {
                                  exitCode: .failed)
         }
         emit(.notice("\(step.name) failed: \(failure.message). Rolling back to \(previousTarget.display) with the kept image\(run.services.count > 1 ? "s" : "")."))
+        let attempted = run.target
         let rollback = await rollBack(to: previousTarget, restartContainers: run.containersTouched)
+        run.target = attempted
         var record = auditRecord(result: rollback.failure == nil ? "rolled-back" : "rollback-failed")
         record.failure = "\(step.name): \(failure.message)"
         record.rollback = AuditRecord.Rollback(result: rollback.failure == nil ? "success" : "failed", to: previousTarget.revision,
@@ -167,8 +178,8 @@ public final class Deployer: @unchecked Sendable {
             advice: nil, exitCode: .failed)
     }
 
-    private var previousTarget: Target {
-        Target(branch: run.branchBefore, revision: run.revisionBefore)
+    var previousTarget: Target {
+        Target(branch: run.branchBefore, revision: run.runningRevision ?? run.revisionBefore)
     }
 
     /// All checks passed on the new revision: it becomes last-known-good, its image is kept by
@@ -181,9 +192,10 @@ public final class Deployer: @unchecked Sendable {
         var untag: [String] = []
         for service in run.services {
             guard let container = current[service] else { continue }
-            if let kept = run.kept[service], !(run.releases.services[service] ?? []).contains(where: { $0.revision == run.revisionBefore }) {
+            let before = previousTarget
+            if let kept = run.kept[service], !(run.releases.services[service] ?? []).contains(where: { $0.revision == before.revision }) {
                 // The release that ran before becomes the first one botops keeps for this service.
-                untag += run.releases.record(.init(revision: run.revisionBefore, branch: run.branchBefore, image: kept, recordedAt: now), service: service, keep: config.deploy.keepReleases)
+                untag += run.releases.record(.init(revision: before.revision, branch: before.branch, image: kept, recordedAt: now), service: service, keep: config.deploy.keepReleases)
             }
             let tag = Releases.keptTag(image: container.imageName, revision: target.revision)
             _ = try await runChecked(commands.tag(container.imageID, as: tag, timeout: timeout), step: "record")
@@ -201,6 +213,41 @@ public final class Deployer: @unchecked Sendable {
             if let downtime = run.downtime[service] { summary += "\n  \(service) downtime: \(seconds(downtime)) (old container stopped → new one healthy)" }
         }
         return DeployOutcome(result: .success, summary: summary, advice: nil, exitCode: .success)
+    }
+
+    static let hostFilesAction = "deploy-host-files"
+
+    /// `deploy --host-files`: the host architecture's "update host files" procedure. Pull
+    /// (fast-forward), give back executable bits as git records them, verify; no build, no
+    /// container touched. A failing check moves the checkout back.
+    public func deployHostFiles(_ request: DeployRequest) async throws -> DeployOutcome {
+        run.action = Self.hostFilesAction
+        run.request = request
+        run.services = []
+        emit(.started(action: "deploy --host-files", services: [], destination: runner.destination))
+        let wanted: [BuiltinStep] = [.lock, .preflight, .baseline, .checkout, .checks]
+        let steps = deployPlaybook.steps.filter { step in wanted.contains { step.action == .builtin($0) } }
+        do {
+            for (index, step) in steps.enumerated() {
+                do {
+                    try await perform(step, index: index + 1, total: steps.count, playbook: .deploy)
+                } catch let failure as StepFailure {
+                    let outcome = try await handleFailure(failure, at: step, request: request)
+                    emit(.finished(outcome))
+                    await releaseLock()
+                    return outcome
+                }
+            }
+            await appendAudit(auditRecord(result: "success"))
+            let outcome = DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): all checks pass; no image was built and no container touched.",
+                                        advice: nil, exitCode: .success)
+            emit(.finished(outcome))
+            await releaseLock()
+            return outcome
+        } catch {
+            await releaseLock()
+            throw error
+        }
     }
 
     // MARK: - Rollback
@@ -293,7 +340,11 @@ public final class Deployer: @unchecked Sendable {
 
     /// Runs one step with its timeout and retries, reporting it; a failure is thrown as `StepFailure`.
     func perform(_ step: PlaybookStep, index: Int, total: Int, playbook: Playbook.Kind, label: String = "") async throws {
-        mutex.withLock { currentStep = label + step.name }
+        let stop = mutex.withLock {
+            currentStep = label + step.name
+            return abandoned
+        }
+        if stop { throw CancellationError() }
         if index > 0 { emit(.stepStarted(name: label + step.name, index: index, total: total)) }
         if let held = currentHeldLock { await held.record(step: label + step.name, revision: run.target?.revision) }
         let clock = ContinuousClock()
@@ -348,7 +399,7 @@ public final class Deployer: @unchecked Sendable {
     func templateValues(service: String?) -> [PlaybookTemplate.Variable: [String]] {
         var values: [PlaybookTemplate.Variable: [String]] = [
             .services: run.services, .path: [config.path], .compose: commands.compose.words,
-            .revision: [run.target?.revision ?? ""], .previous: [run.revisionBefore], .branch: [run.target?.branch ?? ""],
+            .revision: [run.target?.revision ?? ""], .previous: [previousTarget.revision], .branch: [run.target?.branch ?? ""],
         ]
         if let service {
             values[.service] = [service]
@@ -396,7 +447,7 @@ public final class Deployer: @unchecked Sendable {
         var record = AuditRecord(action: run.action, command: run.request?.command ?? "botops", result: result, services: run.services)
         record.sshUser = run.sshUser
         record.branch = run.target?.branch
-        record.from = run.revisionBefore.isEmpty ? nil : run.revisionBefore
+        record.from = run.revisionBefore.isEmpty ? nil : previousTarget.revision
         record.to = run.target?.revision
         record.steps = run.steps
         record.downtimeMS = run.downtime.isEmpty ? nil : run.downtime.mapValues(wholeMilliseconds)
@@ -404,10 +455,13 @@ public final class Deployer: @unchecked Sendable {
         return record
     }
 
+    var audit: AuditLog {
+        AuditLog(state: config.deploy.stateDirectory, runner: runner)
+    }
+
     func appendAudit(_ record: AuditRecord) async {
         do {
-            let result = try await runner.run(commands.appendAudit(record.json))
-            if !result.succeeded { emit(.notice("could not append to the audit log: \(result.shownOutput)")) }
+            try await audit.append(record)
         } catch {
             emit(.notice("could not append to the audit log: \(error)"))
         }
