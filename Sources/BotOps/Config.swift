@@ -47,7 +47,7 @@ public struct BotOpsConfig: Sendable, Equatable {
     public var database = Database()
     public var checks = Checks()
     public var health = Health()
-    /// `state_dir`, `lock:`, `releases:`, `deploy:`: what `botops deploy` keeps on the host.
+    /// `state_dir`, `lock:`, `releases:`, `deploy:`, `playbooks:`: what `botops deploy` uses.
     public var deploy = DeploySettings()
 
     public init(host: String) {
@@ -62,6 +62,13 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible, ExitCodePr
     public var key: String?
     public var problem: String
 
+    public init(file: String, line: Int? = nil, key: String? = nil, problem: String) {
+        self.file = file
+        self.line = line
+        self.key = key
+        self.problem = problem
+    }
+
     public var description: String {
         let location = line.map { "\(file):\($0)" } ?? file
         return key.map { "\(location): key '\($0)': \(problem)" } ?? "\(location): \(problem)"
@@ -74,7 +81,8 @@ extension BotOpsConfig {
     /// Loads `path`, reporting the first problem with its line.
     public static func load(path: String) throws -> BotOpsConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(file: path, problem: "cannot read the file. Create it (see botops.yml in the botops repository) or pass --config PATH or --host HOST.")
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file"
+            throw ConfigError(file: path, problem: "\(reason). Check the path given to --config (botops.yml in the botops repository is an example).")
         }
         return try parse(String(decoding: data, as: UTF8.self), file: path)
     }
@@ -147,15 +155,4 @@ private func interval(_ value: String) -> String? {
     let units = ["minute", "minutes", "hour", "hours", "day", "days", "week", "weeks"]
     return parts.count == 2 && Int(parts[0]) != nil && units.contains(String(parts[1]))
         ? nil : "expected an interval such as '1 day', '12 hours' or '30 minutes'"
-}
-
-/// Parses "500ms", "10s", "5m", "1h".
-func parseDuration(_ text: String) -> Duration? {
-    let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
-    for (suffix, milliseconds) in units where text.hasSuffix(suffix) {
-        if let value = Int64(text.dropLast(suffix.count)), value >= 0 {
-            return .milliseconds(value * milliseconds)
-        }
-    }
-    return nil
 }

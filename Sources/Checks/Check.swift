@@ -1,3 +1,4 @@
+import Foundation
 import Remote
 
 public enum CheckStatus: String, Sendable, Codable {
@@ -35,7 +36,7 @@ public struct Verdict: Sendable, Equatable {
 }
 
 public struct CheckResult: Sendable, Equatable {
-    public var id: String
+    public var id: CheckID
     public var title: String
     public var status: CheckStatus
     public var message: String
@@ -43,16 +44,54 @@ public struct CheckResult: Sendable, Equatable {
     public var duration: Duration
 }
 
-/// One post-deploy check (seed 000, "Verification Commands"). Checks read facts from the
-/// context, which gathers them in as few round trips as it can, and judge them in `evaluate`-style
-/// pure functions that unit tests can call directly.
+/// The checks, as `--only`/`--skip` name them and reports show them, in the runbook's order.
+/// Typed, so a prerequisite cannot name a check that does not exist.
+public enum CheckID: String, CaseIterable, Sendable, Codable {
+    case cronScheduled = "cron-scheduled"
+    case scriptExecutable = "script-executable"
+    case queriesPresent = "queries-present"
+    case dbRunning = "db-running"
+    case dbConnectivity = "db-connectivity"
+    case reportGeneration = "report-generation"
+    case reportFile = "report-file"
+    case tradeLinkage = "trade-linkage"
+    case snapshotActive = "snapshot-active"
+
+    /// Parses a comma-separated list such as `db-running, report-file`; unknown ids are reported together.
+    public static func list(_ text: String) throws -> [CheckID] {
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let unknown = names.filter { CheckID(rawValue: $0) == nil }
+        guard unknown.isEmpty else { throw CheckSelectionError(unknown: unknown) }
+        return names.compactMap(CheckID.init(rawValue:))
+    }
+
+    /// The check this id names; the switch makes every id have one.
+    var check: any Check {
+        switch self {
+        case .cronScheduled: CronScheduledCheck()
+        case .scriptExecutable: ScriptExecutableCheck()
+        case .queriesPresent: QueriesPresentCheck()
+        case .dbRunning: DatabaseRunningCheck()
+        case .dbConnectivity: DatabaseConnectivityCheck()
+        case .reportGeneration: ReportGenerationCheck()
+        case .reportFile: ReportFileCheck()
+        case .tradeLinkage: TradeLinkageCheck()
+        case .snapshotActive: SnapshotActiveCheck()
+        }
+    }
+}
+
+/// One post-deploy check from the operator's runbook ("Verification Commands"). Checks read facts
+/// from the context, which gathers them in as few round trips as it can, and judge them in
+/// `evaluate`-style pure functions that unit tests can call directly.
 public protocol Check: Sendable {
-    var id: String { get }
+    var id: CheckID { get }
     var title: String { get }
     /// Checks that must pass (or warn) first; if one does not, this one is skipped.
-    var prerequisites: [String] { get }
+    var prerequisites: [CheckID] { get }
     func run(in context: CheckContext) async throws -> Verdict
-    /// Starts fetching, in the background, the read-only facts `run` will read.
+    /// Starts, in the background, the work `run` will read, so probes overlap instead of queueing
+    /// behind the checks that gate them. Work that changes the host must gate itself on the host.
     func prefetch(in context: CheckContext)
 }
 
@@ -81,15 +120,5 @@ extension FactCheck {
     }
 }
 
-/// The nine checks, in the order seed 000 lists them.
-public let allChecks: [any Check] = [
-    CronScheduledCheck(),
-    ScriptExecutableCheck(),
-    QueriesPresentCheck(),
-    DatabaseRunningCheck(),
-    DatabaseConnectivityCheck(),
-    ReportGenerationCheck(),
-    ReportFileCheck(),
-    TradeLinkageCheck(),
-    SnapshotActiveCheck(),
-]
+/// The nine checks, in the runbook's order.
+public let allChecks: [any Check] = CheckID.allCases.map(\.check)

@@ -1,8 +1,8 @@
 /// Seed 000 check 1: `crontab -l | grep weekly`.
 struct CronScheduledCheck: FactCheck {
-    let id = "cron-scheduled"
+    let id = CheckID.cronScheduled
     let title = "Weekly review cron job is scheduled"
-    let prerequisites: [String] = []
+    let prerequisites: [CheckID] = []
 
     func fact(in context: CheckContext) async throws -> HostFacts {
         try await context.hostFacts()

@@ -1,9 +1,8 @@
 /// Seed 000 check 5: `SELECT COUNT(*) FROM trade_records`.
 struct DatabaseConnectivityCheck: FactCheck {
-    let id = "db-connectivity"
+    let id = CheckID.dbConnectivity
     let title = "Database answers queries"
-    let prerequisites = ["db-running"]
-
+    let prerequisites: [CheckID] = [.dbRunning]
 
     func fact(in context: CheckContext) async throws -> DatabaseFacts {
         try await context.databaseFacts()

@@ -1,8 +1,8 @@
 /// Seed 000 check 4: `docker ps | grep db`.
 struct DatabaseRunningCheck: FactCheck {
-    let id = "db-running"
+    let id = CheckID.dbRunning
     let title = "Database container is running"
-    let prerequisites: [String] = []
+    let prerequisites: [CheckID] = []
 
     func fact(in context: CheckContext) async throws -> ContainerState {
         try await context.containerState()

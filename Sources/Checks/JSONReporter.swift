@@ -38,7 +38,7 @@ public struct JSONReporter: Sendable {
             summary: .init(pass: report.count(.pass), warn: report.count(.warn), fail: report.count(.fail), skip: report.count(.skip)),
             connection_lost: report.connectionLost?.description,
             checks: report.results.map {
-                .init(id: $0.id, title: $0.title, status: $0.status, message: $0.message,
+                .init(id: $0.id.rawValue, title: $0.title, status: $0.status, message: $0.message,
                       evidence: Dictionary($0.evidence.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first }),
                       duration_ms: wholeMilliseconds($0.duration))
             })

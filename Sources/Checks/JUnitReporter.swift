@@ -15,7 +15,7 @@ public struct JUnitReporter: Sendable {
 
             """
         for result in report.results {
-            xml += "    <testcase classname=\"botops.verify\" name=\"\(escape(result.id))\" time=\"\(seconds(result.duration))\">\n"
+            xml += "    <testcase classname=\"botops.verify\" name=\"\(escape(result.id.rawValue))\" time=\"\(seconds(result.duration))\">\n"
             switch result.status {
             case .fail:
                 xml += "      <failure type=\"fail\" message=\"\(escape(result.message))\">\(escape(evidenceText(result)))</failure>\n"
@@ -38,7 +38,8 @@ public struct JUnitReporter: Sendable {
         result.evidence.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
     }
 
-    /// XML 1.0 cannot carry most control characters even escaped; they become U+FFFD.
+    /// XML 1.0 cannot carry most control characters, not even as character references, so they
+    /// are written as visible `\u001B`-style escapes (as JSON would), keeping what the host sent.
     private func escape(_ text: String) -> String {
         var escaped = ""
         for scalar in text.unicodeScalars {
@@ -48,7 +49,7 @@ public struct JUnitReporter: Sendable {
             case ">": escaped += "&gt;"
             case "\"": escaped += "&quot;"
             case "\n", "\t", "\r": escaped.unicodeScalars.append(scalar)
-            case _ where scalar.value < 0x20: escaped += "\u{FFFD}"
+            case _ where scalar.value < 0x20: escaped += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16, uppercase: true)
             default: escaped.unicodeScalars.append(scalar)
             }
         }

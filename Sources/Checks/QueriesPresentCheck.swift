@@ -1,8 +1,8 @@
 /// Seed 000 check 3: `ls -la /opt/bot/queries/*.sql`, for the configured queries.
 struct QueriesPresentCheck: FactCheck {
-    let id = "queries-present"
+    let id = CheckID.queriesPresent
     let title = "SQL query files are present"
-    let prerequisites: [String] = []
+    let prerequisites: [CheckID] = []
 
     func fact(in context: CheckContext) async throws -> HostFacts {
         try await context.hostFacts()

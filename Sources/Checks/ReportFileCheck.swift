@@ -1,9 +1,9 @@
 /// Seed 000 check 7: `ls -lh /opt/bot/logs/weekly_review_*.txt | tail -1`, and it must be this
 /// run's report, not last week's.
 struct ReportFileCheck: Check {
-    let id = "report-file"
+    let id = CheckID.reportFile
     let title = "Report file was written"
-    let prerequisites = ["report-generation"]
+    let prerequisites: [CheckID] = [.reportGeneration]
 
     func run(in context: CheckContext) async throws -> Verdict {
         Self.evaluate(try await context.reportRun(), settings: context.settings)

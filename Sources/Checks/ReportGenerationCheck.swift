@@ -1,8 +1,8 @@
 /// Seed 000 check 6: run `/opt/bot/weekly_strategy_review.sh` by hand.
 struct ReportGenerationCheck: Check {
-    let id = "report-generation"
+    let id = CheckID.reportGeneration
     let title = "Weekly report script runs"
-    let prerequisites = ["script-executable", "db-running"]
+    let prerequisites: [CheckID] = [.scriptExecutable, .dbRunning]
 
     func run(in context: CheckContext) async throws -> Verdict {
         Self.evaluate(try await context.reportRun(), script: context.settings.path(context.settings.reportScript))

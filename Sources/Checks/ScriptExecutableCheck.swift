@@ -1,8 +1,8 @@
 /// Seed 000 check 2: `ls -la /opt/bot/weekly_strategy_review.sh`.
 struct ScriptExecutableCheck: FactCheck {
-    let id = "script-executable"
+    let id = CheckID.scriptExecutable
     let title = "Report script exists and is executable"
-    let prerequisites: [String] = []
+    let prerequisites: [CheckID] = []
 
     func fact(in context: CheckContext) async throws -> HostFacts {
         try await context.hostFacts()

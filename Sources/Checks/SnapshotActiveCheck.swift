@@ -1,9 +1,8 @@
 /// Seed 000 check 9: exactly one strategy snapshot has `active_until IS NULL`.
 struct SnapshotActiveCheck: FactCheck {
-    let id = "snapshot-active"
+    let id = CheckID.snapshotActive
     let title = "Exactly one strategy snapshot is active"
-    let prerequisites = ["db-running"]
-
+    let prerequisites: [CheckID] = [.dbRunning]
 
     func fact(in context: CheckContext) async throws -> DatabaseFacts {
         try await context.databaseFacts()

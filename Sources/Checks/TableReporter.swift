@@ -1,6 +1,7 @@
 import Remote
 
-/// The human view: one line per check (symbol, id, message, duration) and a summary line.
+/// The human view: one line per check (symbol, id, message, duration) and a summary line. Text
+/// that came from the host is shown terminal-safe: no escape sequences, no control characters.
 public struct TableReporter: Sendable {
     public var colour: Bool
 
@@ -9,12 +10,12 @@ public struct TableReporter: Sendable {
     }
 
     public func render(_ report: VerifyReport) -> String {
-        let idWidth = report.results.map(\.id.count).max() ?? 0
-        var lines = ["verify \(report.destination)"]
+        let idWidth = report.results.map(\.id.rawValue.count).max() ?? 0
+        var lines = ["verify \(terminalSafe(report.destination))"]
         for result in report.results {
-            let id = result.id.padding(toLength: idWidth, withPad: " ", startingAt: 0)
+            let id = result.id.rawValue.padding(toLength: idWidth, withPad: " ", startingAt: 0)
             let time = result.status == .skip ? "" : "  " + milliseconds(result.duration)
-            lines.append("\(symbol(result.status)) \(id)  \(result.message)\(time)")
+            lines.append("\(symbol(result.status)) \(id)  \(terminalSafe(result.message))\(time)")
         }
         var summary = "\(report.results.count) checks: \(report.count(.pass)) passed"
         for (status, word) in [(CheckStatus.warn, "warned"), (.fail, "failed"), (.skip, "skipped")] where report.count(status) > 0 {
@@ -22,7 +23,7 @@ public struct TableReporter: Sendable {
         }
         lines.append(summary + " in " + milliseconds(report.duration))
         if let lost = report.connectionLost {
-            lines.append("connection lost during the run; results are incomplete: \(lost)")
+            lines.append("connection lost during the run; results are incomplete: \(terminalSafe(lost.description))")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -1,9 +1,8 @@
 /// Seed 000 check 8 (and seed 003's linkage rate): trades linked to a strategy snapshot recently.
 struct TradeLinkageCheck: FactCheck {
-    let id = "trade-linkage"
+    let id = CheckID.tradeLinkage
     let title = "Trades are linked to strategy snapshots"
-    let prerequisites = ["db-running"]
-
+    let prerequisites: [CheckID] = [.dbRunning]
 
     func fact(in context: CheckContext) async throws -> DatabaseFacts {
         try await context.databaseFacts()

@@ -7,11 +7,12 @@ struct Botops: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "botops",
         abstract: "Reach, run commands on and verify the trading bot's host.",
-        subcommands: [Ping.self, Exec.self, Verify.self]
+        subcommands: [Ping.self, Exec.self, Verify.self, Deploy.self, Rollback.self, LockCommand.self, History.self, Logs.self]
     )
 
-    /// Maps failures onto botops' documented exit codes (2 for usage, 3 for unreachable, …)
-    /// instead of ArgumentParser's defaults.
+    /// Subcommands end through the command lifecycle (HostCommand), which throws the final status
+    /// as an ExitCode; what reaches here otherwise is ArgumentParser's: help (0) or a usage error,
+    /// whose code 64 becomes the README's 2.
     static func main() async {
         do {
             var command = try parseAsRoot()
@@ -20,9 +21,6 @@ struct Botops: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-        } catch let error as ExitCodeProviding {
-            FileHandle.standardError.write(Data("botops: \(error)\n".utf8))
-            Foundation.exit(error.exitCode.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {

@@ -3,7 +3,7 @@ import BotOps
 import Foundation
 import Remote
 
-struct Exec: AsyncParsableCommand {
+struct Exec: HostCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a command on the host, streaming its output, and exit with its status.",
         discussion: """
@@ -15,8 +15,8 @@ struct Exec: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(name: .long, help: "Give up after this many seconds.")
-    var timeout: Double?
+    @Option(name: .long, help: ArgumentHelp("Give up after this many seconds (at most 86400).", valueName: "seconds"), transform: parseSeconds)
+    var timeout: Duration?
 
     @Argument(parsing: .captureForPassthrough, help: "The command, after --.")
     var command: [String] = []
@@ -26,17 +26,13 @@ struct Exec: AsyncParsableCommand {
 
     func validate() throws {
         guard !argv.isEmpty else { throw ValidationError("nothing to run: botops exec -- COMMAND") }
-        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be a positive number of seconds") }
     }
 
-    func run() async throws {
-        let settings = connection.settings(for: try connection.loadConfig())
+    func body(_ session: CommandSession) async throws -> ExitStatus {
         let line = argv.count == 1 ? argv[0] : shellCommand(argv)
-        let result = try await settings.withConnection { host in
-            try await host.run(line, timeout: timeout.map { .milliseconds(Int64($0 * 1000)) }) { stream, bytes in
-                (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(bytes))
-            }
+        let result = try await session.host().run(line, timeout: timeout) { stream, bytes in
+            (stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(bytes))
         }
-        throw ExitCode(result.termination.shellStatus)
+        return ExitStatus(passingThrough: result.termination.shellStatus)
     }
 }

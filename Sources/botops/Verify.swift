@@ -5,12 +5,12 @@ import Foundation
 
 extension ReportFormat: ExpressibleByArgument {}
 
-struct Verify: AsyncParsableCommand {
+struct Verify: HostCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the nine post-deploy checks (seed 000) and report them.",
+        abstract: "Run the nine post-deploy checks from the operator's runbook and report them.",
         discussion: """
             Exit codes: 0 all passed (warnings allowed), 1 a check failed, 2 usage or config error,
-            3 host unreachable. Checks: \(allChecks.map(\.id).joined(separator: ", ")).
+            3 host unreachable or the connection was lost. Checks: \(allChecks.map(\.id.rawValue).joined(separator: ", ")).
             """
     )
 
@@ -28,11 +28,10 @@ struct Verify: AsyncParsableCommand {
     @Option(name: .long, help: "Write the report to FILE (atomically) and print the table.")
     var output: String?
 
-    @Option(name: .long, help: "Seconds each check's commands may take (the report script included).")
-    var timeout: Double = 60
+    @Option(name: .long, help: ArgumentHelp("Seconds each check's commands may take, the report script included (at most 86400).", valueName: "seconds"), transform: parseSeconds)
+    var timeout: Duration = .seconds(60)
 
     func validate() throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
         do {
             _ = try runner()
         } catch let error as CheckSelectionError {
@@ -41,26 +40,21 @@ struct Verify: AsyncParsableCommand {
     }
 
     private func runner() throws -> CheckRunner {
-        func ids(_ list: String?) -> [String] {
-            list?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } ?? []
-        }
-        return try CheckRunner(only: ids(only), skip: ids(skip))
+        try CheckRunner(only: CheckID.list(only ?? ""), skip: CheckID.list(skip ?? ""))
     }
 
-    func run() async throws {
-        let config = try connection.loadConfig()
+    func body(_ session: CommandSession) async throws -> ExitStatus {
         let runner = try runner()
-        let settings = config.checkSettings(commandTimeout: .milliseconds(Int64(timeout * 1000)))
-        let report = try await connection.settings(for: config).withConnection { host in
-            await runner.run(in: CheckContext(host: host, settings: settings))
-        }
+        let destination = try output.map(ReportOutput.init(path:))
+        let settings = session.config.checkSettings(commandTimeout: timeout)
+        let report = await runner.run(in: CheckContext(host: try await session.host(), settings: settings))
         let colour = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-        if let output {
-            try writeAtomically(format.render(report, colour: false), to: output)
+        if let destination {
             print(ReportFormat.table.render(report, colour: colour), terminator: "")
+            try destination.write(format.render(report, colour: false))
         } else {
             print(format.render(report, colour: colour), terminator: "")
         }
-        throw ExitCode(report.exitCode.rawValue)
+        return ExitStatus(report.exitCode)
     }
 }

@@ -3,6 +3,9 @@ import Remote
 import SandboxSupport
 import Testing
 
+/// Runs the binary in / (env -C), where no ./botops.yml is picked up, so --host alone decides.
+let inEmptyDirectory = ["env", "-C", "/"]
+
 @Suite struct CLIUsageTests {
     @Test func helpListsTheCommands() async throws {
         let result = try await BuiltBinary.botops.run(["--help"])
@@ -22,21 +25,21 @@ import Testing
     }
 
     @Test func missingConfigWithoutHostIsAUsageError() async throws {
-        let result = try await BuiltBinary.botops.run(["ping", "--config", "/nonexistent/botops.yml"])
+        let result = try await BuiltBinary.botops.run(["ping"], prefix: inEmptyDirectory)
         #expect(result.termination == .exited(2))
-        #expect(result.stderrText.contains("--host"))
+        #expect(result.stderrText.contains("pass --config PATH, --host HOST or --local"))
     }
 
     @Test func unresolvableHostExitsThree() async throws {
         // A private network namespace has no resolver, so the lookup fails here without any traffic.
-        let result = try await BuiltBinary.botops.run(["ping", "--host", "root@no-such-host.invalid", "--config", "/nonexistent"], prefix: ["unshare", "-n"])
+        let result = try await BuiltBinary.botops.run(["ping", "--host", "root@no-such-host.invalid"], prefix: ["unshare", "-n"] + inEmptyDirectory)
         #expect(result.termination == .exited(3))
         #expect(result.stderrText.contains("cannot resolve host 'no-such-host.invalid'"))
     }
 
     @Test func connectionRefusedExitsThree() async throws {
         let port = closedLoopbackPort()
-        let result = try await BuiltBinary.botops.run(["ping", "--host", "root@127.0.0.1:\(port)", "--config", "/nonexistent"])
+        let result = try await BuiltBinary.botops.run(["ping", "--host", "root@127.0.0.1:\(port)"], prefix: inEmptyDirectory)
         #expect(result.termination == .exited(3))
         #expect(result.stderrText.contains("connection refused by 127.0.0.1:\(port)"))
         #expect(result.stdoutText.isEmpty)
@@ -107,7 +110,7 @@ struct CLISandboxTests {
 extension CLIUsageTests {
     @Test func verifyAgainstAnUnreachableHostExitsThreeWithoutATable() async throws {
         let port = closedLoopbackPort()
-        let result = try await BuiltBinary.botops.run(["verify", "--host", "bot@127.0.0.1:\(port)", "--config", "/nonexistent", "--format", "junit"])
+        let result = try await BuiltBinary.botops.run(["verify", "--host", "bot@127.0.0.1:\(port)", "--format", "junit"], prefix: inEmptyDirectory)
         #expect(result.termination == .exited(3))
         #expect(result.stdoutText.isEmpty)
         #expect(result.stderrText.contains("connection refused"))
@@ -132,5 +135,176 @@ extension CLISandboxTests {
         }
         #expect(services[0] == services[1])
         #expect(Set(services[0].split(separator: "\n")) == ["db", "sighook", "webhook", "report-job"])
+    }
+}
+
+/// Exit codes as the README's table gives them, each case run through the built binary.
+extension CLIUsageTests {
+    @Test func configNamedButMissingIsAUsageErrorEvenWithHost() async throws {
+        let port = closedLoopbackPort()
+        let result = try await BuiltBinary.botops.run(["ping", "--config", "/nonexistent/botops.yml", "--host", "bot@127.0.0.1:\(port)"])
+        #expect(result.termination == .exited(2))
+        #expect(result.stderrText.contains("/nonexistent/botops.yml: no such file"))
+    }
+
+    @Test func unreadableSSHConfigIsAUsageErrorNotAFailedCheck() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A directory where the file should be: it exists but cannot be read as a file.
+        let result = try await BuiltBinary.botops.run(["ping", "--host", "bot@127.0.0.1:1", "--ssh-config", directory.path], prefix: inEmptyDirectory)
+        #expect(result.termination == .exited(2), "\(result.stderrText)")
+        #expect(result.stderrText.contains("cannot read the ssh config \(directory.path)"))
+    }
+
+    @Test func timeoutsThatCannotBeWaitedForAreUsageErrors() async throws {
+        for value in ["1e300", "inf", "-inf", "nan", "0", "-1", "86401", "9223372036854775807", "", "1s"] {
+            for command in [["exec", "--local", "--timeout", value, "--", "true"], ["verify", "--local", "--only", "cron-scheduled", "--timeout", value]] {
+                let result = try await BuiltBinary.botops.run(command, prefix: inEmptyDirectory)
+                #expect(result.termination == .exited(2), "\(command): \(result.stderrText)")
+                #expect(result.stderrText.contains("--timeout"), "\(command)")
+            }
+        }
+    }
+}
+
+/// A second sshd beside the sandbox's, with its keys and users and some options changed: a real
+/// server that misbehaves as a test needs. Reached through the alias `second` in `sshConfig`.
+final class SecondSSHD: @unchecked Sendable {
+    let port = closedLoopbackPort()
+    let directory: URL
+    let sshConfig: String
+    private let process = Process()
+
+    init(_ sandbox: Sandbox, options: [String]) throws {
+        directory = try temporaryDirectory()
+        let ssh = Sandbox.directory + "/ssh"
+        let hostKey = try String(contentsOfFile: ssh + "/host_ed25519.pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        let knownHosts = directory.appendingPathComponent("known_hosts").path
+        try "[127.0.0.1]:\(port) \(hostKey)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        sshConfig = directory.appendingPathComponent("ssh_config").path
+        try """
+            Host second
+              HostName 127.0.0.1
+              Port \(port)
+              User \(sandbox.value("SANDBOX_USER"))
+              IdentityFile \(sandbox.key)
+              UserKnownHostsFile \(knownHosts)
+
+            """.write(toFile: sshConfig, atomically: true, encoding: .utf8)
+
+        let log = directory.appendingPathComponent("sshd.log").path
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
+        process.arguments = ["-D", "-f", ssh + "/sshd_config", "-E", log, "-p", String(port), "-o", "PidFile=none"] + options.flatMap { ["-o", $0] }
+        try process.run()
+        // Until sshd listens, a connection would be refused.
+        while !isListening(port) {
+            guard process.isRunning else {
+                throw SecondSSHDFailed(log: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+            }
+            usleep(20_000)
+        }
+    }
+
+    deinit {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+private func isListening(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+}
+
+struct SecondSSHDFailed: Error, CustomStringConvertible {
+    var log: String
+    var description: String { "the second sshd did not start: \(log)" }
+}
+
+/// The built binary started in the background, so a test can signal it. Its stderr goes to a
+/// file: a pipe's write end can be inherited by processes other tests start meanwhile.
+struct RunningBinary {
+    let process = Process()
+    let output = Pipe()
+    let errors: URL
+
+    init(_ arguments: [String]) throws {
+        errors = FileManager.default.temporaryDirectory.appendingPathComponent("botops-stderr-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
+        process.arguments = arguments
+        process.standardOutput = output
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+    }
+
+    /// Reads stdout until `text` has appeared.
+    func waitForOutput(_ text: String) -> Bool {
+        var seen = ""
+        while !seen.contains(text) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { return false }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        return true
+    }
+
+    func exitStatus() -> (status: Int32, stderr: String) {
+        process.waitUntilExit()
+        defer { try? FileManager.default.removeItem(at: errors) }
+        return (process.terminationStatus, (try? String(contentsOf: errors, encoding: .utf8)) ?? "")
+    }
+}
+
+extension CLISandboxTests {
+    @Test func pingWhoseShellFailsExitsOneNotTwo() async throws {
+        let server = try SecondSSHD(sandbox, options: ["ForceCommand=/bin/false"])
+        let result = try await BuiltBinary.botops.run(["ping", "--host", "second", "--ssh-config", server.sshConfig], prefix: inEmptyDirectory)
+        #expect(result.termination == .exited(1), "\(result.stderrText)")
+        #expect(result.stderrText.contains("the host's shell is broken"))
+    }
+
+    /// An sshd that refuses every session channel while the connection itself stays up: each
+    /// check fails with the channel's error, and the run is not reported as unreachable.
+    @Test func refusedChannelsFailChecksWithoutMakingTheRunUnreachable() async throws {
+        let server = try SecondSSHD(sandbox, options: ["MaxSessions=0"])
+        let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--host", "second", "--ssh-config", server.sshConfig,
+                                                       "--format", "json", "--only", "cron-scheduled,db-running"])
+        #expect(result.termination == .exited(1), "\(result.stdoutText)\(result.stderrText)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any])
+        #expect(object["status"] as? String == "fail")
+        #expect(!(object["connection_lost"] is String))
+        let checks = try #require(object["checks"] as? [[String: Any]])
+        #expect(checks.allSatisfy { $0["status"] as? String == "fail" && ($0["message"] as? String)?.contains("opening a channel") == true })
+    }
+
+    @Test func outputThatCannotBeWrittenIsAUsageErrorBeforeAnythingRuns() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for output in ["/nonexistent/dir/verify.xml", directory.path] {
+            let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--format", "junit", "--output", output])
+            #expect(result.termination == .exited(2), "\(output): \(result.stderrText)")
+            #expect(result.stderrText.contains("cannot write the report to \(output)"))
+            #expect(result.stdoutText.isEmpty)
+        }
+    }
+
+    @Test func interruptedCommandReleasesAndExitsWith128PlusSignal() async throws {
+        for (signal, status) in [(SIGINT, Int32(130)), (SIGTERM, Int32(143))] {
+            let running = try RunningBinary(["exec", "--config", sandbox.configFile, "--", "echo ready; exec sleep 20"])
+            #expect(running.waitForOutput("ready"))
+            kill(running.process.processIdentifier, signal)
+            let (exit, stderr) = running.exitStatus()
+            #expect(exit == status, "\(stderr)")
+            #expect(stderr.contains("interrupted (\(signal == SIGINT ? "SIGINT" : "SIGTERM"))"))
+        }
     }
 }

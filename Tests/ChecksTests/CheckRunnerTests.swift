@@ -5,17 +5,17 @@ import Testing
 
 /// A check of our own protocol whose verdict and duration the test sets.
 struct ScriptedCheck: Check {
-    let id: String
-    var title: String { id }
-    let prerequisites: [String]
+    let id: CheckID
+    var title: String { id.rawValue }
+    let prerequisites: [CheckID]
     let verdict: Verdict
     var delay: Duration = .zero
     var log: EventLog?
 
     func run(in context: CheckContext) async throws -> Verdict {
-        log?.record("start \(id)")
+        log?.record("start \(id.rawValue)")
         try await Task.sleep(for: delay)
-        log?.record("end \(id)")
+        log?.record("end \(id.rawValue)")
         return verdict
     }
 }
@@ -33,26 +33,26 @@ final class EventLog: @unchecked Sendable {
     @Test func dependentsWaitAndSkipWhenAPrerequisiteFails() async throws {
         let log = EventLog()
         let checks: [any Check] = [
-            ScriptedCheck(id: "a", prerequisites: [], verdict: .fail("broken"), delay: .milliseconds(50), log: log),
-            ScriptedCheck(id: "b", prerequisites: ["a"], verdict: .pass("fine"), log: log),
-            ScriptedCheck(id: "c", prerequisites: ["b"], verdict: .pass("fine"), log: log),
-            ScriptedCheck(id: "d", prerequisites: [], verdict: .warn("meh"), log: log),
-            ScriptedCheck(id: "e", prerequisites: ["d"], verdict: .pass("fine"), log: log),
+            ScriptedCheck(id: .dbRunning, prerequisites: [], verdict: .fail("broken"), delay: .milliseconds(50), log: log),
+            ScriptedCheck(id: .reportGeneration, prerequisites: [.dbRunning], verdict: .pass("fine"), log: log),
+            ScriptedCheck(id: .reportFile, prerequisites: [.reportGeneration], verdict: .pass("fine"), log: log),
+            ScriptedCheck(id: .scriptExecutable, prerequisites: [], verdict: .warn("meh"), log: log),
+            ScriptedCheck(id: .queriesPresent, prerequisites: [.scriptExecutable], verdict: .pass("fine"), log: log),
         ]
         let report = try await CheckRunner(from: checks).run(in: context)
-        #expect(report.results.map(\.id) == ["a", "b", "c", "d", "e"])
+        #expect(report.results.map(\.id) == [.dbRunning, .reportGeneration, .reportFile, .scriptExecutable, .queriesPresent])
         #expect(report.results.map(\.status) == [.fail, .skip, .skip, .warn, .pass])
-        #expect(report.results[1].message == "skipped: a failed")
-        #expect(report.results[2].message == "skipped: b was skipped")
-        #expect(!log.events.contains("start b"))
-        // e ran after d ended: a warning lets dependents run.
+        #expect(report.results[1].message == "skipped: db-running failed")
+        #expect(report.results[2].message == "skipped: report-generation was skipped")
+        #expect(!log.events.contains("start report-generation"))
+        // queries-present ran after script-executable ended: a warning lets dependents run.
         let events = log.events
-        #expect(try #require(events.firstIndex(of: "end d")) < #require(events.firstIndex(of: "start e")))
+        #expect(try #require(events.firstIndex(of: "end script-executable")) < #require(events.firstIndex(of: "start queries-present")))
     }
 
     @Test func independentChecksRunConcurrently() async throws {
         let log = EventLog()
-        let checks: [any Check] = (0..<5).map { ScriptedCheck(id: "c\($0)", prerequisites: [], verdict: .pass("ok"), delay: .milliseconds(200), log: log) }
+        let checks: [any Check] = CheckID.allCases.prefix(5).map { ScriptedCheck(id: $0, prerequisites: [], verdict: .pass("ok"), delay: .milliseconds(200), log: log) }
         let report = try await CheckRunner(from: checks).run(in: context)
         #expect(report.results.allSatisfy { $0.status == .pass })
         // All five had started before the first one finished.
@@ -60,21 +60,41 @@ final class EventLog: @unchecked Sendable {
     }
 
     @Test func onlyBringsPrerequisitesAndSkipReports() throws {
-        let runner = try CheckRunner(only: ["report-file"], skip: [])
-        #expect(runner.checks.map(\.id) == ["script-executable", "db-running", "report-generation", "report-file"])
-        let skipping = try CheckRunner(skip: ["db-running"])
+        let runner = try CheckRunner(only: [.reportFile], skip: [])
+        #expect(runner.checks.map(\.id) == [.scriptExecutable, .dbRunning, .reportGeneration, .reportFile])
+        let skipping = try CheckRunner(skip: [.dbRunning])
         #expect(skipping.checks.count == 9)
-        #expect(skipping.skipped == ["db-running"])
-        #expect(throws: CheckSelectionError.self) { try CheckRunner(only: ["nope"]) }
+        #expect(skipping.skipped == [.dbRunning])
+        #expect(throws: CheckSelectionError.self) { try CheckID.list("cron-scheduled, nope") }
+        #expect(try CheckID.list(" db-running,,report-file ") == [.dbRunning, .reportFile])
     }
 
     @Test func skippedPrerequisiteSkipsDependents() async throws {
         let checks: [any Check] = [
-            ScriptedCheck(id: "a", prerequisites: [], verdict: .pass("ok")),
-            ScriptedCheck(id: "b", prerequisites: ["a"], verdict: .pass("ok")),
+            ScriptedCheck(id: .dbRunning, prerequisites: [], verdict: .pass("ok")),
+            ScriptedCheck(id: .dbConnectivity, prerequisites: [.dbRunning], verdict: .pass("ok")),
         ]
-        let report = try await CheckRunner(skip: ["a"], from: checks).run(in: context)
+        let report = try await CheckRunner(skip: [.dbRunning], from: checks).run(in: context)
         #expect(report.results.map(\.status) == [.skip, .skip])
         #expect(report.results[0].message == "skipped by --skip")
+    }
+
+    @Test func everyCheckIDHasOneCheckInRunbookOrder() {
+        #expect(allChecks.map(\.id) == CheckID.allCases)
+        for check in allChecks {
+            #expect(check.prerequisites.allSatisfy { CheckID.allCases.firstIndex(of: $0)! < CheckID.allCases.firstIndex(of: check.id)! })
+        }
+    }
+
+    /// A check whose prerequisite is not among the checks given is reported, never dropped.
+    @Test func checkWithAMissingPrerequisiteIsReportedSkipped() async throws {
+        let checks: [any Check] = [
+            ScriptedCheck(id: .cronScheduled, prerequisites: [], verdict: .pass("ok")),
+            ScriptedCheck(id: .reportFile, prerequisites: [.reportGeneration], verdict: .pass("ok")),
+        ]
+        let report = try await CheckRunner(from: checks).run(in: context)
+        #expect(report.results.map(\.id) == [.cronScheduled, .reportFile])
+        #expect(report.results[1].status == .skip)
+        #expect(report.results[1].message.contains("prerequisite"))
     }
 }

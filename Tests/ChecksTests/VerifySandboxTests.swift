@@ -39,7 +39,7 @@ struct VerifySandboxTests {
             let repaired = try await host.run("cd \(app) && \(repair)", timeout: .seconds(120))
             #expect(repaired.succeeded, "repair failed: \(repaired.stderrText)")
             #expect(report.connectionLost == nil)
-            expect(Dictionary(uniqueKeysWithValues: report.results.map { ($0.id, $0) }))
+            expect(Dictionary(uniqueKeysWithValues: report.results.map { ($0.id.rawValue, $0) }))
         }
     }
 

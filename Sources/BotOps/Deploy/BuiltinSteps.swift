@@ -122,7 +122,7 @@ extension Deployer {
         run.baselineFailures = Set(failing.map(\.id))
         guard !failing.isEmpty else { return "all \(report.results.count) checks pass" }
         let strict = run.request?.strict == true
-        emit(.notice("already failing before the deploy: " + failing.map { "\($0.id) (\($0.message))" }.joined(separator: "; ")
+        emit(.notice("already failing before the deploy: " + failing.map { "\($0.id.rawValue) (\($0.message))" }.joined(separator: "; ")
             + (strict ? ". --strict: they will count against the release." : ". They do not count against this release; only new failures roll back.")))
         return "\(failing.count) check(s) already failing"
     }
@@ -133,7 +133,7 @@ extension Deployer {
         let strict = run.request?.strict == true && run.action == "deploy"
         let counted = failing.filter { strict || !run.baselineFailures.contains($0.id) }
         guard counted.isEmpty else {
-            throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id): \($0.message)" }.joined(separator: "; "), refusal: nil)
+            throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; "), refusal: nil)
         }
         let known = failing.count
         return known == 0 ? "all \(report.results.count) checks pass" : "\(report.results.count - known) pass; \(known) failing as before the deploy"

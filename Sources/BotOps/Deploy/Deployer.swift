@@ -52,7 +52,7 @@ public final class Deployer: @unchecked Sendable {
         /// Per service: the container and image running before the deploy.
         var running: [String: RunningContainer] = [:]
         var kept: [String: String] = [:]
-        var baselineFailures: Set<String> = []
+        var baselineFailures: Set<CheckID> = []
         /// The checkout moved: from here on a failure rolls back.
         var checkoutChanged = false
         /// Containers were stopped or replaced.
@@ -451,7 +451,7 @@ public final class Deployer: @unchecked Sendable {
         record.to = run.target?.revision
         record.steps = run.steps
         record.downtimeMS = run.downtime.isEmpty ? nil : run.downtime.mapValues(wholeMilliseconds)
-        record.baselineFailures = run.baselineFailures.isEmpty ? nil : run.baselineFailures.sorted()
+        record.baselineFailures = run.baselineFailures.isEmpty ? nil : run.baselineFailures.map(\.rawValue).sorted()
         return record
     }
 

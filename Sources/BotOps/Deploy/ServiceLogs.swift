@@ -25,7 +25,7 @@ public struct ServiceLogs: Sendable {
         var script: ShellScript = """
             cd \(config.path) || exit 70
             id=$(\(ComposeInvocation.onHost(config, ["ps", "-q", service])) 2>/dev/null | head -n 1)
-            [ -n "$id" ] || { echo "no container for service \(service)" >&2; exit 3; }
+            [ -n "$id" ] || exit 3
             \(logs) "$id" 2>&1
             """
         if let pattern { script = script.piped(into: "grep -E -- \(pattern)") }

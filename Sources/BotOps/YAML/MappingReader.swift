@@ -93,7 +93,7 @@ final class MappingReader {
     func duration(_ key: String) throws -> Duration? {
         guard let node = value(key) else { return nil }
         guard case .scalar(let scalar) = node, let duration = parseDuration(scalar.string) else {
-            throw error(key, node, "expected a duration such as 60s, 5m or 500ms, got \(describe(node))")
+            throw error(key, node, "expected a duration such as 60s, 5m or 500ms, at most 24h, got \(describe(node))")
         }
         return duration
     }

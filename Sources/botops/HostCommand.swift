@@ -1,0 +1,19 @@
+import ArgumentParser
+import BotOps
+
+/// A subcommand that works on the host. It implements only `body`; `run` wraps it in the one
+/// command lifecycle (config, connection, releases on every way out, exit code).
+protocol HostCommand: AsyncParsableCommand, Sendable {
+    var connection: ConnectionOptions { get }
+    /// The command's own work; register what it takes with `session.onExit`.
+    func body(_ session: CommandSession) async throws -> ExitStatus
+}
+
+extension HostCommand {
+    func run() async throws {
+        let status = await CommandLifecycle().run(connection.selection) { session in
+            try await body(session)
+        }
+        throw ExitCode(status)
+    }
+}
