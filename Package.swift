@@ -56,7 +56,7 @@ let package = Package(
             dependencies: ["BotOps", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "ChecksTests", dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DeployTests", dependencies: ["BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport"]),
+        .testTarget(name: "DeployTests", dependencies: ["botops", "BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport"]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]
 )

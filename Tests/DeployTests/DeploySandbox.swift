@@ -118,7 +118,10 @@ struct DeploySandbox {
         try await sh("git -C \(shellQuote(origin)) update-ref refs/heads/main \(shellQuote(mainHead))")
         let app = shellQuote(sandbox.app)
         // A test that failed half-way may leave files or another branch behind.
-        try await sh("cd \(app) && git reset -q --hard && git clean -qfd -e logs && git checkout -q -B main \(shellQuote(mainHead))")
+        try await sh("""
+            cd \(app) && git reset -q --hard && git clean -qfd -e logs && git checkout -q -B main \(shellQuote(mainHead)) \
+              && git for-each-ref --format='%(refname:short)' refs/heads | grep -vx main | xargs -r git branch -q -D
+            """)
         let (deployer, events) = try deployer(config())
         let outcome = try await deployer.rollback(RollbackRequest(services: services, to: mainHead, command: "test restore"))
         guard outcome.exitCode == .success else {

@@ -44,16 +44,21 @@ extension Deployer {
     // MARK: preflight
 
     private func preflight(timeout: Duration) async throws -> String? {
-        let request = run.request
-        try await inspectCheckout(timeout: timeout, requireBranch: request?.ref == nil)
-        try await resolveCompose(timeout: timeout)
+        try await inspectHost(timeout: timeout, requireBranch: run.request?.ref == nil)
         return "\(commands.compose.program.joined(separator: " ")), checkout clean on \(run.branchBefore ?? "a detached revision") at \(run.revisionBefore.prefix(12))"
+    }
+
+    /// The read-only preflight: the checkout probe and `compose config` run at once, then are judged.
+    func inspectHost(timeout: Duration, requireBranch: Bool) async throws {
+        async let probe = runner.run(commands.preflightProbe(timeout: timeout))
+        async let composeConfig = runner.run(commands.composeConfig(config, timeout: timeout))
+        try inspectCheckout(try await probe, requireBranch: requireBranch)
+        try resolveCompose(try await composeConfig)
     }
 
     /// The checkout is clean, on the configured branch when no `--ref` was given, with free disk;
     /// the ssh user and release records are read on the way.
-    func inspectCheckout(timeout: Duration, requireBranch: Bool) async throws {
-        let result = try await runner.run(commands.preflightProbe(timeout: timeout))
+    private func inspectCheckout(_ result: RemoteCommandResult, requireBranch: Bool) throws {
         guard result.result.termination != .exited(70) else {
             throw StepFailure(message: "no checkout at \(config.path): clone the app there first (or fix path: in botops.yml)", refusal: nil)
         }
@@ -87,8 +92,7 @@ extension Deployer {
     }
 
     /// `compose config`: the services asked for exist, and `db` still has its external volume.
-    func resolveCompose(timeout: Duration) async throws {
-        let result = try await runner.run(commands.composeConfig(timeout: timeout))
+    private func resolveCompose(_ result: RemoteCommandResult) throws {
         guard result.succeeded else {
             // stderr names the problem (a missing file, a YAML error) without values from .env.
             throw DeployError.composeConfigFailed(result.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300).description)
@@ -141,13 +145,19 @@ extension Deployer {
 
     // MARK: keep-image
 
-    /// Each service's running container and image, by `compose ps`.
+    /// Each service's newest container and its image: the first time through `compose ps`, which
+    /// also names the compose project; after that by the project's labels, straight from docker.
     func runningContainers(_ services: [String]) async throws -> [String: RunningContainer] {
-        let result = try await runner.run(commands.runningImages(services, timeout: .seconds(60)))
+        let timeout = Duration.seconds(60)
+        let command = run.composeProject.map { commands.serviceContainers(project: $0, services, timeout: timeout) }
+            ?? commands.composeContainers(timeout: timeout)
+        let result = try await runner.run(command)
         var containers: [String: RunningContainer] = [:]
         for line in result.stdout.split(separator: "\n") {
             let fields = line.split(separator: " ").map(String.init)
-            if fields.count == 4, services.contains(fields[0]) {
+            guard fields.count == 5 else { continue }
+            run.composeProject = run.composeProject ?? fields[4]
+            if services.contains(fields[0]) {
                 containers[fields[0]] = RunningContainer(container: fields[1], imageID: fields[2], imageName: fields[3])
             }
         }
@@ -285,11 +295,11 @@ extension Deployer {
         var notes: [String] = []
         for service in run.services {
             guard let container = containers[service] else { continue }
+            let grace = run.project?.services[service]?.stopGracePeriod ?? .seconds(10)
             let start = clock.now
             run.stopStarted[service] = start
-            try await runChecked(commands.stop(service, timeout: timeout), step: "stop")
+            try await runChecked(commands.stop(service, container: container.container, grace: grace, timeout: timeout), step: "stop")
             let took = clock.now - start
-            let grace = run.project?.services[service]?.stopGracePeriod ?? .seconds(10)
             let state = try await runner.run(commands.exitState(container.container, timeout: timeout))
             let exitCode = state.stdout.split(separator: " ").first.flatMap { Int($0) }
             if exitCode == 137, took >= grace - .milliseconds(500) {
@@ -307,18 +317,20 @@ extension Deployer {
     private func waitHealthy(timeout: Duration, clock: ContinuousClock = ContinuousClock()) async throws -> String? {
         let start = clock.now
         var tracker = HealthTracker(stableFor: config.health.stableFor)
-        let probe = commands.containerStates(run.services, timeout: .seconds(30))
+        let containers = try await runningContainers(run.services)
+        let probe = commands.containerStates(run.services.compactMap { containers[$0]?.container }, timeout: .seconds(30))
         var last = ""
         while true {
-            let result = try await runner.run(probe)
-            var observations: [String: HealthTracker.Observation?] = [:]
-            for line in result.stdout.split(separator: "\n") {
-                let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-                guard parts.count == 2, run.services.contains(parts[0]) else { continue }
-                observations[parts[0]] = HealthTracker.Observation.parse(parts[1])
+            var states: [String: HealthTracker.Observation] = [:]
+            if !containers.isEmpty {
+                let result = try await runner.run(probe)
+                for line in result.stdout.split(separator: "\n") {
+                    if let observation = HealthTracker.Observation.parse(String(line)) { states[observation.id] = observation }
+                }
             }
-            for service in run.services where observations[service] == nil {
-                observations[service] = .some(nil)
+            var observations: [String: HealthTracker.Observation?] = [:]
+            for service in run.services {
+                observations[service] = .some(containers[service].flatMap { states[$0.container] })
             }
             let elapsed = clock.now - start
             switch tracker.observe(observations, elapsed: elapsed) {

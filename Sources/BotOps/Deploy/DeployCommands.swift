@@ -1,5 +1,6 @@
 import Foundation
 import HostCommands
+import Remote
 
 /// Every command `deploy` and `rollback` send to the host, as values: the real run executes them
 /// and `--dry-run` prints them, so the two cannot drift apart.
@@ -40,21 +41,32 @@ public struct DeployCommands: Sendable {
     }
 
     /// The resolved compose file. Its output carries the env file's values: parsed, never shown.
-    func composeConfig(timeout: Duration) -> RemoteCommand {
-        RemoteCommand(inCheckout(compose(["config"])), timeout: timeout, outputIsSecret: true)
+    /// Decides the compose spelling on the host itself (for `auto`), so it can run beside the probe.
+    func composeConfig(_ config: BotOpsConfig, timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout(ComposeInvocation.onHost(config, ["config"])), timeout: timeout, outputIsSecret: true)
     }
 
-    /// Each service's container and the image it runs: "SERVICE CONTAINER IMAGE-ID IMAGE-NAME".
-    func runningImages(_ services: [String], timeout: Duration) -> RemoteCommand {
-        var lines: [ShellScript] = ["cd \(path) || exit 70"]
-        for service in services {
-            lines.append("""
-                id=$(\(compose(["ps", "-q", service])) 2>/dev/null | head -n 1)
-                if [ -n "$id" ]; then echo "\(service) $id $(docker inspect -f '{{.Image}} {{.Config.Image}}' "$id")"; else echo "\(service) -"; fi
-                """)
-        }
-        return RemoteCommand(.lines(lines), timeout: timeout)
+    /// Every container of the compose project, one line each:
+    /// "SERVICE CONTAINER IMAGE-ID IMAGE-NAME PROJECT". The one `compose ps` of a run: later
+    /// lookups go to docker directly by the project's labels, which is much faster than compose.
+    func composeContainers(timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout("""
+            ids=$(\(compose(["ps", "-q"])) 2>/dev/null)
+            [ -z "$ids" ] || docker inspect -f \(Self.containerFormat) $ids
+            """), timeout: timeout)
     }
+
+    /// The newest container of each service, by compose's labels; same lines as `composeContainers`.
+    func serviceContainers(project: String, _ services: [String], timeout: Duration) -> RemoteCommand {
+        RemoteCommand(.lines(services.map { service in
+            """
+            id=$(docker ps -a -q --no-trunc --filter \("label=com.docker.compose.project=" + project) --filter \("label=com.docker.compose.service=" + service) --filter label=com.docker.compose.oneoff=False | head -n 1)
+            [ -z "$id" ] || docker inspect -f \(Self.containerFormat) "$id"
+            """
+        } + ["true"]), timeout: timeout)
+    }
+
+    static let containerFormat = #"{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.Image}} {{.Config.Image}} {{index .Config.Labels "com.docker.compose.project"}}"#
 
     /// Which of these images exist: prints the ones present.
     func presentImages(_ images: [String], timeout: Duration) -> RemoteCommand {
@@ -130,8 +142,11 @@ public struct DeployCommands: Sendable {
             """), timeout: timeout, effect: .changes("sets the executable bit git records on files that lost it"))
     }
 
-    func stop(_ service: String, timeout: Duration) -> RemoteCommand {
-        RemoteCommand(inCheckout(compose(["stop", service])), timeout: timeout, effect: .changes("stops \(service)"))
+    /// `docker stop` with the service's grace period, as `compose stop` would, without compose's start-up time.
+    func stop(_ service: String, container: String, grace: Duration, timeout: Duration) -> RemoteCommand {
+        let seconds = Int((totalSeconds(grace)).rounded(.up))
+        return RemoteCommand("docker stop -t \(seconds) \(container) >/dev/null", timeout: timeout,
+                             effect: .changes("stops \(service) (SIGTERM, SIGKILL after \(seconds) s)"))
     }
 
     func build(_ services: [String], timeout: Duration) -> RemoteCommand {
@@ -143,16 +158,10 @@ public struct DeployCommands: Sendable {
         RemoteCommand("docker inspect -f '{{.State.ExitCode}} {{.State.FinishedAt}}' \(container)", timeout: timeout)
     }
 
-    /// One line per service: "SERVICE ID|STATUS|RESTARTING|HEALTH|RESTARTS|STARTED-AT", or "SERVICE -".
-    func containerStates(_ services: [String], timeout: Duration) -> RemoteCommand {
-        var lines: [ShellScript] = ["cd \(path) || exit 70"]
-        for service in services {
-            lines.append("""
-                id=$(\(compose(["ps", "-q", service])) 2>/dev/null | head -n 1)
-                if [ -n "$id" ]; then echo "\(service) $(docker inspect -f '{{.Id}}|{{.State.Status}}|{{.State.Restarting}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{.State.StartedAt}}' "$id")"; else echo "\(service) -"; fi
-                """)
-        }
-        return RemoteCommand(.lines(lines), timeout: timeout)
+    /// State of each container: "ID|STATUS|RESTARTING|HEALTH|RESTARTS|STARTED-AT".
+    func containerStates(_ containers: [String], timeout: Duration) -> RemoteCommand {
+        RemoteCommand("docker inspect -f '{{.Id}}|{{.State.Status}}|{{.State.Restarting}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{.State.StartedAt}}' \(containers)",
+                      timeout: timeout)
     }
 
     func logTail(_ container: String, lines: Int, timeout: Duration) -> RemoteCommand {

@@ -16,8 +16,7 @@ extension Deployer {
             break
         }
         let probeTimeout = Duration.seconds(60)
-        try await inspectCheckout(timeout: probeTimeout, requireBranch: request.ref == nil)
-        try await resolveCompose(timeout: probeTimeout)
+        try await inspectHost(timeout: probeTimeout, requireBranch: request.ref == nil)
         run.running = try await runningContainers(run.services)
         run.target = try await remoteTarget(request.ref ?? config.branch, timeout: probeTimeout)
         for service in run.services {
@@ -62,7 +61,7 @@ extension Deployer {
         case .builtin(.lock):
             return [lock.acquireCommand(.current(command: run.request?.command ?? "botops"))]
         case .builtin(.preflight):
-            return [commands.preflightProbe(timeout: timeout), commands.composeConfig(timeout: timeout)]
+            return [commands.preflightProbe(timeout: timeout), commands.composeConfig(config, timeout: timeout)]
         case .builtin(.baseline), .builtin(.checks):
             return [RemoteCommand("botops verify  # the nine checks", timeout: timeout, effect: .changes("runs the report script, which writes a report under logs/"))]
         case .builtin(.keepImage):
@@ -78,9 +77,12 @@ extension Deployer {
                 return commands.tag(kept, as: running.imageName, timeout: timeout)
             }
         case .builtin(.stop):
-            return run.services.map { commands.stop($0, timeout: timeout) }
+            return run.services.compactMap { service in
+                run.running[service].map { commands.stop(service, container: $0.container, grace: run.project?.services[service]?.stopGracePeriod ?? .seconds(10), timeout: timeout) }
+            }
         case .builtin(.waitHealthy):
-            return [commands.containerStates(run.services, timeout: timeout)]
+            // The containers `up` creates do not exist yet: named by their service here.
+            return [commands.containerStates(run.services.map { "<new \($0) container>" }, timeout: timeout)]
         }
     }
 }

@@ -43,6 +43,8 @@ public final class Deployer: @unchecked Sendable {
         var services: [String] = []
         var sshUser: String?
         var project: ComposeProject?
+        /// Compose's project name, from the containers' labels.
+        var composeProject: String?
         var releases = Releases()
         var branchBefore: String?
         var revisionBefore = ""
@@ -192,9 +194,10 @@ public final class Deployer: @unchecked Sendable {
         var untag: [String] = []
         for service in run.services {
             guard let container = current[service] else { continue }
+            // The release that ran until now is the newest good one before this: it must never be
+            // the one that drops out (it is what `rollback --to previous` returns to).
             let before = previousTarget
-            if let kept = run.kept[service], !(run.releases.services[service] ?? []).contains(where: { $0.revision == before.revision }) {
-                // The release that ran before becomes the first one botops keeps for this service.
+            if let kept = run.kept[service], before.revision != target.revision {
                 untag += run.releases.record(.init(revision: before.revision, branch: before.branch, image: kept, recordedAt: now), service: service, keep: config.deploy.keepReleases)
             }
             let tag = Releases.keptTag(image: container.imageName, revision: target.revision)
@@ -293,8 +296,7 @@ public final class Deployer: @unchecked Sendable {
         do {
             let lockStep = rollbackPlaybook.steps.first { $0.action == .builtin(.lock) }
             if let lockStep { try await perform(lockStep, index: 0, total: 0, playbook: .rollback, label: "") }
-            try await inspectCheckout(timeout: .seconds(120), requireBranch: false)
-            try await resolveCompose(timeout: .seconds(120))
+            try await inspectHost(timeout: .seconds(120), requireBranch: false)
             run.running = try await runningContainers(run.services)
             run.target = try await rollbackTarget(request.to)
         } catch {
