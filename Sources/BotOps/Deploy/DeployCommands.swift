@@ -46,27 +46,19 @@ public struct DeployCommands: Sendable {
         RemoteCommand(inCheckout(ComposeInvocation.onHost(config, ["config"])), timeout: timeout, outputIsSecret: true)
     }
 
-    /// Every container of the compose project, one line each:
-    /// "SERVICE CONTAINER IMAGE-ID IMAGE-NAME PROJECT". The one `compose ps` of a run: later
-    /// lookups go to docker directly by the project's labels, which is much faster than compose.
-    func composeContainers(timeout: Duration) -> RemoteCommand {
-        RemoteCommand(inCheckout("""
-            ids=$(\(compose(["ps", "-q"])) 2>/dev/null)
-            [ -z "$ids" ] || docker inspect -f \(Self.containerFormat) $ids
-            """), timeout: timeout)
-    }
-
-    /// The newest container of each service, by compose's labels; same lines as `composeContainers`.
-    func serviceContainers(project: String, _ services: [String], timeout: Duration) -> RemoteCommand {
+    /// The newest container of each service, one line each: "SERVICE CONTAINER IMAGE-ID IMAGE-NAME".
+    /// Found by the labels compose puts on its containers (the project's directory and the
+    /// service), straight from docker: compose itself takes most of a second to start.
+    func serviceContainers(_ services: [String], timeout: Duration) -> RemoteCommand {
         RemoteCommand(.lines(services.map { service in
             """
-            id=$(docker ps -a -q --no-trunc --filter \("label=com.docker.compose.project=" + project) --filter \("label=com.docker.compose.service=" + service) --filter label=com.docker.compose.oneoff=False | head -n 1)
+            id=$(docker ps -a -q --no-trunc --filter \("label=com.docker.compose.project.working_dir=" + path) --filter \("label=com.docker.compose.service=" + service) --filter label=com.docker.compose.oneoff=False | head -n 1)
             [ -z "$id" ] || docker inspect -f \(Self.containerFormat) "$id"
             """
         } + ["true"]), timeout: timeout)
     }
 
-    static let containerFormat = #"{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.Image}} {{.Config.Image}} {{index .Config.Labels "com.docker.compose.project"}}"#
+    static let containerFormat = #"{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.Image}} {{.Config.Image}}"#
 
     /// Which of these images exist: prints the ones present.
     func presentImages(_ images: [String], timeout: Duration) -> RemoteCommand {

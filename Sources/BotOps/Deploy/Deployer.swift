@@ -43,8 +43,9 @@ public final class Deployer: @unchecked Sendable {
         var services: [String] = []
         var sshUser: String?
         var project: ComposeProject?
-        /// Compose's project name, from the containers' labels.
-        var composeProject: String?
+        /// Read-only facts fetched while the preflight runs.
+        var prefetchedBaseline: Task<VerifyReport, Error>?
+        var prefetchedContainers: Task<[String: RunningContainer], Error>?
         var releases = Releases()
         var branchBefore: String?
         var revisionBefore = ""
