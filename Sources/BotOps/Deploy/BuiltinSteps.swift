@@ -97,17 +97,18 @@ extension Deployer {
             }
         }
         run.releases = Releases.parse((sections["releases"] ?? []).joined(separator: "\n"))
-        if let detected = sections["compose"]?.first {
-            guard let program = ComposeInvocation.program(for: config.compose.command, detected: detected) else { throw DeployError.composeMissing }
-            commands.compose.program = program
-        }
     }
 
     /// `compose config`: the services asked for exist, and `db` still has its external volume.
     private func resolveCompose(_ result: RemoteCommandResult) throws {
+        guard let program = ComposeInvocation.program(for: config.compose.command, stderr: result.result.stderrText) else {
+            throw DeployError.composeMissing
+        }
+        commands.compose.program = program
         guard result.succeeded else {
             // stderr names the problem (a missing file, a YAML error) without values from .env.
-            throw DeployError.composeConfigFailed(result.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300).description)
+            let stderr = result.result.stderrText.split(separator: "\n").filter { !$0.hasPrefix(ComposeInvocation.spellingMarker) }.joined(separator: "\n")
+            throw DeployError.composeConfigFailed(stderr.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300).description)
         }
         let project = try ComposeProject.parse(result.stdout)
         run.project = project
@@ -242,7 +243,7 @@ extension Deployer {
         // A revision given while on a branch keeps nothing but the commit: the checkout detaches.
         if target.branch == nil, run.request?.ref == nil { target.branch = run.branchBefore }
         run.target = target
-        if let held = currentHeldLock { await held.record(step: step.name, revision: target.revision) }
+        if let held = currentHeldLock { held.record(step: step.name, revision: target.revision) }
         let hostFilesOnly = run.action == Self.hostFilesAction
         if target.revision == run.revisionBefore && target.branch == run.branchBefore {
             return hostFilesOnly ? "already at \(target.display)" : "already at \(target.display); rebuilding it"
@@ -354,6 +355,7 @@ extension Deployer {
             let elapsed = clock.now - start
             switch tracker.observe(observations, elapsed: elapsed) {
             case .healthy:
+                run.deployed = containers
                 for (service, ready) in tracker.firstReady {
                     if let stopped = run.stopStarted[service] { run.downtime[service] = start + ready - stopped }
                 }
@@ -368,7 +370,7 @@ extension Deployer {
                 for service in run.services { try await showLogs(service, observations[service]??.id) }
                 throw StepFailure(message: "not healthy within \(seconds(timeout)): \(last)", refusal: nil)
             }
-            try await clock.sleep(for: .milliseconds(500))
+            try await clock.sleep(for: .milliseconds(250))
         }
     }
 

@@ -29,7 +29,6 @@ public struct DeployCommands: Sendable {
         RemoteCommand(ShellScript.lines([
             "cd \(path) || exit 70",
             marker.start("user"), "id -un",
-            marker.start("compose"), ComposeInvocation.detect.script,
             marker.start("status"), "git status --porcelain --untracked-files=normal",
             marker.start("branch"), "git symbolic-ref -q --short HEAD",
             marker.start("head"), "git rev-parse HEAD",
@@ -166,8 +165,9 @@ public struct DeployCommands: Sendable {
             """, timeout: timeout, effect: .changes("records the last-known-good releases in \(state.path)/releases.json"))
     }
 
+    /// A tag a stopped container still uses cannot go; that is no reason to fail a good deploy.
     func untag(_ tags: [String], timeout: Duration) -> RemoteCommand {
-        RemoteCommand("docker image rm \(tags) >/dev/null", timeout: timeout, effect: .changes("removes the tags \(tags.joined(separator: ", ")) (older than the releases kept)"))
+        RemoteCommand("docker image rm \(tags) >/dev/null 2>&1; true", timeout: timeout, effect: .changes("removes the tags \(tags.joined(separator: ", ")) (older than the releases kept)"))
     }
 }
 

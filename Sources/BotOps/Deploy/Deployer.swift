@@ -55,6 +55,8 @@ public final class Deployer: @unchecked Sendable {
         /// Per service: the container and image running before the deploy.
         var running: [String: RunningContainer] = [:]
         var kept: [String: String] = [:]
+        /// Per service: the container and image that passed wait-healthy.
+        var deployed: [String: RunningContainer] = [:]
         var baselineFailures: Set<CheckID> = []
         /// The checkout moved: from here on a failure rolls back.
         var checkoutChanged = false
@@ -191,10 +193,10 @@ public final class Deployer: @unchecked Sendable {
         let target = run.target ?? previousTarget
         let timeout = Duration.seconds(60)
         let now = Int(Date().timeIntervalSince1970)
-        let current = try await runningContainers(run.services)
         var untag: [String] = []
+        var record: [RemoteCommand] = []
         for service in run.services {
-            guard let container = current[service] else { continue }
+            guard let container = run.deployed[service] else { continue }
             // The release that ran until now is the newest good one before this: it must never be
             // the one that drops out (it is what `rollback --to previous` returns to).
             let before = previousTarget
@@ -202,16 +204,17 @@ public final class Deployer: @unchecked Sendable {
                 untag += run.releases.record(.init(revision: before.revision, branch: before.branch, image: kept, recordedAt: now), service: service, keep: config.deploy.keepReleases)
             }
             let tag = Releases.keptTag(image: container.imageName, revision: target.revision)
-            _ = try await runChecked(commands.tag(container.imageID, as: tag, timeout: timeout), step: "record")
+            record.append(commands.tag(container.imageID, as: tag, timeout: timeout))
             untag += run.releases.record(.init(revision: target.revision, branch: target.branch, image: tag, recordedAt: now), service: service, keep: config.deploy.keepReleases)
         }
-        _ = try await runChecked(commands.writeReleases(run.releases.json, timeout: timeout), step: "record")
+        record.append(commands.writeReleases(run.releases.json, timeout: timeout))
         let stillUsed = Set(run.releases.services.values.flatMap { $0.map(\.image) })
         let removable = Array(Set(untag).subtracting(stillUsed)).sorted()
         if !removable.isEmpty {
-            _ = try? await runner.run(commands.untag(removable, timeout: timeout))
+            record.append(commands.untag(removable, timeout: timeout))
         }
-        await appendAudit(auditRecord(result: "success"))
+        record.append(audit.appendCommand(auditRecord(result: "success")))
+        try await runChecked(.all(record), step: "record")
         var summary = "deployed \(run.services.joined(separator: ", ")) at \(target.display): all checks pass; it is now the last-known-good release."
         for service in run.services.sorted() {
             if let downtime = run.downtime[service] { summary += "\n  \(service) downtime: \(seconds(downtime)) (old container stopped → new one healthy)" }
@@ -349,7 +352,7 @@ public final class Deployer: @unchecked Sendable {
         }
         if stop { throw CancellationError() }
         if index > 0 { emit(.stepStarted(name: label + step.name, index: index, total: total)) }
-        if let held = currentHeldLock { await held.record(step: label + step.name, revision: run.target?.revision) }
+        if let held = currentHeldLock { held.record(step: label + step.name, revision: run.target?.revision) }
         let clock = ContinuousClock()
         let start = clock.now
         var attempt = 0
