@@ -53,9 +53,13 @@ let package = Package(
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport"]),
         .testTarget(
             name: "BotOpsTests",
-            dependencies: ["BotOps", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["BotOps", "Checks", "Remote", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(name: "ChecksTests", dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ChecksTests",
+            dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "DeployTests", dependencies: ["botops", "BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport"]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]

@@ -2,8 +2,8 @@ import Foundation
 import Remote
 import Yams
 
-/// botops.yml (design.md §3). Every field has the user's production value as its default except
-/// `host`, which must be given.
+/// botops.yml. Every field has the user's production value as its default except `host`, which
+/// must be given.
 public struct BotOpsConfig: Sendable, Equatable {
     public struct Compose: Sendable, Equatable {
         public var file = "docker-compose.aws.yml"
@@ -24,12 +24,13 @@ public struct BotOpsConfig: Sendable, Equatable {
     }
 
     public struct Checks: Sendable, Equatable {
-        public var cronMatch = "weekly_strategy_review.sh"
         public var reportScript = "weekly_strategy_review.sh"
         public var queries = ["weekly_symbol_performance.sql", "weekly_signal_quality.sql", "weekly_timing_analysis.sql"]
         public var reportGlob = "logs/weekly_review_*.txt"
         public var linkageWindow = "1 day"
         public var minLinkedTrades = 1
+        /// Percent; nil leaves the linkage rate informational.
+        public var minLinkageRate: Double?
     }
 
     public struct Health: Sendable, Equatable {
@@ -116,12 +117,13 @@ extension BotOpsConfig {
             try database.rejectUnknownKeys()
         }
         if let checks = try top.mapping("checks") {
-            config.checks.cronMatch = try checks.string("cron_match") ?? config.checks.cronMatch
+            try checks.retired("cron_match", because: "cron-scheduled now finds the schedule line that runs path/report_script itself; delete this line")
             config.checks.reportScript = try checks.string("report_script", validate: relativePath) ?? config.checks.reportScript
-            config.checks.queries = try checks.strings("queries", validate: relativePath) ?? config.checks.queries
+            config.checks.queries = try checks.strings("queries", validate: fileName) ?? config.checks.queries
             config.checks.reportGlob = try checks.string("report_glob", validate: relativePath) ?? config.checks.reportGlob
             config.checks.linkageWindow = try checks.string("linkage_window", validate: interval) ?? config.checks.linkageWindow
             config.checks.minLinkedTrades = try checks.int("min_linked_trades", range: 0...1_000_000) ?? config.checks.minLinkedTrades
+            config.checks.minLinkageRate = try checks.percentage("min_linkage_rate")
             try checks.rejectUnknownKeys()
         }
         if let health = try top.mapping("health") {
@@ -137,13 +139,26 @@ extension BotOpsConfig {
 
 // MARK: - Value rules (nil when valid, otherwise what is expected)
 
+// Paths reach the host's shell only through shellQuote; control characters are refused because
+// botops reads the host's answers line by line.
+
 private func absolutePath(_ value: String) -> String? {
-    value.hasPrefix("/") ? nil : "expected an absolute path such as /opt/bot"
+    value.hasPrefix("/") && !hasControlCharacters(value) ? nil : "expected an absolute path such as /opt/bot"
 }
 
 private func relativePath(_ value: String) -> String? {
-    !value.isEmpty && !value.hasPrefix("/") && !value.split(separator: "/").contains("..")
+    !value.isEmpty && !value.hasPrefix("/") && !value.split(separator: "/").contains("..") && !hasControlCharacters(value)
         ? nil : "expected a path inside the checkout (relative, no '..')"
+}
+
+/// A file name in a known directory (the queries): no '/', nothing a shell would read.
+private func fileName(_ value: String) -> String? {
+    Name.isValid(value) && value != "." && value != ".."
+        ? nil : "expected a file name of letters, digits, '_', '.', '-' (such as weekly_signal_quality.sql)"
+}
+
+private func hasControlCharacters(_ value: String) -> Bool {
+    value.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
 }
 
 private func gitRef(_ value: String) -> String? {

@@ -1,6 +1,6 @@
 import Remote
 
-/// Process exit codes (design.md §7); CI gates rely on them.
+/// Process exit codes, as the README's table gives them; CI gates rely on them.
 public enum BotOpsExitCode: Int32, Sendable {
     case success = 0
     /// A check failed, or a deploy failed and was rolled back.

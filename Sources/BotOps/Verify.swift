@@ -6,9 +6,9 @@ extension BotOpsConfig {
     /// The checks' view of the config.
     public func checkSettings(commandTimeout: Duration = .seconds(60)) -> CheckSettings {
         CheckSettings(
-            appPath: path, cronMatch: checks.cronMatch, reportScript: checks.reportScript, queries: checks.queries,
+            appPath: path, reportScript: checks.reportScript, queries: checks.queries,
             reportGlob: checks.reportGlob, linkageWindow: checks.linkageWindow, minLinkedTrades: checks.minLinkedTrades,
-            databaseContainer: database.container, databaseUser: database.user, databaseName: database.name,
+            minLinkageRate: checks.minLinkageRate, databaseContainer: database.container, databaseUser: database.user, databaseName: database.name,
             commandTimeout: commandTimeout)
     }
 }

@@ -32,13 +32,23 @@ public final class CheckContext: Sendable {
         try await databaseMemo.value { try await DatabaseFacts.gather(self) }
     }
 
-    /// Runs the report script (it writes a report): only after its prerequisites passed.
+    /// Runs the report script (it writes a report), gated on the host by its prerequisites' facts.
     func reportRun() async throws -> ReportRun {
         try await reportRunMemo.value { try await ReportRun.perform(self) }
     }
 
     func run(_ command: String) async throws -> CommandResult {
         try await host.run(command, timeout: settings.commandTimeout)
+    }
+
+    /// What a command printed before the first `marker` line (a script's own output).
+    func preamble(_ output: String) -> String {
+        var lines: [Substring] = []
+        for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix(marker + " ") { break }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Splits output into the sections that `marker NAME` lines start.

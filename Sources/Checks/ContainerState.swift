@@ -5,21 +5,36 @@ import Remote
 struct ContainerState: Sendable, Equatable {
     /// Nil when the container exists; otherwise docker's explanation.
     var inspectError: String?
+    /// `ok`, or the state that keeps the database from answering: `paused`, `restarting`, `dead`,
+    /// `oom-killed`, `unhealthy`, or docker's status when not running (`exited`, `created`, …).
+    var gate = ""
     var status = ""
-    var running = false
-    var restarting = false
     /// "healthy", "starting", "unhealthy", or nil without a healthcheck.
     var health: String?
     var startedAt: Int?
     var now: Int
 
-    var uptimeSeconds: Int? { startedAt.map { max(0, now - $0) } }
+    var uptimeSeconds: Int? { startedAt.map { max(0, secondsBetween($0, now)) } }
+
+    /// The one definition of "the database container can serve", as a docker template, so that
+    /// db-running judges it and the report run checks it on the host the same way. Docker says
+    /// Running=true for a paused container, so Running alone is not enough.
+    static let gateTemplate = """
+        {{if .State.Paused}}paused{{else if .State.Restarting}}restarting{{else if .State.Dead}}dead\
+        {{else if .State.OOMKilled}}oom-killed{{else if not .State.Running}}{{.State.Status}}\
+        {{else if .State.Health}}{{if eq .State.Health.Status "unhealthy"}}unhealthy{{else}}ok{{end}}{{else}}ok{{end}}
+        """
+
+    /// `docker inspect` printing the gate word, for a shell command (stderr kept).
+    static func gateCommand(container: String) -> String {
+        "docker inspect --type container --format \(shellQuote(gateTemplate)) -- \(shellQuote(container))"
+    }
 
     static func gather(_ context: CheckContext) async throws -> ContainerState {
         let marker = context.marker
         let name = shellQuote(context.settings.databaseContainer)
         let command = """
-            state=$(docker inspect --type container --format '{{json .State}}' -- \(name) 2>&1); status=$?
+            state=$(docker inspect --type container --format \(shellQuote(gateTemplate + " {{json .State}}")) -- \(name) 2>&1); status=$?
             echo \(marker) status; echo $status
             echo \(marker) now; date +%s
             echo \(marker) state; printf '%s\\n' "$state"
@@ -33,23 +48,23 @@ struct ContainerState: Sendable, Equatable {
         if status != 0 {
             return ContainerState(inspectError: state.isEmpty ? "docker inspect exited \(status)" : state, now: now)
         }
-        return try parse(json: state, now: now)
+        return try parse(state, now: now)
     }
 
-    static func parse(json: String, now: Int) throws -> ContainerState {
+    /// Parses `GATE {json State}`.
+    static func parse(_ line: String, now: Int) throws -> ContainerState {
         struct State: Decodable {
             struct Health: Decodable { var Status: String }
             var Status: String
-            var Running: Bool
-            var Restarting: Bool
             var StartedAt: String
             var Health: Health?
         }
-        guard let state = try? JSONDecoder().decode(State.self, from: Data(json.utf8)) else {
-            throw CheckError.unexpectedOutput(command: "docker inspect", output: json)
+        let parts = line.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, let state = try? JSONDecoder().decode(State.self, from: Data(parts[1].utf8)) else {
+            throw CheckError.unexpectedOutput(command: "docker inspect", output: line)
         }
-        return ContainerState(status: state.Status, running: state.Running, restarting: state.Restarting,
-                              health: state.Health?.Status, startedAt: parseUTC(state.StartedAt), now: now)
+        return ContainerState(gate: String(parts[0]), status: state.Status, health: state.Health?.Status,
+                              startedAt: parseUTC(state.StartedAt), now: now)
     }
 }
 

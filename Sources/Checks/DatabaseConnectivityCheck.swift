@@ -1,4 +1,4 @@
-/// Seed 000 check 5: `SELECT COUNT(*) FROM trade_records`.
+/// The runbook's check 5: `SELECT COUNT(*) FROM trade_records`.
 struct DatabaseConnectivityCheck: FactCheck {
     let id = CheckID.dbConnectivity
     let title = "Database answers queries"
@@ -21,7 +21,7 @@ struct DatabaseConnectivityCheck: FactCheck {
     }
 }
 
-/// A database failure with the fix for the usual causes (seed 000 troubleshooting).
+/// A database failure with the fix for the usual causes (the runbook's troubleshooting notes).
 func describe(_ failure: DatabaseFacts.Failure, table: String) -> String {
     switch failure.sqlstate {
     case "42P01":

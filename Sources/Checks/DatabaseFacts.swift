@@ -1,6 +1,6 @@
 import Remote
 
-/// The three database checks' queries, sent in one `docker exec … psql` round trip, as seed 000
+/// The three database checks' queries, sent in one `docker exec … psql` round trip, as the runbook
 /// runs them. Each query is followed by a row carrying psql's ERROR / LAST_ERROR_* variables
 /// (psql 11+), so a failure is attributed to its own query without relying on stream ordering.
 struct DatabaseFacts: Sendable, Equatable {
@@ -18,7 +18,7 @@ struct DatabaseFacts: Sendable, Equatable {
     static let queries: [(id: String, sql: String)] = [
         ("trade-count", "SELECT COUNT(*) FROM trade_records;"),
         ("links", "SELECT COUNT(*) FROM trade_strategy_link WHERE linked_at >= NOW() - :'window'::interval;"),
-        // Seed 003's linkage rate: linked / filled trades. Separate, so a missing trade_records
+        // The linkage rate: linked / filled trades. Separate, so a missing trade_records
         // table costs the rate, not the link count.
         ("linkage-rate", """
             SELECT COUNT(*), COUNT(tsl.order_id) FROM trade_records tr

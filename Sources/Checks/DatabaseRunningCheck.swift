@@ -1,4 +1,5 @@
-/// Seed 000 check 4: `docker ps | grep db`.
+/// The runbook's `docker ps | grep db`, made exact: running and able to serve (not paused,
+/// restarting, dead, OOM-killed or unhealthy).
 struct DatabaseRunningCheck: FactCheck {
     let id = CheckID.dbRunning
     let title = "Database container is running"
@@ -13,24 +14,29 @@ struct DatabaseRunningCheck: FactCheck {
         if let error = state.inspectError {
             return .fail("container '\(container)' not found (\(error)). Start it: docker compose up -d \(container)")
         }
-        var evidence = [Evidence("state", state.status)]
+        var evidence = [Evidence("state", state.gate == "ok" ? state.status : state.gate)]
         if let health = state.health { evidence.append(Evidence("health", health)) }
-        if let uptime = state.uptimeSeconds { evidence.append(Evidence("uptime", formatAge(uptime))) }
+        if let uptime = state.uptimeSeconds, state.gate == "ok" { evidence.append(Evidence("uptime", formatAge(uptime))) }
         let fix = "Check docker logs \(container) --tail 50, then docker compose up -d \(container)"
-        if state.restarting {
+        switch state.gate {
+        case "ok":
+            let summary = "Up \(state.uptimeSeconds.map(formatAge) ?? "?")" + (state.health.map { " (\($0))" } ?? "")
+            if state.health == "starting" {
+                return .warn("\(summary): healthcheck has not passed yet", evidence)
+            }
+            return .pass(summary, evidence)
+        case "paused":
+            return .fail("container '\(container)' is paused: its processes are frozen and queries hang. Resume it: docker unpause \(container)", evidence)
+        case "restarting":
             return .fail("container '\(container)' is restarting in a loop. \(fix)", evidence)
-        }
-        guard state.running else {
-            return .fail("container '\(container)' is \(state.status), not running. \(fix)", evidence)
-        }
-        let summary = "Up \(state.uptimeSeconds.map(formatAge) ?? "?")" + (state.health.map { " (\($0))" } ?? "")
-        switch state.health {
+        case "dead":
+            return .fail("container '\(container)' is dead (docker failed to stop or remove it). Remove it and start it again: docker rm -f \(container), then docker compose up -d \(container)", evidence)
+        case "oom-killed":
+            return .fail("container '\(container)' was OOM-killed: it ran out of memory. Check its memory limit and the host's free memory (docker stats), then docker compose up -d \(container)", evidence)
         case "unhealthy":
             return .fail("container '\(container)' runs but its healthcheck fails. \(fix)", evidence)
-        case "starting":
-            return .warn("\(summary): healthcheck has not passed yet", evidence)
         default:
-            return .pass(summary, evidence)
+            return .fail("container '\(container)' is \(state.gate), not running. \(fix)", evidence)
         }
     }
 }

@@ -9,7 +9,8 @@ import Glibc
 public func formatFixed(_ value: Double, digits: Int) -> String {
     var scale = 1
     for _ in 0..<digits { scale *= 10 }
-    let scaled = Int((abs(value) * Double(scale)).rounded())
+    // Beyond Int's range (or not a number) there is nothing to round: say it as Swift does.
+    guard let scaled = Int(exactly: (abs(value) * Double(scale)).rounded()) else { return String(value) }
     let sign = value < 0 && scaled != 0 ? "-" : ""
     guard digits > 0 else { return sign + String(scaled) }
     let fraction = String(scaled % scale)
@@ -26,16 +27,41 @@ public func formatUTC(_ epochSeconds: Int) -> String {
     return String(cString: buffer)
 }
 
+/// `epochSeconds` as wall-clock time `utcOffset` seconds east of UTC: `2026-11-30 09:00 -0800`.
+func formatLocalMinute(_ epochSeconds: Int, utcOffset: Int) -> String {
+    var time = time_t(epochSeconds + utcOffset)
+    var parts = tm()
+    gmtime_r(&time, &parts)
+    var buffer = [CChar](repeating: 0, count: 32)
+    _ = strftime(&buffer, 32, "%Y-%m-%d %H:%M", &parts)
+    let minutes = abs(utcOffset) / 60
+    let zone = (utcOffset < 0 ? "-" : "+") + String(100 + minutes / 60).dropFirst() + String(100 + minutes % 60).dropFirst()
+    return String(cString: buffer) + " " + zone
+}
+
+/// Parses `date +%z` (`-0800`, `+0530`) into seconds east of UTC.
+func parseUTCOffset(_ text: String) -> Int? {
+    guard text.count == 5, let sign = text.first, sign == "+" || sign == "-",
+          let hours = Int(text.dropFirst().prefix(2)), let minutes = Int(text.suffix(2)) else { return nil }
+    return (sign == "-" ? -1 : 1) * (hours * 3600 + minutes * 60)
+}
+
 /// Parses RFC 3339 UTC (`2026-11-22T19:17:36.123456789Z`, fraction optional) into epoch seconds.
 func parseUTC(_ text: String) -> Int? {
-    let numbers = text.split(whereSeparator: { "-T:.Z".contains($0) }).prefix(6).compactMap { Int($0) }
-    guard numbers.count == 6, text.hasSuffix("Z") else { return nil }
+    let numbers = text.split(whereSeparator: { "-T:.Z".contains($0) }).prefix(6).compactMap { Int32(exactly: Int($0) ?? .max) }
+    guard numbers.count == 6, text.hasSuffix("Z"), (1900...9999).contains(numbers[0]) else { return nil }
     var parts = tm()
-    parts.tm_year = Int32(numbers[0] - 1900)
-    parts.tm_mon = Int32(numbers[1] - 1)
-    parts.tm_mday = Int32(numbers[2])
-    parts.tm_hour = Int32(numbers[3])
-    parts.tm_min = Int32(numbers[4])
-    parts.tm_sec = Int32(numbers[5])
+    parts.tm_year = numbers[0] - 1900
+    parts.tm_mon = numbers[1] - 1
+    parts.tm_mday = numbers[2]
+    parts.tm_hour = numbers[3]
+    parts.tm_min = numbers[4]
+    parts.tm_sec = numbers[5]
     return Int(timegm(&parts))
+}
+
+/// `later - earlier` in seconds, for times read off the host: never traps, however odd its clock.
+func secondsBetween(_ earlier: Int, _ later: Int) -> Int {
+    let (difference, overflow) = later.subtractingReportingOverflow(earlier)
+    return overflow ? (later > earlier ? .max : .min) : difference
 }

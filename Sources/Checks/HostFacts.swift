@@ -1,6 +1,6 @@
 import Remote
 
-/// The host-side files the first three checks look at, read in one command.
+/// The host-side files the first three checks look at, and the host's clock, read in one command.
 struct HostFacts: Sendable, Equatable {
     struct FileStat: Sendable, Equatable {
         var kind: String
@@ -9,16 +9,21 @@ struct HostFacts: Sendable, Equatable {
         var owner: String
         var size: Int
         var modified: Int
+
+        var isRegular: Bool { isRegularFileKind(kind) }
     }
 
     /// `crontab -l` exit status: 0 listed, 1 no crontab (empty), anything else an error.
     var crontabStatus: Int32
     var crontabLines: [String]
     var script: FileStat?
+    /// A regular file the ssh user may execute (`ReportRun.runnable`).
     var scriptExecutable: Bool
     /// Per configured query, in order: nil when missing.
     var queries: [String: FileStat?]
+    /// The host's clock and its offset from UTC (seconds east), which cron schedules follow.
     var now: Int
+    var utcOffset: Int
 
     static func gather(_ context: CheckContext) async throws -> HostFacts {
         let settings = context.settings
@@ -27,21 +32,24 @@ struct HostFacts: Sendable, Equatable {
         var command = """
             echo \(marker) crontab; crontab -l 2>&1; status=$?; echo \(marker) crontab-status; echo $status
             echo \(marker) script; \(statCommand(script))
-            if test -x \(script); then echo executable; else echo not-executable; fi
-            echo \(marker) now; date +%s
+            if \(ReportRun.runnable(script)); then echo executable; else echo not-executable; fi
+            echo \(marker) now; date '+%s %z'
             """
-        for query in settings.queries {
-            command += "\necho \(marker) query:\(query); \(statCommand(shellQuote(settings.path("queries/" + query))))"
+        // Sections are numbered: a query's name never reaches the shell except quoted in its path.
+        for (index, query) in settings.queries.enumerated() {
+            command += "\necho \(marker) query-\(index); \(statCommand(shellQuote(settings.path("queries/" + query))))"
         }
         let result = try await context.run(command)
         let sections = context.sections(result.stdoutText)
-        guard let status = sections["crontab-status"]?.first.flatMap({ Int32($0) }) else {
+        let clock = sections["now"]?.first?.split(separator: " ") ?? []
+        guard let status = sections["crontab-status"]?.first.flatMap({ Int32($0) }), clock.count == 2,
+              let now = Int(clock[0]), let utcOffset = parseUTCOffset(String(clock[1])) else {
             throw CheckError.unexpectedOutput(command: "host file probe", output: result.stdoutText + result.stderrText)
         }
         let scriptLines = sections["script"] ?? []
         var queries: [String: FileStat?] = [:]
-        for query in settings.queries {
-            queries[query] = parseStat(sections["query:" + query]?.first)
+        for (index, query) in settings.queries.enumerated() {
+            queries[query] = parseStat(sections["query-\(index)"]?.first)
         }
         return HostFacts(
             crontabStatus: status,
@@ -49,7 +57,8 @@ struct HostFacts: Sendable, Equatable {
             script: parseStat(scriptLines.first),
             scriptExecutable: scriptLines.contains("executable"),
             queries: queries,
-            now: Int(sections["now"]?.first ?? "") ?? 0)
+            now: now,
+            utcOffset: utcOffset)
     }
 
     static func statCommand(_ quotedPath: String) -> String {
@@ -62,6 +71,9 @@ struct HostFacts: Sendable, Equatable {
                         owner: String(fields[3]), size: Int(fields[4]) ?? 0, modified: Int(fields[5]) ?? 0)
     }
 }
+
+/// `stat -c %F` says "regular file", or "regular empty file" for a regular file of size 0.
+func isRegularFileKind(_ kind: String) -> Bool { kind.hasPrefix("regular") }
 
 enum CheckError: Error, CustomStringConvertible {
     case unexpectedOutput(command: String, output: String)

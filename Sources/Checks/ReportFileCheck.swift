@@ -1,5 +1,7 @@
-/// Seed 000 check 7: `ls -lh /opt/bot/logs/weekly_review_*.txt | tail -1`, and it must be this
-/// run's report, not last week's.
+/// The runbook's check 7, `ls -lh logs/weekly_review_*.txt | tail -1`, made exact: a report this
+/// run created or changed. Identity, modification time and size are compared before and after
+/// the run, all read on the host, so an older report with a future time (a clock step, a copied
+/// file) cannot pass for a new one.
 struct ReportFileCheck: Check {
     let id = CheckID.reportFile
     let title = "Report file was written"
@@ -11,18 +13,26 @@ struct ReportFileCheck: Check {
 
     static func evaluate(_ run: ReportRun, settings: CheckSettings) -> Verdict {
         let pattern = settings.path(settings.reportGlob)
-        guard let file = run.newest else {
-            return .fail("the script exited 0 but no file matches \(pattern). Check where it writes its report.")
+        // A regular file written by this run wins over a directory that happens to match.
+        let written = run.written.contains(where: \.isRegular) ? run.written.filter(\.isRegular) : run.written
+        guard let file = written.max(by: { $0.modified < $1.modified || ($0.modified == $1.modified && $0.path < $1.path) }) else {
+            guard let newest = run.after.max(by: { $0.modifiedSeconds < $1.modifiedSeconds }) else {
+                return .fail("the script exited 0 but no file matches \(pattern). Check where it writes its report.")
+            }
+            let future = newest.modifiedSeconds > run.now
+                ? " Its modification time is \(formatAge(secondsBetween(run.now, newest.modifiedSeconds))) in the future (a clock step or a copied file)."
+                : ""
+            return .fail("this run did not create or change a file matching \(pattern); the newest, \(newest.path), is as it was before the run.\(future) Check where the script writes its report.",
+                         [Evidence("newest", newest.path), Evidence("modified", formatUTC(newest.modifiedSeconds))])
         }
-        let age = max(0, run.finishedAt - file.modified)
-        let evidence = [Evidence("file", file.path), Evidence("size", String(file.size)), Evidence("age", formatAge(age))]
-        // Whole seconds on both sides: a file from this run is at least as new as its start second.
-        guard file.modified >= run.startedAt else {
-            return .fail("newest report \(file.path) is \(formatAge(age)) old: this run did not write a file matching \(pattern).", evidence)
+        let evidence = [Evidence("file", file.path), Evidence("size", String(file.size)), Evidence("modified", formatUTC(file.modifiedSeconds))]
+        guard file.isRegular else {
+            return .fail("\(file.path) is a \(file.kind), not a regular file. Check where the script writes its report.", evidence + [Evidence("kind", file.kind)])
         }
         guard file.size > 0 else {
             return .fail("\(file.path) is empty.", evidence)
         }
-        return .pass("\(file.path) (\(file.size) bytes, \(formatAge(age)) old)", evidence)
+        let created = !run.before.contains { $0.path == file.path }
+        return .pass("\(file.path) (\(file.size) bytes, \(created ? "created" : "rewritten") by this run)", evidence)
     }
 }

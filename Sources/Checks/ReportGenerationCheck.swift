@@ -1,20 +1,31 @@
-/// Seed 000 check 6: run `/opt/bot/weekly_strategy_review.sh` by hand.
+/// The runbook's check 6: run the report script by hand. The run starts at once (`prefetch`);
+/// the host lets the script run only when the database container can serve and the script is
+/// runnable, and the runner reports this check only once those prerequisites passed.
 struct ReportGenerationCheck: Check {
     let id = CheckID.reportGeneration
     let title = "Weekly report script runs"
     let prerequisites: [CheckID] = [.scriptExecutable, .dbRunning]
+
+    func prefetch(in context: CheckContext) {
+        Task { _ = try? await context.reportRun() }
+    }
 
     func run(in context: CheckContext) async throws -> Verdict {
         Self.evaluate(try await context.reportRun(), script: context.settings.path(context.settings.reportScript))
     }
 
     static func evaluate(_ run: ReportRun, script: String) -> Verdict {
-        let evidence = [Evidence("exit", run.termination.description), Evidence("seconds", String(run.finishedAt - run.startedAt))]
-        guard run.termination == .exited(0) else {
-            let detail = lastLines(run.errorOutput.isEmpty ? run.output : run.errorOutput)
-            return .fail("\(script) failed (\(run.termination))" + (detail.isEmpty ? "" : ": \(detail)"), evidence)
+        switch run.outcome {
+        case .refused(let reason):
+            return .fail("\(script) was not run: when it was due, \(reason).")
+        case let .ran(termination, startedAt, finishedAt):
+            let evidence = [Evidence("exit", termination.description), Evidence("seconds", String(secondsBetween(startedAt, finishedAt)))]
+            guard termination == .exited(0) else {
+                let detail = lastLines(run.errorOutput.isEmpty ? run.output : run.errorOutput)
+                return .fail("\(script) failed (\(termination))" + (detail.isEmpty ? "" : ": \(detail)"), evidence)
+            }
+            return .pass(lastLines(run.output, count: 1).isEmpty ? "exit 0" : lastLines(run.output, count: 1), evidence)
         }
-        return .pass(lastLines(run.output, count: 1).isEmpty ? "exit 0" : lastLines(run.output, count: 1), evidence)
     }
 }
 

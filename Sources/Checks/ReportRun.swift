@@ -1,52 +1,97 @@
+import Foundation
 import Remote
 
-/// One run of the weekly report script, and the newest report file found right after it, in one
-/// command (seed 000 checks 6 and 7).
+/// One run of the weekly report script and the report files before and after it, in one command
+/// (the runbook's checks 6 and 7). It starts with the run, without waiting for db-running and
+/// script-executable, so it gates itself on the host: the script runs only if the database
+/// container can serve (the same template db-running judges) and the script is runnable.
 struct ReportRun: Sendable, Equatable {
+    /// A report file as `stat` saw it on the host: identity, modification time (to the
+    /// nanosecond, as printed), size, and kind (`regular file`, `directory`, … of the target).
     struct ReportFile: Sendable, Equatable {
         var path: String
+        var inode: String
+        var modified: String
         var size: Int
-        var modified: Int
+        var kind: String
+
+        var isRegular: Bool { isRegularFileKind(kind) }
+
+        var modifiedSeconds: Int { Int(modified.prefix { $0 != "." }) ?? 0 }
     }
 
-    var termination: Termination
+    enum Outcome: Sendable, Equatable {
+        case ran(Termination, startedAt: Int, finishedAt: Int)
+        /// The host-side gate did not let the script run, and why.
+        case refused(String)
+    }
+
+    var outcome: Outcome
     var output: String
     var errorOutput: String
-    var startedAt: Int
-    var finishedAt: Int
-    var newest: ReportFile?
+    /// Files matching the report glob just before and just after the run.
+    var before: [ReportFile]
+    var after: [ReportFile]
+    /// The host's clock when the run ended.
+    var now: Int
+
+    /// Files this run created or changed: new, or with another identity, time or size than before.
+    var written: [ReportFile] { after.filter { !before.contains($0) } }
+
+    /// The shell test for "a regular file this user may execute", shared with script-executable.
+    static func runnable(_ quotedPath: String) -> String {
+        "test -f \(quotedPath) && test -x \(quotedPath)"
+    }
 
     static func perform(_ context: CheckContext) async throws -> ReportRun {
         let settings = context.settings
         let marker = context.marker
-        let directory = shellQuote(settings.appPath)
+        let script = shellQuote(settings.path(settings.reportScript))
+        let snapshot = "stat -L -c '%i|%.9Y|%s|%F|%n' -- \(shellGlob(settings.path(settings.reportGlob))) 2>/dev/null"
         // The script runs from the checkout, as cron does with its absolute path.
         let command = """
-            started=$(date +%s)
-            (cd \(directory) && exec \(shellQuote(settings.path(settings.reportScript)))); status=$?
-            echo; echo \(marker) result; echo "$status $started $(date +%s)"
-            echo \(marker) newest
-            newest=$(ls -1t -- \(shellGlob(settings.path(settings.reportGlob))) 2>/dev/null | head -n 1)
-            if [ -n "$newest" ]; then stat -L -c '%n|%s|%Y' -- "$newest"; fi
+            before=$(\(snapshot))
+            gate=$(\(ContainerState.gateCommand(container: settings.databaseContainer)) 2>/dev/null) || gate="missing"
+            if [ "$gate" != ok ]; then
+              echo \(marker) refused; echo "the database container is $gate"
+            elif ! \(runnable(script)); then
+              echo \(marker) refused; echo "the script is not an executable file"
+            else
+              started=$(date +%s)
+              (cd \(shellQuote(settings.appPath)) && exec \(script)); status=$?
+              echo; echo \(marker) result; echo "$status $started $(date +%s)"
+            fi
+            echo \(marker) before; printf '%s\\n' "$before"
+            echo \(marker) after; \(snapshot)
+            echo \(marker) now; date +%s
             """
         let result = try await context.run(command)
-        let sections = context.sections(result.stdoutText)
-        guard let fields = sections["result"]?.first?.split(separator: " "), fields.count == 3,
-              let status = Int32(fields[0]), let started = Int(fields[1]), let finished = Int(fields[2]) else {
-            throw CheckError.unexpectedOutput(command: "report script run", output: result.stdoutText + result.stderrText)
+        let text = result.stdoutText
+        let sections = context.sections(text)
+        guard let now = sections["now"]?.first.flatMap({ Int($0) }) else {
+            throw CheckError.unexpectedOutput(command: "report script run", output: text + result.stderrText)
         }
-        let scriptOutput = result.stdoutText.components(separatedBy: marker + " result").first ?? ""
-        var newest: ReportFile?
-        if let line = sections["newest"]?.first(where: { !$0.isEmpty }) {
-            let parts = line.split(separator: "|", omittingEmptySubsequences: false)
-            if parts.count >= 3, let size = Int(parts[parts.count - 2]), let modified = Int(parts[parts.count - 1]) {
-                newest = ReportFile(path: parts.dropLast(2).joined(separator: "|"), size: size, modified: modified)
-            }
+        let outcome: Outcome
+        if let reason = sections["refused"]?.first {
+            outcome = .refused(reason)
+        } else if let fields = sections["result"]?.first?.split(separator: " "), fields.count == 3,
+                  let status = Int32(fields[0]), let started = Int(fields[1]), let finished = Int(fields[2]) {
+            outcome = .ran(status > 128 ? .signaled(String(status - 128)) : .exited(status), startedAt: started, finishedAt: finished)
+        } else {
+            throw CheckError.unexpectedOutput(command: "report script run", output: text + result.stderrText)
         }
         return ReportRun(
-            termination: status > 128 ? .signaled(String(status - 128)) : .exited(status),
-            output: scriptOutput.trimmingCharacters(in: .whitespacesAndNewlines),
+            outcome: outcome,
+            output: context.preamble(text).trimmingCharacters(in: .whitespacesAndNewlines),
             errorOutput: result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines),
-            startedAt: started, finishedAt: finished, newest: newest)
+            before: (sections["before"] ?? []).compactMap(parseFile),
+            after: (sections["after"] ?? []).compactMap(parseFile),
+            now: now)
+    }
+
+    private static func parseFile(_ line: String) -> ReportFile? {
+        let parts = line.split(separator: "|", maxSplits: 4, omittingEmptySubsequences: false)
+        guard parts.count == 5, let size = Int(parts[2]) else { return nil }
+        return ReportFile(path: String(parts[4]), inode: String(parts[0]), modified: String(parts[1]), size: size, kind: String(parts[3]))
     }
 }

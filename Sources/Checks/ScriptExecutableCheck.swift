@@ -1,4 +1,4 @@
-/// Seed 000 check 2: `ls -la /opt/bot/weekly_strategy_review.sh`.
+/// The runbook's check 2: `ls -la /opt/bot/weekly_strategy_review.sh`.
 struct ScriptExecutableCheck: FactCheck {
     let id = CheckID.scriptExecutable
     let title = "Report script exists and is executable"

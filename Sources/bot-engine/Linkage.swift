@@ -2,7 +2,7 @@ import ArgumentParser
 import Engine
 
 struct Linkage: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Linkage rate of executed trades to strategy snapshots (seed 003).")
+    static let configuration = CommandConfiguration(abstract: "Linkage rate: the share of executed trades linked to a strategy snapshot.")
 
     @OptionGroup var database: DatabaseOptions
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import Engine
 
 struct Metadata: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Strategy metadata sent ahead of fills (seed 003).", subcommands: [Cache.self])
+    static let configuration = CommandConfiguration(abstract: "Strategy metadata that the signal service sends ahead of fills, so each fill can be linked to its strategy snapshot.", subcommands: [Cache.self])
 
     struct Cache: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cache an order's metadata; its fill, when recorded, is linked to the snapshot.")

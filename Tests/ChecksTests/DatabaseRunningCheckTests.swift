@@ -2,7 +2,13 @@
 import Testing
 
 @Suite struct DatabaseRunningCheckTests {
-    let healthy = ContainerState(status: "running", running: true, health: "healthy", startedAt: 1000, now: 1000 + 3 * 3600)
+    let healthy = ContainerState(gate: "ok", status: "running", health: "healthy", startedAt: 1000, now: 1000 + 3 * 3600)
+
+    func verdict(gate: String) -> Verdict {
+        var state = healthy
+        state.gate = gate
+        return DatabaseRunningCheck().evaluate(state, settings: Fixture.settings)
+    }
 
     @Test func passesWithUptimeAndHealth() {
         let verdict = DatabaseRunningCheck().evaluate(healthy, settings: Fixture.settings)
@@ -10,17 +16,16 @@ import Testing
         #expect(verdict.message == "Up 3h0m (healthy)")
     }
 
-    @Test func stoppedRestartingUnhealthyAndMissingFail() {
-        var stopped = healthy
-        stopped.running = false
-        stopped.status = "exited"
-        #expect(DatabaseRunningCheck().evaluate(stopped, settings: Fixture.settings).message.contains("is exited, not running"))
-        var restarting = healthy
-        restarting.restarting = true
-        #expect(DatabaseRunningCheck().evaluate(restarting, settings: Fixture.settings).message.contains("restarting"))
-        var unhealthy = healthy
-        unhealthy.health = "unhealthy"
-        #expect(DatabaseRunningCheck().evaluate(unhealthy, settings: Fixture.settings).status == .fail)
+    /// Docker says Running=true for a paused container; each state that cannot serve fails by name.
+    @Test func pausedRestartingDeadOOMKilledUnhealthyAndStoppedFailNamingTheState() {
+        let expected = ["paused": "is paused", "restarting": "restarting in a loop", "dead": "is dead",
+                        "oom-killed": "OOM-killed", "unhealthy": "healthcheck fails", "exited": "is exited, not running"]
+        for (gate, text) in expected {
+            let result = verdict(gate: gate)
+            #expect(result.status == .fail, "\(gate)")
+            #expect(result.message.contains(text), "\(gate): \(result.message)")
+            #expect(result.evidence.first == Evidence("state", gate))
+        }
         let missing = ContainerState(inspectError: "Error: No such container: db", now: 0)
         #expect(DatabaseRunningCheck().evaluate(missing, settings: Fixture.settings).message.contains("not found"))
     }
@@ -31,12 +36,13 @@ import Testing
         #expect(DatabaseRunningCheck().evaluate(starting, settings: Fixture.settings).status == .warn)
     }
 
-    @Test func parsesDockerInspectState() throws {
-        let json = #"{"Status":"running","Running":true,"Paused":false,"Restarting":false,"StartedAt":"2026-11-22T19:17:36.123456789Z","Health":{"Status":"healthy","FailingStreak":0}}"#
-        let state = try ContainerState.parse(json: json, now: 1_795_375_056 + 60)
-        #expect(state.running)
+    @Test func parsesTheGateAndDockerInspectState() throws {
+        let json = #"{"Status":"running","Running":true,"Paused":true,"Restarting":false,"StartedAt":"2026-11-22T19:17:36.123456789Z","Health":{"Status":"healthy","FailingStreak":0}}"#
+        let state = try ContainerState.parse("paused " + json, now: 1_795_375_056 + 60)
+        #expect(state.gate == "paused")
         #expect(state.health == "healthy")
         #expect(state.startedAt == 1_795_375_056)
         #expect(state.uptimeSeconds == 60)
+        #expect(throws: CheckError.self) { try ContainerState.parse(json, now: 0) }
     }
 }

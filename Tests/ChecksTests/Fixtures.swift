@@ -3,15 +3,9 @@
 /// Facts as the probes would report them for a healthy host; tests change one thing at a time.
 enum Fixture {
     static let settings = CheckSettings(
-        appPath: "/opt/bot", cronMatch: "weekly_strategy_review.sh", reportScript: "weekly_strategy_review.sh",
+        appPath: "/opt/bot", reportScript: "weekly_strategy_review.sh",
         queries: ["a.sql", "b.sql"], reportGlob: "logs/weekly_review_*.txt", linkageWindow: "1 day",
         minLinkedTrades: 1, databaseContainer: "db", databaseUser: "bot_user", databaseName: "bot_trader_db")
-
-    static func matching(_ cronMatch: String) -> CheckSettings {
-        var settings = settings
-        settings.cronMatch = cronMatch
-        return settings
-    }
 
     static let cronLine = "0 9 * * 1 /opt/bot/weekly_strategy_review.sh >> /opt/bot/logs/weekly_review_cron.log 2>&1"
 
@@ -21,7 +15,7 @@ enum Fixture {
 
     static var host: HostFacts {
         HostFacts(crontabStatus: 0, crontabLines: ["MAILTO=ops", cronLine], script: file(), scriptExecutable: true,
-                  queries: ["a.sql": file(), "b.sql": file()], now: 1_700_000_100)
+                  queries: ["a.sql": file(), "b.sql": file()], now: 1_700_000_100, utcOffset: 0)
     }
 
     static func database(_ overrides: [String: Result<[[String]], DatabaseFacts.Failure>] = [:]) -> DatabaseFacts {

@@ -2,24 +2,65 @@
 import Testing
 
 @Suite struct ReportFileCheckTests {
-    func run(newest: ReportRun.ReportFile?) -> ReportRun {
-        ReportRun(termination: .exited(0), output: "", errorOutput: "", startedAt: 1000, finishedAt: 1002, newest: newest)
+    typealias File = ReportRun.ReportFile
+    let old = File(path: "/opt/bot/logs/weekly_review_2026-11-16.txt", inode: "11", modified: "1000.000000000", size: 500, kind: "regular file")
+    let new = File(path: "/opt/bot/logs/weekly_review_2026-11-23.txt", inode: "12", modified: "2001.250000000", size: 572, kind: "regular file")
+
+    func run(before: [File], after: [File], now: Int = 2002) -> ReportRun {
+        ReportRun(outcome: .ran(.exited(0), startedAt: 2000, finishedAt: 2002), output: "", errorOutput: "",
+                  before: before, after: after, now: now)
     }
 
-    @Test func passesForAFileFromThisRun() {
-        let verdict = ReportFileCheck.evaluate(run(newest: .init(path: "/opt/bot/logs/weekly_review_x.txt", size: 572, modified: 1001)), settings: Fixture.settings)
+    func evaluate(_ run: ReportRun) -> Verdict {
+        ReportFileCheck.evaluate(run, settings: Fixture.settings)
+    }
+
+    @Test func passesForAFileThisRunCreated() {
+        let verdict = evaluate(run(before: [old], after: [old, new]))
         #expect(verdict.status == .pass)
+        #expect(verdict.message == "\(new.path) (572 bytes, created by this run)")
         #expect(verdict.evidence.contains(Evidence("size", "572")))
     }
 
-    @Test func oldFileMeansThisRunWroteElsewhere() {
-        let verdict = ReportFileCheck.evaluate(run(newest: .init(path: "/opt/bot/logs/weekly_review_x.txt", size: 572, modified: 1002 - 3600)), settings: Fixture.settings)
+    @Test func passesForAFileRewrittenInPlaceOrReplaced() {
+        var inPlace = new
+        inPlace.modified = "2001.750000000"
+        #expect(evaluate(run(before: [new], after: [inPlace])).message.contains("rewritten by this run"))
+        var replaced = new
+        replaced.inode = "13"
+        #expect(evaluate(run(before: [new], after: [replaced])).status == .pass)
+    }
+
+    @Test func unchangedFilesMeanThisRunWroteElsewhere() {
+        let verdict = evaluate(run(before: [old], after: [old]))
         #expect(verdict.status == .fail)
-        #expect(verdict.message.contains("this run did not write"))
+        #expect(verdict.message.contains("this run did not create or change a file matching /opt/bot/logs/weekly_review_*.txt"))
+    }
+
+    /// An older report with a future modification time (a clock step, a copied file) used to pass
+    /// for this run's, since it was newer than the run's start.
+    @Test func anUnchangedFileWithAFutureTimeFailsAndSaysSo() {
+        let future = File(path: old.path, inode: "11", modified: "9000.000000000", size: 500, kind: "regular file")
+        let verdict = evaluate(run(before: [future], after: [future]))
+        #expect(verdict.status == .fail)
+        #expect(verdict.message.contains("in the future"))
     }
 
     @Test func noFileOrEmptyFileFails() {
-        #expect(ReportFileCheck.evaluate(run(newest: nil), settings: Fixture.settings).message.contains("no file matches /opt/bot/logs/weekly_review_*.txt"))
-        #expect(ReportFileCheck.evaluate(run(newest: .init(path: "/x", size: 0, modified: 1001)), settings: Fixture.settings).message.contains("empty"))
+        #expect(evaluate(run(before: [], after: [])).message.contains("no file matches /opt/bot/logs/weekly_review_*.txt"))
+        var empty = new
+        empty.size = 0
+        #expect(evaluate(run(before: [], after: [empty])).message.contains("empty"))
+    }
+
+    /// A directory (or other non-file) matching the glob, created by this run, used to pass as
+    /// the report: `stat` gives it a size and a fresh time.
+    @Test func aDirectoryMatchingTheGlobIsNotAReport() {
+        var directory = new
+        directory.kind = "directory"
+        directory.size = 4096
+        let verdict = evaluate(run(before: [old], after: [old, directory]))
+        #expect(verdict.status == .fail)
+        #expect(verdict.message.contains("is a directory, not a regular file"))
     }
 }

@@ -5,9 +5,9 @@ import Remote
 import SandboxSupport
 import Testing
 
-/// Breaks the sandbox host the ways seed 000 says it breaks, for real, and checks that exactly the
-/// right check fails with a message naming the cause. Serialized: each test changes shared state
-/// and puts it back.
+/// Breaks the sandbox host the ways the operator's runbook says it breaks, for real, and checks
+/// that exactly the right check fails with a message naming the cause. Serialized: each test
+/// changes shared state and puts it back (run under flock /tmp/botops-sandbox.lock).
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct VerifySandboxTests {
     let sandbox: Sandbox
@@ -73,7 +73,7 @@ struct VerifySandboxTests {
     @Test func cronEntryRemoved() async throws {
         try await scenario("crontab -l > ~/.crontab.botops-test && crontab -l | { grep -v weekly_strategy_review || true; } | crontab -",
                            repair: "crontab ~/.crontab.botops-test && rm ~/.crontab.botops-test") { results in
-            expectVerdicts(results, failing: ["cron-scheduled": "no crontab line mentions 'weekly_strategy_review.sh'"])
+            expectVerdicts(results, failing: ["cron-scheduled": "no crontab line runs /opt/bot/weekly_strategy_review.sh"])
         }
     }
 
@@ -139,7 +139,52 @@ struct VerifySandboxTests {
         try await scenario("""
             sed -i 's|OUT="$BOT_DIR/logs/|OUT="/tmp/botops-misplaced-|' \(Self.script) && touch -d '1 hour ago' logs/weekly_review_*.txt
             """, repair: "git checkout -- \(Self.script) && rm -f /tmp/botops-misplaced-*") { results in
-            expectVerdicts(results, failing: ["report-file": "this run did not write"])
+            expectVerdicts(results, failing: ["report-file": "this run did not create or change a file"])
+        }
+    }
+
+    /// Lines that mention the script without running it: an assignment and an old checkout's copy.
+    /// The substring match passed them.
+    @Test func cronLinesThatOnlyMentionTheScript() async throws {
+        try await scenario("""
+            crontab -l > ~/.crontab.botops-test && printf '%s\\n' 'REVIEW=/opt/bot/weekly_strategy_review.sh' \
+              '0 9 * * 1 /opt/bot.old/weekly_strategy_review.sh >> /tmp/old.log 2>&1' | crontab -
+            """, repair: "crontab ~/.crontab.botops-test && rm ~/.crontab.botops-test") { results in
+            expectVerdicts(results, failing: ["cron-scheduled": "no crontab line runs /opt/bot/weekly_strategy_review.sh"])
+        }
+    }
+
+    @Test func cronShowsTheScheduleAndItsNextRun() async throws {
+        try await scenario("true", repair: "true") { results in
+            let evidence = results["cron-scheduled"]?.evidence ?? []
+            #expect(evidence.contains(Evidence("schedule", "0 9 * * 1")))
+            #expect(evidence.contains { $0.name == "next_run" && $0.value.hasSuffix(" 09:00 +0000") })
+        }
+    }
+
+    /// Docker reports a paused container as Running; it cannot answer, and the report script must
+    /// not run against it. (Its healthcheck times out while paused, so the repair waits for healthy.)
+    @Test func databaseContainerPaused() async throws {
+        let log = "/tmp/botops-paused-report-\(UUID().uuidString.prefix(8))"
+        try await scenario("""
+            cp \(Self.script) ~/.review.botops-test && sed -i '2i echo ran >> \(log)' \(Self.script) && docker pause db >/dev/null
+            """, repair: "docker unpause db >/dev/null; cp ~/.review.botops-test \(Self.script) && rm ~/.review.botops-test && git diff --quiet && \(Self.waitHealthy)") { results in
+            expectVerdicts(results, failing: ["db-running": "is paused"],
+                           skipped: ["db-connectivity", "report-generation", "report-file", "trade-linkage", "snapshot-active"])
+            #expect(results["db-running"]?.evidence.first == Evidence("state", "paused"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: log), "the report script ran against a paused database")
+        try? FileManager.default.removeItem(atPath: log)
+    }
+
+    /// An older report copied in with a future time (or left by a clock step) while the script
+    /// writes nowhere: not this run's report.
+    @Test func oldReportWithAFutureTimeAndAScriptThatWritesNothing() async throws {
+        try await scenario("""
+            cp \(Self.script) ~/.review.botops-test && printf '#!/bin/bash\\necho "Report written: nowhere"\\n' > \(Self.script) \
+              && echo old > logs/weekly_review_2000-01-01.txt && touch -d '+2 days' logs/weekly_review_2000-01-01.txt
+            """, repair: "cp ~/.review.botops-test \(Self.script) && rm ~/.review.botops-test logs/weekly_review_2000-01-01.txt && git diff --quiet") { results in
+            expectVerdicts(results, failing: ["report-file": "in the future"])
         }
     }
 

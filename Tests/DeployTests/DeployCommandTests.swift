@@ -77,7 +77,7 @@ struct DeployCommandTests {
                 #expect(try await sandbox.checkout() == (branch, good))
                 #expect(try await sandbox.sh("test -x \(shellQuote(sandbox.sandbox.app))/weekly_strategy_review.sh && echo yes") == "yes")
             } catch {
-                try? await sandbox.sh("crontab ~/.crontab.deploy-test && rm ~/.crontab.deploy-test")
+                _ = try? await sandbox.sh("crontab ~/.crontab.deploy-test && rm ~/.crontab.deploy-test")
                 throw error
             }
             try await sandbox.sh("crontab ~/.crontab.deploy-test && rm ~/.crontab.deploy-test")

@@ -90,20 +90,28 @@ final class MappingReader {
         return number
     }
 
+    /// A percentage, `90` or `87.5%`, from 0 to 100.
+    func percentage(_ key: String) throws -> Double? {
+        guard let node = value(key) else { return nil }
+        let text = node.scalar.map { $0.string.hasSuffix("%") ? String($0.string.dropLast()) : $0.string }
+        guard let number = text.flatMap(Double.init), number.isFinite, (0...100).contains(number) else {
+            throw error(key, node, "expected a percentage from 0 to 100 such as 90, got \(describe(node))")
+        }
+        return number
+    }
+
+    /// A key that botops no longer reads: named with what to do instead of silently ignored.
+    func retired(_ key: String, because advice: String) throws {
+        guard let node = value(key) else { return }
+        throw error(key, node, "no longer used: \(advice).")
+    }
+
     func duration(_ key: String) throws -> Duration? {
         guard let node = value(key) else { return nil }
         guard case .scalar(let scalar) = node, let duration = parseDuration(scalar.string) else {
             throw error(key, node, "expected a duration such as 60s, 5m or 500ms, at most 24h, got \(describe(node))")
         }
         return duration
-    }
-
-    func bool(_ key: String) throws -> Bool? {
-        guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node, let value = ["true": true, "false": false][scalar.string] else {
-            throw error(key, node, "expected true or false, got \(describe(node))")
-        }
-        return value
     }
 
     /// A list of mappings (the steps of a playbook), each read with its own key path `key[i]`.
