@@ -62,7 +62,7 @@ let package = Package(
             dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "DeployTests", dependencies: ["BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport"]),
+        .testTarget(name: "DeployTests", dependencies: ["botops", "BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport"]),
         .testTarget(name: "CronTests", dependencies: ["Cron", "BotOps", "Checks", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]

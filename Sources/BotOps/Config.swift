@@ -51,7 +51,7 @@ public struct BotOpsConfig: Sendable, Equatable {
     /// `notify.command`: run with the verify report on its stdin when `verify --notify` finds a
     /// failure or a missed scheduled run (a mail or chat webhook script).
     public var notifyCommand: String?
-    /// `state_dir`, `lock:`, `releases:`, `deploy:`: what `botops deploy` keeps on the host.
+    /// `state_dir`, `lock:`, `releases:`, `deploy:`, `playbooks:`: what `botops deploy` uses.
     public var deploy = DeploySettings()
 
     public init(host: String) {

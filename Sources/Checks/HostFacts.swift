@@ -9,6 +9,8 @@ struct HostFacts: Sendable, Equatable {
         var owner: String
         var size: Int
         var modified: Int
+
+        var isRegular: Bool { isRegularFileKind(kind) }
     }
 
     /// `crontab -l` exit status: 0 listed, 1 no crontab (empty), anything else an error.
@@ -69,6 +71,9 @@ struct HostFacts: Sendable, Equatable {
                         owner: String(fields[3]), size: Int(fields[4]) ?? 0, modified: Int(fields[5]) ?? 0)
     }
 }
+
+/// `stat -c %F` says "regular file", or "regular empty file" for a regular file of size 0.
+func isRegularFileKind(_ kind: String) -> Bool { kind.hasPrefix("regular") }
 
 enum CheckError: Error, CustomStringConvertible {
     case unexpectedOutput(command: String, output: String)

@@ -7,12 +7,15 @@ import Remote
 /// container can serve (the same template db-running judges) and the script is runnable.
 struct ReportRun: Sendable, Equatable {
     /// A report file as `stat` saw it on the host: identity, modification time (to the
-    /// nanosecond, as printed), size.
+    /// nanosecond, as printed), size, and kind (`regular file`, `directory`, … of the target).
     struct ReportFile: Sendable, Equatable {
         var path: String
         var inode: String
         var modified: String
         var size: Int
+        var kind: String
+
+        var isRegular: Bool { isRegularFileKind(kind) }
 
         var modifiedSeconds: Int { Int(modified.prefix { $0 != "." }) ?? 0 }
     }
@@ -44,7 +47,7 @@ struct ReportRun: Sendable, Equatable {
         let settings = context.settings
         let marker = context.marker
         let script = shellQuote(settings.path(settings.reportScript))
-        let snapshot = "stat -L -c '%i|%.9Y|%s|%n' -- \(shellGlob(settings.path(settings.reportGlob))) 2>/dev/null"
+        let snapshot = "stat -L -c '%i|%.9Y|%s|%F|%n' -- \(shellGlob(settings.path(settings.reportGlob))) 2>/dev/null"
         // The script runs from the checkout, as cron does with its absolute path.
         let command = """
             before=$(\(snapshot))
@@ -87,8 +90,8 @@ struct ReportRun: Sendable, Equatable {
     }
 
     private static func parseFile(_ line: String) -> ReportFile? {
-        let parts = line.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false)
-        guard parts.count == 4, let size = Int(parts[2]) else { return nil }
-        return ReportFile(path: String(parts[3]), inode: String(parts[0]), modified: String(parts[1]), size: size)
+        let parts = line.split(separator: "|", maxSplits: 4, omittingEmptySubsequences: false)
+        guard parts.count == 5, let size = Int(parts[2]) else { return nil }
+        return ReportFile(path: String(parts[4]), inode: String(parts[0]), modified: String(parts[1]), size: size, kind: String(parts[3]))
     }
 }

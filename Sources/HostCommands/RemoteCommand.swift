@@ -32,6 +32,17 @@ public struct RemoteCommand: Sendable, Hashable {
 
     public var isReadOnly: Bool { effect == .readOnly }
 
+    /// Several commands as one round trip, in order, stopping at the first that fails.
+    public static func all(_ commands: [RemoteCommand]) -> RemoteCommand {
+        let changes = commands.compactMap { if case .changes(let text) = $0.effect { text } else { nil } }
+        return RemoteCommand(
+            ShellScript.lines(commands.map { ShellScript.lines([$0.script, "[ $? -eq 0 ] || exit $?"]) }),
+            timeout: commands.reduce(.zero) { $0 + $1.timeout },
+            effect: changes.isEmpty ? .readOnly : .changes(changes.joined(separator: "; ")),
+            redactions: commands.flatMap(\.redactions),
+            outputIsSecret: commands.contains(where: \.outputIsSecret))
+    }
+
     /// The command as it may be printed or logged.
     public var displayText: String { redact(script.text) }
 

@@ -84,6 +84,11 @@ public struct ShellScript: Sendable, Hashable, CustomStringConvertible, Expressi
         ShellScript(verbatim: text + " && " + next.text)
     }
 
+    /// `self`'s output (all of it: it runs as a group) into `next`.
+    public func piped(into next: ShellScript) -> ShellScript {
+        ShellScript(verbatim: "{\n" + text + "\n} | " + next.text)
+    }
+
     /// Lines joined into one script.
     public static func lines(_ scripts: [ShellScript]) -> ShellScript {
         ShellScript(verbatim: scripts.map(\.text).joined(separator: "\n"))

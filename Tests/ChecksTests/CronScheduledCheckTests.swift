@@ -48,6 +48,11 @@ import Testing
             "0 9 * * 1 cd /tmp && ./weekly_strategy_review.sh",
             "61 9 * * 1 /opt/bot/weekly_strategy_review.sh",
             "0 9 * * 1 true % /opt/bot/weekly_strategy_review.sh",
+            // cron cuts the command at an unescaped % even inside quotes: the script is stdin.
+            "0 9 * * 1 echo '%'; /opt/bot/weekly_strategy_review.sh",
+            "0 9 * * 1 logger \"done %\" && /opt/bot/weekly_strategy_review.sh",
+            // A # starting a word comments out the rest of the line, separators included.
+            "0 9 * * 1 true #; /opt/bot/weekly_strategy_review.sh",
         ] {
             let result = verdict([line])
             #expect(result.status == .fail, "\(line)")

@@ -31,7 +31,8 @@ struct LockTests {
         let host = try await connect()
         try await host.closing {
             let first = try await lock(host).acquire(as: .current(command: "botops deploy --service sighook"), wait: nil)
-            await first.record(step: "build", revision: "0123456789abcdef")
+            first.record(step: "build", revision: "0123456789abcdef")
+            await first.recorded()
             let refusal = await #expect(throws: DeployError.self) {
                 _ = try await lock(host).acquire(as: .current(command: "botops deploy --service webhook"), wait: nil)
             }

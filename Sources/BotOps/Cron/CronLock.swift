@@ -44,11 +44,9 @@ public struct CronAudit: Sendable {
         var record = AuditRecord(action: action, command: command, result: result)
         record.reason = reason
         record.failure = failure
-        // The deploy's audit command, so both write the same file the same way.
-        let commands = DeployCommands(path: "/", compose: ComposeInvocation(program: [], envFile: "", file: ""), state: state)
         do {
-            let outcome = try await runner.run(commands.appendAudit(record.json))
-            return outcome.succeeded ? nil : "could not append to the audit log: \(outcome.shownOutput)"
+            try await AuditLog(state: state, runner: runner).append(record)
+            return nil
         } catch {
             return "could not append to the audit log: \(error)"
         }

@@ -44,16 +44,33 @@ extension Deployer {
     // MARK: preflight
 
     private func preflight(timeout: Duration) async throws -> String? {
-        let request = run.request
-        try await inspectCheckout(timeout: timeout, requireBranch: request?.ref == nil)
-        try await resolveCompose(timeout: timeout)
+        prefetchReadOnlyFacts()
+        try await inspectHost(timeout: timeout, requireBranch: run.request?.ref == nil)
         return "\(commands.compose.program.joined(separator: " ")), checkout clean on \(run.branchBefore ?? "a detached revision") at \(run.revisionBefore.prefix(12))"
+    }
+
+    /// The baseline checks and the running containers are read-only: they start with the preflight
+    /// and run beside it, instead of after it (the checks alone take about half a second).
+    private func prefetchReadOnlyFacts() {
+        let (runner, commands, services) = (runner, commands, run.services)
+        if let step = deployPlaybook.steps.first(where: { $0.action == .builtin(.baseline) }) {
+            let settings = config.checkSettings(commandTimeout: step.timeout)
+            run.prefetchedBaseline = Task { await (try CheckRunner()).run(in: CheckContext(host: runner, settings: settings)) }
+        }
+        run.prefetchedContainers = Task { try await Self.containers(services, commands: commands, runner: runner) }
+    }
+
+    /// The read-only preflight: the checkout probe and `compose config` run at once, then are judged.
+    func inspectHost(timeout: Duration, requireBranch: Bool) async throws {
+        async let probe = runner.run(commands.preflightProbe(timeout: timeout))
+        async let composeConfig = runner.run(commands.composeConfig(config, timeout: timeout))
+        try inspectCheckout(try await probe, requireBranch: requireBranch)
+        try resolveCompose(try await composeConfig)
     }
 
     /// The checkout is clean, on the configured branch when no `--ref` was given, with free disk;
     /// the ssh user and release records are read on the way.
-    func inspectCheckout(timeout: Duration, requireBranch: Bool) async throws {
-        let result = try await runner.run(commands.preflightProbe(timeout: timeout))
+    private func inspectCheckout(_ result: RemoteCommandResult, requireBranch: Bool) throws {
         guard result.result.termination != .exited(70) else {
             throw StepFailure(message: "no checkout at \(config.path): clone the app there first (or fix path: in botops.yml)", refusal: nil)
         }
@@ -80,18 +97,18 @@ extension Deployer {
             }
         }
         run.releases = Releases.parse((sections["releases"] ?? []).joined(separator: "\n"))
-        if let detected = sections["compose"]?.first {
-            guard let program = ComposeInvocation.program(for: config.compose.command, detected: detected) else { throw DeployError.composeMissing }
-            commands.compose.program = program
-        }
     }
 
     /// `compose config`: the services asked for exist, and `db` still has its external volume.
-    func resolveCompose(timeout: Duration) async throws {
-        let result = try await runner.run(commands.composeConfig(timeout: timeout))
+    private func resolveCompose(_ result: RemoteCommandResult) throws {
+        guard let program = ComposeInvocation.program(for: config.compose.command, stderr: result.result.stderrText) else {
+            throw DeployError.composeMissing
+        }
+        commands.compose.program = program
         guard result.succeeded else {
             // stderr names the problem (a missing file, a YAML error) without values from .env.
-            throw DeployError.composeConfigFailed(result.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300).description)
+            let stderr = result.result.stderrText.split(separator: "\n").filter { !$0.hasPrefix(ComposeInvocation.spellingMarker) }.joined(separator: "\n")
+            throw DeployError.composeConfigFailed(stderr.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300).description)
         }
         let project = try ComposeProject.parse(result.stdout)
         run.project = project
@@ -110,19 +127,24 @@ extension Deployer {
 
     // MARK: baseline and checks
 
-    private func runChecks(timeout: Duration) async throws -> VerifyReport {
-        let report = await (try CheckRunner()).run(in: CheckContext(host: runner, settings: config.checkSettings(commandTimeout: timeout)))
+    private func runChecks(timeout: Duration, prefetched: Task<VerifyReport, Error>? = nil) async throws -> VerifyReport {
+        let report: VerifyReport
+        if let prefetched {
+            report = try await prefetched.value
+        } else {
+            report = await (try CheckRunner()).run(in: CheckContext(host: runner, settings: config.checkSettings(commandTimeout: timeout)))
+        }
         if let lost = report.connectionLost { throw lost }
         return report
     }
 
     private func baseline(timeout: Duration) async throws -> String? {
-        let report = try await runChecks(timeout: timeout)
+        let report = try await runChecks(timeout: timeout, prefetched: run.prefetchedBaseline)
         let failing = report.results.filter { $0.status == .fail }
-        run.baselineFailures = Set(failing.map(\.id.rawValue))
+        run.baselineFailures = Set(failing.map(\.id))
         guard !failing.isEmpty else { return "all \(report.results.count) checks pass" }
         let strict = run.request?.strict == true
-        emit(.notice("already failing before the deploy: " + failing.map { "\($0.id) (\($0.message))" }.joined(separator: "; ")
+        emit(.notice("already failing before the deploy: " + failing.map { "\($0.id.rawValue) (\($0.message))" }.joined(separator: "; ")
             + (strict ? ". --strict: they will count against the release." : ". They do not count against this release; only new failures roll back.")))
         return "\(failing.count) check(s) already failing"
     }
@@ -131,9 +153,9 @@ extension Deployer {
         let report = try await runChecks(timeout: timeout)
         let failing = report.results.filter { $0.status == .fail }
         let strict = run.request?.strict == true && run.action == "deploy"
-        let counted = failing.filter { strict || !run.baselineFailures.contains($0.id.rawValue) }
+        let counted = failing.filter { strict || !run.baselineFailures.contains($0.id) }
         guard counted.isEmpty else {
-            throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id): \($0.message)" }.joined(separator: "; "), refusal: nil)
+            throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; "), refusal: nil)
         }
         let known = failing.count
         return known == 0 ? "all \(report.results.count) checks pass" : "\(report.results.count - known) pass; \(known) failing as before the deploy"
@@ -141,9 +163,13 @@ extension Deployer {
 
     // MARK: keep-image
 
-    /// Each service's running container and image, by `compose ps`.
+    /// Each service's newest container and its image.
     func runningContainers(_ services: [String]) async throws -> [String: RunningContainer] {
-        let result = try await runner.run(commands.runningImages(services, timeout: .seconds(60)))
+        try await Self.containers(services, commands: commands, runner: runner)
+    }
+
+    static func containers(_ services: [String], commands: DeployCommands, runner: any CommandRunner) async throws -> [String: RunningContainer] {
+        let result = try await runner.run(commands.serviceContainers(services, timeout: .seconds(60)))
         var containers: [String: RunningContainer] = [:]
         for line in result.stdout.split(separator: "\n") {
             let fields = line.split(separator: " ").map(String.init)
@@ -155,19 +181,43 @@ extension Deployer {
     }
 
     private func keepImages(timeout: Duration) async throws -> String? {
-        run.running = try await runningContainers(run.services)
+        if let prefetched = run.prefetchedContainers {
+            run.running = try await prefetched.value
+        } else {
+            run.running = try await runningContainers(run.services)
+        }
+        try await findRunningRelease(timeout: timeout)
         var kept: [String] = []
         for service in run.services {
             guard let container = run.running[service] else {
                 emit(.notice("\(service) has no container now: there is no image to keep; a rollback would rebuild it"))
                 continue
             }
-            let tag = Releases.keptTag(image: container.imageName, revision: run.revisionBefore)
+            let tag = Releases.keptTag(image: container.imageName, revision: previousTarget.revision)
             try await runChecked(commands.tag(container.imageID, as: tag, timeout: timeout), step: "keep-image")
             run.kept[service] = tag
             kept.append(tag)
         }
         return kept.isEmpty ? "nothing running to keep" : "kept " + kept.joined(separator: ", ")
+    }
+
+    /// The containers normally run the checkout's HEAD. After an interrupted deploy the checkout
+    /// may be ahead of them: if every service runs the image of the same recorded release, that
+    /// release is what runs, and what a rollback returns to.
+    private func findRunningRelease(timeout: Duration) async throws {
+        let newest = run.services.compactMap { service in run.releases.services[service]?.last.map { (service, $0) } }
+        guard !newest.isEmpty else { return }
+        let ids = try await runner.run(commands.imageIDs(newest.map(\.1.image), timeout: timeout))
+        var idOf: [String: String] = [:]
+        for line in ids.stdout.split(separator: "\n") {
+            let words = line.split(separator: " ").map(String.init)
+            if words.count == 2 { idOf[words[0]] = words[1] }
+        }
+        let matching = newest.filter { service, release in idOf[release.image] != nil && idOf[release.image] == run.running[service]?.imageID }
+        let revisions = Set(matching.map(\.1.revision))
+        guard matching.count == run.services.count, revisions.count == 1, let revision = revisions.first, revision != run.revisionBefore else { return }
+        run.runningRevision = revision
+        emit(.notice("the containers run release \(revision.prefix(12)), not the checkout's \(run.revisionBefore.prefix(12)) (an earlier deploy stopped half-way?): a rollback returns to \(revision.prefix(12))"))
     }
 
     // MARK: checkout
@@ -193,13 +243,27 @@ extension Deployer {
         // A revision given while on a branch keeps nothing but the commit: the checkout detaches.
         if target.branch == nil, run.request?.ref == nil { target.branch = run.branchBefore }
         run.target = target
-        if let held = currentHeldLock { await held.record(step: step.name, revision: target.revision) }
+        if let held = currentHeldLock { held.record(step: step.name, revision: target.revision) }
+        let hostFilesOnly = run.action == Self.hostFilesAction
         if target.revision == run.revisionBefore && target.branch == run.branchBefore {
-            return "already at \(target.display); rebuilding it"
+            return hostFilesOnly ? "already at \(target.display)" : "already at \(target.display); rebuilding it"
         }
+        if hostFilesOnly { try await refuseImageChanges(to: target, timeout: step.timeout) }
         run.checkoutChanged = true
         try await runChecked(commands.checkout(target, timeout: step.timeout), step: step.name)
+        if hostFilesOnly { try await runChecked(commands.restoreExecutableModes(timeout: step.timeout), step: step.name) }
         return "\(run.revisionBefore.prefix(12)) → \(target.display)"
+    }
+
+    /// `--host-files` deploys only what the host runs itself (the report script, the queries, the
+    /// cron entries): a change to anything an image is built from needs `--service`.
+    private func refuseImageChanges(to target: Target, timeout: Duration) async throws {
+        let diff = try await runChecked(commands.changedFiles(from: run.revisionBefore, to: target.revision, timeout: timeout), step: "checkout")
+        let hostFiles = [config.checks.reportScript]
+        let others = diff.stdout.split(separator: "\n").map(String.init).filter { file in
+            !hostFiles.contains(file) && !file.hasPrefix("queries/") && !file.hasPrefix("crontab.d/")
+        }
+        if !others.isEmpty { throw DeployError.notHostFiles(others) }
     }
 
     private func checkOutRollbackTarget(timeout: Duration) async throws -> String? {
@@ -251,11 +315,11 @@ extension Deployer {
         var notes: [String] = []
         for service in run.services {
             guard let container = containers[service] else { continue }
+            let grace = run.project?.services[service]?.stopGracePeriod ?? .seconds(10)
             let start = clock.now
             run.stopStarted[service] = start
-            try await runChecked(commands.stop(service, timeout: timeout), step: "stop")
+            try await runChecked(commands.stop(service, container: container.container, grace: grace, timeout: timeout), step: "stop")
             let took = clock.now - start
-            let grace = run.project?.services[service]?.stopGracePeriod ?? .seconds(10)
             let state = try await runner.run(commands.exitState(container.container, timeout: timeout))
             let exitCode = state.stdout.split(separator: " ").first.flatMap { Int($0) }
             if exitCode == 137, took >= grace - .milliseconds(500) {
@@ -273,22 +337,25 @@ extension Deployer {
     private func waitHealthy(timeout: Duration, clock: ContinuousClock = ContinuousClock()) async throws -> String? {
         let start = clock.now
         var tracker = HealthTracker(stableFor: config.health.stableFor)
-        let probe = commands.containerStates(run.services, timeout: .seconds(30))
+        let containers = try await runningContainers(run.services)
+        let probe = commands.containerStates(run.services.compactMap { containers[$0]?.container }, timeout: .seconds(30))
         var last = ""
         while true {
-            let result = try await runner.run(probe)
-            var observations: [String: HealthTracker.Observation?] = [:]
-            for line in result.stdout.split(separator: "\n") {
-                let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-                guard parts.count == 2, run.services.contains(parts[0]) else { continue }
-                observations[parts[0]] = HealthTracker.Observation.parse(parts[1])
+            var states: [String: HealthTracker.Observation] = [:]
+            if !containers.isEmpty {
+                let result = try await runner.run(probe)
+                for line in result.stdout.split(separator: "\n") {
+                    if let observation = HealthTracker.Observation.parse(String(line)) { states[observation.id] = observation }
+                }
             }
-            for service in run.services where observations[service] == nil {
-                observations[service] = .some(nil)
+            var observations: [String: HealthTracker.Observation?] = [:]
+            for service in run.services {
+                observations[service] = .some(containers[service].flatMap { states[$0.container] })
             }
             let elapsed = clock.now - start
             switch tracker.observe(observations, elapsed: elapsed) {
             case .healthy:
+                run.deployed = containers
                 for (service, ready) in tracker.firstReady {
                     if let stopped = run.stopStarted[service] { run.downtime[service] = start + ready - stopped }
                 }
@@ -303,7 +370,7 @@ extension Deployer {
                 for service in run.services { try await showLogs(service, observations[service]??.id) }
                 throw StepFailure(message: "not healthy within \(seconds(timeout)): \(last)", refusal: nil)
             }
-            try await clock.sleep(for: .milliseconds(500))
+            try await clock.sleep(for: .milliseconds(250))
         }
     }
 

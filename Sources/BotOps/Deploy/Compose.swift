@@ -16,17 +16,33 @@ public struct ComposeInvocation: Sendable, Equatable {
         ShellScript(argv: words + arguments)
     }
 
-    /// Asks the host which spelling works when botops.yml says `auto`; v2 is preferred.
-    static let detect = RemoteCommand(
-        "if docker compose version >/dev/null 2>&1; then echo v2; elif command -v docker-compose >/dev/null 2>&1; then echo v1; else echo none; fi",
-        timeout: .seconds(20))
+    /// `compose ARGUMENTS` from the checkout's env and compose files, with the spelling botops.yml
+    /// names, or for `auto` the first that works on the host (decided there, in the same command).
+    /// For `auto`, stderr's first line says which ran: `spelling v2` or `spelling v1`.
+    static func onHost(_ config: BotOpsConfig, _ arguments: [String]) -> ShellScript {
+        let files = ["--env-file", config.compose.envFile, "-f", config.compose.file] + arguments
+        switch config.compose.command {
+        case .v2: return ShellScript(argv: ["docker", "compose"] + files)
+        case .v1: return ShellScript(argv: ["docker-compose"] + files)
+        case .auto:
+            return """
+                if docker compose version >/dev/null 2>&1; then echo \(spellingMarker)v2 >&2; docker compose \(files)
+                elif command -v docker-compose >/dev/null 2>&1; then echo \(spellingMarker)v1 >&2; docker-compose \(files)
+                else echo \(spellingMarker)none >&2; exit 127; fi
+                """
+        }
+    }
 
-    static func program(for command: BotOpsConfig.ComposeCommand, detected: String) -> [String]? {
+    static let spellingMarker = "spelling "
+
+    /// The program a command from `onHost` ran, from its stderr; nil when neither spelling works.
+    static func program(for command: BotOpsConfig.ComposeCommand, stderr: String) -> [String]? {
         switch command {
         case .v2: return ["docker", "compose"]
         case .v1: return ["docker-compose"]
         case .auto:
-            switch detected {
+            let line = stderr.split(separator: "\n").first { $0.hasPrefix(spellingMarker) }
+            switch line?.dropFirst(spellingMarker.count) {
             case "v2": return ["docker", "compose"]
             case "v1": return ["docker-compose"]
             default: return nil

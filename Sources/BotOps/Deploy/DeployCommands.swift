@@ -1,5 +1,6 @@
 import Foundation
 import HostCommands
+import Remote
 
 /// Every command `deploy` and `rollback` send to the host, as values: the real run executes them
 /// and `--dry-run` prints them, so the two cannot drift apart.
@@ -28,7 +29,6 @@ public struct DeployCommands: Sendable {
         RemoteCommand(ShellScript.lines([
             "cd \(path) || exit 70",
             marker.start("user"), "id -un",
-            marker.start("compose"), ComposeInvocation.detect.script,
             marker.start("status"), "git status --porcelain --untracked-files=normal",
             marker.start("branch"), "git symbolic-ref -q --short HEAD",
             marker.start("head"), "git rev-parse HEAD",
@@ -40,25 +40,33 @@ public struct DeployCommands: Sendable {
     }
 
     /// The resolved compose file. Its output carries the env file's values: parsed, never shown.
-    func composeConfig(timeout: Duration) -> RemoteCommand {
-        RemoteCommand(inCheckout(compose(["config"])), timeout: timeout, outputIsSecret: true)
+    /// Decides the compose spelling on the host itself (for `auto`), so it can run beside the probe.
+    func composeConfig(_ config: BotOpsConfig, timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout(ComposeInvocation.onHost(config, ["config"])), timeout: timeout, outputIsSecret: true)
     }
 
-    /// Each service's container and the image it runs: "SERVICE CONTAINER IMAGE-ID IMAGE-NAME".
-    func runningImages(_ services: [String], timeout: Duration) -> RemoteCommand {
-        var lines: [ShellScript] = ["cd \(path) || exit 70"]
-        for service in services {
-            lines.append("""
-                id=$(\(compose(["ps", "-q", service])) 2>/dev/null | head -n 1)
-                if [ -n "$id" ]; then echo "\(service) $id $(docker inspect -f '{{.Image}} {{.Config.Image}}' "$id")"; else echo "\(service) -"; fi
-                """)
-        }
-        return RemoteCommand(.lines(lines), timeout: timeout)
+    /// The newest container of each service, one line each: "SERVICE CONTAINER IMAGE-ID IMAGE-NAME".
+    /// Found by the labels compose puts on its containers (the project's directory and the
+    /// service), straight from docker: compose itself takes most of a second to start.
+    func serviceContainers(_ services: [String], timeout: Duration) -> RemoteCommand {
+        RemoteCommand(.lines(services.map { service in
+            """
+            id=$(docker ps -a -q --no-trunc --filter \("label=com.docker.compose.project.working_dir=" + path) --filter \("label=com.docker.compose.service=" + service) --filter label=com.docker.compose.oneoff=False | head -n 1)
+            [ -z "$id" ] || docker inspect -f \(Self.containerFormat) "$id"
+            """
+        } + ["true"]), timeout: timeout)
     }
+
+    static let containerFormat = #"{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.Image}} {{.Config.Image}}"#
 
     /// Which of these images exist: prints the ones present.
     func presentImages(_ images: [String], timeout: Duration) -> RemoteCommand {
         RemoteCommand(.lines(images.map { "docker image inspect \($0) >/dev/null 2>&1 && echo \($0)" } + ["true"]), timeout: timeout)
+    }
+
+    /// "TAG IMAGE-ID" for each tag that exists.
+    func imageIDs(_ tags: [String], timeout: Duration) -> RemoteCommand {
+        RemoteCommand(.lines(tags.map { "id=$(docker image inspect -f '{{.Id}}' \($0) 2>/dev/null) && echo \($0) \"$id\"" } + ["true"]), timeout: timeout)
     }
 
     func lsRemote(_ branch: String, timeout: Duration) -> RemoteCommand {
@@ -111,8 +119,25 @@ public struct DeployCommands: Sendable {
         return RemoteCommand(inCheckout(script), timeout: timeout, effect: .changes("checks out \(target.display) in \(path)"))
     }
 
-    func stop(_ service: String, timeout: Duration) -> RemoteCommand {
-        RemoteCommand(inCheckout(compose(["stop", service])), timeout: timeout, effect: .changes("stops \(service)"))
+    func changedFiles(from: String, to: String, timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout("git diff --name-only \(from) \(to) --"), timeout: timeout)
+    }
+
+    /// Files git tracks as executable get their x bit back (a checkout with core.fileMode off, or
+    /// a hand edit, can lose it; the cron entry runs the report script directly).
+    func restoreExecutableModes(timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout("""
+            git ls-files -s | while read -r mode object stage path; do
+              if [ "$mode" = 100755 ] && [ ! -x "$path" ]; then chmod +x "$path" && echo "chmod +x $path"; fi
+            done
+            """), timeout: timeout, effect: .changes("sets the executable bit git records on files that lost it"))
+    }
+
+    /// `docker stop` with the service's grace period, as `compose stop` would, without compose's start-up time.
+    func stop(_ service: String, container: String, grace: Duration, timeout: Duration) -> RemoteCommand {
+        let seconds = Int((totalSeconds(grace)).rounded(.up))
+        return RemoteCommand("docker stop -t \(seconds) \(container) >/dev/null", timeout: timeout,
+                             effect: .changes("stops \(service) (SIGTERM, SIGKILL after \(seconds) s)"))
     }
 
     func build(_ services: [String], timeout: Duration) -> RemoteCommand {
@@ -124,16 +149,10 @@ public struct DeployCommands: Sendable {
         RemoteCommand("docker inspect -f '{{.State.ExitCode}} {{.State.FinishedAt}}' \(container)", timeout: timeout)
     }
 
-    /// One line per service: "SERVICE ID|STATUS|RESTARTING|HEALTH|RESTARTS|STARTED-AT", or "SERVICE -".
-    func containerStates(_ services: [String], timeout: Duration) -> RemoteCommand {
-        var lines: [ShellScript] = ["cd \(path) || exit 70"]
-        for service in services {
-            lines.append("""
-                id=$(\(compose(["ps", "-q", service])) 2>/dev/null | head -n 1)
-                if [ -n "$id" ]; then echo "\(service) $(docker inspect -f '{{.Id}}|{{.State.Status}}|{{.State.Restarting}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{.State.StartedAt}}' "$id")"; else echo "\(service) -"; fi
-                """)
-        }
-        return RemoteCommand(.lines(lines), timeout: timeout)
+    /// State of each container: "ID|STATUS|RESTARTING|HEALTH|RESTARTS|STARTED-AT".
+    func containerStates(_ containers: [String], timeout: Duration) -> RemoteCommand {
+        RemoteCommand("docker inspect -f '{{.Id}}|{{.State.Status}}|{{.State.Restarting}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{.State.StartedAt}}' \(containers)",
+                      timeout: timeout)
     }
 
     func logTail(_ container: String, lines: Int, timeout: Duration) -> RemoteCommand {
@@ -146,18 +165,9 @@ public struct DeployCommands: Sendable {
             """, timeout: timeout, effect: .changes("records the last-known-good releases in \(state.path)/releases.json"))
     }
 
+    /// A tag a stopped container still uses cannot go; that is no reason to fail a good deploy.
     func untag(_ tags: [String], timeout: Duration) -> RemoteCommand {
-        RemoteCommand("docker image rm \(tags) >/dev/null", timeout: timeout, effect: .changes("removes the tags \(tags.joined(separator: ", ")) (older than the releases kept)"))
-    }
-
-    func appendAudit(_ line: String, timeout: Duration = .seconds(20)) -> RemoteCommand {
-        RemoteCommand("""
-            (umask 077 && mkdir -p \(state.script)) && printf '%s\\n' \(line) >> \(state.file("audit.jsonl"))
-            """, timeout: timeout, effect: .changes("appends a record to \(state.path)/audit.jsonl"))
-    }
-
-    func readAudit(last count: Int, timeout: Duration = .seconds(20)) -> RemoteCommand {
-        RemoteCommand("tail -n \(count) \(state.file("audit.jsonl")) 2>/dev/null; true", timeout: timeout)
+        RemoteCommand("docker image rm \(tags) >/dev/null 2>&1; true", timeout: timeout, effect: .changes("removes the tags \(tags.joined(separator: ", ")) (older than the releases kept)"))
     }
 }
 

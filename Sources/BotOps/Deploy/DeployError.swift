@@ -15,6 +15,7 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
     case composeConfigFailed(String)
     case hostCommandFailed(step: String, detail: String)
     case lockToolMissing(String)
+    case notHostFiles([String])
 
     public var exitCode: BotOpsExitCode {
         switch self {
@@ -53,6 +54,8 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
             return "`compose config` failed: the compose file or env file is broken on the host (\(detail)). Fix it first."
         case let .hostCommandFailed(step, detail):
             return "\(step) failed: \(detail)"
+        case let .notHostFiles(files):
+            return "--host-files deploys only the report script, queries/ and crontab.d/, but these changed too; they are built into images, so deploy the services that use them with --service:\n" + files.map { "  \($0)" }.joined(separator: "\n")
         case let .lockToolMissing(detail):
             return "cannot take the deploy lock: \(detail). botops uses flock(1) from util-linux on the host; install it."
         }

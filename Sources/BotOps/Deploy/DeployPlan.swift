@@ -16,13 +16,12 @@ extension Deployer {
             break
         }
         let probeTimeout = Duration.seconds(60)
-        try await inspectCheckout(timeout: probeTimeout, requireBranch: request.ref == nil)
-        try await resolveCompose(timeout: probeTimeout)
+        try await inspectHost(timeout: probeTimeout, requireBranch: request.ref == nil)
         run.running = try await runningContainers(run.services)
         run.target = try await remoteTarget(request.ref ?? config.branch, timeout: probeTimeout)
         for service in run.services {
             if let container = run.running[service] {
-                run.kept[service] = Releases.keptTag(image: container.imageName, revision: run.revisionBefore)
+                run.kept[service] = Releases.keptTag(image: container.imageName, revision: previousTarget.revision)
             }
         }
 
@@ -35,14 +34,10 @@ extension Deployer {
         let target = run.target.map(\.display) ?? "?"
         let outcome = DeployOutcome(
             result: .planned,
-            summary: "dry run: would deploy \(run.services.joined(separator: ", ")) from \(run.revisionBefore.prefix(12)) to \(target); nothing was changed. On failure, rollback.yml would restore \(previousTargetDisplay) with the kept image\(run.services.count > 1 ? "s" : "").",
+            summary: "dry run: would deploy \(run.services.joined(separator: ", ")) from \(run.revisionBefore.prefix(12)) to \(target); nothing was changed. On failure, rollback.yml would restore \(previousTarget.display) with the kept image\(run.services.count > 1 ? "s" : "").",
             advice: nil, exitCode: .success)
         emit(.finished(outcome))
         return outcome
-    }
-
-    private var previousTargetDisplay: String {
-        Target(branch: run.branchBefore, revision: run.revisionBefore).display
     }
 
     /// What the origin's branch points at now (ls-remote, no fetch), or a local revision.
@@ -66,7 +61,7 @@ extension Deployer {
         case .builtin(.lock):
             return [lock.acquireCommand(.current(command: run.request?.command ?? "botops"))]
         case .builtin(.preflight):
-            return [commands.preflightProbe(timeout: timeout), commands.composeConfig(timeout: timeout)]
+            return [commands.preflightProbe(timeout: timeout), commands.composeConfig(config, timeout: timeout)]
         case .builtin(.baseline), .builtin(.checks):
             return [RemoteCommand("botops verify  # the nine checks", timeout: timeout, effect: .changes("runs the report script, which writes a report under logs/"))]
         case .builtin(.keepImage):
@@ -82,9 +77,12 @@ extension Deployer {
                 return commands.tag(kept, as: running.imageName, timeout: timeout)
             }
         case .builtin(.stop):
-            return run.services.map { commands.stop($0, timeout: timeout) }
+            return run.services.compactMap { service in
+                run.running[service].map { commands.stop(service, container: $0.container, grace: run.project?.services[service]?.stopGracePeriod ?? .seconds(10), timeout: timeout) }
+            }
         case .builtin(.waitHealthy):
-            return [commands.containerStates(run.services, timeout: timeout)]
+            // The containers `up` creates do not exist yet: named by their service here.
+            return [commands.containerStates(run.services.map { "<new \($0) container>" }, timeout: timeout)]
         }
     }
 }

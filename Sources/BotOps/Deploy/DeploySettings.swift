@@ -91,3 +91,8 @@ func parseByteSize(_ text: String) -> Int64? {
     }
     return nil
 }
+
+/// A duration as botops.yml writes it ("30s", "10m", "1h", "500ms"), for flags that take one.
+public func parseTimeLimit(_ text: String) -> Duration? {
+    parseDuration(text)
+}

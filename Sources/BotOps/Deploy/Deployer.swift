@@ -18,6 +18,7 @@ public final class Deployer: @unchecked Sendable {
     private let mutex = NSLock()
     private var heldLock: HeldLock?
     private var currentStep = "start"
+    private var abandoned = false
 
     public init(config: BotOpsConfig, deployPlaybook: Playbook, rollbackPlaybook: Playbook, runner: any CommandRunner,
                 emit: @escaping @Sendable (DeployEvent) -> Void) {
@@ -42,14 +43,21 @@ public final class Deployer: @unchecked Sendable {
         var services: [String] = []
         var sshUser: String?
         var project: ComposeProject?
+        /// Read-only facts fetched while the preflight runs.
+        var prefetchedBaseline: Task<VerifyReport, Error>?
+        var prefetchedContainers: Task<[String: RunningContainer], Error>?
         var releases = Releases()
         var branchBefore: String?
         var revisionBefore = ""
+        /// The recorded release the containers run, when it is not the checkout's HEAD.
+        var runningRevision: String?
         var target: Target?
         /// Per service: the container and image running before the deploy.
         var running: [String: RunningContainer] = [:]
         var kept: [String: String] = [:]
-        var baselineFailures: Set<String> = []
+        /// Per service: the container and image that passed wait-healthy.
+        var deployed: [String: RunningContainer] = [:]
+        var baselineFailures: Set<CheckID> = []
         /// The checkout moved: from here on a failure rolls back.
         var checkoutChanged = false
         /// Containers were stopped or replaced.
@@ -73,17 +81,23 @@ public final class Deployer: @unchecked Sendable {
 
     // MARK: - Interruption
 
-    /// Called on SIGINT/SIGTERM: releases the lock, records where the run stopped, and says so.
-    public func interrupt(signal: String) async -> String {
-        let (held, step) = mutex.withLock { (heldLock, currentStep) }
-        let message = "\(run.action) interrupted by \(signal) during step \(step); "
-            + (run.checkoutChanged ? "the checkout had already moved to \(run.target?.display ?? "?"): check the host, then deploy again or run botops rollback." : "nothing had changed on the host yet.")
-        if let held {
-            var record = auditRecord(result: "interrupted")
-            record.failure = message
-            _ = try? await runner.run(commands.appendAudit(record.json))
-            await held.release()
+    /// Every exit path of the command calls this. A run that ended normally has released the lock
+    /// already: nil. Otherwise (Ctrl-C, SIGTERM, an error thrown mid-step) it stops further steps,
+    /// records where the run stopped in the audit, releases the lock, and returns what to tell.
+    public func abandon(reason: String) async -> String? {
+        let (held, step) = mutex.withLock {
+            abandoned = true
+            return (heldLock, currentStep)
         }
+        guard held != nil else { return nil }
+        let message = "\(run.action) \(reason) during step \(step); "
+            + (run.checkoutChanged || run.containersTouched
+                ? "the checkout was already at \(run.target?.display ?? "?")\(run.containersTouched ? " and containers had been stopped or replaced" : ""): run botops verify, then deploy again or botops rollback --to \(run.branchBefore ?? run.revisionBefore)."
+                : "nothing had changed on the host yet.")
+        var record = auditRecord(result: "interrupted")
+        record.failure = message
+        try? await audit.append(record)
+        await releaseLock()
         return message
     }
 
@@ -148,7 +162,9 @@ public final class Deployer: @unchecked Sendable {
                                  exitCode: .failed)
         }
         emit(.notice("\(step.name) failed: \(failure.message). Rolling back to \(previousTarget.display) with the kept image\(run.services.count > 1 ? "s" : "")."))
+        let attempted = run.target
         let rollback = await rollBack(to: previousTarget, restartContainers: run.containersTouched)
+        run.target = attempted
         var record = auditRecord(result: rollback.failure == nil ? "rolled-back" : "rollback-failed")
         record.failure = "\(step.name): \(failure.message)"
         record.rollback = AuditRecord.Rollback(result: rollback.failure == nil ? "success" : "failed", to: previousTarget.revision,
@@ -167,8 +183,8 @@ public final class Deployer: @unchecked Sendable {
             advice: nil, exitCode: .failed)
     }
 
-    private var previousTarget: Target {
-        Target(branch: run.branchBefore, revision: run.revisionBefore)
+    var previousTarget: Target {
+        Target(branch: run.branchBefore, revision: run.runningRevision ?? run.revisionBefore)
     }
 
     /// All checks passed on the new revision: it becomes last-known-good, its image is kept by
@@ -177,30 +193,68 @@ public final class Deployer: @unchecked Sendable {
         let target = run.target ?? previousTarget
         let timeout = Duration.seconds(60)
         let now = Int(Date().timeIntervalSince1970)
-        let current = try await runningContainers(run.services)
         var untag: [String] = []
+        var record: [RemoteCommand] = []
         for service in run.services {
-            guard let container = current[service] else { continue }
-            if let kept = run.kept[service], !(run.releases.services[service] ?? []).contains(where: { $0.revision == run.revisionBefore }) {
-                // The release that ran before becomes the first one botops keeps for this service.
-                untag += run.releases.record(.init(revision: run.revisionBefore, branch: run.branchBefore, image: kept, recordedAt: now), service: service, keep: config.deploy.keepReleases)
+            guard let container = run.deployed[service] else { continue }
+            // The release that ran until now is the newest good one before this: it must never be
+            // the one that drops out (it is what `rollback --to previous` returns to).
+            let before = previousTarget
+            if let kept = run.kept[service], before.revision != target.revision {
+                untag += run.releases.record(.init(revision: before.revision, branch: before.branch, image: kept, recordedAt: now), service: service, keep: config.deploy.keepReleases)
             }
             let tag = Releases.keptTag(image: container.imageName, revision: target.revision)
-            _ = try await runChecked(commands.tag(container.imageID, as: tag, timeout: timeout), step: "record")
+            record.append(commands.tag(container.imageID, as: tag, timeout: timeout))
             untag += run.releases.record(.init(revision: target.revision, branch: target.branch, image: tag, recordedAt: now), service: service, keep: config.deploy.keepReleases)
         }
-        _ = try await runChecked(commands.writeReleases(run.releases.json, timeout: timeout), step: "record")
+        record.append(commands.writeReleases(run.releases.json, timeout: timeout))
         let stillUsed = Set(run.releases.services.values.flatMap { $0.map(\.image) })
         let removable = Array(Set(untag).subtracting(stillUsed)).sorted()
         if !removable.isEmpty {
-            _ = try? await runner.run(commands.untag(removable, timeout: timeout))
+            record.append(commands.untag(removable, timeout: timeout))
         }
-        await appendAudit(auditRecord(result: "success"))
+        record.append(audit.appendCommand(auditRecord(result: "success")))
+        try await runChecked(.all(record), step: "record")
         var summary = "deployed \(run.services.joined(separator: ", ")) at \(target.display): all checks pass; it is now the last-known-good release."
         for service in run.services.sorted() {
             if let downtime = run.downtime[service] { summary += "\n  \(service) downtime: \(seconds(downtime)) (old container stopped → new one healthy)" }
         }
         return DeployOutcome(result: .success, summary: summary, advice: nil, exitCode: .success)
+    }
+
+    static let hostFilesAction = "deploy-host-files"
+
+    /// `deploy --host-files`: the host architecture's "update host files" procedure. Pull
+    /// (fast-forward), give back executable bits as git records them, verify; no build, no
+    /// container touched. A failing check moves the checkout back.
+    public func deployHostFiles(_ request: DeployRequest) async throws -> DeployOutcome {
+        run.action = Self.hostFilesAction
+        run.request = request
+        run.services = []
+        emit(.started(action: "deploy --host-files", services: [], destination: runner.destination))
+        let wanted: [BuiltinStep] = [.lock, .preflight, .baseline, .checkout, .checks]
+        let steps = deployPlaybook.steps.filter { step in wanted.contains { step.action == .builtin($0) } }
+        do {
+            for (index, step) in steps.enumerated() {
+                do {
+                    try await perform(step, index: index + 1, total: steps.count, playbook: .deploy)
+                } catch let failure as StepFailure {
+                    let outcome = try await handleFailure(failure, at: step, request: request)
+                    emit(.finished(outcome))
+                    await releaseLock()
+                    return outcome
+                }
+            }
+            await appendAudit(auditRecord(result: "success"))
+            let outcome = DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): all checks pass; no image was built and no container touched.",
+                                        advice: nil, exitCode: .success)
+            emit(.finished(outcome))
+            await releaseLock()
+            return outcome
+        } catch {
+            await releaseLock()
+            throw error
+        }
     }
 
     // MARK: - Rollback
@@ -246,8 +300,7 @@ public final class Deployer: @unchecked Sendable {
         do {
             let lockStep = rollbackPlaybook.steps.first { $0.action == .builtin(.lock) }
             if let lockStep { try await perform(lockStep, index: 0, total: 0, playbook: .rollback, label: "") }
-            try await inspectCheckout(timeout: .seconds(120), requireBranch: false)
-            try await resolveCompose(timeout: .seconds(120))
+            try await inspectHost(timeout: .seconds(120), requireBranch: false)
             run.running = try await runningContainers(run.services)
             run.target = try await rollbackTarget(request.to)
         } catch {
@@ -293,9 +346,13 @@ public final class Deployer: @unchecked Sendable {
 
     /// Runs one step with its timeout and retries, reporting it; a failure is thrown as `StepFailure`.
     func perform(_ step: PlaybookStep, index: Int, total: Int, playbook: Playbook.Kind, label: String = "") async throws {
-        mutex.withLock { currentStep = label + step.name }
+        let stop = mutex.withLock {
+            currentStep = label + step.name
+            return abandoned
+        }
+        if stop { throw CancellationError() }
         if index > 0 { emit(.stepStarted(name: label + step.name, index: index, total: total)) }
-        if let held = currentHeldLock { await held.record(step: label + step.name, revision: run.target?.revision) }
+        if let held = currentHeldLock { held.record(step: label + step.name, revision: run.target?.revision) }
         let clock = ContinuousClock()
         let start = clock.now
         var attempt = 0
@@ -348,7 +405,7 @@ public final class Deployer: @unchecked Sendable {
     func templateValues(service: String?) -> [PlaybookTemplate.Variable: [String]] {
         var values: [PlaybookTemplate.Variable: [String]] = [
             .services: run.services, .path: [config.path], .compose: commands.compose.words,
-            .revision: [run.target?.revision ?? ""], .previous: [run.revisionBefore], .branch: [run.target?.branch ?? ""],
+            .revision: [run.target?.revision ?? ""], .previous: [previousTarget.revision], .branch: [run.target?.branch ?? ""],
         ]
         if let service {
             values[.service] = [service]
@@ -396,18 +453,21 @@ public final class Deployer: @unchecked Sendable {
         var record = AuditRecord(action: run.action, command: run.request?.command ?? "botops", result: result, services: run.services)
         record.sshUser = run.sshUser
         record.branch = run.target?.branch
-        record.from = run.revisionBefore.isEmpty ? nil : run.revisionBefore
+        record.from = run.revisionBefore.isEmpty ? nil : previousTarget.revision
         record.to = run.target?.revision
         record.steps = run.steps
         record.downtimeMS = run.downtime.isEmpty ? nil : run.downtime.mapValues(wholeMilliseconds)
-        record.baselineFailures = run.baselineFailures.isEmpty ? nil : run.baselineFailures.sorted()
+        record.baselineFailures = run.baselineFailures.isEmpty ? nil : run.baselineFailures.map(\.rawValue).sorted()
         return record
+    }
+
+    var audit: AuditLog {
+        AuditLog(state: config.deploy.stateDirectory, runner: runner)
     }
 
     func appendAudit(_ record: AuditRecord) async {
         do {
-            let result = try await runner.run(commands.appendAudit(record.json))
-            if !result.succeeded { emit(.notice("could not append to the audit log: \(result.shownOutput)")) }
+            try await audit.append(record)
         } catch {
             emit(.notice("could not append to the audit log: \(error)"))
         }

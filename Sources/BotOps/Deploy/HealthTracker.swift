@@ -53,7 +53,8 @@ struct HealthTracker {
             if !observation.restarting && (observation.status == "exited" || observation.status == "dead") {
                 return .failed(service: service, reason: "\(observation.status) right after starting")
             }
-            if observation.health == "unhealthy" {
+            // Unhealthy while it crash-loops is the loop's doing; the restart count judges that.
+            if observation.health == "unhealthy", !observation.restarting, observation.restarts == initial.restarts {
                 return .failed(service: service, reason: "its healthcheck reports unhealthy")
             }
             // A replaced container or a restart starts the stable window again.

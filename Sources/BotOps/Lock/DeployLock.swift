@@ -156,6 +156,7 @@ public final class HeldLock: @unchecked Sendable {
     private let mutex = NSLock()
     private var current: LockHolder
     private var released = false
+    private var lastRecord: Task<Void, Never>?
 
     init(lock: DeployLock, holder: LockHolder, remotePID: Int, interrupted: LockHolder?, task: Task<CommandResult, Error>) {
         self.lock = lock
@@ -167,8 +168,8 @@ public final class HeldLock: @unchecked Sendable {
     }
 
     /// Records the step (and revision) in the holder record, for `lock status` and for the next
-    /// deploy if this one dies.
-    public func record(step: String, revision: String? = nil) async {
+    /// deploy if this one dies. Written in the background, in order, while the step runs.
+    public func record(step: String, revision: String? = nil) {
         let json: String = mutex.withLock {
             current.step = step
             if let revision { current.revision = revision }
@@ -177,7 +178,19 @@ public final class HeldLock: @unchecked Sendable {
         let command = RemoteCommand("""
             cd \(lock.state.script) && [ "$(cat holder.pid 2>/dev/null)" = \(remotePID) ] && printf '%s\\n' \(json) > holder.json.new && mv holder.json.new holder.json
             """, timeout: .seconds(20), effect: .changes("records the deploy's step in the lock holder record"))
-        _ = try? await lock.runner.run(command)
+        let runner = lock.runner
+        mutex.withLock {
+            let previous = lastRecord
+            lastRecord = Task {
+                await previous?.value
+                _ = try? await runner.run(command)
+            }
+        }
+    }
+
+    /// Waits until every recorded step has reached the host.
+    public func recorded() async {
+        await mutex.withLock { lastRecord }?.value
     }
 
     public func release() async {
@@ -186,6 +199,7 @@ public final class HeldLock: @unchecked Sendable {
             return !released
         }
         guard first else { return }
+        await recorded()
         _ = try? await lock.runner.run(lock.releaseCommand(pid: remotePID))
         _ = try? await task.value
     }

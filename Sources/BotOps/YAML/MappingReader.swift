@@ -114,14 +114,6 @@ final class MappingReader {
         return duration
     }
 
-    func bool(_ key: String) throws -> Bool? {
-        guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node, let value = ["true": true, "false": false][scalar.string] else {
-            throw error(key, node, "expected true or false, got \(describe(node))")
-        }
-        return value
-    }
-
     /// A list of mappings (the steps of a playbook), each read with its own key path `key[i]`.
     func mappings(_ key: String) throws -> [MappingReader]? {
         guard let node = value(key) else { return nil }
