@@ -11,13 +11,14 @@ struct Deploy: HostCommand {
             healthy, the nine checks. A failure after the checkout moved runs playbooks/rollback.yml: the previous
             revision and its kept image, without a rebuild.
             Exit codes: 0 deployed; 1 failed and rolled back (the host is healthy); 2 usage or config error;
-            3 host unreachable; 4 refused (lock held, dirty checkout, not a fast-forward); 5 failed and the
+            3 host unreachable; 4 refused (lock held, dirty checkout, not a fast-forward, blackout window); 5 failed and the
             rollback failed too.
             """
     )
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: DeployOutputOptions
+    @OptionGroup var blackout: BlackoutOptions
 
     @Option(name: .long, help: ArgumentHelp("Services to deploy, comma-separated (e.g. sighook,webhook).", valueName: "names"), transform: parseServiceList)
     var service: [String]?
@@ -55,6 +56,7 @@ struct Deploy: HostCommand {
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
         let configPath = connection.config ?? HostSelection.defaultConfigPath
+        if !dryRun { try await blackout.check(session, action: "deploy", configPath: connection.config) }
         let deployer = Deployer(
             config: config,
             deployPlaybook: try config.deploy.loadPlaybook(.deploy, configPath: configPath),

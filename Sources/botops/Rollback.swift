@@ -18,6 +18,7 @@ struct Rollback: HostCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: DeployOutputOptions
+    @OptionGroup var blackout: BlackoutOptions
 
     @Option(name: .long, help: ArgumentHelp("Services to roll back, comma-separated (default: botops.yml's services).", valueName: "names"), transform: parseServiceList)
     var service: [String]?
@@ -36,6 +37,7 @@ struct Rollback: HostCommand {
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
         let configPath = connection.config ?? HostSelection.defaultConfigPath
+        try await blackout.check(session, action: "rollback", configPath: connection.config)
         let deployer = Deployer(
             config: config,
             deployPlaybook: try config.deploy.loadPlaybook(.deploy, configPath: configPath),

@@ -165,6 +165,13 @@ struct CronSandboxTests {
                 #expect(try SandboxCrontab.read() == Array(Self.userCrontab.utf8))
                 let forced = try await service.install(try entries(), force: true, lock: SceneLock())
                 #expect(forced.backup != nil)
+                #expect(forced.forcedThrough?.entry == "weekly-strategy-review")
+                // Both the refusal and the forced install are in the audit log.
+                let audit = try String(contentsOfFile: state.path + "/audit.jsonl", encoding: .utf8).split(separator: "\n")
+                #expect(audit.count == 2)
+                #expect(audit.first?.contains("\"result\":\"refused\"") == true)
+                #expect(audit.last?.contains("\"result\":\"forced\"") == true)
+                #expect(audit.last?.contains("forced inside blackout window: weekly-strategy-review fires at 2026-11-30 09:00 America/Los_Angeles") == true)
             }
         }
     }

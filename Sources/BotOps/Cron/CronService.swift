@@ -95,12 +95,9 @@ public struct CronService: Sendable {
     /// Brings botops's entries in the crontab to `entries`, under the lock, refusing inside a
     /// blackout window unless `force`. A crontab that already matches is not rewritten.
     public func install(_ entries: [CronEntry], force: Bool, lock: any CrontabChangeLock, command: String = "botops cron install") async throws -> CronReport {
+        let window = try await BlackoutGuard(entries: entries, now: now)
+            .check(action: "cron-install", command: command, force: force, host: host.runner, state: host.state)
         let time = try await host.readTime()
-        let window = activeBlackout(entries, at: now, hostZone: time.zone)
-        if let window, !force {
-            _ = await audit?.append(action: "cron-install", command: command, result: "refused", reason: "blackout window: \(window.description)")
-            throw BlackoutRefusal(window: window, action: "change the crontab")
-        }
         do {
             var result = try await lock.withLock(purpose: "cron install") {
                 let crontab = try await host.readCrontab()
@@ -113,11 +110,8 @@ public struct CronService: Sendable {
                 return result
             }
             result.forcedThrough = window
-            if result.backup != nil || window != nil {
-                let reason = window.map { "forced inside blackout window: \($0.description)" }
-                if let notice = await audit?.append(action: "cron-install", command: command, result: "success", reason: reason) {
-                    result.notices.append(notice)
-                }
+            if result.backup != nil, let notice = await audit?.append(action: "cron-install", command: command, result: "success") {
+                result.notices.append(notice)
             }
             return result
         } catch {
