@@ -7,11 +7,11 @@ struct Cron: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Keep the host's crontab in step with crontab.d: diff, install, list, remove, restore.",
         discussion: """
-            crontab.d holds one file per entry (NAME.cron): an optional CRON_TZ=ZONE line, one schedule
-            line, and '# botops: blackout 10m' / '# botops: expects GLOB' directives. botops changes only
-            the lines between its '# BEGIN botops NAME' and '# END botops NAME' markers; every other line
-            of the crontab stays byte for byte. Where the host's cron ignores CRON_TZ (Debian, Ubuntu)
-            and the entry's zone is not the host's, the entry is installed with a guard that checks the
+            crontab.d holds one file per entry (NAME.cron): an optional CRON_TZ=ZONE line, one schedule \
+            line, and '# botops: blackout 10m' / '# botops: expects GLOB' directives. botops changes only \
+            the lines between its '# BEGIN botops NAME' and '# END botops NAME' markers; every other line \
+            of the crontab stays byte for byte. Where the host's cron ignores CRON_TZ (Debian, Ubuntu) \
+            and the entry's zone is not the host's, the entry is installed with a guard that checks the \
             time in the entry's zone, so it never fires at the wrong hour.
             """,
         subcommands: [CronDiff.self, CronInstall.self, CronList.self, CronRemove.self, CronRestore.self]
@@ -34,7 +34,7 @@ struct CronSourceOptions: ParsableArguments {
 
 extension CommandSession {
     /// The crontab commands' view of this session's host, acting now.
-    func cronService(command: String) async throws -> CronService {
+    func cronService() async throws -> CronService {
         let host = try await self.host()
         let state = config.deploy.stateDirectory
         return CronService(host: CronHost(runner: host, state: state), destination: host.destination,
@@ -50,12 +50,21 @@ extension CommandSession {
     }
 }
 
-/// `botops cron …` as typed, for the audit log (no values that could be secret: only flags and names).
-private func cronCommandLine() -> String {
-    (["botops"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+/// A crontab subcommand working on crontab.d's entries: it prints what `work` returns.
+protocol CronEntriesCommand: HostCommand {
+    var source: CronSourceOptions { get }
+    func work(_ entries: [CronEntry], _ service: CronService, _ session: CommandSession) async throws -> String
 }
 
-struct CronDiff: HostCommand {
+extension CronEntriesCommand {
+    func body(_ session: CommandSession) async throws -> ExitStatus {
+        let entries = try source.entries(configPath: connection.config)
+        print(try await work(entries, try await session.cronService(), session), terminator: "")
+        return ExitStatus(.success)
+    }
+}
+
+struct CronDiff: CronEntriesCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
         abstract: "Show what install would change, as a unified diff; says how each entry is installed (plain, CRON_TZ, or guarded)."
@@ -64,21 +73,18 @@ struct CronDiff: HostCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var source: CronSourceOptions
 
-    func body(_ session: CommandSession) async throws -> ExitStatus {
-        let entries = try source.entries(configPath: connection.config)
-        let report = try await session.cronService(command: cronCommandLine()).diff(entries)
-        print(report.render(), terminator: "")
-        return ExitStatus(.success)
+    func work(_ entries: [CronEntry], _ service: CronService, _ session: CommandSession) async throws -> String {
+        try await service.diff(entries).render()
     }
 }
 
-struct CronInstall: HostCommand {
+struct CronInstall: CronEntriesCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
         abstract: "Install crontab.d's entries under the deploy lock; a crontab that already matches is left alone.",
         discussion: """
-            The previous crontab is saved in the state directory on the host first (the last 20 are kept).
-            A line installed by hand that runs an entry's command is adopted, never duplicated.
+            The previous crontab is saved in the state directory on the host first (the last 20 are kept). \
+            A line installed by hand that runs an entry's command is adopted, never duplicated. \
             Refused (exit 4) inside an entry's blackout window unless --force.
             """
     )
@@ -89,16 +95,12 @@ struct CronInstall: HostCommand {
     @Flag(name: .long, help: "Install even inside a blackout window (the audit log records it).")
     var force = false
 
-    func body(_ session: CommandSession) async throws -> ExitStatus {
-        let entries = try source.entries(configPath: connection.config)
-        let service = try await session.cronService(command: cronCommandLine())
-        let report = try await service.install(entries, force: force, lock: try await session.cronLock(), command: cronCommandLine())
-        print(report.render(), terminator: "")
-        return ExitStatus(.success)
+    func work(_ entries: [CronEntry], _ service: CronService, _ session: CommandSession) async throws -> String {
+        try await service.install(entries, force: force, lock: try await session.cronLock(), command: commandLine()).render()
     }
 }
 
-struct CronList: HostCommand {
+struct CronList: CronEntriesCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List the entries, whether they are installed, and their next and last fire in the entry's zone, the host's zone and UTC."
@@ -107,11 +109,8 @@ struct CronList: HostCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var source: CronSourceOptions
 
-    func body(_ session: CommandSession) async throws -> ExitStatus {
-        let entries = try source.entries(configPath: connection.config)
-        let listing = try await session.cronService(command: cronCommandLine()).list(entries)
-        print(listing.render(), terminator: "")
-        return ExitStatus(.success)
+    func work(_ entries: [CronEntry], _ service: CronService, _ session: CommandSession) async throws -> String {
+        try await service.list(entries).render()
     }
 }
 
@@ -131,8 +130,8 @@ struct CronRemove: HostCommand {
     }
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
-        let service = try await session.cronService(command: cronCommandLine())
-        guard let backup = try await service.remove(name, lock: try await session.cronLock(), command: cronCommandLine()) else {
+        let service = try await session.cronService()
+        guard let backup = try await service.remove(name, lock: try await session.cronLock(), command: commandLine()) else {
             print("no managed entry '\(name)' in the crontab; nothing changed")
             return ExitStatus(.failed)
         }
@@ -157,12 +156,12 @@ struct CronRestore: HostCommand {
     var backup: String?
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
-        let service = try await session.cronService(command: cronCommandLine())
+        let service = try await session.cronService()
         if list {
             for backup in try await service.host.backups() { print("\(backup.name)  \(backup.bytes) bytes") }
             return ExitStatus(.success)
         }
-        let restored = try await service.restore(backup, lock: try await session.cronLock(), command: cronCommandLine())
+        let restored = try await service.restore(backup, lock: try await session.cronLock(), command: commandLine())
         print("restored \(restored)")
         return ExitStatus(.success)
     }

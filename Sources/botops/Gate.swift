@@ -9,10 +9,10 @@ struct Gate: HostCommand {
     static let configuration = CommandConfiguration(
         abstract: "Say whether a deploy may start now (for CI, before botops deploy).",
         discussion: """
-            Gates: blackout (no crontab.d entry fires within its blackout window), clean-checkout
-            (git status on the host is empty), deploy-lock (free), host-reachable, checks (the nine
-            checks pass). Each gate's verdict is printed.
-            Exit codes: 0 go, 4 refused (blackout window, dirty checkout, lock held), 3 host
+            Gates: blackout (no crontab.d entry fires within its blackout window), clean-checkout \
+            (git status on the host is empty), deploy-lock (free), host-reachable, checks (the nine \
+            checks pass). Each gate's verdict is printed. \
+            Exit codes: 0 go, 4 refused (blackout window, dirty checkout, lock held), 3 host \
             unreachable, 1 a check failed, 2 usage or config error.
             """
     )

@@ -75,16 +75,23 @@ enum SandboxCrontab {
 }
 
 /// `flock(2)` on /tmp/botops-sandbox.lock, the lock `flock /tmp/botops-sandbox.lock CMD` takes.
+/// When this test process already runs under that command (an ancestor holds the lock), taking it
+/// again would wait forever: then the ancestor's hold is the test's.
 final class SandboxLock: Sendable {
-    let descriptor: Int32
+    static let path = "/tmp/botops-sandbox.lock"
+    let descriptor: Int32?
 
-    private init(descriptor: Int32) {
+    private init(descriptor: Int32?) {
         self.descriptor = descriptor
     }
 
     static func acquire() async throws -> SandboxLock {
-        let descriptor = open("/tmp/botops-sandbox.lock", O_CREAT | O_RDWR, 0o666)
-        guard descriptor >= 0 else { throw SandboxFailure(description: "cannot open /tmp/botops-sandbox.lock") }
+        let descriptor = open(path, O_CREAT | O_RDWR, 0o666)
+        guard descriptor >= 0 else { throw SandboxFailure(description: "cannot open \(path)") }
+        if heldByAncestor(descriptor) {
+            close(descriptor)
+            return SandboxLock(descriptor: nil)
+        }
         // flock blocks while another helper's test holds the lock: wait on a thread of our own.
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread {
@@ -96,8 +103,32 @@ final class SandboxLock: Sendable {
     }
 
     func release() {
+        guard let descriptor else { return }
         flock(descriptor, LOCK_UN)
         close(descriptor)
+    }
+
+    /// True when /proc/locks says a process among this one's ancestors holds the file's flock.
+    private static func heldByAncestor(_ descriptor: Int32) -> Bool {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, let locks = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return false }
+        let holders = locks.split(separator: "\n").compactMap { line -> Int32? in
+            let fields = line.split(separator: " ")
+            // "1: FLOCK  ADVISORY  WRITE 1234 fe:00:5326103 0 EOF"; waiters carry "->" and are not holders.
+            guard fields.count >= 6, fields[1] == "FLOCK", let inode = fields[5].split(separator: ":").last,
+                  UInt64(inode) == UInt64(info.st_ino) else { return nil }
+            return Int32(fields[4])
+        }
+        var pid = getppid()
+        while pid > 1 {
+            if holders.contains(pid) { return true }
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                  let line = status.split(separator: "\n").first(where: { $0.hasPrefix("PPid:") }),
+                  let parent = Int32(line.dropFirst(5).trimmingCharacters(in: .whitespaces))
+            else { return false }
+            pid = parent
+        }
+        return false
     }
 }
 
