@@ -75,16 +75,18 @@ extension CommandRunner {
     public func run(_ command: RemoteCommand, onLine: (@Sendable (OutputKind, String) -> Void)? = nil) async throws -> RemoteCommandResult {
         let clock = ContinuousClock()
         let start = clock.now
-        var splitter: LineSplitter?
-        if let onLine, !command.outputIsSecret {
-            splitter = LineSplitter { kind, line in onLine(kind, command.redact(line)) }
+        let splitter: LineSplitter? = if let onLine, !command.outputIsSecret {
+            LineSplitter { kind, line in onLine(kind, command.redact(line)) }
+        } else {
+            nil
         }
-        var handler: OutputHandler?
-        if let splitter {
-            handler = { kind, bytes in splitter.feed(kind, bytes) }
+        let collector = OutputCollector()
+        let termination = try await stream(command.script.text, timeout: command.timeout, input: .none) { kind, bytes in
+            collector.append(kind, bytes)
+            splitter?.feed(kind, bytes)
         }
-        let result = try await run(command.script.text, timeout: command.timeout, onOutput: handler)
         splitter?.flush()
+        let result = collector.result(termination)
         return RemoteCommandResult(command: command, result: result, duration: clock.now - start)
     }
 }

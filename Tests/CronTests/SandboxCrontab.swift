@@ -147,7 +147,7 @@ struct PathPrefixedRunner: CommandRunner {
 
     var destination: String { base.destination }
 
-    func run(_ command: String, timeout: Duration?, onOutput: OutputHandler?) async throws -> CommandResult {
-        try await base.run("PATH=\(shellQuote(directory)):\"$PATH\"; export PATH; \(command)", timeout: timeout, onOutput: onOutput)
+    func stream(_ command: String, timeout: Duration?, input: CommandInput, onOutput: @escaping OutputHandler) async throws -> Termination {
+        try await base.stream("PATH=\(shellQuote(directory)):\"$PATH\"; export PATH; \(command)", timeout: timeout, input: input, onOutput: onOutput)
     }
 }

@@ -123,9 +123,12 @@ public struct DeployLock: Sendable {
         let command = acquireCommand(holder)
         let holderTask = Task {
             defer { events.continuation.finish() }
-            return try await runner.run(command.script.text, timeout: nil) { kind, bytes in
+            let collector = OutputCollector()
+            let termination = try await runner.stream(command.script.text, timeout: nil, input: .none) { kind, bytes in
+                collector.append(kind, bytes)
                 if kind == .stdout { lines.feed(kind, bytes) }
             }
+            return collector.result(termination)
         }
         var previous: LockHolder?
         for await line in events.stream {
