@@ -188,68 +188,6 @@ extension CLIUsageTests {
     }
 }
 
-/// A second sshd beside the sandbox's, with its keys and users and some options changed: a real
-/// server that misbehaves as a test needs. Reached through the alias `second` in `sshConfig`.
-final class SecondSSHD: @unchecked Sendable {
-    let port = closedLoopbackPort()
-    let directory: URL
-    let sshConfig: String
-    private let process = Process()
-
-    init(_ sandbox: Sandbox, options: [String]) throws {
-        directory = try temporaryDirectory()
-        let ssh = Sandbox.directory + "/ssh"
-        let hostKey = try String(contentsOfFile: ssh + "/host_ed25519.pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
-        let knownHosts = directory.appendingPathComponent("known_hosts").path
-        try "[127.0.0.1]:\(port) \(hostKey)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
-        sshConfig = directory.appendingPathComponent("ssh_config").path
-        try """
-            Host second
-              HostName 127.0.0.1
-              Port \(port)
-              User \(sandbox.value("SANDBOX_USER"))
-              IdentityFile \(sandbox.key)
-              UserKnownHostsFile \(knownHosts)
-
-            """.write(toFile: sshConfig, atomically: true, encoding: .utf8)
-
-        let log = directory.appendingPathComponent("sshd.log").path
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-        process.arguments = ["-D", "-f", ssh + "/sshd_config", "-E", log, "-p", String(port), "-o", "PidFile=none"] + options.flatMap { ["-o", $0] }
-        try process.run()
-        // Until sshd listens, a connection would be refused.
-        while !isListening(port) {
-            guard process.isRunning else {
-                throw SecondSSHDFailed(log: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
-            }
-            usleep(20_000)
-        }
-    }
-
-    deinit {
-        process.terminate()
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(at: directory)
-    }
-}
-
-private func isListening(_ port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-    }
-}
-
-struct SecondSSHDFailed: Error, CustomStringConvertible {
-    var log: String
-    var description: String { "the second sshd did not start: \(log)" }
-}
-
 /// The built binary started in the background, so a test can signal it. Its stderr goes to a
 /// file: a pipe's write end can be inherited by processes other tests start meanwhile.
 struct RunningBinary {
@@ -287,8 +225,10 @@ struct RunningBinary {
 
 extension CLISandboxTests {
     @Test func pingWhoseShellFailsExitsOneNotTwo() async throws {
-        let server = try SecondSSHD(sandbox, options: ["ForceCommand=/bin/false"])
-        let result = try await BuiltBinary.botops.run(["ping", "--host", "second", "--ssh-config", server.sshConfig], prefix: inEmptyDirectory)
+        let server = try TestSSHServer(hostKeys: [.ed25519], options: ["ForceCommand /bin/false"])
+        defer { server.stop() }
+        let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]))
+        let result = try await BuiltBinary.botops.run(["ping", "--host", "test-sshd", "--ssh-config", sshConfig], prefix: inEmptyDirectory)
         #expect(result.termination == .exited(1), "\(result.stderrText)")
         #expect(result.stderrText.contains("the host's shell is broken"))
     }
@@ -296,8 +236,10 @@ extension CLISandboxTests {
     /// An sshd that refuses every session channel while the connection itself stays up: each
     /// check fails with the channel's error, and the run is not reported as unreachable.
     @Test func refusedChannelsFailChecksWithoutMakingTheRunUnreachable() async throws {
-        let server = try SecondSSHD(sandbox, options: ["MaxSessions=0"])
-        let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--host", "second", "--ssh-config", server.sshConfig,
+        let server = try TestSSHServer(hostKeys: [.ed25519], options: ["MaxSessions 0"])
+        defer { server.stop() }
+        let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]))
+        let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--host", "test-sshd", "--ssh-config", sshConfig,
                                                        "--format", "json", "--only", "cron-scheduled,db-running"])
         #expect(result.termination == .exited(1), "\(result.stdoutText)\(result.stderrText)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any])

@@ -40,9 +40,7 @@ struct ExecTransportTests {
     @Test func aFrozenHostEndsExecWithExitThreeNamingTheCommand() async throws {
         let server = try TestSSHServer(hostKeys: [.ed25519])
         defer { server.stop() }
-        let knownHosts = server.directory.appendingPathComponent("known_hosts").path
-        try (try server.knownHostsLine(.ed25519) + "\n").write(toFile: knownHosts, atomically: true, encoding: .utf8)
-        let sshConfig = try server.writeSSHConfig(knownHosts: knownHosts, extra: ["ServerAliveInterval 1", "ServerAliveCountMax 2"])
+        let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]), extra: ["ServerAliveInterval 1", "ServerAliveCountMax 2"])
         let pidFile = try server.sharedDirectory().appendingPathComponent("ppid").path
         let command = "echo $PPID > \(shellQuote(pidFile)); sleep 60"
 
@@ -64,9 +62,7 @@ struct ExecTransportTests {
     @Test func aChannelClosedWithoutExitStatusIsSaidAndExits255() async throws {
         let server = try TestSSHServer(hostKeys: [.ed25519], options: ["ChannelTimeout session:command=1"])
         defer { server.stop() }
-        let knownHosts = server.directory.appendingPathComponent("known_hosts").path
-        try (try server.knownHostsLine(.ed25519) + "\n").write(toFile: knownHosts, atomically: true, encoding: .utf8)
-        let sshConfig = try server.writeSSHConfig(knownHosts: knownHosts)
+        let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]))
         let result = try await BuiltBinary.botops.run(["exec", "--host", "test-sshd", "--ssh-config", sshConfig, "--config", "/nonexistent", "--", "sleep 4"])
         #expect(result.termination == .exited(255))
         #expect(result.stderrText.contains("no exit status"))

@@ -14,9 +14,7 @@ struct TransportFaultTests {
     static let fastKeepalive = ["ServerAliveInterval 1", "ServerAliveCountMax 2"]
 
     func connect(_ server: TestSSHServer, extra: [String] = fastKeepalive) async throws -> SSHConnection {
-        let knownHosts = server.directory.appendingPathComponent("known_hosts").path
-        try (try server.knownHostsLine(.ed25519) + "\n").write(toFile: knownHosts, atomically: true, encoding: .utf8)
-        return try await SSHConnection.connect(to: try server.target(knownHosts: knownHosts, extra: extra))
+        return try await SSHConnection.connect(to: try server.target(knownHosts: try server.writeKnownHosts([.ed25519]), extra: extra))
     }
 
     @Test func aFrozenHostIsLostWithTheCommandsInFlight() async throws {

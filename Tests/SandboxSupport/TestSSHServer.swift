@@ -82,6 +82,15 @@ public final class TestSSHServer: @unchecked Sendable {
         return output.split(separator: " ").dropFirst().first.map(String.init) ?? ""
     }
 
+    /// Writes a known_hosts file (in the scratch directory) that records these host keys, as
+    /// `ssh-keyscan` prints them, and returns its path.
+    public func writeKnownHosts(_ types: [KeyType]) throws -> String {
+        let path = directory.appendingPathComponent("known_hosts").path
+        let lines = try types.map { try knownHostsLine($0) + "\n" }.joined()
+        try lines.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// Writes an ssh config with alias `test-sshd` for this server and returns its path.
     /// `extra` lines go into the Host block (e.g. `ServerAliveInterval 1`).
     public func writeSSHConfig(knownHosts: String, extra: [String] = []) throws -> String {
