@@ -85,11 +85,20 @@ final class SandboxLock: Sendable {
         self.descriptor = descriptor
     }
 
+    /// Serializes this process's own holders when the ancestor's hold lets them all through.
+    private static let inProcess = DispatchSemaphore(value: 1)
+
     static func acquire() async throws -> SandboxLock {
         let descriptor = open(path, O_CREAT | O_RDWR, 0o666)
         guard descriptor >= 0 else { throw SandboxFailure(description: "cannot open \(path)") }
         if heldByAncestor(descriptor) {
             close(descriptor)
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                Thread.detachNewThread {
+                    inProcess.wait()
+                    continuation.resume()
+                }
+            }
             return SandboxLock(descriptor: nil)
         }
         // flock blocks while another helper's test holds the lock: wait on a thread of our own.
@@ -103,7 +112,10 @@ final class SandboxLock: Sendable {
     }
 
     func release() {
-        guard let descriptor else { return }
+        guard let descriptor else {
+            SandboxLock.inProcess.signal()
+            return
+        }
         flock(descriptor, LOCK_UN)
         close(descriptor)
     }
