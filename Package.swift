@@ -27,9 +27,9 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
         .target(name: "Remote", dependencies: ["CLibSSH2"]),
-        .target(name: "Checks", dependencies: ["Remote"]),
         // Remote steps as values: built through the one quoting function, run by any CommandRunner.
         .target(name: "HostCommands", dependencies: ["Remote"]),
+        .target(name: "Checks", dependencies: ["Remote", "HostCommands"]),
         .target(
             name: "BotOps",
             dependencies: ["Remote", "Checks", "HostCommands", .product(name: "Yams", package: "Yams")]

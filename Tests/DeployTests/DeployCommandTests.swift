@@ -13,11 +13,9 @@ struct DeployCommandTests {
 
     @Test func twoServicesFromAFeatureBranchThenRollbackToMainWithDockerComposeV2Spelling() async throws {
         try await DeploySandbox.scenario(restoring: ["sighook", "webhook"]) { sandbox in
-            let database = try await sandbox.databaseFingerprint()
             let config = try sandbox.config(compose: "docker compose")
             let before = (sighook: try await sandbox.runningImage("sighook"), webhook: try await sandbox.runningImage("webhook"))
             let branch = "feature/strategy-optimization-test"
-            defer { Task { try? await sandbox.deleteBranch(branch) } }
             let feature = try await sandbox.commit(on: branch, files: ["VERSION": "3-linkage\n"], message: "sighook, webhook: strategy linkage")
 
             let deployed = try await botops(["deploy", "--config", config, "--service", "sighook,webhook", "--ref", branch])
@@ -48,16 +46,13 @@ struct DeployCommandTests {
             #expect(try await sandbox.checkout() == ("main", sandbox.mainHead))
             #expect(rolledBack.stdoutText.contains("sighook ← bottrader/sighook:botops-\(sandbox.mainHead.prefix(12))"))
             #expect(!rolledBack.stdoutText.contains("rebuilding"))
-            #expect(try await sandbox.databaseFingerprint() == database)
         }
     }
 
     @Test func aCheckFailingBeforeTheDeployDoesNotCountButANewFailureRollsBack() async throws {
         try await DeploySandbox.scenario { sandbox in
-            let database = try await sandbox.databaseFingerprint()
             let config = try sandbox.config(compose: "docker-compose")
             let branch = "test/baseline"
-            defer { Task { try? await sandbox.deleteBranch(branch) } }
             let good = try await sandbox.commit(on: branch, files: ["VERSION": "4-good\n"], message: "a good release")
             // Already broken before the deploy: the weekly cron entry is gone.
             try await sandbox.sh("crontab -l > ~/.crontab.deploy-test && crontab -l | grep -v weekly_strategy_review | crontab -")
@@ -81,7 +76,6 @@ struct DeployCommandTests {
                 throw error
             }
             try await sandbox.sh("crontab ~/.crontab.deploy-test && rm ~/.crontab.deploy-test")
-            #expect(try await sandbox.databaseFingerprint() == database)
         }
     }
 
@@ -140,7 +134,6 @@ struct DeployCommandTests {
         try await DeploySandbox.scenario { sandbox in
             let config = try sandbox.config(compose: "docker-compose")
             let branch = "test/dry-run"
-            defer { Task { try? await sandbox.deleteBranch(branch) } }
             let target = try await sandbox.commit(on: branch, files: ["VERSION": "5-dry\n"], message: "not deployed")
             let snapshot = """
                 cd \(shellQuote(sandbox.sandbox.app)); git rev-parse HEAD; git symbolic-ref HEAD; git for-each-ref
@@ -169,7 +162,6 @@ struct DeployCommandTests {
             let config = try sandbox.config()
             let app = shellQuote(sandbox.sandbox.app)
             let branch = "test/host-files"
-            defer { Task { try? await sandbox.deleteBranch(branch) } }
             let containers = try await sandbox.sh("docker ps --no-trunc --format '{{.ID}} {{.Image}}' | sort")
             let query = try String(contentsOf: DeploySandbox.repositoryRoot.appendingPathComponent("scripts/sandbox-app/queries/weekly_signal_quality.sql"), encoding: .utf8)
             let updated = try await sandbox.commit(on: branch, files: ["queries/weekly_signal_quality.sql": query + "-- reviewed\n"], message: "query: reviewed")
@@ -254,10 +246,8 @@ struct DeployLockingTests {
 
     @Test func aSecondDeployIsRefusedNamingTheHolderAndWithLockWaitItFollows() async throws {
         try await DeploySandbox.scenario { sandbox in
-            let database = try await sandbox.databaseFingerprint()
             let config = try sandbox.config(compose: "docker-compose")
             let branch = "test/concurrent"
-            defer { Task { try? await sandbox.deleteBranch(branch) } }
             _ = try await sandbox.commit(on: branch, files: ["VERSION": "6-first\n"], message: "first")
 
             let first = try await Background.start(["deploy", "--config", config, "--service", "sighook", "--ref", branch])
@@ -279,16 +269,13 @@ struct DeployLockingTests {
             #expect(events.filter { $0["event"] as? String == "step_finished" }.compactMap { $0["step"] as? String }.contains("wait-healthy"))
             #expect(events.last?["event"] as? String == "finished")
             #expect(events.last?["exit_code"] as? Int == 0)
-            #expect(try await sandbox.databaseFingerprint() == database)
         }
     }
 
     @Test func killedMidBuildIsNamedNextAndCtrlCReleasesTheLockSayingWhereItStopped() async throws {
         try await DeploySandbox.scenario { sandbox in
-            let database = try await sandbox.databaseFingerprint()
             let config = try sandbox.config(compose: "docker-compose")
             let slow = "test/slow-build"
-            defer { Task { try? await sandbox.deleteBranch(slow) } }
             let dockerfile = try String(contentsOf: DeploySandbox.repositoryRoot.appendingPathComponent("scripts/sandbox-app/Dockerfile.bot"), encoding: .utf8)
             _ = try await sandbox.commit(on: slow, files: ["Dockerfile.bot": dockerfile + "RUN sleep 20\n"], message: "a slow build")
             let image = try await sandbox.runningImage("sighook")
@@ -325,11 +312,9 @@ struct DeployLockingTests {
             // Nothing had touched the containers; the next deploy works.
             #expect(try await sandbox.runningImage("sighook") == image)
             let fast = "test/after-interrupt"
-            defer { Task { try? await sandbox.deleteBranch(fast) } }
             _ = try await sandbox.commit(on: fast, files: ["VERSION": "7-after\n"], message: "after the interruptions")
             let next = try await botops(["deploy", "--config", config, "--service", "sighook", "--ref", fast])
             #expect(next.termination == .exited(0), "\(next.stdoutText)\n\(next.stderrText)")
-            #expect(try await sandbox.databaseFingerprint() == database)
         }
     }
 

@@ -71,9 +71,6 @@ struct DeploySandbox {
         return try await sh(script)
     }
 
-    func deleteBranch(_ branch: String) async throws {
-        try await sh("git -C \(shellQuote(origin)) branch -q -D \(shellQuote(branch)) 2>/dev/null; true")
-    }
 
     /// The checkout's branch and revision.
     func checkout() async throws -> (branch: String, revision: String) {
@@ -115,7 +112,11 @@ struct DeploySandbox {
     /// Puts the host back: origin's main at `mainHead`, the checkout on main there, every service
     /// running main's image (kept images make this fast), the stack healthy.
     func restore(services: [String] = ["sighook"]) async throws {
-        try await sh("git -C \(shellQuote(origin)) update-ref refs/heads/main \(shellQuote(mainHead))")
+        // The tests' own branches go (they are all named test/…, or feature/…-test).
+        try await sh("""
+            git -C \(shellQuote(origin)) update-ref refs/heads/main \(shellQuote(mainHead)) \
+              && git -C \(shellQuote(origin)) for-each-ref --format='%(refname:short)' refs/heads/test 'refs/heads/feature/*-test' | xargs -r git -C \(shellQuote(origin)) branch -q -D
+            """)
         let app = shellQuote(sandbox.app)
         // A test that failed half-way may leave files or another branch behind.
         try await sh("""
@@ -129,11 +130,14 @@ struct DeploySandbox {
         }
     }
 
-    /// Runs `body` with the lock held and a connection, then puts the host back, also when `body` fails.
+    /// Runs `body` with the lock held and a connection, then puts the host back, also when `body`
+    /// fails. The database must come out of every scenario as it went in: `trade_records`' row
+    /// count and checksum are compared.
     static func scenario(restoring services: [String] = ["sighook"], _ body: (DeploySandbox) async throws -> Void) async throws {
         try await withLock {
             let sandbox = try await connect()
             try await sandbox.host.closing {
+                let database = try await sandbox.databaseFingerprint()
                 do {
                     try await body(sandbox)
                 } catch {
@@ -141,6 +145,7 @@ struct DeploySandbox {
                     throw error
                 }
                 try await sandbox.restore(services: services)
+                #expect(try await sandbox.databaseFingerprint() == database, "trade_records changed")
             }
         }
     }

@@ -117,8 +117,13 @@ public final class Deployer: @unchecked Sendable {
         run.services = request.services.isEmpty ? config.services : request.services
         if request.dryRun { return try await plan(request) }
         emit(.started(action: "deploy", services: run.services, destination: runner.destination))
+        return try await finishing { try await runDeploySteps(request) }
+    }
+
+    /// Reports the outcome of `body` and releases the lock, also when `body` throws.
+    private func finishing(_ body: () async throws -> DeployOutcome) async throws -> DeployOutcome {
         do {
-            let outcome = try await runDeploySteps(request)
+            let outcome = try await body()
             emit(.finished(outcome))
             await releaseLock()
             return outcome
@@ -234,26 +239,17 @@ public final class Deployer: @unchecked Sendable {
         emit(.started(action: "deploy --host-files", services: [], destination: runner.destination))
         let wanted: [BuiltinStep] = [.lock, .preflight, .baseline, .checkout, .checks]
         let steps = deployPlaybook.steps.filter { step in wanted.contains { step.action == .builtin($0) } }
-        do {
+        return try await finishing {
             for (index, step) in steps.enumerated() {
                 do {
                     try await perform(step, index: index + 1, total: steps.count, playbook: .deploy)
                 } catch let failure as StepFailure {
-                    let outcome = try await handleFailure(failure, at: step, request: request)
-                    emit(.finished(outcome))
-                    await releaseLock()
-                    return outcome
+                    return try await handleFailure(failure, at: step, request: request)
                 }
             }
             await appendAudit(auditRecord(result: "success"))
-            let outcome = DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): all checks pass; no image was built and no container touched.",
-                                        advice: nil, exitCode: .success)
-            emit(.finished(outcome))
-            await releaseLock()
-            return outcome
-        } catch {
-            await releaseLock()
-            throw error
+            return DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): all checks pass; no image was built and no container touched.",
+                                 advice: nil, exitCode: .success)
         }
     }
 
@@ -267,7 +263,7 @@ public final class Deployer: @unchecked Sendable {
     /// Runs rollback.yml without its lock step (the lock is already held) and reports how it went.
     /// Without `restartContainers` (the deploy failed before touching them) only the checkout,
     /// the image names and the checks are put right: the old containers still run.
-    func rollBack(to target: Target, restartContainers: Bool) async -> RollbackResult {
+    func rollBack(to target: Target, restartContainers: Bool, numbering: (after: Int, of: Int)? = nil) async -> RollbackResult {
         let before = run.steps
         run.steps = []
         run.target = target
@@ -276,7 +272,7 @@ public final class Deployer: @unchecked Sendable {
         var result = RollbackResult()
         for (index, step) in steps.enumerated() {
             do {
-                try await perform(step, index: index + 1, total: steps.count, playbook: .rollback, label: "rollback: ")
+                try await perform(step, index: (numbering?.after ?? 0) + index + 1, total: numbering?.of ?? steps.count, playbook: .rollback, label: "rollback: ")
             } catch let failure as StepFailure {
                 result.failure = "\(step.name): \(failure.message)"
                 break
@@ -297,32 +293,31 @@ public final class Deployer: @unchecked Sendable {
         run.request = DeployRequest(services: run.services, ref: request.to, command: request.command)
         run.request?.lockWait = request.lockWait
         emit(.started(action: "rollback", services: run.services, destination: runner.destination))
-        do {
-            let lockStep = rollbackPlaybook.steps.first { $0.action == .builtin(.lock) }
-            if let lockStep { try await perform(lockStep, index: 0, total: 0, playbook: .rollback, label: "") }
-            try await inspectHost(timeout: .seconds(120), requireBranch: false)
-            run.running = try await runningContainers(run.services)
-            run.target = try await rollbackTarget(request.to)
-        } catch {
-            await releaseLock()
-            if let failure = error as? StepFailure {
+        return try await finishing {
+            let total = rollbackPlaybook.steps.count
+            do {
+                if let lockStep = rollbackPlaybook.steps.first(where: { $0.action == .builtin(.lock) }) {
+                    try await perform(lockStep, index: 1, total: total, playbook: .rollback)
+                }
+                try await inspectHost(timeout: .seconds(120), requireBranch: false)
+                run.running = try await runningContainers(run.services)
+                run.target = try await rollbackTarget(request.to)
+            } catch let failure as StepFailure {
                 throw failure.refusal ?? DeployError.hostCommandFailed(step: "rollback", detail: failure.message)
             }
-            throw error
+            let target = run.target ?? previousTarget
+            let result = await rollBack(to: target, restartContainers: true, numbering: (after: 1, of: total))
+            run.steps += result.steps
+            var record = auditRecord(result: result.failure == nil ? "success" : "failed")
+            record.failure = result.failure
+            await appendAudit(record)
+            if let failure = result.failure {
+                return DeployOutcome(result: .failed, summary: "rollback to \(target.display) failed: \(failure)",
+                                     advice: "Look at: docker ps -a; docker logs \(run.services.first ?? "SERVICE"); then botops verify.", exitCode: .failed)
+            }
+            return DeployOutcome(result: .success, summary: "rolled back \(run.services.joined(separator: ", ")) to \(target.display): the checks pass.",
+                                 advice: nil, exitCode: .success)
         }
-        let target = run.target ?? previousTarget
-        let result = await rollBack(to: target, restartContainers: true)
-        run.steps += result.steps
-        var record = auditRecord(result: result.failure == nil ? "success" : "failed")
-        record.failure = result.failure
-        await appendAudit(record)
-        let outcome = result.failure.map {
-            DeployOutcome(result: .failed, summary: "rollback to \(target.display) failed: \($0)",
-                          advice: "Look at: docker ps -a; docker logs \(run.services.first ?? "SERVICE"); then botops verify.", exitCode: .failed)
-        } ?? DeployOutcome(result: .success, summary: "rolled back \(run.services.joined(separator: ", ")) to \(target.display): the checks pass.", advice: nil, exitCode: .success)
-        emit(.finished(outcome))
-        await releaseLock()
-        return outcome
     }
 
     /// `--to`: "previous" (or nothing) is the release before the newest good one; a local branch
@@ -351,7 +346,7 @@ public final class Deployer: @unchecked Sendable {
             return abandoned
         }
         if stop { throw CancellationError() }
-        if index > 0 { emit(.stepStarted(name: label + step.name, index: index, total: total)) }
+        emit(.stepStarted(name: label + step.name, index: index, total: total))
         if let held = currentHeldLock { held.record(step: label + step.name, revision: run.target?.revision) }
         let clock = ContinuousClock()
         let start = clock.now
