@@ -63,6 +63,15 @@ struct DeployCommandTests {
                 #expect(deployed.stdoutText.contains("8 pass; 1 failing as before the deploy"))
                 #expect(try await sandbox.checkout() == (branch, good))
 
+                // With --strict the failure from before counts too.
+                let strictRelease = try await sandbox.commit(on: branch, from: branch, files: ["VERSION": "4-strict\n"], message: "another good release")
+                let strict = try await botops(["deploy", "--config", config, "--service", "sighook", "--ref", branch, "--strict"])
+                #expect(strict.termination == .exited(1), "\(strict.stdoutText)\n\(strict.stderrText)")
+                #expect(strict.stdoutText.contains("--strict: they will count against the release"))
+                #expect(strict.stdoutText.contains("failed at checks: check failed: cron-scheduled"))
+                #expect(try await sandbox.checkout() == (branch, good))
+                #expect(strictRelease != good)
+
                 // A release that breaks something new: the report script loses its executable bit.
                 _ = try await sandbox.commit(on: branch, from: branch, plain: ["weekly_strategy_review.sh"], message: "report script not executable")
                 let broken = try await botops(["deploy", "--config", config, "--service", "sighook", "--ref", branch])
@@ -76,6 +85,55 @@ struct DeployCommandTests {
                 throw error
             }
             try await sandbox.sh("crontab ~/.crontab.deploy-test && rm ~/.crontab.deploy-test")
+        }
+    }
+
+    /// A playbook with a step that harms the host where a rollback cannot reach (the crontab),
+    /// then fails: the rollback restores the code, but the checks still fail.
+    static func harmfulPlaybooks() throws -> String {
+        let directory = try temporaryDirectory().appendingPathComponent("playbooks")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let shipped = DeploySandbox.repositoryRoot.appendingPathComponent("playbooks")
+        let deploy = try String(contentsOf: shipped.appendingPathComponent("deploy.yml"), encoding: .utf8).replacing("""
+              - name: build
+            """, with: """
+              - name: damage
+                run: "crontab -l | grep -v weekly_strategy_review | crontab -"
+                changes: removes the weekly cron entry
+              - name: fail
+                run: "false"
+              - name: build
+            """)
+        try deploy.write(to: directory.appendingPathComponent("deploy.yml"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: shipped.appendingPathComponent("rollback.yml"), to: directory.appendingPathComponent("rollback.yml"))
+        return directory.path
+    }
+
+    @Test func aRollbackThatCannotRepairTheHostExitsFiveAndNoRollbackLeavesTheHostAsItWas() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config(playbooks: try Self.harmfulPlaybooks())
+            let branch = "test/harmful"
+            let target = try await sandbox.commit(on: branch, files: ["VERSION": "8-harmful\n"], message: "a release whose deploy harms the host")
+            try await sandbox.sh("crontab -l > ~/.crontab.deploy-test")
+            defer { Task { [host = sandbox.host] in _ = try? await host.run("crontab ~/.crontab.deploy-test && rm ~/.crontab.deploy-test") } }
+
+            let failed = try await botops(["deploy", "--config", config, "--service", "sighook", "--ref", branch])
+            #expect(failed.termination == .exited(5), "\(failed.stdoutText)\n\(failed.stderrText)")
+            #expect(failed.stdoutText.contains("deploy of sighook failed at fail"))
+            #expect(failed.stdoutText.contains("The rollback to main at \(sandbox.mainHead.prefix(12)) failed too: checks: check failed: cron-scheduled"))
+            #expect(failed.stdoutText.contains("The host needs a human. Look at:"))
+            #expect(try await sandbox.checkout() == ("main", sandbox.mainHead))
+            let record = try #require(try await sandbox.audit(last: 1).last)
+            #expect(record.result == "rollback-failed" && record.rollback?.result == "failed")
+
+            try await sandbox.sh("crontab ~/.crontab.deploy-test")
+            let kept = try await botops(["deploy", "--config", config, "--service", "sighook", "--ref", branch, "--no-rollback"])
+            #expect(kept.termination == .exited(1), "\(kept.stdoutText)\n\(kept.stderrText)")
+            #expect(kept.stdoutText.contains("The host was left as the failed step left it (--no-rollback"))
+            #expect(kept.stdoutText.contains("To go back: botops rollback --to main"))
+            #expect(try await sandbox.checkout() == (branch, target))
+            #expect(try await sandbox.audit(last: 1).last?.result == "failed")
+            try await sandbox.sh("crontab ~/.crontab.deploy-test")
         }
     }
 

@@ -26,12 +26,14 @@ struct DeploySandbox {
         guard fd >= 0 else { throw TestFailure("cannot open \(lockFile)") }
         defer { close(fd) }
         // flock(2) blocks this thread only; the tests are serialized anyway.
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+        let locked = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
             Thread.detachNewThread {
-                flock(fd, LOCK_EX)
-                done.resume()
+                var status = flock(fd, LOCK_EX)
+                while status != 0 && errno == EINTR { status = flock(fd, LOCK_EX) }
+                done.resume(returning: status == 0)
             }
         }
+        guard locked else { throw TestFailure("cannot lock \(lockFile)") }
         return try await body()
     }
 
@@ -91,13 +93,13 @@ struct DeploySandbox {
     }
 
     /// botops.yml for the tests: the sandbox's, with a short stable window and this repository's playbooks.
-    func config(compose: String = "auto", extra: String = "") throws -> String {
+    func config(compose: String = "auto", playbooks: String = repositoryRoot.appendingPathComponent("playbooks").path) throws -> String {
         let directory = try temporaryDirectory()
         let base = try String(contentsOfFile: sandbox.configFile, encoding: .utf8).replacing("command: auto", with: "command: \(compose)")
         let text = base + """
             health: {timeout: 40s, stable_for: 2s}
-            playbooks: \(Self.repositoryRoot.appendingPathComponent("playbooks").path)
-            \(extra)
+            playbooks: \(playbooks)
+
             """
         let path = directory.appendingPathComponent("botops.yml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)

@@ -58,6 +58,7 @@ public final class Deployer: @unchecked Sendable {
         /// Per service: the container and image that passed wait-healthy.
         var deployed: [String: RunningContainer] = [:]
         var baselineFailures: Set<CheckID> = []
+        var rollingBack = false
         /// The checkout moved: from here on a failure rolls back.
         var checkoutChanged = false
         /// Containers were stopped or replaced.
@@ -267,6 +268,8 @@ public final class Deployer: @unchecked Sendable {
         let before = run.steps
         run.steps = []
         run.target = target
+        run.rollingBack = true
+        defer { run.rollingBack = false }
         let kept: [PlaybookStep.Action] = [.builtin(.checkout), .builtin(.restoreImage), .builtin(.checks)]
         let steps = rollbackPlaybook.steps.filter { $0.action != .builtin(.lock) && (restartContainers || kept.contains($0.action)) }
         var result = RollbackResult()
