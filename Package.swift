@@ -60,7 +60,10 @@ let package = Package(
             dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "DeployTests", dependencies: ["botops", "BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport"]),
+        .testTarget(
+            name: "DeployTests",
+            dependencies: ["botops", "BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]
 )
