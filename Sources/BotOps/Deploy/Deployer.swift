@@ -18,6 +18,8 @@ public final class Deployer: @unchecked Sendable {
     private let mutex = NSLock()
     private var heldLock: HeldLock?
     private var currentStep = "start"
+    /// A copy of `run` as of the last step boundary, for `abandon`, which another task calls.
+    private var progress = RunState()
     private var abandoned = false
 
     public init(config: BotOpsConfig, deployPlaybook: Playbook, rollbackPlaybook: Playbook, runner: any CommandRunner,
@@ -66,6 +68,11 @@ public final class Deployer: @unchecked Sendable {
         var stopStarted: [String: ContinuousClock.Instant] = [:]
         var downtime: [String: Duration] = [:]
         var steps: [AuditRecord.Step] = []
+
+        /// What ran before the deploy: where a rollback returns.
+        var previousTarget: Target {
+            Target(branch: branchBefore, revision: runningRevision ?? revisionBefore)
+        }
     }
 
     struct RunningContainer: Equatable {
@@ -86,16 +93,16 @@ public final class Deployer: @unchecked Sendable {
     /// already: nil. Otherwise (Ctrl-C, SIGTERM, an error thrown mid-step) it stops further steps,
     /// records where the run stopped in the audit, releases the lock, and returns what to tell.
     public func abandon(reason: String) async -> String? {
-        let (held, step) = mutex.withLock {
+        let (held, step, state) = mutex.withLock {
             abandoned = true
-            return (heldLock, currentStep)
+            return (heldLock, currentStep, progress)
         }
         guard held != nil else { return nil }
-        let message = "\(run.action) \(reason) during step \(step); "
-            + (run.checkoutChanged || run.containersTouched
-                ? "the checkout was already at \(run.target?.display ?? "?")\(run.containersTouched ? " and containers had been stopped or replaced" : ""): run botops verify, then deploy again or botops rollback --to \(run.branchBefore ?? run.revisionBefore)."
+        let message = "\(state.action) \(reason) during step \(step); "
+            + (state.checkoutChanged || state.containersTouched
+                ? "the checkout was already at \(state.target?.display ?? "?")\(state.containersTouched ? " and containers had been stopped or replaced" : ""): run botops verify, then deploy again or botops rollback --to \(state.branchBefore ?? state.revisionBefore)."
                 : "nothing had changed on the host yet.")
-        var record = auditRecord(result: "interrupted")
+        var record = auditRecord(result: "interrupted", of: state)
         record.failure = message
         try? await audit.append(record)
         await releaseLock()
@@ -148,7 +155,7 @@ public final class Deployer: @unchecked Sendable {
 
     private func handleFailure(_ failure: StepFailure, at step: PlaybookStep, request: DeployRequest) async throws -> DeployOutcome {
         if let refusal = failure.refusal {
-            if heldLock != nil {
+            if currentHeldLock != nil {
                 var record = auditRecord(result: "refused")
                 record.failure = refusal.description
                 await appendAudit(record)
@@ -189,9 +196,7 @@ public final class Deployer: @unchecked Sendable {
             advice: nil, exitCode: .failed)
     }
 
-    var previousTarget: Target {
-        Target(branch: run.branchBefore, revision: run.runningRevision ?? run.revisionBefore)
-    }
+    var previousTarget: Target { run.previousTarget }
 
     /// All checks passed on the new revision: it becomes last-known-good, its image is kept by
     /// revision, older kept images beyond `releases.keep` lose their tags.
@@ -346,8 +351,10 @@ public final class Deployer: @unchecked Sendable {
     func perform(_ step: PlaybookStep, index: Int, total: Int, playbook: Playbook.Kind, label: String = "") async throws {
         let stop = mutex.withLock {
             currentStep = label + step.name
+            progress = run
             return abandoned
         }
+        defer { mutex.withLock { progress = run } }
         if stop { throw CancellationError() }
         emit(.stepStarted(name: label + step.name, index: index, total: total))
         if let held = currentHeldLock { held.record(step: label + step.name, revision: run.target?.revision) }
@@ -448,14 +455,18 @@ public final class Deployer: @unchecked Sendable {
     // MARK: - Audit
 
     func auditRecord(result: String) -> AuditRecord {
-        var record = AuditRecord(action: run.action, command: run.request?.command ?? "botops", result: result, services: run.services)
-        record.sshUser = run.sshUser
-        record.branch = run.target?.branch
-        record.from = run.revisionBefore.isEmpty ? nil : previousTarget.revision
-        record.to = run.target?.revision
-        record.steps = run.steps
-        record.downtimeMS = run.downtime.isEmpty ? nil : run.downtime.mapValues(wholeMilliseconds)
-        record.baselineFailures = run.baselineFailures.isEmpty ? nil : run.baselineFailures.map(\.rawValue).sorted()
+        auditRecord(result: result, of: run)
+    }
+
+    func auditRecord(result: String, of state: RunState) -> AuditRecord {
+        var record = AuditRecord(action: state.action, command: state.request?.command ?? "botops", result: result, services: state.services)
+        record.sshUser = state.sshUser
+        record.branch = state.target?.branch
+        record.from = state.revisionBefore.isEmpty ? nil : state.previousTarget.revision
+        record.to = state.target?.revision
+        record.steps = state.steps
+        record.downtimeMS = state.downtime.isEmpty ? nil : state.downtime.mapValues(wholeMilliseconds)
+        record.baselineFailures = state.baselineFailures.isEmpty ? nil : state.baselineFailures.map(\.rawValue).sorted()
         return record
     }
 
