@@ -27,11 +27,11 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
         .target(name: "Remote", dependencies: ["CLibSSH2"]),
-        .target(name: "Checks", dependencies: ["Remote", "Cron"]),
         // Cron schedules, crontab.d entries and crontab merging: pure, no host access (Remote only for shellQuote).
         .target(name: "Cron", dependencies: ["Remote"]),
         // Remote steps as values: built through the one quoting function, run by any CommandRunner.
         .target(name: "HostCommands", dependencies: ["Remote"]),
+        .target(name: "Checks", dependencies: ["Remote", "HostCommands", "Cron"]),
         .target(
             name: "BotOps",
             dependencies: ["Remote", "Checks", "HostCommands", "Cron", .product(name: "Yams", package: "Yams")]
@@ -67,7 +67,10 @@ let package = Package(
             dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "DeployTests", dependencies: ["botops", "BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport"]),
+        .testTarget(
+            name: "DeployTests",
+            dependencies: ["botops", "BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "CronTests", dependencies: ["Cron", "BotOps", "Checks", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]

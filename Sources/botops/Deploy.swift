@@ -55,14 +55,8 @@ struct Deploy: HostCommand {
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
-        let configPath = connection.config ?? HostSelection.defaultConfigPath
         if !dryRun { try await blackout.check(session, action: "deploy", configPath: connection.config) }
-        let deployer = Deployer(
-            config: config,
-            deployPlaybook: try config.deploy.loadPlaybook(.deploy, configPath: configPath),
-            rollbackPlaybook: try config.deploy.loadPlaybook(.rollback, configPath: configPath),
-            runner: try await session.host(), emit: output.printer)
-        releaseOnExit(deployer, in: session)
+        let deployer = try await output.deployer(in: session, configPath: connection.config)
         var request = DeployRequest(services: hostFiles ? [] : all ? config.services : service ?? [], ref: ref, command: commandLine())
         request.dryRun = dryRun
         request.noRollback = noRollback

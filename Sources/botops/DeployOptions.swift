@@ -12,6 +12,25 @@ struct DeployOutputOptions: ParsableArguments {
             transform: parseDurationFlag)
     var lockWait: Duration?
 
+    /// A deployer with botops.yml's playbooks, printing its events. Its lock is released on every
+    /// way out of the command: on Ctrl-C or SIGTERM it also says where the run stopped and records
+    /// the interruption in the audit.
+    func deployer(in session: CommandSession, configPath: String?) async throws -> Deployer {
+        let config = session.config
+        let path = configPath ?? HostSelection.defaultConfigPath
+        let deployer = Deployer(
+            config: config,
+            deployPlaybook: try config.deploy.loadPlaybook(.deploy, configPath: path),
+            rollbackPlaybook: try config.deploy.loadPlaybook(.rollback, configPath: path),
+            runner: try await session.host(), emit: printer)
+        session.onExit("the deploy lock") {
+            if let message = await deployer.abandon(reason: "interrupted") {
+                FileHandle.standardError.write(Data("botops: \(message)\n".utf8))
+            }
+        }
+        return deployer
+    }
+
     /// Prints each event as it happens, in the chosen format.
     var printer: @Sendable (DeployEvent) -> Void {
         let format = format
@@ -49,12 +68,3 @@ func commandLine() -> String {
     (["botops"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
 }
 
-/// Registers the release of the deploy lock with the lifecycle: on Ctrl-C or SIGTERM it says
-/// where the run stopped and records the interruption in the audit.
-func releaseOnExit(_ deployer: Deployer, in session: CommandSession) {
-    session.onExit("the deploy lock") {
-        if let message = await deployer.abandon(reason: "interrupted") {
-            FileHandle.standardError.write(Data("botops: \(message)\n".utf8))
-        }
-    }
-}

@@ -36,14 +36,8 @@ struct Rollback: HostCommand {
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
-        let configPath = connection.config ?? HostSelection.defaultConfigPath
         try await blackout.check(session, action: "rollback", configPath: connection.config)
-        let deployer = Deployer(
-            config: config,
-            deployPlaybook: try config.deploy.loadPlaybook(.deploy, configPath: configPath),
-            rollbackPlaybook: try config.deploy.loadPlaybook(.rollback, configPath: configPath),
-            runner: try await session.host(), emit: output.printer)
-        releaseOnExit(deployer, in: session)
+        let deployer = try await output.deployer(in: session, configPath: connection.config)
         var request = RollbackRequest(services: service ?? config.services, to: to, command: commandLine())
         request.lockWait = output.lockWait
         return ExitStatus(try await deployer.rollback(request).exitCode)

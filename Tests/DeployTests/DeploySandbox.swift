@@ -26,12 +26,14 @@ struct DeploySandbox {
         guard fd >= 0 else { throw TestFailure("cannot open \(lockFile)") }
         defer { close(fd) }
         // flock(2) blocks this thread only; the tests are serialized anyway.
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+        let locked = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
             Thread.detachNewThread {
-                flock(fd, LOCK_EX)
-                done.resume()
+                var status = flock(fd, LOCK_EX)
+                while status != 0 && errno == EINTR { status = flock(fd, LOCK_EX) }
+                done.resume(returning: status == 0)
             }
         }
+        guard locked else { throw TestFailure("cannot lock \(lockFile)") }
         return try await body()
     }
 
@@ -71,9 +73,6 @@ struct DeploySandbox {
         return try await sh(script)
     }
 
-    func deleteBranch(_ branch: String) async throws {
-        try await sh("git -C \(shellQuote(origin)) branch -q -D \(shellQuote(branch)) 2>/dev/null; true")
-    }
 
     /// The checkout's branch and revision.
     func checkout() async throws -> (branch: String, revision: String) {
@@ -94,13 +93,13 @@ struct DeploySandbox {
     }
 
     /// botops.yml for the tests: the sandbox's, with a short stable window and this repository's playbooks.
-    func config(compose: String = "auto", extra: String = "") throws -> String {
+    func config(compose: String = "auto", playbooks: String = repositoryRoot.appendingPathComponent("playbooks").path) throws -> String {
         let directory = try temporaryDirectory()
         let base = try String(contentsOfFile: sandbox.configFile, encoding: .utf8).replacing("command: auto", with: "command: \(compose)")
         let text = base + """
             health: {timeout: 40s, stable_for: 2s}
-            playbooks: \(Self.repositoryRoot.appendingPathComponent("playbooks").path)
-            \(extra)
+            playbooks: \(playbooks)
+
             """
         let path = directory.appendingPathComponent("botops.yml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -115,7 +114,11 @@ struct DeploySandbox {
     /// Puts the host back: origin's main at `mainHead`, the checkout on main there, every service
     /// running main's image (kept images make this fast), the stack healthy.
     func restore(services: [String] = ["sighook"]) async throws {
-        try await sh("git -C \(shellQuote(origin)) update-ref refs/heads/main \(shellQuote(mainHead))")
+        // The tests' own branches go (they are all named test/…, or feature/…-test).
+        try await sh("""
+            git -C \(shellQuote(origin)) update-ref refs/heads/main \(shellQuote(mainHead)) \
+              && git -C \(shellQuote(origin)) for-each-ref --format='%(refname:short)' refs/heads/test 'refs/heads/feature/*-test' | xargs -r git -C \(shellQuote(origin)) branch -q -D
+            """)
         let app = shellQuote(sandbox.app)
         // A test that failed half-way may leave files or another branch behind.
         try await sh("""
@@ -129,11 +132,14 @@ struct DeploySandbox {
         }
     }
 
-    /// Runs `body` with the lock held and a connection, then puts the host back, also when `body` fails.
+    /// Runs `body` with the lock held and a connection, then puts the host back, also when `body`
+    /// fails. The database must come out of every scenario as it went in: `trade_records`' row
+    /// count and checksum are compared.
     static func scenario(restoring services: [String] = ["sighook"], _ body: (DeploySandbox) async throws -> Void) async throws {
         try await withLock {
             let sandbox = try await connect()
             try await sandbox.host.closing {
+                let database = try await sandbox.databaseFingerprint()
                 do {
                     try await body(sandbox)
                 } catch {
@@ -141,6 +147,7 @@ struct DeploySandbox {
                     throw error
                 }
                 try await sandbox.restore(services: services)
+                #expect(try await sandbox.databaseFingerprint() == database, "trade_records changed")
             }
         }
     }

@@ -118,6 +118,28 @@ struct LockTests {
         }
     }
 
+    @Test func aHolderWithoutProgressForStaleAfterIsReportedStale() async throws {
+        let host = try await connect()
+        try await host.closing {
+            let quiet = DeployLock(state: state, staleAfter: .seconds(7200), runner: host)
+            let held = try await quiet.acquire(as: .current(command: "a hung deploy"), wait: nil)
+            // Its last progress three hours ago (the record's time is set back; nothing waits).
+            _ = try await host.run("touch -d '-3 hours' \(shellQuote(state.path + "/holder.json"))")
+            guard case .held(let holder?, stale: true) = try await quiet.status() else {
+                Issue.record("a holder silent for 3 h with stale_after 2 h must be stale")
+                return
+            }
+            #expect(holder.idleSeconds.map { $0 >= 3 * 3600 } == true)
+            let refusal = await #expect(throws: DeployError.self) {
+                _ = try await quiet.acquire(as: .current(command: "next"), wait: nil)
+            }
+            #expect(refusal?.description.contains("probably dead") == true)
+            #expect(refusal?.description.contains("botops lock release --force --reason") == true)
+            await held.release()
+            await cleanUp(host)
+        }
+    }
+
     @Test func forcedReleaseBreaksALiveHolder() async throws {
         let host = try await connect()
         try await host.closing {

@@ -152,7 +152,8 @@ extension Deployer {
     private func verify(timeout: Duration) async throws -> String? {
         let report = try await runChecks(timeout: timeout)
         let failing = report.results.filter { $0.status == .fail }
-        let strict = run.request?.strict == true && run.action == "deploy"
+        // --strict judges the release; a rollback is judged against the state before the deploy.
+        let strict = run.request?.strict == true && run.action == "deploy" && !run.rollingBack
         let counted = failing.filter { strict || !run.baselineFailures.contains($0.id) }
         guard counted.isEmpty else {
             throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; "), refusal: nil)

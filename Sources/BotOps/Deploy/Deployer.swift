@@ -18,6 +18,8 @@ public final class Deployer: @unchecked Sendable {
     private let mutex = NSLock()
     private var heldLock: HeldLock?
     private var currentStep = "start"
+    /// A copy of `run` as of the last step boundary, for `abandon`, which another task calls.
+    private var progress = RunState()
     private var abandoned = false
 
     public init(config: BotOpsConfig, deployPlaybook: Playbook, rollbackPlaybook: Playbook, runner: any CommandRunner,
@@ -58,6 +60,7 @@ public final class Deployer: @unchecked Sendable {
         /// Per service: the container and image that passed wait-healthy.
         var deployed: [String: RunningContainer] = [:]
         var baselineFailures: Set<CheckID> = []
+        var rollingBack = false
         /// The checkout moved: from here on a failure rolls back.
         var checkoutChanged = false
         /// Containers were stopped or replaced.
@@ -65,6 +68,11 @@ public final class Deployer: @unchecked Sendable {
         var stopStarted: [String: ContinuousClock.Instant] = [:]
         var downtime: [String: Duration] = [:]
         var steps: [AuditRecord.Step] = []
+
+        /// What ran before the deploy: where a rollback returns.
+        var previousTarget: Target {
+            Target(branch: branchBefore, revision: runningRevision ?? revisionBefore)
+        }
     }
 
     struct RunningContainer: Equatable {
@@ -85,16 +93,16 @@ public final class Deployer: @unchecked Sendable {
     /// already: nil. Otherwise (Ctrl-C, SIGTERM, an error thrown mid-step) it stops further steps,
     /// records where the run stopped in the audit, releases the lock, and returns what to tell.
     public func abandon(reason: String) async -> String? {
-        let (held, step) = mutex.withLock {
+        let (held, step, state) = mutex.withLock {
             abandoned = true
-            return (heldLock, currentStep)
+            return (heldLock, currentStep, progress)
         }
         guard held != nil else { return nil }
-        let message = "\(run.action) \(reason) during step \(step); "
-            + (run.checkoutChanged || run.containersTouched
-                ? "the checkout was already at \(run.target?.display ?? "?")\(run.containersTouched ? " and containers had been stopped or replaced" : ""): run botops verify, then deploy again or botops rollback --to \(run.branchBefore ?? run.revisionBefore)."
+        let message = "\(state.action) \(reason) during step \(step); "
+            + (state.checkoutChanged || state.containersTouched
+                ? "the checkout was already at \(state.target?.display ?? "?")\(state.containersTouched ? " and containers had been stopped or replaced" : ""): run botops verify, then deploy again or botops rollback --to \(state.branchBefore ?? state.revisionBefore)."
                 : "nothing had changed on the host yet.")
-        var record = auditRecord(result: "interrupted")
+        var record = auditRecord(result: "interrupted", of: state)
         record.failure = message
         try? await audit.append(record)
         await releaseLock()
@@ -117,8 +125,13 @@ public final class Deployer: @unchecked Sendable {
         run.services = request.services.isEmpty ? config.services : request.services
         if request.dryRun { return try await plan(request) }
         emit(.started(action: "deploy", services: run.services, destination: runner.destination))
+        return try await finishing { try await runDeploySteps(request) }
+    }
+
+    /// Reports the outcome of `body` and releases the lock, also when `body` throws.
+    private func finishing(_ body: () async throws -> DeployOutcome) async throws -> DeployOutcome {
         do {
-            let outcome = try await runDeploySteps(request)
+            let outcome = try await body()
             emit(.finished(outcome))
             await releaseLock()
             return outcome
@@ -142,7 +155,7 @@ public final class Deployer: @unchecked Sendable {
 
     private func handleFailure(_ failure: StepFailure, at step: PlaybookStep, request: DeployRequest) async throws -> DeployOutcome {
         if let refusal = failure.refusal {
-            if heldLock != nil {
+            if currentHeldLock != nil {
                 var record = auditRecord(result: "refused")
                 record.failure = refusal.description
                 await appendAudit(record)
@@ -183,9 +196,7 @@ public final class Deployer: @unchecked Sendable {
             advice: nil, exitCode: .failed)
     }
 
-    var previousTarget: Target {
-        Target(branch: run.branchBefore, revision: run.runningRevision ?? run.revisionBefore)
-    }
+    var previousTarget: Target { run.previousTarget }
 
     /// All checks passed on the new revision: it becomes last-known-good, its image is kept by
     /// revision, older kept images beyond `releases.keep` lose their tags.
@@ -234,26 +245,17 @@ public final class Deployer: @unchecked Sendable {
         emit(.started(action: "deploy --host-files", services: [], destination: runner.destination))
         let wanted: [BuiltinStep] = [.lock, .preflight, .baseline, .checkout, .checks]
         let steps = deployPlaybook.steps.filter { step in wanted.contains { step.action == .builtin($0) } }
-        do {
+        return try await finishing {
             for (index, step) in steps.enumerated() {
                 do {
                     try await perform(step, index: index + 1, total: steps.count, playbook: .deploy)
                 } catch let failure as StepFailure {
-                    let outcome = try await handleFailure(failure, at: step, request: request)
-                    emit(.finished(outcome))
-                    await releaseLock()
-                    return outcome
+                    return try await handleFailure(failure, at: step, request: request)
                 }
             }
             await appendAudit(auditRecord(result: "success"))
-            let outcome = DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): all checks pass; no image was built and no container touched.",
-                                        advice: nil, exitCode: .success)
-            emit(.finished(outcome))
-            await releaseLock()
-            return outcome
-        } catch {
-            await releaseLock()
-            throw error
+            return DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): all checks pass; no image was built and no container touched.",
+                                 advice: nil, exitCode: .success)
         }
     }
 
@@ -267,16 +269,18 @@ public final class Deployer: @unchecked Sendable {
     /// Runs rollback.yml without its lock step (the lock is already held) and reports how it went.
     /// Without `restartContainers` (the deploy failed before touching them) only the checkout,
     /// the image names and the checks are put right: the old containers still run.
-    func rollBack(to target: Target, restartContainers: Bool) async -> RollbackResult {
+    func rollBack(to target: Target, restartContainers: Bool, numbering: (after: Int, of: Int)? = nil) async -> RollbackResult {
         let before = run.steps
         run.steps = []
         run.target = target
+        run.rollingBack = true
+        defer { run.rollingBack = false }
         let kept: [PlaybookStep.Action] = [.builtin(.checkout), .builtin(.restoreImage), .builtin(.checks)]
         let steps = rollbackPlaybook.steps.filter { $0.action != .builtin(.lock) && (restartContainers || kept.contains($0.action)) }
         var result = RollbackResult()
         for (index, step) in steps.enumerated() {
             do {
-                try await perform(step, index: index + 1, total: steps.count, playbook: .rollback, label: "rollback: ")
+                try await perform(step, index: (numbering?.after ?? 0) + index + 1, total: numbering?.of ?? steps.count, playbook: .rollback, label: "rollback: ")
             } catch let failure as StepFailure {
                 result.failure = "\(step.name): \(failure.message)"
                 break
@@ -297,32 +301,31 @@ public final class Deployer: @unchecked Sendable {
         run.request = DeployRequest(services: run.services, ref: request.to, command: request.command)
         run.request?.lockWait = request.lockWait
         emit(.started(action: "rollback", services: run.services, destination: runner.destination))
-        do {
-            let lockStep = rollbackPlaybook.steps.first { $0.action == .builtin(.lock) }
-            if let lockStep { try await perform(lockStep, index: 0, total: 0, playbook: .rollback, label: "") }
-            try await inspectHost(timeout: .seconds(120), requireBranch: false)
-            run.running = try await runningContainers(run.services)
-            run.target = try await rollbackTarget(request.to)
-        } catch {
-            await releaseLock()
-            if let failure = error as? StepFailure {
+        return try await finishing {
+            let total = rollbackPlaybook.steps.count
+            do {
+                if let lockStep = rollbackPlaybook.steps.first(where: { $0.action == .builtin(.lock) }) {
+                    try await perform(lockStep, index: 1, total: total, playbook: .rollback)
+                }
+                try await inspectHost(timeout: .seconds(120), requireBranch: false)
+                run.running = try await runningContainers(run.services)
+                run.target = try await rollbackTarget(request.to)
+            } catch let failure as StepFailure {
                 throw failure.refusal ?? DeployError.hostCommandFailed(step: "rollback", detail: failure.message)
             }
-            throw error
+            let target = run.target ?? previousTarget
+            let result = await rollBack(to: target, restartContainers: true, numbering: (after: 1, of: total))
+            run.steps += result.steps
+            var record = auditRecord(result: result.failure == nil ? "success" : "failed")
+            record.failure = result.failure
+            await appendAudit(record)
+            if let failure = result.failure {
+                return DeployOutcome(result: .failed, summary: "rollback to \(target.display) failed: \(failure)",
+                                     advice: "Look at: docker ps -a; docker logs \(run.services.first ?? "SERVICE"); then botops verify.", exitCode: .failed)
+            }
+            return DeployOutcome(result: .success, summary: "rolled back \(run.services.joined(separator: ", ")) to \(target.display): the checks pass.",
+                                 advice: nil, exitCode: .success)
         }
-        let target = run.target ?? previousTarget
-        let result = await rollBack(to: target, restartContainers: true)
-        run.steps += result.steps
-        var record = auditRecord(result: result.failure == nil ? "success" : "failed")
-        record.failure = result.failure
-        await appendAudit(record)
-        let outcome = result.failure.map {
-            DeployOutcome(result: .failed, summary: "rollback to \(target.display) failed: \($0)",
-                          advice: "Look at: docker ps -a; docker logs \(run.services.first ?? "SERVICE"); then botops verify.", exitCode: .failed)
-        } ?? DeployOutcome(result: .success, summary: "rolled back \(run.services.joined(separator: ", ")) to \(target.display): the checks pass.", advice: nil, exitCode: .success)
-        emit(.finished(outcome))
-        await releaseLock()
-        return outcome
     }
 
     /// `--to`: "previous" (or nothing) is the release before the newest good one; a local branch
@@ -348,10 +351,12 @@ public final class Deployer: @unchecked Sendable {
     func perform(_ step: PlaybookStep, index: Int, total: Int, playbook: Playbook.Kind, label: String = "") async throws {
         let stop = mutex.withLock {
             currentStep = label + step.name
+            progress = run
             return abandoned
         }
+        defer { mutex.withLock { progress = run } }
         if stop { throw CancellationError() }
-        if index > 0 { emit(.stepStarted(name: label + step.name, index: index, total: total)) }
+        emit(.stepStarted(name: label + step.name, index: index, total: total))
         if let held = currentHeldLock { held.record(step: label + step.name, revision: run.target?.revision) }
         let clock = ContinuousClock()
         let start = clock.now
@@ -450,14 +455,18 @@ public final class Deployer: @unchecked Sendable {
     // MARK: - Audit
 
     func auditRecord(result: String) -> AuditRecord {
-        var record = AuditRecord(action: run.action, command: run.request?.command ?? "botops", result: result, services: run.services)
-        record.sshUser = run.sshUser
-        record.branch = run.target?.branch
-        record.from = run.revisionBefore.isEmpty ? nil : previousTarget.revision
-        record.to = run.target?.revision
-        record.steps = run.steps
-        record.downtimeMS = run.downtime.isEmpty ? nil : run.downtime.mapValues(wholeMilliseconds)
-        record.baselineFailures = run.baselineFailures.isEmpty ? nil : run.baselineFailures.map(\.rawValue).sorted()
+        auditRecord(result: result, of: run)
+    }
+
+    func auditRecord(result: String, of state: RunState) -> AuditRecord {
+        var record = AuditRecord(action: state.action, command: state.request?.command ?? "botops", result: result, services: state.services)
+        record.sshUser = state.sshUser
+        record.branch = state.target?.branch
+        record.from = state.revisionBefore.isEmpty ? nil : state.previousTarget.revision
+        record.to = state.target?.revision
+        record.steps = state.steps
+        record.downtimeMS = state.downtime.isEmpty ? nil : state.downtime.mapValues(wholeMilliseconds)
+        record.baselineFailures = state.baselineFailures.isEmpty ? nil : state.baselineFailures.map(\.rawValue).sorted()
         return record
     }
 
