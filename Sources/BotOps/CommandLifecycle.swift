@@ -141,7 +141,6 @@ public struct CommandLifecycle: Sendable {
         let work = Task { try await body(session) }
         let ending = await firstOf(work)
         var status: Int32
-        var interrupted = false
         switch ending {
         case .finished(.success(let exit)):
             status = exit.rawValue
@@ -149,7 +148,6 @@ public struct CommandLifecycle: Sendable {
             say(error)
             status = BotOpsExitCode(for: error).rawValue
         case .interrupted(let number):
-            interrupted = true
             work.cancel()
             say("interrupted (\(signalName(number))); releasing what this command holds. Interrupt again to stop at once.")
             status = 128 + number
@@ -159,9 +157,9 @@ public struct CommandLifecycle: Sendable {
         if !failed.isEmpty && status == BotOpsExitCode.success.rawValue {
             status = BotOpsExitCode.failed.rawValue
         }
-        if !interrupted {
-            await session.closeConnection()
-        }
+        // Also after an interruption: close() is bounded, and exiting while the connection's thread
+        // is still inside libssh2/OpenSSL lets the process's exit handlers free what it uses (a crash).
+        await session.closeConnection()
         return status
     }
 
