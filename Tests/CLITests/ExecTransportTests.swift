@@ -45,7 +45,7 @@ struct ExecTransportTests {
         let command = "echo $PPID > \(shellQuote(pidFile)); sleep 60"
 
         let run = Task {
-            try await BuiltBinary.botops.run(["exec", "--host", "test-sshd", "--ssh-config", sshConfig, "--config", "/nonexistent", "--", command])
+            try await BuiltBinary.botops.run(["exec", "--host", "test-sshd", "--ssh-config", sshConfig, "--", command], prefix: inEmptyDirectory)
         }
         let session = try TestSSHServer.sessionProcess(try await TestSSHServer.waitForPID(in: pidFile))
         kill(session, SIGSTOP)
@@ -63,7 +63,7 @@ struct ExecTransportTests {
         let server = try TestSSHServer(hostKeys: [.ed25519], options: ["ChannelTimeout session:command=1"])
         defer { server.stop() }
         let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]))
-        let result = try await BuiltBinary.botops.run(["exec", "--host", "test-sshd", "--ssh-config", sshConfig, "--config", "/nonexistent", "--", "sleep 4"])
+        let result = try await BuiltBinary.botops.run(["exec", "--host", "test-sshd", "--ssh-config", sshConfig, "--", "sleep 4"], prefix: inEmptyDirectory)
         #expect(result.termination == .exited(255))
         #expect(result.stderrText.contains("no exit status"))
     }
