@@ -27,10 +27,14 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
         .target(name: "Remote", dependencies: ["CLibSSH2"]),
-        .target(name: "Checks", dependencies: ["Remote"]),
+        // Cron schedules, crontab.d entries and crontab merging: pure, no host access (Remote only for shellQuote).
+        .target(name: "Cron", dependencies: ["Remote"]),
+        // Remote steps as values: built through the one quoting function, run by any CommandRunner.
+        .target(name: "HostCommands", dependencies: ["Remote"]),
+        .target(name: "Checks", dependencies: ["Remote", "HostCommands", "Cron"]),
         .target(
             name: "BotOps",
-            dependencies: ["Remote", "Checks", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Remote", "Checks", "HostCommands", "Cron", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
         .target(name: "Engine", dependencies: ["Postgres"]),
@@ -40,7 +44,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "botops",
-            dependencies: ["BotOps", "Checks", "Remote", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BotOps", "Checks", "Cron", "Remote", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "TransportBench", dependencies: ["BotOps", "Remote"], path: "Benchmarks/TransportBench"),
         .executableTarget(name: "EngineBench", dependencies: ["Engine", "Postgres"], path: "Benchmarks/EngineBench"),
@@ -63,6 +67,11 @@ let package = Package(
             dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(
+            name: "DeployTests",
+            dependencies: ["botops", "BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(name: "CronTests", dependencies: ["Cron", "BotOps", "Checks", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]
 )

@@ -8,7 +8,8 @@ values; everything else (fills, sizing, commissions, trades, statistics) is back
 
 BARS.csv: ts,open,high,low,close,volume,close_units (ts in epoch seconds, prices as decimals).
 SPEC.json: {"strategy": "sma-cross"|"rsi", "params": {...}, "cash": 10000, "commission":
-{"rate": r, "fixed": f, "minimum": m}, "fill": "open"|"close", "risk_free_rate": 0, "repeat": 1}
+{"rate": r, "fixed": f, "minimum": m}, "fill": "open"|"close", "risk_free_rate": 0, "repeat": 1,
+"stop_loss": fraction|null, "take_profit": fraction|null (both only with "fill": "close")}
 """
 import csv, json, math, sys, time, warnings
 
@@ -51,6 +52,21 @@ def rsi_wilder(units, period):
     return out
 
 
+# Stop-loss / take-profit as fractions of the entry price. backtesting.py takes absolute prices
+# when the order is placed, so they are only like-for-like with fills at the close (the entry
+# price is then this bar's close).
+BRACKETS = {"stop_loss": None, "take_profit": None}
+
+
+def brackets(close):
+    out = {}
+    if BRACKETS["stop_loss"] is not None:
+        out["sl"] = close * (1 - BRACKETS["stop_loss"])
+    if BRACKETS["take_profit"] is not None:
+        out["tp"] = close * (1 + BRACKETS["take_profit"])
+    return out
+
+
 def sma_pandas(close, n):
     return pd.Series(close).rolling(n).mean()
 
@@ -73,7 +89,7 @@ class SmaCross(Strategy):
 
     def next(self):
         if crossover(self.fast_sma, self.slow_sma) and not self.position:
-            self.buy()
+            self.buy(**brackets(self.data.Close[-1]))
         elif crossover(self.slow_sma, self.fast_sma) and self.position:
             self.position.close()
 
@@ -88,7 +104,7 @@ class Rsi(Strategy):
 
     def next(self):
         if not self.position and self.rsi[-1] < self.low:
-            self.buy()
+            self.buy(**brackets(self.data.Close[-1]))
         elif self.position and self.rsi[-1] > self.high:
             self.position.close()
 
@@ -142,6 +158,7 @@ def main():
     def commission(size, price):
         return max(minimum, fixed + abs(size) * price * rate)
 
+    BRACKETS["stop_loss"], BRACKETS["take_profit"] = spec.get("stop_loss"), spec.get("take_profit")
     warnings.simplefilter("ignore")
     repeat = int(spec.get("repeat", 1))
     start = time.perf_counter()

@@ -48,6 +48,11 @@ public struct BotOpsConfig: Sendable, Equatable {
     public var database = Database()
     public var checks = Checks()
     public var health = Health()
+    /// `notify.command`: run with the verify report on its stdin when `verify --notify` finds a
+    /// failure or a missed scheduled run (a mail or chat webhook script).
+    public var notifyCommand: String?
+    /// `state_dir`, `lock:`, `releases:`, `deploy:`, `playbooks:`: what `botops deploy` uses.
+    public var deploy = DeploySettings()
 
     public init(host: String) {
         self.host = host
@@ -87,13 +92,7 @@ extension BotOpsConfig {
     }
 
     public static func parse(_ text: String, file: String = "botops.yml") throws -> BotOpsConfig {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw ConfigError(file: file, problem: "not valid YAML: \(error)")
-        }
-        guard let root else {
+        guard let root = try MappingReader.document(text, file: file) else {
             throw ConfigError(file: file, problem: "the file is empty; it needs at least 'host:'.")
         }
         let top = try MappingReader(root, path: "", file: file)
@@ -135,6 +134,11 @@ extension BotOpsConfig {
             config.health.stableFor = try health.duration("stable_for") ?? config.health.stableFor
             try health.rejectUnknownKeys()
         }
+        try config.deploy.read(from: top)
+        if let notify = try top.mapping("notify") {
+            config.notifyCommand = try notify.string("command")
+            try notify.rejectUnknownKeys()
+        }
         try top.rejectUnknownKeys()
         return config
     }
@@ -173,124 +177,4 @@ private func interval(_ value: String) -> String? {
     let units = ["minute", "minutes", "hour", "hours", "day", "days", "week", "weeks"]
     return parts.count == 2 && Int(parts[0]) != nil && units.contains(String(parts[1]))
         ? nil : "expected an interval such as '1 day', '12 hours' or '30 minutes'"
-}
-
-/// Reads one YAML mapping, remembering which keys were asked for so the rest can be reported.
-private final class MappingReader {
-    let mapping: Node.Mapping
-    let path: String
-    let file: String
-    let line: Int?
-    private var known: Set<String> = []
-
-    init(_ node: Node, path: String, file: String) throws {
-        guard case .mapping(let mapping) = node else {
-            throw ConfigError(file: file, line: node.mark?.line, key: path.isEmpty ? nil : path, problem: "expected a mapping of keys, got \(describe(node))")
-        }
-        self.mapping = mapping
-        self.path = path
-        self.file = file
-        self.line = node.mark?.line
-    }
-
-    private func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
-
-    private func value(_ key: String) -> Node? {
-        known.insert(key)
-        return mapping[key]
-    }
-
-    private func error(_ key: String, _ node: Node, _ problem: String) -> ConfigError {
-        ConfigError(file: file, line: node.mark?.line, key: keyPath(key), problem: problem)
-    }
-
-    func string(_ key: String, validate: (String) -> String? = { _ in nil }) throws -> String? {
-        guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else {
-            throw error(key, node, "expected a text value, got \(describe(node))")
-        }
-        if let expected = validate(scalar.string) {
-            throw error(key, node, "'\(scalar.string)' is not valid: \(expected)")
-        }
-        return scalar.string
-    }
-
-    func name(_ key: String) throws -> String? {
-        try string(key) { Name.isValid($0) ? nil : "expected a name of letters, digits, '_', '.', '-'" }
-    }
-
-    func strings(_ key: String, validate: (String) -> String? = { _ in nil }) throws -> [String]? {
-        guard let node = value(key) else { return nil }
-        guard case .sequence(let sequence) = node, !sequence.isEmpty else {
-            throw error(key, node, "expected a non-empty list such as [a, b], got \(describe(node))")
-        }
-        return try sequence.map { item in
-            guard case .scalar(let scalar) = item, !scalar.string.isEmpty else {
-                throw error(key, item, "expected each item to be a text value, got \(describe(item))")
-            }
-            if let expected = validate(scalar.string) {
-                throw error(key, item, "item '\(scalar.string)' is not valid: \(expected)")
-            }
-            return scalar.string
-        }
-    }
-
-    func names(_ key: String) throws -> [String]? {
-        try strings(key) { Name.isValid($0) ? nil : "expected a name of letters, digits, '_', '.', '-'" }
-    }
-
-    func int(_ key: String, range: ClosedRange<Int>) throws -> Int? {
-        guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node, let number = Int(scalar.string), range.contains(number) else {
-            throw error(key, node, "expected a whole number from \(range.lowerBound) to \(range.upperBound), got \(describe(node))")
-        }
-        return number
-    }
-
-    /// A percentage, `90` or `87.5%`, from 0 to 100.
-    func percentage(_ key: String) throws -> Double? {
-        guard let node = value(key) else { return nil }
-        let text = node.scalar.map { $0.string.hasSuffix("%") ? String($0.string.dropLast()) : $0.string }
-        guard let number = text.flatMap(Double.init), number.isFinite, (0...100).contains(number) else {
-            throw error(key, node, "expected a percentage from 0 to 100 such as 90, got \(describe(node))")
-        }
-        return number
-    }
-
-    /// A key that botops no longer reads: named with what to do instead of silently ignored.
-    func retired(_ key: String, because advice: String) throws {
-        guard let node = value(key) else { return }
-        throw error(key, node, "no longer used: \(advice).")
-    }
-
-    func duration(_ key: String) throws -> Duration? {
-        guard let node = value(key) else { return nil }
-        guard case .scalar(let scalar) = node, let duration = parseDuration(scalar.string) else {
-            throw error(key, node, "expected a duration such as 60s, 5m or 500ms, at most 24h, got \(describe(node))")
-        }
-        return duration
-    }
-
-    func mapping(_ key: String) throws -> MappingReader? {
-        guard let node = value(key) else { return nil }
-        return try MappingReader(node, path: keyPath(key), file: file)
-    }
-
-    func rejectUnknownKeys() throws {
-        for (keyNode, _) in mapping {
-            let key = keyNode.string ?? "?"
-            if !known.contains(key) {
-                throw ConfigError(file: file, line: keyNode.mark?.line, key: keyPath(key), problem: "unknown key; expected one of: \(known.sorted().joined(separator: ", ")).")
-            }
-        }
-    }
-}
-
-private func describe(_ node: Node) -> String {
-    switch node {
-    case .scalar(let scalar): return scalar.string.isEmpty ? "nothing" : "'\(scalar.string)'"
-    case .mapping: return "a mapping"
-    case .sequence: return "a list"
-    case .alias: return "an alias"
-    }
 }

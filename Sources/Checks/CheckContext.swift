@@ -1,4 +1,5 @@
 import Foundation
+import HostCommands
 import Remote
 
 /// Shared by the checks of one run: the connection, the settings, and the facts gathered from the
@@ -8,7 +9,8 @@ public final class CheckContext: Sendable {
     public let host: any CommandRunner
     public let settings: CheckSettings
     /// Unique per run so that no file name or query output can be mistaken for our section markers.
-    let marker = "@@botops-" + UUID().uuidString.prefix(8).lowercased()
+    private let sectionMarker = SectionMarker()
+    var marker: String { sectionMarker.text }
 
     private let hostFactsMemo = Memo<HostFacts>()
     private let containerMemo = Memo<ContainerState>()
@@ -53,18 +55,7 @@ public final class CheckContext: Sendable {
 
     /// Splits output into the sections that `marker NAME` lines start.
     func sections(_ output: String) -> [String: [String]] {
-        var result: [String: [String]] = [:]
-        var current: String?
-        for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix(marker + " ") {
-                let name = String(line.dropFirst(marker.count + 1))
-                current = name
-                result[name] = result[name] ?? []
-            } else if let current {
-                result[current]!.append(String(line))
-            }
-        }
-        return result
+        sectionMarker.split(output)
     }
 }
 

@@ -17,8 +17,14 @@ public struct VerifyReport: Sendable {
 
 public struct CheckSelectionError: Error, CustomStringConvertible {
     public var unknown: [String]
+    /// Set when the names are known but --skip leaves none of the selected checks to run.
+    public var allSkipped: [String] = []
+
     public var description: String {
-        "unknown check \(unknown.joined(separator: ", ")); the checks are: \(CheckID.allCases.map(\.rawValue).joined(separator: ", "))"
+        guard unknown.isEmpty else {
+            return "unknown check \(unknown.joined(separator: ", ")); the checks are: \(CheckID.allCases.map(\.rawValue).joined(separator: ", "))"
+        }
+        return "--skip leaves nothing to run (\(allSkipped.joined(separator: ", ")) would all be skipped), so nothing would be verified. Skip fewer checks."
     }
 }
 
@@ -43,6 +49,10 @@ public struct CheckRunner: Sendable {
         }
         checks = available.filter { wanted.contains($0.id) }
         skipped = Set(skip)
+        // A run in which every check is skipped would exit 0 having verified nothing.
+        guard checks.contains(where: willRun) else {
+            throw CheckSelectionError(unknown: [], allSkipped: checks.map(\.id.rawValue))
+        }
     }
 
     public func run(in context: CheckContext) async -> VerifyReport {

@@ -41,8 +41,28 @@ struct CronEntry: Sendable, Equatable {
         return false
     }
 
-    /// The command as cron hands it to the shell (up to the first unescaped `%`, which starts
-    /// stdin), cut into simple commands of words, quotes removed.
+    /// The command as cron hands it to the shell: up to the first unescaped `%`, which starts
+    /// stdin even inside quotes, with `\%` turned into `%`.
+    private var shellCommand: String {
+        var text = ""
+        var escaped = false
+        for character in command {
+            if escaped {
+                text.append(contentsOf: character == "%" ? "%" : "\\\(character)")
+                escaped = false
+            } else if character == "\\" {
+                escaped = true
+            } else if character == "%" {
+                return text
+            } else {
+                text.append(character)
+            }
+        }
+        return escaped ? text + "\\" : text
+    }
+
+    /// `shellCommand` cut into simple commands of words, quotes removed; a `#` starting a word
+    /// comments out the rest.
     private func simpleCommands() -> [[String]] {
         var commands: [[String]] = [[]]
         var word = ""
@@ -52,7 +72,7 @@ struct CronEntry: Sendable, Equatable {
             if !word.isEmpty { commands[commands.count - 1].append(word) }
             word = ""
         }
-        for character in command {
+        for character in shellCommand {
             if escaped {
                 word.append(character)
                 escaped = false
@@ -62,7 +82,7 @@ struct CronEntry: Sendable, Equatable {
                 if character == open { quote = nil } else { word.append(character) }
             } else if character == "'" || character == "\"" {
                 quote = character
-            } else if character == "%" {
+            } else if character == "#" && word.isEmpty {
                 break
             } else if character == " " || character == "\t" {
                 endWord()

@@ -9,6 +9,8 @@ struct HostFacts: Sendable, Equatable {
         var owner: String
         var size: Int
         var modified: Int
+
+        var isRegular: Bool { isRegularFileKind(kind) }
     }
 
     /// `crontab -l` exit status: 0 listed, 1 no crontab (empty), anything else an error.
@@ -19,6 +21,11 @@ struct HostFacts: Sendable, Equatable {
     var scriptExecutable: Bool
     /// Per configured query, in order: nil when missing.
     var queries: [String: FileStat?]
+    /// Whether a cron daemon process runs: false when none does, nil when the host cannot tell
+    /// (no pgrep). An installed entry without a daemon never fires.
+    var cronDaemonRunning: Bool? = true
+    /// Configured queries that exist but hold nothing but whitespace.
+    var blankQueries: Set<String> = []
     /// The host's clock and its offset from UTC (seconds east), which cron schedules follow.
     var now: Int
     var utcOffset: Int
@@ -29,13 +36,16 @@ struct HostFacts: Sendable, Equatable {
         let script = shellQuote(settings.path(settings.reportScript))
         var command = """
             echo \(marker) crontab; crontab -l 2>&1; status=$?; echo \(marker) crontab-status; echo $status
+            echo \(marker) cron-daemon; if ! command -v pgrep >/dev/null; then echo unknown; \
+              elif pgrep -x cron >/dev/null || pgrep -x crond >/dev/null; then echo running; else echo stopped; fi
             echo \(marker) script; \(statCommand(script))
             if \(ReportRun.runnable(script)); then echo executable; else echo not-executable; fi
             echo \(marker) now; date '+%s %z'
             """
         // Sections are numbered: a query's name never reaches the shell except quoted in its path.
         for (index, query) in settings.queries.enumerated() {
-            command += "\necho \(marker) query-\(index); \(statCommand(shellQuote(settings.path("queries/" + query))))"
+            let path = shellQuote(settings.path("queries/" + query))
+            command += "\necho \(marker) query-\(index); \(statCommand(path)); grep -qs '[^[:space:]]' -- \(path) || echo blank"
         }
         let result = try await context.run(command)
         let sections = context.sections(result.stdoutText)
@@ -46,8 +56,11 @@ struct HostFacts: Sendable, Equatable {
         }
         let scriptLines = sections["script"] ?? []
         var queries: [String: FileStat?] = [:]
+        var blankQueries: Set<String> = []
         for (index, query) in settings.queries.enumerated() {
-            queries[query] = parseStat(sections["query-\(index)"]?.first)
+            let lines = sections["query-\(index)"] ?? []
+            queries[query] = parseStat(lines.first)
+            if lines.dropFirst().contains("blank") { blankQueries.insert(query) }
         }
         return HostFacts(
             crontabStatus: status,
@@ -55,6 +68,8 @@ struct HostFacts: Sendable, Equatable {
             script: parseStat(scriptLines.first),
             scriptExecutable: scriptLines.contains("executable"),
             queries: queries,
+            cronDaemonRunning: ["running": true, "stopped": false][sections["cron-daemon"]?.first ?? ""],
+            blankQueries: blankQueries,
             now: now,
             utcOffset: utcOffset)
     }
@@ -69,6 +84,9 @@ struct HostFacts: Sendable, Equatable {
                         owner: String(fields[3]), size: Int(fields[4]) ?? 0, modified: Int(fields[5]) ?? 0)
     }
 }
+
+/// `stat -c %F` says "regular file", or "regular empty file" for a regular file of size 0.
+func isRegularFileKind(_ kind: String) -> Bool { kind.hasPrefix("regular") }
 
 enum CheckError: Error, CustomStringConvertible {
     case unexpectedOutput(command: String, output: String)

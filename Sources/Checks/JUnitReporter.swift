@@ -6,14 +6,18 @@ public struct JUnitReporter: Sendable {
     public init() {}
 
     public func render(_ report: VerifyReport) -> String {
-        let total = seconds(report.duration)
-        let counts = "tests=\"\(report.results.count)\" failures=\"\(report.count(.fail))\" errors=\"\(report.connectionLost == nil ? 0 : 1)\""
-        var xml = """
+        """
             <?xml version="1.0" encoding="UTF-8"?>
-            <testsuites name="botops verify" \(counts) time="\(total)">
-              <testsuite name="botops.verify" \(counts) skipped="\(report.count(.skip))" time="\(total)" timestamp="\(formatUTC(Int(report.startedAt.timeIntervalSince1970)))" hostname="\(escape(report.destination))">
+            <testsuites name="botops verify" \(counts(report)) time="\(seconds(report.duration))">
 
-            """
+            """ + testsuite(report) + "</testsuites>\n"
+    }
+
+    /// The `<testsuite name="botops.verify">` element alone, for reports that carry the checks
+    /// beside their own suite (botops gate).
+    public func testsuite(_ report: VerifyReport) -> String {
+        let total = seconds(report.duration)
+        var xml = "  <testsuite name=\"botops.verify\" \(counts(report)) skipped=\"\(report.count(.skip))\" time=\"\(total)\" timestamp=\"\(formatUTC(Int(report.startedAt.timeIntervalSince1970)))\" hostname=\"\(escape(report.destination))\">\n"
         for result in report.results {
             xml += "    <testcase classname=\"botops.verify\" name=\"\(escape(result.id.rawValue))\" time=\"\(seconds(result.duration))\">\n"
             switch result.status {
@@ -31,28 +35,35 @@ public struct JUnitReporter: Sendable {
         if let lost = report.connectionLost {
             xml += "    <system-err>\(escape("connection lost: \(lost)"))</system-err>\n"
         }
-        return xml + "  </testsuite>\n</testsuites>\n"
+        return xml + "  </testsuite>\n"
+    }
+
+    private func counts(_ report: VerifyReport) -> String {
+        "tests=\"\(report.results.count)\" failures=\"\(report.count(.fail))\" errors=\"\(report.connectionLost == nil ? 0 : 1)\""
     }
 
     private func evidenceText(_ result: CheckResult) -> String {
         result.evidence.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
     }
 
-    /// XML 1.0 cannot carry most control characters, not even as character references, so they
-    /// are written as visible `\u001B`-style escapes (as JSON would), keeping what the host sent.
-    private func escape(_ text: String) -> String {
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "\n", "\t", "\r": escaped.unicodeScalars.append(scalar)
-            case _ where scalar.value < 0x20: escaped += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16, uppercase: true)
-            default: escaped.unicodeScalars.append(scalar)
-            }
+    private func escape(_ text: String) -> String { xmlEscaped(text) }
+}
+
+/// Text for an XML attribute or element. XML 1.0 cannot carry most control characters, not even
+/// as character references, so they are written as visible `\u001B`-style escapes (as JSON
+/// would), keeping what the host sent.
+public func xmlEscaped(_ text: String) -> String {
+    var escaped = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "&": escaped += "&amp;"
+        case "<": escaped += "&lt;"
+        case ">": escaped += "&gt;"
+        case "\"": escaped += "&quot;"
+        case "\n", "\t", "\r": escaped.unicodeScalars.append(scalar)
+        case _ where scalar.value < 0x20: escaped += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16, uppercase: true)
+        default: escaped.unicodeScalars.append(scalar)
         }
-        return escaped
     }
+    return escaped
 }

@@ -11,6 +11,8 @@ struct QueriesPresentCheck: FactCheck {
     func evaluate(_ facts: HostFacts, settings: CheckSettings) -> Verdict {
         var missing: [String] = []
         var empty: [String] = []
+        var notFiles: [String] = []
+        var blank: [String] = []
         var evidence: [Evidence] = []
         for query in settings.queries {
             switch facts.queries[query] ?? nil {
@@ -18,13 +20,21 @@ struct QueriesPresentCheck: FactCheck {
                 missing.append(query)
                 evidence.append(Evidence(query, "missing"))
             case let stat?:
-                if stat.size == 0 { empty.append(query) }
+                if !stat.isRegular {
+                    notFiles.append(query)
+                } else if stat.size == 0 {
+                    empty.append(query)
+                } else if facts.blankQueries.contains(query) {
+                    blank.append(query)
+                }
                 evidence.append(Evidence(query, "\(stat.size) bytes"))
             }
         }
         var problems: [String] = []
         if !missing.isEmpty { problems.append("missing: \(missing.joined(separator: ", "))") }
         if !empty.isEmpty { problems.append("empty: \(empty.joined(separator: ", "))") }
+        if !blank.isEmpty { problems.append("only whitespace: \(blank.joined(separator: ", "))") }
+        if !notFiles.isEmpty { problems.append("not a regular file: \(notFiles.joined(separator: ", "))") }
         guard problems.isEmpty else {
             return .fail("\(problems.joined(separator: "; ")) in \(settings.appPath)/queries. Restore them: git -C \(settings.appPath) checkout -- queries/", evidence)
         }

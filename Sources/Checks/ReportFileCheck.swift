@@ -13,7 +13,9 @@ struct ReportFileCheck: Check {
 
     static func evaluate(_ run: ReportRun, settings: CheckSettings) -> Verdict {
         let pattern = settings.path(settings.reportGlob)
-        guard let file = run.written.max(by: { $0.modified < $1.modified || ($0.modified == $1.modified && $0.path < $1.path) }) else {
+        // A regular file written by this run wins over a directory that happens to match.
+        let written = run.written.contains(where: \.isRegular) ? run.written.filter(\.isRegular) : run.written
+        guard let file = written.max(by: { $0.modified < $1.modified || ($0.modified == $1.modified && $0.path < $1.path) }) else {
             guard let newest = run.after.max(by: { $0.modifiedSeconds < $1.modifiedSeconds }) else {
                 return .fail("the script exited 0 but no file matches \(pattern). Check where it writes its report.")
             }
@@ -24,8 +26,14 @@ struct ReportFileCheck: Check {
                          [Evidence("newest", newest.path), Evidence("modified", formatUTC(newest.modifiedSeconds))])
         }
         let evidence = [Evidence("file", file.path), Evidence("size", String(file.size)), Evidence("modified", formatUTC(file.modifiedSeconds))]
+        guard file.isRegular else {
+            return .fail("\(file.path) is a \(file.kind), not a regular file. Check where the script writes its report.", evidence + [Evidence("kind", file.kind)])
+        }
         guard file.size > 0 else {
             return .fail("\(file.path) is empty.", evidence)
+        }
+        guard !run.blankFiles.contains(file.path) else {
+            return .fail("\(file.path) holds only whitespace (\(file.size) bytes). Check the script's queries and its output.", evidence)
         }
         let created = !run.before.contains { $0.path == file.path }
         return .pass("\(file.path) (\(file.size) bytes, \(created ? "created" : "rewritten") by this run)", evidence)

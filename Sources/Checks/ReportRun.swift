@@ -7,12 +7,15 @@ import Remote
 /// container can serve (the same template db-running judges) and the script is runnable.
 struct ReportRun: Sendable, Equatable {
     /// A report file as `stat` saw it on the host: identity, modification time (to the
-    /// nanosecond, as printed), size.
+    /// nanosecond, as printed), size, and kind (`regular file`, `directory`, … of the target).
     struct ReportFile: Sendable, Equatable {
         var path: String
         var inode: String
         var modified: String
         var size: Int
+        var kind: String
+
+        var isRegular: Bool { isRegularFileKind(kind) }
 
         var modifiedSeconds: Int { Int(modified.prefix { $0 != "." }) ?? 0 }
     }
@@ -31,9 +34,19 @@ struct ReportRun: Sendable, Equatable {
     var after: [ReportFile]
     /// The host's clock when the run ended.
     var now: Int
+    /// Paths in `after` without a single non-whitespace character.
+    var blankFiles: Set<String> = []
 
-    /// Files this run created or changed: new, or with another identity, time or size than before.
-    var written: [ReportFile] { after.filter { !before.contains($0) } }
+    /// Files this run created or changed: with an identity, time and size no file had before
+    /// (so a new link to an old report is not new), modified no earlier than the run started
+    /// (so neither is a link to an old file outside the glob).
+    var written: [ReportFile] {
+        let started: Int? = if case .ran(_, let startedAt, _) = outcome { startedAt } else { nil }
+        return after.filter { file in
+            !before.contains { $0.inode == file.inode && $0.modified == file.modified && $0.size == file.size }
+                && started.map { file.modifiedSeconds >= $0 } ?? true
+        }
+    }
 
     /// The shell test for "a regular file this user may execute", shared with script-executable.
     static func runnable(_ quotedPath: String) -> String {
@@ -44,7 +57,7 @@ struct ReportRun: Sendable, Equatable {
         let settings = context.settings
         let marker = context.marker
         let script = shellQuote(settings.path(settings.reportScript))
-        let snapshot = "stat -L -c '%i|%.9Y|%s|%n' -- \(shellGlob(settings.path(settings.reportGlob))) 2>/dev/null"
+        let snapshot = "stat -L -c '%i|%.9Y|%s|%F|%n' -- \(shellGlob(settings.path(settings.reportGlob))) 2>/dev/null"
         // The script runs from the checkout, as cron does with its absolute path.
         let command = """
             before=$(\(snapshot))
@@ -60,6 +73,7 @@ struct ReportRun: Sendable, Equatable {
             fi
             echo \(marker) before; printf '%s\\n' "$before"
             echo \(marker) after; \(snapshot)
+            echo \(marker) with-text; grep -ls '[^[:space:]]' -- \(shellGlob(settings.path(settings.reportGlob)))
             echo \(marker) now; date +%s
             """
         let result = try await context.run(command)
@@ -77,18 +91,20 @@ struct ReportRun: Sendable, Equatable {
         } else {
             throw CheckError.unexpectedOutput(command: "report script run", output: text + result.stderrText)
         }
+        let after = (sections["after"] ?? []).compactMap(parseFile)
         return ReportRun(
             outcome: outcome,
             output: context.preamble(text).trimmingCharacters(in: .whitespacesAndNewlines),
             errorOutput: result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines),
             before: (sections["before"] ?? []).compactMap(parseFile),
-            after: (sections["after"] ?? []).compactMap(parseFile),
-            now: now)
+            after: after,
+            now: now,
+            blankFiles: Set(after.map(\.path)).subtracting(sections["with-text"] ?? []))
     }
 
     private static func parseFile(_ line: String) -> ReportFile? {
-        let parts = line.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false)
-        guard parts.count == 4, let size = Int(parts[2]) else { return nil }
-        return ReportFile(path: String(parts[3]), inode: String(parts[0]), modified: String(parts[1]), size: size)
+        let parts = line.split(separator: "|", maxSplits: 4, omittingEmptySubsequences: false)
+        guard parts.count == 5, let size = Int(parts[2]) else { return nil }
+        return ReportFile(path: String(parts[4]), inode: String(parts[0]), modified: String(parts[1]), size: size, kind: String(parts[3]))
     }
 }

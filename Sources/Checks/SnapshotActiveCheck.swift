@@ -18,8 +18,12 @@ struct SnapshotActiveCheck: FactCheck {
             case 1:
                 let row = rows[0]
                 let since = row.count > 1 ? row[1] : "?"
-                let age = row.count > 3 ? Int(row[3]).map(formatAge) ?? "?" : "?"
+                let seconds = row.count > 3 ? Int(row[3]) : nil
+                let age = seconds.map(formatAge) ?? "?"
                 var evidence = [Evidence("snapshot_id", ids[0]), Evidence("active_from", since)]
+                if let seconds, seconds < 0 {
+                    return .fail("the only open snapshot, \(ids[0]), starts in \(formatAge(-seconds)) (active_from \(since)): none is active now. Activate the current one: bot-engine snapshot activate.", evidence)
+                }
                 if row.count > 2, !row[2].isEmpty { evidence.append(Evidence("score_buy_target", row[2])) }
                 return .pass("snapshot \(ids[0]) active since \(since) (\(age))", evidence)
             default:

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BotOps
+import Checks
 import Foundation
 
 @main
@@ -7,7 +8,7 @@ struct Botops: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "botops",
         abstract: "Reach, run commands on and verify the trading bot's host.",
-        subcommands: [Ping.self, Exec.self, Verify.self]
+        subcommands: [Ping.self, Exec.self, Verify.self, Deploy.self, Rollback.self, LockCommand.self, History.self, Logs.self, Cron.self, Gate.self]
     )
 
     /// Subcommands end through the command lifecycle (HostCommand), which throws the final status
@@ -26,7 +27,8 @@ struct Botops: AsyncParsableCommand {
             if code == .success {
                 exit(withError: error)
             }
-            let message = fullMessage(for: error)
+            // The message echoes flag values as typed; an escape sequence among them must not reach the terminal.
+            let message = terminalSafe(fullMessage(for: error), keepNewlines: true)
             if !message.isEmpty { FileHandle.standardError.write(Data("\(message)\n".utf8)) }
             Foundation.exit(code == .validationFailure ? BotOpsExitCode.usage.rawValue : code.rawValue)
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BotOps
 import Checks
+import Cron
 import Foundation
 
 extension ReportFormat: ExpressibleByArgument {}
@@ -31,6 +32,15 @@ struct Verify: HostCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds each check's commands may take, the report script included (at most 86400).", valueName: "seconds"), transform: parseSeconds)
     var timeout: Duration = .seconds(60)
 
+    @Option(name: .customLong("crontab-dir"), help: ArgumentHelp("crontab.d, for 'did the scheduled run happen?' (default: crontab.d beside botops.yml, when there is one).", valueName: "dir"))
+    var crontabDirectory: String?
+
+    @Flag(name: .long, help: "When a check fails or a scheduled run was missed, run botops.yml's notify.command with the JSON report on its stdin.")
+    var notify = false
+
+    @Option(name: .long, help: ArgumentHelp("Judge the scheduled runs as of this UTC instant instead of now, e.g. 2026-11-30T18:00:00Z.", valueName: "instant"), transform: parseInstant)
+    var at: Int64?
+
     func validate() throws {
         do {
             _ = try runner()
@@ -47,14 +57,49 @@ struct Verify: HostCommand {
         let runner = try runner()
         let destination = try output.map(ReportOutput.init(path:))
         let settings = session.config.checkSettings(commandTimeout: timeout)
-        let report = await runner.run(in: CheckContext(host: try await session.host(), settings: settings))
+        var notifier: Notifier?
+        if notify {
+            guard let command = session.config.notifyCommand else {
+                throw ConfigError(file: connection.config ?? HostSelection.defaultConfigPath, key: "notify.command",
+                                  problem: "--notify needs notify.command in botops.yml (a command that reads the report on its stdin)")
+            }
+            notifier = Notifier(command: command)
+        }
+        let entries = try scheduledEntries(configPath: connection.config)
+        let host = try await session.host()
+        // Judged before the checks run: report-generation writes a report itself, which must not
+        // pass for the output of a fire that never happened.
+        var scheduled: [ScheduledRunVerdict] = []
+        if !entries.isEmpty {
+            let hostZone = (try? await CronHost(runner: host, state: session.config.deploy.stateDirectory).readTime().zone) ?? .utc
+            let judge = ScheduledRuns(entries: entries, appPath: session.config.path, now: at ?? Int64(Date().timeIntervalSince1970))
+            scheduled = await judge.check(on: host, hostZone: hostZone)
+        }
+        let report = await runner.run(in: CheckContext(host: host, settings: settings))
+        let full = VerifyWithScheduledRuns(report: report, scheduled: scheduled)
         let colour = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         if let destination {
-            print(ReportFormat.table.render(report, colour: colour), terminator: "")
-            try destination.write(format.render(report, colour: false))
+            print(full.render(.table, colour: colour), terminator: "")
+            try destination.write(full.render(format, colour: false))
         } else {
-            print(format.render(report, colour: colour), terminator: "")
+            print(full.render(format, colour: colour), terminator: "")
+        }
+        if let notifier, full.needsAttention {
+            if let problem = notifier.send(full.render(.json, colour: false)) {
+                FileHandle.standardError.write(Data("botops: \(problem)\n".utf8))
+            } else {
+                FileHandle.standardError.write(Data("botops: notify.command was sent the report\n".utf8))
+            }
         }
         return ExitStatus(report.exitCode)
+    }
+
+    /// crontab.d's entries: those of --crontab-dir, else of crontab.d beside botops.yml if it exists.
+    private func scheduledEntries(configPath: String?) throws -> [CronEntry] {
+        if let crontabDirectory { return try CronEntries.load(directory: crontabDirectory) }
+        let directory = CronEntries.defaultDirectory(configPath: configPath)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
+        return try CronEntries.load(directory: directory)
     }
 }

@@ -16,6 +16,9 @@ struct BacktestGoldenTests {
         var fill: FillTiming = .open
         var cash: Double = 10_000
         var riskFree: Double = 0
+        /// Only with fills at the close: backtesting.py takes bracket prices when the order is placed.
+        var stopLoss: Double?
+        var takeProfit: Double?
         var testDescription: String { name }
     }
 
@@ -32,6 +35,10 @@ struct BacktestGoldenTests {
              commission: Commission(rate: 0.0002, minimum: 1), cash: 3_000),
         Case(name: "sma-cross 10/30, 4 % risk-free rate", symbol: "TSLA", seed: 8, strategy: "sma-cross", parameters: ["fast=10", "slow=30"],
              commission: Commission(rate: 0.001), riskFree: 0.04),
+        Case(name: "sma-cross 5/20, fills at the close, 1 % stop-loss and 2 % take-profit", symbol: "TSLA", seed: 11, strategy: "sma-cross",
+             parameters: ["fast=5", "slow=20"], commission: Commission(rate: 0.001), fill: .close, stopLoss: 0.01, takeProfit: 0.02),
+        Case(name: "rsi 14/30/70, fills at the close, 0.5 % stop-loss", symbol: "SPY", seed: 7, strategy: "rsi",
+             parameters: ["period=14", "low=30", "high=70"], commission: Commission(rate: 0.001), fill: .close, stopLoss: 0.005),
     ]
 
     @Test(arguments: cases)
@@ -42,6 +49,8 @@ struct BacktestGoldenTests {
         settings.cash = golden.cash
         settings.commission = golden.commission
         settings.fill = golden.fill
+        settings.stopLoss = golden.stopLoss
+        settings.takeProfit = golden.takeProfit
         let spec = try StrategySpec.parse(name: golden.strategy, parameters: golden.parameters)
         let ours = try Backtest.run(BacktestRequest(strategy: spec, settings: settings, riskFreeRate: golden.riskFree), on: bars)
 
@@ -52,14 +61,20 @@ struct BacktestGoldenTests {
         let theirs = try ReferencePython.run(bars, spec: [
             "strategy": golden.strategy, "params": parameters, "cash": golden.cash, "fill": golden.fill.rawValue, "risk_free_rate": golden.riskFree,
             "commission": ["rate": golden.commission.rate, "fixed": golden.commission.fixed, "minimum": golden.commission.minimum],
+            "stop_loss": golden.stopLoss ?? NSNull(), "take_profit": golden.takeProfit ?? NSNull(),
         ])
 
         #expect(theirs.trades.count > 5, "too few trades to say much: pick another seed")
         #expect(ours.trades.count == theirs.trades.count)
+        #expect(golden.stopLoss == nil || ours.trades.contains { $0.exitReason == .stopLoss }, "no stop-loss exit: the case checks no stops")
+        #expect(golden.takeProfit == nil || ours.trades.contains { $0.exitReason == .takeProfit }, "no take-profit exit: the case checks no targets")
         for (mine, reference) in zip(ours.trades, theirs.trades) {
             #expect(mine.entryBar == reference.entry_bar && mine.exitBar == reference.exit_bar)
             #expect(double(mine.quantity) == reference.size)
-            #expect(double(mine.entryPrice) == reference.entry_price && double(mine.exitPrice) == reference.exit_price)
+            #expect(double(mine.entryPrice) == reference.entry_price)
+            // A stop or target level (entry × (1 ∓ fraction)) is kept to the ledger's 8 decimals.
+            let exitTolerance = mine.exitReason == .signal ? 0 : 0.5e-8
+            #expect(abs(double(mine.exitPrice) - reference.exit_price) <= exitTolerance, "exit \(mine.exitPrice) vs \(reference.exit_price)")
             #expect(close(double(mine.fees), reference.commission), "fees \(mine.fees) vs \(reference.commission)")
             #expect(close(double(mine.pnl), reference.pnl), "pnl \(mine.pnl) vs \(reference.pnl)")
             #expect(close(mine.returnFraction, reference.return), "return \(mine.returnFraction) vs \(reference.return)")

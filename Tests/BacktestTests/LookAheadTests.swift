@@ -43,7 +43,9 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: compiler)
         // -emit-sil runs the diagnostic passes that reject a negative literal for an unsigned parameter.
-        process.arguments = ["-emit-sil", "-o", "/dev/null", "-I", Self.modules, "-I", Self.packageRoot.appendingPathComponent("Sources/CLibPQ").path, source.path]
+        process.arguments = ["-emit-sil", "-o", "/dev/null", "-I", Self.modules, "-I", Self.packageRoot.appendingPathComponent("Sources/CLibPQ").path,
+                             // libpq-fe.h, found through pkg-config by the package build: Debian's place for it.
+                             "-Xcc", "-I/usr/include/postgresql", source.path]
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

@@ -122,6 +122,26 @@ extension CLIUsageTests {
         #expect(result.termination == .exited(2))
         #expect(result.stderrText.contains("unknown check bogus"))
     }
+
+    /// Skipping everything selected used to print a table of skips and exit 0.
+    @Test func verifyThatWouldSkipEveryCheckIsAUsageError() async throws {
+        for selection in [["--skip", "cron-scheduled,script-executable,queries-present,db-running,db-connectivity,report-generation,report-file,trade-linkage,snapshot-active"],
+                          ["--only", "snapshot-active", "--skip", "db-running"]] {
+            let result = try await BuiltBinary.botops.run(["verify", "--local"] + selection)
+            #expect(result.termination == .exited(2), "\(selection)")
+            #expect(result.stdoutText.isEmpty)
+            #expect(result.stderrText.contains("--skip leaves nothing to run"))
+        }
+    }
+
+    /// A bad flag value is echoed in the usage error; an escape sequence in it reached the
+    /// terminal as is.
+    @Test func usageErrorsShowFlagValuesTerminalSafe() async throws {
+        let result = try await BuiltBinary.botops.run(["verify", "--local", "--format", "\u{1B}]0;retitled\u{07}\u{1B}[2Jxml"])
+        #expect(result.termination == .exited(2))
+        #expect(result.stderrText.contains("xml"))
+        #expect(!result.stderrText.contains("\u{1B}"))
+    }
 }
 
 extension CLISandboxTests {

@@ -71,12 +71,13 @@ final class EventLog: @unchecked Sendable {
 
     @Test func skippedPrerequisiteSkipsDependents() async throws {
         let checks: [any Check] = [
+            ScriptedCheck(id: .cronScheduled, prerequisites: [], verdict: .pass("ok")),
             ScriptedCheck(id: .dbRunning, prerequisites: [], verdict: .pass("ok")),
             ScriptedCheck(id: .dbConnectivity, prerequisites: [.dbRunning], verdict: .pass("ok")),
         ]
         let report = try await CheckRunner(skip: [.dbRunning], from: checks).run(in: context)
-        #expect(report.results.map(\.status) == [.skip, .skip])
-        #expect(report.results[0].message == "skipped by --skip")
+        #expect(report.results.map(\.status) == [.pass, .skip, .skip])
+        #expect(report.results[1].message == "skipped by --skip")
     }
 
     @Test func everyCheckIDHasOneCheckInRunbookOrder() {
@@ -96,5 +97,14 @@ final class EventLog: @unchecked Sendable {
         #expect(report.results.map(\.id) == [.cronScheduled, .reportFile])
         #expect(report.results[1].status == .skip)
         #expect(report.results[1].message.contains("prerequisite"))
+    }
+
+    /// Skipping every selected check (directly or through a prerequisite) used to run nothing and
+    /// exit 0: a green verify that verified nothing.
+    @Test func aSelectionWhollySkippedIsRefused() throws {
+        let error = #expect(throws: CheckSelectionError.self) { try CheckRunner(skip: CheckID.allCases) }
+        #expect(error?.description.contains("--skip leaves nothing to run") == true)
+        #expect(throws: CheckSelectionError.self) { try CheckRunner(only: [.snapshotActive], skip: [.dbRunning]) }
+        #expect(try CheckRunner(skip: Array(CheckID.allCases.dropFirst())).checks.count == 9)
     }
 }

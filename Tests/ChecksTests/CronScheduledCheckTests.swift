@@ -48,11 +48,27 @@ import Testing
             "0 9 * * 1 cd /tmp && ./weekly_strategy_review.sh",
             "61 9 * * 1 /opt/bot/weekly_strategy_review.sh",
             "0 9 * * 1 true % /opt/bot/weekly_strategy_review.sh",
+            // cron cuts the command at an unescaped % even inside quotes: the script is stdin.
+            "0 9 * * 1 echo '%'; /opt/bot/weekly_strategy_review.sh",
+            "0 9 * * 1 logger \"done %\" && /opt/bot/weekly_strategy_review.sh",
+            // A # starting a word comments out the rest of the line, separators included.
+            "0 9 * * 1 true #; /opt/bot/weekly_strategy_review.sh",
         ] {
             let result = verdict([line])
             #expect(result.status == .fail, "\(line)")
             #expect(result.message.contains("no crontab line runs /opt/bot/weekly_strategy_review.sh"), "\(line): \(result.message)")
         }
+    }
+
+    /// The entry is in the crontab but no cron daemon runs: it never fires, yet the line alone passed.
+    @Test func anEntryWithoutACronDaemonFails() {
+        var facts = Fixture.host
+        facts.cronDaemonRunning = false
+        let result = CronScheduledCheck().evaluate(facts, settings: Fixture.settings)
+        #expect(result.status == .fail)
+        #expect(result.message.contains("no cron daemon"))
+        facts.cronDaemonRunning = nil
+        #expect(CronScheduledCheck().evaluate(facts, settings: Fixture.settings).status == .pass)
     }
 
     @Test func commentedOutEntryFails() {

@@ -15,4 +15,13 @@ import Testing
         #expect(two.status == .fail)
         #expect(two.message.contains("2 snapshots are active at once: a, b"))
     }
+
+    /// The only snapshot with active_until IS NULL starts in the future: nothing is active now,
+    /// yet the count alone passed it.
+    @Test func theOnlyOpenSnapshotStartingLaterFails() {
+        let later = Fixture.database(["snapshots": .success([["fe59a9ff", "2026-11-21T19:17:36Z", "2.5", "-3600"]])])
+        let verdict = SnapshotActiveCheck().evaluate(later, settings: Fixture.settings)
+        #expect(verdict.status == .fail)
+        #expect(verdict.message.contains("starts in 60m"))
+    }
 }

@@ -177,6 +177,60 @@ struct VerifySandboxTests {
         try? FileManager.default.removeItem(atPath: log)
     }
 
+    /// Things that look right to a lax check: a cron line whose script is cut off by a quoted `%`
+    /// (cron feeds it to stdin), a directory named like a query, and a script that only creates a
+    /// directory matching the report glob. Each used to pass.
+    @Test func lookAlikesOfACronLineAQueryAndAReport() async throws {
+        try await scenario("""
+            crontab -l > ~/.crontab.botops-test && printf '%s\\n' "0 9 * * 1 echo '%'; /opt/bot/\(Self.script)" | crontab - \
+              && mv queries/weekly_timing_analysis.sql ~/.query.botops-test && mkdir queries/weekly_timing_analysis.sql \
+              && cp \(Self.script) ~/.review.botops-test \
+              && printf '#!/bin/bash\\nmkdir -p /opt/bot/logs/weekly_review_dir.txt\\n' > \(Self.script)
+            """, repair: """
+            crontab ~/.crontab.botops-test && rm ~/.crontab.botops-test \
+              && rmdir queries/weekly_timing_analysis.sql logs/weekly_review_dir.txt \
+              && mv ~/.query.botops-test queries/weekly_timing_analysis.sql \
+              && cp ~/.review.botops-test \(Self.script) && rm ~/.review.botops-test && git diff --quiet
+            """) { results in
+            expectVerdicts(results, failing: [
+                "cron-scheduled": "no crontab line runs /opt/bot/weekly_strategy_review.sh",
+                "queries-present": "not a regular file: weekly_timing_analysis.sql",
+                "report-file": "is a directory, not a regular file",
+            ])
+        }
+    }
+
+    /// A query file and a fresh report of nothing but blanks and newlines: both have a size, and
+    /// both used to pass.
+    @Test func aBlankQueryAndABlankReport() async throws {
+        try await scenario("""
+            cp queries/weekly_signal_quality.sql ~/.query.botops-test && printf '  \\n\\t\\n' > queries/weekly_signal_quality.sql \
+              && cp \(Self.script) ~/.review.botops-test \
+              && printf '#!/bin/bash\\nprintf "\\\\n   \\\\n" > /opt/bot/logs/weekly_review_blank.txt\\n' > \(Self.script)
+            """, repair: """
+            cp ~/.query.botops-test queries/weekly_signal_quality.sql && rm ~/.query.botops-test logs/weekly_review_blank.txt \
+              && cp ~/.review.botops-test \(Self.script) && rm ~/.review.botops-test && git diff --quiet
+            """) { results in
+            expectVerdicts(results, failing: [
+                "queries-present": "only whitespace: weekly_signal_quality.sql",
+                "report-file": "holds only whitespace",
+            ])
+        }
+    }
+
+    /// The script makes a link to an old report instead of writing one: `stat -L` sees a new path
+    /// with the old file's identity and time, and it used to pass as created by this run.
+    @Test func aLinkToAnOldReportIsNotThisRunsReport() async throws {
+        let old = "/tmp/botops-old-report-\(UUID().uuidString.prefix(8)).txt"
+        try await scenario("""
+            echo 'weekly review from last month' > \(old) && touch -d '30 days ago' \(old) \
+              && cp \(Self.script) ~/.review.botops-test \
+              && printf '#!/bin/bash\\nln -sfn \(old) /opt/bot/logs/weekly_review_link.txt\\n' > \(Self.script)
+            """, repair: "rm -f logs/weekly_review_link.txt \(old) && cp ~/.review.botops-test \(Self.script) && rm ~/.review.botops-test && git diff --quiet") { results in
+            expectVerdicts(results, failing: ["report-file": "this run did not create or change a file"])
+        }
+    }
+
     /// An older report copied in with a future time (or left by a clock step) while the script
     /// writes nowhere: not this run's report.
     @Test func oldReportWithAFutureTimeAndAScriptThatWritesNothing() async throws {
@@ -252,5 +306,23 @@ extension VerifySandboxTests {
         let object = try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any]
         #expect(object?["destination"] as? String == "local")
         #expect((object?["summary"] as? [String: Int])?["pass"] == 9)
+    }
+
+    /// The entry is installed, but the host finds no cron daemon (here a pgrep first on PATH that
+    /// finds nothing, instead of stopping the shared daemon): the job would never fire, and the
+    /// crontab line alone used to pass.
+    @Test func anInstalledEntryWithoutACronDaemonFails() async throws {
+        let fake = FileManager.default.temporaryDirectory.appendingPathComponent("botops-no-cron-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: fake, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: fake) }
+        let pgrep = fake.appendingPathComponent("pgrep")
+        try "#!/bin/sh\nexit 1\n".write(to: pgrep, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: pgrep.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
+        let path = fake.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let result = try await BuiltBinary.botops.run(["verify", "--local", "--config", sandbox.configFile, "--only", "cron-scheduled"],
+                                                      prefix: ["runuser", "-u", sandbox.value("SANDBOX_USER"), "--", "env", "PATH=\(path)"])
+        #expect(result.termination == .exited(1), "\(result.stdoutText)\(result.stderrText)")
+        #expect(result.stdoutText.contains("no cron daemon"))
     }
 }

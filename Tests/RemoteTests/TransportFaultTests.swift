@@ -74,7 +74,8 @@ struct TransportFaultTests {
         let clock = ContinuousClock()
         let start = clock.now
         await connection.close()
-        #expect(clock.now - start < .seconds(2))
+        // Waiting on the frozen host would take until the command's 25 s timeout; the slack is for a loaded machine.
+        #expect(clock.now - start < .seconds(10))
         guard case .failure(RemoteError.closedWhileRunning(_, let command)) = await running.value else {
             Issue.record("expected closedWhileRunning, got \(await running.value)")
             return

@@ -115,6 +115,7 @@ public enum Backtest {
         guard bars.count >= needed else {
             throw .notEnoughBars(found: bars.count, needed: needed, strategy: request.strategy.name)
         }
+        try request.strategy.checkSums(bars)
         let simulation = request.strategy.simulate(bars, settings: request.settings)
         let trades = try roundTrips(simulation.fills, bars: bars)
         let conventions = MetricConventions(
@@ -145,10 +146,17 @@ public enum Backtest {
     static func roundTrips(_ simulated: [SimulatedFill], bars: BarSeries) throws(BacktestError) -> [BacktestTrade] {
         // Order ids sort like the fills (zero-padded), so a stop hit on the entry bar still
         // allocates after its buy.
-        let fills = simulated.enumerated().map { index, fill in
-            Fill(orderID: orderID(index), symbol: bars.symbol, side: fill.side,
-                 time: Date(timeIntervalSince1970: Double(bars.times[fill.bar])),
-                 price: amount(fill.price), size: amount(fill.quantity), fees: amount(fill.fee))
+        var fills: [Fill] = []
+        fills.reserveCapacity(simulated.count)
+        for (index, fill) in simulated.enumerated() {
+            let price = try amount(fill.price), size = try amount(fill.quantity)
+            // The trade rows keep price and quantity in the ledger's numeric(20, 8) columns.
+            guard price.fitsLedgerColumn, size.fitsLedgerColumn else {
+                throw .outOfRange("a simulated fill of \(size) units at \(price) is beyond ±\(Amount.columnMaximum), the most the ledger stores")
+            }
+            fills.append(Fill(orderID: orderID(index), symbol: bars.symbol, side: fill.side,
+                              time: Date(timeIntervalSince1970: Double(bars.times[fill.bar])),
+                              price: price, size: size, fees: try amount(fill.fee)))
         }
         let byID = Dictionary(uniqueKeysWithValues: fills.indices.map { (fills[$0].orderID, $0) })
         let allocations: [Allocation]
@@ -179,9 +187,14 @@ public enum Backtest {
         return String(repeating: "0", count: max(0, 10 - digits.count)) + digits
     }
 
-    /// The nearest 8-decimal amount.
-    static func amount(_ value: Double) -> Amount {
-        Amount(units: .init((value * 1e8).rounded()))
+    /// The nearest 8-decimal amount; a value no ledger column holds (e.g. the units that
+    /// --cash 1e300 buys) is refused rather than trapped on.
+    static func amount(_ value: Double) throws(BacktestError) -> Amount {
+        let units = (value * 1e8).rounded()
+        guard units.isFinite, abs(units) < 1e36 else {
+            throw .outOfRange("a simulated amount of \(value) is beyond what the ledger holds")
+        }
+        return Amount(units: Int128(units))
     }
 }
 

@@ -42,7 +42,7 @@ public struct BacktestStore: Sendable {
             Backtest.engineVersion, result.request.strategy.name, result.request.strategy.parametersJSON,
             result.request.settingsJSON, result.conventions.json, rangeStart, rangeEnd, digest.symbol, digest.timeframe,
             Date(timeIntervalSince1970: Double(digest.first)), Date(timeIntervalSince1970: Double(digest.last)), digest.count,
-            digest.hash, Backtest.amount(result.simulation.openQuantity),
+            digest.hash, try Backtest.amount(result.simulation.openQuantity),
         ]
         values += BacktestMetrics.fields.map { postgresFloat(result.metrics[keyPath: $0.keyPath]) }
         let trades = result.trades

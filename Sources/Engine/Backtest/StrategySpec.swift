@@ -87,6 +87,16 @@ public enum StrategySpec: Sendable, Equatable {
         }
     }
 
+    /// sma-cross keeps exact window sums of `slow` closes in 64-bit units of 10^-8; closes that
+    /// could make a window's sum exceed that are refused, not silently wrapped into wrong averages.
+    func checkSums(_ bars: BarSeries) throws(BacktestError) {
+        guard case let .smaCross(_, slow) = self else { return }
+        let largest = bars.closeUnits.lazy.map(\.magnitude).max() ?? 0
+        guard largest <= UInt64(Int64.max) / UInt64(slow) else {
+            throw .outOfRange("sma-cross slow=\(slow) sums that many closes exactly, and closes up to \(BarSeries.price(Int64(clamping: largest))) overflow those 64-bit sums; lower slow")
+        }
+    }
+
     var warmup: Int {
         switch self {
         case let .smaCross(fast, slow): return SMACross(fast: fast, slow: slow).warmup

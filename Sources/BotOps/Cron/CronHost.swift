@@ -1,0 +1,257 @@
+import Cron
+import Foundation
+import HostCommands
+import Remote
+
+/// Something went wrong reading or writing the host's crontab. Nothing was written unless the
+/// message says so.
+public enum CronHostError: Error, Equatable, CustomStringConvertible, ExitCodeProviding {
+    /// `crontab -l` failed for another reason than "no crontab".
+    case readFailed(status: String, stderr: String)
+    case zoneUnknown(detail: String)
+    /// The host's tz database disagrees with botops' about a zone an entry uses.
+    case zoneMismatch(zone: String, detail: String)
+    /// Someone changed the crontab between botops reading it and writing it.
+    case changedMeanwhile
+    /// `crontab FILE` refused the new crontab (cron's own message).
+    case installRefused(stderr: String)
+    case backupMissing(name: String)
+    case noBackups
+    case commandFailed(step: String, status: String, stderr: String)
+
+    public var description: String {
+        switch self {
+        case .readFailed(let status, let stderr):
+            return "crontab -l failed (\(status)): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines)). Nothing was written; check that cron is installed and this user may use crontab."
+        case .zoneUnknown(let detail):
+            return "cannot tell the host's time zone: \(detail). Make /etc/localtime a link into /usr/share/zoneinfo (timedatectl set-timezone UTC)."
+        case .zoneMismatch(let zone, let detail):
+            return "the host's time zone data for \(zone) differs from botops' (\(detail)). Nothing was written; update the tzdata package on the host."
+        case .changedMeanwhile:
+            return "the crontab changed while botops was working on it. Nothing was written; run botops cron diff again."
+        case .installRefused(let stderr):
+            return "crontab refused the new crontab: \(stderr.trimmingCharacters(in: .whitespacesAndNewlines)). The old crontab is still installed."
+        case .backupMissing(let name):
+            return "no crontab backup named \(name); list them with botops cron restore --list."
+        case .noBackups:
+            return "there are no crontab backups on the host yet (botops makes one before every change)."
+        case .commandFailed(let step, let status, let stderr):
+            return "\(step) failed (\(status)): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+        }
+    }
+
+    public var exitCode: BotOpsExitCode { .failed }
+}
+
+/// A crontab backup kept on the host.
+public struct CrontabBackup: Equatable, Sendable {
+    public let name: String
+    public let bytes: Int
+}
+
+/// The host's cron: reads the crontab, the zone and the daemon's kind; writes the crontab
+/// atomically with `crontab FILE` after backing up the one it replaces.
+public struct CronHost: Sendable {
+    public let runner: any CommandRunner
+    /// Backups go to `crontab-backups` in it.
+    public let state: StateDirectory
+    /// Backups kept; older ones are deleted after each write.
+    public static let keptBackups = 20
+
+    public init(runner: any CommandRunner, state: StateDirectory) {
+        self.runner = runner
+        self.state = state
+    }
+
+    private var backupDirectory: ShellScript { state.file("crontab-backups") }
+
+    /// Runs a script that only reads; fails with `step` in the message.
+    private func read(_ script: ShellScript, _ step: String) async throws -> CommandResult {
+        let result = try await runner.run(RemoteCommand(script, timeout: .seconds(30))).result
+        guard result.succeeded else {
+            throw CronHostError.commandFailed(step: step, status: result.termination.description, stderr: String(result.stderrText.prefix(400)))
+        }
+        return result
+    }
+
+    /// The user's crontab. "no crontab for USER" is an empty one; any other failure throws, so a
+    /// caller never writes a crontab built on a failed read.
+    public func readCrontab() async throws -> Crontab {
+        let result = try await runner.run(RemoteCommand("crontab -l", timeout: .seconds(30))).result
+        if result.succeeded { return Crontab(bytes: result.stdout) }
+        if result.termination == .exited(1), result.stderrText.contains("no crontab for") { return .empty }
+        throw CronHostError.readFailed(status: result.termination.description, stderr: String(result.stderrText.prefix(400)))
+    }
+
+    /// The zone the cron daemon schedules in, and whether it honours `CRON_TZ` (cronie does;
+    /// Debian's and Ubuntu's cron do not; an unknown cron is treated as not honouring it, which
+    /// only costs the guard).
+    public func readTime() async throws -> CronHostTime {
+        let script: ShellScript = """
+            if [ -L /etc/localtime ]; then printf 'link %s\\n' "$(readlink -f /etc/localtime)"
+            elif [ -f /etc/timezone ]; then printf 'name %s\\n' "$(head -n 1 /etc/timezone)"
+            elif [ ! -e /etc/localtime ]; then echo 'name UTC'
+            else echo 'unknown'; fi
+            if command -v rpm >/dev/null 2>&1 && rpm -q cronie >/dev/null 2>&1; then echo cronie
+            elif dpkg-query -W -f='${Status}' cronie 2>/dev/null | grep -q 'ok installed'; then echo cronie
+            elif dpkg-query -W -f='${Status}' cron 2>/dev/null | grep -q 'ok installed'; then echo debian-cron
+            else echo unknown-cron; fi
+            """
+        let result = try await read(script, "reading the host's time zone")
+        let lines = result.stdoutText.split(separator: "\n").map(String.init)
+        guard lines.count == 2 else { throw CronHostError.zoneUnknown(detail: "unexpected answer \(lines)") }
+        return CronHostTime(zone: try Self.zone(fromProbe: lines[0]), honoursCronTZ: lines[1] == "cronie")
+    }
+
+    static func zone(fromProbe line: String) throws -> CronZone {
+        var name = line
+        if line.hasPrefix("link ") {
+            let target = String(line.dropFirst("link ".count))
+            guard let range = target.range(of: "zoneinfo/") else {
+                throw CronHostError.zoneUnknown(detail: "/etc/localtime points to \(target)")
+            }
+            name = String(target[range.upperBound...])
+            if name.hasPrefix("posix/") { name = String(name.dropFirst("posix/".count)) }
+        } else if line.hasPrefix("name ") {
+            name = String(line.dropFirst("name ".count)).trimmingCharacters(in: .whitespaces)
+        }
+        guard let zone = CronZone(identifier: name) else {
+            throw CronHostError.zoneUnknown(detail: line == "unknown" ? "/etc/localtime is a copy and /etc/timezone is missing" : "'\(name)' is not a tz database zone")
+        }
+        return zone
+    }
+
+    /// Refuses zones the host's tz database knows differently (or not at all): a guard whose
+    /// `TZ=` the host cannot read would compare against UTC.
+    public func checkZonesAgree(_ zones: [CronZone], now: Int64) async throws {
+        for zone in Set(zones) where zone != .utc {
+            let instants = [now] + zone.transitions(from: now, to: now + 2 * 366 * 86_400).flatMap { [$0 - 3600, $0 + 3600] }
+            let dates = ShellScript.lines(instants.map { "TZ=\(zone.identifier) date -d \("@\($0)") +%z" })
+            let probe: ShellScript = "[ -f \("/usr/share/zoneinfo/" + zone.identifier) ] || { echo missing; exit 0; }\n\(dates)"
+            let result = try await runner.run(RemoteCommand(probe, timeout: .seconds(30))).result
+            let answers = result.stdoutText.split(separator: "\n").map(String.init)
+            if answers == ["missing"] {
+                throw CronHostError.zoneMismatch(zone: zone.identifier, detail: "the host has no /usr/share/zoneinfo/\(zone.identifier)")
+            }
+            let expected = instants.map { Self.offsetText(zone.offset(at: $0)) }
+            guard result.succeeded, answers == expected else {
+                throw CronHostError.zoneMismatch(zone: zone.identifier, detail: "offsets \(answers) on the host, \(expected) expected")
+            }
+        }
+    }
+
+    /// `-0800`, as `date +%z` prints it.
+    static func offsetText(_ seconds: Int) -> String {
+        let sign = seconds < 0 ? "-" : "+"
+        let minutes = abs(seconds) / 60
+        return sign + String(format: "%02d%02d", minutes / 60, minutes % 60)
+    }
+
+    /// Installs `new` with `crontab FILE` if the crontab is still `expected`, after saving the
+    /// current one as a backup. Returns the backup's name.
+    public func write(_ new: Crontab, replacing expected: Crontab) async throws -> String {
+        try await backUpAndInstall(source: .content(new), expected: expected)
+    }
+
+    /// Puts a backup back (the newest when `name` is nil), after backing up the current crontab.
+    /// Returns the backup that was restored.
+    public func restore(_ name: String?) async throws -> String {
+        if let name, !Self.isBackupName(name) { throw CronHostError.backupMissing(name: name) }
+        let chosen: String
+        if let name {
+            chosen = name
+        } else {
+            guard let newest = try await backups().last else { throw CronHostError.noBackups }
+            chosen = newest.name
+        }
+        _ = try await backUpAndInstall(source: .backup(chosen), expected: nil)
+        return chosen
+    }
+
+    /// The backups on the host, oldest first.
+    public func backups() async throws -> [CrontabBackup] {
+        let script: ShellScript = "cd \(backupDirectory) 2>/dev/null || exit 0; for f in crontab-*.txt; do [ -f \"$f\" ] && printf '%s %s\\n' \"$(wc -c < \"$f\")\" \"$f\"; done; true"
+        let result = try await read(script, "listing crontab backups")
+        return result.stdoutText.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, let size = Int(parts[0]), Self.isBackupName(parts[1]) else { return nil }
+            return CrontabBackup(name: String(parts[1]), bytes: size)
+        }.sorted { $0.name < $1.name }
+    }
+
+    /// The bytes of one backup.
+    public func backup(_ name: String) async throws -> Crontab {
+        guard Self.isBackupName(name) else { throw CronHostError.backupMissing(name: name) }
+        let result = try await runner.run(RemoteCommand("cat \(state.file("crontab-backups/" + name))", timeout: .seconds(30))).result
+        guard result.succeeded else { throw CronHostError.backupMissing(name: name) }
+        return Crontab(bytes: result.stdout)
+    }
+
+    static func isBackupName(_ name: some StringProtocol) -> Bool {
+        name.hasPrefix("crontab-") && name.hasSuffix(".txt") && name.utf8.count < 64
+            && name.utf8.allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || $0 == UInt8(ascii: "T") || $0 == UInt8(ascii: "Z") }
+    }
+
+    private enum Source {
+        case content(Crontab)
+        case backup(String)
+    }
+
+    private static let statusReadFailed: Int32 = 91
+    private static let statusChanged: Int32 = 92
+    private static let statusInstallRefused: Int32 = 95
+    private static let statusBackupMissing: Int32 = 96
+
+    /// One script on the host, so the check, the backup and the install happen back to back.
+    private func backUpAndInstall(source: Source, expected: Crontab?) async throws -> String {
+        var steps: [ShellScript] = [
+            "umask 077",
+            "dir=\(backupDirectory)",
+            "mkdir -p \"$dir\" || exit 90",
+            "cur=\"$dir/.current.$$\"; new=\"$dir/.new.$$\"; err=\"$dir/.err.$$\"; old=\"$dir/.expected.$$\"",
+            "trap 'rm -f \"$cur\" \"$new\" \"$err\" \"$old\"' EXIT",
+            "crontab -l >\"$cur\" 2>\"$err\"; st=$?",
+            """
+            if [ $st -ne 0 ]; then
+              if [ $st -eq 1 ] && grep -q 'no crontab for' "$err"; then : >"$cur"; else cat "$err" >&2; exit \(Int(Self.statusReadFailed)); fi
+            fi
+            """,
+        ]
+        if let expected {
+            steps.append("printf '%s' \(Data(expected.bytes).base64EncodedString()) | base64 -d >\"$old\" || exit 93")
+            steps.append("cmp -s \"$cur\" \"$old\" || exit \(Int(Self.statusChanged))")
+        }
+        switch source {
+        case .content(let crontab):
+            steps.append("printf '%s' \(Data(crontab.bytes).base64EncodedString()) | base64 -d >\"$new\" || exit 93")
+        case .backup(let name):
+            steps.append("[ -f \"$dir\"/\(name) ] || exit \(Int(Self.statusBackupMissing))")
+            steps.append("cp \"$dir\"/\(name) \"$new\" || exit 93")
+        }
+        steps += [
+            "backup=\"crontab-$(date -u +%Y%m%dT%H%M%S.%NZ).txt\"",
+            "cp \"$cur\" \"$dir/$backup\" || exit 94",
+            "crontab \"$new\" || exit \(Int(Self.statusInstallRefused))",
+            "ls \"$dir\" | grep '^crontab-.*\\.txt$' | sort | head -n -\(Self.keptBackups) | while read -r stale; do rm -f \"$dir/$stale\"; done",
+            "echo \"$backup\"",
+        ]
+        let effect = RemoteCommand.Effect.changes("backs up the crontab to \(state.path)/crontab-backups and installs a new one")
+        let result = try await runner.run(RemoteCommand(ShellScript.lines(steps), timeout: .seconds(60), effect: effect)).result
+        switch result.termination {
+        case .exited(0):
+            return result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        case .exited(Self.statusReadFailed):
+            throw CronHostError.readFailed(status: "while writing", stderr: result.stderrText)
+        case .exited(Self.statusChanged):
+            throw CronHostError.changedMeanwhile
+        case .exited(Self.statusInstallRefused):
+            throw CronHostError.installRefused(stderr: result.stderrText)
+        case .exited(Self.statusBackupMissing):
+            if case .backup(let name) = source { throw CronHostError.backupMissing(name: name) }
+            throw CronHostError.noBackups
+        default:
+            throw CronHostError.commandFailed(step: "writing the crontab", status: result.termination.description, stderr: result.stderrText)
+        }
+    }
+}

@@ -1,0 +1,386 @@
+import Checks
+import Foundation
+import HostCommands
+import Remote
+
+/// The built-in steps of the playbooks (see `BuiltinStep`).
+extension Deployer {
+    func runBuiltin(_ builtin: BuiltinStep, step: PlaybookStep, playbook: Playbook.Kind) async throws -> String? {
+        switch builtin {
+        case .lock: return try await takeLock()
+        case .preflight: return try await preflight(timeout: step.timeout)
+        case .baseline: return try await baseline(timeout: step.timeout)
+        case .keepImage: return try await keepImages(timeout: step.timeout)
+        case .checkout:
+            return playbook == .deploy ? try await checkOutTarget(step: step) : try await checkOutRollbackTarget(timeout: step.timeout)
+        case .restoreImage: return try await restoreImages(timeout: step.timeout)
+        case .stop: return try await stopServices(timeout: step.timeout)
+        case .waitHealthy: return try await waitHealthy(timeout: min(step.timeout, config.health.timeout + config.health.stableFor))
+        case .checks: return try await verify(timeout: step.timeout)
+        }
+    }
+
+    // MARK: lock
+
+    private func takeLock() async throws -> String? {
+        let request = run.request
+        let emit = self.emit
+        let held = try await lock.acquire(as: .current(command: request?.command ?? "botops"), wait: request?.lockWait) { holder in
+            emit(.notice("waiting for the deploy lock, held by \(holder?.summary ?? "another deploy")"))
+        }
+        setHeldLock(held)
+        if let interrupted = held.interrupted {
+            emit(.notice("the previous deploy was interrupted without releasing the lock: \(interrupted.summary). Its step may have left the host half-changed; this run verifies before and after."))
+            var record = AuditRecord(action: "interrupted", command: interrupted.command, result: "interrupted")
+            record.localUser = interrupted.user
+            record.machine = interrupted.machine
+            record.to = interrupted.revision
+            record.failure = "stopped during step \(interrupted.step); found by the next run"
+            await appendAudit(record)
+        }
+        return "held by \(held.holder.user)@\(held.holder.machine)"
+    }
+
+    // MARK: preflight
+
+    private func preflight(timeout: Duration) async throws -> String? {
+        prefetchReadOnlyFacts()
+        try await inspectHost(timeout: timeout, requireBranch: run.request?.ref == nil)
+        return "\(commands.compose.program.joined(separator: " ")), checkout clean on \(run.branchBefore ?? "a detached revision") at \(run.revisionBefore.prefix(12))"
+    }
+
+    /// The baseline checks and the running containers are read-only: they start with the preflight
+    /// and run beside it, instead of after it (the checks alone take about half a second).
+    private func prefetchReadOnlyFacts() {
+        let (runner, commands, services) = (runner, commands, run.services)
+        if let step = deployPlaybook.steps.first(where: { $0.action == .builtin(.baseline) }) {
+            let settings = config.checkSettings(commandTimeout: step.timeout)
+            run.prefetchedBaseline = Task { await (try CheckRunner()).run(in: CheckContext(host: runner, settings: settings)) }
+        }
+        run.prefetchedContainers = Task { try await Self.containers(services, commands: commands, runner: runner) }
+    }
+
+    /// The read-only preflight: the checkout probe and `compose config` run at once, then are judged.
+    func inspectHost(timeout: Duration, requireBranch: Bool) async throws {
+        async let probe = runner.run(commands.preflightProbe(timeout: timeout))
+        async let composeConfig = runner.run(commands.composeConfig(config, timeout: timeout))
+        try inspectCheckout(try await probe, requireBranch: requireBranch)
+        try resolveCompose(try await composeConfig)
+    }
+
+    /// The checkout is clean, on the configured branch when no `--ref` was given, with free disk;
+    /// the ssh user and release records are read on the way.
+    private func inspectCheckout(_ result: RemoteCommandResult, requireBranch: Bool) throws {
+        guard result.result.termination != .exited(70) else {
+            throw StepFailure(message: "no checkout at \(config.path): clone the app there first (or fix path: in botops.yml)", refusal: nil)
+        }
+        let sections = commands.marker.split(result.stdout)
+        guard sections["end"] != nil else {
+            throw StepFailure(message: "the preflight probe stopped early: \(result.shownOutput.prefix(300))", refusal: nil)
+        }
+        run.sshUser = sections["user"]?.first
+        let dirty = (sections["status"] ?? []).filter { !$0.isEmpty }
+        if !dirty.isEmpty {
+            throw DeployError.dirtyCheckout(path: config.path, files: dirty)
+        }
+        run.branchBefore = sections["branch"]?.first.flatMap { $0.isEmpty ? nil : $0 }
+        run.revisionBefore = sections["head"]?.first ?? ""
+        if requireBranch, run.branchBefore != config.branch {
+            throw DeployError.wrongBranch(path: config.path, current: run.branchBefore ?? "a detached revision (\(run.revisionBefore.prefix(12)))", target: config.branch)
+        }
+        for line in sections["disk"] ?? [] {
+            let fields = line.split(separator: " ", maxSplits: 1).map(String.init)
+            guard fields.count == 2, let kilobytes = Int64(fields[0]) else { continue }
+            let (free, overflow) = kilobytes.multipliedReportingOverflow(by: 1024)
+            if !overflow, free < config.deploy.minFreeDiskBytes {
+                throw DeployError.lowDisk(path: fields[1], freeBytes: free, neededBytes: config.deploy.minFreeDiskBytes)
+            }
+        }
+        run.releases = Releases.parse((sections["releases"] ?? []).joined(separator: "\n"))
+    }
+
+    /// `compose config`: the services asked for exist, and `db` still has its external volume.
+    private func resolveCompose(_ result: RemoteCommandResult) throws {
+        guard let program = ComposeInvocation.program(for: config.compose.command, stderr: result.result.stderrText) else {
+            throw DeployError.composeMissing
+        }
+        commands.compose.program = program
+        guard result.succeeded else {
+            // stderr names the problem (a missing file, a YAML error) without values from .env.
+            let stderr = result.result.stderrText.split(separator: "\n").filter { !$0.hasPrefix(ComposeInvocation.spellingMarker) }.joined(separator: "\n")
+            throw DeployError.composeConfigFailed(stderr.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300).description)
+        }
+        let project = try ComposeProject.parse(result.stdout)
+        run.project = project
+        let unknown = run.services.filter { project.services[$0] == nil }
+        if !unknown.isEmpty {
+            throw DeployError.unknownService(names: unknown, known: project.serviceNames)
+        }
+        guard let database = project.databaseService(container: config.database.container),
+              database.volumes.contains(where: project.externalVolumes.contains) else {
+            throw DeployError.databaseNotDeclared(container: config.database.container, file: config.compose.file)
+        }
+        if run.services.contains(database.name) {
+            throw StepFailure(message: "", refusal: .unknownService(names: [database.name + " (the database is never redeployed by botops)"], known: project.serviceNames.filter { $0 != database.name }))
+        }
+    }
+
+    // MARK: baseline and checks
+
+    private func runChecks(timeout: Duration, prefetched: Task<VerifyReport, Error>? = nil) async throws -> VerifyReport {
+        let report: VerifyReport
+        if let prefetched {
+            report = try await prefetched.value
+        } else {
+            report = await (try CheckRunner()).run(in: CheckContext(host: runner, settings: config.checkSettings(commandTimeout: timeout)))
+        }
+        if let lost = report.connectionLost { throw lost }
+        return report
+    }
+
+    private func baseline(timeout: Duration) async throws -> String? {
+        let report = try await runChecks(timeout: timeout, prefetched: run.prefetchedBaseline)
+        let failing = report.results.filter { $0.status == .fail }
+        run.baselineFailures = Set(failing.map(\.id))
+        guard !failing.isEmpty else { return "all \(report.results.count) checks pass" }
+        let strict = run.request?.strict == true
+        emit(.notice("already failing before the deploy: " + failing.map { "\($0.id.rawValue) (\($0.message))" }.joined(separator: "; ")
+            + (strict ? ". --strict: they will count against the release." : ". They do not count against this release; only new failures roll back.")))
+        return "\(failing.count) check(s) already failing"
+    }
+
+    private func verify(timeout: Duration) async throws -> String? {
+        let report = try await runChecks(timeout: timeout)
+        let failing = report.results.filter { $0.status == .fail }
+        // --strict judges the release; a rollback is judged against the state before the deploy.
+        let strict = run.request?.strict == true && run.action == "deploy" && !run.rollingBack
+        let counted = failing.filter { strict || !run.baselineFailures.contains($0.id) }
+        guard counted.isEmpty else {
+            throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; "), refusal: nil)
+        }
+        let known = failing.count
+        return known == 0 ? "all \(report.results.count) checks pass" : "\(report.results.count - known) pass; \(known) failing as before the deploy"
+    }
+
+    // MARK: keep-image
+
+    /// Each service's newest container and its image.
+    func runningContainers(_ services: [String]) async throws -> [String: RunningContainer] {
+        try await Self.containers(services, commands: commands, runner: runner)
+    }
+
+    static func containers(_ services: [String], commands: DeployCommands, runner: any CommandRunner) async throws -> [String: RunningContainer] {
+        let result = try await runner.run(commands.serviceContainers(services, timeout: .seconds(60)))
+        var containers: [String: RunningContainer] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let fields = line.split(separator: " ").map(String.init)
+            if fields.count == 4, services.contains(fields[0]) {
+                containers[fields[0]] = RunningContainer(container: fields[1], imageID: fields[2], imageName: fields[3])
+            }
+        }
+        return containers
+    }
+
+    private func keepImages(timeout: Duration) async throws -> String? {
+        if let prefetched = run.prefetchedContainers {
+            run.running = try await prefetched.value
+        } else {
+            run.running = try await runningContainers(run.services)
+        }
+        try await findRunningRelease(timeout: timeout)
+        var kept: [String] = []
+        for service in run.services {
+            guard let container = run.running[service] else {
+                emit(.notice("\(service) has no container now: there is no image to keep; a rollback would rebuild it"))
+                continue
+            }
+            let tag = Releases.keptTag(image: container.imageName, revision: previousTarget.revision)
+            try await runChecked(commands.tag(container.imageID, as: tag, timeout: timeout), step: "keep-image")
+            run.kept[service] = tag
+            kept.append(tag)
+        }
+        return kept.isEmpty ? "nothing running to keep" : "kept " + kept.joined(separator: ", ")
+    }
+
+    /// The containers normally run the checkout's HEAD. After an interrupted deploy the checkout
+    /// may be ahead of them: if every service runs the image of the same recorded release, that
+    /// release is what runs, and what a rollback returns to.
+    private func findRunningRelease(timeout: Duration) async throws {
+        let newest = run.services.compactMap { service in run.releases.services[service]?.last.map { (service, $0) } }
+        guard !newest.isEmpty else { return }
+        let ids = try await runner.run(commands.imageIDs(newest.map(\.1.image), timeout: timeout))
+        var idOf: [String: String] = [:]
+        for line in ids.stdout.split(separator: "\n") {
+            let words = line.split(separator: " ").map(String.init)
+            if words.count == 2 { idOf[words[0]] = words[1] }
+        }
+        let matching = newest.filter { service, release in idOf[release.image] != nil && idOf[release.image] == run.running[service]?.imageID }
+        let revisions = Set(matching.map(\.1.revision))
+        guard matching.count == run.services.count, revisions.count == 1, let revision = revisions.first, revision != run.revisionBefore else { return }
+        run.runningRevision = revision
+        emit(.notice("the containers run release \(revision.prefix(12)), not the checkout's \(run.revisionBefore.prefix(12)) (an earlier deploy stopped half-way?): a rollback returns to \(revision.prefix(12))"))
+    }
+
+    // MARK: checkout
+
+    /// Fetch, then fast-forward the branch (or check out `--ref`); a rewritten history is refused
+    /// before anything moves.
+    private func checkOutTarget(step: PlaybookStep) async throws -> String? {
+        try await runChecked(commands.fetch(timeout: step.timeout), step: step.name)
+        let ref = run.request?.ref ?? config.branch
+        let resolved = try await runner.run(commands.resolve(ref, timeout: step.timeout))
+        var target: Target?
+        for line in resolved.stdout.split(separator: "\n") {
+            let words = line.split(separator: " ").map(String.init)
+            guard words.count == 2 else { continue }
+            switch words[0] {
+            case "branch": target = Target(branch: ref, revision: words[1])
+            case "revision": target = Target(branch: nil, revision: words[1])
+            case "diverged": throw DeployError.nonFastForward(branch: ref, local: words[1], remote: target?.revision ?? "?")
+            default: break
+            }
+        }
+        guard var target else { throw DeployError.unknownRevision(ref) }
+        // A revision given while on a branch keeps nothing but the commit: the checkout detaches.
+        if target.branch == nil, run.request?.ref == nil { target.branch = run.branchBefore }
+        run.target = target
+        if let held = currentHeldLock { held.record(step: step.name, revision: target.revision) }
+        let hostFilesOnly = run.action == Self.hostFilesAction
+        if target.revision == run.revisionBefore && target.branch == run.branchBefore {
+            return hostFilesOnly ? "already at \(target.display)" : "already at \(target.display); rebuilding it"
+        }
+        if hostFilesOnly { try await refuseImageChanges(to: target, timeout: step.timeout) }
+        run.checkoutChanged = true
+        try await runChecked(commands.checkout(target, timeout: step.timeout), step: step.name)
+        if hostFilesOnly { try await runChecked(commands.restoreExecutableModes(timeout: step.timeout), step: step.name) }
+        return "\(run.revisionBefore.prefix(12)) → \(target.display)"
+    }
+
+    /// `--host-files` deploys only what the host runs itself (the report script, the queries, the
+    /// cron entries): a change to anything an image is built from needs `--service`.
+    private func refuseImageChanges(to target: Target, timeout: Duration) async throws {
+        let diff = try await runChecked(commands.changedFiles(from: run.revisionBefore, to: target.revision, timeout: timeout), step: "checkout")
+        let hostFiles = [config.checks.reportScript]
+        let others = diff.stdout.split(separator: "\n").map(String.init).filter { file in
+            !hostFiles.contains(file) && !file.hasPrefix("queries/") && !file.hasPrefix("crontab.d/")
+        }
+        if !others.isEmpty { throw DeployError.notHostFiles(others) }
+    }
+
+    private func checkOutRollbackTarget(timeout: Duration) async throws -> String? {
+        guard let target = run.target else { return "nothing to check out" }
+        run.checkoutChanged = true
+        try await runChecked(commands.checkout(target, timeout: timeout), step: "checkout")
+        return "back at \(target.display)"
+    }
+
+    // MARK: restore-image
+
+    /// Points each service's image name at its kept image, so `up` starts it without a build;
+    /// rebuilds only a service whose kept image is gone.
+    private func restoreImages(timeout: Duration) async throws -> String? {
+        guard let target = run.target else { return nil }
+        var wanted: [String: (kept: String, name: String)] = [:]
+        for service in run.services {
+            guard let name = run.running[service]?.imageName ?? run.project?.services[service]?.image else { continue }
+            wanted[service] = (run.kept[service] ?? Releases.keptTag(image: name, revision: target.revision), name)
+        }
+        let present = try await runner.run(commands.presentImages(wanted.values.map(\.kept).sorted(), timeout: timeout))
+        let available = Set(present.stdout.split(separator: "\n").map(String.init))
+        var rebuild: [String] = []
+        var notes: [String] = []
+        for service in run.services {
+            guard let image = wanted[service], available.contains(image.kept) else {
+                rebuild.append(service)
+                continue
+            }
+            try await runChecked(commands.tag(image.kept, as: image.name, timeout: timeout), step: "restore-image")
+            notes.append("\(service) ← \(image.kept)")
+        }
+        if !rebuild.isEmpty {
+            emit(.notice("no kept image for \(rebuild.joined(separator: ", ")) at \(target.revision.prefix(12)): rebuilding from the checkout"))
+            try await runChecked(commands.build(rebuild, timeout: timeout), step: "restore-image")
+            notes.append("rebuilt \(rebuild.joined(separator: ", "))")
+        }
+        return notes.joined(separator: ", ")
+    }
+
+    // MARK: stop
+
+    /// Stops each service, timing it: a stop that used the whole grace period and ended in SIGKILL
+    /// means the service ignores SIGTERM, which the operator should hear about.
+    private func stopServices(timeout: Duration) async throws -> String? {
+        run.containersTouched = true
+        let containers = try await runningContainers(run.services)
+        let clock = ContinuousClock()
+        var notes: [String] = []
+        for service in run.services {
+            guard let container = containers[service] else { continue }
+            let grace = run.project?.services[service]?.stopGracePeriod ?? .seconds(10)
+            let start = clock.now
+            run.stopStarted[service] = start
+            try await runChecked(commands.stop(service, container: container.container, grace: grace, timeout: timeout), step: "stop")
+            let took = clock.now - start
+            let state = try await runner.run(commands.exitState(container.container, timeout: timeout))
+            let exitCode = state.stdout.split(separator: " ").first.flatMap { Int($0) }
+            if exitCode == 137, took >= grace - .milliseconds(500) {
+                emit(.notice("\(service) ignored SIGTERM for \(seconds(took)) and was killed: its entrypoint does not forward signals (use the exec form, `init: true`, or a shorter stop_grace_period)"))
+                notes.append("\(service) killed after \(seconds(took))")
+            } else {
+                notes.append("\(service) in \(seconds(took))")
+            }
+        }
+        return notes.isEmpty ? "nothing running" : notes.joined(separator: ", ")
+    }
+
+    // MARK: wait-healthy
+
+    private func waitHealthy(timeout: Duration, clock: ContinuousClock = ContinuousClock()) async throws -> String? {
+        let start = clock.now
+        var tracker = HealthTracker(stableFor: config.health.stableFor)
+        let containers = try await runningContainers(run.services)
+        let probe = commands.containerStates(run.services.compactMap { containers[$0]?.container }, timeout: .seconds(30))
+        var last = ""
+        while true {
+            var states: [String: HealthTracker.Observation] = [:]
+            if !containers.isEmpty {
+                let result = try await runner.run(probe)
+                for line in result.stdout.split(separator: "\n") {
+                    if let observation = HealthTracker.Observation.parse(String(line)) { states[observation.id] = observation }
+                }
+            }
+            var observations: [String: HealthTracker.Observation?] = [:]
+            for service in run.services {
+                observations[service] = .some(containers[service].flatMap { states[$0.container] })
+            }
+            let elapsed = clock.now - start
+            switch tracker.observe(observations, elapsed: elapsed) {
+            case .healthy:
+                run.deployed = containers
+                for (service, ready) in tracker.firstReady {
+                    if let stopped = run.stopStarted[service] { run.downtime[service] = start + ready - stopped }
+                }
+                return "healthy and stable for \(seconds(config.health.stableFor))"
+            case .failed(let service, let reason):
+                try await showLogs(service, observations[service]??.id)
+                throw StepFailure(message: "\(service) \(reason)", refusal: nil)
+            case .waiting(let state):
+                last = state
+            }
+            if elapsed >= timeout {
+                for service in run.services { try await showLogs(service, observations[service]??.id) }
+                throw StepFailure(message: "not healthy within \(seconds(timeout)): \(last)", refusal: nil)
+            }
+            try await clock.sleep(for: .milliseconds(250))
+        }
+    }
+
+    private func showLogs(_ service: String, _ container: String?) async throws {
+        guard let container else { return }
+        let logs = try await runner.run(commands.logTail(container, lines: 20, timeout: .seconds(30)))
+        emit(.output(step: "wait-healthy", line: "last lines of \(service)'s log:"))
+        for line in logs.shownOutput.split(separator: "\n", omittingEmptySubsequences: false) {
+            emit(.output(step: "wait-healthy", line: "  " + line))
+        }
+    }
+}

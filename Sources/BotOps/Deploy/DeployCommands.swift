@@ -1,0 +1,182 @@
+import Foundation
+import HostCommands
+import Remote
+
+/// Every command `deploy` and `rollback` send to the host, as values: the real run executes them
+/// and `--dry-run` prints them, so the two cannot drift apart.
+public struct DeployCommands: Sendable {
+    public let path: String
+    /// Settled in preflight when botops.yml says `compose.command: auto`.
+    public var compose: ComposeInvocation
+    public let state: StateDirectory
+    let marker = SectionMarker()
+
+    public init(path: String, compose: ComposeInvocation, state: StateDirectory) {
+        self.path = path
+        self.compose = compose
+        self.state = state
+    }
+
+    /// `cd PATH && script`: compose and git run from the checkout, as in the operator's runbook.
+    func inCheckout(_ script: ShellScript) -> ShellScript {
+        ShellScript("cd \(path)").and(script)
+    }
+
+    // MARK: Preflight (read-only)
+
+    /// Who we are, the checkout's state, free disk and the release records, in one round trip.
+    func preflightProbe(timeout: Duration) -> RemoteCommand {
+        RemoteCommand(ShellScript.lines([
+            "cd \(path) || exit 70",
+            marker.start("user"), "id -un",
+            marker.start("status"), "git status --porcelain --untracked-files=normal",
+            marker.start("branch"), "git symbolic-ref -q --short HEAD",
+            marker.start("head"), "git rev-parse HEAD",
+            marker.start("disk"),
+            "df -Pk \"$(docker info -f '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)\" . | tail -n +2 | awk '{print $4 \" \" $6}'",
+            marker.start("releases"), "cat \(state.file("releases.json")) 2>/dev/null",
+            marker.start("end"),
+        ]), timeout: timeout)
+    }
+
+    /// The resolved compose file. Its output carries the env file's values: parsed, never shown.
+    /// Decides the compose spelling on the host itself (for `auto`), so it can run beside the probe.
+    func composeConfig(_ config: BotOpsConfig, timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout(ComposeInvocation.onHost(config, ["config"])), timeout: timeout, outputIsSecret: true)
+    }
+
+    /// The newest container of each service, one line each: "SERVICE CONTAINER IMAGE-ID IMAGE-NAME".
+    /// Found by the labels compose puts on its containers (the project's directory and the
+    /// service), straight from docker: compose itself takes most of a second to start.
+    func serviceContainers(_ services: [String], timeout: Duration) -> RemoteCommand {
+        RemoteCommand(.lines(services.map { service in
+            """
+            id=$(docker ps -a -q --no-trunc --filter \("label=com.docker.compose.project.working_dir=" + path) --filter \("label=com.docker.compose.service=" + service) --filter label=com.docker.compose.oneoff=False | head -n 1)
+            [ -z "$id" ] || docker inspect -f \(Self.containerFormat) "$id"
+            """
+        } + ["true"]), timeout: timeout)
+    }
+
+    static let containerFormat = #"{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.Image}} {{.Config.Image}}"#
+
+    /// Which of these images exist: prints the ones present.
+    func presentImages(_ images: [String], timeout: Duration) -> RemoteCommand {
+        RemoteCommand(.lines(images.map { "docker image inspect \($0) >/dev/null 2>&1 && echo \($0)" } + ["true"]), timeout: timeout)
+    }
+
+    /// "TAG IMAGE-ID" for each tag that exists.
+    func imageIDs(_ tags: [String], timeout: Duration) -> RemoteCommand {
+        RemoteCommand(.lines(tags.map { "id=$(docker image inspect -f '{{.Id}}' \($0) 2>/dev/null) && echo \($0) \"$id\"" } + ["true"]), timeout: timeout)
+    }
+
+    func lsRemote(_ branch: String, timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout("git ls-remote --heads origin \(branch)"), timeout: timeout)
+    }
+
+    // MARK: Changes
+
+    func tag(_ image: String, as tag: String, timeout: Duration) -> RemoteCommand {
+        RemoteCommand("docker tag \(image) \(tag)", timeout: timeout, effect: .changes("tags \(image) as \(tag)"))
+    }
+
+    func fetch(timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout("git fetch --prune --quiet origin"), timeout: timeout, effect: .changes("updates the checkout's origin/* branches (not the working tree)"))
+    }
+
+    /// After a fetch: what `ref` is. Prints "branch SHA" for a branch on origin, "revision SHA" for
+    /// a commit, or nothing. For a branch, also whether the local branch (if any) fast-forwards to it.
+    func resolve(_ ref: String, timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout("""
+            if sha=$(git rev-parse -q --verify \("refs/remotes/origin/" + ref + "^{commit}")); then
+              echo "branch $sha"
+              if local=$(git rev-parse -q --verify \("refs/heads/" + ref + "^{commit}")); then
+                if git merge-base --is-ancestor "$local" "$sha"; then echo "fast-forward $local"; else echo "diverged $local"; fi
+              fi
+            elif sha=$(git rev-parse -q --verify \(ref + "^{commit}")); then
+              echo "revision $sha"
+            fi
+            true
+            """), timeout: timeout)
+    }
+
+    /// Without fetching: "branch SHA" for a local branch, "revision SHA" for a commit, or nothing.
+    func resolveLocal(_ ref: String, timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout("""
+            if sha=$(git rev-parse -q --verify \("refs/heads/" + ref + "^{commit}")); then echo "branch $sha"
+            elif sha=$(git rev-parse -q --verify \(ref + "^{commit}")); then echo "revision $sha"; fi
+            true
+            """), timeout: timeout)
+    }
+
+    /// Moves the checkout to `target` (a clean tree is checked first, so nothing is lost).
+    func checkout(_ target: Target, timeout: Duration) -> RemoteCommand {
+        let script: ShellScript
+        if let branch = target.branch {
+            script = "git checkout -q -B \(branch) \(target.revision)"
+        } else {
+            script = "git checkout -q --detach \(target.revision)"
+        }
+        return RemoteCommand(inCheckout(script), timeout: timeout, effect: .changes("checks out \(target.display) in \(path)"))
+    }
+
+    func changedFiles(from: String, to: String, timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout("git diff --name-only \(from) \(to) --"), timeout: timeout)
+    }
+
+    /// Files git tracks as executable get their x bit back (a checkout with core.fileMode off, or
+    /// a hand edit, can lose it; the cron entry runs the report script directly).
+    func restoreExecutableModes(timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout("""
+            git ls-files -s | while read -r mode object stage path; do
+              if [ "$mode" = 100755 ] && [ ! -x "$path" ]; then chmod +x "$path" && echo "chmod +x $path"; fi
+            done
+            """), timeout: timeout, effect: .changes("sets the executable bit git records on files that lost it"))
+    }
+
+    /// `docker stop` with the service's grace period, as `compose stop` would, without compose's start-up time.
+    func stop(_ service: String, container: String, grace: Duration, timeout: Duration) -> RemoteCommand {
+        let seconds = Int((totalSeconds(grace)).rounded(.up))
+        return RemoteCommand("docker stop -t \(seconds) \(container) >/dev/null", timeout: timeout,
+                             effect: .changes("stops \(service) (SIGTERM, SIGKILL after \(seconds) s)"))
+    }
+
+    func build(_ services: [String], timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout(compose(["build", "--no-cache"] + services)), timeout: timeout, effect: .changes("rebuilds \(services.joined(separator: ", "))"))
+    }
+
+    /// How a stopped container ended: "EXIT-CODE FINISHED-AT".
+    func exitState(_ container: String, timeout: Duration) -> RemoteCommand {
+        RemoteCommand("docker inspect -f '{{.State.ExitCode}} {{.State.FinishedAt}}' \(container)", timeout: timeout)
+    }
+
+    /// State of each container: "ID|STATUS|RESTARTING|HEALTH|RESTARTS|STARTED-AT".
+    func containerStates(_ containers: [String], timeout: Duration) -> RemoteCommand {
+        RemoteCommand("docker inspect -f '{{.Id}}|{{.State.Status}}|{{.State.Restarting}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{.State.StartedAt}}' \(containers)",
+                      timeout: timeout)
+    }
+
+    func logTail(_ container: String, lines: Int, timeout: Duration) -> RemoteCommand {
+        RemoteCommand("docker logs --tail \(lines) \(container) 2>&1", timeout: timeout)
+    }
+
+    func writeReleases(_ json: String, timeout: Duration) -> RemoteCommand {
+        RemoteCommand("""
+            (umask 077 && mkdir -p \(state.script)) && printf '%s\\n' \(json) > \(state.file("releases.json.new")) && mv \(state.file("releases.json.new")) \(state.file("releases.json"))
+            """, timeout: timeout, effect: .changes("records the last-known-good releases in \(state.path)/releases.json"))
+    }
+
+    /// A tag a stopped container still uses cannot go; that is no reason to fail a good deploy.
+    func untag(_ tags: [String], timeout: Duration) -> RemoteCommand {
+        RemoteCommand("docker image rm \(tags) >/dev/null 2>&1; true", timeout: timeout, effect: .changes("removes the tags \(tags.joined(separator: ", ")) (older than the releases kept)"))
+    }
+}
+
+/// Where the checkout goes: a branch at a revision, or a bare revision (detached).
+public struct Target: Sendable, Equatable, Codable {
+    public var branch: String?
+    public var revision: String
+
+    public var display: String {
+        branch.map { "\($0) at \(revision.prefix(12))" } ?? String(revision.prefix(12))
+    }
+}

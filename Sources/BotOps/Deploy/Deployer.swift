@@ -1,0 +1,492 @@
+import Checks
+import Foundation
+import HostCommands
+import Remote
+
+/// Runs `playbooks/deploy.yml` and `playbooks/rollback.yml` on one host connection: the deploy
+/// guide's steps made safe (locked, verified, rolled back with the kept image on failure,
+/// audited). One instance per run.
+public final class Deployer: @unchecked Sendable {
+    let config: BotOpsConfig
+    let deployPlaybook: Playbook
+    let rollbackPlaybook: Playbook
+    let runner: any CommandRunner
+    let emit: @Sendable (DeployEvent) -> Void
+    var commands: DeployCommands
+    /// The run's state, filled in as steps go.
+    var run = RunState()
+    private let mutex = NSLock()
+    private var heldLock: HeldLock?
+    private var currentStep = "start"
+    /// A copy of `run` as of the last step boundary, for `abandon`, which another task calls.
+    private var progress = RunState()
+    private var abandoned = false
+
+    public init(config: BotOpsConfig, deployPlaybook: Playbook, rollbackPlaybook: Playbook, runner: any CommandRunner,
+                emit: @escaping @Sendable (DeployEvent) -> Void) {
+        self.config = config
+        self.deployPlaybook = deployPlaybook
+        self.rollbackPlaybook = rollbackPlaybook
+        self.runner = runner
+        self.emit = emit
+        let program = config.compose.command == .v1 ? ["docker-compose"] : ["docker", "compose"]
+        commands = DeployCommands(path: config.path, compose: ComposeInvocation(program: program, envFile: config.compose.envFile, file: config.compose.file),
+                                  state: config.deploy.stateDirectory)
+    }
+
+    var lock: DeployLock {
+        DeployLock(state: config.deploy.stateDirectory, staleAfter: config.deploy.lockStaleAfter, runner: runner)
+    }
+
+    /// Everything one run learns and changes, for the steps, the rollback and the audit.
+    struct RunState {
+        var action = "deploy"
+        var request: DeployRequest?
+        var services: [String] = []
+        var sshUser: String?
+        var project: ComposeProject?
+        /// Read-only facts fetched while the preflight runs.
+        var prefetchedBaseline: Task<VerifyReport, Error>?
+        var prefetchedContainers: Task<[String: RunningContainer], Error>?
+        var releases = Releases()
+        var branchBefore: String?
+        var revisionBefore = ""
+        /// The recorded release the containers run, when it is not the checkout's HEAD.
+        var runningRevision: String?
+        var target: Target?
+        /// Per service: the container and image running before the deploy.
+        var running: [String: RunningContainer] = [:]
+        var kept: [String: String] = [:]
+        /// Per service: the container and image that passed wait-healthy.
+        var deployed: [String: RunningContainer] = [:]
+        var baselineFailures: Set<CheckID> = []
+        var rollingBack = false
+        /// The checkout moved: from here on a failure rolls back.
+        var checkoutChanged = false
+        /// Containers were stopped or replaced.
+        var containersTouched = false
+        var stopStarted: [String: ContinuousClock.Instant] = [:]
+        var downtime: [String: Duration] = [:]
+        var steps: [AuditRecord.Step] = []
+
+        /// What ran before the deploy: where a rollback returns.
+        var previousTarget: Target {
+            Target(branch: branchBefore, revision: runningRevision ?? revisionBefore)
+        }
+    }
+
+    struct RunningContainer: Equatable {
+        var container: String
+        var imageID: String
+        var imageName: String
+    }
+
+    struct StepFailure: Error {
+        var message: String
+        /// A refusal or usage error keeps its own exit code and never rolls back.
+        var refusal: DeployError?
+    }
+
+    // MARK: - Interruption
+
+    /// Every exit path of the command calls this. A run that ended normally has released the lock
+    /// already: nil. Otherwise (Ctrl-C, SIGTERM, an error thrown mid-step) it stops further steps,
+    /// records where the run stopped in the audit, releases the lock, and returns what to tell.
+    public func abandon(reason: String) async -> String? {
+        let (held, step, state) = mutex.withLock {
+            abandoned = true
+            return (heldLock, currentStep, progress)
+        }
+        guard held != nil else { return nil }
+        let message = "\(state.action) \(reason) during step \(step); "
+            + (state.checkoutChanged || state.containersTouched
+                ? "the checkout was already at \(state.target?.display ?? "?")\(state.containersTouched ? " and containers had been stopped or replaced" : ""): run botops verify, then deploy again or botops rollback --to \(state.branchBefore ?? state.revisionBefore)."
+                : "nothing had changed on the host yet.")
+        var record = auditRecord(result: "interrupted", of: state)
+        record.failure = message
+        try? await audit.append(record)
+        await releaseLock()
+        return message
+    }
+
+    /// Releases the lock if this run still holds it (every exit path calls this).
+    public func releaseLock() async {
+        let held = mutex.withLock {
+            defer { heldLock = nil }
+            return heldLock
+        }
+        await held?.release()
+    }
+
+    // MARK: - Deploy
+
+    public func deploy(_ request: DeployRequest) async throws -> DeployOutcome {
+        run.request = request
+        run.services = request.services.isEmpty ? config.services : request.services
+        if request.dryRun { return try await plan(request) }
+        emit(.started(action: "deploy", services: run.services, destination: runner.destination))
+        return try await finishing { try await runDeploySteps(request) }
+    }
+
+    /// Reports the outcome of `body` and releases the lock, also when `body` throws.
+    private func finishing(_ body: () async throws -> DeployOutcome) async throws -> DeployOutcome {
+        do {
+            let outcome = try await body()
+            emit(.finished(outcome))
+            await releaseLock()
+            return outcome
+        } catch {
+            await releaseLock()
+            throw error
+        }
+    }
+
+    private func runDeploySteps(_ request: DeployRequest) async throws -> DeployOutcome {
+        let steps = deployPlaybook.steps
+        for (index, step) in steps.enumerated() {
+            do {
+                try await perform(step, index: index + 1, total: steps.count, playbook: .deploy)
+            } catch let failure as StepFailure {
+                return try await handleFailure(failure, at: step, request: request)
+            }
+        }
+        return try await succeed()
+    }
+
+    private func handleFailure(_ failure: StepFailure, at step: PlaybookStep, request: DeployRequest) async throws -> DeployOutcome {
+        if let refusal = failure.refusal {
+            if currentHeldLock != nil {
+                var record = auditRecord(result: "refused")
+                record.failure = refusal.description
+                await appendAudit(record)
+            }
+            throw refusal
+        }
+        let changed = run.checkoutChanged || run.containersTouched
+        guard changed, step.onFailure == .rollback, !request.noRollback else {
+            var record = auditRecord(result: "failed")
+            record.failure = "\(step.name): \(failure.message)"
+            await appendAudit(record)
+            let state = changed
+                ? "The host was left as the failed step left it (--no-rollback or on_failure: \(step.onFailure.rawValue)): the checkout is at \(run.target?.display ?? "?")."
+                : "Nothing had changed on the host."
+            return DeployOutcome(result: .failed, summary: "deploy failed at \(step.name): \(failure.message)\n\(state)",
+                                 advice: changed ? "To go back: botops rollback --to \(run.branchBefore ?? run.revisionBefore)" : nil,
+                                 exitCode: .failed)
+        }
+        emit(.notice("\(step.name) failed: \(failure.message). Rolling back to \(previousTarget.display) with the kept image\(run.services.count > 1 ? "s" : "")."))
+        let attempted = run.target
+        let rollback = await rollBack(to: previousTarget, restartContainers: run.containersTouched)
+        run.target = attempted
+        var record = auditRecord(result: rollback.failure == nil ? "rolled-back" : "rollback-failed")
+        record.failure = "\(step.name): \(failure.message)"
+        record.rollback = AuditRecord.Rollback(result: rollback.failure == nil ? "success" : "failed", to: previousTarget.revision,
+                                               steps: rollback.steps, failure: rollback.failure)
+        await appendAudit(record)
+        if let rollbackFailure = rollback.failure {
+            return DeployOutcome(
+                result: .rollbackFailed,
+                summary: "deploy of \(run.services.joined(separator: ", ")) failed at \(step.name): \(failure.message)\nThe rollback to \(previousTarget.display) failed too: \(rollbackFailure)",
+                advice: "The host needs a human. Look at: docker ps -a; docker logs \(run.services.first ?? "SERVICE"); git -C \(config.path) status; then botops verify.",
+                exitCode: .needsHuman)
+        }
+        return DeployOutcome(
+            result: .rolledBack,
+            summary: "deploy of \(run.services.joined(separator: ", ")) failed at \(step.name): \(failure.message)\nRolled back to \(previousTarget.display) (kept image, no rebuild where it was kept); the checks pass: the host is healthy.",
+            advice: nil, exitCode: .failed)
+    }
+
+    var previousTarget: Target { run.previousTarget }
+
+    /// All checks passed on the new revision: it becomes last-known-good, its image is kept by
+    /// revision, older kept images beyond `releases.keep` lose their tags.
+    private func succeed() async throws -> DeployOutcome {
+        let target = run.target ?? previousTarget
+        let timeout = Duration.seconds(60)
+        let now = Int(Date().timeIntervalSince1970)
+        var untag: [String] = []
+        var record: [RemoteCommand] = []
+        for service in run.services {
+            guard let container = run.deployed[service] else { continue }
+            // The release that ran until now is the newest good one before this: it must never be
+            // the one that drops out (it is what `rollback --to previous` returns to).
+            let before = previousTarget
+            if let kept = run.kept[service], before.revision != target.revision {
+                untag += run.releases.record(.init(revision: before.revision, branch: before.branch, image: kept, recordedAt: now), service: service, keep: config.deploy.keepReleases)
+            }
+            let tag = Releases.keptTag(image: container.imageName, revision: target.revision)
+            record.append(commands.tag(container.imageID, as: tag, timeout: timeout))
+            untag += run.releases.record(.init(revision: target.revision, branch: target.branch, image: tag, recordedAt: now), service: service, keep: config.deploy.keepReleases)
+        }
+        record.append(commands.writeReleases(run.releases.json, timeout: timeout))
+        let stillUsed = Set(run.releases.services.values.flatMap { $0.map(\.image) })
+        let removable = Array(Set(untag).subtracting(stillUsed)).sorted()
+        if !removable.isEmpty {
+            record.append(commands.untag(removable, timeout: timeout))
+        }
+        record.append(audit.appendCommand(auditRecord(result: "success")))
+        try await runChecked(.all(record), step: "record")
+        var summary = "deployed \(run.services.joined(separator: ", ")) at \(target.display): all checks pass; it is now the last-known-good release."
+        for service in run.services.sorted() {
+            if let downtime = run.downtime[service] { summary += "\n  \(service) downtime: \(seconds(downtime)) (old container stopped → new one healthy)" }
+        }
+        return DeployOutcome(result: .success, summary: summary, advice: nil, exitCode: .success)
+    }
+
+    static let hostFilesAction = "deploy-host-files"
+
+    /// `deploy --host-files`: the host architecture's "update host files" procedure. Pull
+    /// (fast-forward), give back executable bits as git records them, verify; no build, no
+    /// container touched. A failing check moves the checkout back.
+    public func deployHostFiles(_ request: DeployRequest) async throws -> DeployOutcome {
+        run.action = Self.hostFilesAction
+        run.request = request
+        run.services = []
+        emit(.started(action: "deploy --host-files", services: [], destination: runner.destination))
+        let wanted: [BuiltinStep] = [.lock, .preflight, .baseline, .checkout, .checks]
+        let steps = deployPlaybook.steps.filter { step in wanted.contains { step.action == .builtin($0) } }
+        return try await finishing {
+            for (index, step) in steps.enumerated() {
+                do {
+                    try await perform(step, index: index + 1, total: steps.count, playbook: .deploy)
+                } catch let failure as StepFailure {
+                    return try await handleFailure(failure, at: step, request: request)
+                }
+            }
+            await appendAudit(auditRecord(result: "success"))
+            return DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): all checks pass; no image was built and no container touched.",
+                                 advice: nil, exitCode: .success)
+        }
+    }
+
+    // MARK: - Rollback
+
+    struct RollbackResult {
+        var steps: [AuditRecord.Step] = []
+        var failure: String?
+    }
+
+    /// Runs rollback.yml without its lock step (the lock is already held) and reports how it went.
+    /// Without `restartContainers` (the deploy failed before touching them) only the checkout,
+    /// the image names and the checks are put right: the old containers still run.
+    func rollBack(to target: Target, restartContainers: Bool, numbering: (after: Int, of: Int)? = nil) async -> RollbackResult {
+        let before = run.steps
+        run.steps = []
+        run.target = target
+        run.rollingBack = true
+        defer { run.rollingBack = false }
+        let kept: [PlaybookStep.Action] = [.builtin(.checkout), .builtin(.restoreImage), .builtin(.checks)]
+        let steps = rollbackPlaybook.steps.filter { $0.action != .builtin(.lock) && (restartContainers || kept.contains($0.action)) }
+        var result = RollbackResult()
+        for (index, step) in steps.enumerated() {
+            do {
+                try await perform(step, index: (numbering?.after ?? 0) + index + 1, total: numbering?.of ?? steps.count, playbook: .rollback, label: "rollback: ")
+            } catch let failure as StepFailure {
+                result.failure = "\(step.name): \(failure.message)"
+                break
+            } catch {
+                result.failure = "\(step.name): \(error)"
+                break
+            }
+        }
+        result.steps = run.steps
+        run.steps = before
+        return result
+    }
+
+    /// `botops rollback`: lock, then rollback.yml to `request.to` (or the previous good release).
+    public func rollback(_ request: RollbackRequest) async throws -> DeployOutcome {
+        run.action = "rollback"
+        run.services = request.services.isEmpty ? config.services : request.services
+        run.request = DeployRequest(services: run.services, ref: request.to, command: request.command)
+        run.request?.lockWait = request.lockWait
+        emit(.started(action: "rollback", services: run.services, destination: runner.destination))
+        return try await finishing {
+            let total = rollbackPlaybook.steps.count
+            do {
+                if let lockStep = rollbackPlaybook.steps.first(where: { $0.action == .builtin(.lock) }) {
+                    try await perform(lockStep, index: 1, total: total, playbook: .rollback)
+                }
+                try await inspectHost(timeout: .seconds(120), requireBranch: false)
+                run.running = try await runningContainers(run.services)
+                run.target = try await rollbackTarget(request.to)
+            } catch let failure as StepFailure {
+                throw failure.refusal ?? DeployError.hostCommandFailed(step: "rollback", detail: failure.message)
+            }
+            let target = run.target ?? previousTarget
+            let result = await rollBack(to: target, restartContainers: true, numbering: (after: 1, of: total))
+            run.steps += result.steps
+            var record = auditRecord(result: result.failure == nil ? "success" : "failed")
+            record.failure = result.failure
+            await appendAudit(record)
+            if let failure = result.failure {
+                return DeployOutcome(result: .failed, summary: "rollback to \(target.display) failed: \(failure)",
+                                     advice: "Look at: docker ps -a; docker logs \(run.services.first ?? "SERVICE"); then botops verify.", exitCode: .failed)
+            }
+            return DeployOutcome(result: .success, summary: "rolled back \(run.services.joined(separator: ", ")) to \(target.display): the checks pass.",
+                                 advice: nil, exitCode: .success)
+        }
+    }
+
+    /// `--to`: "previous" (or nothing) is the release before the newest good one; a local branch
+    /// goes back to that branch as it is here (no fetch: a rollback never pulls new code); a
+    /// revision moves the current branch there.
+    private func rollbackTarget(_ to: String?) async throws -> Target {
+        guard let to, to != "previous" else {
+            let service = run.services.first ?? ""
+            guard let previous = run.releases.previous(of: service) else {
+                throw StepFailure(message: "", refusal: .unknownRevision("previous release of \(service) (none recorded yet; pass --to BRANCH or --to REVISION)"))
+            }
+            return Target(branch: previous.branch ?? run.branchBefore, revision: previous.revision)
+        }
+        let result = try await runner.run(commands.resolveLocal(to, timeout: .seconds(30)))
+        let words = result.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard words.count == 2 else { throw StepFailure(message: "", refusal: .unknownRevision(to)) }
+        return words[0] == "branch" ? Target(branch: to, revision: words[1]) : Target(branch: run.branchBefore, revision: words[1])
+    }
+
+    // MARK: - Steps
+
+    /// Runs one step with its timeout and retries, reporting it; a failure is thrown as `StepFailure`.
+    func perform(_ step: PlaybookStep, index: Int, total: Int, playbook: Playbook.Kind, label: String = "") async throws {
+        let stop = mutex.withLock {
+            currentStep = label + step.name
+            progress = run
+            return abandoned
+        }
+        defer { mutex.withLock { progress = run } }
+        if stop { throw CancellationError() }
+        emit(.stepStarted(name: label + step.name, index: index, total: total))
+        if let held = currentHeldLock { held.record(step: label + step.name, revision: run.target?.revision) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var attempt = 0
+        while true {
+            do {
+                let note = try await execute(step, playbook: playbook)
+                let duration = clock.now - start
+                run.steps.append(.init(name: label + step.name, status: "ok", durationMS: wholeMilliseconds(duration)))
+                emit(.stepFinished(name: label + step.name, status: .ok, duration: duration, message: note))
+                return
+            } catch {
+                let failure = asStepFailure(error)
+                if failure.refusal == nil, attempt < step.retries {
+                    attempt += 1
+                    emit(.notice("\(step.name) failed (\(failure.message)); retry \(attempt) of \(step.retries)"))
+                    continue
+                }
+                let duration = clock.now - start
+                run.steps.append(.init(name: label + step.name, status: "failed", durationMS: wholeMilliseconds(duration)))
+                emit(.stepFinished(name: label + step.name, status: .failed, duration: duration, message: failure.message))
+                if case .continue = step.onFailure, failure.refusal == nil { return }
+                throw failure
+            }
+        }
+    }
+
+    private func asStepFailure(_ error: Error) -> StepFailure {
+        switch error {
+        case let failure as StepFailure: return failure
+        case let refusal as DeployError where refusal.exitCode == .refused || refusal.exitCode == .usage:
+            return StepFailure(message: refusal.description, refusal: refusal)
+        case let remote as RemoteError where remote.isUnreachable:
+            // The host is gone: nothing more can run there. Let the caller exit 3.
+            return StepFailure(message: remote.description, refusal: nil)
+        default: return StepFailure(message: String(describing: error), refusal: nil)
+        }
+    }
+
+    /// One step's work; returns a note for the step's summary line.
+    private func execute(_ step: PlaybookStep, playbook: Playbook.Kind) async throws -> String? {
+        switch step.action {
+        case .run(let template):
+            return try await runTemplate(template, step: step)
+        case .builtin(let builtin):
+            return try await runBuiltin(builtin, step: step, playbook: playbook)
+        }
+    }
+
+    /// The playbook's values for `{…}`.
+    func templateValues(service: String?) -> [PlaybookTemplate.Variable: [String]] {
+        var values: [PlaybookTemplate.Variable: [String]] = [
+            .services: run.services, .path: [config.path], .compose: commands.compose.words,
+            .revision: [run.target?.revision ?? ""], .previous: [previousTarget.revision], .branch: [run.target?.branch ?? ""],
+        ]
+        if let service {
+            values[.service] = [service]
+            let image = run.running[service]?.imageName ?? run.project?.services[service]?.image ?? ""
+            values[.image] = [image]
+            values[.keptImage] = [run.kept[service] ?? ""]
+        }
+        return values
+    }
+
+    /// The commands a `run:` step stands for: one, or one per service.
+    func templateCommands(_ template: PlaybookTemplate, step: PlaybookStep) -> [RemoteCommand] {
+        let services: [String?] = template.isPerService ? run.services : [nil]
+        return services.map { service in
+            let values = templateValues(service: service)
+            let changes = step.changes.map { text in
+                values.reduce(text) { $0.replacing("{\($1.key.rawValue)}", with: $1.value.joined(separator: " ")) }
+            } ?? "runs step \(step.name)"
+            return RemoteCommand(commands.inCheckout(template.render(values)), timeout: step.timeout, effect: .changes(changes))
+        }
+    }
+
+    private func runTemplate(_ template: PlaybookTemplate, step: PlaybookStep) async throws -> String? {
+        if step.name == "up" || template.source.contains(" up ") { run.containersTouched = true }
+        for command in templateCommands(template, step: step) {
+            _ = try await runChecked(command, step: step.name)
+        }
+        return nil
+    }
+
+    /// Runs `command`, streaming its output under the step; a non-zero exit is a step failure.
+    @discardableResult
+    func runChecked(_ command: RemoteCommand, step: String) async throws -> RemoteCommandResult {
+        let emit = self.emit
+        let result = try await runner.run(command) { _, line in emit(.output(step: step, line: line)) }
+        guard result.succeeded else {
+            throw StepFailure(message: "`\(command.displayText.prefix(200))` ended with \(result.result.termination)", refusal: nil)
+        }
+        return result
+    }
+
+    // MARK: - Audit
+
+    func auditRecord(result: String) -> AuditRecord {
+        auditRecord(result: result, of: run)
+    }
+
+    func auditRecord(result: String, of state: RunState) -> AuditRecord {
+        var record = AuditRecord(action: state.action, command: state.request?.command ?? "botops", result: result, services: state.services)
+        record.sshUser = state.sshUser
+        record.branch = state.target?.branch
+        record.from = state.revisionBefore.isEmpty ? nil : state.previousTarget.revision
+        record.to = state.target?.revision
+        record.steps = state.steps
+        record.downtimeMS = state.downtime.isEmpty ? nil : state.downtime.mapValues(wholeMilliseconds)
+        record.baselineFailures = state.baselineFailures.isEmpty ? nil : state.baselineFailures.map(\.rawValue).sorted()
+        return record
+    }
+
+    var audit: AuditLog {
+        AuditLog(state: config.deploy.stateDirectory, runner: runner)
+    }
+
+    func appendAudit(_ record: AuditRecord) async {
+        do {
+            try await audit.append(record)
+        } catch {
+            emit(.notice("could not append to the audit log: \(error)"))
+        }
+    }
+
+    func setHeldLock(_ held: HeldLock) {
+        mutex.withLock { heldLock = held }
+    }
+
+    var currentHeldLock: HeldLock? {
+        mutex.withLock { heldLock }
+    }
+}

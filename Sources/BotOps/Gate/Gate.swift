@@ -1,0 +1,169 @@
+import Checks
+import Cron
+import Foundation
+import HostCommands
+import Remote
+
+/// One gate's verdict: whether a deploy may start, as far as this gate can tell.
+public struct GateVerdict: Sendable, Equatable {
+    public enum Name: String, Sendable, CaseIterable {
+        case blackout
+        case cleanCheckout = "clean-checkout"
+        case deployLock = "deploy-lock"
+        case hostReachable = "host-reachable"
+        case checks
+    }
+
+    public enum Status: String, Sendable {
+        case pass, fail, skip
+    }
+
+    public let name: Name
+    public let status: Status
+    public let message: String
+
+    public init(_ name: Name, _ status: Status, _ message: String) {
+        self.name = name
+        self.status = status
+        self.message = message
+    }
+
+    /// A failed blackout, checkout or lock gate refuses the deploy (exit 4).
+    var refuses: Bool {
+        status == .fail && [.blackout, .cleanCheckout, .deployLock].contains(name)
+    }
+}
+
+/// `botops gate`'s outcome: every gate's verdict and the nine checks' report.
+public struct GateReport: Sendable {
+    public let destination: String
+    public let service: String?
+    public let at: Int64
+    public let verdicts: [GateVerdict]
+    public let checks: VerifyReport?
+
+    /// 4 refused (blackout, dirty checkout, lock held) · 3 unreachable · 1 a check failed · 0 go.
+    public var exitCode: BotOpsExitCode {
+        if verdicts.contains(where: \.refuses) { return .refused }
+        if verdicts.contains(where: { $0.name == .hostReachable && $0.status == .fail }) { return .unreachable }
+        if verdicts.contains(where: { $0.status == .fail }) { return .failed }
+        return .success
+    }
+
+    public var outcome: String {
+        switch exitCode {
+        case .success: return "go"
+        case .refused: return "refused"
+        case .unreachable: return "unreachable"
+        default: return "failed"
+        }
+    }
+}
+
+/// Decides whether a deploy may start now: outside every blackout window, on a clean checkout,
+/// with the deploy lock free, the host reachable, and the nine checks passing.
+public struct Gate: Sendable {
+    public let config: BotOpsConfig
+    public let entries: [CronEntry]
+    public let service: String?
+    /// The instant judged (seconds since 1970, UTC): now, or injected.
+    public let at: Int64
+    public let checkTimeout: Duration
+
+    public init(config: BotOpsConfig, entries: [CronEntry], service: String?, at: Int64, checkTimeout: Duration = .seconds(60)) {
+        self.config = config
+        self.entries = entries
+        self.service = service
+        self.at = at
+        self.checkTimeout = checkTimeout
+    }
+
+    /// Runs every gate it can. `connect` failing makes the host unreachable; the gates that need
+    /// the host are then skipped, the blackout is still judged (in UTC for entries without a zone).
+    public func run(destination: String, connect: () async throws -> any CommandRunner) async -> GateReport {
+        var verdicts: [GateVerdict] = []
+        let host: (any CommandRunner)?
+        do {
+            host = try await connect()
+        } catch {
+            host = nil
+            verdicts.append(blackout(hostZone: .utc, zoneKnown: false))
+            verdicts.append(GateVerdict(.hostReachable, .fail, "\(error)"))
+            for name in [GateVerdict.Name.cleanCheckout, .deployLock, .checks] {
+                verdicts.append(GateVerdict(name, .skip, "the host cannot be reached"))
+            }
+            return GateReport(destination: destination, service: service, at: at, verdicts: verdicts, checks: nil)
+        }
+        guard let host else { return GateReport(destination: destination, service: service, at: at, verdicts: verdicts, checks: nil) }
+        let hostZone = (try? await CronHost(runner: host, state: config.deploy.stateDirectory).readTime().zone)
+        verdicts.append(blackout(hostZone: hostZone ?? .utc, zoneKnown: hostZone != nil))
+        verdicts.append(GateVerdict(.hostReachable, .pass, "connected to \(host.destination)"))
+        verdicts.append(await checkout(host))
+        verdicts.append(await lock(host))
+        let runner: CheckRunner
+        do {
+            runner = try CheckRunner()
+        } catch {
+            verdicts.append(GateVerdict(.checks, .fail, "\(error)"))
+            return GateReport(destination: host.destination, service: service, at: at, verdicts: verdicts, checks: nil)
+        }
+        let report = await runner.run(in: CheckContext(host: host, settings: config.checkSettings(commandTimeout: checkTimeout)))
+        if let lost = report.connectionLost {
+            verdicts[verdicts.firstIndex { $0.name == .hostReachable } ?? 0] = GateVerdict(.hostReachable, .fail, "connection lost during the checks: \(lost)")
+        }
+        let failing = report.results.filter { $0.status == .fail }
+        verdicts.append(failing.isEmpty
+            ? GateVerdict(.checks, .pass, "\(report.results.count) checks pass\(report.count(.warn) > 0 ? " (\(report.count(.warn)) warn)" : "")")
+            : GateVerdict(.checks, .fail, failing.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; ")))
+        return GateReport(destination: host.destination, service: service, at: at, verdicts: verdicts, checks: report)
+    }
+
+    func blackout(hostZone: CronZone, zoneKnown: Bool) -> GateVerdict {
+        if let window = activeBlackout(entries, at: at, hostZone: hostZone) {
+            return GateVerdict(.blackout, .fail, "inside a blackout window: \(window.description)")
+        }
+        let upcoming = entries.filter { $0.blackoutSeconds != nil }.compactMap { entry -> (CronEntry, Int64)? in
+            entry.schedule.next(after: at, in: entry.zone ?? hostZone).map { (entry, $0) }
+        }.min { $0.1 < $1.1 }
+        var message = "clear"
+        if let (entry, fire) = upcoming {
+            let zone = entry.zone ?? hostZone
+            message += "; next window: \(entry.name) fires at \(zone.local(at: fire)) \(zone.identifier)"
+        }
+        if !zoneKnown && entries.contains(where: { $0.zone == nil && $0.blackoutSeconds != nil }) {
+            message += " (entries without CRON_TZ judged in UTC: the host's zone is unknown)"
+        }
+        return GateVerdict(.blackout, .pass, message)
+    }
+
+    func checkout(_ host: any CommandRunner) async -> GateVerdict {
+        let command = RemoteCommand("cd \(config.path) && git status --porcelain --untracked-files=normal", timeout: .seconds(30))
+        do {
+            let result = try await host.run(command)
+            guard result.succeeded else {
+                return GateVerdict(.cleanCheckout, .fail, "git status in \(config.path) failed: \(result.shownOutput)")
+            }
+            let changed = result.stdout.split(separator: "\n")
+            guard !changed.isEmpty else { return GateVerdict(.cleanCheckout, .pass, "\(config.path) has no uncommitted changes") }
+            let shown = changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? ", …" : "")
+            return GateVerdict(.cleanCheckout, .fail, "\(config.path) has \(changed.count) uncommitted change\(changed.count == 1 ? "" : "s"): \(shown). Commit or discard them (git stash) before deploying.")
+        } catch {
+            return GateVerdict(.cleanCheckout, .fail, "git status in \(config.path) failed: \(error)")
+        }
+    }
+
+    func lock(_ host: any CommandRunner) async -> GateVerdict {
+        let lock = DeployLock(state: config.deploy.stateDirectory, staleAfter: config.deploy.lockStaleAfter, runner: host)
+        do {
+            switch try await lock.status() {
+            case .free:
+                return GateVerdict(.deployLock, .pass, "free")
+            case .held(let holder, let stale):
+                let who = holder?.summary ?? "an unknown holder"
+                return GateVerdict(.deployLock, .fail, "held by \(who)\(stale ? " (stale: no progress recorded lately; botops lock status)" : "")")
+            }
+        } catch {
+            return GateVerdict(.deployLock, .fail, "cannot read the lock: \(error)")
+        }
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import HostCommands
+import Remote
+
+/// The deploy lock on the host. A `flock(1)` held by a process of this botops run's own ssh
+/// session: when botops dies, sshd closes the session, the holder's next heartbeat write fails,
+/// and the kernel frees the lock. Nothing waits for a timeout. The holder's record stays behind,
+/// so the next deploy can name the interrupted one and the step it reached.
+public struct DeployLock: Sendable {
+    public enum Status: Sendable, Equatable {
+        /// Free; `interrupted` is the record of a holder that ended without releasing.
+        case free(interrupted: LockHolder?)
+        case held(LockHolder?, stale: Bool)
+    }
+
+    let state: StateDirectory
+    let staleAfter: Duration
+    let runner: any CommandRunner
+
+    public init(state: StateDirectory, staleAfter: Duration, runner: any CommandRunner) {
+        self.state = state
+        self.staleAfter = staleAfter
+        self.runner = runner
+    }
+
+    static let conflictStatus: Int32 = 75
+    static let noFlockStatus: Int32 = 71
+
+    /// The command that takes the lock and keeps it until killed.
+    public func acquireCommand(_ holder: LockHolder) -> RemoteCommand {
+        // Runs under the lock: report a leftover record, write ours, then heartbeat. The heartbeat
+        // is what notices a dead botops: its write fails once sshd has closed the session. `sleep`
+        // does not inherit the output, so the channel closes as soon as the holder is killed.
+        let locked: ShellScript = """
+            if [ -s holder.json ]; then printf 'previous %s\\n' "$(cat holder.json)"; fi
+            printf '%s\\n' "$1" > holder.json.new && mv holder.json.new holder.json && echo $$ > holder.pid || exit 72
+            echo "locked $$"
+            while echo .; do sleep 1 </dev/null >/dev/null 2>&1; done
+            """
+        let script: ShellScript = """
+            (umask 077 && mkdir -p \(state.script)) && cd \(state.script) || exit 70
+            command -v flock >/dev/null 2>&1 || exit \(Int(Self.noFlockStatus))
+            exec flock -n -o -E \(Int(Self.conflictStatus)) lock sh -c \(locked.text) botops-lock \(holder.json)
+            """
+        return RemoteCommand(script, timeout: .seconds(30), effect: .changes("takes the deploy lock in \(state.path)"))
+    }
+
+    func statusCommand() -> RemoteCommand {
+        RemoteCommand("""
+            cd \(state.script) 2>/dev/null || exit 0
+            pid=$(cat holder.pid 2>/dev/null)
+            if [ -n "$pid" ] && tr '\\0' ' ' < /proc/"$pid"/cmdline 2>/dev/null | grep -q botops-lock; then echo held; else echo free; fi
+            if [ -s holder.json ]; then cat holder.json; echo $(( $(date +%s) - $(stat -c %Y holder.json) )); fi
+            """, timeout: .seconds(20))
+    }
+
+    func releaseCommand(pid: Int) -> RemoteCommand {
+        RemoteCommand("""
+            cd \(state.script) && if [ "$(cat holder.pid 2>/dev/null)" = \(pid) ]; then rm -f holder.json holder.pid; kill \(pid); fi; true
+            """, timeout: .seconds(20), effect: .changes("releases the deploy lock"))
+    }
+
+    func forceReleaseCommand() -> RemoteCommand {
+        RemoteCommand("""
+            cd \(state.script) 2>/dev/null || exit 0
+            pid=$(cat holder.pid 2>/dev/null)
+            if [ -n "$pid" ] && tr '\\0' ' ' < /proc/"$pid"/cmdline 2>/dev/null | grep -q botops-lock; then kill "$pid"; fi
+            rm -f holder.json holder.pid
+            """, timeout: .seconds(20), effect: .changes("breaks the deploy lock and removes its holder record"))
+    }
+
+    public func status() async throws -> Status {
+        let result = try await runner.run(statusCommand())
+        guard result.succeeded else {
+            throw DeployError.hostCommandFailed(step: "lock status", detail: result.shownOutput)
+        }
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        var holder = lines.count >= 2 ? LockHolder.parse(lines[1]) : nil
+        holder?.idleSeconds = lines.count >= 3 ? Int(lines[2]) : nil
+        guard lines.first == "held" else { return .free(interrupted: holder) }
+        let stale = holder?.idleSeconds.map { Duration.seconds($0) > staleAfter } ?? false
+        return .held(holder, stale: stale)
+    }
+
+    /// Breaks the lock whoever holds it; returns the holder it removed.
+    public func forceRelease() async throws -> LockHolder? {
+        let before = try await status()
+        let result = try await runner.run(forceReleaseCommand())
+        guard result.succeeded else {
+            throw DeployError.hostCommandFailed(step: "lock release", detail: result.shownOutput)
+        }
+        switch before {
+        case .free(let holder), .held(let holder, _): return holder
+        }
+    }
+
+    /// Takes the lock. While another deploy holds it, retries every `pollInterval` until
+    /// `wait` has passed (nil: refuse at once), calling `onWaiting` once with the holder.
+    public func acquire<C: Clock<Duration>>(as holder: LockHolder, wait: Duration?, clock: C = ContinuousClock(),
+                        pollInterval: Duration = .seconds(2), onWaiting: @Sendable (LockHolder?) -> Void = { _ in }) async throws -> HeldLock {
+        let deadline = wait.map { clock.now.advanced(by: $0) }
+        var announced = false
+        while true {
+            if let held = try await attempt(holder) { return held }
+            guard case .held(let other, let stale) = try await status() else {
+                // Freed between the attempt and the look: try again shortly.
+                try await clock.sleep(for: .milliseconds(200))
+                continue
+            }
+            guard let deadline, clock.now < deadline else {
+                throw DeployError.lockHeld(other ?? LockHolder(user: "?", machine: "?", pid: 0, command: "unknown", step: "?", startedAt: 0), stale: stale)
+            }
+            if !announced { onWaiting(other) }
+            announced = true
+            try await clock.sleep(until: min(clock.now.advanced(by: pollInterval), deadline), tolerance: nil)
+        }
+    }
+
+    /// One try: the held lock, or nil when another process holds it.
+    private func attempt(_ holder: LockHolder) async throws -> HeldLock? {
+        let events = AsyncStream<String>.makeStream()
+        let lines = LineSplitter { _, line in events.continuation.yield(line) }
+        let command = acquireCommand(holder)
+        let holderTask = Task {
+            defer { events.continuation.finish() }
+            let collector = OutputCollector()
+            let termination = try await runner.stream(command.script.text, timeout: nil, input: .none) { kind, bytes in
+                collector.append(kind, bytes)
+                if kind == .stdout { lines.feed(kind, bytes) }
+            }
+            return collector.result(termination)
+        }
+        var previous: LockHolder?
+        for await line in events.stream {
+            if line.hasPrefix("previous ") {
+                previous = LockHolder.parse(String(line.dropFirst("previous ".count)))
+            } else if line.hasPrefix("locked "), let pid = Int(line.dropFirst("locked ".count)) {
+                return HeldLock(lock: self, holder: holder, remotePID: pid, interrupted: previous, task: holderTask)
+            }
+        }
+        let result = try await holderTask.value
+        switch result.termination {
+        case .exited(Self.conflictStatus): return nil
+        case .exited(Self.noFlockStatus): throw DeployError.lockToolMissing("flock is not installed")
+        default:
+            throw DeployError.hostCommandFailed(step: "lock", detail: "taking the lock in \(state.path) ended with \(result.termination): \(result.stderrText.prefix(300))")
+        }
+    }
+}
+
+/// The lock while this process holds it. `release()` is idempotent and safe on every exit path.
+public final class HeldLock: @unchecked Sendable {
+    public let holder: LockHolder
+    /// The record a previous holder left without releasing: that deploy was interrupted.
+    public let interrupted: LockHolder?
+    let remotePID: Int
+    private let lock: DeployLock
+    private let task: Task<CommandResult, Error>
+    private let mutex = NSLock()
+    private var current: LockHolder
+    private var released = false
+    private var lastRecord: Task<Void, Never>?
+
+    init(lock: DeployLock, holder: LockHolder, remotePID: Int, interrupted: LockHolder?, task: Task<CommandResult, Error>) {
+        self.lock = lock
+        self.holder = holder
+        self.current = holder
+        self.remotePID = remotePID
+        self.interrupted = interrupted
+        self.task = task
+    }
+
+    /// Records the step (and revision) in the holder record, for `lock status` and for the next
+    /// deploy if this one dies. Written in the background, in order, while the step runs.
+    public func record(step: String, revision: String? = nil) {
+        let json: String = mutex.withLock {
+            current.step = step
+            if let revision { current.revision = revision }
+            return current.json
+        }
+        let command = RemoteCommand("""
+            cd \(lock.state.script) && [ "$(cat holder.pid 2>/dev/null)" = \(remotePID) ] && printf '%s\\n' \(json) > holder.json.new && mv holder.json.new holder.json
+            """, timeout: .seconds(20), effect: .changes("records the deploy's step in the lock holder record"))
+        let runner = lock.runner
+        mutex.withLock {
+            let previous = lastRecord
+            lastRecord = Task {
+                await previous?.value
+                _ = try? await runner.run(command)
+            }
+        }
+    }
+
+    /// Waits until every recorded step has reached the host.
+    public func recorded() async {
+        await mutex.withLock { lastRecord }?.value
+    }
+
+    public func release() async {
+        let first = mutex.withLock {
+            defer { released = true }
+            return !released
+        }
+        guard first else { return }
+        await recorded()
+        _ = try? await lock.runner.run(lock.releaseCommand(pid: remotePID))
+        _ = try? await task.value
+    }
+}

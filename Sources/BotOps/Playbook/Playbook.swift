@@ -1,0 +1,80 @@
+import Foundation
+
+/// An ordered list of steps read from `playbooks/deploy.yml` or `playbooks/rollback.yml`.
+/// The format is documented in playbooks/README.md.
+public struct Playbook: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case deploy, rollback
+
+        /// The built-in steps this kind of playbook may use, and those it must contain.
+        var allowed: [BuiltinStep] {
+            switch self {
+            case .deploy: return [.lock, .preflight, .baseline, .keepImage, .checkout, .stop, .waitHealthy, .checks]
+            case .rollback: return [.lock, .checkout, .restoreImage, .stop, .waitHealthy, .checks]
+            }
+        }
+
+        var required: [BuiltinStep] {
+            switch self {
+            case .deploy: return [.lock, .preflight, .keepImage, .checkout, .waitHealthy, .checks]
+            case .rollback: return [.lock, .checkout, .restoreImage, .waitHealthy]
+            }
+        }
+    }
+
+    public var kind: Kind
+    public var file: String
+    public var steps: [PlaybookStep]
+}
+
+public struct PlaybookStep: Sendable, Equatable {
+    public enum Action: Sendable, Equatable {
+        /// A command template, run in the checkout.
+        case run(PlaybookTemplate)
+        case builtin(BuiltinStep)
+    }
+
+    public var name: String
+    /// Where the step starts in its file, for messages.
+    public var line: Int
+    public var action: Action
+    public var timeout: Duration
+    /// Extra attempts after a failure (for steps that touch the network, such as fetch).
+    public var retries: Int
+    public var onFailure: OnFailure
+    /// What the step changes on the host, for `--dry-run` and the audit; nil for a read-only step.
+    public var changes: String?
+}
+
+/// What a failed step leads to.
+public enum OnFailure: String, Sendable, CaseIterable {
+    /// Roll back what the deploy changed (nothing to do when nothing changed yet).
+    case rollback
+    /// Stop here without rolling back.
+    case abort
+    /// Report the failure and go on.
+    case `continue`
+}
+
+/// Steps implemented by botops itself, because they judge what they see rather than run one command.
+public enum BuiltinStep: String, Sendable, CaseIterable {
+    /// Take the deploy lock on the host (released on every exit path).
+    case lock
+    /// Clean checkout on the target branch, known services, `db` and its external volume still
+    /// declared, free disk, the target revision resolved and fast-forwardable.
+    case preflight
+    /// The nine checks before anything changes: failures already present do not count against the release.
+    case baseline
+    /// Tag each service's running image with its revision: the rollback target.
+    case keepImage = "keep-image"
+    /// Move the checkout to the target revision (fast-forward only on a branch).
+    case checkout
+    /// Point each service's image at its kept image again (rebuilding only when it is gone).
+    case restoreImage = "restore-image"
+    /// Stop the services' containers, timing the stop to name a service that ignores SIGTERM.
+    case stop
+    /// Running, not restarting, healthy if it has a healthcheck, for `health.stable_for`.
+    case waitHealthy = "wait-healthy"
+    /// The nine post-deploy checks.
+    case checks
+}

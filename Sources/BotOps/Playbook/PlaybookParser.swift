@@ -1,0 +1,90 @@
+import Foundation
+import Yams
+
+extension Playbook {
+    /// Default time limits per built-in step; a `run` step without `timeout:` gets `defaultRunTimeout`.
+    static let defaultRunTimeout: Duration = .seconds(600)
+
+    /// Reads `path`; any problem is a `ConfigError` naming the file, line and key.
+    public static func load(path: String, kind: Kind) throws -> Playbook {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: path, problem: "cannot read the \(kind.rawValue) playbook. Copy playbooks/ from the botops repository next to botops.yml, or set playbooks: DIR in botops.yml.")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), file: path, kind: kind)
+    }
+
+    public static func parse(_ text: String, file: String, kind: Kind) throws -> Playbook {
+        guard let root = try MappingReader.document(text, file: file) else {
+            throw ConfigError(file: file, problem: "the playbook is empty; it needs 'steps:'.")
+        }
+        let top = try MappingReader(root, path: "", file: file)
+        guard let readers = try top.mappings("steps") else {
+            throw ConfigError(file: file, line: root.mark?.line, key: "steps", problem: "missing; list the steps in order (see playbooks/README.md).")
+        }
+        try top.rejectUnknownKeys()
+        var steps: [PlaybookStep] = []
+        for reader in readers {
+            let step = try parseStep(reader, kind: kind)
+            if steps.contains(where: { $0.name == step.name }) {
+                throw ConfigError(file: file, line: reader.line(of: "name"), key: reader.keyPath("name"), problem: "'\(step.name)' names two steps; step names must be unique.")
+            }
+            steps.append(step)
+        }
+        let builtins = steps.compactMap { if case .builtin(let builtin) = $0.action { builtin } else { nil } }
+        if let missing = kind.required.first(where: { !builtins.contains($0) }) {
+            throw ConfigError(file: file, line: top.line(of: "steps"), key: "steps", problem: "a \(kind.rawValue) playbook needs a step with 'builtin: \(missing.rawValue)'.")
+        }
+        if builtins.first != .lock || steps.first?.action != .builtin(.lock) {
+            throw ConfigError(file: file, line: top.line(of: "steps"), key: "steps", problem: "the first step must be 'builtin: lock', so nothing runs unlocked.")
+        }
+        return Playbook(kind: kind, file: file, steps: steps)
+    }
+
+    private static func parseStep(_ reader: MappingReader, kind: Kind) throws -> PlaybookStep {
+        let file = reader.file
+        guard let name = try reader.name("name") else {
+            throw ConfigError(file: file, line: reader.line, key: reader.keyPath("name"), problem: "missing; every step needs a name.")
+        }
+        let command = try reader.string("run")
+        let builtinName = try reader.string("builtin")
+        let action: PlaybookStep.Action
+        switch (command, builtinName) {
+        case let (command?, nil):
+            do {
+                action = .run(try PlaybookTemplate(command))
+            } catch {
+                throw ConfigError(file: file, line: reader.line(of: "run"), key: reader.keyPath("run"), problem: error.description)
+            }
+        case let (nil, builtinName?):
+            let allowed = kind.allowed.map(\.rawValue)
+            guard let builtin = BuiltinStep(rawValue: builtinName), kind.allowed.contains(builtin) else {
+                throw ConfigError(file: file, line: reader.line(of: "builtin"), key: reader.keyPath("builtin"),
+                                  problem: "'\(builtinName)' is not a built-in step of a \(kind.rawValue) playbook; expected one of: \(allowed.joined(separator: ", ")).")
+            }
+            action = .builtin(builtin)
+        case (_?, _?):
+            throw ConfigError(file: file, line: reader.line(of: "builtin"), key: reader.keyPath("builtin"), problem: "a step has either 'run' or 'builtin', not both.")
+        case (nil, nil):
+            throw ConfigError(file: file, line: reader.line, key: reader.keyPath("run"), problem: "missing; a step needs 'run: COMMAND' or 'builtin: NAME'.")
+        }
+        let onFailure = try reader.string("on_failure", validate: {
+            OnFailure(rawValue: $0) == nil ? "expected one of: \(OnFailure.allCases.map(\.rawValue).joined(separator: ", "))" : nil
+        }).flatMap(OnFailure.init(rawValue:)) ?? .rollback
+        let step = PlaybookStep(
+            name: name, line: reader.line ?? 0, action: action,
+            timeout: try reader.duration("timeout") ?? defaultTimeout(action),
+            retries: try reader.int("retries", range: 0...10) ?? 0,
+            onFailure: onFailure,
+            changes: try reader.string("changes"))
+        try reader.rejectUnknownKeys()
+        return step
+    }
+
+    private static func defaultTimeout(_ action: PlaybookStep.Action) -> Duration {
+        switch action {
+        case .run: return defaultRunTimeout
+        case .builtin(.checks), .builtin(.baseline): return .seconds(300)
+        case .builtin: return .seconds(120)
+        }
+    }
+}

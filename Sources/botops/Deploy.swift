@@ -1,0 +1,75 @@
+import ArgumentParser
+import BotOps
+
+struct Deploy: HostCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Deploy services from git: locked, verified, rolled back to the kept image on failure, audited.",
+        discussion: """
+            Runs playbooks/deploy.yml (next to botops.yml): lock, preflight (clean checkout on the branch, known
+            services, db and its external volume still declared, free disk), baseline checks, keep the running
+            image, fetch and fast-forward (or check out --ref), build --no-cache, stop, up -d --no-deps, wait
+            healthy, the nine checks. A failure after the checkout moved runs playbooks/rollback.yml: the previous
+            revision and its kept image, without a rebuild.
+            Exit codes: 0 deployed; 1 failed and rolled back (the host is healthy); 2 usage or config error;
+            3 host unreachable; 4 refused (lock held, dirty checkout, not a fast-forward, blackout window); 5 failed and the
+            rollback failed too.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: DeployOutputOptions
+    @OptionGroup var blackout: BlackoutOptions
+
+    @Option(name: .long, help: ArgumentHelp("Services to deploy, comma-separated (e.g. sighook,webhook).", valueName: "names"), transform: parseServiceList)
+    var service: [String]?
+
+    @Flag(name: .long, help: "Deploy every service in botops.yml's services.")
+    var all = false
+
+    @Option(name: .long, help: ArgumentHelp("A branch (fast-forwarded) or revision to deploy instead of botops.yml's branch.", valueName: "branch|rev"))
+    var ref: String?
+
+    @Flag(name: .customLong("dry-run"), help: "Run only read-only probes, then print every command the deploy would run and what it would change.")
+    var dryRun = false
+
+    @Flag(name: .customLong("no-rollback"), help: "On failure, leave the host as the failed step left it.")
+    var noRollback = false
+
+    @Flag(name: .long, help: "Roll back on any failing check, even one that failed before the deploy.")
+    var strict = false
+
+    @Flag(name: .long, help: "Do not ask for confirmation (botops never asks when stdin is not a terminal).")
+    var yes = false
+
+    @Flag(name: .customLong("host-files"), help: "Only the host's scripts and queries changed: pull (fast-forward), restore their modes, verify. No build, no container touched.")
+    var hostFiles = false
+
+    func validate() throws {
+        if hostFiles {
+            guard service == nil, !all else { throw ValidationError("--host-files deploys no service: drop --service/--all") }
+        } else {
+            guard (service != nil) != all else { throw ValidationError("name the services with --service NAME[,NAME…], or pass --all") }
+        }
+        if let ref, !isGitRef(ref) { throw ValidationError("'\(ref)' is not a branch or revision name") }
+    }
+
+    func body(_ session: CommandSession) async throws -> ExitStatus {
+        let config = session.config
+        if !dryRun { try await blackout.check(session, action: "deploy", configPath: connection.config) }
+        let deployer = try await output.deployer(in: session, configPath: connection.config)
+        var request = DeployRequest(services: hostFiles ? [] : all ? config.services : service ?? [], ref: ref, command: commandLine())
+        request.dryRun = dryRun
+        request.noRollback = noRollback
+        request.strict = strict
+        request.lockWait = output.lockWait
+        let outcome = hostFiles ? try await deployer.deployHostFiles(request) : try await deployer.deploy(request)
+        return ExitStatus(outcome.exitCode)
+    }
+}
+
+/// Branch names and revisions as git accepts them on a command line botops builds (no leading
+/// '-', no spaces or shell-special characters, no '..').
+func isGitRef(_ ref: String) -> Bool {
+    guard let first = ref.first, first != "-", !ref.contains(".."), ref.count <= 200 else { return false }
+    return ref.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/._-".contains($0)) }
+}

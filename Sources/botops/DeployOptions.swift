@@ -1,0 +1,70 @@
+import ArgumentParser
+import BotOps
+import Foundation
+import Remote
+
+/// Options `deploy` and `rollback` share.
+struct DeployOutputOptions: ParsableArguments {
+    @Option(name: .long, help: "text (a line per step, output indented, a summary) or json (one event per line, for CI).")
+    var format: EventFormat = .text
+
+    @Option(name: .customLong("lock-wait"), help: ArgumentHelp("Wait this long for a deploy lock held by someone else (e.g. 10m), instead of refusing.", valueName: "duration"),
+            transform: parseDurationFlag)
+    var lockWait: Duration?
+
+    /// A deployer with botops.yml's playbooks, printing its events. Its lock is released on every
+    /// way out of the command: on Ctrl-C or SIGTERM it also says where the run stopped and records
+    /// the interruption in the audit.
+    func deployer(in session: CommandSession, configPath: String?) async throws -> Deployer {
+        let config = session.config
+        let path = configPath ?? HostSelection.defaultConfigPath
+        let deployer = Deployer(
+            config: config,
+            deployPlaybook: try config.deploy.loadPlaybook(.deploy, configPath: path),
+            rollbackPlaybook: try config.deploy.loadPlaybook(.rollback, configPath: path),
+            runner: try await session.host(), emit: printer)
+        session.onExit("the deploy lock") {
+            if let message = await deployer.abandon(reason: "interrupted") {
+                FileHandle.standardError.write(Data("botops: \(message)\n".utf8))
+            }
+        }
+        return deployer
+    }
+
+    /// Prints each event as it happens, in the chosen format.
+    var printer: @Sendable (DeployEvent) -> Void {
+        let format = format
+        return { event in
+            let line = format == .json ? JSONEventRenderer().render(event) : TextEventRenderer().render(event)
+            if let line { print(line) }
+        }
+    }
+}
+
+enum EventFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// "90s", "10m", "1h", "500ms" (botops.yml's durations).
+func parseDurationFlag(_ text: String) throws -> Duration {
+    guard let duration = parseTimeLimit(text) else {
+        throw ValidationError("'\(text)' is not a duration: use e.g. 30s, 10m or 1h (at most 24h)")
+    }
+    return duration
+}
+
+/// "sighook,webhook" → ["sighook", "webhook"], each a valid service name.
+func parseServiceList(_ text: String) throws -> [String] {
+    let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    guard !names.isEmpty else { throw ValidationError("--service needs at least one name, e.g. --service sighook,webhook") }
+    for name in names where !Name.isValid(name) {
+        throw ValidationError("'\(name)' is not a service name (letters, digits, '_', '.', '-')")
+    }
+    return names
+}
+
+/// The command line as typed, for the lock holder record and the audit.
+func commandLine() -> String {
+    (["botops"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+}
+

@@ -1,0 +1,58 @@
+import ArgumentParser
+import BotOps
+import Cron
+import Foundation
+
+extension GateFormat: ExpressibleByArgument {}
+
+struct Gate: HostCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Say whether a deploy may start now (for CI, before botops deploy).",
+        discussion: """
+            Gates: blackout (no crontab.d entry fires within its blackout window), clean-checkout \
+            (git status on the host is empty), deploy-lock (free), host-reachable, checks (the nine \
+            checks pass). Each gate's verdict is printed. \
+            Exit codes: 0 go, 4 refused (blackout window, dirty checkout, lock held), 3 host \
+            unreachable, 1 a check failed, 2 usage or config error.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .long, help: "text, json or junit.")
+    var format: GateFormat = .text
+
+    @Option(name: .long, help: ArgumentHelp("The service about to be deployed (one of botops.yml's services).", valueName: "name"))
+    var service: String?
+
+    @Option(name: .long, help: "Also write the report in --format to FILE (atomically); the text goes to stdout.")
+    var output: String?
+
+    @Option(name: .customLong("crontab-dir"), help: ArgumentHelp("The crontab.d directory (default: crontab.d beside botops.yml).", valueName: "dir"))
+    var crontabDirectory: String?
+
+    @Option(name: .long, help: ArgumentHelp("Judge the blackout windows at this UTC instant instead of now, e.g. 2026-11-30T17:05:00Z (to rehearse a deploy time).", valueName: "instant"), transform: parseInstant)
+    var at: Int64?
+
+    @Option(name: .long, help: ArgumentHelp("Seconds each check's commands may take (at most 86400).", valueName: "seconds"), transform: parseSeconds)
+    var timeout: Duration = .seconds(60)
+
+    func body(_ session: CommandSession) async throws -> ExitStatus {
+        let config = session.config
+        if let service, !config.services.contains(service) {
+            throw ConfigError(file: connection.config ?? HostSelection.defaultConfigPath, key: "services",
+                              problem: "--service \(service) is not one of \(config.services.joined(separator: ", "))")
+        }
+        let destination = try output.map(ReportOutput.init(path:))
+        let entries = try CronEntries.load(directory: crontabDirectory ?? CronEntries.defaultDirectory(configPath: connection.config))
+        let gate = BotOps.Gate(config: config, entries: entries, service: service, at: at ?? Int64(Date().timeIntervalSince1970), checkTimeout: timeout)
+        let report = await gate.run(destination: config.host) { try await session.host() }
+        if let destination {
+            print(GateFormat.text.render(report), terminator: "")
+            try destination.write(format.render(report))
+        } else {
+            print(format.render(report), terminator: "")
+        }
+        return ExitStatus(report.exitCode)
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import BotOps
+
+struct Rollback: HostCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Put services back on an earlier release, with its kept image (rebuilt only when it is gone).",
+        discussion: """
+            Runs playbooks/rollback.yml: lock, check out the target, point each service's image at the kept image
+            of that revision, stop, up -d --no-deps, wait healthy, the nine checks.
+            --to previous (the default) is the last-known-good release before the newest; --to BRANCH is that
+            branch as it is in the checkout (nothing is fetched); --to REV moves the current branch to REV.
+            """
+    )
+
+    enum Plan: String, ExpressibleByArgument {
+        case code, cron
+    }
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: DeployOutputOptions
+    @OptionGroup var blackout: BlackoutOptions
+
+    @Option(name: .long, help: ArgumentHelp("Services to roll back, comma-separated (default: botops.yml's services).", valueName: "names"), transform: parseServiceList)
+    var service: [String]?
+
+    @Option(name: .long, help: ArgumentHelp("previous, a branch, or a revision.", valueName: "rev|branch|previous"))
+    var to: String?
+
+    @Option(name: .long, help: "code (the services' release) or cron (the managed cron entries, once botops manages them).")
+    var plan: Plan = .code
+
+    func validate() throws {
+        if let to, !isGitRef(to) { throw ValidationError("'\(to)' is not a branch or revision name") }
+        if plan == .cron { throw ValidationError("--plan cron needs botops to manage the cron entries (crontab.d), which this version does not yet do") }
+    }
+
+    func body(_ session: CommandSession) async throws -> ExitStatus {
+        let config = session.config
+        try await blackout.check(session, action: "rollback", configPath: connection.config)
+        let deployer = try await output.deployer(in: session, configPath: connection.config)
+        var request = RollbackRequest(services: service ?? config.services, to: to, command: commandLine())
+        request.lockWait = output.lockWait
+        return ExitStatus(try await deployer.rollback(request).exitCode)
+    }
+}

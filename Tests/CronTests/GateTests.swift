@@ -1,0 +1,157 @@
+@testable import BotOps
+import Checks
+import Cron
+import Foundation
+import Remote
+import SandboxSupport
+import Testing
+
+@Suite struct GateVerdictTests {
+    func report(_ verdicts: [GateVerdict]) -> GateReport {
+        GateReport(destination: "bot@host:22", service: "sighook", at: utc("2026-11-30T17:05"), verdicts: verdicts, checks: nil)
+    }
+
+    @Test func exitCodesRefusalThenUnreachableThenFailedChecks() {
+        let go = [GateVerdict(.blackout, .pass, "clear"), GateVerdict(.hostReachable, .pass, "ok"), GateVerdict(.checks, .pass, "9 pass")]
+        #expect(report(go).exitCode == .success)
+        #expect(report(go + [GateVerdict(.checks, .fail, "cron-scheduled: missing")]).exitCode == .failed)
+        #expect(report([GateVerdict(.hostReachable, .fail, "refused"), GateVerdict(.checks, .skip, "unreachable")]).exitCode == .unreachable)
+        #expect(report([GateVerdict(.blackout, .fail, "inside"), GateVerdict(.hostReachable, .fail, "refused")]).exitCode == .refused)
+        #expect(report([GateVerdict(.cleanCheckout, .fail, "dirty"), GateVerdict(.checks, .fail, "x")]).exitCode == .refused)
+        #expect(report([GateVerdict(.deployLock, .fail, "held")]).exitCode == .refused)
+    }
+
+    /// The blackout gate with the clock injected: inside the window around Monday 09:00 Los
+    /// Angeles time (winter and summer), and outside it.
+    @Test func blackoutVerdictWithTheClockInjected() throws {
+        let weekly = try entry(weeklyEntryText)
+        func verdict(_ instant: String) -> GateVerdict {
+            Gate(config: BotOpsConfig(host: "h"), entries: [weekly], service: nil, at: utc(instant)).blackout(hostZone: .utc, zoneKnown: true)
+        }
+        #expect(verdict("2026-11-30T17:05").status == .fail)   // 09:05 PST
+        #expect(verdict("2026-11-30T16:50").status == .fail)   // 08:50 PST
+        #expect(verdict("2026-07-06T16:09").status == .fail)   // 09:09 PDT
+        #expect(verdict("2026-11-30T17:05").message.contains("clear at 2026-11-30 09:10 America/Los_Angeles"))
+        #expect(verdict("2026-11-30T16:45").status == .pass)   // 08:45 PST
+        #expect(verdict("2026-07-06T17:05").status == .pass)   // 10:05 PDT: 17:05 UTC is only a winter window
+        #expect(verdict("2026-12-01T17:05").status == .pass)   // Tuesday
+        #expect(verdict("2026-11-30T16:45").message == "clear; next window: weekly-strategy-review fires at 2026-11-30 09:00 America/Los_Angeles")
+    }
+
+    @Test func formatsCarryEveryVerdict() throws {
+        let verdicts = [GateVerdict(.blackout, .fail, "inside <window> & \"quoted\""), GateVerdict(.hostReachable, .pass, "ok"),
+                        GateVerdict(.cleanCheckout, .pass, "clean"), GateVerdict(.deployLock, .pass, "free"), GateVerdict(.checks, .skip, "not run")]
+        let report = report(verdicts)
+        #expect(GateFormat.text.render(report).contains("FAIL  blackout        inside <window>"))
+        #expect(GateFormat.text.render(report).hasSuffix("refused (exit 4)\n"))
+        let json = try JSONSerialization.jsonObject(with: Data(GateFormat.json.render(report).utf8)) as? [String: Any]
+        #expect(json?["exit_code"] as? Int == 4)
+        #expect(json?["outcome"] as? String == "refused")
+        #expect((json?["gates"] as? [[String: Any]])?.count == 5)
+
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("gate.xml").path
+        try GateFormat.junit.render(report).write(toFile: file, atomically: true, encoding: .utf8)
+        let schema = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ChecksTests/Fixtures/junit.xsd").path
+        let result = try SandboxCrontab.run(["xmllint", "--noout", "--schema", schema, file])
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+}
+
+/// The gate against the sandbox host: each refusal made real, then undone.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct GateSandboxTests {
+    let sandbox: Sandbox
+    let config: BotOpsConfig
+
+    init() throws {
+        sandbox = try Sandbox.require()
+        config = try BotOpsConfig.load(path: sandbox.configFile)
+    }
+
+    func gate(at instant: String) throws -> Gate {
+        Gate(config: config, entries: [try entry(weeklyEntryText)], service: "sighook", at: utc(instant))
+    }
+
+    func run(_ gate: Gate, _ body: ((any HostConnection) async throws -> Void)? = nil, undo: ((any HostConnection) async throws -> Void)? = nil) async throws -> GateReport {
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
+        let connection = try await SSHConnection.connect(to: try sandbox.target())
+        return try await connection.closing {
+            try await body?(connection)
+            let report = await gate.run(destination: sandbox.alias) { connection }
+            try await undo?(connection)
+            return report
+        }
+    }
+
+    func status(_ report: GateReport, _ name: GateVerdict.Name) -> GateVerdict.Status? {
+        report.verdicts.first { $0.name == name }?.status
+    }
+
+    @Test func goOutsideTheWindowRefusedInsideIt() async throws {
+        let outside = try await run(try gate(at: "2026-11-30T18:00"))
+        #expect(outside.exitCode == .success, "\(GateFormat.text.render(outside))")
+        #expect(outside.verdicts.map(\.status) == [.pass, .pass, .pass, .pass, .pass])
+        let inside = try await run(try gate(at: "2026-11-30T17:05"))
+        #expect(inside.exitCode == .refused)
+        #expect(status(inside, .blackout) == .fail)
+        #expect(status(inside, .checks) == .pass)
+    }
+
+    @Test func dirtyCheckoutIsRefused() async throws {
+        let app = sandbox.app
+        let report = try await run(try gate(at: "2026-11-30T18:00"), { host in
+            _ = try await host.run("touch \(shellQuote(app + "/stray-edit.txt"))")
+        }, undo: { host in
+            _ = try await host.run("rm -f \(shellQuote(app + "/stray-edit.txt"))")
+        })
+        #expect(report.exitCode == .refused)
+        #expect(report.verdicts.first { $0.name == .cleanCheckout }?.message.contains("stray-edit.txt") == true)
+    }
+
+    @Test func heldDeployLockIsRefusedAndNamesTheHolder() async throws {
+        let state = StateDirectory(path: "/tmp/botops-gate-test-\(UUID().uuidString)")
+        var lockedConfig = config
+        lockedConfig.deploy.stateDirectory = state
+        let gate = Gate(config: lockedConfig, entries: [], service: nil, at: utc("2026-11-30T18:00"))
+        let sandboxLock = try await SandboxLock.acquire()
+        defer { sandboxLock.release(); try? SandboxCrontab.run(["rm", "-rf", state.path]) }
+        let holderConnection = try await SSHConnection.connect(to: try sandbox.target())
+        try await holderConnection.closing {
+            let lock = DeployLock(state: state, staleAfter: .seconds(3600), runner: holderConnection)
+            let held = try await lock.acquire(as: .current(command: "botops deploy --service sighook", step: "build"), wait: nil)
+            let connection = try await SSHConnection.connect(to: try sandbox.target())
+            let report = try await connection.closing { await gate.run(destination: "sandbox") { connection } }
+            await held.release()
+            #expect(report.exitCode == .refused)
+            #expect(report.verdicts.first { $0.name == .deployLock }?.message.contains("botops deploy --service sighook, step build") == true)
+        }
+    }
+
+    @Test func unreachableHostIsExit3AndTheBlackoutIsStillJudged() async throws {
+        struct Refused: Error, CustomStringConvertible { var description: String { "connection refused" } }
+        let report = await (try gate(at: "2026-11-30T17:05")).run(destination: "bot@127.0.0.1:1") { throw Refused() }
+        #expect(status(report, .hostReachable) == .fail)
+        #expect(status(report, .blackout) == .fail)
+        #expect(report.exitCode == .refused)
+        let outside = await (try gate(at: "2026-11-30T18:00")).run(destination: "bot@127.0.0.1:1") { throw Refused() }
+        #expect(outside.exitCode == .unreachable)
+        #expect(status(outside, .checks) == .skip)
+    }
+
+    @Test func failingCheckIsExit1() async throws {
+        // A check that fails without dirtying the checkout: the weekly cron line is gone.
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
+        let saved = try SandboxCrontab.read()
+        try SandboxCrontab.write(Array("MAILTO=\"\"\n".utf8))
+        defer { try? SandboxCrontab.write(saved) }
+        let connection = try await SSHConnection.connect(to: try sandbox.target())
+        let report = try await connection.closing { await (try gate(at: "2026-11-30T18:00")).run(destination: sandbox.alias) { connection } }
+        #expect(report.exitCode == .failed, "\(GateFormat.text.render(report))")
+        #expect(report.verdicts.first { $0.name == .checks }?.message.contains("cron-scheduled") == true)
+    }
+}

@@ -1,0 +1,163 @@
+import BotOps
+import Foundation
+import Remote
+import SandboxSupport
+import Testing
+
+/// The deploy lock on the sandbox's real sshd, each test in its own state directory so they
+/// never meet a real deploy's lock.
+@Suite(.enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct LockTests {
+    let sandbox: Sandbox
+    let state = StateDirectory(path: "/tmp/botops-lock-test-" + UUID().uuidString.prefix(8).lowercased())
+
+    init() throws {
+        sandbox = try Sandbox.require()
+    }
+
+    func connect() async throws -> SSHConnection {
+        try await SSHConnection.connect(to: try sandbox.target())
+    }
+
+    func lock(_ runner: any CommandRunner) -> DeployLock {
+        DeployLock(state: state, staleAfter: .seconds(3600), runner: runner)
+    }
+
+    func cleanUp(_ host: any CommandRunner) async {
+        _ = try? await host.run("rm -rf \(shellQuote(state.path))")
+    }
+
+    @Test func secondHolderIsRefusedWithTheFirstNamedAndReleaseFreesIt() async throws {
+        let host = try await connect()
+        try await host.closing {
+            let first = try await lock(host).acquire(as: .current(command: "botops deploy --service sighook"), wait: nil)
+            first.record(step: "build", revision: "0123456789abcdef")
+            await first.recorded()
+            let refusal = await #expect(throws: DeployError.self) {
+                _ = try await lock(host).acquire(as: .current(command: "botops deploy --service webhook"), wait: nil)
+            }
+            guard case .lockHeld(let holder, let stale)? = refusal else {
+                Issue.record("expected lockHeld, got \(String(describing: refusal))")
+                return
+            }
+            #expect(!stale)
+            #expect(holder.command == "botops deploy --service sighook")
+            #expect(holder.step == "build")
+            #expect(refusal?.exitCode == .refused)
+            #expect(refusal?.description.contains("step build at 0123456789ab") == true)
+            await first.release()
+            #expect(try await lock(host).status() == .free(interrupted: nil))
+            let again = try await lock(host).acquire(as: .current(command: "again"), wait: nil)
+            #expect(again.interrupted == nil)
+            await again.release()
+            await cleanUp(host)
+        }
+    }
+
+    @Test func holderWhoseSessionDiesFreesTheLockAndIsNamedNext() async throws {
+        let host = try await connect()
+        try await host.closing {
+            // Another botops's session, killed with SIGKILL while it holds the lock: the same
+            // host-side command, run by the ssh client, which is then killed.
+            var holder = LockHolder.current(command: "botops deploy --service sighook")
+            holder.step = "build"
+            let script = lock(host).acquireCommand(holder).script.text
+            let client = shellCommand(["ssh", "-F", sandbox.sshConfig, sandbox.alias, script])
+            let started = try await LocalHost().run("\(client) > /dev/null 2>&1 & echo $!")
+            let clientPID = started.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            var status = try await lock(host).status()
+            for _ in 0..<100 where status == .free(interrupted: nil) {
+                try await Task.sleep(for: .milliseconds(100))
+                status = try await lock(host).status()
+            }
+            guard case .held(let other?, _) = status else {
+                Issue.record("the ssh client never took the lock: \(status)")
+                return
+            }
+            #expect(other.step == "build")
+            _ = try await LocalHost().run("kill -KILL \(clientPID)")
+            for _ in 0..<50 {
+                if case .free = status { break }
+                try await Task.sleep(for: .milliseconds(100))
+                status = try await lock(host).status()
+            }
+            guard case .free(let interrupted?) = status else {
+                Issue.record("lock not freed after the holder's session died: \(status)")
+                return
+            }
+            #expect(interrupted.step == "build")
+            let next = try await lock(host).acquire(as: .current(command: "next"), wait: nil)
+            #expect(next.interrupted?.step == "build")
+            #expect(next.interrupted?.command == "botops deploy --service sighook")
+            await next.release()
+            await cleanUp(host)
+        }
+    }
+
+    @Test func waitingHolderProceedsOnceTheFirstReleases() async throws {
+        let host = try await connect()
+        try await host.closing {
+            let first = try await lock(host).acquire(as: .current(command: "first"), wait: nil)
+            let waited = LockedFlag()
+            let second = Task {
+                try await lock(host).acquire(as: .current(command: "second"), wait: .seconds(30), pollInterval: .milliseconds(200)) { holder in
+                    waited.set(holder?.command == "first")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(800))
+            await first.release()
+            let held = try await second.value
+            #expect(waited.value)
+            guard case .held(let holder?, stale: false) = try await lock(host).status() else {
+                Issue.record("the second holder does not hold the lock")
+                return
+            }
+            #expect(holder.command == "second")
+            await held.release()
+            await cleanUp(host)
+        }
+    }
+
+    @Test func aHolderWithoutProgressForStaleAfterIsReportedStale() async throws {
+        let host = try await connect()
+        try await host.closing {
+            let quiet = DeployLock(state: state, staleAfter: .seconds(7200), runner: host)
+            let held = try await quiet.acquire(as: .current(command: "a hung deploy"), wait: nil)
+            // Its last progress three hours ago (the record's time is set back; nothing waits).
+            _ = try await host.run("touch -d '-3 hours' \(shellQuote(state.path + "/holder.json"))")
+            guard case .held(let holder?, stale: true) = try await quiet.status() else {
+                Issue.record("a holder silent for 3 h with stale_after 2 h must be stale")
+                return
+            }
+            #expect(holder.idleSeconds.map { $0 >= 3 * 3600 } == true)
+            let refusal = await #expect(throws: DeployError.self) {
+                _ = try await quiet.acquire(as: .current(command: "next"), wait: nil)
+            }
+            #expect(refusal?.description.contains("probably dead") == true)
+            #expect(refusal?.description.contains("botops lock release --force --reason") == true)
+            await held.release()
+            await cleanUp(host)
+        }
+    }
+
+    @Test func forcedReleaseBreaksALiveHolder() async throws {
+        let host = try await connect()
+        try await host.closing {
+            let stuck = try await lock(host).acquire(as: .current(command: "stuck"), wait: nil)
+            let removed = try await lock(host).forceRelease()
+            #expect(removed?.command == "stuck")
+            let next = try await lock(host).acquire(as: .current(command: "next"), wait: nil)
+            #expect(next.interrupted == nil)
+            await next.release()
+            await stuck.release()
+            await cleanUp(host)
+        }
+    }
+}
+
+final class LockedFlag: @unchecked Sendable {
+    private let mutex = NSLock()
+    private var stored = false
+    var value: Bool { mutex.withLock { stored } }
+    func set(_ value: Bool) { mutex.withLock { stored = value } }
+}

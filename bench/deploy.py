@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""botops deploy and rollback (issue 8), against baselines measured in the same run on the sandbox.
+
+  1. `botops deploy --service sighook --ref B` vs the same work by hand over one ssh session:
+     the nine verification commands, git fetch + checkout, compose build --no-cache, compose up -d
+     --no-deps, polling until healthy and stable for the same window, the nine commands again.
+     botops's overhead (lock, preflight, kept image, audit, …) = difference of the medians.
+     Target: <= 0.5 s per deploy.
+  2. `botops rollback` with the kept image vs the same rollback when the kept image is gone (it
+     rebuilds). Target: kept <= 1/3 of rebuild. The sandbox's image build is two COPY lines
+     (about a second), so the image step's own ratio is printed too: with the user's images,
+     whose build installs the Python dependencies, the rebuild dominates.
+
+Takes the sandbox lock for the whole run and leaves the app on main. Needs the sandbox
+(scripts/sandbox up) and the release build (see common.BUILD).
+"""
+import fcntl, json, os, statistics, subprocess, sys, tempfile, time
+from common import BOTOPS, CONFIG, SSH, require, verdict
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+APP = "/opt/bot"
+STABLE_FOR = 2
+COMPOSE = "docker-compose --env-file .env -f docker-compose.aws.yml"
+BRANCHES = ["bench/deploy-a", "bench/deploy-b"]
+
+# The runbook's nine verification commands at once on one connection (as bench/verify.py).
+PSQL = "docker exec db psql -U bot_user -d bot_trader_db -c"
+VERIFY = " & ".join([
+    "( crontab -l | grep weekly )", f"( ls -la {APP}/weekly_strategy_review.sh )", f"( ls -la {APP}/queries/*.sql )",
+    "( docker ps | grep db )", f"( {PSQL} 'SELECT COUNT(*) FROM trade_records;' )",
+    f"( {APP}/weekly_strategy_review.sh && ls -lh {APP}/logs/weekly_review_*.txt | tail -1 )",
+    f"( {PSQL} \"SELECT COUNT(*) FROM trade_strategy_link WHERE linked_at >= NOW() - INTERVAL '1 day';\" )",
+    f"( {PSQL} \"SELECT snapshot_id FROM strategy_snapshots WHERE active_until IS NULL;\" )",
+]) + " & wait"
+
+# Healthy, then unchanged (same container, no restart) for STABLE_FOR seconds: what botops waits for.
+WAIT_STABLE = f"""
+while :; do
+  s=$(docker inspect -f '{{{{.Id}}}} {{{{.State.Health.Status}}}} {{{{.RestartCount}}}}' sighook)
+  case "$s" in *" healthy "*) first="$s"; sleep {STABLE_FOR}; [ "$(docker inspect -f '{{{{.Id}}}} {{{{.State.Health.Status}}}} {{{{.RestartCount}}}}' sighook)" = "$first" ] && break;; esac
+  sleep 0.5
+done"""
+
+
+def by_hand(branch):
+    return f"""set -e; cd {APP}
+{VERIFY} >/dev/null 2>&1
+git fetch -q --prune origin
+git checkout -q -B {branch} origin/{branch}
+{COMPOSE} build --no-cache sighook >/dev/null 2>&1
+{COMPOSE} up -d --no-deps sighook >/dev/null 2>&1
+{WAIT_STABLE}
+{VERIFY} >/dev/null 2>&1"""
+
+
+def ssh(script):
+    subprocess.run(SSH + [script], check=True, stdout=subprocess.DEVNULL)
+
+
+def timed(command):
+    start = time.perf_counter()
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}")
+    return time.perf_counter() - start, result.stdout
+
+
+def step_seconds(output, name):
+    """The duration of a step from `--format json` events."""
+    for line in output.splitlines():
+        event = json.loads(line)
+        if event.get("event") == "step_finished" and event.get("step") == name:
+            return event["duration_ms"] / 1000
+    return 0.0
+
+
+def setup(config_dir):
+    """Two branches with different sighook releases, and a config with the same stable window."""
+    script = f"""set -e; origin=$(git -C {APP} remote get-url origin); work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+git clone -q "$origin" "$work"; cd "$work"
+for b in {' '.join(BRANCHES)}; do
+  git checkout -q -B "$b" origin/main; echo "bench $b" > VERSION
+  git -c user.name=bench -c user.email=bench@botops.invalid commit -q -am "bench: $b"; git push -q -f origin "$b"
+done"""
+    ssh(script)
+    with open(CONFIG) as f:
+        text = f.read().replace("command: auto", "command: docker-compose")
+    text += f"health: {{timeout: 60s, stable_for: {STABLE_FOR}s}}\nplaybooks: {ROOT}/playbooks\n"
+    path = os.path.join(config_dir, "botops.yml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def restore(config):
+    origin = f"$(git -C {APP} remote get-url origin)"
+    head = subprocess.run(SSH + [f"git ls-remote {origin} refs/heads/main | cut -f1"], capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([BOTOPS, "rollback", "--config", config, "--service", "sighook", "--to", "main"], stdout=subprocess.DEVNULL, check=False)
+    ssh(f"cd {APP} && git checkout -q -B main {head} && for b in {' '.join(BRANCHES)}; do git branch -q -D $b 2>/dev/null; git -C {origin} branch -q -D $b; done; true")
+
+
+def main():
+    require(BOTOPS)
+    lock = open("/tmp/botops-sandbox.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    config_dir = tempfile.mkdtemp(prefix="botops-bench-")
+    config = setup(config_dir)
+    try:
+        deploy = lambda branch: [BOTOPS, "deploy", "--config", config, "--service", "sighook", "--ref", branch, "--format", "json"]
+        # Warm up both paths (images, page cache), landing on the first branch.
+        timed(deploy(BRANCHES[1]))
+        ssh(by_hand(BRANCHES[0]))
+        botops, hand = [], []
+        for i in range(ROUNDS):
+            botops.append(timed(deploy(BRANCHES[i % 2]))[0])
+            start = time.perf_counter()
+            ssh(by_hand(BRANCHES[(i + 1) % 2]))
+            hand.append(time.perf_counter() - start)
+        b, h = statistics.median(botops), statistics.median(hand)
+        print(f"deploy, botops                  {b:6.2f} s (median of {ROUNDS})")
+        print(f"deploy, the same work by hand   {h:6.2f} s")
+        print(f"botops's overhead               {b - h:+6.2f} s   (target <= 0.50)  {verdict(b - h <= 0.5)}")
+
+        # Rollbacks: deploy B over A (A's image is kept), roll back to A; then the same with A's kept image removed.
+        kept, rebuilt, kept_step, rebuilt_step = [], [], [], []
+        for _ in range(ROUNDS):
+            for remove_kept in (False, True):
+                timed(deploy(BRANCHES[0]))
+                timed(deploy(BRANCHES[1]))
+                if remove_kept:
+                    a = subprocess.run(SSH + [f"git -C {APP} rev-parse {BRANCHES[0]}"], capture_output=True, text=True, check=True).stdout.strip()
+                    ssh(f"docker image rm bottrader/sighook:botops-{a[:12]} >/dev/null")
+                seconds, output = timed([BOTOPS, "rollback", "--config", config, "--service", "sighook", "--to", BRANCHES[0], "--format", "json"])
+                (rebuilt if remove_kept else kept).append(seconds)
+                (rebuilt_step if remove_kept else kept_step).append(step_seconds(output, "rollback: restore-image"))
+        k, r = statistics.median(kept), statistics.median(rebuilt)
+        ks, rs = statistics.median(kept_step), statistics.median(rebuilt_step)
+        print(f"rollback, kept image            {k:6.2f} s (median of {ROUNDS})")
+        print(f"rollback, rebuilding            {r:6.2f} s   ratio {k / r:.2f}  (target <= 0.33)  {verdict(k / r <= 1 / 3)}")
+        print(f"  its image step: kept {ks:5.2f} s, rebuild {rs:5.2f} s   ratio {ks / rs:.2f}")
+    finally:
+        restore(config)
+
+
+if __name__ == "__main__":
+    main()
