@@ -28,13 +28,14 @@ struct ExecTransportTests {
             head -c 3000000 /dev/urandom > \(shellQuote(input))
             \(exec) cat < \(shellQuote(input)) > \(shellQuote(output)) || exit 10
             cmp \(shellQuote(input)) \(shellQuote(output)) || exit 11
-            printf 'one\\ntwo\\n' | \(exec) wc -l
-            \(exec) 'cat; echo at-eof' < /dev/null
-            \(exec) 'cat; echo closed' <&-
+            printf 'one\\ntwo\\n' | \(exec) wc -l || echo "wc: exit $?"
+            \(exec) 'cat; echo at-eof' < /dev/null || echo "at-eof: exit $?"
+            \(exec) 'cat; echo closed' <&- || echo "closed: exit $?"
             """
         let result = try await LocalHost().run(script, timeout: .seconds(60))
         #expect(result.termination == .exited(0), "\(result.stderrText)")
-        #expect(result.stdoutText.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["2", "at-eof", "closed"])
+        #expect(result.stdoutText.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["2", "at-eof", "closed"],
+                "\(result.stderrText)")
     }
 
     @Test func aFrozenHostEndsExecWithExitThreeNamingTheCommand() async throws {
