@@ -83,9 +83,17 @@ extension CommandRunner {
         if let splitter {
             handler = { kind, bytes in splitter.feed(kind, bytes) }
         }
-        let result = try await run(command.script.text, timeout: command.timeout, onOutput: handler)
+        let result = try await runStreaming(command.script.text, timeout: command.timeout, onOutput: handler)
         splitter?.flush()
         return RemoteCommandResult(command: command, result: result, duration: clock.now - start)
+    }
+}
+
+extension CommandRunner {
+    /// Runs `script`, handing each chunk of output to `onOutput` as it arrives, and returns all of
+    /// it too. The one place HostCommands meets the transport's streaming interface.
+    public func runStreaming(_ script: String, timeout: Duration?, onOutput: OutputHandler?) async throws -> CommandResult {
+        try await run(script, timeout: timeout, onOutput: onOutput)
     }
 }
 

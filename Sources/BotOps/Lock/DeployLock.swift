@@ -123,7 +123,8 @@ public struct DeployLock: Sendable {
         let command = acquireCommand(holder)
         let holderTask = Task {
             defer { events.continuation.finish() }
-            return try await runner.run(command.script.text, timeout: nil) { kind, bytes in
+            // No time limit: the holder lives as long as the deploy, and dies with its session.
+            return try await runner.runStreaming(command.script.text, timeout: nil) { kind, bytes in
                 if kind == .stdout { lines.feed(kind, bytes) }
             }
         }
