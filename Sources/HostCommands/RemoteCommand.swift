@@ -75,19 +75,25 @@ extension CommandRunner {
     public func run(_ command: RemoteCommand, onLine: (@Sendable (OutputKind, String) -> Void)? = nil) async throws -> RemoteCommandResult {
         let clock = ContinuousClock()
         let start = clock.now
-        let splitter: LineSplitter? = if let onLine, !command.outputIsSecret {
-            LineSplitter { kind, line in onLine(kind, command.redact(line)) }
-        } else {
-            nil
+        var splitter: LineSplitter?
+        if let onLine, !command.outputIsSecret {
+            splitter = LineSplitter { kind, line in onLine(kind, command.redact(line)) }
         }
-        let collector = OutputCollector()
-        let termination = try await stream(command.script.text, timeout: command.timeout, input: .none) { kind, bytes in
-            collector.append(kind, bytes)
-            splitter?.feed(kind, bytes)
+        var handler: OutputHandler?
+        if let splitter {
+            handler = { kind, bytes in splitter.feed(kind, bytes) }
         }
+        let result = try await runStreaming(command.script.text, timeout: command.timeout, onOutput: handler)
         splitter?.flush()
-        let result = collector.result(termination)
         return RemoteCommandResult(command: command, result: result, duration: clock.now - start)
+    }
+}
+
+extension CommandRunner {
+    /// Runs `script`, handing each chunk of output to `onOutput` as it arrives, and returns all of
+    /// it too. The one place HostCommands meets the transport's streaming interface.
+    public func runStreaming(_ script: String, timeout: Duration?, onOutput: OutputHandler?) async throws -> CommandResult {
+        try await run(script, timeout: timeout, onOutput: onOutput)
     }
 }
 

@@ -123,12 +123,10 @@ public struct DeployLock: Sendable {
         let command = acquireCommand(holder)
         let holderTask = Task {
             defer { events.continuation.finish() }
-            let collector = OutputCollector()
-            let termination = try await runner.stream(command.script.text, timeout: nil, input: .none) { kind, bytes in
-                collector.append(kind, bytes)
+            // No time limit: the holder lives as long as the deploy, and dies with its session.
+            return try await runner.runStreaming(command.script.text, timeout: nil) { kind, bytes in
                 if kind == .stdout { lines.feed(kind, bytes) }
             }
-            return collector.result(termination)
         }
         var previous: LockHolder?
         for await line in events.stream {
