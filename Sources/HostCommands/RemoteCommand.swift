@@ -93,7 +93,12 @@ extension CommandRunner {
     /// Runs `script`, handing each chunk of output to `onOutput` as it arrives, and returns all of
     /// it too. The one place HostCommands meets the transport's streaming interface.
     public func runStreaming(_ script: String, timeout: Duration?, onOutput: OutputHandler?) async throws -> CommandResult {
-        try await run(script, timeout: timeout, onOutput: onOutput)
+        let collector = OutputCollector()
+        let termination = try await stream(script, timeout: timeout, input: .none) { kind, bytes in
+            collector.append(kind, bytes)
+            onOutput?(kind, bytes)
+        }
+        return collector.result(termination)
     }
 }
 
