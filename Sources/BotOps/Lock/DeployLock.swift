@@ -201,7 +201,10 @@ public final class HeldLock: @unchecked Sendable {
         }
         guard first else { return }
         await recorded()
-        _ = try? await lock.runner.run(lock.releaseCommand(pid: remotePID))
+        // The release must reach the host even when the caller is being cancelled (Ctrl-C): the
+        // transport abandons a cancelled task's commands, so it runs outside that cancellation.
+        let lock = self.lock, pid = remotePID
+        await Task.detached { _ = try? await lock.runner.run(lock.releaseCommand(pid: pid)) }.value
         _ = try? await task.value
     }
 }
