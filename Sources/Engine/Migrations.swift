@@ -6,11 +6,15 @@ public struct Migration: Sendable {
     public let version: Int
     public let name: String
     public let sql: String
+    /// md5s of earlier texts of this migration that differed only in comments: a database that
+    /// applied one of them is not tampered with, and its record is brought up to date.
+    public let commentOnlyEarlierChecksums: [String]
 
-    public init(version: Int, name: String, sql: String) {
+    public init(version: Int, name: String, commentOnlyEarlierChecksums: [String] = [], sql: String) {
         self.version = version
         self.name = name
         self.sql = sql
+        self.commentOnlyEarlierChecksums = commentOnlyEarlierChecksums
     }
 }
 
@@ -74,8 +78,12 @@ public struct Migrator: Sendable {
         let applied = Set(appliedVersions)
         for migration in migrations where applied.contains(migration.version) {
             let unchanged = try await connection.query(
-                "SELECT checksum = md5($2) FROM schema_migrations WHERE version = $1", [migration.version, migration.sql])
+                "SELECT checksum = md5($2) OR checksum = ANY(string_to_array($3, ',')) FROM schema_migrations WHERE version = $1",
+                [migration.version, migration.sql, migration.commentOnlyEarlierChecksums.joined(separator: ",")])
             guard let row = unchanged.rows.first, try row.bool(0) else { throw MigrationError.tampered(version: migration.version, name: migration.name) }
+            if !migration.commentOnlyEarlierChecksums.isEmpty {
+                try await connection.query("UPDATE schema_migrations SET checksum = md5($2) WHERE version = $1", [migration.version, migration.sql])
+            }
         }
         var appliedNow: [Int] = []
         for migration in migrations where !applied.contains(migration.version) {

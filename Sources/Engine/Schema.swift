@@ -1,7 +1,7 @@
 /// The ledger's schema, as ordered migrations. Append new ones; never edit an applied one.
 public enum Schema {
     public static let migrations = [
-        Migration(version: 1, name: "ledger", sql: """
+        Migration(version: 1, name: "ledger", commentOnlyEarlierChecksums: ["48fce20b958e2388e68eeee5fa40d27c"], sql: """
             CREATE TABLE trade_records (
                 order_id       text PRIMARY KEY,
                 symbol         text NOT NULL,
@@ -52,7 +52,7 @@ public enum Schema {
             );
             CREATE INDEX trade_strategy_link_time ON trade_strategy_link (linked_at);
 
-            -- Strategy metadata sent ahead of a fill (seed 003's webhook cache), kept until it expires.
+            -- Strategy metadata the signal service sends ahead of a fill, kept until it expires.
             CREATE TABLE strategy_metadata_cache (
                 order_id     text PRIMARY KEY,
                 snapshot_id  uuid NOT NULL,

@@ -18,6 +18,20 @@ struct LedgerTests {
         try await db.query(sql).rows[0].int(0)
     }
 
+    /// A ledger migrated when migration 1's comment cited an internal document: its recorded
+    /// checksum is accepted and brought up to date; any other checksum is still tampering.
+    @Test func aMigrationWhoseCommentWasRewordedIsNotTampering() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            _ = try await Migrator().migrate(db)
+            try await db.query("UPDATE schema_migrations SET checksum = '48fce20b958e2388e68eeee5fa40d27c' WHERE version = 1")
+            #expect(try await Migrator().migrate(db) == [])
+            #expect(try await count(db, "SELECT count(*) FROM schema_migrations WHERE version = 1 AND checksum <> '48fce20b958e2388e68eeee5fa40d27c'") == 1)
+            try await db.query("UPDATE schema_migrations SET checksum = md5('something else') WHERE version = 1")
+            let error = await #expect(throws: MigrationError.self) { try await Migrator().migrate(db) }
+            #expect(error == .tampered(version: 1, name: "ledger"))
+        }
+    }
+
     @Test func migrationsApplyOnceAndRefuseTampering() async throws {
         try await TestDatabase.with { db, _ async throws in
             #expect(try await Migrator().migrate(db) == [1, 2, 20])
