@@ -1,9 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Linux only: the code uses Glibc, libssh2 and libpq come from the distribution's -dev packages,
-// and Sources/botops and Sources/BotOps are the same folder on a case-insensitive disk (macOS's
-// default), so no other platform is claimed.
+// Built and tested on Linux; libssh2 and libpq come from the system (Debian's -dev packages, or
+// Homebrew on a Mac). No two paths differ only in case, so the tree clones on a case-insensitive disk.
 let package = Package(
     name: "botops",
     products: [
@@ -33,7 +32,7 @@ let package = Package(
         .target(name: "HostCommands", dependencies: ["Remote"]),
         .target(name: "Checks", dependencies: ["Remote", "HostCommands", "Cron"]),
         .target(
-            name: "BotOps",
+            name: "BotOpsKit",
             dependencies: ["Remote", "Checks", "HostCommands", "Cron", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
@@ -44,9 +43,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "botops",
-            dependencies: ["BotOps", "Checks", "Cron", "Remote", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BotOpsKit", "Checks", "Cron", "Remote", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "TransportBench", dependencies: ["BotOps", "Remote"], path: "Benchmarks/TransportBench"),
+        .executableTarget(name: "TransportBench", dependencies: ["BotOpsKit", "Remote"], path: "Benchmarks/TransportBench"),
         .executableTarget(name: "EngineBench", dependencies: ["Engine", "Postgres"], path: "Benchmarks/EngineBench"),
         .executableTarget(name: "BacktestBench", dependencies: ["Engine"], path: "Benchmarks/BacktestBench"),
         // Locates the sandbox host (scripts/sandbox) for the integration tests.
@@ -60,18 +59,18 @@ let package = Package(
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "BotOpsTests",
-            dependencies: ["BotOps", "Checks", "Remote", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["BotOpsKit", "Checks", "Remote", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "ChecksTests",
-            dependencies: ["Checks", "BotOps", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["Checks", "BotOpsKit", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "DeployTests",
-            dependencies: ["botops", "BotOps", "HostCommands", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["botops", "BotOpsKit", "HostCommands", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(name: "CronTests", dependencies: ["Cron", "BotOps", "Checks", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "CronTests", dependencies: ["Cron", "BotOpsKit", "Checks", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]
 )

@@ -1,6 +1,6 @@
 // Runs N commands concurrently over one botops SSH connection and prints the wall time in
 // milliseconds; bench/transport.py compares it with N sequential `ssh` invocations.
-import BotOps
+import BotOpsKit
 import Foundation
 import Remote
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import BotOps
+import BotOpsKit
 
 /// How to reach the host; shared by every command that talks to it.
 struct ConnectionOptions: ParsableArguments {

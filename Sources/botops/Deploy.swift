@@ -1,5 +1,5 @@
 import ArgumentParser
-import BotOps
+import BotOpsKit
 
 struct Deploy: HostCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,5 @@
 import ArgumentParser
-import BotOps
+import BotOpsKit
 import Foundation
 import Remote
 

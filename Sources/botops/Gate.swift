@@ -1,5 +1,5 @@
 import ArgumentParser
-import BotOps
+import BotOpsKit
 import Cron
 import Foundation
 
@@ -45,7 +45,7 @@ struct Gate: HostCommand {
         }
         let destination = try output.map(ReportOutput.init(path:))
         let entries = try CronEntries.load(directory: crontabDirectory ?? CronEntries.defaultDirectory(configPath: connection.config))
-        let gate = BotOps.Gate(config: config, entries: entries, service: service, at: at ?? Int64(Date().timeIntervalSince1970), checkTimeout: timeout)
+        let gate = BotOpsKit.Gate(config: config, entries: entries, service: service, at: at ?? Int64(Date().timeIntervalSince1970), checkTimeout: timeout)
         let report = await gate.run(destination: config.host) { try await session.host() }
         if let destination {
             print(GateFormat.text.render(report), terminator: "")

@@ -1,5 +1,5 @@
 import ArgumentParser
-import BotOps
+import BotOpsKit
 
 /// A subcommand that works on the host. It implements only `body`; `run` wraps it in the one
 /// command lifecycle (config, connection, releases on every way out, exit code).

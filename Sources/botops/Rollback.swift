@@ -1,5 +1,5 @@
 import ArgumentParser
-import BotOps
+import BotOpsKit
 
 struct Rollback: HostCommand {
     static let configuration = CommandConfiguration(

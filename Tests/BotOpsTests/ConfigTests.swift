@@ -1,4 +1,4 @@
-import BotOps
+import BotOpsKit
 import Foundation
 import Testing
 

@@ -1,5 +1,5 @@
 @testable import Checks
-import BotOps
+import BotOpsKit
 import Foundation
 import Remote
 import SandboxSupport

@@ -1,4 +1,4 @@
-@testable import BotOps
+@testable import BotOpsKit
 import Cron
 import Foundation
 import SandboxSupport

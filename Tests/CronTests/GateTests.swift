@@ -1,4 +1,4 @@
-@testable import BotOps
+@testable import BotOpsKit
 import Checks
 import Cron
 import Foundation

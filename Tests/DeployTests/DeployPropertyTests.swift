@@ -1,4 +1,4 @@
-@testable import BotOps
+@testable import BotOpsKit
 import HostCommands
 import PropertyBased
 import Testing
