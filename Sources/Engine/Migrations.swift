@@ -21,6 +21,7 @@ public struct Migration: Sendable {
 public enum MigrationError: Error, Equatable, CustomStringConvertible {
     case tampered(version: Int, name: String)
     case unknownApplied(version: Int)
+    case adoptionNeeded(tables: [String])
 
     public var description: String {
         switch self {
@@ -28,6 +29,9 @@ public enum MigrationError: Error, Equatable, CustomStringConvertible {
             return "migration \(version) (\(name)) was changed after it was applied. Restore its original text and add the change as a new migration."
         case .unknownApplied(let version):
             return "the database has migration \(version), which this bot-engine does not know. Use the bot-engine that applied it."
+        case .adoptionNeeded(let tables):
+            return "the database already has ledger tables (\(tables.joined(separator: ", "))) that bot-engine did not create; nothing was changed. "
+                + "Run `bot-engine migrate --adopt --dry-run` to see how they would be taken over, then `bot-engine migrate --adopt`."
         }
     }
 }
@@ -49,11 +53,44 @@ public struct Migrator: Sendable {
     /// Returns the versions applied now.
     @discardableResult
     public func migrate(_ connection: PostgresConnection) async throws -> [Int] {
+        try await locked(connection) { try await migrateLocked($0) }
+    }
+
+    /// Takes over a ledger whose tables another program created (no `schema_migrations`): compares
+    /// them with the ledger migrations' shape, refuses (`AdoptionRefused`, nothing changed) what
+    /// would need a rewrite or a guess, applies the additive rest, records the ledger migrations
+    /// as the baseline and applies the later ones as usual. `dryRun` only plans. On a database
+    /// bot-engine already migrates, it is plain `migrate`. An interrupted adoption is resumed by
+    /// running it again (what it added is found in place).
+    public func adopt(_ connection: PostgresConnection, dryRun: Bool) async throws -> AdoptionResult {
+        try await locked(connection) { connection in
+            if try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL").rows[0].bool(0) {
+                return AdoptionResult(plan: AdoptionPlan(), baseline: [], applied: dryRun ? [] : try await migrateLocked(connection))
+            }
+            let ledgerVersions = Set(Schema.ledgerMigrations.map(\.version))
+            let ledger = migrations.filter { ledgerVersions.contains($0.version) }
+            let adoption = Adoption(migrations: ledger, connection: connection)
+            let plan = try await adoption.plan()
+            guard plan.refusals.isEmpty else { throw AdoptionRefused(refusals: plan.refusals) }
+            if dryRun { return AdoptionResult(plan: plan, baseline: [], applied: []) }
+            try await adoption.apply(plan)
+            try await connection.transaction { connection in
+                try await createHistory(connection)
+                for migration in ledger {
+                    try await connection.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, md5($3))",
+                                               [migration.version, migration.name + " (adopted)", migration.sql])
+                }
+            }
+            return AdoptionResult(plan: plan, baseline: ledger.map(\.version), applied: try await migrateLocked(connection))
+        }
+    }
+
+    private func locked<T: Sendable>(_ connection: PostgresConnection, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await connection.query("SELECT pg_advisory_lock($1)", [Self.lockKey])
         do {
-            let applied = try await migrateLocked(connection)
+            let value = try await body(connection)
             try await connection.query("SELECT pg_advisory_unlock($1)", [Self.lockKey])
-            return applied
+            return value
         } catch {
             // On a dropped connection the server has released the lock already.
             _ = try? await connection.query("SELECT pg_advisory_unlock($1)", [Self.lockKey])
@@ -61,7 +98,7 @@ public struct Migrator: Sendable {
         }
     }
 
-    private func migrateLocked(_ connection: PostgresConnection) async throws -> [Int] {
+    private func createHistory(_ connection: PostgresConnection) async throws {
         try await connection.execute(script: """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version    integer PRIMARY KEY,
@@ -70,6 +107,18 @@ public struct Migrator: Sendable {
                 applied_at timestamptz NOT NULL DEFAULT now()
             )
             """)
+    }
+
+    private func migrateLocked(_ connection: PostgresConnection) async throws -> [Int] {
+        // Ledger tables another program created: CREATE TABLE would fail half-way with "already exists".
+        let ledgerTables = SchemaStatement.tables(SchemaStatement.split(Schema.ledgerMigrations))
+        let state = try await connection.query("""
+            SELECT to_regclass('schema_migrations') IS NULL,
+                   coalesce(array_to_string(array(SELECT t FROM unnest(string_to_array($1, ',')) t WHERE to_regclass(t) IS NOT NULL), ','), '')
+            """, [ledgerTables.joined(separator: ",")]).rows[0]
+        let existing = try state.string(1).split(separator: ",").map(String.init)
+        if try state.bool(0), !existing.isEmpty { throw MigrationError.adoptionNeeded(tables: existing) }
+        try await createHistory(connection)
         let known = Set(migrations.map(\.version))
         let appliedVersions = try await connection.query("SELECT version FROM schema_migrations ORDER BY version").rows.map { try $0.int(0) }
         if let unknown = appliedVersions.first(where: { !known.contains($0) }) {

@@ -1,6 +1,9 @@
 /// The ledger's schema, as ordered migrations. Append new ones; never edit an applied one.
 public enum Schema {
-    public static let migrations = [
+    public static let migrations = ledgerMigrations + backtestMigrations
+
+    /// The ledger's own tables: what `migrate --adopt` compares a user's existing tables with.
+    public static let ledgerMigrations = [
         Migration(version: 1, name: "ledger", commentOnlyEarlierChecksums: ["48fce20b958e2388e68eeee5fa40d27c"], sql: """
             CREATE TABLE trade_records (
                 order_id       text PRIMARY KEY,
@@ -105,5 +108,9 @@ public enum Schema {
             ALTER TABLE strategy_metadata_cache ADD CONSTRAINT strategy_metadata_cache_snapshot
                 FOREIGN KEY (snapshot_id) REFERENCES strategy_snapshots (snapshot_id);
             """),
-    ] + backtestMigrations
+        Migration(version: 3, name: "late links", sql: """
+            -- A link made when the metadata came after its fill was recorded (`linkage` counts them).
+            ALTER TABLE trade_strategy_link ADD COLUMN linked_late boolean NOT NULL DEFAULT false;
+            """),
+    ]
 }

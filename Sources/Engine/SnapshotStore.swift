@@ -31,6 +31,8 @@ public struct SnapshotStore: Sendable {
 public struct LinkageStats: Sendable, Equatable {
     public var linked: Int
     public var total: Int
+    /// Links made when the metadata came after the fill was recorded.
+    public var late: Int = 0
     /// linked / total, nil without executed trades in the window.
     public var rate: Double? { total == 0 ? nil : Double(linked) / Double(total) }
 }
@@ -39,10 +41,10 @@ extension TradeStore {
     /// The linkage rate: executed trades in the last `hours` with a strategy link.
     public func linkageStats(hours: Int) async throws -> LinkageStats {
         let row = try await connection.query("""
-            SELECT COUNT(*), COUNT(tsl.order_id)
+            SELECT COUNT(*), COUNT(tsl.order_id), COUNT(tsl.order_id) FILTER (WHERE tsl.linked_late)
             FROM trade_records tr LEFT JOIN trade_strategy_link tsl ON tr.order_id = tsl.order_id
             WHERE tr.order_time >= now() - make_interval(hours => $1::int) AND tr.status IN ('filled', 'done')
             """, [hours]).rows[0]
-        return LinkageStats(linked: try row.int(1), total: try row.int(0))
+        return LinkageStats(linked: try row.int(1), total: try row.int(0), late: try row.int(2))
     }
 }

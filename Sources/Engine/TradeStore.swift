@@ -67,6 +67,7 @@ public struct TradeStore: Sendable {
                                 fill.size.description, fill.fees.description, fill.status, fill.executionMode])
                 }
             }
+            try await connection.query("SELECT pg_advisory_xact_lock_shared($1)", [Self.linkLockKey])
             let row = try await connection.query(Self.merge).rows[0]
             try Self.throwConflict(row, from: 3)
             let inserted = try row.int(0), stored = try row.int(2)
@@ -155,15 +156,44 @@ public struct TradeStore: Sendable {
     }
 
     /// Caches metadata for an order until `ttl` passes; a later fill of that order links to it.
-    /// The snapshot must exist (a foreign key makes sure), so a cached row can always be linked.
-    public func cache(_ metadata: StrategyMetadata, ttl: Duration) async throws {
+    /// If the order's fill is recorded already (the signal came late, or the cache expired before
+    /// the fill, as the linkage guide's race describes), it is linked now, in the same transaction,
+    /// marked late. Answers whether it linked. The snapshot must exist (a foreign key makes sure),
+    /// so a cached row can always be linked.
+    ///
+    /// Exactly one link whatever the order of arrival: caching takes `linkLockKey` exclusively and
+    /// recording takes it shared before its merge, so each sees what the other committed (recorders
+    /// still run side by side; a cache waits for the recordings in flight).
+    @discardableResult
+    public func cache(_ metadata: StrategyMetadata, ttl: Duration) async throws -> Bool {
         guard UUID(uuidString: metadata.snapshotID) != nil else { throw MetadataError.malformedSnapshotID(metadata.snapshotID) }
         do {
-            try await insert(metadata, ttl: ttl)
+            return try await connection.transaction { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock($1)", [Self.linkLockKey])
+                try await TradeStore(connection).insert(metadata, ttl: ttl)
+                return try await connection.query(Self.linkLate, [metadata.orderID]).rows[0].int(0) > 0
+            }
         } catch let error as PostgresError where error.sqlstate == "23503" {
             throw MetadataError.unknownSnapshot(metadata.snapshotID)
         }
     }
+
+    static let linkLockKey = 727_277
+
+    /// The merge's linking rule for an order already recorded.
+    static let linkLate = """
+        WITH linked AS (
+            INSERT INTO trade_strategy_link (order_id, snapshot_id, buy_score, sell_score, trigger_type, linked_late)
+            SELECT c.order_id, c.snapshot_id, c.buy_score, c.sell_score, c.trigger_type, true
+            FROM strategy_metadata_cache c JOIN trade_records t ON t.order_id = c.order_id
+            WHERE c.order_id = $1 AND c.expires_at > now()
+            ON CONFLICT (order_id) DO NOTHING
+            RETURNING order_id
+        ), used AS (
+            DELETE FROM strategy_metadata_cache WHERE order_id IN (SELECT order_id FROM linked)
+        )
+        SELECT count(*) FROM linked
+        """
 
     private func insert(_ metadata: StrategyMetadata, ttl: Duration) async throws {
         try await connection.query("""

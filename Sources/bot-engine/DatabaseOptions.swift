@@ -27,3 +27,8 @@ func readInput(_ path: String) throws -> Data {
     }
     return data
 }
+
+/// A line on standard error.
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}

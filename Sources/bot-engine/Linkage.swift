@@ -16,6 +16,6 @@ struct Linkage: AsyncParsableCommand {
     func run() async throws {
         let stats = try await database.withConnection { try await TradeStore($0).linkageStats(hours: hours) }
         let rate = stats.rate.map { "\(Int(($0 * 1000).rounded()) / 10).\(Int(($0 * 1000).rounded()) % 10)%" } ?? "n/a"
-        print("total_trades \(stats.total)  linked_trades \(stats.linked)  linkage_pct \(rate)")
+        print("total_trades \(stats.total)  linked_trades \(stats.linked)  linkage_pct \(rate)  late_links \(stats.late)")
     }
 }

@@ -7,7 +7,7 @@ struct Metadata: AsyncParsableCommand {
 
     struct Cache: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Cache an order's metadata; its fill, when recorded, is linked to the snapshot.",
+            abstract: "Cache an order's metadata; its fill, when recorded (or recorded already), is linked to the snapshot.",
             discussion: "The snapshot must exist (an id printed by `bot-engine snapshot activate`); scores are decimals with at most 8 decimals."
         )
 
@@ -31,7 +31,9 @@ struct Metadata: AsyncParsableCommand {
         func run() async throws {
             let metadata = StrategyMetadata(orderID: orderID, snapshotID: snapshotID, buyScore: try score("--buy-score", buyScore),
                                             sellScore: try score("--sell-score", sellScore), triggerType: trigger)
-            try await database.withConnection { try await TradeStore($0).cache(metadata, ttl: .seconds(ttl)) }
+            if try await database.withConnection({ try await TradeStore($0).cache(metadata, ttl: .seconds(ttl)) }) {
+                print("linked \(orderID): its fill was recorded already")
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ struct BotEngineCLITests {
             let engine = BuiltBinary.botEngine
             let url = ["--database-url", database.url]
             let migrated = try await engine.run(["migrate"] + url)
-            #expect(migrated.stdoutText == "applied migrations 1, 2, 20\n", "\(migrated.stderrText)")
+            #expect(migrated.stdoutText == "applied migrations 1, 2, 3, 20\n", "\(migrated.stderrText)")
             #expect(try await engine.run(["migrate"] + url).stdoutText == "schema up to date\n")
 
             let directory = try temporaryDirectory()
@@ -65,7 +65,7 @@ struct BotEngineCLITests {
         try await TestDatabase.with { db, database async throws in
             let engine = BuiltBinary.botEngine
             let fromServices = try await engine.run(["migrate"], environment: ["BOT_DATABASE_URL": "", "DATABASE_URL": database.url])
-            #expect(fromServices.stdoutText == "applied migrations 1, 2, 20\n", "\(fromServices.stderrText)")
+            #expect(fromServices.stdoutText == "applied migrations 1, 2, 3, 20\n", "\(fromServices.stderrText)")
             let nowhere = "postgres://nobody@127.0.0.1:1/none"
             let botWins = try await engine.run(["migrate"], environment: ["BOT_DATABASE_URL": database.url, "DATABASE_URL": nowhere])
             #expect(botWins.stdoutText == "schema up to date\n", "\(botWins.stderrText)")
