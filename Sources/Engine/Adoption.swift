@@ -42,9 +42,15 @@ public struct AdoptionResult: Sendable, Equatable {
 
 public struct AdoptionRefused: Error, Equatable, CustomStringConvertible {
     public var refusals: [String]
+    /// The plan was applied, and comparing again still found these.
+    public var afterApplying = false
 
     public var description: String {
-        "cannot adopt this database; nothing was changed:\n" + refusals.map { "  - " + $0 }.joined(separator: "\n")
+        if afterApplying {
+            return "adoption applied its plan, but the tables still differ from what the engine needs:\n" + refusals.map { "  - " + $0 }.joined(separator: "\n")
+                + "\nNo baseline was recorded. Run `bot-engine migrate --adopt --dry-run` to see what is left."
+        }
+        return "cannot adopt this database; nothing was changed:\n" + refusals.map { "  - " + $0 }.joined(separator: "\n")
             + "\nCorrect these (or use a database the engine creates with `bot-engine migrate`), then run `bot-engine migrate --adopt` again."
     }
 }
@@ -99,7 +105,7 @@ struct Adoption {
         for step in plan.steps where step.phase != .additive { try await connection.execute(script: step.sql) }
         let after = try await self.plan()
         guard after.steps.isEmpty, after.refusals.isEmpty else {
-            throw AdoptionRefused(refusals: after.refusals + after.steps.map { "still to do after adoption: \($0.description)" })
+            throw AdoptionRefused(refusals: after.refusals + after.steps.map { "still to do: \($0.description)" }, afterApplying: true)
         }
     }
 }
@@ -265,7 +271,7 @@ struct Comparison {
     /// would fail the validation are counted first, and refuse the adoption.
     mutating func addCheck(to table: LedgerCatalog.Table, name: String, definition: String, columns: [String], violation: String,
                            refusal: @escaping @Sendable (Int) -> String) {
-        let existing = table.constraints.first { $0.definition == definition || $0.definition == definition + " NOT VALID" }
+        let existing = table.constraints.first { Self.normalized($0.definition) == Self.normalized(definition) }
         if existing?.validated == true { return }
         var constraintName = existing?.name ?? name
         if existing == nil {
@@ -282,6 +288,12 @@ struct Comparison {
         }
     }
 
+    /// A constraint's definition without `NOT VALID` and without the casts PostgreSQL prints for a
+    /// varchar column compared with text: the same rule whichever of the two the column is.
+    static func normalized(_ definition: String) -> String {
+        definition.replacing(/\sNOT VALID$/, with: "").replacing(/\((\w+)\)::(?:text|character varying)/) { String($0.1) }
+    }
+
     mutating func compareIndexes(_ needed: LedgerCatalog.Table, _ table: LedgerCatalog.Table) {
         let keyIndexes = Set(needed.constraints.filter { $0.kind == "p" || $0.kind == "u" }.map(\.name))
         for index in needed.indexes where !keyIndexes.contains(index.name) {
@@ -296,15 +308,19 @@ struct Comparison {
                                                    sql: "DROP INDEX CONCURRENTLY \(qualified(name));"))
                 }
             }
-            let keys = index.keys.map { $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } ? $0 : "(\($0))" }.joined(separator: ", ")
+            let keyList = index.keys.map { $0.hasPrefix("(") || $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } ? $0 : "(\($0))" }
+            let keys = keyList.joined(separator: ", ")
             let predicate = index.predicate.map { " WHERE \($0)" } ?? ""
             plan.steps.append(AdoptionStep(
                 phase: .index, description: "create \(index.unique ? "unique " : "")index \(name) on \(table.name) (\(keys))\(predicate), CONCURRENTLY",
                 sql: "CREATE \(index.unique ? "UNIQUE " : "")INDEX CONCURRENTLY \(identifier(name)) ON \(qualified(table.name)) (\(keys))\(predicate);"))
             if index.unique, table.rows > 0 {
                 let tableName = table.name
+                // Keys named in a subquery: GROUP BY refuses a constant key such as (true).
+                let aliased = keyList.indices.map { "k\($0)" }.joined(separator: ", ")
+                let selected = keyList.enumerated().map { "\($1) AS k\($0)" }.joined(separator: ", ")
                 prechecks.append(Precheck(
-                    sql: "SELECT count(*) FROM (SELECT 1 FROM \(qualified(table.name))\(predicate) GROUP BY \(keys) HAVING count(*) > 1) d",
+                    sql: "SELECT count(*) FROM (SELECT 1 FROM (SELECT \(selected) FROM \(qualified(table.name))\(predicate)) s GROUP BY \(aliased) HAVING count(*) > 1) d",
                     refusal: { "\(tableName) has \($0) groups of rows sharing (\(keys))\(predicate), which the engine keeps unique: remove the repeats" }))
             }
         }

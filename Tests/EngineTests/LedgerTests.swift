@@ -257,18 +257,6 @@ struct LedgerTests {
         }
     }
 
-    /// Waits (bounded) until `count` sessions of this database wait on a lock.
-    func waitForLockWaiters(_ db: PostgresConnection, count: Int) async throws {
-        for _ in 0..<1000 {
-            let waiting = try await self.count(db, """
-                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-                """)
-            if waiting >= count { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("fewer than \(count) sessions ever waited on a lock")
-    }
-
     @Test func concurrentAllocationsWriteOneSet() async throws {
         try await migrated { db, database async throws in
             _ = try await TradeStore(db).record((0..<40).map { index in

@@ -1,0 +1,229 @@
+@testable import Engine
+import Foundation
+import Postgres
+import SandboxSupport
+import Testing
+
+/// Ledger tables as the user's Python bot created them (the columns its recorder, reports and the
+/// operator's queries use), built with the types such a bot's ORM writes.
+enum UserLedger {
+    static func tradeRecords(fees: Bool = true, priceType: String = "numeric") -> String {
+        """
+        CREATE TABLE trade_records (
+            order_id       varchar(64) PRIMARY KEY,
+            parent_id      varchar(64),
+            symbol         varchar(20) NOT NULL,
+            side           varchar(4) NOT NULL,
+            order_time     timestamptz NOT NULL,
+            price          \(priceType) NOT NULL,
+            size           numeric NOT NULL,
+            \(fees ? "fees numeric DEFAULT 0, execution_mode varchar(10) DEFAULT 'LIVE'," : "")
+            status         varchar(20) NOT NULL,
+            source         varchar(20) DEFAULT 'webhook'
+        );
+        """
+    }
+
+    static let rest = """
+        CREATE TABLE fifo_allocations (
+            id serial PRIMARY KEY, symbol varchar(20) NOT NULL, buy_order_id varchar(64) NOT NULL, sell_order_id varchar(64) NOT NULL,
+            sell_time timestamptz NOT NULL, qty numeric NOT NULL, cost numeric NOT NULL, proceeds numeric NOT NULL, pnl numeric NOT NULL,
+            allocation_version integer NOT NULL DEFAULT 1, created_at timestamptz DEFAULT now()
+        );
+        CREATE TABLE strategy_snapshots (
+            snapshot_id uuid PRIMARY KEY DEFAULT gen_random_uuid(), active_from timestamptz NOT NULL DEFAULT now(),
+            active_until timestamptz, score_buy_target numeric, config jsonb NOT NULL, config_hash varchar(64) NOT NULL, notes text
+        );
+        CREATE TABLE trade_strategy_link (
+            order_id varchar(64) PRIMARY KEY, snapshot_id uuid NOT NULL REFERENCES strategy_snapshots (snapshot_id),
+            buy_score numeric, sell_score numeric, trigger_type varchar(32), linked_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE cash_transactions (
+            id serial PRIMARY KEY, occurred_at timestamptz NOT NULL, kind varchar(20) NOT NULL, amount numeric NOT NULL,
+            currency varchar(10) NOT NULL DEFAULT 'USD', note text
+        );
+        """
+
+    /// The bot's own trade recorder: it names its columns, and leaves out those it does not know.
+    static func botInsert(_ db: PostgresConnection, _ order: String, _ symbol: String, _ side: String, hoursAgo: Double,
+                          price: String, size: String, fees: String?) async throws {
+        if let fees {
+            try await db.query("""
+                INSERT INTO trade_records (order_id, symbol, side, order_time, price, size, fees, execution_mode, status, source)
+                VALUES ($1, $2, $3, now() - make_interval(secs => $4::float8), $5::numeric, $6::numeric, $7::numeric, 'LIVE', 'filled', 'webhook')
+                """, [order, symbol, side, String(hoursAgo * 3600), price, size, fees])
+        } else {
+            try await db.query("""
+                INSERT INTO trade_records (order_id, symbol, side, order_time, price, size, status, source)
+                VALUES ($1, $2, $3, now() - make_interval(secs => $4::float8), $5::numeric, $6::numeric, 'filled', 'webhook')
+                """, [order, symbol, side, String(hoursAgo * 3600), price, size])
+        }
+    }
+
+    /// Every column, constraint and index of the schema, and the row counts: equal before and
+    /// after means nothing changed.
+    static func fingerprint(_ db: PostgresConnection) async throws -> String {
+        try await db.query("""
+            SELECT concat_ws(E'\\n',
+              (SELECT string_agg(table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, ''), E'\\n' ORDER BY table_name, column_name)
+               FROM information_schema.columns WHERE table_schema = 'public'),
+              (SELECT string_agg(conrelid::regclass || ' ' || pg_get_constraintdef(oid), E'\\n' ORDER BY 1) FROM pg_constraint WHERE connamespace = 'public'::regnamespace),
+              (SELECT string_agg(indexdef, E'\\n' ORDER BY indexdef) FROM pg_indexes WHERE schemaname = 'public'),
+              (SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace),
+              (SELECT count(*) FROM trade_records)::text)
+            """).rows[0].string(0)
+    }
+}
+
+@Suite(.enabled(if: Sandbox.isAvailable, "needs the sandbox's PostgreSQL: scripts/sandbox up"))
+struct AdoptionTests {
+    func count(_ db: PostgresConnection, _ sql: String) async throws -> Int {
+        try await db.query(sql).rows[0].int(0)
+    }
+
+    @Test func theLedgerMigrationsSplitIntoStatementsOfOneTableEach() {
+        let statements = SchemaStatement.split(Schema.ledgerMigrations)
+        #expect(SchemaStatement.tables(statements) == ["trade_records", "fifo_allocations", "strategy_snapshots", "trade_strategy_link",
+                                                        "strategy_metadata_cache", "cash_transactions", "market_bars"])
+        #expect(statements.count == 18)
+        #expect(statements.filter { $0.table == "strategy_metadata_cache" }.count == 3)
+    }
+
+    @Test(arguments: [true, false])
+    func aUserLedgerIsAdoptedAndEveryCommandGivesTheIndependentFigures(withFees: Bool) async throws {
+        try await TestDatabase.with { db, database async throws in
+            try await db.execute(script: UserLedger.tradeRecords(fees: withFees) + UserLedger.rest)
+            let fees: (String) -> String? = { withFees ? $0 : nil }
+            // What the bot wrote before: a deposit, a round trip, its own link and version-1 allocation.
+            let snapshot = try await db.query("""
+                INSERT INTO strategy_snapshots (config, config_hash, active_from) VALUES ('{"score_buy_target": 2.5}', 'h1', now() - interval '2 days')
+                RETURNING snapshot_id::text
+                """).rows[0].string(0)
+            try await db.query("INSERT INTO cash_transactions (occurred_at, kind, amount) VALUES (now() - interval '1 day', 'deposit', 1000)")
+            try await UserLedger.botInsert(db, "b1", "BTC-USD", "buy", hoursAgo: 5, price: "100", size: "2", fees: fees("2"))
+            try await UserLedger.botInsert(db, "s1", "BTC-USD", "sell", hoursAgo: 4, price: "110", size: "1", fees: fees("1"))
+            try await db.query("INSERT INTO trade_strategy_link (order_id, snapshot_id, buy_score, trigger_type) VALUES ('b1', $1::uuid, 3, 'score')", [snapshot])
+            try await db.query("""
+                INSERT INTO fifo_allocations (symbol, buy_order_id, sell_order_id, sell_time, qty, cost, proceeds, pnl)
+                VALUES ('BTC-USD', 'b1', 's1', now() - interval '4 hours', 1, 100, 110, 10)
+                """)
+
+            // Plain migrate refuses, naming --adopt; the dry run plans and changes nothing.
+            let before = try await UserLedger.fingerprint(db)
+            let refused = await #expect(throws: MigrationError.self) { try await Migrator().migrate(db) }
+            #expect(refused == .adoptionNeeded(tables: ["trade_records", "fifo_allocations", "strategy_snapshots", "trade_strategy_link", "cash_transactions"]))
+            #expect(refused?.description.contains("bot-engine migrate --adopt") == true)
+            let dryRun = try await Migrator().adopt(db, dryRun: true)
+            #expect(try await UserLedger.fingerprint(db) == before)
+            let planned = dryRun.plan.steps.map(\.description)
+            #expect(dryRun.plan.refusals == [])
+            #expect(planned.contains("CREATE TABLE strategy_metadata_cache"))
+            #expect(planned.contains("create unique index strategy_snapshots_one_active on strategy_snapshots ((true)) WHERE active_until IS NULL, CONCURRENTLY"))
+            #expect(planned.contains { $0.hasPrefix("add constraint trade_records_side_check on trade_records") })
+            #expect(planned.contains("add column trade_strategy_link.linked_late (boolean) DEFAULT false NOT NULL: existing rows read false"))
+            #expect(planned.contains("add column trade_records.fees (numeric(20,8)) DEFAULT 0 NOT NULL: existing rows read 0") == !withFees)
+            #expect(planned.contains("add column trade_records.execution_mode (text) DEFAULT 'PAPER'::text NOT NULL: existing rows read 'PAPER'::text") == !withFees)
+            #expect(planned.contains("add constraint trade_records_fees_not_null on trade_records: CHECK ((fees IS NOT NULL)), NOT VALID") == withFees)
+
+            let adopted = try await Migrator().adopt(db, dryRun: false)
+            #expect(adopted.baseline == [1, 2, 3])
+            #expect(adopted.applied == [20])
+            #expect(try await Migrator().migrate(db) == [])
+            #expect(try await Migrator().adopt(db, dryRun: true).plan.steps == [])
+            #expect(try await count(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'bot_engine_adoption_reference'") == 0)
+            // Nothing rewritten: the user's columns keep their types, rows their values.
+            #expect(try await db.query("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'trade_records'::regclass AND attname = 'price'").rows[0].string(0) == "numeric")
+            #expect(try await count(db, "SELECT count(*) FROM fifo_allocations WHERE allocation_version = 1 AND pnl = 10") == 1)
+
+            // The bot's own insert still works, beside the engine's commands.
+            try await UserLedger.botInsert(db, "b3", "SOL-USD", "buy", hoursAgo: 0.5, price: "20", size: "1", fees: fees("0"))
+            let store = TradeStore(db)
+            try await store.cache(StrategyMetadata(orderID: "b2", snapshotID: snapshot, buyScore: Amount("2"), triggerType: "score"), ttl: .seconds(600))
+            let now = Date().timeIntervalSince1970
+            let recorded = try await store.record([
+                fill("b2", .buy, "ETH-USD", at: now - 3 * 3600, price: "10", size: "5"),
+                fill("s2", .sell, "ETH-USD", at: now - 2 * 3600, price: "8", size: "5"),
+                fill("s3", .sell, at: now - 3600, price: "90", size: "1", fees: "0.5"),
+            ])
+            #expect(recorded == RecordSummary(inserted: 3, duplicates: 0, linked: 1))
+            #expect(try await store.cache(StrategyMetadata(orderID: "s3", snapshotID: snapshot, triggerType: "stop"), ttl: .seconds(600)))
+
+            // FIFO by hand: BTC s1 1 × (110 − 1) − (100 + 1) = 8, s3 (90 − 0.5) − 101 = −11.5; ETH 5 × (8 − 10) = −10.
+            // Without the fee columns the bot's two fills read fees 0: s1 10, s3 89.5 − 100 = −10.5.
+            let (s1, s3) = withFees ? (8.0, -11.5) : (10.0, -10.5)
+            let allocation = try await AllocationStore(db).recompute()
+            #expect(allocation.realisedPnL == Amount(withFees ? "-13.5" : "-10.5"))
+            #expect(allocation.allocations == 3)
+
+            // The operator's linkage query, as written in their guide.
+            let operatorLinkage = try await db.query("""
+                SELECT COUNT(*) AS total_trades, COUNT(tsl.order_id) AS linked_trades
+                FROM trade_records tr LEFT JOIN trade_strategy_link tsl ON tr.order_id = tsl.order_id
+                WHERE tr.order_time >= NOW() - INTERVAL '6 hours' AND tr.status IN ('filled', 'done')
+                """).rows[0]
+            let linkage = try await store.linkageStats(hours: 6)
+            #expect(linkage == LinkageStats(linked: try operatorLinkage.int(1), total: try operatorLinkage.int(0), late: 1))
+            #expect(linkage.total == 6 && linkage.linked == 3)
+
+            // Trades s1, −10, s3 on 1000 deposited: win rate 1/3, profit factor s1 / (10 − s3),
+            // drawdown from the peak after s1 to the end.
+            let performance = try await PerformanceMetric.compute(db, window: 20, capital: nil, thresholds: .init(), now: Date())
+            #expect(performance.totalTrades == 3)
+            #expect(performance.winRate == 1.0 / 3)
+            #expect(abs((performance.profitFactor ?? 0) - s1 / (10 - s3)) < 1e-12)
+            #expect(abs((performance.maxDrawdownPercent ?? 0) - (1000 + s1 - 10 + s3 - (1000 + s1)) / (1000 + s1) * 100) < 1e-9)
+            #expect(performance.consecutiveLosses == 2)
+
+            // The weekly review against the operator's three queries.
+            let review = try await WeeklyReview.compute(db, end: Date().addingTimeInterval(1))
+            let symbols = try await db.query("""
+                SELECT symbol, COUNT(*), SUM(pnl)::text FROM fifo_allocations
+                WHERE allocation_version = 2 AND sell_time >= NOW() - INTERVAL '7 days' GROUP BY symbol ORDER BY SUM(pnl) DESC
+                """).rows.map { "\(try $0.string(0)) \(try $0.int(1)) \(Amount(try $0.string(2))!)" }
+            #expect(review.symbols.map { "\($0.symbol) \($0.allocations) \($0.realisedPnL)" } == symbols)
+            let signals = try await db.query("""
+                SELECT tsl.trigger_type, COUNT(*), ROUND(AVG(tsl.buy_score), 8)::text FROM trade_strategy_link tsl
+                WHERE tsl.linked_at >= NOW() - INTERVAL '7 days' GROUP BY tsl.trigger_type ORDER BY 2 DESC, 1
+                """).rows.map { "\(try $0.string(0)) \(try $0.int(1)) \($0.optionalString(2).map { Amount($0)!.description } ?? "-")" }
+            #expect(review.signals.map { "\($0.triggerType) \($0.trades) \($0.averageBuyScore?.description ?? "-")" } == signals)
+            let hours = try await db.query("""
+                SELECT EXTRACT(HOUR FROM order_time AT TIME ZONE 'UTC')::int, COUNT(*) FROM trade_records
+                WHERE order_time >= NOW() - INTERVAL '7 days' AND status IN ('filled', 'done') GROUP BY 1 ORDER BY 1
+                """).rows.map { WeeklyReview.HourLine(hour: try $0.int(0), fills: try $0.int(1)) }
+            #expect(review.hours == hours)
+            #expect(review.hours.reduce(0) { $0 + $1.fills } == 6)
+        }
+    }
+
+    @Test func anIncompatibleTypeIsRefusedWithNothingChanged() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            try await db.execute(script: UserLedger.tradeRecords(priceType: "double precision") + UserLedger.rest
+                                 + "ALTER TABLE trade_strategy_link DROP CONSTRAINT trade_strategy_link_pkey;")
+            try await UserLedger.botInsert(db, "b1", "BTC-USD", "buy", hoursAgo: 1, price: "100", size: "1", fees: "0")
+            let before = try await UserLedger.fingerprint(db)
+            for dryRun in [true, false] {
+                let refusal = await #expect(throws: AdoptionRefused.self) { try await Migrator().adopt(db, dryRun: dryRun) }
+                #expect(refusal?.refusals == [
+                    "trade_records.price is double precision; the engine needs numeric(20,8) (changing it would rewrite the table)",
+                    "trade_strategy_link has no primary key or unique index on (order_id), which the engine's merge (ON CONFLICT) relies on",
+                ])
+                #expect(refusal?.description.contains("nothing was changed") == true)
+            }
+            #expect(try await UserLedger.fingerprint(db) == before)
+            #expect(try await db.query("SELECT to_regclass('schema_migrations') IS NULL").rows[0].bool(0))
+        }
+    }
+
+    /// Rows the engine's rules forbid (an upper-case side) refuse adoption, counted, before anything changes.
+    @Test func rowsThatBreakTheEnginesRulesRefuseAdoption() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            try await db.execute(script: UserLedger.tradeRecords() + UserLedger.rest)
+            try await UserLedger.botInsert(db, "b1", "BTC-USD", "BUY", hoursAgo: 1, price: "100", size: "1", fees: "0")
+            let before = try await UserLedger.fingerprint(db)
+            let refusal = await #expect(throws: AdoptionRefused.self) { try await Migrator().adopt(db, dryRun: false) }
+            #expect(refusal?.refusals.count == 1)
+            #expect(refusal?.refusals.first?.hasPrefix("1 rows of trade_records break the engine's rule CHECK") == true, "\(String(describing: refusal))")
+            #expect(try await UserLedger.fingerprint(db) == before)
+        }
+    }
+}
