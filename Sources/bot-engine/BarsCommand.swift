@@ -2,7 +2,7 @@ import ArgumentParser
 import Engine
 
 struct BarsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bars", abstract: "Market bars.", subcommands: [Generate.self])
+    static let configuration = CommandConfiguration(commandName: "bars", abstract: "Market bars.", subcommands: [Generate.self, Prune.self])
 
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -31,6 +31,39 @@ struct BarsCommand: AsyncParsableCommand {
             let total = series.reduce(0) { $0 + $1.count }
             print("generated \(total) bars (\(series.map { "\($0.symbol) \($0.count)" }.joined(separator: ", "))): "
                   + "\(summary.added) new, \(summary.replaced) replaced, \(summary.unchanged) unchanged")
+        }
+    }
+
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete bars older than each timeframe's rule, in batches; timeframes without a rule are kept.",
+            discussion: """
+                Refuses (exit 4, nothing deleted) a rule that would delete bars a stored backtest run used, unless --force;                 runs keep their bars' digest either way. Prints the rows per timeframe and symbol.
+                """
+        )
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "TIMEFRAME=DURATION,… with d, w or y: 1m=365d,1d=5y.") var keep: String
+        @Flag(name: .customLong("dry-run"), help: "Count what would be deleted; delete nothing.") var dryRun = false
+        @Flag(help: "Prune even bars stored backtest runs used.") var force = false
+        @Option(name: .customLong("batch-size"), help: "Rows per delete (1 to 1000000).") var batchSize = 10_000
+
+        func validate() throws {
+            do { _ = try BarRetention.parse(keep) } catch { throw ValidationError("--keep: \(error)") }
+            guard (1...1_000_000).contains(batchSize) else { throw ValidationError("--batch-size: must be between 1 and 1000000") }
+        }
+
+        func run() async throws {
+            let rules = try BarRetention.parse(keep)
+            let pruned: [PrunedBars]
+            do {
+                pruned = try await database.withConnection { try await BarPruner($0, batchSize: batchSize).prune(rules, dryRun: dryRun, force: force) }
+            } catch let refusal as PruneRefused {
+                printError("Error: \(refusal)")
+                throw ExitCode(4)
+            }
+            for line in pruned { print("\(line.timeframe)\t\(line.symbol)\t\(line.rows)") }
+            print("\(dryRun ? "would delete" : "deleted") \(pruned.reduce(0) { $0 + $1.rows }) bars")
         }
     }
 }
