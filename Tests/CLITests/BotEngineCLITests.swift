@@ -33,6 +33,40 @@ struct BotEngineCLITests {
         }
     }
 
+    /// A ledger the user's bot created: plain migrate refuses (4) naming --adopt, the dry run
+    /// plans, adoption records the baseline; an incompatible column is refused (4).
+    @Test func migrateAdoptsTheBotsOwnLedger() async throws {
+        try await TestDatabase.with { db, database async throws in
+            let engine = BuiltBinary.botEngine
+            let url = ["--database-url", database.url]
+            try await db.execute(script: """
+                CREATE TABLE trade_records (order_id varchar(64) PRIMARY KEY, symbol varchar(20) NOT NULL, side varchar(4) NOT NULL,
+                    order_time timestamptz NOT NULL, price numeric NOT NULL, size numeric NOT NULL, status varchar(20) NOT NULL);
+                INSERT INTO trade_records VALUES ('b1', 'BTC-USD', 'buy', now() - interval '1 hour', 100, 1, 'filled');
+                """)
+            let refused = try await engine.run(["migrate"] + url)
+            #expect(refused.termination == .exited(4))
+            #expect(refused.stderrText.contains("bot-engine migrate --adopt --dry-run"), "\(refused.stderrText)")
+            let dryRun = try await engine.run(["migrate", "--adopt", "--dry-run"] + url)
+            #expect(dryRun.termination == .exited(0), "\(dryRun.stderrText)")
+            #expect(dryRun.stdoutText.hasPrefix("existing tables: trade_records\nchanges (nothing dropped, renamed or rewritten):\n"))
+            #expect(dryRun.stdoutText.contains("  - add column trade_records.fees (numeric(20,8)) DEFAULT 0 NOT NULL: existing rows read 0\n"))
+            #expect(dryRun.stdoutText.hasSuffix("dry run: nothing was changed\n"))
+            let adopted = try await engine.run(["migrate", "--adopt"] + url)
+            #expect(adopted.stdoutText.hasSuffix("adopted: migrations 1, 2, 3 recorded as the baseline; applied migrations 20\n"), "\(adopted.stderrText)")
+            #expect(try await engine.run(["migrate"] + url).stdoutText == "schema up to date\n")
+            #expect(try await engine.run(["linkage"] + url).stdoutText == "total_trades 1  linked_trades 0  linkage_pct 0.0%  late_links 0\n")
+            #expect(try await engine.run(["bars", "prune", "--keep", "1m=365d", "--dry-run"] + url).stdoutText == "would delete 0 bars\n")
+            #expect(try await engine.run(["bars", "prune", "--keep", "1m=365"] + url).termination == .exited(64))
+
+            try await db.execute(script: "DROP TABLE schema_migrations; ALTER TABLE trade_records ALTER COLUMN order_time TYPE timestamp")
+            let incompatible = try await engine.run(["migrate", "--adopt", "--dry-run"] + url)
+            #expect(incompatible.termination == .exited(4))
+            #expect(incompatible.stderrText.contains("trade_records.order_time is timestamp without time zone; the engine needs timestamp with time zone"),
+                    "\(incompatible.stderrText)")
+        }
+    }
+
     @Test func aBadRecordIsNamedAndNothingIsWritten() async throws {
         try await TestDatabase.with { db, database async throws in
             let engine = BuiltBinary.botEngine
