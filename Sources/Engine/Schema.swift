@@ -108,9 +108,5 @@ public enum Schema {
             ALTER TABLE strategy_metadata_cache ADD CONSTRAINT strategy_metadata_cache_snapshot
                 FOREIGN KEY (snapshot_id) REFERENCES strategy_snapshots (snapshot_id);
             """),
-        Migration(version: 3, name: "late links", sql: """
-            -- A link made when the metadata came after its fill was recorded (`linkage` counts them).
-            ALTER TABLE trade_strategy_link ADD COLUMN linked_late boolean NOT NULL DEFAULT false;
-            """),
     ]
 }

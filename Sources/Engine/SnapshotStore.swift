@@ -31,7 +31,7 @@ public struct SnapshotStore: Sendable {
 public struct LinkageStats: Sendable, Equatable {
     public var linked: Int
     public var total: Int
-    /// Links made when the metadata came after the fill was recorded.
+    /// Links made after their fill was recorded (metadata that came late): `linked_at` after `recorded_at`.
     public var late: Int = 0
     /// linked / total, nil without executed trades in the window.
     public var rate: Double? { total == 0 ? nil : Double(linked) / Double(total) }
@@ -41,7 +41,7 @@ extension TradeStore {
     /// The linkage rate: executed trades in the last `hours` with a strategy link.
     public func linkageStats(hours: Int) async throws -> LinkageStats {
         let row = try await connection.query("""
-            SELECT COUNT(*), COUNT(tsl.order_id), COUNT(tsl.order_id) FILTER (WHERE tsl.linked_late)
+            SELECT COUNT(*), COUNT(tsl.order_id), COUNT(tsl.order_id) FILTER (WHERE tsl.linked_at > tr.recorded_at)
             FROM trade_records tr LEFT JOIN trade_strategy_link tsl ON tr.order_id = tsl.order_id
             WHERE tr.order_time >= now() - make_interval(hours => $1::int) AND tr.status IN ('filled', 'done')
             """, [hours]).rows[0]

@@ -180,11 +180,13 @@ public struct TradeStore: Sendable {
 
     static let linkLockKey = 727_277
 
-    /// The merge's linking rule for an order already recorded.
+    /// The merge's linking rule for an order already recorded. `linked_at` is the clock, not the
+    /// transaction's start, so it is after the fill's `recorded_at`: that is how a late link is told
+    /// (the merge writes both with one `now()`).
     static let linkLate = """
         WITH linked AS (
-            INSERT INTO trade_strategy_link (order_id, snapshot_id, buy_score, sell_score, trigger_type, linked_late)
-            SELECT c.order_id, c.snapshot_id, c.buy_score, c.sell_score, c.trigger_type, true
+            INSERT INTO trade_strategy_link (order_id, snapshot_id, buy_score, sell_score, trigger_type, linked_at)
+            SELECT c.order_id, c.snapshot_id, c.buy_score, c.sell_score, c.trigger_type, clock_timestamp()
             FROM strategy_metadata_cache c JOIN trade_records t ON t.order_id = c.order_id
             WHERE c.order_id = $1 AND c.expires_at > now()
             ON CONFLICT (order_id) DO NOTHING

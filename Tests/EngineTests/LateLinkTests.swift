@@ -20,7 +20,7 @@ func waitForLockWaiters(_ db: PostgresConnection, count: Int) async throws {
 @Suite(.enabled(if: Sandbox.isAvailable, "needs the sandbox's PostgreSQL: scripts/sandbox up"))
 struct LateLinkTests {
     func links(_ db: PostgresConnection, _ order: String) async throws -> (count: Int, late: Int) {
-        let row = try await db.query("SELECT count(*), count(*) FILTER (WHERE linked_late) FROM trade_strategy_link WHERE order_id = $1", [order]).rows[0]
+        let row = try await db.query("SELECT count(*), count(*) FILTER (WHERE l.linked_at > t.recorded_at) FROM trade_strategy_link l JOIN trade_records t USING (order_id) WHERE order_id = $1", [order]).rows[0]
         return (try row.int(0), try row.int(1))
     }
 

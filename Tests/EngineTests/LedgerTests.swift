@@ -34,7 +34,7 @@ struct LedgerTests {
 
     @Test func migrationsApplyOnceAndRefuseTampering() async throws {
         try await TestDatabase.with { db, _ async throws in
-            #expect(try await Migrator().migrate(db) == [1, 2, 3, 20])
+            #expect(try await Migrator().migrate(db) == [1, 2, 20])
             #expect(try await Migrator().migrate(db) == [])
             var tampered = Schema.migrations
             tampered[0] = Migration(version: 1, name: "ledger", sql: tampered[0].sql + "\n-- edited")
@@ -369,7 +369,7 @@ struct LedgerTests {
                 SELECT 'BTC-USD', 'b', 's', now(), 1, 1, 2, 1, 2 FROM generate_series(1, 3);
                 INSERT INTO strategy_metadata_cache (order_id, snapshot_id, expires_at) VALUES ('o', gen_random_uuid(), now() + interval '1 hour');
                 """)
-            #expect(try await Migrator().migrate(db) == [2, 3, 20])
+            #expect(try await Migrator().migrate(db) == [2, 20])
             #expect(try await count(db, "SELECT count(*) FROM fifo_allocations") == 1)
             #expect(try await count(db, "SELECT count(*) FROM strategy_metadata_cache") == 0)
         }
@@ -403,8 +403,8 @@ struct LedgerTests {
                     }
                     return try await group.reduce(into: []) { $0 += $1 }
                 }
-                #expect(applied.sorted() == [1, 2, 3, 20])
-                #expect(try await count(db, "SELECT count(*) FROM schema_migrations") == 4)
+                #expect(applied.sorted() == [1, 2, 20])
+                #expect(try await count(db, "SELECT count(*) FROM schema_migrations") == 3)
             }
         }
     }
