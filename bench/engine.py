@@ -6,6 +6,11 @@
   record:      100,000 fills (a backfill), bot-engine vs `psql \\copy` of the same rows into
                trade_records (targets: <= 2 s, re-recording the same file <= 1 s)
   FIFO:        Benchmarks/EngineBench, 1,000,000 fills allocated in memory (target < 1 s)
+  bars prune:  2,000,000 one-minute bars, half older than a year, pruned with `--keep 1m=365d` while
+               `ingest-bars` loads 100 new bars and one re-collected old one over and over: each
+               ingest's time next to the same ingest with no prune running and the prune's batch
+               time (target: no ingest held up longer than one batch). `bench/engine.py prune`
+               runs this part alone.
 
 Every timed command is a whole process as a user runs it, on a fresh database each round.
 """
@@ -14,7 +19,8 @@ from urllib.parse import urlsplit, unquote
 from common import BIN, STATE, require, verdict
 
 ENGINE = f"{BIN}/bot-engine"
-require(ENGINE, f"{BIN}/EngineBench")
+ONLY_PRUNE = sys.argv[1:] == ["prune"]
+require(ENGINE, *([] if ONLY_PRUNE else [f"{BIN}/EngineBench"]))
 ADMIN_URL = next(line.split("=", 1)[1].strip() for line in open(f"{STATE}/sandbox.env") if line.startswith("SANDBOX_DATABASE_URL="))
 ROUNDS = 3
 BARS = 1_000_000
@@ -80,6 +86,60 @@ def median(values):
     return statistics.median(values)
 
 
+def prune_benchmark():
+    """Ingest latency while `bars prune` deletes about a million bars in batches."""
+    name, batch = f"engine_bench_prune_{os.getpid()}", 10_000
+    symbols = 4
+    with tempfile.TemporaryDirectory() as directory:
+        def ingest_file(round_index):
+            # 100 bars newer than any stored one, and one bar of the year being pruned (re-collected).
+            path = f"{directory}/ingest-{round_index}.csv"
+            now = int(time.time()) // 60 * 60
+            with open(path, "w") as out:
+                out.write("symbol,timeframe,ts,open,high,low,close,volume\n")
+                for index in range(100):
+                    ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + (round_index * 100 + index + 1) * 60))
+                    out.write(f"SYM{index % symbols}-USD,1m,{ts},1,2,0.5,1.5,{index}\n")
+                old = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - (400 + round_index % 300) * 86400))
+                out.write(f"SYM{round_index % symbols}-USD,1m,{old},1,2,0.5,1.5,7\n")
+            return path
+
+        try:
+            fresh_database(name)
+            check(["psql", "-X", "-q", "-c", f"""
+                INSERT INTO market_bars (symbol, timeframe, ts, open, high, low, close, volume)
+                SELECT 'SYM' || s || '-USD', '1m', date_trunc('minute', now()) - i * interval '1 minute' * 2 * 365 * 1440 / 500000, 1, 1, 1, 1, 1
+                FROM generate_series(0, {symbols - 1}) s, generate_series(1, 500000) i""", "-c", "VACUUM ANALYZE market_bars"], name)
+            quiet = [timed([ENGINE, "ingest-bars", ingest_file(index)], name) for index in range(20)]
+            started = time.perf_counter()
+            prune = subprocess.Popen([ENGINE, "bars", "prune", "--keep", "1m=365d", "--batch-size", str(batch)],
+                                     env=environment(name), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            during, index = [], 20
+            while prune.poll() is None and index < 10_000:
+                during.append(timed([ENGINE, "ingest-bars", ingest_file(index)], name))
+                index += 1
+            output, errors = prune.communicate()
+            elapsed = time.perf_counter() - started
+            if prune.returncode != 0:
+                sys.exit(f"bars prune failed: {errors.strip()}")
+            deleted = int(output.strip().splitlines()[-1].split()[1])
+        finally:
+            drop(name)
+    batches = max(1, -(-deleted // batch) + symbols)
+    per_batch = elapsed / batches
+    held = max(during) - median(quiet) if during else 0
+    print(f"bars prune   {deleted:,} of {symbols * 500_000:,} bars deleted in {elapsed:.2f} s, {batches} batches of <= {batch:,} "
+          f"({per_batch * 1000:.0f} ms a batch)")
+    print(f"             ingest-bars (101 bars) during the prune: {len(during)} runs, median {median(during) * 1000 if during else 0:.0f} ms, "
+          f"max {max(during) * 1000 if during else 0:.0f} ms; with no prune: median {median(quiet) * 1000:.0f} ms")
+    print(f"             longest hold-up {held * 1000:.0f} ms vs one batch {per_batch * 1000:.0f} ms "
+          f"(target <= one batch: {verdict(held <= per_batch)})")
+
+
+if ONLY_PRUNE:
+    prune_benchmark()
+    sys.exit(0)
+
 with tempfile.TemporaryDirectory() as directory:
     bars_path, fills_path = f"{directory}/bars.csv", f"{directory}/fills.csv"
     write_bars(bars_path)
@@ -116,4 +176,5 @@ with tempfile.TemporaryDirectory() as directory:
     print(f"             again, all present         bot-engine {median(engine_fills_again):6.2f} s"
           f"   ratio {median(engine_fills_again) / median(psql_fills):.2f}x (target <= 1 s: {verdict(median(engine_fills_again) <= 1)})")
 
+prune_benchmark()
 subprocess.run([f"{BIN}/EngineBench", ADMIN_URL], check=True)
