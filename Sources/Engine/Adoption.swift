@@ -34,6 +34,8 @@ public struct AdoptionPlan: Sendable, Equatable {
 }
 
 public struct AdoptionResult: Sendable, Equatable {
+    /// The database has `schema_migrations`: there was nothing to adopt, `migrate` ran as usual.
+    public var alreadyManaged = false
     public var plan: AdoptionPlan
     /// Versions recorded as the baseline, then versions applied normally after it.
     public var baseline: [Int]

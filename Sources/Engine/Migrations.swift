@@ -65,7 +65,7 @@ public struct Migrator: Sendable {
     public func adopt(_ connection: PostgresConnection, dryRun: Bool) async throws -> AdoptionResult {
         try await locked(connection) { connection in
             if try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL").rows[0].bool(0) {
-                return AdoptionResult(plan: AdoptionPlan(), baseline: [], applied: dryRun ? [] : try await migrateLocked(connection))
+                return AdoptionResult(alreadyManaged: true, plan: AdoptionPlan(), baseline: [], applied: dryRun ? [] : try await migrateLocked(connection))
             }
             let ledgerVersions = Set(Schema.ledgerMigrations.map(\.version))
             let ledger = migrations.filter { ledgerVersions.contains($0.version) }

@@ -29,7 +29,11 @@ struct Migrate: AsyncParsableCommand {
                 return
             }
             let result = try await database.withConnection { try await Migrator().adopt($0, dryRun: dryRun) }
-            print(result.plan.text)
+            if result.alreadyManaged {
+                print("the ledger is already bot-engine's (schema_migrations exists): nothing to adopt")
+            } else {
+                print(result.plan.text)
+            }
             if dryRun {
                 print("dry run: nothing was changed")
             } else if !result.baseline.isEmpty {

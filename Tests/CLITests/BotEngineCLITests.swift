@@ -55,6 +55,8 @@ struct BotEngineCLITests {
             let adopted = try await engine.run(["migrate", "--adopt"] + url)
             #expect(adopted.stdoutText.hasSuffix("adopted: migrations 1, 2 recorded as the baseline; applied migrations 20\n"), "\(adopted.stderrText)")
             #expect(try await engine.run(["migrate"] + url).stdoutText == "schema up to date\n")
+            #expect(try await engine.run(["migrate", "--adopt"] + url).stdoutText
+                    == "the ledger is already bot-engine's (schema_migrations exists): nothing to adopt\nschema up to date\n")
             #expect(try await engine.run(["linkage"] + url).stdoutText == "total_trades 1  linked_trades 0  linkage_pct 0.0%  late_links 0\n")
             #expect(try await engine.run(["bars", "prune", "--keep", "1m=365d", "--dry-run"] + url).stdoutText == "would delete 0 bars\n")
             #expect(try await engine.run(["bars", "prune", "--keep", "1m=365"] + url).termination == .exited(64))
