@@ -43,6 +43,7 @@ struct LedgerCatalog: Sendable, Equatable {
         var columns: [Column] = []
         var constraints: [Constraint] = []
         var indexes: [Index] = []
+        /// 1 if the table holds a row, else 0.
         var rows: Int = 0
 
         func column(_ name: String) -> Column? { columns.first { $0.name == name } }
@@ -105,7 +106,7 @@ struct LedgerCatalog: Sendable, Equatable {
                                                             keys: try jsonStrings(try row.string(4)), predicate: row.optionalString(5)))
         }
         for name in tables.keys {
-            // An estimate is enough: it only tells the plan whether a table holds rows at all.
+            // Whether the table holds any row at all (1 or 0): rows are only counted when there are some.
             tables[name]?.rows = try await connection.query("SELECT count(*) FROM (SELECT 1 FROM \(identifier(schema)).\(identifier(name)) LIMIT 1) t").rows[0].int(0)
         }
         return LedgerCatalog(tables: tables)

@@ -194,6 +194,31 @@ struct AdoptionTests {
         }
     }
 
+    /// Interrupted before the baseline was recorded, with an index build left invalid (as an
+    /// interrupted CREATE INDEX CONCURRENTLY leaves it): adopting again finishes the work.
+    @Test func anInterruptedAdoptionIsResumed() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            try await db.execute(script: UserLedger.tradeRecords() + UserLedger.rest)
+            try await UserLedger.botInsert(db, "b1", "BTC-USD", "buy", hoursAgo: 1, price: "100", size: "1", fees: "0")
+            _ = try await Migrator().adopt(db, dryRun: false)
+            try await db.execute(script: """
+                DROP TABLE schema_migrations, backtest_equity, backtest_trades, backtest_runs;
+                ALTER TABLE trade_records DROP CONSTRAINT trade_records_size_check;
+                UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'trade_records_time'::regclass;
+                """)
+            let plan = try await Migrator().adopt(db, dryRun: true).plan
+            #expect(plan.steps.map(\.description) == [
+                "add constraint trade_records_size_check on trade_records: CHECK ((size > (0)::numeric)), NOT VALID",
+                "drop the invalid index trade_records_time an interrupted build left",
+                "create index trade_records_time on trade_records (order_time), CONCURRENTLY",
+                "validate trade_records_size_check on trade_records",
+            ])
+            let resumed = try await Migrator().adopt(db, dryRun: false)
+            #expect(resumed.baseline == [1, 2] && resumed.applied == [20])
+            #expect(try await db.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'trade_records_time'::regclass").rows[0].bool(0))
+        }
+    }
+
     @Test func anIncompatibleTypeIsRefusedWithNothingChanged() async throws {
         try await TestDatabase.with { db, _ async throws in
             try await db.execute(script: UserLedger.tradeRecords(priceType: "double precision") + UserLedger.rest
