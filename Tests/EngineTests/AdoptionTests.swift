@@ -219,6 +219,26 @@ struct AdoptionTests {
         }
     }
 
+    /// FIFO amounts of numeric(20,8) become numeric(38,8) as migration 2 makes them, in place.
+    @Test func narrowerNumericsOfTheSameScaleAreWidenedWithoutARewrite() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            try await db.execute(script: UserLedger.tradeRecords() + UserLedger.rest + """
+                ALTER TABLE fifo_allocations ALTER COLUMN cost TYPE numeric(20,8), ALTER COLUMN proceeds TYPE numeric(20,8),
+                    ALTER COLUMN pnl TYPE numeric(20,8);
+                INSERT INTO fifo_allocations (symbol, buy_order_id, sell_order_id, sell_time, qty, cost, proceeds, pnl)
+                VALUES ('BTC-USD', 'b', 's', now(), 1, 100, 110, 10);
+                """)
+            let file = "SELECT pg_relation_filenode('fifo_allocations')::text"
+            let before = try await db.query(file).rows[0].string(0)
+            let plan = try await Migrator().adopt(db, dryRun: true).plan
+            #expect(plan.steps.map(\.description).contains("widen fifo_allocations.pnl from numeric(20,8) to numeric(38,8) (same scale: no rewrite)"))
+            _ = try await Migrator().adopt(db, dryRun: false)
+            #expect(try await db.query(file).rows[0].string(0) == before)
+            #expect(try await db.query("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'fifo_allocations'::regclass AND attname = 'pnl'")
+                    .rows[0].string(0) == "numeric(38,8)")
+        }
+    }
+
     @Test func anIncompatibleTypeIsRefusedWithNothingChanged() async throws {
         try await TestDatabase.with { db, _ async throws in
             try await db.execute(script: UserLedger.tradeRecords(priceType: "double precision") + UserLedger.rest
@@ -249,5 +269,32 @@ struct AdoptionTests {
             #expect(refusal?.refusals.first?.hasPrefix("1 rows of trade_records break the engine's rule CHECK") == true, "\(String(describing: refusal))")
             #expect(try await UserLedger.fingerprint(db) == before)
         }
+    }
+}
+
+/// Which of the user's column types the engine takes as they are.
+@Suite struct AdoptionTypeRuleTests {
+    func column(_ type: String, _ precision: Int? = nil, _ scale: Int? = nil) -> LedgerCatalog.Column {
+        LedgerCatalog.Column(name: "c", type: type, notNull: false, defaultExpression: nil, precision: precision, scale: scale)
+    }
+
+    @Test func typesAreTakenWidenedOrRefused() {
+        let price = column("numeric(20,8)", 20, 8)
+        #expect(Comparison.compatibility(found: column("numeric"), needed: price) == .same)
+        #expect(Comparison.compatibility(found: column("numeric(30,10)", 30, 10), needed: price) == .same)
+        #expect(Comparison.compatibility(found: column("numeric(38,8)", 38, 8), needed: price) == .same)
+        #expect(Comparison.compatibility(found: column("numeric(12,8)", 12, 8), needed: price) == .widen)
+        #expect(Comparison.compatibility(found: column("numeric(20,2)", 20, 2), needed: price) == .incompatible)
+        #expect(Comparison.compatibility(found: column("double precision"), needed: price) == .incompatible)
+        #expect(Comparison.compatibility(found: column("character varying(64)"), needed: column("text")) == .same)
+        #expect(Comparison.compatibility(found: column("integer"), needed: column("bigint")) == .same)
+        #expect(Comparison.compatibility(found: column("bigint"), needed: column("integer")) == .incompatible)
+        #expect(Comparison.compatibility(found: column("timestamp without time zone"), needed: column("timestamp with time zone")) == .incompatible)
+        #expect(Comparison.compatibility(found: column("json"), needed: column("jsonb")) == .incompatible)
+    }
+
+    @Test func checksOnVarcharColumnsMatchTheEnginesTextChecks() {
+        #expect(Comparison.normalized("CHECK (((side)::text = ANY (ARRAY['buy'::text, 'sell'::text]))) NOT VALID")
+                == "CHECK ((side = ANY (ARRAY['buy'::text, 'sell'::text])))")
     }
 }
