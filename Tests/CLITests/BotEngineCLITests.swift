@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Remote
 import SandboxSupport
 import Testing
 
@@ -66,6 +67,48 @@ struct BotEngineCLITests {
             #expect(incompatible.termination == .exited(4))
             #expect(incompatible.stderrText.contains("trade_records.order_time is timestamp without time zone; the engine needs timestamp with time zone"),
                     "\(incompatible.stderrText)")
+        }
+    }
+
+    /// The shipped bars-prune cron line, run as Debian's cron runs it (`/bin/sh -c`, HOME set, log
+    /// redirected to a scratch directory): without ~/botops/engine.env or the installed bot-engine it
+    /// fails and says in its log what is missing; with them it prunes the ledger BOT_DATABASE_URL names.
+    @Test func theBarsPruneCronLineRunsUnderShAndSaysWhatIsMissing() async throws {
+        try await TestDatabase.with { db, database async throws in
+            #expect(try await BuiltBinary.botEngine.run(["migrate", "--database-url", database.url]).succeeded)
+            let cronFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("crontab.d/bars-prune.cron")
+            let schedule = try String(contentsOf: cronFile, encoding: .utf8).split(separator: "\n")
+                .first { !$0.hasPrefix("#") && !$0.hasPrefix("CRON_TZ=") && !$0.isEmpty }!
+            let command = schedule.split(separator: " ", maxSplits: 5)[5]
+            #expect(!command.contains("%"), "an unescaped % ends a cron command")
+            let home = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: home) }
+            let log = home.appendingPathComponent("bars_prune_cron.log")
+            let script = command.replacing("/opt/bot/logs/bars_prune_cron.log", with: log.path)
+            #expect(script != command)
+            func fire() async throws -> CommandResult {
+                try await LocalHost().run(shellCommand(["env", "-i", "HOME=\(home.path)", "PATH=/usr/bin:/bin", "/bin/sh", "-c", String(script)]),
+                                          timeout: .seconds(60))
+            }
+            func logText() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+            let noDirectory = try await fire()
+            #expect(noDirectory.termination != .exited(0))
+            #expect(logText().contains("bars-prune: \(home.path)/botops/engine.env is missing"), "\(logText())")
+            let botops = home.appendingPathComponent("botops")
+            try FileManager.default.createDirectory(at: botops.appendingPathComponent("bin"), withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: botops.appendingPathComponent("bin/bot-engine").path,
+                                                       withDestinationPath: BuiltBinary.botEngine.path)
+            try? FileManager.default.removeItem(at: log)
+            let noEnvironment = try await fire()
+            #expect(noEnvironment.termination != .exited(0))
+            #expect(logText().contains("engine.env is missing: write BOT_DATABASE_URL=postgres://"), "\(logText())")
+
+            try "BOT_DATABASE_URL='\(database.url)'\n".write(to: botops.appendingPathComponent("engine.env"), atomically: true, encoding: .utf8)
+            let pruned = try await fire()
+            #expect(pruned.termination == .exited(0), "\(logText())")
+            #expect(logText().hasSuffix("deleted 0 bars\n"), "\(logText())")
         }
     }
 
