@@ -86,7 +86,12 @@ public struct Migrator: Sendable {
     }
 
     private func locked<T: Sendable>(_ connection: PostgresConnection, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await connection.query("SELECT pg_advisory_lock($1)", [Self.lockKey])
+        // Waits between tries, not in `pg_advisory_lock`: a statement waiting there holds a snapshot,
+        // which a running adoption's CREATE INDEX CONCURRENTLY waits for, and PostgreSQL would end
+        // one of the two as a deadlock.
+        while try await !connection.query("SELECT pg_try_advisory_lock($1)", [Self.lockKey]).rows[0].bool(0) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         do {
             let value = try await body(connection)
             try await connection.query("SELECT pg_advisory_unlock($1)", [Self.lockKey])
