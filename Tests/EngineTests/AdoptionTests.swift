@@ -258,6 +258,55 @@ struct AdoptionTests {
         }
     }
 
+    /// The engine reads amounts with 8 decimals at most: a price the bot stored with 9 in an
+    /// unconstrained numeric would make `allocate`, `performance` and the report fail after
+    /// adoption, so such rows refuse it, counted, with nothing changed.
+    @Test func amountsWithMoreDecimalsThanTheEngineReadsRefuseAdoption() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            try await db.execute(script: UserLedger.tradeRecords() + UserLedger.rest)
+            try await UserLedger.botInsert(db, "b1", "BTC-USD", "buy", hoursAgo: 1, price: "100.123456789", size: "1", fees: "0")
+            try await UserLedger.botInsert(db, "b2", "BTC-USD", "buy", hoursAgo: 1, price: "100.12345678", size: "1", fees: "0")
+            let before = try await UserLedger.fingerprint(db)
+            let refusal = await #expect(throws: AdoptionRefused.self) { try await Migrator().adopt(db, dryRun: false) }
+            #expect(refusal?.refusals == [
+                "trade_records.price holds 1 values with more than 8 decimals (or beyond 30 digits, or NaN), which the engine cannot read: "
+                    + "round them (UPDATE trade_records SET price = round(price, 8) WHERE price <> round(price, 8))",
+            ])
+            #expect(try await UserLedger.fingerprint(db) == before)
+        }
+    }
+
+    /// A second adoption (or a plain migrate) started while the first one runs waits for it: it
+    /// used to wait inside a statement, whose snapshot the first one's CREATE INDEX CONCURRENTLY
+    /// then waited for, and PostgreSQL ended one of them with "deadlock detected".
+    @Test func twoAdoptionsAtOnceTakeTurnsWithoutADeadlock() async throws {
+        try await TestDatabase.with { db, database async throws in
+            try await db.execute(script: UserLedger.tradeRecords(fees: false) + UserLedger.rest)
+            try await UserLedger.botInsert(db, "b1", "BTC-USD", "buy", hoursAgo: 1, price: "100", size: "1", fees: nil)
+            // Holds the first adoption at its ALTER TABLE until the second is waiting for its turn.
+            let gate = try await database.connect()
+            try await gate.query("BEGIN")
+            try await gate.query("LOCK TABLE trade_records IN ACCESS SHARE MODE")
+            let adopting = { Task { try await database.connect().closing { try await Migrator().adopt($0, dryRun: false) } } }
+            let first = adopting()
+            try await waitForLockWaiters(db, count: 1)
+            let second = adopting()
+            for _ in 0..<1000 {
+                let asked = try await db.query("""
+                    SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%advisory_lock(%' AND pid <> pg_backend_pid()
+                    """).rows[0].int(0)
+                if asked > 0 { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await gate.query("COMMIT")
+            await gate.close()
+            let results = [try await first.value, try await second.value]
+            #expect(results.map(\.baseline).sorted { $0.count < $1.count } == [[], [1, 2]])
+            #expect(results.contains { $0.alreadyManaged })
+            #expect(try await db.query("SELECT count(*) FROM pg_index WHERE NOT indisvalid").rows[0].int(0) == 0)
+        }
+    }
+
     /// Rows the engine's rules forbid (an upper-case side) refuse adoption, counted, before anything changes.
     @Test func rowsThatBreakTheEnginesRulesRefuseAdoption() async throws {
         try await TestDatabase.with { db, _ async throws in
