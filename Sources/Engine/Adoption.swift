@@ -10,6 +10,8 @@ public struct AdoptionStep: Sendable, Equatable {
     }
 
     public var phase: Phase
+    /// The table it changes, for messages.
+    public var table: String
     public var description: String
     public var sql: String
 }
@@ -57,6 +59,22 @@ public struct AdoptionRefused: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// Adoption's ALTER TABLE waited its lock timeout for a table another session held: a long query
+/// or an open transaction of the bot's. Waiting longer would queue every insert of the bot
+/// behind the ALTER's ACCESS EXCLUSIVE request, so it gives up, changing nothing.
+public struct AdoptionLockTimeout: Error, Equatable, CustomStringConvertible {
+    public var table: String
+    public var step: String
+    public var timeout: Duration
+
+    public var description: String {
+        let milliseconds = Int(timeout / .milliseconds(1))
+        let seconds = milliseconds % 1000 == 0 ? String(milliseconds / 1000) : String(Double(milliseconds) / 1000)
+        return "could not lock \(table) within \(seconds) s (to \(step)): another session holds it, a long query or an open transaction "
+            + "(pg_stat_activity shows which); nothing was changed. Run `bot-engine migrate --adopt` again once it is done."
+    }
+}
+
 /// `migrate --adopt`: takes over a ledger whose tables the user's own bot created. Each existing
 /// table is compared with the shape the engine's ledger migrations build (built for real in a
 /// scratch schema inside a transaction that is rolled back, so the migrations stay the one
@@ -64,6 +82,8 @@ public struct AdoptionRefused: Error, Equatable, CustomStringConvertible {
 struct Adoption {
     let migrations: [Migration]
     let connection: PostgresConnection
+    /// How long an ALTER TABLE of the additive step waits for its lock.
+    let lockTimeout: Duration
 
     static let referenceSchema = "bot_engine_adoption_reference"
 
@@ -100,8 +120,17 @@ struct Adoption {
     func apply(_ plan: AdoptionPlan) async throws {
         let additive = plan.steps.filter { $0.phase == .additive }
         if !additive.isEmpty {
-            try await connection.transaction { connection in
-                for step in additive { try await connection.execute(script: step.sql) }
+            var current = additive[0]
+            do {
+                try await connection.transaction { connection in
+                    try await connection.query("SELECT set_config('lock_timeout', $1, true)", ["\(Int(lockTimeout / .milliseconds(1)))ms"])
+                    for step in additive {
+                        current = step
+                        try await connection.execute(script: step.sql)
+                    }
+                }
+            } catch let error as PostgresError where error.sqlstate == "55P03" {
+                throw AdoptionLockTimeout(table: current.table, step: current.description, timeout: lockTimeout)
             }
         }
         for step in plan.steps where step.phase != .additive { try await connection.execute(script: step.sql) }
@@ -158,7 +187,7 @@ struct Comparison {
             guard let needed = reference.tables[name] else { continue }
             guard let table = found.tables[name] else {
                 for statement in statements where statement.table == name {
-                    plan.steps.append(AdoptionStep(phase: .additive, description: Self.summary(statement.sql), sql: statement.sql))
+                    plan.steps.append(AdoptionStep(phase: .additive, table: name, description: Self.summary(statement.sql), sql: statement.sql))
                 }
                 continue
             }
@@ -190,7 +219,7 @@ struct Comparison {
                 }
             case .widen:
                 plan.steps.append(AdoptionStep(
-                    phase: .additive, description: "widen \(name).\(column.name) from \(existing.type) to \(column.type) (same scale: no rewrite)",
+                    phase: .additive, table: name, description: "widen \(name).\(column.name) from \(existing.type) to \(column.type) (same scale: no rewrite)",
                     sql: "ALTER TABLE \(qualified(name)) ALTER COLUMN \(identifier(column.name)) TYPE \(column.type);"))
             case .incompatible:
                 plan.refusals.append("\(name).\(column.name) is \(existing.type); the engine needs \(column.type) (changing it would rewrite the table)")
@@ -225,7 +254,7 @@ struct Comparison {
             if column.notNull {
                 plan.refusals.append("\(table.name) has no column \(column.name) (\(column.type)); the engine needs one and cannot invent its values")
             } else {
-                plan.steps.append(AdoptionStep(phase: .additive, description: "add column \(name), NULL in existing rows",
+                plan.steps.append(AdoptionStep(phase: .additive, table: table.name, description: "add column \(name), NULL in existing rows",
                                                sql: "ALTER TABLE \(qualified(table.name)) ADD COLUMN \(identifier(column.name)) \(column.type);"))
             }
             return
@@ -236,7 +265,7 @@ struct Comparison {
             return
         }
         plan.steps.append(AdoptionStep(
-            phase: .additive, description: "add column \(name) DEFAULT \(value)\(column.notNull ? " NOT NULL" : ""): existing rows read \(value)",
+            phase: .additive, table: table.name, description: "add column \(name) DEFAULT \(value)\(column.notNull ? " NOT NULL" : ""): existing rows read \(value)",
             sql: "ALTER TABLE \(qualified(table.name)) ADD COLUMN \(identifier(column.name)) \(column.type) DEFAULT \(value)\(column.notNull ? " NOT NULL" : "");"))
     }
 
@@ -295,10 +324,10 @@ struct Comparison {
         if existing == nil {
             if table.constraints.contains(where: { $0.name == constraintName }) { constraintName += "_engine" }
             plan.steps.append(AdoptionStep(
-                phase: .additive, description: "add constraint \(constraintName) on \(table.name): \(definition), NOT VALID",
+                phase: .additive, table: table.name, description: "add constraint \(constraintName) on \(table.name): \(definition), NOT VALID",
                 sql: "ALTER TABLE \(qualified(table.name)) ADD CONSTRAINT \(identifier(constraintName)) \(definition) NOT VALID;"))
         }
-        plan.steps.append(AdoptionStep(phase: .validate, description: "validate \(constraintName) on \(table.name)",
+        plan.steps.append(AdoptionStep(phase: .validate, table: table.name, description: "validate \(constraintName) on \(table.name)",
                                        sql: "ALTER TABLE \(qualified(table.name)) VALIDATE CONSTRAINT \(identifier(constraintName));"))
         // Columns being added hold their default, which meets the engine's rules.
         if table.rows > 0, columns.allSatisfy({ table.column($0) != nil }) {
@@ -322,7 +351,7 @@ struct Comparison {
                 if clash.valid {
                     name += "_engine"
                 } else {
-                    plan.steps.append(AdoptionStep(phase: .index, description: "drop the invalid index \(name) an interrupted build left",
+                    plan.steps.append(AdoptionStep(phase: .index, table: table.name, description: "drop the invalid index \(name) an interrupted build left",
                                                    sql: "DROP INDEX CONCURRENTLY \(qualified(name));"))
                 }
             }
@@ -330,7 +359,7 @@ struct Comparison {
             let keys = keyList.joined(separator: ", ")
             let predicate = index.predicate.map { " WHERE \($0)" } ?? ""
             plan.steps.append(AdoptionStep(
-                phase: .index, description: "create \(index.unique ? "unique " : "")index \(name) on \(table.name) (\(keys))\(predicate), CONCURRENTLY",
+                phase: .index, table: table.name, description: "create \(index.unique ? "unique " : "")index \(name) on \(table.name) (\(keys))\(predicate), CONCURRENTLY",
                 sql: "CREATE \(index.unique ? "UNIQUE " : "")INDEX CONCURRENTLY \(identifier(name)) ON \(qualified(table.name)) (\(keys))\(predicate);"))
             if index.unique, table.rows > 0 {
                 let tableName = table.name

@@ -41,9 +41,12 @@ public struct Migrator: Sendable {
     /// bot-engine migrating at the same time waits too.
     static let lockKey = 727_274
     public let migrations: [Migration]
+    /// How long adoption's ALTER TABLEs wait for a table another session holds before giving up.
+    public let lockTimeout: Duration
 
-    public init(migrations: [Migration] = Schema.migrations) {
+    public init(migrations: [Migration] = Schema.migrations, lockTimeout: Duration = .seconds(5)) {
         self.migrations = migrations.sorted { $0.version < $1.version }
+        self.lockTimeout = lockTimeout
     }
 
     /// Applies the missing migrations in order, each in its own transaction. Everything, creating
@@ -69,7 +72,7 @@ public struct Migrator: Sendable {
             }
             let ledgerVersions = Set(Schema.ledgerMigrations.map(\.version))
             let ledger = migrations.filter { ledgerVersions.contains($0.version) }
-            let adoption = Adoption(migrations: ledger, connection: connection)
+            let adoption = Adoption(migrations: ledger, connection: connection, lockTimeout: lockTimeout)
             let plan = try await adoption.plan()
             guard plan.refusals.isEmpty else { throw AdoptionRefused(refusals: plan.refusals) }
             if dryRun { return AdoptionResult(plan: plan, baseline: [], applied: []) }

@@ -45,6 +45,9 @@ struct Migrate: AsyncParsableCommand {
         } catch let refusal as AdoptionRefused {
             printError("Error: \(refusal)")
             throw ExitCode(4)
+        } catch let timeout as AdoptionLockTimeout {
+            printError("Error: \(timeout)")
+            throw ExitCode(4)
         } catch let refusal as MigrationError {
             if case .adoptionNeeded = refusal {
                 printError("Error: \(refusal)")

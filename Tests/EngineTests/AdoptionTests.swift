@@ -307,6 +307,35 @@ struct AdoptionTests {
         }
     }
 
+    /// A long query of the bot's holding trade_records: adoption's ALTER TABLE gives up after its
+    /// lock timeout, changing nothing, instead of queueing with an ACCESS EXCLUSIVE request that
+    /// every insert of the bot would then queue behind.
+    @Test func anAdoptionThatCannotGetItsLockGivesUpWithoutBlockingTheBot() async throws {
+        try await TestDatabase.with { db, database async throws in
+            try await db.execute(script: UserLedger.tradeRecords(fees: false) + UserLedger.rest)
+            try await UserLedger.botInsert(db, "b1", "BTC-USD", "buy", hoursAgo: 1, price: "100", size: "1", fees: nil)
+            let before = try await UserLedger.fingerprint(db)
+            let reader = try await database.connect()
+            try await reader.query("BEGIN")
+            try await reader.query("SELECT count(*) FROM trade_records")
+            let adopting = Task { try await database.connect().closing { try await Migrator(lockTimeout: .milliseconds(200)).adopt($0, dryRun: false) } }
+            try await waitForLockWaiters(db, count: 1)
+            // The bot goes on inserting meanwhile (bounded, so that the old behaviour fails rather than hangs).
+            let bot = try await database.connect()
+            try await bot.query("SET statement_timeout = '4s'")
+            try await UserLedger.botInsert(bot, "b2", "BTC-USD", "buy", hoursAgo: 1, price: "100", size: "1", fees: nil)
+            await bot.close()
+            try await reader.query("COMMIT")
+            await reader.close()
+            let refusal = await #expect(throws: AdoptionLockTimeout.self) { try await adopting.value }
+            #expect(refusal?.description.hasPrefix("could not lock trade_records within 0.2 s") == true, "\(String(describing: refusal))")
+            #expect(refusal?.description.contains("nothing was changed") == true)
+            try await db.query("DELETE FROM trade_records WHERE order_id = 'b2'")
+            #expect(try await UserLedger.fingerprint(db) == before)
+            #expect(try await Migrator().adopt(db, dryRun: false).baseline == [1, 2])
+        }
+    }
+
     /// Rows the engine's rules forbid (an upper-case side) refuse adoption, counted, before anything changes.
     @Test func rowsThatBreakTheEnginesRulesRefuseAdoption() async throws {
         try await TestDatabase.with { db, _ async throws in
