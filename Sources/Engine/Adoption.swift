@@ -347,12 +347,15 @@ struct Comparison {
             let present = table.indexes.contains { $0.valid && $0.unique == index.unique && $0.keys == index.keys && $0.predicate == index.predicate }
             if present { continue }
             var name = index.name
-            if let clash = table.indexes.first(where: { $0.name == name }) {
+            // The user's own index may hold the name (then the engine's is NAME_engine), and an
+            // interrupted build of either name leaves it invalid, to be dropped and built again.
+            while let clash = table.indexes.first(where: { $0.name == name }) {
                 if clash.valid {
                     name += "_engine"
                 } else {
                     plan.steps.append(AdoptionStep(phase: .index, table: table.name, description: "drop the invalid index \(name) an interrupted build left",
                                                    sql: "DROP INDEX CONCURRENTLY \(qualified(name));"))
+                    break
                 }
             }
             let keyList = index.keys.map { $0.hasPrefix("(") || $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } ? $0 : "(\($0))" }

@@ -219,6 +219,25 @@ struct AdoptionTests {
         }
     }
 
+    /// The user's own index holds the engine's index name, so the engine's is built as NAME_engine;
+    /// a build of that interrupted (left invalid) is dropped and built again, not run into.
+    @Test func anInterruptedBuildUnderTheSuffixedNameIsResumed() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            try await db.execute(script: UserLedger.tradeRecords() + UserLedger.rest + """
+                CREATE INDEX trade_records_time ON trade_records (symbol);
+                CREATE INDEX trade_records_time_engine ON trade_records (order_time);
+                UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'trade_records_time_engine'::regclass;
+                """)
+            try await UserLedger.botInsert(db, "b1", "BTC-USD", "buy", hoursAgo: 1, price: "100", size: "1", fees: "0")
+            let plan = try await Migrator().adopt(db, dryRun: true).plan.steps.map(\.description)
+            #expect(plan.contains("drop the invalid index trade_records_time_engine an interrupted build left"))
+            #expect(plan.contains("create index trade_records_time_engine on trade_records (order_time), CONCURRENTLY"))
+            #expect(try await Migrator().adopt(db, dryRun: false).baseline == [1, 2])
+            #expect(try await db.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'trade_records_time_engine'::regclass").rows[0].bool(0))
+            #expect(try await db.query("SELECT pg_get_indexdef('trade_records_time'::regclass)").rows[0].string(0).hasSuffix("(symbol)"))
+        }
+    }
+
     /// FIFO amounts of numeric(20,8) become numeric(38,8) as migration 2 makes them, in place.
     @Test func narrowerNumericsOfTheSameScaleAreWidenedWithoutARewrite() async throws {
         try await TestDatabase.with { db, _ async throws in
