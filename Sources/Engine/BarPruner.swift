@@ -89,8 +89,13 @@ public struct BarPruner: Sendable {
         if !force {
             var conflicts: [String] = []
             for (rule, cutoff) in cutoffs {
+                // Only bars of the run's symbol within its span that are still stored: once a forced
+                // prune took them, the run no longer refuses every later prune.
                 let runs = try await connection.query("""
-                    SELECT string_agg(id::text, ', ' ORDER BY id) FROM backtest_runs WHERE timeframe = $1 AND first_bar < $2::timestamptz
+                    SELECT string_agg(id::text, ', ' ORDER BY id) FROM backtest_runs r
+                    WHERE r.timeframe = $1 AND r.first_bar < $2::timestamptz AND EXISTS (
+                        SELECT 1 FROM market_bars b WHERE b.symbol = r.symbol AND b.timeframe = r.timeframe
+                        AND b.ts >= r.first_bar AND b.ts <= r.last_bar AND b.ts < $2::timestamptz)
                     """, [rule.timeframe, cutoff]).rows[0].optionalString(0)
                 if let runs { conflicts.append("\(rule.timeframe)=\(rule.duration) (bars before \(cutoff)): runs \(runs)") }
             }

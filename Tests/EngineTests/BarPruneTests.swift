@@ -100,4 +100,23 @@ struct BarPruneTests {
             #expect(try await db.query("SELECT bars_hash FROM backtest_runs WHERE id = 7").rows[0].string(0) == "x")
         }
     }
+
+    /// Only bars a run used and that are still stored stand in the way: once a forced prune took
+    /// them, the weekly prune is not refused for ever after, and other symbols' bars go.
+    @Test func aRunWhoseBarsAreGoneOrOfAnotherSymbolDoesNotRefuse() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            try await Migrator().migrate(db)
+            try await db.execute(script: """
+                INSERT INTO market_bars (symbol, timeframe, ts, open, high, low, close, volume)
+                SELECT s, '1m', now() - (i + 0.5) * interval '1 day', 1, 1, 1, 1, 1 FROM unnest(ARRAY['AAA', 'BBB']) s, generate_series(0, 29) i;
+                """)
+            try await storeRun(db, id: 7, timeframe: "1m", firstBar: "2000-01-01T00:00:00Z")
+            let rules = try BarRetention.parse("1m=10d")
+            await #expect(throws: PruneRefused.self) { try await BarPruner(db).prune(rules, dryRun: false, force: false) }
+            #expect(try await BarPruner(db).prune(rules, dryRun: false, force: true).reduce(0) { $0 + $1.rows } == 40)
+            #expect(try await BarPruner(db).prune(rules, dryRun: false, force: false) == [])
+            try await db.query("INSERT INTO market_bars VALUES ('BBB', '1m', now() - interval '20 days', 1, 1, 1, 1, 1)")
+            #expect(try await BarPruner(db).prune(rules, dryRun: false, force: false) == [PrunedBars(timeframe: "1m", symbol: "BBB", rows: 1)])
+        }
+    }
 }
