@@ -75,6 +75,19 @@ public struct AdoptionLockTimeout: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// A step after the additive ones failed (an index build, a validation): what was added before
+/// stays, no baseline was recorded, and adopting again resumes.
+public struct AdoptionInterrupted: Error, Equatable, CustomStringConvertible {
+    public var step: String
+    public var reason: String
+
+    public var description: String {
+        "adoption stopped at '\(step)': \(reason)\nWhat it added before stays (nothing was dropped or rewritten; an index build it "
+            + "stopped is left invalid and built again next time) and no baseline was recorded. Correct the cause (`bot-engine migrate "
+            + "--adopt --dry-run` shows what is left), then run `bot-engine migrate --adopt` again: it resumes where it stopped."
+    }
+}
+
 /// `migrate --adopt`: takes over a ledger whose tables the user's own bot created. Each existing
 /// table is compared with the shape the engine's ledger migrations build (built for real in a
 /// scratch schema inside a transaction that is rolled back, so the migrations stay the one
@@ -133,7 +146,13 @@ struct Adoption {
                 throw AdoptionLockTimeout(table: current.table, step: current.description, timeout: lockTimeout)
             }
         }
-        for step in plan.steps where step.phase != .additive { try await connection.execute(script: step.sql) }
+        for step in plan.steps where step.phase != .additive {
+            do {
+                try await connection.execute(script: step.sql)
+            } catch {
+                throw AdoptionInterrupted(step: step.description, reason: String(describing: error))
+            }
+        }
         let after = try await self.plan()
         guard after.steps.isEmpty, after.refusals.isEmpty else {
             throw AdoptionRefused(refusals: after.refusals + after.steps.map { "still to do: \($0.description)" }, afterApplying: true)

@@ -48,6 +48,10 @@ struct Migrate: AsyncParsableCommand {
         } catch let timeout as AdoptionLockTimeout {
             printError("Error: \(timeout)")
             throw ExitCode(4)
+        } catch let stopped as AdoptionInterrupted {
+            // The database holds part of the adoption: someone has to look, then run it again.
+            printError("Error: \(stopped)")
+            throw ExitCode(5)
         } catch let refusal as MigrationError {
             if case .adoptionNeeded = refusal {
                 printError("Error: \(refusal)")

@@ -219,6 +219,37 @@ struct AdoptionTests {
         }
     }
 
+    /// A step after the additive ones fails (the bot made a second active snapshot while the unique
+    /// index was being built): the error names the step and says the database keeps what was added
+    /// and how to resume; after the rows are corrected, adopting again finishes.
+    @Test func aStepThatFailsMidwaySaysWhereItStoppedAndHowToResume() async throws {
+        try await TestDatabase.with { db, database async throws in
+            try await db.execute(script: UserLedger.tradeRecords() + UserLedger.rest)
+            try await db.query("INSERT INTO strategy_snapshots (config, config_hash) VALUES ('{}', 'h1')")
+            _ = try await Migrator().adopt(db, dryRun: false)
+            try await db.execute(script: """
+                DROP TABLE schema_migrations, backtest_equity, backtest_trades, backtest_runs;
+                DROP INDEX strategy_snapshots_one_active;
+                """)
+            // Uncommitted while adoption plans, committed while its index is built.
+            let bot = try await database.connect()
+            try await bot.query("BEGIN")
+            try await bot.query("INSERT INTO strategy_snapshots (config, config_hash) VALUES ('{}', 'h2')")
+            let adopting = Task { try await database.connect().closing { try await Migrator().adopt($0, dryRun: false) } }
+            try await waitForLockWaiters(db, count: 1)
+            try await bot.query("COMMIT")
+            await bot.close()
+            let stopped = await #expect(throws: AdoptionInterrupted.self) { try await adopting.value }
+            #expect(stopped?.description.hasPrefix("adoption stopped at 'create unique index strategy_snapshots_one_active on strategy_snapshots") == true,
+                    "\(String(describing: stopped))")
+            #expect(stopped?.description.hasSuffix("then run `bot-engine migrate --adopt` again: it resumes where it stopped.") == true)
+            #expect(try await db.query("SELECT to_regclass('schema_migrations') IS NULL").rows[0].bool(0))
+            try await db.query("UPDATE strategy_snapshots SET active_until = now() WHERE config_hash = 'h1'")
+            #expect(try await Migrator().adopt(db, dryRun: false).baseline == [1, 2])
+            #expect(try await db.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'strategy_snapshots_one_active'::regclass").rows[0].bool(0))
+        }
+    }
+
     /// The user's own index holds the engine's index name, so the engine's is built as NAME_engine;
     /// a build of that interrupted (left invalid) is dropped and built again, not run into.
     @Test func anInterruptedBuildUnderTheSuffixedNameIsResumed() async throws {
