@@ -122,6 +122,17 @@ struct Adoption {
         }
         var comparison = Comparison(schema: userSchema, statements: statements, reference: catalogs.reference, found: catalogs.found)
         comparison.compare(tables)
+        // Tables the search path finds in a later schema: compared there they would look missing,
+        // and an empty ledger would be created beside the bot's.
+        for row in try await connection.query("""
+            SELECT t, n.nspname FROM unnest(string_to_array($1, ',')) WITH ORDINALITY AS u(t, i)
+            JOIN pg_class c ON c.oid = to_regclass(t) JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname <> current_schema() ORDER BY i
+            """, [tables.joined(separator: ",")]).rows {
+            let table = try row.string(0), schema = try row.string(1)
+            comparison.plan.refusals.append("\(table) is in schema \(schema), but \(userSchema) comes first on search_path, where the engine "
+                                            + "would create the tables it adds: put \(schema) first on search_path (or move the tables), then adopt")
+        }
         for check in comparison.prechecks {
             let offending = try await connection.query(check.sql).rows[0].int(0)
             if offending > 0 { comparison.plan.refusals.append(check.refusal(offending)) }

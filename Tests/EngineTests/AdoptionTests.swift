@@ -250,6 +250,23 @@ struct AdoptionTests {
         }
     }
 
+    /// The bot's tables in public, but another schema first on search_path: adoption used to look
+    /// only there, find nothing, and create an empty ledger the engine then wrote to, beside the
+    /// bot's. It refuses, naming both schemas, with nothing changed.
+    @Test func tablesOutsideTheFirstSchemaOfTheSearchPathRefuseAdoption() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            try await db.execute(script: UserLedger.tradeRecords() + UserLedger.rest)
+            try await UserLedger.botInsert(db, "b1", "BTC-USD", "buy", hoursAgo: 1, price: "100", size: "1", fees: "0")
+            try await db.execute(script: "CREATE SCHEMA engine_first; SET search_path = engine_first, public")
+            let before = try await UserLedger.fingerprint(db)
+            let refusal = await #expect(throws: AdoptionRefused.self) { try await Migrator().adopt(db, dryRun: false) }
+            #expect(refusal?.refusals.first == "trade_records is in schema public, but engine_first comes first on search_path, "
+                    + "where the engine would create the tables it adds: put public first on search_path (or move the tables), then adopt")
+            #expect(try await db.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'engine_first'").rows[0].int(0) == 0)
+            #expect(try await UserLedger.fingerprint(db) == before)
+        }
+    }
+
     /// The user's own index holds the engine's index name, so the engine's is built as NAME_engine;
     /// a build of that interrupted (left invalid) is dropped and built again, not run into.
     @Test func anInterruptedBuildUnderTheSuffixedNameIsResumed() async throws {
