@@ -226,7 +226,24 @@ struct Comparison {
             compareConstraints(needed, table)
             compareIndexes(needed, table)
         }
+        limitCachedMetadata()
         plan.steps.sort { $0.phase < $1.phase }
+    }
+
+    /// Linking copies cached metadata into trade_strategy_link; a varchar(n) column the bot gave
+    /// that table (trigger_type varchar(32)) would refuse a longer value only then, failing the
+    /// whole recording of fills until the metadata expired. The cache gets the same limit, so
+    /// `metadata cache` refuses such a value instead.
+    mutating func limitCachedMetadata() {
+        guard let link = found.tables["trade_strategy_link"],
+              let cache = found.tables["strategy_metadata_cache"] ?? reference.tables["strategy_metadata_cache"] else { return }
+        for column in link.columns where cache.column(column.name) != nil {
+            guard let limit = column.type.wholeMatch(of: /character varying\((\d+)\)/).map({ String($0.1) }) else { continue }
+            let name = column.name
+            addCheck(to: cache, name: "strategy_metadata_cache_\(name)_length", definition: "CHECK ((char_length(\(name)) <= \(limit)))",
+                     columns: [name], violation: "char_length(\(identifier(name))) > \(limit)",
+                     refusal: { "\($0) rows of strategy_metadata_cache have a \(name) longer than trade_strategy_link holds (\(limit)): they could never be linked; delete them" })
+        }
     }
 
     /// A statement's first line of code, as the plan shows it.

@@ -175,6 +175,10 @@ public struct TradeStore: Sendable {
             }
         } catch let error as PostgresError where error.sqlstate == "23503" {
             throw MetadataError.unknownSnapshot(metadata.snapshotID)
+        } catch let error as PostgresError where error.sqlstate == "23514" {
+            // The length limits adoption copies from the bot's link table (strategy_metadata_cache_COLUMN_length).
+            guard let field = error.description.firstMatch(of: /strategy_metadata_cache_(\w+)_length/) else { throw error }
+            throw MetadataError.tooLong(String(field.1))
         }
     }
 
@@ -263,6 +267,7 @@ public struct RecordConflict: Error, Equatable, CustomStringConvertible {
 public enum MetadataError: Error, Equatable, CustomStringConvertible {
     case malformedSnapshotID(String)
     case unknownSnapshot(String)
+    case tooLong(String)
 
     public var description: String {
         switch self {
@@ -270,6 +275,8 @@ public enum MetadataError: Error, Equatable, CustomStringConvertible {
             return "\(shown(id, limit: 64)) is not a snapshot id (a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427)"
         case .unknownSnapshot(let id):
             return "there is no snapshot \(id): use an id printed by `bot-engine snapshot activate`"
+        case .tooLong(let field):
+            return "the \(field) is longer than the ledger's trade_strategy_link.\(field) holds (a varchar column of the bot's): shorten it"
         }
     }
 }

@@ -267,6 +267,24 @@ struct AdoptionTests {
         }
     }
 
+    /// The bot's link table keeps trigger_type varchar(32): metadata with a longer trigger is
+    /// refused when cached, not when its fill is recorded (where the link's insert failed the
+    /// whole batch of fills, again on every try until the metadata expired).
+    @Test func metadataTheBotsLinkTableCannotHoldIsRefusedWhenCachedNotWhenRecording() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            try await db.execute(script: UserLedger.tradeRecords() + UserLedger.rest)
+            let snapshot = try await db.query("INSERT INTO strategy_snapshots (config, config_hash) VALUES ('{}', 'h1') RETURNING snapshot_id::text").rows[0].string(0)
+            _ = try await Migrator().adopt(db, dryRun: false)
+            let store = TradeStore(db)
+            let long = String(repeating: "t", count: 33)
+            await #expect(throws: MetadataError.self) {
+                try await store.cache(StrategyMetadata(orderID: "o1", snapshotID: snapshot, triggerType: long), ttl: .seconds(600))
+            }
+            #expect(try await store.record([fill("o1", .buy, at: Date().timeIntervalSince1970, price: "1", size: "1")]).inserted == 1)
+            #expect(try await store.cache(StrategyMetadata(orderID: "o1", snapshotID: snapshot, triggerType: String(long.dropLast())), ttl: .seconds(600)))
+        }
+    }
+
     /// The user's own index holds the engine's index name, so the engine's is built as NAME_engine;
     /// a build of that interrupted (left invalid) is dropped and built again, not run into.
     @Test func anInterruptedBuildUnderTheSuffixedNameIsResumed() async throws {
