@@ -22,6 +22,7 @@ public enum MigrationError: Error, Equatable, CustomStringConvertible {
     case tampered(version: Int, name: String)
     case unknownApplied(version: Int)
     case adoptionNeeded(tables: [String])
+    case foreignHistory
 
     public var description: String {
         switch self {
@@ -29,6 +30,9 @@ public enum MigrationError: Error, Equatable, CustomStringConvertible {
             return "migration \(version) (\(name)) was changed after it was applied. Restore its original text and add the change as a new migration."
         case .unknownApplied(let version):
             return "the database has migration \(version), which this bot-engine does not know. Use the bot-engine that applied it."
+        case .foreignHistory:
+            return "schema_migrations is not bot-engine's history (it has no version, name and checksum columns: another migration tool's?); "
+                + "nothing was changed. bot-engine keeps its history under that name, so keep the ledger in a database (or a schema first on search_path) without it."
         case .adoptionNeeded(let tables):
             return "the database already has ledger tables (\(tables.joined(separator: ", "))) that bot-engine did not create; nothing was changed. "
                 + "Run `bot-engine migrate --adopt --dry-run` to see how they would be taken over, then `bot-engine migrate --adopt`."
@@ -122,10 +126,14 @@ public struct Migrator: Sendable {
         let ledgerTables = SchemaStatement.tables(SchemaStatement.split(Schema.ledgerMigrations))
         let state = try await connection.query("""
             SELECT to_regclass('schema_migrations') IS NULL,
-                   coalesce(array_to_string(array(SELECT t FROM unnest(string_to_array($1, ',')) t WHERE to_regclass(t) IS NOT NULL), ','), '')
+                   coalesce(array_to_string(array(SELECT t FROM unnest(string_to_array($1, ',')) t WHERE to_regclass(t) IS NOT NULL), ','), ''),
+                   (SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass('schema_migrations') AND NOT attisdropped
+                    AND attname IN ('version', 'name', 'checksum')) = 3
             """, [ledgerTables.joined(separator: ",")]).rows[0]
         let existing = try state.string(1).split(separator: ",").map(String.init)
         if try state.bool(0), !existing.isEmpty { throw MigrationError.adoptionNeeded(tables: existing) }
+        // Another tool's table of that name (dbmate, golang-migrate): its versions are not ours.
+        if try !state.bool(0), try !state.bool(2) { throw MigrationError.foreignHistory }
         try await createHistory(connection)
         let known = Set(migrations.map(\.version))
         let appliedVersions = try await connection.query("SELECT version FROM schema_migrations ORDER BY version").rows.map { try $0.int(0) }

@@ -53,11 +53,13 @@ struct Migrate: AsyncParsableCommand {
             printError("Error: \(stopped)")
             throw ExitCode(5)
         } catch let refusal as MigrationError {
-            if case .adoptionNeeded = refusal {
+            switch refusal {
+            case .adoptionNeeded, .foreignHistory:
                 printError("Error: \(refusal)")
                 throw ExitCode(4)
+            default:
+                throw refusal
             }
-            throw refusal
         }
     }
 }

@@ -285,6 +285,27 @@ struct AdoptionTests {
         }
     }
 
+    /// Another migration tool's schema_migrations (dbmate, golang-migrate: a text version, no
+    /// checksum) is not taken for bot-engine's history: migrate and adopt say so, changing nothing,
+    /// instead of calling its versions migrations this bot-engine does not know.
+    @Test func anotherToolsSchemaMigrationsIsNamedAsSuch() async throws {
+        try await TestDatabase.with { db, _ async throws in
+            try await db.execute(script: UserLedger.tradeRecords() + UserLedger.rest + """
+                CREATE TABLE schema_migrations (version varchar(255) PRIMARY KEY);
+                INSERT INTO schema_migrations VALUES ('20240101120000');
+                """)
+            let before = try await UserLedger.fingerprint(db)
+            for adopt in [false, true] {
+                let error = await #expect(throws: MigrationError.self) {
+                    if adopt { _ = try await Migrator().adopt(db, dryRun: false) } else { try await Migrator().migrate(db) }
+                }
+                #expect(error == .foreignHistory)
+                #expect(error?.description.hasPrefix("schema_migrations is not bot-engine's history") == true)
+            }
+            #expect(try await UserLedger.fingerprint(db) == before)
+        }
+    }
+
     /// The user's own index holds the engine's index name, so the engine's is built as NAME_engine;
     /// a build of that interrupted (left invalid) is dropped and built again, not run into.
     @Test func anInterruptedBuildUnderTheSuffixedNameIsResumed() async throws {
