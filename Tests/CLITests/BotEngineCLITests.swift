@@ -112,6 +112,37 @@ struct BotEngineCLITests {
         }
     }
 
+    /// Adoption stopped after its additive changes (a unique index meets a second active snapshot
+    /// the bot committed meanwhile): exit 5, the database is changed, and stderr says how to resume.
+    @Test func anAdoptionStoppedMidwayExitsFive() async throws {
+        try await TestDatabase.with { db, database async throws in
+            let engine = BuiltBinary.botEngine
+            let url = ["--database-url", database.url]
+            #expect(try await engine.run(["migrate"] + url).succeeded)
+            try await db.execute(script: """
+                DROP TABLE schema_migrations, backtest_equity, backtest_trades, backtest_runs;
+                DROP INDEX strategy_snapshots_one_active;
+                INSERT INTO strategy_snapshots (config, config_hash) VALUES ('{}', 'h1');
+                """)
+            let bot = try await database.connect()
+            try await bot.query("BEGIN")
+            try await bot.query("INSERT INTO strategy_snapshots (config, config_hash) VALUES ('{}', 'h2')")
+            let adopting = Task { try await engine.run(["migrate", "--adopt"] + url) }
+            for _ in 0..<1000 {
+                let waiting = try await db.query("""
+                    SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+                    """).rows[0].int(0)
+                if waiting > 0 { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await bot.query("COMMIT")
+            await bot.close()
+            let stopped = try await adopting.value
+            #expect(stopped.termination == .exited(5))
+            #expect(stopped.stderrText.hasPrefix("Error: adoption stopped at 'create unique index strategy_snapshots_one_active"), "\(stopped.stderrText)")
+        }
+    }
+
     @Test func aBadRecordIsNamedAndNothingIsWritten() async throws {
         try await TestDatabase.with { db, database async throws in
             let engine = BuiltBinary.botEngine
