@@ -39,7 +39,7 @@ public final class SandboxLock: Sendable {
         return .milliseconds(Int64(seconds * 1000))
     }
 
-    public static func acquire(path: String, wait: Duration, reportAfter: Duration = .seconds(10),
+    public static func acquire(path: String, wait limit: Duration, reportAfter: Duration = .seconds(10),
                                report: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
         async throws -> SandboxLock {
         let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o666)
@@ -50,12 +50,13 @@ public final class SandboxLock: Sendable {
             await onOwnThread { inProcess.wait() }
             return SandboxLock(descriptor: nil)
         }
-        let outcome: Result<Void, SandboxLockError> = await onOwnThread {
-            waitForLock(descriptor, path: path, wait: wait, reportAfter: reportAfter, report: report)
-        }
-        if case .failure(let error) = outcome {
-            close(descriptor)
-            throw error
+        let wait = LockWait(descriptor: descriptor)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            wait.continuation = continuation
+            // A blocking flock keeps this waiter in the kernel's queue, in turn with the others
+            // (polling with LOCK_NB would let every blocking waiter pass first).
+            Thread.detachNewThread { wait.block(path: path) }
+            Thread.detachNewThread { wait.watch(path: path, wait: limit, reportAfter: reportAfter, report: report) }
         }
         return SandboxLock(descriptor: descriptor)
     }
@@ -69,34 +70,7 @@ public final class SandboxLock: Sendable {
         close(descriptor)
     }
 
-    /// Polls (non-blocking flock, 50 ms apart) so the wait can be bounded and reported.
-    private static func waitForLock(_ descriptor: Int32, path: String, wait: Duration, reportAfter: Duration,
-                                    report: (String) -> Void) -> Result<Void, SandboxLockError> {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var reported = false
-        while true {
-            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return .success(()) }
-            guard errno == EWOULDBLOCK || errno == EINTR else {
-                return .failure(SandboxLockError(description: "cannot lock \(path): \(String(cString: strerror(errno)))"))
-            }
-            let waited = clock.now - start
-            if !reported && waited >= reportAfter {
-                reported = true
-                report("waiting for the sandbox lock \(path), held by: \(holderList(path))")
-            }
-            if waited >= wait {
-                return .failure(SandboxLockError(description: """
-                    gave up after \(Int(wait.components.seconds)) s waiting for the sandbox lock \(path) \
-                    (BOTOPS_SANDBOX_LOCK_WAIT); held by: \(holderList(path)). A process that should not \
-                    hold it (a daemon started while it was held) must be stopped by its pid.
-                    """))
-            }
-            usleep(50_000)
-        }
-    }
-
-    private static func holderList(_ path: String) -> String {
+    static func holderList(_ path: String) -> String {
         let holders = Self.holders(of: path)
         return holders.isEmpty ? "no process has it open any more" : holders.map { "pid \($0.pid) (\($0.command))" }.joined(separator: ", ")
     }
@@ -141,6 +115,64 @@ public final class SandboxLock: Sendable {
             pid = parent
         }
         return false
+    }
+}
+
+/// One wait for the lock: a thread blocked in flock(2), and a watch that reports the holders and
+/// gives up; whichever ends first answers the caller, and a lock obtained after giving up is let go.
+private final class LockWait: @unchecked Sendable {
+    let descriptor: Int32
+    var continuation: CheckedContinuation<Void, Error>?
+    private let state = NSLock()
+    private var answered = false
+
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    /// Answers the caller once; false when it was answered already.
+    private func answer(_ result: Result<Void, Error>) -> Bool {
+        let first = state.withLock { () -> Bool in
+            defer { answered = true }
+            return !answered
+        }
+        if first { continuation?.resume(with: result) }
+        return first
+    }
+
+    private var isAnswered: Bool { state.withLock { answered } }
+
+    func block(path: String) {
+        var status = flock(descriptor, LOCK_EX)
+        while status != 0 && errno == EINTR { status = flock(descriptor, LOCK_EX) }
+        let result: Result<Void, Error> = status == 0
+            ? .success(()) : .failure(SandboxLockError(description: "cannot lock \(path): \(String(cString: strerror(errno)))"))
+        // Failed, or the caller gave up meanwhile: the lock is not theirs to keep.
+        if !answer(result) || status != 0 { close(descriptor) }
+    }
+
+    func watch(path: String, wait: Duration, reportAfter: Duration, report: (String) -> Void) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var reported = false
+        while !isAnswered {
+            let waited = clock.now - start
+            if !reported && waited >= reportAfter {
+                reported = true
+                report("waiting for the sandbox lock \(path), held by: \(SandboxLock.holderList(path))")
+            }
+            if waited >= wait {
+                let error = SandboxLockError(description: """
+                    gave up after \(Int(wait.components.seconds)) s waiting for the sandbox lock \(path) \
+                    (BOTOPS_SANDBOX_LOCK_WAIT); held by: \(SandboxLock.holderList(path)). A process that \
+                    should not hold it (a daemon started while it was held) must be stopped by its pid.
+                    """)
+                // The blocked thread stays queued; it closes the descriptor when its turn comes.
+                _ = answer(.failure(error))
+                return
+            }
+            usleep(50_000)
+        }
     }
 }
 
