@@ -42,7 +42,7 @@ struct BacktestGoldenTests {
     ]
 
     @Test(arguments: cases)
-    func matchesBacktestingPy(_ golden: Case) throws {
+    func matchesBacktestingPy(_ golden: Case) async throws {
         guard ReferencePython.installed else { throw ReferencePython.Missing() }
         let bars = try BarGenerator(symbols: [golden.symbol], days: 60, seed: golden.seed).generate()[0]
         var settings = SimulationSettings()
@@ -58,7 +58,7 @@ struct BacktestGoldenTests {
         for (name, value) in spec.parameters { parameters[name] = Double(value) ?? 0 }
         if case let .smaCross(fast, slow) = spec { parameters = ["fast": fast, "slow": slow] }
         if case let .rsi(period, low, high) = spec { parameters = ["period": period, "low": low, "high": high] }
-        let theirs = try ReferencePython.run(bars, spec: [
+        let theirs = try await ReferencePython.run(bars, spec: [
             "strategy": golden.strategy, "params": parameters, "cash": golden.cash, "fill": golden.fill.rawValue, "risk_free_rate": golden.riskFree,
             "commission": ["rate": golden.commission.rate, "fixed": golden.commission.fixed, "minimum": golden.commission.minimum],
             "stop_loss": golden.stopLoss ?? NSNull(), "take_profit": golden.takeProfit ?? NSNull(),

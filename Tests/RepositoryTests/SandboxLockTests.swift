@@ -16,19 +16,22 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("lock").path
-        // A holder that keeps the lock: flock(1) holding it around a sleep.
+        // A holder that keeps the lock: a sleep that took it (terminating it ends the hold; its
+        // output goes nowhere, so no pipe of the test run stays open behind it).
         let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = [path, "sleep", "300"]
+        holder.executableURL = URL(fileURLWithPath: "/bin/bash")
+        holder.arguments = ["-c", #"exec 9>>"$1" && flock 9 && exec sleep 300"#, "holder", path]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
         try holder.run()
         defer { holder.terminate() }
-        while SandboxLock.holders(of: path).isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        while !SandboxLock.holders(of: path).contains(where: { $0.command == "sleep 300" }) { try await Task.sleep(for: .milliseconds(20)) }
 
         let reports = Reports()
         let error = await #expect(throws: SandboxLockError.self) {
             _ = try await SandboxLock.acquire(path: path, wait: .milliseconds(300), reportAfter: .zero) { reports.add($0) }
         }
-        let holderLine = "pid \(holder.processIdentifier) (/usr/bin/flock \(path) sleep 300)"
+        let holderLine = "pid \(holder.processIdentifier) (sleep 300)"
         #expect(reports.all.count == 1)
         #expect(reports.all.first?.contains(holderLine) == true)
         #expect(error?.description.contains(holderLine) == true)
