@@ -71,6 +71,8 @@ let package = Package(
             dependencies: ["botops", "BotOpsKit", "HostCommands", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "CronTests", dependencies: ["Cron", "BotOpsKit", "Checks", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")]),
+        // The repository and its scripts: a tree that clones on a Mac, the sandbox lock and daemons.
+        .testTarget(name: "RepositoryTests", dependencies: ["Remote", "SandboxSupport"]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]
 )

@@ -2,7 +2,13 @@
 #define BOTOPS_CLIBSSH2_SHIM_H
 #include <libssh2.h>
 #include <errno.h>
+#ifdef __APPLE__
+#include <malloc/malloc.h>
+#define botops_usable_size(pointer) malloc_size(pointer)
+#else
 #include <malloc.h>
+#define botops_usable_size(pointer) malloc_usable_size(pointer)
+#endif
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdint.h>
@@ -57,7 +63,7 @@ static inline void *botops_realloc(void *pointer, size_t count, void **abstract)
 
 static inline void botops_free(void *pointer, void **abstract) {
     if (pointer && abstract && *abstract) {
-        botops_inspect_freed((botops_session_state *)*abstract, pointer, malloc_usable_size(pointer));
+        botops_inspect_freed((botops_session_state *)*abstract, pointer, botops_usable_size(pointer));
     }
     free(pointer);
 }

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A crontab schedule as cron reads it: five fields (minute, hour, day of month, month, day of

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 // Plain C formatting: Foundation's String(format:) and ISO8601DateFormatter load ICU, which costs

@@ -2,6 +2,8 @@ import CLibSSH2
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// One command on its way through a channel's life, driven by its connection's thread: open the

@@ -1,6 +1,8 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Runs commands on this machine through `/bin/sh -c`, with the same interface as `SSHConnection`,
@@ -56,32 +58,30 @@ public struct LocalHost: HostConnection {
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
-        Glibc.close(stdoutPipe[1])
-        Glibc.close(stderrPipe[1])
+        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, processEnvironment)
+        closeDescriptor(stdoutPipe[1])
+        closeDescriptor(stderrPipe[1])
         defer {
-            Glibc.close(stdoutPipe[0])
-            Glibc.close(stderrPipe[0])
+            closeDescriptor(stdoutPipe[0])
+            closeDescriptor(stderrPipe[0])
         }
         guard spawned == 0 else {
             throw RemoteError.localSpawnFailed(command: command, detail: String(cString: strerror(spawned)))
         }
 
-        let deadline = timeout.map { (at: ContinuousClock.now.advanced(by: $0), seconds: totalSeconds($0)) }
+        let clock = ContinuousClock()
+        let deadline = CommandDeadline(timeout: timeout, start: clock.now)
         var open: [(fd: Int32, stream: OutputKind)] = [(stdoutPipe[0], .stdout), (stderrPipe[0], .stderr)]
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while !open.isEmpty {
-            var waitMilliseconds: Int32 = -1
-            if let deadline {
-                let remaining = ContinuousClock.now.duration(to: deadline.at)
-                if remaining <= .zero {
-                    killpg(pid, SIGKILL)
-                    var status: Int32 = 0
-                    waitpid(pid, &status, 0)
-                    throw RemoteError.commandTimedOut(command: command, seconds: deadline.seconds)
-                }
-                waitMilliseconds = Int32(min(remaining.components.seconds * 1000 + 1, 1000))
+            let now = clock.now
+            if deadline.isExpired(at: now) {
+                killpg(pid, SIGKILL)
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                throw RemoteError.commandTimedOut(command: command, seconds: timeout.map(totalSeconds) ?? 0)
             }
+            let waitMilliseconds = pollMilliseconds(deadline.timeLeft(at: now))
             var fds = open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             if poll(&fds, nfds_t(fds.count), waitMilliseconds) < 0 && errno != EINTR {
                 throw RemoteError.localSpawnFailed(command: command, detail: errnoText())

@@ -2,6 +2,8 @@ import CLibSSH2
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// One SSH connection to one host, carrying many concurrent commands as separate channels.
@@ -54,8 +56,8 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
     }
 
     deinit {
-        Glibc.close(wakePipe.read)
-        Glibc.close(wakePipe.write)
+        closeDescriptor(wakePipe.read)
+        closeDescriptor(wakePipe.write)
         inputBuffer.deallocate()
     }
 
@@ -277,8 +279,7 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
         for job in active {
             if let fd = job.inputToWatch { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
         }
-        let milliseconds = timeout.map { Int32(clamping: Int64((totalSeconds($0) * 1000).rounded(.up))) } ?? -1
-        _ = poll(&fds, nfds_t(fds.count), milliseconds)
+        _ = poll(&fds, nfds_t(fds.count), pollMilliseconds(timeout))
         if fds[0].revents != 0 {
             var sink = [UInt8](repeating: 0, count: 64)
             while read(wakePipe.read, &sink, sink.count) > 0 {}

@@ -2,6 +2,8 @@ import CLibSSH2
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// libssh2 must be initialised once per process, before any session exists.
@@ -24,7 +26,7 @@ final class SSHSession {
         let socket = try TCPConnect.open(host: target.hostname, port: target.port, timeoutSeconds: target.connectTimeout)
         let state = UnsafeMutablePointer<botops_session_state>.allocate(capacity: 1)
         guard let handle = botops_session_init(state) else {
-            Glibc.close(socket)
+            closeDescriptor(socket)
             state.deallocate()
             throw RemoteError.sshFailure(host: target.hostname, operation: "session setup", detail: "libssh2_session_init returned no session")
         }
@@ -170,7 +172,7 @@ final class SSHSession {
         libssh2_session_set_blocking(handle, 1)
         libssh2_session_set_timeout(handle, 1000)
         libssh2_session_free(handle)
-        Glibc.close(socket)
+        closeDescriptor(socket)
         state.deallocate()
     }
 }

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Opens a TCP connection with a deadline, turning each failure into a distinct, named error.
@@ -7,7 +9,7 @@ enum TCPConnect {
     static func open(host: String, port: Int, timeoutSeconds: Double) throws -> Int32 {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = streamSocketType
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &list)
         guard status == 0, let first = list else {
@@ -29,13 +31,13 @@ enum TCPConnect {
     }
 
     private static func connect(_ address: addrinfo, host: String, port: Int, timeoutSeconds: Double) throws -> Int32 {
-        let fd = socket(address.ai_family, address.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), address.ai_protocol)
+        let fd = closeOnExecSocket(family: address.ai_family, type: address.ai_socktype, protocol: address.ai_protocol)
         guard fd >= 0 else { throw RemoteError.networkError(host: host, port: port, detail: errnoText()) }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         var noDelay: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
 
-        if Glibc.connect(fd, address.ai_addr, address.ai_addrlen) != 0 && errno != EINPROGRESS {
+        if connectSocket(fd, address.ai_addr, address.ai_addrlen) != 0 && errno != EINPROGRESS {
             let code = errno
             close(fd)
             throw error(for: code, host: host, port: port, timeoutSeconds: timeoutSeconds)

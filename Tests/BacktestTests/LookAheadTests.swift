@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import SandboxSupport
 import Testing
 
 /// A strategy cannot read a bar after the current one: the only view it gets counts back with an
@@ -25,7 +26,12 @@ import Testing
     }
 
     /// Compiles `body` as a strategy's `next`; returns the compiler's diagnostics, nil when it compiled.
-    func compile(_ body: String) throws -> String? {
+    /// swiftc runs for seconds: it is awaited on a thread of its own, never on the cooperative pool.
+    func compile(_ body: String) async throws -> String? {
+        try await onOwnThread { Result { try Self.compileBlocking(body) } }.get()
+    }
+
+    static func compileBlocking(_ body: String) throws -> String? {
         let compiler = try #require(Self.compiler, "swiftc not found")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lookahead-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -55,22 +61,22 @@ import Testing
         return process.terminationStatus == 0 ? nil : text
     }
 
-    @Test func lookingBackCompiles() throws {
-        #expect(try compile("return bars.close(1) < bars.close() ? .enter : .hold") == nil)
+    @Test func lookingBackCompiles() async throws {
+        #expect(try await compile("return bars.close(1) < bars.close() ? .enter : .hold") == nil)
     }
 
-    @Test func aNegativeOffsetDoesNotCompile() throws {
-        let errors = try #require(try compile("return bars.close(-1) > bars.close() ? .enter : .hold"))
+    @Test func aNegativeOffsetDoesNotCompile() async throws {
+        let errors = try #require(try await compile("return bars.close(-1) > bars.close() ? .enter : .hold"))
         #expect(errors.contains("negative integer '-1' overflows when stored into unsigned type 'UInt'"))
     }
 
-    @Test func aComputedLaterOffsetDoesNotCompile() throws {
-        let errors = try #require(try compile("let later = -1\n        return bars.high(later) > 0 ? .enter : .hold"))
+    @Test func aComputedLaterOffsetDoesNotCompile() async throws {
+        let errors = try #require(try await compile("let later = -1\n        return bars.high(later) > 0 ? .enter : .hold"))
         #expect(errors.contains("cannot convert value of type 'Int' to expected argument type 'UInt'"))
     }
 
-    @Test func thereIsNoAbsoluteIndexToReachAhead() throws {
-        let errors = try #require(try compile("return bars.close(at: bars.index + 1) > 0 ? .enter : .hold"))
+    @Test func thereIsNoAbsoluteIndexToReachAhead() async throws {
+        let errors = try #require(try await compile("return bars.close(at: bars.index + 1) > 0 ? .enter : .hold"))
         #expect(errors.contains("error:"))
     }
 

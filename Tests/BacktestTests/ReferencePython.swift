@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import SandboxSupport
 
 /// backtesting.py 0.6.6 in the throwaway virtualenv that `scripts/backtest-venv` makes (scripts/test
 /// runs it). Without the venv the golden tests skip, except under BOTOPS_REQUIRE_SANDBOX (CI),
@@ -48,7 +49,7 @@ enum ReferencePython {
     }
 
     /// Runs `spec` (see the script's doc) on `bars` in backtesting.py.
-    static func run(_ bars: BarSeries, spec: [String: Any]) throws -> Output {
+    static func run(_ bars: BarSeries, spec: [String: Any]) async throws -> Output {
         guard installed else { throw Missing() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("golden-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -62,19 +63,26 @@ enum ReferencePython {
         let specPath = directory.appendingPathComponent("spec.json")
         try JSONSerialization.data(withJSONObject: spec).write(to: specPath)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, barsPath.path, specPath.path]
         let stdout = directory.appendingPathComponent("out.json")
-        _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
-        let errors = Pipe()
-        process.standardOutput = try FileHandle(forWritingTo: stdout)
-        process.standardError = errors
-        try process.run()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ScriptFailed(description: "backtest-reference.py exited \(process.terminationStatus): \(errorText)")
+        let (python, script) = (python, script)
+        // The reference backtest takes seconds: on a thread of its own, never on the cooperative pool.
+        let (status, errorText) = try await onOwnThread { () -> Result<(Int32, String), Error> in
+            Result {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: python)
+                process.arguments = [script, barsPath.path, specPath.path]
+                _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
+                let errors = Pipe()
+                process.standardOutput = try FileHandle(forWritingTo: stdout)
+                process.standardError = errors
+                try process.run()
+                let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                return (process.terminationStatus, errorText)
+            }
+        }.get()
+        guard status == 0 else {
+            throw ScriptFailed(description: "backtest-reference.py exited \(status): \(errorText)")
         }
         return try JSONDecoder().decode(Output.self, from: Data(contentsOf: stdout))
     }

@@ -225,7 +225,7 @@ struct RunningBinary {
 
 extension CLISandboxTests {
     @Test func pingWhoseShellFailsExitsOneNotTwo() async throws {
-        let server = try TestSSHServer(hostKeys: [.ed25519], options: ["ForceCommand /bin/false"])
+        let server = try await TestSSHServer.start(hostKeys: [.ed25519], options: ["ForceCommand /bin/false"])
         defer { server.stop() }
         let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]))
         let result = try await BuiltBinary.botops.run(["ping", "--host", "test-sshd", "--ssh-config", sshConfig], prefix: inEmptyDirectory)
@@ -236,7 +236,7 @@ extension CLISandboxTests {
     /// An sshd that refuses every session channel while the connection itself stays up: each
     /// check fails with the channel's error, and the run is not reported as unreachable.
     @Test func refusedChannelsFailChecksWithoutMakingTheRunUnreachable() async throws {
-        let server = try TestSSHServer(hostKeys: [.ed25519], options: ["MaxSessions 0"])
+        let server = try await TestSSHServer.start(hostKeys: [.ed25519], options: ["MaxSessions 0"])
         defer { server.stop() }
         let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]))
         let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--host", "test-sshd", "--ssh-config", sshConfig,

@@ -4,6 +4,8 @@ import SandboxSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `botops exec` as a user runs it in a shell: stdin, a host that freezes, a channel that closes
@@ -39,7 +41,7 @@ struct ExecTransportTests {
     }
 
     @Test func aFrozenHostEndsExecWithExitThreeNamingTheCommand() async throws {
-        let server = try TestSSHServer(hostKeys: [.ed25519])
+        let server = try await TestSSHServer.start(hostKeys: [.ed25519])
         defer { server.stop() }
         let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]), extra: ["ServerAliveInterval 1", "ServerAliveCountMax 2"])
         let pidFile = try server.sharedDirectory().appendingPathComponent("ppid").path
@@ -61,7 +63,7 @@ struct ExecTransportTests {
     }
 
     @Test func aChannelClosedWithoutExitStatusIsSaidAndExits255() async throws {
-        let server = try TestSSHServer(hostKeys: [.ed25519], options: ["ChannelTimeout session:command=1"])
+        let server = try await TestSSHServer.start(hostKeys: [.ed25519], options: ["ChannelTimeout session:command=1"])
         defer { server.stop() }
         let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]))
         let result = try await BuiltBinary.botops.run(["exec", "--host", "test-sshd", "--ssh-config", sshConfig, "--", "sleep 4"], prefix: inEmptyDirectory)

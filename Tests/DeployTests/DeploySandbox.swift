@@ -2,6 +2,8 @@ import BotOpsKit
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 import Remote
 import SandboxSupport
@@ -11,7 +13,6 @@ import Testing
 /// test holds the shared sandbox lock while it changes anything, creates its own commits, and
 /// puts the host back (the app on `main` at the origin's head, the stack healthy) also on failure.
 struct DeploySandbox {
-    static let lockFile = "/tmp/botops-sandbox.lock"
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     let sandbox: Sandbox
@@ -20,20 +21,10 @@ struct DeploySandbox {
     /// origin/main when the test began: restored at the end.
     let mainHead: String
 
-    /// Holds the sandbox lock (the one other helpers' tests take with flock(1)) around `body`.
+    /// Holds the sandbox lock (SandboxSupport's, the one every sandbox test takes) around `body`.
     static func withLock<T>(_ body: () async throws -> T) async throws -> T {
-        let fd = Glibc.open(lockFile, O_RDWR | O_CREAT, 0o644)
-        guard fd >= 0 else { throw TestFailure("cannot open \(lockFile)") }
-        defer { close(fd) }
-        // flock(2) blocks this thread only; the tests are serialized anyway.
-        let locked = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
-            Thread.detachNewThread {
-                var status = flock(fd, LOCK_EX)
-                while status != 0 && errno == EINTR { status = flock(fd, LOCK_EX) }
-                done.resume(returning: status == 0)
-            }
-        }
-        guard locked else { throw TestFailure("cannot lock \(lockFile)") }
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
         return try await body()
     }
 

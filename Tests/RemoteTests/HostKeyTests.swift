@@ -10,8 +10,8 @@ struct HostKeyTests {
     let server: TestSSHServer
     let knownHosts: String
 
-    init() throws {
-        server = try TestSSHServer(hostKeys: [.ed25519, .ecdsa, .rsa])
+    init() async throws {
+        server = try await TestSSHServer.start(hostKeys: [.ed25519, .ecdsa, .rsa])
         knownHosts = server.directory.appendingPathComponent("known_hosts").path
     }
 
@@ -130,7 +130,7 @@ struct HostKeyTests {
 
     @Test func theMessageNamesTheKeyTypeOffered() async throws {
         defer { server.stop() }
-        let ecdsaOnly = try TestSSHServer(hostKeys: [.ecdsa])
+        let ecdsaOnly = try await TestSSHServer.start(hostKeys: [.ecdsa])
         defer { ecdsaOnly.stop() }
         let error = await #expect(throws: RemoteError.self) {
             _ = try await SSHConnection.connect(to: try ecdsaOnly.target(knownHosts: knownHosts))

@@ -1,6 +1,9 @@
 import Foundation
+import Remote
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A one-way channel whose read end a command takes as stdin; a thread writes `data` into it, then closes
@@ -12,7 +15,12 @@ final class InputPipe: @unchecked Sendable {
         var fds: [Int32] = [0, 0]
         // Close-on-exec from the start (a socket pair can be made so atomically; a pipe cannot here),
         // or a command started meanwhile would hold the write end open and never see end-of-file.
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else { throw POSIXError(.EMFILE) }
+        #if canImport(Glibc)
+        guard socketpair(AF_UNIX, streamSocketType | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else { throw POSIXError(.EMFILE) }
+        #else
+        guard socketpair(AF_UNIX, streamSocketType, 0, &fds) == 0 else { throw POSIXError(.EMFILE) }
+        fds.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }  // not atomic on Darwin: tests run on Linux
+        #endif
         readEnd = fds[0]
         let writeEnd = fds[1]
         Thread.detachNewThread {

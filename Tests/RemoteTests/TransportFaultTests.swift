@@ -4,6 +4,8 @@ import SandboxSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Faults done for real against a private sshd: a frozen session (SIGSTOP), a killed one, and an
@@ -18,7 +20,7 @@ struct TransportFaultTests {
     }
 
     @Test func aFrozenHostIsLostWithTheCommandsInFlight() async throws {
-        let server = try TestSSHServer(hostKeys: [.ed25519])
+        let server = try await TestSSHServer.start(hostKeys: [.ed25519])
         defer { server.stop() }
         let connection = try await connect(server)
         let session = SessionProcess()
@@ -56,7 +58,7 @@ struct TransportFaultTests {
     }
 
     @Test func closeNeverWaitsOnAFrozenHost() async throws {
-        let server = try TestSSHServer(hostKeys: [.ed25519])
+        let server = try await TestSSHServer.start(hostKeys: [.ed25519])
         defer { server.stop() }
         // Keepalives off: nothing but close() itself can end the wait.
         let connection = try await connect(server, extra: ["ServerAliveInterval 0"])
@@ -84,7 +86,7 @@ struct TransportFaultTests {
     }
 
     @Test func aChannelClosedWithoutExitStatusIsNotExitZero() async throws {
-        let server = try TestSSHServer(hostKeys: [.ed25519], options: ["ChannelTimeout session:command=1"])
+        let server = try await TestSSHServer.start(hostKeys: [.ed25519], options: ["ChannelTimeout session:command=1"])
         defer { server.stop() }
         let connection = try await connect(server)
         try await connection.closing {
@@ -99,7 +101,7 @@ struct TransportFaultTests {
     }
 
     @Test func aSessionKilledAfterItsOutputClosedIsLostNotExitZero() async throws {
-        let server = try TestSSHServer(hostKeys: [.ed25519])
+        let server = try await TestSSHServer.start(hostKeys: [.ed25519])
         defer { server.stop() }
         let shared = try server.sharedDirectory()
         let pidFile = shared.appendingPathComponent("ppid").path
@@ -118,7 +120,7 @@ struct TransportFaultTests {
     }
 
     @Test func stdinIsForwardedThenEndOfFile() async throws {
-        let server = try TestSSHServer(hostKeys: [.ed25519])
+        let server = try await TestSSHServer.start(hostKeys: [.ed25519])
         defer { server.stop() }
         let connection = try await connect(server)
         try await connection.closing {
@@ -136,7 +138,7 @@ struct TransportFaultTests {
     }
 
     @Test func cancellingTheCallerAbandonsTheCommand() async throws {
-        let server = try TestSSHServer(hostKeys: [.ed25519])
+        let server = try await TestSSHServer.start(hostKeys: [.ed25519])
         defer { server.stop() }
         let connection = try await connect(server)
         try await connection.closing {

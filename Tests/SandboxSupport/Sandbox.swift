@@ -59,7 +59,7 @@ public struct SandboxMissing: Error, CustomStringConvertible {
 
 /// A port on 127.0.0.1 where nothing listens (bound, then released).
 public func closedLoopbackPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_INET, streamSocketType, 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
@@ -89,7 +89,7 @@ public final class BannerServer: @unchecked Sendable {
     private let fd: Int32
 
     public init(banner: String) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, streamSocketType, 0)
         self.fd = fd
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

@@ -2,6 +2,8 @@ import Foundation
 import Remote
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A private OpenSSH server for one test: `sshd -D` on a free 127.0.0.1 port with the host keys
@@ -22,7 +24,13 @@ public final class TestSSHServer: @unchecked Sendable {
     private var stopped = false
 
     /// Starts sshd; `options` are extra sshd_config lines (e.g. `ChannelTimeout session:command=1`).
-    public init(hostKeys: [KeyType] = KeyType.allCases, options: [String] = []) throws {
+    /// Starts a server. Making host keys and waiting for the port block: that runs on a thread of
+    /// its own, so the cooperative pool (two threads on a 2-CPU machine) keeps running other tests.
+    public static func start(hostKeys: [KeyType] = KeyType.allCases, options: [String] = []) async throws -> TestSSHServer {
+        try await onOwnThread { Result { try TestSSHServer(hostKeys: hostKeys, options: options) } }.get()
+    }
+
+    private init(hostKeys: [KeyType], options: [String]) throws {
         sandbox = try Sandbox.require()
         self.hostKeys = hostKeys
         directory = try temporaryDirectory()
@@ -186,7 +194,7 @@ public final class TestSSHServer: @unchecked Sendable {
         for _ in 0..<100 {
             var status: Int32 = 0
             guard waitpid(pid, &status, WNOHANG) == 0 else { return .exited }
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, streamSocketType, 0)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(port).bigEndian)

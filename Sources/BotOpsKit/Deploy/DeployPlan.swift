@@ -7,6 +7,7 @@ import HostCommands
 extension Deployer {
     func plan(_ request: DeployRequest) async throws -> DeployOutcome {
         emit(.started(action: "deploy --dry-run", services: run.services, destination: runner.destination))
+        emit(.notice("playbooks: \(deployPlaybook.originDescription); \(rollbackPlaybook.originDescription)"))
         switch try await lock.status() {
         case .held(let holder, let stale):
             emit(.notice("the deploy lock is held now\(stale ? " (stale)" : ""): \(holder?.summary ?? "unknown holder"); a real deploy would wait or be refused"))

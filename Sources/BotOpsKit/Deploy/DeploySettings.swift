@@ -72,11 +72,12 @@ public struct StateDirectory: Sendable, Equatable {
 }
 
 extension DeploySettings {
-    /// The playbook of `kind`, found relative to the directory of `configPath`.
+    /// The playbook of `kind`: the file in the playbooks directory (relative to the directory of
+    /// `configPath`) when there is one, else the one built into botops.
     public func loadPlaybook(_ kind: Playbook.Kind, configPath: String?) throws -> Playbook {
         let base = configPath.map { URL(fileURLWithPath: $0).deletingLastPathComponent() } ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let directory = playbooks.hasPrefix("/") ? URL(fileURLWithPath: playbooks) : base.appendingPathComponent(playbooks)
-        return try Playbook.load(path: directory.appendingPathComponent(kind.rawValue + ".yml").path, kind: kind)
+        return try Playbook.resolve(kind, directory: directory.path)
     }
 }
 

@@ -1,7 +1,7 @@
 import Foundation
 
-/// An ordered list of steps read from `playbooks/deploy.yml` or `playbooks/rollback.yml`.
-/// The format is documented in playbooks/README.md.
+/// An ordered list of steps read from `playbooks/deploy.yml` or `playbooks/rollback.yml`, or the
+/// copy of the shipped one built into botops. The format is documented in playbooks/README.md.
 public struct Playbook: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case deploy, rollback
@@ -22,9 +22,32 @@ public struct Playbook: Sendable, Equatable {
         }
     }
 
+    /// Where the steps came from, for `--dry-run`.
+    public enum Origin: Sendable, Equatable {
+        /// A file in botops.yml's playbooks directory.
+        case file(String)
+        /// The shipped playbook built into botops, used because this file does not exist.
+        case builtIn(absent: String)
+    }
+
     public var kind: Kind
+    /// The name messages give for the playbook: its path, or `deploy.yml (built into botops)`.
     public var file: String
     public var steps: [PlaybookStep]
+    public var origin: Origin
+
+    /// "deploy.yml: /etc/botops/playbooks/deploy.yml", or "… built into botops (no …)".
+    public var originDescription: String {
+        switch origin {
+        case .file(let path): return "\(kind.fileName): \(path)"
+        case .builtIn(let absent): return "\(kind.fileName): built into botops (there is no \(absent))"
+        }
+    }
+}
+
+extension Playbook.Kind: CaseIterable {
+    /// The playbook's file name in a playbooks directory.
+    public var fileName: String { rawValue + ".yml" }
 }
 
 public struct PlaybookStep: Sendable, Equatable {

@@ -5,10 +5,23 @@ extension Playbook {
     /// Default time limits per built-in step; a `run` step without `timeout:` gets `defaultRunTimeout`.
     static let defaultRunTimeout: Duration = .seconds(600)
 
+    /// The playbook of `kind` in `directory` when that file exists (any problem with it is a
+    /// `ConfigError`), else the shipped one built into botops: each file replaces its built-in
+    /// counterpart on its own.
+    public static func resolve(_ kind: Kind, directory: String) throws -> Playbook {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent(kind.fileName).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            var playbook = try parse(kind.builtInText, file: "\(kind.fileName) (built into botops)", kind: kind)
+            playbook.origin = .builtIn(absent: path)
+            return playbook
+        }
+        return try load(path: path, kind: kind)
+    }
+
     /// Reads `path`; any problem is a `ConfigError` naming the file, line and key.
     public static func load(path: String, kind: Kind) throws -> Playbook {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigError(file: path, problem: "cannot read the \(kind.rawValue) playbook. Copy playbooks/ from the botops repository next to botops.yml, or set playbooks: DIR in botops.yml.")
+            throw ConfigError(file: path, problem: "cannot read the \(kind.rawValue) playbook: check its permissions, or remove it to use the one built into botops.")
         }
         return try parse(String(decoding: data, as: UTF8.self), file: path, kind: kind)
     }
@@ -37,7 +50,7 @@ extension Playbook {
         if builtins.first != .lock || steps.first?.action != .builtin(.lock) {
             throw ConfigError(file: file, line: top.line(of: "steps"), key: "steps", problem: "the first step must be 'builtin: lock', so nothing runs unlocked.")
         }
-        return Playbook(kind: kind, file: file, steps: steps)
+        return Playbook(kind: kind, file: file, steps: steps, origin: .file(file))
     }
 
     private static func parseStep(_ reader: MappingReader, kind: Kind) throws -> PlaybookStep {

@@ -1,0 +1,57 @@
+import Foundation
+import SandboxSupport
+import Testing
+
+/// The sandbox lock's wait, on a lock file of the test's own (parallel-safe): a waiter names who
+/// holds the lock and gives up instead of hanging the run.
+@Suite struct SandboxLockTests {
+    @Test func theWaitComesFromTheEnvironmentInSeconds() throws {
+        #expect(try SandboxLock.waitFromEnvironment([:]) == .seconds(1800))
+        #expect(try SandboxLock.waitFromEnvironment(["BOTOPS_SANDBOX_LOCK_WAIT": "90"]) == .seconds(90))
+        #expect(try SandboxLock.waitFromEnvironment(["BOTOPS_SANDBOX_LOCK_WAIT": "0.5"]) == .milliseconds(500))
+        #expect(throws: SandboxLockError.self) { try SandboxLock.waitFromEnvironment(["BOTOPS_SANDBOX_LOCK_WAIT": "30m"]) }
+    }
+
+    @Test func aWaiterNamesTheHolderAndGivesUp() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("lock").path
+        // A holder that keeps the lock: a sleep that took it (terminating it ends the hold; its
+        // output goes nowhere, so no pipe of the test run stays open behind it).
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/bash")
+        holder.arguments = ["-c", #"exec 9>>"$1" && flock 9 && exec sleep 300"#, "holder", path]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        defer { holder.terminate() }
+        while !SandboxLock.holders(of: path).contains(where: { $0.command == "sleep 300" }) { try await Task.sleep(for: .milliseconds(20)) }
+
+        let reports = Reports()
+        let error = await #expect(throws: SandboxLockError.self) {
+            _ = try await SandboxLock.acquire(path: path, wait: .milliseconds(300), reportAfter: .zero) { reports.add($0) }
+        }
+        let holderLine = "pid \(holder.processIdentifier) (sleep 300)"
+        #expect(reports.all.count == 1)
+        #expect(reports.all.first?.contains(holderLine) == true)
+        #expect(error?.description.contains(holderLine) == true)
+        #expect(error?.description.contains("BOTOPS_SANDBOX_LOCK_WAIT") == true)
+    }
+
+    @Test func aFreeLockIsTakenAndReleased() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("lock").path
+        let first = try await SandboxLock.acquire(path: path, wait: .zero)
+        first.release()
+        let second = try await SandboxLock.acquire(path: path, wait: .zero)
+        second.release()
+    }
+}
+
+final class Reports: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func add(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
+}
