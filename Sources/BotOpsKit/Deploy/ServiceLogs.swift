@@ -24,7 +24,7 @@ public struct ServiceLogs: Sendable {
         if let since { logs += ["--since", since] }
         var script: ShellScript = """
             cd \(config.path) || exit 70
-            id=$(\(ComposeInvocation.onHost(config, ["ps", "-q", service])) 2>/dev/null | head -n 1)
+            id=$(\(ComposeInvocation.onHost(config, project: nil, ["ps", "-q", service])) 2>/dev/null | head -n 1)
             [ -n "$id" ] || exit 3
             \(logs) "$id" 2>&1
             """

@@ -1,0 +1,92 @@
+@testable import BotOpsKit
+import HostCommands
+import Remote
+import Testing
+
+/// The data-volume rule and the stop timeout, on `compose config` output as compose v1 and v2 print it.
+@Suite struct PreflightUnitTests {
+    static func compose(db volumes: String, top: String) -> String {
+        """
+        services:
+          db:
+            container_name: db
+            image: postgres:15
+            volumes:
+        \(volumes)
+          sighook:
+            image: bottrader/sighook:latest
+        \(top)
+        """
+    }
+
+    static let running = RunningDatabase(container: "db", project: "bottrader-aws", dataDirectory: "/var/lib/postgresql/data",
+                                         data: .volume("bottrader-aws_pg_data"))
+
+    func judge(_ text: String, _ database: RunningDatabase = running) throws {
+        try database.judge(try ComposeProject.parse(text), file: "docker-compose.aws.yml", revision: "abcdef0123456789")
+    }
+
+    @Test func aNamedVolumeIsTheProjectsAndAnExternalOneKeepsItsName() throws {
+        // v1 prints the key; the project makes the name.
+        try judge(Self.compose(db: "    - pg_data:/var/lib/postgresql/data:rw", top: "volumes:\n  pg_data: {}"))
+        // v2 prints the resolved name, in the long syntax.
+        try judge(Self.compose(db: "    - {type: volume, source: pg_data, target: /var/lib/postgresql/data}",
+                               top: "volumes:\n  pg_data: {name: bottrader-aws_pg_data}"))
+        try judge(Self.compose(db: "    - pg_data:/var/lib/postgresql/data/", top: "volumes:\n  pg_data: {external: true, name: bottrader-aws_pg_data}"))
+        try judge(Self.compose(db: "    - bottrader-aws_pg_data:/var/lib/postgresql/data", top: "volumes:\n  bottrader-aws_pg_data: {external: true}"))
+        try judge(Self.compose(db: "    - pg_data:/var/lib/postgresql/data", top: "volumes:\n  pg_data: {external: {name: bottrader-aws_pg_data}}"))
+    }
+
+    @Test(arguments: [
+        // Another named volume, or the same key in another project: empty data.
+        (compose(db: "    - pg_data2:/var/lib/postgresql/data", top: "volumes:\n  pg_data2: {}"), DataMount.volume("bottrader-aws_pg_data2")),
+        (compose(db: "    - data:/var/lib/postgresql/data", top: "volumes:\n  data: {external: true}"), .volume("data")),
+        (compose(db: "    - /var/lib/postgresql/data", top: ""), .anonymous),
+        (compose(db: "    - /srv/pg:/var/lib/postgresql/data", top: ""), .bind("/srv/pg")),
+        (compose(db: "    - pg_data:/somewhere/else", top: "volumes:\n  pg_data: {}"), DataMount.none),
+    ])
+    func dataElsewhereIsRefusedNamingBothVolumes(text: String, target: DataMount) throws {
+        let error = #expect(throws: DeployError.self) { try judge(text) }
+        #expect(error == .databaseDataMoved(container: "db", file: "docker-compose.aws.yml", revision: "abcdef0123456789",
+                                            running: .volume("bottrader-aws_pg_data"), target: target))
+        #expect(error?.exitCode == .refused)
+        #expect(error?.description.contains("volume bottrader-aws_pg_data") == true)
+    }
+
+    @Test func noDatabaseServiceIsRefused() throws {
+        let error = #expect(throws: DeployError.self) { try judge("services:\n  sighook:\n    image: x\n") }
+        #expect(error?.description.contains("declares no database service 'db'") == true)
+    }
+
+    @Test func theRunningContainerIsReadFromDockersOwnJSON() throws {
+        let mounts = #"[{"Type":"bind","Source":"/opt/bot/db","Destination":"/docker-entrypoint"},{"Type":"volume","Name":"bottrader-aws_pg_data","Source":"/var/lib/docker/volumes/x/_data","Destination":"/var/lib/postgresql/data"}]"#
+        let stdout = "true\n{\"com.docker.compose.project\":\"bottrader-aws\"}\n\(mounts)\n"
+        let parsed = try RunningDatabase.parse(stdout: stdout, stderr: "", container: "db")
+        #expect(parsed == Self.running)
+        let custom = try RunningDatabase.parse(stdout: "true\nnull\n[{\"Type\":\"bind\",\"Source\":\"/srv/pg\",\"Destination\":\"/pg\"}]\n/pg\n", stderr: "", container: "db")
+        #expect(custom.data == .bind("/srv/pg") && custom.project == nil && custom.dataDirectory == "/pg")
+        #expect(throws: DeployError.databaseNotRunning(container: "db", state: "it is not running")) {
+            try RunningDatabase.parse(stdout: "false\n{}\n[]\n", stderr: "", container: "db")
+        }
+        #expect(throws: DeployError.databaseNotRunning(container: "db", state: "there is no such container")) {
+            try RunningDatabase.parse(stdout: "", stderr: "Error: No such container: db", container: "db")
+        }
+    }
+
+    @Test func theStopStepWaitsForTheLongestGracePeriodAndSaysSo() {
+        #expect(DeployCommands.stopTimeout(playbook: .seconds(120), graces: [.seconds(10), .seconds(150)]) == .seconds(180))
+        #expect(DeployCommands.stopTimeout(playbook: .seconds(120), graces: [.seconds(10)]) == .seconds(120))
+        #expect(DeployCommands.stopTimeout(playbook: .seconds(120), graces: []) == .seconds(120))
+        let commands = DeployCommands(path: "/opt/bot", compose: ComposeInvocation(program: ["docker-compose"], envFile: ".env", file: "c.yml"),
+                                      state: StateDirectory(path: "~/.botops"))
+        let stop = commands.stop("sighook", container: "abc", grace: .seconds(150), timeout: .seconds(180))
+        #expect(stop.changesText == "stops sighook (SIGTERM, SIGKILL after 150 s; botops waits up to 180 s)")
+    }
+
+    @Test func everyComposeCallNamesTheRunningProject() {
+        var compose = ComposeInvocation(program: ["docker", "compose"], envFile: ".env", file: "c.yml")
+        compose.project = "bottrader-aws"
+        #expect(compose(["up", "-d"]).text == "docker compose -p bottrader-aws --env-file .env -f c.yml up -d")
+        #expect(compose.config(at: "abc", path: "/opt/bot").text.contains("git show abc:c.yml | docker compose -p bottrader-aws --env-file .env -f - --project-directory /opt/bot config"))
+    }
+}
