@@ -16,21 +16,30 @@ struct PreflightTests {
         try await sandbox.host.closing {
             let name = "botops-test-no-healthcheck"
             try await sandbox.sh("docker rm -f \(name) >/dev/null 2>&1; docker run -d --name \(name) --network none botops-base:bookworm sleep 300 >/dev/null")
-            defer { Task { _ = try? await sandbox.host.run("docker rm -f \(name)") } }
-            let commands = DeployCommands(path: sandbox.sandbox.app, compose: ComposeInvocation(program: ["docker-compose"], envFile: ".env", file: "docker-compose.aws.yml"),
-                                          state: StateDirectory(path: "~/.botops"))
-            let states = try await sandbox.host.run(commands.containerStates([name], timeout: .seconds(30)))
-            #expect(states.succeeded, "\(states.shownOutput)")
-            let observation = try #require(HealthTracker.Observation.parse(states.stdout.trimmingCharacters(in: .newlines)), "\(states.shownOutput)")
-            #expect(observation.status == "running" && observation.health == "")
-            let exit = try await sandbox.host.run(commands.exitState(name, timeout: .seconds(30)))
-            #expect(exit.succeeded && exit.stdout.hasPrefix("0 "), "\(exit.shownOutput)")
-            let gate = try await sandbox.host.run(ContainerState.gateCommand(container: name), timeout: .seconds(30))
-            #expect(gate.stdoutText == "ok\n", "\(gate.stderrText)")
-            let probed = try await sandbox.host.run(commands.runningDatabase(name, timeout: .seconds(30)))
-            let database = try RunningDatabase.parse(stdout: probed.stdout, stderr: probed.result.stderrText, container: name)
-            #expect(database.data == .none && database.project == nil)
+            do {
+                try await inspect(name, on: sandbox)
+            } catch {
+                _ = try? await sandbox.host.run("docker rm -f \(name)")
+                throw error
+            }
+            try await sandbox.sh("docker rm -f \(name) >/dev/null")
         }
+    }
+
+    private func inspect(_ name: String, on sandbox: DeploySandbox) async throws {
+        let commands = DeployCommands(path: sandbox.sandbox.app, compose: ComposeInvocation(program: ["docker-compose"], envFile: ".env", file: "docker-compose.aws.yml"),
+                                      state: StateDirectory(path: "~/.botops"))
+        let states = try await sandbox.host.run(commands.containerStates([name], timeout: .seconds(30)))
+        #expect(states.succeeded, "\(states.shownOutput)")
+        let observation = try #require(HealthTracker.Observation.parse(states.stdout.trimmingCharacters(in: .newlines)), "\(states.shownOutput)")
+        #expect(observation.status == "running" && observation.health == "")
+        let exit = try await sandbox.host.run(commands.exitState(name, timeout: .seconds(30)))
+        #expect(exit.succeeded && exit.stdout.hasPrefix("0 "), "\(exit.shownOutput)")
+        let gate = try await sandbox.host.run(ContainerState.gateCommand(container: name), timeout: .seconds(30))
+        #expect(gate.stdoutText == "ok\n", "\(gate.stderrText)")
+        let probed = try await sandbox.host.run(commands.runningDatabase(name, timeout: .seconds(30)))
+        let database = try RunningDatabase.parse(stdout: probed.stdout, stderr: probed.result.stderrText, container: name)
+        #expect(database.data == .none && database.project == nil)
     }
 
     static let layouts: [SandboxLayout?] = [nil, .userHost]
