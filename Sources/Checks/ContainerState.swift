@@ -18,13 +18,11 @@ struct ContainerState: Sendable, Equatable {
 
     /// The one definition of "the database container can serve", as a docker template, so that
     /// db-running judges it and the report run checks it on the host the same way. Docker says
-    /// Running=true for a paused container, so Running alone is not enough. Docker 20.10 fails
-    /// `{{if .State.Health}}` on a container without a healthcheck ("map has no entry for key");
-    /// `index` yields nothing there, on every Docker.
+    /// Running=true for a paused container, so Running alone is not enough.
     static let gateTemplate = """
         {{if .State.Paused}}paused{{else if .State.Restarting}}restarting{{else if .State.Dead}}dead\
         {{else if .State.OOMKilled}}oom-killed{{else if not .State.Running}}{{.State.Status}}\
-        {{else}}{{with index .State "Health"}}{{if eq .Status "unhealthy"}}unhealthy{{else}}ok{{end}}{{else}}ok{{end}}{{end}}
+        {{else if .State.Health}}{{if eq .State.Health.Status "unhealthy"}}unhealthy{{else}}ok{{end}}{{else}}ok{{end}}
         """
 
     /// `docker inspect` printing the gate word, for a shell command (stderr kept).

@@ -28,6 +28,9 @@ struct VariantDeployTests {
             #expect(try await sandbox.sh("docker ps -aq --filter label=com.docker.compose.project=bot") == "")
             #expect(try await sandbox.sh("docker volume ls -q --filter name=bot_pg_data") == "")
             #expect(try await sandbox.sh("docker inspect -f '{{.Id}}' db") == dbContainer)
+            // `botops logs` finds the container in the running project too.
+            let logs = try await ServiceLogs(service: "sighook", tail: 5).run(try BotOpsConfig.load(path: config), on: sandbox.host) { _ in }
+            #expect(logs == .exited(0))
 
             // A release that exits at start: wait-healthy fails, and the rollback to the kept image succeeds.
             try await sandbox.commit(on: "main", files: ["faults/sighook.exit-at-start": ""], message: "sighook: broken release")

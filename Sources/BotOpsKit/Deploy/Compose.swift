@@ -43,6 +43,13 @@ public struct ComposeInvocation: Sendable, Equatable {
 
     static let spellingMarker = "spelling "
 
+    /// The IDs of a service's containers, newest first, found by the labels compose puts on them
+    /// (the checkout's directory and the service): the same whatever the project is called, and
+    /// straight from docker (compose itself takes most of a second to start).
+    static func containers(of service: String, path: String) -> ShellScript {
+        "docker ps -a -q --no-trunc --filter \("label=com.docker.compose.project.working_dir=" + path) --filter \("label=com.docker.compose.service=" + service) --filter label=com.docker.compose.oneoff=False"
+    }
+
     /// `compose config` of the compose file as committed at `revision`, judged before the checkout
     /// moves: read from git on stdin, resolved from the checkout as the running stack is. Exits 71
     /// when the revision has no such file.

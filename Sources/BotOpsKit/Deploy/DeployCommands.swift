@@ -66,12 +66,10 @@ public struct DeployCommands: Sendable {
     }
 
     /// The newest container of each service, one line each: "SERVICE CONTAINER IMAGE-ID IMAGE-NAME".
-    /// Found by the labels compose puts on its containers (the project's directory and the
-    /// service), straight from docker: compose itself takes most of a second to start.
     func serviceContainers(_ services: [String], timeout: Duration) -> RemoteCommand {
         RemoteCommand(.lines(services.map { service in
             """
-            id=$(docker ps -a -q --no-trunc --filter \("label=com.docker.compose.project.working_dir=" + path) --filter \("label=com.docker.compose.service=" + service) --filter label=com.docker.compose.oneoff=False | head -n 1)
+            id=$(\(ComposeInvocation.containers(of: service, path: path)) | head -n 1)
             [ -z "$id" ] || docker inspect -f \(Self.containerFormat) "$id"
             """
         } + ["true"]), timeout: timeout)
@@ -182,8 +180,10 @@ public struct DeployCommands: Sendable {
         RemoteCommand("docker inspect --type container -f \(Self.stateFormat) -- \(containers)", timeout: timeout)
     }
 
-    /// Docker 20.10 fails `{{if .State.Health}}` on a container without a healthcheck ("map has
-    /// no entry for key"); `index` yields nothing there, on every Docker.
+    /// `.Id` is not a field of docker's typed container (`.ID`), so docker runs the template on the
+    /// raw JSON, where a container without a healthcheck has no `Health` key and
+    /// `{{if .State.Health}}` fails ("map has no entry for key", docker 20.10); `index` yields
+    /// nothing there and works on the typed value too.
     static let stateFormat = #"{{.Id}}|{{.State.Status}}|{{.State.Restarting}}|{{with index .State "Health"}}{{.Status}}{{end}}|{{.RestartCount}}|{{.State.StartedAt}}"#
 
     func logTail(_ container: String, lines: Int, timeout: Duration) -> RemoteCommand {
