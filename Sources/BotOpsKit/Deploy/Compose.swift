@@ -2,12 +2,13 @@ import HostCommands
 import Remote
 import Yams
 
-/// How compose is called on the host: `docker compose` (v2) or `docker-compose` (v1), always
-/// from the checkout with its env file and compose file, as the operator's runbook does.
+/// `-p PROJECT` when the running project is known.
 private func projectWords(_ project: String?) -> [String] {
     project.map { ["-p", $0] } ?? []
 }
 
+/// How compose is called on the host: `docker compose` (v2) or `docker-compose` (v1), always
+/// from the checkout with its env file and compose file, as the operator's runbook does.
 public struct ComposeInvocation: Sendable, Equatable {
     public var program: [String]
     public var envFile: String
