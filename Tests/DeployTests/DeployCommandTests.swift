@@ -209,6 +209,7 @@ struct DeployCommandTests {
             #expect(output.contains("$ cd /opt/bot && git checkout -q -B \(branch) \(target)"))
             #expect(output.contains("$ docker tag sha256:"))
             #expect(output.contains("$ docker stop -t 10 "))
+            #expect(output.contains("stops sighook (SIGTERM, SIGKILL after 10 s; botops waits up to 120 s)"), "the stop step's timeout is shown")
             #expect(output.contains("changes: builds new images for sighook"))
             #expect(output.contains("read-only"))
             #expect(output.contains("nothing was changed"))
