@@ -62,7 +62,8 @@ struct PreflightTests {
                     try await deployer.deploy(DeployRequest(services: ["sighook"], ref: branch, command: "botops deploy --service sighook"))
                 }
                 #expect(error?.exitCode == .refused, "\(events.text)")
-                #expect(try await sandbox.checkout() == before, "\(message): the checkout moved")
+                // Stops the test at once: a deploy that went through would go on to overwrite .env below.
+                try #require(try await sandbox.checkout() == before, "\(message): the checkout moved")
                 return error
             }
 
@@ -84,6 +85,9 @@ struct PreflightTests {
 
             // The env file and an ignored file the host has (the fixture ignores .env and logs/).
             try await sandbox.sh("touch \(shellQuote(sandbox.sandbox.app))/logs/preflight-test.log")
+            let ignored = try await refused([".gitignore": ".env\n", "logs/preflight-test.log": "x\n"], "tracks an ignored file the host has")
+            #expect(ignored == .tracksHostFiles(revision: try await sandbox.sh("git -C \(shellQuote(sandbox.origin)) rev-parse test/preflight"),
+                                                files: ["logs/preflight-test.log"]))
             let tracked = try await refused([".gitignore": "", ".env": "EXCHANGE_API_SECRET=committed\n", "logs/preflight-test.log": "x\n"], "tracks .env and logs/")
             #expect(tracked == .tracksHostFiles(revision: try await sandbox.sh("git -C \(shellQuote(sandbox.origin)) rev-parse test/preflight"),
                                                 files: [".env", "logs/preflight-test.log"]))
