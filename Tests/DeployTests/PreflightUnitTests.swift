@@ -20,7 +20,7 @@ import Testing
     }
 
     static let running = RunningDatabase(container: "db", project: "bottrader-aws", dataDirectory: "/var/lib/postgresql/data",
-                                         data: .volume("bottrader-aws_pg_data"))
+                                         data: .volume("bottrader-aws_pg_data"), mountPoint: "/var/lib/postgresql/data")
 
     func judge(_ text: String, _ database: RunningDatabase = running) throws {
         try database.judge(try ComposeProject.parse(text), file: "docker-compose.aws.yml", revision: "abcdef0123456789")
@@ -51,6 +51,37 @@ import Testing
                                             running: .volume("bottrader-aws_pg_data"), target: target))
         #expect(error?.exitCode == .refused)
         #expect(error?.description.contains("volume bottrader-aws_pg_data") == true)
+    }
+
+    /// The data directory is the container's PGDATA: a target that moves PGDATA off the volume
+    /// (or within it) would start postgres on an empty cluster though the volume is the same.
+    @Test func aTargetThatMovesPGDATAIsRefused() throws {
+        let atRoot = "    - pg_data:/var/lib/postgresql/data"
+        for environment in ["    environment: {PGDATA: /pgdata}", "    environment: [\"PGDATA=/var/lib/postgresql/data/pgdata\"]"] {
+            let text = Self.compose(db: atRoot + "\n" + environment, top: "volumes:\n  pg_data: {}")
+            let error = #expect(throws: DeployError.self, "\(environment)") { try judge(text) }
+            #expect(error?.exitCode == .refused)
+        }
+        // The same PGDATA spelled out, or inherited, is fine.
+        try judge(Self.compose(db: atRoot + "\n    environment: {PGDATA: /var/lib/postgresql/data/}", top: "volumes:\n  pg_data: {}"))
+    }
+
+    /// The common PGDATA in a subdirectory of the volume (the official image's advice for some
+    /// filesystems): the running container's data is on the volume that contains PGDATA.
+    @Test func aPGDATABelowTheMountIsOnThatMount() throws {
+        let mounts = #"[{"Type":"volume","Name":"bottrader-aws_pg_data","Destination":"/var/lib/postgresql/data"}]"#
+        let running = try RunningDatabase.parse(stdout: "true\n{\"com.docker.compose.project\":\"bottrader-aws\"}\n\(mounts)\n/var/lib/postgresql/data/pgdata\n",
+                                                stderr: "", container: "db")
+        #expect(running.data == .volume("bottrader-aws_pg_data"))
+        let volume = "    - pg_data:/var/lib/postgresql/data"
+        try judge(Self.compose(db: volume + "\n    environment: {PGDATA: /var/lib/postgresql/data/pgdata}", top: "volumes:\n  pg_data: {}"), running)
+        // PGDATA set in the env file (not in compose config's output): the running value holds.
+        try judge(Self.compose(db: volume, top: "volumes:\n  pg_data: {}"), running)
+        // The volume mounted one level deeper: the cluster would be at another path inside it.
+        #expect(throws: DeployError.self) {
+            try judge(Self.compose(db: "    - pg_data:/var/lib/postgresql/data/pgdata\n    environment: {PGDATA: /var/lib/postgresql/data/pgdata}",
+                                   top: "volumes:\n  pg_data: {}"), running)
+        }
     }
 
     @Test func noDatabaseServiceIsRefused() throws {

@@ -88,6 +88,8 @@ public struct ComposeProject: Sendable, Equatable {
         public var stopGracePeriod: Duration
         /// What the service mounts, at which path in the container.
         public var mounts: [String: Mount]
+        /// PGDATA from the service's `environment:` (only that variable: the rest may be secret).
+        public var dataDirectory: String? = nil
     }
 
     /// Where a mount's data lives, as the compose file says it.
@@ -124,7 +126,7 @@ public struct ComposeProject: Sendable, Equatable {
             services[name] = Service(
                 name: name, image: node["image"]?.string, containerName: node["container_name"]?.string,
                 hasHealthcheck: node["healthcheck"] != nil && node["healthcheck"]?["disable"]?.bool != true,
-                stopGracePeriod: grace, mounts: mounts)
+                stopGracePeriod: grace, mounts: mounts, dataDirectory: environmentValue("PGDATA", node["environment"]))
         }
         var volumes: [String: Volume] = [:]
         if case .mapping(let declared)? = root["volumes"] {
@@ -137,6 +139,12 @@ public struct ComposeProject: Sendable, Equatable {
             }
         }
         return ComposeProject(services: services, volumes: volumes)
+    }
+
+    /// One variable of `environment:`, as a mapping or as a list of `KEY=VALUE`.
+    private static func environmentValue(_ key: String, _ node: Node?) -> String? {
+        if case .mapping(let variables)? = node { return variables[Node(key)]?.string }
+        return node?.sequence?.lazy.compactMap { $0.string }.first { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
     }
 
     /// A service's volume entry: short (`SOURCE:TARGET[:MODE]`, `TARGET`) or long syntax.

@@ -28,6 +28,8 @@ public struct RunningDatabase: Sendable, Equatable {
     /// PGDATA from the container's environment, else postgres' default.
     public var dataDirectory: String
     public var data: DataMount
+    /// Where `data` is mounted: the data directory itself, or a directory above it.
+    public var mountPoint: String? = nil
 
     static let defaultDataDirectory = "/var/lib/postgresql/data"
 
@@ -58,14 +60,15 @@ public struct RunningDatabase: Sendable, Equatable {
         let mounts = (try? JSONDecoder().decode([Mount]?.self, from: Data(lines[2].utf8))) ?? nil
         let dataDirectory = lines.dropFirst(3).first { !$0.isEmpty } ?? defaultDataDirectory
         let data: DataMount
-        switch mounts?.first(where: { normalised($0.Destination) == normalised(dataDirectory) }) {
+        let holder = containing(dataDirectory, in: (mounts ?? []).map(\.Destination))
+        switch mounts?.first(where: { holder != nil && normalised($0.Destination) == holder }) {
         case let mount? where mount.Type == "volume": data = .volume(mount.Name ?? "")
         case let mount? where mount.Type == "bind": data = .bind(mount.Source ?? "")
         case .some: data = .anonymous
         case nil: data = .none
         }
         return RunningDatabase(container: container, project: labels?["com.docker.compose.project"].flatMap { $0.isEmpty ? nil : $0 },
-                               dataDirectory: dataDirectory, data: data)
+                               dataDirectory: dataDirectory, data: data, mountPoint: holder)
     }
 
     /// The rule that keeps the data: `compose` (the target revision's, resolved) must mount the
@@ -76,11 +79,24 @@ public struct RunningDatabase: Sendable, Equatable {
         guard let service = compose.databaseService(container: container) else {
             throw DeployError.databaseDataMoved(container: container, file: file, revision: revision, running: data, target: nil)
         }
-        let target = service.mounts.first { normalised($0.key) == normalised(dataDirectory) }
+        // PGDATA set in the env file is not in `compose config`'s output; the running value holds then.
+        let targetDirectory = service.dataDirectory ?? dataDirectory
+        let holder = Self.containing(targetDirectory, in: Array(service.mounts.keys))
+        let target = holder.flatMap { holder in service.mounts.first { normalised($0.key) == holder } }
             .map { compose.resolve($0.value, project: project ?? "") } ?? DataMount.none
-        if target != data || data == .anonymous || data == .none {
-            throw DeployError.databaseDataMoved(container: container, file: file, revision: revision, running: data, target: target)
+        // The same volume is not enough: the cluster must be at the same path inside it.
+        let sameDirectory = normalised(targetDirectory) == normalised(dataDirectory)
+            && (holder == nil || holder == normalised(mountPoint ?? dataDirectory))
+        if target != data || !sameDirectory || data == .anonymous || data == .none {
+            throw DeployError.databaseDataMoved(container: container, file: file, revision: revision, running: data, target: target,
+                                                targetDirectory: sameDirectory ? nil : targetDirectory)
         }
+    }
+
+    /// The longest of `mountPoints` that holds `path` (itself or a directory above it), normalised.
+    private static func containing(_ path: String, in mountPoints: [String]) -> String? {
+        let path = normalised(path)
+        return mountPoints.map(normalised).filter { $0 == path || path.hasPrefix($0 == "/" ? "/" : $0 + "/") }.max { $0.count < $1.count }
     }
 
     private static func normalised(_ path: String) -> String {

@@ -10,7 +10,8 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
     case unknownService(names: [String], known: [String])
     case databaseNotRunning(container: String, state: String)
     /// `target` nil: the revision declares no database service.
-    case databaseDataMoved(container: String, file: String, revision: String, running: DataMount, target: DataMount?)
+    /// `targetDirectory`: the revision's PGDATA when it differs from the running container's.
+    case databaseDataMoved(container: String, file: String, revision: String, running: DataMount, target: DataMount?, targetDirectory: String? = nil)
     /// The target revision tracks files that exist on the host outside git (the env file, ignored files).
     case tracksHostFiles(revision: String, files: [String])
     case lowDisk(path: String, freeBytes: Int64, neededBytes: Int64)
@@ -48,8 +49,10 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
             return "unknown service\(names.count > 1 ? "s" : "") \(names.joined(separator: ", ")); the compose file declares: \(known.joined(separator: ", "))"
         case let .databaseNotRunning(container, state):
             return "the database container '\(container)' is needed running before a deploy, and \(state). botops never creates the database's first container: start the stack once by hand (compose up -d), or fix database.container in botops.yml."
-        case let .databaseDataMoved(container, file, revision, running, target):
-            let what = target.map { "mounts the database's data from \($0)" } ?? "declares no database service '\(container)'"
+        case let .databaseDataMoved(container, file, revision, running, target, targetDirectory):
+            let what = target.map { mount in
+                targetDirectory.map { "puts the database's data directory (PGDATA) at \($0), on \(mount)" } ?? "mounts the database's data from \(mount)"
+            } ?? "declares no database service '\(container)'"
             return "\(file) at \(revision.prefix(12)) \(what), but the running '\(container)' container keeps its data on \(running): the next `compose up` would start the database on other, empty data. Keep the db service's data directory on \(running) (a named volume resolves to PROJECT_KEY, or give it `name:`; `external: true` works too)."
         case let .tracksHostFiles(revision, files):
             return "revision \(revision.prefix(12)) tracks files that exist on the host outside git (the env file, or ignored files): checking it out would overwrite them, and a rollback would delete them. Remove them from that revision (git rm --cached) and add them to .gitignore:\n" + files.map { "  \($0)" }.joined(separator: "\n")
