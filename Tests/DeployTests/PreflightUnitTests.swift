@@ -1,4 +1,5 @@
 @testable import BotOpsKit
+import Foundation
 import HostCommands
 import Remote
 import Testing
@@ -119,5 +120,27 @@ import Testing
         compose.project = "bottrader-aws"
         #expect(compose(["up", "-d"]).text == "docker compose -p bottrader-aws --env-file .env -f c.yml up -d")
         #expect(compose.config(at: "abc", path: "/opt/bot").text.contains("git show abc:c.yml | docker compose -p bottrader-aws --env-file .env -f - --project-directory /opt/bot config"))
+    }
+}
+
+/// The tracked-host-files probe on a real git repository (this machine's shell): the env file is
+/// found however botops.yml spells it, in a checkout whose path has a space.
+@Suite struct TrackedHostFilesTests {
+    @Test(arguments: ["ENV", "./ENV", "conf/../ENV", "/ABS/ENV"])
+    func aTrackedEnvFileIsFoundHoweverItIsSpelled(spelling: String) async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("botops tracked \(UInt64.random(in: 0...UInt64.max))").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let host = LocalHost()
+        let setup = try await host.run("""
+            mkdir -p \(shellQuote(root))/conf && cd \(shellQuote(root)) && git init -q . && printf 'S=1\\n' > .env \
+              && git add .env && git -c user.name=t -c user.email=t@t commit -qm t && git rev-parse HEAD
+            """)
+        #expect(setup.succeeded, "\(setup.stderrText)")
+        let envFile = spelling.replacing("/ABS", with: root).replacing("ENV", with: ".env")
+        let commands = DeployCommands(path: root, compose: ComposeInvocation(program: ["docker-compose"], envFile: envFile, file: "c.yml"),
+                                      state: StateDirectory(path: "~/.botops"))
+        let result = try await host.run(commands.trackedHostFiles(at: setup.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), envFile: envFile, timeout: .seconds(30)))
+        #expect(result.succeeded, "\(result.shownOutput)")
+        #expect(result.stdout == ".env\n", "\(envFile)")
     }
 }

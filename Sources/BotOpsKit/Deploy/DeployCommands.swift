@@ -57,10 +57,11 @@ public struct DeployCommands: Sendable {
 
     /// The files `revision` tracks that exist in the checkout outside git (ignored), and the env
     /// file whether it exists or not: a checkout would overwrite them, a rollback delete them.
+    /// The env file's path as git names it (`./.env`, `conf/../.env`, `/opt/bot/.env` are `.env`),
+    /// symlinks left alone: a tracked `.env` would replace the link itself.
     func trackedHostFiles(at revision: String, envFile: String, timeout: Duration) -> RemoteCommand {
-        let env = envFile.hasPrefix("./") ? String(envFile.dropFirst(2)) : envFile
-        return RemoteCommand(inCheckout("""
-            { git ls-tree -r --name-only \(revision) | sed 's/^/T /' && { git ls-files --others --ignored --exclude-standard; echo \(env); } | sed 's/^/I /'; } \
+        RemoteCommand(inCheckout("""
+            { git ls-tree -r --name-only \(revision) | sed 's/^/T /' && { git ls-files --others --ignored --exclude-standard; realpath -m -s --relative-to=. -- \(envFile) || echo \(envFile); } | sed 's/^/I /'; } \
               | awk '{ k = substr($0, 3) } /^T /{ t[k] = 1 } /^I /{ i[k] = 1 } END { for (k in t) if (k in i) print k }' | sort
             """), timeout: timeout)
     }
