@@ -45,3 +45,30 @@ struct VariantDeployTests {
         }
     }
 }
+
+/// `scripts/sandbox restack` (and so `sandbox up`) never starts the db on another volume: a
+/// checkout left on the user's layout by an interrupted test, restacked as the derived project,
+/// would mount `bot_pg_data`, a new and empty volume.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct SandboxRestackTests {
+    @Test func restackRefusesACheckoutThatPutsTheDataOnAnotherVolume() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let dbContainer = try await sandbox.sh("docker inspect -f '{{.Id}}' db")
+            let volumes = try await sandbox.sh("docker volume ls -q | sort")
+            try await sandbox.commit(on: "test/restack", files: ["docker-compose.aws.yml": try SandboxLayout.userHost.composeFile()],
+                                     message: "the user's layout, left checked out")
+            try await sandbox.sh("cd \(shellQuote(sandbox.sandbox.app)) && git fetch -q origin && git checkout -q -b test/restack origin/test/restack")
+            await #expect(throws: TestFailure.self) { try await SandboxLayout.restack(project: nil) }
+            let replaced = try await sandbox.sh("docker inspect -f '{{.Id}}' db") != dbContainer
+            let after = try await sandbox.sh("docker volume ls -q | sort")
+            #expect(!replaced, "the db container was replaced")
+            #expect(after == volumes, "restack created a volume")
+            // Puts the stack back if restack went through (what this test guards against), while
+            // the lock is still held: the default layout again, and the new empty volume gone.
+            try await sandbox.sh("cd \(shellQuote(sandbox.sandbox.app)) && git checkout -q -f main")
+            if replaced { try await SandboxLayout.restack(project: nil) }
+            let created = Set(after.split(separator: "\n")).subtracting(volumes.split(separator: "\n"))
+            if !created.isEmpty { try await sandbox.sh("docker volume rm \(created.map { shellQuote(String($0)) }.joined(separator: " ")) >/dev/null") }
+        }
+    }
+}
