@@ -126,18 +126,23 @@ struct DeploySandbox {
     /// Runs `body` with the lock held and a connection, then puts the host back, also when `body`
     /// fails. The database must come out of every scenario as it went in: `trade_records`' row
     /// count and checksum are compared.
-    static func scenario(restoring services: [String] = ["sighook"], _ body: (DeploySandbox) async throws -> Void) async throws {
+    /// With a `layout`, the stack runs in that layout for `body`, and in the default one again after.
+    static func scenario(restoring services: [String] = ["sighook"], layout: SandboxLayout? = nil,
+                         _ body: (DeploySandbox) async throws -> Void) async throws {
         try await withLock {
             let sandbox = try await connect()
             try await sandbox.host.closing {
                 let database = try await sandbox.databaseFingerprint()
                 do {
+                    if let layout { try await sandbox.apply(layout) }
                     try await body(sandbox)
                 } catch {
                     try? await sandbox.restore(services: services)
+                    if layout != nil { try? await SandboxLayout.restack(project: nil) }
                     throw error
                 }
                 try await sandbox.restore(services: services)
+                if layout != nil { try await SandboxLayout.restack(project: nil) }
                 #expect(try await sandbox.databaseFingerprint() == database, "trade_records changed")
             }
         }

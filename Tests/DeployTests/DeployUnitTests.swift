@@ -107,9 +107,9 @@ import Testing
         #expect(project.services["sighook"]?.stopGracePeriod == .seconds(90))
         #expect(project.services["webhook"]?.stopGracePeriod == .seconds(10))
         #expect(project.services["sighook"]?.hasHealthcheck == true)
-        #expect(project.services["webhook"]?.volumes == ["cache"])
-        #expect(project.externalVolumes == ["pg_data"])
-        #expect(project.databaseService(container: "db")?.volumes.first == "pg_data")
+        #expect(project.services["webhook"]?.mounts == ["/cache": .volume("cache")])
+        #expect(project.volumes["pg_data"] == .init(name: "bottrader-aws_pg_data", external: true))
+        #expect(project.databaseService(container: "db")?.mounts["/var/lib/postgresql/data"] == .volume("pg_data"))
         #expect(throws: DeployError.self) { try ComposeProject.parse("just text") }
     }
 

@@ -14,7 +14,7 @@ extension Deployer {
         case .checkout:
             return playbook == .deploy ? try await checkOutTarget(step: step) : try await checkOutRollbackTarget(timeout: step.timeout)
         case .restoreImage: return try await restoreImages(timeout: step.timeout)
-        case .stop: return try await stopServices(timeout: step.timeout)
+        case .stop: return try await stopServices(timeout: stopTimeout(step))
         case .waitHealthy: return try await waitHealthy(timeout: min(step.timeout, config.health.timeout + config.health.stableFor))
         case .checks: return try await verify(timeout: step.timeout)
         }
@@ -60,12 +60,22 @@ extension Deployer {
         run.prefetchedContainers = Task { try await Self.containers(services, commands: commands, runner: runner) }
     }
 
-    /// The read-only preflight: the checkout probe and `compose config` run at once, then are judged.
+    /// The read-only preflight: the checkout probe runs beside the database container's; then
+    /// `compose config` in the running stack's project, and all are judged.
     func inspectHost(timeout: Duration, requireBranch: Bool) async throws {
         async let probe = runner.run(commands.preflightProbe(timeout: timeout))
+        let probed = try await runner.run(commands.runningDatabase(config.database.container, timeout: timeout))
+        let database = try RunningDatabase.parse(stdout: probed.stdout, stderr: probed.result.stderrText, container: config.database.container)
+        run.database = database
+        commands.compose.project = database.project
         async let composeConfig = runner.run(commands.composeConfig(config, timeout: timeout))
         try inspectCheckout(try await probe, requireBranch: requireBranch)
-        try resolveCompose(try await composeConfig)
+        try resolveCompose(try await composeConfig, database: database)
+    }
+
+    /// The stop step's timeout for the services of this run (see `DeployCommands.stopTimeout`).
+    func stopTimeout(_ step: PlaybookStep) -> Duration {
+        DeployCommands.stopTimeout(playbook: step.timeout, graces: run.services.compactMap { run.project?.services[$0]?.stopGracePeriod })
     }
 
     /// The checkout is clean, on the configured branch when no `--ref` was given, with free disk;
@@ -99,8 +109,8 @@ extension Deployer {
         run.releases = Releases.parse((sections["releases"] ?? []).joined(separator: "\n"))
     }
 
-    /// `compose config`: the services asked for exist, and `db` still has its external volume.
-    private func resolveCompose(_ result: RemoteCommandResult) throws {
+    /// `compose config`: the services asked for exist, and the database keeps its data.
+    private func resolveCompose(_ result: RemoteCommandResult, database: RunningDatabase) throws {
         guard let program = ComposeInvocation.program(for: config.compose.command, stderr: result.result.stderrText) else {
             throw DeployError.composeMissing
         }
@@ -116,11 +126,8 @@ extension Deployer {
         if !unknown.isEmpty {
             throw DeployError.unknownService(names: unknown, known: project.serviceNames)
         }
-        guard let database = project.databaseService(container: config.database.container),
-              database.volumes.contains(where: project.externalVolumes.contains) else {
-            throw DeployError.databaseNotDeclared(container: config.database.container, file: config.compose.file)
-        }
-        if run.services.contains(database.name) {
+        try database.judge(project, file: config.compose.file, revision: run.revisionBefore)
+        if let database = project.databaseService(container: config.database.container), run.services.contains(database.name) {
             throw StepFailure(message: "", refusal: .unknownService(names: [database.name + " (the database is never redeployed by botops)"], known: project.serviceNames.filter { $0 != database.name }))
         }
     }
@@ -249,11 +256,34 @@ extension Deployer {
         if target.revision == run.revisionBefore && target.branch == run.branchBefore {
             return hostFilesOnly ? "already at \(target.display)" : "already at \(target.display); rebuilding it"
         }
+        try await judgeTarget(target.revision, timeout: step.timeout, composeToo: !hostFilesOnly)
         if hostFilesOnly { try await refuseImageChanges(to: target, timeout: step.timeout) }
         run.checkoutChanged = true
         try await runChecked(commands.checkout(target, timeout: step.timeout), step: step.name)
         if hostFilesOnly { try await runChecked(commands.restoreExecutableModes(timeout: step.timeout), step: step.name) }
         return "\(run.revisionBefore.prefix(12)) → \(target.display)"
+    }
+
+    /// Before the checkout moves: the target revision keeps the database's data where the running
+    /// container has it, and tracks none of the files the host keeps outside git.
+    func judgeTarget(_ revision: String, timeout: Duration, composeToo: Bool) async throws {
+        async let tracked = runner.run(commands.trackedHostFiles(at: revision, envFile: config.compose.envFile, timeout: timeout))
+        if composeToo, let database = run.database {
+            let result = try await runner.run(commands.composeConfig(at: revision, timeout: timeout))
+            guard result.result.termination != .exited(71) else {
+                throw DeployError.databaseDataMoved(container: database.container, file: config.compose.file, revision: revision, running: database.data, target: nil)
+            }
+            guard result.succeeded else {
+                throw DeployError.composeConfigFailed("at \(revision.prefix(12)): " + result.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))
+            }
+            try database.judge(try ComposeProject.parse(result.stdout), file: config.compose.file, revision: revision)
+        }
+        let files = try await tracked
+        guard files.succeeded else {
+            throw StepFailure(message: "cannot list the files \(revision.prefix(12)) tracks: \(files.shownOutput.prefix(300))", refusal: nil)
+        }
+        let overwritten = files.stdout.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        if !overwritten.isEmpty { throw DeployError.tracksHostFiles(revision: revision, files: overwritten) }
     }
 
     /// `--host-files` deploys only what the host runs itself (the report script, the queries, the
@@ -346,7 +376,14 @@ extension Deployer {
             if !containers.isEmpty {
                 let result = try await runner.run(probe)
                 for line in result.stdout.split(separator: "\n") {
-                    if let observation = HealthTracker.Observation.parse(String(line)) { states[observation.id] = observation }
+                    guard let observation = HealthTracker.Observation.parse(String(line)) else {
+                        throw StepFailure(message: "docker inspect printed what botops cannot read: \(result.shownOutput.prefix(300))", refusal: nil)
+                    }
+                    states[observation.id] = observation
+                }
+                // A container removed meanwhile is "No such object"; anything else is docker's own failure.
+                if !result.succeeded, !result.result.stderrText.contains("No such") {
+                    throw StepFailure(message: "docker inspect failed: \(result.shownOutput.prefix(300))", refusal: nil)
                 }
             }
             var observations: [String: HealthTracker.Observation?] = [:]

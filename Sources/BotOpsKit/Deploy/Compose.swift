@@ -2,15 +2,24 @@ import HostCommands
 import Remote
 import Yams
 
+/// `-p PROJECT` when the running project is known.
+private func projectWords(_ project: String?) -> [String] {
+    project.map { ["-p", $0] } ?? []
+}
+
 /// How compose is called on the host: `docker compose` (v2) or `docker-compose` (v1), always
 /// from the checkout with its env file and compose file, as the operator's runbook does.
 public struct ComposeInvocation: Sendable, Equatable {
     public var program: [String]
     public var envFile: String
     public var file: String
+    /// The running stack's compose project (its db container's label), settled in preflight:
+    /// compose would otherwise derive one from the checkout's directory name, and `up` would start
+    /// a second stack on new, empty volumes when the two differ.
+    public var project: String?
 
     /// The words of `{compose}` in a playbook.
-    public var words: [String] { program + ["--env-file", envFile, "-f", file] }
+    public var words: [String] { program + projectWords(project) + ["--env-file", envFile, "-f", file] }
 
     public func callAsFunction(_ arguments: [String]) -> ShellScript {
         ShellScript(argv: words + arguments)
@@ -19,8 +28,8 @@ public struct ComposeInvocation: Sendable, Equatable {
     /// `compose ARGUMENTS` from the checkout's env and compose files, with the spelling botops.yml
     /// names, or for `auto` the first that works on the host (decided there, in the same command).
     /// For `auto`, stderr's first line says which ran: `spelling v2` or `spelling v1`.
-    static func onHost(_ config: BotOpsConfig, _ arguments: [String]) -> ShellScript {
-        let files = ["--env-file", config.compose.envFile, "-f", config.compose.file] + arguments
+    static func onHost(_ config: BotOpsConfig, project: String?, _ arguments: [String]) -> ShellScript {
+        let files = projectWords(project) + ["--env-file", config.compose.envFile, "-f", config.compose.file] + arguments
         switch config.compose.command {
         case .v2: return ShellScript(argv: ["docker", "compose"] + files)
         case .v1: return ShellScript(argv: ["docker-compose"] + files)
@@ -34,6 +43,22 @@ public struct ComposeInvocation: Sendable, Equatable {
     }
 
     static let spellingMarker = "spelling "
+
+    /// The IDs of a service's containers, newest first, found by the labels compose puts on them
+    /// (the checkout's directory and the service): the same whatever the project is called, and
+    /// straight from docker (compose itself takes most of a second to start).
+    static func containers(of service: String, path: String) -> ShellScript {
+        "docker ps -a -q --no-trunc --filter \("label=com.docker.compose.project.working_dir=" + path) --filter \("label=com.docker.compose.service=" + service) --filter label=com.docker.compose.oneoff=False"
+    }
+
+    /// `compose config` of the compose file as committed at `revision`, judged before the checkout
+    /// moves: read from git on stdin, resolved from the checkout as the running stack is. Exits 71
+    /// when the revision has no such file.
+    func config(at revision: String, path: String) -> ShellScript {
+        let read = ShellScript(argv: ["git", "show", revision + ":" + file])
+        let compose = ShellScript(argv: program + projectWords(project) + ["--env-file", envFile, "-f", "-", "--project-directory", path, "config"])
+        return "git cat-file -e \(revision + ":" + file) 2>/dev/null || exit 71; \(read) | \(compose)"
+    }
 
     /// The program a command from `onHost` ran, from its stderr; nil when neither spelling works.
     static func program(for command: BotOpsConfig.ComposeCommand, stderr: String) -> [String]? {
@@ -61,13 +86,28 @@ public struct ComposeProject: Sendable, Equatable {
         public var hasHealthcheck: Bool
         /// How long `compose stop` waits after SIGTERM before SIGKILL (compose's default: 10 s).
         public var stopGracePeriod: Duration
-        /// Named volumes the service mounts.
-        public var volumes: [String]
+        /// What the service mounts, at which path in the container.
+        public var mounts: [String: Mount]
+        /// PGDATA from the service's `environment:` (only that variable: the rest may be secret).
+        public var dataDirectory: String? = nil
+    }
+
+    /// Where a mount's data lives, as the compose file says it.
+    public enum Mount: Sendable, Equatable {
+        /// A volume by its key in the file's top-level `volumes:` (or a name compose does not know).
+        case volume(String)
+        case anonymous
+        case bind(String)
+    }
+
+    /// A top-level volume: its `name:` (compose v2 resolves it; v1 keeps the key) and whether it is external.
+    public struct Volume: Sendable, Equatable {
+        public var name: String?
+        public var external: Bool
     }
 
     public var services: [String: Service]
-    /// Top-level volumes declared `external: true`.
-    public var externalVolumes: Set<String>
+    public var volumes: [String: Volume]
 
     public var serviceNames: [String] { services.keys.sorted() }
 
@@ -78,24 +118,64 @@ public struct ComposeProject: Sendable, Equatable {
         var services: [String: Service] = [:]
         for (key, node) in serviceMap {
             guard let name = key.string else { continue }
-            let volumes: [String] = (node["volumes"]?.sequence ?? []).compactMap { volume in
-                if let short = volume.string { return short.split(separator: ":").first.map(String.init) }
-                guard volume["type"]?.string ?? "volume" == "volume" else { return nil }
-                return volume["source"]?.string
+            var mounts: [String: Mount] = [:]
+            for volume in node["volumes"]?.sequence ?? [] {
+                if let (target, mount) = parseMount(volume) { mounts[target] = mount }
             }
             let grace = node["stop_grace_period"]?.string.flatMap(parseGoDuration) ?? .seconds(10)
             services[name] = Service(
                 name: name, image: node["image"]?.string, containerName: node["container_name"]?.string,
                 hasHealthcheck: node["healthcheck"] != nil && node["healthcheck"]?["disable"]?.bool != true,
-                stopGracePeriod: grace, volumes: volumes)
+                stopGracePeriod: grace, mounts: mounts, dataDirectory: environmentValue("PGDATA", node["environment"]))
         }
-        var external: Set<String> = []
-        if case .mapping(let volumes)? = root["volumes"] {
-            for (key, node) in volumes where node["external"]?.bool == true || node["external"]?["name"] != nil {
-                if let name = key.string { external.insert(name) }
+        var volumes: [String: Volume] = [:]
+        if case .mapping(let declared)? = root["volumes"] {
+            for (key, node) in declared {
+                guard let key = key.string else { continue }
+                // `external: {name: X}` is the older spelling of `external: true` with `name: X`.
+                let externalName = node["external"]?["name"]?.string
+                volumes[key] = Volume(name: node["name"]?.string ?? externalName,
+                                      external: node["external"]?.bool == true || externalName != nil)
             }
         }
-        return ComposeProject(services: services, externalVolumes: external)
+        return ComposeProject(services: services, volumes: volumes)
+    }
+
+    /// One variable of `environment:`, as a mapping or as a list of `KEY=VALUE`.
+    private static func environmentValue(_ key: String, _ node: Node?) -> String? {
+        if case .mapping(let variables)? = node { return variables[Node(key)]?.string }
+        return node?.sequence?.lazy.compactMap { $0.string }.first { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
+    }
+
+    /// A service's volume entry: short (`SOURCE:TARGET[:MODE]`, `TARGET`) or long syntax.
+    private static func parseMount(_ node: Node) -> (String, Mount)? {
+        if let short = node.string {
+            let parts = short.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count >= 2 else { return (short, .anonymous) }
+            let source = parts[0]
+            let isPath = source.hasPrefix("/") || source.hasPrefix(".") || source.hasPrefix("~")
+            return (parts[1], isPath ? .bind(source) : .volume(source))
+        }
+        guard let target = node["target"]?.string else { return nil }
+        let source = node["source"]?.string ?? ""
+        switch node["type"]?.string ?? "volume" {
+        case "volume": return (target, source.isEmpty ? .anonymous : .volume(source))
+        case "bind": return (target, .bind(source))
+        default: return (target, .anonymous)
+        }
+    }
+
+    /// The docker volume (or host path) behind `mount` when the stack runs as compose project
+    /// `project`: a top-level volume's `name:`, an external volume's key, else `<project>_<key>`.
+    func resolve(_ mount: Mount, project: String) -> DataMount {
+        switch mount {
+        case .anonymous: return .anonymous
+        case .bind(let path): return .bind(path)
+        case .volume(let key):
+            guard let declared = volumes[key] else { return .volume(key) }
+            if let name = declared.name { return .volume(name) }
+            return .volume(declared.external ? key : "\(project)_\(key)")
+        }
     }
 
     /// The database service: named like the database container, or declaring it as container_name.

@@ -42,16 +42,35 @@ public struct DeployCommands: Sendable {
     /// The resolved compose file. Its output carries the env file's values: parsed, never shown.
     /// Decides the compose spelling on the host itself (for `auto`), so it can run beside the probe.
     func composeConfig(_ config: BotOpsConfig, timeout: Duration) -> RemoteCommand {
-        RemoteCommand(inCheckout(ComposeInvocation.onHost(config, ["config"])), timeout: timeout, outputIsSecret: true)
+        RemoteCommand(inCheckout(ComposeInvocation.onHost(config, project: compose.project, ["config"])), timeout: timeout, outputIsSecret: true)
+    }
+
+    /// The running database container's project and data mount (see `RunningDatabase`).
+    func runningDatabase(_ container: String, timeout: Duration) -> RemoteCommand {
+        RunningDatabase.probe(container: container, timeout: timeout)
+    }
+
+    /// `compose config` of the compose file as committed at `revision` (exit 71: no such file).
+    func composeConfig(at revision: String, timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout(compose.config(at: revision, path: path)), timeout: timeout, outputIsSecret: true)
+    }
+
+    /// The files `revision` tracks that exist in the checkout outside git (ignored), and the env
+    /// file whether it exists or not: a checkout would overwrite them, a rollback delete them.
+    /// The env file's path as git names it (`./.env`, `conf/../.env`, `/opt/bot/.env` are `.env`),
+    /// symlinks left alone: a tracked `.env` would replace the link itself.
+    func trackedHostFiles(at revision: String, envFile: String, timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout("""
+            { git ls-tree -r --name-only \(revision) | sed 's/^/T /' && { git ls-files --others --ignored --exclude-standard; realpath -m -s --relative-to=. -- \(envFile) || echo \(envFile); } | sed 's/^/I /'; } \
+              | awk '{ k = substr($0, 3) } /^T /{ t[k] = 1 } /^I /{ i[k] = 1 } END { for (k in t) if (k in i) print k }' | sort
+            """), timeout: timeout)
     }
 
     /// The newest container of each service, one line each: "SERVICE CONTAINER IMAGE-ID IMAGE-NAME".
-    /// Found by the labels compose puts on its containers (the project's directory and the
-    /// service), straight from docker: compose itself takes most of a second to start.
     func serviceContainers(_ services: [String], timeout: Duration) -> RemoteCommand {
         RemoteCommand(.lines(services.map { service in
             """
-            id=$(docker ps -a -q --no-trunc --filter \("label=com.docker.compose.project.working_dir=" + path) --filter \("label=com.docker.compose.service=" + service) --filter label=com.docker.compose.oneoff=False | head -n 1)
+            id=$(\(ComposeInvocation.containers(of: service, path: path)) | head -n 1)
             [ -z "$id" ] || docker inspect -f \(Self.containerFormat) "$id"
             """
         } + ["true"]), timeout: timeout)
@@ -137,7 +156,13 @@ public struct DeployCommands: Sendable {
     func stop(_ service: String, container: String, grace: Duration, timeout: Duration) -> RemoteCommand {
         let seconds = Int((totalSeconds(grace)).rounded(.up))
         return RemoteCommand("docker stop -t \(seconds) \(container) >/dev/null", timeout: timeout,
-                             effect: .changes("stops \(service) (SIGTERM, SIGKILL after \(seconds) s)"))
+                             effect: .changes("stops \(service) (SIGTERM, SIGKILL after \(seconds) s; botops waits up to \(Int(totalSeconds(timeout).rounded(.up))) s)"))
+    }
+
+    /// The stop step's timeout: the playbook's, or longer when a grace period needs it, so a
+    /// service that really takes its whole `stop_grace_period` is not cut off (and rolled back).
+    static func stopTimeout(playbook: Duration, graces: [Duration]) -> Duration {
+        max(playbook, (graces.max() ?? .zero) + .seconds(30))
     }
 
     func build(_ services: [String], timeout: Duration) -> RemoteCommand {
@@ -146,14 +171,21 @@ public struct DeployCommands: Sendable {
 
     /// How a stopped container ended: "EXIT-CODE FINISHED-AT".
     func exitState(_ container: String, timeout: Duration) -> RemoteCommand {
-        RemoteCommand("docker inspect -f '{{.State.ExitCode}} {{.State.FinishedAt}}' \(container)", timeout: timeout)
+        RemoteCommand("docker inspect --type container -f \(Self.exitFormat) -- \(container)", timeout: timeout)
     }
+
+    static let exitFormat = "{{.State.ExitCode}} {{.State.FinishedAt}}"
 
     /// State of each container: "ID|STATUS|RESTARTING|HEALTH|RESTARTS|STARTED-AT".
     func containerStates(_ containers: [String], timeout: Duration) -> RemoteCommand {
-        RemoteCommand("docker inspect -f '{{.Id}}|{{.State.Status}}|{{.State.Restarting}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{.State.StartedAt}}' \(containers)",
-                      timeout: timeout)
+        RemoteCommand("docker inspect --type container -f \(Self.stateFormat) -- \(containers)", timeout: timeout)
     }
+
+    /// `.Id` is not a field of docker's typed container (`.ID`), so docker runs the template on the
+    /// raw JSON, where a container without a healthcheck has no `Health` key and
+    /// `{{if .State.Health}}` fails ("map has no entry for key", docker 20.10); `index` yields
+    /// nothing there and works on the typed value too.
+    static let stateFormat = #"{{.Id}}|{{.State.Status}}|{{.State.Restarting}}|{{with index .State "Health"}}{{.Status}}{{end}}|{{.RestartCount}}|{{.State.StartedAt}}"#
 
     func logTail(_ container: String, lines: Int, timeout: Duration) -> RemoteCommand {
         RemoteCommand("docker logs --tail \(lines) \(container) 2>&1", timeout: timeout)

@@ -8,7 +8,12 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
     case nonFastForward(branch: String, local: String, remote: String)
     case unknownRevision(String)
     case unknownService(names: [String], known: [String])
-    case databaseNotDeclared(container: String, file: String)
+    case databaseNotRunning(container: String, state: String)
+    /// `target` nil: the revision declares no database service.
+    /// `targetDirectory`: the revision's PGDATA when it differs from the running container's.
+    case databaseDataMoved(container: String, file: String, revision: String, running: DataMount, target: DataMount?, targetDirectory: String? = nil)
+    /// The target revision tracks files that exist on the host outside git (the env file, ignored files).
+    case tracksHostFiles(revision: String, files: [String])
     case lowDisk(path: String, freeBytes: Int64, neededBytes: Int64)
     case composeMissing
     case composeConfigUnreadable
@@ -42,8 +47,15 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
             return "no branch or revision '\(ref)' in the checkout or on origin. Push it first, or check the name."
         case let .unknownService(names, known):
             return "unknown service\(names.count > 1 ? "s" : "") \(names.joined(separator: ", ")); the compose file declares: \(known.joined(separator: ", "))"
-        case let .databaseNotDeclared(container, file):
-            return "\(file) no longer declares the database service '\(container)' with an external volume; deploying it would orphan the data. Restore the db service and its external volume first."
+        case let .databaseNotRunning(container, state):
+            return "the database container '\(container)' is needed running before a deploy, and \(state). botops never creates the database's first container: start the stack once by hand (compose up -d), or fix database.container in botops.yml."
+        case let .databaseDataMoved(container, file, revision, running, target, targetDirectory):
+            let what = target.map { mount in
+                targetDirectory.map { "puts the database's data directory (PGDATA) at \($0), on \(mount)" } ?? "mounts the database's data from \(mount)"
+            } ?? "declares no database service '\(container)'"
+            return "\(file) at \(revision.prefix(12)) \(what), but the running '\(container)' container keeps its data on \(running): the next `compose up` would start the database on other, empty data. Keep the db service's data directory on \(running) (a named volume resolves to PROJECT_KEY, or give it `name:`; `external: true` works too)."
+        case let .tracksHostFiles(revision, files):
+            return "revision \(revision.prefix(12)) tracks files that exist on the host outside git (the env file, or ignored files): checking it out would overwrite them, and a rollback would delete them. Remove them from that revision (git rm --cached) and add them to .gitignore:\n" + files.map { "  \($0)" }.joined(separator: "\n")
         case let .lowDisk(path, free, needed):
             return "only \(formatBytes(free)) free on \(path) (need \(formatBytes(needed)) to build). Free space (docker image prune, old logs) or lower deploy.min_free_disk."
         case .composeMissing:

@@ -62,7 +62,8 @@ extension Deployer {
         case .builtin(.lock):
             return [lock.acquireCommand(.current(command: run.request?.command ?? "botops"))]
         case .builtin(.preflight):
-            return [commands.preflightProbe(timeout: timeout), commands.composeConfig(config, timeout: timeout)]
+            return [commands.preflightProbe(timeout: timeout), commands.runningDatabase(config.database.container, timeout: timeout),
+                    commands.composeConfig(config, timeout: timeout)]
         case .builtin(.baseline), .builtin(.checks):
             return [RemoteCommand("botops verify  # the nine checks", timeout: timeout, effect: .changes("runs the report script, which writes a report under logs/"))]
         case .builtin(.keepImage):
@@ -71,7 +72,10 @@ extension Deployer {
             }
         case .builtin(.checkout):
             guard let target = run.target else { return [commands.fetch(timeout: timeout)] }
-            return [commands.fetch(timeout: timeout), commands.resolve(target.branch ?? target.revision, timeout: timeout), commands.checkout(target, timeout: timeout)]
+            return [commands.fetch(timeout: timeout), commands.resolve(target.branch ?? target.revision, timeout: timeout),
+                    commands.composeConfig(at: target.revision, timeout: timeout),
+                    commands.trackedHostFiles(at: target.revision, envFile: config.compose.envFile, timeout: timeout),
+                    commands.checkout(target, timeout: timeout)]
         case .builtin(.restoreImage):
             return run.services.compactMap { service in
                 guard let running = run.running[service], let kept = run.kept[service] else { return nil }
@@ -79,7 +83,7 @@ extension Deployer {
             }
         case .builtin(.stop):
             return run.services.compactMap { service in
-                run.running[service].map { commands.stop(service, container: $0.container, grace: run.project?.services[service]?.stopGracePeriod ?? .seconds(10), timeout: timeout) }
+                run.running[service].map { commands.stop(service, container: $0.container, grace: run.project?.services[service]?.stopGracePeriod ?? .seconds(10), timeout: stopTimeout(step)) }
             }
         case .builtin(.waitHealthy):
             // The containers `up` creates do not exist yet: named by their service here.

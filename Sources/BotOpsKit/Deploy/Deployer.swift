@@ -45,6 +45,8 @@ public final class Deployer: @unchecked Sendable {
         var services: [String] = []
         var sshUser: String?
         var project: ComposeProject?
+        /// The running database container, read in preflight: its data must stay where it is.
+        var database: RunningDatabase?
         /// Read-only facts fetched while the preflight runs.
         var prefetchedBaseline: Task<VerifyReport, Error>?
         var prefetchedContainers: Task<[String: RunningContainer], Error>?
@@ -310,6 +312,9 @@ public final class Deployer: @unchecked Sendable {
                 try await inspectHost(timeout: .seconds(120), requireBranch: false)
                 run.running = try await runningContainers(run.services)
                 run.target = try await rollbackTarget(request.to)
+                if let target = run.target, target.revision != run.revisionBefore {
+                    try await judgeTarget(target.revision, timeout: .seconds(120), composeToo: true)
+                }
             } catch let failure as StepFailure {
                 throw failure.refusal ?? DeployError.hostCommandFailed(step: "rollback", detail: failure.message)
             }

@@ -2,7 +2,8 @@ import HostCommands
 import Remote
 
 /// `botops logs SERVICE`: the service's container log, as the runbooks read it with `docker logs`
-/// (snapshot, cache and report-job errors), found through compose so the container name does not matter.
+/// (snapshot, cache and report-job errors), found by compose's labels so neither the container
+/// name nor the compose project matters.
 public struct ServiceLogs: Sendable {
     public var service: String
     public var tail: Int?
@@ -24,7 +25,7 @@ public struct ServiceLogs: Sendable {
         if let since { logs += ["--since", since] }
         var script: ShellScript = """
             cd \(config.path) || exit 70
-            id=$(\(ComposeInvocation.onHost(config, ["ps", "-q", service])) 2>/dev/null | head -n 1)
+            id=$(\(ComposeInvocation.containers(of: service, path: config.path)) 2>/dev/null | head -n 1)
             [ -n "$id" ] || exit 3
             \(logs) "$id" 2>&1
             """

@@ -1,0 +1,107 @@
+import Foundation
+import HostCommands
+import Remote
+
+/// Where the database's data lives: a docker volume by its real name, or a host path.
+public enum DataMount: Sendable, Equatable, CustomStringConvertible {
+    case volume(String)
+    case bind(String)
+    case anonymous
+    /// The service mounts nothing at the data directory: its data would live in the container.
+    case none
+
+    public var description: String {
+        switch self {
+        case .volume(let name): return "volume \(name)"
+        case .bind(let path): return "host directory \(path)"
+        case .anonymous: return "an anonymous volume (a new, empty one on every recreate)"
+        case .none: return "nothing (the data would live inside the container)"
+        }
+    }
+}
+
+/// The database container as it runs now: its compose project and the mount at its data
+/// directory. The one probe of that host fact, and its parser.
+public struct RunningDatabase: Sendable, Equatable {
+    public var container: String
+    public var project: String?
+    /// PGDATA from the container's environment, else postgres' default.
+    public var dataDirectory: String
+    public var data: DataMount
+    /// Where `data` is mounted: the data directory itself, or a directory above it.
+    public var mountPoint: String? = nil
+
+    static let defaultDataDirectory = "/var/lib/postgresql/data"
+
+    /// Line 1 running, line 2 the labels, line 3 the mounts (JSON), then PGDATA's value if set:
+    /// only that variable leaves the host, the environment also holds the database password.
+    /// JSON and `range` work on every Docker, with or without fields a container lacks.
+    static func probe(container: String, timeout: Duration) -> RemoteCommand {
+        let format = "{{json .State.Running}}{{println}}{{json .Config.Labels}}{{println}}{{json .Mounts}}{{println}}{{range .Config.Env}}{{println .}}{{end}}"
+        return RemoteCommand("docker inspect --type container --format \(format) -- \(container) | sed -n '1,3p; 4,$s/^PGDATA=//p'", timeout: timeout)
+    }
+
+    /// Throws a refusal when no database container runs: botops never creates its first container.
+    static func parse(stdout: String, stderr: String, container: String) throws -> RunningDatabase {
+        let lines = stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard lines.count >= 3, let running = Bool(lines[0]) else {
+            let said = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            if said.contains("No such") { throw DeployError.databaseNotRunning(container: container, state: "there is no such container") }
+            throw DeployError.hostCommandFailed(step: "preflight", detail: "docker inspect \(container) printed what botops cannot read: \((said.isEmpty ? stdout : said).prefix(300))")
+        }
+        guard running else { throw DeployError.databaseNotRunning(container: container, state: "it is not running") }
+        struct Mount: Decodable {
+            var `Type`: String
+            var Name: String?
+            var Source: String?
+            var Destination: String
+        }
+        let labels = (try? JSONDecoder().decode([String: String]?.self, from: Data(lines[1].utf8))) ?? nil
+        let mounts = (try? JSONDecoder().decode([Mount]?.self, from: Data(lines[2].utf8))) ?? nil
+        let dataDirectory = lines.dropFirst(3).first { !$0.isEmpty } ?? defaultDataDirectory
+        let data: DataMount
+        let holder = containing(dataDirectory, in: (mounts ?? []).map(\.Destination))
+        switch mounts?.first(where: { holder != nil && normalised($0.Destination) == holder }) {
+        case let mount? where mount.Type == "volume": data = .volume(mount.Name ?? "")
+        case let mount? where mount.Type == "bind": data = .bind(mount.Source ?? "")
+        case .some: data = .anonymous
+        case nil: data = .none
+        }
+        return RunningDatabase(container: container, project: labels?["com.docker.compose.project"].flatMap { $0.isEmpty ? nil : $0 },
+                               dataDirectory: dataDirectory, data: data, mountPoint: holder)
+    }
+
+    /// The rule that keeps the data: `compose` (the target revision's, resolved) must mount the
+    /// database's data directory from the very volume (or directory) the running container does.
+    /// Named or external does not matter; another volume, an anonymous one, a bind mount to
+    /// another path or no database service at all would start the database on empty data.
+    func judge(_ compose: ComposeProject, file: String, revision: String) throws {
+        guard let service = compose.databaseService(container: container) else {
+            throw DeployError.databaseDataMoved(container: container, file: file, revision: revision, running: data, target: nil)
+        }
+        // PGDATA set in the env file is not in `compose config`'s output; the running value holds then.
+        let targetDirectory = service.dataDirectory ?? dataDirectory
+        let holder = Self.containing(targetDirectory, in: Array(service.mounts.keys))
+        let target = holder.flatMap { holder in service.mounts.first { normalised($0.key) == holder } }
+            .map { compose.resolve($0.value, project: project ?? "") } ?? DataMount.none
+        // The same volume is not enough: the cluster must be at the same path inside it.
+        let sameDirectory = normalised(targetDirectory) == normalised(dataDirectory)
+            && (holder == nil || holder == normalised(mountPoint ?? dataDirectory))
+        if target != data || !sameDirectory || data == .anonymous || data == .none {
+            throw DeployError.databaseDataMoved(container: container, file: file, revision: revision, running: data, target: target,
+                                                targetDirectory: sameDirectory ? nil : targetDirectory)
+        }
+    }
+
+    /// The longest of `mountPoints` that holds `path` (itself or a directory above it), normalised.
+    private static func containing(_ path: String, in mountPoints: [String]) -> String? {
+        let path = normalised(path)
+        return mountPoints.map(normalised).filter { $0 == path || path.hasPrefix($0 == "/" ? "/" : $0 + "/") }.max { $0.count < $1.count }
+    }
+
+    private static func normalised(_ path: String) -> String {
+        path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+    }
+
+    private func normalised(_ path: String) -> String { Self.normalised(path) }
+}

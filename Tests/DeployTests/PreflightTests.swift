@@ -1,0 +1,115 @@
+@testable import BotOpsKit
+@testable import Checks
+import Foundation
+import HostCommands
+import Remote
+import SandboxSupport
+import Testing
+
+/// The preflight's refusals and docker templates, for real on the sandbox host, in its default
+/// layout and in the user's (named volume in another compose project, no app healthchecks).
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct PreflightTests {
+    /// Docker 20.10 fails `{{if .State.Health}}` on a container without a healthcheck.
+    @Test func everyDockerTemplateWorksOnAContainerWithoutAHealthcheck() async throws {
+        let sandbox = try await DeploySandbox.connect()
+        try await sandbox.host.closing {
+            let name = "botops-test-no-healthcheck"
+            try await sandbox.sh("docker rm -f \(name) >/dev/null 2>&1; docker run -d --name \(name) --network none botops-base:bookworm sleep 300 >/dev/null")
+            do {
+                try await inspect(name, on: sandbox)
+            } catch {
+                _ = try? await sandbox.host.run("docker rm -f \(name)")
+                throw error
+            }
+            try await sandbox.sh("docker rm -f \(name) >/dev/null")
+        }
+    }
+
+    private func inspect(_ name: String, on sandbox: DeploySandbox) async throws {
+        let commands = DeployCommands(path: sandbox.sandbox.app, compose: ComposeInvocation(program: ["docker-compose"], envFile: ".env", file: "docker-compose.aws.yml"),
+                                      state: StateDirectory(path: "~/.botops"))
+        let states = try await sandbox.host.run(commands.containerStates([name], timeout: .seconds(30)))
+        #expect(states.succeeded, "\(states.shownOutput)")
+        let observation = try #require(HealthTracker.Observation.parse(states.stdout.trimmingCharacters(in: .newlines)), "\(states.shownOutput)")
+        #expect(observation.status == "running" && observation.health == "")
+        let exit = try await sandbox.host.run(commands.exitState(name, timeout: .seconds(30)))
+        #expect(exit.succeeded && exit.stdout.hasPrefix("0 "), "\(exit.shownOutput)")
+        let gate = try await sandbox.host.run(ContainerState.gateCommand(container: name), timeout: .seconds(30))
+        #expect(gate.stdoutText == "ok\n", "\(gate.stderrText)")
+        let probed = try await sandbox.host.run(commands.runningDatabase(name, timeout: .seconds(30)))
+        let database = try RunningDatabase.parse(stdout: probed.stdout, stderr: probed.result.stderrText, container: name)
+        #expect(database.data == .none && database.project == nil)
+    }
+
+    static let layouts: [SandboxLayout?] = [nil, .userHost]
+
+    /// Judged on the target revision, before anything moves: the data volume, the db service, the
+    /// env file and ignored files. Each refusal is exit 4 and leaves the checkout where it was.
+    @Test(arguments: layouts)
+    func theTargetRevisionIsJudgedBeforeTheCheckoutMoves(layout: SandboxLayout?) async throws {
+        try await DeploySandbox.scenario(layout: layout) { sandbox in
+            let config = try sandbox.config()
+            let compose = try (layout ?? SandboxLayout(project: nil, namedVolume: false, appHealthchecks: true)).composeFile()
+            let before = try await sandbox.checkout()
+            let dbContainer = try await sandbox.sh("docker inspect -f '{{.Id}}' db")
+
+            func refused(_ files: [String: String], removed: [String] = [], _ message: String) async throws -> DeployError? {
+                let branch = "test/preflight"
+                try await sandbox.commit(on: branch, files: files, removed: removed, message: message)
+                let (deployer, events) = try sandbox.deployer(config)
+                let error = await #expect(throws: DeployError.self, "\(message)") {
+                    try await deployer.deploy(DeployRequest(services: ["sighook"], ref: branch, command: "botops deploy --service sighook"))
+                }
+                #expect(error?.exitCode == .refused, "\(events.text)")
+                // Stops the test at once: a deploy that went through would go on to overwrite .env below.
+                try #require(try await sandbox.checkout() == before, "\(message): the checkout moved")
+                return error
+            }
+
+            let moved = compose.replacing("- pg_data:/var/lib/postgresql/data", with: "- fresh_data:/var/lib/postgresql/data") + "  fresh_data: {}\n"
+            let movedError = try await refused(["docker-compose.aws.yml": moved], "db: data on a new volume")
+            let project = try await sandbox.runningProject()
+            #expect(movedError == .databaseDataMoved(container: "db", file: "docker-compose.aws.yml", revision: try await sandbox.sh("git -C \(shellQuote(sandbox.origin)) rev-parse test/preflight"),
+                                                     running: .volume("bottrader-aws_pg_data"), target: .volume("\(project)_fresh_data")))
+
+            let anonymous = compose.replacing("- pg_data:/var/lib/postgresql/data", with: "- /var/lib/postgresql/data")
+            _ = try await refused(["docker-compose.aws.yml": anonymous], "db: data on an anonymous volume")
+
+            var withoutDB = compose
+            let dbStart = try #require(withoutDB.range(of: "  db:\n")), sighook = try #require(withoutDB.range(of: "  sighook:\n"))
+            withoutDB.removeSubrange(dbStart.lowerBound..<sighook.lowerBound)
+            withoutDB = withoutDB.replacing("    depends_on: [db]\n", with: "")
+            let noDB = try await refused(["docker-compose.aws.yml": withoutDB], "no db service")
+            #expect(noDB?.description.contains("declares no database service 'db'") == true)
+
+            // The env file and an ignored file the host has (the fixture ignores .env and logs/).
+            try await sandbox.sh("touch \(shellQuote(sandbox.sandbox.app))/logs/preflight-test.log")
+            let ignored = try await refused([".gitignore": ".env\n", "logs/preflight-test.log": "x\n"], "tracks an ignored file the host has")
+            #expect(ignored == .tracksHostFiles(revision: try await sandbox.sh("git -C \(shellQuote(sandbox.origin)) rev-parse test/preflight"),
+                                                files: ["logs/preflight-test.log"]))
+            let tracked = try await refused([".gitignore": "", ".env": "EXCHANGE_API_SECRET=committed\n", "logs/preflight-test.log": "x\n"], "tracks .env and logs/")
+            #expect(tracked == .tracksHostFiles(revision: try await sandbox.sh("git -C \(shellQuote(sandbox.origin)) rev-parse test/preflight"),
+                                                files: [".env", "logs/preflight-test.log"]))
+            #expect(try await sandbox.sh("grep -c fake-secret-do-not-print \(shellQuote(sandbox.sandbox.app))/.env") == "1")
+            try await sandbox.sh("rm -f \(shellQuote(sandbox.sandbox.app))/logs/preflight-test.log")
+
+            #expect(try await sandbox.sh("docker inspect -f '{{.Id}}' db") == dbContainer, "the db container was replaced")
+        }
+    }
+
+    /// botops never creates the database's first container: a deploy with none running is refused.
+    @Test func noRunningDatabaseIsRefused() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config()
+            try await sandbox.sh("docker stop db >/dev/null")
+            let (deployer, events) = try sandbox.deployer(config)
+            let error = await #expect(throws: DeployError.self) {
+                try await deployer.deploy(DeployRequest(services: ["sighook"], command: "botops deploy --service sighook"))
+            }
+            try await sandbox.sh("docker start db >/dev/null && for i in $(seq 60); do [ \"$(docker inspect -f '{{.State.Health.Status}}' db)\" = healthy ] && break; sleep 1; done")
+            #expect(error == .databaseNotRunning(container: "db", state: "it is not running"), "\(events.text)")
+            #expect(error?.exitCode == .refused)
+        }
+    }
+}

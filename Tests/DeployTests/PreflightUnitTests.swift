@@ -1,0 +1,147 @@
+@testable import BotOpsKit
+import Foundation
+import HostCommands
+import Remote
+import Testing
+
+/// The data-volume rule and the stop timeout, on `compose config` output as compose v1 and v2 print it.
+@Suite struct PreflightUnitTests {
+    static func compose(db volumes: String, top: String) -> String {
+        """
+        services:
+          db:
+            container_name: db
+            image: postgres:15
+            volumes:
+        \(volumes)
+          sighook:
+            image: bottrader/sighook:latest
+        \(top)
+        """
+    }
+
+    static let running = RunningDatabase(container: "db", project: "bottrader-aws", dataDirectory: "/var/lib/postgresql/data",
+                                         data: .volume("bottrader-aws_pg_data"), mountPoint: "/var/lib/postgresql/data")
+
+    func judge(_ text: String, _ database: RunningDatabase = running) throws {
+        try database.judge(try ComposeProject.parse(text), file: "docker-compose.aws.yml", revision: "abcdef0123456789")
+    }
+
+    @Test func aNamedVolumeIsTheProjectsAndAnExternalOneKeepsItsName() throws {
+        // v1 prints the key; the project makes the name.
+        try judge(Self.compose(db: "    - pg_data:/var/lib/postgresql/data:rw", top: "volumes:\n  pg_data: {}"))
+        // v2 prints the resolved name, in the long syntax.
+        try judge(Self.compose(db: "    - {type: volume, source: pg_data, target: /var/lib/postgresql/data}",
+                               top: "volumes:\n  pg_data: {name: bottrader-aws_pg_data}"))
+        try judge(Self.compose(db: "    - pg_data:/var/lib/postgresql/data/", top: "volumes:\n  pg_data: {external: true, name: bottrader-aws_pg_data}"))
+        try judge(Self.compose(db: "    - bottrader-aws_pg_data:/var/lib/postgresql/data", top: "volumes:\n  bottrader-aws_pg_data: {external: true}"))
+        try judge(Self.compose(db: "    - pg_data:/var/lib/postgresql/data", top: "volumes:\n  pg_data: {external: {name: bottrader-aws_pg_data}}"))
+    }
+
+    @Test(arguments: [
+        // Another named volume, or the same key in another project: empty data.
+        (compose(db: "    - pg_data2:/var/lib/postgresql/data", top: "volumes:\n  pg_data2: {}"), DataMount.volume("bottrader-aws_pg_data2")),
+        (compose(db: "    - data:/var/lib/postgresql/data", top: "volumes:\n  data: {external: true}"), .volume("data")),
+        (compose(db: "    - /var/lib/postgresql/data", top: ""), .anonymous),
+        (compose(db: "    - /srv/pg:/var/lib/postgresql/data", top: ""), .bind("/srv/pg")),
+        (compose(db: "    - pg_data:/somewhere/else", top: "volumes:\n  pg_data: {}"), DataMount.none),
+    ])
+    func dataElsewhereIsRefusedNamingBothVolumes(text: String, target: DataMount) throws {
+        let error = #expect(throws: DeployError.self) { try judge(text) }
+        #expect(error == .databaseDataMoved(container: "db", file: "docker-compose.aws.yml", revision: "abcdef0123456789",
+                                            running: .volume("bottrader-aws_pg_data"), target: target))
+        #expect(error?.exitCode == .refused)
+        #expect(error?.description.contains("volume bottrader-aws_pg_data") == true)
+    }
+
+    /// The data directory is the container's PGDATA: a target that moves PGDATA off the volume
+    /// (or within it) would start postgres on an empty cluster though the volume is the same.
+    @Test func aTargetThatMovesPGDATAIsRefused() throws {
+        let atRoot = "    - pg_data:/var/lib/postgresql/data"
+        for environment in ["    environment: {PGDATA: /pgdata}", "    environment: [\"PGDATA=/var/lib/postgresql/data/pgdata\"]"] {
+            let text = Self.compose(db: atRoot + "\n" + environment, top: "volumes:\n  pg_data: {}")
+            let error = #expect(throws: DeployError.self, "\(environment)") { try judge(text) }
+            #expect(error?.exitCode == .refused)
+        }
+        // The same PGDATA spelled out, or inherited, is fine.
+        try judge(Self.compose(db: atRoot + "\n    environment: {PGDATA: /var/lib/postgresql/data/}", top: "volumes:\n  pg_data: {}"))
+    }
+
+    /// The common PGDATA in a subdirectory of the volume (the official image's advice for some
+    /// filesystems): the running container's data is on the volume that contains PGDATA.
+    @Test func aPGDATABelowTheMountIsOnThatMount() throws {
+        let mounts = #"[{"Type":"volume","Name":"bottrader-aws_pg_data","Destination":"/var/lib/postgresql/data"}]"#
+        let running = try RunningDatabase.parse(stdout: "true\n{\"com.docker.compose.project\":\"bottrader-aws\"}\n\(mounts)\n/var/lib/postgresql/data/pgdata\n",
+                                                stderr: "", container: "db")
+        #expect(running.data == .volume("bottrader-aws_pg_data"))
+        let volume = "    - pg_data:/var/lib/postgresql/data"
+        try judge(Self.compose(db: volume + "\n    environment: {PGDATA: /var/lib/postgresql/data/pgdata}", top: "volumes:\n  pg_data: {}"), running)
+        // PGDATA set in the env file (not in compose config's output): the running value holds.
+        try judge(Self.compose(db: volume, top: "volumes:\n  pg_data: {}"), running)
+        // The volume mounted one level deeper: the cluster would be at another path inside it.
+        #expect(throws: DeployError.self) {
+            try judge(Self.compose(db: "    - pg_data:/var/lib/postgresql/data/pgdata\n    environment: {PGDATA: /var/lib/postgresql/data/pgdata}",
+                                   top: "volumes:\n  pg_data: {}"), running)
+        }
+    }
+
+    @Test func noDatabaseServiceIsRefused() throws {
+        let error = #expect(throws: DeployError.self) { try judge("services:\n  sighook:\n    image: x\n") }
+        #expect(error?.description.contains("declares no database service 'db'") == true)
+    }
+
+    @Test func theRunningContainerIsReadFromDockersOwnJSON() throws {
+        let mounts = #"[{"Type":"bind","Source":"/opt/bot/db","Destination":"/docker-entrypoint"},{"Type":"volume","Name":"bottrader-aws_pg_data","Source":"/var/lib/docker/volumes/x/_data","Destination":"/var/lib/postgresql/data"}]"#
+        let stdout = "true\n{\"com.docker.compose.project\":\"bottrader-aws\"}\n\(mounts)\n"
+        let parsed = try RunningDatabase.parse(stdout: stdout, stderr: "", container: "db")
+        #expect(parsed == Self.running)
+        let custom = try RunningDatabase.parse(stdout: "true\nnull\n[{\"Type\":\"bind\",\"Source\":\"/srv/pg\",\"Destination\":\"/pg\"}]\n/pg\n", stderr: "", container: "db")
+        #expect(custom.data == .bind("/srv/pg") && custom.project == nil && custom.dataDirectory == "/pg")
+        #expect(throws: DeployError.databaseNotRunning(container: "db", state: "it is not running")) {
+            try RunningDatabase.parse(stdout: "false\n{}\n[]\n", stderr: "", container: "db")
+        }
+        #expect(throws: DeployError.databaseNotRunning(container: "db", state: "there is no such container")) {
+            try RunningDatabase.parse(stdout: "", stderr: "Error: No such container: db", container: "db")
+        }
+    }
+
+    @Test func theStopStepWaitsForTheLongestGracePeriodAndSaysSo() {
+        #expect(DeployCommands.stopTimeout(playbook: .seconds(120), graces: [.seconds(10), .seconds(150)]) == .seconds(180))
+        #expect(DeployCommands.stopTimeout(playbook: .seconds(120), graces: [.seconds(10)]) == .seconds(120))
+        #expect(DeployCommands.stopTimeout(playbook: .seconds(120), graces: []) == .seconds(120))
+        let commands = DeployCommands(path: "/opt/bot", compose: ComposeInvocation(program: ["docker-compose"], envFile: ".env", file: "c.yml"),
+                                      state: StateDirectory(path: "~/.botops"))
+        let stop = commands.stop("sighook", container: "abc", grace: .seconds(150), timeout: .seconds(180))
+        #expect(stop.changesText == "stops sighook (SIGTERM, SIGKILL after 150 s; botops waits up to 180 s)")
+    }
+
+    @Test func everyComposeCallNamesTheRunningProject() {
+        var compose = ComposeInvocation(program: ["docker", "compose"], envFile: ".env", file: "c.yml")
+        compose.project = "bottrader-aws"
+        #expect(compose(["up", "-d"]).text == "docker compose -p bottrader-aws --env-file .env -f c.yml up -d")
+        #expect(compose.config(at: "abc", path: "/opt/bot").text.contains("git show abc:c.yml | docker compose -p bottrader-aws --env-file .env -f - --project-directory /opt/bot config"))
+    }
+}
+
+/// The tracked-host-files probe on a real git repository (this machine's shell): the env file is
+/// found however botops.yml spells it (config accepts relative paths without ..), in a checkout
+/// whose path has a space.
+@Suite struct TrackedHostFilesTests {
+    @Test(arguments: ["ENV", "./ENV", "././ENV", ".//ENV"])
+    func aTrackedEnvFileIsFoundHoweverItIsSpelled(spelling: String) async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("botops tracked \(UInt64.random(in: 0...UInt64.max))").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let host = LocalHost()
+        let setup = try await host.run("""
+            mkdir -p \(shellQuote(root))/conf && cd \(shellQuote(root)) && git init -q . && printf 'S=1\\n' > .env \
+              && git add .env && git -c user.name=t -c user.email=t@t commit -qm t && git rev-parse HEAD
+            """)
+        #expect(setup.succeeded, "\(setup.stderrText)")
+        let envFile = spelling.replacing("ENV", with: ".env")
+        let commands = DeployCommands(path: root, compose: ComposeInvocation(program: ["docker-compose"], envFile: envFile, file: "c.yml"),
+                                      state: StateDirectory(path: "~/.botops"))
+        let result = try await host.run(commands.trackedHostFiles(at: setup.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), envFile: envFile, timeout: .seconds(30)))
+        #expect(result.succeeded, "\(result.shownOutput)")
+        #expect(result.stdout == ".env\n", "\(envFile)")
+    }
+}
