@@ -34,7 +34,8 @@ public struct DeployCommands: Sendable {
             marker.start("head"), "git rev-parse HEAD",
             marker.start("disk"),
             "df -Pk \"$(docker info -f '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)\" . | tail -n +2 | awk '{print $4 \" \" $6}'",
-            marker.start("releases"), "cat \(state.file("releases.json")) 2>/dev/null",
+            // No file yet reads as no releases; an unreadable one as cat's complaint, which is refused.
+            marker.start("releases"), "if [ -e \(state.file("releases.json")) ]; then cat \(state.file("releases.json")) 2>&1; else echo '{}'; fi",
             marker.start("end"),
         ]), timeout: timeout)
     }
@@ -58,11 +59,6 @@ public struct DeployCommands: Sendable {
     }
 
     static let containerFormat = #"{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.Image}} {{.Config.Image}}"#
-
-    /// Which of these images exist: prints the ones present.
-    func presentImages(_ images: [String], timeout: Duration) -> RemoteCommand {
-        RemoteCommand(.lines(images.map { "docker image inspect \($0) >/dev/null 2>&1 && echo \($0)" } + ["true"]), timeout: timeout)
-    }
 
     /// "TAG IMAGE-ID" for each tag that exists.
     func imageIDs(_ tags: [String], timeout: Duration) -> RemoteCommand {
@@ -90,7 +86,9 @@ public struct DeployCommands: Sendable {
             if sha=$(git rev-parse -q --verify \("refs/remotes/origin/" + ref + "^{commit}")); then
               echo "branch $sha"
               if local=$(git rev-parse -q --verify \("refs/heads/" + ref + "^{commit}")); then
-                if git merge-base --is-ancestor "$local" "$sha"; then echo "fast-forward $local"; else echo "diverged $local"; fi
+                if git merge-base --is-ancestor "$local" "$sha"; then echo "fast-forward $local"
+                elif git merge-base --is-ancestor "$sha" "$local"; then echo "ahead $local"
+                else echo "diverged $local"; fi
               fi
             elif sha=$(git rev-parse -q --verify \(ref + "^{commit}")); then
               echo "revision $sha"
