@@ -86,3 +86,20 @@ import Testing
         }
     }
 }
+
+@Suite struct HistoryTableTests {
+    @Test func historyPrintsTerminalSafeText() {
+        var record = AuditRecord(action: "deploy", command: "botops deploy --service sighook\u{1b}]0;owned\u{07}", result: "rolled-back\u{1b}[2J", services: ["sighook"])
+        record.failure = "checks: report said \u{1b}[31mred\u{1b}[0m\nsecond line\r"
+        record.reason = "\u{202e}desrever"
+        record.rollback = .init(result: "failed", to: "0123456789", steps: [], failure: "up: \u{1b}[1Ahidden")
+        record.recordFailed = true
+        let text = HistoryTable().render([record])
+        #expect(!text.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x0D || $0.value == 0x202E })
+        #expect(text.contains("checks: report said red second line"))
+        #expect(text.contains("rolled-back"))
+        #expect(text.contains("the release record could not be written"))
+        // One line per record plus its detail lines: the failure's line break does not start a new one.
+        #expect(text.split(separator: "\n").count == 6)
+    }
+}

@@ -76,7 +76,7 @@ extension Deployer {
         }
         let sections = commands.marker.split(result.stdout)
         guard sections["end"] != nil else {
-            throw StepFailure(message: "the preflight probe stopped early: \(result.shownOutput.prefix(300))", refusal: nil)
+            throw StepFailure(message: "the preflight probe stopped early: \(result.shownOutput.prefix(300))", refusal: nil, audited: "the preflight probe stopped early")
         }
         run.sshUser = sections["user"]?.first
         let dirty = (sections["status"] ?? []).filter { !$0.isEmpty }
@@ -162,7 +162,9 @@ extension Deployer {
         let strict = run.request?.strict == true && run.action == "deploy" && !run.rollingBack
         let counted = failing.filter { strict || !run.baselineFailures.contains($0.id) }
         guard counted.isEmpty else {
-            throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; "), refusal: nil)
+            // A check's message may quote the report script's output: the audit gets the ids alone.
+            throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; "), refusal: nil,
+                              audited: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map(\.id.rawValue).joined(separator: ", "))
         }
         if run.action == "deploy", !run.rollingBack { try await requireNewImages(timeout: timeout) }
         let skipped = report.results.filter { $0.status == .skip }

@@ -32,6 +32,20 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
         }
     }
 
+    /// The error in botops' own words, for the audit: without the command output some carry (compose's
+    /// stderr, git's file list, cat's complaint), which may hold anything.
+    public var auditDescription: String {
+        switch self {
+        case let .dirtyCheckout(path, files): return "the checkout \(path) has \(files.count) uncommitted change\(files.count == 1 ? "" : "s")"
+        case .composeConfigFailed: return "`compose config` failed on the host"
+        case let .hostCommandFailed(step, _): return "\(step) failed"
+        case let .releasesUnreadable(file, _): return "cannot read \(file)"
+        case .databaseDownBeforeDeploy: return "the database was not running before the deploy (db-running failed)"
+        case let .notHostFiles(files): return "--host-files refused: \(files.count) other file\(files.count == 1 ? "" : "s") changed"
+        default: return description
+        }
+    }
+
     public var description: String {
         switch self {
         case let .lockHeld(holder, stale):

@@ -98,8 +98,18 @@ public final class Deployer: @unchecked Sendable {
         var message: String
         /// A refusal or usage error keeps its own exit code and never rolls back.
         var refusal: DeployError?
+        /// The message without the command output it quotes (a check's last lines of the report
+        /// script, say), for the audit; nil when `message` is botops' own words already.
+        var audited: String?
+
+        init(message: String, refusal: DeployError?, audited: String? = nil) {
+            self.message = message
+            self.refusal = refusal
+            self.audited = audited
+        }
 
         var description: String { refusal?.description ?? message }
+        var auditText: String { refusal?.auditDescription ?? audited ?? message }
     }
 
     // MARK: - Interruption
@@ -172,7 +182,7 @@ public final class Deployer: @unchecked Sendable {
         if let refusal = failure.refusal {
             if currentHeldLock != nil {
                 var record = auditRecord(result: "refused")
-                record.failure = refusal.description
+                record.failure = refusal.auditDescription
                 await appendAudit(record)
             }
             throw refusal
@@ -180,7 +190,7 @@ public final class Deployer: @unchecked Sendable {
         let changed = run.checkoutChanged || run.containersTouched
         guard changed, step.onFailure == .rollback, !request.noRollback else {
             var record = auditRecord(result: "failed")
-            record.failure = "\(step.name): \(failure.message)"
+            record.failure = "\(step.name): \(failure.auditText)"
             await appendAudit(record)
             let why = request.noRollback ? "--no-rollback" : "on_failure: \(step.onFailure.rawValue)"
             let state = changed
@@ -195,9 +205,9 @@ public final class Deployer: @unchecked Sendable {
         let rollback = await rollBack(to: previousTarget, restartContainers: run.containersTouched)
         run.target = attempted
         var record = auditRecord(result: rollback.failure == nil ? "rolled-back" : "rollback-failed")
-        record.failure = "\(step.name): \(failure.message)"
+        record.failure = "\(step.name): \(failure.auditText)"
         record.rollback = AuditRecord.Rollback(result: rollback.failure == nil ? "success" : "failed", to: previousTarget.revision,
-                                               steps: rollback.steps, failure: rollback.failure)
+                                               steps: rollback.steps, failure: rollback.auditedFailure)
         await appendAudit(record)
         if let rollbackFailure = rollback.failure {
             return DeployOutcome(
@@ -316,6 +326,8 @@ public final class Deployer: @unchecked Sendable {
     struct RollbackResult {
         var steps: [AuditRecord.Step] = []
         var failure: String?
+        /// `failure` without command output, for the audit.
+        var auditedFailure: String?
     }
 
     /// Runs rollback.yml without its lock step (the lock is already held) and reports how it went.
@@ -335,9 +347,11 @@ public final class Deployer: @unchecked Sendable {
                 try await perform(step, index: (numbering?.after ?? 0) + index + 1, total: numbering?.of ?? steps.count, playbook: .rollback, label: "rollback: ")
             } catch let failure as StepFailure {
                 result.failure = "\(step.name): \(failure.message)"
+                result.auditedFailure = "\(step.name): \(failure.auditText)"
                 break
             } catch {
                 result.failure = "\(step.name): \(String(describing: error))"
+                result.auditedFailure = "\(step.name): \(type(of: error))"
                 break
             }
         }
@@ -369,7 +383,7 @@ public final class Deployer: @unchecked Sendable {
             let result = await rollBack(to: target, restartContainers: true, numbering: (after: 1, of: total))
             run.steps += result.steps
             var record = auditRecord(result: result.failure == nil ? "success" : "failed")
-            record.failure = result.failure
+            record.failure = result.auditedFailure
             await appendAudit(record)
             if let failure = result.failure {
                 let changed = run.checkoutChanged || run.containersTouched
