@@ -35,7 +35,7 @@ public struct DeployCommands: Sendable {
             marker.start("disk"),
             "df -Pk \"$(docker info -f '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)\" . | tail -n +2 | awk '{print $4 \" \" $6}'",
             // No file yet reads as no releases; an unreadable one as cat's complaint, which is refused.
-            marker.start("releases"), "if [ -e \(state.file("releases.json")) ]; then cat \(state.file("releases.json")) 2>&1; else echo '{}'; fi",
+            marker.start("releases"), "if [ -e \(state.file("releases.json")) ]; then cat \(state.file("releases.json")) 2>&1; echo; else echo '{}'; fi",
             marker.start("end"),
         ]), timeout: timeout)
     }
