@@ -156,6 +156,30 @@ struct ReleaseSandboxTests {
         }
     }
 
+    /// CI and the operator as two ssh users share one state directory through a group; one the
+    /// ssh user cannot write is a config error before anything runs.
+    @Test func aStateDirectorySharedByAGroupAndOneThatCannotBeWritten() async throws {
+        try await DeploySandbox.withLock {
+            let sandbox = try await DeploySandbox.connect()
+            try await sandbox.host.closing {
+                let shared = "/tmp/botops-shared-\(UUID().uuidString.prefix(8))"
+                let config = try sandbox.config()
+                try (try String(contentsOfFile: config, encoding: .utf8) + "state_dir: \(shared)\n").write(toFile: config, atomically: true, encoding: .utf8)
+                let refused = try await botops(["deploy", "--config", config, "--service", "sighook,nosuch"])
+                let modes = try await sandbox.sh("stat -c '%a %n' \(shellQuote(shared)) \(shellQuote(shared))/lock \(shellQuote(shared))/audit.jsonl; rm -rf \(shellQuote(shared))")
+                #expect(refused.termination == .exited(2), "\(refused.stdoutText)\n\(refused.stderrText)")
+                #expect(modes == "2770 \(shared)\n660 \(shared)/lock\n660 \(shared)/audit.jsonl")
+
+                let unwritable = try sandbox.config()
+                try (try String(contentsOfFile: unwritable, encoding: .utf8) + "state_dir: /root/botops-state-test\n").write(toFile: unwritable, atomically: true, encoding: .utf8)
+                let denied = try await botops(["deploy", "--config", unwritable, "--service", "sighook"])
+                #expect(denied.termination == .exited(2), "\(denied.stdoutText)\n\(denied.stderrText)")
+                #expect(denied.stderrText.contains("the state directory /root/botops-state-test cannot be created or written"), "\(denied.stderrText)")
+                #expect(!denied.stdoutText.contains("preflight"), "nothing ran after the lock step")
+            }
+        }
+    }
+
     /// With the database paused the checks that need it are skipped: the deploy is refused, and
     /// with --unverified it goes ahead but is recorded unverified.
     @Test func aDatabaseDownBeforeTheDeployIsRefusedUnlessUnverified() async throws {

@@ -79,6 +79,7 @@ extension Deployer {
             throw StepFailure(message: "the preflight probe stopped early: \(result.shownOutput.prefix(300))", refusal: nil, audited: "the preflight probe stopped early")
         }
         run.sshUser = sections["user"]?.first
+        warnAboutSeparateState(owner: sections["owner"]?.first)
         let dirty = (sections["status"] ?? []).filter { !$0.isEmpty }
         if !dirty.isEmpty {
             throw DeployError.dirtyCheckout(path: config.path, files: dirty)
@@ -98,6 +99,14 @@ extension Deployer {
             }
         }
         run.releases = try Releases.parse((sections["releases"] ?? []).joined(separator: "\n"), file: config.deploy.stateDirectory.path + "/releases.json")
+    }
+
+    /// CI deploying as one user and the operator as another would get two locks and two
+    /// histories in their own homes without knowing it.
+    private func warnAboutSeparateState(owner: String?) {
+        let state = config.deploy.stateDirectory
+        guard let owner, let user = run.sshUser, owner != user, !state.isShared else { return }
+        emit(.notice("the checkout \(config.path) belongs to \(owner), but botops connects as \(user): the lock, the audit and the releases live in \(user)'s \(state.path) (state_dir), so deploys as \(owner) and as \(user) do not see each other. Set state_dir in botops.yml to one directory both share, e.g. /var/lib/botops (group-writable; botops keeps it 2770, its files 660)."))
     }
 
     /// `compose config`: the services asked for exist, and `db` still has its external volume.

@@ -29,6 +29,7 @@ public struct DeployCommands: Sendable {
         RemoteCommand(ShellScript.lines([
             "cd \(path) || exit 70",
             marker.start("user"), "id -un",
+            marker.start("owner"), "stat -c %U .",
             marker.start("status"), "git status --porcelain --untracked-files=normal",
             marker.start("branch"), "git symbolic-ref -q --short HEAD",
             marker.start("head"), "git rev-parse HEAD",
@@ -159,7 +160,7 @@ public struct DeployCommands: Sendable {
 
     func writeReleases(_ json: String, timeout: Duration) -> RemoteCommand {
         RemoteCommand("""
-            (umask 077 && mkdir -p \(state.script)) && printf '%s\\n' \(json) > \(state.file("releases.json.new")) && mv \(state.file("releases.json.new")) \(state.file("releases.json"))
+            (\(state.prepare) && printf '%s\\n' \(json) > \(state.file("releases.json.new")) && mv \(state.file("releases.json.new")) \(state.file("releases.json")))
             """, timeout: timeout, effect: .changes("records the last-known-good releases in \(state.path)/releases.json"))
     }
 

@@ -13,6 +13,7 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
     case noPreviousRelease(services: [String])
     case previousReleasesDiffer(services: [String], revisions: [String])
     case databaseDownBeforeDeploy(String)
+    case stateDirectoryUnusable(String)
     case unknownRevision(String)
     case unknownService(names: [String], known: [String])
     case databaseNotDeclared(container: String, file: String)
@@ -26,7 +27,7 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
 
     public var exitCode: BotOpsExitCode {
         switch self {
-        case .unknownService, .unknownRevision, .noPreviousRelease: return .usage
+        case .unknownService, .unknownRevision, .noPreviousRelease, .stateDirectoryUnusable: return .usage
         case .hostCommandFailed, .lockToolMissing, .composeMissing, .composeConfigUnreadable: return .failed
         default: return .refused
         }
@@ -71,6 +72,8 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
             return "the services share one checkout but their previous releases differ ("
                 + zip(services, revisions).map { "\($0): \($1.prefix(12))" }.joined(separator: ", ")
                 + "); roll them back one at a time with --service NAME --to REVISION."
+        case let .stateDirectoryUnusable(path):
+            return "the state directory \(path) cannot be created or written by the ssh user. Set state_dir in botops.yml to a directory it can write (for several users: one shared by a group, e.g. /var/lib/botops with mode 2770), or fix its owner."
         case let .databaseDownBeforeDeploy(detail):
             return "the database is not running before the deploy (db-running: \(detail)), so the checks that need it would be skipped and nothing could verify the release. Start it first (docker start / docker unpause), or deploy without verification with --unverified."
         case let .unknownRevision(ref):

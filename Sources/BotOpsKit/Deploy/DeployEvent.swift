@@ -31,7 +31,7 @@ public struct DeployOutcome: Sendable, Equatable {
         case rolledBack = "rolled-back"
         /// The deploy failed and so did the rollback: the host needs a human.
         case rollbackFailed = "rollback-failed"
-        /// Failed without a rollback (nothing had changed, or --no-rollback).
+        /// Failed without a rollback: nothing had changed (exit 1), or the host is left changed (--no-rollback, on_failure: abort; exit 5).
         case failed
         case refused
         /// --dry-run: nothing was changed.
