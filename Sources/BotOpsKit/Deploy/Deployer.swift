@@ -79,12 +79,15 @@ public final class Deployer: @unchecked Sendable {
             Target(branch: branchBefore, revision: runningRevision ?? revisionBefore)
         }
 
-        /// The one command that puts back what ran before, by revision: the deploy may have moved
-        /// the branch, so naming the branch would run the new revision again.
+        /// The one command that puts back what ran before. The deploy moved its target branch, so
+        /// naming that branch would run the new revision again: the revision is named instead,
+        /// unless the checkout was on another branch, which still names what ran.
         var undoCommand: String {
-            let revision = previousTarget.revision.prefix(12)
-            if services.isEmpty { return "botops deploy --host-files --ref \(revision)" }
-            return "botops rollback --service \(services.joined(separator: ",")) --to \(revision)"
+            let before = previousTarget
+            let unmoved = before.branch.flatMap { $0 != target?.branch && runningRevision == nil ? $0 : nil }
+            let to = unmoved ?? String(before.revision.prefix(12))
+            if services.isEmpty { return "botops deploy --host-files --ref \(to)" }
+            return "botops rollback --service \(services.joined(separator: ",")) --to \(to)"
         }
     }
 
@@ -241,7 +244,7 @@ public final class Deployer: @unchecked Sendable {
         var recordFailure: String?
         do {
             try await recordRelease(target, verified: run.skippedAfter.isEmpty)
-        } catch {
+        } catch let error where !(error is CancellationError) {
             recordFailure = String(describing: error)
         }
         var entry = auditRecord(result: "success")
