@@ -113,15 +113,19 @@ struct ReleaseSandboxTests {
         }
     }
 
-    /// Playbooks whose `up` starts the old container again instead of creating one from the new image.
-    static func restartingPlaybooks() throws -> String {
+    /// Playbooks whose `up` (in `playbook`: deploy.yml or rollback.yml) starts the old container
+    /// again instead of creating one from the new image.
+    static func restartingPlaybooks(_ playbook: String = "deploy.yml") throws -> String {
         let directory = try temporaryDirectory().appendingPathComponent("playbooks")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let shipped = DeploySandbox.repositoryRoot.appendingPathComponent("playbooks")
-        let deploy = try String(contentsOf: shipped.appendingPathComponent("deploy.yml"), encoding: .utf8)
-            .replacing(#"run: "{compose} up -d --no-deps {services}""#, with: #"run: "docker start {services}""#)
-        try deploy.write(to: directory.appendingPathComponent("deploy.yml"), atomically: true, encoding: .utf8)
-        try FileManager.default.copyItem(at: shipped.appendingPathComponent("rollback.yml"), to: directory.appendingPathComponent("rollback.yml"))
+        for name in ["deploy.yml", "rollback.yml"] {
+            var text = try String(contentsOf: shipped.appendingPathComponent(name), encoding: .utf8)
+            if name == playbook {
+                text = text.replacing(#"run: "{compose} up -d --no-deps {services}""#, with: #"run: "docker start {services}""#)
+            }
+            try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
         return directory.path
     }
 
@@ -135,6 +139,24 @@ struct ReleaseSandboxTests {
             #expect(deployed.stdoutText.contains("an old container was started again"), "\(deployed.stdoutText)")
             #expect(deployed.stdoutText.contains("Rolled back to main at \(sandbox.mainHead.prefix(12))"))
             #expect(try await sandbox.runningImage("sighook") == before)
+        }
+    }
+
+    /// A rollback whose `up` starts the failed release's container again is not a rollback: it
+    /// must not say "rolled back" (and exit 0) while the old revision's image is not running.
+    @Test func aRollbackThatStartsTheReplacedContainerAgainIsNotRolledBack() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config(compose: "docker-compose")
+            _ = try await sandbox.commit(on: "main", files: ["VERSION": "rollback-restarts\n"], message: "a release the rollback fails to replace")
+            let deployed = try await botops(["deploy", "--config", config, "--service", "sighook"])
+            #expect(deployed.termination == .exited(0), "\(deployed.stdoutText)\n\(deployed.stderrText)")
+            let released = try await sandbox.runningImage("sighook")
+            let restarting = try sandbox.config(compose: "docker-compose", playbooks: try Self.restartingPlaybooks("rollback.yml"))
+            let rollback = try await botops(["rollback", "--config", restarting, "--service", "sighook", "--to", String(sandbox.mainHead.prefix(12))])
+            #expect(try await sandbox.runningImage("sighook") == released, "the scenario: the new release's container still runs")
+            #expect(rollback.termination == .exited(5), "\(rollback.stdoutText)\n\(rollback.stderrText)")
+            #expect(rollback.stdoutText.contains("as restored for this revision") && rollback.stdoutText.contains("an old container was started again"), "\(rollback.stdoutText)")
+            #expect(!rollback.stdoutText.contains("rolled back sighook to"), "\(rollback.stdoutText)")
         }
     }
 
@@ -178,6 +200,64 @@ struct ReleaseSandboxTests {
                 #expect(!denied.stdoutText.contains("preflight"), "nothing ran after the lock step")
             }
         }
+    }
+
+    /// CI as one user and the operator as another, each with `~/.botops`: two locks, two histories.
+    /// When the checkout belongs to another user than the ssh user, the preflight says so and names
+    /// state_dir; with a shared state_dir it has nothing to say. The checkout's directory is given to
+    /// root for this test alone (git trusts it through safe.directory meanwhile); both are put back.
+    @Test(.enabled(if: getuid() == 0, "changes the checkout's owner: needs root on the sandbox machine"))
+    func theCheckoutOfAnotherUserIsNamedWithStateDirAsTheFix() async throws {
+        try await DeploySandbox.withLock {
+            let sandbox = try await DeploySandbox.connect()
+            try await sandbox.host.closing {
+                let app = sandbox.sandbox.app
+                let owner = try local(["stat", "-c", "%u:%g", app])
+                let user = try await sandbox.sh("id -un")
+                let gitconfig = try await sandbox.sh("cat ~/.gitconfig 2>/dev/null || echo ABSENT")
+                let shared = "/tmp/botops-owner-\(UUID().uuidString.prefix(8))"
+                let config = try sandbox.config()
+                let sharedConfig = try sandbox.config()
+                try (try String(contentsOfFile: sharedConfig, encoding: .utf8) + "state_dir: \(shared)\n").write(toFile: sharedConfig, atomically: true, encoding: .utf8)
+                var separate: CommandResult?
+                var together: CommandResult?
+                var failure: Error?
+                do {
+                    try await sandbox.sh("git config --global --add safe.directory \(shellQuote(app))")
+                    _ = try local(["chown", "root", app])
+                    separate = try await botops(["deploy", "--config", config, "--service", "sighook,nosuch"])
+                    together = try await botops(["deploy", "--config", sharedConfig, "--service", "sighook,nosuch"])
+                } catch {
+                    failure = error
+                }
+                _ = try local(["chown", owner, app])
+                try await sandbox.sh(gitconfig == "ABSENT" ? "rm -f ~/.gitconfig" : "printf '%s\\n' \(shellQuote(gitconfig)) > ~/.gitconfig")
+                try await sandbox.sh("rm -rf \(shellQuote(shared))")
+                if let failure { throw failure }
+                #expect(try local(["stat", "-c", "%u:%g", app]) == owner)
+                let warned = try #require(separate)
+                #expect(warned.termination == .exited(2), "\(warned.stdoutText)\n\(warned.stderrText)")
+                #expect(warned.stdoutText.contains("the checkout \(app) belongs to root, but botops connects as \(user)") && warned.stdoutText.contains("(state_dir)"),
+                        "\(warned.stdoutText)")
+                let quiet = try #require(together)
+                #expect(quiet.termination == .exited(2), "\(quiet.stdoutText)\n\(quiet.stderrText)")
+                #expect(quiet.stdoutText.contains("preflight") && !quiet.stdoutText.contains("belongs to root"), "\(quiet.stdoutText)")
+            }
+        }
+    }
+
+    /// Runs a program on this machine (the sandbox's), returning its trimmed output; it must succeed.
+    func local(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestFailure("\(arguments.joined(separator: " ")) ended with \(process.terminationStatus)") }
+        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// With the database paused the checks that need it are skipped: the deploy is refused, and

@@ -175,7 +175,7 @@ extension Deployer {
             throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; "), refusal: nil,
                               audited: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map(\.id.rawValue).joined(separator: ", "))
         }
-        if run.action == "deploy", !run.rollingBack { try await requireNewImages(timeout: timeout) }
+        try await requireNewImages(timeout: timeout)
         let skipped = report.results.filter { $0.status == .skip }
         run.skippedAfter = skipped.map(\.id)
         let known = failing.count
@@ -183,15 +183,18 @@ extension Deployer {
         return verdict + (skipped.isEmpty ? "" : "; unverified: \(skipped.count) check\(skipped.count == 1 ? "" : "s") skipped")
     }
 
-    /// Each deployed container runs the image its name points at after the build: `up` may
-    /// restart an old container instead of creating one from the new image.
+    /// Each deployed container runs the image its name points at after the build (a deploy) or
+    /// after restore-image (a rollback): `up` may restart an old container instead of creating
+    /// one from that image, and a rollback that did so would say "rolled back" over the failed release.
     private func requireNewImages(timeout: Duration) async throws {
         let deployed = run.services.compactMap { service in run.deployed[service].map { (service, $0) } }
+        guard !deployed.isEmpty else { return }
+        let made = run.action == "deploy" && !run.rollingBack ? "built" : "restored"
         let built = try await imageIDs(Array(Set(deployed.map(\.1.imageName))).sorted(), timeout: timeout)
         let stale = deployed.filter { built[$0.1.imageName] != $0.1.imageID }
         guard stale.isEmpty else {
             throw StepFailure(message: stale.map { service, container in
-                "\(service)'s container runs image \(Releases.shortImageID(container.imageID)), not \(container.imageName) as built for this revision (\(built[container.imageName].map(Releases.shortImageID) ?? "gone")): an old container was started again"
+                "\(service)'s container runs image \(Releases.shortImageID(container.imageID)), not \(container.imageName) as \(made) for this revision (\(built[container.imageName].map(Releases.shortImageID) ?? "gone")): an old container was started again"
             }.joined(separator: "; "), refusal: nil)
         }
     }
