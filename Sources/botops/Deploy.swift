@@ -11,8 +11,8 @@ struct Deploy: HostCommand {
             healthy, the nine checks. A failure after the checkout moved runs playbooks/rollback.yml: the previous
             revision and its kept image, without a rebuild.
             Exit codes: 0 deployed; 1 failed and rolled back (the host is healthy); 2 usage or config error;
-            3 host unreachable; 4 refused (lock held, dirty checkout, not a fast-forward, blackout window); 5 failed and the
-            rollback failed too.
+            3 host unreachable; 4 refused (lock held, dirty checkout, not a fast-forward, blackout window, database
+            down); 5 failed and the host is left changed (the rollback failed, or --no-rollback / on_failure: abort).
             """
     )
 
@@ -38,8 +38,11 @@ struct Deploy: HostCommand {
     @Flag(name: .long, help: "Roll back on any failing check, even one that failed before the deploy.")
     var strict = false
 
-    @Flag(name: .long, help: "Do not ask for confirmation (botops never asks when stdin is not a terminal).")
+    @Flag(name: .long, help: "Accepted for scripts; deploy never asks for confirmation (the lock, the preflight and the rollback guard it).")
     var yes = false
+
+    @Flag(name: .long, help: "Deploy even though the database is down before it: the checks that need it are skipped and the release is recorded unverified.")
+    var unverified = false
 
     @Flag(name: .customLong("host-files"), help: "Only the host's scripts and queries changed: pull (fast-forward), restore their modes, verify. No build, no container touched.")
     var hostFiles = false
@@ -54,6 +57,10 @@ struct Deploy: HostCommand {
     }
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
+        try await output.reportingErrors { try await deploy(session) }
+    }
+
+    private func deploy(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
         if !dryRun { try await blackout.check(session, action: "deploy", configPath: connection.config) }
         let deployer = try await output.deployer(in: session, configPath: connection.config)
@@ -61,9 +68,23 @@ struct Deploy: HostCommand {
         request.dryRun = dryRun
         request.noRollback = noRollback
         request.strict = strict
+        request.unverified = unverified
         request.lockWait = output.lockWait
         let outcome = hostFiles ? try await deployer.deployHostFiles(request) : try await deployer.deploy(request)
         return ExitStatus(outcome.exitCode)
+    }
+}
+
+extension DeployOutputOptions {
+    /// Runs a deploy or rollback; in JSON mode a refusal or error still ends with a `finished`
+    /// event carrying its exit code, so CI reading events alone sees how the command ended.
+    func reportingErrors(_ body: () async throws -> ExitStatus) async throws -> ExitStatus {
+        do {
+            return try await body()
+        } catch {
+            if format == .json, !(error is CancellationError) { printer(.finished(DeployOutcome(error: error))) }
+            throw error
+        }
     }
 }
 

@@ -7,8 +7,11 @@ struct Rollback: HostCommand {
         discussion: """
             Runs playbooks/rollback.yml: lock, check out the target, point each service's image at the kept image
             of that revision, stop, up -d --no-deps, wait healthy, the nine checks.
-            --to previous (the default) is the last-known-good release before the newest; --to BRANCH is that
-            branch as it is in the checkout (nothing is fetched); --to REV moves the current branch to REV.
+            --to previous (the default) is, for every service named, the last verified release before the one its
+            container runs (judged by its image); --to BRANCH is that branch as it is in the checkout (nothing is
+            fetched); --to REV moves the current branch to REV.
+            Exit codes: 0 rolled back and the checks pass; 1 failed before anything changed; 2 usage; 3 unreachable;
+            4 refused; 5 failed after the checkout or containers changed (the host is left changed).
             """
     )
 
@@ -35,6 +38,10 @@ struct Rollback: HostCommand {
     }
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
+        try await output.reportingErrors { try await rollback(session) }
+    }
+
+    private func rollback(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
         try await blackout.check(session, action: "rollback", configPath: connection.config)
         let deployer = try await output.deployer(in: session, configPath: connection.config)

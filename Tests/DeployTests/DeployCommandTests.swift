@@ -128,10 +128,22 @@ struct DeployCommandTests {
 
             try await sandbox.sh("crontab ~/.crontab.deploy-test")
             let kept = try await botops(["deploy", "--config", config, "--service", "sighook", "--ref", branch, "--no-rollback"])
-            #expect(kept.termination == .exited(1), "\(kept.stdoutText)\n\(kept.stderrText)")
-            #expect(kept.stdoutText.contains("The host was left as the failed step left it (--no-rollback"))
-            #expect(kept.stdoutText.contains("To go back: botops rollback --to main"))
+            // Failed with the host left changed: exit 5, saying what changed; main did not move,
+            // so it still names what ran before.
+            #expect(kept.termination == .exited(5), "\(kept.stdoutText)\n\(kept.stderrText)")
+            #expect(kept.stdoutText.contains("The host is left changed, as the failed step left it (--no-rollback): the checkout moved from \(sandbox.mainHead.prefix(12)) to \(branch) at \(target.prefix(12))"), "\(kept.stdoutText)")
+            #expect(kept.stdoutText.contains("To go back: botops rollback --service sighook --to main"))
             #expect(try await sandbox.checkout() == (branch, target))
+            #expect(try await sandbox.audit(last: 1).last?.result == "failed")
+
+            // What CI does: deploy main itself. The deploy moved main, so the way back names the
+            // revision that ran before (`--to main` would run the new one again).
+            try await sandbox.sh("crontab ~/.crontab.deploy-test && cd \(shellQuote(sandbox.sandbox.app)) && git checkout -q main")
+            let onMain = try await sandbox.commit(on: "main", files: ["VERSION": "8-harmful-main\n"], message: "the same release on main")
+            let movedMain = try await botops(["deploy", "--config", config, "--service", "sighook", "--no-rollback"])
+            #expect(movedMain.termination == .exited(5), "\(movedMain.stdoutText)\n\(movedMain.stderrText)")
+            #expect(movedMain.stdoutText.contains("To go back: botops rollback --service sighook --to \(sandbox.mainHead.prefix(12))"), "\(movedMain.stdoutText)")
+            #expect(try await sandbox.checkout() == ("main", onMain))
             #expect(try await sandbox.audit(last: 1).last?.result == "failed")
             try await sandbox.sh("crontab ~/.crontab.deploy-test")
         }
@@ -159,7 +171,14 @@ struct DeployCommandTests {
             let local = try await sandbox.checkout()
             try await sandbox.sh("cd \(app) && git reset -q --hard \(shellQuote(sandbox.mainHead))")
             #expect(diverged.termination == .exited(4))
-            #expect(diverged.stderrText.contains("history was rewritten"), "\(diverged.stderrText)")
+            #expect(diverged.stderrText.contains("has commits that origin/main") && diverged.stderrText.contains("made on the host"), "\(diverged.stderrText)")
+            #expect(!diverged.stderrText.contains("rewritten"))
+
+            try await sandbox.sh("cd \(app) && git checkout -q --detach HEAD")
+            let detached = try await botops(["deploy", "--config", config, "--service", "sighook"])
+            try await sandbox.sh("cd \(app) && git checkout -q main")
+            #expect(detached.termination == .exited(4))
+            #expect(detached.stderrText.contains("at a detached revision \(sandbox.mainHead.prefix(12)), not on main. Deploy that revision explicitly with --ref \(sandbox.mainHead.prefix(12))"), "\(detached.stderrText)")
             #expect(local.revision != sandbox.mainHead)
 
             try await sandbox.sh("cd \(app) && git checkout -q -b test/elsewhere")

@@ -15,7 +15,7 @@ public struct AuditLog: Sendable {
 
     func appendCommand(_ record: AuditRecord) -> RemoteCommand {
         RemoteCommand("""
-            (umask 077 && mkdir -p \(state.script)) && printf '%s\\n' \(record.json) >> \(state.file("audit.jsonl"))
+            (\(state.prepare) && printf '%s\\n' \(record.json) >> \(state.file("audit.jsonl")))
             """, timeout: .seconds(20), effect: .changes("appends a record to \(state.path)/audit.jsonl"))
     }
 

@@ -42,6 +42,8 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     public var downtimeMS: [String: Int]?
     public var baselineFailures: [String]?
     public var reason: String?
+    /// The deploy succeeded but its release record (releases.json, the kept tag) could not be written.
+    public var recordFailed: Bool?
 
     enum CodingKeys: String, CodingKey {
         case time, action, command, services, branch, from, to, result, failure, steps, rollback, reason
@@ -50,6 +52,7 @@ public struct AuditRecord: Codable, Sendable, Equatable {
         case sshUser = "ssh_user"
         case downtimeMS = "downtime_ms"
         case baselineFailures = "baseline_failures"
+        case recordFailed = "record_failed"
     }
 
     public init(action: String, command: String, result: String, services: [String] = [], time: Date = Date()) {

@@ -86,9 +86,10 @@ extension Deployer {
         }
         let sections = commands.marker.split(result.stdout)
         guard sections["end"] != nil else {
-            throw StepFailure(message: "the preflight probe stopped early: \(result.shownOutput.prefix(300))", refusal: nil)
+            throw StepFailure(message: "the preflight probe stopped early: \(result.shownOutput.prefix(300))", refusal: nil, audited: "the preflight probe stopped early")
         }
         run.sshUser = sections["user"]?.first
+        warnAboutSeparateState(owner: sections["owner"]?.first)
         let dirty = (sections["status"] ?? []).filter { !$0.isEmpty }
         if !dirty.isEmpty {
             throw DeployError.dirtyCheckout(path: config.path, files: dirty)
@@ -96,7 +97,8 @@ extension Deployer {
         run.branchBefore = sections["branch"]?.first.flatMap { $0.isEmpty ? nil : $0 }
         run.revisionBefore = sections["head"]?.first ?? ""
         if requireBranch, run.branchBefore != config.branch {
-            throw DeployError.wrongBranch(path: config.path, current: run.branchBefore ?? "a detached revision (\(run.revisionBefore.prefix(12)))", target: config.branch)
+            throw run.branchBefore.map { DeployError.wrongBranch(path: config.path, current: $0, target: config.branch) }
+                ?? DeployError.detachedCheckout(path: config.path, revision: run.revisionBefore, target: config.branch)
         }
         for line in sections["disk"] ?? [] {
             let fields = line.split(separator: " ", maxSplits: 1).map(String.init)
@@ -106,7 +108,15 @@ extension Deployer {
                 throw DeployError.lowDisk(path: fields[1], freeBytes: free, neededBytes: config.deploy.minFreeDiskBytes)
             }
         }
-        run.releases = Releases.parse((sections["releases"] ?? []).joined(separator: "\n"))
+        run.releases = try Releases.parse((sections["releases"] ?? []).joined(separator: "\n"), file: config.deploy.stateDirectory.path + "/releases.json")
+    }
+
+    /// CI deploying as one user and the operator as another would get two locks and two
+    /// histories in their own homes without knowing it.
+    private func warnAboutSeparateState(owner: String?) {
+        let state = config.deploy.stateDirectory
+        guard let owner, let user = run.sshUser, owner != user, !state.isShared else { return }
+        emit(.notice("the checkout \(config.path) belongs to \(owner), but botops connects as \(user): the lock, the audit and the releases live in \(user)'s \(state.path) (state_dir), so deploys as \(owner) and as \(user) do not see each other. Set state_dir in botops.yml to one directory both share, e.g. /var/lib/botops (group-writable; botops keeps it 2770, its files 660)."))
     }
 
     /// `compose config`: the services asked for exist, and the database keeps its data.
@@ -149,6 +159,11 @@ extension Deployer {
         let report = try await runChecks(timeout: timeout, prefetched: run.prefetchedBaseline)
         let failing = report.results.filter { $0.status == .fail }
         run.baselineFailures = Set(failing.map(\.id))
+        run.baselineSkipped = Set(report.results.filter { $0.status == .skip }.map(\.id))
+        // Without the database most checks are skipped: nothing could tell a good release from a bad one.
+        if let database = failing.first(where: { $0.id == .dbRunning }), run.request?.unverified != true {
+            throw DeployError.databaseDownBeforeDeploy(database.message)
+        }
         guard !failing.isEmpty else { return "all \(report.results.count) checks pass" }
         let strict = run.request?.strict == true
         emit(.notice("already failing before the deploy: " + failing.map { "\($0.id.rawValue) (\($0.message))" }.joined(separator: "; ")
@@ -163,10 +178,32 @@ extension Deployer {
         let strict = run.request?.strict == true && run.action == "deploy" && !run.rollingBack
         let counted = failing.filter { strict || !run.baselineFailures.contains($0.id) }
         guard counted.isEmpty else {
-            throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; "), refusal: nil)
+            // A check's message may quote the report script's output: the audit gets the ids alone.
+            throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; "), refusal: nil,
+                              audited: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map(\.id.rawValue).joined(separator: ", "))
         }
+        try await requireNewImages(timeout: timeout)
+        let skipped = report.results.filter { $0.status == .skip }
+        run.skippedAfter = skipped.map(\.id)
         let known = failing.count
-        return known == 0 ? "all \(report.results.count) checks pass" : "\(report.results.count - known) pass; \(known) failing as before the deploy"
+        let verdict = known == 0 ? "all \(report.results.count - skipped.count) checks pass" : "\(report.results.count - known - skipped.count) pass; \(known) failing as before the deploy"
+        return verdict + (skipped.isEmpty ? "" : "; unverified: \(skipped.count) check\(skipped.count == 1 ? "" : "s") skipped")
+    }
+
+    /// Each deployed container runs the image its name points at after the build (a deploy) or
+    /// after restore-image (a rollback): `up` may restart an old container instead of creating
+    /// one from that image, and a rollback that did so would say "rolled back" over the failed release.
+    private func requireNewImages(timeout: Duration) async throws {
+        let deployed = run.services.compactMap { service in run.deployed[service].map { (service, $0) } }
+        guard !deployed.isEmpty else { return }
+        let made = run.action == "deploy" && !run.rollingBack ? "built" : "restored"
+        let built = try await imageIDs(Array(Set(deployed.map(\.1.imageName))).sorted(), timeout: timeout)
+        let stale = deployed.filter { built[$0.1.imageName] != $0.1.imageID }
+        guard stale.isEmpty else {
+            throw StepFailure(message: stale.map { service, container in
+                "\(service)'s container runs image \(Releases.shortImageID(container.imageID)), not \(container.imageName) as \(made) for this revision (\(built[container.imageName].map(Releases.shortImageID) ?? "gone")): an old container was started again"
+            }.joined(separator: "; "), refusal: nil)
+        }
     }
 
     // MARK: keep-image
@@ -194,35 +231,64 @@ extension Deployer {
         } else {
             run.running = try await runningContainers(run.services)
         }
-        try await findRunningRelease(timeout: timeout)
+        let tagged = try await taggedImages(extra: run.services.compactMap { service in
+            run.running[service].map { Releases.keptTag(image: $0.imageName, revision: run.revisionBefore) }
+        }, timeout: timeout)
+        findRunningRelease(tagged: tagged)
         var kept: [String] = []
         for service in run.services {
             guard let container = run.running[service] else {
                 emit(.notice("\(service) has no container now: there is no image to keep; a rollback would rebuild it"))
                 continue
             }
-            let tag = Releases.keptTag(image: container.imageName, revision: previousTarget.revision)
+            // The running image may be a recorded release already (its tag still naming it): keep that.
+            if let release = run.releases.release(of: service, runningImage: container.imageID, tagged: tagged), tagged[release.image] == container.imageID {
+                run.kept[service] = release.image
+                run.keptRelease[service] = release
+                kept.append(release.image)
+                continue
+            }
+            let revision = previousTarget.revision
+            let tag = Releases.tagToKeep(image: container.imageName, revision: revision, imageID: container.imageID,
+                                         taggedNow: tagged[Releases.keptTag(image: container.imageName, revision: revision)])
+            if tag != Releases.keptTag(image: container.imageName, revision: revision) {
+                emit(.notice("\(Releases.keptTag(image: container.imageName, revision: revision)) names another image than the one \(service) runs; it stays as it is, and \(service)'s image is kept as \(tag)"))
+            }
             try await runChecked(commands.tag(container.imageID, as: tag, timeout: timeout), step: "keep-image")
             run.kept[service] = tag
+            run.keptRelease[service] = Releases.Release(revision: revision, branch: previousTarget.branch, image: tag, imageID: container.imageID,
+                                                        verified: run.baselineSkipped.isEmpty ? nil : false, recordedAt: Int(Date().timeIntervalSince1970))
             kept.append(tag)
         }
         return kept.isEmpty ? "nothing running to keep" : "kept " + kept.joined(separator: ", ")
     }
 
-    /// The containers normally run the checkout's HEAD. After an interrupted deploy the checkout
-    /// may be ahead of them: if every service runs the image of the same recorded release, that
-    /// release is what runs, and what a rollback returns to.
-    private func findRunningRelease(timeout: Duration) async throws {
-        let newest = run.services.compactMap { service in run.releases.services[service]?.last.map { (service, $0) } }
-        guard !newest.isEmpty else { return }
-        let ids = try await runner.run(commands.imageIDs(newest.map(\.1.image), timeout: timeout))
+    /// What each recorded tag of the run's services (and `extra`) names now: "TAG → IMAGE-ID".
+    func taggedImages(extra: [String] = [], timeout: Duration) async throws -> [String: String] {
+        let tags = Set(run.services.flatMap { run.releases.services[$0, default: []].map(\.image) } + extra).sorted()
+        return try await imageIDs(tags, timeout: timeout)
+    }
+
+    /// The image each of `tags` names, for those that exist.
+    func imageIDs(_ tags: [String], timeout: Duration) async throws -> [String: String] {
+        guard !tags.isEmpty else { return [:] }
+        let ids = try await runner.run(commands.imageIDs(tags, timeout: timeout))
         var idOf: [String: String] = [:]
         for line in ids.stdout.split(separator: "\n") {
             let words = line.split(separator: " ").map(String.init)
             if words.count == 2 { idOf[words[0]] = words[1] }
         }
-        let matching = newest.filter { service, release in idOf[release.image] != nil && idOf[release.image] == run.running[service]?.imageID }
-        let revisions = Set(matching.map(\.1.revision))
+        return idOf
+    }
+
+    /// The containers normally run the checkout's HEAD. After an interrupted deploy the checkout
+    /// may be ahead of them: if every service runs the image of the same recorded release, that
+    /// release is what runs, and what a rollback returns to.
+    private func findRunningRelease(tagged: [String: String]) {
+        let matching = run.services.compactMap { service in
+            run.running[service].flatMap { run.releases.release(of: service, runningImage: $0.imageID, tagged: tagged) }
+        }
+        let revisions = Set(matching.map(\.revision))
         guard matching.count == run.services.count, revisions.count == 1, let revision = revisions.first, revision != run.revisionBefore else { return }
         run.runningRevision = revision
         emit(.notice("the containers run release \(revision.prefix(12)), not the checkout's \(run.revisionBefore.prefix(12)) (an earlier deploy stopped half-way?): a rollback returns to \(revision.prefix(12))"))
@@ -244,6 +310,7 @@ extension Deployer {
             case "branch": target = Target(branch: ref, revision: words[1])
             case "revision": target = Target(branch: nil, revision: words[1])
             case "diverged": throw DeployError.nonFastForward(branch: ref, local: words[1], remote: target?.revision ?? "?")
+            case "ahead": throw DeployError.localCommits(branch: ref, local: words[1], remote: target?.revision ?? "?")
             default: break
             }
         }
@@ -307,24 +374,35 @@ extension Deployer {
     // MARK: restore-image
 
     /// Points each service's image name at its kept image, so `up` starts it without a build;
-    /// rebuilds only a service whose kept image is gone.
+    /// rebuilds a service whose kept image is gone, or whose tag no longer names the image
+    /// recorded for it (running it would run other code while saying "kept image").
     private func restoreImages(timeout: Duration) async throws -> String? {
         guard let target = run.target else { return nil }
-        var wanted: [String: (kept: String, name: String)] = [:]
+        var wanted: [String: (kept: String, name: String, imageID: String?)] = [:]
         for service in run.services {
             guard let name = run.running[service]?.imageName ?? run.project?.services[service]?.image else { continue }
-            wanted[service] = (run.kept[service] ?? Releases.keptTag(image: name, revision: target.revision), name)
+            if let kept = run.kept[service] {
+                wanted[service] = (kept, name, run.running[service]?.imageID)
+            } else if let release = run.releases.release(of: service, revision: target.revision) {
+                wanted[service] = (release.image, name, release.imageID)
+            } else {
+                wanted[service] = (Releases.keptTag(image: name, revision: target.revision), name, nil)
+            }
         }
-        let present = try await runner.run(commands.presentImages(wanted.values.map(\.kept).sorted(), timeout: timeout))
-        let available = Set(present.stdout.split(separator: "\n").map(String.init))
+        let idOf = try await imageIDs(Set(wanted.values.map(\.kept)).sorted(), timeout: timeout)
         var rebuild: [String] = []
         var notes: [String] = []
         for service in run.services {
-            guard let image = wanted[service], available.contains(image.kept) else {
+            guard let image = wanted[service], let id = idOf[image.kept] else {
                 rebuild.append(service)
                 continue
             }
-            try await runChecked(commands.tag(image.kept, as: image.name, timeout: timeout), step: "restore-image")
+            if let recorded = image.imageID, recorded != id {
+                emit(.notice("\(image.kept) names image \(Releases.shortImageID(id)), not \(Releases.shortImageID(recorded)) recorded for \(service) at \(target.revision.prefix(12)): it is not used"))
+                rebuild.append(service)
+                continue
+            }
+            try await runChecked(commands.tag(id, as: image.name, timeout: timeout), step: "restore-image")
             notes.append("\(service) ← \(image.kept)")
         }
         if !rebuild.isEmpty {

@@ -29,12 +29,14 @@ public struct DeployCommands: Sendable {
         RemoteCommand(ShellScript.lines([
             "cd \(path) || exit 70",
             marker.start("user"), "id -un",
+            marker.start("owner"), "stat -c %U .",
             marker.start("status"), "git status --porcelain --untracked-files=normal",
             marker.start("branch"), "git symbolic-ref -q --short HEAD",
             marker.start("head"), "git rev-parse HEAD",
             marker.start("disk"),
             "df -Pk \"$(docker info -f '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)\" . | tail -n +2 | awk '{print $4 \" \" $6}'",
-            marker.start("releases"), "cat \(state.file("releases.json")) 2>/dev/null",
+            // No file yet reads as no releases; an unreadable one as cat's complaint, which is refused.
+            marker.start("releases"), "if [ -e \(state.file("releases.json")) ]; then cat \(state.file("releases.json")) 2>&1; echo; else echo '{}'; fi",
             marker.start("end"),
         ]), timeout: timeout)
     }
@@ -78,11 +80,6 @@ public struct DeployCommands: Sendable {
 
     static let containerFormat = #"{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.Image}} {{.Config.Image}}"#
 
-    /// Which of these images exist: prints the ones present.
-    func presentImages(_ images: [String], timeout: Duration) -> RemoteCommand {
-        RemoteCommand(.lines(images.map { "docker image inspect \($0) >/dev/null 2>&1 && echo \($0)" } + ["true"]), timeout: timeout)
-    }
-
     /// "TAG IMAGE-ID" for each tag that exists.
     func imageIDs(_ tags: [String], timeout: Duration) -> RemoteCommand {
         RemoteCommand(.lines(tags.map { "id=$(docker image inspect -f '{{.Id}}' \($0) 2>/dev/null) && echo \($0) \"$id\"" } + ["true"]), timeout: timeout)
@@ -109,7 +106,9 @@ public struct DeployCommands: Sendable {
             if sha=$(git rev-parse -q --verify \("refs/remotes/origin/" + ref + "^{commit}")); then
               echo "branch $sha"
               if local=$(git rev-parse -q --verify \("refs/heads/" + ref + "^{commit}")); then
-                if git merge-base --is-ancestor "$local" "$sha"; then echo "fast-forward $local"; else echo "diverged $local"; fi
+                if git merge-base --is-ancestor "$local" "$sha"; then echo "fast-forward $local"
+                elif git merge-base --is-ancestor "$sha" "$local"; then echo "ahead $local"
+                else echo "diverged $local"; fi
               fi
             elif sha=$(git rev-parse -q --verify \(ref + "^{commit}")); then
               echo "revision $sha"
@@ -193,7 +192,7 @@ public struct DeployCommands: Sendable {
 
     func writeReleases(_ json: String, timeout: Duration) -> RemoteCommand {
         RemoteCommand("""
-            (umask 077 && mkdir -p \(state.script)) && printf '%s\\n' \(json) > \(state.file("releases.json.new")) && mv \(state.file("releases.json.new")) \(state.file("releases.json"))
+            (\(state.prepare) && printf '%s\\n' \(json) > \(state.file("releases.json.new")) && mv \(state.file("releases.json.new")) \(state.file("releases.json")))
             """, timeout: timeout, effect: .changes("records the last-known-good releases in \(state.path)/releases.json"))
     }
 

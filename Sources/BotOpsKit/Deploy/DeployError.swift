@@ -6,6 +6,14 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
     case dirtyCheckout(path: String, files: [String])
     case wrongBranch(path: String, current: String, target: String)
     case nonFastForward(branch: String, local: String, remote: String)
+    /// The host's branch has commits origin lacks, and origin has none it lacks: made on the host.
+    case localCommits(branch: String, local: String, remote: String)
+    case detachedCheckout(path: String, revision: String, target: String)
+    case releasesUnreadable(file: String, detail: String)
+    case noPreviousRelease(services: [String])
+    case previousReleasesDiffer(services: [String], revisions: [String])
+    case databaseDownBeforeDeploy(String)
+    case stateDirectoryUnusable(String)
     case unknownRevision(String)
     case unknownService(names: [String], known: [String])
     case databaseNotRunning(container: String, state: String)
@@ -24,9 +32,23 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
 
     public var exitCode: BotOpsExitCode {
         switch self {
-        case .unknownService, .unknownRevision: return .usage
+        case .unknownService, .unknownRevision, .noPreviousRelease, .stateDirectoryUnusable: return .usage
         case .hostCommandFailed, .lockToolMissing, .composeMissing, .composeConfigUnreadable: return .failed
         default: return .refused
+        }
+    }
+
+    /// The error in botops' own words, for the audit: without the command output some carry (compose's
+    /// stderr, git's file list, cat's complaint), which may hold anything.
+    public var auditDescription: String {
+        switch self {
+        case let .dirtyCheckout(path, files): return "the checkout \(path) has \(files.count) uncommitted change\(files.count == 1 ? "" : "s")"
+        case .composeConfigFailed: return "`compose config` failed on the host"
+        case let .hostCommandFailed(step, _): return "\(step) failed"
+        case let .releasesUnreadable(file, _): return "cannot read \(file)"
+        case .databaseDownBeforeDeploy: return "the database was not running before the deploy (db-running failed)"
+        case let .notHostFiles(files): return "--host-files refused: \(files.count) other file\(files.count == 1 ? "" : "s") changed"
+        default: return description
         }
     }
 
@@ -42,7 +64,23 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
         case let .wrongBranch(path, current, target):
             return "the checkout \(path) is on \(current), not \(target). Deploy that branch with --ref \(current), or switch back with: botops rollback --to \(target)"
         case let .nonFastForward(branch, local, remote):
-            return "origin/\(branch) (\(remote.prefix(12))) does not contain the deployed \(local.prefix(12)): history was rewritten. botops only fast-forwards; deploy the new history explicitly with --ref \(remote.prefix(12)) if that is intended."
+            return "\(branch) on the host (\(local.prefix(12))) and origin/\(branch) (\(remote.prefix(12))) have diverged: each has commits the other lacks (commits made on the host, or origin's history rewritten). botops only fast-forwards: push or drop the host's commits, or deploy origin's history explicitly with --ref \(remote.prefix(12)) if that is intended."
+        case let .localCommits(branch, local, remote):
+            return "\(branch) on the host (\(local.prefix(12))) has commits that origin/\(branch) (\(remote.prefix(12))) does not: they were made on the host. Push them to origin (then deploy), or drop them (git -C PATH reset --hard origin/\(branch)) if they are not wanted."
+        case let .detachedCheckout(path, revision, target):
+            return "the checkout \(path) is at a detached revision \(revision.prefix(12)), not on \(target). Deploy that revision explicitly with --ref \(revision.prefix(12)), or go back to \(target) with: botops rollback --to \(target)"
+        case let .releasesUnreadable(file, detail):
+            return "cannot read \(file): \(detail). botops will not replace it with an empty record (the kept releases would be lost). Look at it, then move it aside (mv \(file) \(file).damaged) to start a new record; the kept image tags stay."
+        case let .noPreviousRelease(services):
+            return "no verified release recorded before the one \(services.joined(separator: ", ")) run\(services.count == 1 ? "s" : "") now; pass --to BRANCH or --to REVISION."
+        case let .previousReleasesDiffer(services, revisions):
+            return "the services share one checkout but their previous releases differ ("
+                + zip(services, revisions).map { "\($0): \($1.prefix(12))" }.joined(separator: ", ")
+                + "); roll them back one at a time with --service NAME --to REVISION."
+        case let .stateDirectoryUnusable(path):
+            return "the state directory \(path) cannot be created or written by the ssh user. Set state_dir in botops.yml to a directory it can write (for several users: one shared by a group, e.g. /var/lib/botops with mode 2770), or fix its owner."
+        case let .databaseDownBeforeDeploy(detail):
+            return "the database is not running before the deploy (db-running: \(detail)), so the checks that need it would be skipped and nothing could verify the release. Start it first (docker start / docker unpause), or deploy without verification with --unverified."
         case let .unknownRevision(ref):
             return "no branch or revision '\(ref)' in the checkout or on origin. Push it first, or check the name."
         case let .unknownService(names, known):

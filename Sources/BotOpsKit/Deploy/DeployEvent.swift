@@ -16,6 +16,8 @@ public enum DeployEvent: Sendable, Equatable {
     case stepFinished(name: String, status: StepStatus, duration: Duration, message: String?)
     /// Something the operator should read: an interrupted deploy, pre-existing check failures, a slow stop.
     case notice(String)
+    /// The run went on (or succeeded) but something needs the operator: a release that could not be recorded.
+    case warning(String)
     /// `--dry-run`: a command that would run, and what it would change (nil: read-only).
     case planned(step: String, command: String, changes: String?)
     case finished(DeployOutcome)
@@ -29,7 +31,7 @@ public struct DeployOutcome: Sendable, Equatable {
         case rolledBack = "rolled-back"
         /// The deploy failed and so did the rollback: the host needs a human.
         case rollbackFailed = "rollback-failed"
-        /// Failed without a rollback (nothing had changed, or --no-rollback).
+        /// Failed without a rollback: nothing had changed (exit 1), or the host is left changed (--no-rollback, on_failure: abort; exit 5).
         case failed
         case refused
         /// --dry-run: nothing was changed.
@@ -41,6 +43,21 @@ public struct DeployOutcome: Sendable, Equatable {
     /// What to look at next, when the host needs attention.
     public var advice: String?
     public var exitCode: BotOpsExitCode
+
+    public init(result: Result, summary: String, advice: String?, exitCode: BotOpsExitCode) {
+        self.result = result
+        self.summary = summary
+        self.advice = advice
+        self.exitCode = exitCode
+    }
+
+    /// A refusal or error that ended the command before it had an outcome of its own.
+    public init(error: Error) {
+        exitCode = BotOpsExitCode(for: error)
+        result = exitCode == .refused ? .refused : .failed
+        summary = String(describing: error)
+        advice = nil
+    }
 }
 
 /// Renders events for a terminal: a line per step with its duration, output indented beneath, and
@@ -61,6 +78,8 @@ public struct TextEventRenderer: Sendable {
             return "      \(mark): \(name) in \(seconds(duration))" + (message.map { " — \($0)" } ?? "")
         case let .notice(text):
             return "  ! " + text
+        case let .warning(text):
+            return "  ! warning: " + text
         case let .planned(_, command, changes):
             return "      $ \(command)\n        " + (changes.map { "changes: \($0)" } ?? "read-only")
         case let .finished(outcome):
@@ -100,6 +119,9 @@ public struct JSONEventRenderer: Sendable {
             if let message { object["message"] = message }
         case let .notice(text):
             object["event"] = "notice"
+            object["message"] = text
+        case let .warning(text):
+            object["event"] = "warning"
             object["message"] = text
         case let .planned(step, command, changes):
             object["event"] = "planned"

@@ -8,6 +8,9 @@ public struct DeployRequest: Sendable, Equatable {
     public var noRollback = false
     /// Every check failure after the deploy rolls back, even one that was failing before.
     public var strict = false
+    /// `--unverified`: deploy although the database is down before it (the checks that need it
+    /// are skipped, so the release is recorded unverified).
+    public var unverified = false
     public var lockWait: Duration?
     /// The command line, for the lock holder record and the audit.
     public var command: String

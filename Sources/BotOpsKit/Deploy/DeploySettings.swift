@@ -58,6 +58,19 @@ public struct StateDirectory: Sendable, Equatable {
         return ok ? nil : "expected an absolute path or one under ~/, without '..'"
     }
 
+    /// Under `~/` the directory is the ssh user's alone (700, files 600). An absolute path may be
+    /// shared by a group (CI's user and the operator's): directories 2770, files 660, so both see
+    /// one lock, one audit and one release record.
+    public var isShared: Bool { !path.hasPrefix("~/") }
+
+    /// Sets the umask for the files that follow and creates the directory with its modes; run it
+    /// in the shell (or subshell) that writes them.
+    public var prepare: ShellScript {
+        isShared
+            ? "umask 007 && { [ -d \(script) ] || { mkdir -p \(script) && chmod 2770 \(script); }; }"
+            : "umask 077 && mkdir -p \(script)"
+    }
+
     /// The directory as a shell word: `~/` becomes `"$HOME"/`, the rest is quoted.
     public var script: ShellScript { file(nil) }
 

@@ -59,9 +59,14 @@ public final class Deployer: @unchecked Sendable {
         /// Per service: the container and image running before the deploy.
         var running: [String: RunningContainer] = [:]
         var kept: [String: String] = [:]
+        /// Per service: the release its running image is (recorded before, or kept by this run).
+        var keptRelease: [String: Releases.Release] = [:]
         /// Per service: the container and image that passed wait-healthy.
         var deployed: [String: RunningContainer] = [:]
         var baselineFailures: Set<CheckID> = []
+        var baselineSkipped: Set<CheckID> = []
+        /// Checks skipped after the deploy: the release is unverified.
+        var skippedAfter: [CheckID] = []
         var rollingBack = false
         /// The checkout moved: from here on a failure rolls back.
         var checkoutChanged = false
@@ -75,6 +80,17 @@ public final class Deployer: @unchecked Sendable {
         var previousTarget: Target {
             Target(branch: branchBefore, revision: runningRevision ?? revisionBefore)
         }
+
+        /// The one command that puts back what ran before. The deploy moved its target branch, so
+        /// naming that branch would run the new revision again: the revision is named instead,
+        /// unless the checkout was on another branch, which still names what ran.
+        var undoCommand: String {
+            let before = previousTarget
+            let unmoved = before.branch.flatMap { $0 != target?.branch && runningRevision == nil ? $0 : nil }
+            let to = unmoved ?? String(before.revision.prefix(12))
+            if services.isEmpty { return "botops deploy --host-files --ref \(to)" }
+            return "botops rollback --service \(services.joined(separator: ",")) --to \(to)"
+        }
     }
 
     struct RunningContainer: Equatable {
@@ -83,10 +99,22 @@ public final class Deployer: @unchecked Sendable {
         var imageName: String
     }
 
-    struct StepFailure: Error {
+    struct StepFailure: Error, CustomStringConvertible {
         var message: String
         /// A refusal or usage error keeps its own exit code and never rolls back.
         var refusal: DeployError?
+        /// The message without the command output it quotes (a check's last lines of the report
+        /// script, say), for the audit; nil when `message` is botops' own words already.
+        var audited: String?
+
+        init(message: String, refusal: DeployError?, audited: String? = nil) {
+            self.message = message
+            self.refusal = refusal
+            self.audited = audited
+        }
+
+        var description: String { refusal?.description ?? message }
+        var auditText: String { refusal?.auditDescription ?? audited ?? message }
     }
 
     // MARK: - Interruption
@@ -102,7 +130,7 @@ public final class Deployer: @unchecked Sendable {
         guard held != nil else { return nil }
         let message = "\(state.action) \(reason) during step \(step); "
             + (state.checkoutChanged || state.containersTouched
-                ? "the checkout was already at \(state.target?.display ?? "?")\(state.containersTouched ? " and containers had been stopped or replaced" : ""): run botops verify, then deploy again or botops rollback --to \(state.branchBefore ?? state.revisionBefore)."
+                ? "the checkout was already at \(state.target?.display ?? "?")\(state.containersTouched ? " and containers had been stopped or replaced" : ""): run botops verify, then deploy again or \(state.undoCommand)."
                 : "nothing had changed on the host yet.")
         var record = auditRecord(result: "interrupted", of: state)
         record.failure = message
@@ -159,7 +187,7 @@ public final class Deployer: @unchecked Sendable {
         if let refusal = failure.refusal {
             if currentHeldLock != nil {
                 var record = auditRecord(result: "refused")
-                record.failure = refusal.description
+                record.failure = refusal.auditDescription
                 await appendAudit(record)
             }
             throw refusal
@@ -167,23 +195,24 @@ public final class Deployer: @unchecked Sendable {
         let changed = run.checkoutChanged || run.containersTouched
         guard changed, step.onFailure == .rollback, !request.noRollback else {
             var record = auditRecord(result: "failed")
-            record.failure = "\(step.name): \(failure.message)"
+            record.failure = "\(step.name): \(failure.auditText)"
             await appendAudit(record)
+            let why = request.noRollback ? "--no-rollback" : "on_failure: \(step.onFailure.rawValue)"
             let state = changed
-                ? "The host was left as the failed step left it (--no-rollback or on_failure: \(step.onFailure.rawValue)): the checkout is at \(run.target?.display ?? "?")."
+                ? "The host is left changed, as the failed step left it (\(why)): \(whatChanged)."
                 : "Nothing had changed on the host."
             return DeployOutcome(result: .failed, summary: "deploy failed at \(step.name): \(failure.message)\n\(state)",
-                                 advice: changed ? "To go back: botops rollback --to \(run.branchBefore ?? run.revisionBefore)" : nil,
-                                 exitCode: .failed)
+                                 advice: changed ? "To go back: \(run.undoCommand)" : nil,
+                                 exitCode: changed ? .needsHuman : .failed)
         }
         emit(.notice("\(step.name) failed: \(failure.message). Rolling back to \(previousTarget.display) with the kept image\(run.services.count > 1 ? "s" : "")."))
         let attempted = run.target
         let rollback = await rollBack(to: previousTarget, restartContainers: run.containersTouched)
         run.target = attempted
         var record = auditRecord(result: rollback.failure == nil ? "rolled-back" : "rollback-failed")
-        record.failure = "\(step.name): \(failure.message)"
+        record.failure = "\(step.name): \(failure.auditText)"
         record.rollback = AuditRecord.Rollback(result: rollback.failure == nil ? "success" : "failed", to: previousTarget.revision,
-                                               steps: rollback.steps, failure: rollback.failure)
+                                               steps: rollback.steps, failure: rollback.auditedFailure)
         await appendAudit(record)
         if let rollbackFailure = rollback.failure {
             return DeployOutcome(
@@ -200,25 +229,67 @@ public final class Deployer: @unchecked Sendable {
 
     var previousTarget: Target { run.previousTarget }
 
-    /// All checks passed on the new revision: it becomes last-known-good, its image is kept by
-    /// revision, older kept images beyond `releases.keep` lose their tags.
+    /// What this run changed on the host so far, for a run that stops with the host changed.
+    var whatChanged: String {
+        var parts: [String] = []
+        if run.checkoutChanged { parts.append("the checkout moved from \(run.revisionBefore.prefix(12)) to \(run.target?.display ?? "?")") }
+        if run.containersTouched { parts.append("the containers of \(run.services.joined(separator: ", ")) were stopped or replaced") }
+        return parts.joined(separator: "; ")
+    }
+
+    /// The checks passed on the new revision: it becomes last-known-good (unless checks were
+    /// skipped), its image is kept by revision, older kept images beyond `releases.keep` lose their
+    /// tags. The release is live whatever happens here: a failure to record it is a warning, and
+    /// the audit line is written on its own either way.
     private func succeed() async throws -> DeployOutcome {
         let target = run.target ?? previousTarget
+        var recordFailure: String?
+        do {
+            try await recordRelease(target, verified: run.skippedAfter.isEmpty)
+        } catch let error where !(error is CancellationError) {
+            recordFailure = String(describing: error)
+        }
+        var entry = auditRecord(result: "success")
+        entry.recordFailed = recordFailure == nil ? nil : true
+        await appendAudit(entry)
+        var summary = "deployed \(run.services.joined(separator: ", ")) at \(target.display)"
+        if let recordFailure {
+            emit(.warning("the release runs and its checks pass, but recording it in \(config.deploy.stateDirectory.path)/releases.json failed (\(recordFailure)): rollback --to previous does not know it. Free space on the host, then deploy the same revision again to record it."))
+            summary += ": the checks pass, but it was not recorded as a release (see the warning)."
+        } else if !run.skippedAfter.isEmpty {
+            summary += "; unverified: \(run.skippedAfter.count) check\(run.skippedAfter.count == 1 ? "" : "s") skipped (\(run.skippedAfter.map(\.rawValue).joined(separator: ", "))), so it is not a last-known-good release: rollback --to previous passes over it."
+        } else {
+            summary += ": all checks pass; it is now the last-known-good release."
+        }
+        for service in run.services.sorted() {
+            if let downtime = run.downtime[service] { summary += "\n  \(service) downtime: \(seconds(downtime)) (old container stopped → new one healthy)" }
+        }
+        return DeployOutcome(result: .success, summary: summary, advice: nil, exitCode: .success)
+    }
+
+    /// Tags each deployed image by revision (never moving a tag that names another image) and
+    /// writes releases.json with the image id of every service's release, in one round trip.
+    private func recordRelease(_ target: Target, verified: Bool) async throws {
         let timeout = Duration.seconds(60)
         let now = Int(Date().timeIntervalSince1970)
+        let tagged = try await imageIDs(run.services.compactMap { service in
+            run.deployed[service].map { Releases.keptTag(image: $0.imageName, revision: target.revision) }
+        }, timeout: timeout)
         var untag: [String] = []
         var record: [RemoteCommand] = []
         for service in run.services {
             guard let container = run.deployed[service] else { continue }
-            // The release that ran until now is the newest good one before this: it must never be
-            // the one that drops out (it is what `rollback --to previous` returns to).
-            let before = previousTarget
-            if let kept = run.kept[service], before.revision != target.revision {
-                untag += run.releases.record(.init(revision: before.revision, branch: before.branch, image: kept, recordedAt: now), service: service, keep: config.deploy.keepReleases)
+            // The release that ran until now is the newest before this: it must never be the one
+            // that drops out (it is what `rollback --to previous` returns to).
+            if let before = run.keptRelease[service], before.revision != target.revision {
+                untag += run.releases.record(before, service: service, keep: config.deploy.keepReleases)
             }
-            let tag = Releases.keptTag(image: container.imageName, revision: target.revision)
+            let tag = Releases.tagToKeep(image: container.imageName, revision: target.revision, imageID: container.imageID,
+                                         taggedNow: tagged[Releases.keptTag(image: container.imageName, revision: target.revision)])
             record.append(commands.tag(container.imageID, as: tag, timeout: timeout))
-            untag += run.releases.record(.init(revision: target.revision, branch: target.branch, image: tag, recordedAt: now), service: service, keep: config.deploy.keepReleases)
+            untag += run.releases.record(.init(revision: target.revision, branch: target.branch, image: tag, imageID: container.imageID,
+                                               verified: verified ? nil : false, recordedAt: now),
+                                         service: service, keep: config.deploy.keepReleases)
         }
         record.append(commands.writeReleases(run.releases.json, timeout: timeout))
         let stillUsed = Set(run.releases.services.values.flatMap { $0.map(\.image) })
@@ -226,13 +297,7 @@ public final class Deployer: @unchecked Sendable {
         if !removable.isEmpty {
             record.append(commands.untag(removable, timeout: timeout))
         }
-        record.append(audit.appendCommand(auditRecord(result: "success")))
         try await runChecked(.all(record), step: "record")
-        var summary = "deployed \(run.services.joined(separator: ", ")) at \(target.display): all checks pass; it is now the last-known-good release."
-        for service in run.services.sorted() {
-            if let downtime = run.downtime[service] { summary += "\n  \(service) downtime: \(seconds(downtime)) (old container stopped → new one healthy)" }
-        }
-        return DeployOutcome(result: .success, summary: summary, advice: nil, exitCode: .success)
     }
 
     static let hostFilesAction = "deploy-host-files"
@@ -266,6 +331,8 @@ public final class Deployer: @unchecked Sendable {
     struct RollbackResult {
         var steps: [AuditRecord.Step] = []
         var failure: String?
+        /// `failure` without command output, for the audit.
+        var auditedFailure: String?
     }
 
     /// Runs rollback.yml without its lock step (the lock is already held) and reports how it went.
@@ -285,9 +352,11 @@ public final class Deployer: @unchecked Sendable {
                 try await perform(step, index: (numbering?.after ?? 0) + index + 1, total: numbering?.of ?? steps.count, playbook: .rollback, label: "rollback: ")
             } catch let failure as StepFailure {
                 result.failure = "\(step.name): \(failure.message)"
+                result.auditedFailure = "\(step.name): \(failure.auditText)"
                 break
             } catch {
-                result.failure = "\(step.name): \(error)"
+                result.failure = "\(step.name): \(String(describing: error))"
+                result.auditedFailure = "\(step.name): \(type(of: error))"
                 break
             }
         }
@@ -322,26 +391,29 @@ public final class Deployer: @unchecked Sendable {
             let result = await rollBack(to: target, restartContainers: true, numbering: (after: 1, of: total))
             run.steps += result.steps
             var record = auditRecord(result: result.failure == nil ? "success" : "failed")
-            record.failure = result.failure
+            record.failure = result.auditedFailure
             await appendAudit(record)
             if let failure = result.failure {
-                return DeployOutcome(result: .failed, summary: "rollback to \(target.display) failed: \(failure)",
-                                     advice: "Look at: docker ps -a; docker logs \(run.services.first ?? "SERVICE"); then botops verify.", exitCode: .failed)
+                let changed = run.checkoutChanged || run.containersTouched
+                return DeployOutcome(result: .failed,
+                                     summary: "rollback to \(target.display) failed: \(failure)" + (changed ? "\nThe host is left changed: \(whatChanged)." : "\nNothing had changed on the host."),
+                                     advice: "Look at: docker ps -a; docker logs \(run.services.first ?? "SERVICE"); then botops verify.",
+                                     exitCode: changed ? .needsHuman : .failed)
             }
             return DeployOutcome(result: .success, summary: "rolled back \(run.services.joined(separator: ", ")) to \(target.display): the checks pass.",
                                  advice: nil, exitCode: .success)
         }
     }
 
-    /// `--to`: "previous" (or nothing) is the release before the newest good one; a local branch
-    /// goes back to that branch as it is here (no fetch: a rollback never pulls new code); a
-    /// revision moves the current branch there.
+    /// `--to`: "previous" (or nothing) is, for every named service, the last verified release
+    /// before the one its container runs (judged by image); a local branch goes back to that
+    /// branch as it is here (no fetch: a rollback never pulls new code); a revision moves the
+    /// current branch there.
     private func rollbackTarget(_ to: String?) async throws -> Target {
         guard let to, to != "previous" else {
-            let service = run.services.first ?? ""
-            guard let previous = run.releases.previous(of: service) else {
-                throw StepFailure(message: "", refusal: .unknownRevision("previous release of \(service) (none recorded yet; pass --to BRANCH or --to REVISION)"))
-            }
+            let tagged = try await taggedImages(timeout: .seconds(60))
+            let previous = try run.releases.previous(of: run.services, running: run.running.mapValues(\.imageID),
+                                                     checkout: run.revisionBefore, tagged: tagged)
             return Target(branch: previous.branch ?? run.branchBefore, revision: previous.revision)
         }
         let result = try await runner.run(commands.resolveLocal(to, timeout: .seconds(30)))

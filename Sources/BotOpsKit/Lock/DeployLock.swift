@@ -25,6 +25,7 @@ public struct DeployLock: Sendable {
 
     static let conflictStatus: Int32 = 75
     static let noFlockStatus: Int32 = 71
+    static let unusableStateStatus: Int32 = 70
 
     /// The command that takes the lock and keeps it until killed.
     public func acquireCommand(_ holder: LockHolder) -> RemoteCommand {
@@ -38,7 +39,7 @@ public struct DeployLock: Sendable {
             while echo .; do sleep 1 </dev/null >/dev/null 2>&1; done
             """
         let script: ShellScript = """
-            (umask 077 && mkdir -p \(state.script)) && cd \(state.script) || exit 70
+            \(state.prepare) && cd \(state.script) && [ -w . ] || exit \(Int(Self.unusableStateStatus))
             command -v flock >/dev/null 2>&1 || exit \(Int(Self.noFlockStatus))
             exec flock -n -o -E \(Int(Self.conflictStatus)) lock sh -c \(locked.text) botops-lock \(holder.json)
             """
@@ -140,6 +141,7 @@ public struct DeployLock: Sendable {
         switch result.termination {
         case .exited(Self.conflictStatus): return nil
         case .exited(Self.noFlockStatus): throw DeployError.lockToolMissing("flock is not installed")
+        case .exited(Self.unusableStateStatus): throw DeployError.stateDirectoryUnusable(state.path)
         default:
             throw DeployError.hostCommandFailed(step: "lock", detail: "taking the lock in \(state.path) ended with \(result.termination): \(result.stderrText.prefix(300))")
         }
