@@ -56,7 +56,10 @@ struct Deploy: HostCommand {
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
         if !dryRun { try await blackout.check(session, action: "deploy", configPath: connection.config) }
-        let deployer = try await output.deployer(in: session, configPath: connection.config)
+        let deployer = try await output.deployer(in: session, configPath: connection.config) { [blackout, connection] in
+            // A deploy that waited for the lock may now be inside a window.
+            try await blackout.check(session, action: "deploy", configPath: connection.config)
+        }
         var request = DeployRequest(services: hostFiles ? [] : all ? config.services : service ?? [], ref: ref, command: commandLine())
         request.dryRun = dryRun
         request.noRollback = noRollback

@@ -34,6 +34,8 @@ public struct DeployOutcome: Sendable, Equatable {
         case refused
         /// --dry-run: nothing was changed.
         case planned
+        /// Stopped at a step boundary: Ctrl-C, SIGTERM, a broken lock.
+        case interrupted
     }
 
     public var result: Result
@@ -41,6 +43,11 @@ public struct DeployOutcome: Sendable, Equatable {
     /// What to look at next, when the host needs attention.
     public var advice: String?
     public var exitCode: BotOpsExitCode
+    /// The signal that stopped the run: the process exits 128 + it.
+    public var interruptedBy: Int32? = nil
+
+    /// The process's exit status: 130/143 after Ctrl-C/SIGTERM, else `exitCode`.
+    public var processExitCode: Int32 { interruptedBy.map { 128 + $0 } ?? exitCode.rawValue }
 }
 
 /// Renders events for a terminal: a line per step with its duration, output indented beneath, and
@@ -109,7 +116,7 @@ public struct JSONEventRenderer: Sendable {
         case let .finished(outcome):
             object["event"] = "finished"
             object["result"] = outcome.result.rawValue
-            object["exit_code"] = Int(outcome.exitCode.rawValue)
+            object["exit_code"] = Int(outcome.processExitCode)
             object["summary"] = outcome.summary
             if let advice = outcome.advice { object["advice"] = advice }
         }
