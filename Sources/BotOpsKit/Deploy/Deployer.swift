@@ -113,7 +113,7 @@ public final class Deployer: @unchecked Sendable {
     /// The first Ctrl-C or SIGTERM: the holder record and the `interrupted` audit line are written
     /// at once; a step that changes nothing running is stopped on the host; one that changes the
     /// running service runs to its end. The run loop then stops at the step boundary
-    /// (`stopped(at:)`). A rollback in progress runs to its end: it is what restores the host.
+    /// (`stopped()`). A rollback in progress runs to its end: it is what restores the host.
     func interrupt(by signal: Int32) {
         let (held, step, rollingBack) = mutex.withLock {
             interruptedBy = interruptedBy ?? signal
@@ -157,8 +157,10 @@ public final class Deployer: @unchecked Sendable {
 
     /// The run stopped at a step boundary: a service left stopped is started again, then the
     /// host's state is reported with the one command that undoes the deploy.
-    private func stopped(at step: String) async -> DeployOutcome {
+    private func stopped() async -> DeployOutcome {
         await mutex.withLock { interruptWork }?.value
+        // The step in flight when the stop came (the boundary is before the next one starts).
+        let step = mutex.withLock { currentStep }
         let reason = stopReason ?? "stopped"
         let finished = mutex.withLock { finishedActions }
         let stopDone = finished.contains(.builtin(.stop))
@@ -266,7 +268,7 @@ public final class Deployer: @unchecked Sendable {
             do {
                 try await perform(step, index: index + 1, total: steps.count, playbook: .deploy)
             } catch is StopRequested {
-                return await stopped(at: step.name)
+                return await stopped()
             } catch let lost as HostLost {
                 return lostConnection(at: step.name, error: lost.error)
             } catch let failure as StepFailure {

@@ -1,0 +1,101 @@
+import BotOpsKit
+import Foundation
+import Remote
+import SandboxSupport
+import Testing
+
+/// Ctrl-C, SIGTERM and CI's cancel during a deploy on the sandbox host: the step that changes the
+/// running service runs to its end, one that changes nothing running is stopped on the host, a
+/// stopped service is started again, and the report says what the host is left with.
+@Suite(.enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct InterruptTests {
+    /// A deployer that is asked to stop (as the lifecycle asks on the first signal) when `step` starts.
+    func deployer(_ sandbox: DeploySandbox, config path: String, interruptAt step: String, signal: Int32 = SIGINT) throws -> (Deployer, EventLog) {
+        let config = try BotOpsConfig.load(path: path)
+        let events = EventLog()
+        let interruption = Interruption()
+        let deployer = Deployer(config: config,
+                                deployPlaybook: try config.deploy.loadPlaybook(.deploy, configPath: path),
+                                rollbackPlaybook: try config.deploy.loadPlaybook(.rollback, configPath: path),
+                                runner: sandbox.host, interruption: interruption) { event in
+            events.append(event)
+            if case .stepStarted(let name, _, _) = event, name == step {
+                // A moment into the step, as a user's Ctrl-C would come.
+                Task {
+                    try? await Task.sleep(for: .milliseconds(300))
+                    interruption.request(signal)
+                    // GitHub Actions' SIGTERM after the SIGINT: the same request.
+                    interruption.request(SIGTERM)
+                }
+            }
+        }
+        return (deployer, events)
+    }
+
+    @Test func interruptedDuringStopTheOldContainerIsStartedAgain() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config(compose: "docker-compose")
+            let original = try await sandbox.runningImage("sighook")
+            let before = try await sandbox.checkout()
+            let target = try await sandbox.commit(on: "main", files: ["VERSION": "2-interrupted\n"], message: "sighook: a release interrupted at stop")
+            let (deployer, events) = try deployer(sandbox, config: config, interruptAt: "stop")
+            let outcome = try await deployer.deploy(DeployRequest(services: ["sighook"], command: "botops deploy --service sighook"))
+            #expect(outcome.result == .interrupted, "\(events.text)")
+            #expect(outcome.processExitCode == 130)
+            #expect(events.stepNames == ["lock", "preflight", "baseline", "keep-image", "checkout", "build", "stop"], "stop ran to its end, nothing after it")
+            #expect(events.notices.contains { $0.contains("started the old container of sighook again") }, "\(events.text)")
+            #expect(try await sandbox.sh("docker inspect -f '{{.State.Running}}' sighook") == "true")
+            #expect(try await sandbox.runningImage("sighook") == original)
+            #expect(try await sandbox.checkout() == ("main", target))
+            #expect(outcome.summary.contains("interrupted by SIGINT during step stop"))
+            #expect(outcome.summary.contains("sighook runs the old container again"))
+            #expect(outcome.advice?.contains("botops rollback --to \(before.revision.prefix(12))") == true)
+            #expect(JSONEventRenderer().render(.finished(outcome))?.contains("\"exit_code\":130") == true)
+            let record = try #require(try await sandbox.audit(last: 1).last)
+            #expect(record.result == "interrupted")
+            #expect(record.failure == "SIGINT during step stop")
+            #expect(try await DeployLock(state: StateDirectory(path: "~/.botops"), staleAfter: .seconds(3600), runner: sandbox.host).status() == .free(interrupted: nil))
+        }
+    }
+
+    @Test func interruptedDuringUpTheNewContainerRunsUnverified() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config(compose: "docker-compose")
+            let original = try await sandbox.runningImage("sighook")
+            let target = try await sandbox.commit(on: "main", files: ["VERSION": "2-up\n"], message: "sighook: a release interrupted at up")
+            let (deployer, events) = try deployer(sandbox, config: config, interruptAt: "up", signal: SIGTERM)
+            let outcome = try await deployer.deploy(DeployRequest(services: ["sighook"], command: "botops deploy --service sighook"))
+            #expect(outcome.result == .interrupted, "\(events.text)")
+            #expect(outcome.processExitCode == 143)
+            #expect(events.stepNames.last == "up", "up ran to its end; nothing after it")
+            #expect(try await sandbox.runningImage("sighook") != original)
+            #expect(try await sandbox.checkout() == ("main", target))
+            #expect(outcome.summary.contains("sighook runs the new containers, not yet verified"), "\(outcome.summary)")
+            let record = try #require(try await sandbox.audit(last: 1).last)
+            #expect(record.result == "interrupted" && record.failure == "SIGTERM during step up")
+        }
+    }
+
+    @Test func interruptedDuringBuildTheBuildIsStoppedOnTheHost() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config(compose: "docker-compose")
+            let original = try await sandbox.runningImage("sighook")
+            let dockerfile = try String(contentsOf: DeploySandbox.repositoryRoot.appendingPathComponent("scripts/sandbox-app/Dockerfile.bot"), encoding: .utf8)
+            try await sandbox.commit(on: "main", files: ["Dockerfile.bot": dockerfile + "RUN sleep 120\n"], message: "sighook: a slow build")
+            let (deployer, events) = try deployer(sandbox, config: config, interruptAt: "build")
+            let outcome = try await deployer.deploy(DeployRequest(services: ["sighook"], command: "botops deploy --service sighook"))
+            #expect(outcome.result == .interrupted, "\(events.text)")
+            let stopped = events.events.contains { event in
+                if case .stepFinished("build", .failed, _, let message?) = event { return message.hasPrefix("stopped: interrupted by SIGINT") }
+                return false
+            }
+            #expect(stopped, "the build was stopped on the host, not waited for: \(events.text)")
+            #expect(events.stepNames.last == "build")
+            #expect(try await sandbox.runningImage("sighook") == original, "the running container was never touched")
+            // Neither the compose client nor the build's `sleep` (the daemon cancels a build whose
+            // client is gone) outlives the stop's wait.
+            let left = try await sandbox.sh("for i in $(seq 100); do pgrep -f '[d]ocker-compose.* build' || pgrep -fx 'sleep 120' || exit 0; sleep 0.1; done")
+            #expect(left.isEmpty, "still running on the host: \(left)")
+        }
+    }
+}
