@@ -9,6 +9,20 @@ import Testing
 /// stopped service is started again, and the report says what the host is left with.
 @Suite(.enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct InterruptTests {
+    /// A deployer on `runner` whose events go to `onEvent` too.
+    func deployer(_ runner: any CommandRunner, config path: String, onEvent: @escaping @Sendable (DeployEvent) -> Void = { _ in }) throws -> (Deployer, EventLog) {
+        let config = try BotOpsConfig.load(path: path)
+        let events = EventLog()
+        let deployer = Deployer(config: config,
+                                deployPlaybook: try config.deploy.loadPlaybook(.deploy, configPath: path),
+                                rollbackPlaybook: try config.deploy.loadPlaybook(.rollback, configPath: path),
+                                runner: runner) { event in
+            events.append(event)
+            onEvent(event)
+        }
+        return (deployer, events)
+    }
+
     /// A deployer that is asked to stop (as the lifecycle asks on the first signal) when `step` starts.
     func deployer(_ sandbox: DeploySandbox, config path: String, interruptAt step: String, signal: Int32 = SIGINT) throws -> (Deployer, EventLog) {
         let config = try BotOpsConfig.load(path: path)
@@ -96,6 +110,85 @@ struct InterruptTests {
             // client is gone) outlives the stop's wait.
             let left = try await sandbox.sh("for i in $(seq 100); do pgrep -f '[d]ocker-compose.* build' || pgrep -fx 'sleep 120' || exit 0; sleep 0.1; done")
             #expect(left.isEmpty, "still running on the host: \(left)")
+        }
+    }
+
+    @Test func aBrokenLockStopsTheDeployAtTheNextStepBoundary() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config(compose: "docker-compose")
+            let original = try await sandbox.runningImage("sighook")
+            try await sandbox.commit(on: "main", files: ["VERSION": "2-broken-lock\n"], message: "sighook: a release whose lock is broken")
+            let breaker = DeployLock(state: StateDirectory(path: "~/.botops"), staleAfter: .seconds(3600), runner: sandbox.host)
+            let (deployer, events) = try deployer(sandbox.host, config: config) { event in
+                if case .stepStarted("build", _, _) = event {
+                    // `botops lock release --force` from another machine while the build runs.
+                    Task { _ = try? await breaker.forceRelease() }
+                }
+            }
+            let outcome = try await deployer.deploy(DeployRequest(services: ["sighook"], command: "botops deploy --service sighook"))
+            #expect(outcome.result == .interrupted, "\(events.text)")
+            #expect(outcome.summary.contains("deploy lock was broken"), "\(outcome.summary)")
+            #expect(outcome.processExitCode == 1)
+            #expect(events.stepNames.last == "build", "no step after the boundary: \(events.stepNames)")
+            #expect(try await sandbox.runningImage("sighook") == original)
+        }
+    }
+
+    @Test func aLostConnectionExitsThreeWithoutARollback() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config(compose: "docker-compose")
+            let original = try await sandbox.runningImage("sighook")
+            let dockerfile = try String(contentsOf: DeploySandbox.repositoryRoot.appendingPathComponent("scripts/sandbox-app/Dockerfile.bot"), encoding: .utf8)
+            try await sandbox.commit(on: "main", files: ["Dockerfile.bot": dockerfile + "RUN sleep 120\n"], message: "sighook: a slow build, then the connection dies")
+            let connection = try await SSHConnection.connect(to: try sandbox.sandbox.target())
+            // The sshd process serving this connection: killing it drops the connection, as a
+            // network failure would.
+            let sshd = try await connection.run("echo $PPID").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            let (deployer, events) = try deployer(connection, config: config) { event in
+                if case .stepStarted("build", _, _) = event {
+                    Task {
+                        try? await Task.sleep(for: .milliseconds(500))
+                        _ = try? await sandbox.host.run("kill -KILL \(sshd)")
+                    }
+                }
+            }
+            let outcome = try await deployer.deploy(DeployRequest(services: ["sighook"], command: "botops deploy --service sighook"))
+            await connection.close()
+            _ = try? await sandbox.host.run("pkill -f '[d]ocker-compose.* build'; true")
+            #expect(outcome.exitCode == .unreachable, "\(events.text)")
+            #expect(outcome.summary.contains("lost the connection to the host during step build"), "\(outcome.summary)")
+            #expect(outcome.summary.contains("No rollback was attempted"))
+            #expect(outcome.advice?.contains("botops rollback --to") == true)
+            #expect(!events.stepNames.contains { $0.hasPrefix("rollback") }, "\(events.stepNames)")
+            #expect(try await sandbox.runningImage("sighook") == original)
+        }
+    }
+
+    /// `--lock-wait` must not carry a deploy into a blackout window: judged again with the lock
+    /// held, here at an injected time inside a Monday 09:00 entry's window.
+    @Test func theBlackoutWindowIsJudgedAgainOnceTheLockIsHeld() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config(compose: "docker-compose")
+            let before = try await sandbox.checkout()
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try "0 9 * * 1 /opt/bot/weekly_strategy_review.sh\n# botops: blackout 10m\n".write(to: directory.appendingPathComponent("weekly.cron"), atomically: true, encoding: .utf8)
+            let entries = try CronEntries.load(directory: directory.path)
+            let mondayAt0855UTC: Int64 = 1_796_028_900
+            let (deployer, events) = try deployer(sandbox.host, config: config)
+            let host = sandbox.host
+            deployer.afterLock = {
+                _ = try await BlackoutGuard(entries: entries, now: mondayAt0855UTC)
+                    .check(action: "deploy", command: "botops deploy --service sighook", force: false, host: host, state: StateDirectory(path: "~/.botops"))
+            }
+            let refusal = await #expect(throws: DeployError.self) {
+                _ = try await deployer.deploy(DeployRequest(services: ["sighook"], command: "botops deploy --service sighook"))
+            }
+            #expect(refusal?.exitCode == .refused)
+            #expect(refusal?.description.contains("blackout window") == true, "\(String(describing: refusal))")
+            #expect(events.stepNames == ["lock"])
+            #expect(try await sandbox.checkout() == before)
+            #expect(try await DeployLock(state: StateDirectory(path: "~/.botops"), staleAfter: .seconds(3600), runner: host).status() == .free(interrupted: nil))
         }
     }
 }
