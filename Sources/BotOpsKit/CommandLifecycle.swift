@@ -101,19 +101,10 @@ public final class CommandSession: @unchecked Sendable {
             return late
         }
         guard !tasks.isEmpty else { return [] }
-        let outcomes = await withTaskGroup(of: [String?]?.self) { group in
-            group.addTask {
-                var messages: [String?] = []
-                for task in tasks { messages.append(await task.value) }
-                return messages
-            }
-            group.addTask {
-                try? await Task.sleep(for: Self.lateReleaseBound)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+        let outcomes = await bounded(Self.lateReleaseBound) {
+            var messages: [String?] = []
+            for task in tasks { messages.append(await task.value) }
+            return messages
         }
         guard let outcomes else {
             report("a release registered while the command was ending did not finish within \(Self.lateReleaseBound); exiting without it")

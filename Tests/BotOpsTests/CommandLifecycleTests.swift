@@ -221,6 +221,15 @@ struct FakeLock: Error, CustomStringConvertible {
         #expect(log.events == ["connect", "late release", "close"])
     }
 
+    /// A late release that never ends (awaiting a task that ignores cancellation) does not hold
+    /// the exit: the bound gives up on it.
+    @Test func boundedGivesUpOnWorkThatIgnoresCancellation() async {
+        let never = Task { await Gate().wait() }
+        let outcome = await bounded(.milliseconds(50)) { await never.value }
+        #expect(outcome == nil)
+        #expect(await bounded(.seconds(30)) { 42 } == 42)
+    }
+
     @Test func theHostAfterCloseThrows() async throws {
         let session = session()
         await session.closeConnection()

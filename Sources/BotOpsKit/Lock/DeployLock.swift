@@ -272,14 +272,8 @@ public final class HeldLock: @unchecked Sendable {
         let lock = self.lock, pid = remotePID, task = self.task
         await Task.detached {
             _ = try? await lock.runner.run(lock.releaseCommand(pid: pid))
-            let ended = await withTaskGroup(of: Bool.self) { group in
-                group.addTask { _ = try? await task.value; return true }
-                group.addTask { try? await Task.sleep(for: DeployLock.releaseBound); return false }
-                let first = await group.next() ?? false
-                group.cancelAll()
-                return first
-            }
-            if !ended { task.cancel() }
+            let ended = await bounded(DeployLock.releaseBound) { _ = try? await task.value }
+            if ended == nil { task.cancel() }
         }.value
     }
 }
