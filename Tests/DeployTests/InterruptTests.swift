@@ -95,7 +95,7 @@ struct InterruptTests {
             let config = try sandbox.config(compose: "docker-compose")
             let original = try await sandbox.runningImage("sighook")
             let dockerfile = try String(contentsOf: DeploySandbox.repositoryRoot.appendingPathComponent("scripts/sandbox-app/Dockerfile.bot"), encoding: .utf8)
-            try await sandbox.commit(on: "main", files: ["Dockerfile.bot": dockerfile + "RUN sleep 120\n"], message: "sighook: a slow build")
+            try await sandbox.commit(on: "main", files: ["Dockerfile.bot": dockerfile + "RUN sleep 117\n"], message: "sighook: a slow build")
             let (deployer, events) = try deployer(sandbox, config: config, interruptAt: "build")
             let outcome = try await deployer.deploy(DeployRequest(services: ["sighook"], command: "botops deploy --service sighook"))
             #expect(outcome.result == .interrupted, "\(events.text)")
@@ -106,9 +106,9 @@ struct InterruptTests {
             #expect(stopped, "the build was stopped on the host, not waited for: \(events.text)")
             #expect(events.stepNames.last == "build")
             #expect(try await sandbox.runningImage("sighook") == original, "the running container was never touched")
-            // Neither the compose client nor the build's `sleep` (the daemon cancels a build whose
-            // client is gone) outlives the stop's wait.
-            let left = try await sandbox.sh("for i in $(seq 100); do pgrep -f '[d]ocker-compose.* build' || pgrep -fx 'sleep 120' || exit 0; sleep 0.1; done")
+            // The build's `sleep` does not outlive the stop's wait: the daemon cancels a build
+            // whose client was stopped.
+            let left = try await sandbox.sh("for i in $(seq 100); do pgrep -fx 'sleep 117' || exit 0; sleep 0.1; done")
             #expect(left.isEmpty, "still running on the host: \(left)")
         }
     }
@@ -154,7 +154,13 @@ struct InterruptTests {
             }
             let outcome = try await deployer.deploy(DeployRequest(services: ["sighook"], command: "botops deploy --service sighook"))
             await connection.close()
+            // The build's client lost its session too; the holder ends at its next heartbeat.
             _ = try? await sandbox.host.run("pkill -f '[d]ocker-compose.* build'; true")
+            let lock = DeployLock(state: StateDirectory(path: "~/.botops"), staleAfter: .seconds(3600), runner: sandbox.host)
+            for _ in 0..<50 {
+                if case .free = try await lock.status() { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
             #expect(outcome.exitCode == .unreachable, "\(events.text)")
             #expect(outcome.summary.contains("lost the connection to the host during step build"), "\(outcome.summary)")
             #expect(outcome.summary.contains("No rollback was attempted"))
@@ -189,6 +195,49 @@ struct InterruptTests {
             #expect(events.stepNames == ["lock"])
             #expect(try await sandbox.checkout() == before)
             #expect(try await DeployLock(state: StateDirectory(path: "~/.botops"), staleAfter: .seconds(3600), runner: host).status() == .free(interrupted: nil))
+        }
+    }
+
+    /// The binary as CI runs it, cancelled as GitHub Actions cancels (SIGINT, then SIGTERM) while
+    /// `stop` runs: the stop ends, the old container starts again, exit 130 in the process and in
+    /// the JSON `finished` event.
+    @Test func theBinaryCancelledLikeGitHubActionsDuringStopExits130() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config(compose: "docker-compose")
+            let original = try await sandbox.runningImage("sighook")
+            try await sandbox.commit(on: "main", files: ["VERSION": "2-actions\n"], message: "sighook: a release cancelled by CI")
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let stdout = directory.appendingPathComponent("stdout"), stderr = directory.appendingPathComponent("stderr")
+            FileManager.default.createFile(atPath: stdout.path, contents: nil)
+            FileManager.default.createFile(atPath: stderr.path, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
+            process.arguments = ["deploy", "--service", "sighook", "--format", "json", "--config", config]
+            process.standardOutput = try FileHandle(forWritingTo: stdout)
+            process.standardError = try FileHandle(forWritingTo: stderr)
+            try process.run()
+            func output() -> String { (try? String(contentsOf: stdout, encoding: .utf8)) ?? "" }
+            var polls = 0
+            while process.isRunning, !output().contains("\"event\":\"step_started\",\"index\":7"), polls < 1200 {
+                try await Task.sleep(for: .milliseconds(50))
+                polls += 1
+            }
+            kill(process.processIdentifier, SIGINT)
+            try await Task.sleep(for: .milliseconds(300))
+            kill(process.processIdentifier, SIGTERM)
+            while process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+            let errors = (try? String(contentsOf: stderr, encoding: .utf8)) ?? ""
+            #expect(process.terminationStatus == 130, "\(output())\n\(errors)")
+            let finished = output().split(separator: "\n").last.map(String.init) ?? ""
+            #expect(finished.contains("\"event\":\"finished\"") && finished.contains("\"exit_code\":130") && finished.contains("\"result\":\"interrupted\""), "\(finished)")
+            #expect(errors.contains("SIGTERM after SIGINT: the same request"), "\(errors)")
+            #expect(!output().contains("\"step\":\"up\""), "nothing after stop")
+            #expect(try await sandbox.sh("docker inspect -f '{{.State.Running}}' sighook") == "true")
+            #expect(try await sandbox.runningImage("sighook") == original)
+            let record = try #require(try await sandbox.audit(last: 1).last)
+            #expect(record.result == "interrupted" && record.failure == "SIGINT during step stop")
+            #expect(try await DeployLock(state: StateDirectory(path: "~/.botops"), staleAfter: .seconds(3600), runner: sandbox.host).status() == .free(interrupted: nil))
         }
     }
 }

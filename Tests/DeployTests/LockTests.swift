@@ -159,7 +159,7 @@ struct LockTests {
     /// Runs `script` on the host in the state directory, detached from every botops session (as
     /// a command of a deploy whose botops was killed keeps running).
     func detached(_ host: any CommandRunner, _ script: String) async throws {
-        _ = try await host.run("mkdir -p \(shellQuote(state.path)) && cd \(shellQuote(state.path)) && setsid nohup sh -c \(shellQuote(script)) >/dev/null 2>&1 </dev/null &")
+        _ = try await host.run("mkdir -p \(shellQuote(state.path)) && cd \(shellQuote(state.path)) && (setsid sh -c \(shellQuote(script)) >/dev/null 2>&1 </dev/null &)")
     }
 
     @Test func aChangingCommandStillRunningHoldsOffTheNextDeployBoundedByLockWait() async throws {
