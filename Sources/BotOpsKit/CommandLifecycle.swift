@@ -261,11 +261,15 @@ public struct CommandLifecycle: Sendable {
             // The body stops at its next safe point and reports where; waited for, not abandoned.
             say("interrupted (\(signalName(number))): finishing the step in flight (one that changes nothing running is stopped), then stopping. Interrupt twice more to exit at once.")
             session.interruption.request(number)
-            status = 128 + number
-            if case .failure(let error) = await work.result {
+            switch await work.result {
+            case .success(let exit):
+                // The body says how it ended: 128 + the signal when it stopped, its own code when
+                // it had finished anyway.
+                status = exit.rawValue
+            case .failure(let error):
                 say(error)
                 // A lost connection says more than the interruption: the host's state is unknown.
-                if BotOpsExitCode(for: error) == .unreachable { status = BotOpsExitCode.unreachable.rawValue }
+                status = BotOpsExitCode(for: error) == .unreachable ? BotOpsExitCode.unreachable.rawValue : 128 + number
             }
         case .interrupted(let number):
             work.cancel()

@@ -66,7 +66,7 @@ struct Deploy: HostCommand {
         request.strict = strict
         request.lockWait = output.lockWait
         let outcome = hostFiles ? try await deployer.deployHostFiles(request) : try await deployer.deploy(request)
-        return ExitStatus(outcome.exitCode)
+        return ExitStatus(passingThrough: outcome.processExitCode)
     }
 }
 

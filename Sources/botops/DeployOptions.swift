@@ -36,7 +36,11 @@ struct DeployOutputOptions: ParsableArguments {
         let format = format
         return { event in
             let line = format == .json ? JSONEventRenderer().render(event) : TextEventRenderer().render(event)
-            if let line { print(line) }
+            if let line {
+                print(line)
+                // Each event as it happens, also into a pipe or a CI log (not at exit).
+                fflush(stdout)
+            }
         }
     }
 }

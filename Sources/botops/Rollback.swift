@@ -43,6 +43,6 @@ struct Rollback: HostCommand {
         }
         var request = RollbackRequest(services: service ?? config.services, to: to, command: commandLine())
         request.lockWait = output.lockWait
-        return ExitStatus(try await deployer.rollback(request).exitCode)
+        return ExitStatus(passingThrough: try await deployer.rollback(request).processExitCode)
     }
 }

@@ -9,6 +9,12 @@ import Testing
 /// stopped service is started again, and the report says what the host is left with.
 @Suite(.enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct InterruptTests {
+    /// A sighook release whose build sleeps `seconds` (`sleep N` shows on the host while it runs).
+    func commitSlowBuild(_ sandbox: DeploySandbox, seconds: Int) async throws {
+        let dockerfile = try String(contentsOf: DeploySandbox.repositoryRoot.appendingPathComponent("scripts/sandbox-app/Dockerfile.bot"), encoding: .utf8)
+        try await sandbox.commit(on: "main", files: ["Dockerfile.bot": dockerfile + "RUN sleep \(seconds)\n"], message: "sighook: a build of \(seconds) s")
+    }
+
     /// A deployer on `runner` whose events go to `onEvent` too.
     func deployer(_ runner: any CommandRunner, config path: String, onEvent: @escaping @Sendable (DeployEvent) -> Void = { _ in }) throws -> (Deployer, EventLog) {
         let config = try BotOpsConfig.load(path: path)
@@ -94,8 +100,7 @@ struct InterruptTests {
         try await DeploySandbox.scenario { sandbox in
             let config = try sandbox.config(compose: "docker-compose")
             let original = try await sandbox.runningImage("sighook")
-            let dockerfile = try String(contentsOf: DeploySandbox.repositoryRoot.appendingPathComponent("scripts/sandbox-app/Dockerfile.bot"), encoding: .utf8)
-            try await sandbox.commit(on: "main", files: ["Dockerfile.bot": dockerfile + "RUN sleep 117\n"], message: "sighook: a slow build")
+            try await commitSlowBuild(sandbox, seconds: 117)
             let (deployer, events) = try deployer(sandbox, config: config, interruptAt: "build")
             let outcome = try await deployer.deploy(DeployRequest(services: ["sighook"], command: "botops deploy --service sighook"))
             #expect(outcome.result == .interrupted, "\(events.text)")
@@ -138,8 +143,7 @@ struct InterruptTests {
         try await DeploySandbox.scenario { sandbox in
             let config = try sandbox.config(compose: "docker-compose")
             let original = try await sandbox.runningImage("sighook")
-            let dockerfile = try String(contentsOf: DeploySandbox.repositoryRoot.appendingPathComponent("scripts/sandbox-app/Dockerfile.bot"), encoding: .utf8)
-            try await sandbox.commit(on: "main", files: ["Dockerfile.bot": dockerfile + "RUN sleep 120\n"], message: "sighook: a slow build, then the connection dies")
+            try await commitSlowBuild(sandbox, seconds: 120)
             let connection = try await SSHConnection.connect(to: try sandbox.sandbox.target())
             // The sshd process serving this connection: killing it drops the connection, as a
             // network failure would.
@@ -238,6 +242,24 @@ struct InterruptTests {
             let record = try #require(try await sandbox.audit(last: 1).last)
             #expect(record.result == "interrupted" && record.failure == "SIGINT during step stop")
             #expect(try await DeployLock(state: StateDirectory(path: "~/.botops"), staleAfter: .seconds(3600), runner: sandbox.host).status() == .free(interrupted: nil))
+        }
+    }
+
+    /// Ctrl-C while waiting (`--lock-wait`) for another deploy's lock stops waiting at once.
+    @Test func interruptedWhileWaitingForTheLockStopsWaiting() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config(compose: "docker-compose")
+            let other = try await DeployLock(state: StateDirectory(path: "~/.botops"), staleAfter: .seconds(3600), runner: sandbox.host)
+                .acquire(as: .current(command: "botops deploy --service webhook"), wait: nil)
+            let (deployer, events) = try deployer(sandbox, config: config, interruptAt: "lock")
+            var request = DeployRequest(services: ["sighook"], command: "botops deploy --service sighook")
+            request.lockWait = .seconds(600)
+            let outcome = try await deployer.deploy(request)
+            await other.release()
+            #expect(outcome.result == .interrupted, "\(events.text)")
+            #expect(outcome.processExitCode == 130)
+            #expect(outcome.summary.contains("nothing had changed on the host"), "\(outcome.summary)")
+            #expect(events.notices.contains { $0.contains("waiting for the deploy lock") })
         }
     }
 }

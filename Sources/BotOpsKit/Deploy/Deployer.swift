@@ -33,6 +33,8 @@ public final class Deployer: @unchecked Sendable {
     private var interruptedBy: Int32?
     /// The interruption's audit line and stop of the step in flight, done at the signal.
     private var interruptWork: Task<Void, Never>?
+    /// Taking the lock (perhaps waiting `--lock-wait` for it): an interruption cancels it.
+    private var lockTask: Task<String?, Error>?
 
     public init(config: BotOpsConfig, deployPlaybook: Playbook, rollbackPlaybook: Playbook, runner: any CommandRunner,
                 interruption: Interruption = Interruption(), emit: @escaping @Sendable (DeployEvent) -> Void) {
@@ -119,7 +121,11 @@ public final class Deployer: @unchecked Sendable {
             interruptedBy = interruptedBy ?? signal
             return (heldLock, currentStep, run.rollingBack)
         }
-        guard let held else { return }
+        guard let held else {
+            // Nothing taken yet: stop waiting for the lock.
+            mutex.withLock { lockTask }?.cancel()
+            return
+        }
         let record = interruptedRecord(signal: signal, step: step)
         let stop = rollingBack ? nil : stepRunner.stopCommand()
         let (hostRunner, state) = (hostRunner, config.deploy.stateDirectory)
@@ -274,6 +280,11 @@ public final class Deployer: @unchecked Sendable {
             } catch let failure as StepFailure {
                 return try await handleFailure(failure, at: step, request: request)
             }
+        }
+        // Recording the release (tags, releases.json, the audit) changes the host: it runs to its end.
+        mutex.withLock {
+            currentStep = "record"
+            stepRunner.enter(stoppable: false, label: "\(run.action) step record")
         }
         return try await succeed()
     }
@@ -486,7 +497,15 @@ public final class Deployer: @unchecked Sendable {
         var attempt = 0
         while true {
             do {
-                let note = try await execute(step, playbook: playbook)
+                let note: String?
+                if step.action == .builtin(.lock) {
+                    let task = Task { try await execute(step, playbook: playbook) }
+                    mutex.withLock { lockTask = task }
+                    if stopReason != nil { task.cancel() }
+                    note = try await task.value
+                } else {
+                    note = try await execute(step, playbook: playbook)
+                }
                 let duration = clock.now - start
                 run.steps.append(.init(name: label + step.name, status: "ok", durationMS: wholeMilliseconds(duration)))
                 emit(.stepFinished(name: label + step.name, status: .ok, duration: duration, message: note))
@@ -494,7 +513,7 @@ public final class Deployer: @unchecked Sendable {
             } catch {
                 if let remote = error as? RemoteError, remote.isUnreachable { throw HostLost(error: remote) }
                 let duration = clock.now - start
-                if !run.rollingBack, stopReason != nil, stoppable {
+                if !run.rollingBack, stopReason != nil, stoppable || step.action == .builtin(.lock) {
                     // Stopped on the host by the interruption: not a failure of the release.
                     run.steps.append(.init(name: label + step.name, status: "stopped", durationMS: wholeMilliseconds(duration)))
                     emit(.stepFinished(name: label + step.name, status: .failed, duration: duration, message: "stopped: \(stopReason ?? "")"))
