@@ -36,11 +36,8 @@ struct DeployOutputOptions: ParsableArguments {
         let format = format
         return { event in
             let line = format == .json ? JSONEventRenderer().render(event) : TextEventRenderer().render(event)
-            if let line {
-                print(line)
-                // Each event as it happens, also into a pipe or a CI log (not at exit).
-                fflush(stdout)
-            }
+            // Written at once, also into a pipe or a CI log (print would buffer it until exit).
+            if let line { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
         }
     }
 }
