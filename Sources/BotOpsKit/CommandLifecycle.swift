@@ -7,11 +7,21 @@ import Remote
 /// the same start and the same end, so a body only does its own work.
 public final class CommandSession: @unchecked Sendable {
     public let config: BotOpsConfig
+    /// The user's request to stop (Ctrl-C, SIGTERM), for a body that stops at a safe point.
+    public let interruption = Interruption()
+
+    private enum Phase { case running, closing, closed }
 
     private let connect: @Sendable () async throws -> any HostConnection
     private let lock = NSLock()
     private var connection: Task<any HostConnection, Error>?
     private var releases: [(name: String, release: @Sendable () async throws -> Void)] = []
+    private var phase = Phase.running
+    /// Releases registered once closing began: they run at once; the lifecycle awaits them.
+    private var late: [Task<String?, Never>] = []
+
+    /// How long the lifecycle waits for releases registered after closing began.
+    static let lateReleaseBound: Duration = .seconds(30)
 
     /// `connect` opens the host connection when the body first asks for it.
     public init(config: BotOpsConfig, connect: @escaping @Sendable () async throws -> any HostConnection) {
@@ -20,8 +30,10 @@ public final class CommandSession: @unchecked Sendable {
     }
 
     /// The command's one connection to the host, opened on first use; the lifecycle closes it.
+    /// After the lifecycle closed it, asking again throws: nothing would close a new one.
     public func host() async throws -> any HostConnection {
-        let task = lock.withLock {
+        let task = try lock.withLock {
+            guard phase != .closed else { throw SessionClosed() }
             if let connection { return connection }
             let created = Task { [connect] in try await connect() }
             connection = created
@@ -32,14 +44,41 @@ public final class CommandSession: @unchecked Sendable {
 
     /// Registers `release` to run when the command ends, on every path: success, error, Ctrl-C,
     /// SIGTERM. Releases run newest first, before the connection closes, so they may use it.
+    /// One registered while the command is already ending (the body was still taking it when
+    /// an interruption came) runs at once, and the lifecycle waits for it (bounded).
     /// `name` says what is released, for the message if it fails ("the deploy lock").
-    public func onExit(_ name: String, _ release: @escaping @Sendable () async throws -> Void) {
-        lock.withLock { releases.append((name, release)) }
+    func onExit(_ name: String, _ release: @escaping @Sendable () async throws -> Void) {
+        lock.withLock {
+            guard phase != .running else { return releases.append((name, release)) }
+            late.append(Task {
+                do {
+                    try await release()
+                    return nil
+                } catch {
+                    return "could not release \(name): \(error)"
+                }
+            })
+        }
+    }
+
+    /// Takes the deploy lock for this command; the lifecycle releases it on every way out.
+    public func acquireDeployLock(as holder: LockHolder, wait: Duration?,
+                                  onWaiting: @escaping @Sendable (LockHolder?) -> Void = { _ in },
+                                  onStep: @escaping @Sendable (String) -> Void = { _ in }) async throws -> HeldLock {
+        let held = try await deployLock().acquire(as: holder, wait: wait, onWaiting: onWaiting, onStep: onStep)
+        onExit("the deploy lock") { await held.release() }
+        return held
+    }
+
+    /// The deploy lock of this command's host, to look at or break.
+    public func deployLock() async throws -> DeployLock {
+        DeployLock(config, runner: try await host())
     }
 
     /// Runs the registered releases newest first; returns the names of those that failed.
     func releaseAll(report: (String) -> Void) async -> [String] {
         let pending = lock.withLock {
+            phase = .closing
             defer { releases.removeAll() }
             return releases
         }
@@ -52,14 +91,85 @@ public final class CommandSession: @unchecked Sendable {
                 report("could not release \(name): \(error)")
             }
         }
-        return failed
+        return failed + (await lateReleases(report: report))
     }
 
-    /// Closes the connection if one was opened. After an interruption the body may still have a
-    /// command running, which a graceful close would wait for; then the process exit drops it.
+    /// Awaits the releases registered while closing, each within `lateReleaseBound` overall.
+    private func lateReleases(report: (String) -> Void) async -> [String] {
+        let tasks = lock.withLock {
+            defer { late.removeAll() }
+            return late
+        }
+        guard !tasks.isEmpty else { return [] }
+        let outcomes = await bounded(Self.lateReleaseBound) {
+            var messages: [String?] = []
+            for task in tasks { messages.append(await task.value) }
+            return messages
+        }
+        guard let outcomes else {
+            report("a release registered while the command was ending did not finish within \(Self.lateReleaseBound); exiting without it")
+            return ["a late release"]
+        }
+        let failures = outcomes.compactMap { $0 }
+        failures.forEach(report)
+        return failures
+    }
+
+    /// Closes the connection if one was opened; `host()` throws from here on. After an
+    /// interruption the body may still have a command running, which a graceful close would wait
+    /// for; then the process exit drops it.
     func closeConnection() async {
-        guard let task = lock.withLock({ connection }), let host = try? await task.value else { return }
+        let task = lock.withLock {
+            phase = .closed
+            return connection
+        }
+        guard let task, let host = try? await task.value else { return }
         await host.close()
+    }
+}
+
+/// `host()` after the command's connection was closed.
+public struct SessionClosed: Error, CustomStringConvertible {
+    public var description: String { "internal error: the command asked for the host after its connection was closed" }
+}
+
+/// The first Ctrl-C or SIGTERM, as a request to stop that a body can honour at a safe point (a
+/// deploy finishes the step that changes the running service). A body that subscribes is waited
+/// for; one that does not is cancelled.
+public final class Interruption: @unchecked Sendable {
+    private let mutex = NSLock()
+    private var requested: Int32?
+    private var handlers: [@Sendable (Int32) -> Void] = []
+    private var stillRunning: [@Sendable () -> String?] = []
+
+    public init() {}
+
+    /// The signal that asked to stop, if one did.
+    public var signal: Int32? { mutex.withLock { requested } }
+
+    /// Subscribes: `handler` runs at the request (at once, if it came already). `stillRunning`
+    /// says what may still run on the host, for the message when a third signal exits at once.
+    public func onRequest(stillRunning: @escaping @Sendable () -> String? = { nil }, _ handler: @escaping @Sendable (Int32) -> Void) {
+        let now: Int32? = mutex.withLock {
+            handlers.append(handler)
+            self.stillRunning.append(stillRunning)
+            return requested
+        }
+        if let now { handler(now) }
+    }
+
+    var isHandled: Bool { mutex.withLock { !handlers.isEmpty } }
+
+    var whatMayStillRun: [String] { mutex.withLock { stillRunning }.compactMap { $0() } }
+
+    /// The first request calls the handlers; later ones are the same request.
+    public func request(_ number: Int32) {
+        let toCall: [@Sendable (Int32) -> Void] = mutex.withLock {
+            guard requested == nil else { return [] }
+            requested = number
+            return handlers
+        }
+        toCall.forEach { $0(number) }
     }
 }
 
@@ -139,7 +249,7 @@ public struct CommandLifecycle: Sendable {
     public func run(_ session: CommandSession,
                     body: @escaping @Sendable (CommandSession) async throws -> ExitStatus) async -> Int32 {
         let work = Task { try await body(session) }
-        let ending = await firstOf(work)
+        let ending = await firstOf(work, session: session)
         var status: Int32
         switch ending {
         case .finished(.success(let exit)):
@@ -147,9 +257,24 @@ public struct CommandLifecycle: Sendable {
         case .finished(.failure(let error)):
             say(error)
             status = BotOpsExitCode(for: error).rawValue
+        case .interrupted(let number) where session.interruption.isHandled:
+            // The body stops at its next safe point and reports where; waited for, not abandoned.
+            say("interrupted (\(signalName(number))): finishing the step in flight (one that changes nothing running is stopped), then stopping. Interrupt twice more to exit at once.")
+            session.interruption.request(number)
+            switch await work.result {
+            case .success(let exit):
+                // The body says how it ended: 128 + the signal when it stopped, its own code when
+                // it had finished anyway.
+                status = exit.rawValue
+            case .failure(let error):
+                say(error)
+                // A lost connection says more than the interruption: the host's state is unknown.
+                status = BotOpsExitCode(for: error) == .unreachable ? BotOpsExitCode.unreachable.rawValue : 128 + number
+            }
         case .interrupted(let number):
             work.cancel()
-            say("interrupted (\(signalName(number))); releasing what this command holds. Interrupt again to stop at once.")
+            session.interruption.request(number)
+            say("interrupted (\(signalName(number))); releasing what this command holds. Interrupt twice more to exit at once.")
             status = 128 + number
         }
 
@@ -168,22 +293,28 @@ public struct CommandLifecycle: Sendable {
         case interrupted(Int32)
     }
 
-    /// Waits for the body or the first interruption, whichever comes first. Later interruptions
-    /// (while releasing) force the exit.
-    private func firstOf(_ work: Task<ExitStatus, Error>) async -> Ending {
+    /// Waits for the body or the first interruption, whichever comes first. A second
+    /// interruption is the same request (GitHub Actions sends SIGINT, then SIGTERM 7.5 s later);
+    /// a third exits at once, saying what may still run on the host.
+    private func firstOf(_ work: Task<ExitStatus, Error>, session: CommandSession) async -> Ending {
         let signals = interruptions.signals
         let forceExit = forceExit
         return await withCheckedContinuation { (continuation: CheckedContinuation<Ending, Never>) in
             let once = ResumeOnce(continuation)
             Task { once.resume(.finished(await work.result)) }
             Task {
-                var seen = false
+                var seen: [Int32] = []
                 for await number in signals {
-                    if seen {
-                        forceExit(128 + number)
-                    } else {
-                        seen = true
+                    seen.append(number)
+                    switch seen.count {
+                    case 1:
                         once.resume(.interrupted(number))
+                    case 2:
+                        say("\(signalName(number)) after \(signalName(seen[0])): the same request, still stopping. Interrupt once more to exit at once.")
+                    default:
+                        let running = session.interruption.whatMayStillRun
+                        say("exiting at once (\(signalName(number)))" + (running.isEmpty ? "." : "; may still run on the host: " + running.joined(separator: "; ")))
+                        forceExit(128 + seen[0])
                     }
                 }
             }
@@ -220,7 +351,7 @@ extension BotOpsExitCode {
     }
 }
 
-private func signalName(_ number: Int32) -> String {
+func signalName(_ number: Int32) -> String {
     switch number {
     case SIGINT: return "SIGINT"
     case SIGTERM: return "SIGTERM"

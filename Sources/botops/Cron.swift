@@ -40,14 +40,6 @@ extension CommandSession {
         return CronService(host: CronHost(runner: host, state: state), destination: host.destination,
                            now: Int64(Date().timeIntervalSince1970), audit: CronAudit(runner: host, state: state))
     }
-
-    /// The deploy lock, released by the lifecycle on every way out (Ctrl-C included).
-    func cronLock() async throws -> DeployLockScope {
-        let lock = DeployLock(state: config.deploy.stateDirectory, staleAfter: config.deploy.lockStaleAfter, runner: try await host())
-        return DeployLockScope(lock: lock) { [self] held in
-            onExit("the deploy lock") { await held.release() }
-        }
-    }
 }
 
 /// A crontab subcommand working on crontab.d's entries: it prints what `work` returns.
@@ -96,7 +88,7 @@ struct CronInstall: CronEntriesCommand {
     var force = false
 
     func work(_ entries: [CronEntry], _ service: CronService, _ session: CommandSession) async throws -> String {
-        try await service.install(entries, force: force, lock: try await session.cronLock(), command: commandLine()).render()
+        try await service.install(entries, force: force, lock: session.cronLock(), command: commandLine()).render()
     }
 }
 
@@ -131,7 +123,7 @@ struct CronRemove: HostCommand {
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let service = try await session.cronService()
-        guard let backup = try await service.remove(name, lock: try await session.cronLock(), command: commandLine()) else {
+        guard let backup = try await service.remove(name, lock: session.cronLock(), command: commandLine()) else {
             print("no managed entry '\(name)' in the crontab; nothing changed")
             return ExitStatus(.failed)
         }
@@ -161,7 +153,7 @@ struct CronRestore: HostCommand {
             for backup in try await service.host.backups() { print("\(backup.name)  \(backup.bytes) bytes") }
             return ExitStatus(.success)
         }
-        let restored = try await service.restore(backup, lock: try await session.cronLock(), command: commandLine())
+        let restored = try await service.restore(backup, lock: session.cronLock(), command: commandLine())
         print("restored \(restored)")
         return ExitStatus(.success)
     }

@@ -63,7 +63,10 @@ struct Deploy: HostCommand {
     private func deploy(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
         if !dryRun { try await blackout.check(session, action: "deploy", configPath: connection.config) }
-        let deployer = try await output.deployer(in: session, configPath: connection.config)
+        let deployer = try await output.deployer(in: session, configPath: connection.config) { [blackout, connection] in
+            // A deploy that waited for the lock may now be inside a window.
+            try await blackout.check(session, action: "deploy", configPath: connection.config)
+        }
         var request = DeployRequest(services: hostFiles ? [] : all ? config.services : service ?? [], ref: ref, command: commandLine())
         request.dryRun = dryRun
         request.noRollback = noRollback
@@ -71,7 +74,7 @@ struct Deploy: HostCommand {
         request.unverified = unverified
         request.lockWait = output.lockWait
         let outcome = hostFiles ? try await deployer.deployHostFiles(request) : try await deployer.deploy(request)
-        return ExitStatus(outcome.exitCode)
+        return ExitStatus(passingThrough: outcome.processExitCode)
     }
 }
 

@@ -12,22 +12,22 @@ struct DeployOutputOptions: ParsableArguments {
             transform: parseDurationFlag)
     var lockWait: Duration?
 
-    /// A deployer with botops.yml's playbooks, printing its events. Its lock is released on every
-    /// way out of the command: on Ctrl-C or SIGTERM it also says where the run stopped and records
-    /// the interruption in the audit.
-    func deployer(in session: CommandSession, configPath: String?) async throws -> Deployer {
+    /// A deployer with botops.yml's playbooks, printing its events. It takes the lock through the
+    /// session (which releases it on every way out), stops at a step boundary on Ctrl-C or
+    /// SIGTERM, and runs `afterLock` (the blackout window, judged again) once the lock is held.
+    func deployer(in session: CommandSession, configPath: String?,
+                  afterLock: @escaping @Sendable () async throws -> Void = {}) async throws -> Deployer {
         let config = session.config
         let path = configPath ?? HostSelection.defaultConfigPath
         let deployer = Deployer(
             config: config,
             deployPlaybook: try config.deploy.loadPlaybook(.deploy, configPath: path),
             rollbackPlaybook: try config.deploy.loadPlaybook(.rollback, configPath: path),
-            runner: try await session.host(), emit: printer)
-        session.onExit("the deploy lock") {
-            if let message = await deployer.abandon(reason: "interrupted") {
-                FileHandle.standardError.write(Data("botops: \(message)\n".utf8))
-            }
+            runner: try await session.host(), interruption: session.interruption, emit: printer)
+        deployer.acquireLock = { holder, wait, onWaiting, onStep in
+            try await session.acquireDeployLock(as: holder, wait: wait, onWaiting: onWaiting, onStep: onStep)
         }
+        deployer.afterLock = afterLock
         return deployer
     }
 
@@ -36,7 +36,8 @@ struct DeployOutputOptions: ParsableArguments {
         let format = format
         return { event in
             let line = format == .json ? JSONEventRenderer().render(event) : TextEventRenderer().render(event)
-            if let line { print(line) }
+            // Written at once, also into a pipe or a CI log (print would buffer it until exit).
+            if let line { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
         }
     }
 }

@@ -5,7 +5,8 @@ import BotOpsKit
 /// command lifecycle (config, connection, releases on every way out, exit code).
 protocol HostCommand: AsyncParsableCommand, Sendable {
     var connection: ConnectionOptions { get }
-    /// The command's own work; register what it takes with `session.onExit`.
+    /// The command's own work; what it takes (the deploy lock) it takes through `session`, which
+    /// releases it on every way out.
     func body(_ session: CommandSession) async throws -> ExitStatus
 }
 

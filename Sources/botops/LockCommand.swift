@@ -17,8 +17,7 @@ struct LockCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func body(_ session: CommandSession) async throws -> ExitStatus {
-            let config = session.config
-            let lock = DeployLock(state: config.deploy.stateDirectory, staleAfter: config.deploy.lockStaleAfter, runner: try await session.host())
+            let lock = try await session.deployLock()
             switch try await lock.status() {
             case .free(nil):
                 print("free")
@@ -27,7 +26,7 @@ struct LockCommand: AsyncParsableCommand {
                 print("free; the last holder never released it (interrupted): \(interrupted.summary)")
                 return ExitStatus(.success)
             case .held(let holder, let stale):
-                print("held\(stale ? " (stale: no progress for \(holder?.idleSeconds ?? 0) s)" : ""): \(holder?.summary ?? "by an unknown holder")")
+                print("held\(stale ? " (stale)" : ""): \(holder?.summary ?? "by an unknown holder")\(holder.map { "; " + $0.idleText } ?? "")")
                 return ExitStatus(.refused)
             }
         }
@@ -52,15 +51,22 @@ struct LockCommand: AsyncParsableCommand {
         }
 
         func body(_ session: CommandSession) async throws -> ExitStatus {
-            let config = session.config
-            let host = try await session.host()
-            let lock = DeployLock(state: config.deploy.stateDirectory, staleAfter: config.deploy.lockStaleAfter, runner: host)
-            if case .held(let holder, _) = try await lock.status(), !force {
-                print("held: \(holder?.summary ?? "by an unknown holder"). If that deploy is gone or stuck: botops lock release --force --reason TEXT")
-                return ExitStatus(.refused)
+            let lock = try await session.deployLock()
+            let removed: LockHolder?
+            if force {
+                removed = try await lock.forceRelease()
+            } else {
+                // One round trip that removes only a gone holder's record: a deploy that takes the
+                // lock meanwhile is never touched.
+                switch try await lock.releaseIfGone() {
+                case .held(let holder, _):
+                    print("held: \(holder?.summary ?? "by an unknown holder")\(holder.map { "; " + $0.idleText } ?? ""). If that deploy is gone or stuck: botops lock release --force --reason TEXT (it stops at its next step)")
+                    return ExitStatus(.refused)
+                case .free(let holder):
+                    removed = holder
+                }
             }
-            let removed = try await lock.forceRelease()
-            let audit = AuditLog(state: config.deploy.stateDirectory, runner: host)
+            let audit = AuditLog(state: session.config.deploy.stateDirectory, runner: try await session.host())
             try await audit.recordLockRelease(removed: removed, reason: reason ?? "clearing an interrupted deploy's record", command: commandLine())
             print(removed.map { "released; it was held by \($0.summary)" } ?? "released (no holder was recorded)")
             return ExitStatus(.success)

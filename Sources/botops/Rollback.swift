@@ -44,9 +44,12 @@ struct Rollback: HostCommand {
     private func rollback(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
         try await blackout.check(session, action: "rollback", configPath: connection.config)
-        let deployer = try await output.deployer(in: session, configPath: connection.config)
+        let deployer = try await output.deployer(in: session, configPath: connection.config) { [blackout, connection] in
+            // A deploy that waited for the lock may now be inside a window.
+            try await blackout.check(session, action: "rollback", configPath: connection.config)
+        }
         var request = RollbackRequest(services: service ?? config.services, to: to, command: commandLine())
         request.lockWait = output.lockWait
-        return ExitStatus(try await deployer.rollback(request).exitCode)
+        return ExitStatus(passingThrough: try await deployer.rollback(request).processExitCode)
     }
 }

@@ -1,4 +1,4 @@
-import BotOpsKit
+@testable import BotOpsKit
 import Foundation
 import Remote
 import Testing
@@ -150,7 +150,7 @@ struct FakeLock: Error, CustomStringConvertible {
         held.open()
     }
 
-    @Test func aSecondInterruptionWhileReleasingForcesTheExit() async {
+    @Test func aThirdInterruptionWhileReleasingForcesTheExitTheSecondIsTheSameRequest() async {
         let releasing = Gate()
         let releaseMayEnd = Gate()
         let waiting = Task {
@@ -165,11 +165,76 @@ struct FakeLock: Error, CustomStringConvertible {
         }
         signal.yield(SIGINT)
         await releasing.wait()
+        signal.yield(SIGTERM)
+        while messages.events.count < 2 { await Task.yield() }
+        #expect(messages.events[1].contains("SIGTERM after SIGINT: the same request"))
+        #expect(forcedExits.events.isEmpty)
         signal.yield(SIGINT)
         while forcedExits.events.isEmpty { await Task.yield() }
         #expect(forcedExits.events == ["exit 130"])
         releaseMayEnd.open()
         #expect(await waiting.value == 130)
+    }
+
+    /// GitHub Actions' cancel: SIGINT, then SIGTERM. A body that handles the request (a deploy)
+    /// is waited for, not abandoned, and the exit is the first signal's.
+    @Test func aHandledInterruptionWaitsForTheBodyToStopAtItsSafePoint() async {
+        let requested = EventLog()
+        let safePoint = Gate()
+        let started = Gate()
+        let waiting = Task {
+            await lifecycle.run(session()) { session in
+                session.interruption.onRequest { requested.record("request \($0)") }
+                try await takeTwoThings(session)
+                started.open()
+                await safePoint.wait()
+                log.record("body reached its safe point")
+                return ExitStatus(passingThrough: 128 + SIGINT)
+            }
+        }
+        await started.wait()
+        signal.yield(SIGINT)
+        while requested.events.isEmpty { await Task.yield() }
+        signal.yield(SIGTERM)
+        while messages.events.count < 2 { await Task.yield() }
+        #expect(log.events == ["connect"], "nothing released while the body still runs")
+        safePoint.open()
+        #expect(await waiting.value == 130)
+        #expect(requested.events == ["request \(SIGINT)"])
+        #expect(log.events == ["connect", "body reached its safe point", "run rm lock", "release first", "close"])
+        #expect(forcedExits.events.isEmpty)
+    }
+
+    /// A body still taking something when the interruption came registers its release late
+    /// (after the lifecycle released what was registered): it runs at once, and is awaited
+    /// before the connection closes.
+    @Test func aReleaseRegisteredAfterReleaseAllRunsBeforeTheConnectionCloses() async throws {
+        let session = session()
+        _ = try await session.host()
+        _ = await session.releaseAll { _ in }
+        session.onExit("late") { [log] in
+            try await Task.sleep(for: .milliseconds(20))
+            log.record("late release")
+        }
+        #expect(await session.releaseAll { _ in }.isEmpty)
+        await session.closeConnection()
+        #expect(log.events == ["connect", "late release", "close"])
+    }
+
+    /// A late release that never ends (awaiting a task that ignores cancellation) does not hold
+    /// the exit: the bound gives up on it.
+    @Test func boundedGivesUpOnWorkThatIgnoresCancellation() async {
+        let never = Task { await Gate().wait() }
+        let outcome = await bounded(.milliseconds(50)) { await never.value }
+        #expect(outcome == nil)
+        #expect(await bounded(.seconds(30)) { 42 } == 42)
+    }
+
+    @Test func theHostAfterCloseThrows() async throws {
+        let session = session()
+        await session.closeConnection()
+        await #expect(throws: SessionClosed.self) { _ = try await session.host() }
+        #expect(log.events.isEmpty, "no connection opened that nothing would close")
     }
 
     @Test func configProblemsEndBeforeTheBodyWithExitTwo() async throws {

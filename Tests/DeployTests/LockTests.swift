@@ -133,7 +133,9 @@ struct LockTests {
             let refusal = await #expect(throws: DeployError.self) {
                 _ = try await quiet.acquire(as: .current(command: "next"), wait: nil)
             }
-            #expect(refusal?.description.contains("probably dead") == true)
+            // Its holder still runs: idle, not dead.
+            #expect(refusal?.description.contains("idle since") == true)
+            #expect(refusal?.description.contains("probably dead") == false)
             #expect(refusal?.description.contains("botops lock release --force --reason") == true)
             await held.release()
             await cleanUp(host)
@@ -150,6 +152,114 @@ struct LockTests {
             #expect(next.interrupted == nil)
             await next.release()
             await stuck.release()
+            await cleanUp(host)
+        }
+    }
+
+    /// Runs `script` on the host in the state directory, detached from every botops session (as
+    /// a command of a deploy whose botops was killed keeps running).
+    func detached(_ host: any CommandRunner, _ script: String) async throws {
+        _ = try await host.run("mkdir -p \(shellQuote(state.path)) && cd \(shellQuote(state.path)) && (setsid sh -c \(shellQuote(script)) >/dev/null 2>&1 </dev/null &)")
+    }
+
+    @Test func aChangingCommandStillRunningHoldsOffTheNextDeployBoundedByLockWait() async throws {
+        let host = try await connect()
+        try await host.closing {
+            // `up` of a deploy whose botops died: it still runs under the step lock.
+            try await detached(host, "printf 'deploy step up\\n' > step.cmd; flock -s step.lock sh -c 'sleep 3; touch up-ended'")
+            try await Task.sleep(for: .milliseconds(300))
+            let refusal = await #expect(throws: DeployError.self) {
+                _ = try await lock(host).acquire(as: .current(command: "refused"), wait: nil)
+            }
+            #expect(refusal == .stepStillRunning("deploy step up"))
+            #expect(refusal?.exitCode == .refused)
+            let named = LockedFlag()
+            let held = try await lock(host).acquire(as: .current(command: "waits"), wait: .seconds(30)) { _ in } onStep: { command in
+                named.set(command == "deploy step up")
+            }
+            #expect(named.value)
+            let ended = try await host.run("test -e \(shellQuote(state.path + "/up-ended")) && echo yes")
+            #expect(ended.stdoutText.contains("yes"), "the lock was taken only after the step's command ended")
+            await held.release()
+            await cleanUp(host)
+        }
+    }
+
+    @Test func plainReleaseNeverRemovesALiveHolderAndClearsAGoneOne() async throws {
+        let host = try await connect()
+        try await host.closing {
+            let live = try await lock(host).acquire(as: .current(command: "live"), wait: nil)
+            guard case .held(let holder?, _) = try await lock(host).releaseIfGone() else {
+                Issue.record("a live holder must be reported held")
+                return
+            }
+            #expect(holder.command == "live")
+            #expect(holder.idleText.hasPrefix("idle since "))
+            guard case .held(let still?, _) = try await lock(host).status() else {
+                Issue.record("the live holder's record was removed")
+                return
+            }
+            #expect(still.command == "live")
+            // The holder's process dies without releasing: its record stays, and is cleared.
+            _ = try await host.run("kill $(cat \(shellQuote(state.path + "/holder.pid")))")
+            try await Task.sleep(for: .milliseconds(300))
+            guard case .free(let gone?) = try await lock(host).releaseIfGone() else {
+                Issue.record("the gone holder's record must be reported and removed")
+                return
+            }
+            #expect(gone.command == "live")
+            #expect(try await lock(host).status() == .free(interrupted: nil))
+            await live.release()
+            await cleanUp(host)
+        }
+    }
+
+    @Test func aBrokenLockIsSeenByItsHolder() async throws {
+        let host = try await connect()
+        try await host.closing {
+            let held = try await lock(host).acquire(as: .current(command: "deploy"), wait: nil)
+            #expect(!held.isLost)
+            _ = try await lock(host).forceRelease()
+            for _ in 0..<50 where !held.isLost { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(held.isLost)
+            await held.release()
+            await cleanUp(host)
+        }
+    }
+
+    @Test func releaseIsBoundedWhenTheReleaseCommandFails() async throws {
+        let host = try await connect()
+        try await host.closing {
+            let held = try await lock(host).acquire(as: .current(command: "deploy"), wait: nil)
+            // The release command cannot enter the state directory: the holder is never killed.
+            _ = try await host.run("chmod 000 \(shellQuote(state.path))")
+            let released = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { await held.release(); return true }
+                group.addTask { try? await Task.sleep(for: .seconds(40)); return false }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            #expect(released, "release() must give up on a holder that does not end")
+            _ = try await host.run("chmod 700 \(shellQuote(state.path)) && kill $(cat \(shellQuote(state.path + "/holder.pid")))")
+            await cleanUp(host)
+        }
+    }
+
+    @Test func aForeignFlockWithoutARecordIsHeldNotASpin() async throws {
+        let host = try await connect()
+        try await host.closing {
+            try await detached(host, "flock lock sleep 20")
+            try await Task.sleep(for: .milliseconds(300))
+            let refusal = await #expect(throws: DeployError.self) {
+                _ = try await lock(host).acquire(as: .current(command: "next"), wait: nil, clock: ContinuousClock())
+            }
+            guard case .lockHeld(let holder, _)? = refusal else {
+                Issue.record("expected lockHeld, got \(String(describing: refusal))")
+                return
+            }
+            #expect(holder.command.contains("no holder record"))
+            _ = try await host.run("pkill -f \(shellQuote("[f]lock lock sleep 20")); true")
             await cleanUp(host)
         }
     }

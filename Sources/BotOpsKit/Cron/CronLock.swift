@@ -3,20 +3,20 @@ import HostCommands
 import Remote
 
 /// Crontab changes take the deploy lock, and refuse at once while a deploy (or another crontab
-/// change) holds it: the lock's refusal names the holder.
+/// change) holds it: the lock's refusal names the holder. Taken through the command's session,
+/// which releases it on every way out; an interrupted change finishes its write first (the
+/// lifecycle waits for it), so nothing is written after the lock is gone.
 public struct DeployLockScope: CrontabChangeLock {
-    let lock: DeployLock
-    /// Told about the held lock, so the command lifecycle can release it on Ctrl-C too.
-    let onAcquire: @Sendable (HeldLock) -> Void
+    let session: CommandSession
 
-    public init(lock: DeployLock, onAcquire: @escaping @Sendable (HeldLock) -> Void = { _ in }) {
-        self.lock = lock
-        self.onAcquire = onAcquire
+    public init(session: CommandSession) {
+        self.session = session
+        // A crontab change is a few short commands: it is waited for, never abandoned mid-write.
+        session.interruption.onRequest(stillRunning: { "the crontab write, if it had started" }) { _ in }
     }
 
     public func withLock<T: Sendable>(purpose: String, _ body: @Sendable () async throws -> T) async throws -> T {
-        let held = try await lock.acquire(as: .current(command: "botops \(purpose)", step: purpose), wait: nil)
-        onAcquire(held)
+        let held = try await session.acquireDeployLock(as: .current(command: "botops \(purpose)", step: purpose), wait: nil)
         do {
             let value = try await body()
             await held.release()
@@ -25,6 +25,13 @@ public struct DeployLockScope: CrontabChangeLock {
             await held.release()
             throw error
         }
+    }
+}
+
+extension CommandSession {
+    /// The deploy lock for crontab changes.
+    public func cronLock() -> DeployLockScope {
+        DeployLockScope(session: self)
     }
 }
 

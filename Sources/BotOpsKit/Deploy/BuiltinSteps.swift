@@ -25,10 +25,13 @@ extension Deployer {
     private func takeLock() async throws -> String? {
         let request = run.request
         let emit = self.emit
-        let held = try await lock.acquire(as: .current(command: request?.command ?? "botops"), wait: request?.lockWait) { holder in
+        let held = try await acquireLock(.current(command: request?.command ?? "botops"), request?.lockWait, { holder in
             emit(.notice("waiting for the deploy lock, held by \(holder?.summary ?? "another deploy")"))
-        }
+        }, { command in
+            emit(.notice("waiting for a command of an earlier deploy that still runs on the host: \(command)"))
+        })
         setHeldLock(held)
+        try await afterLock()
         if let interrupted = held.interrupted {
             emit(.notice("the previous deploy was interrupted without releasing the lock: \(interrupted.summary). Its step may have left the host half-changed; this run verifies before and after."))
             var record = AuditRecord(action: "interrupted", command: interrupted.command, result: "interrupted")

@@ -164,6 +164,11 @@ public struct DeployCommands: Sendable {
         max(playbook, (graces.max() ?? .zero) + .seconds(30))
     }
 
+    /// Starts a stopped container again as it was (an interrupted deploy never leaves a service stopped).
+    func start(_ service: String, container: String, timeout: Duration) -> RemoteCommand {
+        RemoteCommand("docker start \(container) >/dev/null", timeout: timeout, effect: .changes("starts \(service)'s old container again"))
+    }
+
     func build(_ services: [String], timeout: Duration) -> RemoteCommand {
         RemoteCommand(inCheckout(compose(["build", "--no-cache"] + services)), timeout: timeout, effect: .changes("rebuilds \(services.joined(separator: ", "))"))
     }

@@ -28,6 +28,10 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
     case composeConfigFailed(String)
     case hostCommandFailed(step: String, detail: String)
     case lockToolMissing(String)
+    /// Another refusal (a blackout window judged once the lock is held), its message as given.
+    case refused(String)
+    /// A changing command of an earlier deploy still runs under the step lock.
+    case stepStillRunning(String)
     case notHostFiles([String])
 
     public var exitCode: BotOpsExitCode {
@@ -56,7 +60,7 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
         switch self {
         case let .lockHeld(holder, stale):
             let state = stale
-                ? "held by a deploy that has not made progress for \(holder.ageText), probably dead"
+                ? "held by a deploy whose holder still runs but has recorded no progress, \(holder.idleText)"
                 : "held"
             return "deploy lock \(state): \(holder.summary). Wait for it (--lock-wait 10m), or if that deploy is gone: botops lock release --force --reason TEXT"
         case let .dirtyCheckout(path, files):
@@ -106,6 +110,10 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
             return "\(step) failed: \(detail)"
         case let .notHostFiles(files):
             return "--host-files deploys only the report script, queries/ and crontab.d/, but these changed too; they are built into images, so deploy the services that use them with --service:\n" + files.map { "  \($0)" }.joined(separator: "\n")
+        case let .refused(message):
+            return message
+        case let .stepStillRunning(command):
+            return "a command of an earlier deploy still runs on the host (\(command)): its botops was interrupted or lost the connection. Wait for it (--lock-wait 10m), then deploy; the next deploy verifies before and after."
         case let .lockToolMissing(detail):
             return "cannot take the deploy lock: \(detail). botops uses flock(1) from util-linux on the host; install it."
         }

@@ -36,6 +36,8 @@ public struct DeployOutcome: Sendable, Equatable {
         case refused
         /// --dry-run: nothing was changed.
         case planned
+        /// Stopped at a step boundary: Ctrl-C, SIGTERM, a broken lock.
+        case interrupted
     }
 
     public var result: Result
@@ -58,6 +60,12 @@ public struct DeployOutcome: Sendable, Equatable {
         summary = String(describing: error)
         advice = nil
     }
+
+    /// The signal that stopped the run: the process exits 128 + it.
+    public var interruptedBy: Int32? = nil
+
+    /// The process's exit status: 130/143 after Ctrl-C/SIGTERM, else `exitCode`.
+    public var processExitCode: Int32 { interruptedBy.map { 128 + $0 } ?? exitCode.rawValue }
 }
 
 /// Renders events for a terminal: a line per step with its duration, output indented beneath, and
@@ -131,7 +139,7 @@ public struct JSONEventRenderer: Sendable {
         case let .finished(outcome):
             object["event"] = "finished"
             object["result"] = outcome.result.rawValue
-            object["exit_code"] = Int(outcome.exitCode.rawValue)
+            object["exit_code"] = Int(outcome.processExitCode)
             object["summary"] = outcome.summary
             if let advice = outcome.advice { object["advice"] = advice }
         }

@@ -10,32 +10,55 @@ public final class Deployer: @unchecked Sendable {
     let config: BotOpsConfig
     let deployPlaybook: Playbook
     let rollbackPlaybook: Playbook
+    /// The deploy's commands: stoppable or under the step lock, as the step is (see `StepRunner`).
     let runner: any CommandRunner
+    let stepRunner: StepRunner
+    /// The connection as it is, for the lock and what an interruption runs.
+    let hostRunner: any CommandRunner
     let emit: @Sendable (DeployEvent) -> Void
     var commands: DeployCommands
     /// The run's state, filled in as steps go.
     var run = RunState()
+    /// How the lock is taken: through the command's session, which releases it on every way out.
+    public var acquireLock: @Sendable (LockHolder, Duration?, @escaping @Sendable (LockHolder?) -> Void,
+                                       @escaping @Sendable (String) -> Void) async throws -> HeldLock
+    /// Judged again once the lock is held (a deploy that waited for the lock may now be inside a
+    /// blackout window): throws the refusal.
+    public var afterLock: @Sendable () async throws -> Void = {}
     private let mutex = NSLock()
     private var heldLock: HeldLock?
     private var currentStep = "start"
-    /// A copy of `run` as of the last step boundary, for `abandon`, which another task calls.
-    private var progress = RunState()
-    private var abandoned = false
+    /// The playbook actions whose steps ended, for the state an interruption leaves.
+    private var finishedActions: [PlaybookStep.Action] = []
+    private var interruptedBy: Int32?
+    /// The interruption's audit line and stop of the step in flight, done at the signal.
+    private var interruptWork: Task<Void, Never>?
+    /// Taking the lock (perhaps waiting `--lock-wait` for it): an interruption cancels it.
+    private var lockTask: Task<String?, Error>?
 
     public init(config: BotOpsConfig, deployPlaybook: Playbook, rollbackPlaybook: Playbook, runner: any CommandRunner,
-                emit: @escaping @Sendable (DeployEvent) -> Void) {
+                interruption: Interruption = Interruption(), emit: @escaping @Sendable (DeployEvent) -> Void) {
         self.config = config
         self.deployPlaybook = deployPlaybook
         self.rollbackPlaybook = rollbackPlaybook
-        self.runner = runner
+        hostRunner = runner
+        stepRunner = StepRunner(inner: runner, state: config.deploy.stateDirectory)
+        self.runner = stepRunner
         self.emit = emit
         let program = config.compose.command == .v1 ? ["docker-compose"] : ["docker", "compose"]
         commands = DeployCommands(path: config.path, compose: ComposeInvocation(program: program, envFile: config.compose.envFile, file: config.compose.file),
                                   state: config.deploy.stateDirectory)
+        let lock = DeployLock(config, runner: runner)
+        acquireLock = { holder, wait, onWaiting, onStep in
+            try await lock.acquire(as: holder, wait: wait, onWaiting: onWaiting, onStep: onStep)
+        }
+        interruption.onRequest(stillRunning: { [weak self] in self?.inFlight }) { [weak self] signal in
+            self?.interrupt(by: signal)
+        }
     }
 
     var lock: DeployLock {
-        DeployLock(state: config.deploy.stateDirectory, staleAfter: config.deploy.lockStaleAfter, runner: runner)
+        DeployLock(config, runner: hostRunner)
     }
 
     /// Everything one run learns and changes, for the steps, the rollback and the audit.
@@ -119,24 +142,118 @@ public final class Deployer: @unchecked Sendable {
 
     // MARK: - Interruption
 
-    /// Every exit path of the command calls this. A run that ended normally has released the lock
-    /// already: nil. Otherwise (Ctrl-C, SIGTERM, an error thrown mid-step) it stops further steps,
-    /// records where the run stopped in the audit, releases the lock, and returns what to tell.
-    public func abandon(reason: String) async -> String? {
-        let (held, step, state) = mutex.withLock {
-            abandoned = true
-            return (heldLock, currentStep, progress)
+    /// The first Ctrl-C or SIGTERM: the holder record and the `interrupted` audit line are written
+    /// at once; a step that changes nothing running is stopped on the host; one that changes the
+    /// running service runs to its end. The run loop then stops at the step boundary
+    /// (`stopped()`). A rollback in progress runs to its end: it is what restores the host.
+    func interrupt(by signal: Int32) {
+        let (held, step, rollingBack) = mutex.withLock {
+            interruptedBy = interruptedBy ?? signal
+            return (heldLock, currentStep, run.rollingBack)
         }
-        guard held != nil else { return nil }
-        let message = "\(state.action) \(reason) during step \(step); "
-            + (state.checkoutChanged || state.containersTouched
-                ? "the checkout was already at \(state.target?.display ?? "?")\(state.containersTouched ? " and containers had been stopped or replaced" : ""): run botops verify, then deploy again or \(state.undoCommand)."
-                : "nothing had changed on the host yet.")
+        guard let held else {
+            // Nothing taken yet: stop waiting for the lock.
+            mutex.withLock { lockTask }?.cancel()
+            return
+        }
+        let record = interruptedRecord(signal: signal, step: step)
+        let stop = rollingBack ? nil : stepRunner.stopCommand()
+        let (hostRunner, state) = (hostRunner, config.deploy.stateDirectory)
+        held.record(step: "\(step) (interrupted by \(signalName(signal)))")
+        let work = Task {
+            try? await AuditLog(state: state, runner: hostRunner).append(record)
+            if let stop { _ = try? await hostRunner.run(stop) }
+        }
+        mutex.withLock { interruptWork = work }
+    }
+
+    private func interruptedRecord(signal: Int32, step: String) -> AuditRecord {
+        let state = mutex.withLock { run }
         var record = auditRecord(result: "interrupted", of: state)
-        record.failure = message
-        try? await audit.append(record)
-        await releaseLock()
-        return message
+        record.failure = "\(signalName(signal)) during step \(step)"
+        return record
+    }
+
+    /// What an exit at once would leave running on the host.
+    var inFlight: String? {
+        let (step, mode) = mutex.withLock { (currentStep, stepRunner.mode) }
+        guard case .changing = mode else { return nil }
+        return "step \(step) of the deploy (its command runs to its end there; the deploy lock stays taken until it does)"
+    }
+
+    private var stopReason: String? {
+        let (signal, held) = mutex.withLock { (interruptedBy, heldLock) }
+        if let signal { return "interrupted by \(signalName(signal))" }
+        if held?.isLost == true { return "its deploy lock was broken (botops lock release --force) or its holder on the host ended" }
+        return nil
+    }
+
+    /// Thrown at a step boundary once the run must stop.
+    struct StopRequested: Error {}
+
+    /// The run stopped at a step boundary: a service left stopped is started again, then the
+    /// host's state is reported with the one command that undoes the deploy.
+    private func stopped() async -> DeployOutcome {
+        await mutex.withLock { interruptWork }?.value
+        // The step in flight when the stop came (the boundary is before the next one starts).
+        let step = mutex.withLock { currentStep }
+        let reason = stopReason ?? "stopped"
+        let finished = mutex.withLock { finishedActions }
+        let stopDone = finished.contains(.builtin(.stop))
+        let upDone = finished.contains { if case .run(let template) = $0 { template.source.contains(" up ") } else { false } }
+        var state: [String] = []
+        if stopDone && !upDone {
+            var restarted: [String] = []
+            for service in run.services {
+                guard let container = run.running[service] else { continue }
+                if (try? await hostRunner.run(commands.start(service, container: container.container, timeout: .seconds(60))))?.succeeded == true {
+                    restarted.append(service)
+                } else {
+                    state.append("\(service)'s old container could not be started again: start it with docker start \(container.container)")
+                }
+            }
+            if !restarted.isEmpty {
+                emit(.notice("started the old container\(restarted.count > 1 ? "s" : "") of \(restarted.joined(separator: ", ")) again: the deploy stopped after stopping \(restarted.count > 1 ? "them" : "it")"))
+                state.append("\(restarted.joined(separator: ", ")) run\(restarted.count > 1 ? "" : "s") the old container again (restarted)")
+            }
+        } else if upDone {
+            state.append("\(run.services.joined(separator: ", ")) run\(run.services.count > 1 ? "" : "s") the new containers, not yet verified")
+        }
+        let undo = run.undoCommand
+        let advice: String
+        if run.checkoutChanged {
+            state.insert("the checkout is at \(run.target?.display ?? "?") (was \(previousTarget.revision.prefix(12)))", at: 0)
+            advice = "To undo it: \(undo); to finish it instead, deploy again."
+        } else {
+            state.insert(run.containersTouched ? "the checkout did not move" : "nothing had changed on the host", at: 0)
+            advice = "Deploy again when ready: \(run.request?.command ?? "botops deploy")"
+        }
+        let summary = "\(run.action) \(reason) during step \(step); it stopped after that step ended. The host now: \(state.joined(separator: "; "))."
+        if stopReason?.hasPrefix("interrupted") == false {
+            // A broken lock: nobody else recorded why this run stopped.
+            var record = auditRecord(result: "interrupted")
+            record.failure = summary
+            await appendAudit(record)
+        }
+        var outcome = DeployOutcome(result: .interrupted, summary: summary, advice: advice, exitCode: .failed)
+        outcome.interruptedBy = mutex.withLock { interruptedBy }
+        emit(.finished(outcome))
+        return outcome
+    }
+
+    /// The connection died mid-step: nothing more can run there, rollback included. Says what the
+    /// step in flight may have left, and what to run once the host is reachable.
+    private func lostConnection(at step: String, error: Error) -> DeployOutcome {
+        let effect = run.checkoutChanged || run.containersTouched
+            ? "the checkout may be at \(run.target?.display ?? "?") and the containers in any state the step \(step) left them"
+            : (step == "keep-image" || step == "checkout" ? "the step \(step) may have finished there or not" : "nothing had changed on the host before step \(step)")
+        let outcome = DeployOutcome(
+            result: .failed,
+            summary: "\(run.action) lost the connection to the host during step \(step): \(error). No rollback was attempted over a dead connection; \(effect). The step's command may still run there (the next deploy waits for it).",
+            advice: "Once the host is reachable: botops verify; then \(run.undoCommand) to undo, or deploy again.",
+            exitCode: .unreachable)
+        emit(.finished(outcome))
+        return outcome
     }
 
     /// Releases the lock if this run still holds it (every exit path calls this).
@@ -162,23 +279,42 @@ public final class Deployer: @unchecked Sendable {
     private func finishing(_ body: () async throws -> DeployOutcome) async throws -> DeployOutcome {
         do {
             let outcome = try await body()
-            emit(.finished(outcome))
-            await releaseLock()
+            if outcome.result != .interrupted && outcome.exitCode != .unreachable { emit(.finished(outcome)) }
+            await finish()
             return outcome
         } catch {
-            await releaseLock()
+            await finish()
             throw error
         }
     }
 
+    private func finish() async {
+        if currentHeldLock != nil { _ = try? await hostRunner.run(stepRunner.cleanupCommand()) }
+        await releaseLock()
+    }
+
     private func runDeploySteps(_ request: DeployRequest) async throws -> DeployOutcome {
-        let steps = deployPlaybook.steps
+        try await runSteps(deployPlaybook.steps, request: request) { try await succeed() }
+    }
+
+    /// Runs `steps` in order; a failure is handled (rolled back), an interruption, a broken lock
+    /// or a lost connection stop the run at the step boundary.
+    private func runSteps(_ steps: [PlaybookStep], request: DeployRequest, then succeed: () async throws -> DeployOutcome) async throws -> DeployOutcome {
         for (index, step) in steps.enumerated() {
             do {
                 try await perform(step, index: index + 1, total: steps.count, playbook: .deploy)
+            } catch is StopRequested {
+                return await stopped()
+            } catch let lost as HostLost {
+                return lostConnection(at: step.name, error: lost.error)
             } catch let failure as StepFailure {
                 return try await handleFailure(failure, at: step, request: request)
             }
+        }
+        // Recording the release (tags, releases.json, the audit) changes the host: it runs to its end.
+        mutex.withLock {
+            currentStep = "record"
+            stepRunner.enter(stoppable: false, label: "\(run.action) step record")
         }
         return try await succeed()
     }
@@ -313,16 +449,11 @@ public final class Deployer: @unchecked Sendable {
         let wanted: [BuiltinStep] = [.lock, .preflight, .baseline, .checkout, .checks]
         let steps = deployPlaybook.steps.filter { step in wanted.contains { step.action == .builtin($0) } }
         return try await finishing {
-            for (index, step) in steps.enumerated() {
-                do {
-                    try await perform(step, index: index + 1, total: steps.count, playbook: .deploy)
-                } catch let failure as StepFailure {
-                    return try await handleFailure(failure, at: step, request: request)
-                }
+            try await runSteps(steps, request: request) {
+                await appendAudit(auditRecord(result: "success"))
+                return DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): all checks pass; no image was built and no container touched.",
+                                     advice: nil, exitCode: .success)
             }
-            await appendAudit(auditRecord(result: "success"))
-            return DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): all checks pass; no image was built and no container touched.",
-                                 advice: nil, exitCode: .success)
         }
     }
 
@@ -426,13 +557,16 @@ public final class Deployer: @unchecked Sendable {
 
     /// Runs one step with its timeout and retries, reporting it; a failure is thrown as `StepFailure`.
     func perform(_ step: PlaybookStep, index: Int, total: Int, playbook: Playbook.Kind, label: String = "") async throws {
-        let stop = mutex.withLock {
+        if !run.rollingBack, stopReason != nil { throw StopRequested() }
+        let stoppable = isStoppable(step)
+        mutex.withLock {
             currentStep = label + step.name
-            progress = run
-            return abandoned
+            if step.action != .builtin(.lock) { stepRunner.enter(stoppable: stoppable, label: "\(run.action) step \(label + step.name)") }
         }
-        defer { mutex.withLock { progress = run } }
-        if stop { throw CancellationError() }
+        defer {
+            let ended = step.action
+            mutex.withLock { finishedActions.append(ended) }
+        }
         emit(.stepStarted(name: label + step.name, index: index, total: total))
         if let held = currentHeldLock { held.record(step: label + step.name, revision: run.target?.revision) }
         let clock = ContinuousClock()
@@ -440,19 +574,34 @@ public final class Deployer: @unchecked Sendable {
         var attempt = 0
         while true {
             do {
-                let note = try await execute(step, playbook: playbook)
+                let note: String?
+                if step.action == .builtin(.lock) {
+                    let task = Task { try await execute(step, playbook: playbook) }
+                    mutex.withLock { lockTask = task }
+                    if stopReason != nil { task.cancel() }
+                    note = try await task.value
+                } else {
+                    note = try await execute(step, playbook: playbook)
+                }
                 let duration = clock.now - start
                 run.steps.append(.init(name: label + step.name, status: "ok", durationMS: wholeMilliseconds(duration)))
                 emit(.stepFinished(name: label + step.name, status: .ok, duration: duration, message: note))
                 return
             } catch {
+                if let remote = error as? RemoteError, remote.isUnreachable { throw HostLost(error: remote) }
+                let duration = clock.now - start
+                if !run.rollingBack, stopReason != nil, stoppable || step.action == .builtin(.lock) {
+                    // Stopped on the host by the interruption: not a failure of the release.
+                    run.steps.append(.init(name: label + step.name, status: "stopped", durationMS: wholeMilliseconds(duration)))
+                    emit(.stepFinished(name: label + step.name, status: .failed, duration: duration, message: "stopped: \(stopReason ?? "")"))
+                    throw StopRequested()
+                }
                 let failure = asStepFailure(error)
                 if failure.refusal == nil, attempt < step.retries {
                     attempt += 1
                     emit(.notice("\(step.name) failed (\(failure.message)); retry \(attempt) of \(step.retries)"))
                     continue
                 }
-                let duration = clock.now - start
                 run.steps.append(.init(name: label + step.name, status: "failed", durationMS: wholeMilliseconds(duration)))
                 emit(.stepFinished(name: label + step.name, status: .failed, duration: duration, message: failure.message))
                 if case .continue = step.onFailure, failure.refusal == nil { return }
@@ -461,11 +610,29 @@ public final class Deployer: @unchecked Sendable {
         }
     }
 
+    /// The connection to the host is gone.
+    struct HostLost: Error, CustomStringConvertible, ExitCodeProviding {
+        var error: RemoteError
+        var description: String { error.description }
+        var exitCode: BotOpsExitCode { .unreachable }
+    }
+
+    /// A step that changes nothing running: an interruption stops it on the host. keep-image,
+    /// checkout, stop, restore-image and `up` change the running service: they run to their end.
+    func isStoppable(_ step: PlaybookStep) -> Bool {
+        switch step.action {
+        case .builtin(let builtin): return [.preflight, .baseline, .waitHealthy, .checks].contains(builtin)
+        case .run(let template): return template.source.contains(" build") && !template.source.contains(" up ")
+        }
+    }
+
     private func asStepFailure(_ error: Error) -> StepFailure {
         switch error {
         case let failure as StepFailure: return failure
         case let refusal as DeployError where refusal.exitCode == .refused || refusal.exitCode == .usage:
             return StepFailure(message: refusal.description, refusal: refusal)
+        case let refusal as any Error & ExitCodeProviding where refusal.exitCode == .refused:
+            return StepFailure(message: String(describing: refusal), refusal: .refused(String(describing: refusal)))
         case let remote as RemoteError where remote.isUnreachable:
             // The host is gone: nothing more can run there. Let the caller exit 3.
             return StepFailure(message: remote.description, refusal: nil)

@@ -153,7 +153,7 @@ public struct Gate: Sendable {
     }
 
     func lock(_ host: any CommandRunner) async -> GateVerdict {
-        let lock = DeployLock(state: config.deploy.stateDirectory, staleAfter: config.deploy.lockStaleAfter, runner: host)
+        let lock = DeployLock(config, runner: host)
         do {
             switch try await lock.status() {
             case .free:

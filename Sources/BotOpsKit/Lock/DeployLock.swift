@@ -23,16 +23,32 @@ public struct DeployLock: Sendable {
         self.runner = runner
     }
 
+    /// The deploy lock botops.yml configures: every command builds it here.
+    public init(_ config: BotOpsConfig, runner: any CommandRunner) {
+        self.init(state: config.deploy.stateDirectory, staleAfter: config.deploy.lockStaleAfter, runner: runner)
+    }
+
     static let conflictStatus: Int32 = 75
     static let noFlockStatus: Int32 = 71
     static let unusableStateStatus: Int32 = 70
+    /// A command of an earlier deploy still runs under the step lock.
+    static let stepRunningStatus: Int32 = 76
+    /// How long `release()` waits for the holder to end before abandoning its channel.
+    static let releaseBound: Duration = .seconds(10)
 
-    /// The command that takes the lock and keeps it until killed.
-    public func acquireCommand(_ holder: LockHolder) -> RemoteCommand {
-        // Runs under the lock: report a leftover record, write ours, then heartbeat. The heartbeat
+    /// The command that takes the lock and keeps it until killed. `stepWait`: how long to wait
+    /// for a command of an earlier deploy that still runs under the step lock (whole seconds).
+    public func acquireCommand(_ holder: LockHolder, stepWait: Duration? = nil) -> RemoteCommand {
+        // Runs under the lock: wait for the step lock (a changing command of a deploy whose botops
+        // died may still run), report a leftover record, write ours, then heartbeat. The heartbeat
         // is what notices a dead botops: its write fails once sshd has closed the session. `sleep`
         // does not inherit the output, so the channel closes as soon as the holder is killed.
+        let waitSeconds = Int((stepWait ?? .zero).components.seconds)
         let locked: ShellScript = """
+            if ! flock -n step.lock true; then
+              printf 'step %s\\n' "$(head -c 300 step.cmd 2>/dev/null | tr '\\n' ' ')"
+              flock -w "$2" step.lock true || exit \(Int(Self.stepRunningStatus))
+            fi
             if [ -s holder.json ]; then printf 'previous %s\\n' "$(cat holder.json)"; fi
             printf '%s\\n' "$1" > holder.json.new && mv holder.json.new holder.json && echo $$ > holder.pid || exit 72
             echo "locked $$"
@@ -41,7 +57,7 @@ public struct DeployLock: Sendable {
         let script: ShellScript = """
             \(state.prepare) && cd \(state.script) && [ -w . ] || exit \(Int(Self.unusableStateStatus))
             command -v flock >/dev/null 2>&1 || exit \(Int(Self.noFlockStatus))
-            exec flock -n -o -E \(Int(Self.conflictStatus)) lock sh -c \(locked.text) botops-lock \(holder.json)
+            exec flock -n -o -E \(Int(Self.conflictStatus)) lock sh -c \(locked.text) botops-lock \(holder.json) \(String(waitSeconds))
             """
         return RemoteCommand(script, timeout: .seconds(30), effect: .changes("takes the deploy lock in \(state.path)"))
     }
@@ -75,7 +91,11 @@ public struct DeployLock: Sendable {
         guard result.succeeded else {
             throw DeployError.hostCommandFailed(step: "lock status", detail: result.shownOutput)
         }
-        let lines = result.stdout.split(separator: "\n").map(String.init)
+        return parseStatus(result.stdout)
+    }
+
+    private func parseStatus(_ stdout: String) -> Status {
+        let lines = stdout.split(separator: "\n").map(String.init)
         var holder = lines.count >= 2 ? LockHolder.parse(lines[1]) : nil
         holder?.idleSeconds = lines.count >= 3 ? Int(lines[2]) : nil
         guard lines.first == "held" else { return .free(interrupted: holder) }
@@ -95,21 +115,49 @@ public struct DeployLock: Sendable {
         }
     }
 
+    /// Removes the record of a holder that is gone, in one round trip, so a deploy that takes the
+    /// lock meanwhile is never touched: `.held` (nothing removed) when a live holder has it now.
+    public func releaseIfGone() async throws -> Status {
+        let result = try await runner.run(RemoteCommand("""
+            cd \(state.script) 2>/dev/null || exit 0
+            pid=$(cat holder.pid 2>/dev/null)
+            if [ -n "$pid" ] && tr '\\0' ' ' < /proc/"$pid"/cmdline 2>/dev/null | grep -q botops-lock; then echo held; else echo free; fi
+            if [ -s holder.json ]; then cat holder.json; echo $(( $(date +%s) - $(stat -c %Y holder.json) )); fi
+            if [ -z "$pid" ] || ! tr '\\0' ' ' < /proc/"$pid"/cmdline 2>/dev/null | grep -q botops-lock; then rm -f holder.json holder.pid; fi
+            """, timeout: .seconds(20), effect: .changes("removes the record of a deploy lock holder that is gone")))
+        guard result.succeeded else {
+            throw DeployError.hostCommandFailed(step: "lock release", detail: result.shownOutput)
+        }
+        return parseStatus(result.stdout)
+    }
+
     /// Takes the lock. While another deploy holds it, retries every `pollInterval` until
-    /// `wait` has passed (nil: refuse at once), calling `onWaiting` once with the holder.
+    /// `wait` has passed (nil: refuse at once), calling `onWaiting` once with the holder. A
+    /// command of an earlier deploy still running under the step lock is waited for within the
+    /// same bound; `onStep` names it.
     public func acquire<C: Clock<Duration>>(as holder: LockHolder, wait: Duration?, clock: C = ContinuousClock(),
-                        pollInterval: Duration = .seconds(2), onWaiting: @Sendable (LockHolder?) -> Void = { _ in }) async throws -> HeldLock {
+                        pollInterval: Duration = .seconds(2), onWaiting: @Sendable (LockHolder?) -> Void = { _ in },
+                        onStep: @escaping @Sendable (String) -> Void = { _ in }) async throws -> HeldLock {
         let deadline = wait.map { clock.now.advanced(by: $0) }
         var announced = false
+        var freeButLocked = 0
         while true {
-            if let held = try await attempt(holder) { return held }
-            guard case .held(let other, let stale) = try await status() else {
-                // Freed between the attempt and the look: try again shortly.
-                try await clock.sleep(for: .milliseconds(200))
-                continue
+            let left = deadline.map { clock.now.duration(to: $0) }.map { max($0, .zero) }
+            if let held = try await attempt(holder, stepWait: left, onStep: onStep) { return held }
+            var status = try await status()
+            if case .free = status {
+                // flock says held, the record says free: a holder between its flock and its record,
+                // or a foreign process holding the file. Once it persists, it counts as held.
+                freeButLocked += 1
+                if freeButLocked < 3 {
+                    try await clock.sleep(for: .milliseconds(200))
+                    continue
+                }
+                status = .held(nil, stale: false)
             }
+            guard case .held(let other, let stale) = status else { continue }
             guard let deadline, clock.now < deadline else {
-                throw DeployError.lockHeld(other ?? LockHolder(user: "?", machine: "?", pid: 0, command: "unknown", step: "?", startedAt: 0), stale: stale)
+                throw DeployError.lockHeld(other ?? LockHolder(user: "?", machine: "?", pid: 0, command: "unknown (flock holds \(state.path)/lock, no holder record)", step: "?", startedAt: 0), stale: stale)
             }
             if !announced { onWaiting(other) }
             announced = true
@@ -118,10 +166,10 @@ public struct DeployLock: Sendable {
     }
 
     /// One try: the held lock, or nil when another process holds it.
-    private func attempt(_ holder: LockHolder) async throws -> HeldLock? {
+    private func attempt(_ holder: LockHolder, stepWait: Duration?, onStep: @Sendable (String) -> Void) async throws -> HeldLock? {
         let events = AsyncStream<String>.makeStream()
         let lines = LineSplitter { _, line in events.continuation.yield(line) }
-        let command = acquireCommand(holder)
+        let command = acquireCommand(holder, stepWait: stepWait)
         let holderTask = Task {
             defer { events.continuation.finish() }
             // No time limit: the holder lives as long as the deploy, and dies with its session.
@@ -130,9 +178,13 @@ public struct DeployLock: Sendable {
             }
         }
         var previous: LockHolder?
+        var step = ""
         for await line in events.stream {
             if line.hasPrefix("previous ") {
                 previous = LockHolder.parse(String(line.dropFirst("previous ".count)))
+            } else if line.hasPrefix("step ") {
+                step = String(line.dropFirst("step ".count)).trimmingCharacters(in: .whitespaces)
+                onStep(step)
             } else if line.hasPrefix("locked "), let pid = Int(line.dropFirst("locked ".count)) {
                 return HeldLock(lock: self, holder: holder, remotePID: pid, interrupted: previous, task: holderTask)
             }
@@ -140,6 +192,7 @@ public struct DeployLock: Sendable {
         let result = try await holderTask.value
         switch result.termination {
         case .exited(Self.conflictStatus): return nil
+        case .exited(Self.stepRunningStatus): throw DeployError.stepStillRunning(step.isEmpty ? "unknown" : step)
         case .exited(Self.noFlockStatus): throw DeployError.lockToolMissing("flock is not installed")
         case .exited(Self.unusableStateStatus): throw DeployError.stateDirectoryUnusable(state.path)
         default:
@@ -160,6 +213,7 @@ public final class HeldLock: @unchecked Sendable {
     private var current: LockHolder
     private var released = false
     private var lastRecord: Task<Void, Never>?
+    private let holderEnded = Flag()
 
     init(lock: DeployLock, holder: LockHolder, remotePID: Int, interrupted: LockHolder?, task: Task<CommandResult, Error>) {
         self.lock = lock
@@ -168,6 +222,10 @@ public final class HeldLock: @unchecked Sendable {
         self.remotePID = remotePID
         self.interrupted = interrupted
         self.task = task
+        Task { [holderEnded] in
+            _ = try? await task.value
+            holderEnded.set()
+        }
     }
 
     /// Records the step (and revision) in the holder record, for `lock status` and for the next
@@ -196,6 +254,14 @@ public final class HeldLock: @unchecked Sendable {
         await mutex.withLock { lastRecord }?.value
     }
 
+    /// True once the holder process ended without this process releasing it: the lock was
+    /// broken (`lock release --force`) or the connection is gone. The deploy must stop.
+    public var isLost: Bool {
+        mutex.withLock { !released } && holderEnded.isSet
+    }
+
+    /// Releases the lock, waiting at most `DeployLock.releaseBound` for the holder to end: when
+    /// the release command fails (a dead connection), its channel is abandoned; sshd ends it.
     public func release() async {
         let first = mutex.withLock {
             defer { released = true }
@@ -205,8 +271,23 @@ public final class HeldLock: @unchecked Sendable {
         await recorded()
         // The release must reach the host even when the caller is being cancelled (Ctrl-C): the
         // transport abandons a cancelled task's commands, so it runs outside that cancellation.
-        let lock = self.lock, pid = remotePID
-        await Task.detached { _ = try? await lock.runner.run(lock.releaseCommand(pid: pid)) }.value
-        _ = try? await task.value
+        let lock = self.lock, pid = remotePID, task = self.task
+        await Task.detached {
+            _ = try? await lock.runner.run(lock.releaseCommand(pid: pid))
+            let ended = await bounded(DeployLock.releaseBound) { _ = try? await task.value }
+            if ended == nil { task.cancel() }
+        }.value
+    }
+}
+
+/// A flag set once, read from any thread.
+final class Flag: @unchecked Sendable {
+    private let mutex = NSLock()
+    private var value = false
+
+    var isSet: Bool { mutex.withLock { value } }
+
+    func set() {
+        mutex.withLock { value = true }
     }
 }

@@ -50,6 +50,12 @@ public struct LockHolder: Codable, Sendable, Equatable {
 
     var ageText: String { idleSeconds.map { "\($0) s" } ?? "an unknown time" }
 
+    /// "idle since 2026-11-22T19:31:44Z (3600 s)": when the holder last recorded progress.
+    public var idleText: String {
+        guard let idleSeconds else { return "idle for an unknown time" }
+        return "idle since \(formatUTC(Int(Date().timeIntervalSince1970) - idleSeconds)) (\(idleSeconds) s)"
+    }
+
     /// "alice@laptop (pid 4242): botops deploy --service sighook, step build, since 2026-11-22T19:31:44Z"
     public var summary: String {
         var text = "\(user)@\(machine) (pid \(pid)): \(command), step \(step)"

@@ -1,0 +1,104 @@
+import Foundation
+import HostCommands
+import Remote
+
+/// The deploy's commands as they run on the host, so an interruption can act on them there.
+/// A step that changes nothing running (preflight, baseline, build, wait-healthy, checks) records
+/// each command's process group, which an interruption stops. A step that changes the running
+/// service (keep-image, checkout, stop, up, restore-image) runs each command under the step lock
+/// (`flock -s STATE/step.lock`), which taking the deploy lock waits for: the lock is free only
+/// when no such command runs, even after botops was killed or lost its connection.
+final class StepRunner: CommandRunner, @unchecked Sendable {
+    enum Mode: Equatable {
+        /// Before the first step, and for the lock itself.
+        case plain
+        /// Commands are recorded under `segment`: every stoppable step since the last changing one.
+        case stoppable(segment: Int)
+        /// Commands hold the step lock; `label` names the step for a waiting deploy.
+        case changing(label: String)
+    }
+
+    let inner: any CommandRunner
+    let state: StateDirectory
+    /// Names this run's files of process groups.
+    let token: String
+    private let mutex = NSLock()
+    private var current = Mode.plain
+    private var segment = 0
+
+    init(inner: any CommandRunner, state: StateDirectory) {
+        self.inner = inner
+        self.state = state
+        token = "\(getpid())-\(UInt32.random(in: 0 ... .max))"
+    }
+
+    var destination: String { inner.destination }
+
+    var mode: Mode { mutex.withLock { current } }
+
+    /// The next step's commands: stoppable, or under the step lock.
+    func enter(stoppable: Bool, label: String) {
+        mutex.withLock {
+            if stoppable {
+                current = .stoppable(segment: segment)
+            } else {
+                segment += 1
+                current = .changing(label: label)
+            }
+        }
+    }
+
+    func stream(_ command: String, timeout: Duration?, input: CommandInput, onOutput: @escaping OutputHandler) async throws -> Termination {
+        try await inner.stream(wrap(command, mode).text, timeout: timeout, input: input, onOutput: onOutput)
+    }
+
+    func wrap(_ command: String, _ mode: Mode) -> ShellScript {
+        switch mode {
+        case .plain:
+            return ShellScript(stringLiteral: command)
+        case .stoppable(let segment):
+            // sshd (and LocalHost) start each command in a process group of its own: $$ leads it.
+            return """
+                { echo $$ >> \(groupsFile(segment)); } 2>/dev/null
+                \(ShellScript(stringLiteral: command))
+                """
+        case .changing(let label):
+            return """
+                { printf '%s\\n' \(label) > \(state.file("step.cmd")); } 2>/dev/null
+                exec flock -s \(state.file("step.lock")) sh -c \(command)
+                """
+        }
+    }
+
+    private func groupsFile(_ segment: Int) -> ShellScript {
+        state.file("run-\(token)-\(segment).pgids")
+    }
+
+    /// Stops the commands of the current stoppable steps on the host: SIGTERM to each process
+    /// group, SIGKILL to what is left after `grace`. Nil when the current step is not stoppable.
+    func stopCommand(grace: Duration = .seconds(10)) -> RemoteCommand? {
+        guard case .stoppable(let segment) = mode else { return nil }
+        let tenths = Int(totalSeconds(grace) * 10)
+        return RemoteCommand("""
+            f=\(groupsFile(segment))
+            [ -f "$f" ] || exit 0
+            pids=$(cat "$f")
+            for p in $pids; do kill -TERM -- -"$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done
+            i=0
+            while [ "$i" -lt \(tenths) ]; do
+              alive=
+              for p in $pids; do if kill -0 -- -"$p" 2>/dev/null || kill -0 "$p" 2>/dev/null; then alive=1; fi; done
+              [ -z "$alive" ] && exit 0
+              sleep 0.1; i=$((i + 1))
+            done
+            for p in $pids; do kill -KILL -- -"$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done
+            echo killed
+            """, timeout: grace + .seconds(10), effect: .changes("stops the interrupted step's commands (their process groups)"))
+    }
+
+    /// Removes this run's records of process groups.
+    func cleanupCommand() -> RemoteCommand {
+        RemoteCommand("rm -f \(state.script)/run-\(token)-*.pgids", timeout: .seconds(20),
+                      effect: .changes("removes the deploy's records of its commands' process groups"))
+    }
+}
