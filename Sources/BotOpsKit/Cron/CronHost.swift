@@ -87,38 +87,12 @@ public struct CronHost: Sendable {
     /// Debian's and Ubuntu's cron do not; an unknown cron is treated as not honouring it, which
     /// only costs the guard).
     public func readTime() async throws -> CronHostTime {
-        let script: ShellScript = """
-            if [ -L /etc/localtime ]; then printf 'link %s\\n' "$(readlink -f /etc/localtime)"
-            elif [ -f /etc/timezone ]; then printf 'name %s\\n' "$(head -n 1 /etc/timezone)"
-            elif [ ! -e /etc/localtime ]; then echo 'name UTC'
-            else echo 'unknown'; fi
-            if command -v rpm >/dev/null 2>&1 && rpm -q cronie >/dev/null 2>&1; then echo cronie
-            elif dpkg-query -W -f='${Status}' cronie 2>/dev/null | grep -q 'ok installed'; then echo cronie
-            elif dpkg-query -W -f='${Status}' cron 2>/dev/null | grep -q 'ok installed'; then echo debian-cron
-            else echo unknown-cron; fi
-            """
-        let result = try await read(script, "reading the host's time zone")
-        let lines = result.stdoutText.split(separator: "\n").map(String.init)
-        guard lines.count == 2 else { throw CronHostError.zoneUnknown(detail: "unexpected answer \(lines)") }
-        return CronHostTime(zone: try Self.zone(fromProbe: lines[0]), honoursCronTZ: lines[1] == "cronie")
-    }
-
-    static func zone(fromProbe line: String) throws -> CronZone {
-        var name = line
-        if line.hasPrefix("link ") {
-            let target = String(line.dropFirst("link ".count))
-            guard let range = target.range(of: "zoneinfo/") else {
-                throw CronHostError.zoneUnknown(detail: "/etc/localtime points to \(target)")
-            }
-            name = String(target[range.upperBound...])
-            if name.hasPrefix("posix/") { name = String(name.dropFirst("posix/".count)) }
-        } else if line.hasPrefix("name ") {
-            name = String(line.dropFirst("name ".count)).trimmingCharacters(in: .whitespaces)
+        let result = try await read(ShellScript(stringLiteral: CronHostTime.probeScript), "reading the host's time zone")
+        do {
+            return try CronHostTime(probeOutput: result.stdoutText.split(separator: "\n").map(String.init))
+        } catch {
+            throw CronHostError.zoneUnknown(detail: error.detail)
         }
-        guard let zone = CronZone(identifier: name) else {
-            throw CronHostError.zoneUnknown(detail: line == "unknown" ? "/etc/localtime is a copy and /etc/timezone is missing" : "'\(name)' is not a tz database zone")
-        }
-        return zone
     }
 
     /// Refuses zones the host's tz database knows differently (or not at all): a guard whose
