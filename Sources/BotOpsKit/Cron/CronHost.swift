@@ -43,6 +43,16 @@ public enum CronHostError: Error, Equatable, CustomStringConvertible, ExitCodePr
     public var exitCode: BotOpsExitCode { .failed }
 }
 
+/// An entry's program the host does not have: the job would fail at every fire.
+public struct MissingProgram: Equatable, Sendable {
+    public let entry: String
+    public let program: String
+
+    public var warning: String {
+        "warning: entry \(entry) runs \(program), which is not on the host (no executable file there, or not on cron's PATH /usr/bin:/bin): the job will fail at every fire. Install it, or change crontab.d/\(entry)\(CronEntry.fileExtension)."
+    }
+}
+
 /// A crontab backup kept on the host.
 public struct CrontabBackup: Equatable, Sendable {
     public let name: String
@@ -93,6 +103,28 @@ public struct CronHost: Sendable {
         } catch {
             throw CronHostError.zoneUnknown(detail: error.detail)
         }
+    }
+
+    /// The programs of `entries` the host cannot run: an absolute path that is not an executable
+    /// file, or a bare name cron's PATH (`/usr/bin:/bin`) does not find. One round trip. Words
+    /// with `$` or a relative path are not judged (their meaning depends on the job's shell).
+    public func missingPrograms(_ entries: [CronEntry]) async throws -> [MissingProgram] {
+        var wanted: [MissingProgram] = []
+        for entry in entries {
+            for program in entry.parsedCommand.programs where !program.contains("$") && (program.hasPrefix("/") || !program.contains("/")) {
+                let candidate = MissingProgram(entry: entry.name, program: program)
+                if !wanted.contains(candidate) { wanted.append(candidate) }
+            }
+        }
+        guard !wanted.isEmpty else { return [] }
+        let tests = wanted.enumerated().map { index, item -> ShellScript in
+            item.program.hasPrefix("/")
+                ? "{ [ -f \(item.program) ] && [ -x \(item.program) ]; } || echo \(index)"
+                : "(PATH=/usr/bin:/bin; command -v \(item.program) >/dev/null 2>&1) || echo \(index)"
+        }
+        let result = try await read(ShellScript.lines(tests + ["true"]), "looking for the entries' programs")
+        let missing = Set(result.stdoutText.split(separator: "\n").compactMap { Int($0) })
+        return wanted.enumerated().filter { missing.contains($0.offset) }.map(\.element)
     }
 
     /// Refuses zones the host's tz database knows differently (or not at all): a guard whose
