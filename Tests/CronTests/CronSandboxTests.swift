@@ -269,7 +269,9 @@ struct CronSandboxTests {
             try SandboxCrontab.write(Array(Self.userCrontab.utf8))
             try await withService(now: utc("2026-11-25T12:00")) { service in
                 let missing = try await service.host.missingPrograms(all)
-                #expect(missing == [MissingProgram(entry: "weekly-verify", program: "/usr/local/bin/botops"),
+                // The sandbox has no scripts/run_daily_report.sh either: the report entry is named too.
+                #expect(missing == [MissingProgram(entry: "report", program: "/opt/bot/scripts/run_daily_report.sh"),
+                                    MissingProgram(entry: "weekly-verify", program: "/usr/local/bin/botops"),
                                     MissingProgram(entry: "bare", program: "botops-no-such-tool")])
                 let diff = try await service.diff(all).render()
                 #expect(diff.contains("warning: entry weekly-verify runs /usr/local/bin/botops, which is not on the host"), "\(diff)")

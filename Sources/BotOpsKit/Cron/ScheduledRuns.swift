@@ -112,10 +112,14 @@ public struct ScheduledRuns: Sendable {
         file.hasPrefix("/") ? file : appPath + "/" + file
     }
 
-    /// The cron zone probe, then per entry (numbered, so no host text is a key): the log's
+    /// The cron zone probe when an entry needs it, then per entry (numbered, so no host text is a key): the log's
     /// modification time and last 20 lines, and the newest file matching its patterns.
     private func probe(_ entries: [CronEntry], on host: any CommandRunner) async throws -> HostEvidence {
-        var lines: [ShellScript] = ["{ \(ShellScript(stringLiteral: CronHostTime.probeScript)); } | sed 's/^/time /'"]
+        var lines: [ShellScript] = []
+        // The host's zone matters only for entries without CRON_TZ (the shipped ones all have it).
+        if entries.contains(where: { $0.zone == nil }) {
+            lines.append("{ \(ShellScript(stringLiteral: CronHostTime.probeScript)); } | sed 's/^/time /'")
+        }
         for (index, entry) in entries.enumerated() {
             let globs = entry.expects.reduce(ShellScript("")) { words, pattern in "\(words) \(glob: path(pattern))" }
             lines.append("for f in\(globs); do [ -f \"$f\" ] && stat -c '%Y %n' -- \"$f\"; done | sort -n | tail -n 1 | sed 's/^/\(index) output /'")
