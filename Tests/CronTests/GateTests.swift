@@ -123,7 +123,7 @@ struct GateSandboxTests {
     @Test func goOutsideTheWindowRefusedInsideIt() async throws {
         let outside = try await run(try gate(at: "2026-11-30T18:00"))
         #expect(outside.exitCode == .success, "\(GateFormat.text.render(outside))")
-        #expect(outside.verdicts.map(\.status) == [.pass, .pass, .pass, .pass, .pass])
+        #expect(outside.verdicts.map(\.status) == [.pass, .pass, .pass, .pass, .pass, .pass])
         let inside = try await run(try gate(at: "2026-11-30T17:05"))
         #expect(inside.exitCode == .refused)
         #expect(status(inside, .blackout) == .fail)
@@ -139,6 +139,18 @@ struct GateSandboxTests {
         })
         #expect(report.exitCode == .refused)
         #expect(report.verdicts.first { $0.name == .cleanCheckout }?.message.contains("stray-edit.txt") == true)
+    }
+
+    /// A checkout on a detached revision: deploy would refuse it (wrong branch), so the gate does.
+    @Test func aDetachedCheckoutIsRefusedAsDeployWouldRefuseIt() async throws {
+        let app = shellQuote(sandbox.app)
+        let report = try await run(try gate(at: "2026-11-30T18:00"), { host in
+            _ = try await host.run("cd \(app) && git checkout -q --detach HEAD")
+        }, undo: { host in
+            _ = try await host.run("cd \(app) && git checkout -q main")
+        })
+        #expect(report.exitCode == .refused, "\(GateFormat.text.render(report))")
+        #expect(report.verdicts.first { $0.name == .branch }?.message.contains("detached revision") == true)
     }
 
     @Test func heldDeployLockIsRefusedAndNamesTheHolder() async throws {
