@@ -24,6 +24,10 @@ struct CronScheduledCheck: FactCheck {
             return .fail("cannot tell the zone the host's cron schedules in: \(error.detail). Make /etc/localtime a link into /usr/share/zoneinfo (timedatectl set-timezone UTC).")
         }
         let lines = facts.crontabStatus == 1 ? [] : facts.crontabLines
+        if let refused = Self.refusedLine(lines, by: time.daemon) {
+            return .fail("the host's cron does not run this line, line \(refused.number) of the crontab (\(refused.problem)): \(refused.text). Debian's cron then ignores the whole crontab (\"Syntax error, this crontab file will be ignored\"), so none of its jobs runs. Fix or remove that line with crontab -e.",
+                         [Evidence("line", refused.text)])
+        }
         var zone = time.zone
         for line in lines {
             let parsed = CrontabLine(Array(line.utf8))
@@ -68,6 +72,23 @@ struct CronScheduledCheck: FactCheck {
         }
         let detail = facts.crontabStatus == 1 ? "this user has no crontab" : "no crontab line runs \(script)"
         return .fail("\(detail). Install the entry with botops cron install (crontab.d/).", [Evidence("crontab_lines", String(lines.count))])
+    }
+
+    /// The first line Debian's cron refuses: it then ignores the whole file, not just that line
+    /// (cronie skips only the line, which the loop below judges).
+    private static func refusedLine(_ lines: [String], by daemon: CronDaemon) -> (number: Int, text: String, problem: String)? {
+        guard daemon == .debian else { return nil }
+        for (index, line) in lines.enumerated() {
+            switch CrontabLine(Array(line.utf8)) {
+            case .other:
+                return (index + 1, line, "neither a job, a variable setting nor a comment")
+            case .job(let schedule, _):
+                do { _ = try Schedule.parse(schedule, reading: .host(daemon)) } catch { return (index + 1, line, "\(error)") }
+            case .blank, .comment, .environment:
+                continue
+            }
+        }
+        return nil
     }
 
     /// The DST-safe form `botops cron install` writes where cron ignores CRON_TZ: the line runs at

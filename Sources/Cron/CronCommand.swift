@@ -66,12 +66,15 @@ public struct CronCommand: Sendable, Hashable {
     }
 
     /// `shellCommand` cut into simple commands of words, quotes removed; a `#` starting a word
-    /// comments out the rest.
+    /// comments out the rest. None when the shell refuses the command (an open quote, backquote or
+    /// parenthesis, as cron's `%` cut of `$(date +%F)` leaves): `sh -c` then runs none of it.
     func simpleCommands() -> [[String]] {
         var commands: [[String]] = [[]]
         var word = ""
         var quote: Character?
         var escaped = false
+        var openParentheses = 0
+        var inBackquote = false
         func endWord() {
             if !word.isEmpty { commands[commands.count - 1].append(word) }
             word = ""
@@ -83,6 +86,7 @@ public struct CronCommand: Sendable, Hashable {
             } else if character == "\\" && quote != "'" {
                 escaped = true
             } else if let open = quote {
+                if character == "`" && open == "\"" { inBackquote.toggle() }
                 if character == open { quote = nil } else { word.append(character) }
             } else if character == "'" || character == "\"" {
                 quote = character
@@ -93,13 +97,17 @@ public struct CronCommand: Sendable, Hashable {
             } else if character == "&", let last = word.last, last == ">" || last == "<" {
                 word.append(character)  // `2>&1` duplicates a descriptor; it does not end the command
             } else if ";&|()\n".contains(character) {
+                if character == "(" { openParentheses += 1 }
+                if character == ")" { openParentheses -= 1 }
                 endWord()
                 if !commands[commands.count - 1].isEmpty { commands.append([]) }
             } else {
+                if character == "`" { inBackquote.toggle() }
                 word.append(character)
             }
         }
         endWord()
+        guard quote == nil, openParentheses <= 0, !inBackquote else { return [] }
         return commands
     }
 

@@ -56,6 +56,27 @@ import Testing
         #expect(cronie.evidence.last == Evidence("next_run", "2023-11-20 09:05 UTC"))
     }
 
+    /// cron cuts the command at `%` (the rest is stdin): `$(date +` is left, which the shell refuses,
+    /// so the script never runs. The line only mentions the script.
+    @Test func anUnescapedPercentThatBreaksTheShellCommandFails() {
+        let result = verdict(["0 9 * * 1 /opt/bot/weekly_strategy_review.sh > /opt/bot/logs/review_$(date +%F).log 2>&1"])
+        #expect(result.status == .fail, "\(result.message)")
+        #expect(verdict(["0 9 * * 1 /opt/bot/weekly_strategy_review.sh > /opt/bot/logs/review_$(date +\\%F).log 2>&1"]).status == .pass)
+    }
+
+    /// Debian's cron ignores a whole crontab in which one line is refused ("Syntax error, this
+    /// crontab file will be ignored"): the weekly line, valid itself, never runs there. cronie
+    /// skips only the bad line.
+    @Test func anotherLineDebiansCronRefusesFailsTheWholeCrontabThere() {
+        let lines = ["5/15 * * * * /opt/bot/other.sh", Fixture.cronLine]
+        let debian = verdict(lines, daemon: .debian)
+        #expect(debian.status == .fail, "\(debian.message)")
+        #expect(debian.message.contains("line 1"), "\(debian.message)")
+        #expect(verdict(["garbage line", Fixture.cronLine], daemon: .debian).status == .fail)
+        #expect(verdict(lines, daemon: .cronie).status == .pass)
+        #expect(verdict(["# 5/15 * * * * /opt/bot/other.sh", Fixture.cronLine], daemon: .debian).status == .pass)
+    }
+
     @Test func aFieldOutOfRangeIsALineCronDoesNotRun() {
         let result = verdict(["61 9 * * 1 /opt/bot/weekly_strategy_review.sh"])
         #expect(result.status == .fail)
