@@ -25,6 +25,19 @@ import Testing
         #expect(verdict.status == .warn)
         #expect(verdict.message.contains("the command writes no log"), "\(verdict.message)")
     }
+
+    /// A log modified after the instant judged (a clock stepped back, a file touched by hand) is
+    /// not evidence of the fire: left alone it would pass every week to come.
+    @Test func aLogWrittenInTheFutureIsNotEvidenceOfTheFire() throws {
+        let weekly = try entry(weeklyEntryText)
+        let judge = ScheduledRuns(entries: [weekly], appPath: "/opt/bot", now: utc("2027-01-04T18:00"))
+        let report = (utc("2027-01-04T17:00"), "/opt/bot/logs/weekly_review_2027-01-04.txt")
+        let future = judge.verdict(weekly, ScheduledRuns.EntryEvidence(logModified: utc("2027-03-01T00:00"), logTail: ["Report written"], output: report), zone: losAngeles)
+        #expect(future.status == .warn, "\(future.message)")
+        #expect(future.message.contains("in the future"), "\(future.message)")
+        let ran = judge.verdict(weekly, ScheduledRuns.EntryEvidence(logModified: utc("2027-01-04T17:01"), logTail: ["Report written"], output: report), zone: losAngeles)
+        #expect(ran.status == .pass, "\(ran.message)")
+    }
 }
 
 /// The real files and logs of the sandbox, with the clock injected: a Monday in January 2027.

@@ -99,6 +99,11 @@ public struct ScheduledRuns: Sendable {
             let since = output.map { " (\($0) was written since, but not by the scheduled run: verify and deploys write reports too)" } ?? ""
             return result(.warn, "missed: \(log) was not written since the fire at \(when): the scheduled run did not happen\(since)", output: output)
         }
+        // A time after now (a clock stepped back, a file touched by hand) would pass every fire to
+        // come; five minutes allow for the two machines' clocks.
+        guard written <= now + 5 * 60 else {
+            return result(.warn, "cannot tell whether the fire at \(when) ran: \(log) was modified in the future (\(CronZone.utc.local(at: written)) UTC; now \(CronZone.utc.local(at: now)) UTC): was the host's clock stepped back? Check its clock (timedatectl), then touch the log or wait for the next fire.", output: output)
+        }
         if let logError = evidence.logTail.last(where: { line in Self.errorWords.contains(where: { line.lowercased().contains($0) }) }) {
             return result(.warn, "the fire at \(when) ran, but its log \(log) shows an error: \(logError)", output: output, logError: logError)
         }
