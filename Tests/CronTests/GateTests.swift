@@ -90,6 +90,38 @@ import Testing
 }
 
 /// The gate against the sandbox host: each refusal made real, then undone.
+/// The example workflow: no `${{ … }}` expression (an input, a secret) is spliced into a `run:`
+/// script, where a value such as `x"; curl … #` or a quote in a secret would become shell code.
+@Suite struct ExampleWorkflowTests {
+    @Test func noExpressionIsSplicedIntoARunScript() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/github-actions-deploy.yml")
+        let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        var runIndent: Int?
+        var spliced: [String] = []
+        var runs = 0
+        for line in lines {
+            let indent = line.prefix(while: { $0 == " " }).count
+            let text = line.dropFirst(indent)
+            if let open = runIndent, text.isEmpty || indent > open {
+                if text.contains("${{") { spliced.append(String(line)) }
+                continue
+            }
+            runIndent = nil
+            let body = text.hasPrefix("- ") ? text.dropFirst(2) : text
+            if body.hasPrefix("run:") {
+                runs += 1
+                runIndent = indent
+                if body.contains("${{") { spliced.append(String(line)) }
+            }
+        }
+        #expect(runs >= 4)
+        #expect(spliced.isEmpty, "spliced into run: \(spliced)")
+        let text = lines.joined(separator: "\n")
+        #expect(text.contains("SERVICE: ${{ inputs.service }}"))
+        #expect(text.contains("--service \"$SERVICE\""))
+    }
+}
+
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct GateSandboxTests {
     let sandbox: Sandbox
