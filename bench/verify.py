@@ -4,6 +4,8 @@
   (a) the runbook's nine verification commands as nine sequential `ssh host '...'` calls
   (b) one ssh connection running the nine commands concurrently (hand-written script): the floor
   botops verify: target >= 3x faster than (a), no slower than (b); peak RSS < 30 MB.
+  botops verify with the shipped crontab.d (its scheduled-run probes beside the checks): no
+  slower than (b), the floor measured in the same rounds.
 
 Then again on a host whose report script takes most of the time: a copy of the weekly script
 whose three sequential `docker exec psql` calls each wait 0.25 s first. It is created on the host
@@ -17,6 +19,7 @@ from common import BOTOPS, CONFIG, SSH, require, run, verdict
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 APP = "/opt/bot"
+SHIPPED_CRONTAB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crontab.d")
 PSQL = "docker exec db psql -U bot_user -d bot_trader_db -c"
 SCRIPT = "weekly_strategy_review.sh"
 SLOW_SCRIPT = "weekly_strategy_review_slow.sh"
@@ -46,11 +49,12 @@ def concurrent(commands):
     return f"{others} & ( {commands[5]} && {commands[6]} ) & wait"
 
 
-def measure(config, commands, sequential_too, allowed=(0,)):
-    run([BOTOPS, "verify", "--config", config], allowed)  # warm caches
+def measure(config, commands, sequential_too, allowed=(0,), extra=()):
+    verify = [BOTOPS, "verify", "--config", config, *extra]
+    run(verify, allowed)  # warm caches
     botops, rss, seq, conc = [], [], [], []
     for _ in range(ROUNDS):
-        elapsed, peak = run([BOTOPS, "verify", "--config", config], allowed)
+        elapsed, peak = run(verify, allowed)
         botops.append(elapsed)
         rss.append(peak)
         if sequential_too:
@@ -66,6 +70,8 @@ def main():
     print(f"(a) nine sequential ssh     {a:7.1f} ms   speed-up {a / b:.2f}x  (target >= 3)   {verdict(a / b >= 3)}")
     print(f"(b) one ssh, concurrent     {c:7.1f} ms   ratio {b / c:.2f}x  (target <= 1.00)  {verdict(b <= c)}")
     print(f"peak RSS of botops verify   {rss:7.1f} MB   (target < 30)  {verdict(rss < 30)}")
+    b, _, c, _ = measure(CONFIG, runbook(SCRIPT), sequential_too=False, extra=["--crontab-dir", SHIPPED_CRONTAB])
+    print(f"with the shipped crontab.d  {b:7.1f} ms   ratio to (b) {c:7.1f} ms: {b / c:.2f}x  (target <= 1.00)  {verdict(b <= c)}")
 
     subprocess.run(SSH + [MAKE_SLOW], check=True)
     try:

@@ -29,25 +29,6 @@ public func formatUTC(_ epochSeconds: Int) -> String {
     return String(cString: buffer)
 }
 
-/// `epochSeconds` as wall-clock time `utcOffset` seconds east of UTC: `2026-11-30 09:00 -0800`.
-func formatLocalMinute(_ epochSeconds: Int, utcOffset: Int) -> String {
-    var time = time_t(epochSeconds + utcOffset)
-    var parts = tm()
-    gmtime_r(&time, &parts)
-    var buffer = [CChar](repeating: 0, count: 32)
-    _ = strftime(&buffer, 32, "%Y-%m-%d %H:%M", &parts)
-    let minutes = abs(utcOffset) / 60
-    let zone = (utcOffset < 0 ? "-" : "+") + String(100 + minutes / 60).dropFirst() + String(100 + minutes % 60).dropFirst()
-    return String(cString: buffer) + " " + zone
-}
-
-/// Parses `date +%z` (`-0800`, `+0530`) into seconds east of UTC.
-func parseUTCOffset(_ text: String) -> Int? {
-    guard text.count == 5, let sign = text.first, sign == "+" || sign == "-",
-          let hours = Int(text.dropFirst().prefix(2)), let minutes = Int(text.suffix(2)) else { return nil }
-    return (sign == "-" ? -1 : 1) * (hours * 3600 + minutes * 60)
-}
-
 /// Parses RFC 3339 UTC (`2026-11-22T19:17:36.123456789Z`, fraction optional) into epoch seconds.
 func parseUTC(_ text: String) -> Int? {
     let numbers = text.split(whereSeparator: { "-T:.Z".contains($0) }).prefix(6).compactMap { Int32(exactly: Int($0) ?? .max) }

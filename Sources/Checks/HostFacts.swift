@@ -1,3 +1,4 @@
+import Cron
 import Remote
 
 /// The host-side files the first three checks look at, and the host's clock, read in one command.
@@ -26,9 +27,10 @@ struct HostFacts: Sendable, Equatable {
     var cronDaemonRunning: Bool? = true
     /// Configured queries that exist but hold nothing but whitespace.
     var blankQueries: Set<String> = []
-    /// The host's clock and its offset from UTC (seconds east), which cron schedules follow.
+    /// The host's clock.
     var now: Int
-    var utcOffset: Int
+    /// The zone the cron daemon schedules in and which daemon it is (the cron module's probe).
+    var cronTime: Result<CronHostTime, CronTimeProbeError>
 
     static func gather(_ context: CheckContext) async throws -> HostFacts {
         let settings = context.settings
@@ -40,7 +42,9 @@ struct HostFacts: Sendable, Equatable {
               elif pgrep -x cron >/dev/null || pgrep -x crond >/dev/null; then echo running; else echo stopped; fi
             echo \(marker) script; \(statCommand(script))
             if \(ReportRun.runnable(script)); then echo executable; else echo not-executable; fi
-            echo \(marker) now; date '+%s %z'
+            echo \(marker) now; date '+%s'
+            echo \(marker) cron-time
+            \(CronHostTime.probeScript)
             """
         // Sections are numbered: a query's name never reaches the shell except quoted in its path.
         for (index, query) in settings.queries.enumerated() {
@@ -49,9 +53,8 @@ struct HostFacts: Sendable, Equatable {
         }
         let result = try await context.run(command)
         let sections = context.sections(result.stdoutText)
-        let clock = sections["now"]?.first?.split(separator: " ") ?? []
-        guard let status = sections["crontab-status"]?.first.flatMap({ Int32($0) }), clock.count == 2,
-              let now = Int(clock[0]), let utcOffset = parseUTCOffset(String(clock[1])) else {
+        guard let status = sections["crontab-status"]?.first.flatMap({ Int32($0) }),
+              let now = sections["now"]?.first.flatMap({ Int($0) }) else {
             throw CheckError.unexpectedOutput(command: "host file probe", output: result.stdoutText + result.stderrText)
         }
         let scriptLines = sections["script"] ?? []
@@ -71,7 +74,7 @@ struct HostFacts: Sendable, Equatable {
             cronDaemonRunning: ["running": true, "stopped": false][sections["cron-daemon"]?.first ?? ""],
             blankQueries: blankQueries,
             now: now,
-            utcOffset: utcOffset)
+            cronTime: Result { () throws(CronTimeProbeError) in try CronHostTime(probeOutput: sections["cron-time"] ?? []) })
     }
 
     static func statCommand(_ quotedPath: String) -> String {

@@ -24,14 +24,8 @@ public struct CronEntry: Hashable, Sendable {
 
     public static let fileExtension = ".cron"
 
-    /// The command's first word: the program it runs.
-    public var program: Substring { CronEntry.program(of: command) }
-
-    /// The program, when it names one script by absolute path: a hand-installed line running it
-    /// is this entry written differently. (`cd`, `sh` and the like say nothing about the job.)
-    var adoptableProgram: Substring? {
-        program.hasPrefix("/") ? program : nil
-    }
+    /// The command as the shell reads it: the one parser of "which programs a line runs".
+    public var parsedCommand: CronCommand { CronCommand(command) }
 
     /// The file the command appends its output to (`>> FILE` or `> FILE`), if it redirects stdout.
     public var logFile: String? {
@@ -45,10 +39,6 @@ public struct CronEntry: Hashable, Sendable {
             }
         }
         return nil
-    }
-
-    static func program(of command: some StringProtocol) -> Substring {
-        command.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map { Substring($0) } ?? ""
     }
 
     /// Entry names become file names and crontab markers: letters, digits, `.`, `_`, `-`.

@@ -9,6 +9,55 @@ public struct CronHostTime: Hashable, Sendable {
         self.zone = zone
         self.honoursCronTZ = honoursCronTZ
     }
+
+    /// How the daemon reads the lines of a crontab (an unknown cron is read as Debian's, the stricter).
+    public var daemon: CronDaemon { honoursCronTZ ? .cronie : .debian }
+
+    /// The host probe for the daemon's zone and kind: two lines, parsed by `init(probeOutput:)`.
+    /// One probe for verify's cron-scheduled check and for the cron commands.
+    public static let probeScript = """
+        if [ -L /etc/localtime ]; then printf 'link %s\\n' "$(readlink -f /etc/localtime)"
+        elif [ -f /etc/timezone ]; then printf 'name %s\\n' "$(head -n 1 /etc/timezone)"
+        elif [ ! -e /etc/localtime ]; then echo 'name UTC'
+        else echo 'unknown'; fi
+        if command -v rpm >/dev/null 2>&1 && rpm -q cronie >/dev/null 2>&1; then echo cronie
+        elif dpkg-query -W -f='${Status}' cronie 2>/dev/null | grep -q 'ok installed'; then echo cronie
+        elif dpkg-query -W -f='${Status}' cron 2>/dev/null | grep -q 'ok installed'; then echo debian-cron
+        else echo unknown-cron; fi
+        """
+
+    /// Reads `probeScript`'s output; the error says why the zone is unknown.
+    public init(probeOutput lines: [String]) throws(CronTimeProbeError) {
+        guard lines.count == 2 else { throw CronTimeProbeError(detail: "unexpected answer \(lines)") }
+        self.init(zone: try Self.zone(fromProbe: lines[0]), honoursCronTZ: lines[1] == "cronie")
+    }
+
+    static func zone(fromProbe line: String) throws(CronTimeProbeError) -> CronZone {
+        var name = line
+        if line.hasPrefix("link ") {
+            let target = String(line.dropFirst("link ".count))
+            guard let range = target.range(of: "zoneinfo/") else {
+                throw CronTimeProbeError(detail: "/etc/localtime points to \(target)")
+            }
+            name = String(target[range.upperBound...])
+            if name.hasPrefix("posix/") { name = String(name.dropFirst("posix/".count)) }
+        } else if line.hasPrefix("name ") {
+            name = String(Substring(line.dropFirst("name ".count)).trimmingWhitespace())
+        }
+        guard let zone = CronZone(identifier: name) else {
+            throw CronTimeProbeError(detail: line == "unknown" ? "/etc/localtime is a copy and /etc/timezone is missing" : "'\(name)' is not a tz database zone")
+        }
+        return zone
+    }
+}
+
+/// The host's cron zone could not be read: `detail` says what was found.
+public struct CronTimeProbeError: Error, Equatable, Sendable {
+    public var detail: String
+
+    public init(detail: String) {
+        self.detail = detail
+    }
 }
 
 /// How one entry is written into the crontab.

@@ -29,19 +29,39 @@ public struct CronPlan: Sendable {
     }
 }
 
-/// An install that would run a job twice or guess which line is meant.
+/// An install that would run a job twice or guess which line is meant: an unmanaged crontab line
+/// runs an entry's program differently from the entry (other arguments or redirects), or several
+/// lines run the entry's exact command.
 public struct AdoptionError: Error, Equatable, Sendable, CustomStringConvertible {
     public var entry: String
-    public var lines: [Int]
+    /// The entry's command, or nil when two entries compete for one line.
+    public var entryCommand: String?
+    public var lines: [(number: Int, text: String)]
+
+    public static func == (a: AdoptionError, b: AdoptionError) -> Bool {
+        a.entry == b.entry && a.entryCommand == b.entryCommand && a.lines.map(\.number) == b.lines.map(\.number) && a.lines.map(\.text) == b.lines.map(\.text)
+    }
+
     public var description: String {
-        "\(entry): crontab lines \(lines.map(String.init).joined(separator: ", ")) all run its program; botops cannot tell which one is the entry. Delete the extra lines with crontab -e (keep one), then install again."
+        let listed = lines.map { "line \($0.number): \($0.text)" }.joined(separator: "; ")
+        guard let entryCommand else {
+            return "\(entry) both match crontab \(listed); botops will not guess which one it is. Make the entries' commands differ, then install again."
+        }
+        return "refusing to install \(entry) (\(entryCommand)): the crontab already runs its program by hand, differently (\(listed)); installing would run it twice. Make the hand line the entry's exact command (so install adopts it) or delete it with crontab -e, then install again."
+    }
+}
+
+extension CronEntry {
+    /// True when `command` runs one of this entry's programs (by absolute path), or is its command.
+    func isRun(by command: CronCommand) -> Bool {
+        !parsedCommand.scripts.isDisjoint(with: command.scripts) || command.isSameCommand(as: parsedCommand)
     }
 }
 
 extension ManagedCrontab {
     /// The crontab with botops's blocks equal to `entries`: blocks of entries not given are removed,
-    /// existing blocks rewritten in place, an unmanaged line running an entry's command (or its
-    /// program) adopted in place, and the rest appended. Every other line stays byte for byte.
+    /// existing blocks rewritten in place, an unmanaged line running an entry's exact command
+    /// adopted in place, and the rest appended. Every other line stays byte for byte.
     public func plan(installing entries: [CronEntry], host: CronHostTime, now: Int64) throws -> CronPlan {
         let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let adoptions = try adoptedLines(for: entries.filter { blockLines($0.name) == nil })
@@ -115,29 +135,31 @@ extension ManagedCrontab {
             if case .comment(let comment) = line {
                 line = CrontabLine(Array(comment.drop(while: { $0 == "#" || $0 == " " || $0 == "\t" }).utf8))
             }
-            guard let command = line.command,
-                  let entry = entries.first(where: { $0.adoptableProgram == CronEntry.program(of: command) || $0.command == command.trimmingWhitespace() })
-            else { return nil }
+            guard let command = line.command, let entry = entries.first(where: { $0.isRun(by: CronCommand(command)) }) else { return nil }
             return (number, text, entry.name)
         }
     }
 
-    /// Line index → the entry that adopts it. A line running the entry's exact command wins; else
-    /// a single active line running its program; several candidates are an error, never a guess.
+    /// Line index → the entry that adopts it: the one active line whose command is the entry's,
+    /// whitespace aside. A line running the entry's program any other way is refused, never
+    /// adopted or doubled; so are two lines with the entry's command.
     private func adoptedLines(for entries: [CronEntry]) throws -> [Int: CronEntry] {
         var result: [Int: CronEntry] = [:]
-        let jobs: [(index: Int, command: Substring)] = items.compactMap {
+        let jobs: [(index: Int, command: CronCommand)] = items.compactMap {
             guard case .unmanaged(let index) = $0, let command = CrontabLine(crontab.lines[index]).command else { return nil }
-            return (index, command)
+            return (index, CronCommand(command))
         }
+        func text(_ index: Int) -> (number: Int, text: String) { (index + 1, String(decoding: crontab.lines[index], as: UTF8.self)) }
         for entry in entries {
-            let exact = jobs.filter { $0.command.trimmingWhitespace() == Substring(entry.command) }
-            let sameProgram = jobs.filter { CronEntry.program(of: $0.command) == entry.adoptableProgram }
-            let chosen = exact.count == 1 ? exact : sameProgram
-            guard chosen.count <= 1 else { throw AdoptionError(entry: entry.name, lines: chosen.map { $0.index + 1 }) }
-            guard let line = chosen.first else { continue }
-            if let other = result[line.index] {
-                throw AdoptionError(entry: "\(other.name) and \(entry.name)", lines: [line.index + 1])
+            let running = jobs.filter { entry.isRun(by: $0.command) }
+            let exact = running.filter { $0.command.isSameCommand(as: entry.parsedCommand) }
+            let other = running.filter { !$0.command.isSameCommand(as: entry.parsedCommand) }
+            guard other.isEmpty, exact.count <= 1 else {
+                throw AdoptionError(entry: entry.source, entryCommand: entry.command, lines: (other.isEmpty ? exact : other).map { text($0.index) })
+            }
+            guard let line = exact.first else { continue }
+            if let taken = result[line.index] {
+                throw AdoptionError(entry: "\(taken.name) and \(entry.name)", entryCommand: nil, lines: [text(line.index)])
             }
             result[line.index] = entry
         }

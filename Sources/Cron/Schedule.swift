@@ -1,3 +1,20 @@
+/// Whose rules a schedule is read by.
+public enum ScheduleReading: Hashable, Sendable {
+    /// crontab.d: only what every cron reads the same way, and only schedules that fire.
+    case strict
+    /// A line already in a host's crontab, read as that host's cron daemon reads it.
+    case host(CronDaemon)
+}
+
+/// The cron daemons botops knows; they differ in `CRON_TZ` and in a few field forms.
+public enum CronDaemon: String, Hashable, Sendable {
+    /// Debian's and Ubuntu's cron (Vixie cron 3.0 with Debian's patches): ignores `CRON_TZ`,
+    /// refuses `5/15`.
+    case debian
+    /// cronie (Fedora, RHEL, Arch): honours `CRON_TZ`, reads `5/15` as `5-59/15`.
+    case cronie
+}
+
 /// One of the five fields of a cron schedule.
 public enum FieldKind: String, Sendable, CaseIterable {
     case minute
@@ -84,7 +101,7 @@ public struct CronField: Hashable, Sendable {
     }
 
     /// Parses one field: `*`, `*/15`, `5`, `1-5`, `0-30/10`, `MON-FRI`, and comma lists of these.
-    static func parse(_ text: Substring, as kind: FieldKind) throws -> CronField {
+    static func parse(_ text: Substring, as kind: FieldKind, reading: ScheduleReading = .strict) throws -> CronField {
         func fail(_ problem: String) -> ScheduleError {
             ScheduleError(field: kind, value: String(text), problem: problem)
         }
@@ -103,10 +120,18 @@ public struct CronField: Hashable, Sendable {
                 let low = try number(bounds[0], kind, fail)
                 let high = bounds.count == 2 ? try number(bounds[1], kind, fail) : low
                 guard low <= high else { throw fail("range \(parts[0]) runs backwards") }
-                if parts.count == 2 && bounds.count == 1 {
-                    throw fail("a step needs a range or '*': write \(low)-\(kind.range.upperBound)/\(parts[1]) or */\(parts[1])")
-                }
                 range = low...high
+                if parts.count == 2 && bounds.count == 1 {
+                    switch reading {
+                    case .host(.cronie):
+                        // cronie reads `N/step` as N to the end of the range.
+                        range = low...kind.range.upperBound
+                    case .host(.debian):
+                        throw fail("Debian's cron refuses this line (bad \(kind.rawValue)): a step needs a range or '*'")
+                    case .strict:
+                        throw fail("a step needs a range or '*': write \(low)-\(kind.range.upperBound)/\(parts[1]) or */\(parts[1])")
+                    }
+                }
             }
             var step = 1
             if parts.count == 2 {
@@ -154,13 +179,14 @@ public struct Schedule: Hashable, Sendable, CustomStringConvertible {
     ]
 
     /// Parses `0 9 * * 1` or `@weekly` (the schedule part of a crontab line, without the command).
-    public static func parse(_ text: String) throws -> Schedule {
+    public static func parse(_ text: String, reading: ScheduleReading = .strict) throws -> Schedule {
         let tokens = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        return try parse(tokens: tokens)
+        return try parse(tokens: tokens, reading: reading)
     }
 
-    /// Parses the schedule tokens of a crontab line: one `@keyword`, or five fields.
-    public static func parse(tokens: [Substring]) throws -> Schedule {
+    /// Parses the schedule tokens of a crontab line: one `@keyword`, or five fields. `.strict`
+    /// (crontab.d) also refuses a schedule that never fires; a host's cron accepts it.
+    public static func parse(tokens: [Substring], reading: ScheduleReading = .strict) throws -> Schedule {
         if tokens.count == 1, tokens[0].hasPrefix("@") {
             guard let fields = keywords[tokens[0].lowercased()] else {
                 throw ScheduleError(field: nil, value: String(tokens[0]),
@@ -173,10 +199,10 @@ public struct Schedule: Hashable, Sendable, CustomStringConvertible {
             throw ScheduleError(field: nil, value: tokens.joined(separator: " "),
                                 problem: "a schedule has five fields (minute hour day-of-month month day-of-week) or is one @keyword; found \(tokens.count) fields")
         }
-        let fields = try zip(tokens, FieldKind.allCases).map { try CronField.parse($0, as: $1) }
+        let fields = try zip(tokens, FieldKind.allCases).map { try CronField.parse($0, as: $1, reading: reading) }
         let schedule = Schedule(text: tokens.joined(separator: " "), minute: fields[0], hour: fields[1],
                                 dayOfMonth: fields[2], month: fields[3], dayOfWeek: fields[4])
-        guard schedule.canFire else {
+        guard schedule.canFire || reading != .strict else {
             throw ScheduleError(field: nil, value: tokens.joined(separator: " "),
                                 problem: "field 'day of month' value '\(tokens[2])': no month of '\(tokens[3])' has such a day, so this schedule never fires")
         }
@@ -226,7 +252,7 @@ public struct Schedule: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Some date exists on which the day fields match (`30 2` never does; weekday alternatives always do).
-    private var canFire: Bool {
+    public var canFire: Bool {
         if daysMatchEither && !dayOfWeek.values.isEmpty { return true }
         return month.values.contains { m in dayOfMonth.values.contains { $0 <= Civil.daysInMonth(year: 2000, month: m) } }
     }

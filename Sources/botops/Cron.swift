@@ -76,7 +76,9 @@ struct CronInstall: CronEntriesCommand {
         abstract: "Install crontab.d's entries under the deploy lock; a crontab that already matches is left alone.",
         discussion: """
             The previous crontab is saved in the state directory on the host first (the last 20 are kept). \
-            A line installed by hand that runs an entry's command is adopted, never duplicated. \
+            A line installed by hand whose command is an entry's (whitespace aside) is adopted, never \
+            duplicated; a line running the entry's program any other way makes install refuse (exit 4), \
+            naming both. Warns when an entry's program is not on the host. \
             Refused (exit 4) inside an entry's blackout window unless --force.
             """
     )

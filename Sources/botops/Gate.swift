@@ -10,10 +10,11 @@ struct Gate: HostCommand {
         abstract: "Say whether a deploy may start now (for CI, before botops deploy).",
         discussion: """
             Gates: blackout (no crontab.d entry fires within its blackout window), clean-checkout \
-            (git status on the host is empty), deploy-lock (free), host-reachable, checks (the nine \
-            checks pass). Each gate's verdict is printed. \
-            Exit codes: 0 go, 4 refused (blackout window, dirty checkout, lock held), 3 host \
-            unreachable, 1 a check failed, 2 usage or config error.
+            (git status on the host is empty), branch (the checkout is on botops.yml's branch), \
+            deploy-lock (free), host-reachable, checks (judged as deploy judges them: checks already \
+            failing are tolerated unless --strict). Each gate's verdict is printed. \
+            Exit codes: 0 go, 4 refused (blackout window, dirty checkout, wrong branch, lock held), 3 host \
+            unreachable, 1 a check failed (--strict), 2 usage or config error.
             """
     )
 
@@ -37,6 +38,9 @@ struct Gate: HostCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds each check's commands may take (at most 86400).", valueName: "seconds"), transform: parseSeconds)
     var timeout: Duration = .seconds(60)
 
+    @Flag(name: .long, help: "As deploy --strict: a check already failing fails the gate (by default deploy tolerates checks failing before it, and so does the gate).")
+    var strict = false
+
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
         if let service, !config.services.contains(service) {
@@ -45,7 +49,7 @@ struct Gate: HostCommand {
         }
         let destination = try output.map(ReportOutput.init(path:))
         let entries = try CronEntries.load(directory: crontabDirectory ?? CronEntries.defaultDirectory(configPath: connection.config))
-        let gate = BotOpsKit.Gate(config: config, entries: entries, service: service, at: at ?? Int64(Date().timeIntervalSince1970), checkTimeout: timeout)
+        let gate = BotOpsKit.Gate(config: config, entries: entries, service: service, at: at ?? Int64(Date().timeIntervalSince1970), checkTimeout: timeout, strict: strict)
         let report = await gate.run(destination: config.host) { try await session.host() }
         if let destination {
             print(GateFormat.text.render(report), terminator: "")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BotOpsKit
+import Foundation
 
 struct Rollback: HostCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +13,8 @@ struct Rollback: HostCommand {
             fetched); --to REV moves the current branch to REV.
             Exit codes: 0 rolled back and the checks pass; 1 failed before anything changed; 2 usage; 3 unreachable;
             4 refused; 5 failed after the checkout or containers changed (the host is left changed).
+            --plan cron installs crontab.d as committed at that release (or REV) instead, as cron install --ref
+            does; services, checkout and images are not touched.
             """
     )
 
@@ -29,12 +32,11 @@ struct Rollback: HostCommand {
     @Option(name: .long, help: ArgumentHelp("previous, a branch, or a revision.", valueName: "rev|branch|previous"))
     var to: String?
 
-    @Option(name: .long, help: "code (the services' release) or cron (the managed cron entries, once botops manages them).")
+    @Option(name: .long, help: "code (the services' release) or cron (crontab.d as committed at that release, installed; nothing else changes).")
     var plan: Plan = .code
 
     func validate() throws {
         if let to, !isGitRef(to) { throw ValidationError("'\(to)' is not a branch or revision name") }
-        if plan == .cron { throw ValidationError("--plan cron needs botops to manage the cron entries (crontab.d), which this version does not yet do") }
     }
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
@@ -43,6 +45,7 @@ struct Rollback: HostCommand {
 
     private func rollback(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
+        if plan == .cron { return try await rollBackCron(session) }
         try await blackout.check(session, action: "rollback", configPath: connection.config)
         let deployer = try await output.deployer(in: session, configPath: connection.config) { [blackout, connection] in
             // A deploy that waited for the lock may now be inside a window.
@@ -51,5 +54,17 @@ struct Rollback: HostCommand {
         var request = RollbackRequest(services: service ?? config.services, to: to, command: commandLine())
         request.lockWait = output.lockWait
         return ExitStatus(passingThrough: try await deployer.rollback(request).processExitCode)
+    }
+
+    /// `--plan cron`: the entries as committed at the previous verified release (or --to), installed
+    /// under the deploy lock with install's own blackout rule; nothing else changes.
+    private func rollBackCron(_ session: CommandSession) async throws -> ExitStatus {
+        let revision = try await CronRollback.revision(to: to, services: service ?? session.config.services,
+                                                       host: try await session.host(), state: session.config.deploy.stateDirectory)
+        let directory = blackout.crontabDirectory ?? CronEntries.defaultDirectory(configPath: connection.config)
+        let entries = try CronEntries.load(directory: directory, revision: revision)
+        let report = try await session.cronService().install(entries, force: blackout.force, lock: try await session.cronLock(), command: commandLine())
+        print("crontab.d as committed at \(revision.prefix(12)):\n" + report.render(), terminator: "")
+        return ExitStatus(.success)
     }
 }

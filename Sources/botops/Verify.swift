@@ -67,15 +67,12 @@ struct Verify: HostCommand {
         }
         let entries = try scheduledEntries(configPath: connection.config)
         let host = try await session.host()
-        // Judged before the checks run: report-generation writes a report itself, which must not
-        // pass for the output of a fire that never happened.
-        var scheduled: [ScheduledRunVerdict] = []
-        if !entries.isEmpty {
-            let hostZone = (try? await CronHost(runner: host, state: session.config.deploy.stateDirectory).readTime().zone) ?? .utc
-            let judge = ScheduledRuns(entries: entries, appPath: session.config.path, now: at ?? Int64(Date().timeIntervalSince1970))
-            scheduled = await judge.check(on: host, hostZone: hostZone)
-        }
+        // Judged beside the checks, on the same connection: the evidence is each command's own
+        // log, which report-generation's run of the script does not write.
+        let judge = ScheduledRuns(entries: entries, appPath: session.config.path, now: at ?? Int64(Date().timeIntervalSince1970))
+        async let judged = judge.check(on: host)
         let report = await runner.run(in: CheckContext(host: host, settings: settings))
+        let scheduled = await judged
         let full = VerifyWithScheduledRuns(report: report, scheduled: scheduled)
         let colour = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         if let destination {

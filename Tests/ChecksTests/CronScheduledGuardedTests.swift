@@ -11,7 +11,6 @@ import Testing
         var facts = Fixture.host
         facts.crontabLines = ["# BEGIN botops weekly-strategy-review (managed by botops)"] + lines + ["# END botops weekly-strategy-review"]
         facts.now = Int(ISO8601DateFormatter().date(from: now)?.timeIntervalSince1970 ?? 0)
-        facts.utcOffset = 0
         return CronScheduledCheck().evaluate(facts, settings: Fixture.settings)
     }
 

@@ -1,3 +1,4 @@
+import Cron
 @testable import Checks
 
 /// Facts as the probes would report them for a healthy host; tests change one thing at a time.
@@ -15,7 +16,8 @@ enum Fixture {
 
     static var host: HostFacts {
         HostFacts(crontabStatus: 0, crontabLines: ["MAILTO=ops", cronLine], script: file(), scriptExecutable: true,
-                  queries: ["a.sql": file(), "b.sql": file()], now: 1_700_000_100, utcOffset: 0)
+                  queries: ["a.sql": file(), "b.sql": file()], now: 1_700_000_100,
+                  cronTime: .success(CronHostTime(zone: .utc, honoursCronTZ: false)))
     }
 
     static func database(_ overrides: [String: Result<[[String]], DatabaseFacts.Failure>] = [:]) -> DatabaseFacts {

@@ -1,4 +1,5 @@
 @testable import Checks
+import Cron
 import PropertyBased
 import Testing
 
@@ -14,17 +15,12 @@ import Testing
 
     @Test func crontabLinesAndClocksNeverTrap() async {
         let clocks = Gen<Int>.oneOf(Gen.int(in: 0...4_000_000_000).eraseToAny(), Gen<Int>.int().eraseToAny()).eraseToAny()
-        await propertyCheck(count: 3000, input: Self.line(), clocks, Gen.int(in: -100_000...100_000)) { line, now, offset in
-            guard let entry = CronEntry.parse(line) else { return }
-            _ = entry.runs(script: "/opt/bot/weekly_strategy_review.sh")
-            if let next = entry.schedule?.nextFire(after: now, utcOffset: offset) {
-                #expect(next > now, "\(line) after \(now)")
-                _ = formatLocalMinute(next, utcOffset: offset)
-            }
+        let zones = ["UTC", "America/Los_Angeles", "Asia/Kolkata", "Australia/Lord_Howe"].compactMap(CronZone.init(identifier:))
+        await propertyCheck(count: 3000, input: Self.line(), clocks, Gen.element(of: zones), Gen.bool) { line, now, zone, cronie in
             var facts = Fixture.host
             facts.crontabLines = [line]
             facts.now = now
-            facts.utcOffset = offset
+            facts.cronTime = .success(CronHostTime(zone: zone ?? .utc, honoursCronTZ: cronie))
             _ = CronScheduledCheck().evaluate(facts, settings: Fixture.settings)
         }
     }

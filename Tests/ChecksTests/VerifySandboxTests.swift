@@ -158,7 +158,7 @@ struct VerifySandboxTests {
         try await scenario("true", repair: "true") { results in
             let evidence = results["cron-scheduled"]?.evidence ?? []
             #expect(evidence.contains(Evidence("schedule", "0 9 * * 1")))
-            #expect(evidence.contains { $0.name == "next_run" && $0.value.hasSuffix(" 09:00 +0000") })
+            #expect(evidence.contains { $0.name == "next_run" && $0.value.hasSuffix(" 09:00 Etc/UTC") })
         }
     }
 

@@ -9,7 +9,7 @@ import Testing
         #expect(weekly.zone == losAngeles)
         #expect(weekly.schedule.text == "0 9 * * 1")
         #expect(weekly.command == "/opt/bot/weekly_strategy_review.sh >> /opt/bot/logs/weekly_review_cron.log 2>&1")
-        #expect(weekly.program == "/opt/bot/weekly_strategy_review.sh")
+        #expect(weekly.parsedCommand.programs == ["/opt/bot/weekly_strategy_review.sh"])
         #expect(weekly.blackoutSeconds == 600)
         #expect(weekly.expects == ["logs/weekly_review_*.txt"])
         #expect(weekly.logFile == "/opt/bot/logs/weekly_review_cron.log")

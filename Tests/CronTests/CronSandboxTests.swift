@@ -217,4 +217,71 @@ struct CronSandboxTests {
             }
         }
     }
+
+    /// How the sandbox's real cron (Debian's) reads a step on a single value, and that botops reads
+    /// lines from a crontab the same way: `crontab` refuses `5/15` ("bad minute") and accepts the
+    /// forms botops reads; the probe says the daemon is Debian's.
+    @Test func hostLinesAreReadAsDebiansCronReadsThem() async throws {
+        try await SandboxCrontab.scene {
+            try await withService { service in
+                let time = try await service.host.readTime()
+                #expect(time.daemon == .debian)
+                for (fields, cronAccepts) in [("5/15 9 * * 1", false), ("5-59/15 9 * * 1", true), ("*/15 9 * * 1", true), ("0 9 31 2 *", true), ("61 9 * * 1", false)] {
+                    let result = try SandboxCrontab.run(["crontab", "-u", SandboxCrontab.user, "-"], input: Array("\(fields) /opt/bot/weekly_strategy_review.sh\n".utf8))
+                    #expect((result.status == 0) == cronAccepts, "\(fields): crontab said \(result.stderr)")
+                    let botopsAccepts = (try? Schedule.parse(fields, reading: .host(time.daemon))) != nil
+                    #expect(botopsAccepts == cronAccepts, "\(fields)")
+                }
+            }
+        }
+    }
+
+    /// Item 15 on the host: a hand line `bash SCRIPT` is seen by install (the parser verify uses):
+    /// refused with exit 4 naming the line, and the crontab is left exactly as it was.
+    @Test func aHandLineRunningTheScriptThroughBashIsRefusedNotDoubled() async throws {
+        try await SandboxCrontab.scene {
+            let crontab = "MAILTO=\"\"\n0 9 * * 1 bash /opt/bot/weekly_strategy_review.sh\n"
+            try SandboxCrontab.write(Array(crontab.utf8))
+            try await withService { service in
+                do {
+                    _ = try await service.install(try entries(), force: false, lock: SceneLock())
+                    Issue.record("install went ahead")
+                } catch let error as AdoptionError {
+                    #expect(error.exitCode == .refused)
+                    #expect(error.description.contains("line 2: 0 9 * * 1 bash /opt/bot/weekly_strategy_review.sh"), "\(error)")
+                }
+                #expect(try SandboxCrontab.read() == Array(crontab.utf8))
+            }
+        }
+    }
+
+    /// Item 16: the shipped weekly-verify runs /usr/local/bin/botops, which nothing puts on the
+    /// host: diff, list and install warn, naming the entry and the program; programs that exist
+    /// (the review script, `cd`) are not named.
+    @Test func entriesWhoseProgramIsNotOnTheHostAreWarnedAbout() async throws {
+        let verify = try CronEntry.parse("""
+            CRON_TZ=America/Los_Angeles
+            20 9 * * 1 cd "$HOME/botops" && /usr/local/bin/botops verify --local >> /opt/bot/logs/verify_cron.log 2>&1
+            """, name: "weekly-verify", source: "crontab.d/weekly-verify.cron")
+        let bare = try CronEntry.parse("0 1 * * * botops-no-such-tool --run", name: "bare", source: "crontab.d/bare.cron")
+        let all = try entries() + [verify, bare]
+        try await SandboxCrontab.scene {
+            try SandboxCrontab.write(Array(Self.userCrontab.utf8))
+            try await withService(now: utc("2026-11-25T12:00")) { service in
+                let missing = try await service.host.missingPrograms(all)
+                // The sandbox has no scripts/run_daily_report.sh either: the report entry is named too.
+                #expect(missing == [MissingProgram(entry: "report", program: "/opt/bot/scripts/run_daily_report.sh"),
+                                    MissingProgram(entry: "weekly-verify", program: "/usr/local/bin/botops"),
+                                    MissingProgram(entry: "bare", program: "botops-no-such-tool")])
+                let diff = try await service.diff(all).render()
+                #expect(diff.contains("warning: entry weekly-verify runs /usr/local/bin/botops, which is not on the host"), "\(diff)")
+                #expect(diff.contains("warning: entry bare runs botops-no-such-tool"))
+                #expect(!diff.contains("runs /opt/bot/weekly_strategy_review.sh, which"))
+                let list = try await service.list(all).render()
+                #expect(list.contains("warning: entry weekly-verify runs /usr/local/bin/botops"))
+                let installed = try await service.install(all, force: false, lock: SceneLock()).render()
+                #expect(installed.contains("warning: entry weekly-verify runs /usr/local/bin/botops"))
+            }
+        }
+    }
 }

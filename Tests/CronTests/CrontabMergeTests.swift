@@ -42,11 +42,35 @@ import Testing
         #expect(try unmanaged(result.proposed) == expected)
     }
 
-    @Test func adoptsALineForTheSameScriptWrittenDifferently() throws {
-        let crontab = "0 9 * * 1 /opt/bot/weekly_strategy_review.sh\n"
+    /// Whitespace aside, the hand line is the entry's command: adopted, not doubled.
+    @Test func adoptsTheEntrysCommandWrittenWithOtherSpacing() throws {
+        let crontab = "0 9 * * 1   /opt/bot/weekly_strategy_review.sh  >>/opt/bot/logs/weekly_review_cron.log   2>&1\n"
         let result = try plan(crontab, [try entry(weeklyEntryText)])
-        #expect(result.changes.map(\.change) == [.adopted(line: 1, text: "0 9 * * 1 /opt/bot/weekly_strategy_review.sh")])
+        #expect(result.changes.map(\.change) == [.adopted(line: 1, text: String(crontab.dropLast()))])
         #expect(result.proposed.text.components(separatedBy: "weekly_strategy_review.sh").count == 2)
+    }
+
+    /// Item 14: `--midday >> logs/midday.log` is another job of the same script. It was adopted
+    /// (argument and redirect gone); now install refuses, naming the entry and the line.
+    @Test func aLineRunningTheProgramWithOtherArgumentsIsRefusedNotAdopted() throws {
+        let report = try entry("0 */6 * * * /opt/bot/scripts/run_daily_report.sh", name: "report")
+        let midday = "0 12 * * * /opt/bot/scripts/run_daily_report.sh --midday >> logs/midday.log"
+        #expect(throws: AdoptionError(entry: "crontab.d/report.cron", entryCommand: "/opt/bot/scripts/run_daily_report.sh",
+                                      lines: [(1, midday)])) { try plan(midday + "\n", [report]) }
+        do {
+            _ = try plan(midday + "\n", [report])
+        } catch let error as AdoptionError {
+            #expect(error.description.contains("/opt/bot/scripts/run_daily_report.sh"))
+            #expect(error.description.contains("line 1: \(midday)"))
+        }
+    }
+
+    /// Item 15: `bash SCRIPT` runs the script (verify's cron-scheduled passes it), so install sees it
+    /// too: a different command than the entry's, refused rather than appended a second time.
+    @Test func aShellRunningTheScriptIsSeenByInstall() throws {
+        let byHand = "0 9 * * 1 bash /opt/bot/weekly_strategy_review.sh"
+        #expect(throws: AdoptionError.self) { try plan(byHand + "\n", [try entry(weeklyEntryText)]) }
+        #expect(try ManagedCrontab(Crontab(text: byHand + "\n")).lookalikes(of: [try entry(weeklyEntryText)]).map(\.line) == [1])
     }
 
     @Test func secondInstallIsANoOp() throws {
@@ -99,12 +123,17 @@ import Testing
         #expect(result.proposed.text.hasSuffix("CRON_TZ=America/Los_Angeles\n0 9 * * 1 /opt/bot/weekly_strategy_review.sh >> /opt/bot/logs/weekly_review_cron.log 2>&1\nCRON_TZ=Europe/Berlin\n# END botops weekly-strategy-review\n"))
     }
 
-    @Test func twoCandidateLinesAreAnErrorNotAGuess() throws {
+    @Test func otherLinesOfTheProgramAreAnErrorNotAGuess() throws {
         let crontab = "0 9 * * 1 /opt/bot/weekly_strategy_review.sh\n0 10 * * 1 /opt/bot/weekly_strategy_review.sh --again\n"
-        #expect(throws: AdoptionError(entry: "weekly-strategy-review", lines: [1, 2])) { try plan(crontab, [try entry(weeklyEntryText)]) }
-        // An exact command match is not ambiguous.
+        #expect(throws: AdoptionError(entry: "crontab.d/weekly-strategy-review.cron", entryCommand: try entry(weeklyEntryText).command,
+                                      lines: [(1, "0 9 * * 1 /opt/bot/weekly_strategy_review.sh"), (2, "0 10 * * 1 /opt/bot/weekly_strategy_review.sh --again")])) {
+            try plan(crontab, [try entry(weeklyEntryText)])
+        }
+        // An exact copy beside another way of running the program is still refused: the other one would run too.
         let exact = "\(Self.handInstalled)\n0 10 * * 1 /opt/bot/weekly_strategy_review.sh --again\n"
-        #expect(try plan(exact, [try entry(weeklyEntryText)]).changes.map(\.change) == [.adopted(line: 1, text: Self.handInstalled)])
+        #expect(throws: AdoptionError.self) { try plan(exact, [try entry(weeklyEntryText)]) }
+        // Two exact copies: botops does not guess which one to adopt.
+        #expect(throws: AdoptionError.self) { try plan("\(Self.handInstalled)\n\(Self.handInstalled)\n", [try entry(weeklyEntryText)]) }
     }
 
     @Test func onlyAnAbsoluteProgramPathAdoptsByProgram() throws {
@@ -152,8 +181,8 @@ import Testing
             let host = CronHostTime(zone: .utc, honoursCronTZ: honours)
             let text = crontabLines.map { $0 + "\n" }.joined()
             guard let first = try? plan(text, [weekly], host: host) else {
-                // Only an ambiguous adoption may refuse.
-                #expect(crontabLines.filter { $0 == "0 9 * * 1 /opt/bot/weekly_strategy_review.sh" }.count > 1)
+                // Only a line running the entry's program differently may refuse.
+                #expect(crontabLines.contains("0 9 * * 1 /opt/bot/weekly_strategy_review.sh"))
                 return
             }
             var expected = (try? unmanaged(Crontab(text: text))) ?? []

@@ -1,5 +1,5 @@
 @testable import BotOpsKit
-import Checks
+@testable import Checks
 import Cron
 import Foundation
 import Remote
@@ -19,6 +19,35 @@ import Testing
         #expect(report([GateVerdict(.blackout, .fail, "inside"), GateVerdict(.hostReachable, .fail, "refused")]).exitCode == .refused)
         #expect(report([GateVerdict(.cleanCheckout, .fail, "dirty"), GateVerdict(.checks, .fail, "x")]).exitCode == .refused)
         #expect(report([GateVerdict(.deployLock, .fail, "held")]).exitCode == .refused)
+    }
+
+    /// Item 23: the gate judges the checks as deploy does. A check failing before the deploy is
+    /// deploy's baseline, tolerated; only `--strict` (as `deploy --strict`) fails on it.
+    @Test func checksAlreadyFailingAreToleratedUnlessStrict() {
+        func result(_ id: CheckID, _ status: CheckStatus) -> CheckResult {
+            CheckResult(id: id, title: id.rawValue, status: status, message: status == .fail ? "broken" : "ok", evidence: [], duration: .zero)
+        }
+        let report = VerifyReport(destination: "h", startedAt: Date(), duration: .zero,
+                                  results: [result(.cronScheduled, .fail), result(.dbRunning, .pass)], connectionLost: nil)
+        let lenient = Gate(config: BotOpsConfig(host: "h"), entries: [], service: nil, at: 0).checks(report)
+        #expect(lenient.status == .pass)
+        #expect(lenient.message.contains("1 already failing, which deploy tolerates"), "\(lenient.message)")
+        let strict = Gate(config: BotOpsConfig(host: "h"), entries: [], service: nil, at: 0, strict: true).checks(report)
+        #expect(strict.status == .fail)
+        #expect(self.report([GateVerdict(.hostReachable, .pass, "ok"), strict]).exitCode == .failed)
+    }
+
+    /// Item 23: deploy refuses a checkout that is not on botops.yml's branch; so does the gate.
+    @Test func aCheckoutOnAnotherBranchOrDetachedIsRefused() {
+        var config = BotOpsConfig(host: "h")
+        config.branch = "main"
+        let gate = Gate(config: config, entries: [], service: nil, at: 0)
+        #expect(gate.branch("main", head: "abc").status == .pass)
+        let other = gate.branch("hotfix", head: "abc")
+        #expect(other.status == .fail)
+        #expect(other.message.contains("on branch hotfix, not main"))
+        #expect(gate.branch(nil, head: "0123456789abcdef").message.contains("detached revision (0123456789ab)"))
+        #expect(report([other]).exitCode == .refused)
     }
 
     /// The blackout gate with the clock injected: inside the window around Monday 09:00 Los
@@ -47,7 +76,7 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(GateFormat.json.render(report).utf8)) as? [String: Any]
         #expect(json?["exit_code"] as? Int == 4)
         #expect(json?["outcome"] as? String == "refused")
-        #expect((json?["gates"] as? [[String: Any]])?.count == 5)
+        #expect((json?["gates"] as? [[String: Any]])?.count == 5)  // as given
 
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -61,6 +90,38 @@ import Testing
 }
 
 /// The gate against the sandbox host: each refusal made real, then undone.
+/// The example workflow: no `${{ … }}` expression (an input, a secret) is spliced into a `run:`
+/// script, where a value such as `x"; curl … #` or a quote in a secret would become shell code.
+@Suite struct ExampleWorkflowTests {
+    @Test func noExpressionIsSplicedIntoARunScript() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/github-actions-deploy.yml")
+        let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        var runIndent: Int?
+        var spliced: [String] = []
+        var runs = 0
+        for line in lines {
+            let indent = line.prefix(while: { $0 == " " }).count
+            let text = line.dropFirst(indent)
+            if let open = runIndent, text.isEmpty || indent > open {
+                if text.contains("${{") { spliced.append(String(line)) }
+                continue
+            }
+            runIndent = nil
+            let body = text.hasPrefix("- ") ? text.dropFirst(2) : text
+            if body.hasPrefix("run:") {
+                runs += 1
+                runIndent = indent
+                if body.contains("${{") { spliced.append(String(line)) }
+            }
+        }
+        #expect(runs >= 4)
+        #expect(spliced.isEmpty, "spliced into run: \(spliced)")
+        let text = lines.joined(separator: "\n")
+        #expect(text.contains("SERVICE: ${{ inputs.service }}"))
+        #expect(text.contains("--service \"$SERVICE\""))
+    }
+}
+
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct GateSandboxTests {
     let sandbox: Sandbox
@@ -94,7 +155,7 @@ struct GateSandboxTests {
     @Test func goOutsideTheWindowRefusedInsideIt() async throws {
         let outside = try await run(try gate(at: "2026-11-30T18:00"))
         #expect(outside.exitCode == .success, "\(GateFormat.text.render(outside))")
-        #expect(outside.verdicts.map(\.status) == [.pass, .pass, .pass, .pass, .pass])
+        #expect(outside.verdicts.map(\.status) == [.pass, .pass, .pass, .pass, .pass, .pass])
         let inside = try await run(try gate(at: "2026-11-30T17:05"))
         #expect(inside.exitCode == .refused)
         #expect(status(inside, .blackout) == .fail)
@@ -110,6 +171,18 @@ struct GateSandboxTests {
         })
         #expect(report.exitCode == .refused)
         #expect(report.verdicts.first { $0.name == .cleanCheckout }?.message.contains("stray-edit.txt") == true)
+    }
+
+    /// A checkout on a detached revision: deploy would refuse it (wrong branch), so the gate does.
+    @Test func aDetachedCheckoutIsRefusedAsDeployWouldRefuseIt() async throws {
+        let app = shellQuote(sandbox.app)
+        let report = try await run(try gate(at: "2026-11-30T18:00"), { host in
+            _ = try await host.run("cd \(app) && git checkout -q --detach HEAD")
+        }, undo: { host in
+            _ = try await host.run("cd \(app) && git checkout -q main")
+        })
+        #expect(report.exitCode == .refused, "\(GateFormat.text.render(report))")
+        #expect(report.verdicts.first { $0.name == .branch }?.message.contains("detached revision") == true)
     }
 
     @Test func heldDeployLockIsRefusedAndNamesTheHolder() async throws {
@@ -142,16 +215,24 @@ struct GateSandboxTests {
         #expect(status(outside, .checks) == .skip)
     }
 
-    @Test func failingCheckIsExit1() async throws {
-        // A check that fails without dirtying the checkout: the weekly cron line is gone.
+    /// A check failing before the deploy (the weekly cron line is gone): deploy would tolerate it
+    /// as its baseline, so the gate says go and names it; with --strict, as deploy --strict, exit 1.
+    @Test func aFailingCheckIsToleratedAsDeployDoesAndExit1UnderStrict() async throws {
         let lock = try await SandboxLock.acquire()
         defer { lock.release() }
         let saved = try SandboxCrontab.read()
         try SandboxCrontab.write(Array("MAILTO=\"\"\n".utf8))
         defer { try? SandboxCrontab.write(saved) }
         let connection = try await SSHConnection.connect(to: try sandbox.target())
-        let report = try await connection.closing { await (try gate(at: "2026-11-30T18:00")).run(destination: sandbox.alias) { connection } }
-        #expect(report.exitCode == .failed, "\(GateFormat.text.render(report))")
-        #expect(report.verdicts.first { $0.name == .checks }?.message.contains("cron-scheduled") == true)
+        let strictGate = Gate(config: config, entries: [try entry(weeklyEntryText)], service: "sighook", at: utc("2026-11-30T18:00"), strict: true)
+        let (lenient, strict) = try await connection.closing {
+            (await (try gate(at: "2026-11-30T18:00")).run(destination: sandbox.alias) { connection },
+             await strictGate.run(destination: sandbox.alias) { connection })
+        }
+        #expect(lenient.exitCode == .success, "\(GateFormat.text.render(lenient))")
+        #expect(lenient.verdicts.first { $0.name == .checks }?.message.contains("cron-scheduled") == true)
+        #expect(lenient.verdicts.first { $0.name == .branch }?.status == .pass)
+        #expect(strict.exitCode == .failed, "\(GateFormat.text.render(strict))")
+        #expect(strict.verdicts.first { $0.name == .checks }?.message.contains("cron-scheduled") == true)
     }
 }

@@ -15,6 +15,29 @@ import Testing
         #expect(judged("2026-11-23T17:15") == "2026-11-23T17:00")
         #expect(judged("2026-07-07T00:00") == "2026-07-06T16:00")  // summer: 09:00 PDT
     }
+
+    /// An entry whose command keeps no log leaves no evidence of its own: a report proves nothing.
+    @Test func anEntryWithoutALogCannotBeJudgedByAReport() throws {
+        let unlogged = try entry("0 9 * * 1 /opt/bot/weekly_strategy_review.sh\n# botops: expects logs/weekly_review_*.txt\n", name: "weekly")
+        let judge = ScheduledRuns(entries: [unlogged], appPath: "/opt/bot", now: utc("2027-01-04T18:00"))
+        let evidence = ScheduledRuns.EntryEvidence(output: (utc("2027-01-04T17:30"), "/opt/bot/logs/weekly_review_2027-01-04.txt"))
+        let verdict = judge.verdict(unlogged, evidence, zone: .utc)
+        #expect(verdict.status == .warn)
+        #expect(verdict.message.contains("the command writes no log"), "\(verdict.message)")
+    }
+
+    /// A log modified after the instant judged (a clock stepped back, a file touched by hand) is
+    /// not evidence of the fire: left alone it would pass every week to come.
+    @Test func aLogWrittenInTheFutureIsNotEvidenceOfTheFire() throws {
+        let weekly = try entry(weeklyEntryText)
+        let judge = ScheduledRuns(entries: [weekly], appPath: "/opt/bot", now: utc("2027-01-04T18:00"))
+        let report = (utc("2027-01-04T17:00"), "/opt/bot/logs/weekly_review_2027-01-04.txt")
+        let future = judge.verdict(weekly, ScheduledRuns.EntryEvidence(logModified: utc("2027-03-01T00:00"), logTail: ["Report written"], output: report), zone: losAngeles)
+        #expect(future.status == .warn, "\(future.message)")
+        #expect(future.message.contains("in the future"), "\(future.message)")
+        let ran = judge.verdict(weekly, ScheduledRuns.EntryEvidence(logModified: utc("2027-01-04T17:01"), logTail: ["Report written"], output: report), zone: losAngeles)
+        #expect(ran.status == .pass, "\(ran.message)")
+    }
 }
 
 /// The real files and logs of the sandbox, with the clock injected: a Monday in January 2027.
@@ -44,27 +67,51 @@ struct ScheduledRunsSandboxTests {
             let cleanup = "cd \(app) && rm -f \(shellQuote(Self.report)) \(shellQuote(Self.log))"
             let prepared = try await connection.run("\(cleanup) && \(prepare)")
             #expect(prepared.succeeded, "\(prepared.stderrText)")
-            let verdicts = await ScheduledRuns(entries: [weekly], appPath: sandbox.app, now: Self.now).check(on: connection, hostZone: .utc)
+            let verdicts = await ScheduledRuns(entries: [weekly], appPath: sandbox.app, now: Self.now).check(on: connection)
             _ = try await connection.run(cleanup)
             return try #require(verdicts.first)
         }
     }
 
-    @Test func aFireThatProducedNoReportWarnsNamingTheMissedFire() async throws {
-        // Every real report is older than the injected fire: as if the Monday report was removed.
+    @Test func aFireThatLeftNoLogWarnsNamingTheMissedFire() async throws {
+        // Every real report and log is older than the injected fire: as if cron never ran the line.
         let missed = try await verdict("true")
         #expect(missed.status == .warn)
         #expect(missed.lastFire == Self.fire)
-        #expect(missed.message == "missed: nothing matching logs/weekly_review_*.txt was written since the fire at 2027-01-04 09:00 America/Los_Angeles (2027-01-04 17:00 UTC): the scheduled run did not happen or failed; see \(sandbox.app)/\(Self.log)")
+        #expect(missed.message == "missed: \(sandbox.app)/\(Self.log) was not written since the fire at 2027-01-04 09:00 America/Los_Angeles (2027-01-04 17:00 UTC): the scheduled run did not happen")
     }
 
-    @Test func aReportWrittenAfterTheFirePasses() async throws {
-        let written = try await verdict("echo review > \(shellQuote(Self.report)) && touch -d @\(Self.fire + 75) \(shellQuote(Self.report))")
-        #expect(written.status == .pass, "\(written.message)")
-        #expect(written.output == "\(sandbox.app)/\(Self.report)")
-        // Written before the fire: does not count.
-        let stale = try await verdict("echo review > \(shellQuote(Self.report)) && touch -d @\(Self.fire - 60) \(shellQuote(Self.report))")
-        #expect(stale.status == .warn)
+    /// Item 17: the fire failed (cron did not run the line: its log untouched), then the script was
+    /// run by hand (verify's report-generation, a deploy's checks) and wrote a report after the
+    /// fire. The report used to pass for the scheduled run; the log says it never happened.
+    @Test func aFailedFireThenAManualRunStillWarns() async throws {
+        let manual = try await verdict("""
+            printf 'Report written\\n' > \(shellQuote(Self.log)) && touch -d @\(Self.fire - 7 * 86_400 + 60) \(shellQuote(Self.log)) && \
+            echo review > \(shellQuote(Self.report)) && touch -d @\(Self.fire + 1800) \(shellQuote(Self.report))
+            """)
+        #expect(manual.status == .warn)
+        #expect(manual.message.hasPrefix("missed: \(sandbox.app)/\(Self.log) was not written since the fire"), "\(manual.message)")
+        #expect(manual.message.contains("was written since, but not by the scheduled run"))
+        // A fire that ran and failed: its log says so, whatever a later manual run wrote.
+        let failed = try await verdict("""
+            printf 'psql: error: connection to server failed\\n' > \(shellQuote(Self.log)) && touch -d @\(Self.fire + 5) \(shellQuote(Self.log)) && \
+            echo review > \(shellQuote(Self.report)) && touch -d @\(Self.fire + 1800) \(shellQuote(Self.report))
+            """)
+        #expect(failed.status == .warn)
+        #expect(failed.logError == "psql: error: connection to server failed")
+    }
+
+    @Test func aFireWhoseLogAndReportWereWrittenPasses() async throws {
+        let ran = try await verdict("""
+            printf 'Report written\\n' > \(shellQuote(Self.log)) && touch -d @\(Self.fire + 80) \(shellQuote(Self.log)) && \
+            echo review > \(shellQuote(Self.report)) && touch -d @\(Self.fire + 75) \(shellQuote(Self.report))
+            """)
+        #expect(ran.status == .pass, "\(ran.message)")
+        #expect(ran.output == "\(sandbox.app)/\(Self.report)")
+        // The run happened but wrote no report since the fire: warned, naming the log.
+        let noReport = try await verdict("printf 'Report written\\n' > \(shellQuote(Self.log)) && touch -d @\(Self.fire + 80) \(shellQuote(Self.log))")
+        #expect(noReport.status == .warn)
+        #expect(noReport.message.contains("ran (\(sandbox.app)/\(Self.log) written) but nothing matching"), "\(noReport.message)")
     }
 
     @Test func anErrorInTheCronLogWarns() async throws {

@@ -10,7 +10,7 @@ extension CrontabError: ExitCodeProviding {
 }
 
 extension AdoptionError: ExitCodeProviding {
-    public var exitCode: BotOpsExitCode { .failed }
+    public var exitCode: BotOpsExitCode { .refused }
 }
 
 extension RenderError: ExitCodeProviding {

@@ -43,6 +43,16 @@ public enum CronHostError: Error, Equatable, CustomStringConvertible, ExitCodePr
     public var exitCode: BotOpsExitCode { .failed }
 }
 
+/// An entry's program the host does not have: the job would fail at every fire.
+public struct MissingProgram: Equatable, Sendable {
+    public let entry: String
+    public let program: String
+
+    public var warning: String {
+        "warning: entry \(entry) runs \(program), which is not on the host (no executable file there, or not on cron's PATH /usr/bin:/bin): the job will fail at every fire. Install it, or change crontab.d/\(entry)\(CronEntry.fileExtension)."
+    }
+}
+
 /// A crontab backup kept on the host.
 public struct CrontabBackup: Equatable, Sendable {
     public let name: String
@@ -87,38 +97,34 @@ public struct CronHost: Sendable {
     /// Debian's and Ubuntu's cron do not; an unknown cron is treated as not honouring it, which
     /// only costs the guard).
     public func readTime() async throws -> CronHostTime {
-        let script: ShellScript = """
-            if [ -L /etc/localtime ]; then printf 'link %s\\n' "$(readlink -f /etc/localtime)"
-            elif [ -f /etc/timezone ]; then printf 'name %s\\n' "$(head -n 1 /etc/timezone)"
-            elif [ ! -e /etc/localtime ]; then echo 'name UTC'
-            else echo 'unknown'; fi
-            if command -v rpm >/dev/null 2>&1 && rpm -q cronie >/dev/null 2>&1; then echo cronie
-            elif dpkg-query -W -f='${Status}' cronie 2>/dev/null | grep -q 'ok installed'; then echo cronie
-            elif dpkg-query -W -f='${Status}' cron 2>/dev/null | grep -q 'ok installed'; then echo debian-cron
-            else echo unknown-cron; fi
-            """
-        let result = try await read(script, "reading the host's time zone")
-        let lines = result.stdoutText.split(separator: "\n").map(String.init)
-        guard lines.count == 2 else { throw CronHostError.zoneUnknown(detail: "unexpected answer \(lines)") }
-        return CronHostTime(zone: try Self.zone(fromProbe: lines[0]), honoursCronTZ: lines[1] == "cronie")
+        let result = try await read(ShellScript(stringLiteral: CronHostTime.probeScript), "reading the host's time zone")
+        do {
+            return try CronHostTime(probeOutput: result.stdoutText.split(separator: "\n").map(String.init))
+        } catch {
+            throw CronHostError.zoneUnknown(detail: error.detail)
+        }
     }
 
-    static func zone(fromProbe line: String) throws -> CronZone {
-        var name = line
-        if line.hasPrefix("link ") {
-            let target = String(line.dropFirst("link ".count))
-            guard let range = target.range(of: "zoneinfo/") else {
-                throw CronHostError.zoneUnknown(detail: "/etc/localtime points to \(target)")
+    /// The programs of `entries` the host cannot run: an absolute path that is not an executable
+    /// file, or a bare name cron's PATH (`/usr/bin:/bin`) does not find. One round trip. Words
+    /// with `$` or a relative path are not judged (their meaning depends on the job's shell).
+    public func missingPrograms(_ entries: [CronEntry]) async throws -> [MissingProgram] {
+        var wanted: [MissingProgram] = []
+        for entry in entries {
+            for program in entry.parsedCommand.programs where !program.contains("$") && (program.hasPrefix("/") || !program.contains("/")) {
+                let candidate = MissingProgram(entry: entry.name, program: program)
+                if !wanted.contains(candidate) { wanted.append(candidate) }
             }
-            name = String(target[range.upperBound...])
-            if name.hasPrefix("posix/") { name = String(name.dropFirst("posix/".count)) }
-        } else if line.hasPrefix("name ") {
-            name = String(line.dropFirst("name ".count)).trimmingCharacters(in: .whitespaces)
         }
-        guard let zone = CronZone(identifier: name) else {
-            throw CronHostError.zoneUnknown(detail: line == "unknown" ? "/etc/localtime is a copy and /etc/timezone is missing" : "'\(name)' is not a tz database zone")
+        guard !wanted.isEmpty else { return [] }
+        let tests = wanted.enumerated().map { index, item -> ShellScript in
+            item.program.hasPrefix("/")
+                ? "{ [ -f \(item.program) ] && [ -x \(item.program) ]; } || echo \(index)"
+                : "(PATH=/usr/bin:/bin; command -v \(item.program) >/dev/null 2>&1) || echo \(index)"
         }
-        return zone
+        let result = try await read(ShellScript.lines(tests + ["true"]), "looking for the entries' programs")
+        let missing = Set(result.stdoutText.split(separator: "\n").compactMap { Int($0) })
+        return wanted.enumerated().filter { missing.contains($0.offset) }.map(\.element)
     }
 
     /// Refuses zones the host's tz database knows differently (or not at all): a guard whose

@@ -27,6 +27,8 @@ public struct CronReport: Sendable {
     public let time: CronHostTime
     public let plan: CronPlan
     public let lookalikes: [(line: Int, text: String, entry: String)]
+    /// Entries whose program the host does not have.
+    public var missingPrograms: [MissingProgram] = []
     /// Set after a write: the backup of the crontab it replaced.
     public var backup: String?
     /// Set when --force overrode a blackout window.
@@ -47,6 +49,7 @@ public struct CronReport: Sendable {
         for lookalike in lookalikes {
             lines.append("  warning: unmanaged line \(lookalike.line) runs the program of \(lookalike.entry): \(lookalike.text)")
         }
+        lines += missingPrograms.map { "  " + $0.warning }
         if plan.isNoOp {
             lines.append("no changes: the crontab already matches crontab.d")
         } else {
@@ -89,7 +92,9 @@ public struct CronService: Sendable {
     public func diff(_ entries: [CronEntry]) async throws -> CronReport {
         let crontab = try await host.readCrontab()
         let time = try await host.readTime()
-        return try report(crontab: crontab, time: time, entries: entries)
+        var result = try report(crontab: crontab, time: time, entries: entries)
+        result.missingPrograms = try await host.missingPrograms(entries)
+        return result
     }
 
     /// Brings botops's entries in the crontab to `entries`, under the lock, refusing inside a
@@ -110,6 +115,7 @@ public struct CronService: Sendable {
                 return result
             }
             result.forcedThrough = window
+            result.missingPrograms = try await host.missingPrograms(entries)
             if result.backup != nil, let notice = await audit?.append(action: "cron-install", command: command, result: "success") {
                 result.notices.append(notice)
             }
@@ -176,6 +182,8 @@ public struct CronListing: Sendable {
     /// Managed blocks with no file in crontab.d (install would remove them).
     public let orphans: [String]
     public let lookalikes: [(line: Int, text: String, entry: String)]
+    /// Entries whose program the host does not have.
+    public let missingPrograms: [MissingProgram]
 
     public func render() -> String {
         var lines: [String] = []
@@ -206,6 +214,7 @@ public struct CronListing: Sendable {
         for lookalike in lookalikes {
             lines.append("warning: unmanaged crontab line \(lookalike.line) runs the program of \(lookalike.entry): \(lookalike.text)")
         }
+        lines += missingPrograms.map(\.warning)
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -231,6 +240,6 @@ extension CronService {
             if case .adopted(let line, _) = change.change { return line } else { return nil }
         })
         let lookalikes = try ManagedCrontab(crontab).lookalikes(of: entries).filter { !adopted.contains($0.line) }
-        return CronListing(time: time, rows: rows, orphans: orphans, lookalikes: lookalikes)
+        return CronListing(time: time, rows: rows, orphans: orphans, lookalikes: lookalikes, missingPrograms: try await host.missingPrograms(entries))
     }
 }

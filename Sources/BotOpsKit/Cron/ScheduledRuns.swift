@@ -4,9 +4,11 @@ import HostCommands
 import Remote
 
 /// "Did the scheduled run happen?": the nine checks run the report script themselves, so a cron
-/// that never fired would go unnoticed. For each crontab.d entry with `# botops: expects GLOB`,
-/// the output of its last fire must exist (written at or after that fire), and the tail of its
-/// cron log must show no error.
+/// that never fired would go unnoticed. For each crontab.d entry with `# botops: expects GLOB`, the
+/// last fire is judged by evidence only the scheduled run leaves: the command's own log (its
+/// `>> FILE`) written since the fire, without an error in its tail. A file matching `expects` is
+/// not such evidence (verify's report-generation check and every deploy write one too); it is
+/// reported when the run wrote it.
 public struct ScheduledRunVerdict: Sendable, Equatable {
     public enum Status: String, Sendable { case pass, warn }
 
@@ -38,12 +40,25 @@ public struct ScheduledRuns: Sendable {
     /// Lines of a cron log that say something went wrong.
     static let errorWords = ["error", "fatal", "failed", "traceback", "permission denied", "not found", "no such file"]
 
-    public func check(on host: any CommandRunner, hostZone: CronZone) async -> [ScheduledRunVerdict] {
-        var verdicts: [ScheduledRunVerdict] = []
-        for entry in entries where !entry.expects.isEmpty && !entry.schedule.isReboot {
-            verdicts.append(await check(entry, on: host, zone: entry.zone ?? hostZone))
+    /// The judged entries: those with `expects`, except `@reboot`.
+    var judged: [CronEntry] {
+        entries.filter { !$0.expects.isEmpty && !$0.schedule.isReboot }
+    }
+
+    /// One round trip for every entry and the host's cron zone, so it can run beside the checks.
+    public func check(on host: any CommandRunner) async -> [ScheduledRunVerdict] {
+        let entries = judged
+        guard !entries.isEmpty else { return [] }
+        let facts: HostEvidence
+        do {
+            facts = try await probe(entries, on: host)
+        } catch {
+            return entries.map { ScheduledRunVerdict(entry: $0.name, status: .warn, message: "could not look for the evidence of its last fire: \(error)",
+                                                     lastFire: nil, output: nil, logError: nil) }
         }
-        return verdicts
+        return entries.enumerated().map { index, entry in
+            verdict(entry, facts.entries[index] ?? EntryEvidence(), zone: entry.zone ?? facts.zone)
+        }
     }
 
     /// The fire to judge: the last one at least `grace` ago.
@@ -51,62 +66,97 @@ public struct ScheduledRuns: Sendable {
         entry.schedule.previous(before: now - grace + 1, in: zone)
     }
 
-    private func check(_ entry: CronEntry, on host: any CommandRunner, zone: CronZone) async -> ScheduledRunVerdict {
+    /// What the host showed for one entry: its log's modification time and tail, and its newest output.
+    struct EntryEvidence: Equatable {
+        var logModified: Int64?
+        var logTail: [String] = []
+        var output: (modified: Int64, path: String)?
+
+        static func == (a: EntryEvidence, b: EntryEvidence) -> Bool {
+            a.logModified == b.logModified && a.logTail == b.logTail && a.output?.modified == b.output?.modified && a.output?.path == b.output?.path
+        }
+    }
+
+    struct HostEvidence {
+        var zone: CronZone
+        var entries: [Int: EntryEvidence]
+    }
+
+    func verdict(_ entry: CronEntry, _ evidence: EntryEvidence, zone: CronZone) -> ScheduledRunVerdict {
         guard let fire = judgedFire(entry, zone: zone) else {
             return ScheduledRunVerdict(entry: entry.name, status: .pass, message: "has not fired yet", lastFire: nil, output: nil, logError: nil)
         }
+        func result(_ status: ScheduledRunVerdict.Status, _ message: String, output: String? = nil, logError: String? = nil) -> ScheduledRunVerdict {
+            ScheduledRunVerdict(entry: entry.name, status: status, message: message, lastFire: fire, output: output, logError: logError)
+        }
         let when = "\(zone.local(at: fire)) \(zone.identifier) (\(CronZone.utc.local(at: fire)) UTC)"
-        let facts: (output: String?, logError: String?)
-        do {
-            facts = try await probe(entry, since: fire, on: host)
-        } catch {
-            return ScheduledRunVerdict(entry: entry.name, status: .warn, message: "could not look for the output of the fire at \(when): \(error)",
-                                       lastFire: fire, output: nil, logError: nil)
+        guard let log = entry.logFile.map(path) else {
+            return result(.warn, "cannot tell whether the fire at \(when) ran: the command writes no log, the only evidence a scheduled run leaves (a report can come from verify or a deploy). Append '>> logs/\(entry.name)_cron.log 2>&1' to the command in \(entry.source).")
         }
         let patterns = entry.expects.joined(separator: ", ")
-        let log = entry.logFile.map { "; see \($0)" } ?? ""
-        guard let output = facts.output else {
-            return ScheduledRunVerdict(entry: entry.name, status: .warn,
-                                       message: "missed: nothing matching \(patterns) was written since the fire at \(when): the scheduled run did not happen or failed\(log)",
-                                       lastFire: fire, output: nil, logError: facts.logError)
+        let output = evidence.output.flatMap { $0.modified >= fire ? $0.path : nil }
+        guard let written = evidence.logModified, written >= fire else {
+            let since = output.map { " (\($0) was written since, but not by the scheduled run: verify and deploys write reports too)" } ?? ""
+            return result(.warn, "missed: \(log) was not written since the fire at \(when): the scheduled run did not happen\(since)", output: output)
         }
-        if let logError = facts.logError {
-            return ScheduledRunVerdict(entry: entry.name, status: .warn,
-                                       message: "the fire at \(when) wrote \(output), but its cron log shows an error: \(logError)",
-                                       lastFire: fire, output: output, logError: logError)
+        // A time after now (a clock stepped back, a file touched by hand) would pass every fire to
+        // come; five minutes allow for the two machines' clocks.
+        guard written <= now + 5 * 60 else {
+            return result(.warn, "cannot tell whether the fire at \(when) ran: \(log) was modified in the future (\(CronZone.utc.local(at: written)) UTC; now \(CronZone.utc.local(at: now)) UTC): was the host's clock stepped back? Check its clock (timedatectl), then touch the log or wait for the next fire.", output: output)
         }
-        return ScheduledRunVerdict(entry: entry.name, status: .pass, message: "the fire at \(when) wrote \(output)",
-                                   lastFire: fire, output: output, logError: nil)
+        if let logError = evidence.logTail.last(where: { line in Self.errorWords.contains(where: { line.lowercased().contains($0) }) }) {
+            return result(.warn, "the fire at \(when) ran, but its log \(log) shows an error: \(logError)", output: output, logError: logError)
+        }
+        guard let output else {
+            return result(.warn, "the fire at \(when) ran (\(log) written) but nothing matching \(patterns) was written since: see \(log)")
+        }
+        return result(.pass, "the fire at \(when) ran and wrote \(output)", output: output)
     }
 
-    /// One round trip: the newest file matching the patterns written at or after `fire`, and the
-    /// tail of the cron log when cron wrote to it since then.
-    private func probe(_ entry: CronEntry, since fire: Int64, on host: any CommandRunner) async throws -> (output: String?, logError: String?) {
-        let globs = entry.expects.reduce(ShellScript("")) { words, pattern in
-            "\(words) \(glob: pattern.hasPrefix("/") ? pattern : appPath + "/" + pattern)"
+    private func path(_ file: String) -> String {
+        file.hasPrefix("/") ? file : appPath + "/" + file
+    }
+
+    /// The cron zone probe when an entry needs it, then per entry (numbered, so no host text is a key): the log's
+    /// modification time and last 20 lines, and the newest file matching its patterns.
+    private func probe(_ entries: [CronEntry], on host: any CommandRunner) async throws -> HostEvidence {
+        var lines: [ShellScript] = []
+        // The host's zone matters only for entries without CRON_TZ (the shipped ones all have it).
+        if entries.contains(where: { $0.zone == nil }) {
+            lines.append("{ \(ShellScript(stringLiteral: CronHostTime.probeScript)); } | sed 's/^/time /'")
         }
-        var lines: [ShellScript] = [
-            "for f in\(globs); do [ -f \"$f\" ] && [ \"$(stat -c %Y \"$f\")\" -ge \(Int(fire)) ] && printf 'output %s %s\\n' \"$(stat -c %Y \"$f\")\" \"$f\"; done",
-        ]
-        if let log = entry.logFile {
-            let path = log.hasPrefix("/") ? log : appPath + "/" + log
-            lines.append("if [ -f \(path) ] && [ \"$(stat -c %Y \(path))\" -ge \(Int(fire)) ]; then tail -n 20 \(path) | sed 's/^/log /'; fi")
+        for (index, entry) in entries.enumerated() {
+            let globs = entry.expects.reduce(ShellScript("")) { words, pattern in "\(words) \(glob: path(pattern))" }
+            lines.append("for f in\(globs); do [ -f \"$f\" ] && stat -c '%Y %n' -- \"$f\"; done | sort -n | tail -n 1 | sed 's/^/\(index) output /'")
+            if let log = entry.logFile.map(path) {
+                lines.append("if [ -f \(log) ]; then stat -c '%Y' -- \(log) | sed 's/^/\(index) logtime /'; tail -n 20 -- \(log) | sed 's/^/\(index) log /'; fi")
+            }
         }
         lines.append("true")
         let result = try await host.run(RemoteCommand(ShellScript.lines(lines), timeout: .seconds(30))).result
-        var newest: (time: Int, path: String)?
-        var logError: String?
-        for line in result.stdoutText.split(separator: "\n") {
-            if line.hasPrefix("output ") {
-                let parts = line.dropFirst("output ".count).split(separator: " ", maxSplits: 1)
-                if parts.count == 2, let time = Int(parts[0]), time >= newest?.time ?? Int.min {
-                    newest = (time, String(parts[1]))
-                }
-            } else if line.hasPrefix("log ") {
-                let text = String(line.dropFirst("log ".count))
-                if Self.errorWords.contains(where: { text.lowercased().contains($0) }) { logError = text }
+        var timeLines: [String] = []
+        var evidence: [Int: EntryEvidence] = [:]
+        for line in result.stdoutText.split(separator: "\n", omittingEmptySubsequences: false) {
+            let words = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+            if words.first == "time" {
+                timeLines.append(String(line.dropFirst("time ".count)))
+                continue
             }
+            guard words.count >= 2, let index = Int(words[0]) else { continue }
+            let rest = words.count == 3 ? String(words[2]) : ""
+            var entry = evidence[index] ?? EntryEvidence()
+            switch words[1] {
+            case "output":
+                let parts = rest.split(separator: " ", maxSplits: 1)
+                if parts.count == 2, let modified = Int64(parts[0]) { entry.output = (modified, String(parts[1])) }
+            case "logtime": entry.logModified = Int64(rest)
+            case "log": entry.logTail.append(rest)
+            default: break
+            }
+            evidence[index] = entry
         }
-        return (newest?.path, logError)
+        // An unknown zone: the entries' own zones still hold; the rest are read in UTC.
+        let zone = (try? CronHostTime(probeOutput: timeLines))?.zone ?? .utc
+        return HostEvidence(zone: zone, entries: evidence)
     }
 }

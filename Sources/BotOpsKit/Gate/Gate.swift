@@ -9,6 +9,7 @@ public struct GateVerdict: Sendable, Equatable {
     public enum Name: String, Sendable, CaseIterable {
         case blackout
         case cleanCheckout = "clean-checkout"
+        case branch
         case deployLock = "deploy-lock"
         case hostReachable = "host-reachable"
         case checks
@@ -28,9 +29,9 @@ public struct GateVerdict: Sendable, Equatable {
         self.message = message
     }
 
-    /// A failed blackout, checkout or lock gate refuses the deploy (exit 4).
+    /// A failed blackout, checkout, branch or lock gate refuses the deploy (exit 4), as deploy does.
     var refuses: Bool {
-        status == .fail && [.blackout, .cleanCheckout, .deployLock].contains(name)
+        status == .fail && [.blackout, .cleanCheckout, .branch, .deployLock].contains(name)
     }
 }
 
@@ -69,13 +70,16 @@ public struct Gate: Sendable {
     /// The instant judged (seconds since 1970, UTC): now, or injected.
     public let at: Int64
     public let checkTimeout: Duration
+    /// `deploy --strict`: checks failing before the deploy count too.
+    public let strict: Bool
 
-    public init(config: BotOpsConfig, entries: [CronEntry], service: String?, at: Int64, checkTimeout: Duration = .seconds(60)) {
+    public init(config: BotOpsConfig, entries: [CronEntry], service: String?, at: Int64, checkTimeout: Duration = .seconds(60), strict: Bool = false) {
         self.config = config
         self.entries = entries
         self.service = service
         self.at = at
         self.checkTimeout = checkTimeout
+        self.strict = strict
     }
 
     /// Runs every gate it can. `connect` failing makes the host unreachable; the gates that need
@@ -89,7 +93,7 @@ public struct Gate: Sendable {
             host = nil
             verdicts.append(blackout(hostZone: .utc, zoneKnown: false))
             verdicts.append(GateVerdict(.hostReachable, .fail, "\(error)"))
-            for name in [GateVerdict.Name.cleanCheckout, .deployLock, .checks] {
+            for name in [GateVerdict.Name.cleanCheckout, .branch, .deployLock, .checks] {
                 verdicts.append(GateVerdict(name, .skip, "the host cannot be reached"))
             }
             return GateReport(destination: destination, service: service, at: at, verdicts: verdicts, checks: nil)
@@ -98,7 +102,7 @@ public struct Gate: Sendable {
         let hostZone = (try? await CronHost(runner: host, state: config.deploy.stateDirectory).readTime().zone)
         verdicts.append(blackout(hostZone: hostZone ?? .utc, zoneKnown: hostZone != nil))
         verdicts.append(GateVerdict(.hostReachable, .pass, "connected to \(host.destination)"))
-        verdicts.append(await checkout(host))
+        verdicts += await checkout(host)
         verdicts.append(await lock(host))
         let runner: CheckRunner
         do {
@@ -111,10 +115,7 @@ public struct Gate: Sendable {
         if let lost = report.connectionLost {
             verdicts[verdicts.firstIndex { $0.name == .hostReachable } ?? 0] = GateVerdict(.hostReachable, .fail, "connection lost during the checks: \(lost)")
         }
-        let failing = report.results.filter { $0.status == .fail }
-        verdicts.append(failing.isEmpty
-            ? GateVerdict(.checks, .pass, "\(report.results.count) checks pass\(report.count(.warn) > 0 ? " (\(report.count(.warn)) warn)" : "")")
-            : GateVerdict(.checks, .fail, failing.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; ")))
+        verdicts.append(checks(report))
         return GateReport(destination: host.destination, service: service, at: at, verdicts: verdicts, checks: report)
     }
 
@@ -136,20 +137,49 @@ public struct Gate: Sendable {
         return GateVerdict(.blackout, .pass, message)
     }
 
-    func checkout(_ host: any CommandRunner) async -> GateVerdict {
-        let command = RemoteCommand("cd \(config.path) && git status --porcelain --untracked-files=normal", timeout: .seconds(30))
+    /// The checks as deploy judges them: a check already failing before a deploy is its baseline,
+    /// which deploy tolerates (only new failures roll back), unless `--strict`.
+    func checks(_ report: VerifyReport) -> GateVerdict {
+        let failing = report.results.filter { $0.status == .fail }
+        let warned = report.count(.warn) > 0 ? " (\(report.count(.warn)) warn)" : ""
+        guard !failing.isEmpty else { return GateVerdict(.checks, .pass, "\(report.results.count) checks pass\(warned)") }
+        let listed = failing.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; ")
+        if strict { return GateVerdict(.checks, .fail, listed) }
+        return GateVerdict(.checks, .pass, "\(report.results.count - failing.count) pass; \(failing.count) already failing, which deploy tolerates (only new failures roll it back; --strict counts them): \(listed)")
+    }
+
+    /// Clean checkout and branch, from one probe: deploy refuses a dirty checkout, and one not on
+    /// botops.yml's branch (a detached revision included).
+    func checkout(_ host: any CommandRunner) async -> [GateVerdict] {
+        let marker = "botops-gate-branch"
+        let command = RemoteCommand("cd \(config.path) && git status --porcelain --untracked-files=normal && echo \(marker) && { git symbolic-ref --short -q HEAD || true; } && git rev-parse HEAD", timeout: .seconds(30))
         do {
             let result = try await host.run(command)
-            guard result.succeeded else {
-                return GateVerdict(.cleanCheckout, .fail, "git status in \(config.path) failed: \(result.shownOutput)")
+            let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            guard result.succeeded, let split = lines.firstIndex(of: marker) else {
+                let failure = "git status in \(config.path) failed: \(result.shownOutput)"
+                return [GateVerdict(.cleanCheckout, .fail, failure), GateVerdict(.branch, .skip, failure)]
             }
-            let changed = result.stdout.split(separator: "\n")
-            guard !changed.isEmpty else { return GateVerdict(.cleanCheckout, .pass, "\(config.path) has no uncommitted changes") }
-            let shown = changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? ", …" : "")
-            return GateVerdict(.cleanCheckout, .fail, "\(config.path) has \(changed.count) uncommitted change\(changed.count == 1 ? "" : "s"): \(shown). Commit or discard them (git stash) before deploying.")
+            let rest = lines[(split + 1)...].filter { !$0.isEmpty }
+            let branch = rest.count == 2 ? rest.first : nil
+            return [clean(Array(lines[..<split].filter { !$0.isEmpty })), self.branch(branch, head: rest.last ?? "")]
         } catch {
-            return GateVerdict(.cleanCheckout, .fail, "git status in \(config.path) failed: \(error)")
+            let failure = "git status in \(config.path) failed: \(error)"
+            return [GateVerdict(.cleanCheckout, .fail, failure), GateVerdict(.branch, .skip, failure)]
         }
+    }
+
+    func clean(_ changed: [String]) -> GateVerdict {
+        guard !changed.isEmpty else { return GateVerdict(.cleanCheckout, .pass, "\(config.path) has no uncommitted changes") }
+        let shown = changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? ", …" : "")
+        return GateVerdict(.cleanCheckout, .fail, "\(config.path) has \(changed.count) uncommitted change\(changed.count == 1 ? "" : "s"): \(shown). Commit or discard them (git stash) before deploying.")
+    }
+
+    /// Deploy (without --ref) refuses a checkout on another branch or a detached revision.
+    func branch(_ current: String?, head: String) -> GateVerdict {
+        if current == config.branch { return GateVerdict(.branch, .pass, "on \(config.branch)") }
+        let now = current.map { "on branch \($0)" } ?? "on a detached revision (\(head.prefix(12)))"
+        return GateVerdict(.branch, .fail, "\(config.path) is \(now), not \(config.branch): deploy would refuse. Check out \(config.branch) on the host (git checkout \(config.branch)).")
     }
 
     func lock(_ host: any CommandRunner) async -> GateVerdict {

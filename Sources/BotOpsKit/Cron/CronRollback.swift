@@ -1,0 +1,32 @@
+import Cron
+import Foundation
+import HostCommands
+import Remote
+
+/// `rollback --plan cron` cannot tell which release to go back to.
+public struct CronRollbackError: Error, Equatable, CustomStringConvertible, ExitCodeProviding {
+    public var problem: String
+
+    public var description: String { "\(problem) Nothing was changed." }
+    public var exitCode: BotOpsExitCode { .refused }
+}
+
+/// `rollback --plan cron`: crontab.d as committed at the previous verified release (or a given
+/// revision) installed like `cron install --ref REV`; the services, checkout and images are not touched.
+public enum CronRollback {
+    /// The revision to take crontab.d from: `to` when given, else the previous verified release of
+    /// `services` as `releases.json` on the host records it (they must agree).
+    public static func revision(to: String?, services: [String], host: any CommandRunner, state: StateDirectory) async throws -> String {
+        if let to, to != "previous" { return to }
+        // FIXME: releases.json is also read inside deploy's preflight probe; one releases probe for both.
+        let result = try await host.run(RemoteCommand("cat \(state.file("releases.json")) 2>/dev/null || true", timeout: .seconds(30))).result
+        let releases = Releases.parse(result.stdoutText)
+        let previous = Dictionary(uniqueKeysWithValues: services.map { ($0, releases.previous(of: $0)?.revision) })
+        let revisions = Set(previous.values.compactMap { $0 })
+        guard revisions.count == 1, let revision = revisions.first, !previous.values.contains(nil) else {
+            let known = services.map { "\($0): \(previous[$0].flatMap { $0.map { String($0.prefix(12)) } } ?? "none")" }.joined(separator: ", ")
+            throw CronRollbackError(problem: "cannot tell the previous verified release for \(services.joined(separator: ", ")) (\(known), from \(state.path)/releases.json). Pass --to REV (the revision whose crontab.d to install).")
+        }
+        return revision
+    }
+}
