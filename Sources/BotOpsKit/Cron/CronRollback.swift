@@ -16,12 +16,18 @@ public struct CronRollbackError: Error, Equatable, CustomStringConvertible, Exit
 public enum CronRollback {
     /// The revision to take crontab.d from: `to` when given, else the previous verified release of
     /// `services` as `releases.json` on the host records it (they must agree).
-    public static func revision(to: String?, services: [String], host: any CommandRunner, state: StateDirectory) async throws -> String {
+    public static func revision(to: String?, services: [String], host: any CommandRunner, state: StateDirectory, checkout path: String) async throws -> String {
         if let to, to != "previous" { return to }
-        // FIXME: releases.json is also read inside deploy's preflight probe; one releases probe for both.
-        let result = try await host.run(RemoteCommand("cat \(state.file("releases.json")) 2>/dev/null || true", timeout: .seconds(30))).result
-        let releases = Releases.parse(result.stdoutText)
-        let previous = Dictionary(uniqueKeysWithValues: services.map { ($0, releases.previous(of: $0)?.revision) })
+        // FIXME: releases.json is also read inside deploy's preflight probe, and "previous" is judged
+        // here from the checkout's HEAD, not from the image each service runs as rollback does.
+        let file = state.file("releases.json")
+        let text = try await host.run(RemoteCommand("cat \(file) 2>/dev/null || echo '{}'", timeout: .seconds(30))).result.stdoutText
+        let releases = try Releases.parse(text, file: state.path + "/releases.json")
+        let head = try await host.run(RemoteCommand("git -C \(shellQuote(path)) rev-parse HEAD", timeout: .seconds(30))).result.stdoutText
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let previous = Dictionary(uniqueKeysWithValues: services.map {
+            ($0, releases.previous(of: $0, runningImage: nil, checkout: head, tagged: [:])?.revision)
+        })
         let revisions = Set(previous.values.compactMap { $0 })
         guard revisions.count == 1, let revision = revisions.first, !previous.values.contains(nil) else {
             let known = services.map { "\($0): \(previous[$0].flatMap { $0.map { String($0.prefix(12)) } } ?? "none")" }.joined(separator: ", ")
