@@ -130,8 +130,7 @@ extension Deployer {
         commands.compose.program = program
         guard result.succeeded else {
             // stderr names the problem (a missing file, a YAML error) without values from .env.
-            let stderr = result.result.stderrText.split(separator: "\n").filter { !$0.hasPrefix(ComposeInvocation.spellingMarker) }.joined(separator: "\n")
-            throw DeployError.composeConfigFailed(stderr.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300).description)
+            throw DeployError.composeConfigFailed(ComposeInvocation.failureText(result.result.stderrText))
         }
         let project = try ComposeProject.parse(result.stdout)
         run.project = project
@@ -344,7 +343,7 @@ extension Deployer {
                 throw DeployError.databaseDataMoved(container: database.container, file: config.compose.file, revision: revision, running: database.data, target: nil)
             }
             guard result.succeeded else {
-                throw DeployError.composeConfigFailed("at \(revision.prefix(12)): " + result.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))
+                throw DeployError.composeConfigFailed("at \(revision.prefix(12)): " + ComposeInvocation.failureText(result.result.stderrText))
             }
             try database.judge(try ComposeProject.parse(result.stdout), file: config.compose.file, revision: revision)
         }

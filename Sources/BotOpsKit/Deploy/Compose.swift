@@ -44,6 +44,17 @@ public struct ComposeInvocation: Sendable, Equatable {
 
     static let spellingMarker = "spelling "
 
+    /// What a failed compose command said, for a message: its last 300 characters (whole lines),
+    /// where compose puts the error; compose v1's Python traceback ends with it too. No spelling line.
+    static func failureText(_ stderr: String) -> String {
+        let lines = stderr.split(separator: "\n").filter { !$0.hasPrefix(spellingMarker) && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        var kept: [Substring] = []
+        for line in lines.reversed() where kept.isEmpty || kept.reduce(0, { $0 + $1.count + 1 }) + line.count <= 300 {
+            kept.insert(line, at: 0)
+        }
+        return kept.joined(separator: "\n").trimmingCharacters(in: .whitespaces).prefix(300).description
+    }
+
     /// The IDs of a service's containers, newest first, found by the labels compose puts on them
     /// (the checkout's directory and the service): the same whatever the project is called, and
     /// straight from docker (compose itself takes most of a second to start).
