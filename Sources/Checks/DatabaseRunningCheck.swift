@@ -12,12 +12,13 @@ struct DatabaseRunningCheck: FactCheck {
     func evaluate(_ state: ContainerState, settings: CheckSettings) -> Verdict {
         let container = settings.databaseContainer
         if let error = state.inspectError {
-            return .fail("container '\(container)' not found (\(error)). Start it: docker compose up -d \(container)")
+            return .fail("container '\(container)' not found (\(error)). botops recover starts it again in the stack's own compose project (compose run from another directory or project would start the database on a new, empty volume)")
         }
         var evidence = [Evidence("state", state.gate == "ok" ? state.status : state.gate)]
         if let health = state.health { evidence.append(Evidence("health", health)) }
         if let uptime = state.uptimeSeconds, state.gate == "ok" { evidence.append(Evidence("uptime", formatAge(uptime))) }
-        let fix = "Check docker logs \(container) --tail 50, then docker compose up -d \(container)"
+        // `docker start` keeps the container and its volume; compose without the stack's project name (-p) could start a second, empty database.
+        let fix = "Check docker logs \(container) --tail 50, then docker start \(container)"
         switch state.gate {
         case "ok":
             let summary = "Up \(state.uptimeSeconds.map(formatAge) ?? "?")" + (state.health.map { " (\($0))" } ?? "")
@@ -30,9 +31,9 @@ struct DatabaseRunningCheck: FactCheck {
         case "restarting":
             return .fail("container '\(container)' is restarting in a loop. \(fix)", evidence)
         case "dead":
-            return .fail("container '\(container)' is dead (docker failed to stop or remove it). Remove it and start it again: docker rm -f \(container), then docker compose up -d \(container)", evidence)
+            return .fail("container '\(container)' is dead (docker failed to stop or remove it). Remove it (its volume stays): docker rm -f \(container), then botops recover", evidence)
         case "oom-killed":
-            return .fail("container '\(container)' was OOM-killed: it ran out of memory. Check its memory limit and the host's free memory (docker stats), then docker compose up -d \(container)", evidence)
+            return .fail("container '\(container)' was OOM-killed: it ran out of memory. Check its memory limit and the host's free memory (docker stats), then docker start \(container)", evidence)
         case "unhealthy":
             return .fail("container '\(container)' runs but its healthcheck fails. \(fix)", evidence)
         default:

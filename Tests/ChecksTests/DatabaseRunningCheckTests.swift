@@ -30,6 +30,17 @@ import Testing
         #expect(DatabaseRunningCheck().evaluate(missing, settings: Fixture.settings).message.contains("not found"))
     }
 
+    /// Compose run without the stack's project name (-p) starts a second database on a new, empty
+    /// volume when the checkout's directory is not the project's name: the advice never says it.
+    @Test func noAdviceStartsTheDatabaseThroughCompose() {
+        var messages = ["paused", "restarting", "dead", "oom-killed", "unhealthy", "exited"].map { verdict(gate: $0).message }
+        messages.append(DatabaseRunningCheck().evaluate(ContainerState(inspectError: "Error: No such container: db", now: 0), settings: Fixture.settings).message)
+        for message in messages {
+            #expect(!message.contains("compose up"), "\(message)")
+        }
+        #expect(verdict(gate: "exited").message.contains("docker start db"))
+    }
+
     @Test func startingHealthcheckWarns() {
         var starting = healthy
         starting.health = "starting"
