@@ -39,9 +39,11 @@ import Testing
         #expect(error?.description.contains("BOTOPS_SANDBOX_LOCK_WAIT") == true)
     }
 
-    /// .ci/run starts with scripts/demo: a leaked holder must fail it with the holders named, not
-    /// hang it in a silent flock (the demo used to wait in `flock 9` for ever).
-    @Test func theDemoNamesTheHolderAndGivesUpInsteadOfHanging() async throws {
+    /// .ci/run runs scripts/demo, then scripts/test: a leaked holder must fail them with the holders
+    /// named, not hang them in a silent flock (the demo used to wait in `flock 9` for ever; the test
+    /// script brought the sandbox up without the lock, under a running demo).
+    @Test(arguments: ["scripts/demo", "scripts/test"])
+    func theScriptsNameTheHolderAndGiveUpInsteadOfHanging(_ script: String) async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("lock").path
@@ -54,9 +56,9 @@ import Testing
         defer { holder.terminate() }
         while !SandboxLock.holders(of: path).contains(where: { $0.command == "sleep 300" }) { try await Task.sleep(for: .milliseconds(20)) }
 
-        let demo = Self.repositoryRoot.appendingPathComponent("scripts/demo").path
+        let program = Self.repositoryRoot.appendingPathComponent(script).path
         let result = try await LocalHost().run(
-            "BOTOPS_SANDBOX_LOCK=\(shellQuote(path)) BOTOPS_SANDBOX_LOCK_WAIT=0.2 \(shellQuote(demo)) </dev/null", timeout: .seconds(120))
+            "BOTOPS_SANDBOX_LOCK=\(shellQuote(path)) BOTOPS_SANDBOX_LOCK_WAIT=0.2 \(shellQuote(program)) </dev/null", timeout: .seconds(120))
         let holderLine = "pid \(holder.processIdentifier) (sleep 300)"
         #expect(result.termination == .exited(1), "stderr: \(result.stderrText)")
         #expect(result.stderrText.contains("waiting for the sandbox lock \(path), held by: \(holderLine)"))
@@ -64,6 +66,19 @@ import Testing
         #expect(result.stderrText.contains("BOTOPS_SANDBOX_LOCK_WAIT"))
         // It gave up before touching the sandbox.
         #expect(result.stdoutText.isEmpty && !result.stderrText.contains("[sandbox]"))
+    }
+
+    /// Under `flock FILE scripts/test` the ancestor's hold is the script's: waiting would wait for itself.
+    @Test func aScriptUnderAnAncestorsHoldDoesNotWaitForItself() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("lock").path
+        let helper = Self.repositoryRoot.appendingPathComponent("scripts/sandbox-lock").path
+        let result = try await LocalHost().run(
+            "BOTOPS_SANDBOX_LOCK=\(shellQuote(path)) BOTOPS_SANDBOX_LOCK_WAIT=0.2 flock \(shellQuote(path)) "
+                + "bash -c \(shellQuote("set -eu; source \(shellQuote(helper)); take_sandbox_lock; echo took"))", timeout: .seconds(120))
+        #expect(result.termination == .exited(0), "stderr: \(result.stderrText)")
+        #expect(result.stdoutText == "took\n")
     }
 
     /// The lock's descriptor is closed on exec: a command a test starts while holding it (a botops
