@@ -17,16 +17,8 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("lock").path
-        // A holder that keeps the lock: a sleep that took it (terminating it ends the hold; its
-        // output goes nowhere, so no pipe of the test run stays open behind it).
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/bin/bash")
-        holder.arguments = ["-c", #"exec 9>>"$1" && flock 9 && exec sleep 300"#, "holder", path]
-        holder.standardOutput = FileHandle.nullDevice
-        holder.standardError = FileHandle.nullDevice
-        try holder.run()
+        let holder = try await Self.holdLock(path)
         defer { holder.terminate() }
-        while !SandboxLock.holders(of: path).contains(where: { $0.command == "sleep 300" }) { try await Task.sleep(for: .milliseconds(20)) }
 
         let reports = Reports()
         let error = await #expect(throws: SandboxLockError.self) {
@@ -47,14 +39,8 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("lock").path
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/bin/bash")
-        holder.arguments = ["-c", #"exec 9>>"$1" && flock 9 && exec sleep 300"#, "holder", path]
-        holder.standardOutput = FileHandle.nullDevice
-        holder.standardError = FileHandle.nullDevice
-        try holder.run()
+        let holder = try await Self.holdLock(path)
         defer { holder.terminate() }
-        while !SandboxLock.holders(of: path).contains(where: { $0.command == "sleep 300" }) { try await Task.sleep(for: .milliseconds(20)) }
 
         let program = Self.repositoryRoot.appendingPathComponent(script).path
         let result = try await LocalHost().run(
@@ -94,6 +80,19 @@ import Testing
         let child = try #require(Int32(started.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)))
         defer { kill(child, SIGKILL) }
         #expect(SandboxLock.holders(of: path).allSatisfy { $0.pid != child }, "the child \(child) holds the lock file open")
+    }
+
+    /// A holder that keeps the lock on `path`: a sleep that took it (terminating it ends the hold;
+    /// its output goes nowhere, so no pipe of the test run stays open behind it).
+    static func holdLock(_ path: String) async throws -> Process {
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/bash")
+        holder.arguments = ["-c", #"exec 9>>"$1" && flock 9 && exec sleep 300"#, "holder", path]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        while !SandboxLock.holders(of: path).contains(where: { $0.command == "sleep 300" }) { try await Task.sleep(for: .milliseconds(20)) }
+        return holder
     }
 
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
