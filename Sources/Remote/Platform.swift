@@ -72,8 +72,8 @@ let spawnClosesOtherDescriptors: Int32 = {
     #endif
 }()
 
-/// The process environment, for posix_spawn.
-var processEnvironment: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
+/// The process environment, for posix_spawn (Darwin has no `environ` symbol for Swift).
+public var processEnvironment: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
     #if canImport(Glibc)
     return environ
     #else
