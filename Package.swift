@@ -18,12 +18,12 @@ let package = Package(
         .systemLibrary(
             name: "CLibSSH2",
             pkgConfig: "libssh2",
-            providers: [.apt(["libssh2-1-dev"])]
+            providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]
         ),
         .systemLibrary(
             name: "CLibPQ",
             pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"])]
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
         .target(name: "Remote", dependencies: ["CLibSSH2"]),
         // Cron schedules, crontab.d entries and crontab merging: pure, no host access (Remote only for shellQuote).

@@ -101,6 +101,15 @@ static inline int botops_hmac_sha1(const unsigned char *key, int key_length, con
     return HMAC(EVP_sha1(), key, key_length, data, data_length, digest, &length) != NULL && length == 20;
 }
 
+#ifdef __linux__
+#include <fcntl.h>
+// pipe2 is a GNU extension that Swift's Glibc module does not show: a pipe closed on exec atomically.
+static inline int botops_pipe_cloexec(int fds[2]) {
+    extern int pipe2(int pipefd[2], int flags);
+    return pipe2(fds, O_CLOEXEC);
+}
+#endif
+
 // libssh2 exposes these as macros, which Swift cannot call.
 static inline LIBSSH2_CHANNEL *botops_channel_open_session(LIBSSH2_SESSION *session) {
     return libssh2_channel_open_session(session);

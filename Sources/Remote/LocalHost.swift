@@ -27,7 +27,7 @@ public struct LocalHost: HostConnection {
     private static func runBlocking(_ command: String, timeout: Duration?, input: CommandInput, onOutput: OutputHandler) throws -> Termination {
         var stdoutPipe: [Int32] = [0, 0]
         var stderrPipe: [Int32] = [0, 0]
-        guard pipe(&stdoutPipe) == 0, pipe(&stderrPipe) == 0 else {
+        guard closeOnExecPipe(&stdoutPipe) == 0, closeOnExecPipe(&stderrPipe) == 0 else {
             throw RemoteError.localSpawnFailed(command: command, detail: errnoText())
         }
         var actions = posix_spawn_file_actions_t()
@@ -40,14 +40,13 @@ public struct LocalHost: HostConnection {
         }
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
-        for fd in stdoutPipe + stderrPipe { posix_spawn_file_actions_addclose(&actions, fd) }
 
         // Its own process group, so a timeout can stop the command and everything it started; and
         // default signal handling, whatever this process blocks or ignores.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setflags(&attributes, Int16(Int32(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | spawnClosesOtherDescriptors))
         posix_spawnattr_setpgroup(&attributes, 0)
         var signals = sigset_t()
         sigemptyset(&signals)

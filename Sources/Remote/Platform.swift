@@ -1,3 +1,4 @@
+import CLibSSH2
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -47,8 +48,32 @@ func closeOnExecSocket(family: Int32, type: Int32, protocol: Int32) -> Int32 {
     #endif
 }
 
-/// The process environment, for posix_spawn.
-var processEnvironment: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
+/// A pipe whose two ends are closed on exec, so that a command spawned meanwhile by another
+/// thread cannot keep this one's write end open (its reader would wait for that command's end).
+func closeOnExecPipe(_ fds: inout [Int32]) -> Int32 {
+    #if canImport(Glibc)
+    return botops_pipe_cloexec(&fds)
+    #else
+    // Darwin has no pipe2; the window before fcntl is closed by LocalHost's spawn flag
+    // (spawnClosesOtherDescriptors).
+    let status = pipe(&fds)
+    if status == 0 { for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) } }
+    return status
+    #endif
+}
+
+/// posix_spawn flags that close every descriptor the file actions do not name, where the system
+/// has one (Darwin's POSIX_SPAWN_CLOEXEC_DEFAULT); Linux relies on close-on-exec descriptors.
+let spawnClosesOtherDescriptors: Int32 = {
+    #if canImport(Glibc)
+    return 0
+    #else
+    return Int32(POSIX_SPAWN_CLOEXEC_DEFAULT)
+    #endif
+}()
+
+/// The process environment, for posix_spawn (Darwin has no `environ` symbol for Swift).
+public var processEnvironment: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> {
     #if canImport(Glibc)
     return environ
     #else

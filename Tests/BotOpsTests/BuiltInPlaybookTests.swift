@@ -50,6 +50,20 @@ import Testing
         #expect(throws: ConfigError.self) { try Playbook.resolve(.rollback, directory: directory.path) }
     }
 
+    /// A symlink to a playbook that is gone is an override gone wrong, not an absent file.
+    @Test func aDanglingSymlinkIsAnErrorNotAFallback() throws {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createSymbolicLink(atPath: directory.appendingPathComponent("deploy.yml").path,
+                                                   withDestinationPath: directory.appendingPathComponent("gone.yml").path)
+        #expect(throws: ConfigError.self) { try Playbook.resolve(.deploy, directory: directory.path) }
+        #expect(try Playbook.resolve(.rollback, directory: directory.path).origin == .builtIn(absent: directory.path + "/rollback.yml"))
+        // `playbooks:` naming a file (a slip for its directory) is no directory without playbooks.
+        let file = directory.appendingPathComponent("botops.yml")
+        try "hosts: {}\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError.self) { try Playbook.resolve(.rollback, directory: file.path) }
+    }
+
     @Test func exportWritesTheBuiltInsAndNeverReplacesAFileUnasked() throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -35,6 +35,23 @@ import Testing
     }
 
     /// True while `pid` exists and is not a zombie.
+    /// Commands run side by side (verify's checks with --local): a command spawned while another's
+    /// pipes are being set up must not inherit them, or that other one sees the end of its output
+    /// only when the inheritor ends. Many spawns at once make the overlap likely.
+    @Test func quickCommandsEndWhileLongOnesSpawnedBesideThemStillRun() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let longMayEnd = directory.appendingPathComponent("end").path
+        defer { FileManager.default.createFile(atPath: longMayEnd, contents: nil) }
+        let long = "while [ ! -e \(shellQuote(longMayEnd)) ]; do sleep 0.05; done"
+        let longOnes = (0..<24).map { _ in Task { try await LocalHost().run(long, timeout: .seconds(120)).termination } }
+        let quickOnes = (0..<24).map { _ in Task { try await LocalHost().run("echo quick", timeout: .seconds(15)).termination } }
+        // The long ones run until the test ends them: a quick one holding a leaked pipe would time out.
+        for quick in quickOnes { #expect(try await quick.value == .exited(0)) }
+        FileManager.default.createFile(atPath: longMayEnd, contents: nil)
+        for task in longOnes { #expect(try await task.value == .exited(0)) }
+    }
+
     static func isRunning(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let state = stat.split(separator: ")").last?.split(separator: " ").first else { return false }

@@ -186,8 +186,7 @@ struct SSHIntegrationTests {
     @Test func commandTimeoutFiresAndTheConnectionStaysUsable() async throws {
         let connection = try await connect()
         try await connection.closing {
-            let clock = ContinuousClock()
-            let start = clock.now
+            // No wall-time bound: had the timeout not fired, `sleep 30` would have succeeded.
             let error = await #expect(throws: RemoteError.self) {
                 _ = try await connection.run("sleep 30", timeout: .milliseconds(300))
             }
@@ -195,7 +194,6 @@ struct SSHIntegrationTests {
                 Issue.record("expected commandTimedOut, got \(String(describing: error))")
                 return
             }
-            #expect(clock.now - start < .seconds(10))
             let after = try await connection.run("echo still-here")
             #expect(after.stdoutText == "still-here\n")
         }
@@ -204,14 +202,15 @@ struct SSHIntegrationTests {
     @Test func streamingDeliversOutputBeforeTheCommandEnds() async throws {
         let connection = try await connect()
         try await connection.closing {
-            let firstChunkAt = FirstChunk()
-            let clock = ContinuousClock()
-            let start = clock.now
-            _ = try await connection.stream("echo early; sleep 1; echo late", timeout: .seconds(10), input: .none) { _, _ in
-                firstChunkAt.record(clock.now - start)
+            // The command ends only after the test saw its first output (no wall-time bound): output
+            // held back until the end would leave it waiting until its timeout.
+            let marker = "/tmp/botops-stream-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: marker) }
+            let command = "echo early; while [ ! -e \(shellQuote(marker)) ]; do sleep 0.05; done; echo late"
+            let termination = try await connection.stream(command, timeout: .seconds(60), input: .none) { _, bytes in
+                if !bytes.isEmpty { FileManager.default.createFile(atPath: marker, contents: nil) }
             }
-            let first = try #require(firstChunkAt.value)
-            #expect(first < .milliseconds(900))
+            #expect(termination == .exited(0))
         }
     }
 
@@ -231,7 +230,8 @@ struct SSHIntegrationTests {
         let start = clock.now
         let error = await #expect(throws: RemoteError.self) { _ = try await connect(target) }
         #expect(error == .connectTimedOut(host: "127.0.0.1", port: server.port, seconds: 0.5))
-        #expect(clock.now - start < .seconds(10))
+        // Loose: only that the 0.5 s limit is not taken for minutes.
+        #expect(clock.now - start <= .seconds(5))
     }
 
     @Test func wrongPortIsNamedAsNotSSH() async throws {
@@ -245,11 +245,4 @@ struct SSHIntegrationTests {
         }
         #expect(port == server.port)
     }
-}
-
-final class FirstChunk: @unchecked Sendable {
-    private let lock = NSLock()
-    private var recorded: Duration?
-    var value: Duration? { lock.withLock { recorded } }
-    func record(_ elapsed: Duration) { lock.withLock { if recorded == nil { recorded = elapsed } } }
 }

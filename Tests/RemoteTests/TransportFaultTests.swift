@@ -27,7 +27,6 @@ struct TransportFaultTests {
         defer { session.release() }
 
         let clock = ContinuousClock()
-        let start = clock.now
         async let first = outcome {
             try await connection.stream("echo $PPID; sleep 30", timeout: .seconds(25), input: .none) { _, bytes in
                 session.freeze(reportedBy: bytes)
@@ -44,12 +43,12 @@ struct TransportFaultTests {
             #expect(detail.contains("ServerAliveInterval 1"))
             #expect(Set(commands) == ["echo $PPID; sleep 30", "sleep 30"])
         }
-        // 6 s of silence, far below the commands' 25 s timeout.
-        #expect(clock.now - start < .seconds(20))
-
+        // No wall-time bound on the detection: the commands' 25 s timeout would have ended them as
+        // commandTimedOut, not connectionLost naming the keepalive.
         let closing = clock.now
         await connection.close()
-        #expect(clock.now - closing < .seconds(2))
+        // Loose: close() of a lost connection returns, it does not wait on the host.
+        #expect(clock.now - closing <= .seconds(5))
         let after = await outcome { try await connection.run("true").termination }
         guard case .failure(RemoteError.connectionLost) = after else {
             Issue.record("a lost connection must refuse new commands, got \(after)")
@@ -76,8 +75,8 @@ struct TransportFaultTests {
         let clock = ContinuousClock()
         let start = clock.now
         await connection.close()
-        // Waiting on the frozen host would take until the command's 25 s timeout; the slack is for a loaded machine.
-        #expect(clock.now - start < .seconds(10))
+        // Waiting on the frozen host would take until the command's 25 s timeout; loose for a loaded machine.
+        #expect(clock.now - start <= .seconds(5))
         guard case .failure(RemoteError.closedWhileRunning(_, let command)) = await running.value else {
             Issue.record("expected closedWhileRunning, got \(await running.value)")
             return

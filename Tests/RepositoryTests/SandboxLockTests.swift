@@ -1,4 +1,5 @@
 import Foundation
+import Remote
 import SandboxSupport
 import Testing
 
@@ -16,16 +17,8 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("lock").path
-        // A holder that keeps the lock: a sleep that took it (terminating it ends the hold; its
-        // output goes nowhere, so no pipe of the test run stays open behind it).
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/bin/bash")
-        holder.arguments = ["-c", #"exec 9>>"$1" && flock 9 && exec sleep 300"#, "holder", path]
-        holder.standardOutput = FileHandle.nullDevice
-        holder.standardError = FileHandle.nullDevice
-        try holder.run()
+        let holder = try await Self.holdLock(path)
         defer { holder.terminate() }
-        while !SandboxLock.holders(of: path).contains(where: { $0.command == "sleep 300" }) { try await Task.sleep(for: .milliseconds(20)) }
 
         let reports = Reports()
         let error = await #expect(throws: SandboxLockError.self) {
@@ -37,6 +30,72 @@ import Testing
         #expect(error?.description.contains(holderLine) == true)
         #expect(error?.description.contains("BOTOPS_SANDBOX_LOCK_WAIT") == true)
     }
+
+    /// .ci/run runs scripts/demo, then scripts/test: a leaked holder must fail them with the holders
+    /// named, not hang them in a silent flock (the demo used to wait in `flock 9` for ever; the test
+    /// script brought the sandbox up without the lock, under a running demo).
+    @Test(arguments: ["scripts/demo", "scripts/test"])
+    func theScriptsNameTheHolderAndGiveUpInsteadOfHanging(_ script: String) async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("lock").path
+        let holder = try await Self.holdLock(path)
+        defer { holder.terminate() }
+
+        let program = Self.repositoryRoot.appendingPathComponent(script).path
+        let result = try await LocalHost().run(
+            "BOTOPS_SANDBOX_LOCK=\(shellQuote(path)) BOTOPS_SANDBOX_LOCK_WAIT=0.2 \(shellQuote(program)) </dev/null", timeout: .seconds(120))
+        let holderLine = "pid \(holder.processIdentifier) (sleep 300)"
+        #expect(result.termination == .exited(1), "stderr: \(result.stderrText)")
+        #expect(result.stderrText.contains("waiting for the sandbox lock \(path), held by: \(holderLine)"))
+        #expect(result.stderrText.contains("gave up after 0.2 s"))
+        #expect(result.stderrText.contains("BOTOPS_SANDBOX_LOCK_WAIT"))
+        // It gave up before touching the sandbox.
+        #expect(result.stdoutText.isEmpty && !result.stderrText.contains("[sandbox]"))
+    }
+
+    /// Under `flock FILE scripts/test` the ancestor's hold is the script's: waiting would wait for itself.
+    @Test func aScriptUnderAnAncestorsHoldDoesNotWaitForItself() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("lock").path
+        let helper = Self.repositoryRoot.appendingPathComponent("scripts/sandbox-lock").path
+        let result = try await LocalHost().run(
+            "BOTOPS_SANDBOX_LOCK=\(shellQuote(path)) BOTOPS_SANDBOX_LOCK_WAIT=0.2 flock \(shellQuote(path)) "
+                + "bash -c \(shellQuote("set -eu; source \(shellQuote(helper)); take_sandbox_lock; echo took"))", timeout: .seconds(120))
+        #expect(result.termination == .exited(0), "stderr: \(result.stderrText)")
+        #expect(result.stdoutText == "took\n")
+    }
+
+    /// The lock's descriptor is closed on exec: a command a test starts while holding it (a botops
+    /// deploy, a shell) must not keep the lock after the test let it go.
+    @Test func aChildOfTheHolderDoesNotInheritTheLock() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("lock").path
+        let lock = try await SandboxLock.acquire(path: path, wait: .zero)
+        defer { lock.release() }
+        // LocalHost spawns without closing descriptors (as botops does): only close-on-exec stops them.
+        let started = try await LocalHost().run("sleep 300 </dev/null >/dev/null 2>&1 & echo $!")
+        let child = try #require(Int32(started.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)))
+        defer { kill(child, SIGKILL) }
+        #expect(SandboxLock.holders(of: path).allSatisfy { $0.pid != child }, "the child \(child) holds the lock file open")
+    }
+
+    /// A holder that keeps the lock on `path`: a sleep that took it (terminating it ends the hold;
+    /// its output goes nowhere, so no pipe of the test run stays open behind it).
+    static func holdLock(_ path: String) async throws -> Process {
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/bash")
+        holder.arguments = ["-c", #"exec 9>>"$1" && flock 9 && exec sleep 300"#, "holder", path]
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        while !SandboxLock.holders(of: path).contains(where: { $0.command == "sleep 300" }) { try await Task.sleep(for: .milliseconds(20)) }
+        return holder
+    }
+
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test func aFreeLockIsTakenAndReleased() async throws {
         let directory = try temporaryDirectory()

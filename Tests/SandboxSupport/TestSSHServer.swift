@@ -177,7 +177,7 @@ public final class TestSSHServer: @unchecked Sendable {
         let arguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { arguments.forEach { free($0) } }
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, argv[0], &actions, nil, arguments, environ)
+        let status = posix_spawn(&pid, argv[0], &actions, nil, arguments, processEnvironment)
         guard status == 0 else { throw TestServerError(description: "cannot start \(argv[0]): \(String(cString: strerror(status)))") }
         return pid
     }

@@ -10,7 +10,13 @@ extension Playbook {
     /// counterpart on its own.
     public static func resolve(_ kind: Kind, directory: String) throws -> Playbook {
         let path = URL(fileURLWithPath: directory).appendingPathComponent(kind.fileName).path
-        guard FileManager.default.fileExists(atPath: path) else {
+        // Only "no such file" falls back: a dangling symlink, a directory botops may not search or a
+        // `playbooks:` naming a file is an override gone wrong, which the built-in would hide.
+        var info = stat()
+        if lstat(path, &info) != 0 {
+            guard errno == ENOENT else {
+                throw ConfigError(file: path, problem: "cannot look at the \(kind.rawValue) playbook: \(String(cString: strerror(errno))). Fix its permissions, or remove it to use the one built into botops.")
+            }
             var playbook = try parse(kind.builtInText, file: "\(kind.fileName) (built into botops)", kind: kind)
             playbook.origin = .builtIn(absent: path)
             return playbook
