@@ -100,7 +100,7 @@ extension Deployer {
     }
 
     /// `compose config`: the services asked for exist, and `db` still has its external volume.
-    func resolveCompose(_ result: RemoteCommandResult) throws {
+    private func resolveCompose(_ result: RemoteCommandResult) throws {
         guard let program = ComposeInvocation.program(for: config.compose.command, stderr: result.result.stderrText) else {
             throw DeployError.composeMissing
         }

@@ -185,11 +185,12 @@ public struct Gate: Sendable {
     }
 
     /// The services a deploy would deploy (`--service`, else botops.yml's), judged by deploy's own
-    /// preflight: each is a service of the resolved compose file and not the database.
+    /// read-only preflight: each is a service of the resolved compose file and not the database
+    /// (and the disk has room, as deploy requires).
     func services(_ host: any CommandRunner) async -> GateVerdict {
         let names = service.map { [$0] } ?? config.services
         do {
-            try await Deployer.judgeServices(names, config: config, runner: host, timeout: checkTimeout)
+            try await Deployer.preflight(names, config: config, runner: host, timeout: checkTimeout)
             return GateVerdict(.services, .pass, "\(names.joined(separator: ", ")) in the compose file, as deploy requires")
         } catch {
             return GateVerdict(.services, .fail, "deploy would refuse: \(error)")
