@@ -10,10 +10,10 @@ struct Gate: HostCommand {
         abstract: "Say whether a deploy may start now (for CI, before botops deploy).",
         discussion: """
             Gates: blackout (no crontab.d entry fires within its blackout window), clean-checkout \
-            (git status on the host is empty), branch (the checkout is on botops.yml's branch), \
-            deploy-lock (free), host-reachable, checks (judged as deploy judges them: checks already \
+            (git status on the host is empty), branch (the checkout is on botops.yml's branch), services \
+            (deploy's compose check of --service, else botops.yml's services), deploy-lock (free), host-reachable, checks (judged as deploy judges them: checks already \
             failing are tolerated unless --strict). Each gate's verdict is printed. \
-            Exit codes: 0 go, 4 refused (blackout window, dirty checkout, wrong branch, lock held), 3 host \
+            Exit codes: 0 go, 4 refused (blackout window, dirty checkout, wrong branch, a service deploy refuses, lock held), 3 host \
             unreachable, 1 a check failed (--strict), 2 usage or config error.
             """
     )

@@ -155,11 +155,25 @@ struct GateSandboxTests {
     @Test func goOutsideTheWindowRefusedInsideIt() async throws {
         let outside = try await run(try gate(at: "2026-11-30T18:00"))
         #expect(outside.exitCode == .success, "\(GateFormat.text.render(outside))")
-        #expect(outside.verdicts.map(\.status) == [.pass, .pass, .pass, .pass, .pass, .pass])
+        #expect(outside.verdicts.map(\.status) == [.pass, .pass, .pass, .pass, .pass, .pass, .pass])
         let inside = try await run(try gate(at: "2026-11-30T17:05"))
         #expect(inside.exitCode == .refused)
         #expect(status(inside, .blackout) == .fail)
         #expect(status(inside, .checks) == .pass)
+    }
+
+    /// `--service` is judged by deploy's own compose check: a service botops.yml names but the
+    /// host's compose file lacks is refused, as `deploy --service` refuses it; one it has passes.
+    @Test func aServiceTheComposeFileLacksIsRefusedAsDeployWouldRefuseIt() async throws {
+        var withGhost = config
+        withGhost.services.append("ghost")
+        let ghost = try await run(Gate(config: withGhost, entries: [try entry(weeklyEntryText)], service: "ghost", at: utc("2026-11-30T18:00")))
+        #expect(ghost.exitCode == .refused, "\(GateFormat.text.render(ghost))")
+        let verdict = ghost.verdicts.first { $0.name == .services }
+        #expect(verdict?.status == .fail)
+        #expect(verdict?.message.contains("ghost") == true, "\(verdict?.message ?? "")")
+        let sighook = try await run(try gate(at: "2026-11-30T18:00"))
+        #expect(status(sighook, .services) == .pass, "\(GateFormat.text.render(sighook))")
     }
 
     @Test func dirtyCheckoutIsRefused() async throws {

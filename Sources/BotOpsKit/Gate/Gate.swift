@@ -10,6 +10,7 @@ public struct GateVerdict: Sendable, Equatable {
         case blackout
         case cleanCheckout = "clean-checkout"
         case branch
+        case services
         case deployLock = "deploy-lock"
         case hostReachable = "host-reachable"
         case checks
@@ -31,7 +32,7 @@ public struct GateVerdict: Sendable, Equatable {
 
     /// A failed blackout, checkout, branch or lock gate refuses the deploy (exit 4), as deploy does.
     var refuses: Bool {
-        status == .fail && [.blackout, .cleanCheckout, .branch, .deployLock].contains(name)
+        status == .fail && [.blackout, .cleanCheckout, .branch, .services, .deployLock].contains(name)
     }
 }
 
@@ -43,7 +44,7 @@ public struct GateReport: Sendable {
     public let verdicts: [GateVerdict]
     public let checks: VerifyReport?
 
-    /// 4 refused (blackout, dirty checkout, lock held) · 3 unreachable · 1 a check failed · 0 go.
+    /// 4 refused (blackout, dirty checkout, branch, services, lock held) · 3 unreachable · 1 a check failed · 0 go.
     public var exitCode: BotOpsExitCode {
         if verdicts.contains(where: \.refuses) { return .refused }
         if verdicts.contains(where: { $0.name == .hostReachable && $0.status == .fail }) { return .unreachable }
@@ -93,7 +94,7 @@ public struct Gate: Sendable {
             host = nil
             verdicts.append(blackout(hostZone: .utc, zoneKnown: false))
             verdicts.append(GateVerdict(.hostReachable, .fail, "\(error)"))
-            for name in [GateVerdict.Name.cleanCheckout, .branch, .deployLock, .checks] {
+            for name in [GateVerdict.Name.cleanCheckout, .branch, .services, .deployLock, .checks] {
                 verdicts.append(GateVerdict(name, .skip, "the host cannot be reached"))
             }
             return GateReport(destination: destination, service: service, at: at, verdicts: verdicts, checks: nil)
@@ -103,6 +104,7 @@ public struct Gate: Sendable {
         verdicts.append(blackout(hostZone: hostZone ?? .utc, zoneKnown: hostZone != nil))
         verdicts.append(GateVerdict(.hostReachable, .pass, "connected to \(host.destination)"))
         verdicts += await checkout(host)
+        verdicts.append(await services(host))
         verdicts.append(await lock(host))
         let runner: CheckRunner
         do {
@@ -180,6 +182,19 @@ public struct Gate: Sendable {
         if current == config.branch { return GateVerdict(.branch, .pass, "on \(config.branch)") }
         let now = current.map { "on branch \($0)" } ?? "on a detached revision (\(head.prefix(12)))"
         return GateVerdict(.branch, .fail, "\(config.path) is \(now), not \(config.branch): deploy would refuse. Check out \(config.branch) on the host (git checkout \(config.branch)).")
+    }
+
+    /// The services a deploy would deploy (`--service`, else botops.yml's), judged by deploy's own
+    /// read-only preflight: each is a service of the resolved compose file and not the database
+    /// (and the disk has room, as deploy requires).
+    func services(_ host: any CommandRunner) async -> GateVerdict {
+        let names = service.map { [$0] } ?? config.services
+        do {
+            try await Deployer.preflight(names, config: config, runner: host, timeout: checkTimeout)
+            return GateVerdict(.services, .pass, "\(names.joined(separator: ", ")) in the compose file, as deploy requires")
+        } catch {
+            return GateVerdict(.services, .fail, "deploy would refuse: \(error)")
+        }
     }
 
     func lock(_ host: any CommandRunner) async -> GateVerdict {
