@@ -14,7 +14,9 @@ extension Deployer {
         case .checkout:
             return playbook == .deploy ? try await checkOutTarget(step: step) : try await checkOutRollbackTarget(timeout: step.timeout)
         case .restoreImage: return try await restoreImages(timeout: step.timeout)
-        case .stop: return try await stopServices(timeout: stopTimeout(step))
+        case .stop:
+            try await noteImagesToStart(timeout: step.timeout)
+            return try await stopServices(timeout: stopTimeout(step))
         case .waitHealthy: return try await waitHealthy(timeout: min(step.timeout, config.health.timeout + config.health.stableFor))
         case .checks: return try await verify(timeout: step.timeout)
         }
@@ -187,23 +189,39 @@ extension Deployer {
         try await requireNewImages(timeout: timeout)
         let skipped = report.results.filter { $0.status == .skip }
         run.skippedAfter = skipped.map(\.id)
+        run.failingAfter = failing.map(\.id)
         let known = failing.count
         let verdict = known == 0 ? "all \(report.results.count - skipped.count) checks pass" : "\(report.results.count - known - skipped.count) pass; \(known) failing as before the deploy"
         return verdict + (skipped.isEmpty ? "" : "; unverified: \(skipped.count) check\(skipped.count == 1 ? "" : "s") skipped")
     }
 
-    /// Each deployed container runs the image its name points at after the build (a deploy) or
-    /// after restore-image (a rollback): `up` may restart an old container instead of creating
-    /// one from that image, and a rollback that did so would say "rolled back" over the failed release.
+    /// Just before the stop, after the build (a deploy) or restore-image (a rollback): the image
+    /// each service's name points at is the one `up` must start. Noted now, because the name may
+    /// be moved again before the checks (another build on the host), and the container is judged
+    /// against what `up` was given, not against whatever the name says later.
+    private func noteImagesToStart(timeout: Duration) async throws {
+        let names = run.services.compactMap { service in
+            (run.running[service]?.imageName ?? run.project?.services[service]?.image).map { (service, $0) }
+        }
+        let idOf = try await imageIDs(Array(Set(names.map(\.1))).sorted(), timeout: timeout)
+        for (service, name) in names { run.imagesToStart[service] = idOf[name] }
+    }
+
+    /// Each deployed container runs the image noted before the stop: `up` may restart an old
+    /// container instead of creating one from that image, and a rollback that did so would say
+    /// "rolled back" over the failed release.
     private func requireNewImages(timeout: Duration) async throws {
         let deployed = run.services.compactMap { service in run.deployed[service].map { (service, $0) } }
         guard !deployed.isEmpty else { return }
         let made = run.action == "deploy" && !run.rollingBack ? "built" : "restored"
-        let built = try await imageIDs(Array(Set(deployed.map(\.1.imageName))).sorted(), timeout: timeout)
-        let stale = deployed.filter { built[$0.1.imageName] != $0.1.imageID }
+        let unnoted = deployed.filter { run.imagesToStart[$0.0] == nil }.map(\.1.imageName)
+        let now = unnoted.isEmpty ? [:] : try await imageIDs(Array(Set(unnoted)).sorted(), timeout: timeout)
+        var expected: [String: String] = [:]
+        for (service, container) in deployed { expected[service] = run.imagesToStart[service] ?? now[container.imageName] }
+        let stale = deployed.filter { expected[$0.0] != $0.1.imageID }
         guard stale.isEmpty else {
             throw StepFailure(message: stale.map { service, container in
-                "\(service)'s container runs image \(Releases.shortImageID(container.imageID)), not \(container.imageName) as \(made) for this revision (\(built[container.imageName].map(Releases.shortImageID) ?? "gone")): an old container was started again"
+                "\(service)'s container runs image \(Releases.shortImageID(container.imageID)), not \(container.imageName) as \(made) for this revision (\(expected[service].map(Releases.shortImageID) ?? "gone")): an old container was started again"
             }.joined(separator: "; "), refusal: nil)
         }
     }
@@ -259,7 +277,7 @@ extension Deployer {
             try await runChecked(commands.tag(container.imageID, as: tag, timeout: timeout), step: "keep-image")
             run.kept[service] = tag
             run.keptRelease[service] = Releases.Release(revision: revision, branch: previousTarget.branch, image: tag, imageID: container.imageID,
-                                                        verified: run.baselineSkipped.isEmpty ? nil : false, recordedAt: Int(Date().timeIntervalSince1970))
+                                                        verified: run.baselineSkipped.isEmpty && run.baselineFailures.isEmpty ? nil : false, recordedAt: Int(Date().timeIntervalSince1970))
             kept.append(tag)
         }
         return kept.isEmpty ? "nothing running to keep" : "kept " + kept.joined(separator: ", ")

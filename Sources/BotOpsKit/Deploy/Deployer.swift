@@ -84,12 +84,16 @@ public final class Deployer: @unchecked Sendable {
         var kept: [String: String] = [:]
         /// Per service: the release its running image is (recorded before, or kept by this run).
         var keptRelease: [String: Releases.Release] = [:]
+        /// Per service: the image its name pointed at just before the stop, which `up` must start.
+        var imagesToStart: [String: String] = [:]
         /// Per service: the container and image that passed wait-healthy.
         var deployed: [String: RunningContainer] = [:]
         var baselineFailures: Set<CheckID> = []
         var baselineSkipped: Set<CheckID> = []
         /// Checks skipped after the deploy: the release is unverified.
         var skippedAfter: [CheckID] = []
+        /// Checks failing after the deploy that were failing before it too: tolerated, not passed.
+        var failingAfter: [CheckID] = []
         var rollingBack = false
         /// The checkout moved: from here on a failure rolls back.
         var checkoutChanged = false
@@ -102,6 +106,16 @@ public final class Deployer: @unchecked Sendable {
         /// What ran before the deploy: where a rollback returns.
         var previousTarget: Target {
             Target(branch: branchBefore, revision: runningRevision ?? revisionBefore)
+        }
+
+        /// Why the checks after the deploy do not vouch for the release (nil: every check passed):
+        /// a check skipped, or one failing as it was before the deploy (tolerated, never passed).
+        var unverifiedReason: String? {
+            func listed(_ ids: [CheckID], _ what: String) -> String? {
+                ids.isEmpty ? nil : "\(ids.count) check\(ids.count == 1 ? "" : "s") \(what) (\(ids.map(\.rawValue).joined(separator: ", ")))"
+            }
+            let reasons = [listed(skippedAfter, "skipped"), listed(failingAfter, "failing as before the deploy")].compactMap { $0 }
+            return reasons.isEmpty ? nil : "unverified: " + reasons.joined(separator: "; ")
         }
 
         /// The one command that puts back what ran before. The deploy moved its target branch, so
@@ -381,7 +395,7 @@ public final class Deployer: @unchecked Sendable {
         let target = run.target ?? previousTarget
         var recordFailure: String?
         do {
-            try await recordRelease(target, verified: run.skippedAfter.isEmpty)
+            try await recordRelease(target, verified: run.unverifiedReason == nil)
         } catch let error where !(error is CancellationError) {
             recordFailure = String(describing: error)
         }
@@ -390,10 +404,10 @@ public final class Deployer: @unchecked Sendable {
         await appendAudit(entry)
         var summary = "deployed \(run.services.joined(separator: ", ")) at \(target.display)"
         if let recordFailure {
-            emit(.warning("the release runs and its checks pass, but recording it in \(config.deploy.stateDirectory.path)/releases.json failed (\(recordFailure)): rollback --to previous does not know it. Free space on the host, then deploy the same revision again to record it."))
-            summary += ": the checks pass, but it was not recorded as a release (see the warning)."
-        } else if !run.skippedAfter.isEmpty {
-            summary += "; unverified: \(run.skippedAfter.count) check\(run.skippedAfter.count == 1 ? "" : "s") skipped (\(run.skippedAfter.map(\.rawValue).joined(separator: ", "))), so it is not a last-known-good release: rollback --to previous passes over it."
+            emit(.warning("the release runs, but recording it in \(config.deploy.stateDirectory.path)/releases.json failed (\(recordFailure)): rollback --to previous does not know it. Free space on the host, then deploy the same revision again to record it."))
+            summary += ": it runs, but it was not recorded as a release (see the warning)."
+        } else if let unverified = run.unverifiedReason {
+            summary += "; \(unverified), so it is not a last-known-good release: rollback --to previous passes over it."
         } else {
             summary += ": all checks pass; it is now the last-known-good release."
         }
@@ -451,7 +465,7 @@ public final class Deployer: @unchecked Sendable {
         return try await finishing {
             try await runSteps(steps, request: request) {
                 await appendAudit(auditRecord(result: "success"))
-                return DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): all checks pass; no image was built and no container touched.",
+                return DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): \(run.unverifiedReason ?? "all checks pass"); no image was built and no container touched.",
                                      advice: nil, exitCode: .success)
             }
         }
