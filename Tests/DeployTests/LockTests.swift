@@ -214,6 +214,26 @@ struct LockTests {
         }
     }
 
+    /// The look and the removal are one step under the lock: a deploy that took the lock after
+    /// plain release read the record (here: its pid file still names a gone process) keeps it.
+    @Test func plainReleaseNeverRemovesTheRecordOfAHolderThatTookTheLockMeanwhile() async throws {
+        let host = try await connect()
+        try await host.closing {
+            let live = try await lock(host).acquire(as: .current(command: "live"), wait: nil)
+            let pidFile = shellQuote(state.path + "/holder.pid")
+            let gone = try await host.run("sh -c 'echo $$'").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            _ = try await host.run("cp \(pidFile) \(pidFile).live; echo \(gone) > \(pidFile)")
+            guard case .held = try await lock(host).releaseIfGone() else {
+                Issue.record("a lock held now must be reported held")
+                return
+            }
+            #expect(try await host.run("test -s \(shellQuote(state.path + "/holder.json"))").succeeded, "the live holder's record was removed")
+            _ = try await host.run("mv \(pidFile).live \(pidFile)")
+            await live.release()
+            await cleanUp(host)
+        }
+    }
+
     @Test func aBrokenLockIsSeenByItsHolder() async throws {
         let host = try await connect()
         try await host.closing {

@@ -119,10 +119,12 @@ public struct DeployLock: Sendable {
     public func releaseIfGone() async throws -> Status {
         let result = try await runner.run(RemoteCommand("""
             cd \(state.script) 2>/dev/null || exit 0
-            pid=$(cat holder.pid 2>/dev/null)
-            if [ -n "$pid" ] && tr '\\0' ' ' < /proc/"$pid"/cmdline 2>/dev/null | grep -q botops-lock; then echo held; else echo free; fi
+            # Judged and removed under the lock itself: a holder writes its record under it, so a
+            # deploy taking the lock between a look and the removal is never touched.
+            exec 9>>lock
+            if flock -n 9; then echo free; else echo held; fi
             if [ -s holder.json ]; then cat holder.json; echo $(( $(date +%s) - $(stat -c %Y holder.json) )); fi
-            if [ -z "$pid" ] || ! tr '\\0' ' ' < /proc/"$pid"/cmdline 2>/dev/null | grep -q botops-lock; then rm -f holder.json holder.pid; fi
+            if flock -n 9; then rm -f holder.json holder.pid; fi
             """, timeout: .seconds(20), effect: .changes("removes the record of a deploy lock holder that is gone")))
         guard result.succeeded else {
             throw DeployError.hostCommandFailed(step: "lock release", detail: result.shownOutput)
