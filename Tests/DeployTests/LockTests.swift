@@ -1,4 +1,4 @@
-import BotOpsKit
+@testable import BotOpsKit
 import Foundation
 import Remote
 import SandboxSupport
@@ -181,6 +181,29 @@ struct LockTests {
             let ended = try await host.run("test -e \(shellQuote(state.path + "/up-ended")) && echo yes")
             #expect(ended.stdoutText.contains("yes"), "the lock was taken only after the step's command ended")
             await held.release()
+            await cleanUp(host)
+        }
+    }
+
+    /// Ctrl-C while waiting for a step that still runs stops waiting: the acquisition ends when
+    /// cancelled, not when the step ends (and then never, holding the lock).
+    @Test func cancelledWhileWaitingForAStepStopsWaiting() async throws {
+        let host = try await connect()
+        try await host.closing {
+            try await detached(host, "echo $$ > step-holder.pid; printf 'deploy step up\\n' > step.cmd; exec flock -s step.lock sh -c 'sleep 30; touch up-ended'")
+            try await Task.sleep(for: .milliseconds(300))
+            let named = LockedFlag()
+            let lock = lock(host)
+            let waiting = Task {
+                try await lock.acquire(as: .current(command: "waits"), wait: .seconds(120)) { _ in } onStep: { _ in named.set(true) }
+            }
+            while !named.value { try await Task.sleep(for: .milliseconds(50)) }
+            waiting.cancel()
+            // Loose bound: the step itself runs 30 s more.
+            let ended = await bounded(.seconds(5)) { await waiting.result }
+            #expect(ended != nil, "the acquisition went on waiting after it was cancelled")
+            if case .success(let held)? = ended { await held.release() }
+            _ = try await host.run("kill -- -$(cat \(shellQuote(state.path + "/step-holder.pid"))); true")
             await cleanUp(host)
         }
     }

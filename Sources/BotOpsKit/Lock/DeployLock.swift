@@ -178,9 +178,20 @@ public struct DeployLock: Sendable {
                 if kind == .stdout { lines.feed(kind, bytes) }
             }
         }
+        // Cancelled (Ctrl-C while waiting, say for a step that still runs): the holder command is
+        // abandoned too, or awaiting it below would last until that step ended, then forever.
+        return try await withTaskCancellationHandler {
+            try await readHolder(holder, events.stream, holderTask: holderTask, onStep: onStep)
+        } onCancel: {
+            holderTask.cancel()
+        }
+    }
+
+    private func readHolder(_ holder: LockHolder, _ stream: AsyncStream<String>, holderTask: Task<CommandResult, Error>,
+                            onStep: @Sendable (String) -> Void) async throws -> HeldLock? {
         var previous: LockHolder?
         var step = ""
-        for await line in events.stream {
+        for await line in stream {
             if line.hasPrefix("previous ") {
                 previous = LockHolder.parse(String(line.dropFirst("previous ".count)))
             } else if line.hasPrefix("step ") {
