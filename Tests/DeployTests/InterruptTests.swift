@@ -1,5 +1,6 @@
-import BotOpsKit
+@testable import BotOpsKit
 import Foundation
+import HostCommands
 import Remote
 import SandboxSupport
 import Testing
@@ -261,5 +262,32 @@ struct InterruptTests {
             #expect(outcome.summary.contains("nothing had changed on the host"), "\(outcome.summary)")
             #expect(events.notices.contains { $0.contains("waiting for the deploy lock") })
         }
+    }
+}
+
+/// Stopping an interrupted step's commands on the host, with local processes (parallel-safe).
+struct StepStopTests {
+    func local(_ command: String) async throws -> CommandResult {
+        try await LocalHost().run(command)
+    }
+
+    /// A command of the step that ended long ago may have its pid reused by any process; the stop
+    /// signals only what is still the step's own (same start time). That the step's own commands
+    /// are stopped: `interruptedDuringBuildTheBuildIsStoppedOnTheHost` and the CLI's Ctrl-C tests.
+    @Test func stopSignalsOnlyTheStepsOwnProcesses() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("steprunner-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let runner = StepRunner(inner: LocalHost(), state: StateDirectory(path: dir))
+        runner.enter(stoppable: true, label: "build")
+        _ = try await runner.run(RemoteCommand("true", timeout: .seconds(30)))
+        // An unrelated process now has the pid the ended command had.
+        let stranger = try await local("sleep 300 > /dev/null 2>&1 & echo $!").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try await local("sed -i 's/^[0-9]*/\(stranger)/' \(dir)/run-*.pgids")
+        let stop = try #require(runner.stopCommand(grace: .seconds(2)))
+        _ = try await LocalHost().run(stop)
+        let strangerAlive = try await local("kill -0 \(stranger)").succeeded
+        _ = try? await local("kill -KILL \(stranger)")
+        #expect(strangerAlive, "the stop signalled a process that is not the step's")
     }
 }

@@ -1,4 +1,4 @@
-import BotOpsKit
+@testable import BotOpsKit
 import Foundation
 import Remote
 import SandboxSupport
@@ -185,6 +185,29 @@ struct LockTests {
         }
     }
 
+    /// Ctrl-C while waiting for a step that still runs stops waiting: the acquisition ends when
+    /// cancelled, not when the step ends (and then never, holding the lock).
+    @Test func cancelledWhileWaitingForAStepStopsWaiting() async throws {
+        let host = try await connect()
+        try await host.closing {
+            try await detached(host, "echo $$ > step-holder.pid; printf 'deploy step up\\n' > step.cmd; exec flock -s step.lock sh -c 'sleep 30; touch up-ended'")
+            try await Task.sleep(for: .milliseconds(300))
+            let named = LockedFlag()
+            let lock = lock(host)
+            let waiting = Task {
+                try await lock.acquire(as: .current(command: "waits"), wait: .seconds(120)) { _ in } onStep: { _ in named.set(true) }
+            }
+            while !named.value { try await Task.sleep(for: .milliseconds(50)) }
+            waiting.cancel()
+            // Loose bound: the step itself runs 30 s more.
+            let ended = await bounded(.seconds(5)) { await waiting.result }
+            #expect(ended != nil, "the acquisition went on waiting after it was cancelled")
+            if case .success(let held)? = ended { await held.release() }
+            _ = try await host.run("kill -- -$(cat \(shellQuote(state.path + "/step-holder.pid"))); true")
+            await cleanUp(host)
+        }
+    }
+
     @Test func plainReleaseNeverRemovesALiveHolderAndClearsAGoneOne() async throws {
         let host = try await connect()
         try await host.closing {
@@ -209,6 +232,26 @@ struct LockTests {
             }
             #expect(gone.command == "live")
             #expect(try await lock(host).status() == .free(interrupted: nil))
+            await live.release()
+            await cleanUp(host)
+        }
+    }
+
+    /// The look and the removal are one step under the lock: a deploy that took the lock after
+    /// plain release read the record (here: its pid file still names a gone process) keeps it.
+    @Test func plainReleaseNeverRemovesTheRecordOfAHolderThatTookTheLockMeanwhile() async throws {
+        let host = try await connect()
+        try await host.closing {
+            let live = try await lock(host).acquire(as: .current(command: "live"), wait: nil)
+            let pidFile = shellQuote(state.path + "/holder.pid")
+            let gone = try await host.run("sh -c 'echo $$'").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            _ = try await host.run("cp \(pidFile) \(pidFile).live; echo \(gone) > \(pidFile)")
+            guard case .held = try await lock(host).releaseIfGone() else {
+                Issue.record("a lock held now must be reported held")
+                return
+            }
+            #expect(try await host.run("test -s \(shellQuote(state.path + "/holder.json"))").succeeded, "the live holder's record was removed")
+            _ = try await host.run("mv \(pidFile).live \(pidFile)")
             await live.release()
             await cleanUp(host)
         }

@@ -57,9 +57,10 @@ final class StepRunner: CommandRunner, @unchecked Sendable {
         case .plain:
             return ShellScript(stringLiteral: command)
         case .stoppable(let segment):
-            // sshd (and LocalHost) start each command in a process group of its own: $$ leads it.
+            // sshd starts each command in a process group of its own: $$ leads it. Its start time
+            // (field 22 of /proc/PID/stat) goes with it, so a pid reused later is never taken for it.
             return """
-                { echo $$ >> \(groupsFile(segment)); } 2>/dev/null
+                { echo "$$ $(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20)" >> \(groupsFile(segment)); } 2>/dev/null
                 \(ShellScript(stringLiteral: command))
                 """
         case .changing(let label):
@@ -82,16 +83,26 @@ final class StepRunner: CommandRunner, @unchecked Sendable {
         return RemoteCommand("""
             f=\(groupsFile(segment))
             [ -f "$f" ] || exit 0
-            pids=$(cat "$f")
-            for p in $pids; do kill -TERM -- -"$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done
+            # Ours: the recorded leader still runs (same start time), or it ended and its group
+            # lives on (Linux never gives a pid to a new process while a group of that id exists).
+            # A command that ended long ago may have its pid reused by anything: never signalled.
+            ours() {
+              if [ -r /proc/"$1"/stat ]; then [ -n "$2" ] && [ "$(sed 's/.*) //' /proc/"$1"/stat | cut -d' ' -f20)" = "$2" ]
+              else kill -0 -- -"$1" 2>/dev/null; fi
+            }
+            each() { while read -r p s; do [ "${p:-0}" -gt 1 ] 2>/dev/null && ours "$p" "$s" && "$@" "$p"; done < "$f"; }
+            term() { kill -TERM -- -"$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null; }
+            alive() { alive=1; }
+            kill9() { kill -KILL -- -"$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null; }
+            each term
             i=0
             while [ "$i" -lt \(tenths) ]; do
               alive=
-              for p in $pids; do if kill -0 -- -"$p" 2>/dev/null || kill -0 "$p" 2>/dev/null; then alive=1; fi; done
+              each alive
               [ -z "$alive" ] && exit 0
               sleep 0.1; i=$((i + 1))
             done
-            for p in $pids; do kill -KILL -- -"$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done
+            each kill9
             echo killed
             """, timeout: grace + .seconds(10), effect: .changes("stops the interrupted step's commands (their process groups)"))
     }

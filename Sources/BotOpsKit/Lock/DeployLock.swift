@@ -120,10 +120,12 @@ public struct DeployLock: Sendable {
     public func releaseIfGone() async throws -> Status {
         let result = try await runner.run(RemoteCommand("""
             cd \(state.script) 2>/dev/null || exit 0
-            pid=$(cat holder.pid 2>/dev/null)
-            if [ -n "$pid" ] && tr '\\0' ' ' < /proc/"$pid"/cmdline 2>/dev/null | grep -q botops-lock; then echo held; else echo free; fi
+            # Judged and removed under the lock itself: a holder writes its record under it, so a
+            # deploy taking the lock between a look and the removal is never touched.
+            exec 9>>lock
+            if flock -n 9; then echo free; else echo held; fi
             if [ -s holder.json ]; then cat holder.json; echo $(( $(date +%s) - $(stat -c %Y holder.json) )); fi
-            if [ -z "$pid" ] || ! tr '\\0' ' ' < /proc/"$pid"/cmdline 2>/dev/null | grep -q botops-lock; then rm -f holder.json holder.pid; fi
+            if flock -n 9; then rm -f holder.json holder.pid; fi
             """, timeout: .seconds(20), effect: .changes("removes the record of a deploy lock holder that is gone")))
         guard result.succeeded else {
             throw DeployError.hostCommandFailed(step: "lock release", detail: result.shownOutput)
@@ -177,9 +179,20 @@ public struct DeployLock: Sendable {
                 if kind == .stdout { lines.feed(kind, bytes) }
             }
         }
+        // Cancelled (Ctrl-C while waiting, say for a step that still runs): the holder command is
+        // abandoned too, or awaiting it below would last until that step ended, then forever.
+        return try await withTaskCancellationHandler {
+            try await readHolder(holder, events.stream, holderTask: holderTask, onStep: onStep)
+        } onCancel: {
+            holderTask.cancel()
+        }
+    }
+
+    private func readHolder(_ holder: LockHolder, _ stream: AsyncStream<String>, holderTask: Task<CommandResult, Error>,
+                            onStep: @Sendable (String) -> Void) async throws -> HeldLock? {
         var previous: LockHolder?
         var step = ""
-        for await line in events.stream {
+        for await line in stream {
             if line.hasPrefix("previous ") {
                 previous = LockHolder.parse(String(line.dropFirst("previous ".count)))
             } else if line.hasPrefix("step ") {
