@@ -223,7 +223,12 @@ public struct CommandLifecycle: Sendable {
 
     public init(interruptions: Interruptions = .process(),
                 errorOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
-                forceExit: @escaping @Sendable (Int32) -> Void = { Foundation.exit($0) }) {
+                forceExit: @escaping @Sendable (Int32) -> Void = { status in
+                    // _exit, not exit: exit's handlers tear down OpenSSL while the SSH thread may
+                    // still be inside it (a crash instead of the promised exit).
+                    fflush(nil)
+                    _exit(status)
+                }) {
         self.interruptions = interruptions
         self.errorOutput = errorOutput
         self.forceExit = forceExit
