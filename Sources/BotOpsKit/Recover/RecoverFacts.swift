@@ -1,0 +1,73 @@
+import HostCommands
+import Remote
+
+/// What recover needs beyond status and the nine checks, read in one command: the checkout's
+/// changed and blocking files, lost executable bits, `logs/`, whether the crontab is empty, the
+/// database's volume and whether it holds a cluster, and whether dockerd and cron run.
+struct RecoverFacts: Sendable, Equatable {
+    var checkoutPresent: Bool
+    /// `git status --porcelain` lines of tracked files (modified, deleted).
+    var trackedChanges: [String]
+    /// Untracked files outside `logs/` (never deleted; saved when they block a tracked path).
+    var untracked: [String]
+    /// Untracked files standing where a tracked path must go back.
+    var blocking: [String]
+    /// Files git tracks as executable that lost the bit.
+    var lostModes: [String]
+    var logsPresent: Bool
+    /// Lines in the crontab (0 when there is none: a `crontab -r`).
+    var crontabLines: Int
+    var dockerRunning: Bool
+    var cronRunning: Bool
+    /// The volume mounted at the database's data directory, when its container exists.
+    var volume: String?
+    /// The volume exists and holds `PG_VERSION` (at its top or one level down, where PGDATA often
+    /// points); nil when it cannot be told.
+    var volumeHoldsCluster: Bool?
+
+    static let dataDirectory = "/var/lib/postgresql/data"
+
+    static func command(_ config: BotOpsConfig, marker: SectionMarker) -> RemoteCommand {
+        let db = config.database.container
+        let mountFormat = "{{range .Mounts}}{{if eq .Destination \"\(dataDirectory)\"}}{{.Name}}{{end}}{{end}}|{{.Config.Image}}"
+        return RemoteCommand(ShellScript.lines([
+            marker.start("docker"), "docker info >/dev/null 2>&1 && echo running || echo stopped",
+            // FIXME: the cron-scheduled check probes the daemon too; one probe should serve both.
+            marker.start("cron"), "if pgrep -x cron >/dev/null || pgrep -x crond >/dev/null; then echo running; else echo stopped; fi",
+            marker.start("crontab"), "crontab -l 2>/dev/null | wc -l",
+            marker.start("volume"),
+            """
+            m=$(docker inspect --type container -f \(mountFormat) \(db) 2>/dev/null) && { printf '%s\\n' "$m"; v=${m%%|*}; i=${m#*|}
+              if [ -n "$v" ]; then
+                if docker volume inspect "$v" >/dev/null 2>&1 && docker run --rm --network none -v "$v":/data:ro --entrypoint sh "$i" -c 'for f in /data/PG_VERSION /data/*/PG_VERSION; do [ -f "$f" ] && exit 0; done; exit 1'
+                then echo cluster; else echo no-cluster; fi
+              fi; }; true
+            """,
+            "cd \(config.path) 2>/dev/null || { \(marker.start("no-checkout")); exit 0; }",
+            marker.start("tracked"), "git status --porcelain --untracked-files=no",
+            marker.start("untracked"), "git ls-files --others --exclude-standard -- . ':(exclude)logs' ':(exclude).env'",
+            marker.start("blocking"),
+            // A deleted tracked path whose parent directory is now a file: that file blocks it.
+            "git ls-files --deleted | while read -r p; do d=$(dirname \"$p\"); while [ \"$d\" != . ]; do [ -e \"$d\" ] && [ ! -d \"$d\" ] && echo \"$d\"; d=$(dirname \"$d\"); done; done | sort -u",
+            marker.start("modes"),
+            "git ls-files -s | while read -r mode object stage p; do [ \"$mode\" = 100755 ] && [ -f \"$p\" ] && [ ! -x \"$p\" ] && echo \"$p\"; done; true",
+            marker.start("logs"), "[ -d logs ] && echo present || echo missing",
+            marker.start("end"),
+        ]), timeout: .seconds(60))
+    }
+
+    static func parse(_ output: String, marker: SectionMarker) -> RecoverFacts {
+        let sections = marker.split(output)
+        func lines(_ name: String) -> [String] { (sections[name] ?? []).filter { !$0.isEmpty } }
+        let volumeLines = lines("volume")
+        let volume = volumeLines.first.flatMap { $0.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).first }.map(String.init)
+        let cluster: Bool? = volumeLines.count >= 2 ? volumeLines[1] == "cluster" : nil
+        return RecoverFacts(
+            checkoutPresent: sections["no-checkout"] == nil,
+            trackedChanges: lines("tracked"), untracked: lines("untracked"), blocking: lines("blocking"), lostModes: lines("modes"),
+            logsPresent: sections["logs"]?.first != "missing",
+            crontabLines: Int(sections["crontab"]?.first?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0,
+            dockerRunning: sections["docker"]?.first == "running", cronRunning: sections["cron"]?.first == "running",
+            volume: volume?.isEmpty == false ? volume : nil, volumeHoldsCluster: cluster)
+    }
+}
