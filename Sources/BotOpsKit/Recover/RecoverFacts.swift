@@ -15,7 +15,7 @@ struct RecoverFacts: Sendable, Equatable {
     /// Files git tracks as executable that lost the bit.
     var lostModes: [String]
     var logsPresent: Bool
-    /// Lines in the crontab (0 when there is none: a `crontab -r`).
+    /// Lines in the crontab (0 when there is none: the crontab was removed).
     var crontabLines: Int
     var dockerRunning: Bool
     var cronRunning: Bool

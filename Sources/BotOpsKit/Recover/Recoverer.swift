@@ -206,7 +206,7 @@ public struct Recoverer: Sendable {
         }
         if !facts.trackedChanges.isEmpty { diagnosis.broken.append("tracked files changed or missing: " + facts.trackedChanges.joined(separator: ", ")) }
         if !facts.blocking.isEmpty { diagnosis.broken.append("untracked files stand where tracked paths go: " + facts.blocking.joined(separator: ", ")) }
-        if facts.crontabLines == 0 { diagnosis.broken.append("the crontab is empty (crontab -r?)") }
+        if facts.crontabLines == 0 { diagnosis.broken.append("the crontab is empty (removed?)") }
         for entry in status.cron where entry.installed != "installed" && facts.crontabLines > 0 {
             diagnosis.broken.append("cron entry \(entry.name) is \(entry.installed)")
         }

@@ -1,0 +1,54 @@
+@testable import BotOpsKit
+import Foundation
+import Testing
+
+/// What recover may never do, checked on its playbook and its code; and what its playbook may say.
+@Suite struct RecoverSafetyTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static let forbidden = [
+        "volume rm", "volume prune", "system prune", "docker rm ", "down -v", "DROP ", "TRUNCATE", "dropdb", "DELETE FROM",
+        "crontab -r", "reset --hard", "clean -f", "clean -d", "rm -rf", "checkout -f", "git stash", "restore --staged", "pg_restore",
+    ]
+
+    @Test func recoversCodeAndPlaybookNameNoDestructiveCommand() throws {
+        let directory = Self.root.appendingPathComponent("Sources/BotOpsKit/Recover")
+        var files = try FileManager.default.contentsOfDirectory(atPath: directory.path).map { directory.appendingPathComponent($0) }
+        files += [Self.root.appendingPathComponent("playbooks/recover.yml"), Self.root.appendingPathComponent("Sources/botops/Recover.swift")]
+        #expect(files.count >= 5)
+        for file in files {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for word in Self.forbidden {
+                #expect(!text.localizedCaseInsensitiveContains(word), "\(file.lastPathComponent) contains '\(word)'")
+            }
+        }
+    }
+
+    @Test func theShippedPlaybookIsTheBuiltInOne() throws {
+        let shipped = try RecoverPlaybook.load(directory: Self.root.appendingPathComponent("playbooks").path)
+        #expect(shipped.steps == RecoverPlaybook.builtIn.steps)
+    }
+
+    @Test func anOverrideMayDisableOrReorderButNeverRunACommand() throws {
+        let reordered = try RecoverPlaybook.parse("""
+            steps:
+              - name: diagnose
+              - name: database
+              - name: files
+                enabled: false
+              - name: cron
+              - name: checks
+            """, file: "recover.yml")
+        #expect(reordered.steps == [.diagnose, .database, .cron, .checks])
+        #expect(throws: ConfigError.self) {
+            try RecoverPlaybook.parse("steps:\n  - name: diagnose\n  - name: wipe\n    run: docker volume prune -f\n", file: "recover.yml")
+        }
+        let refused = #expect(throws: ConfigError.self) {
+            try RecoverPlaybook.parse("steps:\n  - name: diagnose\n  - name: files\n    run: git stash\n", file: "recover.yml")
+        }
+        #expect(refused.map { "\($0)".contains("'run:' command is refused") } == true)
+        #expect(throws: ConfigError.self) { try RecoverPlaybook.parse("steps:\n  - name: files\n  - name: diagnose\n", file: "recover.yml") }
+        #expect(throws: ConfigError.self) { try RecoverPlaybook.parse("steps:\n  - name: diagnose\n  - name: checks\n  - name: cron\n", file: "recover.yml") }
+        #expect(throws: ConfigError.self) { try RecoverPlaybook.parse("steps:\n  - name: diagnose\n  - name: made-up\n", file: "recover.yml") }
+    }
+}

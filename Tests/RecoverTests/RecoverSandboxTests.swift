@@ -1,0 +1,100 @@
+import BotOpsKit
+import Foundation
+import Remote
+import SandboxSupport
+import Testing
+
+/// `botops recover` on the real sandbox host, broken in the runbook's ways all at once.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverSandboxTests {
+    static let userLine = "17 3 * * * /usr/bin/true # the operator's own line, kept byte for byte"
+
+    /// trade_records' row count and a checksum over every row.
+    static func fingerprint(_ scene: HostScene) async throws -> String {
+        let sql = "SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM trade_records t"
+        return try await scene.sh(shellCommand(["docker", "exec", "db", "psql", "-X", "-At", "-U", "bot_user", "-d", "bot_trader_db", "-c", sql]))
+    }
+
+    /// What a second recover must leave exactly as it was.
+    static func hostState(_ scene: HostScene, app: String) async throws -> String {
+        try await scene.sh("""
+            crontab -l | md5sum; cd \(app) && git rev-parse HEAD && git status --porcelain && stat -c '%a %n' weekly_strategy_review.sh queries/* && ls -d logs
+            docker inspect -f '{{.Name}} {{.Id}} {{.State.StartedAt}} {{.State.Status}}' db sighook webhook report-job
+            """)
+    }
+
+    @Test func everyBreakageAtOnceIsRepairedLosingNothingAndASecondRunChangesNothing() async throws {
+        let sandbox = try Sandbox.require()
+        let app = shellQuote(sandbox.app)
+        let crontabDirectory = try temporaryDirectory()
+        try FileManager.default.copyItem(atPath: HostScene.repositoryRoot.appendingPathComponent("crontab.d/weekly-strategy-review.cron").path,
+                                         toPath: crontabDirectory.appendingPathComponent("weekly-strategy-review.cron").path)
+        var originalCrontab = ""
+        try await HostScene.run({ scene in
+            originalCrontab = try await scene.sh("crontab -l | base64 -w0")
+            try await scene.sh("cp -a \(app)/logs \(scene.stateFile("logs-before-test"))")
+            let database = try await Self.fingerprint(scene)
+            let recover = ["recover", "--crontab-dir", crontabDirectory.path, "--format", "json"]
+            try await scene.sh("{ crontab -l; echo \(shellQuote(Self.userLine)); } | crontab -")
+            // A first run on the healthy host installs the managed entry: its crontab backup holds the user's lines.
+            let first = try await scene.botops(recover + ["--yes"])
+            #expect(first.termination == .exited(0), "\(first.stdoutText)\n\(first.stderrText)")
+            let crontabBefore = try await scene.sh("crontab -l")
+
+            try await scene.sh("""
+                cd \(app) && rm queries/weekly_signal_quality.sql && chmod -x weekly_strategy_review.sh && rm -rf logs \
+                  && printf 'a local edit\\n' >> VERSION && printf 'an untracked note\\n' > notes-from-the-operator.txt
+                crontab -r && docker stop webhook >/dev/null && docker pause db >/dev/null
+                """)
+
+            // Without --yes: diagnosed, the plan printed, nothing changed, exit 4.
+            let refused = try await scene.botops(["recover", "--crontab-dir", crontabDirectory.path])
+            #expect(refused.termination == .exited(4), "\(refused.stdoutText)")
+            #expect(refused.stdoutText.contains("broken: tracked files changed or missing"), "\(refused.stdoutText)")
+            #expect(refused.stdoutText.contains("broken: the crontab is empty (removed?)"))
+            #expect(refused.stdoutText.contains("broken: the database container db is paused"))
+            #expect(refused.stdoutText.contains("broken: webhook is exited"))
+            #expect(refused.stdoutText.contains("git restore --source=HEAD --worktree"), "the plan names the commands")
+            #expect(try await scene.sh("cd \(app) && git status --porcelain --untracked-files=no").contains("VERSION"), "nothing was changed")
+
+            let repaired = try await scene.botops(recover + ["--yes"])
+            #expect(repaired.termination == .exited(0), "\(repaired.stdoutText)\n\(repaired.stderrText)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(repaired.stdoutText.utf8)) as? [String: Any])
+            #expect(report["result"] as? String == "repaired")
+            let checks = try #require(report["checks"] as? [[String: String]])
+            #expect(checks.count == 9 && checks.allSatisfy { $0["status"] == "pass" }, "\(checks)")
+            let steps = try #require(report["steps"] as? [[String: Any]]).compactMap { $0["name"] as? String }
+            #expect(steps == ["diagnose", "files", "cron", "modes", "database", "checks"])
+            let saved = try #require(report["saved"] as? String)
+
+            // The user's own line is back byte for byte, beside the managed entry.
+            #expect(try await scene.sh("crontab -l") == crontabBefore)
+            // Nothing lost: the local edit applies back from the saved patch, the note is in the saved tar (and still in place).
+            let directory = saved.hasPrefix("~/") ? "\"$HOME\"/" + shellQuote(String(saved.dropFirst(2))) : shellQuote(saved)
+            try await scene.sh("cd \(app) && git apply \(directory)/changes.patch && grep -q 'a local edit' VERSION && [ ! -e queries/weekly_signal_quality.sql ]")
+            try await scene.sh("cd \(app) && git checkout -q -- . && tar -tf \(directory)/untracked.tar | grep -qx notes-from-the-operator.txt && [ -f notes-from-the-operator.txt ]")
+            try await scene.sh("cd \(app) && rm notes-from-the-operator.txt")
+            #expect(try await Self.fingerprint(scene) == database, "trade_records changed")
+
+            // A second run: nothing to do, and the host is exactly as it was.
+            let before = try await Self.hostState(scene, app: app)
+            let again = try await scene.botops(recover + ["--yes"])
+            #expect(again.termination == .exited(0), "\(again.stdoutText)")
+            let second = try #require(try JSONSerialization.jsonObject(with: Data(again.stdoutText.utf8)) as? [String: Any])
+            #expect(second["result"] as? String == "healthy")
+            let statuses = try #require(second["steps"] as? [[String: Any]]).compactMap { $0["status"] as? String }
+            #expect(statuses.dropLast() == ["nothing-to-do", "nothing-to-do", "nothing-to-do", "nothing-to-do", "nothing-to-do"], "\(statuses)")
+            #expect(try await Self.hostState(scene, app: app) == before)
+            let audit = try await scene.sh("tail -n 3 \(scene.stateFile("audit.jsonl"))")
+            #expect(audit.split(separator: "\n").filter { $0.contains("\"action\":\"recover\"") }.count == 3, "\(audit)")
+        }, cleanup: { scene in
+            try await scene.sh("""
+                docker unpause db >/dev/null 2>&1; docker start webhook >/dev/null 2>&1
+                cd \(app) && git checkout -q -- . && chmod +x weekly_strategy_review.sh && rm -f notes-from-the-operator.txt
+                rm -rf logs && cp -a \(scene.stateFile("logs-before-test")) logs
+                printf '%s' \(shellQuote(originalCrontab)) | base64 -d | crontab -
+                for i in $(seq 1 120); do [ "$(docker inspect -f '{{.State.Health.Status}}' webhook)" = healthy ] && [ "$(docker inspect -f '{{.State.Health.Status}}' db)" = healthy ] && exit 0; sleep 0.5; done; exit 1
+                """)
+        })
+    }
+}
