@@ -32,7 +32,7 @@ struct RecoverSandboxTests {
         var originalCrontab = ""
         try await HostScene.run({ scene in
             originalCrontab = try await scene.sh("crontab -l | base64 -w0")
-            try await scene.sh("cp -a \(app)/logs \(scene.stateFile("logs-before-test"))")
+            try await scene.sh("mkdir -p \(scene.stateFile("")) && cp -a \(app)/logs \(scene.stateFile("logs-before-test"))")
             let database = try await Self.fingerprint(scene)
             let recover = ["recover", "--crontab-dir", crontabDirectory.path, "--format", "json"]
             try await scene.sh("{ crontab -l; echo \(shellQuote(Self.userLine)); } | crontab -")
