@@ -98,3 +98,26 @@ struct RecoverSandboxTests {
         })
     }
 }
+
+/// examples/emergency-recover.sh, the runbook's emergency script on top of botops, run for real.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct EmergencyScriptTests {
+    @Test func theExampleScriptRepairsAStoppedServiceAndALostModeAndExitsZero() async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        try await HostScene.run({ scene in
+            try await scene.sh("cd \(app) && chmod -x weekly_strategy_review.sh && docker stop report-job >/dev/null")
+            let directory = URL(fileURLWithPath: scene.config).deletingLastPathComponent().path
+            let script = HostScene.repositoryRoot.appendingPathComponent("examples/emergency-recover.sh").path
+            let result = try await LocalHost().run("cd \(shellQuote(directory)) && BOTOPS=\(shellQuote(BuiltBinary.botops.path)) sh \(shellQuote(script))",
+                                                   timeout: .seconds(300))
+            #expect(result.termination == .exited(0), "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(result.stdoutText.contains("report-job  running"), "botops status ends the script: \(result.stdoutText)")
+            #expect(try await scene.sh("[ -x \(app)/weekly_strategy_review.sh ] && docker inspect -f '{{.State.Status}}' report-job") == "running")
+        }, cleanup: { scene in
+            try await scene.sh("""
+                chmod +x \(app)/weekly_strategy_review.sh; docker start report-job >/dev/null
+                for i in $(seq 1 120); do [ "$(docker inspect -f '{{.State.Health.Status}}' report-job)" = healthy ] && exit 0; sleep 0.5; done; exit 1
+                """)
+        })
+    }
+}

@@ -355,10 +355,16 @@ public struct Recoverer: Sendable {
         return [RemoteCommand(command, timeout: .seconds(120), effect: .changes("brings \(db) back (its volume untouched)")), waitForDatabase()]
     }
 
+    /// Until the database accepts queries and its healthcheck (if any) says healthy again: after
+    /// a pause it reports unhealthy until its next check, and the nine checks would fail on that.
     func waitForDatabase() -> RemoteCommand {
         let db = config.database
         let ready = ShellScript(argv: ["docker", "exec", db.container, "pg_isready", "-q", "-U", db.user, "-d", db.name])
-        return RemoteCommand("i=0; until \(ready); do i=$((i+1)); [ $i -ge 120 ] && exit 1; sleep 0.5; done", timeout: .seconds(90))
+        let limit = Int(totalSeconds(config.health.timeout) * 2)
+        return RemoteCommand("""
+            i=0; until \(ready) && case "$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' \(db.container))" in healthy|none) true;; *) false;; esac
+            do i=$((i+1)); [ $i -ge \(limit) ] && exit 1; sleep 0.5; done
+            """, timeout: config.health.timeout + .seconds(30))
     }
 
     func serviceCommands(_ diagnosis: Diagnosis) -> [RemoteCommand] {
