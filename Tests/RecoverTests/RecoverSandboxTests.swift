@@ -99,6 +99,29 @@ struct RecoverSandboxTests {
     }
 }
 
+/// The ledger's tables gone: recover must stop before touching data and print the restore command.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverDataLossTests {
+    @Test func missingLedgerTablesStopRecoverWithTheRestoreCommandOfTheNewestVerifiedBackup() async throws {
+        let psql = ["docker", "exec", "db", "psql", "-X", "-q", "-U", "bot_user", "-d", "bot_trader_db", "-c"]
+        try await HostScene.run({ scene in
+            let record = #"{"version":1,"id":"20261130T000000Z","time":"2026-11-30T00:00:00Z","label":null,"status":"verified","size":1,"tables":[]}"#
+            try await scene.sh("mkdir -p \(scene.stateFile("backups")) && printf '%s' \(shellQuote(record)) > \(scene.stateFile("backups/20261130T000000Z.json"))")
+            // Out of sight, not dropped: renamed back afterwards.
+            try await scene.sh(shellCommand(psql + ["ALTER TABLE trade_records RENAME TO trade_records_hidden_by_test"]))
+            let before = try await scene.sh("docker inspect -f '{{.State.StartedAt}}' db sighook webhook report-job")
+            let result = try await scene.botops(["recover", "--yes"])
+            #expect(result.termination == .exited(1), "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(result.stdoutText.contains("ledger tables are gone; recover never restores on its own"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains("next: botops restore 20261130T000000Z --yes"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains("database  stopped"), "\(result.stdoutText)")
+            #expect(try await scene.sh("docker inspect -f '{{.State.StartedAt}}' db sighook webhook report-job") == before, "nothing was restarted")
+        }, cleanup: { scene in
+            _ = try? await scene.sh(shellCommand(psql + ["ALTER TABLE trade_records_hidden_by_test RENAME TO trade_records"]))
+        })
+    }
+}
+
 /// examples/emergency-recover.sh, the runbook's emergency script on top of botops, run for real.
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct EmergencyScriptTests {

@@ -1,6 +1,7 @@
 @testable import BotOpsKit
 import HostCommands
 import Foundation
+import Remote
 import Testing
 
 /// The parsers of status's own probe and of the backup records (pure).
@@ -74,5 +75,15 @@ import Testing
         #expect(object["read_at"] as? String == "1970-01-01T00:00:00Z")
         let text = StatusText(colour: false).render(status)
         #expect(text.contains("backup     none verified") && text.contains("checkout   missing") && text.contains("last deploy none recorded"))
+    }
+}
+
+@Suite struct CheckoutFactsTests {
+    @Test func aCheckoutGitCannotReadIsNeverShownClean() {
+        let marker = SectionMarker()
+        let output = ["user", "status", "branch", "head", "disk", "releases", "end"].map { "\(marker.text) \($0)" }.joined(separator: "\n")
+        let facts = CheckoutFacts.parse(output, termination: .exited(0), marker: marker)
+        #expect(facts.checkout.present && facts.checkout.revision == nil && !facts.checkout.clean)
+        #expect(!CheckoutFacts.parse("", termination: .exited(70), marker: marker).checkout.present)
     }
 }

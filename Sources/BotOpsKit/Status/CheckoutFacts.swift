@@ -1,4 +1,5 @@
 import HostCommands
+import Remote
 
 /// What deploy's preflight probe (`DeployCommands.preflightProbe`) says about the checkout, the
 /// disk under the docker root and the checkout, and the release records.
@@ -9,10 +10,11 @@ struct CheckoutFacts: Equatable {
     var disk: [HostStatus.Disk]
     var releases: Releases
 
-    static func parse(_ result: RemoteCommandResult, marker: SectionMarker) -> CheckoutFacts {
-        let sections = marker.split(result.stdout)
-        guard result.result.termination != .exited(70), sections["end"] != nil else {
-            return CheckoutFacts(checkout: HostStatus.Checkout(present: result.result.termination != .exited(70), clean: false, changed: []),
+    /// The probe exits 70 when there is no checkout.
+    static func parse(_ stdout: String, termination: Termination, marker: SectionMarker) -> CheckoutFacts {
+        let sections = marker.split(stdout)
+        guard termination != .exited(70), sections["end"] != nil else {
+            return CheckoutFacts(checkout: HostStatus.Checkout(present: termination != .exited(70), clean: false, changed: []),
                                  disk: [], releases: Releases())
         }
         let changed = (sections["status"] ?? []).filter { !$0.isEmpty }
@@ -22,8 +24,10 @@ struct CheckoutFacts: Equatable {
         for (name, line) in zip(["docker-root", "checkout"], sections["disk"] ?? []) {
             if let parsed = parseDiskLine(line, name: name) { disk.append(parsed) }
         }
+        // No revision: git could not read the checkout (another owner, say), so nothing is known clean.
+        let revision = sections["head"]?.first.flatMap { $0.isEmpty ? nil : $0 }
         return CheckoutFacts(
-            checkout: HostStatus.Checkout(present: true, branch: branch, revision: sections["head"]?.first, clean: changed.isEmpty, changed: changed),
+            checkout: HostStatus.Checkout(present: true, branch: branch, revision: revision, clean: changed.isEmpty && revision != nil, changed: changed),
             disk: disk, releases: Releases.parse((sections["releases"] ?? []).joined(separator: "\n")))
     }
 }

@@ -44,7 +44,8 @@ public struct StatusReader: Sendable {
         async let extraFacts = runner.run(extras.command(timeout: Self.timeout))
 
         var problems: [String] = []
-        let checkoutFacts = CheckoutFacts.parse(try await preflight, marker: commands.marker)
+        let probed = try await preflight
+        let checkoutFacts = CheckoutFacts.parse(probed.stdout, termination: probed.result.termination, marker: commands.marker)
         let found = try await containers
         let extraResult = try await extraFacts
         let facts = extras.parse(extraResult.stdout)

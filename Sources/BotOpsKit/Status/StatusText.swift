@@ -23,6 +23,8 @@ public struct StatusText: Sendable {
         let checkout = status.checkout
         if !checkout.present {
             lines.append("checkout   " + paint("missing", false))
+        } else if checkout.revision == nil {
+            lines.append("checkout   " + paint("unreadable", false) + ": git could not read it as this user (see git status in the checkout)")
         } else {
             let state = checkout.clean ? paint("clean", true) : paint("changed: " + checkout.changed.prefix(5).joined(separator: ", ")
                 + (checkout.changed.count > 5 ? " and \(checkout.changed.count - 5) more" : ""), false)
