@@ -122,6 +122,30 @@ struct RecoverDataLossTests {
     }
 }
 
+/// A full disk where recover saves local changes: it must stop before restoring anything.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverDiskFullTests {
+    @Test func whenTheSaveFailsNoTrackedFileIsRestored() async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        var mountPoint = ""
+        try await HostScene.run({ scene in
+            // The sandbox host is this machine: a 64 KB tmpfs where recover/ goes, filled up.
+            mountPoint = try await scene.sh("mkdir -p \(scene.stateFile("recover")) && cd \(scene.stateFile("recover")) && pwd")
+            _ = try await LocalHost().run("mount -t tmpfs -o size=64k,mode=0777 botops-full \(shellQuote(mountPoint))")
+            try await scene.sh("dd if=/dev/zero of=\(shellQuote(mountPoint))/fill bs=4k 2>/dev/null; [ \"$(df -Pk \(shellQuote(mountPoint)) | awk 'NR==2 {print $4}')\" -eq 0 ]")
+            try await scene.sh("cd \(app) && printf 'a local edit that must survive\\n' >> VERSION")
+            let result = try await scene.botops(["recover", "--yes"])
+            #expect(result.termination == .exited(1), "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(result.stdoutText.contains("files     stopped"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains("so no tracked file was restored"), "\(result.stdoutText)")
+            #expect(try await scene.sh("grep -c 'a local edit that must survive' \(app)/VERSION") == "1", "the edit is still in place")
+        }, cleanup: { scene in
+            if !mountPoint.isEmpty { _ = try await LocalHost().run("umount \(shellQuote(mountPoint))") }
+            try await scene.sh("cd \(app) && git checkout -q -- VERSION")
+        })
+    }
+}
+
 /// examples/emergency-recover.sh, the runbook's emergency script on top of botops, run for real.
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct EmergencyScriptTests {
