@@ -314,6 +314,9 @@ public struct Recoverer: Sendable {
         let service = CronService(host: host, destination: runner.destination, now: Int64(Date().timeIntervalSince1970))
         let installed = try await service.install(entries, force: true, lock: AlreadyLocked(), command: "botops recover")
         said.append(installed.backup == nil ? "managed entries already as crontab.d says" : "installed the managed entries (previous crontab saved as \(installed.backup!))")
+        if let window = installed.forcedThrough {
+            said.append("ran inside the blackout window of \(window.entry) (a recovery is not held back by it)")
+        }
         return ("repaired", said.joined(separator: "; "))
     }
 
