@@ -168,3 +168,45 @@ struct EmergencyScriptTests {
         })
     }
 }
+
+/// `crontab -l` failing for another reason than "no crontab" (status 2 here, from a `crontab`
+/// first on PATH that fails only inside recover's diagnosis) must not be taken for an emptied
+/// crontab: recover used to put its newest backup over the current crontab, dropping every line
+/// added since.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverUnreadableCrontabTests {
+    @Test func anUnreadableCrontabIsLeftByteForByte() async throws {
+        let sandbox = try Sandbox.require()
+        let fake = FileManager.default.temporaryDirectory.appendingPathComponent("botops-crontab-fails-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: fake, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: fake) }
+        let shim = fake.appendingPathComponent("crontab")
+        try """
+            #!/bin/sh
+            if [ "$1" = -l ] && grep -qF 'docker info >/dev/null 2>&1 && echo running' /proc/$PPID/cmdline 2>/dev/null; then
+              echo 'crontab: cannot read the spool (test)' >&2; exit 2
+            fi
+            exec /usr/bin/crontab "$@"
+            """.write(to: shim, atomically: true, encoding: .utf8)
+        for path in [shim.path, fake.path] { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path) }
+        var original = ""
+        try await HostScene.run({ scene in
+            original = try await scene.sh("crontab -l | base64 -w0")
+            // A backup holding a line of the user's own, then a line added since.
+            try await scene.sh("""
+                mkdir -p \(scene.stateFile("crontab-backups")) && { crontab -l; echo \(shellQuote(RecoverSandboxTests.userLine)); } > \(scene.stateFile("crontab-backups/crontab-20261201T000000.000000000Z.txt"))
+                { crontab -l; echo \(shellQuote(RecoverSandboxTests.userLine)); echo '23 4 * * * /usr/bin/true # added after the backup'; } | crontab -
+                """)
+            let before = try await scene.sh("crontab -l | base64 -w0")
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: URL(fileURLWithPath: scene.config).deletingLastPathComponent().path)
+            let path = fake.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            let result = try await BuiltBinary.botops.run(["recover", "--local", "--yes", "--config", scene.config],
+                                                          prefix: ["runuser", "-u", sandbox.value("SANDBOX_USER"), "--", "env", "PATH=\(path)"])
+            #expect(try await scene.sh("crontab -l | base64 -w0") == before, "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(result.stdoutText.contains("the crontab cannot be read (crontab -l exited 2"), "\(result.stdoutText)")
+            #expect(result.termination == .exited(1), "\(result.stdoutText)\n\(result.stderrText)")
+        }, cleanup: { _ in
+            _ = try await LocalHost().run("printf '%s' \(shellQuote(original)) | base64 -d | runuser -u \(shellQuote(sandbox.value("SANDBOX_USER"))) -- crontab -")
+        })
+    }
+}

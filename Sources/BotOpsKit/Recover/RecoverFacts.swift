@@ -15,8 +15,12 @@ struct RecoverFacts: Sendable, Equatable {
     /// Files git tracks as executable that lost the bit.
     var lostModes: [String]
     var logsPresent: Bool
-    /// Lines in the crontab (0 when there is none: the crontab was removed).
+    /// Non-blank lines in the crontab (0 when there is none: the crontab was removed).
     var crontabLines: Int
+    /// Why `crontab -l` could not be read (a failure other than "no crontab"); nil when it was.
+    /// An unreadable crontab is never taken for an empty one: recover would put an old backup
+    /// over the user's current lines.
+    var crontabUnreadable: String?
     var dockerRunning: Bool
     var cronRunning: Bool
     /// The volume mounted at the database's data directory, when its container exists.
@@ -34,7 +38,15 @@ struct RecoverFacts: Sendable, Equatable {
             marker.start("docker"), "docker info >/dev/null 2>&1 && echo running || echo stopped",
             // FIXME: the cron-scheduled check probes the daemon too; one probe should serve both.
             marker.start("cron"), "if pgrep -x cron >/dev/null || pgrep -x crond >/dev/null; then echo running; else echo stopped; fi",
-            marker.start("crontab"), "crontab -l 2>/dev/null | wc -l",
+            marker.start("crontab"),
+            """
+            out=$(crontab -l 2>&1); st=$?
+            case $st in
+              0) printf '%s\\n' "$out" | grep -c . ;;
+              1) if printf '%s' "$out" | grep -q 'no crontab for'; then echo 0; else echo "failed 1 $out"; fi ;;
+              *) echo "failed $st $out" ;;
+            esac
+            """,
             marker.start("volume"),
             """
             m=$(docker inspect --type container -f \(mountFormat) \(db) 2>/dev/null) && { printf '%s\\n' "$m"; v=${m%%|*}; i=${m#*|}
@@ -62,11 +74,14 @@ struct RecoverFacts: Sendable, Equatable {
         let volumeLines = lines("volume")
         let volume = volumeLines.first.flatMap { $0.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).first }.map(String.init)
         let cluster: Bool? = volumeLines.count >= 2 ? volumeLines[1] == "cluster" : nil
+        let crontab = (sections["crontab"] ?? []).joined(separator: " ")
         return RecoverFacts(
             checkoutPresent: sections["no-checkout"] == nil,
             trackedChanges: lines("tracked"), untracked: lines("untracked"), blocking: lines("blocking"), lostModes: lines("modes"),
             logsPresent: sections["logs"]?.first != "missing",
-            crontabLines: Int(sections["crontab"]?.first?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0,
+            crontabLines: Int(crontab.trimmingCharacters(in: .whitespaces)) ?? 0,
+            crontabUnreadable: Int(crontab.trimmingCharacters(in: .whitespaces)) == nil
+                ? "crontab -l " + (crontab.hasPrefix("failed ") ? "exited " + crontab.dropFirst(7) : "gave no answer") : nil,
             dockerRunning: sections["docker"]?.first == "running", cronRunning: sections["cron"]?.first == "running",
             volume: volume?.isEmpty == false ? volume : nil, volumeHoldsCluster: cluster)
     }

@@ -70,7 +70,9 @@ public struct Recoverer: Sendable {
         }
 
         var databaseNeedsStart: Bool { status.database.state != "running" }
-        var cronNeedsInstall: Bool { facts.crontabLines == 0 || status.cron.contains { $0.installed != "installed" } }
+        /// Nothing is written to a crontab that could not be read.
+        var cronNeedsInstall: Bool { facts.crontabUnreadable == nil && (crontabEmpty || status.cron.contains { $0.installed != "installed" }) }
+        var crontabEmpty: Bool { facts.crontabUnreadable == nil && facts.crontabLines == 0 }
         var filesNeedRestore: Bool { !facts.trackedChanges.isEmpty || !facts.blocking.isEmpty }
         var modesNeedRepair: Bool { !facts.lostModes.isEmpty || !facts.logsPresent }
     }
@@ -206,7 +208,11 @@ public struct Recoverer: Sendable {
         }
         if !facts.trackedChanges.isEmpty { diagnosis.broken.append("tracked files changed or missing: " + facts.trackedChanges.joined(separator: ", ")) }
         if !facts.blocking.isEmpty { diagnosis.broken.append("untracked files stand where tracked paths go: " + facts.blocking.joined(separator: ", ")) }
-        if facts.crontabLines == 0 { diagnosis.broken.append("the crontab is empty (removed?)") }
+        if let unreadable = facts.crontabUnreadable {
+            diagnosis.broken.append("the crontab cannot be read (\(unreadable))")
+            diagnosis.remaining.append(.init(problem: "the crontab cannot be read (\(unreadable)); recover left it alone",
+                                             next: "crontab -l (as the ssh user) to see why, then botops recover --yes"))
+        } else if diagnosis.crontabEmpty { diagnosis.broken.append("the crontab is empty (removed?)") }
         for entry in status.cron where entry.installed != "installed" && facts.crontabLines > 0 {
             diagnosis.broken.append("cron entry \(entry.name) is \(entry.installed)")
         }
@@ -242,7 +248,7 @@ public struct Recoverer: Sendable {
             case .diagnose: continue
             case .files where diagnosis.filesNeedRestore: plan.append(saveAndRestoreCommand(diagnosis, directory: "\(state.path)/recover/TIME").displayText)
             case .cron where diagnosis.cronNeedsInstall:
-                if diagnosis.facts.crontabLines == 0 { plan.append("put back the newest crontab backup in \(state.path)/crontab-backups that holds your own lines") }
+                if diagnosis.crontabEmpty { plan.append("put back the newest crontab backup in \(state.path)/crontab-backups that holds your own lines") }
                 plan.append("botops cron install (managed entries: \(entries.map(\.name).joined(separator: ", ")))")
             case .modes where diagnosis.modesNeedRepair: plan += modeCommands(diagnosis).map(\.displayText)
             case .database where !diagnosis.dataLost && (diagnosis.databaseNeedsStart || !diagnosis.servicesToStart.isEmpty):
@@ -299,7 +305,9 @@ public struct Recoverer: Sendable {
         guard diagnosis.cronNeedsInstall else { return ("nothing-to-do", "the managed entries are installed") }
         let host = CronHost(runner: runner, state: state)
         var said: [String] = []
-        if diagnosis.facts.crontabLines == 0 {
+        // Read again right before writing: a crontab that is not empty now (or cannot be read:
+        // readCrontab throws) never gets a backup put over it.
+        if diagnosis.crontabEmpty, try await host.readCrontab().bytes.allSatisfy({ [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n")].contains($0) }) {
             // The user's own lines come back from the newest backup that has any, exactly as saved.
             for backup in try await host.backups().reversed() {
                 let crontab = try await host.backup(backup.name)
