@@ -210,3 +210,34 @@ struct RecoverUnreadableCrontabTests {
         })
     }
 }
+
+/// Untracked things where tracked paths go back, named with a space, a quote, a newline and
+/// `$(…)`, through the real sshd: `git restore` would delete a directory standing where a tracked
+/// file goes (with the ignored files in it, which no tar holds) and unlink a file standing where a
+/// tracked directory goes. recover must move them aside, byte for byte, before restoring.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverBlockingPathTests {
+    static let oddName = "operator's notes\nwith a newline $(touch pwned) .txt"
+
+    @Test func blockingFilesAndDirectoriesAreMovedAsideBeforeTheRestore() async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        try await HostScene.run({ scene in
+            try await scene.sh("""
+                cd \(app) && rm VERSION && mkdir -p VERSION/logs && printf 'mine\\n' > VERSION/\(shellQuote(Self.oddName)) \
+                  && printf 'ignored by .gitignore\\n' > VERSION/logs/run.txt && rm -r queries && printf 'a file where queries/ goes\\n' > queries
+                """)
+            let result = try await scene.botops(["recover", "--yes", "--format", "json"])
+            #expect(result.termination == .exited(0), "\(result.stdoutText)\n\(result.stderrText)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any])
+            let saved = try #require(report["saved"] as? String)
+            let directory = saved.hasPrefix("~/") ? "\"$HOME\"/" + shellQuote(String(saved.dropFirst(2))) : shellQuote(saved)
+            #expect(try await scene.sh("cd \(app) && git status --porcelain --untracked-files=no && [ -f VERSION ] && [ -d queries ] && echo restored") == "restored")
+            #expect(try await scene.sh("cat \(directory)/blocking/VERSION/\(shellQuote(Self.oddName))") == "mine")
+            #expect(try await scene.sh("cat \(directory)/blocking/VERSION/logs/run.txt") == "ignored by .gitignore")
+            #expect(try await scene.sh("cat \(directory)/blocking/queries") == "a file where queries/ goes")
+            #expect(try await scene.sh("cd \(app) && ls -a; ls -a \"$HOME\"").contains("pwned") == false)
+        }, cleanup: { scene in
+            try await scene.sh("cd \(app) && if [ ! -f VERSION ]; then rm -rf VERSION; fi && if [ ! -d queries ]; then rm -f queries; fi && git checkout -q -- . && rm -f pwned")
+        })
+    }
+}

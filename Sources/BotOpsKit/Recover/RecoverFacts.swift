@@ -58,15 +58,26 @@ struct RecoverFacts: Sendable, Equatable {
             "cd \(config.path) 2>/dev/null || { \(marker.start("no-checkout")); exit 0; }",
             marker.start("tracked"), "git status --porcelain --untracked-files=no",
             marker.start("untracked"), "git ls-files --others --exclude-standard -- . ':(exclude)logs' ':(exclude).env'",
-            marker.start("blocking"),
-            // A deleted tracked path whose parent directory is now a file: that file blocks it.
-            "git ls-files --deleted | while read -r p; do d=$(dirname \"$p\"); while [ \"$d\" != . ]; do [ -e \"$d\" ] && [ ! -d \"$d\" ] && echo \"$d\"; d=$(dirname \"$d\"); done; done | sort -u",
+            marker.start("blocking"), "\(blockers) | tr '\\0' '\\n'",
             marker.start("modes"),
             "git ls-files -s | while read -r mode object stage p; do [ \"$mode\" = 100755 ] && [ -f \"$p\" ] && [ ! -x \"$p\" ] && echo \"$p\"; done; true",
             marker.start("logs"), "[ -d logs ] && echo present || echo missing",
             marker.start("end"),
         ]), timeout: .seconds(60))
     }
+
+    /// Untracked things standing where a tracked path goes back, NUL-separated: a file, symlink
+    /// or anything else that is not a directory where a tracked file's parent directory goes, and
+    /// a directory where a tracked file goes (`git restore` deletes such a directory with all it
+    /// holds, ignored files included, and unlinks such a file). Names pass through NUL-separated
+    /// lists, never a shell word or a line, so any byte in a name is safe. `logs/` and `.env`
+    /// are never looked at; a submodule's directory is not a blocker.
+    static let blockers: ShellScript = #"""
+        git ls-files -z -s -- . ':(exclude)logs' ':(exclude).env' | xargs -0 -r sh -c 'tab=$(printf "\\t"); for e; do p=${e#*"$tab"}
+          case $e in 160000*) ;; *) if [ -d "$p" ] && [ ! -L "$p" ]; then printf "%s\0" "$p"; fi ;; esac
+          d=$p; while case $d in */*) true ;; *) false ;; esac; do d=${d%/*}; if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then printf "%s\0" "$d"; fi; done
+        done' sh | sort -zu
+        """#
 
     static func parse(_ output: String, marker: SectionMarker) -> RecoverFacts {
         let sections = marker.split(output)

@@ -267,7 +267,6 @@ public struct Recoverer: Sendable {
     /// files from HEAD. Any failure while saving stops before the restore.
     func saveAndRestoreCommand(_ diagnosis: Diagnosis, directory: String) -> RemoteCommand {
         let dir = StateDirectory(path: directory).script
-        let blocking = diagnosis.facts.blocking
         var lines: ShellScript = """
             set -e
             mkdir -p \(dir)
@@ -276,10 +275,13 @@ public struct Recoverer: Sendable {
             if [ -s \(dir)/untracked.list ]; then tar --null -T \(dir)/untracked.list -cf \(dir)/untracked.tar; fi
             sync \(dir)/changes.patch
             """
-        if !blocking.isEmpty {
-            lines = ShellScript.lines([lines, "mkdir -p \(dir)/blocking", "for p in \(blocking); do mkdir -p \(dir)/blocking/\"$(dirname \"$p\")\" && mv -- \"$p\" \(dir)/blocking/\"$p\"; done"])
-        }
-        lines = ShellScript.lines([lines, "git restore --source=HEAD --worktree -- . ':(exclude).env' ':(exclude)logs'", "git status --porcelain --untracked-files=no"])
+        // The blockers are found again here (not taken from the diagnosis's display lines) and
+        // moved by NUL-separated name, so no name is ever split or re-quoted.
+        lines = ShellScript.lines([lines, "\(RecoverFacts.blockers) > \(dir)/blocking.list",
+            """
+            if [ -s \(dir)/blocking.list ]; then xargs -0 sh -c 'for p; do case $p in */*) mkdir -p "$0/blocking/${p%/*}" ;; *) mkdir -p "$0/blocking" ;; esac && mv -- "$p" "$0/blocking/$p" || exit 255; done' \(dir) < \(dir)/blocking.list; fi
+            """,
+            "git restore --source=HEAD --worktree -- . ':(exclude).env' ':(exclude)logs'", "git status --porcelain --untracked-files=no"])
         return RemoteCommand(commands.inCheckout(lines), timeout: .seconds(120),
                              effect: .changes("saves local changes to \(directory), then restores tracked files from HEAD (HEAD does not move)"))
     }
