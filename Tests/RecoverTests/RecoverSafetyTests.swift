@@ -1,4 +1,5 @@
 @testable import BotOpsKit
+import Checks
 import Foundation
 import Testing
 
@@ -50,5 +51,30 @@ import Testing
         #expect(throws: ConfigError.self) { try RecoverPlaybook.parse("steps:\n  - name: files\n  - name: diagnose\n", file: "recover.yml") }
         #expect(throws: ConfigError.self) { try RecoverPlaybook.parse("steps:\n  - name: diagnose\n  - name: checks\n  - name: cron\n", file: "recover.yml") }
         #expect(throws: ConfigError.self) { try RecoverPlaybook.parse("steps:\n  - name: diagnose\n  - name: made-up\n", file: "recover.yml") }
+    }
+}
+
+/// recover says "all nine pass" and exits 0 only when each of the nine ran and passed.
+@Suite struct RecoverChecksVerdictTests {
+    static let allPass = CheckID.allCases.map { (id: $0, status: CheckStatus.pass) }
+
+    @Test func allNinePassingIsAPass() {
+        #expect(Recoverer.checksVerdict(Self.allPass).allPass)
+    }
+
+    @Test(arguments: [CheckStatus.warn, .skip, .fail])
+    func aCheckThatDidNotPassIsNotCountedAsPassing(_ status: CheckStatus) {
+        var results = Self.allPass
+        results[0].status = status
+        let verdict = Recoverer.checksVerdict(results)
+        #expect(!verdict.allPass)
+        #expect(!verdict.message.contains("all"), "\(verdict.message)")
+        #expect(verdict.message.contains("\(results[0].id.rawValue) \(status.rawValue)"))
+    }
+
+    @Test func aCheckThatNeverRanIsNotCountedAsPassing() {
+        let verdict = Recoverer.checksVerdict(Array(Self.allPass.dropLast()))
+        #expect(!verdict.allPass)
+        #expect(verdict.message.contains("\(CheckID.allCases.last!.rawValue) not run"))
     }
 }

@@ -143,9 +143,8 @@ public struct Recoverer: Sendable {
                     let checks = await (try CheckRunner()).run(in: CheckContext(host: runner, settings: config.checkSettings()))
                     if let lost = checks.connectionLost { throw lost }
                     finalChecks = checks
-                    let failing = checks.results.filter { $0.status == .fail }
-                    outcome = failing.isEmpty ? ("pass", "all \(checks.results.count) checks pass")
-                        : ("failed", failing.map(\.id.rawValue).joined(separator: ", ") + " failing")
+                    let verdict = Self.checksVerdict(checks.results.map { ($0.id, $0.status) })
+                    outcome = (verdict.status, verdict.message)
                 }
             } catch let error as RemoteError where error.isUnreachable {
                 throw error
@@ -163,7 +162,7 @@ public struct Recoverer: Sendable {
 
         if let finalChecks {
             report.checks = checkRows(finalChecks)
-            for result in finalChecks.results where result.status == .fail {
+            for result in finalChecks.results where result.status != .pass {
                 let quiet = result.id == .tradeLinkage
                 report.remaining.append(RecoverReport.Remaining(
                     problem: "\(result.id.rawValue): \(result.message)" + (quiet ? " (on a quiet day this is not a host breakage)" : ""),
@@ -171,7 +170,7 @@ public struct Recoverer: Sendable {
             }
         }
         let stopped = report.steps.contains { $0.status == "stopped" || $0.status == "failed" }
-        let allPass = finalChecks.map { !$0.failed } ?? false
+        let allPass = finalChecks.map { Self.checksVerdict($0.results.map { ($0.id, $0.status) }).allPass } ?? false
         report.exitCode = allPass && !stopped && diagnosis.remaining.isEmpty ? 0 : BotOpsExitCode.failed.rawValue
         report.result = report.exitCode == 0 ? (diagnosis.broken.isEmpty ? "healthy" : "repaired") : "still-broken"
         await audit(report, options: options)
@@ -419,6 +418,16 @@ public struct Recoverer: Sendable {
     }
 
     // MARK: report
+
+    /// "All nine pass" only when every one of the nine ran and passed: a warned or skipped check
+    /// is not a pass, and recover then exits 1 naming it.
+    static func checksVerdict(_ results: [(id: CheckID, status: CheckStatus)]) -> (allPass: Bool, status: String, message: String) {
+        let notPassing = results.filter { $0.status != .pass }
+        let missing = CheckID.allCases.filter { id in !results.contains { $0.id == id } }
+        if notPassing.isEmpty, missing.isEmpty { return (true, "pass", "all \(results.count) checks pass") }
+        let said = notPassing.map { "\($0.id.rawValue) \($0.status.rawValue)" } + missing.map { "\($0.rawValue) not run" }
+        return (false, notPassing.contains { $0.status == .fail } ? "failed" : "not-all-pass", said.joined(separator: ", "))
+    }
 
     func checkRows(_ report: VerifyReport) -> [[String: String]] {
         report.results.map { ["id": $0.id.rawValue, "status": $0.status.rawValue, "message": $0.message] }
