@@ -106,7 +106,7 @@ struct RecoverDataLossTests {
         let psql = ["docker", "exec", "db", "psql", "-X", "-q", "-U", "bot_user", "-d", "bot_trader_db", "-c"]
         try await HostScene.run({ scene in
             let record = #"{"version":1,"id":"20261130T000000Z","time":"2026-11-30T00:00:00Z","label":null,"status":"verified","size":1,"tables":[]}"#
-            try await scene.sh("mkdir -p \(scene.stateFile("backups")) && printf '%s' \(shellQuote(record)) > \(scene.stateFile("backups/20261130T000000Z.json"))")
+            try await scene.sh("mkdir -p \(scene.stateFile("backups")) && printf '%s' \(shellQuote(record)) > \(scene.stateFile("backups/20261130T000000Z.json")) && printf x > \(scene.stateFile("backups/20261130T000000Z.dump"))")
             // Out of sight, not dropped: renamed back afterwards.
             try await scene.sh(shellCommand(psql + ["ALTER TABLE trade_records RENAME TO trade_records_hidden_by_test"]))
             let before = try await scene.sh("docker inspect -f '{{.State.StartedAt}}' db sighook webhook report-job")

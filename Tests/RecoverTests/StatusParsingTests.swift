@@ -11,15 +11,19 @@ import Testing
         func record(_ id: String, _ time: String, _ status: String) -> String {
             #"{"id":"\#(id)","time":"\#(time)","status":"\#(status)","size":10,"tables":[{"schema":"public","name":"trade_records","rows":3,"checksum":"x"}]}"#
         }
+        func dump(_ file: String, _ size: String) -> String { "\(marker.text) dump \(file)\n\(size)" }
         let output = [
-            "\(marker.text) record 20261201T000000Z.json", record("20261201T000000Z", "2026-12-01T00:00:00Z", "unverified"),
-            "\(marker.text) record 20261102T000000Z-b.json", record("20261102T000000Z-b", "2026-11-02T00:00:00Z", "verified"),
-            "\(marker.text) record 20261101T000000Z.json", record("20261101T000000Z", "2026-11-01T00:00:00Z", "verified"),
+            "\(marker.text) record 20261201T000000Z.json", record("20261201T000000Z", "2026-12-01T00:00:00Z", "unverified"), dump("20261201T000000Z.json", "10"),
+            // Newer and verified, but its dump is gone or cut short: it restores nothing.
+            "\(marker.text) record 20261110T000000Z.json", record("20261110T000000Z", "2026-11-10T00:00:00Z", "verified"), dump("20261110T000000Z.json", "missing"),
+            "\(marker.text) record 20261109T000000Z.json", record("20261109T000000Z", "2026-11-09T00:00:00Z", "verified"), dump("20261109T000000Z.json", "4"),
+            "\(marker.text) record 20261102T000000Z-b.json", record("20261102T000000Z-b", "2026-11-02T00:00:00Z", "verified"), dump("20261102T000000Z-b.json", "10"),
+            "\(marker.text) record 20261101T000000Z.json", record("20261101T000000Z", "2026-11-01T00:00:00Z", "verified"), dump("20261101T000000Z.json", "10"),
             "\(marker.text) record 20261203T000000Z.json", record("20261203T000000Z", "2026-12-03T00:00:00Z", "failed"),
             "\(marker.text) record 20261204T000000Z.json", "{\"id\": \"20261204T0",
         ].joined(separator: "\n")
         let records = BackupRecords.parse(marker.split(output))
-        #expect(records.records.count == 4, "a half-written record is left out")
+        #expect(records.records.count == 6, "a half-written record is left out")
         #expect(records.newestVerified?.id == "20261102T000000Z-b")
         #expect(records.newestVerified?.tables?.map(\.name) == ["trade_records"])
         #expect(BackupRecords(records: []).newestVerified == nil)

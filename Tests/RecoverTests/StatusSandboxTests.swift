@@ -33,6 +33,8 @@ struct StatusSandboxTests {
                 printf '%s\\n' \(shellQuote(record("20261120T000000Z-weekly", "2026-11-20T00:00:00Z", "verified"))) > \(scene.stateFile("backups/20261120T000000Z-weekly.json"))
                 printf '%s\\n' \(shellQuote(record("20261201T000000Z", "2026-12-01T00:00:00Z", "unverified"))) > \(scene.stateFile("backups/20261201T000000Z.json"))
                 printf 'half a rec' > \(scene.stateFile("backups/20261202T000000Z.json"))
+                head -c 1234 /dev/zero > \(scene.stateFile("backups/20261101T000000Z.dump")) && head -c 1234 /dev/zero > \(scene.stateFile("backups/20261120T000000Z-weekly.dump"))
+                printf '%s\\n' \(shellQuote(record("20261125T000000Z", "2026-11-25T00:00:00Z", "verified"))) > \(scene.stateFile("backups/20261125T000000Z.json"))
                 """)
             let head = try await scene.sh("git -C \(shellQuote(scene.sandbox.app)) rev-parse HEAD")
 
@@ -54,7 +56,7 @@ struct StatusSandboxTests {
             #expect((status["lock"] as? [String: Any])?["state"] as? String == "free")
             #expect(status["last_deploy"] is NSNull, "a fresh state directory has no audit")
             let backup = try #require(status["newest_verified_backup"] as? [String: Any])
-            #expect(backup["id"] as? String == "20261120T000000Z-weekly", "the newest *verified* record, not the newer unverified one")
+            #expect(backup["id"] as? String == "20261120T000000Z-weekly", "the newest *verified* record, not the newer unverified one nor the newer one whose dump is gone")
             let disks = try #require(status["disk"] as? [[String: Any]]).compactMap { $0["name"] as? String }
             #expect(disks == ["docker-root", "checkout", "state-dir"])
             #expect((status["botops"] as? [String: Any])?["host"] as? String == "not installed")

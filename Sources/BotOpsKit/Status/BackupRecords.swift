@@ -19,8 +19,15 @@ public struct BackupRecord: Decodable, Sendable, Equatable {
     public var size: Int64?
     public var tables: [Table]?
 
+    /// The size of `ID.dump` beside the record as the probe found it; nil when there is no dump.
+    public var dumpSize: Int64?
+
     public var epoch: Int? { parseUTC(time) }
-    public var isVerified: Bool { status == "verified" }
+    /// A record says "verified", and its dump is still there at the size it recorded: a record
+    /// whose dump was deleted or cut short restores nothing.
+    public var isVerified: Bool { status == "verified" && dumpSize != nil && (size == nil || size == dumpSize) }
+
+    enum CodingKeys: String, CodingKey { case id, time, status, size, tables }
 }
 
 /// The backup records on the host, read in one command.
@@ -40,14 +47,17 @@ public struct BackupRecords: Sendable, Equatable {
     /// Prints each record after its own marker line; a directory that does not exist prints nothing.
     static func probe(directory: ShellScript, marker: SectionMarker) -> ShellScript {
         """
-        if cd \(directory) 2>/dev/null; then for f in *.json; do [ -f "$f" ] && { echo \(marker.text) "record $f"; cat -- "$f"; echo; }; done; fi; true
+        if cd \(directory) 2>/dev/null; then for f in *.json; do [ -f "$f" ] && { echo \(marker.text) "record $f"; cat -- "$f"; echo
+          echo \(marker.text) "dump $f"; stat -c %s -- "${f%.json}.dump" 2>/dev/null || echo missing; }; done; fi; true
         """
     }
 
     /// Records that do not parse (a half-written one, another file) are left out.
     static func parse(_ sections: [String: [String]]) -> BackupRecords {
-        let records = sections.filter { $0.key.hasPrefix("record ") }.sorted { $0.key < $1.key }.compactMap { _, lines in
-            try? JSONDecoder().decode(BackupRecord.self, from: Data(lines.joined(separator: "\n").utf8))
+        let records = sections.filter { $0.key.hasPrefix("record ") }.sorted { $0.key < $1.key }.compactMap { key, lines -> BackupRecord? in
+            guard var record = try? JSONDecoder().decode(BackupRecord.self, from: Data(lines.joined(separator: "\n").utf8)) else { return nil }
+            record.dumpSize = sections["dump " + key.dropFirst("record ".count)]?.first.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+            return record
         }
         return BackupRecords(records: records)
     }
