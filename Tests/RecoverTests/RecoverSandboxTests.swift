@@ -241,3 +241,62 @@ struct RecoverBlockingPathTests {
         })
     }
 }
+
+/// The runbook's breakages one at a time: each time recover brings the nine checks back and the
+/// ledger is untouched.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverOneBreakageTests {
+    struct Breakage: Sendable, CustomTestStringConvertible {
+        var name: String
+        /// Run in the checkout, as the ssh user; `$STATE` is the test's state directory.
+        var script: String
+        /// Must hold afterwards (run in the checkout).
+        var after: String = "true"
+        var testDescription: String { name }
+    }
+
+    static let breakages = [
+        Breakage(name: "script deleted", script: "rm weekly_strategy_review.sh", after: "[ -x weekly_strategy_review.sh ]"),
+        Breakage(name: "queries/ deleted", script: "rm -r queries", after: "[ -f queries/weekly_signal_quality.sql ]"),
+        Breakage(name: "logs/ deleted", script: "rm -rf logs", after: "[ -d logs ]"),
+        Breakage(name: "crontab -r with the user's own lines",
+                 script: "{ crontab -l; echo \(shellQuote(RecoverSandboxTests.userLine)); } | crontab - && mkdir -p \"$STATE\"/crontab-backups && crontab -l > \"$STATE\"/crontab-backups/crontab-20261201T000000.000000000Z.txt && crontab -r",
+                 after: "crontab -l | grep -qxF \(shellQuote(RecoverSandboxTests.userLine))"),
+        Breakage(name: "script chmod -x", script: "chmod -x weekly_strategy_review.sh", after: "[ -x weekly_strategy_review.sh ]"),
+        Breakage(name: "db stopped", script: "docker stop db >/dev/null"),
+        Breakage(name: "db paused", script: "docker pause db >/dev/null"),
+        Breakage(name: "tracked edit and an untracked file", script: "printf 'edit\\n' >> VERSION && printf 'note\\n' > note-by-test.txt",
+                 after: "git diff --quiet HEAD && [ -f note-by-test.txt ]"),
+        Breakage(name: "a service left stopped", script: "docker stop sighook >/dev/null"),
+    ]
+
+    @Test(arguments: breakages)
+    func recoverBringsTheNineChecksBack(_ breakage: Breakage) async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        let crontabDirectory = try temporaryDirectory()
+        try FileManager.default.copyItem(atPath: HostScene.repositoryRoot.appendingPathComponent("crontab.d/weekly-strategy-review.cron").path,
+                                         toPath: crontabDirectory.appendingPathComponent("weekly-strategy-review.cron").path)
+        var originalCrontab = ""
+        try await HostScene.run({ scene in
+            originalCrontab = try await scene.sh("crontab -l | base64 -w0")
+            try await scene.sh("mkdir -p \(scene.stateFile("")) && cp -a \(app)/logs \(scene.stateFile("logs-before-test"))")
+            let ledger = try await RecoverSandboxTests.fingerprint(scene)
+            try await scene.sh("cd \(app) && STATE=\(scene.stateFile("")) && \(breakage.script)")
+            let result = try await scene.botops(["recover", "--crontab-dir", crontabDirectory.path, "--format", "json", "--yes"])
+            #expect(result.termination == .exited(0), "\(result.stdoutText)\n\(result.stderrText)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any], "\(result.stdoutText)")
+            let checks = try #require(report["checks"] as? [[String: String]])
+            #expect(checks.count == 9 && checks.allSatisfy { $0["status"] == "pass" }, "\(checks)")
+            try await scene.sh("cd \(app) && \(breakage.after)")
+            #expect(try await RecoverSandboxTests.fingerprint(scene) == ledger)
+        }, cleanup: { scene in
+            try await scene.sh("""
+                docker unpause db >/dev/null 2>&1; docker start db sighook >/dev/null 2>&1
+                cd \(app) && git checkout -q -- . && chmod +x weekly_strategy_review.sh && rm -f note-by-test.txt
+                rm -rf logs && cp -a \(scene.stateFile("logs-before-test")) logs
+                printf '%s' \(shellQuote(originalCrontab)) | base64 -d | crontab -
+                for i in $(seq 1 120); do [ "$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}healthy{{end}}' db sighook | sort -u)" = "running healthy" ] && exit 0; sleep 0.5; done; exit 1
+                """)
+        })
+    }
+}
