@@ -325,3 +325,24 @@ struct RecoverUnderTheDeployLockTests {
         })
     }
 }
+
+/// A staged edit: recover restores the working copy from HEAD and leaves the index (the staged
+/// edit) as it is; that is a repaired host (exit 0), and a second run saves nothing again.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverStagedEditTests {
+    @Test func aStagedEditIsSavedTheWorkingCopyRestoredAndTheIndexLeftAlone() async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        try await HostScene.run({ scene in
+            try await scene.sh("cd \(app) && printf 'a staged edit\\n' >> VERSION && git add VERSION")
+            let first = try await scene.botops(["recover", "--yes", "--format", "json"])
+            #expect(first.termination == .exited(0), "\(first.stdoutText)\n\(first.stderrText)")
+            #expect(try await scene.sh("cd \(app) && git diff --quiet HEAD -- VERSION && git diff --cached HEAD -- VERSION | grep -c '^+a staged edit'") == "1",
+                    "the working copy is HEAD's, the staged edit is still staged")
+            let second = try await scene.botops(["recover", "--yes", "--format", "json"])
+            #expect(second.termination == .exited(0), "\(second.stdoutText)")
+            #expect(try await scene.sh("ls \(scene.stateFile("recover")) | wc -l") == "1", "the second run saved nothing")
+        }, cleanup: { _ in
+            _ = try await LocalHost().run("runuser -u bot -- git -C \(app) reset -q -- VERSION; runuser -u bot -- git -C \(app) checkout -q -- VERSION")
+        })
+    }
+}

@@ -6,7 +6,9 @@ import Remote
 /// database's volume and whether it holds a cluster, and whether dockerd and cron run.
 struct RecoverFacts: Sendable, Equatable {
     var checkoutPresent: Bool
-    /// `git status --porcelain` lines of tracked files (modified, deleted).
+    /// Tracked files whose working copy differs from HEAD (`git diff --name-status HEAD`): what
+    /// the restore from HEAD repairs. The index is not looked at: recover leaves it (and what is
+    /// staged there) as it is.
     var trackedChanges: [String]
     /// Untracked files outside `logs/` (never deleted; saved when they block a tracked path).
     var untracked: [String]
@@ -56,7 +58,7 @@ struct RecoverFacts: Sendable, Equatable {
               fi; }; true
             """,
             "cd \(config.path) 2>/dev/null || { \(marker.start("no-checkout")); exit 0; }",
-            marker.start("tracked"), "git status --porcelain --untracked-files=no",
+            marker.start("tracked"), "git diff --name-status HEAD -- . ':(exclude).env' ':(exclude)logs'",
             marker.start("untracked"), "git ls-files --others --exclude-standard -- . ':(exclude)logs' ':(exclude).env'",
             marker.start("blocking"), "\(blockers) | tr '\\0' '\\n'",
             marker.start("modes"),

@@ -280,7 +280,7 @@ public struct Recoverer: Sendable {
             """
             if [ -s \(dir)/blocking.list ]; then xargs -0 sh -c 'for p; do case $p in */*) mkdir -p "$0/blocking/${p%/*}" ;; *) mkdir -p "$0/blocking" ;; esac && mv -- "$p" "$0/blocking/$p" || exit 255; done' \(dir) < \(dir)/blocking.list; fi
             """,
-            "git restore --source=HEAD --worktree -- . ':(exclude).env' ':(exclude)logs'", "git status --porcelain --untracked-files=no"])
+            "git restore --source=HEAD --worktree -- . ':(exclude).env' ':(exclude)logs'", "git diff --name-status HEAD -- . ':(exclude).env' ':(exclude)logs'"])
         return RemoteCommand(commands.inCheckout(lines), timeout: .seconds(120),
                              effect: .changes("saves local changes to \(directory), then restores tracked files from HEAD (HEAD does not move)"))
     }
