@@ -73,6 +73,7 @@ let package = Package(
         .testTarget(name: "CronTests", dependencies: ["Cron", "BotOpsKit", "Checks", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")]),
         // The repository and its scripts: a tree that clones on a Mac, the sandbox lock and daemons.
         .testTarget(name: "RepositoryTests", dependencies: ["Remote", "SandboxSupport"]),
+        .testTarget(name: "RecoverTests", dependencies: ["botops", "BotOpsKit", "Checks", "HostCommands", "Remote", "SandboxSupport"]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]
 )

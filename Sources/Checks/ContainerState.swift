@@ -68,7 +68,7 @@ struct ContainerState: Sendable, Equatable {
     }
 }
 
-func formatAge(_ seconds: Int) -> String {
+public func formatAge(_ seconds: Int) -> String {
     switch seconds {
     case ..<120: return "\(seconds)s"
     case ..<7200: return "\(seconds / 60)m"

@@ -30,7 +30,7 @@ public func formatUTC(_ epochSeconds: Int) -> String {
 }
 
 /// Parses RFC 3339 UTC (`2026-11-22T19:17:36.123456789Z`, fraction optional) into epoch seconds.
-func parseUTC(_ text: String) -> Int? {
+public func parseUTC(_ text: String) -> Int? {
     let numbers = text.split(whereSeparator: { "-T:.Z".contains($0) }).prefix(6).compactMap { Int32(exactly: Int($0) ?? .max) }
     guard numbers.count == 6, text.hasSuffix("Z"), (1900...9999).contains(numbers[0]) else { return nil }
     var parts = tm()

@@ -41,6 +41,15 @@ public struct RunningDatabase: Sendable, Equatable {
         return RemoteCommand("docker inspect --type container --format \(format) -- \(container) | sed -n '1,3p; 4,$s/^PGDATA=//p'", timeout: timeout)
     }
 
+    /// The compose project of the database container, running or not (recover starts a stopped
+    /// stack's services in it): nil when there is no such container or no label.
+    static func project(fromProbe stdout: String) -> String? {
+        let lines = stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard lines.count >= 2 else { return nil }
+        let labels = (try? JSONDecoder().decode([String: String]?.self, from: Data(lines[1].utf8))) ?? nil
+        return labels?["com.docker.compose.project"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// Throws a refusal when no database container runs: botops never creates its first container.
     static func parse(stdout: String, stderr: String, container: String) throws -> RunningDatabase {
         let lines = stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -67,7 +76,7 @@ public struct RunningDatabase: Sendable, Equatable {
         case .some: data = .anonymous
         case nil: data = .none
         }
-        return RunningDatabase(container: container, project: labels?["com.docker.compose.project"].flatMap { $0.isEmpty ? nil : $0 },
+        return RunningDatabase(container: container, project: project(fromProbe: stdout),
                                dataDirectory: dataDirectory, data: data, mountPoint: holder)
     }
 

@@ -1,0 +1,101 @@
+import HostCommands
+import Remote
+
+/// What recover needs beyond status and the nine checks, read in one command: the checkout's
+/// changed and blocking files, lost executable bits, `logs/`, whether the crontab is empty, the
+/// database's volume and whether it holds a cluster, and whether dockerd and cron run.
+struct RecoverFacts: Sendable, Equatable {
+    var checkoutPresent: Bool
+    /// Tracked files whose working copy differs from HEAD (`git diff --name-status HEAD`): what
+    /// the restore from HEAD repairs. The index is not looked at: recover leaves it (and what is
+    /// staged there) as it is.
+    var trackedChanges: [String]
+    /// Untracked files outside `logs/` (never deleted; saved when they block a tracked path).
+    var untracked: [String]
+    /// Untracked files standing where a tracked path must go back.
+    var blocking: [String]
+    /// Files git tracks as executable that lost the bit.
+    var lostModes: [String]
+    var logsPresent: Bool
+    /// Non-blank lines in the crontab (0 when there is none: the crontab was removed).
+    var crontabLines: Int
+    /// Why `crontab -l` could not be read (a failure other than "no crontab"); nil when it was.
+    /// An unreadable crontab is never taken for an empty one: recover would put an old backup
+    /// over the user's current lines.
+    var crontabUnreadable: String?
+    var dockerRunning: Bool
+    var cronRunning: Bool
+    /// The volume mounted at the database's data directory, when its container exists.
+    var volume: String?
+    /// The volume exists and holds `PG_VERSION` (at its top or one level down, where PGDATA often
+    /// points); nil when it cannot be told.
+    var volumeHoldsCluster: Bool?
+
+    static let dataDirectory = "/var/lib/postgresql/data"
+
+    static func command(_ config: BotOpsConfig, marker: SectionMarker) -> RemoteCommand {
+        let db = config.database.container
+        let mountFormat = "{{range .Mounts}}{{if eq .Destination \"\(dataDirectory)\"}}{{.Name}}{{end}}{{end}}|{{.Config.Image}}"
+        return RemoteCommand(ShellScript.lines([
+            marker.start("docker"), "docker info >/dev/null 2>&1 && echo running || echo stopped",
+            // FIXME: the cron-scheduled check probes the daemon too; one probe should serve both.
+            marker.start("cron"), "if pgrep -x cron >/dev/null || pgrep -x crond >/dev/null; then echo running; else echo stopped; fi",
+            marker.start("crontab"),
+            """
+            out=$(crontab -l 2>&1); st=$?
+            case $st in
+              0) printf '%s\\n' "$out" | grep -c . ;;
+              1) if printf '%s' "$out" | grep -q 'no crontab for'; then echo 0; else echo "failed 1 $out"; fi ;;
+              *) echo "failed $st $out" ;;
+            esac
+            """,
+            marker.start("volume"),
+            """
+            m=$(docker inspect --type container -f \(mountFormat) \(db) 2>/dev/null) && { printf '%s\\n' "$m"; v=${m%%|*}; i=${m#*|}
+              if [ -n "$v" ]; then
+                if docker volume inspect "$v" >/dev/null 2>&1 && docker run --rm --network none -v "$v":/data:ro --entrypoint sh "$i" -c 'for f in /data/PG_VERSION /data/*/PG_VERSION; do [ -f "$f" ] && exit 0; done; exit 1'
+                then echo cluster; else echo no-cluster; fi
+              fi; }; true
+            """,
+            "cd \(config.path) 2>/dev/null || { \(marker.start("no-checkout")); exit 0; }",
+            marker.start("tracked"), "git diff --name-status HEAD -- . ':(exclude).env' ':(exclude)logs'",
+            marker.start("untracked"), "git ls-files --others --exclude-standard -- . ':(exclude)logs' ':(exclude).env'",
+            marker.start("blocking"), "\(blockers) | tr '\\0' '\\n'",
+            marker.start("modes"),
+            "git ls-files -s | while read -r mode object stage p; do [ \"$mode\" = 100755 ] && [ -f \"$p\" ] && [ ! -x \"$p\" ] && echo \"$p\"; done; true",
+            marker.start("logs"), "[ -d logs ] && echo present || echo missing",
+            marker.start("end"),
+        ]), timeout: .seconds(60))
+    }
+
+    /// Untracked things standing where a tracked path goes back, NUL-separated: a file, symlink
+    /// or anything else that is not a directory where a tracked file's parent directory goes, and
+    /// a directory where a tracked file goes (`git restore` deletes such a directory with all it
+    /// holds, ignored files included, and unlinks such a file). Names pass through NUL-separated
+    /// lists, never a shell word or a line, so any byte in a name is safe. `logs/` and `.env`
+    /// are never looked at; a submodule's directory is not a blocker.
+    static let blockers: ShellScript = #"""
+        git ls-files -z -s -- . ':(exclude)logs' ':(exclude).env' | xargs -0 -r sh -c 'tab=$(printf "\\t"); for e; do p=${e#*"$tab"}
+          case $e in 160000*) ;; *) if [ -d "$p" ] && [ ! -L "$p" ]; then printf "%s\0" "$p"; fi ;; esac
+          d=$p; while case $d in */*) true ;; *) false ;; esac; do d=${d%/*}; if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then printf "%s\0" "$d"; fi; done
+        done' sh | sort -zu
+        """#
+
+    static func parse(_ output: String, marker: SectionMarker) -> RecoverFacts {
+        let sections = marker.split(output)
+        func lines(_ name: String) -> [String] { (sections[name] ?? []).filter { !$0.isEmpty } }
+        let volumeLines = lines("volume")
+        let volume = volumeLines.first.flatMap { $0.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).first }.map(String.init)
+        let cluster: Bool? = volumeLines.count >= 2 ? volumeLines[1] == "cluster" : nil
+        let crontab = (sections["crontab"] ?? []).joined(separator: " ")
+        return RecoverFacts(
+            checkoutPresent: sections["no-checkout"] == nil,
+            trackedChanges: lines("tracked"), untracked: lines("untracked"), blocking: lines("blocking"), lostModes: lines("modes"),
+            logsPresent: sections["logs"]?.first != "missing",
+            crontabLines: Int(crontab.trimmingCharacters(in: .whitespaces)) ?? 0,
+            crontabUnreadable: Int(crontab.trimmingCharacters(in: .whitespaces)) == nil
+                ? "crontab -l " + (crontab.hasPrefix("failed ") ? "exited " + crontab.dropFirst(7) : "gave no answer") : nil,
+            dockerRunning: sections["docker"]?.first == "running", cronRunning: sections["cron"]?.first == "running",
+            volume: volume?.isEmpty == false ? volume : nil, volumeHoldsCluster: cluster)
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// `playbooks/recover.yml`: which of recover's built-in steps run, and in what order. Unlike the
+/// deploy playbook it takes no commands: an emergency tool must do only what was reviewed here.
+public struct RecoverPlaybook: Sendable, Equatable {
+    public enum Step: String, Sendable, CaseIterable {
+        /// The nine checks (the report script is not run) plus what recover needs; changes nothing.
+        case diagnose
+        /// Save local changes, then restore tracked files from HEAD.
+        case files
+        /// The managed entries installed; an emptied crontab gets the user's own lines back.
+        case cron
+        /// Executable bits as git tracks them; `logs/` recreated.
+        case modes
+        /// The database container unpaused or started, the services started or restarted.
+        case database
+        /// The nine checks.
+        case checks
+    }
+
+    public var file: String
+    public var steps: [Step]
+
+    /// The playbook compiled into botops.
+    public static let builtIn = RecoverPlaybook(file: "(built in)", steps: Step.allCases)
+
+    /// playbooks/recover.yml beside botops.yml when there is one, else the built-in playbook.
+    // FIXME: load through the compiled-in playbook loader once playbooks are compiled in (like deploy.yml).
+    public static func load(directory: String) throws -> RecoverPlaybook {
+        let path = directory + "/recover.yml"
+        guard let data = FileManager.default.contents(atPath: path) else { return builtIn }
+        return try parse(String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> RecoverPlaybook {
+        guard let root = try MappingReader.document(text, file: file) else {
+            throw ConfigError(file: file, problem: "the recover playbook is empty; it needs 'steps:'.")
+        }
+        let top = try MappingReader(root, path: "", file: file)
+        guard let readers = try top.mappings("steps") else {
+            throw ConfigError(file: file, key: "steps", problem: "missing; list recover's steps in order.")
+        }
+        try top.rejectUnknownKeys()
+        var steps: [Step] = []
+        var named: Set<Step> = []
+        for reader in readers {
+            if try reader.string("run") != nil {
+                throw ConfigError(file: file, line: reader.line(of: "run"), key: reader.keyPath("run"),
+                                  problem: "recover runs only its built-in steps; a 'run:' command is refused. Enable, disable or reorder: \(Step.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            guard let name = try reader.string("name"), let step = Step(rawValue: name) else {
+                throw ConfigError(file: file, line: reader.line(of: "name") ?? reader.line, key: reader.keyPath("name"),
+                                  problem: "expected one of recover's built-in steps: \(Step.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            guard named.insert(step).inserted else {
+                throw ConfigError(file: file, line: reader.line(of: "name"), key: reader.keyPath("name"), problem: "'\(name)' is listed twice.")
+            }
+            let enabled = try reader.string("enabled", validate: { ["true", "false"].contains($0) ? nil : "expected true or false" })
+            if enabled != "false" { steps.append(step) }
+            try reader.rejectUnknownKeys()
+        }
+        guard steps.first == .diagnose else {
+            throw ConfigError(file: file, key: "steps", problem: "the first step must be diagnose: nothing changes before the host is diagnosed.")
+        }
+        if steps.contains(.checks), steps.last != .checks {
+            throw ConfigError(file: file, key: "steps", problem: "checks must be the last step: it judges the repaired host.")
+        }
+        return RecoverPlaybook(file: file, steps: steps)
+    }
+}

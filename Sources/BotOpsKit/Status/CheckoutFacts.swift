@@ -1,0 +1,41 @@
+import HostCommands
+import Remote
+
+/// What deploy's preflight probe (`DeployCommands.preflightProbe`) says about the checkout, the
+/// disk under the docker root and the checkout, and the release records.
+// FIXME: the deploy's preflight step parses the same sections in BuiltinSteps.inspectCheckout;
+// one parser should serve both once the probes move to their own module.
+struct CheckoutFacts: Equatable {
+    var checkout: HostStatus.Checkout
+    var disk: [HostStatus.Disk]
+    var releases: Releases
+
+    /// The probe exits 70 when there is no checkout.
+    static func parse(_ stdout: String, termination: Termination, marker: SectionMarker) -> CheckoutFacts {
+        let sections = marker.split(stdout)
+        guard termination != .exited(70), sections["end"] != nil else {
+            return CheckoutFacts(checkout: HostStatus.Checkout(present: termination != .exited(70), clean: false, changed: []),
+                                 disk: [], releases: Releases())
+        }
+        let changed = (sections["status"] ?? []).filter { !$0.isEmpty }
+        let branch = sections["branch"]?.first.flatMap { $0.isEmpty ? nil : $0 }
+        var disk: [HostStatus.Disk] = []
+        // df prints the docker root first, then the checkout.
+        for (name, line) in zip(["docker-root", "checkout"], sections["disk"] ?? []) {
+            if let parsed = parseDiskLine(line, name: name) { disk.append(parsed) }
+        }
+        // No revision: git could not read the checkout (another owner, say), so nothing is known clean.
+        let revision = sections["head"]?.first.flatMap { $0.isEmpty ? nil : $0 }
+        return CheckoutFacts(
+            checkout: HostStatus.Checkout(present: true, branch: branch, revision: revision, clean: changed.isEmpty && revision != nil, changed: changed),
+            disk: disk, releases: (try? Releases.parse((sections["releases"] ?? []).joined(separator: "\n"), file: "releases.json")) ?? Releases())
+    }
+}
+
+/// "KILOBYTES-FREE MOUNT", as `df -Pk | awk '{print $4 " " $6}'` prints it.
+func parseDiskLine(_ line: String, name: String) -> HostStatus.Disk? {
+    let fields = line.split(separator: " ", maxSplits: 1).map(String.init)
+    guard fields.count == 2, let kilobytes = Int64(fields[0]) else { return nil }
+    let (bytes, overflow) = kilobytes.multipliedReportingOverflow(by: 1024)
+    return overflow ? nil : HostStatus.Disk(name: name, mount: fields[1], freeBytes: bytes)
+}

@@ -1,0 +1,348 @@
+import BotOpsKit
+import Foundation
+import Remote
+import SandboxSupport
+import Testing
+
+/// `botops recover` on the real sandbox host, broken in the runbook's ways all at once.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverSandboxTests {
+    static let userLine = "17 3 * * * /usr/bin/true # the operator's own line, kept byte for byte"
+
+    /// trade_records' row count and a checksum over every row.
+    static func fingerprint(_ scene: HostScene) async throws -> String {
+        let sql = "SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM trade_records t"
+        return try await scene.sh(shellCommand(["docker", "exec", "db", "psql", "-X", "-At", "-U", "bot_user", "-d", "bot_trader_db", "-c", sql]))
+    }
+
+    /// What a second recover must leave exactly as it was.
+    static func hostState(_ scene: HostScene, app: String) async throws -> String {
+        try await scene.sh("""
+            crontab -l | md5sum; cd \(app) && git rev-parse HEAD && git status --porcelain && stat -c '%a %n' weekly_strategy_review.sh queries/* && ls -d logs
+            docker inspect -f '{{.Name}} {{.Id}} {{.State.StartedAt}} {{.State.Status}}' db sighook webhook report-job
+            """)
+    }
+
+    @Test func everyBreakageAtOnceIsRepairedLosingNothingAndASecondRunChangesNothing() async throws {
+        let sandbox = try Sandbox.require()
+        let app = shellQuote(sandbox.app)
+        let crontabDirectory = try temporaryDirectory()
+        try FileManager.default.copyItem(atPath: HostScene.repositoryRoot.appendingPathComponent("crontab.d/weekly-strategy-review.cron").path,
+                                         toPath: crontabDirectory.appendingPathComponent("weekly-strategy-review.cron").path)
+        var originalCrontab = ""
+        try await HostScene.run({ scene in
+            originalCrontab = try await scene.sh("crontab -l | base64 -w0")
+            try await scene.sh("mkdir -p \(scene.stateFile("")) && cp -a \(app)/logs \(scene.stateFile("logs-before-test"))")
+            let database = try await Self.fingerprint(scene)
+            let recover = ["recover", "--crontab-dir", crontabDirectory.path, "--format", "json"]
+            try await scene.sh("{ crontab -l; echo \(shellQuote(Self.userLine)); } | crontab -")
+            // A first run on the healthy host installs the managed entry: its crontab backup holds the user's lines.
+            let first = try await scene.botops(recover + ["--yes"])
+            #expect(first.termination == .exited(0), "\(first.stdoutText)\n\(first.stderrText)")
+            let crontabBefore = try await scene.sh("crontab -l")
+
+            try await scene.sh("""
+                cd \(app) && rm queries/weekly_signal_quality.sql && chmod -x weekly_strategy_review.sh && rm -rf logs \
+                  && printf 'a local edit\\n' >> VERSION && printf 'an untracked note\\n' > notes-from-the-operator.txt
+                crontab -r && docker stop webhook >/dev/null && docker pause db >/dev/null
+                """)
+
+            // Without --yes: diagnosed, the plan printed, nothing changed, exit 4.
+            let refused = try await scene.botops(["recover", "--crontab-dir", crontabDirectory.path])
+            #expect(refused.termination == .exited(4), "\(refused.stdoutText)")
+            #expect(refused.stdoutText.contains("broken: tracked files changed or missing"), "\(refused.stdoutText)")
+            #expect(refused.stdoutText.contains("broken: the crontab is empty (removed?)"))
+            #expect(refused.stdoutText.contains("broken: the database container db is paused"))
+            #expect(refused.stdoutText.contains("broken: webhook is exited"))
+            #expect(refused.stdoutText.contains("git restore --source=HEAD --worktree"), "the plan names the commands")
+            #expect(try await scene.sh("cd \(app) && git status --porcelain --untracked-files=no").contains("VERSION"), "nothing was changed")
+
+            let repaired = try await scene.botops(recover + ["--yes"])
+            #expect(repaired.termination == .exited(0), "\(repaired.stdoutText)\n\(repaired.stderrText)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(repaired.stdoutText.utf8)) as? [String: Any])
+            #expect(report["result"] as? String == "repaired")
+            let checks = try #require(report["checks"] as? [[String: String]])
+            #expect(checks.count == 9 && checks.allSatisfy { $0["status"] == "pass" }, "\(checks)")
+            let steps = try #require(report["steps"] as? [[String: Any]]).compactMap { $0["name"] as? String }
+            #expect(steps == ["diagnose", "files", "cron", "modes", "database", "checks"])
+            let saved = try #require(report["saved"] as? String)
+
+            // The user's own line is back byte for byte, beside the managed entry.
+            #expect(try await scene.sh("crontab -l") == crontabBefore)
+            // Nothing lost: the local edit applies back from the saved patch, the note is in the saved tar (and still in place).
+            let directory = saved.hasPrefix("~/") ? "\"$HOME\"/" + shellQuote(String(saved.dropFirst(2))) : shellQuote(saved)
+            try await scene.sh("cd \(app) && git apply \(directory)/changes.patch && grep -q 'a local edit' VERSION && [ ! -e queries/weekly_signal_quality.sql ]")
+            try await scene.sh("cd \(app) && git checkout -q -- . && tar -tf \(directory)/untracked.tar | grep -qx notes-from-the-operator.txt && [ -f notes-from-the-operator.txt ]")
+            try await scene.sh("cd \(app) && rm notes-from-the-operator.txt")
+            #expect(try await Self.fingerprint(scene) == database, "trade_records changed")
+
+            // A second run: nothing to do, and the host is exactly as it was.
+            let before = try await Self.hostState(scene, app: app)
+            let again = try await scene.botops(recover + ["--yes"])
+            #expect(again.termination == .exited(0), "\(again.stdoutText)")
+            let second = try #require(try JSONSerialization.jsonObject(with: Data(again.stdoutText.utf8)) as? [String: Any])
+            #expect(second["result"] as? String == "healthy")
+            let statuses = try #require(second["steps"] as? [[String: Any]]).compactMap { $0["status"] as? String }
+            #expect(statuses.dropLast() == ["nothing-to-do", "nothing-to-do", "nothing-to-do", "nothing-to-do", "nothing-to-do"], "\(statuses)")
+            #expect(try await Self.hostState(scene, app: app) == before)
+            let audit = try await scene.sh("tail -n 3 \(scene.stateFile("audit.jsonl"))")
+            #expect(audit.split(separator: "\n").filter { $0.contains("\"action\":\"recover\"") }.count == 3, "\(audit)")
+        }, cleanup: { scene in
+            try await scene.sh("""
+                docker unpause db >/dev/null 2>&1; docker start webhook >/dev/null 2>&1
+                cd \(app) && git checkout -q -- . && chmod +x weekly_strategy_review.sh && rm -f notes-from-the-operator.txt
+                rm -rf logs && cp -a \(scene.stateFile("logs-before-test")) logs
+                printf '%s' \(shellQuote(originalCrontab)) | base64 -d | crontab -
+                for i in $(seq 1 120); do [ "$(docker inspect -f '{{.State.Health.Status}}' webhook)" = healthy ] && [ "$(docker inspect -f '{{.State.Health.Status}}' db)" = healthy ] && exit 0; sleep 0.5; done; exit 1
+                """)
+        })
+    }
+}
+
+/// The ledger's tables gone: recover must stop before touching data and print the restore command.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverDataLossTests {
+    @Test func missingLedgerTablesStopRecoverWithTheRestoreCommandOfTheNewestVerifiedBackup() async throws {
+        let psql = ["docker", "exec", "db", "psql", "-X", "-q", "-U", "bot_user", "-d", "bot_trader_db", "-c"]
+        try await HostScene.run({ scene in
+            let record = #"{"version":1,"id":"20261130T000000Z","time":"2026-11-30T00:00:00Z","label":null,"status":"verified","size":1,"tables":[]}"#
+            try await scene.sh("mkdir -p \(scene.stateFile("backups")) && printf '%s' \(shellQuote(record)) > \(scene.stateFile("backups/20261130T000000Z.json")) && printf x > \(scene.stateFile("backups/20261130T000000Z.dump"))")
+            // Out of sight, not dropped: renamed back afterwards.
+            try await scene.sh(shellCommand(psql + ["ALTER TABLE trade_records RENAME TO trade_records_hidden_by_test"]))
+            let before = try await scene.sh("docker inspect -f '{{.State.StartedAt}}' db sighook webhook report-job")
+            let result = try await scene.botops(["recover", "--yes"])
+            #expect(result.termination == .exited(1), "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(result.stdoutText.contains("ledger tables are gone; recover never restores on its own"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains("next: botops restore 20261130T000000Z --yes"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains("database  stopped"), "\(result.stdoutText)")
+            #expect(try await scene.sh("docker inspect -f '{{.State.StartedAt}}' db sighook webhook report-job") == before, "nothing was restarted")
+        }, cleanup: { scene in
+            _ = try? await scene.sh(shellCommand(psql + ["ALTER TABLE trade_records_hidden_by_test RENAME TO trade_records"]))
+        })
+    }
+}
+
+/// A full disk where recover saves local changes: it must stop before restoring anything.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverDiskFullTests {
+    @Test func whenTheSaveFailsNoTrackedFileIsRestored() async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        var mountPoint = ""
+        try await HostScene.run({ scene in
+            // The sandbox host is this machine: a 64 KB tmpfs where recover/ goes, filled up.
+            mountPoint = try await scene.sh("mkdir -p \(scene.stateFile("recover")) && cd \(scene.stateFile("recover")) && pwd")
+            _ = try await LocalHost().run("mount -t tmpfs -o size=64k,mode=0777 botops-full \(shellQuote(mountPoint))")
+            try await scene.sh("dd if=/dev/zero of=\(shellQuote(mountPoint))/fill bs=4k 2>/dev/null; [ \"$(df -Pk \(shellQuote(mountPoint)) | awk 'NR==2 {print $4}')\" -eq 0 ]")
+            try await scene.sh("cd \(app) && printf 'a local edit that must survive\\n' >> VERSION")
+            let result = try await scene.botops(["recover", "--yes"])
+            #expect(result.termination == .exited(1), "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(result.stdoutText.contains("files     stopped"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains("so no tracked file was restored"), "\(result.stdoutText)")
+            #expect(try await scene.sh("grep -c 'a local edit that must survive' \(app)/VERSION") == "1", "the edit is still in place")
+        }, cleanup: { scene in
+            if !mountPoint.isEmpty { _ = try await LocalHost().run("umount \(shellQuote(mountPoint))") }
+            try await scene.sh("cd \(app) && git checkout -q -- VERSION")
+        })
+    }
+}
+
+/// examples/emergency-recover.sh, the runbook's emergency script on top of botops, run for real.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct EmergencyScriptTests {
+    @Test func theExampleScriptRepairsAStoppedServiceAndALostModeAndExitsZero() async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        try await HostScene.run({ scene in
+            try await scene.sh("cd \(app) && chmod -x weekly_strategy_review.sh && docker stop report-job >/dev/null")
+            let directory = URL(fileURLWithPath: scene.config).deletingLastPathComponent().path
+            let script = HostScene.repositoryRoot.appendingPathComponent("examples/emergency-recover.sh").path
+            let result = try await LocalHost().run("cd \(shellQuote(directory)) && BOTOPS=\(shellQuote(BuiltBinary.botops.path)) sh \(shellQuote(script))",
+                                                   timeout: .seconds(300))
+            #expect(result.termination == .exited(0), "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(result.stdoutText.contains("report-job  running"), "botops status ends the script: \(result.stdoutText)")
+            #expect(try await scene.sh("[ -x \(app)/weekly_strategy_review.sh ] && docker inspect -f '{{.State.Status}}' report-job") == "running")
+        }, cleanup: { scene in
+            try await scene.sh("""
+                chmod +x \(app)/weekly_strategy_review.sh; docker start report-job >/dev/null
+                for i in $(seq 1 120); do [ "$(docker inspect -f '{{.State.Health.Status}}' report-job)" = healthy ] && exit 0; sleep 0.5; done; exit 1
+                """)
+        })
+    }
+}
+
+/// `crontab -l` failing for another reason than "no crontab" (status 2 here, from a `crontab`
+/// first on PATH that fails only inside recover's diagnosis) must not be taken for an emptied
+/// crontab: recover used to put its newest backup over the current crontab, dropping every line
+/// added since.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverUnreadableCrontabTests {
+    @Test func anUnreadableCrontabIsLeftByteForByte() async throws {
+        let sandbox = try Sandbox.require()
+        let fake = FileManager.default.temporaryDirectory.appendingPathComponent("botops-crontab-fails-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: fake, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: fake) }
+        let shim = fake.appendingPathComponent("crontab")
+        try """
+            #!/bin/sh
+            if [ "$1" = -l ] && grep -qF 'docker info >/dev/null 2>&1 && echo running' /proc/$PPID/cmdline 2>/dev/null; then
+              echo 'crontab: cannot read the spool (test)' >&2; exit 2
+            fi
+            exec /usr/bin/crontab "$@"
+            """.write(to: shim, atomically: true, encoding: .utf8)
+        for path in [shim.path, fake.path] { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path) }
+        var original = ""
+        try await HostScene.run({ scene in
+            original = try await scene.sh("crontab -l | base64 -w0")
+            // A backup holding a line of the user's own, then a line added since.
+            try await scene.sh("""
+                mkdir -p \(scene.stateFile("crontab-backups")) && { crontab -l; echo \(shellQuote(RecoverSandboxTests.userLine)); } > \(scene.stateFile("crontab-backups/crontab-20261201T000000.000000000Z.txt"))
+                { crontab -l; echo \(shellQuote(RecoverSandboxTests.userLine)); echo '23 4 * * * /usr/bin/true # added after the backup'; } | crontab -
+                """)
+            let before = try await scene.sh("crontab -l | base64 -w0")
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: URL(fileURLWithPath: scene.config).deletingLastPathComponent().path)
+            let path = fake.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            let result = try await BuiltBinary.botops.run(["recover", "--local", "--yes", "--config", scene.config],
+                                                          prefix: ["runuser", "-u", sandbox.value("SANDBOX_USER"), "--", "env", "PATH=\(path)"])
+            #expect(try await scene.sh("crontab -l | base64 -w0") == before, "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(result.stdoutText.contains("the crontab cannot be read (crontab -l exited 2"), "\(result.stdoutText)")
+            #expect(result.termination == .exited(1), "\(result.stdoutText)\n\(result.stderrText)")
+        }, cleanup: { _ in
+            _ = try await LocalHost().run("printf '%s' \(shellQuote(original)) | base64 -d | runuser -u \(shellQuote(sandbox.value("SANDBOX_USER"))) -- crontab -")
+        })
+    }
+}
+
+/// Untracked things where tracked paths go back, named with a space, a quote, a newline and
+/// `$(…)`, through the real sshd: `git restore` would delete a directory standing where a tracked
+/// file goes (with the ignored files in it, which no tar holds) and unlink a file standing where a
+/// tracked directory goes. recover must move them aside, byte for byte, before restoring.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverBlockingPathTests {
+    static let oddName = "operator's notes\nwith a newline $(touch pwned) .txt"
+
+    @Test func blockingFilesAndDirectoriesAreMovedAsideBeforeTheRestore() async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        try await HostScene.run({ scene in
+            try await scene.sh("""
+                cd \(app) && rm VERSION && mkdir -p VERSION/logs && printf 'mine\\n' > VERSION/\(shellQuote(Self.oddName)) \
+                  && printf 'ignored by .gitignore\\n' > VERSION/logs/run.txt && rm -r queries && printf 'a file where queries/ goes\\n' > queries
+                """)
+            let result = try await scene.botops(["recover", "--yes", "--format", "json"])
+            #expect(result.termination == .exited(0), "\(result.stdoutText)\n\(result.stderrText)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any])
+            let saved = try #require(report["saved"] as? String)
+            let directory = saved.hasPrefix("~/") ? "\"$HOME\"/" + shellQuote(String(saved.dropFirst(2))) : shellQuote(saved)
+            #expect(try await scene.sh("cd \(app) && git status --porcelain --untracked-files=no && [ -f VERSION ] && [ -d queries ] && echo restored") == "restored")
+            #expect(try await scene.sh("cat \(directory)/blocking/VERSION/\(shellQuote(Self.oddName))") == "mine")
+            #expect(try await scene.sh("cat \(directory)/blocking/VERSION/logs/run.txt") == "ignored by .gitignore")
+            #expect(try await scene.sh("cat \(directory)/blocking/queries") == "a file where queries/ goes")
+            #expect(try await scene.sh("cd \(app) && ls -a; ls -a \"$HOME\"").contains("pwned") == false)
+        }, cleanup: { scene in
+            try await scene.sh("cd \(app) && if [ ! -f VERSION ]; then rm -rf VERSION; fi && if [ ! -d queries ]; then rm -f queries; fi && git checkout -q -- . && rm -f pwned")
+        })
+    }
+}
+
+/// The runbook's breakages one at a time: each time recover brings the nine checks back and the
+/// ledger is untouched.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverOneBreakageTests {
+    struct Breakage: Sendable, CustomTestStringConvertible {
+        var name: String
+        /// Run in the checkout, as the ssh user; `$STATE` is the test's state directory.
+        var script: String
+        /// Must hold afterwards (run in the checkout).
+        var after: String = "true"
+        var testDescription: String { name }
+    }
+
+    static let breakages = [
+        Breakage(name: "script deleted", script: "rm weekly_strategy_review.sh", after: "[ -x weekly_strategy_review.sh ]"),
+        Breakage(name: "queries/ deleted", script: "rm -r queries", after: "[ -f queries/weekly_signal_quality.sql ]"),
+        Breakage(name: "logs/ deleted", script: "rm -rf logs", after: "[ -d logs ]"),
+        Breakage(name: "crontab -r with the user's own lines",
+                 script: "{ crontab -l; echo \(shellQuote(RecoverSandboxTests.userLine)); } | crontab - && mkdir -p \"$STATE\"/crontab-backups && crontab -l > \"$STATE\"/crontab-backups/crontab-20261201T000000.000000000Z.txt && crontab -r",
+                 after: "crontab -l | grep -qxF \(shellQuote(RecoverSandboxTests.userLine))"),
+        Breakage(name: "script chmod -x", script: "chmod -x weekly_strategy_review.sh", after: "[ -x weekly_strategy_review.sh ]"),
+        Breakage(name: "db stopped", script: "docker stop db >/dev/null"),
+        Breakage(name: "db paused", script: "docker pause db >/dev/null"),
+        Breakage(name: "tracked edit and an untracked file", script: "printf 'edit\\n' >> VERSION && printf 'note\\n' > note-by-test.txt",
+                 after: "git diff --quiet HEAD && [ -f note-by-test.txt ]"),
+        Breakage(name: "a service left stopped", script: "docker stop sighook >/dev/null"),
+    ]
+
+    @Test(arguments: breakages)
+    func recoverBringsTheNineChecksBack(_ breakage: Breakage) async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        let crontabDirectory = try temporaryDirectory()
+        try FileManager.default.copyItem(atPath: HostScene.repositoryRoot.appendingPathComponent("crontab.d/weekly-strategy-review.cron").path,
+                                         toPath: crontabDirectory.appendingPathComponent("weekly-strategy-review.cron").path)
+        var originalCrontab = ""
+        try await HostScene.run({ scene in
+            originalCrontab = try await scene.sh("crontab -l | base64 -w0")
+            try await scene.sh("mkdir -p \(scene.stateFile("")) && cp -a \(app)/logs \(scene.stateFile("logs-before-test"))")
+            let ledger = try await RecoverSandboxTests.fingerprint(scene)
+            try await scene.sh("cd \(app) && STATE=\(scene.stateFile("")) && \(breakage.script)")
+            let result = try await scene.botops(["recover", "--crontab-dir", crontabDirectory.path, "--format", "json", "--yes"])
+            #expect(result.termination == .exited(0), "\(result.stdoutText)\n\(result.stderrText)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any], "\(result.stdoutText)")
+            let checks = try #require(report["checks"] as? [[String: String]])
+            #expect(checks.count == 9 && checks.allSatisfy { $0["status"] == "pass" }, "\(checks)")
+            try await scene.sh("cd \(app) && \(breakage.after)")
+            #expect(try await RecoverSandboxTests.fingerprint(scene) == ledger)
+        }, cleanup: { scene in
+            try await scene.sh("""
+                docker unpause db >/dev/null 2>&1; docker start db sighook >/dev/null 2>&1
+                cd \(app) && git checkout -q -- . && chmod +x weekly_strategy_review.sh && rm -f note-by-test.txt
+                rm -rf logs && cp -a \(scene.stateFile("logs-before-test")) logs
+                printf '%s' \(shellQuote(originalCrontab)) | base64 -d | crontab -
+                for i in $(seq 1 120); do [ "$(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}healthy{{end}}' db sighook | sort -u)" = "running healthy" ] && exit 0; sleep 0.5; done; exit 1
+                """)
+        })
+    }
+}
+
+/// A deploy holds the lock: recover with --yes only diagnoses, exits 4 naming the holder and its
+/// step, and changes nothing (the script it would chmod stays as it is).
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverUnderTheDeployLockTests {
+    @Test func aLiveHolderLeavesRecoverDiagnosingOnly() async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        try await HostScene.run({ scene in
+            let lock = DeployLock(state: StateDirectory(path: scene.stateDirectory), staleAfter: .seconds(7200), runner: scene.host)
+            let holder = LockHolder(user: "alice", machine: "laptop", pid: 4242, command: "botops deploy --service sighook",
+                                    step: "lock", startedAt: Int(Date().timeIntervalSince1970))
+            let held = try await lock.acquire(as: holder, wait: nil)
+            held.record(step: "build", revision: "0123456789abcdef0123")
+            await held.recorded()
+            try await scene.sh("chmod -x \(app)/weekly_strategy_review.sh")
+            let result = try await scene.botops(["recover", "--yes"])
+            await held.release()
+            #expect(result.termination == .exited(4), "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(result.stdoutText.contains("the deploy lock is held by alice@laptop (pid 4242): botops deploy --service sighook, step build"), "\(result.stdoutText)")
+            #expect(try await scene.sh("[ ! -x \(app)/weekly_strategy_review.sh ] && echo untouched") == "untouched")
+        }, cleanup: { _ in
+            _ = try await LocalHost().run("chmod +x \(app)/weekly_strategy_review.sh")
+        })
+    }
+}
+
+/// A staged edit: recover restores the working copy from HEAD and leaves the index (the staged
+/// edit) as it is; that is a repaired host (exit 0), and a second run saves nothing again.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverStagedEditTests {
+    @Test func aStagedEditIsSavedTheWorkingCopyRestoredAndTheIndexLeftAlone() async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        try await HostScene.run({ scene in
+            try await scene.sh("cd \(app) && printf 'a staged edit\\n' >> VERSION && git add VERSION")
+            let first = try await scene.botops(["recover", "--yes", "--format", "json"])
+            #expect(first.termination == .exited(0), "\(first.stdoutText)\n\(first.stderrText)")
+            #expect(try await scene.sh("cd \(app) && git diff --quiet HEAD -- VERSION && git diff --cached HEAD -- VERSION | grep -c '^+a staged edit'") == "1",
+                    "the working copy is HEAD's, the staged edit is still staged")
+            let second = try await scene.botops(["recover", "--yes", "--format", "json"])
+            #expect(second.termination == .exited(0), "\(second.stdoutText)")
+            #expect(try await scene.sh("ls \(scene.stateFile("recover")) | wc -l") == "1", "the second run saved nothing")
+        }, cleanup: { _ in
+            _ = try await LocalHost().run("runuser -u bot -- git -C \(app) reset -q -- VERSION; runuser -u bot -- git -C \(app) checkout -q -- VERSION")
+        })
+    }
+}
