@@ -8,7 +8,8 @@ struct Botops: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "botops",
         abstract: "Reach, run commands on and verify the trading bot's host.",
-        subcommands: [Ping.self, Exec.self, Verify.self, Deploy.self, Rollback.self, LockCommand.self, History.self, Logs.self, Cron.self, Gate.self]
+        subcommands: [Ping.self, Exec.self, Verify.self, Deploy.self, Rollback.self, LockCommand.self, History.self, Logs.self, Cron.self, Gate.self,
+                      BackupCommand.self]
     )
 
     /// Subcommands end through the command lifecycle (HostCommand), which throws the final status
