@@ -44,14 +44,13 @@ public struct BackupScripts: Sendable {
           FROM pg_sequences ORDER BY schemaname, sequencename;
         """#
 
-    /// Creates backup.dir (mode 750), refuses it inside the checkout, and reports the free space
-    /// on its disk and the size of the newest dump there.
+    /// Refuses a backup.dir inside the checkout (before creating anything), creates it (mode 750)
+    /// and reports the free space on its disk and the size of the newest dump there.
     public func preflight() -> RemoteCommand {
         RemoteCommand("""
-            (umask 027 && mkdir -p \(directory.script)) || { echo "cannot create the backup directory" >&2; exit 70; }
-            dir=$(cd \(directory.script) && pwd -P) || exit 70
-            app=$(cd \(checkout) 2>/dev/null && pwd -P) || app=\(checkout)
+            dir=$(realpath -m -- \(directory.script)) && app=$(realpath -m -- \(checkout)) || exit 70
             case "$dir/" in "$app"/*) echo "inside $app"; exit 0;; esac
+            (umask 027 && mkdir -p -- "$dir") || { echo "cannot create the backup directory $dir" >&2; exit 70; }
             echo "dir $dir"
             df -P -B1 "$dir" | awk 'NR == 2 { print "free", $4 }'
             newest=$(ls -1t "$dir"/*.dump 2>/dev/null | head -n 1)
@@ -71,44 +70,46 @@ public struct BackupScripts: Sendable {
             cd \(directory.script) || { echo "cannot enter the backup directory" >&2; exit 70; }
             work=$(mktemp -d .botops-partial-XXXXXX) || { echo "cannot create a temporary directory in the backup directory" >&2; exit 70; }
             psql=
-            cleanup() { exec 3>&-; [ -z "$psql" ] || wait "$psql"; rm -rf "$work"; }
+            # The small files live apart from backup.dir, so a full backup disk cannot swallow the error.
+            scratch=$(mktemp -d) || { rm -rf "$work"; exit 70; }
+            cleanup() { exec 3>&-; [ -z "$psql" ] || wait "$psql"; rm -rf "$work" "$scratch"; }
             trap cleanup EXIT
             trap 'exit 130' INT TERM HUP
-            mkfifo "$work/in" || exit 70
-            docker exec -i \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(user) -d \(database) <"$work/in" >"$work/figures" 2>"$work/figures.err" &
+            mkfifo "$scratch/in" || exit 70
+            docker exec -i \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(user) -d \(database) <"$scratch/in" >"$scratch/figures" 2>"$scratch/figures.err" &
             psql=$!
-            exec 3>"$work/in"
+            exec 3>"$scratch/in"
             printf '%s\\n' \(opening) >&3
             tries=0
-            until snapshot=$(sed -n 's/^snapshot //p' "$work/figures") && [ -n "$snapshot" ]; do
+            until snapshot=$(sed -n 's/^snapshot //p' "$scratch/figures") && [ -n "$snapshot" ]; do
               if ! kill -0 "$psql" 2>/dev/null; then
-                echo "could not open a transaction in the $(printf %s \(container)) container: $(tail -n 3 "$work/figures.err")" >&2; exit 71
+                echo "could not open a transaction in the $(printf %s \(container)) container: $(tail -n 3 "$scratch/figures.err")" >&2; exit 71
               fi
               tries=$((tries + 1))
               [ "$tries" -le 600 ] || { echo "the database did not export a snapshot within 60 s" >&2; exit 71; }
               sleep 0.1
             done
             printf '%s\\n' \(Self.figures) >&3
-            docker exec \(container) pg_dump --format=custom --snapshot="$snapshot" -U \(user) -d \(database) >"$work/dump" 2>"$work/dump.err"
+            docker exec \(container) pg_dump --format=custom --snapshot="$snapshot" -U \(user) -d \(database) >"$work/dump" 2>"$scratch/dump.err"
             status=$?
-            [ "$status" -eq 0 ] || { echo "pg_dump ended with status $status: $(tail -n 3 "$work/dump.err")" >&2; exit 72; }
+            [ "$status" -eq 0 ] || { echo "pg_dump ended with status $status: $(tail -n 3 "$scratch/dump.err")" >&2; exit 72; }
             printf 'COMMIT;\\n' >&3
             exec 3>&-
             wait "$psql"; status=$?; psql=
-            [ "$status" -eq 0 ] || { echo "the figures could not be computed (psql status $status): $(tail -n 3 "$work/figures.err")" >&2; exit 73; }
-            docker exec \(container) pg_dumpall --roles-only -U \(user) >"$work/roles" 2>"$work/roles.err" \\
-              || { echo "pg_dumpall --roles-only failed: $(tail -n 3 "$work/roles.err")" >&2; exit 74; }
-            docker exec -i \(container) pg_restore --list <"$work/dump" >"$work/toc" 2>"$work/toc.err" \\
-              || { echo "the dump is not a readable archive: $(tail -n 3 "$work/toc.err")" >&2; exit 75; }
-            grep -v '^;' "$work/toc" >"$work/toc.body"
-            toc=$(sha256sum "$work/toc.body") && sum=$(sha256sum "$work/dump") && size=$(stat -c %s "$work/dump") || exit 76
+            [ "$status" -eq 0 ] || { echo "the figures could not be computed (psql status $status): $(tail -n 3 "$scratch/figures.err")" >&2; exit 73; }
+            docker exec \(container) pg_dumpall --roles-only -U \(user) >"$work/roles" 2>"$scratch/roles.err" \\
+              || { echo "pg_dumpall --roles-only failed: $(tail -n 3 "$scratch/roles.err")" >&2; exit 74; }
+            docker exec -i \(container) pg_restore --list <"$work/dump" >"$scratch/toc" 2>"$scratch/toc.err" \\
+              || { echo "the dump is not a readable archive: $(tail -n 3 "$scratch/toc.err")" >&2; exit 75; }
+            grep -v '^;' "$scratch/toc" >"$scratch/toc.body"
+            toc=$(sha256sum "$scratch/toc.body") && sum=$(sha256sum "$work/dump") && size=$(stat -c %s "$work/dump") || exit 76
             chmod 640 "$work/dump" && chmod 600 "$work/roles" || exit 76
             sync "$work/dump" "$work/roles" || { echo "could not flush the dump to disk" >&2; exit 76; }
             mv "$work/roles" \(name + ".roles.sql") && mv "$work/dump" \(name + ".dump") && sync . || { echo "could not name the dump" >&2; exit 76; }
             echo "size $size"
             echo "sha256 ${sum%% *}"
             echo "toc ${toc%% *}"
-            cat "$work/figures"
+            cat "$scratch/figures"
             """, timeout: .seconds(6 * 3600), effect: .changes("writes \(name).dump in \(directory.path)"))
     }
 

@@ -1,0 +1,154 @@
+import BotOpsKit
+import Foundation
+import Remote
+import SandboxSupport
+import Testing
+
+/// `botops backup` against the sandbox's real db container (image botops-base).
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable))
+struct BackupSandboxTests {
+    @Test func backupIsVerifiedAndRecordsTheLiveFiguresOfEveryTable() async throws {
+        try await BackupSandbox.scene { scene in
+            let live = try await BackupSandbox.liveFigures()
+            let result = try await scene.botops(["backup", "--label", "first", "--format", "json"])
+            #expect(result.termination == .exited(0), "\(result.stderrText)")
+            let record = try #require(BackupRecord.parse(result.stdoutText))
+            #expect(record.status == .verified && record.statusReason == nil)
+            #expect(record.label == "first" && record.id.hasSuffix("-first") && record.database == "bot_trader_db")
+            #expect(record.tables == live)
+            #expect(record.tables.contains { $0.name == "trade_records" && $0.rows > 0 })
+            #expect(record.sequences.contains { $0.name == "fifo_allocations_id_seq" })
+            #expect(scene.files() == [record.id + ".dump", record.id + ".json", record.id + ".roles.sql"])
+            let dump = scene.directory + "/backups/" + record.id + ".dump"
+            let attributes = try FileManager.default.attributesOfItem(atPath: dump)
+            #expect((attributes[.posixPermissions] as? Int) == 0o640)
+            #expect((attributes[.size] as? NSNumber)?.int64Value == record.size)
+            let sum = try await BackupSandbox.sh("sha256sum \(shellQuote(dump)) | cut -c1-64")
+            #expect(sum == record.sha256)
+            let stored = try String(contentsOfFile: scene.directory + "/backups/" + record.id + ".json", encoding: .utf8)
+            #expect(BackupRecord.parse(stored) == record)
+            // No throwaway server is left running.
+            #expect(try await BackupSandbox.sh("docker ps -a --filter name=botops-verify --format '{{.Names}}'").isEmpty)
+        }
+    }
+
+    @Test func backupTakenWhileAWriterInsertsVerifies() async throws {
+        try await BackupSandbox.scene { scene in
+            try await BackupSandbox.psql("CREATE TABLE botops_backup_writer (id bigserial PRIMARY KEY, note text, at timestamptz DEFAULT now())")
+            // One committed row every millisecond or so, until terminated.
+            let writer = Task {
+                _ = try? await BackupSandbox.psql("""
+                    DO $$ BEGIN FOR i IN 1..10000000 LOOP INSERT INTO botops_backup_writer (note) VALUES (md5(i::text)); COMMIT; PERFORM pg_sleep(0.001); END LOOP; END $$
+                    """, application: "botops_backup_writer")
+            }
+            do {
+                try await waitUntil { Int(try await BackupSandbox.psql("SELECT count(*) FROM botops_backup_writer")) ?? 0 > 50 }
+                let result = try await scene.botops(["backup", "--format", "json"])
+                #expect(result.termination == .exited(0), "\(result.stderrText)")
+                let record = try #require(BackupRecord.parse(result.stdoutText))
+                #expect(record.status == .verified)
+                let written = try #require(record.tables.first { $0.name == "botops_backup_writer" })
+                let now = Int64(try await BackupSandbox.psql("SELECT count(*) FROM botops_backup_writer")) ?? 0
+                #expect(written.rows > 50 && written.rows < now, "the writer kept writing during the backup")
+            } catch {
+                try await stopWriter(writer)
+                throw error
+            }
+            try await stopWriter(writer)
+        }
+    }
+
+    private func stopWriter(_ writer: Task<Void, Never>) async throws {
+        try await BackupSandbox.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'botops_backup_writer'")
+        await writer.value
+        try await BackupSandbox.psql("DROP TABLE botops_backup_writer")
+    }
+
+    @Test func pausedDatabaseContainerLeavesNoBackup() async throws {
+        try await BackupSandbox.scene { scene in
+            try await BackupSandbox.sh("docker pause db")
+            let result: CommandResult
+            do {
+                result = try await scene.botops(["backup"])
+            } catch {
+                try await BackupSandbox.sh("docker unpause db")
+                throw error
+            }
+            try await BackupSandbox.sh("docker unpause db")
+            #expect(result.termination == .exited(1))
+            #expect(result.stderrText.contains("backup failed, nothing was kept") && result.stderrText.contains("paused"), "\(result.stderrText)")
+            #expect(scene.files().isEmpty, "\(scene.files())")
+        }
+    }
+
+    @Test func fullBackupDiskLeavesNoBackup() async throws {
+        try await BackupSandbox.scene { scene in
+            let small = scene.directory + "/backups"
+            try await BackupSandbox.sh("mkdir \(shellQuote(small)) && mount -t tmpfs -o size=16k,mode=0750 botops-backup-test \(shellQuote(small)) && chown bot:bot \(shellQuote(small))")
+            let result: CommandResult
+            do {
+                result = try await scene.botops(["backup"])
+            } catch {
+                try await BackupSandbox.sh("umount \(shellQuote(small))")
+                throw error
+            }
+            let left = scene.files()
+            try await BackupSandbox.sh("umount \(shellQuote(small))")
+            #expect(result.termination == .exited(1))
+            #expect(result.stderrText.contains("pg_dump ended with status") && result.stderrText.contains("no space left on device"), "\(result.stderrText)")
+            #expect(left.isEmpty, "\(left)")
+        }
+    }
+
+    @Test func lowDiskIsRefusedBeforeAnythingIsWritten() async throws {
+        try await BackupSandbox.scene { scene in
+            let result = try await scene.botops(["backup"], config: try scene.config(minFreeDisk: "1000TB"))
+            #expect(result.termination == .exited(4))
+            #expect(result.stderrText.contains("refused") && result.stderrText.contains("backup.min_free_disk"), "\(result.stderrText)")
+            #expect(scene.files().isEmpty)
+        }
+    }
+
+    @Test func backupDirectoryInsideTheCheckoutIsRefusedAndNotCreated() async throws {
+        try await BackupSandbox.scene { scene in
+            let result = try await scene.botops(["backup"], config: try scene.config(dir: "/opt/bot/botops-backups"))
+            #expect(result.termination == .exited(2))
+            #expect(result.stderrText.contains("inside the checkout"), "\(result.stderrText)")
+            #expect(!FileManager.default.fileExists(atPath: "/opt/bot/botops-backups"))
+        }
+    }
+
+    @Test func dumpKilledHalfWayLeavesNoBackup() async throws {
+        try await BackupSandbox.scene { scene in
+            // Enough rows that the dump takes a while to write.
+            try await BackupSandbox.psql("CREATE TABLE botops_backup_bulk AS SELECT i, md5(i::text) || md5((i + 1)::text) AS note FROM generate_series(1, 400000) i")
+            do {
+                let config = try scene.config()
+                let backup = Task { try await scene.botops(["backup", "--no-verify"], config: config) }
+                let partial = "\(shellQuote(scene.directory))/backups/.botops-partial-*/dump"
+                // Kill pg_dump (by its pid, found by its command line) once its output has started.
+                try await waitUntil {
+                    (try? await BackupSandbox.sh("test -s \(partial)")) != nil
+                }
+                try await BackupSandbox.sh("kill -9 $(pgrep -f '^pg_dump --format=custom --snapshot=')")
+                let result = try await backup.value
+                #expect(result.termination == .exited(1))
+                #expect(result.stderrText.contains("pg_dump ended with status 137"), "\(result.stderrText)")
+                #expect(scene.files().isEmpty, "\(scene.files())")
+            } catch {
+                try await BackupSandbox.psql("DROP TABLE botops_backup_bulk")
+                throw error
+            }
+            try await BackupSandbox.psql("DROP TABLE botops_backup_bulk")
+        }
+    }
+}
+
+/// Polls `condition` every 10 ms, for at most 30 s (a bound on a real process, never a timing assert).
+func waitUntil(_ condition: () async throws -> Bool) async throws {
+    for _ in 0..<3000 {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    throw BackupTestFailure("the condition did not come true within 30 s")
+}
