@@ -43,6 +43,11 @@ struct BackupCommand: HostCommand {
         let record = try await job.run(id: id, keep: keep, verify: !noVerify) { line in
             if text { FileHandle.standardError.write(Data("botops: \(line)\n".utf8)) }
         }
+        if record.status == .verified {
+            let deleted = try await BackupCatalog(config: session.config, runner: host)
+                .applyRetention(RetentionPolicy(session.config.backup), now: Date())
+            if text, !deleted.isEmpty { FileHandle.standardError.write(Data("botops: retention deleted \(deleted.joined(separator: ", "))\n".utf8)) }
+        }
         if format == .json {
             print(record.json)
         } else {

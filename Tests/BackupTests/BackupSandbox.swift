@@ -56,6 +56,11 @@ struct BackupSandbox {
                                           "-U", "bot_user", "-d", "bot_trader_db", "-c", sql]))
     }
 
+    /// Drops a table a test created, waiting (at most 30 s) for the db container to answer.
+    static func dropScratchTable(_ name: String) async throws {
+        try await waitUntil { (try? await psql("DROP TABLE IF EXISTS \(name)")) != nil }
+    }
+
     /// Every table's figures computed by hand, table by table (the README's recipe), for comparison
     /// with what botops recorded.
     static func liveFigures() async throws -> [BackupRecord.Table] {

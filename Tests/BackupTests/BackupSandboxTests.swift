@@ -59,9 +59,9 @@ struct BackupSandboxTests {
     }
 
     private func stopWriter(_ writer: Task<Void, Never>) async throws {
-        try await BackupSandbox.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'botops_backup_writer'")
+        _ = try? await BackupSandbox.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'botops_backup_writer'")
         await writer.value
-        try await BackupSandbox.psql("DROP TABLE botops_backup_writer")
+        try await BackupSandbox.dropScratchTable("botops_backup_writer")
     }
 
     @Test func pausedDatabaseContainerLeavesNoBackup() async throws {
@@ -136,10 +136,10 @@ struct BackupSandboxTests {
                 #expect(result.stderrText.contains("pg_dump ended with status 137"), "\(result.stderrText)")
                 #expect(scene.files().isEmpty, "\(scene.files())")
             } catch {
-                try await BackupSandbox.psql("DROP TABLE botops_backup_bulk")
+                try await BackupSandbox.dropScratchTable("botops_backup_bulk")
                 throw error
             }
-            try await BackupSandbox.psql("DROP TABLE botops_backup_bulk")
+            try await BackupSandbox.dropScratchTable("botops_backup_bulk")
         }
     }
 }

@@ -105,7 +105,8 @@ public struct BackupJob: Sendable {
         throw BackupError.verificationFailed(id: id.text, problems: problems)
     }
 
-    private func write(_ record: BackupRecord) async throws {
+    /// Writes `record` as the backup's ID.json, atomically.
+    public func write(_ record: BackupRecord) async throws {
         let result = try await runner.run(scripts.writeRecord(record))
         guard result.succeeded else { throw BackupError.hostCommandFailed(step: "writing the backup record", detail: result.shownOutput) }
     }
