@@ -52,7 +52,7 @@ struct RetentionTests {
     }
 
     /// Two simulated years of daily backups near 16:30 New York time, with missed days, failed and
-    /// unverified runs, second runs on some days and some kept by hand. Retention runs after each
+    /// unverified runs, later second runs on some days and some kept by hand. Retention runs after each
     /// verified backup (the injected clock is the backup's time); what survives must be exactly
     /// what the reference keeps from the whole history at that moment.
     @Test func twoSimulatedYearsKeepExactlyWhatTheReferenceKeeps() async {
@@ -65,8 +65,11 @@ struct RetentionTests {
             var periods: [String: [String]] = [:]
             for day in 0..<730 {
                 if random.below(100) < 15 { continue }  // a missed day
-                for run in 0..<(random.below(100) < 10 ? 2 : 1) {
-                    let time = start.addingTimeInterval(Double(day * 86_400 + run * 7_200 + random.below(1_800)))
+                for run in 0..<(random.below(100) < 30 ? 2 : 1) {
+                    // The scheduled run within half an hour of 16:30; a second (manual) one up to 8 hours later,
+                    // past midnight UTC and sometimes past midnight in New York.
+                    let offset = run == 0 ? random.below(1_800) : 1_800 + random.below(28_800)
+                    let time = start.addingTimeInterval(Double(day * 86_400 + offset))
                     let roll = random.below(100)
                     let status: BackupRecord.Status = roll < 10 ? .failed : roll < 13 ? .unverified : .verified
                     let item = RetentionPolicy.Item(id: "\(day)-\(run)", time: time, status: status, keep: random.below(100) < 2)
