@@ -32,6 +32,48 @@ struct BackupSandboxTests {
         }
     }
 
+    @Test func retentionAfterAVerifiedBackupAndATruncatedDumpListedAsDamaged() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            let first = try await scene.botops(["backup", "--format", "json"], config: config)
+            let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+            let backups = scene.directory + "/backups/"
+            // Older backups, as if taken before: two on one New York day ten days ago, a failed one 8 days ago.
+            func plant(_ daysAgo: Double, hour: Double, _ status: BackupRecord.Status) throws -> String {
+                let date = Date().addingTimeInterval(-daysAgo * 86_400).addingTimeInterval(hour * 3600)
+                var old = record
+                old.id = BackupID(date: date, label: nil).text
+                old.time = BackupID(date: date, label: nil).isoTime
+                old.status = status
+                try (old.json + "\n").write(toFile: backups + old.id + ".json", atomically: true, encoding: .utf8)
+                try FileManager.default.copyItem(atPath: backups + record.id + ".dump", toPath: backups + old.id + ".dump")
+                return old.id
+            }
+            let earlier = try plant(10, hour: -2, .verified), later = try plant(10, hour: 0, .verified), failed = try plant(8, hour: 0, .failed)
+            try await BackupSandbox.sh("chown -R bot:bot \(shellQuote(backups))")
+            let second = try await scene.botops(["backup", "--label", "second"], config: config)
+            #expect(second.termination == .exited(0), "\(second.stderrText)")
+            #expect(second.stderrText.contains("retention deleted"), "\(second.stderrText)")
+            let names = Set(scene.files().filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) })
+            #expect(names.contains(later) && names.contains(record.id))
+            #expect(!names.contains(earlier) && !names.contains(failed), "\(names)")
+            #expect(!scene.files().contains(earlier + ".dump"))
+
+            // A dump cut short after the fact is listed as damaged, never as good.
+            try await BackupSandbox.sh("truncate -s 1000 \(shellQuote(backups + record.id + ".dump"))")
+            let listed = try await scene.botops(["backups", "--format", "json"], config: config)
+            let line = try #require(listed.stdoutText.split(separator: "\n").first { $0.contains(record.id) })
+            #expect(line.contains(#""effective_status":"failed""#) && line.contains(#""size_on_disk":1000"#))
+            let table = try await scene.botops(["backups"], config: config)
+            #expect(table.stdoutText.contains("DAMAGED: the dump is 1000 bytes"), "\(table.stdoutText)")
+
+            let kept = try await scene.botops(["backups", "keep", later], config: config)
+            #expect(kept.termination == .exited(0), "\(kept.stderrText)")
+            let stored = try String(contentsOfFile: backups + later + ".json", encoding: .utf8)
+            #expect(BackupRecord.parse(stored)?.keep == true)
+        }
+    }
+
     @Test func backupTakenWhileAWriterInsertsVerifies() async throws {
         try await BackupSandbox.scene { scene in
             try await BackupSandbox.psql("CREATE TABLE botops_backup_writer (id bigserial PRIMARY KEY, note text, at timestamptz DEFAULT now())")
