@@ -9,7 +9,7 @@ struct Botops: AsyncParsableCommand {
         commandName: "botops",
         abstract: "Reach, run commands on and verify the trading bot's host.",
         subcommands: [Ping.self, Exec.self, Verify.self, Deploy.self, Rollback.self, LockCommand.self, History.self, Logs.self, Cron.self, Gate.self,
-                      BackupCommand.self, BackupsCommand.self]
+                      BackupCommand.self, BackupsCommand.self, RestoreCommand.self]
     )
 
     /// Subcommands end through the command lifecycle (HostCommand), which throws the final status

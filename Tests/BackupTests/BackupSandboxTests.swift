@@ -32,7 +32,7 @@ struct BackupSandboxTests {
         }
     }
 
-    @Test func retentionAfterAVerifiedBackupAndATruncatedDumpListedAsDamaged() async throws {
+    @Test func retentionAfterAVerifiedBackupATruncatedDumpListedAsDamagedAndRestoreTest() async throws {
         try await BackupSandbox.scene { scene in
             let config = try scene.config()
             let first = try await scene.botops(["backup", "--format", "json"], config: config)
@@ -66,6 +66,13 @@ struct BackupSandboxTests {
             #expect(line.contains(#""effective_status":"failed""#) && line.contains(#""size_on_disk":1000"#))
             let table = try await scene.botops(["backups"], config: config)
             #expect(table.stdoutText.contains("DAMAGED: the dump is 1000 bytes"), "\(table.stdoutText)")
+
+            let damaged = try await scene.botops(["restore", record.id, "--test"], config: config)
+            #expect(damaged.termination == .exited(1))
+            #expect(damaged.stderrText.contains("cannot be relied on: its sha256 differs"), "\(damaged.stderrText)")
+            let latest = try await scene.botops(["restore", "latest", "--test"], config: config)
+            #expect(latest.termination == .exited(0), "\(latest.stderrText)")
+            #expect(latest.stdoutText.contains("-second: restored into a throwaway server"), "\(latest.stdoutText)")
 
             let kept = try await scene.botops(["backups", "keep", later], config: config)
             #expect(kept.termination == .exited(0), "\(kept.stderrText)")

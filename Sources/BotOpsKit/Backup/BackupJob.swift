@@ -82,27 +82,44 @@ public struct BackupJob: Sendable {
         guard verify else { return record }
 
         progress("verifying: restoring \(id.text).dump into a throwaway server")
+        switch try await self.verify(id, against: figures) {
+        case .verified:
+            record.status = .verified
+            record.statusReason = nil
+            try await write(record)
+            return record
+        case .unverified(let reason):
+            record.statusReason = reason
+            try await write(record)
+            return record
+        case .failed(let image, let problems):
+            record.status = .failed
+            record.statusReason = "verification in a throwaway server from \(image): " + problems.prefix(10).joined(separator: "; ")
+            try await write(record)
+            throw BackupError.verificationFailed(id: id.text, problems: problems)
+        }
+    }
+
+    public enum VerifyOutcome: Sendable, Equatable {
+        case verified
+        /// No throwaway server could start; why.
+        case unverified(String)
+        /// The image used, and what differed or failed.
+        case failed(image: String, problems: [String])
+    }
+
+    /// Restores `ID.dump` into a throwaway server and compares its figures with `figures`.
+    public func verify(_ id: BackupID, against figures: BackupFigures) async throws -> VerifyOutcome {
         let restored = try await runner.run(scripts.verify(id))
         let output = restored.stdout
         if restored.result.termination == .exited(81) {
-            record.statusReason = "no throwaway server could start from the db image: " + restored.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
-            try await write(record)
-            return record
+            return .unverified("no throwaway server could start from the db image: " + restored.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         let image = BackupFigures(parsing: output).facts["image"] ?? "the db image"
         let problems = restored.succeeded
             ? BackupFigures.differences(recorded: figures, restored: BackupFigures(parsing: output))
             : ["the restore failed (\(restored.result.termination)): " + String((output + restored.result.stderrText).suffix(600)).trimmingCharacters(in: .whitespacesAndNewlines)]
-        if problems.isEmpty {
-            record.status = .verified
-            record.statusReason = nil
-            try await write(record)
-            return record
-        }
-        record.status = .failed
-        record.statusReason = "verification in a throwaway server from \(image): " + problems.prefix(10).joined(separator: "; ")
-        try await write(record)
-        throw BackupError.verificationFailed(id: id.text, problems: problems)
+        return problems.isEmpty ? .verified : .failed(image: image, problems: problems)
     }
 
     /// Writes `record` as the backup's ID.json, atomically.

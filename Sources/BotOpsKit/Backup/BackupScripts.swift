@@ -122,6 +122,11 @@ public struct BackupScripts: Sendable {
             """, timeout: .seconds(30), effect: .changes("writes the backup record \(final)"))
     }
 
+    /// The sha256 of `ID.dump` as it is on disk now.
+    public func checksum(_ id: String) -> RemoteCommand {
+        RemoteCommand("cd \(directory.script) && sha256sum -- \(id + ".dump")", timeout: .seconds(3600))
+    }
+
     static let verifyUser = "botops_verify"
 
     /// Restores `ID.dump` (with the roles) into a throwaway server started from the db
