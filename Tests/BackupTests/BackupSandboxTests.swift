@@ -170,16 +170,21 @@ struct BackupSandboxTests {
     @Test func dumpKilledHalfWayLeavesNoBackup() async throws {
         try await BackupSandbox.scene { scene in
             // Enough rows that the dump takes a while to write.
-            try await BackupSandbox.psql("CREATE TABLE botops_backup_bulk AS SELECT i, md5(i::text) || md5((i + 1)::text) AS note FROM generate_series(1, 400000) i")
+            try await BackupSandbox.psql("CREATE TABLE botops_backup_bulk AS SELECT i, md5(i::text) || md5((i + 1)::text) AS note FROM generate_series(1, 1000000) i")
             do {
                 let config = try scene.config()
                 let backup = Task { try await scene.botops(["backup", "--no-verify"], config: config) }
                 let partial = "\(shellQuote(scene.directory))/backups/.botops-partial-*/dump"
-                // Kill pg_dump (by its pid, found by its command line) once its output has started.
-                try await waitUntil {
-                    (try? await BackupSandbox.sh("test -s \(partial)")) != nil
-                }
-                try await BackupSandbox.sh("kill -9 $(pgrep -f '^pg_dump --format=custom --snapshot=')")
+                // Kill pg_dump (by its pid, found by its command line) once its output has started;
+                // polled on the host, so a fast dump cannot slip between two polls from here.
+                try await BackupSandbox.sh("""
+                    for i in $(seq 3000); do
+                      pid=$(pgrep -f '^pg_dump --format=custom --snapshot=')
+                      if [ -n "$pid" ] && test -s \(partial); then kill -9 $pid; exit 0; fi
+                      sleep 0.01
+                    done
+                    echo "pg_dump was never seen writing" >&2; exit 1
+                    """)
                 let result = try await backup.value
                 #expect(result.termination == .exited(1))
                 #expect(result.stderrText.contains("pg_dump ended with status 137"), "\(result.stderrText)")
