@@ -84,12 +84,10 @@ struct BackupSandboxTests {
     @Test func backupTakenWhileAWriterInsertsVerifies() async throws {
         try await BackupSandbox.scene { scene in
             try await BackupSandbox.psql("CREATE TABLE botops_backup_writer (id bigserial PRIMARY KEY, note text, at timestamptz DEFAULT now())")
-            // One committed row every millisecond or so, until terminated.
-            let writer = Task {
-                _ = try? await BackupSandbox.psql("""
-                    DO $$ BEGIN FOR i IN 1..10000000 LOOP INSERT INTO botops_backup_writer (note) VALUES (md5(i::text)); COMMIT; PERFORM pg_sleep(0.001); END LOOP; END $$
-                    """, application: "botops_backup_writer")
-            }
+            // One committed row every millisecond or so, until terminated: detached in the container
+            // (`docker exec -d`), so no test thread waits on it.
+            let loop = "DO $$ BEGIN FOR i IN 1..10000000 LOOP INSERT INTO botops_backup_writer (note) VALUES (md5(i::text)); COMMIT; PERFORM pg_sleep(0.001); END LOOP; END $$"
+            try await BackupSandbox.sh(shellCommand(["docker", "exec", "-d", "-e", "PGAPPNAME=botops_backup_writer", "db", "psql", "-X", "-U", "bot_user", "-d", "bot_trader_db", "-c", loop]))
             do {
                 try await waitUntil { Int(try await BackupSandbox.psql("SELECT count(*) FROM botops_backup_writer")) ?? 0 > 50 }
                 let result = try await scene.botops(["backup", "--format", "json"])
@@ -100,16 +98,15 @@ struct BackupSandboxTests {
                 let now = Int64(try await BackupSandbox.psql("SELECT count(*) FROM botops_backup_writer")) ?? 0
                 #expect(written.rows > 50 && written.rows < now, "the writer kept writing during the backup")
             } catch {
-                try await stopWriter(writer)
+                try await stopWriter()
                 throw error
             }
-            try await stopWriter(writer)
+            try await stopWriter()
         }
     }
 
-    private func stopWriter(_ writer: Task<Void, Never>) async throws {
+    private func stopWriter() async throws {
         _ = try? await BackupSandbox.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'botops_backup_writer'")
-        await writer.value
         try await BackupSandbox.dropScratchTable("botops_backup_writer")
     }
 
