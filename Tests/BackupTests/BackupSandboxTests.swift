@@ -15,7 +15,13 @@ struct BackupSandboxTests {
             let record = try #require(BackupRecord.parse(result.stdoutText))
             #expect(record.status == .verified && record.statusReason == nil)
             #expect(record.label == "first" && record.id.hasSuffix("-first") && record.database == "bot_trader_db")
-            #expect(record.tables == live)
+            // The sandbox's stack may add rows meanwhile: tables unchanged around the backup must match exactly.
+            let after = try await BackupSandbox.liveFigures()
+            #expect(record.tables.map(\.qualifiedName) == live.map(\.qualifiedName))
+            for (before, table) in zip(live, record.tables) where after.contains(before) {
+                #expect(table == before)
+            }
+            #expect(after.filter { live.contains($0) }.count >= 8, "most tables were quiet during the backup")
             #expect(record.tables.contains { $0.name == "trade_records" && $0.rows > 0 })
             #expect(record.sequences.contains { $0.name == "fifo_allocations_id_seq" })
             #expect(scene.files() == [record.id + ".dump", record.id + ".json", record.id + ".roles.sql"])
