@@ -58,7 +58,10 @@ extension BackupSandboxTests {
                 try await BackupSandbox.sh("docker exec -d -e PGAPPNAME=botops-restore-holder db psql -X -U bot_user -d bot_trader_db -c 'SELECT pg_sleep(600)'")
                 try await waitUntil { (try? await BackupSandbox.psql("SELECT 1 FROM pg_stat_activity WHERE application_name = 'botops-restore-holder'")) == "1" }
 
+                // A service the operator stopped stays stopped.
+                try await BackupSandbox.sh("docker stop -t 10 report-job >/dev/null")
                 let restored = try await scene.botops(["restore", record.id, "--yes"], config: config)
+                #expect(try await BackupSandbox.sh("docker inspect -f '{{.State.Status}}' report-job") == "exited", "a stopped service was started")
                 output = restored.stdoutText
                 #expect(restored.termination == .exited(0), "\(restored.stderrText)")
                 #expect(output.contains("terminated backend") && output.contains("botops-restore-holder"), "\(output)")
@@ -94,6 +97,9 @@ extension BackupSandboxTests {
                 try await BackupSandbox.sh("docker exec -i db pg_restore --clean --if-exists -U bot_user -d bot_trader_db < \(shellQuote(dump))")
             }
             #expect(Self.same(try await Self.fingerprint(), fingerprint, in: quiet), "as found: databases, schema, figures of \(quiet.sorted())")
+            // Last: a service writes rows as it starts.
+            try await BackupSandbox.sh("docker start report-job >/dev/null")
+            try await waitUntil { (try? await BackupSandbox.sh("docker inspect -f '{{.State.Health.Status}}' report-job")) == "healthy" }
         }
     }
 }

@@ -51,10 +51,10 @@ public struct RestoreJob: Sendable {
                 "restore \(record.id) (\(record.status.rawValue), \(record.tables.count) tables, \(rows) rows) into a new database \(scripts.newName)"
                     + " (owner \(facts["owner"] ?? "?"), encoding \(facts["encoding"] ?? "?"), collation \(facts["collate"] ?? "?"), ctype \(facts["ctype"] ?? "?"))",
                 "compare every table's figures with the record; refuse the swap on any difference",
-                "stop \(services.isEmpty ? "no services" : services.joined(separator: ", "))",
+                "stop those of \(services.isEmpty ? "no services" : services.joined(separator: ", ")) that are running",
                 "close \(scripts.live) to connections, terminate and name the backends left",
                 "rename \(scripts.live) → \(scripts.replacedName) and \(scripts.newName) → \(scripts.live) in one transaction",
-                "start the services and wait until they are healthy; the replaced database stays",
+                "start them again and wait until they are healthy; the replaced database stays",
             ]
         }
     }
@@ -115,9 +115,14 @@ public struct RestoreJob: Sendable {
         }
 
         var notes = ["\(scripts.newName): all \(record.tables.count) tables' figures equal the record"]
+        // Only the services running now are stopped, started again and waited for: one the
+        // operator stopped, or one without a container, stays as it is.
         let containers = try await Deployer.containers(plan.services, commands: commands, runner: runner)
-        let running = plan.services.compactMap { containers[$0]?.container }
-        progress("stopping \(plan.services.joined(separator: ", "))")
+        let states = try await runner.run(commands.containerStates(Array(containers.values.map(\.container)), timeout: .seconds(30)))
+        let up = Set(states.stdout.split(separator: "\n").compactMap { HealthTracker.Observation.parse(String($0)) }.filter { $0.status == "running" }.map(\.id))
+        let services = plan.services.filter { containers[$0].map { up.contains($0.container) } ?? false }
+        let running = services.compactMap { containers[$0]?.container }
+        progress("stopping \(services.isEmpty ? "no running service" : services.joined(separator: ", "))")
         if !running.isEmpty {
             let stopped = try await runner.run(RemoteCommand("docker stop -t 10 \(running) >/dev/null", timeout: .seconds(120), effect: .changes("stops the services")))
             guard stopped.succeeded else {
@@ -138,9 +143,9 @@ public struct RestoreJob: Sendable {
         notes += backends
         do {
             if !swap.succeeded { throw RestoreStepFailure("could not allow connections to \(scripts.replacedName) again: \(swap.shownOutput)") }
-            progress("starting \(plan.services.joined(separator: ", "))")
+            progress("starting \(services.joined(separator: ", "))")
             try await startServices(running)
-            try await waitHealthy(plan.services)
+            try await waitHealthy(services)
         } catch {
             throw RestoreError.servicesFailedAfterSwap(detail: "\(error)", swapBack: scripts.swapBackCommands)
         }
