@@ -102,4 +102,41 @@ extension BackupSandboxTests {
             try await waitUntil { (try? await BackupSandbox.sh("docker inspect -f '{{.State.Health.Status}}' report-job")) == "healthy" }
         }
     }
+
+    @Test func servicesNotHealthyAfterTheSwapExitFiveWithCommandsThatSwapBack() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            // The services cannot be stable within 1 s: the wait after the swap fails.
+            try "health:\n  timeout: 1s\n  stable_for: 30s\n".appendToFile(config)
+            let before = try await BackupSandbox.liveFigures()
+            let first = try await scene.botops(["backup", "--format", "json"], config: config)
+            let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+            let quiet = Set(record.tables.filter { before.contains($0) }.map(\.qualifiedName))
+            let fingerprint = try await Self.fingerprint()
+            let existing = try await Self.restoreDatabases()
+
+            let restored = try await scene.botops(["restore", "latest", "--yes"], config: config)
+            #expect(restored.termination == .exited(5), "\(restored.stderrText)")
+            let commands = restored.stderrText.split(separator: "\n").filter { $0.hasPrefix("  docker exec ") }.map { String($0.dropFirst(2)) }
+            #expect(commands.count == 2, "\(restored.stderrText)")
+            for command in commands { try await BackupSandbox.sh(command) }
+            // The swapped-out copy (the restored data, now botops_restore_TIME) is this test's to drop; the original is live again.
+            let made = try await Self.restoreDatabases().subtracting(existing)
+            #expect(made.count == 1 && made.allSatisfy { $0.hasPrefix("botops_restore_") }, "\(made)")
+            for name in made { try await BackupSandbox.sh("docker exec db dropdb -U bot_user \(shellQuote(name))") }
+            #expect(Self.same(try await Self.fingerprint(), fingerprint, in: quiet), "as found")
+            for service in ["sighook", "webhook", "report-job"] {
+                try await waitUntil { (try? await BackupSandbox.sh("docker inspect -f '{{.State.Health.Status}}' \(service)")) == "healthy" }
+            }
+        }
+    }
+}
+
+extension String {
+    func appendToFile(_ path: String) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(utf8))
+    }
 }

@@ -125,6 +125,7 @@ public struct RestoreScripts: Sendable {
         let close = "ALTER DATABASE \(Self.identifier(live)) ALLOW_CONNECTIONS false"
         let terminate = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(Self.literal(live))"
         let rename = "BEGIN; ALTER DATABASE \(Self.identifier(live)) RENAME TO \(Self.identifier(newName)); ALTER DATABASE \(Self.identifier(replacedName)) RENAME TO \(Self.identifier(live)); COMMIT;"
-        return [ShellScript(argv: psql + [close, "-c", terminate]).text, ShellScript(argv: psql + [rename]).text]
+        let wait = "DO $$ BEGIN FOR i IN 1..300 LOOP EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = \(Self.literal(live))); PERFORM pg_sleep(0.1); END LOOP; END $$"
+        return [ShellScript(argv: psql + [close, "-c", terminate, "-c", wait]).text, ShellScript(argv: psql + [rename]).text]
     }
 }
