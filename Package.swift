@@ -74,6 +74,7 @@ let package = Package(
         // The repository and its scripts: a tree that clones on a Mac, the sandbox lock and daemons.
         .testTarget(name: "RepositoryTests", dependencies: ["Remote", "SandboxSupport"]),
         .testTarget(name: "RecoverTests", dependencies: ["botops", "BotOpsKit", "Checks", "HostCommands", "Remote", "SandboxSupport"]),
+        .testTarget(name: "BackupTests", dependencies: ["BotOpsKit", "botops", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "CLITests", dependencies: ["botops", "bot-engine", "Remote", "Postgres", "SandboxSupport"]),
     ]
 )

@@ -53,6 +53,8 @@ public struct BotOpsConfig: Sendable, Equatable {
     public var notifyCommand: String?
     /// `state_dir`, `lock:`, `releases:`, `deploy:`, `playbooks:`: what `botops deploy` uses.
     public var deploy = DeploySettings()
+    /// `backup:`: where backups go, free space, retention, how old the newest may be.
+    public var backup = BackupSettings()
 
     public init(host: String) {
         self.host = host
@@ -135,6 +137,7 @@ extension BotOpsConfig {
             try health.rejectUnknownKeys()
         }
         try config.deploy.read(from: top)
+        try config.backup.read(from: top)
         if let notify = try top.mapping("notify") {
             config.notifyCommand = try notify.string("command")
             try notify.rejectUnknownKeys()

@@ -9,7 +9,8 @@ struct Botops: AsyncParsableCommand {
         commandName: "botops",
         abstract: "Reach, run commands on and verify the trading bot's host.",
         version: BotOpsVersion.current,
-        subcommands: [Ping.self, Exec.self, Verify.self, Deploy.self, Rollback.self, LockCommand.self, History.self, Logs.self, Cron.self, Gate.self, StatusCommand.self, RecoverCommand.self, PlaybooksCommand.self]
+        subcommands: [Ping.self, Exec.self, Verify.self, Deploy.self, Rollback.self, LockCommand.self, History.self, Logs.self, Cron.self, Gate.self,
+                      StatusCommand.self, RecoverCommand.self, BackupCommand.self, BackupsCommand.self, RestoreCommand.self, PlaybooksCommand.self]
     )
 
     /// Subcommands end through the command lifecycle (HostCommand), which throws the final status

@@ -5,8 +5,8 @@ import Remote
 
 /// The part of a backup's record (`ID.json` beside `ID.dump` in the backup directory) that status
 /// and recover read: which backup, when, whether its restore was verified, and its tables.
-// FIXME: the backup module defines the full record; read it through that type once both are merged.
-public struct BackupRecord: Decodable, Sendable, Equatable {
+// FIXME: Backup/BackupRecord is the full record and Backup/BackupCatalog lists them (size and damage judged there too): status and recover should read backups through those, not this second reader.
+public struct BackupSummary: Decodable, Sendable, Equatable {
     public struct Table: Decodable, Sendable, Equatable {
         public var schema: String
         public var name: String
@@ -32,15 +32,15 @@ public struct BackupRecord: Decodable, Sendable, Equatable {
 
 /// The backup records on the host, read in one command.
 public struct BackupRecords: Sendable, Equatable {
-    public var records: [BackupRecord]
+    public var records: [BackupSummary]
 
     /// The record with status "verified" and the greatest time; nil when there is none.
-    public var newestVerified: BackupRecord? {
+    public var newestVerified: BackupSummary? {
         records.filter { $0.isVerified && $0.epoch != nil }.max { ($0.epoch ?? 0) < ($1.epoch ?? 0) }
     }
 
     /// `botops restore ID --yes`, as the backups' own command spells it.
-    public static func restoreCommand(_ record: BackupRecord) -> String {
+    public static func restoreCommand(_ record: BackupSummary) -> String {
         "botops restore \(shellQuote(record.id)) --yes"
     }
 
@@ -54,8 +54,8 @@ public struct BackupRecords: Sendable, Equatable {
 
     /// Records that do not parse (a half-written one, another file) are left out.
     static func parse(_ sections: [String: [String]]) -> BackupRecords {
-        let records = sections.filter { $0.key.hasPrefix("record ") }.sorted { $0.key < $1.key }.compactMap { key, lines -> BackupRecord? in
-            guard var record = try? JSONDecoder().decode(BackupRecord.self, from: Data(lines.joined(separator: "\n").utf8)) else { return nil }
+        let records = sections.filter { $0.key.hasPrefix("record ") }.sorted { $0.key < $1.key }.compactMap { key, lines -> BackupSummary? in
+            guard var record = try? JSONDecoder().decode(BackupSummary.self, from: Data(lines.joined(separator: "\n").utf8)) else { return nil }
             record.dumpSize = sections["dump " + key.dropFirst("record ".count)]?.first.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
             return record
         }

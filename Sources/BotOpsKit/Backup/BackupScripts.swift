@@ -1,0 +1,164 @@
+import Foundation
+import HostCommands
+
+/// The remote steps of a backup, as values. Every step is one `docker exec` or plain file
+/// operation whose status is checked on its own: the host's /bin/sh has no `pipefail`, so no
+/// step's failure may hide behind a pipe. Output goes to files in a private temporary directory,
+/// named as a backup only by the final rename.
+public struct BackupScripts: Sendable {
+    public let directory: StateDirectory
+    public let container: String
+    public let user: String
+    public let database: String
+    public let checkout: String
+
+    public init(config: BotOpsConfig) {
+        directory = config.backup.directory(state: config.deploy.stateDirectory)
+        container = config.database.container
+        user = config.database.user
+        database = config.database.name
+        checkout = config.path
+    }
+
+    /// Settings under which `row::text` is the same on every server and client (README: Backups).
+    static let settings = """
+        SET TimeZone = 'UTC';
+        SET DateStyle = 'ISO';
+        SET IntervalStyle = 'postgres';
+        SET extra_float_digits = 3;
+        SET bytea_output = 'hex';
+        """
+
+    /// For every table outside the system schemas, one `table {json}` line with its row count and
+    /// checksum; then one `sequence {json}` line per sequence. psql's `\gexec` runs the generated
+    /// per-table queries, so no table list is assumed.
+    static let figures = #"""
+        SELECT format('SELECT ''table '' || json_build_object(''schema'', %L, ''name'', %L, ''rows'', count(*), ''checksum'', coalesce(sum((''x'' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0)::text)::text FROM %I.%I t',
+                      n.nspname, c.relname, n.nspname, c.relname)
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p'
+           AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\_%'
+         ORDER BY n.nspname, c.relname
+        \gexec
+        SELECT 'sequence ' || json_build_object('schema', schemaname, 'name', sequencename, 'last_value', last_value)::text
+          FROM pg_sequences ORDER BY schemaname, sequencename;
+        """#
+
+    /// Refuses a backup.dir inside the checkout (before creating anything), creates it (mode 750)
+    /// and reports the free space on its disk and the size of the newest dump there.
+    public func preflight() -> RemoteCommand {
+        RemoteCommand("""
+            dir=$(realpath -m -- \(directory.script)) && app=$(realpath -m -- \(checkout)) || exit 70
+            case "$dir/" in "$app"/*) echo "inside $app"; exit 0;; esac
+            (umask 027 && mkdir -p -- "$dir") || { echo "cannot create the backup directory $dir" >&2; exit 70; }
+            echo "dir $dir"
+            df -P -B1 "$dir" | awk 'NR == 2 { print "free", $4 }'
+            newest=$(ls -1t "$dir"/*.dump 2>/dev/null | head -n 1)
+            if [ -n "$newest" ]; then echo "last $(stat -c %s "$newest")"; else echo "last 0"; fi
+            """, timeout: .seconds(30), effect: .changes("creates the backup directory"))
+    }
+
+    /// The dump and its figures, from one exported snapshot: a psql session opens a repeatable-read
+    /// transaction, exports its snapshot, computes the figures in it while `pg_dump --snapshot`
+    /// dumps the same snapshot, and commits once the dump ended. The dump is fsynced, then renamed
+    /// `ID.dump` (mode 640), with the roles beside it; anything else leaves nothing behind.
+    public func dump(_ id: BackupID) -> RemoteCommand {
+        let name = id.text
+        let opening = Self.settings + "\nBEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT 'server_version ' || current_setting('server_version');\nSELECT 'snapshot ' || pg_export_snapshot();\n"
+        return RemoteCommand("""
+            umask 027
+            cd \(directory.script) || { echo "cannot enter the backup directory" >&2; exit 70; }
+            work=$(mktemp -d .botops-partial-XXXXXX) || { echo "cannot create a temporary directory in the backup directory" >&2; exit 70; }
+            psql=
+            # The small files live apart from backup.dir, so a full backup disk cannot swallow the error.
+            scratch=$(mktemp -d) || { rm -rf "$work"; exit 70; }
+            cleanup() { exec 3>&-; [ -z "$psql" ] || wait "$psql"; rm -rf "$work" "$scratch"; }
+            trap cleanup EXIT
+            trap 'exit 130' INT TERM HUP
+            mkfifo "$scratch/in" || exit 70
+            docker exec -i \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(user) -d \(database) <"$scratch/in" >"$scratch/figures" 2>"$scratch/figures.err" &
+            psql=$!
+            exec 3>"$scratch/in"
+            printf '%s\\n' \(opening) >&3
+            tries=0
+            until snapshot=$(sed -n 's/^snapshot //p' "$scratch/figures") && [ -n "$snapshot" ]; do
+              if ! kill -0 "$psql" 2>/dev/null; then
+                echo "could not open a transaction in the $(printf %s \(container)) container: $(tail -n 3 "$scratch/figures.err")" >&2; exit 71
+              fi
+              tries=$((tries + 1))
+              [ "$tries" -le 600 ] || { echo "the database did not export a snapshot within 60 s" >&2; exit 71; }
+              sleep 0.1
+            done
+            printf '%s\\n' \(Self.figures) >&3
+            docker exec \(container) pg_dump --format=custom --snapshot="$snapshot" -U \(user) -d \(database) >"$work/dump" 2>"$scratch/dump.err"
+            status=$?
+            [ "$status" -eq 0 ] || { echo "pg_dump ended with status $status: $(tail -n 3 "$scratch/dump.err")" >&2; exit 72; }
+            printf 'COMMIT;\\n' >&3
+            exec 3>&-
+            wait "$psql"; status=$?; psql=
+            [ "$status" -eq 0 ] || { echo "the figures could not be computed (psql status $status): $(tail -n 3 "$scratch/figures.err")" >&2; exit 73; }
+            docker exec \(container) pg_dumpall --roles-only -U \(user) >"$work/roles" 2>"$scratch/roles.err" \\
+              || { echo "pg_dumpall --roles-only failed: $(tail -n 3 "$scratch/roles.err")" >&2; exit 74; }
+            docker exec -i \(container) pg_restore --list <"$work/dump" >"$scratch/toc" 2>"$scratch/toc.err" \\
+              || { echo "the dump is not a readable archive: $(tail -n 3 "$scratch/toc.err")" >&2; exit 75; }
+            grep -v '^;' "$scratch/toc" >"$scratch/toc.body"
+            toc=$(sha256sum "$scratch/toc.body") && sum=$(sha256sum "$work/dump") && size=$(stat -c %s "$work/dump") || exit 76
+            chmod 640 "$work/dump" && chmod 600 "$work/roles" || exit 76
+            sync "$work/dump" "$work/roles" || { echo "could not flush the dump to disk" >&2; exit 76; }
+            mv "$work/roles" \(name + ".roles.sql") && mv "$work/dump" \(name + ".dump") && sync . || { echo "could not name the dump" >&2; exit 76; }
+            echo "size $size"
+            echo "sha256 ${sum%% *}"
+            echo "toc ${toc%% *}"
+            cat "$scratch/figures"
+            """, timeout: .seconds(6 * 3600), effect: .changes("writes \(name).dump in \(directory.path)"))
+    }
+
+    /// Writes `ID.json` atomically (temporary file, fsync, rename).
+    public func writeRecord(_ record: BackupRecord) -> RemoteCommand {
+        let final = record.id + ".json"
+        let temporary = ".\(record.id).json.partial"
+        return RemoteCommand("""
+            cd \(directory.script) && umask 027 && printf '%s\\n' \(record.json) > \(temporary) && sync \(temporary) && mv \(temporary) \(final) && sync .
+            """, timeout: .seconds(30), effect: .changes("writes the backup record \(final)"))
+    }
+
+    /// The sha256 of `ID.dump` as it is on disk now.
+    public func checksum(_ id: String) -> RemoteCommand {
+        RemoteCommand("cd \(directory.script) && sha256sum -- \(id + ".dump")", timeout: .seconds(3600))
+    }
+
+    static let verifyUser = "botops_verify"
+
+    /// Restores `ID.dump` (with the roles) into a throwaway server started from the db
+    /// container's own image: no network, 512 MB, no volume of the project, removed on every way
+    /// out. Prints the restored database's figures. Exit 81: no throwaway server could start.
+    public func verify(_ id: BackupID) -> RemoteCommand {
+        let name = id.text
+        let server = "botops-verify-" + name.lowercased().replacing(".", with: "-")
+        let start: ShellScript = "initdb -D /tmp/pgdata -U \(Self.verifyUser) -A trust >/dev/null && exec postgres -D /tmp/pgdata -c listen_addresses= -k /tmp -c fsync=off -c full_page_writes=off"
+        let restored = Self.settings + "\n" + Self.figures
+        return RemoteCommand("""
+            cd \(directory.script) || exit 70
+            image=$(docker inspect --format '{{.Image}}' \(container)) || { echo "cannot read the image of the $(printf %s \(container)) container" >&2; exit 81; }
+            docker rm -f \(server) >/dev/null 2>&1
+            trap 'docker rm -f \(server) >/dev/null 2>&1' EXIT
+            trap 'exit 130' INT TERM HUP
+            err=$(docker run -d --rm --name \(server) --network none --memory 512m --user postgres --entrypoint /bin/sh \\
+                  -e PGHOST=/tmp -e PGPORT=5432 "$image" -c \(start.text) 2>&1 >/dev/null) \\
+              || { echo "cannot start a throwaway server from image $image: $err" >&2; exit 81; }
+            tries=0
+            until docker exec \(server) pg_isready -q -d postgres -U \(Self.verifyUser) 2>/dev/null; do
+              tries=$((tries + 1))
+              if [ "$tries" -gt 300 ] || [ "$(docker inspect --format '{{.State.Running}}' \(server) 2>/dev/null)" != true ]; then
+                echo "the throwaway server from image $image did not start: $(docker logs --tail 3 \(server) 2>&1)" >&2; exit 81
+              fi
+              sleep 0.2
+            done
+            echo "image $image"
+            docker exec -i \(server) psql -X -q -U \(Self.verifyUser) -d postgres <\(name + ".roles.sql") >/dev/null 2>&1
+            docker exec \(server) createdb -U \(Self.verifyUser) -O \(user) \(database) 2>&1 || exit 82
+            docker exec -i \(server) pg_restore --exit-on-error -U \(Self.verifyUser) -d \(database) <\(name + ".dump") 2>&1 || { echo "pg_restore failed" >&2; exit 83; }
+            printf '%s\\n' \(restored) | docker exec -i \(server) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(Self.verifyUser) -d \(database) 2>&1
+            """, timeout: .seconds(6 * 3600), effect: .changes("starts and removes a throwaway database server"))
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// botops.yml's `backup:` section:
+///
+///     backup:
+///       dir: ~/.botops/backups     # default: state_dir/backups; never inside the checkout
+///       min_free_disk: 1GB         # plus the last dump's size, on backup.dir's disk
+///       keep: {daily: 7, weekly: 4, monthly: 12}
+///       max_age: 24h               # or off
+public struct BackupSettings: Sendable, Equatable {
+    /// nil: `<state_dir>/backups`.
+    public var dir: String?
+    public var minFreeDiskBytes: Int64 = 1 << 30
+    public var keepDaily = 7
+    public var keepWeekly = 4
+    public var keepMonthly = 12
+    /// nil: off.
+    public var maxAge: Duration? = .seconds(24 * 3600)
+    /// True once botops.yml has a `backup:` section.
+    public var configured = false
+
+    public init() {}
+
+    /// The backup directory on the host, given the state directory.
+    public func directory(state: StateDirectory) -> StateDirectory {
+        StateDirectory(path: dir ?? state.path + "/backups")
+    }
+
+    mutating func read(from top: MappingReader) throws {
+        guard let backup = try top.mapping("backup") else { return }
+        configured = true
+        dir = try backup.string("dir", validate: StateDirectory.validate) ?? dir
+        if let text = try backup.string("min_free_disk", validate: { parseByteSize($0) == nil ? "expected a size such as 500MB or 2GB" : nil }) {
+            minFreeDiskBytes = parseByteSize(text) ?? minFreeDiskBytes
+        }
+        if let keep = try backup.mapping("keep") {
+            keepDaily = try keep.int("daily", range: 0...1000) ?? keepDaily
+            keepWeekly = try keep.int("weekly", range: 0...1000) ?? keepWeekly
+            keepMonthly = try keep.int("monthly", range: 0...1000) ?? keepMonthly
+            try keep.rejectUnknownKeys()
+        }
+        if try backup.string("max_age") == "off" {
+            maxAge = nil
+        } else {
+            maxAge = try backup.duration("max_age") ?? maxAge
+        }
+        try backup.rejectUnknownKeys()
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import HostCommands
+import Remote
+
+/// Why a full restore stopped; the message says what state the host is in and what to do.
+public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
+    case unknown(String)
+    case damaged(id: String, detail: String)
+    case refused(String)
+    case failed(String)
+    /// The swap happened, then the services did not come back: the host needs a person.
+    case servicesFailedAfterSwap(detail: String, swapBack: [String])
+
+    public var exitCode: BotOpsExitCode {
+        switch self {
+        case .unknown: return .usage
+        case .damaged, .failed: return .failed
+        case .refused: return .refused
+        case .servicesFailedAfterSwap: return .needsHuman
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unknown(let name):
+            return "no backup \(name) in backup.dir (or, for latest, no verified one); botops backups lists them"
+        case let .damaged(id, detail):
+            return "backup \(id) cannot be relied on: \(detail)"
+        case .refused(let why):
+            return "refused: \(why)"
+        case .failed(let why):
+            return "restore failed, the live database is unchanged: \(why)"
+        case let .servicesFailedAfterSwap(detail, swapBack):
+            return "the restored database is live, but the services did not come back: \(detail). Not swapped back automatically. "
+                + "To put the replaced database back, stop the services and run:\n  " + swapBack.joined(separator: "\n  ")
+        }
+    }
+}
+
+/// A full restore of one backup beside the live database, then the rename swap. The caller holds the deploy lock.
+public struct RestoreJob: Sendable {
+    public struct Plan: Sendable {
+        public var record: BackupRecord
+        public var facts: [String: String]
+        public var services: [String]
+        public var scripts: RestoreScripts
+
+        public var lines: [String] {
+            let rows = record.tables.reduce(Int64(0)) { $0 + $1.rows }
+            return [
+                "restore \(record.id) (\(record.status.rawValue), \(record.tables.count) tables, \(rows) rows) into a new database \(scripts.newName)"
+                    + " (owner \(facts["owner"] ?? "?"), encoding \(facts["encoding"] ?? "?"), collation \(facts["collate"] ?? "?"), ctype \(facts["ctype"] ?? "?"))",
+                "compare every table's figures with the record; refuse the swap on any difference",
+                "stop those of \(services.isEmpty ? "no services" : services.joined(separator: ", ")) that are running",
+                "close \(scripts.live) to connections, terminate and name the backends left",
+                "rename \(scripts.live) → \(scripts.replacedName) and \(scripts.newName) → \(scripts.live) in one transaction",
+                "start them again and wait until they are healthy; the replaced database stays",
+            ]
+        }
+    }
+
+    public let config: BotOpsConfig
+    public let runner: any CommandRunner
+    public let scripts: RestoreScripts
+    let commands: DeployCommands
+
+    public init(config: BotOpsConfig, runner: any CommandRunner, now: Date = Date()) {
+        self.config = config
+        self.runner = runner
+        let stamp = BackupID(date: now, label: nil).text.lowercased()
+        scripts = RestoreScripts(config: config, stamp: stamp)
+        let program = config.compose.command == .v1 ? ["docker-compose"] : ["docker", "compose"]
+        commands = DeployCommands(path: config.path, compose: ComposeInvocation(program: program, envFile: config.compose.envFile, file: config.compose.file),
+                                  state: config.deploy.stateDirectory)
+    }
+
+    /// The backup, its sha256 checked, and the facts the plan needs; refuses without room for a second copy.
+    public func plan(_ entry: BackupCatalog.Entry) async throws -> Plan {
+        if let damage = entry.damage { throw RestoreError.damaged(id: entry.record.id, detail: damage) }
+        let sum = try await runner.run(scripts.backup.checksum(entry.record.id))
+        guard sum.succeeded, sum.stdout.prefix(64) == entry.record.sha256 else {
+            throw RestoreError.damaged(id: entry.record.id, detail: sum.succeeded ? "its sha256 differs from the record's" : sum.shownOutput)
+        }
+        let probe = try await runner.run(scripts.facts())
+        guard probe.succeeded else { throw RestoreError.failed("cannot read the live database's settings: \(probe.shownOutput)") }
+        var facts: [String: String] = [:]
+        var taken: [String] = []
+        for line in probe.stdout.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            if parts[0] == "taken" { taken.append(parts[1]) } else { facts[parts[0]] = parts[1] }
+        }
+        guard taken.isEmpty else { throw RestoreError.refused("the database \(taken.joined(separator: ", ")) exists already; try again in a second") }
+        guard facts["owner"] != nil else { throw RestoreError.failed("the live database \(scripts.live) does not exist") }
+        let free = Int64(facts["free"] ?? "") ?? 0
+        let needed = (Int64(facts["live_size"] ?? "") ?? 0) + config.backup.minFreeDiskBytes
+        if free < needed {
+            throw RestoreError.refused("\(formatBytes(free)) free on the database's disk; a second copy of \(scripts.live) needs \(formatBytes(needed)) (its size plus backup.min_free_disk)")
+        }
+        return Plan(record: entry.record, facts: facts, services: config.services, scripts: scripts)
+    }
+
+    /// Runs the plan; returns what the operator is told (backends terminated, rows beyond the backup).
+    public func run(_ plan: Plan, progress: @Sendable (String) -> Void) async throws -> [String] {
+        let record = plan.record
+        progress("restoring \(record.id).dump into \(scripts.newName)")
+        let restored = try await runner.run(scripts.restoreBeside(record.id, owner: plan.facts["owner"] ?? config.database.user, encoding: plan.facts["encoding"] ?? "UTF8",
+                                                                  collate: plan.facts["collate"] ?? "C", ctype: plan.facts["ctype"] ?? "C"))
+        let problems = restored.succeeded
+            ? BackupFigures.differences(recorded: BackupFigures(tables: record.tables, sequences: record.sequences), restored: BackupFigures(parsing: restored.stdout))
+            : ["the restore into \(scripts.newName) failed: " + String(restored.shownOutput.suffix(600))]
+        guard problems.isEmpty else {
+            _ = try? await runner.run(scripts.dropNew())
+            throw RestoreError.failed(problems.prefix(10).joined(separator: "; ") + " (\(scripts.newName) dropped)")
+        }
+
+        var notes = ["\(scripts.newName): all \(record.tables.count) tables' figures equal the record"]
+        // Only the services running now are stopped, started again and waited for: one the
+        // operator stopped, or one without a container, stays as it is.
+        let containers = try await Deployer.containers(plan.services, commands: commands, runner: runner)
+        let states = try await runner.run(commands.containerStates(Array(containers.values.map(\.container)), timeout: .seconds(30)))
+        let up = Set(states.stdout.split(separator: "\n").compactMap { HealthTracker.Observation.parse(String($0)) }.filter { $0.status == "running" }.map(\.id))
+        let services = plan.services.filter { containers[$0].map { up.contains($0.container) } ?? false }
+        let running = services.compactMap { containers[$0]?.container }
+        progress("stopping \(services.isEmpty ? "no running service" : services.joined(separator: ", "))")
+        if !running.isEmpty {
+            let stopped = try await runner.run(RemoteCommand("docker stop -t 10 \(running) >/dev/null", timeout: .seconds(120), effect: .changes("stops the services")))
+            guard stopped.succeeded else {
+                try await startServices(running)
+                _ = try? await runner.run(scripts.dropNew())
+                throw RestoreError.failed("could not stop the services: \(stopped.shownOutput)")
+            }
+        }
+        progress("swapping \(scripts.live) and \(scripts.newName)")
+        let swap = try await runner.run(scripts.swap())
+        let backends = swap.stdout.split(separator: "\n").filter { $0.hasPrefix("backend ") }.map { "terminated " + $0 }
+        guard swap.stdout.split(separator: "\n").contains("swapped") else {
+            _ = try? await runner.run(scripts.reopenLive())
+            try await startServices(running)
+            _ = try? await runner.run(scripts.dropNew())
+            throw RestoreError.failed("the rename did not happen: \(swap.shownOutput)")
+        }
+        notes += backends
+        do {
+            if !swap.succeeded { throw RestoreStepFailure("could not allow connections to \(scripts.replacedName) again: \(swap.shownOutput)") }
+            progress("starting \(services.joined(separator: ", "))")
+            try await startServices(running)
+            try await waitHealthy(services)
+        } catch {
+            throw RestoreError.servicesFailedAfterSwap(detail: "\(error)", swapBack: scripts.swapBackCommands)
+        }
+        let replaced = try await runner.run(scripts.figuresCommand(of: scripts.replacedName))
+        if replaced.succeeded {
+            let recorded = Dictionary(record.tables.map { ($0.qualifiedName, $0.rows) }, uniquingKeysWith: { a, _ in a })
+            let beyond = BackupFigures(parsing: replaced.stdout).tables.compactMap { table -> (String, Int64)? in
+                let extra = table.rows - (recorded[table.qualifiedName] ?? 0)
+                return extra > 0 ? (table.qualifiedName, extra) : nil
+            }
+            let total = beyond.reduce(Int64(0)) { $0 + $1.1 }
+            notes.append("\(scripts.replacedName) holds \(total) rows beyond the backup" + (beyond.isEmpty ? "" : ": " + beyond.map { "\($0.0) +\($0.1)" }.joined(separator: ", ")))
+        } else {
+            notes.append("could not count the rows of \(scripts.replacedName): \(replaced.shownOutput)")
+        }
+        return notes
+    }
+
+    private func startServices(_ containers: [String]) async throws {
+        guard !containers.isEmpty else { return }
+        let started = try await runner.run(RemoteCommand("docker start \(containers) >/dev/null", timeout: .seconds(120), effect: .changes("starts the services")))
+        guard started.succeeded else { throw RestoreStepFailure("docker start failed: \(started.shownOutput)") }
+    }
+
+    private func waitHealthy(_ services: [String], clock: ContinuousClock = ContinuousClock()) async throws {
+        let containers = try await Deployer.containers(services, commands: commands, runner: runner)
+        let probe = commands.containerStates(services.compactMap { containers[$0]?.container }, timeout: .seconds(30))
+        var tracker = HealthTracker(stableFor: config.health.stableFor)
+        let start = clock.now
+        while true {
+            var states: [String: HealthTracker.Observation] = [:]
+            if !containers.isEmpty {
+                for line in try await runner.run(probe).stdout.split(separator: "\n") {
+                    if let observation = HealthTracker.Observation.parse(String(line)) { states[observation.id] = observation }
+                }
+            }
+            var observations: [String: HealthTracker.Observation?] = [:]
+            for service in services { observations[service] = .some(containers[service].flatMap { states[$0.container] }) }
+            switch tracker.observe(observations, elapsed: clock.now - start) {
+            case .healthy: return
+            case .failed(let service, let reason): throw RestoreStepFailure("\(service) \(reason)")
+            case .waiting(let state):
+                if clock.now - start >= config.health.timeout { throw RestoreStepFailure("not healthy within \(seconds(config.health.timeout)): \(state)") }
+            }
+            try await clock.sleep(for: .milliseconds(250))
+        }
+    }
+}
+
+struct RestoreStepFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

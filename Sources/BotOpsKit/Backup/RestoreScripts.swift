@@ -1,0 +1,131 @@
+import Foundation
+import HostCommands
+
+/// The remote steps of a full restore, as values: facts about the live database, the restore
+/// into a new database beside it, the rename swap, and the commands that undo the swap.
+public struct RestoreScripts: Sendable {
+    public let backup: BackupScripts
+    /// The new database the dump goes into, and the name the live one gets.
+    public let newName: String
+    public let replacedName: String
+
+    public init(config: BotOpsConfig, stamp: String) {
+        backup = BackupScripts(config: config)
+        newName = "botops_restore_" + stamp
+        replacedName = config.database.name + "_replaced_" + stamp
+    }
+
+    var live: String { backup.database }
+
+    /// A PostgreSQL identifier, double-quoted.
+    static func identifier(_ name: String) -> String {
+        "\"" + name.replacing("\"", with: "\"\"") + "\""
+    }
+
+    /// A PostgreSQL string literal.
+    static func literal(_ text: String) -> String {
+        "'" + text.replacing("'", with: "''") + "'"
+    }
+
+    /// SQL fed to psql on stdin in the db container, connected to `database`; stops at the first error.
+    func psql(_ sql: String, database: String = "postgres") -> ShellScript {
+        "printf '%s\\n' \(sql) | docker exec -i \(backup.container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(backup.user) -d \(database)"
+    }
+
+    /// The live database's owner, encoding, collation, ctype and size, whether the two new names
+    /// are free, and the free space on the disk of the db container's data directory.
+    public func facts() -> RemoteCommand {
+        let name = Self.literal(live)
+        let sql = """
+            SELECT 'owner ' || pg_get_userbyid(datdba) FROM pg_database WHERE datname = \(name);
+            SELECT 'encoding ' || pg_encoding_to_char(encoding) FROM pg_database WHERE datname = \(name);
+            SELECT 'collate ' || datcollate FROM pg_database WHERE datname = \(name);
+            SELECT 'ctype ' || datctype FROM pg_database WHERE datname = \(name);
+            SELECT 'live_size ' || pg_database_size(\(name));
+            SELECT 'taken ' || datname FROM pg_database WHERE datname IN (\(Self.literal(newName)), \(Self.literal(replacedName)));
+            """
+        let disk: ShellScript = #"df -P -B1 "${PGDATA:-/var/lib/postgresql/data}" | awk 'NR == 2 { print "free", $4 }'"#
+        return RemoteCommand("""
+            \(psql(sql)) || exit 90
+            docker exec \(backup.container) sh -c \(disk.text) || exit 90
+            """, timeout: .seconds(60))
+    }
+
+    /// Creates the new database like the live one (owner, encoding, collation, ctype,
+    /// database-level settings), restores the dump into it and prints its figures.
+    public func restoreBeside(_ id: String, owner: String, encoding: String, collate: String, ctype: String) -> RemoteCommand {
+        let settings = """
+            DO $$ DECLARE s text; BEGIN
+              FOR s IN SELECT unnest(d.setconfig) FROM pg_db_role_setting d JOIN pg_database b ON b.oid = d.setdatabase
+                        WHERE b.datname = \(Self.literal(live)) AND d.setrole = 0 LOOP
+                EXECUTE format('ALTER DATABASE %I SET %s = %L', \(Self.literal(newName)), split_part(s, '=', 1), substr(s, strpos(s, '=') + 1));
+              END LOOP;
+            END $$;
+            """
+        return RemoteCommand("""
+            cd \(backup.directory.script) || exit 70
+            docker exec \(backup.container) createdb -U \(backup.user) -O \(owner) -E \(encoding) --lc-collate=\(collate) --lc-ctype=\(ctype) -T template0 \(newName) 2>&1 || exit 91
+            \(psql(settings)) 2>&1 || exit 92
+            docker exec -i \(backup.container) pg_restore --exit-on-error -U \(backup.user) -d \(newName) <\(id + ".dump") 2>&1 || { echo "pg_restore failed" >&2; exit 92; }
+            \(figures(of: newName))
+            """, timeout: .seconds(6 * 3600), effect: .changes("creates the database \(newName) and restores \(id).dump into it"))
+    }
+
+    /// Every table's figures in `database`, as a backup records them.
+    func figures(of database: String) -> ShellScript {
+        psql(BackupScripts.settings + "\n" + BackupScripts.figures, database: database)
+    }
+
+    public func figuresCommand(of database: String) -> RemoteCommand {
+        RemoteCommand(figures(of: database), timeout: .seconds(3600))
+    }
+
+    /// Drops the new database this run created (never any other).
+    public func dropNew() -> RemoteCommand {
+        RemoteCommand("docker exec \(backup.container) dropdb -U \(backup.user) --if-exists \(newName)", timeout: .seconds(120),
+                      effect: .changes("drops \(newName), created by this restore"))
+    }
+
+    /// Closes the live database to new connections, names and terminates the backends left in
+    /// it, then renames live → replaced and new → live in one transaction, and opens the replaced
+    /// one again. Prints `backend PID USER APPLICATION CLIENT` lines and `swapped`.
+    public func swap() -> RemoteCommand {
+        let name = Self.literal(live)
+        let others = "FROM pg_stat_activity WHERE datname = \(name) AND pid <> pg_backend_pid()"
+        let sql = """
+            ALTER DATABASE \(Self.identifier(live)) ALLOW_CONNECTIONS false;
+            SELECT 'backend ' || pid || ' ' || coalesce(nullif(usename, ''), '-') || ' ' || coalesce(nullif(application_name, ''), '-') || ' ' || coalesce(client_addr::text, 'local') \(others);
+            SELECT count(pg_terminate_backend(pid)) = count(*) \(others);
+            DO $$ BEGIN
+              FOR i IN 1..300 LOOP
+                EXIT WHEN NOT EXISTS (SELECT 1 \(others));
+                PERFORM pg_sleep(0.1);
+              END LOOP;
+            END $$;
+            BEGIN;
+            ALTER DATABASE \(Self.identifier(live)) RENAME TO \(Self.identifier(replacedName));
+            ALTER DATABASE \(Self.identifier(newName)) RENAME TO \(Self.identifier(live));
+            COMMIT;
+            SELECT 'swapped';
+            ALTER DATABASE \(Self.identifier(replacedName)) ALLOW_CONNECTIONS true;
+            """
+        return RemoteCommand("\(psql(sql)) 2>&1", timeout: .seconds(120),
+                             effect: .changes("renames \(live) to \(replacedName) and \(newName) to \(live)"))
+    }
+
+    /// After a swap that did not happen: the live database takes connections again.
+    public func reopenLive() -> RemoteCommand {
+        RemoteCommand(psql("ALTER DATABASE \(Self.identifier(live)) ALLOW_CONNECTIONS true;"), timeout: .seconds(60),
+                      effect: .changes("allows connections to \(live) again"))
+    }
+
+    /// What a person runs to put the replaced database back (the restored one keeps its data as `newName`).
+    public var swapBackCommands: [String] {
+        let psql = ["docker", "exec", backup.container, "psql", "-U", backup.user, "-d", "postgres", "-c"]
+        let close = "ALTER DATABASE \(Self.identifier(live)) ALLOW_CONNECTIONS false"
+        let terminate = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(Self.literal(live))"
+        let rename = "BEGIN; ALTER DATABASE \(Self.identifier(live)) RENAME TO \(Self.identifier(newName)); ALTER DATABASE \(Self.identifier(replacedName)) RENAME TO \(Self.identifier(live)); COMMIT;"
+        let wait = "DO $$ BEGIN FOR i IN 1..300 LOOP EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = \(Self.literal(live))); PERFORM pg_sleep(0.1); END LOOP; END $$"
+        return [ShellScript(argv: psql + [close, "-c", terminate, "-c", wait]).text, ShellScript(argv: psql + [rename]).text]
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import BotOpsKit
+import Foundation
+
+struct BackupCommand: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Dump the ledger with its figures, and prove the dump restores.",
+        discussion: """
+            pg_dump runs inside the database container; the dump, its roles and its record (ID.json) go to \
+            backup.dir on the host. Unless --no-verify, the dump is restored into a throwaway server started \
+            from the database container's image and its figures compared with the record.
+            Exit codes: 0 backed up (verified, or unverified with the reason), 1 the dump or its \
+            verification failed, 2 configuration, 3 host unreachable, 4 refused (lock held, low disk).
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .long, help: "A label added to the backup's id (letters, digits, '_', '.', '-').")
+    var label: String?
+
+    @Flag(name: .long, help: "Never delete this backup by retention.")
+    var keep = false
+
+    @Flag(name: .customLong("no-verify"), help: "Skip the restore into a throwaway server (the backup stays unverified).")
+    var noVerify = false
+
+    @Option(name: .long, help: "text, or json (the backup's record).")
+    var format: EventFormat = .text
+
+    func validate() throws {
+        if let label, let problem = BackupID.validLabel(label) {
+            throw ValidationError("--label: \(problem)")
+        }
+    }
+
+    func body(_ session: CommandSession) async throws -> ExitStatus {
+        let host = try await session.host()
+        try await session.takeBackupLock(command: commandLine())
+        let id = BackupID(date: Date(), label: label)
+        let job = BackupJob(config: session.config, runner: host)
+        let text = format == .text
+        let record = try await job.run(id: id, keep: keep, verify: !noVerify) { line in
+            if text { FileHandle.standardError.write(Data("botops: \(line)\n".utf8)) }
+        }
+        if record.status == .verified {
+            let deleted = try await BackupCatalog(config: session.config, runner: host)
+                .applyRetention(RetentionPolicy(session.config.backup), now: Date())
+            if text, !deleted.isEmpty { FileHandle.standardError.write(Data("botops: retention deleted \(deleted.joined(separator: ", "))\n".utf8)) }
+        }
+        if format == .json {
+            print(record.json)
+        } else {
+            let rows = record.tables.reduce(Int64(0)) { $0 + $1.rows }
+            print("\(record.id): \(record.size) bytes, \(record.tables.count) tables, \(rows) rows, \(record.status.rawValue)"
+                  + (record.statusReason.map { " (\($0))" } ?? ""))
+            print("restore with: botops restore \(record.id) --yes")
+        }
+        return ExitStatus(.success)
+    }
+}
+
+extension CommandSession {
+    /// The deploy lock for backup, retention and restore, released on every way out.
+    func takeBackupLock(command: String) async throws {
+        _ = try await acquireDeployLock(as: .current(command: command), wait: nil)
+    }
+}

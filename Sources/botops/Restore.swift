@@ -1,0 +1,87 @@
+import ArgumentParser
+import BotOpsKit
+import Foundation
+
+struct RestoreCommand: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Restore a backup beside the live database and swap it in, or prove it restores (--test).",
+        discussion: """
+            BACKUP is an id from `botops backups`, or `latest` (the newest verified backup). The dump's sha256 is \
+            checked against its record first. --test restores it with its roles into a throwaway server started \
+            from the database container's image and compares every table's figures with the record. Without \
+            --test, the dump goes into a new database beside the live one, its figures are compared with the \
+            record, the services are stopped, the live database is renamed NAME_replaced_TIME and the new one \
+            takes its name in one transaction, then the services are started. botops never prompts: without \
+            --yes it prints the plan and exits 4.
+            Exit codes: 0 restored and equal, 1 the dump is damaged or differs (live database unchanged), 2 no \
+            such backup, 3 host unreachable, 4 refused (lock held, no --yes, no room), 5 swapped but the \
+            services did not come back (the message gives the commands to swap back).
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "A backup id, or latest.")
+    var backup: String
+
+    @Flag(name: .long, help: "Only the throwaway restore and comparison (the monthly restore test).")
+    var test = false
+
+    @Flag(name: .long, help: "Print the plan and change nothing.")
+    var dryRun = false
+
+    @Flag(name: .long, help: "Do the full restore (without it, the plan is printed and botops exits 4).")
+    var yes = false
+
+    func body(_ session: CommandSession) async throws -> ExitStatus {
+        // FIXME: --tables is not built yet.
+        let host = try await session.host()
+        try await session.takeBackupLock(command: commandLine())
+        let catalog = BackupCatalog(config: session.config, runner: host)
+        let entries = try await catalog.entries()
+        let entry = backup == "latest" ? BackupAge.newestVerified(entries) : entries.first { $0.record.id == backup }
+        guard let entry, let id = BackupID.parse(entry.record.id) else { throw RestoreError.unknown(backup) }
+        guard test else { return try await full(entry, session: session) }
+        let job = BackupJob(config: session.config, runner: host)
+        let sum = try await host.run(job.scripts.checksum(entry.record.id))
+        guard sum.succeeded, sum.stdout.prefix(64) == entry.record.sha256 else {
+            throw RestoreError.damaged(id: entry.record.id, detail: sum.succeeded ? "its sha256 differs from the record's" : sum.shownOutput)
+        }
+        switch try await job.verify(id, against: BackupFigures(tables: entry.record.tables, sequences: entry.record.sequences)) {
+        case .verified:
+            print("\(entry.record.id): restored into a throwaway server; all \(entry.record.tables.count) tables' figures equal the record")
+            return ExitStatus(.success)
+        case .unverified(let reason):
+            throw RestoreError.damaged(id: entry.record.id, detail: reason)
+        case .failed(_, let problems):
+            throw RestoreError.damaged(id: entry.record.id, detail: problems.prefix(10).joined(separator: "; "))
+        }
+    }
+
+    private func full(_ entry: BackupCatalog.Entry, session: CommandSession) async throws -> ExitStatus {
+        let host = try await session.host()
+        let job = RestoreJob(config: session.config, runner: host)
+        let plan = try await job.plan(entry)
+        guard yes, !dryRun else {
+            print(plan.lines.joined(separator: "\n"))
+            if dryRun { return ExitStatus(.success) }
+            throw RestoreError.refused("a restore replaces the live database; add --yes to do it")
+        }
+        let audit = AuditLog(state: session.config.deploy.stateDirectory, runner: host)
+        do {
+            let notes = try await job.run(plan) { line in FileHandle.standardError.write(Data("botops: \(line)\n".utf8)) }
+            for note in notes { print(note) }
+            print("\(entry.record.id) restored: \(session.config.database.name) now holds the backup; the previous database is \(job.scripts.replacedName)")
+            var record = AuditRecord(action: "restore", command: commandLine(), result: "success", services: session.config.services)
+            record.to = entry.record.id
+            try await audit.append(record)
+            return ExitStatus(.success)
+        } catch let error as RestoreError {
+            var record = AuditRecord(action: "restore", command: commandLine(), result: error.exitCode == .needsHuman ? "needs-human" : "failed", services: session.config.services)
+            record.to = entry.record.id
+            record.failure = error.description
+            try? await audit.append(record)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import BotOpsKit
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Remote
+import SandboxSupport
+
+struct BackupTestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The sandbox host as the backup tests use it: a backup.dir of their own (owned by the ssh user,
+/// removed afterwards), under the shared sandbox lock; the ledger's figures must be the same
+/// after the test as before it.
+struct BackupSandbox {
+    static let lockFile = "/tmp/botops-sandbox.lock"
+    let sandbox: Sandbox
+    let directory: String
+
+    /// Runs `body` holding the sandbox lock with a fresh backup.dir; fails if the live ledger's
+    /// tables changed.
+    static func scene(_ body: (BackupSandbox) async throws -> Void) async throws {
+        let sandbox = try Sandbox.require()
+        let fd = open(lockFile, O_RDWR | O_CREAT, 0o666)
+        guard fd >= 0 else { throw BackupTestFailure("cannot open \(lockFile)") }
+        defer { close(fd) }
+        // flock(2) blocks its thread only; the suite is serialized anyway.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+                done.resume()
+            }
+        }
+        let directory = try await sh("d=$(mktemp -d /tmp/botops-backup-test.XXXXXX) && chown bot:bot \"$d\" && echo \"$d\"")
+        defer { _ = try? FileManager.default.removeItem(atPath: directory) }
+        // Only the tables are compared: the sandbox's own stack may add rows meanwhile; the tests
+        // change nothing but scratch tables of their own.
+        let before = try await liveFigures().map(\.qualifiedName)
+        try await body(BackupSandbox(sandbox: sandbox, directory: directory))
+        let after = try await liveFigures().map(\.qualifiedName)
+        guard before == after else { throw BackupTestFailure("the test left the ledger's tables changed: \(before) → \(after)") }
+    }
+
+    /// Runs a shell command on this machine (the sandbox host is this machine); it must succeed.
+    @discardableResult
+    static func sh(_ script: String) async throws -> String {
+        let result = try await LocalHost().run(script, timeout: .seconds(300))
+        guard result.succeeded else { throw BackupTestFailure("`\(script.prefix(300))`: \(result.termination): \(result.stderrText.prefix(500))") }
+        return result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// psql in the db container as the bot's user, under the settings the figures use.
+    static func psql(_ sql: String, application: String = "botops-tests") async throws -> String {
+        let options = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex"
+        return try await sh(shellCommand(["docker", "exec", "-e", "PGOPTIONS=" + options, "-e", "PGAPPNAME=" + application, "db", "psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                                          "-U", "bot_user", "-d", "bot_trader_db", "-c", sql]))
+    }
+
+    /// Drops a table a test created, waiting (at most 30 s) for the db container to answer.
+    static func dropScratchTable(_ name: String) async throws {
+        try await waitUntil { (try? await psql("DROP TABLE IF EXISTS \(name)")) != nil }
+    }
+
+    /// Every table's figures computed by hand, table by table (the README's recipe), for comparison
+    /// with what botops recorded.
+    static func liveFigures() async throws -> [BackupRecord.Table] {
+        let names = try await psql("""
+            SELECT n.nspname || '|' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+             ORDER BY n.nspname, c.relname
+            """).split(separator: "\n").map { $0.split(separator: "|").map(String.init) }
+        var tables: [BackupRecord.Table] = []
+        for name in names {
+            let figures = try await psql("SELECT count(*) || '|' || coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint), 0) FROM \"\(name[0])\".\"\(name[1])\" t")
+                .split(separator: "|")
+            tables.append(.init(schema: name[0], name: name[1], rows: Int64(figures[0]) ?? -1, checksum: String(figures[1])))
+        }
+        return tables
+    }
+
+    /// botops.yml for the sandbox with this test's backup section.
+    func config(dir: String? = nil, minFreeDisk: String = "0") throws -> String {
+        let path = directory + "/botops-\(UUID().uuidString.prefix(8)).yml"
+        let text = try String(contentsOfFile: sandbox.configFile, encoding: .utf8)
+            + "backup:\n  dir: \(dir ?? directory + "/backups")\n  min_free_disk: \(minFreeDisk)\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func botops(_ arguments: [String], config: String? = nil) async throws -> CommandResult {
+        try await BuiltBinary.botops.run(arguments + ["--config", try config ?? self.config()])
+    }
+
+    /// The names in `dir` (default: this test's backup.dir), hidden ones included.
+    func files(in dir: String? = nil) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir ?? directory + "/backups")) ?? []).sorted()
+    }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Backup benchmark on the sandbox host, ratios measured in one run.
+
+A scratch database `botops_bench` in the db container gets a 1,000,000-row ledger table; then
+  1. `botops backup --no-verify` (dump + figures from one snapshot)  vs  `docker exec db pg_dump -Fc > file` by hand;
+  2. `botops restore ID --test` (throwaway server, restore, figures) vs  `pg_restore` into a fresh database by hand;
+  3. botops' peak RSS.
+Targets: 1. <= 1.2x, 2. <= 2x, 3. < 30 MB. The scratch database is dropped at the end.
+Run as root after `swift build`: bench/backup.py [ROWS]. Takes the sandbox lock.
+"""
+import fcntl, os, resource, shutil, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BOTOPS = os.path.join(ROOT, ".build", "debug", "botops")
+if os.path.exists(os.path.join(ROOT, ".build", "release", "botops")):
+    BOTOPS = os.path.join(ROOT, ".build", "release", "botops")
+SANDBOX_CONFIG = "/var/lib/botops-sandbox/botops.yml"
+ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+DB = "botops_bench"
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=True, check=True, **kw)
+
+
+def psql(db, sql):
+    sh(f"docker exec db psql -X -q -v ON_ERROR_STOP=1 -U bot_user -d {db} -c \"{sql}\"")
+
+
+def timed(cmd):
+    start = time.monotonic()
+    sh(cmd, stdout=subprocess.PIPE)
+    return time.monotonic() - start
+
+
+def main():
+    lock = open("/tmp/botops-sandbox.lock", "a")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    work = tempfile.mkdtemp(prefix="botops-bench-")
+    shutil.chown(work, "bot", "bot")
+    try:
+        sh(f"docker exec db dropdb -U bot_user --if-exists {DB} && docker exec db createdb -U bot_user {DB}")
+        psql(DB, "CREATE TABLE trade_records (order_id text PRIMARY KEY, symbol text, side text, order_time timestamptz,"
+                 " price numeric(20,8), size numeric(20,8), fees numeric(20,8))")
+        psql(DB, f"INSERT INTO trade_records SELECT 'o' || i, 'BTC-USD', CASE WHEN i % 2 = 0 THEN 'buy' ELSE 'sell' END,"
+                 f" timestamptz '2025-01-01' + i * interval '1 minute', 40000 + i % 1000, 0.01 * (i % 7 + 1), 0.1"
+                 f" FROM generate_series(1, {ROWS}) i")
+        config = os.path.join(work, "botops.yml")
+        with open(SANDBOX_CONFIG) as f:
+            text = f.read().replace("name: bot_trader_db", f"name: {DB}")
+        with open(config, "w") as f:
+            f.write(text + f"backup:\n  dir: {work}/backups\n  min_free_disk: 0\n")
+
+        ours = timed(f"{BOTOPS} backup --no-verify --format json --config {config}")
+        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        by_hand = timed(f"su bot -c 'docker exec db pg_dump -Fc -U bot_user -d {DB} > {work}/by-hand.dump'")
+        dump = [n for n in os.listdir(work + "/backups") if n.endswith(".dump")][0]
+        backup_id = dump[:-5]
+        verify = timed(f"{BOTOPS} restore {backup_id} --test --config {config}")
+        restore_by_hand = timed(f"docker exec db createdb -U bot_user {DB}_restore && "
+                                f"docker exec -i db pg_restore -U bot_user -d {DB}_restore < {work}/by-hand.dump")
+        rss_mb = max(rss_mb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+        size = os.path.getsize(os.path.join(work, "backups", dump))
+        print(f"rows {ROWS}, dump {size / 1e6:.1f} MB")
+        print(f"backup (dump + figures)   {ours:7.2f} s   by hand pg_dump -Fc {by_hand:7.2f} s   ratio {ours / by_hand:.2f} (target <= 1.2)")
+        print(f"restore --test            {verify:7.2f} s   by hand pg_restore   {restore_by_hand:7.2f} s   ratio {verify / restore_by_hand:.2f} (target <= 2)")
+        print(f"peak RSS of the children (botops; docker CLI included) {rss_mb:.1f} MB (target < 30)")
+    finally:
+        subprocess.run(f"docker exec db dropdb -U bot_user --if-exists {DB}_restore; docker exec db dropdb -U bot_user --if-exists {DB}", shell=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
