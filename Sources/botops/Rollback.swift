@@ -60,7 +60,7 @@ struct Rollback: HostCommand {
     /// under the deploy lock with install's own blackout rule; nothing else changes.
     private func rollBackCron(_ session: CommandSession) async throws -> ExitStatus {
         let revision = try await CronRollback.revision(to: to, services: service ?? session.config.services,
-                                                       host: try await session.host(), state: session.config.deploy.stateDirectory, checkout: session.config.path)
+                                                       host: try await session.host(), state: session.config.deploy.stateDirectory)
         let directory = blackout.crontabDirectory ?? CronEntries.defaultDirectory(configPath: connection.config)
         let entries = try CronEntries.load(directory: directory, revision: revision)
         let report = try await session.cronService().install(entries, force: blackout.force, lock: try await session.cronLock(), command: commandLine())

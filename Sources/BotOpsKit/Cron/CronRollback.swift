@@ -16,17 +16,18 @@ public struct CronRollbackError: Error, Equatable, CustomStringConvertible, Exit
 public enum CronRollback {
     /// The revision to take crontab.d from: `to` when given, else the previous verified release of
     /// `services` as `releases.json` on the host records it (they must agree).
-    public static func revision(to: String?, services: [String], host: any CommandRunner, state: StateDirectory, checkout path: String) async throws -> String {
+    public static func revision(to: String?, services: [String], host: any CommandRunner, state: StateDirectory) async throws -> String {
         if let to, to != "previous" { return to }
-        // FIXME: releases.json is also read inside deploy's preflight probe, and "previous" is judged
-        // here from the checkout's HEAD, not from the image each service runs as rollback does.
+        // FIXME: releases.json is also read inside deploy's preflight probe; and "previous" here is
+        // the verified release before the newest (plan B follows the deploy just made), not judged
+        // from the image each service runs as `rollback --to previous` is.
         let file = state.file("releases.json")
         let text = try await host.run(RemoteCommand("cat \(file) 2>/dev/null || echo '{}'", timeout: .seconds(30))).result.stdoutText
         let releases = try Releases.parse(text, file: state.path + "/releases.json")
-        let head = try await host.run(RemoteCommand("git -C \(shellQuote(path)) rev-parse HEAD", timeout: .seconds(30))).result.stdoutText
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let previous = Dictionary(uniqueKeysWithValues: services.map {
-            ($0, releases.previous(of: $0, runningImage: nil, checkout: head, tagged: [:])?.revision)
+        let previous = Dictionary(uniqueKeysWithValues: services.map { service -> (String, String?) in
+            let list = releases.services[service, default: []]
+            guard let newest = list.last else { return (service, nil) }
+            return (service, list.dropLast().last { $0.isVerified && $0.revision != newest.revision }?.revision)
         })
         let revisions = Set(previous.values.compactMap { $0 })
         guard revisions.count == 1, let revision = revisions.first, !previous.values.contains(nil) else {
