@@ -77,4 +77,13 @@ import Testing
         #expect(!verdict.allPass)
         #expect(verdict.message.contains("\(CheckID.allCases.last!.rawValue) not run"))
     }
+    /// Only a missing file falls back to the built-in steps: a dangling symlink is an override gone wrong.
+    @Test func aDanglingRecoverPlaybookIsAnErrorNotTheBuiltInSteps() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recover-playbook-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try RecoverPlaybook.load(directory: directory.path) == RecoverPlaybook.builtIn)
+        try FileManager.default.createSymbolicLink(atPath: directory.appendingPathComponent("recover.yml").path, withDestinationPath: "/nonexistent/recover.yml")
+        #expect(throws: ConfigError.self) { try RecoverPlaybook.load(directory: directory.path) }
+    }
 }

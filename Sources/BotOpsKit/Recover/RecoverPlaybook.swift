@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `playbooks/recover.yml`: which of recover's built-in steps run, and in what order. Unlike the
 /// deploy playbook it takes no commands: an emergency tool must do only what was reviewed here.
@@ -24,11 +29,22 @@ public struct RecoverPlaybook: Sendable, Equatable {
     /// The playbook compiled into botops.
     public static let builtIn = RecoverPlaybook(file: "(built in)", steps: Step.allCases)
 
-    /// playbooks/recover.yml beside botops.yml when there is one, else the built-in playbook.
-    // FIXME: load through the compiled-in playbook loader once playbooks are compiled in (like deploy.yml).
+    /// playbooks/recover.yml beside botops.yml when there is one, else the built-in playbook
+    /// (`builtIn`, which a test keeps equal to the shipped file).
     public static func load(directory: String) throws -> RecoverPlaybook {
         let path = directory + "/recover.yml"
-        guard let data = FileManager.default.contents(atPath: path) else { return builtIn }
+        // Only "no such file" falls back, as for deploy.yml: a dangling symlink or an unreadable
+        // file is an override gone wrong, which the built-in steps would hide.
+        var info = stat()
+        if lstat(path, &info) != 0 {
+            guard errno == ENOENT else {
+                throw ConfigError(file: path, problem: "cannot look at the recover playbook: \(String(cString: strerror(errno))). Fix its permissions, or remove it to use the one built into botops.")
+            }
+            return builtIn
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: path, problem: "cannot read the recover playbook: check its permissions (or a symlink that points nowhere), or remove it to use the one built into botops.")
+        }
         return try parse(String(decoding: data, as: UTF8.self), file: path)
     }
 
