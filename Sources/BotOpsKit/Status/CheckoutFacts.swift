@@ -14,7 +14,9 @@ struct CheckoutFacts: Equatable {
     static func parse(_ stdout: String, termination: Termination, marker: SectionMarker) -> CheckoutFacts {
         let sections = marker.split(stdout)
         guard termination != .exited(70), sections["end"] != nil else {
-            return CheckoutFacts(checkout: HostStatus.Checkout(present: termination != .exited(70), clean: false, changed: []),
+            // FIXME: an unreadable releases.json reads as no releases here (every revision "unknown");
+        // status should say the file is unreadable, as deploy refuses it.
+        return CheckoutFacts(checkout: HostStatus.Checkout(present: termination != .exited(70), clean: false, changed: []),
                                  disk: [], releases: Releases())
         }
         let changed = (sections["status"] ?? []).filter { !$0.isEmpty }
