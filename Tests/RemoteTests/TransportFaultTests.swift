@@ -72,11 +72,9 @@ struct TransportFaultTests {
             }
         }
         while !session.wasFrozen { try await Task.sleep(for: .milliseconds(20)) }
-        let clock = ContinuousClock()
-        let start = clock.now
+        // Waiting on the frozen host would end in the command's 25 s timeout (a timedOut error):
+        // closedWhileRunning below shows close() ended it, with no wall-time bound to flake.
         await connection.close()
-        // Waiting on the frozen host would take until the command's 25 s timeout; loose for a loaded machine.
-        #expect(clock.now - start <= .seconds(5))
         guard case .failure(RemoteError.closedWhileRunning(_, let command)) = await running.value else {
             Issue.record("expected closedWhileRunning, got \(await running.value)")
             return
