@@ -70,7 +70,7 @@ struct InterruptTests {
             #expect(try await sandbox.checkout() == ("main", target))
             #expect(outcome.summary.contains("interrupted by SIGINT during step stop"))
             #expect(outcome.summary.contains("sighook runs the old container again"))
-            #expect(outcome.advice?.contains("botops rollback --to \(before.revision.prefix(12))") == true)
+            #expect(outcome.advice?.contains("botops rollback --service sighook --to \(before.revision.prefix(12))") == true)
             #expect(JSONEventRenderer().render(.finished(outcome))?.contains("\"exit_code\":130") == true)
             let record = try #require(try await sandbox.audit(last: 1).last)
             #expect(record.result == "interrupted")
@@ -169,7 +169,7 @@ struct InterruptTests {
             #expect(outcome.exitCode == .unreachable, "\(events.text)")
             #expect(outcome.summary.contains("lost the connection to the host during step build"), "\(outcome.summary)")
             #expect(outcome.summary.contains("No rollback was attempted"))
-            #expect(outcome.advice?.contains("botops rollback --to") == true)
+            #expect(outcome.advice?.contains("botops rollback --service sighook --to ") == true)
             #expect(!events.stepNames.contains { $0.hasPrefix("rollback") }, "\(events.stepNames)")
             #expect(try await sandbox.runningImage("sighook") == original)
         }
