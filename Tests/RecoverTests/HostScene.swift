@@ -11,7 +11,6 @@ import Testing
 /// connection, a botops.yml with a state directory of the test's own (so the host's real lock,
 /// audit and backups are never touched), and the host put back also when the test fails.
 struct HostScene {
-    static let lockFile = "/tmp/botops-sandbox.lock"
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     let sandbox: Sandbox
@@ -21,19 +20,10 @@ struct HostScene {
     /// The test's state directory on the host, `~/…`.
     let stateDirectory: String
 
-    // FIXME: DeploySandbox and SandboxCrontab each hold this same lock their own way; one helper in SandboxSupport should serve all.
+    /// Holds the sandbox lock (SandboxSupport's, the one every sandbox test takes) around `body`.
     static func withLock<T>(_ body: () async throws -> T) async throws -> T {
-        let fd = Glibc.open(lockFile, O_RDWR | O_CREAT, 0o666)
-        guard fd >= 0 else { throw SceneFailure("cannot open \(lockFile)") }
-        defer { close(fd) }
-        let locked = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
-            Thread.detachNewThread {
-                var status = flock(fd, LOCK_EX)
-                while status != 0 && errno == EINTR { status = flock(fd, LOCK_EX) }
-                done.resume(returning: status == 0)
-            }
-        }
-        guard locked else { throw SceneFailure("cannot lock \(lockFile)") }
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
         return try await body()
     }
 
