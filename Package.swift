@@ -25,15 +25,17 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
-        .target(name: "Remote", dependencies: ["CLibSSH2"]),
-        // Cron schedules, crontab.d entries and crontab merging: pure, no host access (Remote only for shellQuote).
-        .target(name: "Cron", dependencies: ["Remote"]),
+        // The leaf: shell quoting, ShellScript, the section marker, terminal-safe text, time and number formatting.
+        .target(name: "Basics"),
+        .target(name: "Remote", dependencies: ["Basics", "CLibSSH2"]),
+        // Cron schedules, crontab.d entries and crontab merging: pure, no host access.
+        .target(name: "Cron", dependencies: ["Basics"]),
         // Remote steps as values: built through the one quoting function, run by any CommandRunner.
-        .target(name: "HostCommands", dependencies: ["Remote"]),
-        .target(name: "Checks", dependencies: ["Remote", "HostCommands", "Cron"]),
+        .target(name: "HostCommands", dependencies: ["Basics", "Remote"]),
+        .target(name: "Checks", dependencies: ["Basics", "Remote", "HostCommands", "Cron"]),
         .target(
             name: "BotOpsKit",
-            dependencies: ["Remote", "Checks", "HostCommands", "Cron", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Basics", "Remote", "Checks", "HostCommands", "Cron", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
         .target(name: "Engine", dependencies: ["Postgres"]),
@@ -43,13 +45,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "botops",
-            dependencies: ["BotOpsKit", "Checks", "Cron", "Remote", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["BotOpsKit", "Basics", "Checks", "Cron", "Remote", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "TransportBench", dependencies: ["BotOpsKit", "Remote"], path: "Benchmarks/TransportBench"),
         .executableTarget(name: "EngineBench", dependencies: ["Engine", "Postgres"], path: "Benchmarks/EngineBench"),
         .executableTarget(name: "BacktestBench", dependencies: ["Engine"], path: "Benchmarks/BacktestBench"),
         // Locates the sandbox host (scripts/sandbox) for the integration tests.
         .target(name: "SandboxSupport", dependencies: ["Remote", "Postgres"], path: "Tests/SandboxSupport"),
+        .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "SandboxSupport"]),
         .testTarget(
             name: "EngineTests",
@@ -63,7 +66,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChecksTests",
-            dependencies: ["Checks", "BotOpsKit", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["Basics", "Checks", "BotOpsKit", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -44,7 +44,21 @@ public func parseUTC(_ text: String) -> Int? {
 }
 
 /// `later - earlier` in seconds, for times read off the host: never traps, however odd its clock.
-func secondsBetween(_ earlier: Int, _ later: Int) -> Int {
+public func secondsBetween(_ earlier: Int, _ later: Int) -> Int {
     let (difference, overflow) = later.subtractingReportingOverflow(earlier)
     return overflow ? (later > earlier ? .max : .min) : difference
+}
+
+/// A duration as (fractional) seconds.
+public func totalSeconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// A duration in whole milliseconds, rounded to the nearest (half up), as reports and the audit
+/// show it: the one rounding, so a step's `duration_ms` is the same number wherever it appears.
+/// Saturates instead of trapping on a duration no clock produces.
+public func wholeMilliseconds(_ duration: Duration) -> Int {
+    let milliseconds = (totalSeconds(duration) * 1000).rounded()
+    guard let whole = Int(exactly: milliseconds) else { return milliseconds < 0 ? .min : .max }
+    return whole
 }

@@ -1,5 +1,3 @@
-import Remote
-
 /// A shell command line that can only be assembled safely: literal text is written by botops'
 /// authors (or read from a playbook template), and every interpolated value goes through
 /// `shellQuote`. A value cannot reach the host's shell unquoted unless it is itself a

@@ -1,3 +1,4 @@
+import Basics
 import Cron
 
 /// The runbook's first check, `crontab -l | grep weekly`, made exact: a schedule line whose

@@ -47,7 +47,3 @@ public struct JSONReporter: Sendable {
         return String(decoding: (try? encoder.encode(document)) ?? Data(), as: UTF8.self) + "\n"
     }
 }
-
-func wholeMilliseconds(_ duration: Duration) -> Int {
-    Int((totalSeconds(duration) * 1000).rounded())
-}

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// JUnit XML as Jenkins, GitLab and GitHub test reporters read it: one testcase per check; fail

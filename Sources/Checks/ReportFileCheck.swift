@@ -1,3 +1,5 @@
+import Basics
+
 /// The runbook's check 7, `ls -lh logs/weekly_review_*.txt | tail -1`, made exact: a report this
 /// run created or changed. Identity, modification time and size are compared before and after
 /// the run, all read on the host, so an older report with a future time (a clock step, a copied

@@ -1,3 +1,5 @@
+import Basics
+
 /// The runbook's check 6: run the report script by hand. The run starts at once (`prefetch`);
 /// the host lets the script run only when the database container can serve and the script is
 /// runnable, and the runner reports this check only once those prerequisites passed.

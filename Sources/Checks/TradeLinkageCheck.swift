@@ -1,3 +1,5 @@
+import Basics
+
 /// The runbook's linkage check: trades linked to a strategy snapshot within the window (the count
 /// is the failure rule), with the linkage rate of filled trades, which warns below
 /// `checks.min_linkage_rate` when that is set.

@@ -1,4 +1,4 @@
-import Remote
+import Basics
 
 /// The shell guard that makes a cron which ignores `CRON_TZ` run a job at a local time elsewhere.
 ///

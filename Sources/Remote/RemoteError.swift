@@ -149,11 +149,6 @@ func quotedCommand(_ command: String) -> String {
     return "`" + (oneLine.count > 120 ? oneLine.prefix(119) + "…" : oneLine) + "`"
 }
 
-/// A duration as (fractional) seconds.
-public func totalSeconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
 func formatSeconds(_ seconds: Double) -> String {
     seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
 }

@@ -1,3 +1,4 @@
+import Basics
 import ArgumentParser
 import BotOpsKit
 import Checks

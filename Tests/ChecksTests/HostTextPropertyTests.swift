@@ -1,3 +1,4 @@
+import Basics
 @testable import Checks
 import Cron
 import PropertyBased

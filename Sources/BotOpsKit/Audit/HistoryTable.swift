@@ -1,3 +1,4 @@
+import Basics
 import Checks
 
 /// `botops history`: the audit's records as a table, one deploy per line with its steps beneath.

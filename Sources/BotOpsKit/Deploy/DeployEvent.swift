@@ -1,3 +1,4 @@
+import Basics
 import Checks
 import Foundation
 import Remote
@@ -146,10 +147,6 @@ public struct JSONEventRenderer: Sendable {
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return nil }
         return String(decoding: data, as: UTF8.self)
     }
-}
-
-func wholeMilliseconds(_ duration: Duration) -> Int {
-    Int(totalSeconds(duration) * 1000)
 }
 
 /// "1.2 s"

@@ -1,3 +1,4 @@
+import Basics
 import Checks
 import Cron
 import Foundation
