@@ -33,9 +33,11 @@ let package = Package(
         // Remote steps as values: built through the one quoting function, run by any CommandRunner.
         .target(name: "HostCommands", dependencies: ["Basics", "Remote"]),
         .target(name: "Checks", dependencies: ["Basics", "Remote", "HostCommands", "Cron"]),
+        // What botops keeps on the host: the state directory, deploy lock, audit, releases, crontab backups.
+        .target(name: "HostState", dependencies: ["Basics", "HostCommands", "Remote"]),
         .target(
             name: "BotOpsKit",
-            dependencies: ["Basics", "Remote", "Checks", "HostCommands", "Cron", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Basics", "HostState", "Remote", "Checks", "HostCommands", "Cron", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Postgres", dependencies: ["CLibPQ"]),
         .target(name: "Engine", dependencies: ["Postgres"]),
@@ -71,7 +73,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeployTests",
-            dependencies: ["botops", "BotOpsKit", "HostCommands", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["botops", "BotOpsKit", "HostState", "HostCommands", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "CronTests", dependencies: ["Cron", "BotOpsKit", "Checks", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")]),
         // The repository and its scripts: a tree that clones on a Mac, the sandbox lock and daemons.

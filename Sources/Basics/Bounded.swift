@@ -3,7 +3,7 @@ import Foundation
 /// Waits for `operation` at most `limit`: its value, or nil when the limit came first (the
 /// operation is cancelled and left to end on its own). Unlike a task group, this never waits for
 /// a child that ignores cancellation (awaiting another task's value does).
-func bounded<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async -> T) async -> T? {
+public func bounded<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async -> T) async -> T? {
     let (stream, continuation) = AsyncStream.makeStream(of: T?.self)
     let work = Task {
         continuation.yield(await operation())

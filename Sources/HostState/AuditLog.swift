@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import HostCommands
 import Remote
@@ -22,7 +23,7 @@ public struct AuditLog: Sendable {
     public func append(_ record: AuditRecord) async throws {
         let result = try await runner.run(appendCommand(record))
         guard result.succeeded else {
-            throw DeployError.hostCommandFailed(step: "audit", detail: "cannot append to \(state.path)/audit.jsonl: \(result.shownOutput)")
+            throw HostStateError.hostCommandFailed(step: "audit", detail: "cannot append to \(state.path)/audit.jsonl: \(result.shownOutput)")
         }
     }
 

@@ -1,5 +1,4 @@
 import Basics
-import Checks
 import Foundation
 
 /// One line of `audit.jsonl` on the host: what botops did there, who did it, how it ended.
@@ -15,6 +14,12 @@ public struct AuditRecord: Codable, Sendable, Equatable {
             case name, status
             case durationMS = "duration_ms"
         }
+
+        public init(name: String, status: String, durationMS: Int) {
+            self.name = name
+            self.status = status
+            self.durationMS = durationMS
+        }
     }
 
     public struct Rollback: Codable, Sendable, Equatable {
@@ -22,6 +27,13 @@ public struct AuditRecord: Codable, Sendable, Equatable {
         public var to: String
         public var steps: [Step]
         public var failure: String?
+
+        public init(result: String, to: String, steps: [Step], failure: String? = nil) {
+            self.result = result
+            self.to = to
+            self.steps = steps
+            self.failure = failure
+        }
     }
 
     public var time: String
@@ -79,6 +91,6 @@ public struct AuditRecord: Codable, Sendable, Equatable {
 }
 
 /// UTC, to the second: 2026-11-22T19:31:44Z.
-func formatISO(_ date: Date) -> String {
+public func formatISO(_ date: Date) -> String {
     formatUTC(Int(date.timeIntervalSince1970))
 }

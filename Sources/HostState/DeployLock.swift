@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import HostCommands
 import Remote
@@ -21,11 +22,6 @@ public struct DeployLock: Sendable {
         self.state = state
         self.staleAfter = staleAfter
         self.runner = runner
-    }
-
-    /// The deploy lock botops.yml configures: every command builds it here.
-    public init(_ config: BotOpsConfig, runner: any CommandRunner) {
-        self.init(state: config.deploy.stateDirectory, staleAfter: config.deploy.lockStaleAfter, runner: runner)
     }
 
     static let conflictStatus: Int32 = 75
@@ -89,7 +85,7 @@ public struct DeployLock: Sendable {
     public func status() async throws -> Status {
         let result = try await runner.run(statusCommand())
         guard result.succeeded else {
-            throw DeployError.hostCommandFailed(step: "lock status", detail: result.shownOutput)
+            throw HostStateError.hostCommandFailed(step: "lock status", detail: result.shownOutput)
         }
         return parseStatus(result.stdout)
     }
@@ -108,7 +104,7 @@ public struct DeployLock: Sendable {
         let before = try await status()
         let result = try await runner.run(forceReleaseCommand())
         guard result.succeeded else {
-            throw DeployError.hostCommandFailed(step: "lock release", detail: result.shownOutput)
+            throw HostStateError.hostCommandFailed(step: "lock release", detail: result.shownOutput)
         }
         switch before {
         case .free(let holder), .held(let holder, _): return holder
@@ -128,7 +124,7 @@ public struct DeployLock: Sendable {
             if flock -n 9; then rm -f holder.json holder.pid; fi
             """, timeout: .seconds(20), effect: .changes("removes the record of a deploy lock holder that is gone")))
         guard result.succeeded else {
-            throw DeployError.hostCommandFailed(step: "lock release", detail: result.shownOutput)
+            throw HostStateError.hostCommandFailed(step: "lock release", detail: result.shownOutput)
         }
         return parseStatus(result.stdout)
     }
@@ -159,7 +155,7 @@ public struct DeployLock: Sendable {
             }
             guard case .held(let other, let stale) = status else { continue }
             guard let deadline, clock.now < deadline else {
-                throw DeployError.lockHeld(other ?? LockHolder(user: "?", machine: "?", pid: 0, command: "unknown (flock holds \(state.path)/lock, no holder record)", step: "?", startedAt: 0), stale: stale)
+                throw HostStateError.lockHeld(other ?? LockHolder(user: "?", machine: "?", pid: 0, command: "unknown (flock holds \(state.path)/lock, no holder record)", step: "?", startedAt: 0), stale: stale)
             }
             if !announced { onWaiting(other) }
             announced = true
@@ -205,11 +201,11 @@ public struct DeployLock: Sendable {
         let result = try await holderTask.value
         switch result.termination {
         case .exited(Self.conflictStatus): return nil
-        case .exited(Self.stepRunningStatus): throw DeployError.stepStillRunning(step.isEmpty ? "unknown" : step)
-        case .exited(Self.noFlockStatus): throw DeployError.lockToolMissing("flock is not installed")
-        case .exited(Self.unusableStateStatus): throw DeployError.stateDirectoryUnusable(state.path)
+        case .exited(Self.stepRunningStatus): throw HostStateError.stepStillRunning(step.isEmpty ? "unknown" : step)
+        case .exited(Self.noFlockStatus): throw HostStateError.lockToolMissing("flock is not installed")
+        case .exited(Self.unusableStateStatus): throw HostStateError.stateDirectoryUnusable(state.path)
         default:
-            throw DeployError.hostCommandFailed(step: "lock", detail: "taking the lock in \(state.path) ended with \(result.termination): \(result.stderrText.prefix(300))")
+            throw HostStateError.hostCommandFailed(step: "lock", detail: "taking the lock in \(state.path) ended with \(result.termination): \(result.stderrText.prefix(300))")
         }
     }
 }

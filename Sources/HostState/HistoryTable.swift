@@ -1,5 +1,4 @@
 import Basics
-import Checks
 
 /// `botops history`: the audit's records as a table, one deploy per line with its steps beneath.
 /// Every value is made terminal-safe: the audit is a file on the host anyone with access may edit.

@@ -1,5 +1,4 @@
 import Basics
-import Checks
 import Foundation
 
 /// Who holds the deploy lock, kept in `holder.json` in the state directory while they hold it.

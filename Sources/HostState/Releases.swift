@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// `releases.json` in the state directory: per service, the releases (oldest first) whose images
@@ -24,6 +25,15 @@ public struct Releases: Codable, Sendable, Equatable {
             case recordedAt = "recorded_at"
         }
 
+        public init(revision: String, branch: String? = nil, image: String, imageID: String? = nil, verified: Bool? = nil, recordedAt: Int) {
+            self.revision = revision
+            self.branch = branch
+            self.image = image
+            self.imageID = imageID
+            self.verified = verified
+            self.recordedAt = recordedAt
+        }
+
         public var isVerified: Bool { verified != false }
     }
 
@@ -38,7 +48,7 @@ public struct Releases: Codable, Sendable, Equatable {
 
     /// The text the preflight read: `{}` when there is no file yet. Anything else that is not a
     /// record botops wrote is refused: replacing it would lose every kept release.
-    static func parse(_ text: String, file: String) throws -> Releases {
+    public static func parse(_ text: String, file: String) throws -> Releases {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         do {
             return try JSONDecoder().decode(Releases.self, from: Data(trimmed.utf8))
@@ -46,11 +56,11 @@ public struct Releases: Codable, Sendable, Equatable {
             // cat's own complaint (permission denied) says more than the decoder; file content is never shown.
             let detail = trimmed.hasPrefix("cat:") ? String(trimmed.split(separator: "\n")[0].prefix(200))
                 : trimmed.isEmpty ? "it is empty" : "it is not the JSON botops writes (\(trimmed.utf8.count) bytes)"
-            throw DeployError.releasesUnreadable(file: file, detail: detail)
+            throw HostStateError.releasesUnreadable(file: file, detail: detail)
         }
     }
 
-    var json: String {
+    public var json: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "{}"
@@ -64,14 +74,14 @@ public struct Releases: Codable, Sendable, Equatable {
     /// The tag to keep `imageID` under for `revision`: the revision's tag, unless that already
     /// names another image (another service's history moved on, or the revision was rebuilt);
     /// then a tag of its own, so a kept tag is never moved to a different image.
-    static func tagToKeep(image: String, revision: String, imageID: String, taggedNow: String?) -> String {
+    public static func tagToKeep(image: String, revision: String, imageID: String, taggedNow: String?) -> String {
         let tag = keptTag(image: image, revision: revision)
         guard let taggedNow, taggedNow != imageID else { return tag }
         return tag + "-" + shortImageID(imageID)
     }
 
     /// `sha256:0123…` → its first 12 hex digits.
-    static func shortImageID(_ id: String) -> String {
+    public static func shortImageID(_ id: String) -> String {
         String((id.split(separator: ":").last.map(String.init) ?? id).prefix(12))
     }
 
@@ -84,7 +94,7 @@ public struct Releases: Codable, Sendable, Equatable {
 
     /// Records `release` as the newest of `service`; returns the tags that fell out of the last
     /// `keep` and may be removed.
-    mutating func record(_ release: Release, service: String, keep: Int) -> [String] {
+    public mutating func record(_ release: Release, service: String, keep: Int) -> [String] {
         let replaced = services[service, default: []].filter { $0.revision == release.revision }.map(\.image)
         var list = services[service, default: []].filter { $0.revision != release.revision }
         list.append(release)
@@ -95,23 +105,23 @@ public struct Releases: Codable, Sendable, Equatable {
     }
 
     /// The image a release's tag was recorded for; for older records, what the tag names now.
-    static func imageID(of release: Release, tagged: [String: String]) -> String? {
+    public static func imageID(of release: Release, tagged: [String: String]) -> String? {
         release.imageID ?? tagged[release.image]
     }
 
     /// The newest recorded release of `service` whose image is `imageID` (what its container runs).
-    func release(of service: String, runningImage imageID: String, tagged: [String: String]) -> Release? {
+    public func release(of service: String, runningImage imageID: String, tagged: [String: String]) -> Release? {
         services[service, default: []].last { Self.imageID(of: $0, tagged: tagged) == imageID }
     }
 
     /// The recorded release of `service` at `revision`.
-    func release(of service: String, revision: String) -> Release? {
+    public func release(of service: String, revision: String) -> Release? {
         services[service, default: []].last { $0.revision == revision }
     }
 
     /// `rollback --to previous` for one service: the newest verified release recorded before the
     /// one its container runs (found by image; by `checkout` when the image was never recorded).
-    func previous(of service: String, runningImage imageID: String?, checkout: String, tagged: [String: String]) -> Release? {
+    public func previous(of service: String, runningImage imageID: String?, checkout: String, tagged: [String: String]) -> Release? {
         let list = services[service, default: []]
         let runningIndex = list.lastIndex { release in
             if let imageID, let recorded = Self.imageID(of: release, tagged: tagged) { return recorded == imageID }
@@ -123,19 +133,19 @@ public struct Releases: Codable, Sendable, Equatable {
 
     /// `rollback --to previous` for every named service: their previous releases must be one
     /// revision, since the services share one checkout.
-    func previous(of services: [String], running: [String: String], checkout: String, tagged: [String: String]) throws -> Release {
+    public func previous(of services: [String], running: [String: String], checkout: String, tagged: [String: String]) throws -> Release {
         var found: [(service: String, release: Release?)] = []
         for service in services {
             found.append((service, previous(of: service, runningImage: running[service], checkout: checkout, tagged: tagged)))
         }
         let missing = found.filter { $0.release == nil }.map(\.service)
         if !missing.isEmpty {
-            throw DeployError.noPreviousRelease(services: missing)
+            throw HostStateError.noPreviousRelease(services: missing)
         }
         let releases = found.compactMap(\.release)
-        guard let first = releases.first else { throw DeployError.noPreviousRelease(services: services) }
+        guard let first = releases.first else { throw HostStateError.noPreviousRelease(services: services) }
         if releases.contains(where: { $0.revision != first.revision }) {
-            throw DeployError.previousReleasesDiffer(services: found.map(\.service), revisions: releases.map(\.revision))
+            throw HostStateError.previousReleasesDiffer(services: found.map(\.service), revisions: releases.map(\.revision))
         }
         return first
     }

@@ -1,4 +1,5 @@
 @testable import BotOpsKit
+@testable import HostState
 import HostCommands
 import PropertyBased
 import Testing
@@ -66,7 +67,7 @@ import Testing
             do {
                 _ = try Releases.parse(text, file: "releases.json")
             } catch {
-                guard case .releasesUnreadable = error as? DeployError else { Issue.record("unexpected \(error)"); return }
+                guard case .releasesUnreadable = error as? HostStateError else { Issue.record("unexpected \(error)"); return }
             }
             _ = AuditRecord.parse(text)
             _ = HealthTracker.Observation.parse(text)

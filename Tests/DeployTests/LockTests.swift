@@ -33,7 +33,7 @@ struct LockTests {
             let first = try await lock(host).acquire(as: .current(command: "botops deploy --service sighook"), wait: nil)
             first.record(step: "build", revision: "0123456789abcdef")
             await first.recorded()
-            let refusal = await #expect(throws: DeployError.self) {
+            let refusal = await #expect(throws: HostStateError.self) {
                 _ = try await lock(host).acquire(as: .current(command: "botops deploy --service webhook"), wait: nil)
             }
             guard case .lockHeld(let holder, let stale)? = refusal else {
@@ -130,7 +130,7 @@ struct LockTests {
                 return
             }
             #expect(holder.idleSeconds.map { $0 >= 3 * 3600 } == true)
-            let refusal = await #expect(throws: DeployError.self) {
+            let refusal = await #expect(throws: HostStateError.self) {
                 _ = try await quiet.acquire(as: .current(command: "next"), wait: nil)
             }
             // Its holder still runs: idle, not dead.
@@ -168,7 +168,7 @@ struct LockTests {
             // `up` of a deploy whose botops died: it still runs under the step lock.
             try await detached(host, "printf 'deploy step up\\n' > step.cmd; flock -s step.lock sh -c 'sleep 3; touch up-ended'")
             try await Task.sleep(for: .milliseconds(300))
-            let refusal = await #expect(throws: DeployError.self) {
+            let refusal = await #expect(throws: HostStateError.self) {
                 _ = try await lock(host).acquire(as: .current(command: "refused"), wait: nil)
             }
             #expect(refusal == .stepStillRunning("deploy step up"))
@@ -294,7 +294,7 @@ struct LockTests {
         try await host.closing {
             try await detached(host, "flock lock sleep 20")
             try await Task.sleep(for: .milliseconds(300))
-            let refusal = await #expect(throws: DeployError.self) {
+            let refusal = await #expect(throws: HostStateError.self) {
                 _ = try await lock(host).acquire(as: .current(command: "next"), wait: nil, clock: ContinuousClock())
             }
             guard case .lockHeld(let holder, _)? = refusal else {

@@ -46,12 +46,12 @@ import Testing
         _ = releases.record(Self.release("r3", id: "sighook-3", at: 3), service: "sighook", keep: 5)
         // sighook runs r3, webhook still r2 (deployed alone): their previous releases differ.
         let running = ["sighook": "sha256:sighook-3", "webhook": "sha256:webhook-2"]
-        #expect(throws: DeployError.previousReleasesDiffer(services: ["sighook", "webhook"], revisions: ["r2", "r1"])) {
+        #expect(throws: HostStateError.previousReleasesDiffer(services: ["sighook", "webhook"], revisions: ["r2", "r1"])) {
             try releases.previous(of: ["sighook", "webhook"], running: running, checkout: "r3", tagged: [:])
         }
         #expect(try releases.previous(of: ["webhook"], running: running, checkout: "r3", tagged: [:]).revision == "r1")
         // The first service alone used to decide for all.
-        #expect(throws: DeployError.noPreviousRelease(services: ["report-job"])) {
+        #expect(throws: HostStateError.noPreviousRelease(services: ["report-job"])) {
             try releases.previous(of: ["sighook", "report-job"], running: running, checkout: "r3", tagged: [:])
         }
     }
@@ -78,9 +78,9 @@ import Testing
             #expect {
                 try Releases.parse(text, file: "~/.botops/releases.json")
             } throws: { error in
-                guard case let .releasesUnreadable(file, detail) = error as? DeployError else { return false }
+                guard case let .releasesUnreadable(file, detail) = error as? HostStateError else { return false }
                 return file == "~/.botops/releases.json" && !detail.contains("services")
-                    && (error as? DeployError)?.exitCode == .refused
+                    && (error as? HostStateError)?.exitCode == .refused
                     && "\(error)".contains("will not replace it") && "\(error)".contains(".damaged")
             }
         }

@@ -2,18 +2,13 @@ import Foundation
 
 /// Why a deploy or rollback did not start, or could not go on. Each message says what to do.
 public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProviding {
-    case lockHeld(LockHolder, stale: Bool)
     case dirtyCheckout(path: String, files: [String])
     case wrongBranch(path: String, current: String, target: String)
     case nonFastForward(branch: String, local: String, remote: String)
     /// The host's branch has commits origin lacks, and origin has none it lacks: made on the host.
     case localCommits(branch: String, local: String, remote: String)
     case detachedCheckout(path: String, revision: String, target: String)
-    case releasesUnreadable(file: String, detail: String)
-    case noPreviousRelease(services: [String])
-    case previousReleasesDiffer(services: [String], revisions: [String])
     case databaseDownBeforeDeploy(String)
-    case stateDirectoryUnusable(String)
     case unknownRevision(String)
     case unknownService(names: [String], known: [String])
     case databaseNotRunning(container: String, state: String)
@@ -27,17 +22,17 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
     case composeConfigUnreadable
     case composeConfigFailed(String)
     case hostCommandFailed(step: String, detail: String)
-    case lockToolMissing(String)
     /// Another refusal (a blackout window judged once the lock is held), its message as given.
     case refused(String)
-    /// A changing command of an earlier deploy still runs under the step lock.
-    case stepStillRunning(String)
     case notHostFiles([String])
+    /// The lock or a record in the state directory refused or failed during a step.
+    case hostState(HostStateError)
 
     public var exitCode: BotOpsExitCode {
         switch self {
-        case .unknownService, .unknownRevision, .noPreviousRelease, .stateDirectoryUnusable: return .usage
-        case .hostCommandFailed, .lockToolMissing, .composeMissing, .composeConfigUnreadable: return .failed
+        case .unknownService, .unknownRevision: return .usage
+        case let .hostState(error): return error.exitCode
+        case .hostCommandFailed, .composeMissing, .composeConfigUnreadable: return .failed
         default: return .refused
         }
     }
@@ -49,8 +44,8 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
         case let .dirtyCheckout(path, files): return "the checkout \(path) has \(files.count) uncommitted change\(files.count == 1 ? "" : "s")"
         case .composeConfigFailed: return "`compose config` failed on the host"
         case let .hostCommandFailed(step, _): return "\(step) failed"
-        case let .releasesUnreadable(file, _): return "cannot read \(file)"
         case .databaseDownBeforeDeploy: return "the database was not running before the deploy (db-running failed)"
+        case let .hostState(error): return error.auditDescription
         case let .notHostFiles(files): return "--host-files refused: \(files.count) other file\(files.count == 1 ? "" : "s") changed"
         default: return description
         }
@@ -58,11 +53,6 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
 
     public var description: String {
         switch self {
-        case let .lockHeld(holder, stale):
-            let state = stale
-                ? "held by a deploy whose holder still runs but has recorded no progress, \(holder.idleText)"
-                : "held"
-            return "deploy lock \(state): \(holder.summary). Wait for it (--lock-wait 10m), or if that deploy is gone: botops lock release --force --reason TEXT"
         case let .dirtyCheckout(path, files):
             return "the checkout \(path) has uncommitted changes; commit, stash or remove them first:\n" + files.map { "  \($0)" }.joined(separator: "\n")
         case let .wrongBranch(path, current, target):
@@ -73,16 +63,6 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
             return "\(branch) on the host (\(local.prefix(12))) has commits that origin/\(branch) (\(remote.prefix(12))) does not: they were made on the host. Push them to origin (then deploy), or drop them (git -C PATH reset --hard origin/\(branch)) if they are not wanted."
         case let .detachedCheckout(path, revision, target):
             return "the checkout \(path) is at a detached revision \(revision.prefix(12)), not on \(target). Deploy that revision explicitly with --ref \(revision.prefix(12)), or go back to \(target) with: botops rollback --to \(target)"
-        case let .releasesUnreadable(file, detail):
-            return "cannot read \(file): \(detail). botops will not replace it with an empty record (the kept releases would be lost). Look at it, then move it aside (mv \(file) \(file).damaged) to start a new record; the kept image tags stay."
-        case let .noPreviousRelease(services):
-            return "no verified release recorded before the one \(services.joined(separator: ", ")) run\(services.count == 1 ? "s" : "") now; pass --to BRANCH or --to REVISION."
-        case let .previousReleasesDiffer(services, revisions):
-            return "the services share one checkout but their previous releases differ ("
-                + zip(services, revisions).map { "\($0): \($1.prefix(12))" }.joined(separator: ", ")
-                + "); roll them back one at a time with --service NAME --to REVISION."
-        case let .stateDirectoryUnusable(path):
-            return "the state directory \(path) cannot be created or written by the ssh user. Set state_dir in botops.yml to a directory it can write (for several users: one shared by a group, e.g. /var/lib/botops with mode 2770), or fix its owner."
         case let .databaseDownBeforeDeploy(detail):
             return "the database is not running before the deploy (db-running: \(detail)), so the checks that need it would be skipped and nothing could verify the release. Start it first (docker start / docker unpause), or deploy without verification with --unverified."
         case let .unknownRevision(ref):
@@ -112,10 +92,8 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
             return "--host-files deploys only the report script, queries/ and crontab.d/, but these changed too; they are built into images, so deploy the services that use them with --service:\n" + files.map { "  \($0)" }.joined(separator: "\n")
         case let .refused(message):
             return message
-        case let .stepStillRunning(command):
-            return "a command of an earlier deploy still runs on the host (\(command)): its botops was interrupted or lost the connection. Wait for it (--lock-wait 10m), then deploy; the next deploy verifies before and after."
-        case let .lockToolMissing(detail):
-            return "cannot take the deploy lock: \(detail). botops uses flock(1) from util-linux on the host; install it."
+        case let .hostState(error):
+            return error.description
         }
     }
 }

@@ -645,6 +645,8 @@ public final class Deployer: @unchecked Sendable {
         case let failure as StepFailure: return failure
         case let refusal as DeployError where refusal.exitCode == .refused || refusal.exitCode == .usage:
             return StepFailure(message: refusal.description, refusal: refusal)
+        case let refusal as HostStateError where refusal.exitCode == .refused || refusal.exitCode == .usage:
+            return StepFailure(message: refusal.description, refusal: .hostState(refusal))
         case let refusal as any Error & ExitCodeProviding where refusal.exitCode == .refused:
             return StepFailure(message: String(describing: refusal), refusal: .refused(String(describing: refusal)))
         case let remote as RemoteError where remote.isUnreachable:
