@@ -55,6 +55,7 @@ let package = Package(
         // Locates the sandbox host (scripts/sandbox) for the integration tests.
         .target(name: "SandboxSupport", dependencies: ["Remote", "Postgres"], path: "Tests/SandboxSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
+        .testTarget(name: "HostStateTests", dependencies: ["HostState"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "SandboxSupport"]),
         .testTarget(
             name: "EngineTests",

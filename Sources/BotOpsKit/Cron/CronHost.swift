@@ -53,27 +53,19 @@ public struct MissingProgram: Equatable, Sendable {
     }
 }
 
-/// A crontab backup kept on the host.
-public struct CrontabBackup: Equatable, Sendable {
-    public let name: String
-    public let bytes: Int
-}
-
 /// The host's cron: reads the crontab, the zone and the daemon's kind; writes the crontab
 /// atomically with `crontab FILE` after backing up the one it replaces.
 public struct CronHost: Sendable {
     public let runner: any CommandRunner
     /// Backups go to `crontab-backups` in it.
     public let state: StateDirectory
-    /// Backups kept; older ones are deleted after each write.
-    public static let keptBackups = 20
 
     public init(runner: any CommandRunner, state: StateDirectory) {
         self.runner = runner
         self.state = state
     }
 
-    private var backupDirectory: ShellScript { state.file("crontab-backups") }
+    private var backupStore: CrontabBackups { CrontabBackups(state: state) }
 
     /// Runs a script that only reads; fails with `step` in the message.
     private func read(_ script: ShellScript, _ step: String) async throws -> CommandResult {
@@ -162,7 +154,7 @@ public struct CronHost: Sendable {
     /// Puts a backup back (the newest when `name` is nil), after backing up the current crontab.
     /// Returns the backup that was restored.
     public func restore(_ name: String?) async throws -> String {
-        if let name, !Self.isBackupName(name) { throw CronHostError.backupMissing(name: name) }
+        if let name, !CrontabBackups.isBackupName(name) { throw CronHostError.backupMissing(name: name) }
         let chosen: String
         if let name {
             chosen = name
@@ -176,27 +168,16 @@ public struct CronHost: Sendable {
 
     /// The backups on the host, oldest first.
     public func backups() async throws -> [CrontabBackup] {
-        let script: ShellScript = "cd \(backupDirectory) 2>/dev/null || exit 0; for f in crontab-*.txt; do [ -f \"$f\" ] && printf '%s %s\\n' \"$(wc -c < \"$f\")\" \"$f\"; done; true"
-        let result = try await read(script, "listing crontab backups")
-        return result.stdoutText.split(separator: "\n").compactMap { line in
-            let parts = line.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, let size = Int(parts[0]), Self.isBackupName(parts[1]) else { return nil }
-            return CrontabBackup(name: String(parts[1]), bytes: size)
-        }.sorted { $0.name < $1.name }
+        let result = try await read(backupStore.listCommand.script, "listing crontab backups")
+        return CrontabBackups.parseList(result.stdoutText)
     }
 
     /// The bytes of one backup.
     public func backup(_ name: String) async throws -> Crontab {
-        guard Self.isBackupName(name) else { throw CronHostError.backupMissing(name: name) }
-        let result = try await runner.run(RemoteCommand("cat \(state.file("crontab-backups/" + name))", timeout: .seconds(30))).result
+        guard CrontabBackups.isBackupName(name) else { throw CronHostError.backupMissing(name: name) }
+        let result = try await runner.run(backupStore.readCommand(name)).result
         guard result.succeeded else { throw CronHostError.backupMissing(name: name) }
         return Crontab(bytes: result.stdout)
-    }
-
-    static func isBackupName(_ name: some StringProtocol) -> Bool {
-        name.hasPrefix("crontab-") && name.hasSuffix(".txt") && name.utf8.count < 64
-            && name.utf8.allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-                || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || $0 == UInt8(ascii: "T") || $0 == UInt8(ascii: "Z") }
     }
 
     private enum Source {
@@ -213,7 +194,7 @@ public struct CronHost: Sendable {
     private func backUpAndInstall(source: Source, expected: Crontab?) async throws -> String {
         var steps: [ShellScript] = [
             "umask 077",
-            "dir=\(backupDirectory)",
+            "dir=\(backupStore.directory)",
             "mkdir -p \"$dir\" || exit 90",
             "cur=\"$dir/.current.$$\"; new=\"$dir/.new.$$\"; err=\"$dir/.err.$$\"; old=\"$dir/.expected.$$\"",
             "trap 'rm -f \"$cur\" \"$new\" \"$err\" \"$old\"' EXIT",
@@ -236,10 +217,9 @@ public struct CronHost: Sendable {
             steps.append("cp \"$dir\"/\(name) \"$new\" || exit 93")
         }
         steps += [
-            "backup=\"crontab-$(date -u +%Y%m%dT%H%M%S.%NZ).txt\"",
-            "cp \"$cur\" \"$dir/$backup\" || exit 94",
+            CrontabBackups.saveScript,
             "crontab \"$new\" || exit \(Int(Self.statusInstallRefused))",
-            "ls \"$dir\" | grep '^crontab-.*\\.txt$' | sort | head -n -\(Self.keptBackups) | while read -r stale; do rm -f \"$dir/$stale\"; done",
+            CrontabBackups.pruneScript,
             "echo \"$backup\"",
         ]
         let effect = RemoteCommand.Effect.changes("backs up the crontab to \(state.path)/crontab-backups and installs a new one")
