@@ -13,10 +13,9 @@ struct BlackoutOptions: ParsableArguments {
 
     /// Refuses (exit 4) inside a window unless --force; says so on stderr when forced.
     func check(_ session: CommandSession, action: String, configPath: String?) async throws {
-        let directory = crontabDirectory ?? CronEntries.defaultDirectory(configPath: configPath)
-        var isDirectory: ObjCBool = false
-        guard crontabDirectory != nil || (FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue) else { return }
-        let guardian = BlackoutGuard(entries: try CronEntries.load(directory: directory), now: Int64(Date().timeIntervalSince1970))
+        let entries = try CronEntries.managed(crontabDirectory: crontabDirectory, configPath: configPath)
+        guard !entries.isEmpty else { return }
+        let guardian = BlackoutGuard(entries: entries, now: Int64(Date().timeIntervalSince1970))
         if let window = try await guardian.check(action: action, command: commandLine(), force: force,
                                                   host: try await session.host(), state: session.config.deploy.stateDirectory) {
             FileHandle.standardError.write(Data("botops: --force: going ahead inside a blackout window: \(window.description)\n".utf8))

@@ -29,7 +29,7 @@ struct Gate: HostCommand {
     @Option(name: .long, help: "Also write the report in --format to FILE (atomically); the text goes to stdout.")
     var output: String?
 
-    @Option(name: .customLong("crontab-dir"), help: ArgumentHelp("The crontab.d directory (default: crontab.d beside botops.yml).", valueName: "dir"))
+    @Option(name: .customLong("crontab-dir"), help: ArgumentHelp("The crontab.d directory (default: crontab.d beside botops.yml, when there is one).", valueName: "dir"))
     var crontabDirectory: String?
 
     @Option(name: .long, help: ArgumentHelp("Judge the blackout windows at this UTC instant instead of now, e.g. 2026-11-30T17:05:00Z (to rehearse a deploy time).", valueName: "instant"), transform: parseInstant)
@@ -48,7 +48,7 @@ struct Gate: HostCommand {
                               problem: "--service \(service) is not one of \(config.services.joined(separator: ", "))")
         }
         let destination = try output.map(ReportOutput.init(path:))
-        let entries = try CronEntries.load(directory: crontabDirectory ?? CronEntries.defaultDirectory(configPath: connection.config))
+        let entries = try CronEntries.managed(crontabDirectory: crontabDirectory, configPath: connection.config)
         let gate = BotOpsKit.Gate(config: config, entries: entries, service: service, at: at ?? Int64(Date().timeIntervalSince1970), checkTimeout: timeout, strict: strict)
         let report = await gate.run(destination: config.host) { try await session.host() }
         if let destination {

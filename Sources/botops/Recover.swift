@@ -36,7 +36,7 @@ struct RecoverCommand: HostCommand {
         let playbook = try RecoverPlaybook.load(directory: playbooks)
         let text = format == .text
         let recoverer = Recoverer(
-            config: config, runner: try await session.host(), entries: try managedCronEntries(crontabDirectory, configPath: connection.config),
+            config: config, runner: try await session.host(), entries: try CronEntries.managed(crontabDirectory: crontabDirectory, configPath: connection.config),
             playbook: playbook, acquireLock: { holder in try await session.acquireDeployLock(as: holder, wait: nil) },
             progress: { line in if text { FileHandle.standardError.write(Data("\(line)\n".utf8)) } })
         let report = try await recoverer.run(.init(dryRun: dryRun, yes: yes, command: commandLine()))

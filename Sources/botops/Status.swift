@@ -29,7 +29,7 @@ struct StatusCommand: HostCommand {
     }
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
-        let entries = try managedCronEntries(crontabDirectory, configPath: connection.config)
+        let entries = try CronEntries.managed(crontabDirectory: crontabDirectory, configPath: connection.config)
         let reader = StatusReader(config: session.config, runner: try await session.host(), entries: entries, localVersion: BotOpsVersion.current)
         let colour = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         while true {
@@ -42,13 +42,4 @@ struct StatusCommand: HostCommand {
             try await Task.sleep(for: .seconds(watch))
         }
     }
-}
-
-/// crontab.d's entries: those of `--crontab-dir`, else of crontab.d beside botops.yml when it exists.
-func managedCronEntries(_ directory: String?, configPath: String?) throws -> [CronEntry] {
-    if let directory { return try CronEntries.load(directory: directory) }
-    let beside = CronEntries.defaultDirectory(configPath: configPath)
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: beside, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
-    return try CronEntries.load(directory: beside)
 }

@@ -65,7 +65,7 @@ struct Verify: HostCommand {
             }
             notifier = Notifier(command: command)
         }
-        let entries = try scheduledEntries(configPath: connection.config)
+        let entries = try CronEntries.managed(crontabDirectory: crontabDirectory, configPath: connection.config)
         let host = try await session.host()
         // Judged beside the checks, on the same connection: the evidence is each command's own
         // log, which report-generation's run of the script does not write.
@@ -89,14 +89,5 @@ struct Verify: HostCommand {
             }
         }
         return ExitStatus(report.exitCode)
-    }
-
-    /// crontab.d's entries: those of --crontab-dir, else of crontab.d beside botops.yml if it exists.
-    private func scheduledEntries(configPath: String?) throws -> [CronEntry] {
-        if let crontabDirectory { return try CronEntries.load(directory: crontabDirectory) }
-        let directory = CronEntries.defaultDirectory(configPath: configPath)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
-        return try CronEntries.load(directory: directory)
     }
 }

@@ -25,6 +25,18 @@ public enum CronEntries {
         return config.deletingLastPathComponent().appendingPathComponent("crontab.d").path
     }
 
+    /// The one crontab.d rule for the commands that judge the entries (verify, blackout, gate,
+    /// status, recover): a `--crontab-dir` must be readable; without one, crontab.d beside
+    /// botops.yml is read when it exists, and its absence means no entries. `cron diff`,
+    /// `install` and `list` use `load(directory:)`, which refuses a missing directory.
+    public static func managed(crontabDirectory: String?, configPath: String?) throws -> [CronEntry] {
+        if let crontabDirectory { return try load(directory: crontabDirectory) }
+        let beside = defaultDirectory(configPath: configPath)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: beside, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
+        return try load(directory: beside)
+    }
+
     /// Every `*.cron` file of `directory`, by name. An empty or missing directory is an error:
     /// installing nothing would remove every managed entry.
     public static func load(directory: String) throws -> [CronEntry] {
