@@ -205,6 +205,27 @@ public final class Deployer: @unchecked Sendable {
     /// Thrown at a step boundary once the run must stop.
     struct StopRequested: Error {}
 
+    /// Thrown by the stoppable part of a changing step that an interruption stopped on the host
+    /// (or that ended after it): nothing of the step has changed the host.
+    struct PartStopped: Error {}
+
+    /// Runs `body`, a part of a changing step that changes nothing running (the checkout's
+    /// fetch), as a stoppable step: its commands are recorded, an interruption stops them on the
+    /// host, and the step ends after it. The rest of the step then runs under the step lock again.
+    func stoppablePart<T>(of step: PlaybookStep, _ body: () async throws -> T) async throws -> T {
+        let label = "\(run.action) step \(step.name)"
+        mutex.withLock { stepRunner.enter(stoppable: true, label: label) }
+        defer { mutex.withLock { stepRunner.enter(stoppable: false, label: label) } }
+        let value: T
+        do {
+            value = try await body()
+        } catch where !run.rollingBack && stopReason != nil && (error as? RemoteError)?.isUnreachable != true {
+            throw PartStopped()
+        }
+        if !run.rollingBack, stopReason != nil { throw PartStopped() }
+        return value
+    }
+
     /// The run stopped at a step boundary: a service left stopped is started again, then the
     /// host's state is reported with the one command that undoes the deploy.
     private func stopped() async -> DeployOutcome {
@@ -604,7 +625,7 @@ public final class Deployer: @unchecked Sendable {
             } catch {
                 if let remote = error as? RemoteError, remote.isUnreachable { throw HostLost(error: remote) }
                 let duration = clock.now - start
-                if !run.rollingBack, stopReason != nil, stoppable || step.action == .builtin(.lock) {
+                if !run.rollingBack, stopReason != nil, stoppable || step.action == .builtin(.lock) || error is PartStopped {
                     // Stopped on the host by the interruption: not a failure of the release.
                     run.steps.append(.init(name: label + step.name, status: "stopped", durationMS: wholeMilliseconds(duration)))
                     emit(.stepFinished(name: label + step.name, status: .failed, duration: duration, message: "stopped: \(stopReason ?? "")"))
