@@ -42,7 +42,8 @@ struct HeldCheckout {
 
     private func remove(hook: String) async throws {
         // Let a hook still waiting end first, so no checkout of the test outlives it.
-        try await sandbox.sh("touch \(shellQuote(directory))/release; for i in $(seq 100); do pgrep -u \"$(id -u)\" -f 'hooks/post-checkou[t]' >/dev/null || break; sleep 0.1; done; rm -rf \(hook) \(shellQuote(directory))")
+        let dir = shellQuote(directory)
+        try await sandbox.sh("touch \(dir)/release; if [ -e \(dir)/started ]; then for i in $(seq 100); do [ -e \(dir)/ended ] && break; sleep 0.1; done; fi; rm -rf \(hook) \(dir)")
     }
 
     /// Waits (on the host, bounded) until the checkout runs its hook.
