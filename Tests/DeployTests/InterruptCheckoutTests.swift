@@ -104,26 +104,28 @@ final class BotopsProcess {
     var finishedEvent: String { output.split(separator: "\n").last.map(String.init) ?? "" }
 }
 
+/// A deployer on `runner` that `interruption` asks to stop, as the lifecycle asks on a signal;
+/// its events go to `onEvent` too.
+func interruptibleDeployer(_ runner: any CommandRunner, config path: String, interruption: Interruption,
+                           onEvent: @escaping @Sendable (DeployEvent) -> Void = { _ in }) throws -> (Deployer, EventLog) {
+    let config = try BotOpsConfig.load(path: path)
+    let events = EventLog()
+    let deployer = Deployer(config: config,
+                            deployPlaybook: try config.deploy.loadPlaybook(.deploy, configPath: path),
+                            rollbackPlaybook: try config.deploy.loadPlaybook(.rollback, configPath: path),
+                            runner: runner, interruption: interruption) { event in
+        events.append(event)
+        onEvent(event)
+    }
+    return (deployer, events)
+}
+
 /// Ctrl-C, SIGTERM and CI's cancel while `checkout` runs, and a deploy waiting for the lock while
 /// an interrupted (or killed) deploy's step still runs on the host.
 @Suite(.enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct InterruptCheckoutTests {
     static func lock(_ host: any CommandRunner) -> DeployLock {
         DeployLock(state: StateDirectory(path: "~/.botops"), staleAfter: .seconds(3600), runner: host)
-    }
-
-    func deployer(_ runner: any CommandRunner, config path: String, interruption: Interruption,
-                  onEvent: @escaping @Sendable (DeployEvent) -> Void = { _ in }) throws -> (Deployer, EventLog) {
-        let config = try BotOpsConfig.load(path: path)
-        let events = EventLog()
-        let deployer = Deployer(config: config,
-                                deployPlaybook: try config.deploy.loadPlaybook(.deploy, configPath: path),
-                                rollbackPlaybook: try config.deploy.loadPlaybook(.rollback, configPath: path),
-                                runner: runner, interruption: interruption) { event in
-            events.append(event)
-            onEvent(event)
-        }
-        return (deployer, events)
     }
 
     /// The signal comes while `git checkout` runs: the checkout runs to its end, nothing after it
@@ -138,7 +140,7 @@ struct InterruptCheckoutTests {
             let target = try await sandbox.commit(on: "main", files: ["VERSION": "2-checkout\n"], message: "sighook: a release interrupted at checkout")
             try await HeldCheckout.with(sandbox) { held in
                 let interruption = Interruption()
-                let (deployer, events) = try deployer(sandbox.host, config: config, interruption: interruption)
+                let (deployer, events) = try interruptibleDeployer(sandbox.host, config: config, interruption: interruption)
                 let run = Task { try await deployer.deploy(DeployRequest(services: ["sighook"], command: "botops deploy --service sighook")) }
                 try await held.waitStarted()
                 interruption.request(signal)
@@ -225,7 +227,7 @@ struct InterruptCheckoutTests {
                 // it), so whether the step had ended is read at that moment.
                 let interruption = Interruption()
                 let endedWhenLocked = EventLog()
-                let (second, events) = try deployer(sandbox.host, config: config, interruption: interruption) { event in
+                let (second, events) = try interruptibleDeployer(sandbox.host, config: config, interruption: interruption) { event in
                     if case .stepFinished("lock", .ok, _, _) = event {
                         endedWhenLocked.append(.notice(held.hasEnded ? "ended" : "running"))
                     }
@@ -271,7 +273,7 @@ struct InterruptCheckoutTests {
             try await sandbox.sh("git -C \(app) config remote.origin.uploadpack 'sleep 53; git-upload-pack'")
             do {
                 let interruption = Interruption()
-                let (deployer, events) = try deployer(sandbox.host, config: config, interruption: interruption)
+                let (deployer, events) = try interruptibleDeployer(sandbox.host, config: config, interruption: interruption)
                 let run = Task { try await deployer.deploy(DeployRequest(services: ["sighook"], command: "botops deploy --service sighook")) }
                 try await sandbox.sh("for i in $(seq 1200); do pgrep -fx 'sleep 53' >/dev/null && exit 0; sleep 0.1; done; exit 1", timeout: .seconds(180))
                 interruption.request(SIGINT)

@@ -13,16 +13,10 @@ struct InterruptRollbackTests {
     @Test func aRollbackInterruptedDuringStopStartsTheOldContainerAgainAndSaysHowToFinish() async throws {
         try await DeploySandbox.scenario { sandbox in
             let path = try sandbox.config(compose: "docker-compose")
-            let config = try BotOpsConfig.load(path: path)
             let original = try await sandbox.runningImage("sighook")
             let head = try await sandbox.checkout().revision
-            let events = EventLog()
             let interruption = Interruption()
-            let deployer = Deployer(config: config,
-                                    deployPlaybook: try config.deploy.loadPlaybook(.deploy, configPath: path),
-                                    rollbackPlaybook: try config.deploy.loadPlaybook(.rollback, configPath: path),
-                                    runner: sandbox.host, interruption: interruption) { event in
-                events.append(event)
+            let (deployer, events) = try interruptibleDeployer(sandbox.host, config: path, interruption: interruption) { event in
                 if case .stepStarted("rollback: stop", _, _) = event { interruption.request(SIGTERM) }
             }
             let outcome = try await deployer.rollback(RollbackRequest(services: ["sighook"], to: head, command: "botops rollback --service sighook --to \(head)"))
