@@ -237,7 +237,9 @@ public struct CommandLifecycle: Sendable {
 
     /// Runs `body` and returns the process exit status: a `BotOpsExitCode`, or 128 + the signal
     /// number when interrupted (130 for Ctrl-C, 143 for SIGTERM), as a shell reports it.
-    public func run(_ selection: HostSelection,
+    /// `failedToStart` hears of an error that ended the command before its body ran (a
+    /// botops.yml that cannot be read), so a command with an event stream can end it.
+    public func run(_ selection: HostSelection, failedToStart: (Error) -> Void = { _ in },
                     body: @escaping @Sendable (CommandSession) async throws -> ExitStatus) async -> Int32 {
         let session: CommandSession
         do {
@@ -246,6 +248,7 @@ public struct CommandLifecycle: Sendable {
             session = CommandSession(config: config, connect: settings.connect)
         } catch {
             say(error)
+            failedToStart(error)
             return BotOpsExitCode(for: error).rawValue
         }
         return await run(session, body: body)

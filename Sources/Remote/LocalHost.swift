@@ -15,16 +15,26 @@ public struct LocalHost: HostConnection {
 
     public var destination: String { "local" }
 
+    /// Cancelling the task stops the command: SIGTERM to its process group (the command and
+    /// everything it started), SIGKILL to what is left after `cancelGrace`.
     public func stream(_ command: String, timeout: Duration?, input: CommandInput, onOutput: @escaping OutputHandler) async throws -> Termination {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                continuation.resume(with: Result { try Self.runBlocking(command, timeout: timeout, input: input, onOutput: onOutput) })
+        let child = SpawnedGroup()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let thread = Thread {
+                    continuation.resume(with: Result { try Self.runBlocking(command, timeout: timeout, input: input, child: child, onOutput: onOutput) })
+                }
+                thread.start()
             }
-            thread.start()
+        } onCancel: {
+            child.cancel()
         }
     }
 
-    private static func runBlocking(_ command: String, timeout: Duration?, input: CommandInput, onOutput: OutputHandler) throws -> Termination {
+    /// How long a cancelled command has between SIGTERM and SIGKILL.
+    static let cancelGrace: Duration = .seconds(3)
+
+    private static func runBlocking(_ command: String, timeout: Duration?, input: CommandInput, child: SpawnedGroup, onOutput: OutputHandler) throws -> Termination {
         var stdoutPipe: [Int32] = [0, 0]
         var stderrPipe: [Int32] = [0, 0]
         guard closeOnExecPipe(&stdoutPipe) == 0, closeOnExecPipe(&stderrPipe) == 0 else {
@@ -67,6 +77,7 @@ public struct LocalHost: HostConnection {
         guard spawned == 0 else {
             throw RemoteError.localSpawnFailed(command: command, detail: String(cString: strerror(spawned)))
         }
+        child.started(pid)
 
         let clock = ContinuousClock()
         let deadline = CommandDeadline(timeout: timeout, start: clock.now)
@@ -76,11 +87,16 @@ public struct LocalHost: HostConnection {
             let now = clock.now
             if deadline.isExpired(at: now) {
                 killpg(pid, SIGKILL)
+                child.ended()
                 var status: Int32 = 0
                 while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
                 throw RemoteError.commandTimedOut(command: command, seconds: timeout.map(totalSeconds) ?? 0)
             }
-            let waitMilliseconds = pollMilliseconds(deadline.timeLeft(at: now))
+            if let cancelled = child.cancelledAt, cancelled.duration(to: now) > cancelGrace {
+                killpg(pid, SIGKILL)
+            }
+            // A cancellation is noticed within 100 ms.
+            let waitMilliseconds = min(pollMilliseconds(deadline.timeLeft(at: now)).clampedWait, 100)
             var fds = open.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             if poll(&fds, nfds_t(fds.count), waitMilliseconds) < 0 && errno != EINTR {
                 throw RemoteError.localSpawnFailed(command: command, detail: errnoText())
@@ -95,9 +111,48 @@ public struct LocalHost: HostConnection {
             }
         }
 
+        // No signal to the group from here on: once reaped, its id may be given to another.
+        child.ended()
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let signal = status & 0x7f
         return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(SignalNames.name(for: signal))
     }
+}
+
+/// The process group of one local command, for a cancellation that comes from another thread.
+/// The group is signalled only while its leader has not been reaped, so its id is still ours.
+private final class SpawnedGroup: @unchecked Sendable {
+    private let mutex = NSLock()
+    private var pid: pid_t?
+    private var cancelled: ContinuousClock.Instant?
+    private var reaped = false
+
+    var cancelledAt: ContinuousClock.Instant? { mutex.withLock { cancelled } }
+
+    func started(_ pid: pid_t) {
+        let stopNow = mutex.withLock {
+            self.pid = pid
+            return cancelled != nil
+        }
+        if stopNow { killpg(pid, SIGTERM) }
+    }
+
+    func cancel() {
+        mutex.withLock {
+            guard cancelled == nil else { return }
+            cancelled = ContinuousClock.now
+            if let pid, !reaped { killpg(pid, SIGTERM) }
+        }
+    }
+
+    /// Called just before the leader is reaped (until then its id cannot be reused).
+    func ended() {
+        mutex.withLock { reaped = true }
+    }
+}
+
+private extension Int32 {
+    /// poll's "no limit" (-1) as a wait the cancellation check can cap.
+    var clampedWait: Int32 { self < 0 ? .max : self }
 }

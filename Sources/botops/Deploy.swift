@@ -60,6 +60,10 @@ struct Deploy: HostCommand {
         try await output.reportingErrors { try await deploy(session) }
     }
 
+    func failedToStart(_ error: Error) {
+        output.reportFinished(error)
+    }
+
     private func deploy(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
         if !dryRun { try await blackout.check(session, action: "deploy", configPath: connection.config) }
@@ -85,9 +89,14 @@ extension DeployOutputOptions {
         do {
             return try await body()
         } catch {
-            if format == .json, !(error is CancellationError) { printer(.finished(DeployOutcome(error: error))) }
+            if !(error is CancellationError) { reportFinished(error) }
             throw error
         }
+    }
+
+    /// In JSON mode, the `finished` event of a command that `error` ended.
+    func reportFinished(_ error: Error) {
+        if format == .json { printer(.finished(DeployOutcome(error: error))) }
     }
 }
 

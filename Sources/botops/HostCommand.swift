@@ -8,13 +8,18 @@ protocol HostCommand: AsyncParsableCommand, Sendable {
     /// The command's own work; what it takes (the deploy lock) it takes through `session`, which
     /// releases it on every way out.
     func body(_ session: CommandSession) async throws -> ExitStatus
+    /// The command ended before its body ran (botops.yml unreadable): a command whose output is
+    /// an event stream ends it here.
+    func failedToStart(_ error: Error)
 }
 
 extension HostCommand {
     func run() async throws {
-        let status = await CommandLifecycle().run(connection.selection) { session in
+        let status = await CommandLifecycle().run(connection.selection, failedToStart: failedToStart) { session in
             try await body(session)
         }
         throw ExitCode(status)
     }
+
+    func failedToStart(_ error: Error) {}
 }

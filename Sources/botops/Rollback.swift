@@ -43,6 +43,10 @@ struct Rollback: HostCommand {
         try await output.reportingErrors { try await rollback(session) }
     }
 
+    func failedToStart(_ error: Error) {
+        output.reportFinished(error)
+    }
+
     private func rollback(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
         if plan == .cron { return try await rollBackCron(session) }

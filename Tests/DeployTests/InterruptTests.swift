@@ -281,6 +281,9 @@ struct StepStopTests {
         let runner = StepRunner(inner: LocalHost(), state: StateDirectory(path: dir))
         runner.enter(stoppable: true, label: "build")
         _ = try await runner.run(RemoteCommand("true", timeout: .seconds(30)))
+        // A process started later than the ended command (its start time is counted in 10 ms
+        // ticks: one started in the same tick would pass for the command itself).
+        try await Task.sleep(for: .milliseconds(50))
         // An unrelated process now has the pid the ended command had.
         let stranger = try await local("sleep 300 > /dev/null 2>&1 & echo $!").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         _ = try await local("sed -i 's/^[0-9]*/\(stranger)/' \(dir)/run-*.pgids")

@@ -317,9 +317,10 @@ extension Deployer {
     // MARK: checkout
 
     /// Fetch, then fast-forward the branch (or check out `--ref`); a rewritten history is refused
-    /// before anything moves.
+    /// before anything moves. The fetch changes nothing running: an interruption stops it on the
+    /// host, and the step ends there with the checkout where it was.
     private func checkOutTarget(step: PlaybookStep) async throws -> String? {
-        try await runChecked(commands.fetch(timeout: step.timeout), step: step.name)
+        try await stoppablePart(of: step) { try await runChecked(commands.fetch(timeout: step.timeout), step: step.name) }
         let ref = run.request?.ref ?? config.branch
         let resolved = try await runner.run(commands.resolve(ref, timeout: step.timeout))
         var target: Target?

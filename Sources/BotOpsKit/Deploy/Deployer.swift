@@ -95,6 +95,9 @@ public final class Deployer: @unchecked Sendable {
         /// Checks failing after the deploy that were failing before it too: tolerated, not passed.
         var failingAfter: [CheckID] = []
         var rollingBack = false
+        /// The rollback after a failed deploy is what restores the host: an interruption lets it
+        /// run to its end. `botops rollback` stops at a step boundary, as a deploy does.
+        var runsToItsEnd: Bool { rollingBack && action != "rollback" }
         /// The checkout moved: from here on a failure rolls back.
         var checkoutChanged = false
         /// Containers were stopped or replaced.
@@ -159,11 +162,11 @@ public final class Deployer: @unchecked Sendable {
     /// The first Ctrl-C or SIGTERM: the holder record and the `interrupted` audit line are written
     /// at once; a step that changes nothing running is stopped on the host; one that changes the
     /// running service runs to its end. The run loop then stops at the step boundary
-    /// (`stopped()`). A rollback in progress runs to its end: it is what restores the host.
+    /// (`stopped()`). The rollback after a failed deploy runs to its end: it restores the host.
     func interrupt(by signal: Int32) {
-        let (held, step, rollingBack) = mutex.withLock {
+        let (held, step, runsToItsEnd) = mutex.withLock {
             interruptedBy = interruptedBy ?? signal
-            return (heldLock, currentStep, run.rollingBack)
+            return (heldLock, currentStep, run.runsToItsEnd)
         }
         guard let held else {
             // Nothing taken yet: stop waiting for the lock.
@@ -171,7 +174,7 @@ public final class Deployer: @unchecked Sendable {
             return
         }
         let record = interruptedRecord(signal: signal, step: step)
-        let stop = rollingBack ? nil : stepRunner.stopCommand()
+        let stop = runsToItsEnd ? nil : stepRunner.stopCommand()
         let (hostRunner, state) = (hostRunner, config.deploy.stateDirectory)
         held.record(step: "\(step) (interrupted by \(signalName(signal)))")
         let work = Task {
@@ -205,6 +208,27 @@ public final class Deployer: @unchecked Sendable {
     /// Thrown at a step boundary once the run must stop.
     struct StopRequested: Error {}
 
+    /// Thrown by the stoppable part of a changing step that an interruption stopped on the host
+    /// (or that ended after it): nothing of the step has changed the host.
+    struct PartStopped: Error {}
+
+    /// Runs `body`, a part of a changing step that changes nothing running (the checkout's
+    /// fetch), as a stoppable step: its commands are recorded, an interruption stops them on the
+    /// host, and the step ends after it. The rest of the step then runs under the step lock again.
+    func stoppablePart<T>(of step: PlaybookStep, _ body: () async throws -> T) async throws -> T {
+        let label = "\(run.action) step \(step.name)"
+        mutex.withLock { stepRunner.enter(stoppable: true, label: label) }
+        defer { mutex.withLock { stepRunner.enter(stoppable: false, label: label) } }
+        let value: T
+        do {
+            value = try await body()
+        } catch where !run.runsToItsEnd && stopReason != nil && (error as? RemoteError)?.isUnreachable != true {
+            throw PartStopped()
+        }
+        if !run.runsToItsEnd, stopReason != nil { throw PartStopped() }
+        return value
+    }
+
     /// The run stopped at a step boundary: a service left stopped is started again, then the
     /// host's state is reported with the one command that undoes the deploy.
     private func stopped() async -> DeployOutcome {
@@ -237,7 +261,11 @@ public final class Deployer: @unchecked Sendable {
         let advice: String
         if run.checkoutChanged {
             state.insert("the checkout is at \(run.target?.display ?? "?") (was \(previousTarget.revision.prefix(12)))", at: 0)
-            advice = "To undo it: \(undo); to finish it instead, deploy again."
+            if run.action == "rollback", let target = run.target {
+                advice = "To finish the rollback: botops rollback --service \(run.services.joined(separator: ",")) --to \(target.revision.prefix(12)); to undo it instead: \(undo)."
+            } else {
+                advice = "To undo it: \(undo); to finish it instead, deploy again."
+            }
         } else {
             state.insert(run.containersTouched ? "the checkout did not move" : "nothing had changed on the host", at: 0)
             advice = "Deploy again when ready: \(run.request?.command ?? "botops deploy")"
@@ -478,6 +506,8 @@ public final class Deployer: @unchecked Sendable {
         var failure: String?
         /// `failure` without command output, for the audit.
         var auditedFailure: String?
+        /// `botops rollback` was interrupted: it stopped at a step boundary.
+        var stopped = false
     }
 
     /// Runs rollback.yml without its lock step (the lock is already held) and reports how it went.
@@ -498,6 +528,9 @@ public final class Deployer: @unchecked Sendable {
             } catch let failure as StepFailure {
                 result.failure = "\(step.name): \(failure.message)"
                 result.auditedFailure = "\(step.name): \(failure.auditText)"
+                break
+            } catch is StopRequested {
+                result.stopped = true
                 break
             } catch {
                 result.failure = "\(step.name): \(String(describing: error))"
@@ -523,6 +556,10 @@ public final class Deployer: @unchecked Sendable {
                 if let lockStep = rollbackPlaybook.steps.first(where: { $0.action == .builtin(.lock) }) {
                     try await perform(lockStep, index: 1, total: total, playbook: .rollback)
                 }
+            } catch is StopRequested {
+                return await stopped()
+            }
+            do {
                 try await inspectHost(timeout: .seconds(120), requireBranch: false)
                 run.running = try await runningContainers(run.services)
                 run.target = try await rollbackTarget(request.to)
@@ -535,6 +572,8 @@ public final class Deployer: @unchecked Sendable {
             let target = run.target ?? previousTarget
             let result = await rollBack(to: target, restartContainers: true, numbering: (after: 1, of: total))
             run.steps += result.steps
+            // Interrupted: the audit line was written at the signal.
+            if result.stopped { return await stopped() }
             var record = auditRecord(result: result.failure == nil ? "success" : "failed")
             record.failure = result.auditedFailure
             await appendAudit(record)
@@ -571,7 +610,7 @@ public final class Deployer: @unchecked Sendable {
 
     /// Runs one step with its timeout and retries, reporting it; a failure is thrown as `StepFailure`.
     func perform(_ step: PlaybookStep, index: Int, total: Int, playbook: Playbook.Kind, label: String = "") async throws {
-        if !run.rollingBack, stopReason != nil { throw StopRequested() }
+        if !run.runsToItsEnd, stopReason != nil { throw StopRequested() }
         let stoppable = isStoppable(step)
         mutex.withLock {
             currentStep = label + step.name
@@ -604,7 +643,7 @@ public final class Deployer: @unchecked Sendable {
             } catch {
                 if let remote = error as? RemoteError, remote.isUnreachable { throw HostLost(error: remote) }
                 let duration = clock.now - start
-                if !run.rollingBack, stopReason != nil, stoppable || step.action == .builtin(.lock) {
+                if !run.runsToItsEnd, stopReason != nil, stoppable || step.action == .builtin(.lock) || error is PartStopped {
                     // Stopped on the host by the interruption: not a failure of the release.
                     run.steps.append(.init(name: label + step.name, status: "stopped", durationMS: wholeMilliseconds(duration)))
                     emit(.stepFinished(name: label + step.name, status: .failed, duration: duration, message: "stopped: \(stopReason ?? "")"))

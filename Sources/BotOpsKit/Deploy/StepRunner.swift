@@ -86,14 +86,15 @@ final class StepRunner: CommandRunner, @unchecked Sendable {
             # Ours: the recorded leader still runs (same start time), or it ended and its group
             # lives on (Linux never gives a pid to a new process while a group of that id exists).
             # A command that ended long ago may have its pid reused by anything: never signalled.
+            # `kill -SIG -PGID`, never `kill -SIG -- -PGID`: dash (sh with --local) refuses `--`.
             ours() {
               if [ -r /proc/"$1"/stat ]; then [ -n "$2" ] && [ "$(sed 's/.*) //' /proc/"$1"/stat | cut -d' ' -f20)" = "$2" ]
-              else kill -0 -- -"$1" 2>/dev/null; fi
+              else kill -0 -"$1" 2>/dev/null; fi
             }
             each() { while read -r p s; do [ "${p:-0}" -gt 1 ] 2>/dev/null && ours "$p" "$s" && "$@" "$p"; done < "$f"; }
-            term() { kill -TERM -- -"$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null; }
+            term() { kill -TERM -"$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null; }
             alive() { alive=1; }
-            kill9() { kill -KILL -- -"$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null; }
+            kill9() { kill -KILL -"$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null; }
             each term
             i=0
             while [ "$i" -lt \(tenths) ]; do
