@@ -55,7 +55,7 @@ import Testing
     @Test func blackoutVerdictWithTheClockInjected() throws {
         let weekly = try entry(weeklyEntryText)
         func verdict(_ instant: String) -> GateVerdict {
-            Gate(config: BotOpsConfig(host: "h"), entries: [weekly], service: nil, at: utc(instant)).blackout(hostZone: .utc, zoneKnown: true)
+            Gate(config: BotOpsConfig(host: "h"), entries: [weekly], service: nil, at: utc(instant)).blackout(hostZone: .utc)
         }
         #expect(verdict("2026-11-30T17:05").status == .fail)   // 09:05 PST
         #expect(verdict("2026-11-30T16:50").status == .fail)   // 08:50 PST
@@ -65,6 +65,35 @@ import Testing
         #expect(verdict("2026-07-06T17:05").status == .pass)   // 10:05 PDT: 17:05 UTC is only a winter window
         #expect(verdict("2026-12-01T17:05").status == .pass)   // Tuesday
         #expect(verdict("2026-11-30T16:45").message == "clear; next window: weekly-strategy-review fires at 2026-11-30 09:00 America/Los_Angeles")
+    }
+
+    /// The host cannot be reached: an entry without CRON_TZ fires in the host's unknown zone, so
+    /// its window is named as not judged, never judged in UTC (which could refuse or pass wrongly).
+    @Test func unreachableJudgesOnlyEntriesWithTheirOwnZone() throws {
+        let hostTime = try entry("0 17 * * 1 /opt/bot/weekly_strategy_review.sh\n# botops: blackout 10m", name: "host-time")
+        let gate = Gate(config: BotOpsConfig(host: "h"), entries: [hostTime, try entry(weeklyEntryText)], service: nil, at: utc("2026-11-30T17:05"))
+        let unreachable = gate.blackout(hostZone: nil)
+        #expect(unreachable.status == .fail, "the Los Angeles entry is still judged: 09:05 PST")
+        let later = Gate(config: BotOpsConfig(host: "h"), entries: [hostTime], service: nil, at: utc("2026-11-30T17:05")).blackout(hostZone: nil)
+        #expect(later.status == .pass, "17:05 in UTC would be inside host-time's window; the host's zone is unknown")
+        #expect(later.message.contains("not judged: host-time"), "\(later.message)")
+        #expect(Gate(config: BotOpsConfig(host: "h"), entries: [hostTime], service: nil, at: utc("2026-11-30T17:05")).blackout(hostZone: .utc).status == .fail)
+    }
+
+    /// Deploy refuses (exit 4) when the database is down in its baseline: the checks that need it
+    /// would be skipped. The gate refuses it too, with or without --strict.
+    @Test func aDatabaseDownIsRefusedAsDeployRefusesIt() {
+        func result(_ id: CheckID, _ status: CheckStatus) -> CheckResult {
+            CheckResult(id: id, title: id.rawValue, status: status, message: status == .fail ? "db is paused" : "skipped", evidence: [], duration: .zero)
+        }
+        let report = VerifyReport(destination: "h", startedAt: Date(), duration: .zero,
+                                  results: [result(.dbRunning, .fail), result(.dbConnectivity, .skip)], connectionLost: nil)
+        for strict in [false, true] {
+            let verdict = Gate(config: BotOpsConfig(host: "h"), entries: [], service: nil, at: 0, strict: strict).checks(report)
+            #expect(verdict.status == .fail)
+            #expect(verdict.message.contains("deploy would refuse: the database is not running before the deploy"), "\(verdict.message)")
+            #expect(self.report([GateVerdict(.hostReachable, .pass, "ok"), verdict]).exitCode == .refused)
+        }
     }
 
     @Test func formatsCarryEveryVerdict() throws {
@@ -227,6 +256,40 @@ struct GateSandboxTests {
         let outside = await (try gate(at: "2026-11-30T18:00")).run(destination: "bot@127.0.0.1:1") { throw Refused() }
         #expect(outside.exitCode == .unreachable)
         #expect(status(outside, .checks) == .skip)
+    }
+
+    /// The host's time zone cannot be read (a `readlink` that fails, first on PATH) and an entry
+    /// without CRON_TZ has a blackout window: deploy refuses (exit 4) and so does the gate, where it
+    /// used to judge the window in UTC and pass.
+    @Test func anUnreadableHostZoneIsRefusedByGateAndDeployAlike() async throws {
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bin = directory.appendingPathComponent("bin")
+        let crontabD = directory.appendingPathComponent("crontab.d")
+        for folder in [bin, crontabD] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        try "#!/bin/sh\nexit 1\n".write(to: bin.appendingPathComponent("readlink"), atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin.appendingPathComponent("readlink").path)
+        // New Year's Day 03:00 in the host's zone: not now, whatever the zone, once it is known.
+        try "0 3 1 1 * /bin/true\n# botops: blackout 10m\n".write(to: crontabD.appendingPathComponent("new-year.cron"), atomically: true, encoding: .utf8)
+        let state = directory.appendingPathComponent("state").path
+        let config = directory.appendingPathComponent("botops.yml").path
+        try (try String(contentsOfFile: sandbox.configFile, encoding: .utf8) + "state_dir: \(state)\n").write(toFile: config, atomically: true, encoding: .utf8)
+        let environment = ["PATH": bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+        let common = ["--config", config, "--local", "--crontab-dir", crontabD.path]
+
+        let gate = try await BuiltBinary.botops.run(["gate", "--format", "json"] + common, environment: environment)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(gate.stdoutText.utf8)) as? [String: Any], "\(gate.stdoutText)\(gate.stderrText)")
+        let blackout = (json["gates"] as? [[String: Any]])?.first { $0["name"] as? String == "blackout" }
+        #expect(blackout?["status"] as? String == "fail", "\(gate.stdoutText)")
+        #expect((blackout?["message"] as? String)?.contains("cannot tell whether now is inside the blackout window of new-year") == true, "\(gate.stdoutText)")
+        #expect(gate.termination == .exited(4))
+
+        // A branch that does not exist: were the window judged, the deploy would still change nothing.
+        let deploy = try await BuiltBinary.botops.run(["deploy", "--service", "sighook", "--ref", "no-such-branch-\(UUID().uuidString.prefix(8))"] + common, environment: environment)
+        #expect(deploy.termination == .exited(4), "\(deploy.stdoutText)\(deploy.stderrText)")
+        #expect(deploy.stderrText.contains("cannot tell whether now is inside the blackout window of new-year"), "\(deploy.stderrText)")
     }
 
     /// A check failing before the deploy (the weekly cron line is gone): deploy would tolerate it

@@ -23,16 +23,19 @@ public struct GateVerdict: Sendable, Equatable {
     public let name: Name
     public let status: Status
     public let message: String
+    /// A failed gate of another kind that deploy refuses rather than runs (the database down in its baseline).
+    let refusedByDeploy: Bool
 
-    public init(_ name: Name, _ status: Status, _ message: String) {
+    public init(_ name: Name, _ status: Status, _ message: String, refusedByDeploy: Bool = false) {
         self.name = name
         self.status = status
         self.message = message
+        self.refusedByDeploy = refusedByDeploy
     }
 
-    /// A failed blackout, checkout, branch or lock gate refuses the deploy (exit 4), as deploy does.
+    /// A failed blackout, checkout, branch, services or lock gate refuses the deploy (exit 4), as deploy does.
     var refuses: Bool {
-        status == .fail && [.blackout, .cleanCheckout, .branch, .services, .deployLock].contains(name)
+        status == .fail && (refusedByDeploy || [.blackout, .cleanCheckout, .branch, .services, .deployLock].contains(name))
     }
 }
 
@@ -92,7 +95,7 @@ public struct Gate: Sendable {
             host = try await connect()
         } catch {
             host = nil
-            verdicts.append(blackout(hostZone: .utc, zoneKnown: false))
+            verdicts.append(blackout(hostZone: nil))
             verdicts.append(GateVerdict(.hostReachable, .fail, "\(error)"))
             for name in [GateVerdict.Name.cleanCheckout, .branch, .services, .deployLock, .checks] {
                 verdicts.append(GateVerdict(name, .skip, "the host cannot be reached"))
@@ -100,8 +103,12 @@ public struct Gate: Sendable {
             return GateReport(destination: destination, service: service, at: at, verdicts: verdicts, checks: nil)
         }
         guard let host else { return GateReport(destination: destination, service: service, at: at, verdicts: verdicts, checks: nil) }
-        let hostZone = (try? await CronHost(runner: host, state: config.deploy.stateDirectory).readTime().zone)
-        verdicts.append(blackout(hostZone: hostZone ?? .utc, zoneKnown: hostZone != nil))
+        do {
+            verdicts.append(blackout(hostZone: try await BlackoutGuard.hostZone(for: entries, host: host, state: config.deploy.stateDirectory)))
+        } catch {
+            // As deploy: a window that cannot be judged refuses.
+            verdicts.append(GateVerdict(.blackout, .fail, "\(error)"))
+        }
         verdicts.append(GateVerdict(.hostReachable, .pass, "connected to \(host.destination)"))
         verdicts += await checkout(host)
         verdicts.append(await services(host))
@@ -121,30 +128,39 @@ public struct Gate: Sendable {
         return GateReport(destination: host.destination, service: service, at: at, verdicts: verdicts, checks: report)
     }
 
-    func blackout(hostZone: CronZone, zoneKnown: Bool) -> GateVerdict {
-        if let window = activeBlackout(entries, at: at, hostZone: hostZone) {
+    /// The blackout windows at `at`. `hostZone` nil (the host cannot be reached): only the entries
+    /// with a CRON_TZ of their own are judged; the others are named, never judged in UTC.
+    func blackout(hostZone: CronZone?) -> GateVerdict {
+        let judged = hostZone == nil ? entries.filter { $0.zone != nil } : entries
+        let zone = hostZone ?? .utc
+        if let window = activeBlackout(judged, at: at, hostZone: zone) {
             return GateVerdict(.blackout, .fail, "inside a blackout window: \(window.description)")
         }
-        let upcoming = entries.filter { $0.blackoutSeconds != nil }.compactMap { entry -> (CronEntry, Int64)? in
-            entry.schedule.next(after: at, in: entry.zone ?? hostZone).map { (entry, $0) }
+        let upcoming = judged.filter { $0.blackoutSeconds != nil }.compactMap { entry -> (CronEntry, Int64)? in
+            entry.schedule.next(after: at, in: entry.zone ?? zone).map { (entry, $0) }
         }.min { $0.1 < $1.1 }
         var message = "clear"
         if let (entry, fire) = upcoming {
-            let zone = entry.zone ?? hostZone
-            message += "; next window: \(entry.name) fires at \(zone.local(at: fire)) \(zone.identifier)"
+            let entryZone = entry.zone ?? zone
+            message += "; next window: \(entry.name) fires at \(entryZone.local(at: fire)) \(entryZone.identifier)"
         }
-        if !zoneKnown && entries.contains(where: { $0.zone == nil && $0.blackoutSeconds != nil }) {
-            message += " (entries without CRON_TZ judged in UTC: the host's zone is unknown)"
+        let unjudged = entries.filter { $0.blackoutSeconds != nil && !judged.contains($0) }.map(\.name)
+        if !unjudged.isEmpty {
+            message += " (not judged: \(unjudged.joined(separator: ", ")) fire\(unjudged.count == 1 ? "s" : "") in the host's time zone, which is unknown while the host cannot be reached)"
         }
         return GateVerdict(.blackout, .pass, message)
     }
 
     /// The checks as deploy judges them: a check already failing before a deploy is its baseline,
-    /// which deploy tolerates (only new failures roll back), unless `--strict`.
+    /// which deploy tolerates (only new failures roll back), unless `--strict`; but the database
+    /// not running is refused (deploy's `--unverified` aside).
     func checks(_ report: VerifyReport) -> GateVerdict {
         let failing = report.results.filter { $0.status == .fail }
         let warned = report.count(.warn) > 0 ? " (\(report.count(.warn)) warn)" : ""
         guard !failing.isEmpty else { return GateVerdict(.checks, .pass, "\(report.results.count) checks pass\(warned)") }
+        if let database = failing.first(where: { $0.id == .dbRunning }) {
+            return GateVerdict(.checks, .fail, "deploy would refuse: \(DeployError.databaseDownBeforeDeploy(database.message))", refusedByDeploy: true)
+        }
         let listed = failing.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; ")
         if strict { return GateVerdict(.checks, .fail, listed) }
         return GateVerdict(.checks, .pass, "\(report.results.count - failing.count) pass; \(failing.count) already failing, which deploy tolerates (only new failures roll it back; --strict counts them): \(listed)")
