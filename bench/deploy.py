@@ -80,13 +80,14 @@ def timed(command):
     return time.perf_counter() - start, result.stdout
 
 
+def steps(output):
+    """Each step's duration in seconds, from `--format json` events."""
+    events = (json.loads(line) for line in output.splitlines())
+    return {e["step"]: e["duration_ms"] / 1000 for e in events if e.get("event") == "step_finished"}
+
+
 def step_seconds(output, name):
-    """The duration of a step from `--format json` events."""
-    for line in output.splitlines():
-        event = json.loads(line)
-        if event.get("event") == "step_finished" and event.get("step") == name:
-            return event["duration_ms"] / 1000
-    return 0.0
+    return steps(output).get(name, 0.0)
 
 
 def setup(config_dir):
@@ -138,12 +139,13 @@ def bench_rollback(deploy, config):
     timed(deploy(a))
     a_rev = subprocess.run(SSH + [f"git -C {APP} rev-parse {a}"], capture_output=True, text=True, check=True).stdout.strip()
     kept_tag = f"bottrader/sighook:botops-{a_rev[:12]}"
-    kept, hand, rebuilt, kept_step, rebuilt_step = [], [], [], [], []
+    kept, hand, rebuilt, kept_step, rebuilt_step, kept_steps = [], [], [], [], [], []
     for _ in range(ROUNDS):
         timed(deploy(b))
         seconds, output = timed(rollback)
         kept.append(seconds)
         kept_step.append(step_seconds(output, "rollback: restore-image"))
+        kept_steps.append(steps(output))
         timed(deploy(b))
         start = time.perf_counter()
         ssh(rollback_by_hand(a, kept_tag))
@@ -158,6 +160,12 @@ def bench_rollback(deploy, config):
     print(f"rollback, kept image, botops    {k:6.2f} s (median of {ROUNDS})")
     print(f"rollback, the same work by hand {h:6.2f} s")
     print(f"botops's overhead               {k - h:+6.2f} s   (target <= 0.50)  {verdict(k - h <= 0.5)}")
+    # Where botops's rollback spends its time: each step, and what runs outside the steps
+    # (process start, connect, reading the host, judging the target's compose file, the audit).
+    names = list(kept_steps[0])
+    medians = {n: statistics.median(s.get(n, 0.0) for s in kept_steps) for n in names}
+    print("  its steps: " + ", ".join(f"{n.removeprefix('rollback: ')} {v:.2f}" for n, v in medians.items())
+          + f"; outside the steps {k - sum(medians.values()):.2f} s")
     print(f"context: rollback rebuilding    {r:6.2f} s   kept/rebuild {k / r:.2f}")
     print(f"  its image step: kept {ks:5.2f} s, rebuild {rs:5.2f} s   ratio {ks / rs:.2f}")
 

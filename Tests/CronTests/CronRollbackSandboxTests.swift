@@ -40,6 +40,21 @@ struct CronRollbackSandboxTests {
 
     static let schedules = ["0 9 * * *", "0 */6 * * *", "0 * * * *"]
 
+    /// A scene on the sandbox: this test's repository and state directory, a connection, and the
+    /// crontab put back afterwards.
+    func scene(_ body: (_ connection: SSHConnection, _ config: String, _ revisions: [String], _ state: String) async throws -> Void) async throws {
+        let state = "/tmp/botops-cron-rollback-\(UUID().uuidString)"
+        let (directory, config, revisions) = try repository(state: state)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await SandboxCrontab.scene {
+            let connection = try await SSHConnection.connect(to: try sandbox.target())
+            try await connection.closing {
+                defer { try? SandboxCrontab.run(["rm", "-rf", state]) }
+                try await body(connection, config, revisions, state)
+            }
+        }
+    }
+
     /// releases.json with the given services' releases (revision, image id), oldest first.
     func writeReleases(_ services: [String: [(revision: String, imageID: String)]], state: String, _ connection: SSHConnection) async throws {
         let lists = services.map { service, releases in
@@ -74,31 +89,24 @@ struct CronRollbackSandboxTests {
     /// sighook runs release B's image: crontab.d as committed at A, the verified release before it,
     /// is installed, and the checkout, containers and images stay as they were.
     @Test func installsCrontabDAsCommittedAtThePreviousVerifiedReleaseAndNothingElse() async throws {
-        let state = "/tmp/botops-cron-rollback-\(UUID().uuidString)"
-        let (directory, config, revisions) = try repository(state: state)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try await SandboxCrontab.scene {
-            let connection = try await SSHConnection.connect(to: try sandbox.target())
-            try await connection.closing {
-                defer { try? SandboxCrontab.run(["rm", "-rf", state]) }
-                let sighook = try await runningImage("sighook", connection)
-                try await writeReleases(["sighook": [(revisions[0], "sha256:0a"), (revisions[1], sighook)]], state: state, connection)
-                let before = try await hostState(connection)
+        try await scene { connection, config, revisions, state in
+            let sighook = try await runningImage("sighook", connection)
+            try await writeReleases(["sighook": [(revisions[0], "sha256:0a"), (revisions[1], sighook)]], state: state, connection)
+            let before = try await hostState(connection)
 
-                let result = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook", "--config", config])
-                #expect(result.termination == .exited(0), "\(result.stdoutText)\(result.stderrText)")
-                #expect(result.stdoutText.contains("crontab.d as committed at \(revisions[0].prefix(12))"), "\(result.stdoutText)")
-                let crontab = String(decoding: try #require(try SandboxCrontab.read()), as: UTF8.self)
-                #expect(crontab.contains("# BEGIN botops report"))
-                #expect(try installedSchedule() == Self.schedules[0], "\(crontab)")
-                #expect(try await hostState(connection) == before)
+            let result = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook", "--config", config])
+            #expect(result.termination == .exited(0), "\(result.stdoutText)\(result.stderrText)")
+            #expect(result.stdoutText.contains("crontab.d as committed at \(revisions[0].prefix(12))"), "\(result.stdoutText)")
+            let crontab = String(decoding: try #require(try SandboxCrontab.read()), as: UTF8.self)
+            #expect(crontab.contains("# BEGIN botops report"))
+            #expect(try installedSchedule() == Self.schedules[0], "\(crontab)")
+            #expect(try await hostState(connection) == before)
 
-                // --to REV: that revision's crontab.d.
-                let forward = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--to", revisions[2], "--config", config])
-                #expect(forward.termination == .exited(0), "\(forward.stdoutText)\(forward.stderrText)")
-                #expect(try installedSchedule() == Self.schedules[2])
-                #expect(try await hostState(connection) == before)
-            }
+            // --to REV: that revision's crontab.d.
+            let forward = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--to", revisions[2], "--config", config])
+            #expect(forward.termination == .exited(0), "\(forward.stdoutText)\(forward.stderrText)")
+            #expect(try installedSchedule() == Self.schedules[2])
+            #expect(try await hostState(connection) == before)
         }
     }
 
@@ -106,55 +114,44 @@ struct CronRollbackSandboxTests {
     /// service from the image it runs (sighook: A, webhook: B), not from the newest record (C),
     /// and `--format json` reports in events, a refusal too.
     @Test func aServiceRolledBackAloneIsJudgedFromTheImageItRuns() async throws {
-        let state = "/tmp/botops-cron-rollback-\(UUID().uuidString)"
-        let (directory, config, revisions) = try repository(state: state)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try await SandboxCrontab.scene {
-            let connection = try await SSHConnection.connect(to: try sandbox.target())
-            try await connection.closing {
-                defer { try? SandboxCrontab.run(["rm", "-rf", state]) }
-                let sighook = try await runningImage("sighook", connection)
-                let webhook = try await runningImage("webhook", connection)
-                try await writeReleases([
-                    "sighook": [(revisions[0], "sha256:1a"), (revisions[1], sighook), (revisions[2], "sha256:1c")],
-                    "webhook": [(revisions[0], "sha256:2a"), (revisions[1], "sha256:2b"), (revisions[2], webhook)],
-                ], state: state, connection)
-                let before = try await hostState(connection)
+        try await scene { connection, config, revisions, state in
+            let sighook = try await runningImage("sighook", connection)
+            let webhook = try await runningImage("webhook", connection)
+            try await writeReleases([
+                "sighook": [(revisions[0], "sha256:1a"), (revisions[1], sighook), (revisions[2], "sha256:1c")],
+                "webhook": [(revisions[0], "sha256:2a"), (revisions[1], "sha256:2b"), (revisions[2], webhook)],
+            ], state: state, connection)
+            let before = try await hostState(connection)
 
-                let alone = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook", "--config", config, "--format", "json"])
-                #expect(alone.termination == .exited(0), "\(alone.stdoutText)\(alone.stderrText)")
-                #expect(try installedSchedule() == Self.schedules[0], "sighook runs B: its previous is A, not B")
-                let events = try alone.stdoutText.split(separator: "\n").map { line in
-                    try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON event: \(line)")
-                }
-                #expect(events.first?["event"] as? String == "started")
-                #expect(events.last?["event"] as? String == "finished" && events.last?["exit_code"] as? Int == 0)
-                #expect((events.last?["summary"] as? String)?.contains("committed at \(revisions[0].prefix(12))") == true, "\(alone.stdoutText)")
-
-                let other = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "webhook", "--config", config])
-                #expect(other.termination == .exited(0), "\(other.stdoutText)\(other.stderrText)")
-                #expect(try installedSchedule() == Self.schedules[1])
-
-                let both = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook,webhook", "--config", config, "--format", "json"])
-                #expect(both.termination == .exited(4), "\(both.stdoutText)\(both.stderrText)")
-                #expect(both.stdoutText.contains("\"event\":\"finished\"") && both.stdoutText.contains("\"exit_code\":4"), "\(both.stdoutText)")
-                #expect(try installedSchedule() == Self.schedules[1], "a refusal changes nothing")
-                #expect(try await hostState(connection) == before)
+            let alone = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook", "--config", config, "--format", "json"])
+            #expect(alone.termination == .exited(0), "\(alone.stdoutText)\(alone.stderrText)")
+            #expect(try installedSchedule() == Self.schedules[0], "sighook runs B: its previous is A, not B")
+            let events = try alone.stdoutText.split(separator: "\n").map { line in
+                try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON event: \(line)")
             }
+            #expect(events.first?["event"] as? String == "started")
+            #expect(events.last?["event"] as? String == "finished" && events.last?["exit_code"] as? Int == 0)
+            #expect((events.last?["summary"] as? String)?.contains("committed at \(revisions[0].prefix(12))") == true, "\(alone.stdoutText)")
+
+            let other = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "webhook", "--config", config])
+            #expect(other.termination == .exited(0), "\(other.stdoutText)\(other.stderrText)")
+            #expect(try installedSchedule() == Self.schedules[1])
+
+            let both = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook,webhook", "--config", config, "--format", "json"])
+            #expect(both.termination == .exited(4), "\(both.stdoutText)\(both.stderrText)")
+            #expect(both.stdoutText.contains("\"event\":\"finished\"") && both.stdoutText.contains("\"exit_code\":4"), "\(both.stdoutText)")
+            #expect(try installedSchedule() == Self.schedules[1], "a refusal changes nothing")
+            #expect(try await hostState(connection) == before)
         }
     }
 
     @Test func withoutAPreviousReleaseItRefusesAndChangesNothing() async throws {
-        let state = "/tmp/botops-cron-rollback-\(UUID().uuidString)"
-        let (directory, config, _) = try repository(state: state)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try await SandboxCrontab.scene {
+        try await scene { _, config, _, _ in
             let before = try SandboxCrontab.read()
             let result = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook", "--config", config])
             #expect(result.termination == .exited(2), "\(result.stdoutText)\(result.stderrText)")
             #expect(result.stderrText.contains("pass --to BRANCH or --to REVISION"), "\(result.stderrText)")
             #expect(try SandboxCrontab.read() == before)
-            try? SandboxCrontab.run(["rm", "-rf", state])
         }
     }
 }
