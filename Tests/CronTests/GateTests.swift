@@ -258,6 +258,21 @@ struct GateSandboxTests {
         #expect(status(outside, .checks) == .skip)
     }
 
+    /// The database paused (`docker pause db`): deploy refuses it in its baseline (exit 4, unless
+    /// --unverified) instead of tolerating it, and so does the gate, where it used to say go.
+    @Test func aPausedDatabaseIsRefusedAsDeployRefusesIt() async throws {
+        let report = try await run(try gate(at: "2026-11-30T18:00"), { host in
+            _ = try await host.run("docker pause db")
+        }, undo: { host in
+            // Left as found: running and healthy again before the next test.
+            _ = try await host.run("docker unpause db; for i in $(seq 1 60); do [ \"$(docker inspect --type container -f '{{.State.Health.Status}}' db)\" = healthy ] && break; sleep 1; done")
+        })
+        let checks = report.verdicts.first { $0.name == .checks }
+        #expect(checks?.status == .fail, "\(GateFormat.text.render(report))")
+        #expect(checks?.message.contains("deploy would refuse: the database is not running before the deploy (db-running:") == true, "\(checks?.message ?? "")")
+        #expect(report.exitCode == .refused)
+    }
+
     /// The host's time zone cannot be read (a `readlink` that fails, first on PATH) and an entry
     /// without CRON_TZ has a blackout window: deploy refuses (exit 4) and so does the gate, where it
     /// used to judge the window in UTC and pass.
