@@ -96,6 +96,20 @@ import Testing
         }
     }
 
+    /// The connection lost during the checks: db-running fails with the transport's error, which
+    /// is no database down. Deploy exits 3 before judging its baseline; so does the gate.
+    @Test func aConnectionLostDuringTheChecksIsExit3NotADatabaseDown() {
+        let lost = RemoteError.connectionLost(host: "h", detail: "socket closed", commands: ["docker inspect db"])
+        let report = VerifyReport(destination: "h", startedAt: Date(), duration: .zero,
+                                  results: [CheckResult(id: .dbRunning, title: "db-running", status: .fail, message: lost.description, evidence: [], duration: .zero)],
+                                  connectionLost: lost)
+        let verdict = Gate(config: BotOpsConfig(host: "h"), entries: [], service: nil, at: 0).checks(report)
+        #expect(verdict.status == .skip, "\(verdict.message)")
+        let verdicts = Gate.lostConnection([GateVerdict(.blackout, .pass, "clear"), GateVerdict(.hostReachable, .pass, "ok"), verdict])
+        #expect(self.report(verdicts).exitCode == .unreachable)
+        #expect(verdicts[1].message.contains("connection lost during the checks gate: connection lost to h"), "\(verdicts[1].message)")
+    }
+
     @Test func formatsCarryEveryVerdict() throws {
         let verdicts = [GateVerdict(.blackout, .fail, "inside <window> & \"quoted\""), GateVerdict(.hostReachable, .pass, "ok"),
                         GateVerdict(.cleanCheckout, .pass, "clean"), GateVerdict(.deployLock, .pass, "free"), GateVerdict(.checks, .skip, "not run")]
@@ -256,6 +270,25 @@ struct GateSandboxTests {
         let outside = await (try gate(at: "2026-11-30T18:00")).run(destination: "bot@127.0.0.1:1") { throw Refused() }
         #expect(outside.exitCode == .unreachable)
         #expect(status(outside, .checks) == .skip)
+    }
+
+    /// The connection dropped before the gates ran (its sshd session killed): reading the host's
+    /// zone, the checkout and the lock lose it; that is exit 3, never a refusal of what the host
+    /// never answered (it was a blackout refusal, exit 4, the zone unreadable).
+    @Test func aConnectionDroppedWhileReadingTheZoneIsExit3NotARefusal() async throws {
+        let hostTime = try entry("0 3 1 1 * /bin/true\n# botops: blackout 10m", name: "new-year")
+        let gate = Gate(config: config, entries: [hostTime, try entry(weeklyEntryText)], service: "sighook", at: utc("2026-11-30T18:00"))
+        let report = try await run(gate) { host in
+            let pid = try #require(pid_t(try await host.run("echo $PPID").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)))
+            kill(try TestSSHServer.sessionProcess(pid), SIGKILL)
+        }
+        let text = GateFormat.text.render(report)
+        #expect(status(report, .blackout) == .pass, "\(text)")
+        #expect(report.verdicts.first { $0.name == .blackout }?.message.contains("not judged: new-year") == true, "\(text)")
+        #expect(status(report, .hostReachable) == .fail, "\(text)")
+        #expect(report.verdicts.first { $0.name == .hostReachable }?.message.contains("connection lost during the blackout gate") == true, "\(text)")
+        #expect(report.verdicts.allSatisfy { !$0.refuses }, "\(text)")
+        #expect(report.exitCode == .unreachable, "\(text)")
     }
 
     /// The database paused (`docker pause db`): deploy refuses it in its baseline (exit 4, unless

@@ -25,12 +25,24 @@ public struct GateVerdict: Sendable, Equatable {
     public let message: String
     /// A failed gate of another kind that deploy refuses rather than runs (the database down in its baseline).
     let refusedByDeploy: Bool
+    /// Not judged because the connection was lost meanwhile: host-reachable fails instead (exit 3).
+    let lostConnection: RemoteError?
 
-    public init(_ name: Name, _ status: Status, _ message: String, refusedByDeploy: Bool = false) {
+    public init(_ name: Name, _ status: Status, _ message: String, refusedByDeploy: Bool = false, lostConnection: RemoteError? = nil) {
         self.name = name
         self.status = status
         self.message = message
         self.refusedByDeploy = refusedByDeploy
+        self.lostConnection = lostConnection
+    }
+
+    /// The verdict of a gate whose host command threw: the connection lost is no refusal of this
+    /// gate (the host never answered it), as deploy exits 3 then; any other error fails it.
+    static func failed(_ name: Name, _ message: String, _ error: Error) -> GateVerdict {
+        if let remote = error as? RemoteError, remote.isUnreachable {
+            return GateVerdict(name, .skip, "not judged: the connection was lost", lostConnection: remote)
+        }
+        return GateVerdict(name, .fail, message)
     }
 
     /// A failed blackout, checkout, branch, services or lock gate refuses the deploy (exit 4), as deploy does.
@@ -105,6 +117,10 @@ public struct Gate: Sendable {
         guard let host else { return GateReport(destination: destination, service: service, at: at, verdicts: verdicts, checks: nil) }
         do {
             verdicts.append(blackout(hostZone: try await BlackoutGuard.hostZone(for: entries, host: host, state: config.deploy.stateDirectory)))
+        } catch let remote as RemoteError where remote.isUnreachable {
+            // Lost while reading the zone: judged as when the host cannot be reached.
+            let verdict = blackout(hostZone: nil)
+            verdicts.append(GateVerdict(.blackout, verdict.status, verdict.message, lostConnection: remote))
         } catch {
             // As deploy: a window that cannot be judged refuses.
             verdicts.append(GateVerdict(.blackout, .fail, "\(error)"))
@@ -118,14 +134,19 @@ public struct Gate: Sendable {
             runner = try CheckRunner()
         } catch {
             verdicts.append(GateVerdict(.checks, .fail, "\(error)"))
-            return GateReport(destination: host.destination, service: service, at: at, verdicts: verdicts, checks: nil)
+            return GateReport(destination: host.destination, service: service, at: at, verdicts: Self.lostConnection(verdicts), checks: nil)
         }
         let report = await runner.run(in: CheckContext(host: host, settings: config.checkSettings(commandTimeout: checkTimeout)))
-        if let lost = report.connectionLost {
-            verdicts[verdicts.firstIndex { $0.name == .hostReachable } ?? 0] = GateVerdict(.hostReachable, .fail, "connection lost during the checks: \(lost)")
-        }
         verdicts.append(checks(report))
-        return GateReport(destination: host.destination, service: service, at: at, verdicts: verdicts, checks: report)
+        return GateReport(destination: host.destination, service: service, at: at, verdicts: Self.lostConnection(verdicts), checks: report)
+    }
+
+    /// Host-reachable fails (exit 3) when a gate lost the connection; refusals stay those the host answered.
+    static func lostConnection(_ verdicts: [GateVerdict]) -> [GateVerdict] {
+        guard let first = verdicts.first(where: { $0.lostConnection != nil }), let lost = first.lostConnection, let index = verdicts.firstIndex(where: { $0.name == .hostReachable }) else { return verdicts }
+        var verdicts = verdicts
+        verdicts[index] = GateVerdict(.hostReachable, .fail, "connection lost during the \(first.name.rawValue) gate: \(lost)")
+        return verdicts
     }
 
     /// The blackout windows at `at`. `hostZone` nil (the host cannot be reached): only the entries
@@ -157,6 +178,8 @@ public struct Gate: Sendable {
     func checks(_ report: VerifyReport) -> GateVerdict {
         let failing = report.results.filter { $0.status == .fail }
         let warned = report.count(.warn) > 0 ? " (\(report.count(.warn)) warn)" : ""
+        // As deploy: a connection lost during the checks is exit 3 before any failure is judged.
+        if let lost = report.connectionLost { return GateVerdict(.checks, .skip, "not judged: the connection was lost", lostConnection: lost) }
         guard !failing.isEmpty else { return GateVerdict(.checks, .pass, "\(report.results.count) checks pass\(warned)") }
         if let database = failing.first(where: { $0.id == .dbRunning }) {
             return GateVerdict(.checks, .fail, "deploy would refuse: \(DeployError.databaseDownBeforeDeploy(database.message))", refusedByDeploy: true)
@@ -183,7 +206,7 @@ public struct Gate: Sendable {
             return [clean(Array(lines[..<split].filter { !$0.isEmpty })), self.branch(branch, head: rest.last ?? "")]
         } catch {
             let failure = "git status in \(config.path) failed: \(error)"
-            return [GateVerdict(.cleanCheckout, .fail, failure), GateVerdict(.branch, .skip, failure)]
+            return [GateVerdict.failed(.cleanCheckout, failure, error), GateVerdict(.branch, .skip, failure)]
         }
     }
 
@@ -209,7 +232,7 @@ public struct Gate: Sendable {
             try await Deployer.preflight(names, config: config, runner: host, timeout: checkTimeout)
             return GateVerdict(.services, .pass, "\(names.joined(separator: ", ")) in the compose file, as deploy requires")
         } catch {
-            return GateVerdict(.services, .fail, "deploy would refuse: \(error)")
+            return GateVerdict.failed(.services, "deploy would refuse: \(error)", error)
         }
     }
 
@@ -224,7 +247,7 @@ public struct Gate: Sendable {
                 return GateVerdict(.deployLock, .fail, "held by \(who)\(stale ? " (stale: no progress recorded lately; botops lock status)" : "")")
             }
         } catch {
-            return GateVerdict(.deployLock, .fail, "cannot read the lock: \(error)")
+            return GateVerdict.failed(.deployLock, "cannot read the lock: \(error)", error)
         }
     }
 }
