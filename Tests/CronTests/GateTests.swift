@@ -338,6 +338,16 @@ struct GateSandboxTests {
         let deploy = try await BuiltBinary.botops.run(["deploy", "--service", "sighook", "--ref", "no-such-branch-\(UUID().uuidString.prefix(8))"] + common, environment: environment)
         #expect(deploy.termination == .exited(4), "\(deploy.stdoutText)\(deploy.stderrText)")
         #expect(deploy.stderrText.contains("cannot tell whether now is inside the blackout window of new-year"), "\(deploy.stderrText)")
+        #expect(deploy.stderrText.contains("--force"), "the refusal names its override: \(deploy.stderrText)")
+
+        // --force goes ahead as inside a window (a rollback must not be held up by a broken
+        // /etc/localtime) and the audit records it; here the deploy then stops at the branch.
+        let forced = try await BuiltBinary.botops.run(["deploy", "--force", "--service", "sighook", "--ref", "no-such-branch-\(UUID().uuidString.prefix(8))"] + common, environment: environment)
+        #expect(forced.termination != .exited(4), "\(forced.stdoutText)\(forced.stderrText)")
+        #expect(!forced.stderrText.contains("cannot tell whether now is inside"), "\(forced.stderrText)")
+        let audit = (try? String(contentsOfFile: state + "/audit.jsonl", encoding: .utf8)) ?? ""
+        #expect(audit.contains("\"result\":\"forced\"") && audit.contains("new-year"), "\(audit)")
+        #expect(audit.contains("\"result\":\"refused\""), "the refusal is audited too: \(audit)")
     }
 
     /// A check failing before the deploy (the weekly cron line is gone): deploy would tolerate it

@@ -19,9 +19,18 @@ public struct BlackoutGuard: Sendable {
     public func check(action: String, command: String, force: Bool, host: any CommandRunner, state: StateDirectory) async throws -> BlackoutWindow? {
         let guarded = entries.filter { $0.blackoutSeconds != nil }
         guard !guarded.isEmpty else { return nil }
-        let hostZone = try await Self.hostZone(for: guarded, host: host, state: state)
-        guard let window = activeBlackout(guarded, at: now, hostZone: hostZone) else { return nil }
         let audit = CronAudit(runner: host, state: state)
+        let hostZone: CronZone
+        do {
+            hostZone = try await Self.hostZone(for: guarded, host: host, state: state)
+        } catch let unknown as BlackoutZoneUnknown {
+            // Overridable as a window is: a broken /etc/localtime must not hold up a rollback.
+            let reason = "blackout window of \(unknown.entries.joined(separator: ", ")) not judged (the host's time zone is unreadable)"
+            _ = await audit.append(action: action, command: command, result: force ? "forced" : "refused", reason: reason)
+            if force { return nil }
+            throw unknown
+        }
+        guard let window = activeBlackout(guarded, at: now, hostZone: hostZone) else { return nil }
         if force {
             _ = await audit.append(action: action, command: command, result: "forced", reason: "forced inside blackout window: \(window.description)")
             return window
@@ -51,7 +60,7 @@ public struct BlackoutZoneUnknown: Error, Equatable, CustomStringConvertible, Ex
     public let reason: String
 
     public var description: String {
-        "cannot tell whether now is inside the blackout window of \(entries.joined(separator: ", ")), which \(entries.count == 1 ? "has" : "have") no CRON_TZ line and so fire\(entries.count == 1 ? "s" : "") in the host's time zone: \(reason). Add a CRON_TZ line to \(entries.count == 1 ? "the entry" : "each"), or make /etc/localtime on the host name its zone; nothing was changed."
+        "cannot tell whether now is inside the blackout window of \(entries.joined(separator: ", ")), which \(entries.count == 1 ? "has" : "have") no CRON_TZ line and so fire\(entries.count == 1 ? "s" : "") in the host's time zone: \(reason.trimmingCharacters(in: CharacterSet(charactersIn: ". "))). Add a CRON_TZ line to \(entries.count == 1 ? "the entry" : "each"), or make /etc/localtime on the host name its zone, or pass --force to start anyway (the audit records it); nothing was changed."
     }
 
     public var exitCode: BotOpsExitCode { .refused }
