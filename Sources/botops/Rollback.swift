@@ -61,7 +61,7 @@ struct Rollback: HostCommand {
     private func rollBackCron(_ session: CommandSession) async throws -> ExitStatus {
         let services = service ?? session.config.services
         let revision = try await CronRollback.revision(to: to, services: services) {
-            try await output.deployer(in: session, configPath: connection.config)
+            Deployer.readOnly(config: session.config, runner: try await session.host())
         }
         let directory = blackout.crontabDirectory ?? CronEntries.defaultDirectory(configPath: connection.config)
         let entries = try CronEntries.load(directory: directory, revision: revision)

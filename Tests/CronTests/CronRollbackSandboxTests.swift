@@ -145,6 +145,21 @@ struct CronRollbackSandboxTests {
         }
     }
 
+    /// Plan B is the way out when a release went wrong: it must not depend on the code playbooks,
+    /// which it does not run. A rollback.yml botops cannot read does not hold up `--to previous`.
+    @Test func aBrokenCodePlaybookDoesNotHoldUpPlanB() async throws {
+        try await scene { connection, config, revisions, state in
+            let playbooks = URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent("playbooks")
+            try FileManager.default.createDirectory(at: playbooks, withIntermediateDirectories: true)
+            try "steps: [unclosed\n".write(to: playbooks.appendingPathComponent("rollback.yml"), atomically: true, encoding: .utf8)
+            let sighook = try await runningImage("sighook", connection)
+            try await writeReleases(["sighook": [(revisions[0], "sha256:0a"), (revisions[1], sighook)]], state: state, connection)
+            let result = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook", "--config", config])
+            #expect(result.termination == .exited(0), "\(result.stdoutText)\(result.stderrText)")
+            #expect(try installedSchedule() == Self.schedules[0])
+        }
+    }
+
     @Test func withoutAPreviousReleaseItRefusesAndChangesNothing() async throws {
         try await scene { _, config, _, _ in
             let before = try SandboxCrontab.read()

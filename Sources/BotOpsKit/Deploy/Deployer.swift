@@ -572,6 +572,13 @@ public final class Deployer: @unchecked Sendable {
                                          checkout: run.revisionBefore, tagged: tagged)
     }
 
+    /// A deployer that only reads the host (no playbook, no events): the gate's preflight and
+    /// `rollback --plan cron`'s "previous", which must not depend on playbooks they do not run.
+    public static func readOnly(config: BotOpsConfig, runner: any CommandRunner) -> Deployer {
+        Deployer(config: config, deployPlaybook: Playbook(kind: .deploy, file: "", steps: [], origin: .file("")),
+                 rollbackPlaybook: Playbook(kind: .rollback, file: "", steps: [], origin: .file("")), runner: runner, emit: { _ in })
+    }
+
     /// The release `rollback --to previous` would return `services` to, judged the same way but
     /// read without the lock and changing nothing: `rollback --plan cron` installs its crontab.d.
     public func previousRelease(of services: [String]) async throws -> Releases.Release {
