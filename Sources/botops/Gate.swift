@@ -12,8 +12,9 @@ struct Gate: HostCommand {
             Gates: blackout (no crontab.d entry fires within its blackout window), clean-checkout \
             (git status on the host is empty), branch (the checkout is on botops.yml's branch), services \
             (deploy's compose check of --service, else botops.yml's services), deploy-lock (free), host-reachable, checks (judged as deploy judges them: checks already \
-            failing are tolerated unless --strict). Each gate's verdict is printed. \
-            Exit codes: 0 go, 4 refused (blackout window, dirty checkout, wrong branch, a service deploy refuses, lock held), 3 host \
+            failing are tolerated unless --strict; the database down is refused, as deploy refuses it). Each gate's verdict is printed. \
+            Exit codes: 0 go, 4 refused (blackout window, or one that cannot be judged because the host's time zone is unreadable; \
+            dirty checkout, wrong branch, a service deploy refuses, lock held, the database down), 3 host \
             unreachable, 1 a check failed (--strict), 2 usage or config error.
             """
     )

@@ -63,12 +63,15 @@ struct Rollback: HostCommand {
     /// `--plan cron`: the entries as committed at the previous verified release (or --to), installed
     /// under the deploy lock with install's own blackout rule; nothing else changes.
     private func rollBackCron(_ session: CommandSession) async throws -> ExitStatus {
-        let revision = try await CronRollback.revision(to: to, services: service ?? session.config.services,
-                                                       host: try await session.host(), state: session.config.deploy.stateDirectory)
+        let services = service ?? session.config.services
+        let revision = try await CronRollback.revision(to: to, services: services) {
+            Deployer.readOnly(config: session.config, runner: try await session.host())
+        }
         let directory = blackout.crontabDirectory ?? CronEntries.defaultDirectory(configPath: connection.config)
         let entries = try CronEntries.load(directory: directory, revision: revision)
         let report = try await session.cronService().install(entries, force: blackout.force, lock: try await session.cronLock(), command: commandLine())
-        print("crontab.d as committed at \(revision.prefix(12)):\n" + report.render(), terminator: "")
+        let destination = try await session.host().destination
+        CronRollback.events(revision: revision, services: services, destination: destination, report: report).forEach(output.printer)
         return ExitStatus(.success)
     }
 }

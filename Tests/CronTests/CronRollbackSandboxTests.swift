@@ -15,8 +15,8 @@ struct CronRollbackSandboxTests {
     }
 
     /// A git repository holding botops.yml (with a state directory of this test's own) and
-    /// crontab.d, committed twice: the daily report (release A), then every six hours (release B).
-    func repository(state: String) throws -> (directory: URL, config: String, a: String, b: String) {
+    /// crontab.d, committed three times: the report daily (release A), every six hours (B), hourly (C).
+    func repository(state: String) throws -> (directory: URL, config: String, revisions: [String]) {
         let directory = try temporaryDirectory()
         let entries = directory.appendingPathComponent("crontab.d")
         try FileManager.default.createDirectory(at: entries, withIntermediateDirectories: true)
@@ -28,14 +28,55 @@ struct CronRollbackSandboxTests {
             return String(decoding: result.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         _ = try git("init", "-q")
-        let report = entries.appendingPathComponent("report.cron")
-        try "0 9 * * * /bin/echo botops-rollback-test >> /dev/null\n".write(to: report, atomically: true, encoding: .utf8)
-        _ = try git("add", "-A")
-        _ = try git("commit", "-qm", "daily")
-        let a = try git("rev-parse", "HEAD")
-        try "0 */6 * * * /bin/echo botops-rollback-test >> /dev/null\n".write(to: report, atomically: true, encoding: .utf8)
-        _ = try git("commit", "-qam", "every six hours")
-        return (directory, config, a, try git("rev-parse", "HEAD"))
+        var revisions: [String] = []
+        for schedule in Self.schedules {
+            try "\(schedule) /bin/echo botops-rollback-test >> /dev/null\n".write(to: entries.appendingPathComponent("report.cron"), atomically: true, encoding: .utf8)
+            _ = try git("add", "-A")
+            _ = try git("commit", "-qm", schedule)
+            revisions.append(try git("rev-parse", "HEAD"))
+        }
+        return (directory, config, revisions)
+    }
+
+    static let schedules = ["0 9 * * *", "0 */6 * * *", "0 * * * *"]
+
+    /// A scene on the sandbox: this test's repository and state directory, a connection, and the
+    /// crontab put back afterwards.
+    func scene(_ body: (_ connection: SSHConnection, _ config: String, _ revisions: [String], _ state: String) async throws -> Void) async throws {
+        let state = "/tmp/botops-cron-rollback-\(UUID().uuidString)"
+        let (directory, config, revisions) = try repository(state: state)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await SandboxCrontab.scene {
+            let connection = try await SSHConnection.connect(to: try sandbox.target())
+            try await connection.closing {
+                defer { try? SandboxCrontab.run(["rm", "-rf", state]) }
+                try await body(connection, config, revisions, state)
+            }
+        }
+    }
+
+    /// releases.json with the given services' releases (revision, image id), oldest first.
+    func writeReleases(_ services: [String: [(revision: String, imageID: String)]], state: String, _ connection: SSHConnection) async throws {
+        let lists = services.map { service, releases in
+            "\"\(service)\":[" + releases.enumerated().map { n, release in
+                #"{"image":"bottrader/\#(service):botops-\#(release.revision.prefix(12))","image_id":"\#(release.imageID)","recorded_at":\#(n),"revision":"\#(release.revision)"}"#
+            }.joined(separator: ",") + "]"
+        }
+        let json = "{\"services\":{" + lists.joined(separator: ",") + "}}"
+        let written = try await connection.run("mkdir -p \(shellQuote(state)) && printf '%s\\n' \(shellQuote(json)) > \(shellQuote(state))/releases.json")
+        #expect(written.succeeded, "\(written.stderrText)")
+    }
+
+    func runningImage(_ service: String, _ connection: SSHConnection) async throws -> String {
+        let result = try await connection.run("docker inspect --type container -f '{{.Image}}' \(shellQuote(service))")
+        #expect(result.succeeded, "\(result.stderrText)")
+        return result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The report line the crontab holds now.
+    func installedSchedule() throws -> String? {
+        let crontab = String(decoding: try #require(try SandboxCrontab.read()), as: UTF8.self)
+        return Self.schedules.first { crontab.contains("\n\($0) /bin/echo botops-rollback-test >> /dev/null\n") }
     }
 
     /// What must not change: the checkout's revision and status, and each container with its image.
@@ -45,48 +86,87 @@ struct CronRollbackSandboxTests {
         return result.stdoutText
     }
 
+    /// sighook runs release B's image: crontab.d as committed at A, the verified release before it,
+    /// is installed, and the checkout, containers and images stay as they were.
     @Test func installsCrontabDAsCommittedAtThePreviousVerifiedReleaseAndNothingElse() async throws {
-        let state = "/tmp/botops-cron-rollback-\(UUID().uuidString)"
-        let (directory, config, a, b) = try repository(state: state)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try await SandboxCrontab.scene {
-            let connection = try await SSHConnection.connect(to: try sandbox.target())
-            try await connection.closing {
-                defer { try? SandboxCrontab.run(["rm", "-rf", state]) }
-                let releases = #"{"services":{"sighook":[{"image":"bottrader/sighook:x","recorded_at":1,"revision":"\#(a)"},{"image":"bottrader/sighook:x","recorded_at":2,"revision":"\#(b)"}]}}"#
-                let written = try await connection.run("mkdir -p \(shellQuote(state)) && printf '%s\\n' \(shellQuote(releases)) > \(shellQuote(state))/releases.json")
-                #expect(written.succeeded, "\(written.stderrText)")
-                let before = try await hostState(connection)
+        try await scene { connection, config, revisions, state in
+            let sighook = try await runningImage("sighook", connection)
+            try await writeReleases(["sighook": [(revisions[0], "sha256:0a"), (revisions[1], sighook)]], state: state, connection)
+            let before = try await hostState(connection)
 
-                let result = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook", "--config", config])
-                #expect(result.termination == .exited(0), "\(result.stdoutText)\(result.stderrText)")
-                #expect(result.stdoutText.contains("crontab.d as committed at \(a.prefix(12))"), "\(result.stdoutText)")
-                let crontab = String(decoding: try #require(try SandboxCrontab.read()), as: UTF8.self)
-                #expect(crontab.contains("# BEGIN botops report"))
-                #expect(crontab.contains("\n0 9 * * * /bin/echo botops-rollback-test >> /dev/null\n"), "\(crontab)")
-                #expect(try await hostState(connection) == before)
+            let result = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook", "--config", config])
+            #expect(result.termination == .exited(0), "\(result.stdoutText)\(result.stderrText)")
+            #expect(result.stdoutText.contains("crontab.d as committed at \(revisions[0].prefix(12))"), "\(result.stdoutText)")
+            let crontab = String(decoding: try #require(try SandboxCrontab.read()), as: UTF8.self)
+            #expect(crontab.contains("# BEGIN botops report"))
+            #expect(try installedSchedule() == Self.schedules[0], "\(crontab)")
+            #expect(try await hostState(connection) == before)
 
-                // --to REV: that revision's crontab.d.
-                let forward = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--to", b, "--config", config])
-                #expect(forward.termination == .exited(0), "\(forward.stdoutText)\(forward.stderrText)")
-                let after = String(decoding: try #require(try SandboxCrontab.read()), as: UTF8.self)
-                #expect(after.contains("\n0 */6 * * * /bin/echo botops-rollback-test >> /dev/null\n"), "\(after)")
-                #expect(try await hostState(connection) == before)
+            // --to REV: that revision's crontab.d.
+            let forward = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--to", revisions[2], "--config", config])
+            #expect(forward.termination == .exited(0), "\(forward.stdoutText)\(forward.stderrText)")
+            #expect(try installedSchedule() == Self.schedules[2])
+            #expect(try await hostState(connection) == before)
+        }
+    }
+
+    /// All services went to C, then sighook alone was rolled back to B: "previous" is judged per
+    /// service from the image it runs (sighook: A, webhook: B), not from the newest record (C),
+    /// and `--format json` reports in events, a refusal too.
+    @Test func aServiceRolledBackAloneIsJudgedFromTheImageItRuns() async throws {
+        try await scene { connection, config, revisions, state in
+            let sighook = try await runningImage("sighook", connection)
+            let webhook = try await runningImage("webhook", connection)
+            try await writeReleases([
+                "sighook": [(revisions[0], "sha256:1a"), (revisions[1], sighook), (revisions[2], "sha256:1c")],
+                "webhook": [(revisions[0], "sha256:2a"), (revisions[1], "sha256:2b"), (revisions[2], webhook)],
+            ], state: state, connection)
+            let before = try await hostState(connection)
+
+            let alone = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook", "--config", config, "--format", "json"])
+            #expect(alone.termination == .exited(0), "\(alone.stdoutText)\(alone.stderrText)")
+            #expect(try installedSchedule() == Self.schedules[0], "sighook runs B: its previous is A, not B")
+            let events = try alone.stdoutText.split(separator: "\n").map { line in
+                try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON event: \(line)")
             }
+            #expect(events.first?["event"] as? String == "started")
+            #expect(events.last?["event"] as? String == "finished" && events.last?["exit_code"] as? Int == 0)
+            #expect((events.last?["summary"] as? String)?.contains("committed at \(revisions[0].prefix(12))") == true, "\(alone.stdoutText)")
+
+            let other = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "webhook", "--config", config])
+            #expect(other.termination == .exited(0), "\(other.stdoutText)\(other.stderrText)")
+            #expect(try installedSchedule() == Self.schedules[1])
+
+            let both = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook,webhook", "--config", config, "--format", "json"])
+            #expect(both.termination == .exited(4), "\(both.stdoutText)\(both.stderrText)")
+            #expect(both.stdoutText.contains("\"event\":\"finished\"") && both.stdoutText.contains("\"exit_code\":4"), "\(both.stdoutText)")
+            #expect(try installedSchedule() == Self.schedules[1], "a refusal changes nothing")
+            #expect(try await hostState(connection) == before)
+        }
+    }
+
+    /// Plan B is the way out when a release went wrong: it must not depend on the code playbooks,
+    /// which it does not run. A rollback.yml botops cannot read does not hold up `--to previous`.
+    @Test func aBrokenCodePlaybookDoesNotHoldUpPlanB() async throws {
+        try await scene { connection, config, revisions, state in
+            let playbooks = URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent("playbooks")
+            try FileManager.default.createDirectory(at: playbooks, withIntermediateDirectories: true)
+            try "steps: [unclosed\n".write(to: playbooks.appendingPathComponent("rollback.yml"), atomically: true, encoding: .utf8)
+            let sighook = try await runningImage("sighook", connection)
+            try await writeReleases(["sighook": [(revisions[0], "sha256:0a"), (revisions[1], sighook)]], state: state, connection)
+            let result = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook", "--config", config])
+            #expect(result.termination == .exited(0), "\(result.stdoutText)\(result.stderrText)")
+            #expect(try installedSchedule() == Self.schedules[0])
         }
     }
 
     @Test func withoutAPreviousReleaseItRefusesAndChangesNothing() async throws {
-        let state = "/tmp/botops-cron-rollback-\(UUID().uuidString)"
-        let (directory, config, _, _) = try repository(state: state)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try await SandboxCrontab.scene {
+        try await scene { _, config, _, _ in
             let before = try SandboxCrontab.read()
             let result = try await BuiltBinary.botops.run(["rollback", "--plan", "cron", "--service", "sighook", "--config", config])
-            #expect(result.termination == .exited(4), "\(result.stdoutText)\(result.stderrText)")
-            #expect(result.stderrText.contains("Pass --to REV"), "\(result.stderrText)")
+            #expect(result.termination == .exited(2), "\(result.stdoutText)\(result.stderrText)")
+            #expect(result.stderrText.contains("pass --to BRANCH or --to REVISION"), "\(result.stderrText)")
             #expect(try SandboxCrontab.read() == before)
-            try? SandboxCrontab.run(["rm", "-rf", state])
         }
     }
 }

@@ -55,7 +55,7 @@ import Testing
     @Test func blackoutVerdictWithTheClockInjected() throws {
         let weekly = try entry(weeklyEntryText)
         func verdict(_ instant: String) -> GateVerdict {
-            Gate(config: BotOpsConfig(host: "h"), entries: [weekly], service: nil, at: utc(instant)).blackout(hostZone: .utc, zoneKnown: true)
+            Gate(config: BotOpsConfig(host: "h"), entries: [weekly], service: nil, at: utc(instant)).blackout(hostZone: .utc)
         }
         #expect(verdict("2026-11-30T17:05").status == .fail)   // 09:05 PST
         #expect(verdict("2026-11-30T16:50").status == .fail)   // 08:50 PST
@@ -65,6 +65,49 @@ import Testing
         #expect(verdict("2026-07-06T17:05").status == .pass)   // 10:05 PDT: 17:05 UTC is only a winter window
         #expect(verdict("2026-12-01T17:05").status == .pass)   // Tuesday
         #expect(verdict("2026-11-30T16:45").message == "clear; next window: weekly-strategy-review fires at 2026-11-30 09:00 America/Los_Angeles")
+    }
+
+    /// The host cannot be reached: an entry without CRON_TZ fires in the host's unknown zone, so
+    /// its window is named as not judged, never judged in UTC (which could refuse or pass wrongly).
+    @Test func unreachableJudgesOnlyEntriesWithTheirOwnZone() throws {
+        let hostTime = try entry("0 17 * * 1 /opt/bot/weekly_strategy_review.sh\n# botops: blackout 10m", name: "host-time")
+        let gate = Gate(config: BotOpsConfig(host: "h"), entries: [hostTime, try entry(weeklyEntryText)], service: nil, at: utc("2026-11-30T17:05"))
+        let unreachable = gate.blackout(hostZone: nil)
+        #expect(unreachable.status == .fail, "the Los Angeles entry is still judged: 09:05 PST")
+        let later = Gate(config: BotOpsConfig(host: "h"), entries: [hostTime], service: nil, at: utc("2026-11-30T17:05")).blackout(hostZone: nil)
+        #expect(later.status == .pass, "17:05 in UTC would be inside host-time's window; the host's zone is unknown")
+        #expect(later.message.contains("not judged: host-time"), "\(later.message)")
+        #expect(Gate(config: BotOpsConfig(host: "h"), entries: [hostTime], service: nil, at: utc("2026-11-30T17:05")).blackout(hostZone: .utc).status == .fail)
+    }
+
+    /// Deploy refuses (exit 4) when the database is down in its baseline: the checks that need it
+    /// would be skipped. The gate refuses it too, with or without --strict.
+    @Test func aDatabaseDownIsRefusedAsDeployRefusesIt() {
+        func result(_ id: CheckID, _ status: CheckStatus) -> CheckResult {
+            CheckResult(id: id, title: id.rawValue, status: status, message: status == .fail ? "db is paused" : "skipped", evidence: [], duration: .zero)
+        }
+        let report = VerifyReport(destination: "h", startedAt: Date(), duration: .zero,
+                                  results: [result(.dbRunning, .fail), result(.dbConnectivity, .skip)], connectionLost: nil)
+        for strict in [false, true] {
+            let verdict = Gate(config: BotOpsConfig(host: "h"), entries: [], service: nil, at: 0, strict: strict).checks(report)
+            #expect(verdict.status == .fail)
+            #expect(verdict.message.contains("deploy would refuse: the database is not running before the deploy"), "\(verdict.message)")
+            #expect(self.report([GateVerdict(.hostReachable, .pass, "ok"), verdict]).exitCode == .refused)
+        }
+    }
+
+    /// The connection lost during the checks: db-running fails with the transport's error, which
+    /// is no database down. Deploy exits 3 before judging its baseline; so does the gate.
+    @Test func aConnectionLostDuringTheChecksIsExit3NotADatabaseDown() {
+        let lost = RemoteError.connectionLost(host: "h", detail: "socket closed", commands: ["docker inspect db"])
+        let report = VerifyReport(destination: "h", startedAt: Date(), duration: .zero,
+                                  results: [CheckResult(id: .dbRunning, title: "db-running", status: .fail, message: lost.description, evidence: [], duration: .zero)],
+                                  connectionLost: lost)
+        let verdict = Gate(config: BotOpsConfig(host: "h"), entries: [], service: nil, at: 0).checks(report)
+        #expect(verdict.status == .skip, "\(verdict.message)")
+        let verdicts = Gate.lostConnection([GateVerdict(.blackout, .pass, "clear"), GateVerdict(.hostReachable, .pass, "ok"), verdict])
+        #expect(self.report(verdicts).exitCode == .unreachable)
+        #expect(verdicts[1].message.contains("connection lost during the checks gate: connection lost to h"), "\(verdicts[1].message)")
     }
 
     @Test func formatsCarryEveryVerdict() throws {
@@ -227,6 +270,84 @@ struct GateSandboxTests {
         let outside = await (try gate(at: "2026-11-30T18:00")).run(destination: "bot@127.0.0.1:1") { throw Refused() }
         #expect(outside.exitCode == .unreachable)
         #expect(status(outside, .checks) == .skip)
+    }
+
+    /// The connection dropped before the gates ran (its sshd session killed): reading the host's
+    /// zone, the checkout and the lock lose it; that is exit 3, never a refusal of what the host
+    /// never answered (it was a blackout refusal, exit 4, the zone unreadable).
+    @Test func aConnectionDroppedWhileReadingTheZoneIsExit3NotARefusal() async throws {
+        let hostTime = try entry("0 3 1 1 * /bin/true\n# botops: blackout 10m", name: "new-year")
+        let gate = Gate(config: config, entries: [hostTime, try entry(weeklyEntryText)], service: "sighook", at: utc("2026-11-30T18:00"))
+        let report = try await run(gate) { host in
+            let pid = try #require(pid_t(try await host.run("echo $PPID").stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)))
+            kill(try TestSSHServer.sessionProcess(pid), SIGKILL)
+        }
+        let text = GateFormat.text.render(report)
+        #expect(status(report, .blackout) == .pass, "\(text)")
+        #expect(report.verdicts.first { $0.name == .blackout }?.message.contains("not judged: new-year") == true, "\(text)")
+        #expect(status(report, .hostReachable) == .fail, "\(text)")
+        #expect(report.verdicts.first { $0.name == .hostReachable }?.message.contains("connection lost during the blackout gate") == true, "\(text)")
+        #expect(report.verdicts.allSatisfy { !$0.refuses }, "\(text)")
+        #expect(report.exitCode == .unreachable, "\(text)")
+    }
+
+    /// The database paused (`docker pause db`): deploy refuses it in its baseline (exit 4, unless
+    /// --unverified) instead of tolerating it, and so does the gate, where it used to say go.
+    @Test func aPausedDatabaseIsRefusedAsDeployRefusesIt() async throws {
+        let report = try await run(try gate(at: "2026-11-30T18:00"), { host in
+            _ = try await host.run("docker pause db")
+        }, undo: { host in
+            // Left as found: running and healthy again before the next test.
+            _ = try await host.run("docker unpause db; for i in $(seq 1 60); do [ \"$(docker inspect --type container -f '{{.State.Health.Status}}' db)\" = healthy ] && break; sleep 1; done")
+        })
+        let checks = report.verdicts.first { $0.name == .checks }
+        #expect(checks?.status == .fail, "\(GateFormat.text.render(report))")
+        #expect(checks?.message.contains("deploy would refuse: the database is not running before the deploy (db-running:") == true, "\(checks?.message ?? "")")
+        #expect(report.exitCode == .refused)
+    }
+
+    /// The host's time zone cannot be read (a `readlink` that fails, first on PATH) and an entry
+    /// without CRON_TZ has a blackout window: deploy refuses (exit 4) and so does the gate, where it
+    /// used to judge the window in UTC and pass.
+    @Test func anUnreadableHostZoneIsRefusedByGateAndDeployAlike() async throws {
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bin = directory.appendingPathComponent("bin")
+        let crontabD = directory.appendingPathComponent("crontab.d")
+        for folder in [bin, crontabD] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        try "#!/bin/sh\nexit 1\n".write(to: bin.appendingPathComponent("readlink"), atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin.appendingPathComponent("readlink").path)
+        // New Year's Day 03:00 in the host's zone: not now, whatever the zone, once it is known.
+        try "0 3 1 1 * /bin/true\n# botops: blackout 10m\n".write(to: crontabD.appendingPathComponent("new-year.cron"), atomically: true, encoding: .utf8)
+        let state = directory.appendingPathComponent("state").path
+        let config = directory.appendingPathComponent("botops.yml").path
+        try (try String(contentsOfFile: sandbox.configFile, encoding: .utf8) + "state_dir: \(state)\n").write(toFile: config, atomically: true, encoding: .utf8)
+        let environment = ["PATH": bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+        let common = ["--config", config, "--local", "--crontab-dir", crontabD.path]
+
+        let gate = try await BuiltBinary.botops.run(["gate", "--format", "json"] + common, environment: environment)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(gate.stdoutText.utf8)) as? [String: Any], "\(gate.stdoutText)\(gate.stderrText)")
+        let blackout = (json["gates"] as? [[String: Any]])?.first { $0["name"] as? String == "blackout" }
+        #expect(blackout?["status"] as? String == "fail", "\(gate.stdoutText)")
+        #expect((blackout?["message"] as? String)?.contains("cannot tell whether now is inside the blackout window of new-year") == true, "\(gate.stdoutText)")
+        #expect(gate.termination == .exited(4))
+
+        // A branch that does not exist: were the window judged, the deploy would still change nothing.
+        let deploy = try await BuiltBinary.botops.run(["deploy", "--service", "sighook", "--ref", "no-such-branch-\(UUID().uuidString.prefix(8))"] + common, environment: environment)
+        #expect(deploy.termination == .exited(4), "\(deploy.stdoutText)\(deploy.stderrText)")
+        #expect(deploy.stderrText.contains("cannot tell whether now is inside the blackout window of new-year"), "\(deploy.stderrText)")
+        #expect(deploy.stderrText.contains("--force"), "the refusal names its override: \(deploy.stderrText)")
+
+        // --force goes ahead as inside a window (a rollback must not be held up by a broken
+        // /etc/localtime) and the audit records it; here the deploy then stops at the branch.
+        let forced = try await BuiltBinary.botops.run(["deploy", "--force", "--service", "sighook", "--ref", "no-such-branch-\(UUID().uuidString.prefix(8))"] + common, environment: environment)
+        #expect(forced.termination != .exited(4), "\(forced.stdoutText)\(forced.stderrText)")
+        #expect(!forced.stderrText.contains("cannot tell whether now is inside"), "\(forced.stderrText)")
+        let audit = (try? String(contentsOfFile: state + "/audit.jsonl", encoding: .utf8)) ?? ""
+        #expect(audit.contains("\"result\":\"forced\"") && audit.contains("new-year"), "\(audit)")
+        #expect(audit.contains("\"result\":\"refused\""), "the refusal is audited too: \(audit)")
     }
 
     /// A check failing before the deploy (the weekly cron line is gone): deploy would tolerate it

@@ -113,7 +113,12 @@ extension Deployer {
                 throw DeployError.lowDisk(path: fields[1], freeBytes: free, neededBytes: config.deploy.minFreeDiskBytes)
             }
         }
-        run.releases = try Releases.parse((sections["releases"] ?? []).joined(separator: "\n"), file: config.deploy.stateDirectory.path + "/releases.json")
+        run.releases = try releases(in: sections)
+    }
+
+    /// The release records a probe read (its `releases` section).
+    func releases(in sections: [String: [String]]) throws -> Releases {
+        try Releases.parse((sections["releases"] ?? []).joined(separator: "\n"), file: config.deploy.stateDirectory.path + "/releases.json")
     }
 
     /// CI deploying as one user and the operator as another would get two locks and two

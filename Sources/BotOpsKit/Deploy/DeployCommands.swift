@@ -35,10 +35,25 @@ public struct DeployCommands: Sendable {
             marker.start("head"), "git rev-parse HEAD",
             marker.start("disk"),
             "df -Pk \"$(docker info -f '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)\" . | tail -n +2 | awk '{print $4 \" \" $6}'",
-            // No file yet reads as no releases; an unreadable one as cat's complaint, which is refused.
-            marker.start("releases"), "if [ -e \(state.file("releases.json")) ]; then cat \(state.file("releases.json")) 2>&1; echo; else echo '{}'; fi",
+            marker.start("releases"), readReleases,
             marker.start("end"),
         ]), timeout: timeout)
+    }
+
+    /// What `rollback --to previous` is judged from, besides the running images: the checkout's
+    /// HEAD and the release records (`rollback --plan cron` reads only these).
+    func releasesProbe(timeout: Duration) -> RemoteCommand {
+        RemoteCommand(ShellScript.lines([
+            "cd \(path) || exit 70",
+            marker.start("head"), "git rev-parse HEAD",
+            marker.start("releases"), readReleases,
+            marker.start("end"),
+        ]), timeout: timeout)
+    }
+
+    /// No file yet reads as no releases; an unreadable one as cat's complaint, which is refused.
+    private var readReleases: ShellScript {
+        "if [ -e \(state.file("releases.json")) ]; then cat \(state.file("releases.json")) 2>&1; echo; else echo '{}'; fi"
     }
 
     /// The resolved compose file. Its output carries the env file's values: parsed, never shown.

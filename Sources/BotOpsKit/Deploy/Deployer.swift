@@ -595,15 +595,43 @@ public final class Deployer: @unchecked Sendable {
     /// current branch there.
     private func rollbackTarget(_ to: String?) async throws -> Target {
         guard let to, to != "previous" else {
-            let tagged = try await taggedImages(timeout: .seconds(60))
-            let previous = try run.releases.previous(of: run.services, running: run.running.mapValues(\.imageID),
-                                                     checkout: run.revisionBefore, tagged: tagged)
+            let previous = try await previousRelease()
             return Target(branch: previous.branch ?? run.branchBefore, revision: previous.revision)
         }
         let result = try await runner.run(commands.resolveLocal(to, timeout: .seconds(30)))
         let words = result.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
         guard words.count == 2 else { throw StepFailure(message: "", refusal: .unknownRevision(to)) }
         return words[0] == "branch" ? Target(branch: to, revision: words[1]) : Target(branch: run.branchBefore, revision: words[1])
+    }
+
+    /// For every service of the run, the last verified release before the one its container runs.
+    private func previousRelease() async throws -> Releases.Release {
+        let tagged = try await taggedImages(timeout: .seconds(60))
+        return try run.releases.previous(of: run.services, running: run.running.mapValues(\.imageID),
+                                         checkout: run.revisionBefore, tagged: tagged)
+    }
+
+    /// A deployer that only reads the host (no playbook, no events): the gate's preflight and
+    /// `rollback --plan cron`'s "previous", which must not depend on playbooks they do not run.
+    public static func readOnly(config: BotOpsConfig, runner: any CommandRunner) -> Deployer {
+        Deployer(config: config, deployPlaybook: Playbook(kind: .deploy, file: "", steps: [], origin: .file("")),
+                 rollbackPlaybook: Playbook(kind: .rollback, file: "", steps: [], origin: .file("")), runner: runner, emit: { _ in })
+    }
+
+    /// The release `rollback --to previous` would return `services` to, judged the same way but
+    /// read without the lock and changing nothing: `rollback --plan cron` installs its crontab.d.
+    public func previousRelease(of services: [String]) async throws -> Releases.Release {
+        run.services = services
+        async let containers = runningContainers(services)
+        let probe = try await runner.run(commands.releasesProbe(timeout: .seconds(60)))
+        let sections = commands.marker.split(probe.stdout)
+        guard probe.result.termination != .exited(70), sections["end"] != nil else {
+            throw DeployError.hostCommandFailed(step: "rollback", detail: "reading \(config.path) and \(config.deploy.stateDirectory.path)/releases.json failed: \(probe.shownOutput.prefix(300))")
+        }
+        run.revisionBefore = sections["head"]?.first ?? ""
+        run.releases = try releases(in: sections)
+        run.running = try await containers
+        return try await previousRelease()
     }
 
     // MARK: - Steps

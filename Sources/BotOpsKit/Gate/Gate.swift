@@ -23,16 +23,31 @@ public struct GateVerdict: Sendable, Equatable {
     public let name: Name
     public let status: Status
     public let message: String
+    /// A failed gate of another kind that deploy refuses rather than runs (the database down in its baseline).
+    let refusedByDeploy: Bool
+    /// Not judged because the connection was lost meanwhile: host-reachable fails instead (exit 3).
+    let lostConnection: RemoteError?
 
-    public init(_ name: Name, _ status: Status, _ message: String) {
+    public init(_ name: Name, _ status: Status, _ message: String, refusedByDeploy: Bool = false, lostConnection: RemoteError? = nil) {
         self.name = name
         self.status = status
         self.message = message
+        self.refusedByDeploy = refusedByDeploy
+        self.lostConnection = lostConnection
     }
 
-    /// A failed blackout, checkout, branch or lock gate refuses the deploy (exit 4), as deploy does.
+    /// The verdict of a gate whose host command threw: the connection lost is no refusal of this
+    /// gate (the host never answered it), as deploy exits 3 then; any other error fails it.
+    static func failed(_ name: Name, _ message: String, _ error: Error) -> GateVerdict {
+        if let remote = error as? RemoteError, remote.isUnreachable {
+            return GateVerdict(name, .skip, "not judged: the connection was lost", lostConnection: remote)
+        }
+        return GateVerdict(name, .fail, message)
+    }
+
+    /// A failed blackout, checkout, branch, services or lock gate refuses the deploy (exit 4), as deploy does.
     var refuses: Bool {
-        status == .fail && [.blackout, .cleanCheckout, .branch, .services, .deployLock].contains(name)
+        status == .fail && (refusedByDeploy || [.blackout, .cleanCheckout, .branch, .services, .deployLock].contains(name))
     }
 }
 
@@ -92,7 +107,7 @@ public struct Gate: Sendable {
             host = try await connect()
         } catch {
             host = nil
-            verdicts.append(blackout(hostZone: .utc, zoneKnown: false))
+            verdicts.append(blackout(hostZone: nil))
             verdicts.append(GateVerdict(.hostReachable, .fail, "\(error)"))
             for name in [GateVerdict.Name.cleanCheckout, .branch, .services, .deployLock, .checks] {
                 verdicts.append(GateVerdict(name, .skip, "the host cannot be reached"))
@@ -100,8 +115,16 @@ public struct Gate: Sendable {
             return GateReport(destination: destination, service: service, at: at, verdicts: verdicts, checks: nil)
         }
         guard let host else { return GateReport(destination: destination, service: service, at: at, verdicts: verdicts, checks: nil) }
-        let hostZone = (try? await CronHost(runner: host, state: config.deploy.stateDirectory).readTime().zone)
-        verdicts.append(blackout(hostZone: hostZone ?? .utc, zoneKnown: hostZone != nil))
+        do {
+            verdicts.append(blackout(hostZone: try await BlackoutGuard.hostZone(for: entries, host: host, state: config.deploy.stateDirectory)))
+        } catch let remote as RemoteError where remote.isUnreachable {
+            // Lost while reading the zone: judged as when the host cannot be reached.
+            let verdict = blackout(hostZone: nil)
+            verdicts.append(GateVerdict(.blackout, verdict.status, verdict.message, lostConnection: remote))
+        } catch {
+            // As deploy: a window that cannot be judged refuses.
+            verdicts.append(GateVerdict(.blackout, .fail, "\(error)"))
+        }
         verdicts.append(GateVerdict(.hostReachable, .pass, "connected to \(host.destination)"))
         verdicts += await checkout(host)
         verdicts.append(await services(host))
@@ -111,40 +134,56 @@ public struct Gate: Sendable {
             runner = try CheckRunner()
         } catch {
             verdicts.append(GateVerdict(.checks, .fail, "\(error)"))
-            return GateReport(destination: host.destination, service: service, at: at, verdicts: verdicts, checks: nil)
+            return GateReport(destination: host.destination, service: service, at: at, verdicts: Self.lostConnection(verdicts), checks: nil)
         }
         let report = await runner.run(in: CheckContext(host: host, settings: config.checkSettings(commandTimeout: checkTimeout)))
-        if let lost = report.connectionLost {
-            verdicts[verdicts.firstIndex { $0.name == .hostReachable } ?? 0] = GateVerdict(.hostReachable, .fail, "connection lost during the checks: \(lost)")
-        }
         verdicts.append(checks(report))
-        return GateReport(destination: host.destination, service: service, at: at, verdicts: verdicts, checks: report)
+        return GateReport(destination: host.destination, service: service, at: at, verdicts: Self.lostConnection(verdicts), checks: report)
     }
 
-    func blackout(hostZone: CronZone, zoneKnown: Bool) -> GateVerdict {
-        if let window = activeBlackout(entries, at: at, hostZone: hostZone) {
+    /// Host-reachable fails (exit 3) when a gate lost the connection; refusals stay those the host answered.
+    static func lostConnection(_ verdicts: [GateVerdict]) -> [GateVerdict] {
+        guard let first = verdicts.first(where: { $0.lostConnection != nil }), let lost = first.lostConnection, let index = verdicts.firstIndex(where: { $0.name == .hostReachable }) else { return verdicts }
+        var verdicts = verdicts
+        verdicts[index] = GateVerdict(.hostReachable, .fail, "connection lost during the \(first.name.rawValue) gate: \(lost)")
+        return verdicts
+    }
+
+    /// The blackout windows at `at`. `hostZone` nil (the host cannot be reached): only the entries
+    /// with a CRON_TZ of their own are judged; the others are named, never judged in UTC.
+    func blackout(hostZone: CronZone?) -> GateVerdict {
+        let judged = hostZone == nil ? entries.filter { $0.zone != nil } : entries
+        let zone = hostZone ?? .utc
+        if let window = activeBlackout(judged, at: at, hostZone: zone) {
             return GateVerdict(.blackout, .fail, "inside a blackout window: \(window.description)")
         }
-        let upcoming = entries.filter { $0.blackoutSeconds != nil }.compactMap { entry -> (CronEntry, Int64)? in
-            entry.schedule.next(after: at, in: entry.zone ?? hostZone).map { (entry, $0) }
+        let upcoming = judged.filter { $0.blackoutSeconds != nil }.compactMap { entry -> (CronEntry, Int64)? in
+            entry.schedule.next(after: at, in: entry.zone ?? zone).map { (entry, $0) }
         }.min { $0.1 < $1.1 }
         var message = "clear"
         if let (entry, fire) = upcoming {
-            let zone = entry.zone ?? hostZone
-            message += "; next window: \(entry.name) fires at \(zone.local(at: fire)) \(zone.identifier)"
+            let entryZone = entry.zone ?? zone
+            message += "; next window: \(entry.name) fires at \(entryZone.local(at: fire)) \(entryZone.identifier)"
         }
-        if !zoneKnown && entries.contains(where: { $0.zone == nil && $0.blackoutSeconds != nil }) {
-            message += " (entries without CRON_TZ judged in UTC: the host's zone is unknown)"
+        let unjudged = entries.filter { $0.blackoutSeconds != nil && !judged.contains($0) }.map(\.name)
+        if !unjudged.isEmpty {
+            message += " (not judged: \(unjudged.joined(separator: ", ")) fire\(unjudged.count == 1 ? "s" : "") in the host's time zone, which is unknown while the host cannot be reached)"
         }
         return GateVerdict(.blackout, .pass, message)
     }
 
     /// The checks as deploy judges them: a check already failing before a deploy is its baseline,
-    /// which deploy tolerates (only new failures roll back), unless `--strict`.
+    /// which deploy tolerates (only new failures roll back), unless `--strict`; but the database
+    /// not running is refused (deploy's `--unverified` aside).
     func checks(_ report: VerifyReport) -> GateVerdict {
         let failing = report.results.filter { $0.status == .fail }
         let warned = report.count(.warn) > 0 ? " (\(report.count(.warn)) warn)" : ""
+        // As deploy: a connection lost during the checks is exit 3 before any failure is judged.
+        if let lost = report.connectionLost { return GateVerdict(.checks, .skip, "not judged: the connection was lost", lostConnection: lost) }
         guard !failing.isEmpty else { return GateVerdict(.checks, .pass, "\(report.results.count) checks pass\(warned)") }
+        if let database = failing.first(where: { $0.id == .dbRunning }) {
+            return GateVerdict(.checks, .fail, "deploy would refuse: \(DeployError.databaseDownBeforeDeploy(database.message))", refusedByDeploy: true)
+        }
         let listed = failing.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; ")
         if strict { return GateVerdict(.checks, .fail, listed) }
         return GateVerdict(.checks, .pass, "\(report.results.count - failing.count) pass; \(failing.count) already failing, which deploy tolerates (only new failures roll it back; --strict counts them): \(listed)")
@@ -167,7 +206,7 @@ public struct Gate: Sendable {
             return [clean(Array(lines[..<split].filter { !$0.isEmpty })), self.branch(branch, head: rest.last ?? "")]
         } catch {
             let failure = "git status in \(config.path) failed: \(error)"
-            return [GateVerdict(.cleanCheckout, .fail, failure), GateVerdict(.branch, .skip, failure)]
+            return [GateVerdict.failed(.cleanCheckout, failure, error), GateVerdict(.branch, .skip, failure)]
         }
     }
 
@@ -193,7 +232,7 @@ public struct Gate: Sendable {
             try await Deployer.preflight(names, config: config, runner: host, timeout: checkTimeout)
             return GateVerdict(.services, .pass, "\(names.joined(separator: ", ")) in the compose file, as deploy requires")
         } catch {
-            return GateVerdict(.services, .fail, "deploy would refuse: \(error)")
+            return GateVerdict.failed(.services, "deploy would refuse: \(error)", error)
         }
     }
 
@@ -208,7 +247,7 @@ public struct Gate: Sendable {
                 return GateVerdict(.deployLock, .fail, "held by \(who)\(stale ? " (stale: no progress recorded lately; botops lock status)" : "")")
             }
         } catch {
-            return GateVerdict(.deployLock, .fail, "cannot read the lock: \(error)")
+            return GateVerdict.failed(.deployLock, "cannot read the lock: \(error)", error)
         }
     }
 }

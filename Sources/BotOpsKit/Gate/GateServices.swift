@@ -6,8 +6,7 @@ extension Deployer {
     /// it refuses (a service the compose file does not have, the database, a compose file that does
     /// not resolve, low disk, and the checkout rules the other gates also name). Changes nothing.
     static func preflight(_ services: [String], config: BotOpsConfig, runner: any CommandRunner, timeout: Duration) async throws {
-        let deployer = Deployer(config: config, deployPlaybook: Playbook(kind: .deploy, file: "", steps: [], origin: .file("")),
-                                rollbackPlaybook: Playbook(kind: .rollback, file: "", steps: [], origin: .file("")), runner: runner, emit: { _ in })
+        let deployer = Deployer.readOnly(config: config, runner: runner)
         deployer.run.services = services
         do {
             try await deployer.inspectHost(timeout: timeout, requireBranch: true)
