@@ -5,6 +5,9 @@ import Remote
 /// Why a full restore stopped; the message says what state the host is in and what to do.
 public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
     case unknown(String)
+    case unknownTables(String)
+    /// `--tables`: the transaction rolled back, the live database is as it was.
+    case tablesNotRestored(String)
     case damaged(id: String, detail: String)
     case refused(String)
     case failed(String)
@@ -13,8 +16,8 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
 
     public var exitCode: BotOpsExitCode {
         switch self {
-        case .unknown: return .usage
-        case .damaged, .failed: return .failed
+        case .unknown, .unknownTables: return .usage
+        case .damaged, .failed, .tablesNotRestored: return .failed
         case .refused: return .refused
         case .servicesFailedAfterSwap: return .needsHuman
         }
@@ -26,6 +29,10 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
             return "no backup \(name) in backup.dir (or, for latest, no verified one); botops backups lists them"
         case let .damaged(id, detail):
             return "backup \(id) cannot be relied on: \(detail)"
+        case .unknownTables(let why):
+            return why
+        case .tablesNotRestored(let why):
+            return "the tables were not restored, nothing changed (the transaction rolled back): \(why)"
         case .refused(let why):
             return "refused: \(why)"
         case .failed(let why):
