@@ -64,10 +64,7 @@ struct RestoreCommand: HostCommand {
         if let tables { return try await restoreTables(tableNames(tables), from: entry, session: session) }
         guard test else { return try await full(entry, session: session) }
         let job = BackupJob(config: session.config, runner: host)
-        let sum = try await host.run(job.scripts.checksum(entry.record.id))
-        guard sum.succeeded, sum.stdout.prefix(64) == entry.record.sha256 else {
-            throw RestoreError.damaged(id: entry.record.id, detail: sum.succeeded ? "its sha256 differs from the record's" : sum.shownOutput)
-        }
+        try await entry.checkIntact(job.scripts, runner: host)
         switch try await job.verify(id, against: BackupFigures(tables: entry.record.tables, sequences: entry.record.sequences)) {
         case .verified:
             print("\(entry.record.id): restored into a throwaway server; all \(entry.record.tables.count) tables' figures equal the record")

@@ -83,11 +83,7 @@ public struct RestoreJob: Sendable {
 
     /// The backup, its sha256 checked, and the facts the plan needs; refuses without room for a second copy.
     public func plan(_ entry: BackupCatalog.Entry) async throws -> Plan {
-        if let damage = entry.damage { throw RestoreError.damaged(id: entry.record.id, detail: damage) }
-        let sum = try await runner.run(scripts.backup.checksum(entry.record.id))
-        guard sum.succeeded, sum.stdout.prefix(64) == entry.record.sha256 else {
-            throw RestoreError.damaged(id: entry.record.id, detail: sum.succeeded ? "its sha256 differs from the record's" : sum.shownOutput)
-        }
+        try await entry.checkIntact(scripts.backup, runner: runner)
         let probe = try await runner.run(scripts.facts())
         guard probe.succeeded else { throw RestoreError.failed("cannot read the live database's settings: \(probe.shownOutput)") }
         var facts: [String: String] = [:]
@@ -198,6 +194,16 @@ public struct RestoreJob: Sendable {
                 if clock.now - start >= config.health.timeout { throw RestoreStepFailure("not healthy within \(seconds(config.health.timeout)): \(state)") }
             }
             try await clock.sleep(for: .milliseconds(250))
+        }
+    }
+}
+
+extension BackupCatalog.Entry {
+    /// Refuses a backup whose dump on disk is missing or differs from its record (sha256).
+    public func checkIntact(_ scripts: BackupScripts, runner: any CommandRunner) async throws {
+        let sum = try await runner.run(scripts.checksum(record.id))
+        guard sum.succeeded, sum.stdout.prefix(64) == record.sha256 else {
+            throw RestoreError.damaged(id: record.id, detail: sum.succeeded ? "its sha256 differs from the record's" : sum.shownOutput)
         }
     }
 }

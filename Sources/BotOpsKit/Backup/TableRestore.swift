@@ -57,12 +57,8 @@ public struct TableRestore: Sendable {
     /// Checks the dump, reads its table of contents and the live tables; refuses a table that
     /// still has rows unless `replace`.
     public func plan(_ entry: BackupCatalog.Entry, tables: [TableOfContents.TableName], replace: Bool) async throws -> Plan {
-        if let damage = entry.damage { throw RestoreError.damaged(id: entry.record.id, detail: damage) }
         let id = entry.record.id
-        let sum = try await runner.run(scripts.backup.checksum(id))
-        guard sum.succeeded, sum.stdout.prefix(64) == entry.record.sha256 else {
-            throw RestoreError.damaged(id: id, detail: sum.succeeded ? "its sha256 differs from the record's" : sum.shownOutput)
-        }
+        try await entry.checkIntact(scripts.backup, runner: runner)
         let listed = try await runner.run(contents(id))
         guard listed.succeeded else { throw RestoreError.damaged(id: id, detail: "pg_restore --list failed: \(listed.shownOutput)") }
         let selection: TableOfContents.Selection
