@@ -110,3 +110,18 @@ extension BackupSandboxTests {
         }
     }
 }
+
+extension BackupSandboxTests {
+    @Test func downloadThroughSSHArrivesByteIdenticalWithItsRecord() async throws {
+        try await BackupSandbox.scene { scene in
+            let local = scene.directory + "/on the operator's $machine"
+            let result = try await scene.botops(["backup", "--no-verify", "--format", "json", "--download", local])
+            #expect(result.termination == .exited(0), "\(result.stderrText)")
+            let record = try #require(BackupRecord.parse(result.stdoutText), "\(result.stderrText)")
+            #expect(scene.files(in: local) == [record.id + ".dump", record.id + ".json"])
+            let remote = scene.directory + "/backups/" + record.id
+            #expect(FileManager.default.contents(atPath: local + "/" + record.id + ".dump") == FileManager.default.contents(atPath: remote + ".dump"))
+            #expect(FileManager.default.contents(atPath: local + "/" + record.id + ".json") == FileManager.default.contents(atPath: remote + ".json"))
+        }
+    }
+}
