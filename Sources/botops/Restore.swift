@@ -7,7 +7,8 @@ struct RestoreCommand: HostCommand {
         commandName: "restore",
         abstract: "Restore a backup beside the live database and swap it in, or prove it restores (--test).",
         discussion: """
-            BACKUP is an id from `botops backups`, or `latest` (the newest verified backup). The dump's sha256 is \
+            BACKUP is an id from `botops backups`, `latest` (the newest verified backup), or a dump on this machine \
+            with its record beside it, uploaded to backup.dir first (even with --dry-run). The dump's sha256 is \
             checked against its record first. --test restores it with its roles into a throwaway server started \
             from the database container's image and compares every table's figures with the record. Without \
             --test, the dump goes into a new database beside the live one, its figures are compared with the \
@@ -24,7 +25,7 @@ struct RestoreCommand: HostCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Argument(help: "A backup id, or latest.")
+    @Argument(help: "A backup id, latest, or a dump on this machine (PATH/ID.dump with its record ID.json beside it), uploaded first.")
     var backup: String
 
     @Flag(name: .long, help: "Only the throwaway restore and comparison (the monthly restore test).")
@@ -57,9 +58,14 @@ struct RestoreCommand: HostCommand {
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let host = try await session.host()
         try await session.takeBackupLock(command: commandLine())
+        var wanted = backup
+        if BackupUpload.isLocalFile(backup) {
+            wanted = try await BackupUpload(config: session.config, runner: host).run(localDump: backup).id
+            FileHandle.standardError.write(Data("botops: \(backup) is in backup.dir as \(wanted).dump (sha256 equal to its record's)\n".utf8))
+        }
         let catalog = BackupCatalog(config: session.config, runner: host)
         let entries = try await catalog.entries()
-        let entry = backup == "latest" ? BackupAge.newestVerified(entries) : entries.first { $0.record.id == backup }
+        let entry = backup == "latest" ? BackupAge.newestVerified(entries) : entries.first { $0.record.id == wanted }
         guard let entry, let id = BackupID.parse(entry.record.id) else { throw RestoreError.unknown(backup) }
         if let tables { return try await restoreTables(tableNames(tables), from: entry, session: session) }
         guard test else { return try await full(entry, session: session) }
@@ -119,7 +125,8 @@ struct RestoreCommand: HostCommand {
         try await audited(entry, session: session) {
             let notes = try await job.run(plan) { line in FileHandle.standardError.write(Data("botops: \(line)\n".utf8)) }
             for note in notes { print(note) }
-            print("\(entry.record.id) restored: \(session.config.database.name) now holds the backup; the previous database is \(job.scripts.replacedName)")
+            print("\(entry.record.id) restored: \(session.config.database.name) now holds the backup"
+                  + (plan.liveMissing ? "" : "; the previous database is \(job.scripts.replacedName)"))
         }
         return ExitStatus(.success)
     }

@@ -52,8 +52,19 @@ public struct RestoreJob: Sendable {
         public var services: [String]
         public var scripts: RestoreScripts
 
+        /// No live database: a recreated, empty cluster. Nothing to stop, swap or set aside.
+        public var liveMissing: Bool { facts["missing"] != nil }
+
         public var lines: [String] {
             let rows = record.tables.reduce(Int64(0)) { $0 + $1.rows }
+            if liveMissing {
+                return [
+                    "restore \(record.id) (\(record.status.rawValue), \(record.tables.count) tables, \(rows) rows) into a new database \(scripts.newName)"
+                        + " (owner \(facts["owner"] ?? "?"), encoding \(facts["encoding"] ?? "?"), collation \(facts["collate"] ?? "?"), ctype \(facts["ctype"] ?? "?"))",
+                    "compare every table's figures with the record; drop it on any difference",
+                    "\(scripts.live) does not exist (an empty cluster): rename \(scripts.newName) → \(scripts.live); no service is stopped and nothing is swapped or set aside",
+                ]
+            }
             return [
                 "restore \(record.id) (\(record.status.rawValue), \(record.tables.count) tables, \(rows) rows) into a new database \(scripts.newName)"
                     + " (owner \(facts["owner"] ?? "?"), encoding \(facts["encoding"] ?? "?"), collation \(facts["collate"] ?? "?"), ctype \(facts["ctype"] ?? "?"))",
@@ -94,7 +105,7 @@ public struct RestoreJob: Sendable {
             if parts[0] == "taken" { taken.append(parts[1]) } else { facts[parts[0]] = parts[1] }
         }
         guard taken.isEmpty else { throw RestoreError.refused("the database \(taken.joined(separator: ", ")) exists already; try again in a second") }
-        guard facts["owner"] != nil else { throw RestoreError.failed("the live database \(scripts.live) does not exist") }
+        if facts["missing"] != nil { facts["owner"] = config.database.user }
         let free = Int64(facts["free"] ?? "") ?? 0
         let needed = (Int64(facts["live_size"] ?? "") ?? 0) + config.backup.minFreeDiskBytes
         if free < needed {
@@ -118,6 +129,14 @@ public struct RestoreJob: Sendable {
         }
 
         var notes = ["\(scripts.newName): all \(record.tables.count) tables' figures equal the record"]
+        if plan.liveMissing {
+            let renamed = try await runner.run(scripts.takeName())
+            guard renamed.succeeded else {
+                _ = try? await runner.run(scripts.dropNew())
+                throw RestoreError.failed("could not rename \(scripts.newName) to \(scripts.live): \(renamed.shownOutput)")
+            }
+            return notes + ["\(scripts.live) did not exist (an empty cluster): \(scripts.newName) took its name; nothing was swapped or set aside"]
+        }
         // Only the services running now are stopped, started again and waited for: one the
         // operator stopped, or one without a container, stays as it is.
         let containers = try await Deployer.containers(plan.services, commands: commands, runner: runner)
