@@ -43,8 +43,14 @@ struct BackupCommand: HostCommand {
         let id = BackupID(date: Date(), label: label)
         let job = BackupJob(config: session.config, runner: host)
         let text = format == .text
-        let record = try await job.run(id: id, keep: keep, verify: !noVerify) { line in
+        var record = try await job.run(id: id, keep: keep, verify: !noVerify) { line in
             if text { FileHandle.standardError.write(Data("botops: \(line)\n".utf8)) }
+        }
+        if record.status == .verified, let command = session.config.backup.push {
+            let failure = try await BackupPush(config: session.config, command: command, runner: host).run(record)
+            record.pushed = failure == nil
+            try await job.write(record)
+            if let failure { FileHandle.standardError.write(Data("botops: warning: \(failure); \(record.id) stays in backup.dir, marked not pushed\n".utf8)) }
         }
         if record.status == .verified {
             let deleted = try await BackupCatalog(config: session.config, runner: host)

@@ -125,3 +125,32 @@ extension BackupSandboxTests {
         }
     }
 }
+
+extension BackupSandboxTests {
+    @Test func pushRunsWithQuotedPathsAndItsFailureWarnsAndKeepsTheBackup() async throws {
+        try await BackupSandbox.scene { scene in
+            let dir = scene.directory + "/back up $HOME"
+            let pushed = scene.directory + "/pushed"
+            try await BackupSandbox.sh("mkdir \(shellQuote(pushed)) && chown bot:bot \(shellQuote(pushed))")
+            let config = try scene.config(dir: dir)
+            try "  push: cp -t \(pushed) --\n".appendToFile(config)
+            let first = try await scene.botops(["backup", "--format", "json"], config: config)
+            #expect(first.termination == .exited(0), "\(first.stderrText)")
+            let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+            #expect(record.pushed == true)
+            #expect(scene.files(in: pushed) == [record.id + ".dump", record.id + ".json"])
+            #expect(FileManager.default.contents(atPath: pushed + "/" + record.id + ".dump") == FileManager.default.contents(atPath: dir + "/" + record.id + ".dump"))
+
+            let failing = try scene.config(dir: dir)
+            try "  push: ls /nonexistent-botops-push\n".appendToFile(failing)
+            let second = try await scene.botops(["backup", "--label", "second", "--format", "json"], config: failing)
+            #expect(second.termination == .exited(0), "\(second.stderrText)")
+            #expect(second.stderrText.contains("warning: backup.push ended with") && second.stderrText.contains("nonexistent-botops-push"), "\(second.stderrText)")
+            let kept = try #require(BackupRecord.parse(second.stdoutText))
+            #expect(kept.pushed == false && scene.files(in: dir).contains(kept.id + ".dump"))
+            let listed = try await scene.botops(["backups"], config: failing)
+            let line = try #require(listed.stdoutText.split(separator: "\n").first { $0.contains(kept.id) })
+            #expect(line.contains("FAILED"), "\(listed.stdoutText)")
+        }
+    }
+}
