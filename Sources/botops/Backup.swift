@@ -46,6 +46,10 @@ struct BackupCommand: HostCommand {
         var record = try await job.run(id: id, keep: keep, verify: !noVerify) { line in
             if text { FileHandle.standardError.write(Data("botops: \(line)\n".utf8)) }
         }
+        if session.config.backup.hostFiles, record.status != .failed {
+            record.hostFiles = try await BackupHostFiles(config: session.config, runner: host).run(record.id)
+            try await job.write(record)
+        }
         if record.status == .verified, let command = session.config.backup.push {
             let failure = try await BackupPush(config: session.config, command: command, runner: host).run(record)
             record.pushed = failure == nil

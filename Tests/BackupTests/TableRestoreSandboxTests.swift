@@ -154,3 +154,23 @@ extension BackupSandboxTests {
         }
     }
 }
+
+extension BackupSandboxTests {
+    @Test func hostFilesArchiveLogsAndEnvBesideTheDumpMode600AndTheRecordNamesIt() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            try "  host_files: true\n".appendToFile(config)
+            let result = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+            #expect(result.termination == .exited(0), "\(result.stderrText)")
+            let record = try #require(BackupRecord.parse(result.stdoutText), "\(result.stderrText)")
+            let archive = try #require(record.hostFiles)
+            #expect(archive == record.id + ".host-files.tar.gz")
+            let path = scene.directory + "/backups/" + archive
+            #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) == 0o600)
+            let listed = try await BackupSandbox.sh("tar -tzf \(shellQuote(path)) | sort")
+            #expect(listed.split(separator: "\n").contains(".env") && listed.split(separator: "\n").contains("logs/"), "\(listed)")
+            #expect(try await BackupSandbox.sh("tar -xzOf \(shellQuote(path)) .env | sha256sum") == (try await BackupSandbox.sh("sha256sum < /opt/bot/.env")))
+            #expect(!result.stdoutText.contains("fake-secret-do-not-print") && !result.stderrText.contains("fake-secret-do-not-print"))
+        }
+    }
+}
