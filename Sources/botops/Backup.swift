@@ -11,7 +11,7 @@ struct BackupCommand: HostCommand {
             backup.dir on the host. Unless --no-verify, the dump is restored into a throwaway server started \
             from the database container's image and its figures compared with the record.
             Exit codes: 0 backed up (verified, or unverified with the reason), 1 the dump or its \
-            verification failed, 2 configuration, 3 host unreachable, 4 refused (lock held, low disk).
+            verification failed, or the --download did not arrive whole (nothing is named as the dump then), 2 configuration, 3 host unreachable, 4 refused (lock held, low disk).
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -24,6 +24,9 @@ struct BackupCommand: HostCommand {
 
     @Flag(name: .customLong("no-verify"), help: "Skip the restore into a throwaway server (the backup stays unverified).")
     var noVerify = false
+
+    @Option(name: .long, help: "Also copy the dump and its record into this directory on this machine (sha256-checked, written atomically).")
+    var download: String?
 
     @Option(name: .long, help: "text, or json (the backup's record).")
     var format: EventFormat = .text
@@ -40,13 +43,27 @@ struct BackupCommand: HostCommand {
         let id = BackupID(date: Date(), label: label)
         let job = BackupJob(config: session.config, runner: host)
         let text = format == .text
-        let record = try await job.run(id: id, keep: keep, verify: !noVerify) { line in
+        var record = try await job.run(id: id, keep: keep, verify: !noVerify) { line in
             if text { FileHandle.standardError.write(Data("botops: \(line)\n".utf8)) }
+        }
+        if session.config.backup.hostFiles, record.status != .failed {
+            record.hostFiles = try await BackupHostFiles(config: session.config, runner: host).run(record.id)
+            try await job.write(record)
+        }
+        if record.status == .verified, let command = session.config.backup.push {
+            let failure = try await BackupPush(config: session.config, command: command, runner: host).run(record)
+            record.pushed = failure == nil
+            try await job.write(record)
+            if let failure { FileHandle.standardError.write(Data("botops: warning: \(failure); \(record.id) stays in backup.dir, marked not pushed\n".utf8)) }
         }
         if record.status == .verified {
             let deleted = try await BackupCatalog(config: session.config, runner: host)
                 .applyRetention(RetentionPolicy(session.config.backup), now: Date())
             if text, !deleted.isEmpty { FileHandle.standardError.write(Data("botops: retention deleted \(deleted.joined(separator: ", "))\n".utf8)) }
+        }
+        if let download {
+            let paths = try await BackupDownload(config: session.config, runner: host).run(record, into: download)
+            if text { FileHandle.standardError.write(Data("botops: downloaded \(paths.joined(separator: " and ")) (sha256 equal to the record's)\n".utf8)) }
         }
         if format == .json {
             print(record.json)

@@ -7,21 +7,25 @@ struct RestoreCommand: HostCommand {
         commandName: "restore",
         abstract: "Restore a backup beside the live database and swap it in, or prove it restores (--test).",
         discussion: """
-            BACKUP is an id from `botops backups`, or `latest` (the newest verified backup). The dump's sha256 is \
+            BACKUP is an id from `botops backups`, `latest` (the newest verified backup), or a dump on this machine \
+            with its record beside it, uploaded to backup.dir first (even with --dry-run). The dump's sha256 is \
             checked against its record first. --test restores it with its roles into a throwaway server started \
             from the database container's image and compares every table's figures with the record. Without \
             --test, the dump goes into a new database beside the live one, its figures are compared with the \
             record, the services are stopped, the live database is renamed NAME_replaced_TIME and the new one \
-            takes its name in one transaction, then the services are started. botops never prompts: without \
-            --yes it prints the plan and exits 4.
+            takes its name in one transaction, then the services are started. --tables restores only the named \
+            tables into the live database, each with its keys, indexes, constraints, foreign keys, triggers, \
+            sequences and grants, in one transaction that commits only when their figures equal the record; a \
+            table that still has rows is refused unless --replace, which renames it NAME_replaced_TIME first. \
+            botops never prompts: without --yes it prints the plan and exits 4.
             Exit codes: 0 restored and equal, 1 the dump is damaged or differs (live database unchanged), 2 no \
-            such backup, 3 host unreachable, 4 refused (lock held, no --yes, no room), 5 swapped but the \
+            such backup or table, 3 host unreachable, 4 refused (lock held, no --yes, no room), 5 swapped but the \
             services did not come back (the message gives the commands to swap back).
             """)
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Argument(help: "A backup id, or latest.")
+    @Argument(help: "A backup id, latest, or a dump on this machine (PATH/ID.dump with its record ID.json beside it), uploaded first.")
     var backup: String
 
     @Flag(name: .long, help: "Only the throwaway restore and comparison (the monthly restore test).")
@@ -30,23 +34,43 @@ struct RestoreCommand: HostCommand {
     @Flag(name: .long, help: "Print the plan and change nothing.")
     var dryRun = false
 
-    @Flag(name: .long, help: "Do the full restore (without it, the plan is printed and botops exits 4).")
+    @Flag(name: .long, help: "Do the restore (without it, the plan is printed and botops exits 4).")
     var yes = false
 
+    @Option(name: .long, help: "Restore only these tables (NAME or SCHEMA.NAME, comma-separated) with their keys, indexes, constraints, triggers, sequences and grants.")
+    var tables: String?
+
+    @Flag(name: .long, help: "With --tables: a table that still has rows is renamed NAME_replaced_TIME first (without it, such a table is refused).")
+    var replace = false
+
+    func validate() throws {
+        if test, tables != nil { throw ValidationError("--test restores the whole backup; it does not take --tables") }
+        if replace, tables == nil { throw ValidationError("--replace goes with --tables") }
+        if let tables, tableNames(tables).isEmpty { throw ValidationError("--tables takes table names separated by commas") }
+    }
+
+    private func tableNames(_ text: String) -> [TableOfContents.TableName] {
+        var seen = Set<TableOfContents.TableName>()
+        return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .map(TableOfContents.TableName.init(parsing:)).filter { seen.insert($0).inserted }
+    }
+
     func body(_ session: CommandSession) async throws -> ExitStatus {
-        // FIXME: --tables is not built yet.
         let host = try await session.host()
         try await session.takeBackupLock(command: commandLine())
+        var wanted = backup
+        if BackupUpload.isLocalFile(backup) {
+            wanted = try await BackupUpload(config: session.config, runner: host).run(localDump: backup).id
+            FileHandle.standardError.write(Data("botops: \(backup) is in backup.dir as \(wanted).dump (sha256 equal to its record's)\n".utf8))
+        }
         let catalog = BackupCatalog(config: session.config, runner: host)
         let entries = try await catalog.entries()
-        let entry = backup == "latest" ? BackupAge.newestVerified(entries) : entries.first { $0.record.id == backup }
+        let entry = backup == "latest" ? BackupAge.newestVerified(entries) : entries.first { $0.record.id == wanted }
         guard let entry, let id = BackupID.parse(entry.record.id) else { throw RestoreError.unknown(backup) }
+        if let tables { return try await restoreTables(tableNames(tables), from: entry, session: session) }
         guard test else { return try await full(entry, session: session) }
         let job = BackupJob(config: session.config, runner: host)
-        let sum = try await host.run(job.scripts.checksum(entry.record.id))
-        guard sum.succeeded, sum.stdout.prefix(64) == entry.record.sha256 else {
-            throw RestoreError.damaged(id: entry.record.id, detail: sum.succeeded ? "its sha256 differs from the record's" : sum.shownOutput)
-        }
+        try await entry.checkIntact(job.scripts, runner: host)
         switch try await job.verify(id, against: BackupFigures(tables: entry.record.tables, sequences: entry.record.sequences)) {
         case .verified:
             print("\(entry.record.id): restored into a throwaway server; all \(entry.record.tables.count) tables' figures equal the record")
@@ -55,6 +79,37 @@ struct RestoreCommand: HostCommand {
             throw RestoreError.damaged(id: entry.record.id, detail: reason)
         case .failed(_, let problems):
             throw RestoreError.damaged(id: entry.record.id, detail: problems.prefix(10).joined(separator: "; "))
+        }
+    }
+
+    private func restoreTables(_ names: [TableOfContents.TableName], from entry: BackupCatalog.Entry, session: CommandSession) async throws -> ExitStatus {
+        let host = try await session.host()
+        let job = TableRestore(config: session.config, runner: host)
+        let plan = try await job.plan(entry, tables: names, replace: replace)
+        guard yes, !dryRun else {
+            print(plan.lines.joined(separator: "\n"))
+            if dryRun { return ExitStatus(.success) }
+            throw RestoreError.refused("restoring tables changes the live database; add --yes to do it")
+        }
+        try await audited(entry, session: session) {
+            for note in try await job.run(plan) { print(note) }
+        }
+        return ExitStatus(.success)
+    }
+
+    /// Runs `work` and appends its audit line: success, or the restore error it threw.
+    private func audited(_ entry: BackupCatalog.Entry, session: CommandSession, _ work: () async throws -> Void) async throws {
+        let audit = AuditLog(state: session.config.deploy.stateDirectory, runner: try await session.host())
+        var record = AuditRecord(action: "restore", command: commandLine(), result: "success", services: session.config.services)
+        record.to = entry.record.id
+        do {
+            try await work()
+            try await audit.append(record)
+        } catch let error as RestoreError {
+            record.result = error.exitCode == .needsHuman ? "needs-human" : "failed"
+            record.failure = error.description
+            try? await audit.append(record)
+            throw error
         }
     }
 
@@ -67,21 +122,12 @@ struct RestoreCommand: HostCommand {
             if dryRun { return ExitStatus(.success) }
             throw RestoreError.refused("a restore replaces the live database; add --yes to do it")
         }
-        let audit = AuditLog(state: session.config.deploy.stateDirectory, runner: host)
-        do {
+        try await audited(entry, session: session) {
             let notes = try await job.run(plan) { line in FileHandle.standardError.write(Data("botops: \(line)\n".utf8)) }
             for note in notes { print(note) }
-            print("\(entry.record.id) restored: \(session.config.database.name) now holds the backup; the previous database is \(job.scripts.replacedName)")
-            var record = AuditRecord(action: "restore", command: commandLine(), result: "success", services: session.config.services)
-            record.to = entry.record.id
-            try await audit.append(record)
-            return ExitStatus(.success)
-        } catch let error as RestoreError {
-            var record = AuditRecord(action: "restore", command: commandLine(), result: error.exitCode == .needsHuman ? "needs-human" : "failed", services: session.config.services)
-            record.to = entry.record.id
-            record.failure = error.description
-            try? await audit.append(record)
-            throw error
+            print("\(entry.record.id) restored: \(session.config.database.name) now holds the backup"
+                  + (plan.liveMissing ? "" : "; the previous database is \(job.scripts.replacedName)"))
         }
+        return ExitStatus(.success)
     }
 }

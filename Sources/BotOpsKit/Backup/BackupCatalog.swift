@@ -70,7 +70,7 @@ public struct BackupCatalog: Sendable {
     /// Deletes backups: the record first, so a half-done deletion leaves no record of a missing dump.
     public func delete(_ ids: [String]) async throws {
         guard !ids.isEmpty else { return }
-        let files = ids.flatMap { [$0 + ".json", $0 + ".dump", $0 + ".roles.sql"] }
+        let files = ids.flatMap { [$0 + ".json", $0 + ".dump", $0 + ".roles.sql", BackupHostFiles.fileName($0)] }
         let result = try await runner.run(RemoteCommand("cd \(directory.script) && rm -f -- \(files)", timeout: .seconds(60),
                                                         effect: .changes("deletes backups \(ids.joined(separator: ", "))")))
         guard result.succeeded else { throw BackupError.hostCommandFailed(step: "deleting expired backups", detail: result.shownOutput) }

@@ -64,6 +64,9 @@ public struct BackupRecord: Codable, Sendable, Equatable {
     public var statusReason: String?
     public var keep: Bool
     public var pushed: Bool?
+    /// `ID.host-files.tar.gz` when `backup.host_files` archived logs/ and .env beside the dump
+    /// (absent otherwise: an additive field).
+    public var hostFiles: String?
     public var tables: [Table]
     public var sequences: [Sequence]
 
@@ -72,6 +75,7 @@ public struct BackupRecord: Codable, Sendable, Equatable {
         case serverVersion = "server_version"
         case tocDigest = "toc_digest"
         case statusReason = "status_reason"
+        case hostFiles = "host_files"
     }
 
     public init(id: BackupID, database: String, serverVersion: String, size: Int64, sha256: String, tocDigest: String,
@@ -108,6 +112,7 @@ public struct BackupRecord: Codable, Sendable, Equatable {
         try container.encode(statusReason, forKey: .statusReason)
         try container.encode(keep, forKey: .keep)
         try container.encode(pushed, forKey: .pushed)
+        try container.encodeIfPresent(hostFiles, forKey: .hostFiles)
         try container.encode(tables, forKey: .tables)
         try container.encode(sequences, forKey: .sequences)
     }

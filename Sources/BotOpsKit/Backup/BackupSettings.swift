@@ -7,6 +7,8 @@ import Foundation
 ///       min_free_disk: 1GB         # plus the last dump's size, on backup.dir's disk
 ///       keep: {daily: 7, weekly: 4, monthly: 12}
 ///       max_age: 24h               # or off
+///       host_files: false      # true: logs/ and .env of the checkout archived beside the dump
+///       push: rsync -a --chmod=F600 -e ssh -- box:backups/   # run on the host after a verified backup, + the files
 public struct BackupSettings: Sendable, Equatable {
     /// nil: `<state_dir>/backups`.
     public var dir: String?
@@ -16,6 +18,10 @@ public struct BackupSettings: Sendable, Equatable {
     public var keepMonthly = 12
     /// nil: off.
     public var maxAge: Duration? = .seconds(24 * 3600)
+    /// A shell command run on the host after each verified backup, with the files' paths appended.
+    public var push: String?
+    /// Archive the checkout's logs/ and .env beside each dump.
+    public var hostFiles = false
     /// True once botops.yml has a `backup:` section.
     public var configured = false
 
@@ -44,6 +50,8 @@ public struct BackupSettings: Sendable, Equatable {
         } else {
             maxAge = try backup.duration("max_age") ?? maxAge
         }
+        push = try backup.string("push")
+        hostFiles = try backup.string("host_files", validate: { ["true", "false"].contains($0) ? nil : "expected true or false" }).map { $0 == "true" } ?? hostFiles
         try backup.rejectUnknownKeys()
     }
 }

@@ -5,6 +5,9 @@ import Remote
 /// Why a full restore stopped; the message says what state the host is in and what to do.
 public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
     case unknown(String)
+    case unknownTables(String)
+    /// `--tables`: the transaction rolled back, the live database is as it was.
+    case tablesNotRestored(String)
     case damaged(id: String, detail: String)
     case refused(String)
     case failed(String)
@@ -13,8 +16,8 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
 
     public var exitCode: BotOpsExitCode {
         switch self {
-        case .unknown: return .usage
-        case .damaged, .failed: return .failed
+        case .unknown, .unknownTables: return .usage
+        case .damaged, .failed, .tablesNotRestored: return .failed
         case .refused: return .refused
         case .servicesFailedAfterSwap: return .needsHuman
         }
@@ -26,6 +29,10 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
             return "no backup \(name) in backup.dir (or, for latest, no verified one); botops backups lists them"
         case let .damaged(id, detail):
             return "backup \(id) cannot be relied on: \(detail)"
+        case .unknownTables(let why):
+            return why
+        case .tablesNotRestored(let why):
+            return "the tables were not restored, nothing changed (the transaction rolled back): \(why)"
         case .refused(let why):
             return "refused: \(why)"
         case .failed(let why):
@@ -45,8 +52,19 @@ public struct RestoreJob: Sendable {
         public var services: [String]
         public var scripts: RestoreScripts
 
+        /// No live database: a recreated, empty cluster. Nothing to stop, swap or set aside.
+        public var liveMissing: Bool { facts["missing"] != nil }
+
         public var lines: [String] {
             let rows = record.tables.reduce(Int64(0)) { $0 + $1.rows }
+            if liveMissing {
+                return [
+                    "restore \(record.id) (\(record.status.rawValue), \(record.tables.count) tables, \(rows) rows) into a new database \(scripts.newName)"
+                        + " (owner \(facts["owner"] ?? "?"), encoding \(facts["encoding"] ?? "?"), collation \(facts["collate"] ?? "?"), ctype \(facts["ctype"] ?? "?"))",
+                    "compare every table's figures with the record; drop it on any difference",
+                    "\(scripts.live) does not exist (an empty cluster): rename \(scripts.newName) → \(scripts.live); no service is stopped and nothing is swapped or set aside",
+                ]
+            }
             return [
                 "restore \(record.id) (\(record.status.rawValue), \(record.tables.count) tables, \(rows) rows) into a new database \(scripts.newName)"
                     + " (owner \(facts["owner"] ?? "?"), encoding \(facts["encoding"] ?? "?"), collation \(facts["collate"] ?? "?"), ctype \(facts["ctype"] ?? "?"))",
@@ -76,11 +94,7 @@ public struct RestoreJob: Sendable {
 
     /// The backup, its sha256 checked, and the facts the plan needs; refuses without room for a second copy.
     public func plan(_ entry: BackupCatalog.Entry) async throws -> Plan {
-        if let damage = entry.damage { throw RestoreError.damaged(id: entry.record.id, detail: damage) }
-        let sum = try await runner.run(scripts.backup.checksum(entry.record.id))
-        guard sum.succeeded, sum.stdout.prefix(64) == entry.record.sha256 else {
-            throw RestoreError.damaged(id: entry.record.id, detail: sum.succeeded ? "its sha256 differs from the record's" : sum.shownOutput)
-        }
+        try await entry.checkIntact(scripts.backup, runner: runner)
         let probe = try await runner.run(scripts.facts())
         guard probe.succeeded else { throw RestoreError.failed("cannot read the live database's settings: \(probe.shownOutput)") }
         var facts: [String: String] = [:]
@@ -91,7 +105,7 @@ public struct RestoreJob: Sendable {
             if parts[0] == "taken" { taken.append(parts[1]) } else { facts[parts[0]] = parts[1] }
         }
         guard taken.isEmpty else { throw RestoreError.refused("the database \(taken.joined(separator: ", ")) exists already; try again in a second") }
-        guard facts["owner"] != nil else { throw RestoreError.failed("the live database \(scripts.live) does not exist") }
+        if facts["missing"] != nil { facts["owner"] = config.database.user }
         let free = Int64(facts["free"] ?? "") ?? 0
         let needed = (Int64(facts["live_size"] ?? "") ?? 0) + config.backup.minFreeDiskBytes
         if free < needed {
@@ -115,6 +129,14 @@ public struct RestoreJob: Sendable {
         }
 
         var notes = ["\(scripts.newName): all \(record.tables.count) tables' figures equal the record"]
+        if plan.liveMissing {
+            let renamed = try await runner.run(scripts.takeName())
+            guard renamed.succeeded else {
+                _ = try? await runner.run(scripts.dropNew())
+                throw RestoreError.failed("could not rename \(scripts.newName) to \(scripts.live): \(renamed.shownOutput)")
+            }
+            return notes + ["\(scripts.live) did not exist (an empty cluster): \(scripts.newName) took its name; nothing was swapped or set aside"]
+        }
         // Only the services running now are stopped, started again and waited for: one the
         // operator stopped, or one without a container, stays as it is.
         let containers = try await Deployer.containers(plan.services, commands: commands, runner: runner)
@@ -191,6 +213,16 @@ public struct RestoreJob: Sendable {
                 if clock.now - start >= config.health.timeout { throw RestoreStepFailure("not healthy within \(seconds(config.health.timeout)): \(state)") }
             }
             try await clock.sleep(for: .milliseconds(250))
+        }
+    }
+}
+
+extension BackupCatalog.Entry {
+    /// Refuses a backup whose dump on disk is missing or differs from its record (sha256).
+    public func checkIntact(_ scripts: BackupScripts, runner: any CommandRunner) async throws {
+        let sum = try await runner.run(scripts.checksum(record.id))
+        guard sum.succeeded, sum.stdout.prefix(64) == record.sha256 else {
+            throw RestoreError.damaged(id: record.id, detail: sum.succeeded ? "its sha256 differs from the record's" : sum.shownOutput)
         }
     }
 }

@@ -33,15 +33,17 @@ public struct RestoreScripts: Sendable {
     }
 
     /// The live database's owner, encoding, collation, ctype and size, whether the two new names
-    /// are free, and the free space on the disk of the db container's data directory.
+    /// are free, and the free space on the disk of the db container's data directory. Without a
+    /// live database (a recreated, empty cluster): `missing yes`, and template1's encoding,
+    /// collation and ctype.
     public func facts() -> RemoteCommand {
         let name = Self.literal(live)
         let sql = """
             SELECT 'owner ' || pg_get_userbyid(datdba) FROM pg_database WHERE datname = \(name);
-            SELECT 'encoding ' || pg_encoding_to_char(encoding) FROM pg_database WHERE datname = \(name);
-            SELECT 'collate ' || datcollate FROM pg_database WHERE datname = \(name);
-            SELECT 'ctype ' || datctype FROM pg_database WHERE datname = \(name);
-            SELECT 'live_size ' || pg_database_size(\(name));
+            SELECT x FROM (SELECT * FROM pg_database WHERE datname IN (\(name), 'template1') ORDER BY datname = \(name) DESC LIMIT 1) d,
+                   LATERAL (VALUES ('encoding ' || pg_encoding_to_char(encoding)), ('collate ' || datcollate), ('ctype ' || datctype)) v(x);
+            SELECT 'missing yes' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = \(name));
+            SELECT 'live_size ' || coalesce((SELECT pg_database_size(datname) FROM pg_database WHERE datname = \(name)), 0);
             SELECT 'taken ' || datname FROM pg_database WHERE datname IN (\(Self.literal(newName)), \(Self.literal(replacedName)));
             """
         let disk: ShellScript = #"df -P -B1 "${PGDATA:-/var/lib/postgresql/data}" | awk 'NR == 2 { print "free", $4 }'"#
@@ -111,6 +113,12 @@ public struct RestoreScripts: Sendable {
             """
         return RemoteCommand("\(psql(sql)) 2>&1", timeout: .seconds(120),
                              effect: .changes("renames \(live) to \(replacedName) and \(newName) to \(live)"))
+    }
+
+    /// On a cluster without the live database: the restored database takes its name.
+    public func takeName() -> RemoteCommand {
+        RemoteCommand(psql("ALTER DATABASE \(Self.identifier(newName)) RENAME TO \(Self.identifier(live));"), timeout: .seconds(60),
+                      effect: .changes("renames \(newName) to \(live)"))
     }
 
     /// After a swap that did not happen: the live database takes connections again.

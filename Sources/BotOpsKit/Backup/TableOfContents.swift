@@ -1,0 +1,131 @@
+import Foundation
+
+/// A dump's table of contents as `pg_restore --list --verbose` prints it, with each entry's
+/// dependencies (`;\tdepends on: 227 3284`), and the `-L` list that restores chosen tables with
+/// everything that hangs on them: plain `pg_restore -t` restores a table's rows without its
+/// primary key, indexes, foreign keys, triggers, sequences or grants.
+public struct TableOfContents: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var id: Int
+        /// The line as pg_restore printed it: what goes into the `-L` list.
+        public var line: String
+        /// `TABLE`, `TABLE DATA`, `FK CONSTRAINT`, …
+        public var kind: String
+        public var schema: String
+        /// The name, or for a constraint or trigger `TABLE NAME`.
+        public var tag: String
+        public var dependencies: [Int] = []
+    }
+
+    public var entries: [Entry] = []
+
+    /// Kinds of more than one word, longest first, so the kind is told from the schema after it.
+    static let kinds = ["MATERIALIZED VIEW DATA", "SEQUENCE OWNED BY", "MATERIALIZED VIEW", "CHECK CONSTRAINT", "FK CONSTRAINT", "STATISTICS DATA",
+                        "SECURITY LABEL", "DEFAULT ACL", "INDEX ATTACH", "ROW SECURITY", "SEQUENCE SET", "TABLE ATTACH", "TABLE DATA"]
+
+    /// What may hang on a restored table. A view on it is not brought back (FIXME: views and
+    /// materialized views over a restored table are left to the operator).
+    static let dependents: Set<String> = ["TABLE DATA", "CONSTRAINT", "CHECK CONSTRAINT", "FK CONSTRAINT", "INDEX", "TRIGGER", "ACL", "COMMENT",
+                                          "DEFAULT", "SEQUENCE", "SEQUENCE SET", "SEQUENCE OWNED BY", "POLICY", "ROW SECURITY", "RULE",
+                                          "STATISTICS", "SECURITY LABEL"]
+
+    public init(verboseList: String) {
+        for raw in verboseList.split(separator: "\n", omittingEmptySubsequences: true) {
+            let line = String(raw)
+            if line.hasPrefix(";") {
+                let words = line.dropFirst().trimmingCharacters(in: .whitespaces)
+                guard words.hasPrefix("depends on:"), !entries.isEmpty else { continue }
+                entries[entries.count - 1].dependencies += words.dropFirst("depends on:".count).split(separator: " ").compactMap { Int($0) }
+                continue
+            }
+            // `ID; CATALOG-OID OID KIND SCHEMA TAG OWNER`
+            let head = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+            guard head.count == 4, head[0].hasSuffix(";"), let id = Int(head[0].dropLast()) else { continue }
+            let rest = String(head[3])
+            let kind = Self.kinds.first { rest.hasPrefix($0 + " ") } ?? String(rest.prefix { $0 != " " })
+            var words = rest.dropFirst(kind.count + 1).split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            guard !words.isEmpty else { continue }
+            let schema = words.removeFirst()
+            if words.count > 1 { words.removeLast() }   // the owner
+            entries.append(Entry(id: id, line: line, kind: kind, schema: schema, tag: words.joined(separator: " ")))
+        }
+    }
+
+    /// A table named on the command line: `NAME` (schema public) or `SCHEMA.NAME`.
+    public struct TableName: Sendable, Hashable, CustomStringConvertible {
+        public var schema: String
+        public var name: String
+        public init(schema: String, name: String) {
+            self.schema = schema
+            self.name = name
+        }
+
+        public init(parsing text: String) {
+            let parts = text.split(separator: ".", maxSplits: 1).map(String.init)
+            self = parts.count == 2 ? TableName(schema: parts[0], name: parts[1]) : TableName(schema: "public", name: text)
+        }
+
+        public var description: String { "\(schema).\(name)" }
+    }
+
+    /// A foreign key of another table that points at a restored table: the live one (still
+    /// pointing at the table set aside) is dropped so the list can add it again.
+    public struct Reference: Sendable, Equatable {
+        public var table: TableName
+        public var constraint: String
+        public var target: TableName
+        public init(table: TableName, constraint: String, target: TableName) {
+            self.table = table
+            self.constraint = constraint
+            self.target = target
+        }
+    }
+
+    public struct Selection: Sendable {
+        public var entries: [Entry]
+        public var references: [Reference]
+        /// The `-L` list: the chosen entries' lines in the dump's order.
+        public var list: String { entries.map(\.line).joined(separator: "\n") + "\n" }
+    }
+
+    public enum SelectionError: Error, Equatable, CustomStringConvertible {
+        case notInDump([TableName])
+        public var description: String {
+            guard case .notInDump(let names) = self else { return "" }
+            return "the backup has no table " + names.map(\.description).joined(separator: ", ") + " (botops backups --format json lists its tables)"
+        }
+    }
+
+    /// The tables' entries and, transitively, every entry of the kinds above that depends on one of
+    /// them (pg_dump makes a sequence a table owns depend on the table).
+    public func selection(for tables: [TableName]) throws -> Selection {
+        let byID = Dictionary(entries.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var roots: [Int: TableName] = [:]
+        var missing: [TableName] = []
+        for table in tables {
+            if let entry = entries.first(where: { $0.kind == "TABLE" && $0.schema == table.schema && $0.tag == table.name }) {
+                roots[entry.id] = table
+            } else {
+                missing.append(table)
+            }
+        }
+        guard missing.isEmpty else { throw SelectionError.notInDump(missing) }
+        var chosen = Set(roots.keys)
+        var grew = true
+        while grew {
+            grew = false
+            for entry in entries where !chosen.contains(entry.id) && Self.dependents.contains(entry.kind) && entry.dependencies.contains(where: chosen.contains) {
+                chosen.insert(entry.id)
+                grew = true
+            }
+        }
+        var references: [Reference] = []
+        for entry in entries where chosen.contains(entry.id) && entry.kind == "FK CONSTRAINT" {
+            let target = entry.dependencies.compactMap { roots[$0] }.first
+            let owner = entry.dependencies.compactMap { byID[$0] }.first { $0.kind == "TABLE" && roots[$0.id] == nil }
+            guard let target, let owner, entry.tag.hasPrefix(owner.tag + " ") else { continue }
+            references.append(Reference(table: TableName(schema: owner.schema, name: owner.tag), constraint: String(entry.tag.dropFirst(owner.tag.count + 1)), target: target))
+        }
+        return Selection(entries: entries.filter { chosen.contains($0.id) }, references: references)
+    }
+}

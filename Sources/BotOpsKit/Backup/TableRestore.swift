@@ -1,0 +1,194 @@
+import Foundation
+import HostCommands
+import Remote
+
+/// `restore BACKUP --tables T,…`: the named tables come back from the dump with everything that
+/// hangs on them, in one transaction on the live database that also sets aside a table still
+/// there and checks the restored figures against the record before it commits. The caller holds
+/// the backup lock.
+public struct TableRestore: Sendable {
+    public struct Plan: Sendable {
+        public var record: BackupRecord
+        public var selection: TableOfContents.Selection
+        public var tables: [TableOfContents.TableName]
+        /// Tables still in the live database, with their rows: set aside as `NAME_replaced_TIME`.
+        public var present: [TableOfContents.TableName: Int64]
+        public var suffix: String
+
+        public var lines: [String] {
+            var lines: [String] = []
+            for table in tables {
+                let recorded = record.tables.first { $0.schema == table.schema && $0.name == table.name }
+                if let rows = present[table] {
+                    lines.append("rename \(table) (\(rows) rows) → \(table.schema).\(TableRestore.setAsideName(table.name, suffix: suffix)), with its indexes and owned sequences")
+                }
+                lines.append("restore \(table) from \(record.id) (\(recorded?.rows ?? 0) rows recorded)")
+            }
+            let items = selection.entries.filter { $0.kind != "TABLE" && $0.kind != "TABLE DATA" }.map { "\($0.kind.lowercased()) \($0.tag)" }
+            if !items.isEmpty { lines.append("with " + items.joined(separator: ", ")) }
+            for reference in selection.references {
+                lines.append("move the foreign key \(reference.constraint) of \(reference.table) to the restored \(reference.target)")
+            }
+            lines.append("compare the restored tables' figures with the record and commit only when they are equal; otherwise nothing changes")
+            return lines
+        }
+    }
+
+    public let config: BotOpsConfig
+    public let runner: any CommandRunner
+    public let scripts: RestoreScripts
+    let suffix: String
+
+    public init(config: BotOpsConfig, runner: any CommandRunner, now: Date = Date()) {
+        self.config = config
+        self.runner = runner
+        let stamp = BackupID(date: now, label: nil).text.lowercased()
+        scripts = RestoreScripts(config: config, stamp: stamp)
+        suffix = "_replaced_" + stamp
+    }
+
+    /// `NAME_replaced_TIME`, cut so it fits PostgreSQL's 63-byte names.
+    static func setAsideName(_ name: String, suffix: String) -> String {
+        var head = name
+        while head.utf8.count + suffix.utf8.count > 63 { head.removeLast() }
+        return head + suffix
+    }
+
+    /// Checks the dump, reads its table of contents and the live tables; refuses a table that
+    /// still has rows unless `replace`.
+    public func plan(_ entry: BackupCatalog.Entry, tables: [TableOfContents.TableName], replace: Bool) async throws -> Plan {
+        let id = entry.record.id
+        try await entry.checkIntact(scripts.backup, runner: runner)
+        let listed = try await runner.run(contents(id))
+        guard listed.succeeded else { throw RestoreError.damaged(id: id, detail: "pg_restore --list failed: \(listed.shownOutput)") }
+        let selection: TableOfContents.Selection
+        do {
+            selection = try TableOfContents(verboseList: listed.stdout).selection(for: tables)
+        } catch let error as TableOfContents.SelectionError {
+            throw RestoreError.unknownTables(error.description)
+        }
+        let probed = try await runner.run(probe(tables))
+        guard probed.succeeded else { throw RestoreError.failed("cannot read the live tables: \(probed.shownOutput)") }
+        var present: [TableOfContents.TableName: Int64] = [:]
+        for line in probed.stdout.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            guard words.count == 3, words[0] == "rows", let index = Int(words[1]), tables.indices.contains(index), let rows = Int64(words[2]) else { continue }
+            present[tables[index]] = rows
+        }
+        let full = present.filter { $0.value > 0 }
+        if !replace, !full.isEmpty {
+            throw RestoreError.refused(full.keys.map { "\($0) still has \(full[$0]!) rows" }.sorted().joined(separator: "; ")
+                                       + "; add --replace to set it aside as NAME\(suffix) and restore the backup's")
+        }
+        return Plan(record: entry.record, selection: selection, tables: tables, present: present, suffix: suffix)
+    }
+
+    /// Restores the plan's tables in one transaction; returns what the operator is told.
+    public func run(_ plan: Plan) async throws -> [String] {
+        let result = try await runner.run(restore(plan))
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let restored = BackupFigures(parsing: result.stdout)
+        let recorded = plan.tables.compactMap { table in plan.record.tables.first { $0.schema == table.schema && $0.name == table.name } }
+        guard result.succeeded, lines.contains("restored") else {
+            let problems = BackupFigures.differences(recorded: BackupFigures(tables: recorded), restored: BackupFigures(tables: restored.tables))
+            let detail = restored.tables.isEmpty || problems.isEmpty ? String(result.shownOutput.suffix(800)) : problems.joined(separator: "; ")
+            throw RestoreError.tablesNotRestored(detail)
+        }
+        var notes = recorded.map { "\($0.qualifiedName): \($0.rows) rows restored, figures equal the record" }
+        notes += plan.present.keys.sorted { $0.description < $1.description }.map { "\($0) was set aside as \($0.schema).\(Self.setAsideName($0.name, suffix: plan.suffix))" }
+        notes += plan.selection.references.map { "\($0.table) foreign key \($0.constraint) now points at the restored \($0.target)" }
+        return notes
+    }
+
+    /// The dump's table of contents with dependencies.
+    func contents(_ id: String) -> RemoteCommand {
+        RemoteCommand("cd \(scripts.backup.directory.script) && docker exec -i \(scripts.backup.container) pg_restore --list --verbose <\(id + ".dump")",
+                      timeout: .seconds(600))
+    }
+
+    /// `rows INDEX COUNT` for each table that exists in the live database.
+    func probe(_ tables: [TableOfContents.TableName]) -> RemoteCommand {
+        let sql = tables.enumerated().map { index, table in
+            let name = RestoreScripts.literal(RestoreScripts.identifier(table.schema) + "." + RestoreScripts.identifier(table.name))
+            return """
+                SELECT 'rows \(index) ' || (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s', c), false, true, '')))[1]::text
+                  FROM (SELECT to_regclass(\(name)) AS c) t WHERE c IS NOT NULL;
+                """
+        }.joined(separator: "\n")
+        return RemoteCommand(scripts.psql(sql, database: scripts.live), timeout: .seconds(600))
+    }
+
+    /// One psql session: BEGIN, set the present tables aside, the `-L` list's SQL from pg_restore,
+    /// the figures of the restored tables, and COMMIT only when they equal the record's. If
+    /// pg_restore fails, no COMMIT is sent and psql's end rolls everything back.
+    func restore(_ plan: Plan) -> RemoteCommand {
+        let list = "/tmp/botops-restore" + plan.suffix + ".list"
+        let container = scripts.backup.container
+        var opening = "SET lock_timeout = '60s';\nBEGIN;\n"
+        for table in plan.tables where plan.present[table] != nil {
+            opening += setAside(table, references: plan.selection.references.filter { $0.target == table }, suffix: plan.suffix) + "\n"
+        }
+        let recorded = plan.tables.compactMap { table in plan.record.tables.first { $0.schema == table.schema && $0.name == table.name } }
+        let figures = recorded.map { table in
+            "SELECT \(RestoreScripts.literal(table.schema)) AS schema, \(RestoreScripts.literal(table.name)) AS name, count(*) AS rows, "
+                + "coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0)::text AS checksum "
+                + "FROM \(RestoreScripts.identifier(table.schema)).\(RestoreScripts.identifier(table.name)) t"
+        }.joined(separator: "\nUNION ALL ")
+        let expected = recorded.map { "(\(RestoreScripts.literal($0.schema)), \(RestoreScripts.literal($0.name)), \($0.rows)::bigint, \(RestoreScripts.literal($0.checksum)))" }
+            .joined(separator: ", ")
+        // The figures under the settings the record's were computed with (README: Backups).
+        let closing = BackupScripts.settings + """
+
+            CREATE TEMPORARY TABLE botops_restored ON COMMIT DROP AS \(figures);
+            SELECT 'table ' || json_build_object('schema', schema, 'name', name, 'rows', rows, 'checksum', checksum)::text FROM pg_temp.botops_restored;
+            SELECT count(*) = \(recorded.count) AS botops_equal FROM pg_temp.botops_restored r JOIN (VALUES \(expected)) AS e(schema, name, rows, checksum) USING (schema, name, rows, checksum) \\gset
+            \\if :botops_equal
+            COMMIT;
+            SELECT 'restored';
+            \\else
+            ROLLBACK;
+            \\endif
+            """
+        return RemoteCommand("""
+            cd \(scripts.backup.directory.script) || exit 70
+            err=$(mktemp) || exit 70
+            trap 'rm -f "$err"; docker exec \(container) rm -f \(list)' EXIT
+            trap 'exit 130' INT TERM HUP
+            printf '%s' \(plan.selection.list) | docker exec -i \(container) sh -c 'cat >"$1"' sh \(list) || { echo "cannot write the restore list in the $(printf %s \(container)) container" >&2; exit 93; }
+            {
+              printf '%s\\n' \(opening)
+              docker exec -i \(container) pg_restore -L \(list) -f - <\(plan.record.id + ".dump") 2>"$err" && printf '%s\\n' \(closing)
+            } | docker exec -i \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(scripts.backup.user) -d \(scripts.live) 2>&1
+            status=$?
+            # Whether it committed is the `restored` line; pg_restore's words explain a rollback.
+            [ -s "$err" ] && tail -n 5 "$err" >&2
+            exit $status
+            """, timeout: .seconds(6 * 3600), effect: .changes("restores \(plan.tables.map(\.description).joined(separator: ", ")) from \(plan.record.id).dump into \(scripts.live)"))
+    }
+
+    /// Renames a live table, its indexes (and so its key and unique constraints) and the sequences
+    /// it owns out of the restored names' way, and drops the listed foreign keys of other tables
+    /// that point at it (the list adds them again, pointing at the restored table).
+    func setAside(_ table: TableOfContents.TableName, references: [TableOfContents.Reference], suffix: String) -> String {
+        let relation = RestoreScripts.literal(RestoreScripts.identifier(table.schema) + "." + RestoreScripts.identifier(table.name))
+        let constraints = "ARRAY[" + references.map { RestoreScripts.literal($0.constraint) }.joined(separator: ", ") + "]::text[]"
+        let target = RestoreScripts.literal(Self.setAsideName(table.name, suffix: suffix))
+        let suffix = RestoreScripts.literal(suffix)
+        return """
+            DO $$ DECLARE t regclass := \(relation)::regclass; r record; BEGIN
+              FOR r IN SELECT conname, conrelid::regclass AS rel FROM pg_constraint
+                        WHERE confrelid = t AND contype = 'f' AND conrelid <> t AND conname = ANY (\(constraints)) LOOP
+                EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.rel, r.conname);
+              END LOOP;
+              FOR r IN SELECT i.oid::regclass AS rel, i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = t LOOP
+                EXECUTE format('ALTER INDEX %s RENAME TO %I', r.rel, left(r.relname, 63 - length(\(suffix))) || \(suffix));
+              END LOOP;
+              FOR r IN SELECT s.oid::regclass AS rel, s.relname FROM pg_depend d JOIN pg_class s ON s.oid = d.objid
+                        WHERE d.classid = 'pg_class'::regclass AND d.refobjid = t AND d.deptype IN ('a', 'i') AND s.relkind = 'S' LOOP
+                EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', r.rel, left(r.relname, 63 - length(\(suffix))) || \(suffix));
+              END LOOP;
+              EXECUTE format('ALTER TABLE %s RENAME TO %I', t, \(target));
+            END $$;
+            """
+    }
+}

@@ -1,0 +1,114 @@
+import CLibSSH2
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SHA-256 of bytes as they arrive (OpenSSL's EVP), for files too big to hold in memory.
+public final class StreamingSHA256: @unchecked Sendable {
+    private let context: OpaquePointer?
+
+    public init() {
+        context = EVP_MD_CTX_new()
+        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        _ = EVP_DigestUpdate(context, bytes.baseAddress, bytes.count)
+    }
+
+    /// The digest as 64 lowercase hex digits.
+    public func finish() -> String {
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        EVP_DigestFinal_ex(context, &digest, &length)
+        return digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Why a download left nothing under its name.
+public struct DownloadError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Writes a command's stdout to a file as it arrives, hashing it on the way; the first write
+/// error is kept and every later byte dropped. Called from one thread at a time.
+private final class DownloadSink: @unchecked Sendable {
+    let descriptor: Int32
+    let digest = StreamingSHA256()
+    var size: Int64 = 0
+    var writeError: Int32?
+    var stderrTail: [UInt8] = []
+
+    init(descriptor: Int32) { self.descriptor = descriptor }
+
+    func take(_ kind: OutputKind, _ bytes: [UInt8]) {
+        guard kind == .stdout else {
+            stderrTail = Array((stderrTail + bytes).suffix(2000))
+            return
+        }
+        guard writeError == nil else { return }
+        bytes.withUnsafeBytes { buffer in
+            digest.update(buffer)
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    writeError = errno
+                    return
+                }
+                offset += written
+            }
+        }
+        size += Int64(bytes.count)
+    }
+}
+
+extension CommandRunner {
+    /// Streams `command`'s stdout into `path`, atomically: into a temporary file beside it, fsynced,
+    /// given `mode` and renamed to `path` only when the command succeeded and the bytes' sha256 (and
+    /// size) equal `sha256` and `size` when given. On any other way out (a failing command, a short
+    /// or different transfer, a full disk, a lost connection, cancellation) the temporary file is
+    /// removed and nothing is named `path`. Memory stays constant whatever the size.
+    public func download(_ command: String, to path: String, sha256 expected: String?, size expectedSize: Int64?,
+                         mode: mode_t = 0o640, timeout: Duration?) async throws {
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".partial-" + UUID().uuidString.prefix(8)).path
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw DownloadError(description: "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        var named = false
+        defer {
+            close(descriptor)
+            if !named { unlink(temporary) }
+        }
+        let sink = DownloadSink(descriptor: descriptor)
+        let termination = try await stream(command, timeout: timeout, input: .none) { sink.take($0, $1) }
+        if let error = sink.writeError {
+            throw DownloadError(description: "writing \(temporary) failed after \(sink.size) bytes: \(String(cString: strerror(error)))")
+        }
+        guard termination == .exited(0) else {
+            let said = String(decoding: sink.stderrTail, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw DownloadError(description: "the transfer ended with \(termination) after \(sink.size) bytes" + (said.isEmpty ? "" : ": \(said)"))
+        }
+        let sum = sink.digest.finish()
+        if let expectedSize, sink.size != expectedSize {
+            throw DownloadError(description: "\(sink.size) bytes arrived, \(expectedSize) expected")
+        }
+        if let expected, sum != expected {
+            throw DownloadError(description: "the sha256 of what arrived is \(sum), \(expected) expected")
+        }
+        guard fchmod(descriptor, mode) == 0, fsync(descriptor) == 0, rename(temporary, path) == 0 else {
+            throw DownloadError(description: "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        named = true
+        // The rename itself survives a crash once the directory is synced.
+        let directory = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+    }
+}

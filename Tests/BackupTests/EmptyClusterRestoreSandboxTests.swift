@@ -1,0 +1,77 @@
+import BotOpsKit
+import Foundation
+import Remote
+import SandboxSupport
+import Testing
+
+/// The documents' own restore process: the volume deleted and the db container recreated, then the
+/// ledger restored from a copy on the operator's machine. Done on a db container and volume of this
+/// test's own (same image and entrypoint as the sandbox's db), never the sandbox's.
+extension BackupSandboxTests {
+    @Test func aDownloadedBackupRestoresOntoARecreatedEmptyClusterAndACorruptCopyIsRefused() async throws {
+        try await BackupSandbox.scene { scene in
+            let local = scene.directory + "/operator copy"
+            let taken = try await scene.botops(["backup", "--no-verify", "--format", "json", "--download", local])
+            let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+            let dump = local + "/" + record.id + ".dump"
+
+            let name = "botops-restoretest-" + UUID().uuidString.prefix(8).lowercased()
+            let image = try await BackupSandbox.sh("docker inspect -f '{{.Config.Image}}' db")
+            try await BackupSandbox.sh(shellCommand(["docker", "run", "-d", "--name", name, "--network", "none", "-v", name + ":/var/lib/postgresql/data",
+                                                     "-v", "/opt/bot/db:/docker-entrypoint:ro", "-e", "POSTGRES_USER=bot_user", "-e", "POSTGRES_DB=bot_trader_db",
+                                                     "-e", "POSTGRES_PASSWORD=throwaway", "-e", "PGPORT=55432", "--entrypoint", "/bin/bash", image,
+                                                     "/docker-entrypoint/entrypoint.sh"]) + " >/dev/null")
+            var failure: Error?
+            do {
+                func psql(_ sql: String) async throws -> String {
+                    try await BackupSandbox.sh(shellCommand(["docker", "exec", name, "psql", "-X", "-At", "-U", "bot_user", "-d", "postgres", "-c", sql]))
+                }
+                try await waitUntil { (try? await psql("SELECT 1 FROM pg_database WHERE datname = 'bot_trader_db'")) == "1" }
+                // botops pointed at the new container, with a checkout path no compose service runs from.
+                let sandbox = try String(contentsOfFile: scene.sandbox.configFile, encoding: .utf8).split(separator: "\n").filter {
+                    !$0.hasPrefix("database:") && !$0.hasPrefix("path:")
+                }.joined(separator: "\n")
+                func config(_ dir: String) throws -> String {
+                    let path = scene.directory + "/" + dir + ".yml"
+                    try (sandbox + "\npath: \(scene.directory)/app\ndatabase: {container: \(name), user: bot_user, name: bot_trader_db}\n"
+                         + "backup:\n  dir: \(scene.directory)/\(dir)\n  min_free_disk: 0\n").write(toFile: path, atomically: true, encoding: .utf8)
+                    return path
+                }
+
+                // A copy damaged on the way is refused and leaves nothing named as the dump.
+                let damaged = scene.directory + "/damaged"
+                try FileManager.default.createDirectory(atPath: damaged, withIntermediateDirectories: true)
+                try await BackupSandbox.sh("cp \(shellQuote(dump)) \(shellQuote(local + "/" + record.id + ".json")) \(shellQuote(damaged))/ && printf x | dd of=\(shellQuote(damaged + "/" + record.id + ".dump")) bs=1 seek=5000 conv=notrunc 2>/dev/null")
+                let refused = try await scene.botops(["restore", damaged + "/" + record.id + ".dump", "--yes"], config: try config("refused"))
+                #expect(refused.termination == .exited(1), "\(refused.stderrText)")
+                #expect(refused.stderrText.contains("the sha256 of what arrived is"), "\(refused.stderrText)")
+                #expect(scene.files(in: scene.directory + "/refused") == [], "no dump, record or temporary file")
+
+                // The recreated cluster's database exists and is empty: restored beside it and swapped in.
+                let restored = try await scene.botops(["restore", dump, "--yes"], config: try config("uploaded"))
+                #expect(restored.termination == .exited(0), "\(restored.stderrText)")
+                #expect(restored.stdoutText.contains("all \(record.tables.count) tables' figures equal the record"), "\(restored.stdoutText)")
+                #expect(scene.files(in: scene.directory + "/uploaded") == [record.id + ".dump", record.id + ".json"])
+                let trades = try #require(record.tables.first { $0.name == "trade_records" })
+                #expect(try await BackupSandbox.sh(shellCommand(["docker", "exec", name, "psql", "-X", "-At", "-U", "bot_user", "-d", "bot_trader_db", "-c",
+                                                                 "SELECT count(*) FROM trade_records"])) == String(trades.rows))
+
+                // No database at all: the restored one takes the name, nothing is swapped.
+                for database in try await psql("SELECT datname FROM pg_database WHERE datname LIKE 'bot\\_trader\\_db%'").split(separator: "\n") {
+                    _ = try await psql("DROP DATABASE \"\(database)\"")
+                }
+                let plan = try await scene.botops(["restore", dump, "--dry-run"], config: try config("uploaded"))
+                #expect(plan.stdoutText.contains("bot_trader_db does not exist (an empty cluster)"), "\(plan.stdoutText)")
+                let again = try await scene.botops(["restore", dump, "--yes"], config: try config("uploaded"))
+                #expect(again.termination == .exited(0), "\(again.stderrText)")
+                #expect(again.stdoutText.contains("did not exist (an empty cluster)"), "\(again.stdoutText)")
+                #expect(try await psql("SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database WHERE datname NOT LIKE 'template%'") == "bot_trader_db postgres")
+            } catch {
+                failure = error
+            }
+            // Only this test's container and volume.
+            try await BackupSandbox.sh(shellCommand(["docker", "rm", "-f", "-v", name]) + " >/dev/null && " + shellCommand(["docker", "volume", "rm", name]) + " >/dev/null")
+            if let failure { throw failure }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import BotOpsKit
+import Foundation
+import Remote
+import SandboxSupport
+import Testing
+
+/// `botops restore BACKUP --tables …` on the sandbox's real db container.
+extension BackupSandboxTests {
+    /// A table's indexes, constraints and grants, as the catalogue defines them.
+    static func structure(of table: String) async throws -> String {
+        let name = "'" + table + "'"
+        return try await BackupSandbox.psql("""
+            SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE tablename = \(name)
+            UNION ALL SELECT 'constraint ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = \(name)::regclass
+            UNION ALL SELECT 'grant ' || grantee || ' ' || privilege_type FROM information_schema.role_table_grants WHERE table_name = \(name)
+            UNION ALL SELECT 'column ' || column_name || ' ' || data_type || ' ' || coalesce(column_default, '') FROM information_schema.columns WHERE table_name = \(name)
+            ORDER BY 1
+            """)
+    }
+
+    @Test func aDroppedTableComesBackWithItsConstraintsAndIndexesAndATableWithRowsIsRefused() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            let structure = try await Self.structure(of: "trade_strategy_link")
+            try #require(structure.contains("constraint trade_strategy_link_pkey") && structure.contains("index trade_strategy_link_time"), "\(structure)")
+            let first = try await scene.botops(["backup", "--format", "json"], config: config)
+            let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+            let recorded = try #require(record.tables.first { $0.name == "trade_strategy_link" })
+            let dump = scene.directory + "/backups/" + record.id + ".dump"
+            do {
+                try await BackupSandbox.psql("DROP TABLE trade_strategy_link")
+                let plan = try await scene.botops(["restore", record.id, "--tables", "trade_strategy_link"], config: config)
+                #expect(plan.termination == .exited(4), "\(plan.stderrText)")
+                #expect(plan.stdoutText.contains("index trade_strategy_link_time") && plan.stdoutText.contains("fk constraint trade_strategy_link trade_strategy_link_order_id_fkey"),
+                        "\(plan.stdoutText)")
+
+                let restored = try await scene.botops(["restore", record.id, "--tables", "trade_strategy_link", "--yes"], config: config)
+                #expect(restored.termination == .exited(0), "\(restored.stderrText)")
+                #expect(restored.stdoutText.contains("public.trade_strategy_link: \(recorded.rows) rows restored, figures equal the record"), "\(restored.stdoutText)")
+                #expect(try await Self.structure(of: "trade_strategy_link") == structure, "the key, foreign keys, index and grants are back as they were")
+                let audit = try await BackupSandbox.sh("tail -n 1 ~bot/.botops/audit.jsonl")
+                #expect(audit.contains(#""action":"restore""#) && audit.contains(#""result":"success""#) && audit.contains("--tables"), "\(audit)")
+
+                // Now the table has rows again: refused without --replace, and nothing changes.
+                let refused = try await scene.botops(["restore", "latest", "--tables", "trade_strategy_link", "--yes"], config: config)
+                #expect(refused.termination == .exited(4), "\(refused.stderrText)")
+                #expect(refused.stderrText.contains("public.trade_strategy_link still has"), "\(refused.stderrText)")
+                let unknown = try await scene.botops(["restore", "latest", "--tables", "no_such_table", "--yes"], config: config)
+                #expect(unknown.termination == .exited(2) && unknown.stderrText.contains("the backup has no table public.no_such_table"), "\(unknown.stderrText)")
+            } catch {
+                Issue.record("restore --tables failed: \(error)")
+            }
+            // Back as found, whatever happened: the table's own entries from the dump, by hand.
+            if try await BackupSandbox.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'trade_strategy_link'") != "1" {
+                let list = scene.directory + "/link.list"
+                try await BackupSandbox.sh("docker exec -i db pg_restore --list < \(shellQuote(dump)) | grep trade_strategy_link > \(shellQuote(list)) && docker cp \(shellQuote(list)) db:/tmp/link.list"
+                                           + " && docker exec -i db pg_restore -L /tmp/link.list -U bot_user -d bot_trader_db < \(shellQuote(dump))")
+            }
+            #expect(try await Self.structure(of: "trade_strategy_link") == structure)
+        }
+    }
+
+    @Test func replaceSetsAsideATableWithRowsAndItsNamesAndMovesAnotherTablesForeignKey() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            let scratch = "botops_scratch_parent"
+            try await BackupSandbox.psql("""
+                CREATE TABLE \(scratch) (id serial PRIMARY KEY, note text UNIQUE, amount numeric CHECK (amount >= 0));
+                CREATE INDEX \(scratch)_lower ON \(scratch) (lower(note));
+                CREATE TABLE botops_scratch_child (parent_id int REFERENCES \(scratch) (id));
+                INSERT INTO \(scratch) (note, amount) SELECT 'n' || g, g FROM generate_series(1, 5) g;
+                INSERT INTO botops_scratch_child VALUES (1), (2);
+                """)
+            do {
+                let structure = try await Self.structure(of: scratch)
+                let first = try await scene.botops(["backup", "--format", "json"], config: config)
+                let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+                let recorded = try #require(record.tables.first { $0.name == scratch })
+                try await BackupSandbox.psql("INSERT INTO \(scratch) (note, amount) SELECT 'later' || g, g FROM generate_series(1, 3) g")
+
+                let refused = try await scene.botops(["restore", record.id, "--tables", scratch, "--yes"], config: config)
+                #expect(refused.termination == .exited(4), "\(refused.stderrText)")
+                #expect(refused.stderrText.contains("public.\(scratch) still has 8 rows") && refused.stderrText.contains("--replace"), "\(refused.stderrText)")
+                let dry = try await scene.botops(["restore", record.id, "--tables", scratch, "--replace", "--dry-run"], config: config)
+                #expect(dry.termination == .exited(0), "\(dry.stderrText)")
+                #expect(dry.stdoutText.contains("rename public.\(scratch) (8 rows) → public.\(scratch)_replaced_"), "\(dry.stdoutText)")
+                #expect(dry.stdoutText.contains("move the foreign key botops_scratch_child_parent_id_fkey of public.botops_scratch_child"), "\(dry.stdoutText)")
+                #expect(try await BackupSandbox.psql("SELECT count(*) FROM \(scratch)") == "8", "a dry run changes nothing")
+
+                let replaced = try await scene.botops(["restore", record.id, "--tables", scratch, "--replace", "--yes"], config: config)
+                #expect(replaced.termination == .exited(0), "\(replaced.stderrText)")
+                #expect(replaced.stdoutText.contains("public.\(scratch): 5 rows restored, figures equal the record"), "\(replaced.stdoutText)")
+                #expect(try await BackupSandbox.liveFigures().first { $0.name == scratch } == recorded)
+                #expect(try await Self.structure(of: scratch) == structure, "the restored table has its own names for its key, unique constraint and index")
+                let aside = try await BackupSandbox.psql(#"SELECT tablename FROM pg_tables WHERE tablename LIKE 'botops\_scratch\_parent\_replaced\_%'"#)
+                #expect(!aside.isEmpty && replaced.stdoutText.contains(aside), "\(aside)")
+                if !aside.isEmpty {
+                    #expect(try await BackupSandbox.psql("SELECT count(*) FROM \(aside)") == "8", "the set-aside table keeps every row")
+                    let names = try await BackupSandbox.psql("SELECT string_agg(relname, ' ' ORDER BY relname) FROM pg_class WHERE relname LIKE '%\\_replaced\\_%' AND relname LIKE 'botops\\_scratch%'")
+                    #expect(names.contains(scratch + "_pkey_replaced_") && names.contains(scratch + "_id_seq_replaced_") && names.contains(scratch + "_lower_replaced_"), "\(names)")
+                }
+                #expect(try await BackupSandbox.psql("SELECT confrelid::regclass FROM pg_constraint WHERE conrelid = 'botops_scratch_child'::regclass AND contype = 'f'") == scratch,
+                        "the other table's foreign key points at the restored table")
+                #expect(try await BackupSandbox.psql("INSERT INTO \(scratch) (note) VALUES ('next') RETURNING id").hasPrefix("6"), "the owned sequence came back at the backup's value")
+            } catch {
+                Issue.record("restore --tables --replace failed: \(error)")
+            }
+            let aside = try await BackupSandbox.psql(#"SELECT string_agg(tablename, ', ') FROM pg_tables WHERE tablename LIKE 'botops\_scratch\_parent\_replaced\_%'"#)
+            try await BackupSandbox.psql("DROP TABLE IF EXISTS botops_scratch_child, \(scratch)" + (aside.isEmpty ? "" : ", " + aside))
+        }
+    }
+}
+
+extension BackupSandboxTests {
+    @Test func downloadThroughSSHArrivesByteIdenticalWithItsRecord() async throws {
+        try await BackupSandbox.scene { scene in
+            let local = scene.directory + "/on the operator's $machine"
+            let result = try await scene.botops(["backup", "--no-verify", "--format", "json", "--download", local])
+            #expect(result.termination == .exited(0), "\(result.stderrText)")
+            let record = try #require(BackupRecord.parse(result.stdoutText), "\(result.stderrText)")
+            #expect(scene.files(in: local) == [record.id + ".dump", record.id + ".json"])
+            let remote = scene.directory + "/backups/" + record.id
+            #expect(FileManager.default.contents(atPath: local + "/" + record.id + ".dump") == FileManager.default.contents(atPath: remote + ".dump"))
+            #expect(FileManager.default.contents(atPath: local + "/" + record.id + ".json") == FileManager.default.contents(atPath: remote + ".json"))
+        }
+    }
+}
+
+extension BackupSandboxTests {
+    @Test func pushRunsWithQuotedPathsAndItsFailureWarnsAndKeepsTheBackup() async throws {
+        try await BackupSandbox.scene { scene in
+            let dir = scene.directory + "/back up $HOME"
+            let pushed = scene.directory + "/pushed"
+            try await BackupSandbox.sh("mkdir \(shellQuote(pushed)) && chown bot:bot \(shellQuote(pushed))")
+            let config = try scene.config(dir: dir)
+            try "  push: cp -t \(pushed) --\n".appendToFile(config)
+            let first = try await scene.botops(["backup", "--format", "json"], config: config)
+            #expect(first.termination == .exited(0), "\(first.stderrText)")
+            let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+            #expect(record.pushed == true)
+            #expect(scene.files(in: pushed) == [record.id + ".dump", record.id + ".json"])
+            #expect(FileManager.default.contents(atPath: pushed + "/" + record.id + ".dump") == FileManager.default.contents(atPath: dir + "/" + record.id + ".dump"))
+
+            let failing = try scene.config(dir: dir)
+            try "  push: ls /nonexistent-botops-push\n".appendToFile(failing)
+            let second = try await scene.botops(["backup", "--label", "second", "--format", "json"], config: failing)
+            #expect(second.termination == .exited(0), "\(second.stderrText)")
+            #expect(second.stderrText.contains("warning: backup.push ended with") && second.stderrText.contains("nonexistent-botops-push"), "\(second.stderrText)")
+            let kept = try #require(BackupRecord.parse(second.stdoutText))
+            #expect(kept.pushed == false && scene.files(in: dir).contains(kept.id + ".dump"))
+            let listed = try await scene.botops(["backups"], config: failing)
+            let line = try #require(listed.stdoutText.split(separator: "\n").first { $0.contains(kept.id) })
+            #expect(line.contains("FAILED"), "\(listed.stdoutText)")
+        }
+    }
+}
+
+extension BackupSandboxTests {
+    @Test func hostFilesArchiveLogsAndEnvBesideTheDumpMode600AndTheRecordNamesIt() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            try "  host_files: true\n".appendToFile(config)
+            let result = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+            #expect(result.termination == .exited(0), "\(result.stderrText)")
+            let record = try #require(BackupRecord.parse(result.stdoutText), "\(result.stderrText)")
+            let archive = try #require(record.hostFiles)
+            #expect(archive == record.id + ".host-files.tar.gz")
+            let path = scene.directory + "/backups/" + archive
+            #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) == 0o600)
+            let listed = try await BackupSandbox.sh("tar -tzf \(shellQuote(path)) | sort")
+            #expect(listed.split(separator: "\n").contains(".env") && listed.split(separator: "\n").contains("logs/"), "\(listed)")
+            #expect(try await BackupSandbox.sh("tar -xzOf \(shellQuote(path)) .env | sha256sum") == (try await BackupSandbox.sh("sha256sum < /opt/bot/.env")))
+            #expect(!result.stdoutText.contains("fake-secret-do-not-print") && !result.stderrText.contains("fake-secret-do-not-print"))
+        }
+    }
+}
