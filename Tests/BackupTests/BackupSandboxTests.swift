@@ -152,6 +152,20 @@ struct BackupSandboxTests {
         }
     }
 
+    /// The throwaway server reads the dump through a read-only bind mount (for `pg_restore -j 2`);
+    /// docker's `--mount` value is comma-separated, so a backup.dir with a comma must take the
+    /// stdin path instead of leaving the backup unverified.
+    @Test func backupDirectoryWithACommaIsStillVerified() async throws {
+        try await BackupSandbox.scene { scene in
+            let dir = scene.directory + "/with,comma"
+            let result = try await scene.botops(["backup", "--format", "json"], config: try scene.config(dir: dir))
+            #expect(result.termination == .exited(0), "\(result.stderrText)")
+            let record = try #require(BackupRecord.parse(result.stdoutText), "\(result.stderrText)")
+            #expect(record.status == .verified, "\(record.statusReason ?? "")")
+            #expect(scene.files(in: dir) == [record.id + ".dump", record.id + ".json", record.id + ".roles.sql"])
+        }
+    }
+
     @Test func lowDiskIsRefusedBeforeAnythingIsWritten() async throws {
         try await BackupSandbox.scene { scene in
             let result = try await scene.botops(["backup"], config: try scene.config(minFreeDisk: "1000TB"))
