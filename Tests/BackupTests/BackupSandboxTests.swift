@@ -166,6 +166,34 @@ struct BackupSandboxTests {
         }
     }
 
+    /// docker takes `--mount`'s value as one CSV line: a backup.dir holding a newline loses the
+    /// target ("target is required", exit 125). The throwaway server must then start without the
+    /// mount (the dump through stdin), not leave the backup unverified.
+    @Test func backupDirectoryWithANewlineIsStillVerified() async throws {
+        try await BackupSandbox.scene { scene in
+            let dir = scene.directory + "/with\nnewline"
+            let result = try await scene.botops(["backup", "--format", "json"], config: try scene.config(dir: "\"" + scene.directory + "/with\\nnewline\""))
+            #expect(result.termination == .exited(0), "\(result.stderrText)")
+            let record = try #require(BackupRecord.parse(result.stdoutText), "\(result.stderrText)")
+            #expect(record.status == .verified, "\(record.statusReason ?? "")")
+            #expect(scene.files(in: dir) == [record.id + ".dump", record.id + ".json", record.id + ".roles.sql"])
+        }
+    }
+
+    /// Where the mounted dump cannot be read inside the throwaway server (mode 600 here: no group
+    /// read bit for its `--group-add`; a user namespace does the same), it goes through stdin.
+    @Test func aDumpTheThrowawayServerCannotReadThroughTheMountStillRestores() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            let taken = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+            let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+            try await BackupSandbox.sh("chmod 600 \(shellQuote(scene.directory + "/backups/" + record.id + ".dump"))")
+            let test = try await scene.botops(["restore", record.id, "--test"], config: config)
+            #expect(test.termination == .exited(0), "\(test.stdoutText) \(test.stderrText)")
+            #expect(try await BackupSandbox.sh("docker ps -a --filter name=botops-verify --format '{{.Names}}'").isEmpty)
+        }
+    }
+
     @Test func lowDiskIsRefusedBeforeAnythingIsWritten() async throws {
         try await BackupSandbox.scene { scene in
             let result = try await scene.botops(["backup"], config: try scene.config(minFreeDisk: "1000TB"))

@@ -161,9 +161,14 @@ public struct BackupScripts: Sendable {
             docker rm -f \(server) >/dev/null 2>&1
             trap 'docker rm -f \(server) >/dev/null 2>&1' EXIT
             trap 'exit 130' INT TERM HUP
-            err=$(docker run -d --rm --name \(server) --network none --memory 512m --user postgres --group-add "$group" --entrypoint /bin/sh \\
-                  ${mount:+--mount "$mount"} \\
-                  -e PGHOST=/tmp -e PGPORT=5432 "$image" -c \(start.text) 2>&1 >/dev/null) \\
+            run_server() {
+              docker run -d --rm --name \(server) --network none --memory 512m --user postgres --group-add "$group" --entrypoint /bin/sh \\
+                ${1:+--mount "$1"} -e PGHOST=/tmp -e PGPORT=5432 "$image" -c \(start.text) 2>&1 >/dev/null
+            }
+            # A mount docker refuses (a newline ends its CSV value; a path dockerd cannot see) is not a
+            # server that cannot start: once more without it, the dump then goes through stdin.
+            err=$(run_server "$mount") \\
+              || { [ -n "$mount" ] && { docker rm -f \(server) >/dev/null 2>&1; err=$(run_server ""); }; } \\
               || { echo "cannot start a throwaway server from image $image: $err" >&2; exit 81; }
             docker exec \(server) sh -c \(ready.text) 2>/dev/null \\
               || { echo "the throwaway server from image $image did not start: $(docker logs --tail 3 \(server) 2>&1)" >&2; exit 81; }
