@@ -37,7 +37,7 @@ struct BackupRecordTests {
         #expect(BackupID.validLabel("a b") != nil && BackupID.validLabel("$x") != nil && BackupID.validLabel("-x") != nil)
     }
 
-    /// The id is formatted and parsed without DateFormatter (whose ICU data costs botops ~8 MB of
+    /// The id is formatted and parsed without DateFormatter (whose ICU data costs botops ~4 MB of
     /// memory); it must still give DateFormatter's UTC text, and take back only real seconds.
     @Test func idFormatsAndParsesLikeAUTCDateFormatter() {
         let reference = DateFormatter()

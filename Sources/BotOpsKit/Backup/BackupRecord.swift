@@ -175,7 +175,7 @@ public struct BackupID: Sendable, Equatable, Hashable {
     }
 
     /// The UTC second of `date`, by gmtime_r: a DateFormatter would load ICU's formatting data,
-    /// about 8 MB of botops' resident memory (README: Benchmarks).
+    /// about 4 MB of botops' peak resident memory (README: Benchmarks).
     private static func stamp(_ date: Date, dateSeparator: String, timeSeparator: String) -> String {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
         var fields = tm()
