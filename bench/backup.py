@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Backup benchmark on the sandbox host, ratios measured in one run.
 
-A scratch database `botops_bench` in the db container gets a 1,000,000-row ledger table; then
+A scratch database `botops_bench` in the db container gets a ledger table of ROWS rows; then
   1. `botops backup --no-verify` (dump + figures from one snapshot)  vs  `docker exec db pg_dump -Fc > file` by hand;
   2. `botops restore ID --test` (throwaway server, restore, figures) vs  `pg_restore` into a fresh database by hand;
-  3. botops' peak RSS.
-Targets: 1. <= 1.2x, 2. <= 2x, 3. < 30 MB. The scratch database is dropped at the end.
-Run as root after `swift build`: bench/backup.py [ROWS]. Takes the sandbox lock.
+  3. botops' own peak RSS in each, and in a verified backup (os.wait4 of botops alone: no docker CLI, no shell).
+Targets: 1. <= 1.2x, 2. <= 2x, 3. < 30 MB. Then, to show where the time goes, the phases run
+alone by hand: the figures query, a throwaway server's start and removal, the checks.
+The scratch database is dropped at the end.
+Run as root after `swift build -c release --static-swift-stdlib`: bench/backup.py [ROWS]. Takes the sandbox lock.
 """
-import fcntl, os, resource, shutil, subprocess, sys, tempfile, time
+import fcntl, os, shutil, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOTOPS = os.path.join(ROOT, ".build", "debug", "botops")
@@ -17,6 +19,8 @@ if os.path.exists(os.path.join(ROOT, ".build", "release", "botops")):
 SANDBOX_CONFIG = "/var/lib/botops-sandbox/botops.yml"
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 DB = "botops_bench"
+FIGURES = ("SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0)"
+           " FROM trade_records t")
 
 
 def sh(cmd, **kw):
@@ -33,6 +37,16 @@ def timed(cmd):
     return time.monotonic() - start
 
 
+def botops(*args):
+    """Wall time and peak RSS (MB) of botops itself."""
+    start = time.monotonic()
+    process = subprocess.Popen([BOTOPS, *args], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"botops {' '.join(args)} failed with status {os.waitstatus_to_exitcode(status)}")
+    return time.monotonic() - start, usage.ru_maxrss / 1024
+
+
 def main():
     lock = open("/tmp/botops-sandbox.lock", "a")
     fcntl.flock(lock, fcntl.LOCK_EX)
@@ -45,27 +59,43 @@ def main():
         psql(DB, f"INSERT INTO trade_records SELECT 'o' || i, 'BTC-USD', CASE WHEN i % 2 = 0 THEN 'buy' ELSE 'sell' END,"
                  f" timestamptz '2025-01-01' + i * interval '1 minute', 40000 + i % 1000, 0.01 * (i % 7 + 1), 0.1"
                  f" FROM generate_series(1, {ROWS}) i")
+        psql(DB, "VACUUM ANALYZE trade_records")
         config = os.path.join(work, "botops.yml")
         with open(SANDBOX_CONFIG) as f:
             text = f.read().replace("name: bot_trader_db", f"name: {DB}")
         with open(config, "w") as f:
             f.write(text + f"backup:\n  dir: {work}/backups\n  min_free_disk: 0\n")
 
-        ours = timed(f"{BOTOPS} backup --no-verify --format json --config {config}")
-        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        load = os.getloadavg()[0]
+        ours, backup_rss = botops("backup", "--no-verify", "--format", "json", "--config", config)
         by_hand = timed(f"su bot -c 'docker exec db pg_dump -Fc -U bot_user -d {DB} > {work}/by-hand.dump'")
         dump = [n for n in os.listdir(work + "/backups") if n.endswith(".dump")][0]
         backup_id = dump[:-5]
-        verify = timed(f"{BOTOPS} restore {backup_id} --test --config {config}")
+        verify, restore_rss = botops("restore", backup_id, "--test", "--config", config)
         restore_by_hand = timed(f"docker exec db createdb -U bot_user {DB}_restore && "
                                 f"docker exec -i db pg_restore -U bot_user -d {DB}_restore < {work}/by-hand.dump")
-        rss_mb = max(rss_mb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
         size = os.path.getsize(os.path.join(work, "backups", dump))
-        print(f"rows {ROWS}, dump {size / 1e6:.1f} MB")
+        _, verified_rss = botops("backup", "--config", config)  # with the throwaway restore and retention
+
+        # The phases alone, by hand, to show where the time goes.
+        figures = timed(f"docker exec db psql -X -A -t -U bot_user -d {DB} -c \"{FIGURES}\"")
+        image = sh("docker inspect --format '{{.Image}}' db", stdout=subprocess.PIPE, text=True).stdout.strip()
+        start = timed(f"docker run -d --rm --name botops-bench-server --network none --user postgres --entrypoint /bin/sh {image}"
+                      " -c 'initdb -N -D /tmp/pgdata -A trust >/dev/null && exec postgres -D /tmp/pgdata -c listen_addresses= -k /tmp'"
+                      " && docker exec botops-bench-server sh -c 'until pg_isready -q -h /tmp; do sleep 0.05; done'")
+        removal = timed("docker rm -f botops-bench-server")
+        checksum = timed(f"sha256sum {work}/by-hand.dump")
+        toc = timed(f"docker exec -i db pg_restore --list < {work}/by-hand.dump")
+
+        print(f"rows {ROWS}, dump {size / 1e6:.1f} MB, load average {load:.1f}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
         print(f"backup (dump + figures)   {ours:7.2f} s   by hand pg_dump -Fc {by_hand:7.2f} s   ratio {ours / by_hand:.2f} (target <= 1.2)")
         print(f"restore --test            {verify:7.2f} s   by hand pg_restore   {restore_by_hand:7.2f} s   ratio {verify / restore_by_hand:.2f} (target <= 2)")
-        print(f"peak RSS of the children (botops; docker CLI included) {rss_mb:.1f} MB (target < 30)")
+        print(f"peak RSS of botops: backup --no-verify {backup_rss:.1f} MB, restore --test {restore_rss:.1f} MB,"
+              f" backup (verified, retention) {verified_rss:.1f} MB (target < 30)")
+        print(f"phases alone: figures query {figures:.2f} s, throwaway server start {start:.2f} s and removal {removal:.2f} s,"
+              f" sha256 {checksum:.2f} s, pg_restore --list {toc:.2f} s")
     finally:
+        subprocess.run("docker rm -f botops-bench-server >/dev/null 2>&1", shell=True)
         subprocess.run(f"docker exec db dropdb -U bot_user --if-exists {DB}_restore; docker exec db dropdb -U bot_user --if-exists {DB}", shell=True)
         shutil.rmtree(work, ignore_errors=True)
 

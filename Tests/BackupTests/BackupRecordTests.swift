@@ -37,6 +37,25 @@ struct BackupRecordTests {
         #expect(BackupID.validLabel("a b") != nil && BackupID.validLabel("$x") != nil && BackupID.validLabel("-x") != nil)
     }
 
+    /// The id is formatted and parsed without DateFormatter (whose ICU data costs botops ~4 MB of
+    /// memory); it must still give DateFormatter's UTC text, and take back only real seconds.
+    @Test func idFormatsAndParsesLikeAUTCDateFormatter() {
+        let reference = DateFormatter()
+        reference.locale = Locale(identifier: "en_US_POSIX")
+        reference.timeZone = TimeZone(identifier: "UTC")
+        reference.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        var generator = SystemRandomNumberGenerator()
+        let leap = [951_782_400.0, 1_709_164_799, 1_735_689_599, 1_735_689_600, 4_107_542_400]  // 2000-02-29, leap days and year ends
+        for seconds in leap + (0..<2000).map({ _ in Double(Int.random(in: 946_684_800...4_102_444_800, using: &generator)) }) {
+            let id = BackupID(date: Date(timeIntervalSince1970: seconds + 0.75), label: nil)
+            #expect(id.text == reference.string(from: id.date))
+            #expect(BackupID.parse(id.text) == id)
+        }
+        for invalid in ["20261304T160000Z", "20260230T160000Z", "20261204T250000Z", "20261204T1600-0Z", "20261204 160000Z", "2026120"] {
+            #expect(BackupID.parse(invalid) == nil, "\(invalid)")
+        }
+    }
+
     @Test func figuresParsePostgresJSONLines() {
         let output = """
             server_version 15.18

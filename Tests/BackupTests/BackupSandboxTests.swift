@@ -152,6 +152,37 @@ struct BackupSandboxTests {
         }
     }
 
+    /// The throwaway server reads the dump through a read-only bind mount (for `pg_restore -j 2`).
+    /// docker takes `--mount`'s value as one CSV line: a comma splits it (botops then does not
+    /// mount), a newline ends it ("target is required", exit 125: botops starts the server once
+    /// more without the mount). Either way the dump goes through stdin and the backup verifies.
+    @Test(arguments: ["with,comma", "with\nnewline"])
+    func backupDirectoryThatCannotBeMountedIsStillVerified(_ name: String) async throws {
+        try await BackupSandbox.scene { scene in
+            let dir = scene.directory + "/" + name
+            let yaml = "\"" + dir.replacingOccurrences(of: "\n", with: "\\n") + "\""
+            let result = try await scene.botops(["backup", "--format", "json"], config: try scene.config(dir: yaml))
+            #expect(result.termination == .exited(0), "\(result.stderrText)")
+            let record = try #require(BackupRecord.parse(result.stdoutText), "\(result.stderrText)")
+            #expect(record.status == .verified, "\(record.statusReason ?? "")")
+            #expect(scene.files(in: dir) == [record.id + ".dump", record.id + ".json", record.id + ".roles.sql"])
+        }
+    }
+
+    /// Where the mounted dump cannot be read inside the throwaway server (mode 600 here: no group
+    /// read bit for its `--group-add`; a user namespace does the same), it goes through stdin.
+    @Test func aDumpTheThrowawayServerCannotReadThroughTheMountStillRestores() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            let taken = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+            let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+            try await BackupSandbox.sh("chmod 600 \(shellQuote(scene.directory + "/backups/" + record.id + ".dump"))")
+            let test = try await scene.botops(["restore", record.id, "--test"], config: config)
+            #expect(test.termination == .exited(0), "\(test.stdoutText) \(test.stderrText)")
+            #expect(try await BackupSandbox.sh("docker ps -a --filter name=botops-verify --format '{{.Names}}'").isEmpty)
+        }
+    }
+
     @Test func lowDiskIsRefusedBeforeAnythingIsWritten() async throws {
         try await BackupSandbox.scene { scene in
             let result = try await scene.botops(["backup"], config: try scene.config(minFreeDisk: "1000TB"))
