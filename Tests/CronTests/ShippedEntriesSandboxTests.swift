@@ -38,7 +38,7 @@ struct ShippedEntriesSandboxTests {
                     let before = try await BuiltBinary.botops.run(arguments)
                     #expect(before.termination == .exited(0), "\(before.stderrText)")
                     // 16:30 in New York is 20:30 UTC in summer, 21:30 in winter: both hours, one guard.
-                    #expect(before.stdoutText.contains(#"+30 20,21 * * * case $(TZ=America/New_York date +\%H:\%M) in 16:30) ;; *) exit 0;; esac; cd "$HOME/botops" && "$HOME"/botops/bin/botops backup --local >> /opt/bot/logs/backup_cron.log 2>&1"#),
+                    #expect(before.stdoutText.contains(#"+30 20,21 * * * case $(TZ=America/New_York date +\%H:\%M/\%w/\%m/\%d) in 16:30/*) ;; *) exit 0;; esac; cd "$HOME/botops" && "$HOME"/botops/bin/botops backup --local >> /opt/bot/logs/backup_cron.log 2>&1"#),
                             "\(before.stdoutText)")
                     #expect(before.stdoutText.contains("warning: entry backup runs $HOME/botops/bin/botops, which is not on the host"), "\(before.stdoutText)")
                     #expect(before.stdoutText.contains("warning: entry weekly-verify runs $HOME/botops/bin/botops"))
