@@ -41,21 +41,11 @@ struct InstallHostSandboxTests {
         return directory
     }
 
-    /// Runs `body` with bot's ~/botops moved aside, and puts it back after.
+    /// Runs `body` under the sandbox lock with bot's ~/botops moved aside, and puts it back after.
     func withoutHostBotops(_ body: (SSHConnection) async throws -> Void) async throws {
         let lock = try await SandboxLock.acquire()
         defer { lock.release() }
-        let connection = try await SSHConnection.connect(to: try sandbox.target())
-        try await connection.closing {
-            let saved = "botops.saved-by-test-\(UUID().uuidString)"
-            let aside = try await connection.run("cd && if [ -e botops ]; then mv botops \(saved); fi")
-            try #require(aside.succeeded, "\(aside.stderrText)")
-            var failure: Error?
-            do { try await body(connection) } catch { failure = error }
-            let back = try await connection.run("cd && rm -rf botops && if [ -e \(saved) ]; then mv \(saved) botops; fi")
-            #expect(back.succeeded, "putting ~/botops back: \(back.stderrText)")
-            if let failure { throw failure }
-        }
+        try await sandbox.withoutHostBotops(body)
     }
 
     @Test func installsTheStaticBuildWhichRunsOnTheHostAsBot() async throws {

@@ -30,9 +30,7 @@ struct PreDeployBackupSandboxTests {
         defer { try? FileManager.default.removeItem(at: local) }
         let lock = try await SandboxLock.acquire()
         defer { lock.release() }
-        let made = try await LocalHost().run("d=$(mktemp -d /tmp/botops-predeploy.XXXXXX) && chown bot:bot \"$d\" && echo \"$d\"")
-        try #require(made.succeeded, "\(made.stderrText)")
-        let good = made.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let good = try await sandbox.userOwnedDirectory(prefix: "botops-predeploy")
         defer { try? FileManager.default.removeItem(atPath: good) }
         let before = try await head()
         let deploy = ["deploy", "--service", "sighook", "--ref", "botops-no-such-branch-\(UUID().uuidString.prefix(8))"]

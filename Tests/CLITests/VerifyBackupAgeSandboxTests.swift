@@ -19,9 +19,7 @@ struct VerifyBackupAgeSandboxTests {
         defer { try? FileManager.default.removeItem(at: local) }
         let lock = try await SandboxLock.acquire()
         defer { lock.release() }
-        let made = try await LocalHost().run("d=$(mktemp -d /tmp/botops-verify-age.XXXXXX) && chown bot:bot \"$d\" && echo \"$d\"")
-        try #require(made.succeeded, "\(made.stderrText)")
-        let backupDirectory = made.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let backupDirectory = try await sandbox.userOwnedDirectory(prefix: "botops-verify-age")
         defer { try? FileManager.default.removeItem(atPath: backupDirectory) }
         let notified = local.appendingPathComponent("notified.json").path
         let config = local.appendingPathComponent("botops.yml").path

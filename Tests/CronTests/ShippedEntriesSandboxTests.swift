@@ -28,31 +28,20 @@ struct ShippedEntriesSandboxTests {
 
     @Test func cronDiffShowsTheBackupGuardedAndWarnsUntilBotopsIsOnTheHost() async throws {
         try await SandboxCrontab.scene {
-            let connection = try await SSHConnection.connect(to: try sandbox.target())
-            try await connection.closing {
-                let saved = "botops.saved-by-test-\(UUID().uuidString)"
-                #expect(try await connection.run("cd && if [ -e botops ]; then mv botops \(saved); fi").succeeded)
-                var failure: Error?
-                do {
-                    let arguments = ["cron", "diff", "--config", sandbox.configFile, "--crontab-dir", Self.root + "/crontab.d"]
-                    let before = try await BuiltBinary.botops.run(arguments)
-                    #expect(before.termination == .exited(0), "\(before.stderrText)")
-                    // 16:30 in New York is 20:30 UTC in summer, 21:30 in winter: both hours, one guard.
-                    #expect(before.stdoutText.contains(#"+30 20,21 * * * case $(TZ=America/New_York date +\%H:\%M/\%w/\%m/\%d) in 16:30/*) ;; *) exit 0;; esac; cd "$HOME/botops" && "$HOME"/botops/bin/botops backup --local >> /opt/bot/logs/backup_cron.log 2>&1"#),
-                            "\(before.stdoutText)")
-                    #expect(before.stdoutText.contains("warning: entry backup runs $HOME/botops/bin/botops, which is not on the host"), "\(before.stdoutText)")
-                    #expect(before.stdoutText.contains("warning: entry weekly-verify runs $HOME/botops/bin/botops"))
+            try await sandbox.withoutHostBotops { connection in
+                let arguments = ["cron", "diff", "--config", sandbox.configFile, "--crontab-dir", Self.root + "/crontab.d"]
+                let before = try await BuiltBinary.botops.run(arguments)
+                #expect(before.termination == .exited(0), "\(before.stderrText)")
+                // 16:30 in New York is 20:30 UTC in summer, 21:30 in winter: both hours, one guard.
+                #expect(before.stdoutText.contains(#"+30 20,21 * * * case $(TZ=America/New_York date +\%H:\%M/\%w/\%m/\%d) in 16:30/*) ;; *) exit 0;; esac; cd "$HOME/botops" && "$HOME"/botops/bin/botops backup --local >> /opt/bot/logs/backup_cron.log 2>&1"#),
+                        "\(before.stdoutText)")
+                #expect(before.stdoutText.contains("warning: entry backup runs $HOME/botops/bin/botops, which is not on the host"), "\(before.stdoutText)")
+                #expect(before.stdoutText.contains("warning: entry weekly-verify runs $HOME/botops/bin/botops"))
 
-                    #expect(try await connection.run("mkdir -p botops/bin && printf '#!/bin/sh\\n' > botops/bin/botops && chmod 755 botops/bin/botops").succeeded)
-                    let after = try await BuiltBinary.botops.run(arguments)
-                    #expect(after.termination == .exited(0), "\(after.stderrText)")
-                    #expect(!after.stdoutText.contains("runs $HOME/botops/bin/botops"), "\(after.stdoutText)")
-                } catch {
-                    failure = error
-                }
-                let back = try await connection.run("cd && rm -rf botops && if [ -e \(saved) ]; then mv \(saved) botops; fi")
-                #expect(back.succeeded, "putting ~/botops back: \(back.stderrText)")
-                if let failure { throw failure }
+                #expect(try await connection.run("mkdir -p botops/bin && printf '#!/bin/sh\\n' > botops/bin/botops && chmod 755 botops/bin/botops").succeeded)
+                let after = try await BuiltBinary.botops.run(arguments)
+                #expect(after.termination == .exited(0), "\(after.stderrText)")
+                #expect(!after.stdoutText.contains("runs $HOME/botops/bin/botops"), "\(after.stdoutText)")
             }
         }
     }
