@@ -37,7 +37,9 @@ public struct HostInstall: Sendable {
         let names = ((try? manager.contentsOfDirectory(atPath: crontab)) ?? []).filter { $0.hasSuffix(".cron") }.sorted()
         files += names.map { File(local: crontab + "/" + $0, remote: "crontab.d/" + $0, mode: "644") }
         let playbooks = config.deploy.playbooks
-        if !playbooks.hasPrefix("/") {
+        // FIXME: a playbooks directory outside botops.yml's (absolute, or with `..`) is not copied:
+        // the host's botops.yml would name a place install-host does not write.
+        if !playbooks.hasPrefix("/"), !playbooks.split(separator: "/").contains("..") {
             let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(playbooks).path
             for kind in Playbook.Kind.allCases where manager.fileExists(atPath: directory + "/" + kind.fileName) {
                 files.append(File(local: directory + "/" + kind.fileName, remote: playbooks + "/" + kind.fileName, mode: "644"))
