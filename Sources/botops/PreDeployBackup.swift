@@ -21,7 +21,7 @@ struct PreDeployBackup {
             }
         } catch {
             await held.release()
-            throw PreDeployBackupFailed(cause: "\(error)")
+            throw Self.outcome(of: error)
         }
         await held.release()
         guard record.status == .verified else {
@@ -30,6 +30,12 @@ struct PreDeployBackup {
         let elapsed = clock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         FileHandle.standardError.write(Data("botops: pre-deploy backup \(record.id) verified in \(String(format: "%.1f", seconds)) s (not part of the deploy's time)\n".utf8))
+    }
+
+    /// What a failed backup ends the deploy with: a refusal, but a lost connection stays itself
+    /// (exit 3, as anywhere else): the host's state is unknown, which "refused" would hide.
+    static func outcome(of error: Error) -> Error {
+        BotOpsExitCode(for: error) == .unreachable ? error : PreDeployBackupFailed(cause: "\(error)")
     }
 }
 
