@@ -86,14 +86,21 @@ public struct HostInstall: Sendable {
         }
         // An entry deleted here must not linger there, where `verify --local` reads crontab.d.
         let keep = files.filter { $0.remote.hasPrefix("crontab.d/") }.map { ($0.remote as NSString).lastPathComponent }
-        try await check(runner.run("cd botops/crontab.d 2>/dev/null || exit 0; for f in *.cron; do [ -f \"$f\" ] || continue; case \" \"\(shellQuote(keep.joined(separator: " ")))\" \" in *\" $f \"*) ;; *) rm -f -- \"$f\" ;; esac; done",
-                                       timeout: .seconds(30)), "remove crontab.d entries deleted here")
+        try await check(runner.run(Self.pruneScript(keep: keep), timeout: .seconds(30)), "remove crontab.d entries deleted here")
         let version = try await runner.run("cd && ./\(shellQuote(Self.binaryPath)) --version", timeout: .seconds(30))
         guard version.succeeded else {
             throw HostInstallError.versionFailed(output: String(decoding: version.stdout + version.stderr, as: UTF8.self))
         }
         outcome.hostVersion = String(decoding: version.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return outcome
+    }
+
+    /// Run in the home directory: removes the `botops/crontab.d/*.cron` not named in `keep`. Each
+    /// kept name is a quoted `case` pattern of its own, matched whole (a list joined by spaces
+    /// kept `y.cron` when `x y.cron` was kept).
+    static func pruneScript(keep: [String]) -> String {
+        let kept = keep.isEmpty ? "" : keep.map(shellQuote).joined(separator: "|") + ") ;; "
+        return "cd botops/crontab.d 2>/dev/null || exit 0; for f in *.cron; do [ -f \"$f\" ] || continue; case $f in \(kept)*) rm -f -- \"$f\" ;; esac; done"
     }
 
     private func check(_ result: CommandResult, _ what: String) throws {
