@@ -31,6 +31,15 @@ import Testing
         #expect(text[4].contains("apt-get install libpq5"))
     }
 
+    /// Swift 6's Foundation links lib_FoundationICU.so too: the Swift runtime, not an apt package.
+    @Test func everySwiftRuntimeLibraryIsNamedAsSuch() {
+        var binary = Self.staticBotops
+        binary.needed += ["libswiftCore.so", "libFoundationEssentials.so", "lib_FoundationICU.so", "libswift_Concurrency.so", "libdispatch.so"]
+        #expect(Self.bookworm.problems(running: binary) == [
+            .swiftRuntime(["libswiftCore.so", "libFoundationEssentials.so", "lib_FoundationICU.so", "libswift_Concurrency.so", "libdispatch.so"]),
+        ])
+    }
+
     @Test func glibcVersionsCompareNumerically() {
         #expect(GlibcVersion("2.9")! < GlibcVersion("2.10")!)
         #expect(GlibcVersion("2.36")! > GlibcVersion("2.3.4")!)

@@ -82,7 +82,7 @@ public struct ELFFacts: Sendable, Equatable {
     /// The Swift runtime's shared libraries among `needed`: a binary built without
     /// `--static-swift-stdlib` runs only where a Swift toolchain is installed.
     public var swiftRuntimeLibraries: [String] {
-        needed.filter { $0.hasPrefix("libswift") || $0.hasPrefix("libFoundation") || $0 == "libdispatch.so" || $0 == "libBlocksRuntime.so" }
+        needed.filter { $0.hasPrefix("libswift") || $0.hasPrefix("libFoundation") || $0.hasPrefix("lib_Foundation") || $0 == "libdispatch.so" || $0 == "libBlocksRuntime.so" }
     }
 }
 
