@@ -62,6 +62,9 @@ import Testing
 
             """
         #expect(probe.parse(output) == HostRuntime(machine: "x86_64", glibc: GlibcVersion("2.36"), libraries: ["libssh2.so.1", "libc.so.6"]))
+        // A 32-bit (i386) copy is no library for an x86_64 binary: the loader would not take it.
+        let multiarch = output.replacing("\(m) end", with: "\tlibpq.so.5 (libc6) => /lib/i386-linux-gnu/libpq.so.5\n\(m) end")
+        #expect(probe.parse(multiarch).libraries == ["libssh2.so.1", "libc.so.6"])
         let noLdconfig = output.replacing("512 libs", with: "@@no-ldconfig\n512 libs")
         #expect(probe.parse(noLdconfig).libraries == nil)
         #expect(Self.bookworm.problems(running: Self.staticBotops).isEmpty)

@@ -38,14 +38,18 @@ public struct HostRuntime: Sendable, Equatable {
             // "ldd (Debian GLIBC 2.36-9+deb12u4) 2.36": the last word is the version.
             let glibc = sections["glibc"]?.first?.split(separator: " ").last.flatMap { GlibcVersion(String($0)) }
             let lines = sections["libraries"] ?? []
+            let host = machine == "arm64" ? "aarch64" : machine
+            // Another architecture's copy (multiarch: i386's "(libc6)") is none for this machine's binary.
+            let flag = ["x86_64": "x86-64", "aarch64": "AArch64"][host]
             var libraries: Set<String>? = Set(lines.compactMap { line -> String? in
                 // "\tlibssh2.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/libssh2.so.1"
                 let trimmed = line.drop { $0 == " " || $0 == "\t" }
-                guard trimmed.contains("=>"), let name = trimmed.split(separator: " ").first else { return nil }
+                guard let arrow = trimmed.range(of: " => "), let name = trimmed.split(separator: " ").first else { return nil }
+                if let flag, !trimmed[..<arrow.lowerBound].contains(flag) { return nil }
                 return String(name)
             })
             if lines.contains("@@no-ldconfig") { libraries = nil }
-            return HostRuntime(machine: machine == "arm64" ? "aarch64" : machine, glibc: glibc, libraries: libraries)
+            return HostRuntime(machine: host, glibc: glibc, libraries: libraries)
         }
     }
 }
