@@ -82,6 +82,45 @@ struct InstallHostSandboxTests {
         }
     }
 
+    /// Ctrl-C while the binary is on its way (botops stopped with SIGSTOP once its part is on the
+    /// host, so the upload is surely unfinished): exit 130, the installed botops still the old
+    /// one and still running, and no part left once the host's copy has noticed the closed channel.
+    @Test func anInterruptedUploadKeepsTheInstalledBotopsAndLeavesNoPart() async throws {
+        let binary = try await Self.releaseBinary()
+        let local = try operatorDirectory()
+        defer { try? FileManager.default.removeItem(at: local) }
+        try await withoutHostBotops { host in
+            #expect(try await host.run("mkdir -p botops/bin && printf '#!/bin/sh\\necho old\\n' > botops/bin/botops && chmod 755 botops/bin/botops").succeeded)
+            let running = try RunningBinary(["install-host", "--config", local.appendingPathComponent("botops.yml").path, "--binary", binary])
+            let pid = running.process.processIdentifier
+            var stopped = false
+            for _ in 0..<2000 where !stopped {
+                if try await host.run("ls -A botops/bin").stdoutText.contains(".botops-upload.") {
+                    kill(pid, SIGSTOP)
+                    stopped = true
+                }
+            }
+            try #require(stopped, "the upload's part never appeared on the host")
+            let part = try await host.run("ls -A botops/bin").stdoutText
+            kill(pid, SIGINT)
+            kill(pid, SIGCONT)
+            let (exit, stderr) = running.exitStatus()
+            try #require(part.contains(".botops-upload."), "the upload ended before botops was stopped: \(part)")
+            #expect(exit == 130, "\(stderr)")
+
+            // The host's copy ends once sshd closes its channel: bounded, not instant.
+            var left = ""
+            for _ in 0..<50 {
+                left = try await host.run("ls -A botops/bin").stdoutText
+                if !left.contains(".botops-upload.") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(!left.contains(".botops-upload."), "a part was left on the host: \(left)")
+            #expect(!left.contains("botops.new"), "\(left)")
+            #expect(try await host.run("botops/bin/botops --version").stdoutText == "old\n", "the installed botops was replaced")
+        }
+    }
+
     @Test func refusesABuildThatNeedsTheSwiftRuntimeAndCopiesNothing() async throws {
         let local = try operatorDirectory()
         defer { try? FileManager.default.removeItem(at: local) }
