@@ -13,7 +13,8 @@ struct InstallHost: HostCommand {
             missing; then copies each file atomically over the same connection and runs \
             ~/botops/bin/botops --version there. Exit codes: 0 installed, 1 a copy or the host's \
             --version failed (the installed botops is kept), 2 usage, 3 unreachable, 4 refused \
-            (the host cannot run the binary; nothing copied).
+            (the host cannot run the binary; nothing copied), 5 the new botops is in place and its \
+            --version failed there after all.
             """
     )
 

@@ -89,7 +89,7 @@ public struct HostInstall: Sendable {
         try await check(runner.run(Self.pruneScript(keep: keep), timeout: .seconds(30)), "remove crontab.d entries deleted here")
         let version = try await runner.run("cd && ./\(shellQuote(Self.binaryPath)) --version", timeout: .seconds(30))
         guard version.succeeded else {
-            throw HostInstallError.versionFailed(output: String(decoding: version.stdout + version.stderr, as: UTF8.self))
+            throw HostInstallError.installedVersionFailed(output: String(decoding: version.stdout + version.stderr, as: UTF8.self))
         }
         outcome.hostVersion = String(decoding: version.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return outcome
@@ -113,6 +113,8 @@ public struct HostInstall: Sendable {
 public enum HostInstallError: Error, CustomStringConvertible, ExitCodeProviding {
     case cannotRun(binary: String, problems: [RuntimeProblem])
     case versionFailed(output: String)
+    /// The new botops, already in place, failed its `--version` there after all.
+    case installedVersionFailed(output: String)
     case step(String, output: String)
 
     public var description: String {
@@ -122,6 +124,10 @@ public enum HostInstallError: Error, CustomStringConvertible, ExitCodeProviding 
         case .versionFailed(let output):
             return "the copied botops does not run on the host (`botops --version` failed: \(terminalSafe(output.trimmingCharacters(in: .whitespacesAndNewlines)))); "
                 + "the installed one, if any, was left in place"
+        case .installedVersionFailed(let output):
+            return "~/\(HostInstall.binaryPath) is the new botops and `~/\(HostInstall.binaryPath) --version` failed there "
+                + "(\(terminalSafe(output.trimmingCharacters(in: .whitespacesAndNewlines)))), though it ran under its temporary name a moment before; "
+                + "cron's scheduled runs use it: run it on the host to see why, then install-host again (the previous botops is gone)"
         case .step(let what, let output):
             return "could not \(what) on the host: \(terminalSafe(output.trimmingCharacters(in: .whitespacesAndNewlines)))"
         }
@@ -131,6 +137,7 @@ public enum HostInstallError: Error, CustomStringConvertible, ExitCodeProviding 
         switch self {
         case .cannotRun: .refused
         case .versionFailed, .step: .failed
+        case .installedVersionFailed: .needsHuman
         }
     }
 }
