@@ -11,7 +11,8 @@ struct Botops: AsyncParsableCommand {
         abstract: "Reach, run commands on and verify the trading bot's host.",
         version: BotOpsVersion.current,
         subcommands: [Ping.self, Exec.self, Verify.self, Deploy.self, Rollback.self, LockCommand.self, History.self, Logs.self, Cron.self, Gate.self,
-                      StatusCommand.self, RecoverCommand.self, BackupCommand.self, BackupsCommand.self, RestoreCommand.self, PlaybooksCommand.self]
+                      StatusCommand.self, RecoverCommand.self, BackupCommand.self, BackupsCommand.self, RestoreCommand.self, PlaybooksCommand.self,
+                      InstallHost.self]
     )
 
     /// Subcommands end through the command lifecycle (HostCommand), which throws the final status

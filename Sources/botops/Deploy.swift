@@ -10,6 +10,8 @@ struct Deploy: HostCommand {
             image, fetch and fast-forward (or check out --ref), build --no-cache, stop, up -d --no-deps, wait
             healthy, the nine checks. A failure after the checkout moved runs playbooks/rollback.yml: the previous
             revision and its kept image, without a rebuild.
+            With deploy.backup: true in botops.yml, a verified backup of the ledger comes first (timed apart);
+            if it fails the deploy is refused (exit 4) unless --no-backup.
             Exit codes: 0 deployed; 1 failed and rolled back (the host is healthy); 2 usage or config error;
             3 host unreachable; 4 refused (lock held, dirty checkout, not a fast-forward, blackout window, database
             down); 5 failed and the host is left changed (the rollback failed, or --no-rollback / on_failure: abort).
@@ -44,6 +46,9 @@ struct Deploy: HostCommand {
     @Flag(name: .long, help: "Deploy even though the database is down before it: the checks that need it are skipped and the release is recorded unverified.")
     var unverified = false
 
+    @Flag(name: .customLong("no-backup"), help: "Skip the backup botops.yml's deploy.backup: true takes before a deploy.")
+    var noBackup = false
+
     @Flag(name: .customLong("host-files"), help: "Only the host's scripts and queries changed: pull (fast-forward), restore their modes, verify. No build, no container touched.")
     var hostFiles = false
 
@@ -67,6 +72,9 @@ struct Deploy: HostCommand {
     private func deploy(_ session: CommandSession) async throws -> ExitStatus {
         let config = session.config
         if !dryRun { try await blackout.check(session, action: "deploy", configPath: connection.config) }
+        if config.deploy.backup, !noBackup, !dryRun {
+            try await PreDeployBackup(session: session, command: commandLine(), lockWait: output.lockWait).run()
+        }
         let deployer = try await output.deployer(in: session, configPath: connection.config) { [blackout, connection] in
             // A deploy that waited for the lock may now be inside a window.
             try await blackout.check(session, action: "deploy", configPath: connection.config)

@@ -3,6 +3,7 @@ import BotOpsKit
 import Checks
 import Cron
 import Foundation
+import Remote
 
 extension ReportFormat: ExpressibleByArgument {}
 
@@ -35,10 +36,10 @@ struct Verify: HostCommand {
     @Option(name: .customLong("crontab-dir"), help: ArgumentHelp("crontab.d, for 'did the scheduled run happen?' (default: crontab.d beside botops.yml, when there is one).", valueName: "dir"))
     var crontabDirectory: String?
 
-    @Flag(name: .long, help: "When a check fails or a scheduled run was missed, run botops.yml's notify.command with the JSON report on its stdin.")
+    @Flag(name: .long, help: "When a check fails, a scheduled run was missed or the newest backup is older than backup.max_age, run botops.yml's notify.command with the JSON report on its stdin.")
     var notify = false
 
-    @Option(name: .long, help: ArgumentHelp("Judge the scheduled runs as of this UTC instant instead of now, e.g. 2026-11-30T18:00:00Z.", valueName: "instant"), transform: parseInstant)
+    @Option(name: .long, help: ArgumentHelp("Judge the scheduled runs and the backup age as of this UTC instant instead of now, e.g. 2026-11-30T18:00:00Z.", valueName: "instant"), transform: parseInstant)
     var at: Int64?
 
     func validate() throws {
@@ -69,11 +70,13 @@ struct Verify: HostCommand {
         let host = try await session.host()
         // Judged beside the checks, on the same connection: the evidence is each command's own
         // log, which report-generation's run of the script does not write.
-        let judge = ScheduledRuns(entries: entries, appPath: session.config.path, now: at ?? Int64(Date().timeIntervalSince1970))
+        let now = at ?? Int64(Date().timeIntervalSince1970)
+        let judge = ScheduledRuns(entries: entries, appPath: session.config.path, now: now)
         async let judged = judge.check(on: host)
+        async let backupAge = backupAge(on: host, config: session.config, now: now)
         let report = await runner.run(in: CheckContext(host: host, settings: settings))
         let scheduled = await judged
-        let full = VerifyWithScheduledRuns(report: report, scheduled: scheduled)
+        let full = VerifyWithScheduledRuns(report: report, scheduled: scheduled, backupAge: await backupAge)
         let colour = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         if let destination {
             print(full.render(.table, colour: colour), terminator: "")
@@ -90,4 +93,15 @@ struct Verify: HostCommand {
         }
         return ExitStatus(report.exitCode)
     }
+
+    /// The newest verified backup's age, read beside the checks; nil when backups are not in use.
+    private func backupAge(on host: any CommandRunner, config: BotOpsConfig, now: Int64) async -> BackupAgeVerdict? {
+        do {
+            let entries = try await BackupCatalog(config: config, runner: host).entries()
+            return BackupAgeVerdict.judge(entries, settings: config.backup, now: Date(timeIntervalSince1970: TimeInterval(now)))
+        } catch {
+            return config.backup.configured ? BackupAgeVerdict.unreadable(error) : nil
+        }
+    }
+
 }

@@ -99,24 +99,33 @@ public struct CronHost: Sendable {
 
     /// The programs of `entries` the host cannot run: an absolute path that is not an executable
     /// file, or a bare name cron's PATH (`/usr/bin:/bin`) does not find. One round trip. Words
-    /// with `$` or a relative path are not judged (their meaning depends on the job's shell).
+    /// with `$` or a relative path are not judged (their meaning depends on the job's shell),
+    /// except `$HOME/…` (`~/botops/bin/botops`): cron sets HOME to the crontab user's, as ssh does.
     public func missingPrograms(_ entries: [CronEntry]) async throws -> [MissingProgram] {
         var wanted: [MissingProgram] = []
         for entry in entries {
-            for program in entry.parsedCommand.programs where !program.contains("$") && (program.hasPrefix("/") || !program.contains("/")) {
+            for program in entry.parsedCommand.programs where !Self.homeRelative(program).contains("$") && (program.hasPrefix("/") || Self.isHomeRelative(program) || !program.contains("/")) {
                 let candidate = MissingProgram(entry: entry.name, program: program)
                 if !wanted.contains(candidate) { wanted.append(candidate) }
             }
         }
         guard !wanted.isEmpty else { return [] }
         let tests = wanted.enumerated().map { index, item -> ShellScript in
-            item.program.hasPrefix("/")
-                ? "{ [ -f \(item.program) ] && [ -x \(item.program) ]; } || echo \(index)"
+            let path: ShellScript = Self.isHomeRelative(item.program) ? "\"$HOME\"/\(Self.homeRelative(item.program))" : "\(item.program)"
+            return item.program.hasPrefix("/") || Self.isHomeRelative(item.program)
+                ? "{ [ -f \(path) ] && [ -x \(path) ]; } || echo \(index)"
                 : "(PATH=/usr/bin:/bin; command -v \(item.program) >/dev/null 2>&1) || echo \(index)"
         }
         let result = try await read(ShellScript.lines(tests + ["true"]), "looking for the entries' programs")
         let missing = Set(result.stdoutText.split(separator: "\n").compactMap { Int($0) })
         return wanted.enumerated().filter { missing.contains($0.offset) }.map(\.element)
+    }
+
+    private static func isHomeRelative(_ program: String) -> Bool { program.hasPrefix("$HOME/") }
+
+    /// `program` past a leading `$HOME/`, the rest of the path under the home directory.
+    private static func homeRelative(_ program: String) -> String {
+        isHomeRelative(program) ? String(program.dropFirst("$HOME/".count)) : program
     }
 
     /// Refuses zones the host's tz database knows differently (or not at all): a guard whose

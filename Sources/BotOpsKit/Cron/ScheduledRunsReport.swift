@@ -3,50 +3,82 @@ import Checks
 import Cron
 import Foundation
 
-/// verify's report with the scheduled-run verdicts added in the report's own format: a section
-/// after the table, a `scheduled_runs` key in JSON, a `botops.scheduled` testsuite in JUnit.
+/// verify's report with the scheduled-run verdicts and the backup age added in the report's own
+/// format: sections after the table, `scheduled_runs` and `backup_age` keys in JSON,
+/// `botops.scheduled` and `botops.backup` testsuites in JUnit.
 public struct VerifyWithScheduledRuns: Sendable {
     public let report: VerifyReport
     public let scheduled: [ScheduledRunVerdict]
+    public let backupAge: BackupAgeVerdict?
 
-    public init(report: VerifyReport, scheduled: [ScheduledRunVerdict]) {
+    public init(report: VerifyReport, scheduled: [ScheduledRunVerdict], backupAge: BackupAgeVerdict? = nil) {
         self.report = report
         self.scheduled = scheduled
+        self.backupAge = backupAge
     }
 
-    /// A missed or erroring scheduled run is a warning: the exit code stays the checks', but
-    /// `--notify` reports it.
+    /// A missed or erroring scheduled run, or a stale backup, is a warning: the exit code stays
+    /// the checks', but `--notify` reports it.
     public var needsAttention: Bool {
-        report.exitCode != .success || scheduled.contains { $0.status == .warn }
+        report.exitCode != .success || scheduled.contains { $0.status == .warn } || backupAge?.status == .warn
     }
 
     public func render(_ format: ReportFormat, colour: Bool) -> String {
         let base = format.render(report, colour: colour)
-        guard !scheduled.isEmpty else { return base }
+        guard !scheduled.isEmpty || backupAge != nil else { return base }
         switch format {
         case .table:
-            let lines = scheduled.map { "  \($0.status.rawValue.uppercased().padding(toLength: 4, withPad: " ", startingAt: 0))  \($0.entry)  \(terminalSafe($0.message))" }
-            return base + "scheduled runs (crontab.d entries with 'expects'):\n" + lines.joined(separator: "\n") + "\n"
+            var text = base
+            if !scheduled.isEmpty {
+                let lines = scheduled.map { "  \(Self.label($0.status.rawValue))  \($0.entry)  \(terminalSafe($0.message))" }
+                text += "scheduled runs (crontab.d entries with 'expects'):\n" + lines.joined(separator: "\n") + "\n"
+            }
+            if let backupAge {
+                text += "backups:\n  \(Self.label(backupAge.status.rawValue))  \(terminalSafe(backupAge.message))\n"
+            }
+            return text
         case .json:
             guard var object = (try? JSONSerialization.jsonObject(with: Data(base.utf8))) as? [String: Any] else { return base }
-            object["scheduled_runs"] = scheduled.map { verdict -> [String: Any] in
-                ["entry": verdict.entry, "status": verdict.status.rawValue, "message": verdict.message,
-                 "last_fire": verdict.lastFire.map { formatUTC(Int($0)) } ?? NSNull(),
-                 "output": verdict.output ?? NSNull(), "log_error": verdict.logError ?? NSNull()]
+            if !scheduled.isEmpty {
+                object["scheduled_runs"] = scheduled.map { verdict -> [String: Any] in
+                    ["entry": verdict.entry, "status": verdict.status.rawValue, "message": verdict.message,
+                     "last_fire": verdict.lastFire.map { formatUTC(Int($0)) } ?? NSNull(),
+                     "output": verdict.output ?? NSNull(), "log_error": verdict.logError ?? NSNull()]
+                }
+            }
+            if let backupAge {
+                object["backup_age"] = ["status": backupAge.status.rawValue, "message": backupAge.message,
+                                        "newest": backupAge.newest ?? NSNull(), "age_seconds": backupAge.ageSeconds ?? NSNull(),
+                                        "max_age_seconds": backupAge.maxAgeSeconds ?? NSNull()] as [String: Any]
             }
             guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return base }
             return String(decoding: data, as: UTF8.self) + "\n"
         case .junit:
-            var suite = "  <testsuite name=\"botops.scheduled\" tests=\"\(scheduled.count)\" failures=\"0\" errors=\"0\" skipped=\"0\">\n"
-            for verdict in scheduled {
-                let prefix = verdict.status == .warn ? "WARN: " : ""
-                suite += "    <testcase classname=\"botops.scheduled\" name=\"\(xmlEscaped(verdict.entry))\">\n"
-                suite += "      <system-out>\(xmlEscaped(prefix + verdict.message))</system-out>\n    </testcase>\n"
+            var suites = ""
+            if !scheduled.isEmpty {
+                suites += Self.junitSuite("botops.scheduled", scheduled.map { ($0.entry, $0.status.rawValue, $0.message) })
             }
-            suite += "  </testsuite>\n"
+            if let backupAge {
+                suites += Self.junitSuite("botops.backup", [("backup-age", backupAge.status.rawValue, backupAge.message)])
+            }
             guard let end = base.range(of: "</testsuites>", options: .backwards) else { return base }
-            return base.replacingCharacters(in: end.lowerBound..<end.lowerBound, with: suite)
+            return base.replacingCharacters(in: end.lowerBound..<end.lowerBound, with: suites)
         }
+    }
+
+    private static func label(_ status: String) -> String {
+        status.uppercased().padding(toLength: 4, withPad: " ", startingAt: 0)
+    }
+
+    /// A testsuite of passing testcases, a warning in `<system-out>` as the checks' own.
+    private static func junitSuite(_ name: String, _ cases: [(name: String, status: String, message: String)]) -> String {
+        var suite = "  <testsuite name=\"\(name)\" tests=\"\(cases.count)\" failures=\"0\" errors=\"0\" skipped=\"0\">\n"
+        for item in cases {
+            let prefix = item.status == "warn" ? "WARN: " : ""
+            suite += "    <testcase classname=\"\(name)\" name=\"\(xmlEscaped(item.name))\">\n"
+            suite += "      <system-out>\(xmlEscaped(prefix + item.message))</system-out>\n    </testcase>\n"
+        }
+        return suite + "  </testsuite>\n"
     }
 }
 

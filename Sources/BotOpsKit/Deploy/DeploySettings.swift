@@ -6,7 +6,7 @@ import HostCommands
 ///     state_dir: ~/.botops        # on the host, outside the checkout
 ///     lock: {stale_after: 2h}
 ///     releases: {keep: 5}
-///     deploy: {min_free_disk: 1GB}
+///     deploy: {min_free_disk: 1GB, backup: false}
 ///     playbooks: playbooks        # deploy.yml and rollback.yml, relative to botops.yml
 public struct DeploySettings: Sendable, Equatable {
     /// The folder with deploy.yml and rollback.yml; relative paths are relative to botops.yml.
@@ -19,6 +19,8 @@ public struct DeploySettings: Sendable, Equatable {
     public var keepReleases = 5
     /// Refuse to build with less free space than this on the docker root or the checkout.
     public var minFreeDiskBytes: Int64 = 1 << 30
+    /// `deploy.backup: true`: a verified backup of the ledger before each deploy.
+    public var backup = false
 
     public init() {}
 
@@ -38,6 +40,9 @@ public struct DeploySettings: Sendable, Equatable {
         if let deploy = try top.mapping("deploy") {
             if let text = try deploy.string("min_free_disk", validate: { parseByteSize($0) == nil ? "expected a size such as 500MB or 2GB" : nil }) {
                 minFreeDiskBytes = parseByteSize(text) ?? minFreeDiskBytes
+            }
+            if let text = try deploy.string("backup", validate: { ["true", "false"].contains($0) ? nil : "expected true or false" }) {
+                backup = text == "true"
             }
             try deploy.rejectUnknownKeys()
         }

@@ -1,0 +1,147 @@
+import Checks
+import Foundation
+import HostCommands
+import Remote
+
+/// `botops install-host`: botops, botops.yml, crontab.d and the playbook overrides copied to
+/// `~/botops/` on the host (no root), so that cron there can run `~/botops/bin/botops … --local`.
+/// The binary is judged against the host before anything is copied, and proven by running
+/// `--version` there before it replaces the installed one.
+public struct HostInstall: Sendable {
+    /// One file to copy; `remote` is relative to the host's `~/botops`.
+    public struct File: Sendable, Equatable {
+        public var local: String
+        public var remote: String
+        public var mode: String
+
+        public init(local: String, remote: String, mode: String) {
+            self.local = local
+            self.remote = remote
+            self.mode = mode
+        }
+    }
+
+    public let binary: String
+    public let files: [File]
+
+    /// The files beside `configPath`: the config itself, every `crontab.d/*.cron` and each
+    /// playbook file that overrides a built-in one.
+    public init(binary: String, configPath: String, config: BotOpsConfig) throws {
+        self.binary = binary
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: configPath) else {
+            throw ConfigError(file: configPath, problem: "no such file: install-host copies botops.yml to the host; pass --config PATH")
+        }
+        var files = [File(local: configPath, remote: "botops.yml", mode: "600")]
+        let crontab = CronEntries.defaultDirectory(configPath: configPath)
+        let names = ((try? manager.contentsOfDirectory(atPath: crontab)) ?? []).filter { $0.hasSuffix(".cron") }.sorted()
+        files += names.map { File(local: crontab + "/" + $0, remote: "crontab.d/" + $0, mode: "644") }
+        let playbooks = config.deploy.playbooks
+        // FIXME: a playbooks directory outside botops.yml's (absolute, or with `..`) is not copied:
+        // the host's botops.yml would name a place install-host does not write.
+        if !playbooks.hasPrefix("/"), !playbooks.split(separator: "/").contains("..") {
+            let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(playbooks).path
+            for kind in Playbook.Kind.allCases where manager.fileExists(atPath: directory + "/" + kind.fileName) {
+                files.append(File(local: directory + "/" + kind.fileName, remote: playbooks + "/" + kind.fileName, mode: "644"))
+            }
+        }
+        self.files = files
+    }
+
+    /// Where botops lives on the host, relative to its home.
+    public static let binaryPath = "botops/bin/botops"
+
+    public struct Outcome: Sendable {
+        public var runtime: HostRuntime
+        public var elf: ELFFacts
+        /// `~/botops/bin/botops --version` on the host; nil in a dry run.
+        public var hostVersion: String?
+    }
+
+    /// Refuses (nothing copied) when the host cannot run the binary; otherwise copies everything
+    /// unless `dryRun`.
+    public func run(on runner: some CommandRunner, dryRun: Bool, timeout: Duration = .seconds(600)) async throws -> Outcome {
+        let elf = try ELFFacts(path: binary)
+        let probe = HostRuntime.Probe()
+        let probed = try await runner.run(probe.command.text, timeout: .seconds(30))
+        let runtime = probe.parse(String(decoding: probed.stdout, as: UTF8.self))
+        let problems = runtime.problems(running: elf)
+        guard problems.isEmpty else { throw HostInstallError.cannotRun(binary: binary, problems: problems) }
+        var outcome = Outcome(runtime: runtime, elf: elf)
+        if dryRun { return outcome }
+
+        let directories = Set(files.map { ("botops/" + $0.remote as NSString).deletingLastPathComponent } + ["botops/bin"]).sorted()
+        try await check(runner.run("cd && umask 077 && mkdir -p -- \(shellCommand(directories))", timeout: .seconds(30)), "create ~/botops")
+        // The new binary proves itself under a name of its own before it replaces the installed one.
+        let staged = Self.binaryPath + ".new"
+        try await Upload(localPath: binary, remotePath: "~/" + staged, mode: "755").run(on: runner, timeout: timeout)
+        let tried = try await runner.run("cd && ./\(shellQuote(staged)) --version", timeout: .seconds(30))
+        guard tried.succeeded else {
+            _ = try? await runner.run("cd && rm -f -- \(shellQuote(staged))", timeout: .seconds(30))
+            throw HostInstallError.versionFailed(output: String(decoding: tried.stdout + tried.stderr, as: UTF8.self))
+        }
+        try await check(runner.run("cd && mv -f -- \(shellQuote(staged)) \(shellQuote(Self.binaryPath))", timeout: .seconds(30)), "move botops into place")
+        for file in files {
+            try await Upload(localPath: file.local, remotePath: "~/botops/" + file.remote, mode: file.mode).run(on: runner, timeout: timeout)
+        }
+        // An entry deleted here must not linger there, where `verify --local` reads crontab.d.
+        let keep = files.filter { $0.remote.hasPrefix("crontab.d/") }.map { ($0.remote as NSString).lastPathComponent }
+        try await check(runner.run(Self.pruneScript(keep: keep), timeout: .seconds(30)), "remove crontab.d entries deleted here")
+        let version = try await runner.run("cd && ./\(shellQuote(Self.binaryPath)) --version", timeout: .seconds(30))
+        guard version.succeeded else {
+            throw HostInstallError.installedVersionFailed(output: String(decoding: version.stdout + version.stderr, as: UTF8.self))
+        }
+        outcome.hostVersion = String(decoding: version.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return outcome
+    }
+
+    /// Run in the home directory: removes the `botops/crontab.d/*.cron` not named in `keep`. Each
+    /// kept name is a quoted `case` pattern of its own, matched whole (a list joined by spaces
+    /// kept `y.cron` when `x y.cron` was kept).
+    static func pruneScript(keep: [String]) -> String {
+        let kept = keep.isEmpty ? "" : keep.map(shellQuote).joined(separator: "|") + ") ;; "
+        return "cd botops/crontab.d 2>/dev/null || exit 0; for f in *.cron; do [ -f \"$f\" ] || continue; case $f in \(kept)*) rm -f -- \"$f\" ;; esac; done"
+    }
+
+    private func check(_ result: CommandResult, _ what: String) throws {
+        guard result.succeeded else {
+            throw HostInstallError.step(what, output: String(decoding: result.stderr, as: UTF8.self))
+        }
+    }
+}
+
+public enum HostInstallError: Error, CustomStringConvertible, ExitCodeProviding {
+    case cannotRun(binary: String, problems: [RuntimeProblem])
+    case versionFailed(output: String)
+    /// The new botops, already in place, failed its `--version` there after all.
+    case installedVersionFailed(output: String)
+    case step(String, output: String)
+
+    public var description: String {
+        switch self {
+        case .cannotRun(let binary, let problems):
+            return "refused: the host cannot run \(binary); nothing was copied:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+        case .versionFailed(let output):
+            return "the copied botops does not run on the host (`botops --version` failed: \(terminalSafe(output.trimmingCharacters(in: .whitespacesAndNewlines)))); "
+                + "the installed one, if any, was left in place"
+        case .installedVersionFailed(let output):
+            return "~/\(HostInstall.binaryPath) is the new botops and `~/\(HostInstall.binaryPath) --version` failed there "
+                + "(\(terminalSafe(output.trimmingCharacters(in: .whitespacesAndNewlines)))), though it ran under its temporary name a moment before; "
+                + "cron's scheduled runs use it: run it on the host to see why, then install-host again (the previous botops is gone)"
+        case .step(let what, let output):
+            return "could not \(what) on the host: \(terminalSafe(output.trimmingCharacters(in: .whitespacesAndNewlines)))"
+        }
+    }
+
+    public var exitCode: BotOpsExitCode {
+        switch self {
+        case .cannotRun: .refused
+        case .versionFailed, .step: .failed
+        case .installedVersionFailed: .needsHuman
+        }
+    }
+}
+
+extension UploadError: ExitCodeProviding {
+    public var exitCode: BotOpsExitCode { .failed }
+}

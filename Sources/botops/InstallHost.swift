@@ -1,0 +1,50 @@
+import ArgumentParser
+import BotOpsKit
+import Foundation
+
+/// `botops install-host`: puts botops and its files in `~/botops/` on the host, for cron there.
+struct InstallHost: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "install-host",
+        abstract: "Copy a Linux botops, botops.yml, crontab.d and playbook overrides to ~/botops/ on the host.",
+        discussion: """
+            Checks first that the host can run the binary (architecture, glibc, the shared libraries \
+            it links, no Swift runtime libraries needed), naming the Debian package for anything \
+            missing; then copies each file atomically over the same connection and runs \
+            ~/botops/bin/botops --version there. Exit codes: 0 installed, 1 a copy or the host's \
+            --version failed (the installed botops is kept), 2 usage, 3 unreachable, 4 refused \
+            (the host cannot run the binary; nothing copied), 5 the new botops is in place and its \
+            --version failed there after all.
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .long, help: ArgumentHelp("The Linux botops to install (default: this botops, when it runs on Linux).", valueName: "path"))
+    var binary: String?
+
+    @Flag(name: .customLong("dry-run"), help: "Check the host and list what would be copied; copy nothing.")
+    var dryRun = false
+
+    func body(_ session: CommandSession) async throws -> ExitStatus {
+        let configPath = connection.config ?? HostSelection.defaultConfigPath
+        let install = try HostInstall(binary: try binaryPath(), configPath: configPath, config: session.config)
+        let outcome = try await install.run(on: try await session.host(), dryRun: dryRun)
+        let glibc = outcome.runtime.glibc.map { "glibc \($0)" } ?? "no glibc reported"
+        print("host: \(outcome.runtime.machine), \(glibc); \(install.binary): \(outcome.elf.machine), needs glibc \(outcome.elf.glibc.map { "\($0)" } ?? "none")")
+        for file in [HostInstall.File(local: install.binary, remote: "bin/botops", mode: "755")] + install.files {
+            print("\(dryRun ? "would copy" : "copied") \(file.local) -> ~/botops/\(file.remote)")
+        }
+        if let version = outcome.hostVersion { print("~/\(HostInstall.binaryPath) --version: \(version)") }
+        return ExitStatus(.success)
+    }
+
+    private func binaryPath() throws -> String {
+        if let binary { return binary }
+        #if os(Linux)
+        return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        #else
+        throw ValidationError("this botops is not a Linux build: pass --binary a botops built for Linux (the README's \"A Linux botops from a Mac\")")
+        #endif
+    }
+}

@@ -1,0 +1,148 @@
+@testable import BotOpsKit
+import Foundation
+import Remote
+import SandboxSupport
+import Testing
+
+/// `botops install-host` against the sandbox host, as user bot over ssh: the statically linked
+/// release build is installed into ~/botops and runs there; the debug build (which links the
+/// Swift runtime's shared libraries) is refused before anything is copied. Each test puts bot's
+/// ~/botops back as it found it.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct InstallHostSandboxTests {
+    let sandbox: Sandbox
+
+    init() throws {
+        sandbox = try Sandbox.require()
+    }
+
+    /// `.build/…/release/botops`, built with the Swift runtime linked in when it is not there yet
+    /// (scripts/demo builds it too). `swift test` holds .build's lock while tests run, hence
+    /// --ignore-lock: this build writes only the release directory, which the test run does not use.
+    static func releaseBinary() async throws -> String {
+        let debug = URL(fileURLWithPath: BuiltBinary.botops.path).deletingLastPathComponent()
+        let release = debug.deletingLastPathComponent().appendingPathComponent("release/botops").path
+        if !FileManager.default.isExecutableFile(atPath: release) {
+            let build = ["swift", "build", "--package-path", VersionTests.root, "-c", "release", "--static-swift-stdlib", "--product", "botops", "--ignore-lock"]
+            let built = try await LocalHost().run(shellCommand(build), timeout: .seconds(3600))
+            try #require(built.succeeded, "\(build.joined(separator: " ")): \(built.stderrText.suffix(2000))")
+        }
+        return release
+    }
+
+    /// A botops.yml for the sandbox with the shipped crontab.d and a playbook override beside it.
+    func operatorDirectory() throws -> URL {
+        let directory = try temporaryDirectory()
+        let manager = FileManager.default
+        try manager.copyItem(atPath: sandbox.configFile, toPath: directory.appendingPathComponent("botops.yml").path)
+        try manager.copyItem(atPath: VersionTests.root + "/crontab.d", toPath: directory.appendingPathComponent("crontab.d").path)
+        try manager.createDirectory(at: directory.appendingPathComponent("playbooks"), withIntermediateDirectories: true)
+        try manager.copyItem(atPath: VersionTests.root + "/playbooks/deploy.yml", toPath: directory.appendingPathComponent("playbooks/deploy.yml").path)
+        return directory
+    }
+
+    /// Runs `body` under the sandbox lock with bot's ~/botops moved aside, and puts it back after.
+    func withoutHostBotops(_ body: (SSHConnection) async throws -> Void) async throws {
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
+        try await sandbox.withoutHostBotops(body)
+    }
+
+    @Test func installsTheStaticBuildWhichRunsOnTheHostAsBot() async throws {
+        let binary = try await Self.releaseBinary()
+        let local = try operatorDirectory()
+        defer { try? FileManager.default.removeItem(at: local) }
+        let config = local.appendingPathComponent("botops.yml").path
+        try await withoutHostBotops { host in
+            let dry = try await BuiltBinary.botops.run(["install-host", "--config", config, "--binary", binary, "--dry-run"])
+            #expect(dry.termination == .exited(0), "\(dry.stderrText)")
+            #expect(dry.stdoutText.contains("would copy \(binary) -> ~/botops/bin/botops"))
+            #expect(try await host.run("cd && [ ! -e botops ]").succeeded, "--dry-run copied something")
+
+            let result = try await BuiltBinary.botops.run(["install-host", "--config", config, "--binary", binary])
+            #expect(result.termination == .exited(0), "\(result.stderrText)")
+            let expected = try await LocalHost().run(shellCommand([binary, "--version"])).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(result.stdoutText.contains("~/botops/bin/botops --version: \(expected)"), "\(result.stdoutText)")
+
+            // Run by bot on the host, as cron will: the same version, and every file in place.
+            let there = try await host.run("cd && ~/botops/bin/botops --version && stat -c '%a %n' botops/bin/botops botops/botops.yml botops/crontab.d/backup.cron botops/playbooks/deploy.yml && ls -A botops/bin")
+            #expect(there.succeeded, "\(there.stderrText)")
+            #expect(there.stdoutText == "\(expected)\n755 botops/bin/botops\n600 botops/botops.yml\n644 botops/crontab.d/backup.cron\n644 botops/playbooks/deploy.yml\nbotops\n")
+            let weekly = try await host.run("cat botops/crontab.d/weekly-verify.cron")
+            #expect(weekly.stdout == Array(try Data(contentsOf: local.appendingPathComponent("crontab.d/weekly-verify.cron"))))
+
+            // The installed copy is what status compares: this build's own version string.
+            #expect(expected.hasPrefix(BotOpsVersion.number + " ("))
+
+            // Installing again replaces atomically and drops an entry deleted here.
+            try FileManager.default.removeItem(at: local.appendingPathComponent("crontab.d/backup.cron"))
+            let again = try await BuiltBinary.botops.run(["install-host", "--config", config, "--binary", binary])
+            #expect(again.termination == .exited(0), "\(again.stderrText)")
+            #expect(try await host.run("cd && [ ! -e botops/crontab.d/backup.cron ] && [ -f botops/crontab.d/weekly-verify.cron ]").succeeded)
+        }
+    }
+
+    /// Ctrl-C while the binary is on its way (botops stopped with SIGSTOP once its part is on the
+    /// host, so the upload is surely unfinished): exit 130, the installed botops still the old
+    /// one and still running, and no part left once the host's copy has noticed the closed channel.
+    @Test func anInterruptedUploadKeepsTheInstalledBotopsAndLeavesNoPart() async throws {
+        let binary = try await Self.releaseBinary()
+        let local = try operatorDirectory()
+        defer { try? FileManager.default.removeItem(at: local) }
+        try await withoutHostBotops { host in
+            #expect(try await host.run("mkdir -p botops/bin && printf '#!/bin/sh\\necho old\\n' > botops/bin/botops && chmod 755 botops/bin/botops").succeeded)
+            let running = try RunningBinary(["install-host", "--config", local.appendingPathComponent("botops.yml").path, "--binary", binary])
+            let pid = running.process.processIdentifier
+            var stopped = false
+            for _ in 0..<2000 where !stopped {
+                if try await host.run("ls -A botops/bin").stdoutText.contains(".botops-upload.") {
+                    kill(pid, SIGSTOP)
+                    stopped = true
+                }
+            }
+            try #require(stopped, "the upload's part never appeared on the host")
+            let part = try await host.run("ls -A botops/bin").stdoutText
+            kill(pid, SIGINT)
+            kill(pid, SIGCONT)
+            let (exit, stderr) = running.exitStatus()
+            try #require(part.contains(".botops-upload."), "the upload ended before botops was stopped: \(part)")
+            #expect(exit == 130, "\(stderr)")
+
+            // The host's copy ends once sshd closes its channel: bounded, not instant.
+            var left = ""
+            for _ in 0..<50 {
+                left = try await host.run("ls -A botops/bin").stdoutText
+                if !left.contains(".botops-upload.") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(!left.contains(".botops-upload."), "a part was left on the host: \(left)")
+            #expect(!left.contains("botops.new"), "\(left)")
+            #expect(try await host.run("botops/bin/botops --version").stdoutText == "old\n", "the installed botops was replaced")
+        }
+    }
+
+    @Test func refusesABuildThatNeedsTheSwiftRuntimeAndCopiesNothing() async throws {
+        let local = try operatorDirectory()
+        defer { try? FileManager.default.removeItem(at: local) }
+        let debug = BuiltBinary.botops.path
+        // The debug build links libswiftCore.so: as the ELF reader sees it, not just as assumed.
+        #expect(try ELFFacts(path: debug).needed.contains("libswiftCore.so"))
+        try await withoutHostBotops { host in
+            let result = try await BuiltBinary.botops.run(["install-host", "--config", local.appendingPathComponent("botops.yml").path, "--binary", debug])
+            #expect(result.termination == .exited(4), "\(result.stderrText)")
+            #expect(result.stderrText.contains("needs the Swift runtime's shared libraries (libswiftSwiftOnoneSupport.so, libswiftCore.so"), "\(result.stderrText)")
+            #expect(result.stderrText.contains("swift build -c release --static-swift-stdlib --product botops"))
+            #expect(result.stderrText.contains("nothing was copied"))
+            #expect(try await host.run("cd && [ ! -e botops ]").succeeded, "a refused install copied something")
+        }
+    }
+
+    @Test func refusesAFileThatIsNotALinuxExecutable() async throws {
+        let local = try operatorDirectory()
+        defer { try? FileManager.default.removeItem(at: local) }
+        let result = try await BuiltBinary.botops.run(["install-host", "--config", local.appendingPathComponent("botops.yml").path,
+                                                       "--binary", local.appendingPathComponent("botops.yml").path])
+        #expect(result.termination == .exited(2))
+        #expect(result.stderrText.contains("is not a Linux executable (no ELF header)"), "\(result.stderrText)")
+    }
+}
