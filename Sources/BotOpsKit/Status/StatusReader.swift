@@ -6,7 +6,7 @@ import Remote
 
 /// Reads the host for `botops status`: every probe starts at once over the one connection (the
 /// container states and kept image ids follow the two probes that name them). It reuses deploy's,
-/// the lock's, the audit's and cron's own probes; only the report file, the backup records, the
+/// the lock's, the audit's, cron's and the backup catalog's own probes; only the report file, the
 /// state directory's disk and the host's botops version are read by a probe of its own.
 public struct StatusReader: Sendable {
     public let config: BotOpsConfig
@@ -42,10 +42,12 @@ public struct StatusReader: Sendable {
         async let audit = attempt { try await AuditLog(state: state, runner: runner).read(last: 200) }
         async let cron = attempt { try await readCron(now: instant) }
         async let extraFacts = runner.run(extras.command(timeout: Self.timeout))
+        async let backups = attempt { try await BackupCatalog(config: config, runner: runner).entries() }
 
         var problems: [String] = []
         let probed = try await preflight
-        let checkoutFacts = CheckoutFacts.parse(probed.stdout, termination: probed.result.termination, marker: commands.marker)
+        let checkoutFacts = CheckoutFacts.parse(probed.stdout, termination: probed.result.termination, marker: commands.marker,
+                                              releasesFile: state.path + "/releases.json")
         let found = try await containers
         let extraResult = try await extraFacts
         let facts = extras.parse(extraResult.stdout)
@@ -96,14 +98,18 @@ public struct StatusReader: Sendable {
         case .success(let rows): cronRows = rows
         case .failure(let error): cronProblem = "\(error)"
         }
+        var newestBackup: HostStatus.Backup?
+        switch try await backups {
+        case .success(let entries): newestBackup = HostStatus.Backup.newestVerified(entries, now: facts.now)
+        case .failure(let error): problems.append("backups: \(error)")
+        }
 
         return HostStatus(
             destination: runner.destination, readAt: facts.now, durationMS: milliseconds(clock.now - start),
-            services: services, database: database, checkout: checkoutFacts.checkout, lock: lockStatus, lastDeploy: lastDeploy,
+            services: services, database: database, checkout: checkoutFacts.checkout, releasesProblem: checkoutFacts.releasesProblem,
+            lock: lockStatus, lastDeploy: lastDeploy,
             cron: cronRows, cronProblem: cronProblem, newestReport: facts.newestReport,
-            newestVerifiedBackup: facts.backups.newestVerified.map {
-                HostStatus.Backup(id: $0.id, time: $0.time, ageSeconds: $0.epoch.map { facts.now - $0 }, size: $0.size)
-            },
+            newestVerifiedBackup: newestBackup,
             disk: checkoutFacts.disk + (facts.stateDisk.map { [$0] } ?? []),
             botops: HostStatus.Versions(local: localVersion, host: facts.hostVersion),
             problems: problems)
