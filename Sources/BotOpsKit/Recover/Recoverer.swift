@@ -23,7 +23,10 @@ public struct Recoverer: Sendable {
 
     public let config: BotOpsConfig
     public let runner: any CommandRunner
-    public let entries: [CronEntry]
+    /// The operator's crontab.d: installed only when the host's HEAD holds none.
+    public private(set) var entries: [CronEntry]
+    /// Where the installed entries come from, for the cron step's message.
+    var entriesSource = "the local crontab.d"
     public let playbook: RecoverPlaybook
     /// Told about the held lock, so the command lifecycle releases it on every way out.
     /// Takes the deploy lock through the command's session, which releases it on every way out.
@@ -85,7 +88,21 @@ public struct Recoverer: Sendable {
         var modesNeedRepair: Bool { !facts.lostModes.isEmpty || !facts.logsPresent }
     }
 
+    /// Recovers with crontab.d as committed at the host's HEAD (the schedule of the code the host
+    /// runs), or the operator's crontab.d when HEAD has none.
     public func run(_ options: Options) async throws -> RecoverReport {
+        var recoverer = self
+        let host = HostCrontabEntries(config: config)
+        if let committed = try host.parse(try await runner.run(host.command).stdout) {
+            recoverer.entries = committed.entries
+            recoverer.entriesSource = "crontab.d at the host's HEAD (\(committed.revision.prefix(12)))"
+        } else {
+            recoverer.entriesSource = "the local crontab.d (the host's HEAD has none)"
+        }
+        return try await recoverer.recover(options)
+    }
+
+    func recover(_ options: Options) async throws -> RecoverReport {
         let startedAt = formatUTC(Int(Date().timeIntervalSince1970))
         let lock = DeployLock(state: state, staleAfter: config.deploy.lockStaleAfter, runner: runner)
         var refusal: RecoverReport.Remaining?
@@ -317,7 +334,7 @@ public struct Recoverer: Sendable {
             case .files where diagnosis.filesNeedRestore: plan.append(saveAndRestoreCommand(diagnosis, directory: "\(state.path)/recover/TIME").displayText)
             case .cron where diagnosis.cronNeedsInstall:
                 if diagnosis.crontabEmpty { plan.append("put back the newest crontab backup in \(state.path)/crontab-backups that holds your own lines") }
-                plan.append("botops cron install (managed entries: \(entries.map(\.name).joined(separator: ", ")))")
+                plan.append("botops cron install (managed entries from \(entriesSource): \(entries.map(\.name).joined(separator: ", ")))")
             case .modes where diagnosis.modesNeedRepair: plan += modeCommands(diagnosis).map(\.displayText)
             case .database where !diagnosis.dataLost && (diagnosis.databaseNeedsStart || !diagnosis.servicesToStart.isEmpty):
                 plan += databaseCommands(diagnosis).map(\.displayText) + serviceCommands(diagnosis).map(\.displayText)
@@ -391,7 +408,8 @@ public struct Recoverer: Sendable {
         }
         let service = CronService(host: host, destination: runner.destination, now: Int64(Date().timeIntervalSince1970))
         let installed = try await service.install(entries, force: true, lock: AlreadyLocked(), command: "botops recover")
-        said.append(installed.backup == nil ? "managed entries already as crontab.d says" : "installed the managed entries (previous crontab saved as \(installed.backup!))")
+        said.append(installed.backup == nil ? "managed entries already as \(entriesSource) says"
+                    : "installed the managed entries from \(entriesSource) (previous crontab saved as \(installed.backup!))")
         if let window = installed.forcedThrough {
             said.append("ran inside the blackout window of \(window.entry) (a recovery is not held back by it)")
         }
