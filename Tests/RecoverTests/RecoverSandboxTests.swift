@@ -196,7 +196,10 @@ struct RecoverRemovedDatabaseTests {
 /// restore command of the newest verified backup. No container and no volume appear.
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct RecoverDeletedVolumeTests {
-    @Test func aDeletedVolumeStopsRecoverWithTheRestoreCommandAndCreatesNothing() async throws {
+    /// A compose project of the test's own whose database is container NAME-db on volume
+    /// NAME-data (never created here unless `volumeExists`), and a verified backup record; then
+    /// `botops recover --yes`, whose result `check` judges. Nothing of it is left afterwards.
+    func recover(image: String, volumeExists: Bool, check: (CommandResult, String) async throws -> Void) async throws {
         let app = shellQuote(try Sandbox.require().app)
         let name = "botops-test-\(UUID().uuidString.prefix(8).lowercased())"
         try await HostScene.run({ scene in
@@ -206,7 +209,7 @@ struct RecoverDeletedVolumeTests {
                 cat > \(app)/\(file) <<'EOF'
                 services:
                   ledger:
-                    image: botops-base:bookworm
+                    image: \(image)
                     container_name: \(name)-db
                     network_mode: none
                     volumes: [data:/var/lib/postgresql/data]
@@ -214,6 +217,7 @@ struct RecoverDeletedVolumeTests {
                   data: {name: \(name)-data}
                 EOF
                 """)
+            if volumeExists { try await scene.sh("docker volume create \(name)-data >/dev/null") }
             try scene.replaceInConfig("database: {container: db,", with: "database: {container: \(name)-db,")
             try scene.replaceInConfig("file: docker-compose.aws.yml", with: "file: \(file)")
             let id = "20261130T000000Z"
@@ -222,13 +226,34 @@ struct RecoverDeletedVolumeTests {
 
             let result = try await scene.botops(["recover", "--yes"])
             #expect(result.termination == .exited(1), "\(result.stdoutText)\n\(result.stderrText)")
-            #expect(result.stdoutText.contains("the database volume \(name)-data is gone; recover starts nothing on it"), "\(result.stdoutText)")
-            #expect(result.stdoutText.contains("next: botops restore \(id) --yes"), "\(result.stdoutText)")
             #expect(result.stdoutText.contains("database  stopped"), "\(result.stdoutText)")
-            #expect(try await scene.sh("docker ps -aq --filter name=\(name); docker volume ls -q --filter name=\(name)") == "", "nothing was created")
+            #expect(try await scene.sh("docker ps -aq --filter name=\(name)") == "", "no container was created")
+            try await check(result, name)
         }, cleanup: { scene in
             _ = try? await scene.sh("rm -f \(app)/logs/\(name)-compose.yml; docker rm -f \(name)-db >/dev/null 2>&1; docker volume rm \(name)-data >/dev/null 2>&1; true")
         })
+    }
+
+    @Test func aDeletedVolumeStopsRecoverWithTheRestoreCommandAndCreatesNothing() async throws {
+        try await recover(image: "botops-base:bookworm", volumeExists: false) { result, name in
+            #expect(result.stdoutText.contains("the database volume \(name)-data is gone; recover starts nothing on it"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains("next: botops restore 20261130T000000Z --yes"), "\(result.stdoutText)")
+            let volumes = try await LocalHost().run("docker volume ls -q --filter name=\(name)")
+            #expect(volumes.stdoutText.isEmpty, "no volume was created")
+        }
+    }
+
+    /// An image that is not on the host: the volume check pulls nothing and says it could not
+    /// tell, rather than calling the volume empty and sending the operator to a restore.
+    @Test func aVolumeThatCannotBeLookedIntoIsUnknownNotLostAndNothingIsPulled() async throws {
+        let image = "botops-test-absent/ledger:\(UUID().uuidString.prefix(8).lowercased())"
+        try await recover(image: image, volumeExists: true) { result, name in
+            #expect(result.stdoutText.contains("recover could not tell what the database volume \(name)-data holds (the image \(image) is not on the host"),
+                    "\(result.stdoutText)")
+            #expect(!result.stdoutText.contains("botops restore 20261130T000000Z"), "\(result.stdoutText)")
+            let inspected = try await LocalHost().run("docker image inspect \(image)")
+            #expect(!inspected.succeeded, "the image was pulled")
+        }
     }
 }
 

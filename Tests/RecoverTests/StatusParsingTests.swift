@@ -1,4 +1,5 @@
 @testable import BotOpsKit
+import Checks
 import HostCommands
 import Foundation
 import Remote
@@ -98,5 +99,31 @@ import Testing
                 "\(denied.releasesProblem ?? "nil")")
         #expect(probe("{\"services\": {").releasesProblem?.contains("cannot read ~/.botops/releases.json: it is not the JSON botops writes") == true)
         #expect(probe("{}").releasesProblem == nil, "no file yet is no releases, not a problem")
+    }
+}
+
+@Suite struct RecoverFactsTests {
+    /// A host without pgrep cannot say whether cron runs: recover must not report the daemon stopped
+    /// (and tell the operator to start it) then. The same probe serves the cron-scheduled check.
+    @Test func theCronDaemonProbeIsTheChecksOneAndUnknownIsNotStopped() throws {
+        let marker = SectionMarker()
+        var config = try BotOpsConfig.parse("host: h\n", file: "botops.yml")
+        config.path = "/opt/bot"
+        #expect(RecoverFacts.command(config, marker: marker).script.text.contains(CronDaemonProbe.script.text))
+        func facts(_ cron: String) -> RecoverFacts {
+            RecoverFacts.parse(["\(marker.text) docker", "running", "\(marker.text) cron", cron, "\(marker.text) end"].joined(separator: "\n"), marker: marker)
+        }
+        #expect(facts("unknown").cronRunning == nil)
+        #expect(facts("stopped").cronRunning == false)
+        #expect(facts("running").cronRunning == true)
+    }
+
+    @Test func theVolumeCheckTellsMissingFromUnknownAndNeverPulls() {
+        #expect(RecoverFacts.VolumeState.parse("missing") == .missing)
+        #expect(RecoverFacts.VolumeState.parse("no-cluster") == .noCluster)
+        #expect(RecoverFacts.VolumeState.parse("unknown docker run exited 125: boom") == .unknown("docker run exited 125: boom"))
+        #expect(RecoverFacts.VolumeState.parse("") == .unknown("the volume check said nothing"))
+        let script = RecoverFacts.volumeCheckFunction.text
+        #expect(script.contains("docker image inspect") && script.contains("No such volume"))
     }
 }

@@ -1,3 +1,4 @@
+import Checks
 import HostCommands
 import Remote
 
@@ -24,7 +25,8 @@ struct RecoverFacts: Sendable, Equatable {
     /// over the user's current lines.
     var crontabUnreadable: String?
     var dockerRunning: Bool
-    var cronRunning: Bool
+    /// Nil when the host cannot tell (no pgrep): never reported as stopped then.
+    var cronRunning: Bool?
     /// The volume mounted at the database's data directory, when its container exists (else
     /// found from `compose config` by `Recoverer.judgeVolumeOfMissingDatabase`).
     var volume: String?
@@ -57,8 +59,7 @@ struct RecoverFacts: Sendable, Equatable {
         let mountFormat = "{{range .Mounts}}{{if eq .Destination \"\(dataDirectory)\"}}{{.Name}}{{end}}{{end}}|{{.Config.Image}}"
         return RemoteCommand(ShellScript.lines([
             marker.start("docker"), "docker info >/dev/null 2>&1 && echo running || echo stopped",
-            // FIXME: the cron-scheduled check probes the daemon too; one probe should serve both.
-            marker.start("cron"), "if pgrep -x cron >/dev/null || pgrep -x crond >/dev/null; then echo running; else echo stopped; fi",
+            marker.start("cron"), CronDaemonProbe.script,
             marker.start("crontab"),
             """
             out=$(crontab -l 2>&1); st=$?
@@ -126,7 +127,7 @@ struct RecoverFacts: Sendable, Equatable {
             crontabLines: Int(crontab.trimmingCharacters(in: .whitespaces)) ?? 0,
             crontabUnreadable: Int(crontab.trimmingCharacters(in: .whitespaces)) == nil
                 ? "crontab -l " + (crontab.hasPrefix("failed ") ? "exited " + crontab.dropFirst(7) : "gave no answer") : nil,
-            dockerRunning: sections["docker"]?.first == "running", cronRunning: sections["cron"]?.first == "running",
+            dockerRunning: sections["docker"]?.first == "running", cronRunning: CronDaemonProbe.parse(sections["cron"]?.first),
             volume: volume?.isEmpty == false ? volume : nil, volumeState: volumeLines.count >= 2 ? VolumeState.parse(volumeLines[1]) : nil)
     }
 }

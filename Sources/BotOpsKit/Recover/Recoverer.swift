@@ -224,7 +224,7 @@ public struct Recoverer: Sendable {
         if !facts.dockerRunning {
             diagnosis.remaining.append(.init(problem: "dockerd is not running (root is needed to start it)", next: "sudo systemctl start docker"))
         }
-        if !facts.cronRunning {
+        if facts.cronRunning == false {
             diagnosis.remaining.append(.init(problem: "no cron daemon runs (root is needed to start it)", next: "sudo systemctl start cron"))
         }
         if !facts.checkoutPresent {
