@@ -186,7 +186,10 @@ struct RecoverRemovedDatabaseTests {
             #expect(try await scene.sh("docker volume ls -q | sort") == volumes, "no volume was created")
             #expect(try await RecoverSandboxTests.fingerprint(scene) == ledger)
         }, cleanup: { scene in
-            if try await scene.sh("docker ps -aq --filter name=^db$") == "" || project != nil { try await Self.restack(nil) }
+            // A db still missing is recreated in the variant's project first: restack moves the
+            // stack by the db's project label, so without it the services would stay behind.
+            if try await scene.sh("docker ps -aq --filter name=^db$") == "" { try await Self.restack(project) }
+            if project != nil { try await Self.restack(nil) }
         })
     }
 }
