@@ -183,9 +183,15 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
             for id in deadlines.expire(at: .now) {
                 guard let job = (pending + active).first(where: { ObjectIdentifier($0) == id }) else { continue }
                 abandon(job, with: RemoteError.commandTimedOut(command: job.command, seconds: job.timeout.map(totalSeconds) ?? 0))
+                // Closing its channel does not stop the command on the host: kill what it started.
+                if let group = job.remoteGroup, !job.detached {
+                    let killer = ChannelJob.killing(group: group)
+                    pending.append(killer)
+                    deadlines.set(ObjectIdentifier(killer), killer.deadline)
+                }
                 progressed = true
             }
-            pending.removeAll { $0.phase == .done || !$0.isAwaited }
+            pending.removeAll { $0.phase == .done || (!$0.isAwaited && !$0.detached) }
 
             if active.count < channelLimit, !active.contains(where: { $0.phase == .opening }), !pending.isEmpty {
                 // Time spent idle between commands is not the host's silence.
