@@ -238,6 +238,29 @@ struct SSHIntegrationTests {
         }
     }
 
+    /// As `botops exec --timeout` does: the command times out and the connection is closed at
+    /// once. The kill still reaches the host (the close gives it a moment).
+    @Test func aCommandThatTimedOutJustBeforeTheCloseIsStillKilled() async throws {
+        let token = "botops-close-\(UUID().uuidString.prefix(8).lowercased())"
+        let connection = try await connect()
+        await #expect(throws: RemoteError.self) {
+            _ = try await connection.run("sleep 600 & echo \(token) >/dev/null; wait", timeout: .seconds(1))
+        }
+        await connection.close()
+        let checker = try await connect()
+        try await checker.closing {
+            let pattern = shellQuote("[s]leep 600 & echo \(token)")
+            var left = ""
+            for _ in 0..<50 {
+                left = try await checker.run("pgrep -af \(pattern) || true").stdoutText
+                if left.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(left.isEmpty, "left running on the host: \(left)")
+            _ = try? await checker.run("pkill -KILL -f \(pattern)")
+        }
+    }
+
     @Test func streamingDeliversOutputBeforeTheCommandEnds() async throws {
         let connection = try await connect()
         try await connection.closing {
