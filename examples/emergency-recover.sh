@@ -8,8 +8,8 @@
 #   1. git fetch && git reset --hard origin/…                recover's files step: local changes saved to
 #                                                            state_dir/recover/TIME, tracked files restored
 #                                                            from HEAD; HEAD never moves, nothing is discarded
-#   2. { crontab -l | grep -v weekly; echo …; } | crontab -  recover's cron step: the managed entries through
-#                                                            botops cron install; your own lines kept (or put
+#   2. { crontab -l | grep -v weekly; echo …; } | crontab -  recover's cron step: crontab.d as committed at the
+#                                                            host's HEAD, through cron install; your lines kept (or put
 #                                                            back from botops's crontab backup after a crontab -r)
 #   3. chmod +x weekly_strategy_review.sh                    recover's modes step: modes as git tracks them; logs/
 #   4. docker compose … up -d db                             recover's database step: unpause/start, volume checked

@@ -49,8 +49,22 @@ struct DatabaseFacts: Sendable, Equatable {
             "-v", "window=\(settings.linkageWindow)", "-U", settings.databaseUser, "-d", settings.databaseName,
         ])
         let delimiter = "BOTOPS_SQL_\(marker.suffix(8))"
-        let result = try await context.run("\(psql) <<'\(delimiter)'\n\(script)\(delimiter)")
+        // Gated on the host, in the same command, by the template db-running judges: the checks
+        // start before db-running has answered, and a `docker exec` into a container paused under
+        // it hangs until the container is unpaused.
+        let gate = ContainerState.gateCommand(container: settings.databaseContainer)
+        let result = try await context.run("""
+            gate=$(\(gate) 2>&1) || gate="missing: $gate"
+            if [ "$gate" != ok ]; then echo \(marker) refused; printf '%s\\n' "$gate"; exit 0; fi
+            \(psql) <<'\(delimiter)'
+            \(script)\(delimiter)
+            """)
         let sections = context.sections(result.stdoutText)
+        if let refused = sections["refused"] {
+            let state = refused.joined(separator: " ").trimmingCharacters(in: .whitespaces)
+            let failure = Failure(sqlstate: "", message: "psql not run: the database container is \(state)")
+            return DatabaseFacts(results: Dictionary(uniqueKeysWithValues: queries.map { ($0.id, .failure(failure)) }))
+        }
         if sections.isEmpty {
             // psql never ran a statement: no such container, no such role or database, …
             let reason = (result.stderrText + result.stdoutText).trimmingCharacters(in: .whitespacesAndNewlines)

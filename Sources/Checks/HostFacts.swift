@@ -38,8 +38,7 @@ struct HostFacts: Sendable, Equatable {
         let script = shellQuote(settings.path(settings.reportScript))
         var command = """
             echo \(marker) crontab; crontab -l 2>&1; status=$?; echo \(marker) crontab-status; echo $status
-            echo \(marker) cron-daemon; if ! command -v pgrep >/dev/null; then echo unknown; \
-              elif pgrep -x cron >/dev/null || pgrep -x crond >/dev/null; then echo running; else echo stopped; fi
+            echo \(marker) cron-daemon; \(CronDaemonProbe.script.text)
             echo \(marker) script; \(statCommand(script))
             if \(ReportRun.runnable(script)); then echo executable; else echo not-executable; fi
             echo \(marker) now; date '+%s'
@@ -71,7 +70,7 @@ struct HostFacts: Sendable, Equatable {
             script: parseStat(scriptLines.first),
             scriptExecutable: scriptLines.contains("executable"),
             queries: queries,
-            cronDaemonRunning: ["running": true, "stopped": false][sections["cron-daemon"]?.first ?? ""],
+            cronDaemonRunning: CronDaemonProbe.parse(sections["cron-daemon"]?.first),
             blankQueries: blankQueries,
             now: now,
             cronTime: Result { () throws(CronTimeProbeError) in try CronHostTime(probeOutput: sections["cron-time"] ?? []) })

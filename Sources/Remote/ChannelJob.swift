@@ -29,10 +29,32 @@ final class ChannelJob: @unchecked Sendable {
     private var openStarted = false
     /// Set under the connection's inbox lock only.
     var cancelRequested = false
+    /// The remote command's process group (sshd starts an exec channel's command as a session
+    /// leader, so its pid is its group), read from the line `sent` prints first on stderr; nil
+    /// until that line came. A timed-out command is killed by it: closing the channel alone leaves
+    /// the command (a `docker exec` into a paused container, say) running on the host, orphaned.
+    private(set) var remoteGroup: Int32?
+    /// Stderr held back until the group line is complete; nil once it was handled.
+    private var groupLine: [UInt8]? = []
+    /// Runs with no caller waiting (the kill of a timed-out command's group).
+    private(set) var detached = false
+
+    /// Unique enough that no command's own stderr starts with it.
+    static let groupPrefix = "BOTOPS-REMOTE-GROUP "
+    /// What the channel runs: the group line on stderr, then the command.
+    var sent: String { "printf '\(Self.groupPrefix)%s\\n' \"$$\" >&2; \(command)" }
 
     /// Reads per stream per pass: a fast stream cannot starve the other commands.
     private static let readsPerPass = 16
     private static let chunkSize = 64 * 1024
+
+    /// Kills `group` on the host (ESRCH when it is gone already is no news), awaited by no one.
+    static func killing(group: Int32) -> ChannelJob {
+        let job = ChannelJob(command: "kill -KILL -- -\(group) 2>/dev/null; true", timeout: .seconds(10), input: .none) { _, _ in }
+        job.detached = true
+        job.groupLine = nil
+        return job
+    }
 
     init(command: String, timeout: Duration?, input: CommandInput, onOutput: @escaping OutputHandler) {
         self.command = command
@@ -92,11 +114,11 @@ final class ChannelJob: @unchecked Sendable {
             }
             channel = opened
             channelID = session.openedChannelID
-            phase = isAwaited ? .executing : .freeing
+            phase = isAwaited || detached ? .executing : .freeing
             return true
 
         case .executing:
-            let code = botops_channel_exec(channel, command)
+            let code = botops_channel_exec(channel, detached ? command : sent)
             if isAgain(code) { return false }
             if code != 0 { throw failure(session, code: code, operation: "starting the command") }
             phase = .running
@@ -107,6 +129,8 @@ final class ChannelJob: @unchecked Sendable {
             progressed = try drain(.stderr, session) || progressed
             progressed = try input.forward(to: channel, session: session, buffer: inputBuffer) || progressed
             guard botops_channel_eof(channel) != 0 else { return progressed }
+            if let held = groupLine, !held.isEmpty, isAwaited { onOutput(.stderr, held) }
+            groupLine = nil
             // The host sent its end of output; its close follows once the command has exited
             // (stdin keeps flowing until then, as with ssh).
             let code = libssh2_channel_wait_closed(channel)
@@ -151,7 +175,8 @@ final class ChannelJob: @unchecked Sendable {
                 initialized = max(count, 0)
             }
             if count > 0 {
-                if isAwaited { onOutput(stream, chunk) }
+                let shown = stream == .stderr ? takeGroupLine(chunk) : chunk
+                if isAwaited, !shown.isEmpty { onOutput(stream, shown) }
             } else if count == 0 || isAgain(count) {
                 return reads > 0
             } else {
@@ -159,6 +184,28 @@ final class ChannelJob: @unchecked Sendable {
             }
         }
         return true
+    }
+
+    /// Stderr past the group line; the line itself sets `remoteGroup`. A first line that is not the
+    /// group line (a shell that printed something first) is passed on whole.
+    private func takeGroupLine(_ chunk: [UInt8]) -> [UInt8] {
+        guard var held = groupLine else { return chunk }
+        held += chunk
+        guard let newline = held.firstIndex(of: UInt8(ascii: "\n")) else {
+            // Still possibly the group line (the prefix and at most ten digits so far): wait for more.
+            let prefix = Array(Self.groupPrefix.utf8)
+            if held.count <= prefix.count + 10, prefix.starts(with: held) || held.starts(with: prefix) {
+                groupLine = held
+                return []
+            }
+            groupLine = nil
+            return held
+        }
+        groupLine = nil
+        let line = String(decoding: held[..<newline], as: UTF8.self)
+        guard line.hasPrefix(Self.groupPrefix), let group = Int32(line.dropFirst(Self.groupPrefix.count)), group > 1 else { return held }
+        remoteGroup = group
+        return Array(held[(newline + 1)...])
     }
 
     /// How the host says the command ended. libssh2 reads 0 when no exit status came; the shim

@@ -38,6 +38,10 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
     private var pending: [ChannelJob] = []
     private var active: [ChannelJob] = []
     private var deadlines = CommandDeadlines<ObjectIdentifier>()
+    /// When the connection thread first saw the close request.
+    private var closingSince: ContinuousClock.Instant?
+    /// How long a close waits for kills of timed-out commands still on their way.
+    private static let killGrace: Duration = .seconds(2)
     private var liveness: PeerLiveness
     /// Where stdin is read into on its way to a channel.
     private let inputBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -177,15 +181,27 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
                 for job in pending + active where job.isAwaited {
                     abandon(job, with: RemoteError.closedWhileRunning(host: target.hostname, command: job.command))
                 }
-                return nil
+                // A kill of a timed-out command still on its way gets a moment (a command that
+                // timed out just before close, as `exec --timeout` does); a dead host cannot hold
+                // the close up longer than that.
+                let closeStarted = closingSince ?? .now
+                closingSince = closeStarted
+                guard (pending + active).contains(where: { $0.detached && $0.phase != .done }),
+                      ContinuousClock.now < closeStarted.advanced(by: Self.killGrace) else { return nil }
             }
 
             for id in deadlines.expire(at: .now) {
                 guard let job = (pending + active).first(where: { ObjectIdentifier($0) == id }) else { continue }
                 abandon(job, with: RemoteError.commandTimedOut(command: job.command, seconds: job.timeout.map(totalSeconds) ?? 0))
+                // Closing its channel does not stop the command on the host: kill what it started.
+                if let group = job.remoteGroup, !job.detached {
+                    let killer = ChannelJob.killing(group: group)
+                    pending.append(killer)
+                    deadlines.set(ObjectIdentifier(killer), killer.deadline)
+                }
                 progressed = true
             }
-            pending.removeAll { $0.phase == .done || !$0.isAwaited }
+            pending.removeAll { $0.phase == .done || (!$0.isAwaited && !$0.detached) }
 
             if active.count < channelLimit, !active.contains(where: { $0.phase == .opening }), !pending.isEmpty {
                 // Time spent idle between commands is not the host's silence.
@@ -223,7 +239,8 @@ public final class SSHConnection: HostConnection, @unchecked Sendable {
                 return lose(connectionLost(TransportFailure(detail: liveness.lostDetail)))
             }
             if !progressed {
-                let waits = [keepaliveDue.map { Duration.seconds($0) }, liveness.timeLeft, deadlines.timeUntilNext(from: .now)]
+                let graceLeft = closingSince.map { max(ContinuousClock.now.duration(to: $0.advanced(by: Self.killGrace)), .zero) }
+                let waits = [keepaliveDue.map { Duration.seconds($0) }, liveness.timeLeft, deadlines.timeUntilNext(from: .now), graceLeft]
                 let start = ContinuousClock.now
                 waitForWake(session, watchSocket: true, timeout: waits.compactMap { $0 }.min())
                 liveness.waited(.now - start)

@@ -1,5 +1,5 @@
 import BotOpsKit
-import Checks
+@testable import Checks
 import Foundation
 import Remote
 import SandboxSupport
@@ -30,6 +30,9 @@ struct VerifySandboxTests {
     /// Breaks the host with `damage`, runs all nine checks, repairs with `repair`, then lets
     /// `expect` judge the verdicts.
     func scenario(_ damage: String, repair: String, expect: ([String: CheckResult]) -> Void) async throws {
+        // The damage is to the shared host (a paused db, a changed script): in turn with other checkouts' tests.
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
         let host = try await SSHConnection.connect(to: try sandbox.target())
         try await host.closing {
             let app = shellQuote(sandbox.app)
@@ -175,6 +178,33 @@ struct VerifySandboxTests {
         }
         #expect(!FileManager.default.fileExists(atPath: log), "the report script ran against a paused database")
         try? FileManager.default.removeItem(atPath: log)
+    }
+
+    /// The database queries start before db-running has answered (they are prefetched), so they
+    /// gate themselves on the host: into a paused container no `docker exec` is sent, whose
+    /// exec would hang had the pause come while it ran.
+    @Test func theDatabaseQueriesAreNotSentIntoAPausedContainer() async throws {
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
+        let host = try await SSHConnection.connect(to: try sandbox.target())
+        try await host.closing {
+            let paused = try await host.run("docker pause db")
+            try #require(paused.succeeded, "\(paused.stderrText)")
+            // Unpaused before anything is judged, whatever gather did.
+            let facts: Result<DatabaseFacts, Error>
+            do { facts = .success(try await DatabaseFacts.gather(CheckContext(host: host, settings: settings))) } catch { facts = .failure(error) }
+            let resumed = try await host.run("docker unpause db >/dev/null; \(Self.waitHealthy)", timeout: .seconds(120))
+            #expect(resumed.succeeded, "unpause failed: \(resumed.stderrText)")
+            let results = try facts.get().results
+            #expect(results.count == DatabaseFacts.queries.count)
+            for (id, result) in results {
+                guard case .failure(let failure) = result else {
+                    Issue.record("\(id) answered from a paused container: \(result)")
+                    continue
+                }
+                #expect(failure.message == "psql not run: the database container is paused", "\(id): \(failure.message)")
+            }
+        }
     }
 
     /// Things that look right to a lax check: a cron line whose script is cut off by a quoted `%`

@@ -53,6 +53,21 @@ struct HostScene {
         }
     }
 
+    /// Adds `text` to this test's botops.yml.
+    func appendToConfig(_ text: String) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: config))
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(text.utf8))
+    }
+
+    /// Replaces `old` (which must be there) with `new` in this test's botops.yml.
+    func replaceInConfig(_ old: String, with new: String) throws {
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        guard text.contains(old) else { throw SceneFailure("botops.yml has no \(old)") }
+        try text.replacingOccurrences(of: old, with: new).write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
     /// Runs `script` on the host as the ssh user; it must succeed.
     @discardableResult
     func sh(_ script: String) async throws -> String {

@@ -99,26 +99,164 @@ struct RecoverSandboxTests {
     }
 }
 
-/// The ledger's tables gone: recover must stop before touching data and print the restore command.
+/// The ledger's tables dropped, for real: recover must stop before touching the database, name the
+/// newest verified backup and print the exact restore command; that command brings the ledger and
+/// the nine checks back. The host is left as found: the `_replaced_` database the restore made is
+/// dropped (only that one), and if the restore did not happen the dump puts the ledger back by hand.
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct RecoverDataLossTests {
-    @Test func missingLedgerTablesStopRecoverWithTheRestoreCommandOfTheNewestVerifiedBackup() async throws {
-        let psql = ["docker", "exec", "db", "psql", "-X", "-q", "-U", "bot_user", "-d", "bot_trader_db", "-c"]
+    static func psql(_ scene: HostScene, _ sql: String, database: String = "bot_trader_db") async throws -> String {
+        try await scene.sh(shellCommand(["docker", "exec", "db", "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-U", "bot_user", "-d", database, "-c", sql]))
+    }
+
+    static func restoreDatabases(_ scene: HostScene) async throws -> Set<String> {
+        Set(try await psql(scene, #"SELECT datname FROM pg_database WHERE datname LIKE 'bot\_trader\_db\_replaced\_%' OR datname LIKE 'botops\_restore\_%'"#,
+                           database: "postgres").split(separator: "\n").map(String.init))
+    }
+
+    @Test func droppedLedgerTablesStopRecoverAndTheRestoreCommandItPrintsBringsThemBack() async throws {
+        var existing: Set<String> = []
+        var dump = ""
         try await HostScene.run({ scene in
-            let record = #"{"version":1,"id":"20261130T000000Z","time":"2026-11-30T00:00:00Z","label":null,"status":"verified","size":1,"tables":[]}"#
-            try await scene.sh("mkdir -p \(scene.stateFile("backups")) && printf '%s' \(shellQuote(record)) > \(scene.stateFile("backups/20261130T000000Z.json")) && printf x > \(scene.stateFile("backups/20261130T000000Z.dump"))")
-            // Out of sight, not dropped: renamed back afterwards.
-            try await scene.sh(shellCommand(psql + ["ALTER TABLE trade_records RENAME TO trade_records_hidden_by_test"]))
+            existing = try await Self.restoreDatabases(scene)
+            let backup = try await scene.botops(["backup", "--format", "json"])
+            let record = try #require(BackupRecord.parse(backup.stdoutText), "\(backup.stdoutText)\n\(backup.stderrText)")
+            try #require(record.status == .verified)
+            dump = scene.stateFile("backups/" + record.id + ".dump")
+            try await Self.psql(scene, "DROP TABLE trade_strategy_link; DROP TABLE trade_records CASCADE")
             let before = try await scene.sh("docker inspect -f '{{.State.StartedAt}}' db sighook webhook report-job")
+
             let result = try await scene.botops(["recover", "--yes"])
             #expect(result.termination == .exited(1), "\(result.stdoutText)\n\(result.stderrText)")
-            #expect(result.stdoutText.contains("ledger tables are gone; recover never restores on its own"), "\(result.stdoutText)")
-            #expect(result.stdoutText.contains("next: botops restore 20261130T000000Z --yes"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains("ledger tables are gone (db-connectivity, trade-linkage"), "\(result.stdoutText)")
             #expect(result.stdoutText.contains("database  stopped"), "\(result.stdoutText)")
             #expect(try await scene.sh("docker inspect -f '{{.State.StartedAt}}' db sighook webhook report-job") == before, "nothing was restarted")
+            let next = try #require(result.stdoutText.split(separator: "\n").first { $0.hasPrefix("  next: botops restore ") }, "\(result.stdoutText)")
+            #expect(next == "  next: botops restore \(record.id) --yes")
+
+            // The printed command, as printed, brings the ledger back and the nine checks pass.
+            let restore = try await scene.botops(next.dropFirst("  next: botops ".count).split(separator: " ").map(String.init))
+            #expect(restore.termination == .exited(0), "\(restore.stdoutText)\n\(restore.stderrText)")
+            for table in ["trade_records", "trade_strategy_link"] {
+                let recorded = try #require(record.tables.first { $0.name == table })
+                #expect(Int64(try await Self.psql(scene, "SELECT count(*) FROM \(table)")) ?? -1 >= recorded.rows, "\(table) is back")
+            }
+            let verify = try await scene.botops(["verify"])
+            #expect(verify.termination == .exited(0), "\(verify.stdoutText)\n\(verify.stderrText)")
         }, cleanup: { scene in
-            _ = try? await scene.sh(shellCommand(psql + ["ALTER TABLE trade_records_hidden_by_test RENAME TO trade_records"]))
+            for name in try await Self.restoreDatabases(scene).subtracting(existing) {
+                try await scene.sh("docker exec db dropdb -U bot_user \(shellQuote(name))")
+            }
+            if try await Self.psql(scene, "SELECT count(*) FROM pg_tables WHERE tablename IN ('trade_records', 'trade_strategy_link')") != "2", !dump.isEmpty {
+                try await scene.sh("docker exec -i db pg_restore --clean --if-exists -U bot_user -d bot_trader_db < \(dump)")
+            }
+            try await scene.sh("for i in $(seq 1 120); do [ \"$(docker inspect -f '{{.State.Health.Status}}' db sighook webhook report-job | sort -u)\" = healthy ] && exit 0; sleep 0.5; done; exit 1")
         })
+    }
+}
+
+/// The db container removed (its volume kept): recover recreates it with `compose up -d` in the
+/// stack's own compose project, on the same volume, and the ledger is as it was. Run with the
+/// stack as the project compose derives and as another one (the user's host runs bottrader-aws
+/// from a checkout named otherwise): the project comes from the services' containers, since the
+/// db container's labels went with it.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverRemovedDatabaseTests {
+    static func restack(_ project: String?) async throws {
+        let script = HostScene.repositoryRoot.appendingPathComponent("scripts/sandbox").path
+        let result = try await LocalHost().run(shellCommand([script, "restack"] + (project.map { [$0] } ?? [])), timeout: .seconds(600))
+        guard result.succeeded else { throw SceneFailure("scripts/sandbox restack \(project ?? "") failed: \(result.stderrText.suffix(500))") }
+    }
+
+    @Test(arguments: [nil, "bottrader-aws"] as [String?])
+    func aRemovedDatabaseContainerIsRecreatedOnItsVolume(project: String?) async throws {
+        try await HostScene.run({ scene in
+            if project != nil { try await Self.restack(project) }
+            let running = try await scene.sh(#"docker inspect -f '{{index .Config.Labels "com.docker.compose.project"}}' db"#)
+            let ledger = try await RecoverSandboxTests.fingerprint(scene)
+            let volumes = try await scene.sh("docker volume ls -q | sort")
+            try await scene.sh("docker stop db >/dev/null && docker rm db >/dev/null")
+
+            let result = try await scene.botops(["recover", "--yes", "--format", "json"])
+            #expect(result.termination == .exited(0), "\(result.stdoutText)\n\(result.stderrText)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any], "\(result.stdoutText)")
+            #expect((report["broken"] as? [String])?.contains("the database container db is missing") == true, "\(report["broken"] ?? "")")
+            #expect(try await scene.sh(#"docker inspect -f '{{index .Config.Labels "com.docker.compose.project"}} {{range .Mounts}}{{.Name}}{{end}}' db"#)
+                    == "\(running) bottrader-aws_pg_data", "the same project, the same volume")
+            #expect(try await scene.sh("docker volume ls -q | sort") == volumes, "no volume was created")
+            #expect(try await RecoverSandboxTests.fingerprint(scene) == ledger)
+        }, cleanup: { scene in
+            // A db still missing is recreated in the variant's project first: restack moves the
+            // stack by the db's project label, so without it the services would stay behind.
+            if try await scene.sh("docker ps -aq --filter name=^db$") == "" { try await Self.restack(project) }
+            if project != nil { try await Self.restack(nil) }
+        })
+    }
+}
+
+/// The volume deleted, on a throwaway compose project of the test's own (the sandbox's volume is
+/// never touched): recover stops before creating anything, says the volume is gone and prints the
+/// restore command of the newest verified backup. No container and no volume appear.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverDeletedVolumeTests {
+    /// A compose project of the test's own whose database is container NAME-db on volume
+    /// NAME-data (never created here unless `volumeExists`), and a verified backup record; then
+    /// `botops recover --yes`, whose result `check` judges. Nothing of it is left afterwards.
+    func recover(image: String, volumeExists: Bool, check: (CommandResult, String) async throws -> Void) async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        let name = "botops-test-\(UUID().uuidString.prefix(8).lowercased())"
+        try await HostScene.run({ scene in
+            // Inside the checkout, as compose.file must be: in logs/, which git ignores and recover never touches.
+            let file = "logs/\(name)-compose.yml"
+            try await scene.sh("""
+                cat > \(app)/\(file) <<'EOF'
+                services:
+                  ledger:
+                    image: \(image)
+                    container_name: \(name)-db
+                    network_mode: none
+                    volumes: [data:/var/lib/postgresql/data]
+                volumes:
+                  data: {name: \(name)-data}
+                EOF
+                """)
+            if volumeExists { try await scene.sh("docker volume create \(name)-data >/dev/null") }
+            try scene.replaceInConfig("database: {container: db,", with: "database: {container: \(name)-db,")
+            try scene.replaceInConfig("file: docker-compose.aws.yml", with: "file: \(file)")
+            let id = "20261130T000000Z"
+            let record = #"{"version":1,"id":"\#(id)","time":"2026-11-30T00:00:00Z","label":null,"database":"bot_trader_db","server_version":"15","size":1,"sha256":"x","toc_digest":"y","status":"verified","status_reason":null,"keep":false,"pushed":null,"tables":[],"sequences":[]}"#
+            try await scene.sh("mkdir -p \(scene.stateFile("backups")) && printf '%s' \(shellQuote(record)) > \(scene.stateFile("backups/\(id).json")) && printf x > \(scene.stateFile("backups/\(id).dump"))")
+
+            let result = try await scene.botops(["recover", "--yes"])
+            #expect(result.termination == .exited(1), "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(result.stdoutText.contains("database  stopped"), "\(result.stdoutText)")
+            #expect(try await scene.sh("docker ps -aq --filter name=\(name)") == "", "no container was created")
+            try await check(result, name)
+        }, cleanup: { scene in
+            _ = try? await scene.sh("rm -f \(app)/logs/\(name)-compose.yml; docker rm -f \(name)-db >/dev/null 2>&1; docker volume rm \(name)-data >/dev/null 2>&1; true")
+        })
+    }
+
+    @Test func aDeletedVolumeStopsRecoverWithTheRestoreCommandAndCreatesNothing() async throws {
+        try await recover(image: "botops-base:bookworm", volumeExists: false) { result, name in
+            #expect(result.stdoutText.contains("the database volume \(name)-data is gone; recover starts nothing on it"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains("next: botops restore 20261130T000000Z --yes"), "\(result.stdoutText)")
+            let volumes = try await LocalHost().run("docker volume ls -q --filter name=\(name)")
+            #expect(volumes.stdoutText.isEmpty, "no volume was created")
+        }
+    }
+
+    /// An image that is not on the host: the volume check pulls nothing and says it could not
+    /// tell, rather than calling the volume empty and sending the operator to a restore.
+    @Test func aVolumeThatCannotBeLookedIntoIsUnknownNotLostAndNothingIsPulled() async throws {
+        let image = "botops-test-absent/ledger:\(UUID().uuidString.prefix(8).lowercased())"
+        try await recover(image: image, volumeExists: true) { result, name in
+            #expect(result.stdoutText.contains("recover could not tell what the database volume \(name)-data holds (the image \(image) is not on the host"),
+                    "\(result.stdoutText)")
+            #expect(!result.stdoutText.contains("botops restore 20261130T000000Z"), "\(result.stdoutText)")
+            let inspected = try await LocalHost().run("docker image inspect \(image)")
+            #expect(!inspected.succeeded, "the image was pulled")
+        }
     }
 }
 
@@ -343,6 +481,39 @@ struct RecoverStagedEditTests {
             #expect(try await scene.sh("ls \(scene.stateFile("recover")) | wc -l") == "1", "the second run saved nothing")
         }, cleanup: { _ in
             _ = try await LocalHost().run("runuser -u bot -- git -C \(app) reset -q -- VERSION; runuser -u bot -- git -C \(app) checkout -q -- VERSION")
+        })
+    }
+}
+
+/// recover installs crontab.d as committed at the host's HEAD, not the operator's local copy: here
+/// the local one runs the script with an extra argument that must not reach the crontab.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverCronFromHeadTests {
+    @Test func theEntriesCommittedAtTheHostsHeadAreInstalledNotTheLocalOnes() async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        let committed = try String(contentsOf: HostScene.repositoryRoot.appendingPathComponent("crontab.d/weekly-strategy-review.cron"), encoding: .utf8)
+        let local = try temporaryDirectory()
+        try committed.replacingOccurrences(of: "weekly_strategy_review.sh >>", with: "weekly_strategy_review.sh --local-variant >>")
+            .write(to: local.appendingPathComponent("weekly-strategy-review.cron"), atomically: true, encoding: .utf8)
+        var original = ""
+        var head = ""
+        try await HostScene.run({ scene in
+            original = try await scene.sh("crontab -l | base64 -w0")
+            head = try await scene.sh("git -C \(app) rev-parse HEAD")
+            try await scene.sh("""
+                cd \(app) && mkdir crontab.d && printf '%s' \(shellQuote(committed)) > crontab.d/weekly-strategy-review.cron \
+                  && git add crontab.d && git -c user.name=test -c user.email=test@invalid commit -q -m 'crontab.d at HEAD (test)'
+                crontab -l | grep -v weekly_strategy_review | crontab -
+                """)
+            let result = try await scene.botops(["recover", "--yes", "--crontab-dir", local.path])
+            #expect(result.termination == .exited(0), "\(result.stdoutText)\n\(result.stderrText)")
+            let crontab = try await scene.sh("crontab -l")
+            #expect(crontab.contains("weekly_strategy_review.sh >> /opt/bot/logs/weekly_review_cron.log"), "\(crontab)")
+            #expect(!crontab.contains("--local-variant"), "the local crontab.d was installed: \(crontab)")
+            #expect(result.stderrText.contains("from crontab.d at the host's HEAD ("), "\(result.stderrText)")
+        }, cleanup: { scene in
+            if !head.isEmpty { try await scene.sh("cd \(app) && git reset -q --hard \(head) && rm -rf crontab.d") }
+            if !original.isEmpty { try await scene.sh("printf '%s' \(shellQuote(original)) | base64 -d | crontab -") }
         })
     }
 }

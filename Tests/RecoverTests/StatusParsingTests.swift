@@ -1,4 +1,5 @@
 @testable import BotOpsKit
+import Checks
 import HostCommands
 import Foundation
 import Remote
@@ -6,28 +7,25 @@ import Testing
 
 /// The parsers of status's own probe and of the backup records (pure).
 @Suite struct StatusParsingTests {
-    @Test func theNewestVerifiedBackupIsTheVerifiedRecordWithTheGreatestTime() {
-        let marker = SectionMarker()
-        func record(_ id: String, _ time: String, _ status: String) -> String {
-            #"{"id":"\#(id)","time":"\#(time)","status":"\#(status)","size":10,"tables":[{"schema":"public","name":"trade_records","rows":3,"checksum":"x"}]}"#
+    @Test func theNewestVerifiedBackupIsTheVerifiedEntryWithTheGreatestTimeWhoseDumpIsWhole() throws {
+        func entry(_ id: String, _ status: BackupRecord.Status, onDisk: Int64?) throws -> BackupCatalog.Entry {
+            let record = BackupRecord(id: try #require(BackupID.parse(id)), database: "bot_trader_db", serverVersion: "15", size: 10, sha256: "x",
+                                      tocDigest: "y", status: status, statusReason: nil, keep: false, tables: [], sequences: [])
+            return BackupCatalog.Entry(record: record, sizeOnDisk: onDisk)
         }
-        func dump(_ file: String, _ size: String) -> String { "\(marker.text) dump \(file)\n\(size)" }
-        let output = [
-            "\(marker.text) record 20261201T000000Z.json", record("20261201T000000Z", "2026-12-01T00:00:00Z", "unverified"), dump("20261201T000000Z.json", "10"),
-            // Newer and verified, but its dump is gone or cut short: it restores nothing.
-            "\(marker.text) record 20261110T000000Z.json", record("20261110T000000Z", "2026-11-10T00:00:00Z", "verified"), dump("20261110T000000Z.json", "missing"),
-            "\(marker.text) record 20261109T000000Z.json", record("20261109T000000Z", "2026-11-09T00:00:00Z", "verified"), dump("20261109T000000Z.json", "4"),
-            "\(marker.text) record 20261102T000000Z-b.json", record("20261102T000000Z-b", "2026-11-02T00:00:00Z", "verified"), dump("20261102T000000Z-b.json", "10"),
-            "\(marker.text) record 20261101T000000Z.json", record("20261101T000000Z", "2026-11-01T00:00:00Z", "verified"), dump("20261101T000000Z.json", "10"),
-            "\(marker.text) record 20261203T000000Z.json", record("20261203T000000Z", "2026-12-03T00:00:00Z", "failed"),
-            "\(marker.text) record 20261204T000000Z.json", "{\"id\": \"20261204T0",
-        ].joined(separator: "\n")
-        let records = BackupRecords.parse(marker.split(output))
-        #expect(records.records.count == 6, "a half-written record is left out")
-        #expect(records.newestVerified?.id == "20261102T000000Z-b")
-        #expect(records.newestVerified?.tables?.map(\.name) == ["trade_records"])
-        #expect(BackupRecords(records: []).newestVerified == nil)
-        #expect(BackupRecords.restoreCommand(records.newestVerified!) == "botops restore 20261102T000000Z-b --yes")
+        let entries = [
+            try entry("20261101T000000Z", .verified, onDisk: 10),
+            try entry("20261102T000000Z-b", .verified, onDisk: 10),
+            // Newer and verified, but the dump is cut short or gone: it restores nothing.
+            try entry("20261109T000000Z", .verified, onDisk: 4),
+            try entry("20261110T000000Z", .verified, onDisk: nil),
+            try entry("20261201T000000Z", .unverified, onDisk: 10),
+            try entry("20261203T000000Z", .failed, onDisk: 10),
+        ]
+        let newest = try #require(HostStatus.Backup.newestVerified(entries, now: 1_793_664_000))
+        #expect(newest == HostStatus.Backup(id: "20261102T000000Z-b", time: "2026-11-02T00:00:00Z", ageSeconds: 1_793_664_000 - 1_793_577_600, size: 10))
+        #expect(HostStatus.Backup.newestVerified([], now: 0) == nil)
+        #expect(newest.restoreCommand == "botops restore 20261102T000000Z-b --yes")
     }
 
     @Test func containerStatesKeepTheStartTimeAndNameARestartLoop() {
@@ -60,7 +58,6 @@ import Testing
         #expect(facts.newestReport == HostStatus.FileInfo(path: "/opt/bot/logs/weekly review 1.txt", modified: 900, ageSeconds: 100, size: 42))
         #expect(facts.stateDisk == HostStatus.Disk(name: "state-dir", mount: "/", freeBytes: 2 * 1024 * 1024))
         #expect(facts.hostVersion == nil)
-        #expect(facts.backups.records.isEmpty)
         let installed = extras.parse("\(m) now\n5\n\(m) version\n0.15.0\n\(m) end\n")
         #expect(installed.hostVersion == "0.15.0" && installed.newestReport == nil)
     }
@@ -72,7 +69,7 @@ import Testing
                                 lock: HostStatus.Lock(state: "free"), lastDeploy: nil, cron: [], cronProblem: nil, newestReport: nil,
                                 newestVerifiedBackup: nil, disk: [], botops: HostStatus.Versions(local: "1", host: nil), problems: [])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(status.json.utf8)) as? [String: Any])
-        for key in ["last_deploy", "newest_report", "newest_verified_backup", "cron_problem"] {
+        for key in ["last_deploy", "newest_report", "newest_verified_backup", "cron_problem", "releases_problem"] {
             #expect(object[key] is NSNull, "\(key)")
         }
         #expect((object["botops"] as? [String: Any])?["host"] as? String == "not installed")
@@ -86,8 +83,47 @@ import Testing
     @Test func aCheckoutGitCannotReadIsNeverShownClean() {
         let marker = SectionMarker()
         let output = ["user", "status", "branch", "head", "disk", "releases", "end"].map { "\(marker.text) \($0)" }.joined(separator: "\n")
-        let facts = CheckoutFacts.parse(output, termination: .exited(0), marker: marker)
+        let facts = CheckoutFacts.parse(output, termination: .exited(0), marker: marker, releasesFile: "~/.botops/releases.json")
         #expect(facts.checkout.present && facts.checkout.revision == nil && !facts.checkout.clean)
-        #expect(!CheckoutFacts.parse("", termination: .exited(70), marker: marker).checkout.present)
+        #expect(!CheckoutFacts.parse("", termination: .exited(70), marker: marker, releasesFile: "r").checkout.present)
+    }
+
+    @Test func unreadableReleaseRecordsAreSaidSoNamingTheFileNeverReadAsNoReleases() {
+        let marker = SectionMarker()
+        func probe(_ releases: String) -> CheckoutFacts {
+            let output = ["\(marker.text) head", "abc", "\(marker.text) releases", releases, "\(marker.text) end"].joined(separator: "\n")
+            return CheckoutFacts.parse(output, termination: .exited(0), marker: marker, releasesFile: "~/.botops/releases.json")
+        }
+        let denied = probe("cat: /home/bot/.botops/releases.json: Permission denied")
+        #expect(denied.releasesProblem?.hasPrefix("cannot read ~/.botops/releases.json: cat: /home/bot/.botops/releases.json: Permission denied") == true,
+                "\(denied.releasesProblem ?? "nil")")
+        #expect(probe("{\"services\": {").releasesProblem?.contains("cannot read ~/.botops/releases.json: it is not the JSON botops writes") == true)
+        #expect(probe("{}").releasesProblem == nil, "no file yet is no releases, not a problem")
+    }
+}
+
+@Suite struct RecoverFactsTests {
+    /// A host without pgrep cannot say whether cron runs: recover must not report the daemon stopped
+    /// (and tell the operator to start it) then. The same probe serves the cron-scheduled check.
+    @Test func theCronDaemonProbeIsTheChecksOneAndUnknownIsNotStopped() throws {
+        let marker = SectionMarker()
+        var config = try BotOpsConfig.parse("host: h\n", file: "botops.yml")
+        config.path = "/opt/bot"
+        #expect(RecoverFacts.command(config, marker: marker).script.text.contains(CronDaemonProbe.script.text))
+        func facts(_ cron: String) -> RecoverFacts {
+            RecoverFacts.parse(["\(marker.text) docker", "running", "\(marker.text) cron", cron, "\(marker.text) end"].joined(separator: "\n"), marker: marker)
+        }
+        #expect(facts("unknown").cronRunning == nil)
+        #expect(facts("stopped").cronRunning == false)
+        #expect(facts("running").cronRunning == true)
+    }
+
+    @Test func theVolumeCheckTellsMissingFromUnknownAndNeverPulls() {
+        #expect(RecoverFacts.VolumeState.parse("missing") == .missing)
+        #expect(RecoverFacts.VolumeState.parse("no-cluster") == .noCluster)
+        #expect(RecoverFacts.VolumeState.parse("unknown docker run exited 125: boom") == .unknown("docker run exited 125: boom"))
+        #expect(RecoverFacts.VolumeState.parse("") == .unknown("the volume check said nothing"))
+        let script = RecoverFacts.volumeCheckFunction.text
+        #expect(script.contains("docker image inspect") && script.contains("No such volume"))
     }
 }

@@ -27,14 +27,16 @@ struct StatusSandboxTests {
             let record = { (id: String, time: String, status: String) in
                 #"{"version":1,"id":"\#(id)","time":"\#(time)","label":null,"database":"bot_trader_db","server_version":"15","size":1234,"sha256":"x","toc_digest":"y","status":"\#(status)","status_reason":null,"keep":false,"pushed":null,"tables":[],"sequences":[]}"#
             }
+            // The records sit in botops.yml's backup.dir, not state_dir/backups.
+            try scene.appendToConfig("backup:\n  dir: \(scene.stateDirectory)/elsewhere\n")
             try await scene.sh("""
-                mkdir -p \(scene.stateFile("backups")) && printf '%s\\n' \(shellQuote(releases)) > \(scene.stateFile("releases.json"))
-                printf '%s\\n' \(shellQuote(record("20261101T000000Z", "2026-11-01T00:00:00Z", "verified"))) > \(scene.stateFile("backups/20261101T000000Z.json"))
-                printf '%s\\n' \(shellQuote(record("20261120T000000Z-weekly", "2026-11-20T00:00:00Z", "verified"))) > \(scene.stateFile("backups/20261120T000000Z-weekly.json"))
-                printf '%s\\n' \(shellQuote(record("20261201T000000Z", "2026-12-01T00:00:00Z", "unverified"))) > \(scene.stateFile("backups/20261201T000000Z.json"))
-                printf 'half a rec' > \(scene.stateFile("backups/20261202T000000Z.json"))
-                head -c 1234 /dev/zero > \(scene.stateFile("backups/20261101T000000Z.dump")) && head -c 1234 /dev/zero > \(scene.stateFile("backups/20261120T000000Z-weekly.dump"))
-                printf '%s\\n' \(shellQuote(record("20261125T000000Z", "2026-11-25T00:00:00Z", "verified"))) > \(scene.stateFile("backups/20261125T000000Z.json"))
+                mkdir -p \(scene.stateFile("elsewhere")) && printf '%s\\n' \(shellQuote(releases)) > \(scene.stateFile("releases.json"))
+                printf '%s\\n' \(shellQuote(record("20261101T000000Z", "2026-11-01T00:00:00Z", "verified"))) > \(scene.stateFile("elsewhere/20261101T000000Z.json"))
+                printf '%s\\n' \(shellQuote(record("20261120T000000Z-weekly", "2026-11-20T00:00:00Z", "verified"))) > \(scene.stateFile("elsewhere/20261120T000000Z-weekly.json"))
+                printf '%s\\n' \(shellQuote(record("20261201T000000Z", "2026-12-01T00:00:00Z", "unverified"))) > \(scene.stateFile("elsewhere/20261201T000000Z.json"))
+                printf 'half a rec' > \(scene.stateFile("elsewhere/20261202T000000Z.json"))
+                head -c 1234 /dev/zero > \(scene.stateFile("elsewhere/20261101T000000Z.dump")) && head -c 1234 /dev/zero > \(scene.stateFile("elsewhere/20261120T000000Z-weekly.dump"))
+                printf '%s\\n' \(shellQuote(record("20261125T000000Z", "2026-11-25T00:00:00Z", "verified"))) > \(scene.stateFile("elsewhere/20261125T000000Z.json"))
                 """)
             let head = try await scene.sh("git -C \(shellQuote(scene.sandbox.app)) rev-parse HEAD")
 
@@ -93,6 +95,8 @@ struct StatusSandboxTests {
     @Test func aBrokenHostIsReadAndShownWithExitZero() async throws {
         let app = shellQuote(try Sandbox.require().app)
         try await HostScene.run({ scene in
+            // A releases.json cat cannot read (a directory: root, as the tests may run, reads any file).
+            try await scene.sh("mkdir -p \(scene.stateFile("releases.json"))")
             try await scene.sh("docker stop webhook >/dev/null && docker pause db >/dev/null && cd \(app) && printf 'edited\\n' >> VERSION")
             let status = try await scene.json(["status"])
             let services = try #require(status["services"] as? [[String: Any]])
@@ -102,6 +106,8 @@ struct StatusSandboxTests {
             #expect(checkout["clean"] as? Bool == false)
             #expect((checkout["changed"] as? [String])?.contains { $0.hasSuffix("VERSION") } == true)
             #expect(status["newest_verified_backup"] is NSNull)
+            let releases = try #require(status["releases_problem"] as? String, "an unreadable releases.json is said, not shown as no releases")
+            #expect(releases.hasPrefix("cannot read \(scene.stateDirectory)/releases.json: cat: "), "\(releases)")
 
             let text = try await scene.botops(["status"])
             #expect(text.termination == .exited(0), "status reads a broken host; it does not judge it")
@@ -109,6 +115,7 @@ struct StatusSandboxTests {
             #expect(text.stdoutText.contains("db          paused"), "\(text.stdoutText)")
             #expect(text.stdoutText.contains("changed: M VERSION") || text.stdoutText.contains("changed:  M VERSION"), "\(text.stdoutText)")
             #expect(text.stdoutText.contains("backup     none verified"))
+            #expect(text.stdoutText.contains("releases   unreadable: cannot read \(scene.stateDirectory)/releases.json: cat: "), "\(text.stdoutText)")
         }, cleanup: { scene in
             try await scene.sh("""
                 docker unpause db >/dev/null 2>&1; docker start webhook >/dev/null; cd \(app) && git checkout -q -- VERSION

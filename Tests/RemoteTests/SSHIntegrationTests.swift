@@ -199,6 +199,68 @@ struct SSHIntegrationTests {
         }
     }
 
+    /// A `docker exec` into a container paused under it hangs until the container is unpaused.
+    /// Closing the timed-out command's channel alone left it on the host (orphaned to init),
+    /// with the shell and pipeline around it.
+    @Test func aTimedOutCommandIsKilledOnTheHostWithEverythingItStarted() async throws {
+        let connection = try await connect()
+        try await connection.closing {
+            let container = "botops-paused-\(UUID().uuidString.prefix(8).lowercased())"
+            let started = try await connection.run("docker run -d --name \(container) --network none --entrypoint sh botops-base:bookworm -c 'sleep 600'")
+            try #require(started.succeeded, "\(started.stderrText)")
+            // Unpaused and removed whatever happens below.
+            var cleanup: CommandResult?
+            do {
+                let error = await #expect(throws: RemoteError.self) {
+                    _ = try await connection.run(
+                        "docker exec \(container) sh -c 'echo started; exec sleep 600' | { read -r line; docker pause \(container) >/dev/null; cat; }",
+                        timeout: .seconds(5))
+                }
+                guard case .commandTimedOut = error else {
+                    Issue.record("expected commandTimedOut, got \(String(describing: error))")
+                    throw error ?? CancellationError()
+                }
+                // The kill travels on its own channel: give it a moment (pgrep's pattern does not match itself).
+                let pattern = shellQuote("[d]ocker exec \(container)")
+                var left = ""
+                for _ in 0..<50 {
+                    left = try await connection.run("pgrep -af \(pattern) || true").stdoutText
+                    if left.isEmpty { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(left.isEmpty, "left running on the host: \(left)")
+            } catch {
+                cleanup = try? await connection.run("docker unpause \(container); docker rm -f \(container)")
+                throw error
+            }
+            cleanup = try await connection.run("docker unpause \(container) >/dev/null; docker rm -f \(container)")
+            #expect(cleanup?.succeeded == true, "\(cleanup?.stderrText ?? "")")
+        }
+    }
+
+    /// As `botops exec --timeout` does: the command times out and the connection is closed at
+    /// once. The kill still reaches the host (the close gives it a moment).
+    @Test func aCommandThatTimedOutJustBeforeTheCloseIsStillKilled() async throws {
+        let token = "botops-close-\(UUID().uuidString.prefix(8).lowercased())"
+        let connection = try await connect()
+        await #expect(throws: RemoteError.self) {
+            _ = try await connection.run("sleep 600 & echo \(token) >/dev/null; wait", timeout: .seconds(1))
+        }
+        await connection.close()
+        let checker = try await connect()
+        try await checker.closing {
+            let pattern = shellQuote("[s]leep 600 & echo \(token)")
+            var left = ""
+            for _ in 0..<50 {
+                left = try await checker.run("pgrep -af \(pattern) || true").stdoutText
+                if left.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(left.isEmpty, "left running on the host: \(left)")
+            _ = try? await checker.run("pkill -KILL -f \(pattern)")
+        }
+    }
+
     @Test func streamingDeliversOutputBeforeTheCommandEnds() async throws {
         let connection = try await connect()
         try await connection.closing {

@@ -239,9 +239,13 @@ extension Deployer {
     }
 
     static func containers(_ services: [String], commands: DeployCommands, runner: any CommandRunner) async throws -> [String: RunningContainer] {
-        let result = try await runner.run(commands.serviceContainers(services, timeout: .seconds(60)))
+        parseContainers(try await runner.run(commands.serviceContainers(services, timeout: .seconds(60))).stdout, services: services)
+    }
+
+    /// `serviceContainers`'s lines (`DeployCommands.containerFormat`), by service.
+    static func parseContainers(_ stdout: String, services: [String]) -> [String: RunningContainer] {
         var containers: [String: RunningContainer] = [:]
-        for line in result.stdout.split(separator: "\n") {
+        for line in stdout.split(separator: "\n") {
             let fields = line.split(separator: " ").map(String.init)
             if fields.count == 4, services.contains(fields[0]) {
                 containers[fields[0]] = RunningContainer(container: fields[1], imageID: fields[2], imageName: fields[3])

@@ -1,3 +1,4 @@
+import Checks
 import HostCommands
 import Remote
 
@@ -24,12 +25,32 @@ struct RecoverFacts: Sendable, Equatable {
     /// over the user's current lines.
     var crontabUnreadable: String?
     var dockerRunning: Bool
-    var cronRunning: Bool
-    /// The volume mounted at the database's data directory, when its container exists.
+    /// Nil when the host cannot tell (no pgrep): never reported as stopped then.
+    var cronRunning: Bool?
+    /// The volume mounted at the database's data directory, when its container exists (else
+    /// found from `compose config` by `Recoverer.judgeVolumeOfMissingDatabase`).
     var volume: String?
-    /// The volume exists and holds `PG_VERSION` (at its top or one level down, where PGDATA often
-    /// points); nil when it cannot be told.
-    var volumeHoldsCluster: Bool?
+    var volumeState: VolumeState?
+
+    /// What the database's volume holds, judged without pulling an image or starting the database.
+    enum VolumeState: Equatable {
+        /// It holds `PG_VERSION` (at its top or one level down, where PGDATA often points).
+        case cluster
+        case noCluster
+        /// docker says there is no such volume.
+        case missing
+        /// It could not be told (docker failed, the image is not on the host): never taken for "missing".
+        case unknown(String)
+
+        static func parse(_ line: String) -> VolumeState {
+            switch line {
+            case "cluster": return .cluster
+            case "no-cluster": return .noCluster
+            case "missing": return .missing
+            default: return .unknown(line.hasPrefix("unknown ") ? String(line.dropFirst(8)) : "the volume check said nothing")
+            }
+        }
+    }
 
     static let dataDirectory = "/var/lib/postgresql/data"
 
@@ -38,8 +59,7 @@ struct RecoverFacts: Sendable, Equatable {
         let mountFormat = "{{range .Mounts}}{{if eq .Destination \"\(dataDirectory)\"}}{{.Name}}{{end}}{{end}}|{{.Config.Image}}"
         return RemoteCommand(ShellScript.lines([
             marker.start("docker"), "docker info >/dev/null 2>&1 && echo running || echo stopped",
-            // FIXME: the cron-scheduled check probes the daemon too; one probe should serve both.
-            marker.start("cron"), "if pgrep -x cron >/dev/null || pgrep -x crond >/dev/null; then echo running; else echo stopped; fi",
+            marker.start("cron"), CronDaemonProbe.script,
             marker.start("crontab"),
             """
             out=$(crontab -l 2>&1); st=$?
@@ -50,12 +70,10 @@ struct RecoverFacts: Sendable, Equatable {
             esac
             """,
             marker.start("volume"),
+            volumeCheckFunction,
             """
             m=$(docker inspect --type container -f \(mountFormat) \(db) 2>/dev/null) && { printf '%s\\n' "$m"; v=${m%%|*}; i=${m#*|}
-              if [ -n "$v" ]; then
-                if docker volume inspect "$v" >/dev/null 2>&1 && docker run --rm --network none -v "$v":/data:ro --entrypoint sh "$i" -c 'for f in /data/PG_VERSION /data/*/PG_VERSION; do [ -f "$f" ] && exit 0; done; exit 1'
-                then echo cluster; else echo no-cluster; fi
-              fi; }; true
+              if [ -n "$v" ]; then volume_check "$v" "$i"; fi; }; true
             """,
             "cd \(config.path) 2>/dev/null || { \(marker.start("no-checkout")); exit 0; }",
             marker.start("tracked"), "git diff --name-status HEAD -- . ':(exclude).env' ':(exclude)logs'",
@@ -81,12 +99,26 @@ struct RecoverFacts: Sendable, Equatable {
         done' sh | sort -zu
         """#
 
+    /// `volume_check VOLUME IMAGE` prints cluster, no-cluster, missing or `unknown REASON`. Only
+    /// docker's own "No such volume" means missing; the image must already be on the host (the
+    /// check never pulls one), and a `docker run` that fails for its own reasons is unknown.
+    static let volumeCheckFunction: ShellScript = #"""
+        volume_check() {
+          if ! o=$(docker volume inspect "$1" 2>&1 >/dev/null); then
+            case $o in *"No such volume"*|*"no such volume"*) echo missing ;; *) echo "unknown docker volume inspect failed: $(printf '%s' "$o" | head -n 1 | cut -c1-200)" ;; esac
+          elif ! docker image inspect "$2" >/dev/null 2>&1; then echo "unknown the image $2 is not on the host (recover does not pull one to look)"
+          else
+            o=$(docker run --rm --network none -v "$1":/data:ro --entrypoint sh "$2" -c 'for f in /data/PG_VERSION /data/*/PG_VERSION; do [ -f "$f" ] && exit 0; done; exit 3' 2>&1); st=$?
+            case $st in 0) echo cluster ;; 3) echo no-cluster ;; *) echo "unknown docker run exited $st: $(printf '%s' "$o" | head -n 1 | cut -c1-200)" ;; esac
+          fi
+        }
+        """#
+
     static func parse(_ output: String, marker: SectionMarker) -> RecoverFacts {
         let sections = marker.split(output)
         func lines(_ name: String) -> [String] { (sections[name] ?? []).filter { !$0.isEmpty } }
         let volumeLines = lines("volume")
         let volume = volumeLines.first.flatMap { $0.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).first }.map(String.init)
-        let cluster: Bool? = volumeLines.count >= 2 ? volumeLines[1] == "cluster" : nil
         let crontab = (sections["crontab"] ?? []).joined(separator: " ")
         return RecoverFacts(
             checkoutPresent: sections["no-checkout"] == nil,
@@ -95,7 +127,7 @@ struct RecoverFacts: Sendable, Equatable {
             crontabLines: Int(crontab.trimmingCharacters(in: .whitespaces)) ?? 0,
             crontabUnreadable: Int(crontab.trimmingCharacters(in: .whitespaces)) == nil
                 ? "crontab -l " + (crontab.hasPrefix("failed ") ? "exited " + crontab.dropFirst(7) : "gave no answer") : nil,
-            dockerRunning: sections["docker"]?.first == "running", cronRunning: sections["cron"]?.first == "running",
-            volume: volume?.isEmpty == false ? volume : nil, volumeHoldsCluster: cluster)
+            dockerRunning: sections["docker"]?.first == "running", cronRunning: CronDaemonProbe.parse(sections["cron"]?.first),
+            volume: volume?.isEmpty == false ? volume : nil, volumeState: volumeLines.count >= 2 ? VolumeState.parse(volumeLines[1]) : nil)
     }
 }

@@ -23,7 +23,10 @@ public struct Recoverer: Sendable {
 
     public let config: BotOpsConfig
     public let runner: any CommandRunner
-    public let entries: [CronEntry]
+    /// The operator's crontab.d: installed only when the host's HEAD holds none.
+    public private(set) var entries: [CronEntry]
+    /// Where the installed entries come from, for the cron step's message.
+    var entriesSource = "the local crontab.d"
     public let playbook: RecoverPlaybook
     /// Told about the held lock, so the command lifecycle releases it on every way out.
     /// Takes the deploy lock through the command's session, which releases it on every way out.
@@ -51,14 +54,18 @@ public struct Recoverer: Sendable {
         var status: HostStatus
         var facts: RecoverFacts
         var checks: VerifyReport
-        var backups: BackupRecords
         /// The stack's compose project (the db container's label): every compose call names it, or
         /// compose would derive another from the checkout's directory and start a second, empty stack.
         var project: String?
+        /// The compose service declaring the database container (read from `compose config` when
+        /// the container is gone; its labels went with it).
+        var databaseService: String?
         var broken: [String] = []
         var remaining: [RecoverReport.Remaining] = []
-        /// The database's data is gone (volume or tables): stop before touching anything else of it.
-        var dataLost = false
+        /// Set when the database's data is gone (volume or tables) or its volume could not be
+        /// judged: the database step stops with it, before touching anything of the database.
+        var dataStop: RecoverReport.Remaining?
+        var dataLost: Bool { dataStop != nil }
 
         var databaseStartedAt: Int? {
             status.database.uptimeSeconds.map { status.readAt - $0 }
@@ -81,7 +88,21 @@ public struct Recoverer: Sendable {
         var modesNeedRepair: Bool { !facts.lostModes.isEmpty || !facts.logsPresent }
     }
 
+    /// Recovers with crontab.d as committed at the host's HEAD (the schedule of the code the host
+    /// runs), or the operator's crontab.d when HEAD has none.
     public func run(_ options: Options) async throws -> RecoverReport {
+        var recoverer = self
+        let host = HostCrontabEntries(config: config)
+        if let committed = try host.parse(try await runner.run(host.command).stdout) {
+            recoverer.entries = committed.entries
+            recoverer.entriesSource = "crontab.d at the host's HEAD (\(committed.revision.prefix(12)))"
+        } else {
+            recoverer.entriesSource = "the local crontab.d (the host's HEAD has none)"
+        }
+        return try await recoverer.recover(options)
+    }
+
+    func recover(_ options: Options) async throws -> RecoverReport {
         let startedAt = formatUTC(Int(Date().timeIntervalSince1970))
         let lock = DeployLock(state: state, staleAfter: config.deploy.lockStaleAfter, runner: runner)
         var refusal: RecoverReport.Remaining?
@@ -190,10 +211,9 @@ public struct Recoverer: Sendable {
         // The report script is not run here: the final checks run it once.
         let checkRunner = try CheckRunner(skip: [.reportGeneration])
         async let checks = checkRunner.run(in: CheckContext(host: runner, settings: config.checkSettings()))
-        async let backupsResult = runner.run(RemoteCommand(BackupRecords.probe(directory: StatusExtras(config: config).backupDirectory, marker: marker), timeout: .seconds(30)))
         async let databaseProbe = runner.run(RunningDatabase.probe(container: config.database.container, timeout: .seconds(30)))
         var diagnosis = Diagnosis(status: try await statusRead, facts: RecoverFacts.parse(try await factsResult.stdout, marker: marker),
-                                  checks: await checks, backups: BackupRecords.parse(marker.split(try await backupsResult.stdout)),
+                                  checks: await checks,
                                   project: RunningDatabase.project(fromProbe: try await databaseProbe.stdout))
         if let lost = diagnosis.checks.connectionLost { throw lost }
         let facts = diagnosis.facts
@@ -204,7 +224,7 @@ public struct Recoverer: Sendable {
         if !facts.dockerRunning {
             diagnosis.remaining.append(.init(problem: "dockerd is not running (root is needed to start it)", next: "sudo systemctl start docker"))
         }
-        if !facts.cronRunning {
+        if facts.cronRunning == false {
             diagnosis.remaining.append(.init(problem: "no cron daemon runs (root is needed to start it)", next: "sudo systemctl start cron"))
         }
         if !facts.checkoutPresent {
@@ -226,15 +246,37 @@ public struct Recoverer: Sendable {
         for service in diagnosis.servicesToStart {
             diagnosis.broken.append(service.state == "running" ? "\(service.service) started before the database's current start" : "\(service.service) is \(service.state)")
         }
-        let restore = diagnosis.backups.newestVerified.map(BackupRecords.restoreCommand)
+        let restore = status.newestVerifiedBackup.map(\.restoreCommand)
             ?? "no verified backup on the host: restore the ledger from an off-host copy (botops restore)"
-        if facts.volumeHoldsCluster == false || (status.database.state == "missing" && facts.volume == nil) {
-            diagnosis.dataLost = true
-            diagnosis.remaining.append(.init(problem: "the database volume \(facts.volume ?? "(unknown: the db container is gone)") is missing or holds no PG_VERSION; recover starts nothing on it",
-                                             next: restore))
-        } else if diagnosis.checks.results.contains(where: { $0.id == .dbConnectivity && $0.status == .fail && $0.message.contains("does not exist") }) {
-            diagnosis.dataLost = true
-            diagnosis.remaining.append(.init(problem: "ledger tables are gone; recover never restores on its own", next: restore))
+        if status.database.state == "missing" {
+            try await judgeVolumeOfMissingDatabase(&diagnosis)
+        }
+        let volume = diagnosis.facts.volume ?? "(unknown)"
+        switch diagnosis.facts.volumeState {
+        case .missing?, .noCluster?:
+            diagnosis.dataStop = .init(problem: "the database volume \(volume) \(diagnosis.facts.volumeState == .missing ? "is gone" : "holds no PG_VERSION"); recover starts nothing on it and never restores on its own",
+                                       next: restore)
+        case .unknown(let reason)?:
+            diagnosis.dataStop = .init(problem: "recover could not tell what the database volume \(volume) holds (\(reason)), so it starts nothing on it",
+                                       next: "docker volume inspect \(shellQuote(volume)); docker images; then botops recover --yes")
+        case nil where status.database.state == "missing":
+            diagnosis.dataStop = .init(problem: "the database container \(config.database.container) is gone and recover could not find its volume in the compose file, so it starts nothing",
+                                       next: "look at \(config.compose.file) in \(config.path) (compose config), then botops recover --yes")
+        default:
+            // The checks that query the ledger say which of its tables are gone.
+            let gone = diagnosis.checks.results.filter {
+                [.dbConnectivity, .tradeLinkage, .snapshotActive].contains($0.id) && $0.status == .fail && $0.message.contains("does not exist")
+            }
+            if !gone.isEmpty {
+                diagnosis.dataStop = .init(problem: "ledger tables are gone (\(gone.map(\.id.rawValue).joined(separator: ", ")): \(gone[0].message.prefix(200))); recover never restores on its own",
+                                           next: restore)
+            }
+        }
+        if let stop = diagnosis.dataStop { diagnosis.remaining.append(stop) }
+        if let problem = status.releasesProblem {
+            diagnosis.broken.append("the release records: \(problem)")
+            diagnosis.remaining.append(.init(problem: "the release records cannot be read; recover leaves them alone (rollback and deploy refuse until they can)",
+                                             next: "ls -l \(state.path)/releases.json, then fix its permissions or move it aside"))
         }
         let runningRevisions = Set(status.services.compactMap(\.revision))
         if let head = status.checkout.revision, runningRevisions.count == 1, let running = runningRevisions.first, running != head {
@@ -242,6 +284,45 @@ public struct Recoverer: Sendable {
                                              next: "botops rollback --to \(running.prefix(12)) (or botops deploy --all to run HEAD)"))
         }
         return diagnosis
+    }
+
+    /// The database container is gone: its compose service and volume come from `compose config`
+    /// (in the project the services' containers carry, else the one compose derives), and the
+    /// volume is judged before anything may recreate the container on it.
+    func judgeVolumeOfMissingDatabase(_ diagnosis: inout Diagnosis) async throws {
+        let ids = diagnosis.status.services.compactMap(\.container)
+        if diagnosis.project == nil, !ids.isEmpty {
+            let labels = try await runner.run(RemoteCommand("docker inspect -f '{{index .Config.Labels \"com.docker.compose.project\"}}' \(ids) | sort -u",
+                                                            timeout: .seconds(30)))
+            let projects = labels.stdout.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            if labels.succeeded, projects.count == 1 { diagnosis.project = projects[0] }
+        }
+        var compose = commands
+        compose.compose.project = diagnosis.project
+        let result = try await runner.run(compose.composeConfig(config, timeout: .seconds(60)))
+        guard result.succeeded, let project = try? ComposeProject.parse(result.stdout),
+              let service = project.databaseService(container: config.database.container) else { return }
+        diagnosis.databaseService = service.name
+        let mount = service.mounts[service.dataDirectory ?? RecoverFacts.dataDirectory]
+            ?? service.mounts.first { (service.dataDirectory ?? RecoverFacts.dataDirectory).hasPrefix($0.key.hasSuffix("/") ? $0.key : $0.key + "/") }?.value
+        let projectName = diagnosis.project ?? Self.derivedProject(config.path)
+        guard let mount, case .volume(let name) = project.resolve(mount, project: projectName) else {
+            diagnosis.facts.volumeState = .unknown("the compose service \(service.name) keeps its data on no named volume")
+            return
+        }
+        diagnosis.facts.volume = name
+        guard let image = service.image else {
+            diagnosis.facts.volumeState = .unknown("the compose service \(service.name) names no image")
+            return
+        }
+        let check = try await runner.run(RemoteCommand(ShellScript.lines([RecoverFacts.volumeCheckFunction, "volume_check \(name) \(image)"]), timeout: .seconds(60)))
+        diagnosis.facts.volumeState = RecoverFacts.VolumeState.parse(check.stdout.split(separator: "\n").last.map(String.init) ?? "")
+    }
+
+    /// The project compose names a stack after when none is given: the checkout directory's name,
+    /// lowercased, with what compose does not allow dropped.
+    static func derivedProject(_ path: String) -> String {
+        String(path.split(separator: "/").last ?? "").lowercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
     }
 
     /// Every command a run with --yes would send, in playbook order.
@@ -253,7 +334,7 @@ public struct Recoverer: Sendable {
             case .files where diagnosis.filesNeedRestore: plan.append(saveAndRestoreCommand(diagnosis, directory: "\(state.path)/recover/TIME").displayText)
             case .cron where diagnosis.cronNeedsInstall:
                 if diagnosis.crontabEmpty { plan.append("put back the newest crontab backup in \(state.path)/crontab-backups that holds your own lines") }
-                plan.append("botops cron install (managed entries: \(entries.map(\.name).joined(separator: ", ")))")
+                plan.append("botops cron install (managed entries from \(entriesSource): \(entries.map(\.name).joined(separator: ", ")))")
             case .modes where diagnosis.modesNeedRepair: plan += modeCommands(diagnosis).map(\.displayText)
             case .database where !diagnosis.dataLost && (diagnosis.databaseNeedsStart || !diagnosis.servicesToStart.isEmpty):
                 plan += databaseCommands(diagnosis).map(\.displayText) + serviceCommands(diagnosis).map(\.displayText)
@@ -327,7 +408,8 @@ public struct Recoverer: Sendable {
         }
         let service = CronService(host: host, destination: runner.destination, now: Int64(Date().timeIntervalSince1970))
         let installed = try await service.install(entries, force: true, lock: AlreadyLocked(), command: "botops recover")
-        said.append(installed.backup == nil ? "managed entries already as crontab.d says" : "installed the managed entries (previous crontab saved as \(installed.backup!))")
+        said.append(installed.backup == nil ? "managed entries already as \(entriesSource) says"
+                    : "installed the managed entries from \(entriesSource) (previous crontab saved as \(installed.backup!))")
         if let window = installed.forcedThrough {
             said.append("ran inside the blackout window of \(window.entry) (a recovery is not held back by it)")
         }
@@ -365,8 +447,10 @@ public struct Recoverer: Sendable {
         switch diagnosis.status.database.state {
         case "running": return []
         case "paused": command = "docker unpause \(db) >/dev/null"
-        // FIXME: the compose service of the database is assumed to be named like its container.
-        case "missing": command = commands.inCheckout(ComposeInvocation.onHost(config, project: diagnosis.project, ["up", "-d", "--no-deps", db]))
+        // Only a container that is gone is created, from the compose service that declares it
+        // (found by diagnose, whose volume was judged to hold the cluster: compose reuses it).
+        case "missing": command = commands.inCheckout(ComposeInvocation.onHost(config, project: diagnosis.project,
+                                                                               ["up", "-d", "--no-deps", diagnosis.databaseService ?? db]))
         default: command = "docker start \(db) >/dev/null"
         }
         return [RemoteCommand(command, timeout: .seconds(120), effect: .changes("brings \(db) back (its volume untouched)")), waitForDatabase()]
@@ -402,9 +486,8 @@ public struct Recoverer: Sendable {
     }
 
     func repairDatabase(_ diagnosis: Diagnosis) async throws -> (String, String) {
-        if diagnosis.dataLost {
-            let next = diagnosis.remaining.last?.next
-            throw RecoverStop(message: "the database's data is gone; recover does not restore on its own", next: next)
+        if let stop = diagnosis.dataStop {
+            throw RecoverStop(message: stop.problem, next: stop.next)
         }
         guard diagnosis.databaseNeedsStart || !diagnosis.servicesToStart.isEmpty else { return ("nothing-to-do", "the database and services run") }
         var done: [String] = []

@@ -9,15 +9,17 @@ struct CheckoutFacts: Equatable {
     var checkout: HostStatus.Checkout
     var disk: [HostStatus.Disk]
     var releases: Releases
+    /// Why the release records could not be read (deploy refuses such a file); nil when they were.
+    /// Never taken for "no releases": every revision would then show as unknown with no reason.
+    var releasesProblem: String?
 
-    /// The probe exits 70 when there is no checkout.
-    static func parse(_ stdout: String, termination: Termination, marker: SectionMarker) -> CheckoutFacts {
+    /// The probe exits 70 when there is no checkout. `releasesFile` names the records in messages.
+    static func parse(_ stdout: String, termination: Termination, marker: SectionMarker, releasesFile: String) -> CheckoutFacts {
         let sections = marker.split(stdout)
         guard termination != .exited(70), sections["end"] != nil else {
-            // FIXME: an unreadable releases.json reads as no releases here (every revision "unknown");
-        // status should say the file is unreadable, as deploy refuses it.
-        return CheckoutFacts(checkout: HostStatus.Checkout(present: termination != .exited(70), clean: false, changed: []),
-                                 disk: [], releases: Releases())
+            return CheckoutFacts(checkout: HostStatus.Checkout(present: termination != .exited(70), clean: false, changed: []),
+                                 disk: [], releases: Releases(),
+                                 releasesProblem: termination == .exited(70) ? nil : "cannot read \(releasesFile): the probe stopped early")
         }
         let changed = (sections["status"] ?? []).filter { !$0.isEmpty }
         let branch = sections["branch"]?.first.flatMap { $0.isEmpty ? nil : $0 }
@@ -28,9 +30,16 @@ struct CheckoutFacts: Equatable {
         }
         // No revision: git could not read the checkout (another owner, say), so nothing is known clean.
         let revision = sections["head"]?.first.flatMap { $0.isEmpty ? nil : $0 }
+        var releases = Releases()
+        var releasesProblem: String?
+        do {
+            releases = try Releases.parse((sections["releases"] ?? []).joined(separator: "\n"), file: releasesFile)
+        } catch {
+            releasesProblem = "\(error)"
+        }
         return CheckoutFacts(
             checkout: HostStatus.Checkout(present: true, branch: branch, revision: revision, clean: changed.isEmpty && revision != nil, changed: changed),
-            disk: disk, releases: (try? Releases.parse((sections["releases"] ?? []).joined(separator: "\n"), file: "releases.json")) ?? Releases())
+            disk: disk, releases: releases, releasesProblem: releasesProblem)
     }
 }
 

@@ -1,6 +1,7 @@
 import Basics
 import Checks
 import Foundation
+import Remote
 
 /// One screen of the host, as `botops status` read it in one round of probes. Encoded as the
 /// `--format json` object (snake_case keys, sorted); times are epoch seconds read on the host.
@@ -80,6 +81,16 @@ public struct HostStatus: Encodable, Sendable {
         public var time: String
         public var ageSeconds: Int?
         public var size: Int64?
+
+        /// The newest backup the catalog still trusts (verified, its dump whole), aged at `now`.
+        static func newestVerified(_ entries: [BackupCatalog.Entry], now: Int) -> Backup? {
+            BackupAge.newestVerified(entries).map { entry in
+                Backup(id: entry.record.id, time: entry.record.time, ageSeconds: parseUTC(entry.record.time).map { now - $0 }, size: entry.record.size)
+            }
+        }
+
+        /// `botops restore ID --yes`, as the restore command spells it.
+        public var restoreCommand: String { "botops restore \(shellQuote(id)) --yes" }
     }
 
     public struct Disk: Encodable, Sendable, Equatable {
@@ -117,6 +128,8 @@ public struct HostStatus: Encodable, Sendable {
     public var services: [Container]
     public var database: Container
     public var checkout: Checkout
+    /// Why the release records could not be read, naming the file; nil when they were (or none exist).
+    public var releasesProblem: String?
     public var lock: Lock
     public var lastDeploy: LastDeploy?
     public var cron: [CronEntryStatus]
@@ -139,6 +152,7 @@ public struct HostStatus: Encodable, Sendable {
         try container.encode(services, forKey: Key("services"))
         try container.encode(database, forKey: Key("database"))
         try container.encode(checkout, forKey: Key("checkout"))
+        try container.encode(releasesProblem, forKey: Key("releases_problem"))
         try container.encode(lock, forKey: Key("lock"))
         try container.encode(lastDeploy, forKey: Key("last_deploy"))
         try container.encode(cron, forKey: Key("cron"))

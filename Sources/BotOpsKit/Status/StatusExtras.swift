@@ -2,12 +2,11 @@ import HostCommands
 import Remote
 
 /// The host facts only status reads, in one command: the host's clock, the newest report file,
-/// the backup records, free disk under the state directory and the host's own botops.
+/// free disk under the state directory and the host's own botops.
 struct StatusExtras: Sendable {
     struct Facts: Equatable {
         var now: Int
         var newestReport: HostStatus.FileInfo?
-        var backups: BackupRecords
         var stateDisk: HostStatus.Disk?
         /// Nil when botops is not installed on the host.
         var hostVersion: String?
@@ -15,10 +14,6 @@ struct StatusExtras: Sendable {
 
     let config: BotOpsConfig
     let marker = SectionMarker()
-
-    /// Where the backups live on the host (the backup engineer's `backup.dir` default).
-    // FIXME: read botops.yml's backup.dir once the backup settings are merged.
-    var backupDirectory: ShellScript { config.deploy.stateDirectory.file("backups") }
 
     /// `~/botops/bin/botops`, where `install-host` puts botops on the host.
     static let hostBinary: ShellScript = "\"$HOME\"/botops/bin/botops"
@@ -34,7 +29,6 @@ struct StatusExtras: Sendable {
             "d=\(state); [ -d \"$d\" ] || d=\"$HOME\"; df -Pk \"$d\" | tail -n +2 | awk '{print $4 \" \" $6}'",
             marker.start("version"),
             "if [ -x \(Self.hostBinary) ]; then \(Self.hostBinary) --version 2>&1 | head -n 1; else echo 'not installed'; fi",
-            BackupRecords.probe(directory: backupDirectory, marker: marker),
             marker.start("end"),
         ]), timeout: timeout)
     }
@@ -50,7 +44,7 @@ struct StatusExtras: Sendable {
             }
         }
         let version = sections["version"]?.first?.trimmingCharacters(in: .whitespaces)
-        return Facts(now: now, newestReport: report, backups: BackupRecords.parse(sections),
+        return Facts(now: now, newestReport: report,
                      stateDisk: sections["state-disk"]?.first.flatMap { parseDiskLine($0, name: "state-dir") },
                      hostVersion: version == "not installed" || version?.isEmpty != false ? nil : version)
     }

@@ -6,7 +6,7 @@ import Remote
 
 /// Reads the host for `botops status`: every probe starts at once over the one connection (the
 /// container states and kept image ids follow the two probes that name them). It reuses deploy's,
-/// the lock's, the audit's and cron's own probes; only the report file, the backup records, the
+/// the lock's, the audit's, cron's and the backup catalog's own probes; only the report file, the
 /// state directory's disk and the host's botops version are read by a probe of its own.
 public struct StatusReader: Sendable {
     public let config: BotOpsConfig
@@ -37,27 +37,30 @@ public struct StatusReader: Sendable {
         let instant = now()
         let extras = StatusExtras(config: config)
         async let preflight = runner.run(commands.preflightProbe(timeout: Self.timeout))
-        async let containers = attempt { try await Deployer.containers(config.services, commands: commands, runner: runner) }
+        async let containers = attempt { try await runner.run(containersAndStates(marker: commands.marker)) }
         async let lock = attempt { try await DeployLock(state: state, staleAfter: config.deploy.lockStaleAfter, runner: runner).status() }
         async let audit = attempt { try await AuditLog(state: state, runner: runner).read(last: 200) }
         async let cron = attempt { try await readCron(now: instant) }
         async let extraFacts = runner.run(extras.command(timeout: Self.timeout))
+        async let backups = attempt { try await BackupCatalog(config: config, runner: runner).entries() }
 
         var problems: [String] = []
         let probed = try await preflight
-        let checkoutFacts = CheckoutFacts.parse(probed.stdout, termination: probed.result.termination, marker: commands.marker)
-        let found = try await containers
+        let checkoutFacts = CheckoutFacts.parse(probed.stdout, termination: probed.result.termination, marker: commands.marker,
+                                              releasesFile: state.path + "/releases.json")
         let extraResult = try await extraFacts
         let facts = extras.parse(extraResult.stdout)
         if !extraResult.succeeded { problems.append("host files probe: \(extraResult.shownOutput.prefix(300))") }
 
-        // Second round: the states of the containers found, and the ids of the kept images.
-        let running = ((try? found.get()) ?? [:]).mapValues { RunningContainerInfo(id: $0.container, imageID: $0.imageID, image: $0.imageName) }
-        let ids = running.values.map(\.id).sorted() + [config.database.container]
-        let tags = Array(Set(checkoutFacts.releases.services.values.flatMap { $0.map(\.image) })).sorted()
-        async let states = runner.run(commands.containerStates(ids, timeout: Self.timeout))
+        // Only releases recorded without their image's id need their kept tag looked up; the
+        // containers' states came with the lookup.
+        let tags = Array(Set(checkoutFacts.releases.services.values.flatMap { $0.filter { $0.imageID == nil }.map(\.image) })).sorted()
         async let imageIDs = tags.isEmpty ? nil : runner.run(commands.imageIDs(tags, timeout: Self.timeout))
-        let observed = ContainerObservation.parse(try await states.stdout)
+        let found = try await containers
+        let sections = commands.marker.split((try? found.get())?.stdout ?? "")
+        let running = Deployer.parseContainers((sections["services"] ?? []).joined(separator: "\n"), services: config.services)
+            .mapValues { RunningContainerInfo(id: $0.container, imageID: $0.imageID, image: $0.imageName) }
+        let observed = ContainerObservation.parse((sections["states"] ?? []).joined(separator: "\n"))
         var idOfTag: [String: String] = [:]
         for line in (try await imageIDs)?.stdout.split(separator: "\n") ?? [] {
             let words = line.split(separator: " ").map(String.init)
@@ -96,17 +99,36 @@ public struct StatusReader: Sendable {
         case .success(let rows): cronRows = rows
         case .failure(let error): cronProblem = "\(error)"
         }
+        var newestBackup: HostStatus.Backup?
+        switch try await backups {
+        case .success(let entries): newestBackup = HostStatus.Backup.newestVerified(entries, now: facts.now)
+        case .failure(let error): problems.append("backups: \(error)")
+        }
 
         return HostStatus(
             destination: runner.destination, readAt: facts.now, durationMS: milliseconds(clock.now - start),
-            services: services, database: database, checkout: checkoutFacts.checkout, lock: lockStatus, lastDeploy: lastDeploy,
+            services: services, database: database, checkout: checkoutFacts.checkout, releasesProblem: checkoutFacts.releasesProblem,
+            lock: lockStatus, lastDeploy: lastDeploy,
             cron: cronRows, cronProblem: cronProblem, newestReport: facts.newestReport,
-            newestVerifiedBackup: facts.backups.newestVerified.map {
-                HostStatus.Backup(id: $0.id, time: $0.time, ageSeconds: $0.epoch.map { facts.now - $0 }, size: $0.size)
-            },
+            newestVerifiedBackup: newestBackup,
             disk: checkoutFacts.disk + (facts.stateDisk.map { [$0] } ?? []),
             botops: HostStatus.Versions(local: localVersion, host: facts.hostVersion),
             problems: problems)
+    }
+
+    /// Each service's container as deploy finds it (`DeployCommands.serviceContainers`), then the
+    /// states of those and of the database's in the same command: a second round trip for the
+    /// states would wait on the lookup.
+    func containersAndStates(marker: SectionMarker) -> RemoteCommand {
+        let lookup = config.services.map { service -> ShellScript in
+            "id=$(\(ComposeInvocation.containers(of: service, path: config.path)) | head -n 1); ids=\"$ids $id\""
+        }
+        return RemoteCommand(ShellScript.lines(["ids="] + lookup + [
+            marker.start("services"),
+            "set -- $ids; [ $# -eq 0 ] || docker inspect -f \(DeployCommands.containerFormat) \"$@\"",
+            marker.start("states"),
+            "docker inspect --type container -f \(DeployCommands.stateFormat) -- \"$@\" \(config.database.container) 2>/dev/null; true",
+        ]), timeout: Self.timeout)
     }
 
     /// Transport failures end the read (exit 3); anything else is one probe's problem.
@@ -153,7 +175,7 @@ public struct StatusReader: Sendable {
             return HostStatus.Container(service: service, state: "missing", lastVerified: false)
         }
         let imageID = found.imageID
-        let release = releases.last { release in idOfTag[release.image].map { $0 == imageID } ?? false }
+        let release = releases.last { release in (release.imageID ?? idOfTag[release.image]).map { $0 == imageID } ?? false }
         return HostStatus.Container(
             service: service, container: String(found.id.prefix(12)), state: observation.status,
             health: observation.health.isEmpty ? nil : observation.health,

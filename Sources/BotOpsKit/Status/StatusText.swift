@@ -31,6 +31,9 @@ public struct StatusText: Sendable {
                 + (checkout.changed.count > 5 ? " and \(checkout.changed.count - 5) more" : ""), false)
             lines.append("checkout   \(checkout.branch ?? "detached") at \((checkout.revision ?? "?").prefix(12)), \(terminalSafe(state))")
         }
+        if let problem = status.releasesProblem {
+            lines.append("releases   " + paint("unreadable: ", false) + terminalSafe(problem))
+        }
         switch status.lock.state {
         case "free":
             lines.append("lock       free" + (status.lock.interrupted.map { "; last holder never released it (interrupted): \(terminalSafe($0.summary))" } ?? ""))
