@@ -15,7 +15,7 @@ struct Gate: HostCommand {
             failing are tolerated unless --strict; the database down is refused, as deploy refuses it). Each gate's verdict is printed. \
             Exit codes: 0 go, 4 refused (blackout window, or one that cannot be judged because the host's time zone is unreadable; \
             dirty checkout, wrong branch, a service deploy refuses, lock held, the database down), 3 host \
-            unreachable, 1 a check failed (--strict), 2 usage or config error.
+            unreachable or the connection lost during a gate (never read as a refusal), 1 a check failed (--strict), 2 usage or config error.
             """
     )
 

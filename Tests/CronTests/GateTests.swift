@@ -334,16 +334,23 @@ struct GateSandboxTests {
         #expect((blackout?["message"] as? String)?.contains("cannot tell whether now is inside the blackout window of new-year") == true, "\(gate.stdoutText)")
         #expect(gate.termination == .exited(4))
 
-        // A branch that does not exist: were the window judged, the deploy would still change nothing.
-        let deploy = try await BuiltBinary.botops.run(["deploy", "--service", "sighook", "--ref", "no-such-branch-\(UUID().uuidString.prefix(8))"] + common, environment: environment)
+        // A checkout that does not exist: were the window judged (or forced), the deploy would stop
+        // at its preflight and change nothing on the sandbox (with /opt/bot it would tag a kept image).
+        let noCheckout = directory.appendingPathComponent("no-checkout.yml").path
+        try (try String(contentsOfFile: config, encoding: .utf8)).split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("path: ") ? "path: /nonexistent-botops-test" : String($0) }.joined(separator: "\n")
+            .write(toFile: noCheckout, atomically: true, encoding: .utf8)
+        let deployArguments = ["--config", noCheckout, "--local", "--crontab-dir", crontabD.path, "--service", "sighook"]
+        let deploy = try await BuiltBinary.botops.run(["deploy"] + deployArguments, environment: environment)
         #expect(deploy.termination == .exited(4), "\(deploy.stdoutText)\(deploy.stderrText)")
         #expect(deploy.stderrText.contains("cannot tell whether now is inside the blackout window of new-year"), "\(deploy.stderrText)")
         #expect(deploy.stderrText.contains("--force"), "the refusal names its override: \(deploy.stderrText)")
 
         // --force goes ahead as inside a window (a rollback must not be held up by a broken
-        // /etc/localtime) and the audit records it; here the deploy then stops at the branch.
-        let forced = try await BuiltBinary.botops.run(["deploy", "--force", "--service", "sighook", "--ref", "no-such-branch-\(UUID().uuidString.prefix(8))"] + common, environment: environment)
-        #expect(forced.termination != .exited(4), "\(forced.stdoutText)\(forced.stderrText)")
+        // /etc/localtime) and the audit records it; here the deploy then stops at its preflight.
+        let forced = try await BuiltBinary.botops.run(["deploy", "--force"] + deployArguments, environment: environment)
+        #expect(forced.termination == .exited(1), "\(forced.stdoutText)\(forced.stderrText)")
+        #expect(forced.stdoutText.contains("deploy failed at preflight: no checkout at /nonexistent-botops-test"), "\(forced.stdoutText)")
         #expect(!forced.stderrText.contains("cannot tell whether now is inside"), "\(forced.stderrText)")
         let audit = (try? String(contentsOfFile: state + "/audit.jsonl", encoding: .utf8)) ?? ""
         #expect(audit.contains("\"result\":\"forced\"") && audit.contains("new-year"), "\(audit)")
