@@ -31,6 +31,24 @@ import Testing
         #expect(try CronEntries.managed(crontabDirectory: nil, configPath: config).map(\.name) == ["weekly"])
     }
 
+    /// Something at crontab.d beside botops.yml that is not a readable directory (a file in its
+    /// place, a link to nowhere) is an error, never "no entries": blackout would let a deploy
+    /// through a window, verify and gate would pass without judging the schedule.
+    @Test func aCrontabDThatIsNotADirectoryIsAnErrorNotNoEntries() throws {
+        let (directory, config) = try configAlone()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let beside = directory.appendingPathComponent("crontab.d")
+        try "not a directory\n".write(to: beside, atomically: true, encoding: .utf8)
+        #expect(throws: EntryError.self, "a file in place of crontab.d") {
+            try CronEntries.managed(crontabDirectory: nil, configPath: config)
+        }
+        try FileManager.default.removeItem(at: beside)
+        try FileManager.default.createSymbolicLink(atPath: beside.path, withDestinationPath: directory.appendingPathComponent("gone").path)
+        #expect(throws: EntryError.self, "crontab.d a link to nowhere") {
+            try CronEntries.managed(crontabDirectory: nil, configPath: config)
+        }
+    }
+
     @Test func gateGoesOnWithoutCrontabDAndTheCronCommandsRefuse() async throws {
         let (directory, config) = try configAlone()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -27,13 +27,16 @@ public enum CronEntries {
 
     /// The one crontab.d rule for the commands that judge the entries (verify, blackout, gate,
     /// status, recover): a `--crontab-dir` must be readable; without one, crontab.d beside
-    /// botops.yml is read when it exists, and its absence means no entries. `cron diff`,
+    /// botops.yml is read when there is anything by that name, and only its absence means no
+    /// entries. A file in its place or a link to nowhere is an error like an unreadable
+    /// directory: "no entries" would let blackout pass a deploy inside a window. `cron diff`,
     /// `install` and `list` use `load(directory:)`, which refuses a missing directory.
     public static func managed(crontabDirectory: String?, configPath: String?) throws -> [CronEntry] {
         if let crontabDirectory { return try load(directory: crontabDirectory) }
         let beside = defaultDirectory(configPath: configPath)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: beside, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
+        // lstat, not fileExists: that follows a link and calls a dangling one absent.
+        var status = stat()
+        if lstat(beside, &status) != 0, errno == ENOENT { return [] }
         return try load(directory: beside)
     }
 
