@@ -517,3 +517,39 @@ struct RecoverCronFromHeadTests {
         })
     }
 }
+
+/// A crontab.d entry at the host's HEAD that does not parse fails the cron step only: the rest of
+/// the recovery (here a stopped service) still happens, and the crontab is left as it was.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverBrokenCronAtHeadTests {
+    @Test func anEntryAtHeadThatDoesNotParseFailsTheCronStepOnly() async throws {
+        let app = shellQuote(try Sandbox.require().app)
+        var original = ""
+        var head = ""
+        try await HostScene.run({ scene in
+            original = try await scene.sh("crontab -l | base64 -w0")
+            head = try await scene.sh("git -C \(app) rev-parse HEAD")
+            try await scene.sh("""
+                cd \(app) && mkdir crontab.d && printf 'this is not a schedule\\n' > crontab.d/broken.cron \\
+                  && git add crontab.d && git -c user.name=test -c user.email=test@invalid commit -q -m 'a broken crontab.d entry at HEAD (test)'
+                crontab -l | grep -v weekly_strategy_review | crontab -
+                docker stop webhook >/dev/null
+                """)
+            let before = try await scene.sh("crontab -l")
+            let plan = try await scene.botops(["recover", "--format", "json"])
+            let steps = try #require((try JSONSerialization.jsonObject(with: Data(plan.stdoutText.utf8)) as? [String: Any])?["plan"] as? [String], "\(plan.stdoutText)")
+            #expect(!steps.contains { $0.hasPrefix("botops cron install") }, "the plan offers an install it will not do: \(steps)")
+            #expect(steps.contains { $0.hasPrefix("no cron change: crontab.d at the host's HEAD cannot be installed") }, "\(steps)")
+            let result = try await scene.botops(["recover", "--yes", "--format", "json"])
+            #expect(result.termination == .exited(1), "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(try await scene.sh("docker inspect -f '{{.State.Status}}' webhook") == "running", "the database step did not run: \(result.stdoutText)\n\(result.stderrText)")
+            #expect(try await scene.sh("crontab -l") == before)
+            #expect(result.stdoutText.contains("crontab.d at the host's HEAD cannot be installed"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains("broken.cron"), "\(result.stdoutText)")
+        }, cleanup: { scene in
+            if !head.isEmpty { try await scene.sh("cd \(app) && git reset -q --hard \(head) && rm -rf crontab.d") }
+            if !original.isEmpty { try await scene.sh("printf '%s' \(shellQuote(original)) | base64 -d | crontab -") }
+            try await scene.sh("docker start webhook >/dev/null")
+        })
+    }
+}

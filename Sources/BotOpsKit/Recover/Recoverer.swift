@@ -27,6 +27,9 @@ public struct Recoverer: Sendable {
     public private(set) var entries: [CronEntry]
     /// Where the installed entries come from, for the cron step's message.
     var entriesSource = "the local crontab.d"
+    /// Why crontab.d at the host's HEAD could not be read: the cron step fails with it, and the
+    /// other steps (the database's among them) still run.
+    var entriesProblem: String?
     public let playbook: RecoverPlaybook
     /// Told about the held lock, so the command lifecycle releases it on every way out.
     /// Takes the deploy lock through the command's session, which releases it on every way out.
@@ -93,11 +96,16 @@ public struct Recoverer: Sendable {
     public func run(_ options: Options) async throws -> RecoverReport {
         var recoverer = self
         let host = HostCrontabEntries(config: config)
-        if let committed = try host.parse(try await runner.run(host.command).stdout) {
-            recoverer.entries = committed.entries
-            recoverer.entriesSource = "crontab.d at the host's HEAD (\(committed.revision.prefix(12)))"
-        } else {
-            recoverer.entriesSource = "the local crontab.d (the host's HEAD has none)"
+        let printed = try await runner.run(host.command).stdout
+        do {
+            if let committed = try host.parse(printed) {
+                recoverer.entries = committed.entries
+                recoverer.entriesSource = "crontab.d at the host's HEAD (\(committed.revision.prefix(12)))"
+            } else {
+                recoverer.entriesSource = "the local crontab.d (the host's HEAD has none)"
+            }
+        } catch {
+            recoverer.entriesProblem = "crontab.d at the host's HEAD cannot be installed: \(error)"
         }
         return try await recoverer.recover(options)
     }
@@ -224,6 +232,10 @@ public struct Recoverer: Sendable {
         if !facts.dockerRunning {
             diagnosis.remaining.append(.init(problem: "dockerd is not running (root is needed to start it)", next: "sudo systemctl start docker"))
         }
+        if let problem = entriesProblem, diagnosis.cronNeedsInstall {
+            diagnosis.remaining.append(.init(problem: problem + "; recover leaves the crontab as it is",
+                                             next: "fix crontab.d (botops cron diff shows it), commit and deploy it, then botops recover --yes"))
+        }
         if facts.cronRunning == false {
             diagnosis.remaining.append(.init(problem: "no cron daemon runs (root is needed to start it)", next: "sudo systemctl start cron"))
         }
@@ -333,6 +345,10 @@ public struct Recoverer: Sendable {
             case .diagnose: continue
             case .files where diagnosis.filesNeedRestore: plan.append(saveAndRestoreCommand(diagnosis, directory: "\(state.path)/recover/TIME").displayText)
             case .cron where diagnosis.cronNeedsInstall:
+                if let problem = entriesProblem {
+                    plan.append("no cron change: \(problem)")
+                    continue
+                }
                 if diagnosis.crontabEmpty { plan.append("put back the newest crontab backup in \(state.path)/crontab-backups that holds your own lines") }
                 plan.append("botops cron install (managed entries from \(entriesSource): \(entries.map(\.name).joined(separator: ", ")))")
             case .modes where diagnosis.modesNeedRepair: plan += modeCommands(diagnosis).map(\.displayText)
@@ -390,6 +406,7 @@ public struct Recoverer: Sendable {
 
     func repairCron(_ diagnosis: Diagnosis) async throws -> (String, String) {
         guard diagnosis.cronNeedsInstall else { return ("nothing-to-do", "the managed entries are installed") }
+        if let problem = entriesProblem { return ("failed", problem) }
         let host = CronHost(runner: runner, state: state)
         var said: [String] = []
         // Read again right before writing: a crontab that is not empty now (or cannot be read:
