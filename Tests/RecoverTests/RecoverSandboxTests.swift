@@ -202,7 +202,8 @@ struct RecoverDeletedVolumeTests {
     /// A compose project of the test's own whose database is container NAME-db on volume
     /// NAME-data (never created here unless `volumeExists`), and a verified backup record; then
     /// `botops recover --yes`, whose result `check` judges. Nothing of it is left afterwards.
-    func recover(image: String, volumeExists: Bool, check: (CommandResult, String) async throws -> Void) async throws {
+    func recover(image: String, volumeExists: Bool, namedVolume: Bool = true, setUp: (HostScene, String) async throws -> Void = { _, _ in },
+                 check: (CommandResult, String) async throws -> Void) async throws {
         let app = shellQuote(try Sandbox.require().app)
         let name = "botops-test-\(UUID().uuidString.prefix(8).lowercased())"
         try await HostScene.run({ scene in
@@ -217,10 +218,11 @@ struct RecoverDeletedVolumeTests {
                     network_mode: none
                     volumes: [data:/var/lib/postgresql/data]
                 volumes:
-                  data: {name: \(name)-data}
+                  data: {\(namedVolume ? "name: \(name)-data" : "")}
                 EOF
                 """)
             if volumeExists { try await scene.sh("docker volume create \(name)-data >/dev/null") }
+            try await setUp(scene, name)
             try scene.replaceInConfig("database: {container: db,", with: "database: {container: \(name)-db,")
             try scene.replaceInConfig("file: docker-compose.aws.yml", with: "file: \(file)")
             let id = "20261130T000000Z"
@@ -233,7 +235,7 @@ struct RecoverDeletedVolumeTests {
             #expect(try await scene.sh("docker ps -aq --filter name=\(name)") == "", "no container was created")
             try await check(result, name)
         }, cleanup: { scene in
-            _ = try? await scene.sh("rm -f \(app)/logs/\(name)-compose.yml; docker rm -f \(name)-db >/dev/null 2>&1; docker volume rm \(name)-data >/dev/null 2>&1; true")
+            _ = try? await scene.sh("rm -f \(app)/logs/\(name)-compose.yml; docker rm -f \(name)-db >/dev/null 2>&1; docker volume rm \(name)-data \(name)_data >/dev/null 2>&1; true")
         })
     }
 
@@ -243,6 +245,21 @@ struct RecoverDeletedVolumeTests {
             #expect(result.stdoutText.contains("next: botops restore 20261130T000000Z --yes"), "\(result.stdoutText)")
             let volumes = try await LocalHost().run("docker volume ls -q --filter name=\(name)")
             #expect(volumes.stdoutText.isEmpty, "no volume was created")
+        }
+    }
+
+    /// No container of the stack is left (so no project label to read), and the compose file
+    /// keeps the data on a plain named volume: compose's derived name is absent, but the volume
+    /// of that key exists in another project. That is not data loss, and no restore is offered.
+    @Test func aVolumeOfTheSameKeyInAnotherProjectIsNotCalledGone() async throws {
+        try await recover(image: "botops-base:bookworm", volumeExists: false, namedVolume: false, setUp: { scene, name in
+            // The services are the test's own, absent ones: nothing names the stack's project.
+            try scene.replaceInConfig("services: [sighook, webhook, report-job]", with: "services: [\(name)-app]")
+            try await scene.sh("docker volume create --label com.docker.compose.project=\(name) --label com.docker.compose.volume=data \(name)_data >/dev/null")
+        }) { result, name in
+            #expect(!result.stdoutText.contains("is gone"), "\(result.stdoutText)")
+            #expect(!result.stdoutText.contains("botops restore 20261130T000000Z"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains("\(name)_data (compose project \(name)) does"), "\(result.stdoutText)")
         }
     }
 

@@ -329,6 +329,21 @@ public struct Recoverer: Sendable {
         }
         let check = try await runner.run(RemoteCommand(ShellScript.lines([RecoverFacts.volumeCheckFunction, "volume_check \(name) \(image)"]), timeout: .seconds(60)))
         diagnosis.facts.volumeState = RecoverFacts.VolumeState.parse(check.stdout.split(separator: "\n").last.map(String.init) ?? "")
+        // With no container left to name the stack's project, the volume's name is compose's guess
+        // from the checkout's directory: a volume of the same compose key in another project (the
+        // stack brought up as bottrader-aws from a checkout named otherwise) is not "gone".
+        if diagnosis.facts.volumeState == .missing, diagnosis.project == nil, case .volume(let key) = mount,
+           let declared = project.volumes[key], declared.name == nil, !declared.external {
+            let others = try await runner.run(RemoteCommand(
+                "docker volume ls --filter label=com.docker.compose.volume=\(key) --format '{{.Name}} (compose project {{.Label \"com.docker.compose.project\"}})'",
+                timeout: .seconds(30)))
+            let found = others.stdout.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            if !found.isEmpty {
+                diagnosis.facts.volumeState = .unknown(
+                    "no container is left to name the stack's compose project, and \(name) (the project compose derives from \(config.path)) does not exist, but "
+                    + found.joined(separator: ", ") + " does: bring the stack up in its own project (compose -p PROJECT up -d in \(config.path))")
+            }
+        }
     }
 
     /// The project compose names a stack after when none is given: the checkout directory's name,
