@@ -506,52 +506,50 @@ struct RecoverStagedEditTests {
 /// the local one runs the script with an extra argument that must not reach the crontab.
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct RecoverCronFromHeadTests {
-    @Test func theEntriesCommittedAtTheHostsHeadAreInstalledNotTheLocalOnes() async throws {
+    /// Commits `file` in crontab.d at the host's HEAD and takes the managed entry out of the
+    /// crontab (with `also` run after), then `body`; HEAD, crontab.d and the crontab are put back.
+    static func withCrontabDAtHead(_ file: String, _ content: String, also: String = "true", cleanup extra: String = "true",
+                                   _ body: (HostScene) async throws -> Void) async throws {
         let app = shellQuote(try Sandbox.require().app)
-        let committed = try String(contentsOf: HostScene.repositoryRoot.appendingPathComponent("crontab.d/weekly-strategy-review.cron"), encoding: .utf8)
-        let local = try temporaryDirectory()
-        try committed.replacingOccurrences(of: "weekly_strategy_review.sh >>", with: "weekly_strategy_review.sh --local-variant >>")
-            .write(to: local.appendingPathComponent("weekly-strategy-review.cron"), atomically: true, encoding: .utf8)
         var original = ""
         var head = ""
         try await HostScene.run({ scene in
             original = try await scene.sh("crontab -l | base64 -w0")
             head = try await scene.sh("git -C \(app) rev-parse HEAD")
             try await scene.sh("""
-                cd \(app) && mkdir crontab.d && printf '%s' \(shellQuote(committed)) > crontab.d/weekly-strategy-review.cron \
+                cd \(app) && mkdir crontab.d && printf '%s' \(shellQuote(content)) > crontab.d/\(file) \\
                   && git add crontab.d && git -c user.name=test -c user.email=test@invalid commit -q -m 'crontab.d at HEAD (test)'
                 crontab -l | grep -v weekly_strategy_review | crontab -
+                \(also)
                 """)
+            try await body(scene)
+        }, cleanup: { scene in
+            if !head.isEmpty { try await scene.sh("cd \(app) && git reset -q --hard \(head) && rm -rf crontab.d") }
+            if !original.isEmpty { try await scene.sh("printf '%s' \(shellQuote(original)) | base64 -d | crontab -") }
+            try await scene.sh(extra)
+        })
+    }
+
+    @Test func theEntriesCommittedAtTheHostsHeadAreInstalledNotTheLocalOnes() async throws {
+        let committed = try String(contentsOf: HostScene.repositoryRoot.appendingPathComponent("crontab.d/weekly-strategy-review.cron"), encoding: .utf8)
+        let local = try temporaryDirectory()
+        try committed.replacingOccurrences(of: "weekly_strategy_review.sh >>", with: "weekly_strategy_review.sh --local-variant >>")
+            .write(to: local.appendingPathComponent("weekly-strategy-review.cron"), atomically: true, encoding: .utf8)
+        try await Self.withCrontabDAtHead("weekly-strategy-review.cron", committed) { scene in
             let result = try await scene.botops(["recover", "--yes", "--crontab-dir", local.path])
             #expect(result.termination == .exited(0), "\(result.stdoutText)\n\(result.stderrText)")
             let crontab = try await scene.sh("crontab -l")
             #expect(crontab.contains("weekly_strategy_review.sh >> /opt/bot/logs/weekly_review_cron.log"), "\(crontab)")
             #expect(!crontab.contains("--local-variant"), "the local crontab.d was installed: \(crontab)")
             #expect(result.stderrText.contains("from crontab.d at the host's HEAD ("), "\(result.stderrText)")
-        }, cleanup: { scene in
-            if !head.isEmpty { try await scene.sh("cd \(app) && git reset -q --hard \(head) && rm -rf crontab.d") }
-            if !original.isEmpty { try await scene.sh("printf '%s' \(shellQuote(original)) | base64 -d | crontab -") }
-        })
+        }
     }
-}
 
-/// A crontab.d entry at the host's HEAD that does not parse fails the cron step only: the rest of
-/// the recovery (here a stopped service) still happens, and the crontab is left as it was.
-@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
-struct RecoverBrokenCronAtHeadTests {
+    /// An entry at HEAD that does not parse fails the cron step only: the rest of the recovery
+    /// (here a stopped service) still happens, and the crontab is left as it was.
     @Test func anEntryAtHeadThatDoesNotParseFailsTheCronStepOnly() async throws {
-        let app = shellQuote(try Sandbox.require().app)
-        var original = ""
-        var head = ""
-        try await HostScene.run({ scene in
-            original = try await scene.sh("crontab -l | base64 -w0")
-            head = try await scene.sh("git -C \(app) rev-parse HEAD")
-            try await scene.sh("""
-                cd \(app) && mkdir crontab.d && printf 'this is not a schedule\\n' > crontab.d/broken.cron \\
-                  && git add crontab.d && git -c user.name=test -c user.email=test@invalid commit -q -m 'a broken crontab.d entry at HEAD (test)'
-                crontab -l | grep -v weekly_strategy_review | crontab -
-                docker stop webhook >/dev/null
-                """)
+        try await Self.withCrontabDAtHead("broken.cron", "this is not a schedule\n", also: "docker stop webhook >/dev/null",
+                                          cleanup: "docker start webhook >/dev/null") { scene in
             let before = try await scene.sh("crontab -l")
             let plan = try await scene.botops(["recover", "--format", "json"])
             let steps = try #require((try JSONSerialization.jsonObject(with: Data(plan.stdoutText.utf8)) as? [String: Any])?["plan"] as? [String], "\(plan.stdoutText)")
@@ -563,10 +561,6 @@ struct RecoverBrokenCronAtHeadTests {
             #expect(try await scene.sh("crontab -l") == before)
             #expect(result.stdoutText.contains("crontab.d at the host's HEAD cannot be installed"), "\(result.stdoutText)")
             #expect(result.stdoutText.contains("broken.cron"), "\(result.stdoutText)")
-        }, cleanup: { scene in
-            if !head.isEmpty { try await scene.sh("cd \(app) && git reset -q --hard \(head) && rm -rf crontab.d") }
-            if !original.isEmpty { try await scene.sh("printf '%s' \(shellQuote(original)) | base64 -d | crontab -") }
-            try await scene.sh("docker start webhook >/dev/null")
-        })
+        }
     }
 }
