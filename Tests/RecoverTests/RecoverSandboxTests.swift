@@ -160,6 +160,22 @@ struct RecoverDataLossTests {
 /// stack as the project compose derives and as another one (the user's host runs bottrader-aws
 /// from a checkout named otherwise): the project comes from the services' containers, since the
 /// db container's labels went with it.
+/// botops.yml names a database that does not exist: psql says "does not exist" as it does for a
+/// dropped table, but nothing of the ledger is gone and no restore is offered (nothing on the host
+/// is changed: the test's own botops.yml is the only thing wrong).
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverMisnamedDatabaseTests {
+    @Test func aDatabaseThatDoesNotExistIsNotCalledLostTables() async throws {
+        try await HostScene.run({ scene in
+            try scene.replaceInConfig("name: bot_trader_db}", with: "name: botops_no_such_db}")
+            let result = try await scene.botops(["recover", "--yes"])
+            #expect(result.termination == .exited(1), "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(result.stdoutText.contains("database \"botops_no_such_db\" does not exist"), "\(result.stdoutText)")
+            #expect(!result.stdoutText.contains("ledger tables are gone"), "\(result.stdoutText)")
+        }, cleanup: { _ in })
+    }
+}
+
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct RecoverRemovedDatabaseTests {
     static func restack(_ project: String?) async throws {

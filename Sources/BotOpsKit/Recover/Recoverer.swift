@@ -275,9 +275,11 @@ public struct Recoverer: Sendable {
             diagnosis.dataStop = .init(problem: "the database container \(config.database.container) is gone and recover could not find its volume in the compose file, so it starts nothing",
                                        next: "look at \(config.compose.file) in \(config.path) (compose config), then botops recover --yes")
         default:
-            // The checks that query the ledger say which of its tables are gone.
+            // The checks that query the ledger say which of its tables are gone: by SQLSTATE 42P01
+            // (undefined_table), not the words "does not exist", which a missing database or role
+            // says too (a config error that no restore repairs).
             let gone = diagnosis.checks.results.filter {
-                [.dbConnectivity, .tradeLinkage, .snapshotActive].contains($0.id) && $0.status == .fail && $0.message.contains("does not exist")
+                [.dbConnectivity, .tradeLinkage, .snapshotActive].contains($0.id) && $0.status == .fail && $0.evidence.contains(Evidence("sqlstate", "42P01"))
             }
             if !gone.isEmpty {
                 diagnosis.dataStop = .init(problem: "ledger tables are gone (\(gone.map(\.id.rawValue).joined(separator: ", ")): \(gone[0].message.prefix(200))); recover never restores on its own",
