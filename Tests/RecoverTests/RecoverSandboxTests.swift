@@ -160,6 +160,22 @@ struct RecoverDataLossTests {
 /// stack as the project compose derives and as another one (the user's host runs bottrader-aws
 /// from a checkout named otherwise): the project comes from the services' containers, since the
 /// db container's labels went with it.
+/// botops.yml names a database that does not exist: psql says "does not exist" as it does for a
+/// dropped table, but nothing of the ledger is gone and no restore is offered (nothing on the host
+/// is changed: the test's own botops.yml is the only thing wrong).
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RecoverMisnamedDatabaseTests {
+    @Test func aDatabaseThatDoesNotExistIsNotCalledLostTables() async throws {
+        try await HostScene.run({ scene in
+            try scene.replaceInConfig("name: bot_trader_db}", with: "name: botops_no_such_db}")
+            let result = try await scene.botops(["recover", "--yes"])
+            #expect(result.termination == .exited(1), "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(result.stdoutText.contains("database \"botops_no_such_db\" does not exist"), "\(result.stdoutText)")
+            #expect(!result.stdoutText.contains("ledger tables are gone"), "\(result.stdoutText)")
+        }, cleanup: { _ in })
+    }
+}
+
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct RecoverRemovedDatabaseTests {
     static func restack(_ project: String?) async throws {
@@ -202,7 +218,8 @@ struct RecoverDeletedVolumeTests {
     /// A compose project of the test's own whose database is container NAME-db on volume
     /// NAME-data (never created here unless `volumeExists`), and a verified backup record; then
     /// `botops recover --yes`, whose result `check` judges. Nothing of it is left afterwards.
-    func recover(image: String, volumeExists: Bool, check: (CommandResult, String) async throws -> Void) async throws {
+    func recover(image: String, volumeExists: Bool, namedVolume: Bool = true, setUp: (HostScene, String) async throws -> Void = { _, _ in },
+                 check: (CommandResult, String) async throws -> Void) async throws {
         let app = shellQuote(try Sandbox.require().app)
         let name = "botops-test-\(UUID().uuidString.prefix(8).lowercased())"
         try await HostScene.run({ scene in
@@ -217,10 +234,11 @@ struct RecoverDeletedVolumeTests {
                     network_mode: none
                     volumes: [data:/var/lib/postgresql/data]
                 volumes:
-                  data: {name: \(name)-data}
+                  data: {\(namedVolume ? "name: \(name)-data" : "")}
                 EOF
                 """)
             if volumeExists { try await scene.sh("docker volume create \(name)-data >/dev/null") }
+            try await setUp(scene, name)
             try scene.replaceInConfig("database: {container: db,", with: "database: {container: \(name)-db,")
             try scene.replaceInConfig("file: docker-compose.aws.yml", with: "file: \(file)")
             let id = "20261130T000000Z"
@@ -233,7 +251,7 @@ struct RecoverDeletedVolumeTests {
             #expect(try await scene.sh("docker ps -aq --filter name=\(name)") == "", "no container was created")
             try await check(result, name)
         }, cleanup: { scene in
-            _ = try? await scene.sh("rm -f \(app)/logs/\(name)-compose.yml; docker rm -f \(name)-db >/dev/null 2>&1; docker volume rm \(name)-data >/dev/null 2>&1; true")
+            _ = try? await scene.sh("rm -f \(app)/logs/\(name)-compose.yml; docker rm -f \(name)-db >/dev/null 2>&1; docker volume rm \(name)-data \(name)_data >/dev/null 2>&1; true")
         })
     }
 
@@ -243,6 +261,21 @@ struct RecoverDeletedVolumeTests {
             #expect(result.stdoutText.contains("next: botops restore 20261130T000000Z --yes"), "\(result.stdoutText)")
             let volumes = try await LocalHost().run("docker volume ls -q --filter name=\(name)")
             #expect(volumes.stdoutText.isEmpty, "no volume was created")
+        }
+    }
+
+    /// No container of the stack is left (so no project label to read), and the compose file
+    /// keeps the data on a plain named volume: compose's derived name is absent, but the volume
+    /// of that key exists in another project. That is not data loss, and no restore is offered.
+    @Test func aVolumeOfTheSameKeyInAnotherProjectIsNotCalledGone() async throws {
+        try await recover(image: "botops-base:bookworm", volumeExists: false, namedVolume: false, setUp: { scene, name in
+            // The services are the test's own, absent ones: nothing names the stack's project.
+            try scene.replaceInConfig("services: [sighook, webhook, report-job]", with: "services: [\(name)-app]")
+            try await scene.sh("docker volume create --label com.docker.compose.project=\(name) --label com.docker.compose.volume=data \(name)_data >/dev/null")
+        }) { result, name in
+            #expect(!result.stdoutText.contains("is gone"), "\(result.stdoutText)")
+            #expect(!result.stdoutText.contains("botops restore 20261130T000000Z"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains("\(name)_data (compose project \(name)) does"), "\(result.stdoutText)")
         }
     }
 
@@ -489,31 +522,61 @@ struct RecoverStagedEditTests {
 /// the local one runs the script with an extra argument that must not reach the crontab.
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct RecoverCronFromHeadTests {
-    @Test func theEntriesCommittedAtTheHostsHeadAreInstalledNotTheLocalOnes() async throws {
+    /// Commits `file` in crontab.d at the host's HEAD and takes the managed entry out of the
+    /// crontab (with `also` run after), then `body`; HEAD, crontab.d and the crontab are put back.
+    static func withCrontabDAtHead(_ file: String, _ content: String, also: String = "true", cleanup extra: String = "true",
+                                   _ body: (HostScene) async throws -> Void) async throws {
         let app = shellQuote(try Sandbox.require().app)
-        let committed = try String(contentsOf: HostScene.repositoryRoot.appendingPathComponent("crontab.d/weekly-strategy-review.cron"), encoding: .utf8)
-        let local = try temporaryDirectory()
-        try committed.replacingOccurrences(of: "weekly_strategy_review.sh >>", with: "weekly_strategy_review.sh --local-variant >>")
-            .write(to: local.appendingPathComponent("weekly-strategy-review.cron"), atomically: true, encoding: .utf8)
         var original = ""
         var head = ""
         try await HostScene.run({ scene in
             original = try await scene.sh("crontab -l | base64 -w0")
             head = try await scene.sh("git -C \(app) rev-parse HEAD")
             try await scene.sh("""
-                cd \(app) && mkdir crontab.d && printf '%s' \(shellQuote(committed)) > crontab.d/weekly-strategy-review.cron \
+                cd \(app) && mkdir crontab.d && printf '%s' \(shellQuote(content)) > crontab.d/\(file) \\
                   && git add crontab.d && git -c user.name=test -c user.email=test@invalid commit -q -m 'crontab.d at HEAD (test)'
                 crontab -l | grep -v weekly_strategy_review | crontab -
+                \(also)
                 """)
+            try await body(scene)
+        }, cleanup: { scene in
+            if !head.isEmpty { try await scene.sh("cd \(app) && git reset -q --hard \(head) && rm -rf crontab.d") }
+            if !original.isEmpty { try await scene.sh("printf '%s' \(shellQuote(original)) | base64 -d | crontab -") }
+            try await scene.sh(extra)
+        })
+    }
+
+    @Test func theEntriesCommittedAtTheHostsHeadAreInstalledNotTheLocalOnes() async throws {
+        let committed = try String(contentsOf: HostScene.repositoryRoot.appendingPathComponent("crontab.d/weekly-strategy-review.cron"), encoding: .utf8)
+        let local = try temporaryDirectory()
+        try committed.replacingOccurrences(of: "weekly_strategy_review.sh >>", with: "weekly_strategy_review.sh --local-variant >>")
+            .write(to: local.appendingPathComponent("weekly-strategy-review.cron"), atomically: true, encoding: .utf8)
+        try await Self.withCrontabDAtHead("weekly-strategy-review.cron", committed) { scene in
             let result = try await scene.botops(["recover", "--yes", "--crontab-dir", local.path])
             #expect(result.termination == .exited(0), "\(result.stdoutText)\n\(result.stderrText)")
             let crontab = try await scene.sh("crontab -l")
             #expect(crontab.contains("weekly_strategy_review.sh >> /opt/bot/logs/weekly_review_cron.log"), "\(crontab)")
             #expect(!crontab.contains("--local-variant"), "the local crontab.d was installed: \(crontab)")
             #expect(result.stderrText.contains("from crontab.d at the host's HEAD ("), "\(result.stderrText)")
-        }, cleanup: { scene in
-            if !head.isEmpty { try await scene.sh("cd \(app) && git reset -q --hard \(head) && rm -rf crontab.d") }
-            if !original.isEmpty { try await scene.sh("printf '%s' \(shellQuote(original)) | base64 -d | crontab -") }
-        })
+        }
+    }
+
+    /// An entry at HEAD that does not parse fails the cron step only: the rest of the recovery
+    /// (here a stopped service) still happens, and the crontab is left as it was.
+    @Test func anEntryAtHeadThatDoesNotParseFailsTheCronStepOnly() async throws {
+        try await Self.withCrontabDAtHead("broken.cron", "this is not a schedule\n", also: "docker stop webhook >/dev/null",
+                                          cleanup: "docker start webhook >/dev/null") { scene in
+            let before = try await scene.sh("crontab -l")
+            let plan = try await scene.botops(["recover", "--format", "json"])
+            let steps = try #require((try JSONSerialization.jsonObject(with: Data(plan.stdoutText.utf8)) as? [String: Any])?["plan"] as? [String], "\(plan.stdoutText)")
+            #expect(!steps.contains { $0.hasPrefix("botops cron install") }, "the plan offers an install it will not do: \(steps)")
+            #expect(steps.contains { $0.hasPrefix("no cron change: crontab.d at the host's HEAD cannot be installed") }, "\(steps)")
+            let result = try await scene.botops(["recover", "--yes", "--format", "json"])
+            #expect(result.termination == .exited(1), "\(result.stdoutText)\n\(result.stderrText)")
+            #expect(try await scene.sh("docker inspect -f '{{.State.Status}}' webhook") == "running", "the database step did not run: \(result.stdoutText)\n\(result.stderrText)")
+            #expect(try await scene.sh("crontab -l") == before)
+            #expect(result.stdoutText.contains("crontab.d at the host's HEAD cannot be installed"), "\(result.stdoutText)")
+            #expect(result.stdoutText.contains("broken.cron"), "\(result.stdoutText)")
+        }
     }
 }

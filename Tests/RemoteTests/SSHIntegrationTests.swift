@@ -199,6 +199,18 @@ struct SSHIntegrationTests {
         }
     }
 
+    /// The host's processes whose command line matches `pattern` (written so that it does not
+    /// match itself, `[d]ocker …`), polled for up to 5 s until there are none.
+    func leftOnHost(_ pattern: String, _ connection: SSHConnection) async throws -> String {
+        var left = ""
+        for _ in 0..<50 {
+            left = try await connection.run("pgrep -af \(shellQuote(pattern)) || true").stdoutText
+            if left.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return left
+    }
+
     /// A `docker exec` into a container paused under it hangs until the container is unpaused.
     /// Closing the timed-out command's channel alone left it on the host (orphaned to init),
     /// with the shell and pipeline around it.
@@ -220,14 +232,8 @@ struct SSHIntegrationTests {
                     Issue.record("expected commandTimedOut, got \(String(describing: error))")
                     throw error ?? CancellationError()
                 }
-                // The kill travels on its own channel: give it a moment (pgrep's pattern does not match itself).
-                let pattern = shellQuote("[d]ocker exec \(container)")
-                var left = ""
-                for _ in 0..<50 {
-                    left = try await connection.run("pgrep -af \(pattern) || true").stdoutText
-                    if left.isEmpty { break }
-                    try await Task.sleep(for: .milliseconds(100))
-                }
+                // The kill travels on its own channel: give it a moment.
+                let left = try await leftOnHost("[d]ocker exec \(container)", connection)
                 #expect(left.isEmpty, "left running on the host: \(left)")
             } catch {
                 cleanup = try? await connection.run("docker unpause \(container); docker rm -f \(container)")
@@ -249,15 +255,10 @@ struct SSHIntegrationTests {
         await connection.close()
         let checker = try await connect()
         try await checker.closing {
-            let pattern = shellQuote("[s]leep 600 & echo \(token)")
-            var left = ""
-            for _ in 0..<50 {
-                left = try await checker.run("pgrep -af \(pattern) || true").stdoutText
-                if left.isEmpty { break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            let pattern = "[s]leep 600 & echo \(token)"
+            let left = try await leftOnHost(pattern, checker)
             #expect(left.isEmpty, "left running on the host: \(left)")
-            _ = try? await checker.run("pkill -KILL -f \(pattern)")
+            _ = try? await checker.run("pkill -KILL -f \(shellQuote(pattern))")
         }
     }
 

@@ -27,6 +27,9 @@ public struct Recoverer: Sendable {
     public private(set) var entries: [CronEntry]
     /// Where the installed entries come from, for the cron step's message.
     var entriesSource = "the local crontab.d"
+    /// Why crontab.d at the host's HEAD could not be read: the cron step fails with it, and the
+    /// other steps (the database's among them) still run.
+    var entriesProblem: String?
     public let playbook: RecoverPlaybook
     /// Told about the held lock, so the command lifecycle releases it on every way out.
     /// Takes the deploy lock through the command's session, which releases it on every way out.
@@ -93,11 +96,16 @@ public struct Recoverer: Sendable {
     public func run(_ options: Options) async throws -> RecoverReport {
         var recoverer = self
         let host = HostCrontabEntries(config: config)
-        if let committed = try host.parse(try await runner.run(host.command).stdout) {
-            recoverer.entries = committed.entries
-            recoverer.entriesSource = "crontab.d at the host's HEAD (\(committed.revision.prefix(12)))"
-        } else {
-            recoverer.entriesSource = "the local crontab.d (the host's HEAD has none)"
+        let printed = try await runner.run(host.command).stdout
+        do {
+            if let committed = try host.parse(printed) {
+                recoverer.entries = committed.entries
+                recoverer.entriesSource = "crontab.d at the host's HEAD (\(committed.revision.prefix(12)))"
+            } else {
+                recoverer.entriesSource = "the local crontab.d (the host's HEAD has none)"
+            }
+        } catch {
+            recoverer.entriesProblem = "crontab.d at the host's HEAD cannot be installed: \(error)"
         }
         return try await recoverer.recover(options)
     }
@@ -224,6 +232,10 @@ public struct Recoverer: Sendable {
         if !facts.dockerRunning {
             diagnosis.remaining.append(.init(problem: "dockerd is not running (root is needed to start it)", next: "sudo systemctl start docker"))
         }
+        if let problem = entriesProblem, diagnosis.cronNeedsInstall {
+            diagnosis.remaining.append(.init(problem: problem + "; recover leaves the crontab as it is",
+                                             next: "fix crontab.d (botops cron diff shows it), commit and deploy it, then botops recover --yes"))
+        }
         if facts.cronRunning == false {
             diagnosis.remaining.append(.init(problem: "no cron daemon runs (root is needed to start it)", next: "sudo systemctl start cron"))
         }
@@ -263,9 +275,11 @@ public struct Recoverer: Sendable {
             diagnosis.dataStop = .init(problem: "the database container \(config.database.container) is gone and recover could not find its volume in the compose file, so it starts nothing",
                                        next: "look at \(config.compose.file) in \(config.path) (compose config), then botops recover --yes")
         default:
-            // The checks that query the ledger say which of its tables are gone.
+            // The checks that query the ledger say which of its tables are gone: by SQLSTATE 42P01
+            // (undefined_table), not the words "does not exist", which a missing database or role
+            // says too (a config error that no restore repairs).
             let gone = diagnosis.checks.results.filter {
-                [.dbConnectivity, .tradeLinkage, .snapshotActive].contains($0.id) && $0.status == .fail && $0.message.contains("does not exist")
+                [.dbConnectivity, .tradeLinkage, .snapshotActive].contains($0.id) && $0.status == .fail && $0.evidence.contains(Evidence("sqlstate", "42P01"))
             }
             if !gone.isEmpty {
                 diagnosis.dataStop = .init(problem: "ledger tables are gone (\(gone.map(\.id.rawValue).joined(separator: ", ")): \(gone[0].message.prefix(200))); recover never restores on its own",
@@ -317,6 +331,21 @@ public struct Recoverer: Sendable {
         }
         let check = try await runner.run(RemoteCommand(ShellScript.lines([RecoverFacts.volumeCheckFunction, "volume_check \(name) \(image)"]), timeout: .seconds(60)))
         diagnosis.facts.volumeState = RecoverFacts.VolumeState.parse(check.stdout.split(separator: "\n").last.map(String.init) ?? "")
+        // With no container left to name the stack's project, the volume's name is compose's guess
+        // from the checkout's directory: a volume of the same compose key in another project (the
+        // stack brought up as bottrader-aws from a checkout named otherwise) is not "gone".
+        if diagnosis.facts.volumeState == .missing, diagnosis.project == nil, case .volume(let key) = mount,
+           let declared = project.volumes[key], declared.name == nil, !declared.external {
+            let others = try await runner.run(RemoteCommand(
+                "docker volume ls --filter label=com.docker.compose.volume=\(key) --format '{{.Name}} (compose project {{.Label \"com.docker.compose.project\"}})'",
+                timeout: .seconds(30)))
+            let found = others.stdout.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            if !found.isEmpty {
+                diagnosis.facts.volumeState = .unknown(
+                    "no container is left to name the stack's compose project, and \(name) (the project compose derives from \(config.path)) does not exist, but "
+                    + found.joined(separator: ", ") + " does: bring the stack up in its own project (compose -p PROJECT up -d in \(config.path))")
+            }
+        }
     }
 
     /// The project compose names a stack after when none is given: the checkout directory's name,
@@ -333,6 +362,10 @@ public struct Recoverer: Sendable {
             case .diagnose: continue
             case .files where diagnosis.filesNeedRestore: plan.append(saveAndRestoreCommand(diagnosis, directory: "\(state.path)/recover/TIME").displayText)
             case .cron where diagnosis.cronNeedsInstall:
+                if let problem = entriesProblem {
+                    plan.append("no cron change: \(problem)")
+                    continue
+                }
                 if diagnosis.crontabEmpty { plan.append("put back the newest crontab backup in \(state.path)/crontab-backups that holds your own lines") }
                 plan.append("botops cron install (managed entries from \(entriesSource): \(entries.map(\.name).joined(separator: ", ")))")
             case .modes where diagnosis.modesNeedRepair: plan += modeCommands(diagnosis).map(\.displayText)
@@ -390,6 +423,7 @@ public struct Recoverer: Sendable {
 
     func repairCron(_ diagnosis: Diagnosis) async throws -> (String, String) {
         guard diagnosis.cronNeedsInstall else { return ("nothing-to-do", "the managed entries are installed") }
+        if let problem = entriesProblem { return ("failed", problem) }
         let host = CronHost(runner: runner, state: state)
         var said: [String] = []
         // Read again right before writing: a crontab that is not empty now (or cannot be read:
