@@ -139,7 +139,7 @@ public struct Recoverer: Sendable {
         var report = RecoverReport(destination: runner.destination, startedAt: startedAt, result: "planned", broken: diagnosis.broken, plan: plan,
                                    steps: [RecoverReport.Step(name: "diagnose", status: diagnosis.broken.isEmpty ? "nothing-to-do" : "done",
                                                               message: diagnosis.broken.isEmpty ? "nothing broken" : "\(diagnosis.broken.count) problem(s)",
-                                                              durationMS: milliseconds(clock.now - start))],
+                                                              durationMS: wholeMilliseconds(clock.now - start))],
                                    saved: nil, remaining: diagnosis.remaining, checks: checkRows(diagnosis.checks), exitCode: 0)
         if let refusal {
             report.steps = []
@@ -181,14 +181,14 @@ public struct Recoverer: Sendable {
             } catch let error as RemoteError where error.isUnreachable {
                 throw error
             } catch let error as RecoverStop {
-                report.steps.append(RecoverReport.Step(name: step.rawValue, status: "stopped", message: error.message, durationMS: milliseconds(clock.now - stepStart)))
+                report.steps.append(RecoverReport.Step(name: step.rawValue, status: "stopped", message: error.message, durationMS: wholeMilliseconds(clock.now - stepStart)))
                 report.remaining.append(RecoverReport.Remaining(problem: error.message, next: error.next))
                 break
             } catch {
                 outcome = ("failed", "\(error)")
             }
             if report.steps.last?.status == "stopped" { break }
-            report.steps.append(RecoverReport.Step(name: step.rawValue, status: outcome.status, message: outcome.message, durationMS: milliseconds(clock.now - stepStart)))
+            report.steps.append(RecoverReport.Step(name: step.rawValue, status: outcome.status, message: outcome.message, durationMS: wholeMilliseconds(clock.now - stepStart)))
             progress("\(step.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(outcome.status): \(outcome.message)")
         }
 

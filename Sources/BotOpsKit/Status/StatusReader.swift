@@ -106,7 +106,7 @@ public struct StatusReader: Sendable {
         }
 
         return HostStatus(
-            destination: runner.destination, readAt: facts.now, durationMS: milliseconds(clock.now - start),
+            destination: runner.destination, readAt: facts.now, durationMS: wholeMilliseconds(clock.now - start),
             services: services, database: database, checkout: checkoutFacts.checkout, releasesProblem: checkoutFacts.releasesProblem,
             lock: lockStatus, lastDeploy: lastDeploy,
             cron: cronRows, cronProblem: cronProblem, newestReport: facts.newestReport,
@@ -208,8 +208,4 @@ struct ContainerObservation: Equatable {
                                         restarts: base.restarts, startedAt: startedAt)
         }
     }
-}
-
-func milliseconds(_ duration: Duration) -> Int {
-    Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
 }
