@@ -174,3 +174,68 @@ extension BackupSandboxTests {
         }
     }
 }
+
+extension BackupSandboxTests {
+    /// A schema and table whose names need quoting (mixed case; a space, `$$` and a quote): found in
+    /// the dump, set aside and restored, another table's foreign key moved.
+    @Test func replaceRestoresATableWhoseNamesNeedQuoting() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            try await BackupSandbox.psql("""
+                CREATE SCHEMA "BotopsOdd";
+                CREATE TABLE "BotopsOdd"."Odd $$Na'me" (id serial PRIMARY KEY, v text);
+                CREATE TABLE "BotopsOdd".child (pid int REFERENCES "BotopsOdd"."Odd $$Na'me" (id));
+                INSERT INTO "BotopsOdd"."Odd $$Na'me" (v) VALUES ('a'), ('b');
+                INSERT INTO "BotopsOdd".child VALUES (1);
+                """)
+            do {
+                let first = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+                let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+                try await BackupSandbox.psql(#"INSERT INTO "BotopsOdd"."Odd $$Na'me" (v) VALUES ('later')"#)
+                let replaced = try await scene.botops(["restore", record.id, "--tables", "BotopsOdd.Odd $$Na'me", "--replace", "--yes"], config: config)
+                #expect(replaced.termination == .exited(0), "\(replaced.stderrText)\(replaced.stdoutText)")
+                #expect(try await BackupSandbox.psql(#"SELECT count(*) FROM "BotopsOdd"."Odd $$Na'me""#) == "2")
+                #expect(try await BackupSandbox.psql(#"SELECT string_agg(relname || ' ' || n_live_tup, ',') FROM pg_stat_user_tables WHERE schemaname = 'BotopsOdd' AND relname LIKE '%replaced%'"#)
+                    .hasPrefix("Odd $$Na'me_replaced_"))
+                #expect(try await BackupSandbox.psql(#"SELECT confrelid::regclass FROM pg_constraint WHERE conrelid = '"BotopsOdd".child'::regclass AND contype = 'f'"#)
+                        == #""BotopsOdd"."Odd $$Na'me""#)
+            } catch {
+                Issue.record("restore --tables of a quoted name failed: \(error)")
+            }
+            try await BackupSandbox.psql(#"DROP SCHEMA "BotopsOdd" CASCADE"#)
+        }
+    }
+
+    /// Rows written between the plan's count and the restore: without --replace the transaction
+    /// counts again under the table's lock and refuses, so a table with rows is never set aside
+    /// without being asked to.
+    @Test func rowsWrittenAfterThePlanRefuseTheRestoreInsideItsTransaction() async throws {
+        try await BackupSandbox.scene { scene in
+            let configPath = try scene.config()
+            let scratch = "botops_scratch_race"
+            try await BackupSandbox.psql("CREATE TABLE \(scratch) (id serial PRIMARY KEY, v text)")
+            do {
+                let first = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: configPath)
+                let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+                let config = try BotOpsConfig.load(path: configPath)
+                let host = try await SSHConnection.connect(to: try scene.sandbox.target())
+                try await host.closing {
+                    let entry = try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == record.id })
+                    let job = TableRestore(config: config, runner: host)
+                    let plan = try await job.plan(entry, tables: [.init(parsing: scratch)], replace: false)
+                    #expect(plan.present[.init(parsing: scratch)] == 0, "empty when counted")
+                    try await BackupSandbox.psql("INSERT INTO \(scratch) (v) VALUES ('written after the count')")
+                    let error = await #expect(throws: RestoreError.self) { try await job.run(plan) }
+                    #expect(error?.exitCode == .refused, "\(String(describing: error))")
+                    #expect(error?.description.contains("public.\(scratch) has 1 rows now") == true, "\(String(describing: error))")
+                }
+                #expect(try await BackupSandbox.psql("SELECT count(*) FROM \(scratch)") == "1", "the row stays where it was written")
+                #expect(try await BackupSandbox.psql(#"SELECT count(*) FROM pg_tables WHERE tablename LIKE 'botops\_scratch\_race\_replaced%'"#) == "0")
+            } catch {
+                Issue.record("\(error)")
+            }
+            let aside = try await BackupSandbox.psql(#"SELECT string_agg(tablename, ', ') FROM pg_tables WHERE tablename LIKE 'botops\_scratch\_race%'"#)
+            try await BackupSandbox.psql("DROP TABLE IF EXISTS \(aside)")
+        }
+    }
+}

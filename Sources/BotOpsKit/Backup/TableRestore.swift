@@ -13,6 +13,9 @@ public struct TableRestore: Sendable {
         public var tables: [TableOfContents.TableName]
         /// Tables still in the live database, with their rows: set aside as `NAME_replaced_TIME`.
         public var present: [TableOfContents.TableName: Int64]
+        /// `--replace`: a table with rows is set aside; without it, rows found inside the
+        /// transaction (written since the plan) refuse the restore.
+        public var replace: Bool
         public var suffix: String
 
         public var lines: [String] {
@@ -80,7 +83,7 @@ public struct TableRestore: Sendable {
             throw RestoreError.refused(full.keys.map { "\($0) still has \(full[$0]!) rows" }.sorted().joined(separator: "; ")
                                        + "; add --replace to set it aside as NAME\(suffix) and restore the backup's")
         }
-        return Plan(record: entry.record, selection: selection, tables: tables, present: present, suffix: suffix)
+        return Plan(record: entry.record, selection: selection, tables: tables, present: present, replace: replace, suffix: suffix)
     }
 
     /// Restores the plan's tables in one transaction; returns what the operator is told.
@@ -90,6 +93,10 @@ public struct TableRestore: Sendable {
         let restored = BackupFigures(parsing: result.stdout)
         let recorded = plan.tables.compactMap { table in plan.record.tables.first { $0.schema == table.schema && $0.name == table.name } }
         guard result.succeeded, lines.contains("restored") else {
+            if let refusal = lines.first(where: { $0.contains(Self.refusalMark) }) {
+                throw RestoreError.refused(String(refusal[refusal.range(of: Self.refusalMark)!.upperBound...])
+                                           + "; nothing changed (the transaction rolled back); add --replace to set it aside and restore the backup's")
+            }
             let problems = BackupFigures.differences(recorded: BackupFigures(tables: recorded), restored: BackupFigures(tables: restored.tables))
             let detail = restored.tables.isEmpty || problems.isEmpty ? String(result.shownOutput.suffix(800)) : problems.joined(separator: "; ")
             throw RestoreError.tablesNotRestored(detail)
@@ -126,7 +133,8 @@ public struct TableRestore: Sendable {
         let container = scripts.backup.container
         var opening = "SET lock_timeout = '60s';\nBEGIN;\n"
         for table in plan.tables where plan.present[table] != nil {
-            opening += setAside(table, references: plan.selection.references.filter { $0.target == table }, suffix: plan.suffix) + "\n"
+            opening += setAside(table, references: plan.selection.references.filter { $0.target == table }, suffix: plan.suffix,
+                                refuseRows: !plan.replace) + "\n"
         }
         let recorded = plan.tables.compactMap { table in plan.record.tables.first { $0.schema == table.schema && $0.name == table.name } }
         let figures = recorded.map { table in
@@ -166,16 +174,27 @@ public struct TableRestore: Sendable {
             """, timeout: .seconds(6 * 3600), effect: .changes("restores \(plan.tables.map(\.description).joined(separator: ", ")) from \(plan.record.id).dump into \(scripts.live)"))
     }
 
+    /// What the set-aside step raises when a table gained rows since the plan (without --replace).
+    static let refusalMark = "botops-refused: "
+
     /// Renames a live table, its indexes (and so its key and unique constraints) and the sequences
     /// it owns out of the restored names' way, and drops the listed foreign keys of other tables
-    /// that point at it (the list adds them again, pointing at the restored table).
-    func setAside(_ table: TableOfContents.TableName, references: [TableOfContents.Reference], suffix: String) -> String {
+    /// that point at it (the list adds them again, pointing at the restored table). The table is
+    /// locked first; with `refuseRows`, rows there now (a writer since the plan's count) abort the
+    /// transaction. The block's dollar quote is one no name in it holds.
+    func setAside(_ table: TableOfContents.TableName, references: [TableOfContents.Reference], suffix: String, refuseRows: Bool) -> String {
         let relation = RestoreScripts.literal(RestoreScripts.identifier(table.schema) + "." + RestoreScripts.identifier(table.name))
         let constraints = "ARRAY[" + references.map { RestoreScripts.literal($0.constraint) }.joined(separator: ", ") + "]::text[]"
         let target = RestoreScripts.literal(Self.setAsideName(table.name, suffix: suffix))
         let suffix = RestoreScripts.literal(suffix)
-        return """
-            DO $$ DECLARE t regclass := \(relation)::regclass; r record; BEGIN
+        let refusal = RestoreScripts.literal(Self.refusalMark + "%s has %s rows now, written since they were counted")
+        let body = """
+            DECLARE t regclass := \(relation)::regclass; r record; n bigint; BEGIN
+              EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', t);
+              IF \(refuseRows ? "true" : "false") THEN
+                EXECUTE format('SELECT count(*) FROM %s', t) INTO n;
+                IF n > 0 THEN RAISE EXCEPTION USING MESSAGE = format(\(refusal), \(RestoreScripts.literal(table.description)), n); END IF;
+              END IF;
               FOR r IN SELECT conname, conrelid::regclass AS rel FROM pg_constraint
                         WHERE confrelid = t AND contype = 'f' AND conrelid <> t AND conname = ANY (\(constraints)) LOOP
                 EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.rel, r.conname);
@@ -188,7 +207,10 @@ public struct TableRestore: Sendable {
                 EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', r.rel, left(r.relname, 63 - length(\(suffix))) || \(suffix));
               END LOOP;
               EXECUTE format('ALTER TABLE %s RENAME TO %I', t, \(target));
-            END $$;
+            END
             """
+        var quote = "$botops$"
+        while body.contains(quote) { quote = "$botops" + String(quote.count) + "$" }
+        return "DO " + quote + " " + body + " " + quote + ";"
     }
 }
