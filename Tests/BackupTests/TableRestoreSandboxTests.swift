@@ -133,7 +133,8 @@ extension BackupSandboxTests {
             let pushed = scene.directory + "/pushed"
             try await BackupSandbox.sh("mkdir \(shellQuote(pushed)) && chown bot:bot \(shellQuote(pushed))")
             let config = try scene.config(dir: dir)
-            try "  push: cp -t \(pushed) --\n".appendToFile(config)
+            // The README's shape for a tool that takes its destination last (rsync, scp).
+            try "  push: sh -c 'cp -- \"$@\" \(pushed)/' push\n".appendToFile(config)
             let first = try await scene.botops(["backup", "--format", "json"], config: config)
             #expect(first.termination == .exited(0), "\(first.stderrText)")
             let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
