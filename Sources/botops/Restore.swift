@@ -92,7 +92,7 @@ struct RestoreCommand: HostCommand {
             throw RestoreError.refused("restoring tables changes the live database; add --yes to do it")
         }
         try await audited(entry, session: session) {
-            for note in try await job.run(plan) { print(note) }
+            for note in try await job.run(plan, interruption: session.interruption) { print(note) }
         }
         return ExitStatus(.success)
     }

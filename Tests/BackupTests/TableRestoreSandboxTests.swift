@@ -203,7 +203,7 @@ extension BackupSandboxTests {
             } catch {
                 Issue.record("restore --tables of a quoted name failed: \(error)")
             }
-            try await BackupSandbox.psql(#"DROP SCHEMA "BotopsOdd" CASCADE"#)
+            _ = try await BackupSandbox.psql(#"DROP SCHEMA "BotopsOdd" CASCADE"#)
         }
     }
 
@@ -236,7 +236,48 @@ extension BackupSandboxTests {
                 Issue.record("\(error)")
             }
             let aside = try await BackupSandbox.psql(#"SELECT string_agg(tablename, ', ') FROM pg_tables WHERE tablename LIKE 'botops\_scratch\_race%'"#)
-            try await BackupSandbox.psql("DROP TABLE IF EXISTS \(aside)")
+            _ = try await BackupSandbox.psql("DROP TABLE IF EXISTS \(aside)")
+        }
+    }
+
+    /// Ctrl-C while the rows are copied in: the restore's session on the host is ended, so its
+    /// transaction rolls back; nothing goes on committing there after botops has exited.
+    @Test func anInterruptedTableRestoreRollsBackOnTheHostInsteadOfCommittingLater() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            let scratch = "botops_scratch_interrupted"
+            _ = try await BackupSandbox.psql("CREATE TABLE \(scratch) AS SELECT i, md5(i::text) AS note FROM generate_series(1, 2000000) i; ALTER TABLE \(scratch) ADD PRIMARY KEY (i)")
+            do {
+                let first = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+                let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+                _ = try await BackupSandbox.psql("DROP TABLE \(scratch)")
+                let stderr = scene.directory + "/restore.stderr"
+                FileManager.default.createFile(atPath: stderr, contents: nil)
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
+                process.arguments = ["restore", record.id, "--tables", scratch, "--yes", "--config", config]
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+                try process.run()
+                try await waitUntil {
+                    try await BackupSandbox.psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY public.\(scratch)%'") == "1" || !process.isRunning
+                }
+                kill(process.processIdentifier, SIGINT)
+                while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+                let errors = (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? ""
+                #expect(process.terminationStatus == 130, "\(errors)")
+                #expect(errors.contains("the tables were not restored, nothing changed"), "\(errors)")
+                // Whatever session of the restore is left on the host ends (commits or rolls back).
+                try await waitUntil {
+                    try await BackupSandbox.psql("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (query LIKE '%\(scratch)%' OR query LIKE '%botops_restored%')") == "0"
+                }
+                #expect(try await BackupSandbox.psql("SELECT count(*) FROM pg_tables WHERE tablename = '\(scratch)'") == "0", "rolled back, not committed after botops exited")
+                let audit = try await BackupSandbox.sh("tail -n 1 ~bot/.botops/audit.jsonl")
+                #expect(audit.contains(#""action":"restore""#) && audit.contains(#""result":"failed""#) && audit.contains("interrupted"), "\(audit)")
+            } catch {
+                Issue.record("\(error)")
+            }
+            _ = try await BackupSandbox.psql("DROP TABLE IF EXISTS \(scratch)")
         }
     }
 }

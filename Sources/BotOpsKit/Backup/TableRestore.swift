@@ -86,8 +86,16 @@ public struct TableRestore: Sendable {
         return Plan(record: entry.record, selection: selection, tables: tables, present: present, replace: replace, suffix: suffix)
     }
 
-    /// Restores the plan's tables in one transaction; returns what the operator is told.
-    public func run(_ plan: Plan) async throws -> [String] {
+    /// Restores the plan's tables in one transaction; returns what the operator is told. An
+    /// interruption ends the restore's session on the host, so the transaction rolls back there
+    /// (the restore is waited for, not abandoned: abandoned, it went on and committed after botops
+    /// had exited and released the lock).
+    public func run(_ plan: Plan, interruption: Interruption = Interruption()) async throws -> [String] {
+        let runner = runner
+        let cancel = cancel(plan)
+        interruption.onRequest(stillRunning: { "the restore of \(plan.tables.map(\.description).joined(separator: ", ")) (psql in the db container)" }) { _ in
+            Task { _ = try? await runner.run(cancel) }
+        }
         let result = try await runner.run(restore(plan))
         let lines = result.stdout.split(separator: "\n").map(String.init)
         let restored = BackupFigures(parsing: result.stdout)
@@ -97,6 +105,9 @@ public struct TableRestore: Sendable {
                 throw RestoreError.refused(String(refusal[refusal.range(of: Self.refusalMark)!.upperBound...])
                                            + "; nothing changed (the transaction rolled back); add --replace to set it aside and restore the backup's")
             }
+            if let signal = interruption.signal, !lines.contains("restored") {
+                throw RestoreError.tablesNotRestored("interrupted (\(signalName(signal))): the restore's session on the host was ended before COMMIT")
+            }
             let problems = BackupFigures.differences(recorded: BackupFigures(tables: recorded), restored: BackupFigures(tables: restored.tables))
             let detail = restored.tables.isEmpty || problems.isEmpty ? String(result.shownOutput.suffix(800)) : problems.joined(separator: "; ")
             throw RestoreError.tablesNotRestored(detail)
@@ -105,6 +116,15 @@ public struct TableRestore: Sendable {
         notes += plan.present.keys.sorted { $0.description < $1.description }.map { "\($0) was set aside as \($0.schema).\(Self.setAsideName($0.name, suffix: plan.suffix))" }
         notes += plan.selection.references.map { "\($0.table) foreign key \($0.constraint) now points at the restored \($0.target)" }
         return notes
+    }
+
+    /// The restore's psql session, by its application name.
+    static func applicationName(_ plan: Plan) -> String { "botops-restore" + plan.suffix }
+
+    /// Ends the restore's session in the db container: its open transaction rolls back.
+    func cancel(_ plan: Plan) -> RemoteCommand {
+        RemoteCommand(scripts.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = \(RestoreScripts.literal(Self.applicationName(plan)));"),
+                      timeout: .seconds(60), effect: .changes("ends the restore's session in the \(scripts.backup.container) container (its transaction rolls back)"))
     }
 
     /// The dump's table of contents with dependencies.
@@ -166,7 +186,7 @@ public struct TableRestore: Sendable {
             {
               printf '%s\\n' \(opening)
               docker exec -i \(container) pg_restore -L \(list) -f - <\(plan.record.id + ".dump") 2>"$err" && printf '%s\\n' \(closing)
-            } | docker exec -i \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(scripts.backup.user) -d \(scripts.live) 2>&1
+            } | docker exec -i -e PGAPPNAME=\(Self.applicationName(plan)) \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(scripts.backup.user) -d \(scripts.live) 2>&1
             status=$?
             # Whether it committed is the `restored` line; pg_restore's words explain a rollback.
             [ -s "$err" ] && tail -n 5 "$err" >&2
