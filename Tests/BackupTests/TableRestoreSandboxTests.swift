@@ -280,4 +280,30 @@ extension BackupSandboxTests {
             _ = try await BackupSandbox.psql("DROP TABLE IF EXISTS \(scratch)")
         }
     }
+
+    /// The COMMIT is conditional on the figures: a record that says one row more than the dump
+    /// holds rolls the whole restore back.
+    @Test func figuresThatDifferFromTheRecordRollTheTableRestoreBack() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            let scratch = "botops_scratch_differ"
+            _ = try await BackupSandbox.psql("CREATE TABLE \(scratch) (id int PRIMARY KEY); INSERT INTO \(scratch) SELECT generate_series(1, 10)")
+            do {
+                let first = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+                var record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+                _ = try await BackupSandbox.psql("DROP TABLE \(scratch)")
+                let index = try #require(record.tables.firstIndex { $0.name == scratch })
+                record.tables[index].rows += 1
+                // In place: the file keeps its owner.
+                try record.json.write(toFile: scene.directory + "/backups/" + record.id + ".json", atomically: false, encoding: .utf8)
+                let result = try await scene.botops(["restore", record.id, "--tables", scratch, "--yes"], config: config)
+                #expect(result.termination == .exited(1), "\(result.stderrText)")
+                #expect(result.stderrText.contains("the tables were not restored, nothing changed") && result.stderrText.contains(scratch), "\(result.stderrText)")
+                #expect(try await BackupSandbox.psql("SELECT count(*) FROM pg_tables WHERE tablename = '\(scratch)'") == "0", "rolled back")
+            } catch {
+                Issue.record("\(error)")
+            }
+            _ = try await BackupSandbox.psql("DROP TABLE IF EXISTS \(scratch)")
+        }
+    }
 }
