@@ -31,7 +31,7 @@ struct RestoreCommand: HostCommand {
     @Flag(name: .long, help: "Only the throwaway restore and comparison (the monthly restore test).")
     var test = false
 
-    @Flag(name: .long, help: "Print the plan and change nothing.")
+    @Flag(name: .long, help: "Print the plan and change nothing (a dump on this machine is still uploaded to backup.dir first).")
     var dryRun = false
 
     @Flag(name: .long, help: "Do the restore (without it, the plan is printed and botops exits 4).")
