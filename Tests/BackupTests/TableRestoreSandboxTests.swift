@@ -306,4 +306,29 @@ extension BackupSandboxTests {
             _ = try await BackupSandbox.psql("DROP TABLE IF EXISTS \(scratch)")
         }
     }
+
+    /// Another table's foreign key added after the backup cannot be moved by the dump: the plan
+    /// and the result say it stays on the table set aside.
+    @Test func aForeignKeyTheBackupDoesNotHaveIsNamedAsLeftOnTheSetAsideTable() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            let parent = "botops_scratch_fkparent"
+            _ = try await BackupSandbox.psql("CREATE TABLE \(parent) (id int PRIMARY KEY); INSERT INTO \(parent) VALUES (1), (2)")
+            do {
+                let first = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+                let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+                _ = try await BackupSandbox.psql("CREATE TABLE botops_scratch_fklater (pid int CONSTRAINT botops_later_fk REFERENCES \(parent) (id)); INSERT INTO botops_scratch_fklater VALUES (2)")
+                let plan = try await scene.botops(["restore", record.id, "--tables", parent, "--replace", "--dry-run"], config: config)
+                #expect(plan.stdoutText.contains("warning: the foreign key botops_later_fk of botops_scratch_fklater is not in the backup: it stays on public.\(parent)_replaced_"),
+                        "\(plan.stdoutText)")
+                let done = try await scene.botops(["restore", record.id, "--tables", parent, "--replace", "--yes"], config: config)
+                #expect(done.termination == .exited(0), "\(done.stderrText)")
+                #expect(done.stdoutText.contains("warning: the foreign key botops_later_fk of botops_scratch_fklater still points at public.\(parent)_replaced_"), "\(done.stdoutText)")
+            } catch {
+                Issue.record("\(error)")
+            }
+            let aside = try await BackupSandbox.psql(#"SELECT string_agg(tablename, ', ') FROM pg_tables WHERE tablename LIKE 'botops\_scratch\_fk%'"#)
+            _ = try await BackupSandbox.psql("DROP TABLE IF EXISTS \(aside) CASCADE")
+        }
+    }
 }

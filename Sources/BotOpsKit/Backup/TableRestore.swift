@@ -17,13 +17,20 @@ public struct TableRestore: Sendable {
         /// transaction (written since the plan) refuse the restore.
         public var replace: Bool
         public var suffix: String
+        /// Per table still there: other tables' foreign keys to it that the backup does not
+        /// re-create (`NAME of TABLE`); they stay on the table set aside.
+        public var stranded: [TableOfContents.TableName: [String]] = [:]
 
         public var lines: [String] {
             var lines: [String] = []
             for table in tables {
                 let recorded = record.tables.first { $0.schema == table.schema && $0.name == table.name }
                 if let rows = present[table] {
-                    lines.append("rename \(table) (\(rows) rows) → \(table.schema).\(TableRestore.setAsideName(table.name, suffix: suffix)), with its indexes and owned sequences")
+                    let aside = "\(table.schema).\(TableRestore.setAsideName(table.name, suffix: suffix))"
+                    lines.append("rename \(table) (\(rows) rows) → \(aside), with its indexes and owned sequences")
+                    for key in stranded[table] ?? [] {
+                        lines.append("warning: the foreign key \(key) is not in the backup: it stays on \(aside), not on the restored table; re-create it by hand")
+                    }
                 }
                 lines.append("restore \(table) from \(record.id) (\(recorded?.rows ?? 0) rows recorded)")
             }
@@ -73,7 +80,14 @@ public struct TableRestore: Sendable {
         let probed = try await runner.run(probe(tables))
         guard probed.succeeded else { throw RestoreError.failed("cannot read the live tables: \(probed.shownOutput)") }
         var present: [TableOfContents.TableName: Int64] = [:]
+        var stranded: [TableOfContents.TableName: [String]] = [:]
         for line in probed.stdout.split(separator: "\n") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            if fields.count == 4, fields[0] == "fk", let index = Int(fields[1]), tables.indices.contains(index),
+               !selection.references.contains(where: { $0.target == tables[index] && $0.constraint == fields[3] }) {
+                stranded[tables[index], default: []].append("\(fields[3]) of \(fields[2])")
+                continue
+            }
             let words = line.split(separator: " ")
             guard words.count == 3, words[0] == "rows", let index = Int(words[1]), tables.indices.contains(index), let rows = Int64(words[2]) else { continue }
             present[tables[index]] = rows
@@ -83,7 +97,7 @@ public struct TableRestore: Sendable {
             throw RestoreError.refused(full.keys.map { "\($0) still has \(full[$0]!) rows" }.sorted().joined(separator: "; ")
                                        + "; add --replace to set it aside as NAME\(suffix) and restore the backup's")
         }
-        return Plan(record: entry.record, selection: selection, tables: tables, present: present, replace: replace, suffix: suffix)
+        return Plan(record: entry.record, selection: selection, tables: tables, present: present, replace: replace, suffix: suffix, stranded: stranded)
     }
 
     /// Restores the plan's tables in one transaction; returns what the operator is told. An
@@ -114,6 +128,9 @@ public struct TableRestore: Sendable {
         }
         var notes = recorded.map { "\($0.qualifiedName): \($0.rows) rows restored, figures equal the record" }
         notes += plan.present.keys.sorted { $0.description < $1.description }.map { "\($0) was set aside as \($0.schema).\(Self.setAsideName($0.name, suffix: plan.suffix))" }
+        notes += plan.stranded.sorted { $0.key.description < $1.key.description }.flatMap { table, keys in
+            keys.map { "warning: the foreign key \($0) still points at \(table.schema).\(Self.setAsideName(table.name, suffix: plan.suffix)) (not in the backup); re-create it on the restored \(table) by hand" }
+        }
         notes += plan.selection.references.map { "\($0.table) foreign key \($0.constraint) now points at the restored \($0.target)" }
         return notes
     }
@@ -133,13 +150,16 @@ public struct TableRestore: Sendable {
                       timeout: .seconds(600))
     }
 
-    /// `rows INDEX COUNT` for each table that exists in the live database.
+    /// `rows INDEX COUNT` for each table that exists in the live database, and `fk\tINDEX\tTABLE\tNAME`
+    /// for each other table's foreign key to it.
     func probe(_ tables: [TableOfContents.TableName]) -> RemoteCommand {
         let sql = tables.enumerated().map { index, table in
             let name = RestoreScripts.literal(RestoreScripts.identifier(table.schema) + "." + RestoreScripts.identifier(table.name))
             return """
                 SELECT 'rows \(index) ' || (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s', c), false, true, '')))[1]::text
                   FROM (SELECT to_regclass(\(name)) AS c) t WHERE c IS NOT NULL;
+                SELECT concat_ws(E'\\t', 'fk', \(index), conrelid::regclass, conname) FROM pg_constraint
+                 WHERE confrelid = to_regclass(\(name)) AND contype = 'f' AND conrelid <> confrelid;
                 """
         }.joined(separator: "\n")
         return RemoteCommand(scripts.psql(sql, database: scripts.live), timeout: .seconds(600))
