@@ -31,7 +31,7 @@ struct RestoreCommand: HostCommand {
     @Flag(name: .long, help: "Only the throwaway restore and comparison (the monthly restore test).")
     var test = false
 
-    @Flag(name: .long, help: "Print the plan and change nothing.")
+    @Flag(name: .long, help: "Print the plan and change nothing (a dump on this machine is still uploaded to backup.dir first).")
     var dryRun = false
 
     @Flag(name: .long, help: "Do the restore (without it, the plan is printed and botops exits 4).")
@@ -92,7 +92,7 @@ struct RestoreCommand: HostCommand {
             throw RestoreError.refused("restoring tables changes the live database; add --yes to do it")
         }
         try await audited(entry, session: session) {
-            for note in try await job.run(plan) { print(note) }
+            for note in try await job.run(plan, interruption: session.interruption) { print(note) }
         }
         return ExitStatus(.success)
     }

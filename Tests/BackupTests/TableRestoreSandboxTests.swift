@@ -133,7 +133,8 @@ extension BackupSandboxTests {
             let pushed = scene.directory + "/pushed"
             try await BackupSandbox.sh("mkdir \(shellQuote(pushed)) && chown bot:bot \(shellQuote(pushed))")
             let config = try scene.config(dir: dir)
-            try "  push: cp -t \(pushed) --\n".appendToFile(config)
+            // The README's shape for a tool that takes its destination last (rsync, scp).
+            try "  push: sh -c 'cp -- \"$@\" \(pushed)/' push\n".appendToFile(config)
             let first = try await scene.botops(["backup", "--format", "json"], config: config)
             #expect(first.termination == .exited(0), "\(first.stderrText)")
             let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
@@ -171,6 +172,163 @@ extension BackupSandboxTests {
             #expect(listed.split(separator: "\n").contains(".env") && listed.split(separator: "\n").contains("logs/"), "\(listed)")
             #expect(try await BackupSandbox.sh("tar -xzOf \(shellQuote(path)) .env | sha256sum") == (try await BackupSandbox.sh("sha256sum < /opt/bot/.env")))
             #expect(!result.stdoutText.contains("fake-secret-do-not-print") && !result.stderrText.contains("fake-secret-do-not-print"))
+        }
+    }
+}
+
+extension BackupSandboxTests {
+    /// A schema and table whose names need quoting (mixed case; a space, `$$` and a quote): found in
+    /// the dump, set aside and restored, another table's foreign key moved.
+    @Test func replaceRestoresATableWhoseNamesNeedQuoting() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            try await BackupSandbox.psql("""
+                CREATE SCHEMA "BotopsOdd";
+                CREATE TABLE "BotopsOdd"."Odd $$Na'me" (id serial PRIMARY KEY, v text);
+                CREATE TABLE "BotopsOdd".child (pid int REFERENCES "BotopsOdd"."Odd $$Na'me" (id));
+                INSERT INTO "BotopsOdd"."Odd $$Na'me" (v) VALUES ('a'), ('b');
+                INSERT INTO "BotopsOdd".child VALUES (1);
+                """)
+            do {
+                let first = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+                let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+                try await BackupSandbox.psql(#"INSERT INTO "BotopsOdd"."Odd $$Na'me" (v) VALUES ('later')"#)
+                let replaced = try await scene.botops(["restore", record.id, "--tables", "BotopsOdd.Odd $$Na'me", "--replace", "--yes"], config: config)
+                #expect(replaced.termination == .exited(0), "\(replaced.stderrText)\(replaced.stdoutText)")
+                #expect(try await BackupSandbox.psql(#"SELECT count(*) FROM "BotopsOdd"."Odd $$Na'me""#) == "2")
+                #expect(try await BackupSandbox.psql(#"SELECT string_agg(relname || ' ' || n_live_tup, ',') FROM pg_stat_user_tables WHERE schemaname = 'BotopsOdd' AND relname LIKE '%replaced%'"#)
+                    .hasPrefix("Odd $$Na'me_replaced_"))
+                #expect(try await BackupSandbox.psql(#"SELECT confrelid::regclass FROM pg_constraint WHERE conrelid = '"BotopsOdd".child'::regclass AND contype = 'f'"#)
+                        == #""BotopsOdd"."Odd $$Na'me""#)
+            } catch {
+                Issue.record("restore --tables of a quoted name failed: \(error)")
+            }
+            _ = try await BackupSandbox.psql(#"DROP SCHEMA "BotopsOdd" CASCADE"#)
+        }
+    }
+
+    /// Rows written between the plan's count and the restore: without --replace the transaction
+    /// counts again under the table's lock and refuses, so a table with rows is never set aside
+    /// without being asked to.
+    @Test func rowsWrittenAfterThePlanRefuseTheRestoreInsideItsTransaction() async throws {
+        try await BackupSandbox.scene { scene in
+            let configPath = try scene.config()
+            let scratch = "botops_scratch_race"
+            try await BackupSandbox.psql("CREATE TABLE \(scratch) (id serial PRIMARY KEY, v text)")
+            do {
+                let first = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: configPath)
+                let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+                let config = try BotOpsConfig.load(path: configPath)
+                let host = try await SSHConnection.connect(to: try scene.sandbox.target())
+                try await host.closing {
+                    let entry = try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == record.id })
+                    let job = TableRestore(config: config, runner: host)
+                    let plan = try await job.plan(entry, tables: [.init(parsing: scratch)], replace: false)
+                    #expect(plan.present[.init(parsing: scratch)] == 0, "empty when counted")
+                    try await BackupSandbox.psql("INSERT INTO \(scratch) (v) VALUES ('written after the count')")
+                    let error = await #expect(throws: RestoreError.self) { try await job.run(plan) }
+                    #expect(error?.exitCode == .refused, "\(String(describing: error))")
+                    #expect(error?.description.contains("public.\(scratch) has 1 rows now") == true, "\(String(describing: error))")
+                }
+                #expect(try await BackupSandbox.psql("SELECT count(*) FROM \(scratch)") == "1", "the row stays where it was written")
+                #expect(try await BackupSandbox.psql(#"SELECT count(*) FROM pg_tables WHERE tablename LIKE 'botops\_scratch\_race\_replaced%'"#) == "0")
+            } catch {
+                Issue.record("\(error)")
+            }
+            let aside = try await BackupSandbox.psql(#"SELECT string_agg(tablename, ', ') FROM pg_tables WHERE tablename LIKE 'botops\_scratch\_race%'"#)
+            _ = try await BackupSandbox.psql("DROP TABLE IF EXISTS \(aside)")
+        }
+    }
+
+    /// Ctrl-C while the rows are copied in: the restore's session on the host is ended, so its
+    /// transaction rolls back; nothing goes on committing there after botops has exited.
+    @Test func anInterruptedTableRestoreRollsBackOnTheHostInsteadOfCommittingLater() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            let scratch = "botops_scratch_interrupted"
+            _ = try await BackupSandbox.psql("CREATE TABLE \(scratch) AS SELECT i, md5(i::text) AS note FROM generate_series(1, 2000000) i; ALTER TABLE \(scratch) ADD PRIMARY KEY (i)")
+            do {
+                let first = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+                let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+                _ = try await BackupSandbox.psql("DROP TABLE \(scratch)")
+                let stderr = scene.directory + "/restore.stderr"
+                FileManager.default.createFile(atPath: stderr, contents: nil)
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
+                process.arguments = ["restore", record.id, "--tables", scratch, "--yes", "--config", config]
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+                try process.run()
+                try await waitUntil {
+                    try await BackupSandbox.psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY public.\(scratch)%'") == "1" || !process.isRunning
+                }
+                kill(process.processIdentifier, SIGINT)
+                while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+                let errors = (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? ""
+                #expect(process.terminationStatus == 130, "\(errors)")
+                #expect(errors.contains("the tables were not restored, nothing changed"), "\(errors)")
+                // Whatever session of the restore is left on the host ends (commits or rolls back).
+                try await waitUntil {
+                    try await BackupSandbox.psql("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (query LIKE '%\(scratch)%' OR query LIKE '%botops_restored%')") == "0"
+                }
+                #expect(try await BackupSandbox.psql("SELECT count(*) FROM pg_tables WHERE tablename = '\(scratch)'") == "0", "rolled back, not committed after botops exited")
+                let audit = try await BackupSandbox.sh("tail -n 1 ~bot/.botops/audit.jsonl")
+                #expect(audit.contains(#""action":"restore""#) && audit.contains(#""result":"failed""#) && audit.contains("interrupted"), "\(audit)")
+            } catch {
+                Issue.record("\(error)")
+            }
+            _ = try await BackupSandbox.psql("DROP TABLE IF EXISTS \(scratch)")
+        }
+    }
+
+    /// The COMMIT is conditional on the figures: a record that says one row more than the dump
+    /// holds rolls the whole restore back.
+    @Test func figuresThatDifferFromTheRecordRollTheTableRestoreBack() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            let scratch = "botops_scratch_differ"
+            _ = try await BackupSandbox.psql("CREATE TABLE \(scratch) (id int PRIMARY KEY); INSERT INTO \(scratch) SELECT generate_series(1, 10)")
+            do {
+                let first = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+                var record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+                _ = try await BackupSandbox.psql("DROP TABLE \(scratch)")
+                let index = try #require(record.tables.firstIndex { $0.name == scratch })
+                record.tables[index].rows += 1
+                // In place: the file keeps its owner.
+                try record.json.write(toFile: scene.directory + "/backups/" + record.id + ".json", atomically: false, encoding: .utf8)
+                let result = try await scene.botops(["restore", record.id, "--tables", scratch, "--yes"], config: config)
+                #expect(result.termination == .exited(1), "\(result.stderrText)")
+                #expect(result.stderrText.contains("the tables were not restored, nothing changed") && result.stderrText.contains(scratch), "\(result.stderrText)")
+                #expect(try await BackupSandbox.psql("SELECT count(*) FROM pg_tables WHERE tablename = '\(scratch)'") == "0", "rolled back")
+            } catch {
+                Issue.record("\(error)")
+            }
+            _ = try await BackupSandbox.psql("DROP TABLE IF EXISTS \(scratch)")
+        }
+    }
+
+    /// Another table's foreign key added after the backup cannot be moved by the dump: the plan
+    /// and the result say it stays on the table set aside.
+    @Test func aForeignKeyTheBackupDoesNotHaveIsNamedAsLeftOnTheSetAsideTable() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            let parent = "botops_scratch_fkparent"
+            _ = try await BackupSandbox.psql("CREATE TABLE \(parent) (id int PRIMARY KEY); INSERT INTO \(parent) VALUES (1), (2)")
+            do {
+                let first = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+                let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+                _ = try await BackupSandbox.psql("CREATE TABLE botops_scratch_fklater (pid int CONSTRAINT botops_later_fk REFERENCES \(parent) (id)); INSERT INTO botops_scratch_fklater VALUES (2)")
+                let plan = try await scene.botops(["restore", record.id, "--tables", parent, "--replace", "--dry-run"], config: config)
+                #expect(plan.stdoutText.contains("warning: the foreign key botops_later_fk of botops_scratch_fklater is not in the backup: it stays on public.\(parent)_replaced_"),
+                        "\(plan.stdoutText)")
+                let done = try await scene.botops(["restore", record.id, "--tables", parent, "--replace", "--yes"], config: config)
+                #expect(done.termination == .exited(0), "\(done.stderrText)")
+                #expect(done.stdoutText.contains("warning: the foreign key botops_later_fk of botops_scratch_fklater still points at public.\(parent)_replaced_"), "\(done.stdoutText)")
+            } catch {
+                Issue.record("\(error)")
+            }
+            let aside = try await BackupSandbox.psql(#"SELECT string_agg(tablename, ', ') FROM pg_tables WHERE tablename LIKE 'botops\_scratch\_fk%'"#)
+            _ = try await BackupSandbox.psql("DROP TABLE IF EXISTS \(aside) CASCADE")
         }
     }
 }

@@ -8,7 +8,7 @@ import Foundation
 ///       keep: {daily: 7, weekly: 4, monthly: 12}
 ///       max_age: 24h               # or off
 ///       host_files: false      # true: logs/ and .env of the checkout archived beside the dump
-///       push: rsync -a --chmod=F600 -e ssh -- box:backups/   # run on the host after a verified backup, + the files
+///       push: sh -c 'rsync -a -- "$@" box:backups/' push   # run on the host after a verified backup, the files appended
 public struct BackupSettings: Sendable, Equatable {
     /// nil: `<state_dir>/backups`.
     public var dir: String?

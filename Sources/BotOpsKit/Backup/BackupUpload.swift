@@ -33,6 +33,11 @@ public struct BackupUpload: Sendable {
             throw BackupUploadError(description: "\(path) has no readable record beside it (\(recordPath)); a backup is restored with the record its figures are checked against",
                                     exitCode: .usage)
         }
+        // The id names files in backup.dir: only a backup's own name (no `/`, no `..`).
+        guard BackupID.parse(record.id)?.text == record.id, record.sha256.count == 64, record.sha256.allSatisfy(\.isHexDigit) else {
+            throw BackupUploadError(description: "\(recordPath) is not a backup record: its id \(record.id.debugDescription) is not a backup's name (YYYYMMDDTHHMMSSZ[-LABEL])"
+                                        + " or its sha256 is not 64 hex digits; nothing was uploaded", exitCode: .usage)
+        }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw BackupUploadError(description: "cannot read \(path): \(String(cString: strerror(errno)))", exitCode: .usage) }
         defer { close(descriptor) }
@@ -50,14 +55,18 @@ public struct BackupUpload: Sendable {
 
     /// Reads the dump on stdin into a temporary file in backup.dir and renames it `ID.dump` when its
     /// size and sha256 are the record's; a dump already there with that sha256 is kept (prints
-    /// `present`). Prints `record` when `ID.json` exists.
+    /// `present`). Prints `record` when `ID.json` exists; one naming another sha256 refuses, so
+    /// no dump is named beside a record it does not match.
     func upload(_ record: BackupRecord) -> RemoteCommand {
         let dump = record.id + ".dump"
         return RemoteCommand("""
             umask 027
             want_size=\(String(record.size)) want_sum=\(record.sha256)
             mkdir -p -- \(scripts.directory.script) && cd \(scripts.directory.script) || { echo "cannot enter the backup directory" >&2; exit 70; }
-            [ -e \(record.id + ".json") ] && echo record
+            if [ -e \(record.id + ".json") ]; then
+              grep -q "$want_sum" \(record.id + ".json") || { echo "backup.dir has a record $(printf %s \(record.id + ".json")) with another sha256; move it away first" >&2; exit 97; }
+              echo record
+            fi
             if [ -e \(dump) ]; then
               sum=$(sha256sum <\(dump)) || exit 70
               [ "${sum%% *}" = "$want_sum" ] && { echo present; exit 0; }

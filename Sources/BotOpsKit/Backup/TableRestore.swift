@@ -13,14 +13,24 @@ public struct TableRestore: Sendable {
         public var tables: [TableOfContents.TableName]
         /// Tables still in the live database, with their rows: set aside as `NAME_replaced_TIME`.
         public var present: [TableOfContents.TableName: Int64]
+        /// `--replace`: a table with rows is set aside; without it, rows found inside the
+        /// transaction (written since the plan) refuse the restore.
+        public var replace: Bool
         public var suffix: String
+        /// Per table still there: other tables' foreign keys to it that the backup does not
+        /// re-create (`NAME of TABLE`); they stay on the table set aside.
+        public var stranded: [TableOfContents.TableName: [String]] = [:]
 
         public var lines: [String] {
             var lines: [String] = []
             for table in tables {
                 let recorded = record.tables.first { $0.schema == table.schema && $0.name == table.name }
                 if let rows = present[table] {
-                    lines.append("rename \(table) (\(rows) rows) → \(table.schema).\(TableRestore.setAsideName(table.name, suffix: suffix)), with its indexes and owned sequences")
+                    let aside = "\(table.schema).\(TableRestore.setAsideName(table.name, suffix: suffix))"
+                    lines.append("rename \(table) (\(rows) rows) → \(aside), with its indexes and owned sequences")
+                    for key in stranded[table] ?? [] {
+                        lines.append("warning: the foreign key \(key) is not in the backup: it stays on \(aside), not on the restored table; re-create it by hand")
+                    }
                 }
                 lines.append("restore \(table) from \(record.id) (\(recorded?.rows ?? 0) rows recorded)")
             }
@@ -70,7 +80,14 @@ public struct TableRestore: Sendable {
         let probed = try await runner.run(probe(tables))
         guard probed.succeeded else { throw RestoreError.failed("cannot read the live tables: \(probed.shownOutput)") }
         var present: [TableOfContents.TableName: Int64] = [:]
+        var stranded: [TableOfContents.TableName: [String]] = [:]
         for line in probed.stdout.split(separator: "\n") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            if fields.count == 4, fields[0] == "fk", let index = Int(fields[1]), tables.indices.contains(index),
+               !selection.references.contains(where: { $0.target == tables[index] && $0.constraint == fields[3] }) {
+                stranded[tables[index], default: []].append("\(fields[3]) of \(fields[2])")
+                continue
+            }
             let words = line.split(separator: " ")
             guard words.count == 3, words[0] == "rows", let index = Int(words[1]), tables.indices.contains(index), let rows = Int64(words[2]) else { continue }
             present[tables[index]] = rows
@@ -80,24 +97,51 @@ public struct TableRestore: Sendable {
             throw RestoreError.refused(full.keys.map { "\($0) still has \(full[$0]!) rows" }.sorted().joined(separator: "; ")
                                        + "; add --replace to set it aside as NAME\(suffix) and restore the backup's")
         }
-        return Plan(record: entry.record, selection: selection, tables: tables, present: present, suffix: suffix)
+        return Plan(record: entry.record, selection: selection, tables: tables, present: present, replace: replace, suffix: suffix, stranded: stranded)
     }
 
-    /// Restores the plan's tables in one transaction; returns what the operator is told.
-    public func run(_ plan: Plan) async throws -> [String] {
+    /// Restores the plan's tables in one transaction; returns what the operator is told. An
+    /// interruption ends the restore's session on the host, so the transaction rolls back there
+    /// (the restore is waited for, not abandoned: abandoned, it went on and committed after botops
+    /// had exited and released the lock).
+    public func run(_ plan: Plan, interruption: Interruption = Interruption()) async throws -> [String] {
+        let runner = runner
+        let cancel = cancel(plan)
+        interruption.onRequest(stillRunning: { "the restore of \(plan.tables.map(\.description).joined(separator: ", ")) (psql in the db container)" }) { _ in
+            Task { _ = try? await runner.run(cancel) }
+        }
         let result = try await runner.run(restore(plan))
         let lines = result.stdout.split(separator: "\n").map(String.init)
         let restored = BackupFigures(parsing: result.stdout)
         let recorded = plan.tables.compactMap { table in plan.record.tables.first { $0.schema == table.schema && $0.name == table.name } }
         guard result.succeeded, lines.contains("restored") else {
+            if let refusal = lines.first(where: { $0.contains(Self.refusalMark) }) {
+                throw RestoreError.refused(String(refusal[refusal.range(of: Self.refusalMark)!.upperBound...])
+                                           + "; nothing changed (the transaction rolled back); add --replace to set it aside and restore the backup's")
+            }
+            if let signal = interruption.signal, !lines.contains("restored") {
+                throw RestoreError.tablesNotRestored("interrupted (\(signalName(signal))): the restore's session on the host was ended before COMMIT")
+            }
             let problems = BackupFigures.differences(recorded: BackupFigures(tables: recorded), restored: BackupFigures(tables: restored.tables))
             let detail = restored.tables.isEmpty || problems.isEmpty ? String(result.shownOutput.suffix(800)) : problems.joined(separator: "; ")
             throw RestoreError.tablesNotRestored(detail)
         }
         var notes = recorded.map { "\($0.qualifiedName): \($0.rows) rows restored, figures equal the record" }
         notes += plan.present.keys.sorted { $0.description < $1.description }.map { "\($0) was set aside as \($0.schema).\(Self.setAsideName($0.name, suffix: plan.suffix))" }
+        notes += plan.stranded.sorted { $0.key.description < $1.key.description }.flatMap { table, keys in
+            keys.map { "warning: the foreign key \($0) still points at \(table.schema).\(Self.setAsideName(table.name, suffix: plan.suffix)) (not in the backup); re-create it on the restored \(table) by hand" }
+        }
         notes += plan.selection.references.map { "\($0.table) foreign key \($0.constraint) now points at the restored \($0.target)" }
         return notes
+    }
+
+    /// The restore's psql session, by its application name.
+    static func applicationName(_ plan: Plan) -> String { "botops-restore" + plan.suffix }
+
+    /// Ends the restore's session in the db container: its open transaction rolls back.
+    func cancel(_ plan: Plan) -> RemoteCommand {
+        RemoteCommand(scripts.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = \(RestoreScripts.literal(Self.applicationName(plan)));"),
+                      timeout: .seconds(60), effect: .changes("ends the restore's session in the \(scripts.backup.container) container (its transaction rolls back)"))
     }
 
     /// The dump's table of contents with dependencies.
@@ -106,13 +150,16 @@ public struct TableRestore: Sendable {
                       timeout: .seconds(600))
     }
 
-    /// `rows INDEX COUNT` for each table that exists in the live database.
+    /// `rows INDEX COUNT` for each table that exists in the live database, and `fk\tINDEX\tTABLE\tNAME`
+    /// for each other table's foreign key to it.
     func probe(_ tables: [TableOfContents.TableName]) -> RemoteCommand {
         let sql = tables.enumerated().map { index, table in
             let name = RestoreScripts.literal(RestoreScripts.identifier(table.schema) + "." + RestoreScripts.identifier(table.name))
             return """
                 SELECT 'rows \(index) ' || (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %s', c), false, true, '')))[1]::text
                   FROM (SELECT to_regclass(\(name)) AS c) t WHERE c IS NOT NULL;
+                SELECT concat_ws(E'\\t', 'fk', \(index), conrelid::regclass, conname) FROM pg_constraint
+                 WHERE confrelid = to_regclass(\(name)) AND contype = 'f' AND conrelid <> confrelid;
                 """
         }.joined(separator: "\n")
         return RemoteCommand(scripts.psql(sql, database: scripts.live), timeout: .seconds(600))
@@ -126,7 +173,8 @@ public struct TableRestore: Sendable {
         let container = scripts.backup.container
         var opening = "SET lock_timeout = '60s';\nBEGIN;\n"
         for table in plan.tables where plan.present[table] != nil {
-            opening += setAside(table, references: plan.selection.references.filter { $0.target == table }, suffix: plan.suffix) + "\n"
+            opening += setAside(table, references: plan.selection.references.filter { $0.target == table }, suffix: plan.suffix,
+                                refuseRows: !plan.replace) + "\n"
         }
         let recorded = plan.tables.compactMap { table in plan.record.tables.first { $0.schema == table.schema && $0.name == table.name } }
         let figures = recorded.map { table in
@@ -158,7 +206,7 @@ public struct TableRestore: Sendable {
             {
               printf '%s\\n' \(opening)
               docker exec -i \(container) pg_restore -L \(list) -f - <\(plan.record.id + ".dump") 2>"$err" && printf '%s\\n' \(closing)
-            } | docker exec -i \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(scripts.backup.user) -d \(scripts.live) 2>&1
+            } | docker exec -i -e PGAPPNAME=\(Self.applicationName(plan)) \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(scripts.backup.user) -d \(scripts.live) 2>&1
             status=$?
             # Whether it committed is the `restored` line; pg_restore's words explain a rollback.
             [ -s "$err" ] && tail -n 5 "$err" >&2
@@ -166,16 +214,27 @@ public struct TableRestore: Sendable {
             """, timeout: .seconds(6 * 3600), effect: .changes("restores \(plan.tables.map(\.description).joined(separator: ", ")) from \(plan.record.id).dump into \(scripts.live)"))
     }
 
+    /// What the set-aside step raises when a table gained rows since the plan (without --replace).
+    static let refusalMark = "botops-refused: "
+
     /// Renames a live table, its indexes (and so its key and unique constraints) and the sequences
     /// it owns out of the restored names' way, and drops the listed foreign keys of other tables
-    /// that point at it (the list adds them again, pointing at the restored table).
-    func setAside(_ table: TableOfContents.TableName, references: [TableOfContents.Reference], suffix: String) -> String {
+    /// that point at it (the list adds them again, pointing at the restored table). The table is
+    /// locked first; with `refuseRows`, rows there now (a writer since the plan's count) abort the
+    /// transaction. The block's dollar quote is one no name in it holds.
+    func setAside(_ table: TableOfContents.TableName, references: [TableOfContents.Reference], suffix: String, refuseRows: Bool) -> String {
         let relation = RestoreScripts.literal(RestoreScripts.identifier(table.schema) + "." + RestoreScripts.identifier(table.name))
         let constraints = "ARRAY[" + references.map { RestoreScripts.literal($0.constraint) }.joined(separator: ", ") + "]::text[]"
         let target = RestoreScripts.literal(Self.setAsideName(table.name, suffix: suffix))
         let suffix = RestoreScripts.literal(suffix)
-        return """
-            DO $$ DECLARE t regclass := \(relation)::regclass; r record; BEGIN
+        let refusal = RestoreScripts.literal(Self.refusalMark + "%s has %s rows now, written since they were counted")
+        let body = """
+            DECLARE t regclass := \(relation)::regclass; r record; n bigint; BEGIN
+              EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', t);
+              IF \(refuseRows ? "true" : "false") THEN
+                EXECUTE format('SELECT count(*) FROM %s', t) INTO n;
+                IF n > 0 THEN RAISE EXCEPTION USING MESSAGE = format(\(refusal), \(RestoreScripts.literal(table.description)), n); END IF;
+              END IF;
               FOR r IN SELECT conname, conrelid::regclass AS rel FROM pg_constraint
                         WHERE confrelid = t AND contype = 'f' AND conrelid <> t AND conname = ANY (\(constraints)) LOOP
                 EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.rel, r.conname);
@@ -188,7 +247,10 @@ public struct TableRestore: Sendable {
                 EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', r.rel, left(r.relname, 63 - length(\(suffix))) || \(suffix));
               END LOOP;
               EXECUTE format('ALTER TABLE %s RENAME TO %I', t, \(target));
-            END $$;
+            END
             """
+        var quote = "$botops$"
+        while body.contains(quote) { quote = "$botops" + String(quote.count) + "$" }
+        return "DO " + quote + " " + body + " " + quote + ";"
     }
 }
