@@ -112,4 +112,36 @@ struct PreflightTests {
             #expect(error?.exitCode == .refused)
         }
     }
+
+    /// git failing in the checkout (here a `git` first on the bot user's PATH that exits 128, as
+    /// git does on a checkout it does not trust) used to read as a clean tree at an empty
+    /// revision: deploy --ref tagged a kept image `botops-` before failing at checkout and said
+    /// nothing had changed. Now the preflight refuses (exit 4) in git's own words, tagging nothing.
+    @Test func aFailingGitIsRefusedAndNothingIsTagged() async throws {
+        try await DeploySandbox.withLock {
+            let sandbox = try Sandbox.require()
+            let fake = FileManager.default.temporaryDirectory.appendingPathComponent("botops-git-fails-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: fake, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: fake) }
+            let git = fake.appendingPathComponent("git")
+            try "#!/bin/sh\necho \"fatal: botops test: this git cannot read $PWD\" >&2\nexit 128\n".write(to: git, atomically: true, encoding: .utf8)
+            for path in [git.path, fake.path] { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path) }
+            let images = "docker images bottrader/sighook --format '{{.Tag}} {{.ID}}' | sort"
+            let before = try await LocalHost().run(images).stdoutText
+            let path = fake.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            let result = try await BuiltBinary.botops.run(["deploy", "--local", "--yes", "--config", sandbox.configFile, "--service", "sighook", "--ref", "main"],
+                                                          prefix: ["runuser", "-u", sandbox.value("SANDBOX_USER"), "--", "env", "PATH=\(path)"])
+            let output = result.stdoutText + result.stderrText
+            #expect(try await LocalHost().run(images).stdoutText == before, "\(output)")
+            #expect(result.termination == .exited(4), "\(output)")
+            #expect(output.contains("fatal: botops test: this git cannot read \(sandbox.app)"), "\(output)")
+            #expect(output.contains("git -C \(sandbox.app) status"), "the refusal names the fix: \(output)")
+
+            // The real thing: git as root distrusts the bot user's checkout (unless root trusts it).
+            guard try await LocalHost().run("git -C \(shellQuote(sandbox.app)) status --porcelain").termination != .exited(0) else { return }
+            let root = try await BuiltBinary.botops.run(["deploy", "--local", "--dry-run", "--config", sandbox.configFile, "--service", "sighook", "--ref", "main"])
+            #expect(root.termination == .exited(4), "\(root.stdoutText)\(root.stderrText)")
+            #expect(root.stderrText.contains("dubious ownership") && root.stderrText.contains("git config --global --add safe.directory \(sandbox.app)"), "\(root.stderrText)")
+        }
+    }
 }

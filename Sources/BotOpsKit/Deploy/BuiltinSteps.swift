@@ -95,6 +95,7 @@ extension Deployer {
         }
         run.sshUser = sections["user"]?.first
         warnAboutSeparateState(owner: sections["owner"]?.first)
+        try commands.requireGit(GitRead.preflight, in: sections)
         let dirty = (sections["status"] ?? []).filter { !$0.isEmpty }
         if !dirty.isEmpty {
             throw DeployError.dirtyCheckout(path: config.path, files: dirty)

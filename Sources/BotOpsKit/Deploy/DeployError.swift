@@ -10,6 +10,8 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
     case localCommits(branch: String, local: String, remote: String)
     case detachedCheckout(path: String, revision: String, target: String)
     case releasesUnreadable(file: String, detail: String)
+    /// A git read of the checkout failed: nothing about it is known (clean, branch, revision).
+    case gitFailed(path: String, command: String, status: String, stderr: String)
     case noPreviousRelease(services: [String])
     case previousReleasesDiffer(services: [String], revisions: [String])
     case databaseDownBeforeDeploy(String)
@@ -50,6 +52,7 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
         case .composeConfigFailed: return "`compose config` failed on the host"
         case let .hostCommandFailed(step, _): return "\(step) failed"
         case let .releasesUnreadable(file, _): return "cannot read \(file)"
+        case let .gitFailed(path, command, status, _): return "git cannot read the checkout \(path) (`\(command)` exited \(status))"
         case .databaseDownBeforeDeploy: return "the database was not running before the deploy (db-running failed)"
         case let .notHostFiles(files): return "--host-files refused: \(files.count) other file\(files.count == 1 ? "" : "s") changed"
         default: return description
@@ -75,6 +78,11 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
             return "the checkout \(path) is at a detached revision \(revision.prefix(12)), not on \(target). Deploy that revision explicitly with --ref \(revision.prefix(12)), or go back to \(target) with: botops rollback --to \(target)"
         case let .releasesUnreadable(file, detail):
             return "cannot read \(file): \(detail). botops will not replace it with an empty record (the kept releases would be lost). Look at it, then move it aside (mv \(file) \(file).damaged) to start a new record; the kept image tags stay."
+        case let .gitFailed(path, command, status, stderr):
+            let fix = stderr.contains("dubious ownership")
+                ? "The checkout belongs to another user: trust it for the user botops connects as (git config --global --add safe.directory \(path)), or connect as the checkout's owner."
+                : "Fix it so that `git -C \(path) status` works as the user botops connects as (or connect as the checkout's owner)."
+            return "git cannot read the checkout \(path), so botops cannot tell whether it is clean or which revision it is at (`\(command)` exited \(status): \(stderr)). \(fix)"
         case let .noPreviousRelease(services):
             return "no verified release recorded before the one \(services.joined(separator: ", ")) run\(services.count == 1 ? "s" : "") now; pass --to BRANCH or --to REVISION."
         case let .previousReleasesDiffer(services, revisions):

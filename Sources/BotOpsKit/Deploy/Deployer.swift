@@ -589,6 +589,7 @@ public final class Deployer: @unchecked Sendable {
         guard probe.result.termination != .exited(70), sections["end"] != nil else {
             throw DeployError.hostCommandFailed(step: "rollback", detail: "reading \(config.path) and \(config.deploy.stateDirectory.path)/releases.json failed: \(probe.shownOutput.prefix(300))")
         }
+        try commands.requireGit([.head], in: sections)
         run.revisionBefore = sections["head"]?.first ?? ""
         run.releases = try releases(in: sections)
         run.running = try await containers
