@@ -98,6 +98,27 @@ struct PreflightTests {
         }
     }
 
+    /// A rollback's target is judged as a deploy's is, its `compose config` read beside the current
+    /// checkout's (spelled on the host, compose.command auto): a revision that moves the data is refused.
+    @Test func aRollbackTargetThatMovesTheDataIsRefused() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config()
+            let compose = try SandboxLayout(project: nil, namedVolume: false, appHealthchecks: true).composeFile()
+            let before = try await sandbox.checkout()
+            let moved = compose.replacing("- pg_data:/var/lib/postgresql/data", with: "- fresh_data:/var/lib/postgresql/data") + "  fresh_data: {}\n"
+            try await sandbox.commit(on: "test/rollback-judged", files: ["docker-compose.aws.yml": moved], message: "db: data on a new volume")
+            let app = shellQuote(sandbox.sandbox.app)
+            let revision = try await sandbox.sh("git -C \(app) fetch -q origin test/rollback-judged && git -C \(app) rev-parse FETCH_HEAD")
+            let (deployer, events) = try sandbox.deployer(config)
+            let error = await #expect(throws: DeployError.self) {
+                try await deployer.rollback(RollbackRequest(services: ["sighook"], to: revision, command: "botops rollback --service sighook --to \(revision)"))
+            }
+            guard case .databaseDataMoved(_, _, let judged, _, _, _) = error else { Issue.record("\(String(describing: error))\n\(events.text)"); return }
+            #expect(judged == revision && error?.exitCode == .refused)
+            #expect(try await sandbox.checkout() == before, "the checkout moved")
+        }
+    }
+
     /// botops never creates the database's first container: a deploy with none running is refused.
     @Test func noRunningDatabaseIsRefused() async throws {
         try await DeploySandbox.scenario { sandbox in

@@ -105,6 +105,12 @@ public struct DeployCommands: Sendable {
         RemoteCommand(inCheckout(compose.config(at: revision, path: path)), timeout: timeout, outputIsSecret: true)
     }
 
+    /// The same, spelled as `composeConfig(_:timeout:)` is (for `auto`, decided on the host), so
+    /// it can run beside that one, before preflight has settled the spelling.
+    func composeConfig(at revision: String, _ config: BotOpsConfig, timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout(ComposeInvocation.config(at: revision, path: path, config, project: compose.project)), timeout: timeout, outputIsSecret: true)
+    }
+
     /// The files `revision` tracks that exist in the checkout outside git (ignored), and the env
     /// file whether it exists or not: a checkout would overwrite them, a rollback delete them.
     /// The env file's path as git names it (`./.env`, `conf/../.env`, `/opt/bot/.env` are `.env`),
