@@ -98,6 +98,27 @@ struct PreflightTests {
         }
     }
 
+    /// A rollback's target is judged as a deploy's is, its `compose config` read beside the current
+    /// checkout's (spelled on the host, compose.command auto): a revision that moves the data is refused.
+    @Test func aRollbackTargetThatMovesTheDataIsRefused() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config()
+            let compose = try SandboxLayout(project: nil, namedVolume: false, appHealthchecks: true).composeFile()
+            let before = try await sandbox.checkout()
+            let moved = compose.replacing("- pg_data:/var/lib/postgresql/data", with: "- fresh_data:/var/lib/postgresql/data") + "  fresh_data: {}\n"
+            try await sandbox.commit(on: "test/rollback-judged", files: ["docker-compose.aws.yml": moved], message: "db: data on a new volume")
+            let app = shellQuote(sandbox.sandbox.app)
+            let revision = try await sandbox.sh("git -C \(app) fetch -q origin test/rollback-judged && git -C \(app) rev-parse FETCH_HEAD")
+            let (deployer, events) = try sandbox.deployer(config)
+            let error = await #expect(throws: DeployError.self) {
+                try await deployer.rollback(RollbackRequest(services: ["sighook"], to: revision, command: "botops rollback --service sighook --to \(revision)"))
+            }
+            guard case .databaseDataMoved(_, _, let judged, _, _, _) = error else { Issue.record("\(String(describing: error))\n\(events.text)"); return }
+            #expect(judged == revision && error?.exitCode == .refused)
+            #expect(try await sandbox.checkout() == before, "the checkout moved")
+        }
+    }
+
     /// botops never creates the database's first container: a deploy with none running is refused.
     @Test func noRunningDatabaseIsRefused() async throws {
         try await DeploySandbox.scenario { sandbox in
@@ -110,6 +131,38 @@ struct PreflightTests {
             try await sandbox.sh("docker start db >/dev/null && for i in $(seq 60); do [ \"$(docker inspect -f '{{.State.Health.Status}}' db)\" = healthy ] && break; sleep 1; done")
             #expect(error == .databaseNotRunning(container: "db", state: "it is not running"), "\(events.text)")
             #expect(error?.exitCode == .refused)
+        }
+    }
+
+    /// git failing in the checkout (here a `git` first on the bot user's PATH that exits 128, as
+    /// git does on a checkout it does not trust) used to read as a clean tree at an empty
+    /// revision: deploy --ref tagged a kept image `botops-` before failing at checkout and said
+    /// nothing had changed. Now the preflight refuses (exit 4) in git's own words, tagging nothing.
+    @Test func aFailingGitIsRefusedAndNothingIsTagged() async throws {
+        try await DeploySandbox.withLock {
+            let sandbox = try Sandbox.require()
+            let fake = FileManager.default.temporaryDirectory.appendingPathComponent("botops-git-fails-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: fake, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: fake) }
+            let git = fake.appendingPathComponent("git")
+            try "#!/bin/sh\necho \"fatal: botops test: this git cannot read $PWD\" >&2\nexit 128\n".write(to: git, atomically: true, encoding: .utf8)
+            for path in [git.path, fake.path] { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path) }
+            let images = "docker images bottrader/sighook --format '{{.Tag}} {{.ID}}' | sort"
+            let before = try await LocalHost().run(images).stdoutText
+            let path = fake.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            let result = try await BuiltBinary.botops.run(["deploy", "--local", "--yes", "--config", sandbox.configFile, "--service", "sighook", "--ref", "main"],
+                                                          prefix: ["runuser", "-u", sandbox.value("SANDBOX_USER"), "--", "env", "PATH=\(path)"])
+            let output = result.stdoutText + result.stderrText
+            #expect(try await LocalHost().run(images).stdoutText == before, "\(output)")
+            #expect(result.termination == .exited(4), "\(output)")
+            #expect(output.contains("fatal: botops test: this git cannot read \(sandbox.app)"), "\(output)")
+            #expect(output.contains("git -C \(sandbox.app) status"), "the refusal names the fix: \(output)")
+
+            // The real thing: git as root distrusts the bot user's checkout (unless root trusts it).
+            guard try await LocalHost().run("git -C \(shellQuote(sandbox.app)) status --porcelain").termination != .exited(0) else { return }
+            let root = try await BuiltBinary.botops.run(["deploy", "--local", "--dry-run", "--config", sandbox.configFile, "--service", "sighook", "--ref", "main"])
+            #expect(root.termination == .exited(4), "\(root.stdoutText)\(root.stderrText)")
+            #expect(root.stderrText.contains("dubious ownership") && root.stderrText.contains("git config --global --add safe.directory \(sandbox.app)"), "\(root.stderrText)")
         }
     }
 }

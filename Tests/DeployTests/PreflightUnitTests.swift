@@ -105,6 +105,31 @@ import Testing
         }
     }
 
+    /// The probe's git reads, run for real in a local repository: a detached HEAD (symbolic-ref
+    /// exits 1) is an answer; outside a repository git exits 128 and that is a refusal in git's words.
+    @Test func aGitReadCarriesItsStatusAndAFailingOneIsRefused() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("botops-gitread-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let commands = DeployCommands(path: directory.path, compose: ComposeInvocation(program: ["docker-compose"], envFile: ".env", file: "c.yml"),
+                                      state: StateDirectory(path: "~/.botops"))
+        func probe() async throws -> [String: [String]] {
+            let script = ShellScript.lines(["export GIT_CEILING_DIRECTORIES=\(directory.deletingLastPathComponent().path)", "cd \(directory.path)"]
+                                           + GitRead.preflight.map(commands.gitRead) + [commands.marker.start("end")])
+            return commands.marker.split(try await LocalHost().run(script.text).stdoutText)
+        }
+        let outside = try await probe()
+        let error = #expect(throws: DeployError.self) { try commands.requireGit(GitRead.preflight, in: outside) }
+        guard case let .gitFailed(_, command, status, stderr) = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(command == "git status --porcelain --untracked-files=normal" && status == "128" && stderr.contains("not a git repository"), "\(stderr)")
+        #expect(error?.exitCode == .refused)
+
+        _ = try await LocalHost().run("cd \(shellQuote(directory.path)) && git init -q && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m one && git checkout -q --detach")
+        let detached = try await probe()
+        try commands.requireGit(GitRead.preflight, in: detached)
+        #expect(detached["branch"] == [] && detached["head"]?.first?.count == 40, "\(detached)")
+    }
+
     @Test func theStopStepWaitsForTheLongestGracePeriodAndSaysSo() {
         #expect(DeployCommands.stopTimeout(playbook: .seconds(120), graces: [.seconds(10), .seconds(150)]) == .seconds(180))
         #expect(DeployCommands.stopTimeout(playbook: .seconds(120), graces: [.seconds(10)]) == .seconds(120))

@@ -66,8 +66,9 @@ extension Deployer {
     }
 
     /// The read-only preflight: the checkout probe runs beside the database container's; then
-    /// `compose config` in the running stack's project, and all are judged.
-    func inspectHost(timeout: Duration, requireBranch: Bool) async throws {
+    /// `compose config` in the running stack's project, and all are judged. `meanwhile` runs once
+    /// the checkout is judged, while compose still reads the compose file (it takes most of a second).
+    func inspectHost(timeout: Duration, requireBranch: Bool, meanwhile: () async -> Void = {}) async throws {
         async let probe = runner.run(commands.preflightProbe(timeout: timeout))
         let probed = try await runner.run(commands.runningDatabase(config.database.container, timeout: timeout))
         let database = try RunningDatabase.parse(stdout: probed.stdout, stderr: probed.result.stderrText, container: config.database.container)
@@ -75,6 +76,7 @@ extension Deployer {
         commands.compose.project = database.project
         async let composeConfig = runner.run(commands.composeConfig(config, timeout: timeout))
         try inspectCheckout(try await probe, requireBranch: requireBranch)
+        await meanwhile()
         try resolveCompose(try await composeConfig, database: database)
     }
 
@@ -95,6 +97,7 @@ extension Deployer {
         }
         run.sshUser = sections["user"]?.first
         warnAboutSeparateState(owner: sections["owner"]?.first)
+        try commands.requireGit(GitRead.preflight, in: sections)
         let dirty = (sections["status"] ?? []).filter { !$0.isEmpty }
         if !dirty.isEmpty {
             throw DeployError.dirtyCheckout(path: config.path, files: dirty)
@@ -363,10 +366,11 @@ extension Deployer {
 
     /// Before the checkout moves: the target revision keeps the database's data where the running
     /// container has it, and tracks none of the files the host keeps outside git.
-    func judgeTarget(_ revision: String, timeout: Duration, composeToo: Bool) async throws {
+    /// `composeConfig`: the revision's `compose config`, when already under way.
+    func judgeTarget(_ revision: String, timeout: Duration, composeToo: Bool, composeConfig: Task<RemoteCommandResult, Error>? = nil) async throws {
         async let tracked = runner.run(commands.trackedHostFiles(at: revision, envFile: config.compose.envFile, timeout: timeout))
         if composeToo, let database = run.database {
-            let result = try await runner.run(commands.composeConfig(at: revision, timeout: timeout))
+            let result = if let composeConfig { try await composeConfig.value } else { try await runner.run(commands.composeConfig(at: revision, timeout: timeout)) }
             guard result.result.termination != .exited(71) else {
                 throw DeployError.databaseDataMoved(container: database.container, file: config.compose.file, revision: revision, running: database.data, target: nil)
             }

@@ -28,14 +28,15 @@ public struct ComposeInvocation: Sendable, Equatable {
     /// `compose ARGUMENTS` from the checkout's env and compose files, with the spelling botops.yml
     /// names, or for `auto` the first that works on the host (decided there, in the same command).
     /// For `auto`, stderr's first line says which ran: `spelling v2` or `spelling v1`.
-    static func onHost(_ config: BotOpsConfig, project: String?, _ arguments: [String]) -> ShellScript {
-        let files = projectWords(project) + ["--env-file", config.compose.envFile, "-f", config.compose.file] + arguments
+    /// `file` replaces `-f FILE` (the compose file read from stdin, say).
+    static func onHost(_ config: BotOpsConfig, project: String?, _ arguments: [String], file: [String]? = nil) -> ShellScript {
+        let files = projectWords(project) + ["--env-file", config.compose.envFile] + (file ?? ["-f", config.compose.file]) + arguments
         switch config.compose.command {
         case .v2: return ShellScript(argv: ["docker", "compose"] + files)
         case .v1: return ShellScript(argv: ["docker-compose"] + files)
         case .auto:
             return """
-                if docker compose version >/dev/null 2>&1; then echo \(spellingMarker)v2 >&2; docker compose \(files)
+                if docker compose version </dev/null >/dev/null 2>&1; then echo \(spellingMarker)v2 >&2; docker compose \(files)
                 elif command -v docker-compose >/dev/null 2>&1; then echo \(spellingMarker)v1 >&2; docker-compose \(files)
                 else echo \(spellingMarker)none >&2; exit 127; fi
                 """
@@ -66,9 +67,19 @@ public struct ComposeInvocation: Sendable, Equatable {
     /// moves: read from git on stdin, resolved from the checkout as the running stack is. Exits 71
     /// when the revision has no such file.
     func config(at revision: String, path: String) -> ShellScript {
+        Self.config(at: revision, file: file, ShellScript(argv: program + projectWords(project) + ["--env-file", envFile] + Self.fromStdin(path) + ["config"]))
+    }
+
+    /// The same with the spelling decided on the host (`onHost`): before preflight has settled it.
+    static func config(at revision: String, path: String, _ config: BotOpsConfig, project: String?) -> ShellScript {
+        Self.config(at: revision, file: config.compose.file, onHost(config, project: project, ["config"], file: fromStdin(path)))
+    }
+
+    private static func fromStdin(_ path: String) -> [String] { ["-f", "-", "--project-directory", path] }
+
+    private static func config(at revision: String, file: String, _ compose: ShellScript) -> ShellScript {
         let read = ShellScript(argv: ["git", "show", revision + ":" + file])
-        let compose = ShellScript(argv: program + projectWords(project) + ["--env-file", envFile, "-f", "-", "--project-directory", path, "config"])
-        return "git cat-file -e \(revision + ":" + file) 2>/dev/null || exit 71; \(read) | \(compose)"
+        return "git cat-file -e \(revision + ":" + file) 2>/dev/null || exit 71; \(read) | {\n\(compose)\n}"
     }
 
     /// The program a command from `onHost` ran, from its stderr; nil when neither spelling works.

@@ -2,6 +2,19 @@ import Foundation
 import HostCommands
 import Remote
 
+/// One git read of a probe, and the exit statuses that mean it answered.
+struct GitRead: Equatable, Sendable {
+    let section: String
+    let command: ShellScript
+    var accepts: Set<Int> = [0]
+
+    static let status = GitRead(section: "status", command: "git status --porcelain --untracked-files=normal")
+    /// Exit 1: HEAD is detached (not a branch), an answer; 128 is git failing.
+    static let branch = GitRead(section: "branch", command: "git symbolic-ref -q --short HEAD", accepts: [0, 1])
+    static let head = GitRead(section: "head", command: "git rev-parse HEAD")
+    static let preflight: [GitRead] = [.status, .branch, .head]
+}
+
 /// Every command `deploy` and `rollback` send to the host, as values: the real run executes them
 /// and `--dry-run` prints them, so the two cannot drift apart.
 public struct DeployCommands: Sendable {
@@ -30,9 +43,7 @@ public struct DeployCommands: Sendable {
             "cd \(path) || exit 70",
             marker.start("user"), "id -un",
             marker.start("owner"), "stat -c %U .",
-            marker.start("status"), "git status --porcelain --untracked-files=normal",
-            marker.start("branch"), "git symbolic-ref -q --short HEAD",
-            marker.start("head"), "git rev-parse HEAD",
+            gitRead(.status), gitRead(.branch), gitRead(.head),
             marker.start("disk"),
             "df -Pk \"$(docker info -f '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)\" . | tail -n +2 | awk '{print $4 \" \" $6}'",
             marker.start("releases"), readReleases,
@@ -45,10 +56,32 @@ public struct DeployCommands: Sendable {
     func releasesProbe(timeout: Duration) -> RemoteCommand {
         RemoteCommand(ShellScript.lines([
             "cd \(path) || exit 70",
-            marker.start("head"), "git rev-parse HEAD",
+            gitRead(.head),
             marker.start("releases"), readReleases,
             marker.start("end"),
         ]), timeout: timeout)
+    }
+
+    /// `git ARGS` as section NAME (its stdout only), then section NAME-git: its exit status and
+    /// its stderr. A git that fails (a checkout it does not trust, no .git) prints nothing, which
+    /// must never read as a clean tree at an empty revision.
+    func gitRead(_ read: GitRead) -> ShellScript {
+        .lines([marker.start(read.section), "{ err=$(\(read.command) 2>&1 >&3); st=$?; } 3>&1",
+                marker.start(read.section + "-git"), #"echo "$st"; [ -z "$err" ] || printf '%s\n' "$err""#])
+    }
+
+    /// Refuses when a git read of the probe failed, or `head` printed no revision.
+    func requireGit(_ reads: [GitRead], in sections: [String: [String]]) throws {
+        for read in reads {
+            let status = sections[read.section + "-git"] ?? []
+            guard let code = status.first.flatMap({ Int($0) }), read.accepts.contains(code) else {
+                let stderr = status.dropFirst().filter { !$0.isEmpty }.joined(separator: " ")
+                throw DeployError.gitFailed(path: path, command: read.command.description, status: status.first ?? "none", stderr: String(stderr.prefix(500)))
+            }
+        }
+        if reads.contains(.head), (sections["head"]?.first ?? "").isEmpty {
+            throw DeployError.gitFailed(path: path, command: GitRead.head.command.description, status: "0", stderr: "it printed no revision")
+        }
     }
 
     /// No file yet reads as no releases; an unreadable one as cat's complaint, which is refused.
@@ -70,6 +103,12 @@ public struct DeployCommands: Sendable {
     /// `compose config` of the compose file as committed at `revision` (exit 71: no such file).
     func composeConfig(at revision: String, timeout: Duration) -> RemoteCommand {
         RemoteCommand(inCheckout(compose.config(at: revision, path: path)), timeout: timeout, outputIsSecret: true)
+    }
+
+    /// The same, spelled as `composeConfig(_:timeout:)` is (for `auto`, decided on the host), so
+    /// it can run beside that one, before preflight has settled the spelling.
+    func composeConfig(at revision: String, _ config: BotOpsConfig, timeout: Duration) -> RemoteCommand {
+        RemoteCommand(inCheckout(ComposeInvocation.config(at: revision, path: path, config, project: compose.project)), timeout: timeout, outputIsSecret: true)
     }
 
     /// The files `revision` tracks that exist in the checkout outside git (ignored), and the env

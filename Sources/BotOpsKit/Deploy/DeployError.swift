@@ -8,6 +8,8 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
     /// The host's branch has commits origin lacks, and origin has none it lacks: made on the host.
     case localCommits(branch: String, local: String, remote: String)
     case detachedCheckout(path: String, revision: String, target: String)
+    /// A git read of the checkout failed: nothing about it is known (clean, branch, revision).
+    case gitFailed(path: String, command: String, status: String, stderr: String)
     case databaseDownBeforeDeploy(String)
     case unknownRevision(String)
     case unknownService(names: [String], known: [String])
@@ -44,6 +46,7 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
         case let .dirtyCheckout(path, files): return "the checkout \(path) has \(files.count) uncommitted change\(files.count == 1 ? "" : "s")"
         case .composeConfigFailed: return "`compose config` failed on the host"
         case let .hostCommandFailed(step, _): return "\(step) failed"
+        case let .gitFailed(path, command, status, _): return "git cannot read the checkout \(path) (`\(command)` exited \(status))"
         case .databaseDownBeforeDeploy: return "the database was not running before the deploy (db-running failed)"
         case let .hostState(error): return error.auditDescription
         case let .notHostFiles(files): return "--host-files refused: \(files.count) other file\(files.count == 1 ? "" : "s") changed"
@@ -63,6 +66,11 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
             return "\(branch) on the host (\(local.prefix(12))) has commits that origin/\(branch) (\(remote.prefix(12))) does not: they were made on the host. Push them to origin (then deploy), or drop them (git -C PATH reset --hard origin/\(branch)) if they are not wanted."
         case let .detachedCheckout(path, revision, target):
             return "the checkout \(path) is at a detached revision \(revision.prefix(12)), not on \(target). Deploy that revision explicitly with --ref \(revision.prefix(12)), or go back to \(target) with: botops rollback --to \(target)"
+        case let .gitFailed(path, command, status, stderr):
+            let fix = stderr.contains("dubious ownership")
+                ? "The checkout belongs to another user: trust it for the user botops connects as (git config --global --add safe.directory \(path)), or connect as the checkout's owner."
+                : "Fix it so that `git -C \(path) status` works as the user botops connects as (or connect as the checkout's owner)."
+            return "git cannot read the checkout \(path), so botops cannot tell whether it is clean or which revision it is at (`\(command)` exited \(status): \(stderr)). \(fix)"
         case let .databaseDownBeforeDeploy(detail):
             return "the database is not running before the deploy (db-running: \(detail)), so the checks that need it would be skipped and nothing could verify the release. Start it first (docker start / docker unpause), or deploy without verification with --unverified."
         case let .unknownRevision(ref):

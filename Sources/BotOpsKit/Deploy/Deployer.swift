@@ -560,11 +560,27 @@ public final class Deployer: @unchecked Sendable {
                 return await stopped()
             }
             do {
-                try await inspectHost(timeout: .seconds(120), requireBranch: false)
-                run.running = try await runningContainers(run.services)
-                run.target = try await rollbackTarget(request.to)
+                // While compose reads the current checkout: the running containers, the target and
+                // compose's reading of the target's file; judged after the current checkout, as before.
+                var target: Result<Target, Error> = .failure(CancellationError())
+                var targetConfig: Task<RemoteCommandResult, Error>?
+                defer { targetConfig?.cancel() }
+                try await inspectHost(timeout: .seconds(120), requireBranch: false) {
+                    do {
+                        run.running = try await runningContainers(run.services)
+                        let resolved = try await rollbackTarget(request.to)
+                        if resolved.revision != run.revisionBefore {
+                            let command = commands.composeConfig(at: resolved.revision, config, timeout: .seconds(120))
+                            targetConfig = Task { [runner] in try await runner.run(command) }
+                        }
+                        target = .success(resolved)
+                    } catch {
+                        target = .failure(error)
+                    }
+                }
+                run.target = try target.get()
                 if let target = run.target, target.revision != run.revisionBefore {
-                    try await judgeTarget(target.revision, timeout: .seconds(120), composeToo: true)
+                    try await judgeTarget(target.revision, timeout: .seconds(120), composeToo: true, composeConfig: targetConfig)
                 }
             } catch let failure as StepFailure {
                 throw failure.refusal ?? DeployError.hostCommandFailed(step: "rollback", detail: failure.message)
@@ -628,6 +644,7 @@ public final class Deployer: @unchecked Sendable {
         guard probe.result.termination != .exited(70), sections["end"] != nil else {
             throw DeployError.hostCommandFailed(step: "rollback", detail: "reading \(config.path) and \(config.deploy.stateDirectory.path)/releases.json failed: \(probe.shownOutput.prefix(300))")
         }
+        try commands.requireGit([.head], in: sections)
         run.revisionBefore = sections["head"]?.first ?? ""
         run.releases = try releases(in: sections)
         run.running = try await containers

@@ -28,8 +28,9 @@ struct CheckoutFacts: Equatable {
         for (name, line) in zip(["docker-root", "checkout"], sections["disk"] ?? []) {
             if let parsed = parseDiskLine(line, name: name) { disk.append(parsed) }
         }
-        // No revision: git could not read the checkout (another owner, say), so nothing is known clean.
-        let revision = sections["head"]?.first.flatMap { $0.isEmpty ? nil : $0 }
+        // git failed (another owner's checkout, say): nothing is known clean, no revision known.
+        let gitRead = ["status-git", "head-git"].allSatisfy { sections[$0]?.first == "0" }
+        let revision = gitRead ? sections["head"]?.first.flatMap { $0.isEmpty ? nil : $0 } : nil
         var releases = Releases()
         var releasesProblem: String?
         do {
