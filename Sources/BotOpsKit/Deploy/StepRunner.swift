@@ -64,11 +64,17 @@ final class StepRunner: CommandRunner, @unchecked Sendable {
                 \(ShellScript(stringLiteral: command))
                 """
         case .changing(let label):
-            return """
-                { printf '%s\\n' \(label) > \(state.file("step.cmd")); } 2>/dev/null
-                exec flock -s \(state.file("step.lock")) sh -c \(command)
-                """
+            return Self.underStepLock(command, label: label, state: state)
         }
+    }
+
+    /// `command` run under the step lock of `state` (which must exist), named `label` for a
+    /// command that waits for it. Also how a crontab write runs.
+    static func underStepLock(_ command: String, label: String, state: StateDirectory) -> ShellScript {
+        """
+        { printf '%s\\n' \(label) > \(state.file("step.cmd")); } 2>/dev/null
+        exec flock -s \(state.file("step.lock")) sh -c \(command)
+        """
     }
 
     private func groupsFile(_ segment: Int) -> ShellScript {
