@@ -293,4 +293,31 @@ struct StepStopTests {
         _ = try? await local("kill -KILL \(stranger)")
         #expect(strangerAlive, "the stop signalled a process that is not the step's")
     }
+
+    /// A botops killed (or cut off) mid-deploy never removes its records of process groups: the
+    /// next run's cleanup (under the deploy lock) removes them once none of their groups is left,
+    /// and keeps those of a command still running and every file that is not such a record.
+    @Test func cleanupRemovesEarlierRunsRecordsWhoseCommandsEnded() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("steprunner-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let state = StateDirectory(path: dir)
+        let killed = StepRunner(inner: LocalHost(), state: state)
+        killed.enter(stoppable: true, label: "build")
+        _ = try await killed.run(RemoteCommand("true", timeout: .seconds(30)))
+        let still = StepRunner(inner: LocalHost(), state: state)
+        still.enter(stoppable: true, label: "build")
+        let running = Task { try await still.run(RemoteCommand("sleep 307", timeout: .seconds(120))) }
+        defer { running.cancel() }
+        let stillFile = "\(dir)/run-\(still.token)-0.pgids"
+        for _ in 0..<400 where !FileManager.default.fileExists(atPath: stillFile) { try await Task.sleep(for: .milliseconds(25)) }
+        let current = StepRunner(inner: LocalHost(), state: state)
+        current.enter(stoppable: true, label: "build")
+        _ = try await current.run(RemoteCommand("true", timeout: .seconds(30)))
+        FileManager.default.createFile(atPath: "\(dir)/run-notes.txt", contents: nil)
+
+        _ = try await LocalHost().run(current.cleanupCommand())
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        #expect(left == ["run-\(still.token)-0.pgids", "run-notes.txt"].sorted(), "\(left)")
+    }
 }

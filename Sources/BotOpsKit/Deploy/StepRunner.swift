@@ -89,14 +89,8 @@ final class StepRunner: CommandRunner, @unchecked Sendable {
         return RemoteCommand("""
             f=\(groupsFile(segment))
             [ -f "$f" ] || exit 0
-            # Ours: the recorded leader still runs (same start time), or it ended and its group
-            # lives on (Linux never gives a pid to a new process while a group of that id exists).
-            # A command that ended long ago may have its pid reused by anything: never signalled.
+            \(Self.ours)
             # `kill -SIG -PGID`, never `kill -SIG -- -PGID`: dash (sh with --local) refuses `--`.
-            ours() {
-              if [ -r /proc/"$1"/stat ]; then [ -n "$2" ] && [ "$(sed 's/.*) //' /proc/"$1"/stat | cut -d' ' -f20)" = "$2" ]
-              else kill -0 -"$1" 2>/dev/null; fi
-            }
             each() { while read -r p s; do [ "${p:-0}" -gt 1 ] 2>/dev/null && ours "$p" "$s" && "$@" "$p"; done < "$f"; }
             term() { kill -TERM -"$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null; }
             alive() { alive=1; }
@@ -114,9 +108,33 @@ final class StepRunner: CommandRunner, @unchecked Sendable {
             """, timeout: grace + .seconds(10), effect: .changes("stops the interrupted step's commands (their process groups)"))
     }
 
-    /// Removes this run's records of process groups.
+    /// `ours PID STARTTIME`: the recorded group is still the one a command started. The
+    /// recorded leader still runs (same start time), or it ended and its group lives on (Linux
+    /// never gives a pid to a new process while a group of that id exists). A command that ended
+    /// long ago may have its pid reused by anything: never taken for it.
+    private static let ours: ShellScript = """
+        ours() {
+          if [ -r /proc/"$1"/stat ]; then [ -n "$2" ] && [ "$(sed 's/.*) //' /proc/"$1"/stat | cut -d' ' -f20)" = "$2" ]
+          else kill -0 -"$1" 2>/dev/null; fi
+        }
+        """
+
+    /// Removes this run's records of process groups, and those of earlier runs none of whose
+    /// groups is left (a botops killed or cut off before it could remove its own). Run under the
+    /// deploy lock, so no other run is adding to them.
     func cleanupCommand() -> RemoteCommand {
-        RemoteCommand("rm -f \(state.script)/run-\(token)-*.pgids", timeout: .seconds(20),
-                      effect: .changes("removes the deploy's records of its commands' process groups"))
+        RemoteCommand("""
+            cd \(state.script) 2>/dev/null || exit 0
+            rm -f run-\(token)-*.pgids
+            \(Self.ours)
+            for f in run-*.pgids; do
+              [ -f "$f" ] || continue
+              left=
+              while read -r p s; do [ "${p:-0}" -gt 1 ] 2>/dev/null && ours "$p" "$s" && left=1; done < "$f"
+              [ -n "$left" ] || rm -f "$f"
+            done
+            true
+            """, timeout: .seconds(20),
+            effect: .changes("removes the deploy's records of its commands' process groups, and those left by earlier runs whose commands ended"))
     }
 }
