@@ -119,6 +119,34 @@ struct InterruptTests {
         }
     }
 
+    /// botops killed (`kill -9`) during the build: nothing stopped the build on the host. The next
+    /// deploy, finding the interrupted holder, stops it before its own steps, so two builds never
+    /// run side by side (the old one could tag the image the new one starts).
+    @Test func aBuildLeftRunningByAKilledDeployIsStoppedByTheNextOne() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config(compose: "docker-compose")
+            // Its own duration, so a build left behind by an earlier failed run is not taken for it.
+            let seconds = Int.random(in: 400...499)
+            try await commitSlowBuild(sandbox, seconds: seconds)
+            let killed = try BotopsProcess(["deploy", "--service", "sighook", "--config", config])
+            try await sandbox.sh("for i in $(seq 1800); do pgrep -fx 'sleep \(seconds)' >/dev/null && exit 0; sleep 0.1; done; exit 1", timeout: .seconds(200))
+            killed.signal(SIGKILL)
+            _ = try await killed.exitStatus()
+            let orphaned = try await sandbox.sh("pgrep -fx 'sleep \(seconds)' || true")
+            #expect(!orphaned.isEmpty, "the build ended with its botops")
+
+            let (next, events) = try deployer(sandbox, config: config, interruptAt: "preflight")
+            // Its lock is freed once the host notices the session is gone (a heartbeat): waited for.
+            var request = DeployRequest(services: ["sighook"], command: "botops deploy --service sighook --lock-wait 1m")
+            request.lockWait = .seconds(60)
+            let outcome = try await next.deploy(request)
+            #expect(outcome.result == .interrupted, "\(events.text)")
+            #expect(events.notices.contains { $0.contains("the previous deploy was interrupted without releasing the lock") }, "\(events.text)")
+            let left = try await sandbox.sh("for i in $(seq 100); do pgrep -fx 'sleep \(seconds)' || exit 0; sleep 0.1; done")
+            #expect(left.isEmpty, "the killed deploy's build still runs on the host: \(left)")
+        }
+    }
+
     @Test func aBrokenLockStopsTheDeployAtTheNextStepBoundary() async throws {
         try await DeploySandbox.scenario { sandbox in
             let config = try sandbox.config(compose: "docker-compose")
@@ -319,5 +347,29 @@ struct StepStopTests {
         _ = try await LocalHost().run(current.cleanupCommand())
         let left = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
         #expect(left == ["run-\(still.token)-0.pgids", "run-notes.txt"].sorted(), "\(left)")
+    }
+
+    /// A botops killed mid-build leaves its build running on the host: the next run (under the
+    /// deploy lock, having found the interrupted holder) stops it, and leaves its own alone.
+    @Test func theNextRunStopsWhatAKilledRunsStoppableStepLeftRunning() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("steprunner-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let state = StateDirectory(path: dir)
+        func startBuild(_ runner: StepRunner, _ name: String) async throws -> (Task<RemoteCommandResult, Error>, Int32) {
+            runner.enter(stoppable: true, label: "build")
+            let pidFile = "\(dir)/\(name).pid"
+            let task = Task { try await runner.run(RemoteCommand("sleep 311 & echo $! > \(shellQuote(pidFile)); wait", timeout: .seconds(120))) }
+            return (task, try await InterruptLocalTests.pid(in: pidFile))
+        }
+        let (killedBuild, orphan) = try await startBuild(StepRunner(inner: LocalHost(), state: state), "killed")
+        let current = StepRunner(inner: LocalHost(), state: state)
+        let (ownBuild, own) = try await startBuild(current, "own")
+        defer { ownBuild.cancel() }
+
+        _ = try await LocalHost().run(current.orphansStopCommand(grace: .seconds(2)))
+        #expect(try await killedBuild.value.result.termination == .signaled("TERM"))
+        try await InterruptLocalTests.expectGone(orphan, "the killed run's build")
+        #expect(InterruptLocalTests.isRunning(own), "the run's own build was stopped")
     }
 }

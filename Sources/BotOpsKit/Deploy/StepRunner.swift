@@ -85,13 +85,32 @@ final class StepRunner: CommandRunner, @unchecked Sendable {
     /// group, SIGKILL to what is left after `grace`. Nil when the current step is not stoppable.
     func stopCommand(grace: Duration = .seconds(10)) -> RemoteCommand? {
         guard case .stoppable(let segment) = mode else { return nil }
+        return stop(records: groupsFile(segment), skip: nil, grace: grace,
+                    effect: "stops the interrupted step's commands (their process groups)")
+    }
+
+    /// Stops what the stoppable steps of earlier runs left running on the host (a botops killed or
+    /// cut off mid-build): run under the deploy lock, so those runs are over, and their commands
+    /// would otherwise run beside this one's (a build tagging the image this run then starts).
+    func orphansStopCommand(grace: Duration = .seconds(10)) -> RemoteCommand {
+        stop(records: "\(state.script)/run-*.pgids", skip: "*/run-\(token)-*", grace: grace,
+             effect: "stops the commands an interrupted earlier deploy left running (their process groups)")
+    }
+
+    /// `records`: shell words naming the files of process groups (a glob unquoted); `skip`: a
+    /// `case` pattern of files left alone.
+    private func stop(records: ShellScript, skip: ShellScript?, grace: Duration, effect: String) -> RemoteCommand {
         let tenths = Int(totalSeconds(grace) * 10)
+        let skipped: ShellScript = skip.map { "case \"$f\" in \($0)) continue;; esac; " } ?? ""
         return RemoteCommand("""
-            f=\(groupsFile(segment))
-            [ -f "$f" ] || exit 0
             \(Self.ours)
             # `kill -SIG -PGID`, never `kill -SIG -- -PGID`: dash (sh with --local) refuses `--`.
-            each() { while read -r p s; do [ "${p:-0}" -gt 1 ] 2>/dev/null && ours "$p" "$s" && "$@" "$p"; done < "$f"; }
+            each() {
+              for f in \(records); do
+                \(skipped)[ -f "$f" ] || continue
+                while read -r p s; do [ "${p:-0}" -gt 1 ] 2>/dev/null && ours "$p" "$s" && "$@" "$p"; done < "$f"
+              done
+            }
             term() { kill -TERM -"$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null; }
             alive() { alive=1; }
             kill9() { kill -KILL -"$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null; }
@@ -105,7 +124,7 @@ final class StepRunner: CommandRunner, @unchecked Sendable {
             done
             each kill9
             echo killed
-            """, timeout: grace + .seconds(10), effect: .changes("stops the interrupted step's commands (their process groups)"))
+            """, timeout: grace + .seconds(10), effect: .changes(effect))
     }
 
     /// `ours PID STARTTIME`: the recorded group is still the one a command started. The
