@@ -169,4 +169,47 @@ struct CronRollbackSandboxTests {
             #expect(try SandboxCrontab.read() == before)
         }
     }
+
+    /// Ctrl-C while `botops cron install` writes the crontab: the write is waited for, not
+    /// abandoned, so the crontab is the new one in full, and the lock is released after it.
+    /// The write is held at its start on the host (the step lock's label goes to a FIFO nobody
+    /// reads until the test does), so the signal lands while it is in flight.
+    @Test func ctrlCDuringTheCrontabWriteLeavesItWrittenInFullAndTheLockFree() async throws {
+        let state = "/tmp/botops-cron-sigint-\(UUID().uuidString)"
+        let (directory, config, _, _) = try repository(state: state)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await SandboxCrontab.scene {
+            defer { try? SandboxCrontab.run(["rm", "-rf", state]) }
+            try SandboxCrontab.run(["install", "-d", "-o", SandboxCrontab.user, "-m", "700", state])
+            try SandboxCrontab.run(["mkfifo", "-m", "600", state + "/step.cmd"])
+            try SandboxCrontab.run(["chown", SandboxCrontab.user, state + "/step.cmd"])
+            let before = try SandboxCrontab.read()
+            let botops = Process()
+            botops.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
+            botops.arguments = ["cron", "install", "--config", config, "--crontab-dir", directory.appendingPathComponent("crontab.d").path]
+            botops.standardOutput = FileHandle.nullDevice
+            botops.standardError = FileHandle.nullDevice
+            try botops.run()
+            defer { if botops.isRunning { kill(botops.processIdentifier, SIGKILL) } }
+            var writing = false
+            for _ in 0..<600 where !writing {
+                writing = try SandboxCrontab.run(["pgrep", "-u", SandboxCrontab.user, "-f", "botops cron: the crontab writ[e]"]).status == 0
+                if !writing { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(writing, "the crontab write never started")
+            kill(botops.processIdentifier, SIGINT)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(botops.isRunning, "botops ended while its crontab write was in flight")
+            #expect(try SandboxCrontab.read() == before, "written before the write was let go")
+            try SandboxCrontab.run(["cat", state + "/step.cmd"])
+            for _ in 0..<200 where botops.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(!botops.isRunning)
+            #expect([0, 130].contains(botops.terminationStatus), "exit \(botops.terminationStatus)")
+            let crontab = String(decoding: try #require(try SandboxCrontab.read()), as: UTF8.self)
+            #expect(crontab.contains("# BEGIN botops report") && crontab.contains("\n0 */6 * * * /bin/echo botops-rollback-test >> /dev/null\n"), "\(crontab)")
+            #expect(!FileManager.default.fileExists(atPath: state + "/holder.json"), "the lock's holder record is still there")
+            let lock = try SandboxCrontab.run(["flock", "-n", state + "/lock", "true"])
+            #expect(lock.status == 0, "the lock is still held")
+        }
+    }
 }

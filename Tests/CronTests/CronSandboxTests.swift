@@ -284,4 +284,37 @@ struct CronSandboxTests {
             }
         }
     }
+
+    /// Gap 6 of the interrupt work: the crontab write runs under the host's step lock, like a
+    /// deploy's changing step, so a write that outlives a killed botops keeps the lock's next
+    /// taker waiting. Here the test holds the step lock itself: the write waits, nothing is
+    /// written meanwhile, and it completes once the lock is free.
+    @Test func theCrontabWriteWaitsForTheStepLock() async throws {
+        let dir = state.path
+        try await SandboxCrontab.scene {
+            try SandboxCrontab.write(Array(Self.userCrontab.utf8))
+            let modified = try SandboxCrontab.spoolModified()
+            try SandboxCrontab.run(["install", "-d", "-o", SandboxCrontab.user, "-m", "700", dir])
+            let holder = Process()
+            holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+            holder.arguments = ["-x", dir + "/step.lock", "sh", "-c", "touch \"$1/held\"; while [ ! -e \"$1/go\" ]; do sleep 0.05; done", "hold", dir]
+            try holder.run()
+            defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
+            for _ in 0..<200 where !FileManager.default.fileExists(atPath: dir + "/held") { try await Task.sleep(for: .milliseconds(25)) }
+            try await withService { service in
+                let install = Task { try await service.install(try entries(), force: false, lock: SceneLock()) }
+                let waiting = dir + "/step.cmd"
+                for _ in 0..<400 where !FileManager.default.fileExists(atPath: waiting) { try await Task.sleep(for: .milliseconds(25)) }
+                let named = try? String(contentsOfFile: waiting, encoding: .utf8)
+                #expect(named == "botops cron: the crontab write\n", "the write did not wait for the step lock")
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(try SandboxCrontab.read() == Array(Self.userCrontab.utf8), "written while the step lock was held")
+                #expect(try SandboxCrontab.spoolModified() == modified)
+                FileManager.default.createFile(atPath: dir + "/go", contents: nil)
+                let installed = try await install.value
+                #expect(installed.backup != nil)
+                #expect(try SandboxCrontab.read() != Array(Self.userCrontab.utf8))
+            }
+        }
+    }
 }

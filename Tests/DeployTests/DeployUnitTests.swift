@@ -154,3 +154,13 @@ import Testing
         #expect(StateDirectory(path: "/srv/bot ops").file("lock").text == "'/srv/bot ops/lock'")
     }
 }
+
+/// The refusal every lock taker gets while a changing command of an earlier run still holds the
+/// step lock: `cron install` has no --lock-wait, so the advice is not "wait with it, then deploy".
+struct StepStillRunningAdviceTests {
+    @Test func theAdviceFitsACrontabChangeToo() {
+        let text = HostStateError.stepStillRunning("botops cron: the crontab write").description
+        #expect(text.contains("then run the command again"), "\(text)")
+        #expect(!text.contains("then deploy;"), "\(text)")
+    }
+}

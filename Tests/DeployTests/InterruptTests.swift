@@ -119,6 +119,34 @@ struct InterruptTests {
         }
     }
 
+    /// botops killed (`kill -9`) during the build: nothing stopped the build on the host. The next
+    /// deploy, finding the interrupted holder, stops it before its own steps, so two builds never
+    /// run side by side (the old one could tag the image the new one starts).
+    @Test func aBuildLeftRunningByAKilledDeployIsStoppedByTheNextOne() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config(compose: "docker-compose")
+            // Its own duration, so a build left behind by an earlier failed run is not taken for it.
+            let seconds = Int.random(in: 400...499)
+            try await commitSlowBuild(sandbox, seconds: seconds)
+            let killed = try BotopsProcess(["deploy", "--service", "sighook", "--config", config])
+            try await sandbox.sh("for i in $(seq 1800); do pgrep -fx 'sleep \(seconds)' >/dev/null && exit 0; sleep 0.1; done; exit 1", timeout: .seconds(200))
+            killed.signal(SIGKILL)
+            _ = try await killed.exitStatus()
+            let orphaned = try await sandbox.sh("pgrep -fx 'sleep \(seconds)' || true")
+            #expect(!orphaned.isEmpty, "the build ended with its botops")
+
+            let (next, events) = try deployer(sandbox, config: config, interruptAt: "preflight")
+            // Its lock is freed once the host notices the session is gone (a heartbeat): waited for.
+            var request = DeployRequest(services: ["sighook"], command: "botops deploy --service sighook --lock-wait 1m")
+            request.lockWait = .seconds(60)
+            let outcome = try await next.deploy(request)
+            #expect(outcome.result == .interrupted, "\(events.text)")
+            #expect(events.notices.contains { $0.contains("the previous deploy was interrupted without releasing the lock") }, "\(events.text)")
+            let left = try await sandbox.sh("for i in $(seq 100); do pgrep -fx 'sleep \(seconds)' || exit 0; sleep 0.1; done")
+            #expect(left.isEmpty, "the killed deploy's build still runs on the host: \(left)")
+        }
+    }
+
     @Test func aBrokenLockStopsTheDeployAtTheNextStepBoundary() async throws {
         try await DeploySandbox.scenario { sandbox in
             let config = try sandbox.config(compose: "docker-compose")
@@ -292,5 +320,56 @@ struct StepStopTests {
         let strangerAlive = try await local("kill -0 \(stranger)").succeeded
         _ = try? await local("kill -KILL \(stranger)")
         #expect(strangerAlive, "the stop signalled a process that is not the step's")
+    }
+
+    /// A botops killed (or cut off) mid-deploy never removes its records of process groups: the
+    /// next run's cleanup (under the deploy lock) removes them once none of their groups is left,
+    /// and keeps those of a command still running and every file that is not such a record.
+    @Test func cleanupRemovesEarlierRunsRecordsWhoseCommandsEnded() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("steprunner-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let state = StateDirectory(path: dir)
+        let killed = StepRunner(inner: LocalHost(), state: state)
+        killed.enter(stoppable: true, label: "build")
+        _ = try await killed.run(RemoteCommand("true", timeout: .seconds(30)))
+        let still = StepRunner(inner: LocalHost(), state: state)
+        still.enter(stoppable: true, label: "build")
+        let running = Task { try await still.run(RemoteCommand("sleep 307", timeout: .seconds(120))) }
+        defer { running.cancel() }
+        let stillFile = "\(dir)/run-\(still.token)-0.pgids"
+        for _ in 0..<400 where !FileManager.default.fileExists(atPath: stillFile) { try await Task.sleep(for: .milliseconds(25)) }
+        let current = StepRunner(inner: LocalHost(), state: state)
+        current.enter(stoppable: true, label: "build")
+        _ = try await current.run(RemoteCommand("true", timeout: .seconds(30)))
+        FileManager.default.createFile(atPath: "\(dir)/run-notes.txt", contents: nil)
+
+        _ = try await LocalHost().run(current.cleanupCommand())
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        #expect(left == ["run-\(still.token)-0.pgids", "run-notes.txt"].sorted(), "\(left)")
+    }
+
+    /// A botops killed mid-build leaves its build running on the host: the next run (under the
+    /// deploy lock, having found the interrupted holder) stops it, and leaves its own alone.
+    @Test func theNextRunStopsWhatAKilledRunsStoppableStepLeftRunning() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("steprunner-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let state = StateDirectory(path: dir)
+        func startBuild(_ runner: StepRunner, _ name: String) async throws -> (Task<RemoteCommandResult, Error>, Int32) {
+            runner.enter(stoppable: true, label: "build")
+            let pidFile = "\(dir)/\(name).pid"
+            let task = Task { try await runner.run(RemoteCommand("sleep 311 & echo $! > \(shellQuote(pidFile)); wait", timeout: .seconds(120))) }
+            return (task, try await InterruptLocalTests.pid(in: pidFile))
+        }
+        let (killedBuild, orphan) = try await startBuild(StepRunner(inner: LocalHost(), state: state), "killed")
+        let current = StepRunner(inner: LocalHost(), state: state)
+        let (ownBuild, own) = try await startBuild(current, "own")
+        defer { ownBuild.cancel() }
+
+        _ = try await LocalHost().run(current.orphansStopCommand(grace: .seconds(2)))
+        #expect(try await killedBuild.value.result.termination == .signaled("TERM"))
+        try await InterruptLocalTests.expectGone(orphan, "the killed run's build")
+        #expect(InterruptLocalTests.isRunning(own), "the run's own build was stopped")
     }
 }

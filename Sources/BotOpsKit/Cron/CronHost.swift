@@ -199,7 +199,8 @@ public struct CronHost: Sendable {
     private static let statusInstallRefused: Int32 = 95
     private static let statusBackupMissing: Int32 = 96
 
-    /// One script on the host, so the check, the backup and the install happen back to back.
+    /// One script on the host, so the check, the backup and the install happen back to back,
+    /// under the step lock.
     private func backUpAndInstall(source: Source, expected: Crontab?) async throws -> String {
         var steps: [ShellScript] = [
             "umask 077",
@@ -231,8 +232,14 @@ public struct CronHost: Sendable {
             CrontabBackups.pruneScript,
             "echo \"$backup\"",
         ]
+        // Under the step lock, as a deploy's changing step: a write that outlives its botops
+        // (killed, connection lost) keeps the lock's next taker waiting until it has ended.
+        let locked: ShellScript = """
+            \(state.prepare) || exit 90
+            \(StepRunner.underStepLock(ShellScript.lines(steps).text, label: "botops cron: the crontab write", state: state))
+            """
         let effect = RemoteCommand.Effect.changes("backs up the crontab to \(state.path)/crontab-backups and installs a new one")
-        let result = try await runner.run(RemoteCommand(ShellScript.lines(steps), timeout: .seconds(60), effect: effect)).result
+        let result = try await runner.run(RemoteCommand(locked, timeout: .seconds(60), effect: effect)).result
         switch result.termination {
         case .exited(0):
             return result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -35,6 +35,10 @@ extension Deployer {
         setHeldLock(held)
         try await afterLock()
         if let interrupted = held.interrupted {
+            // Its stoppable steps' commands (a build, say) may still run: they would run beside ours.
+            if let stopped = try? await hostRunner.run(stepRunner.orphansStopCommand()), !stopped.succeeded {
+                emit(.warning("could not stop what the interrupted deploy left running: \(stopped.shownOutput)"))
+            }
             emit(.notice("the previous deploy was interrupted without releasing the lock: \(interrupted.summary). Its step may have left the host half-changed; this run verifies before and after."))
             var record = AuditRecord(action: "interrupted", command: interrupted.command, result: "interrupted")
             record.localUser = interrupted.user

@@ -64,11 +64,17 @@ final class StepRunner: CommandRunner, @unchecked Sendable {
                 \(ShellScript(stringLiteral: command))
                 """
         case .changing(let label):
-            return """
-                { printf '%s\\n' \(label) > \(state.file("step.cmd")); } 2>/dev/null
-                exec flock -s \(state.file("step.lock")) sh -c \(command)
-                """
+            return Self.underStepLock(command, label: label, state: state)
         }
+    }
+
+    /// `command` run under the step lock of `state` (which must exist), named `label` for a
+    /// command that waits for it. Also how a crontab write runs.
+    static func underStepLock(_ command: String, label: String, state: StateDirectory) -> ShellScript {
+        """
+        { printf '%s\\n' \(label) > \(state.file("step.cmd")); } 2>/dev/null
+        exec flock -s \(state.file("step.lock")) sh -c \(command)
+        """
     }
 
     private func groupsFile(_ segment: Int) -> ShellScript {
@@ -79,19 +85,32 @@ final class StepRunner: CommandRunner, @unchecked Sendable {
     /// group, SIGKILL to what is left after `grace`. Nil when the current step is not stoppable.
     func stopCommand(grace: Duration = .seconds(10)) -> RemoteCommand? {
         guard case .stoppable(let segment) = mode else { return nil }
+        return stop(records: groupsFile(segment), skip: nil, grace: grace,
+                    effect: "stops the interrupted step's commands (their process groups)")
+    }
+
+    /// Stops what the stoppable steps of earlier runs left running on the host (a botops killed or
+    /// cut off mid-build): run under the deploy lock, so those runs are over, and their commands
+    /// would otherwise run beside this one's (a build tagging the image this run then starts).
+    func orphansStopCommand(grace: Duration = .seconds(10)) -> RemoteCommand {
+        stop(records: "\(state.script)/run-*.pgids", skip: "*/run-\(token)-*", grace: grace,
+             effect: "stops the commands an interrupted earlier deploy left running (their process groups)")
+    }
+
+    /// `records`: shell words naming the files of process groups (a glob unquoted); `skip`: a
+    /// `case` pattern of files left alone.
+    private func stop(records: ShellScript, skip: ShellScript?, grace: Duration, effect: String) -> RemoteCommand {
         let tenths = Int(totalSeconds(grace) * 10)
+        let skipped: ShellScript = skip.map { "case \"$f\" in \($0)) continue;; esac; " } ?? ""
         return RemoteCommand("""
-            f=\(groupsFile(segment))
-            [ -f "$f" ] || exit 0
-            # Ours: the recorded leader still runs (same start time), or it ended and its group
-            # lives on (Linux never gives a pid to a new process while a group of that id exists).
-            # A command that ended long ago may have its pid reused by anything: never signalled.
+            \(Self.ours)
             # `kill -SIG -PGID`, never `kill -SIG -- -PGID`: dash (sh with --local) refuses `--`.
-            ours() {
-              if [ -r /proc/"$1"/stat ]; then [ -n "$2" ] && [ "$(sed 's/.*) //' /proc/"$1"/stat | cut -d' ' -f20)" = "$2" ]
-              else kill -0 -"$1" 2>/dev/null; fi
+            each() {
+              for f in \(records); do
+                \(skipped)[ -f "$f" ] || continue
+                while read -r p s; do [ "${p:-0}" -gt 1 ] 2>/dev/null && ours "$p" "$s" && "$@" "$p"; done < "$f"
+              done
             }
-            each() { while read -r p s; do [ "${p:-0}" -gt 1 ] 2>/dev/null && ours "$p" "$s" && "$@" "$p"; done < "$f"; }
             term() { kill -TERM -"$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null; }
             alive() { alive=1; }
             kill9() { kill -KILL -"$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null; }
@@ -105,12 +124,36 @@ final class StepRunner: CommandRunner, @unchecked Sendable {
             done
             each kill9
             echo killed
-            """, timeout: grace + .seconds(10), effect: .changes("stops the interrupted step's commands (their process groups)"))
+            """, timeout: grace + .seconds(10), effect: .changes(effect))
     }
 
-    /// Removes this run's records of process groups.
+    /// `ours PID STARTTIME`: the recorded group is still the one a command started. The
+    /// recorded leader still runs (same start time), or it ended and its group lives on (Linux
+    /// never gives a pid to a new process while a group of that id exists). A command that ended
+    /// long ago may have its pid reused by anything: never taken for it.
+    private static let ours: ShellScript = """
+        ours() {
+          if [ -r /proc/"$1"/stat ]; then [ -n "$2" ] && [ "$(sed 's/.*) //' /proc/"$1"/stat | cut -d' ' -f20)" = "$2" ]
+          else kill -0 -"$1" 2>/dev/null; fi
+        }
+        """
+
+    /// Removes this run's records of process groups, and those of earlier runs none of whose
+    /// groups is left (a botops killed or cut off before it could remove its own). Run under the
+    /// deploy lock, so no other run is adding to them.
     func cleanupCommand() -> RemoteCommand {
-        RemoteCommand("rm -f \(state.script)/run-\(token)-*.pgids", timeout: .seconds(20),
-                      effect: .changes("removes the deploy's records of its commands' process groups"))
+        RemoteCommand("""
+            cd \(state.script) 2>/dev/null || exit 0
+            rm -f run-\(token)-*.pgids
+            \(Self.ours)
+            for f in run-*.pgids; do
+              [ -f "$f" ] || continue
+              left=
+              while read -r p s; do [ "${p:-0}" -gt 1 ] 2>/dev/null && ours "$p" "$s" && left=1; done < "$f"
+              [ -n "$left" ] || rm -f "$f"
+            done
+            true
+            """, timeout: .seconds(20),
+            effect: .changes("removes the deploy's records of its commands' process groups, and those left by earlier runs whose commands ended"))
     }
 }
