@@ -176,7 +176,7 @@ struct CronRollbackSandboxTests {
     /// reads until the test does), so the signal lands while it is in flight.
     @Test func ctrlCDuringTheCrontabWriteLeavesItWrittenInFullAndTheLockFree() async throws {
         let state = "/tmp/botops-cron-sigint-\(UUID().uuidString)"
-        let (directory, config, _, _) = try repository(state: state)
+        let (directory, config, _) = try repository(state: state)
         defer { try? FileManager.default.removeItem(at: directory) }
         try await SandboxCrontab.scene {
             defer { try? SandboxCrontab.run(["rm", "-rf", state]) }
