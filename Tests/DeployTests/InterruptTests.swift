@@ -42,6 +42,8 @@ struct InterruptTests {
             events.append(event)
             if case .stepStarted(let name, _, _) = event, name == step {
                 // A moment into the step, as a user's Ctrl-C would come.
+                // FIXME: timed, not ordered: on a loaded machine a short step (stop) can end before the
+                // request lands and the deploy runs on to `up` (seen once in a full run beside other runs).
                 Task {
                     try? await Task.sleep(for: .milliseconds(300))
                     interruption.request(signal)
