@@ -10,6 +10,14 @@ struct RecoverSandboxTests {
     static let userLine = "17 3 * * * /usr/bin/true # the operator's own line, kept byte for byte"
 
     /// trade_records' row count and a checksum over every row.
+    /// A crontab.d holding only the shipped weekly review entry, the one the breakages touch.
+    static func weeklyReviewCrontabDirectory() throws -> URL {
+        let directory = try temporaryDirectory()
+        try FileManager.default.copyItem(atPath: HostScene.repositoryRoot.appendingPathComponent("crontab.d/weekly-strategy-review.cron").path,
+                                         toPath: directory.appendingPathComponent("weekly-strategy-review.cron").path)
+        return directory
+    }
+
     static func fingerprint(_ scene: HostScene) async throws -> String {
         let sql = "SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM trade_records t"
         return try await scene.sh(shellCommand(["docker", "exec", "db", "psql", "-X", "-At", "-U", "bot_user", "-d", "bot_trader_db", "-c", sql]))
@@ -26,9 +34,7 @@ struct RecoverSandboxTests {
     @Test func everyBreakageAtOnceIsRepairedLosingNothingAndASecondRunChangesNothing() async throws {
         let sandbox = try Sandbox.require()
         let app = shellQuote(sandbox.app)
-        let crontabDirectory = try temporaryDirectory()
-        try FileManager.default.copyItem(atPath: HostScene.repositoryRoot.appendingPathComponent("crontab.d/weekly-strategy-review.cron").path,
-                                         toPath: crontabDirectory.appendingPathComponent("weekly-strategy-review.cron").path)
+        let crontabDirectory = try Self.weeklyReviewCrontabDirectory()
         var originalCrontab = ""
         try await HostScene.run({ scene in
             originalCrontab = try await scene.sh("crontab -l | base64 -w0")
@@ -444,9 +450,7 @@ struct RecoverOneBreakageTests {
     @Test(arguments: breakages)
     func recoverBringsTheNineChecksBack(_ breakage: Breakage) async throws {
         let app = shellQuote(try Sandbox.require().app)
-        let crontabDirectory = try temporaryDirectory()
-        try FileManager.default.copyItem(atPath: HostScene.repositoryRoot.appendingPathComponent("crontab.d/weekly-strategy-review.cron").path,
-                                         toPath: crontabDirectory.appendingPathComponent("weekly-strategy-review.cron").path)
+        let crontabDirectory = try RecoverSandboxTests.weeklyReviewCrontabDirectory()
         var originalCrontab = ""
         try await HostScene.run({ scene in
             originalCrontab = try await scene.sh("crontab -l | base64 -w0")

@@ -85,8 +85,7 @@ public struct RestoreJob: Sendable {
     public init(config: BotOpsConfig, runner: any CommandRunner, now: Date = Date()) {
         self.config = config
         self.runner = runner
-        let stamp = BackupID(date: now, label: nil).text.lowercased()
-        scripts = RestoreScripts(config: config, stamp: stamp)
+        scripts = RestoreScripts(config: config, now: now)
         let program = config.compose.command == .v1 ? ["docker-compose"] : ["docker", "compose"]
         commands = DeployCommands(path: config.path, compose: ComposeInvocation(program: program, envFile: config.compose.envFile, file: config.compose.file),
                                   state: config.deploy.stateDirectory)

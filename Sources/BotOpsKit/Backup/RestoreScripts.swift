@@ -8,8 +8,12 @@ public struct RestoreScripts: Sendable {
     /// The new database the dump goes into, and the name the live one gets.
     public let newName: String
     public let replacedName: String
+    /// The restore's time, lower-case as in its database and table names.
+    public let stamp: String
 
-    public init(config: BotOpsConfig, stamp: String) {
+    public init(config: BotOpsConfig, now: Date) {
+        let stamp = BackupID(date: now, label: nil).text.lowercased()
+        self.stamp = stamp
         backup = BackupScripts(config: config)
         newName = "botops_restore_" + stamp
         replacedName = config.database.name + "_replaced_" + stamp

@@ -52,9 +52,8 @@ public struct TableRestore: Sendable {
     public init(config: BotOpsConfig, runner: any CommandRunner, now: Date = Date()) {
         self.config = config
         self.runner = runner
-        let stamp = BackupID(date: now, label: nil).text.lowercased()
-        scripts = RestoreScripts(config: config, stamp: stamp)
-        suffix = "_replaced_" + stamp
+        scripts = RestoreScripts(config: config, now: now)
+        suffix = "_replaced_" + scripts.stamp
     }
 
     /// `NAME_replaced_TIME`, cut so it fits PostgreSQL's 63-byte names.
