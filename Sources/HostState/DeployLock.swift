@@ -36,7 +36,9 @@ public struct DeployLock: Sendable {
     /// for a command of an earlier deploy that still runs under the step lock (whole seconds).
     public func acquireCommand(_ holder: LockHolder, stepWait: Duration? = nil) -> RemoteCommand {
         // Runs under the lock: wait for the step lock (a changing command of a deploy whose botops
-        // died may still run), report a leftover record, write ours, then heartbeat. The heartbeat
+        // died may still run), report a leftover record, write ours, then heartbeat. The pid goes
+        // first, each file by rename: `status` never sees our record without a live pid (it read
+        // as "free, interrupted") nor the previous holder's record beside our pid. The heartbeat
         // is what notices a dead botops: its write fails once sshd has closed the session. `sleep`
         // does not inherit the output, so the channel closes as soon as the holder is killed.
         let waitSeconds = Int((stepWait ?? .zero).components.seconds)
@@ -45,8 +47,9 @@ public struct DeployLock: Sendable {
               printf 'step %s\\n' "$(head -c 300 step.cmd 2>/dev/null | tr '\\n' ' ')"
               flock -w "$2" step.lock true || exit \(Int(Self.stepRunningStatus))
             fi
-            if [ -s holder.json ]; then printf 'previous %s\\n' "$(cat holder.json)"; fi
-            printf '%s\\n' "$1" > holder.json.new && mv holder.json.new holder.json && echo $$ > holder.pid || exit 72
+            if [ -s holder.json ]; then printf 'previous %s\\n' "$(cat holder.json)"; rm -f holder.json; fi
+            echo $$ > holder.pid.new && mv holder.pid.new holder.pid || exit 72
+            printf '%s\\n' "$1" > holder.json.new && mv holder.json.new holder.json || exit 72
             echo "locked $$"
             while echo .; do sleep 1 </dev/null >/dev/null 2>&1; done
             """

@@ -66,7 +66,9 @@ struct LockTests {
             let started = try await LocalHost().run("\(client) > /dev/null 2>&1 & echo $!")
             let clientPID = started.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
             var status = try await lock(host).status()
-            for _ in 0..<100 where status == .free(interrupted: nil) {
+            // Until the record is written: the holder's pid goes first, its record after.
+            for _ in 0..<100 {
+                if case .held(_?, _) = status { break }
                 try await Task.sleep(for: .milliseconds(100))
                 status = try await lock(host).status()
             }

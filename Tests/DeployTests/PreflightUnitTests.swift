@@ -154,7 +154,7 @@ import Testing
         var compose = ComposeInvocation(program: ["docker", "compose"], envFile: ".env", file: "c.yml")
         compose.project = "bottrader-aws"
         #expect(compose(["up", "-d"]).text == "docker compose -p bottrader-aws --env-file .env -f c.yml up -d")
-        #expect(compose.config(at: "abc", path: "/opt/bot").text.contains("git show abc:c.yml | docker compose -p bottrader-aws --env-file .env -f - --project-directory /opt/bot config"))
+        #expect(compose.config(at: "abc", path: "/opt/bot").text.contains("git show abc:c.yml | {\ndocker compose -p bottrader-aws --env-file .env -f - --project-directory /opt/bot config\n}"))
     }
 }
 
