@@ -3,6 +3,7 @@ import ArgumentParser
 import BotOpsKit
 import Checks
 import Foundation
+import Remote
 
 @main
 struct Botops: AsyncParsableCommand {
@@ -19,6 +20,7 @@ struct Botops: AsyncParsableCommand {
     /// as an ExitCode; what reaches here otherwise is ArgumentParser's: help (0) or a usage error,
     /// whose code 64 becomes the README's 2.
     static func main() async {
+        openClosedStandardDescriptors()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

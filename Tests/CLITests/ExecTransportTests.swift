@@ -40,6 +40,15 @@ struct ExecTransportTests {
                 "\(result.stderrText)")
     }
 
+    /// A caller that closed botops's stdin (`<&-`): the command gets end-of-file at once. botops
+    /// used to give the number 0 to its own first descriptor and forward that as stdin.
+    @Test func aClosedStdinReachesTheCommandAsEndOfFile() async throws {
+        let exec = shellCommand([botops, "exec", "--local", "--config", sandbox.configFile, "--"])
+        let result = try await LocalHost().run("\(exec) 'readlink /proc/$PPID/fd/0; cat; echo closed' <&-", timeout: .seconds(60))
+        #expect(result.termination == .exited(0), "\(result.stderrText)")
+        #expect(result.stdoutText == "/dev/null\nclosed\n", "\(result.stderrText)")
+    }
+
     @Test func aFrozenHostEndsExecWithExitThreeNamingTheCommand() async throws {
         let server = try await TestSSHServer.start(hostKeys: [.ed25519])
         defer { server.stop() }
