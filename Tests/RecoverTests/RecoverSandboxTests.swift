@@ -9,7 +9,6 @@ import Testing
 struct RecoverSandboxTests {
     static let userLine = "17 3 * * * /usr/bin/true # the operator's own line, kept byte for byte"
 
-    /// trade_records' row count and a checksum over every row.
     /// A crontab.d holding only the shipped weekly review entry, the one the breakages touch.
     static func weeklyReviewCrontabDirectory() throws -> URL {
         let directory = try temporaryDirectory()
@@ -18,6 +17,7 @@ struct RecoverSandboxTests {
         return directory
     }
 
+    /// trade_records' row count and a checksum over every row.
     static func fingerprint(_ scene: HostScene) async throws -> String {
         let sql = "SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM trade_records t"
         return try await scene.sh(shellCommand(["docker", "exec", "db", "psql", "-X", "-At", "-U", "bot_user", "-d", "bot_trader_db", "-c", sql]))
