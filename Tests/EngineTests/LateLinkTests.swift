@@ -4,8 +4,9 @@ import Postgres
 import SandboxSupport
 import Testing
 
-/// Waits (bounded) until `count` sessions of this database wait on a lock.
-func waitForLockWaiters(_ db: PostgresConnection, count: Int) async throws {
+/// Waits (bounded) until `count` sessions of this database wait on a lock. `required: false` for a
+/// waiter that gives up on its own (a lock timeout): on a loaded machine the poll may miss it.
+func waitForLockWaiters(_ db: PostgresConnection, count: Int, required: Bool = true) async throws {
     for _ in 0..<1000 {
         let waiting = try await db.query("""
             SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
@@ -13,7 +14,7 @@ func waitForLockWaiters(_ db: PostgresConnection, count: Int) async throws {
         if waiting >= count { return }
         try await Task.sleep(for: .milliseconds(10))
     }
-    Issue.record("fewer than \(count) sessions ever waited on a lock")
+    if required { Issue.record("fewer than \(count) sessions ever waited on a lock") }
 }
 
 /// Metadata that arrives after its fill (the linkage guide's race) is linked once, whatever the order.
