@@ -15,7 +15,6 @@ struct BackupTestFailure: Error, CustomStringConvertible {
 /// removed afterwards), under the shared sandbox lock; the ledger's figures must be the same
 /// after the test as before it.
 struct BackupSandbox {
-    static let lockFile = "/tmp/botops-sandbox.lock"
     let sandbox: Sandbox
     let directory: String
 
@@ -23,16 +22,9 @@ struct BackupSandbox {
     /// tables changed.
     static func scene(_ body: (BackupSandbox) async throws -> Void) async throws {
         let sandbox = try Sandbox.require()
-        let fd = open(lockFile, O_RDWR | O_CREAT, 0o666)
-        guard fd >= 0 else { throw BackupTestFailure("cannot open \(lockFile)") }
-        defer { close(fd) }
-        // flock(2) blocks its thread only; the suite is serialized anyway.
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread {
-                while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
-                done.resume()
-            }
-        }
+        // The one sandbox lock (closed on exec: a botops this test starts must never hold it).
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
         let directory = try await sh("d=$(mktemp -d /tmp/botops-backup-test.XXXXXX) && chown bot:bot \"$d\" && echo \"$d\"")
         defer { _ = try? FileManager.default.removeItem(atPath: directory) }
         // Only the tables are compared: the sandbox's own stack may add rows meanwhile; the tests
