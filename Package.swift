@@ -54,8 +54,13 @@ let package = Package(
         .executableTarget(name: "BacktestBench", dependencies: ["Engine"], path: "Benchmarks/BacktestBench"),
         // Locates the sandbox host (scripts/sandbox) for the integration tests.
         .target(name: "SandboxSupport", dependencies: ["Remote", "Postgres"], path: "Tests/SandboxSupport"),
+        // The helpers the pure cron tests and the sandbox ones share.
+        .target(name: "CronTestSupport", dependencies: ["Cron", .product(name: "PropertyBased", package: "swift-property-based")], path: "Tests/CronTestSupport"),
+        // Tests follow modules: a target of pure tests per module, run in parallel; the sandbox targets
+        // (scripts/test's sandbox_targets: their tests change the shared sandbox host) hold only sandbox
+        // tests and run one test at a time. RepositoryTests' TestPhasesTests keeps it so.
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
-        .testTarget(name: "HostStateTests", dependencies: ["HostState"]),
+        .testTarget(name: "HostStateTests", dependencies: ["Basics", "HostState"], exclude: ["Golden"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "SandboxSupport"]),
         .testTarget(
             name: "EngineTests",
@@ -65,18 +70,26 @@ let package = Package(
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "BotOpsTests",
-            dependencies: ["BotOpsKit", "Checks", "Remote", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["BotOpsKit", "botops", "Checks", "HostCommands", "HostState", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "ChecksTests",
             dependencies: ["Basics", "Checks", "BotOpsKit", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "ChecksSandboxTests", dependencies: ["Checks", "BotOpsKit", "Remote", "SandboxSupport"]),
         .testTarget(
             name: "DeployTests",
             dependencies: ["botops", "BotOpsKit", "HostState", "HostCommands", "Checks", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
-        .testTarget(name: "CronTests", dependencies: ["Cron", "BotOpsKit", "Checks", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "CronTests", dependencies: ["Cron", "CronTestSupport", "BotOpsKit", "Checks", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(
+            name: "CronUnitTests",
+            dependencies: ["Cron", "CronTestSupport", "BotOpsKit", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")],
+            exclude: ["Golden"]
+        ),
+        // The sandbox host's own scripts (its daemons): changes the shared host.
+        .testTarget(name: "SandboxHostTests", dependencies: ["Remote", "SandboxSupport"]),
         // The repository and its scripts: a tree that clones on a Mac, the sandbox lock and daemons.
         .testTarget(name: "RepositoryTests", dependencies: ["Remote", "SandboxSupport"]),
         .testTarget(name: "RecoverTests", dependencies: ["botops", "BotOpsKit", "Checks", "HostCommands", "Remote", "SandboxSupport"]),

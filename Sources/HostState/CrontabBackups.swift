@@ -43,15 +43,20 @@ public struct CrontabBackups: Sendable {
     }
 
     /// In a script where `$dir` is `directory` and `$cur` the crontab being replaced: saves it as
-    /// a new backup, named in `$backup` (exit 94 when it cannot).
+    /// a new backup, named in `$backup` (exit 94 when it cannot). POSIX sh and tools only (the
+    /// tests run it on this machine, a Mac's too): `%N` (nanoseconds) is GNU date's, so where date
+    /// prints something else the name keeps its shape with `.000000000`.
     public static let saveScript: ShellScript = """
-        backup="crontab-$(date -u +%Y%m%dT%H%M%S.%NZ).txt"
+        now=$(date -u +%Y%m%dT%H%M%S.%N)
+        case $now in *.[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]) ;; *) now="${now%.*}.000000000" ;; esac
+        backup="crontab-${now}Z.txt"
         cp "$cur" "$dir/$backup" || exit 94
         """
 
-    /// In the same script: deletes all but the newest `kept` backups.
+    /// In the same script: deletes all but the newest `kept` backups (newest first, then all after
+    /// the first `kept`: `tail -n +N` is POSIX, `head -n -N` GNU's).
     public static let pruneScript: ShellScript =
-        "ls \"$dir\" | grep '^crontab-.*\\.txt$' | sort | head -n -\(kept) | while read -r stale; do rm -f \"$dir/$stale\"; done"
+        "ls \"$dir\" | grep '^crontab-.*\\.txt$' | sort -r | tail -n +\(kept + 1) | while read -r stale; do rm -f \"$dir/$stale\"; done"
 
     public static func isBackupName(_ name: some StringProtocol) -> Bool {
         name.hasPrefix("crontab-") && name.hasSuffix(".txt") && name.utf8.count < 64

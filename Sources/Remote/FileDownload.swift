@@ -2,6 +2,8 @@ import CLibSSH2
 import Foundation
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// SHA-256 of bytes as they arrive (OpenSSL's EVP), for files too big to hold in memory.
