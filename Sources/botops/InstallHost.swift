@@ -26,17 +26,46 @@ struct InstallHost: HostCommand {
     @Flag(name: .customLong("dry-run"), help: "Check the host and list what would be copied; copy nothing.")
     var dryRun = false
 
+    @Option(name: .long, help: "text, or json (one object: what was installed, or the error and its exit code).")
+    var format: EventFormat = .text
+
     func body(_ session: CommandSession) async throws -> ExitStatus {
-        let configPath = connection.config ?? HostSelection.defaultConfigPath
-        let install = try HostInstall(binary: try binaryPath(), configPath: configPath, config: session.config)
-        let outcome = try await install.run(on: try await session.host(), dryRun: dryRun)
+        var install: HostInstall?
+        do {
+            let configPath = connection.config ?? HostSelection.defaultConfigPath
+            let files = try HostInstall(binary: try binaryPath(), configPath: configPath, config: session.config)
+            install = files
+            if !dryRun {
+                // Two install-hosts at once would swap each other's binaries; a deploy, backup or
+                // crontab change holds it too, and the refusal names the holder.
+                _ = try await session.acquireDeployLock(as: .current(command: commandLine(), step: "install-host"), wait: nil)
+            }
+            let outcome = try await files.run(on: try await session.host(), dryRun: dryRun)
+            if format == .json {
+                print(InstallReport.json(files, outcome, dryRun: dryRun))
+            } else {
+                printText(files, outcome)
+            }
+            return ExitStatus(.success)
+        } catch {
+            if format == .json { print(InstallReport.json(error: error, install: install, dryRun: dryRun)) }
+            throw error
+        }
+    }
+
+    func failedToStart(_ error: Error) {
+        if format == .json { print(InstallReport.json(error: error, install: nil, dryRun: dryRun)) }
+    }
+
+    private func printText(_ install: HostInstall, _ outcome: HostInstall.Outcome) {
         let glibc = outcome.runtime.glibc.map { "glibc \($0)" } ?? "no glibc reported"
         print("host: \(outcome.runtime.machine), \(glibc); \(install.binary): \(outcome.elf.machine), needs glibc \(outcome.elf.glibc.map { "\($0)" } ?? "none")")
         for file in [HostInstall.File(local: install.binary, remote: "bin/botops", mode: "755")] + install.files {
             print("\(dryRun ? "would copy" : "copied") \(file.local) -> ~/botops/\(file.remote)")
         }
+        for name in outcome.removed { print("removed ~/botops/crontab.d/\(name) (deleted here)") }
+        for skipped in install.skipped { print("skipped \(skipped.what): \(skipped.why)") }
         if let version = outcome.hostVersion { print("~/\(HostInstall.binaryPath) --version: \(version)") }
-        return ExitStatus(.success)
     }
 
     private func binaryPath() throws -> String {

@@ -23,6 +23,8 @@ public struct HostInstall: Sendable {
 
     public let binary: String
     public let files: [File]
+    /// What botops.yml names that is not copied, each with why.
+    public let skipped: [Skipped]
 
     /// The files beside `configPath`: the config itself, every `crontab.d/*.cron` and each
     /// playbook file that overrides a built-in one.
@@ -36,16 +38,25 @@ public struct HostInstall: Sendable {
         let crontab = CronEntries.defaultDirectory(configPath: configPath)
         let names = ((try? manager.contentsOfDirectory(atPath: crontab)) ?? []).filter { $0.hasSuffix(".cron") }.sorted()
         files += names.map { File(local: crontab + "/" + $0, remote: "crontab.d/" + $0, mode: "644") }
+        var skipped: [Skipped] = []
         let playbooks = config.deploy.playbooks
         // FIXME: a playbooks directory outside botops.yml's (absolute, or with `..`) is not copied:
-        // the host's botops.yml would name a place install-host does not write.
-        if !playbooks.hasPrefix("/"), !playbooks.split(separator: "/").contains("..") {
+        // the host's botops.yml would name a place install-host does not write. Reported as skipped.
+        if playbooks.hasPrefix("/") || playbooks.split(separator: "/").contains("..") {
+            skipped.append(Skipped(what: playbooks, why: "deploy.playbooks lies outside botops.yml's directory: copy its overrides to the host by hand"))
+        } else {
             let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(playbooks).path
             for kind in Playbook.Kind.allCases where manager.fileExists(atPath: directory + "/" + kind.fileName) {
                 files.append(File(local: directory + "/" + kind.fileName, remote: playbooks + "/" + kind.fileName, mode: "644"))
             }
         }
         self.files = files
+        self.skipped = skipped
+    }
+
+    public struct Skipped: Sendable, Equatable {
+        public var what: String
+        public var why: String
     }
 
     /// Where botops lives on the host, relative to its home.
@@ -56,6 +67,11 @@ public struct HostInstall: Sendable {
         public var elf: ELFFacts
         /// `~/botops/bin/botops --version` on the host; nil in a dry run.
         public var hostVersion: String?
+        /// The sha256 the host computes of each file in place (`botops/bin/botops`, …, relative to
+        /// its home), read after the install; empty in a dry run.
+        public var installed: [(path: String, sha256: String)] = []
+        /// The crontab.d entries removed on the host because they were deleted here.
+        public var removed: [String] = []
     }
 
     /// Refuses (nothing copied) when the host cannot run the binary; otherwise copies everything
@@ -73,8 +89,8 @@ public struct HostInstall: Sendable {
         let directories = Set(files.map { ("botops/" + $0.remote as NSString).deletingLastPathComponent } + ["botops/bin"]).sorted()
         try await check(runner.run("cd && umask 077 && mkdir -p -- \(shellCommand(directories))", timeout: .seconds(30)), "create ~/botops")
         // The new binary proves itself under a name of its own before it replaces the installed one.
-        // FIXME: two install-hosts at once share this name (no lock): one may move the other's
-        // not yet proven binary into place.
+        // One name, not one per run: the caller holds the deploy lock (two install-hosts at once
+        // would move each other's binary), and a run cut short leaves no more than one stray copy.
         let staged = Self.binaryPath + ".new"
         try await Upload(localPath: binary, remotePath: "~/" + staged, mode: "755").run(on: runner, timeout: timeout)
         let tried = try await runner.run("cd && ./\(shellQuote(staged)) --version", timeout: .seconds(30))
@@ -88,13 +104,32 @@ public struct HostInstall: Sendable {
         }
         // An entry deleted here must not linger there, where `verify --local` reads crontab.d.
         let keep = files.filter { $0.remote.hasPrefix("crontab.d/") }.map { ($0.remote as NSString).lastPathComponent }
-        try await check(runner.run(Self.pruneScript(keep: keep), timeout: .seconds(30)), "remove crontab.d entries deleted here")
+        let pruned = try await runner.run(Self.pruneScript(keep: keep), timeout: .seconds(30))
+        try check(pruned, "remove crontab.d entries deleted here")
+        outcome.removed = String(decoding: pruned.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
         let version = try await runner.run("cd && ./\(shellQuote(Self.binaryPath)) --version", timeout: .seconds(30))
         guard version.succeeded else {
             throw HostInstallError.installedVersionFailed(output: String(decoding: version.stdout + version.stderr, as: UTF8.self))
         }
         outcome.hostVersion = String(decoding: version.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        outcome.installed = try await installedDigests(on: runner)
         return outcome
+    }
+
+    /// Every path installed, relative to the host's home, the binary first.
+    public var installedPaths: [String] {
+        [Self.binaryPath] + files.map { "botops/" + $0.remote }
+    }
+
+    /// What is in place now, as the host's own sha256sum reads it (one round trip).
+    private func installedDigests(on runner: some CommandRunner) async throws -> [(path: String, sha256: String)] {
+        let paths = installedPaths
+        let result = try await runner.run("cd && sha256sum -- \(shellCommand(paths))", timeout: .seconds(60))
+        try check(result, "read the installed files' sha256")
+        // One line per argument, in order; a name with a newline or backslash gets a leading `\`.
+        let digests = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n")
+            .map { String($0.drop { $0 == "\\" }.prefix(64)) }
+        return zip(paths, digests).map { (path: $0, sha256: $1) }
     }
 
     /// Run in the home directory: removes the `botops/crontab.d/*.cron` not named in `keep`. Each
@@ -102,7 +137,7 @@ public struct HostInstall: Sendable {
     /// kept `y.cron` when `x y.cron` was kept).
     static func pruneScript(keep: [String]) -> String {
         let kept = keep.isEmpty ? "" : keep.map(shellQuote).joined(separator: "|") + ") ;; "
-        return "cd botops/crontab.d 2>/dev/null || exit 0; for f in *.cron; do [ -f \"$f\" ] || continue; case $f in \(kept)*) rm -f -- \"$f\" ;; esac; done"
+        return "cd botops/crontab.d 2>/dev/null || exit 0; for f in *.cron; do [ -f \"$f\" ] || continue; case $f in \(kept)*) rm -f -- \"$f\" && printf '%s\\n' \"$f\" ;; esac; done"
     }
 
     private func check(_ result: CommandResult, _ what: String) throws {
