@@ -23,6 +23,9 @@ struct InstallHost: HostCommand {
     @Option(name: .long, help: ArgumentHelp("The Linux botops to install (default: this botops, when it runs on Linux).", valueName: "path"))
     var binary: String?
 
+    @Option(name: .customLong("engine-binary"), help: ArgumentHelp("The Linux bot-engine to install beside botops (default: the bot-engine beside the botops installed, when there is one).", valueName: "path"))
+    var engineBinary: String?
+
     @Flag(name: .customLong("dry-run"), help: "Check the host and list what would be copied; copy nothing.")
     var dryRun = false
 
@@ -33,7 +36,7 @@ struct InstallHost: HostCommand {
         var install: HostInstall?
         do {
             let configPath = connection.config ?? HostSelection.defaultConfigPath
-            let files = try HostInstall(binary: try binaryPath(), configPath: configPath, config: session.config)
+            let files = try HostInstall(binary: try binaryPath(), engineBinary: engineBinary, configPath: configPath, config: session.config)
             install = files
             if !dryRun {
                 // Two install-hosts at once would swap each other's binaries; a deploy, backup or
@@ -60,12 +63,26 @@ struct InstallHost: HostCommand {
     private func printText(_ install: HostInstall, _ outcome: HostInstall.Outcome) {
         let glibc = outcome.runtime.glibc.map { "glibc \($0)" } ?? "no glibc reported"
         print("host: \(outcome.runtime.machine), \(glibc); \(install.binary): \(outcome.elf.machine), needs glibc \(outcome.elf.glibc.map { "\($0)" } ?? "none")")
-        for file in [HostInstall.File(local: install.binary, remote: "bin/botops", mode: "755")] + install.files {
+        for file in install.copied(outcome) {
             print("\(dryRun ? "would copy" : "copied") \(file.local) -> ~/botops/\(file.remote)")
         }
         for name in outcome.removed { print("removed ~/botops/crontab.d/\(name) (deleted here)") }
         for skipped in install.skipped { print("skipped \(skipped.what): \(skipped.why)") }
         if let version = outcome.hostVersion { print("~/\(HostInstall.binaryPath) --version: \(version)") }
+        if let version = outcome.engineVersion { print("~/\(HostInstall.enginePath) --version: \(version)") }
+        if let engine = install.engine, !outcome.engineSkipped.isEmpty {
+            warn("\(engine.path) not copied, the host cannot run it: " + outcome.engineSkipped.map { "\($0)" }.joined(separator: "; "))
+        }
+        switch outcome.engineEnv {
+        case .created: print("created ~/\(EngineEnvFile.path) (mode 600): bot-engine's BOT_DATABASE_URL, from the db container's port; the password goes in ~/.pgpass")
+        case .kept: print("kept ~/\(EngineEnvFile.path) as it is")
+        case .notCreated(let reason, let instructions): warn("~/\(EngineEnvFile.path) not created: \(reason); \(instructions)")
+        case nil: break
+        }
+    }
+
+    private func warn(_ message: String) {
+        FileHandle.standardError.write(Data("botops: warning: \(message)\n".utf8))
     }
 
     private func binaryPath() throws -> String {

@@ -6,7 +6,7 @@ public enum InstallReport {
     /// After the install (or its dry run) went through.
     public static func json(_ install: HostInstall, _ outcome: HostInstall.Outcome, dryRun: Bool) -> String {
         let digests = Dictionary(outcome.installed.map { ($0.path, $0.sha256) }, uniquingKeysWith: { first, _ in first })
-        let copied = [HostInstall.File(local: install.binary, remote: "bin/botops", mode: "755")] + install.files
+        let copied = install.copied(outcome)
         var object = base(install, outcome: dryRun ? "checked" : "installed", exitCode: .success, dryRun: dryRun)
         object["host"] = ["machine": outcome.runtime.machine, "glibc": outcome.runtime.glibc.map { "\($0)" } as Any? ?? NSNull()]
         object["binary_needs"] = ["machine": outcome.elf.machine, "glibc": outcome.elf.glibc.map { "\($0)" } as Any? ?? NSNull()]
@@ -16,6 +16,13 @@ public enum InstallReport {
         }
         object["removed"] = outcome.removed.map { "~/botops/crontab.d/" + $0 }
         object["host_version"] = outcome.hostVersion as Any? ?? NSNull()
+        object["engine_version"] = outcome.engineVersion as Any? ?? NSNull()
+        if !outcome.engineSkipped.isEmpty, let engine = install.engine {
+            var skipped = object["skipped"] as? [[String: Any]] ?? []
+            skipped.append(["what": engine.path, "why": "the host cannot run it: " + outcome.engineSkipped.map { "\($0)" }.joined(separator: "; ")])
+            object["skipped"] = skipped
+        }
+        object["engine_env"] = engineEnv(outcome.engineEnv)
         return render(object)
     }
 
@@ -29,6 +36,17 @@ public enum InstallReport {
             object["problems"] = problems.map { "\($0)" }
         }
         return render(object)
+    }
+
+    /// `~/botops/engine.env`'s fate; its content is never read back nor shown.
+    static func engineEnv(_ outcome: EngineEnvFile.Outcome?) -> Any {
+        let path = "~/" + EngineEnvFile.path
+        switch outcome {
+        case nil: return NSNull()
+        case .created: return ["path": path, "action": "created", "mode": "600"]
+        case .kept: return ["path": path, "action": "kept"]
+        case .notCreated(let reason, let instructions): return ["path": path, "action": "not created", "why": reason, "write": instructions]
+        }
     }
 
     static func outcomeName(_ code: BotOpsExitCode) -> String {
