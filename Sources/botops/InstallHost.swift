@@ -49,6 +49,7 @@ struct InstallHost: HostCommand {
             } else {
                 printText(files, outcome)
             }
+            warnings(files, outcome)
             return ExitStatus(.success)
         } catch {
             if format == .json { print(InstallReport.json(error: error, install: install, dryRun: dryRun)) }
@@ -70,19 +71,23 @@ struct InstallHost: HostCommand {
         for skipped in install.skipped { print("skipped \(skipped.what): \(skipped.why)") }
         if let version = outcome.hostVersion { print("~/\(HostInstall.binaryPath) --version: \(version)") }
         if let version = outcome.engineVersion { print("~/\(HostInstall.enginePath) --version: \(version)") }
-        if let engine = install.engine, !outcome.engineSkipped.isEmpty {
-            warn("\(engine.path) not copied, the host cannot run it: " + outcome.engineSkipped.map { "\($0)" }.joined(separator: "; "))
-        }
         switch outcome.engineEnv {
         case .created: print("created ~/\(EngineEnvFile.path) (mode 600): bot-engine's BOT_DATABASE_URL, from the db container's port; the password goes in ~/.pgpass")
         case .kept: print("kept ~/\(EngineEnvFile.path) as it is")
-        case .notCreated(let reason, let instructions): warn("~/\(EngineEnvFile.path) not created: \(reason); \(instructions)")
-        case nil: break
+        case .notCreated, nil: break
         }
     }
 
-    private func warn(_ message: String) {
-        FileHandle.standardError.write(Data("botops: warning: \(message)\n".utf8))
+    /// On stderr whatever the format: the install went through (exit 0) with something left to do.
+    private func warnings(_ install: HostInstall, _ outcome: HostInstall.Outcome) {
+        var warnings: [String] = []
+        if let engine = install.engine, !outcome.engineSkipped.isEmpty {
+            warnings.append("\(engine.path) not copied, the host cannot run it: " + outcome.engineSkipped.map { "\($0)" }.joined(separator: "; "))
+        }
+        if case .notCreated(let reason, let instructions) = outcome.engineEnv {
+            warnings.append("~/\(EngineEnvFile.path) not created: \(reason); \(instructions)")
+        }
+        for warning in warnings { FileHandle.standardError.write(Data("botops: warning: \(warning)\n".utf8)) }
     }
 
     private func binaryPath() throws -> String {

@@ -54,7 +54,7 @@ extension InstallHostSandboxTests {
 
             #expect(exit == 0, "\(stderr)")
             let there = try await host.run("cd botops/bin && sha256sum botops && ls -A")
-            #expect(there.stdoutText == "\(expected)  botops\nbotops\n", "not the first's binary whole, or a part left: \(there.stdoutText)")
+            #expect(there.stdoutText == "\(expected)  botops\nbot-engine\nbotops\n", "not the first's binary whole, or a part left: \(there.stdoutText)")
 
             let installed = try Self.object(String(decoding: firstOutput, as: UTF8.self))
             #expect(installed["outcome"] as? String == "installed")
@@ -71,17 +71,30 @@ extension InstallHostSandboxTests {
         }
     }
 
-    /// The JSON names crontab.d entries removed on the host, and a refusal's problems.
-    @Test func jsonNamesRemovedEntriesAndARefusalsProblems() async throws {
+    /// The JSON names crontab.d entries removed on the host and a refusal's problems. With no
+    /// port of the db container to go by (botops.yml names a container that does not exist),
+    /// engine.env is not written and the operator is told what to write: exit 0, a warning.
+    @Test func jsonNamesRemovedEntriesARefusalsProblemsAndWhatToWriteIntoEngineEnv() async throws {
         let binary = try await Self.releaseBinary()
         let local = try operatorDirectory()
         defer { try? FileManager.default.removeItem(at: local) }
         let config = local.appendingPathComponent("botops.yml").path
+        let yml = try String(contentsOfFile: config, encoding: .utf8)
+        try #require(yml.contains("container: db,"))
+        try yml.replacingOccurrences(of: "container: db,", with: "container: no-such-db,").write(toFile: config, atomically: true, encoding: .utf8)
         try await withoutHostBotops { host in
             #expect(try await host.run("mkdir -p botops/crontab.d && echo '# gone' > 'botops/crontab.d/old one.cron'").succeeded)
             let result = try await BuiltBinary.botops.run(["install-host", "--config", config, "--binary", binary, "--format", "json"])
             #expect(result.termination == .exited(0), "\(result.stderrText)")
-            #expect(try Self.object(result.stdoutText)["removed"] as? [String] == ["~/botops/crontab.d/old one.cron"])
+            let installed = try Self.object(result.stdoutText)
+            #expect(installed["removed"] as? [String] == ["~/botops/crontab.d/old one.cron"])
+            let env = try #require(installed["engine_env"] as? [String: Any], "\(installed)")
+            #expect(env["action"] as? String == "not created")
+            #expect((env["why"] as? String)?.contains("docker inspect no-such-db") == true, "\(env)")
+            #expect((env["write"] as? String)?.contains("mode 600") == true)
+            #expect((env["write"] as? String)?.contains("BOT_DATABASE_URL=postgres://bot_user@HOST:PORT/bot_trader_db") == true, "\(env)")
+            #expect(result.stderrText.contains("warning: ~/botops/engine.env not created"), "\(result.stderrText)")
+            #expect(try await host.run("cd && [ ! -e botops/engine.env ]").succeeded, "engine.env was written without a port to go by")
 
             let refused = try await BuiltBinary.botops.run(["install-host", "--config", config, "--binary", BuiltBinary.botops.path, "--format", "json"])
             #expect(refused.termination == .exited(4), "\(refused.stderrText)")
