@@ -13,7 +13,8 @@ struct InstallHost: HostCommand {
             missing; then copies each file atomically over the same connection and runs \
             ~/botops/bin/botops --version there. Exit codes: 0 installed, 1 a copy or the host's \
             --version failed (the installed botops is kept), 2 usage, 3 unreachable, 4 refused \
-            (the host cannot run the binary; nothing copied), 5 the new botops is in place and its \
+            (the host cannot run the binary, or the deploy lock is held: --lock-wait waits for it; \
+            nothing copied), 5 the new botops is in place and its \
             --version failed there after all.
             """
     )
@@ -32,6 +33,10 @@ struct InstallHost: HostCommand {
     @Option(name: .long, help: "text, or json (one object: what was installed, or the error and its exit code).")
     var format: EventFormat = .text
 
+    @Option(name: .customLong("lock-wait"), help: ArgumentHelp("Wait this long for a deploy lock held by someone else (e.g. 10m), instead of refusing.", valueName: "duration"),
+            transform: parseDurationFlag)
+    var lockWait: Duration?
+
     func body(_ session: CommandSession) async throws -> ExitStatus {
         var install: HostInstall?
         do {
@@ -41,7 +46,10 @@ struct InstallHost: HostCommand {
             if !dryRun {
                 // Two install-hosts at once would swap each other's binaries; a deploy, backup or
                 // crontab change holds it too, and the refusal names the holder.
-                _ = try await session.acquireDeployLock(as: .current(command: commandLine(), step: "install-host"), wait: nil)
+                // The refusal's advice is --lock-wait: it waits here too.
+                _ = try await session.acquireDeployLock(as: .current(command: commandLine(), step: "install-host"), wait: lockWait, onWaiting: { holder in
+                    FileHandle.standardError.write(Data("botops: waiting for the deploy lock (\(holder.map { terminalSafe($0.summary) } ?? "held")), up to --lock-wait\n".utf8))
+                })
             }
             let outcome = try await files.run(on: try await session.host(), dryRun: dryRun)
             if format == .json {

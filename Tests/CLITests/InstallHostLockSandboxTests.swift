@@ -71,6 +71,45 @@ extension InstallHostSandboxTests {
         }
     }
 
+    /// The refusal's advice, `--lock-wait 10m`, works for install-host: a second run given it
+    /// waits (saying for whom) while the first is stopped mid-upload, then installs once the
+    /// first has finished and released the lock.
+    @Test func aSecondInstallHostWithLockWaitWaitsForTheFirstThenInstalls() async throws {
+        let binary = try await Self.releaseBinary()
+        let local = try operatorDirectory()
+        defer { try? FileManager.default.removeItem(at: local) }
+        let config = local.appendingPathComponent("botops.yml").path
+        try await withoutHostBotops { host in
+            let first = try RunningBinary(["install-host", "--config", config, "--binary", binary])
+            let pid = first.process.processIdentifier
+            // Never left running past this test (and the sandbox lock): continued, and waited for.
+            defer { kill(pid, SIGCONT); first.process.waitUntilExit() }
+            var stopped = false
+            for _ in 0..<2000 where !stopped {
+                if try await host.run("ls -A botops/bin 2>/dev/null").stdoutText.contains(".botops-upload.") {
+                    kill(pid, SIGSTOP)
+                    stopped = true
+                }
+            }
+            try #require(stopped, "the first install-host's upload never appeared on the host")
+
+            let second = try RunningBinary(["install-host", "--config", config, "--binary", binary, "--lock-wait", "10m"])
+            defer { second.process.waitUntilExit() }
+            var waiting = ""
+            for _ in 0..<300 where !waiting.contains("waiting for the deploy lock") && second.process.isRunning {
+                waiting = (try? String(contentsOf: second.errors, encoding: .utf8)) ?? ""
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            kill(pid, SIGCONT)
+            let (secondExit, secondStderr) = second.exitStatus()
+            let (firstExit, firstStderr) = first.exitStatus()
+            #expect(waiting.contains("waiting for the deploy lock (") && waiting.contains("(pid \(pid)): botops install-host"), "\(waiting)\(secondStderr)")
+            #expect(firstExit == 0, "\(firstStderr)")
+            #expect(secondExit == 0, "\(secondStderr)")
+            #expect(try await host.run("cd botops/bin && sha256sum botops").stdoutText == "\(try await Self.sha256(binary))  botops\n")
+        }
+    }
+
     /// The JSON names crontab.d entries removed on the host and a refusal's problems. With no
     /// port of the db container to go by (botops.yml names a container that does not exist),
     /// engine.env is not written and the operator is told what to write: exit 0, a warning.
