@@ -13,7 +13,8 @@ struct InstallHost: HostCommand {
             missing; then copies each file atomically over the same connection and runs \
             ~/botops/bin/botops --version there. Exit codes: 0 installed, 1 a copy or the host's \
             --version failed (the installed botops is kept), 2 usage, 3 unreachable, 4 refused \
-            (the host cannot run the binary; nothing copied), 5 the new botops is in place and its \
+            (the host cannot run the binary, or the deploy lock is held: --lock-wait waits for it; \
+            nothing copied), 5 the new botops is in place and its \
             --version failed there after all.
             """
     )
@@ -23,20 +24,78 @@ struct InstallHost: HostCommand {
     @Option(name: .long, help: ArgumentHelp("The Linux botops to install (default: this botops, when it runs on Linux).", valueName: "path"))
     var binary: String?
 
+    @Option(name: .customLong("engine-binary"), help: ArgumentHelp("The Linux bot-engine to install beside botops (default: the bot-engine beside the botops installed, when there is one).", valueName: "path"))
+    var engineBinary: String?
+
     @Flag(name: .customLong("dry-run"), help: "Check the host and list what would be copied; copy nothing.")
     var dryRun = false
 
+    @Option(name: .long, help: "text, or json (one object: what was installed, or the error and its exit code).")
+    var format: EventFormat = .text
+
+    @Option(name: .customLong("lock-wait"), help: ArgumentHelp("Wait this long for a deploy lock held by someone else (e.g. 10m), instead of refusing.", valueName: "duration"),
+            transform: parseDurationFlag)
+    var lockWait: Duration?
+
     func body(_ session: CommandSession) async throws -> ExitStatus {
-        let configPath = connection.config ?? HostSelection.defaultConfigPath
-        let install = try HostInstall(binary: try binaryPath(), configPath: configPath, config: session.config)
-        let outcome = try await install.run(on: try await session.host(), dryRun: dryRun)
+        var install: HostInstall?
+        do {
+            let configPath = connection.config ?? HostSelection.defaultConfigPath
+            let files = try HostInstall(binary: try binaryPath(), engineBinary: engineBinary, configPath: configPath, config: session.config)
+            install = files
+            if !dryRun {
+                // Two install-hosts at once would swap each other's binaries; a deploy, backup or
+                // crontab change holds it too, and the refusal names the holder.
+                // The refusal's advice is --lock-wait: it waits here too.
+                _ = try await session.acquireDeployLock(as: .current(command: commandLine(), step: "install-host"), wait: lockWait, onWaiting: { holder in
+                    FileHandle.standardError.write(Data("botops: waiting for the deploy lock (\(holder.map { terminalSafe($0.summary) } ?? "held")), up to --lock-wait\n".utf8))
+                })
+            }
+            let outcome = try await files.run(on: try await session.host(), dryRun: dryRun)
+            if format == .json {
+                print(InstallReport.json(files, outcome, dryRun: dryRun))
+            } else {
+                printText(files, outcome)
+            }
+            warnings(files, outcome)
+            return ExitStatus(.success)
+        } catch {
+            if format == .json { print(InstallReport.json(error: error, install: install, dryRun: dryRun)) }
+            throw error
+        }
+    }
+
+    func failedToStart(_ error: Error) {
+        if format == .json { print(InstallReport.json(error: error, install: nil, dryRun: dryRun)) }
+    }
+
+    private func printText(_ install: HostInstall, _ outcome: HostInstall.Outcome) {
         let glibc = outcome.runtime.glibc.map { "glibc \($0)" } ?? "no glibc reported"
         print("host: \(outcome.runtime.machine), \(glibc); \(install.binary): \(outcome.elf.machine), needs glibc \(outcome.elf.glibc.map { "\($0)" } ?? "none")")
-        for file in [HostInstall.File(local: install.binary, remote: "bin/botops", mode: "755")] + install.files {
+        for file in install.copied(outcome) {
             print("\(dryRun ? "would copy" : "copied") \(file.local) -> ~/botops/\(file.remote)")
         }
+        for name in outcome.removed { print("removed ~/botops/crontab.d/\(name) (deleted here)") }
+        for skipped in install.skipped { print("skipped \(skipped.what): \(skipped.why)") }
         if let version = outcome.hostVersion { print("~/\(HostInstall.binaryPath) --version: \(version)") }
-        return ExitStatus(.success)
+        if let version = outcome.engineVersion { print("~/\(HostInstall.enginePath) --version: \(version)") }
+        switch outcome.engineEnv {
+        case .created: print("created ~/\(EngineEnvFile.path) (mode 600): bot-engine's BOT_DATABASE_URL, from the db container's port; the password goes in ~/.pgpass")
+        case .kept: print("kept ~/\(EngineEnvFile.path) as it is")
+        case .notCreated, nil: break
+        }
+    }
+
+    /// On stderr whatever the format: the install went through (exit 0) with something left to do.
+    private func warnings(_ install: HostInstall, _ outcome: HostInstall.Outcome) {
+        var warnings: [String] = []
+        if let engine = install.engine, !outcome.engineSkipped.isEmpty {
+            warnings.append("\(engine.path) not copied, the host cannot run it: " + outcome.engineSkipped.map { "\($0)" }.joined(separator: "; "))
+        }
+        if case .notCreated(let reason, let instructions) = outcome.engineEnv {
+            warnings.append("~/\(EngineEnvFile.path) not created: \(reason); \(instructions)")
+        }
+        for warning in warnings { FileHandle.standardError.write(Data("botops: warning: \(warning)\n".utf8)) }
     }
 
     private func binaryPath() throws -> String {

@@ -5,7 +5,7 @@ import Testing
 /// botops is untouched (exit 1); after it, the new one is in place and does not run (exit 5).
 @Suite struct HostInstallErrorTests {
     @Test func aFailureAfterTheReplaceSaysTheNewBotopsIsInPlace() {
-        let before = HostInstallError.versionFailed(output: "Illegal instruction")
+        let before = HostInstallError.versionFailed(program: "botops", output: "Illegal instruction")
         #expect(before.exitCode == .failed)
         #expect(before.description.contains("the installed one, if any, was left in place"))
 

@@ -17,17 +17,18 @@ struct InstallHostSandboxTests {
     }
 
     /// `.build/…/release/botops`, built with the Swift runtime linked in when it is not there yet
-    /// (scripts/demo builds it too). `swift test` holds .build's lock while tests run, hence
-    /// --ignore-lock: this build writes only the release directory, which the test run does not use.
+    /// (scripts/demo builds it too), and bot-engine beside it, which install-host takes along.
+    /// `swift test` holds .build's lock while tests run, hence --ignore-lock: this build writes
+    /// only the release directory, which the test run does not use.
     static func releaseBinary() async throws -> String {
         let debug = URL(fileURLWithPath: BuiltBinary.botops.path).deletingLastPathComponent()
-        let release = debug.deletingLastPathComponent().appendingPathComponent("release/botops").path
-        if !FileManager.default.isExecutableFile(atPath: release) {
-            let build = ["swift", "build", "--package-path", VersionTests.root, "-c", "release", "--static-swift-stdlib", "--product", "botops", "--ignore-lock"]
+        let release = debug.deletingLastPathComponent().appendingPathComponent("release")
+        for product in ["botops", "bot-engine"] where !FileManager.default.isExecutableFile(atPath: release.appendingPathComponent(product).path) {
+            let build = ["swift", "build", "--package-path", VersionTests.root, "-c", "release", "--static-swift-stdlib", "--product", product, "--ignore-lock"]
             let built = try await LocalHost().run(shellCommand(build), timeout: .seconds(3600))
             try #require(built.succeeded, "\(build.joined(separator: " ")): \(built.stderrText.suffix(2000))")
         }
-        return release
+        return release.appendingPathComponent("botops").path
     }
 
     /// A botops.yml for the sandbox with the shipped crontab.d and a playbook override beside it.
@@ -65,9 +66,20 @@ struct InstallHostSandboxTests {
             #expect(result.stdoutText.contains("~/botops/bin/botops --version: \(expected)"), "\(result.stdoutText)")
 
             // Run by bot on the host, as cron will: the same version, and every file in place.
-            let there = try await host.run("cd && ~/botops/bin/botops --version && stat -c '%a %n' botops/bin/botops botops/botops.yml botops/crontab.d/backup.cron botops/playbooks/deploy.yml && ls -A botops/bin")
+            let there = try await host.run("cd && ~/botops/bin/botops --version && stat -c '%a %n' botops/bin/botops botops/bin/bot-engine botops/botops.yml botops/engine.env botops/crontab.d/backup.cron botops/playbooks/deploy.yml && ls -A botops/bin")
             #expect(there.succeeded, "\(there.stderrText)")
-            #expect(there.stdoutText == "\(expected)\n755 botops/bin/botops\n600 botops/botops.yml\n644 botops/crontab.d/backup.cron\n644 botops/playbooks/deploy.yml\nbotops\n")
+            #expect(there.stdoutText == "\(expected)\n755 botops/bin/botops\n755 botops/bin/bot-engine\n600 botops/botops.yml\n600 botops/engine.env\n644 botops/crontab.d/backup.cron\n644 botops/playbooks/deploy.yml\nbot-engine\nbotops\n")
+
+            // bot-engine, found beside botops, runs there too; engine.env names the db container's
+            // port (the sandbox's db is on the host's network, PGPORT 55432), and is never replaced.
+            let engine = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("bot-engine").path
+            let engineVersion = try await LocalHost().run(shellCommand([engine, "--version"])).stdoutText
+            #expect(try await host.run("botops/bin/bot-engine --version").stdoutText == engineVersion)
+            #expect(result.stdoutText.contains("created ~/botops/engine.env (mode 600)"), "\(result.stdoutText)")
+            #expect(!result.stdoutText.contains("postgres://") && !result.stderrText.contains("postgres://"), "engine.env's value was printed")
+            let env = try await host.run("grep -v '^#' botops/engine.env")
+            #expect(env.stdoutText == "BOT_DATABASE_URL=postgres://bot_user@127.0.0.1:55432/bot_trader_db\n")
+            #expect(try await host.run("echo 'BOT_DATABASE_URL=postgres://mine@127.0.0.1:1/x' > botops/engine.env").succeeded)
             let weekly = try await host.run("cat botops/crontab.d/weekly-verify.cron")
             #expect(weekly.stdout == Array(try Data(contentsOf: local.appendingPathComponent("crontab.d/weekly-verify.cron"))))
 
@@ -79,6 +91,8 @@ struct InstallHostSandboxTests {
             let again = try await BuiltBinary.botops.run(["install-host", "--config", config, "--binary", binary])
             #expect(again.termination == .exited(0), "\(again.stderrText)")
             #expect(try await host.run("cd && [ ! -e botops/crontab.d/backup.cron ] && [ -f botops/crontab.d/weekly-verify.cron ]").succeeded)
+            #expect(again.stdoutText.contains("kept ~/botops/engine.env as it is"), "\(again.stdoutText)")
+            #expect(try await host.run("cat botops/engine.env").stdoutText == "BOT_DATABASE_URL=postgres://mine@127.0.0.1:1/x\n")
         }
     }
 
@@ -133,6 +147,14 @@ struct InstallHostSandboxTests {
             #expect(result.stderrText.contains("needs the Swift runtime's shared libraries (libswiftSwiftOnoneSupport.so, libswiftCore.so"), "\(result.stderrText)")
             #expect(result.stderrText.contains("swift build -c release --static-swift-stdlib --product botops"))
             #expect(result.stderrText.contains("nothing was copied"))
+            #expect(try await host.run("cd && [ ! -e botops ]").succeeded, "a refused install copied something")
+
+            // A bot-engine named with --engine-binary that the host cannot run refuses it all.
+            let engine = URL(fileURLWithPath: debug).deletingLastPathComponent().appendingPathComponent("bot-engine").path
+            let named = try await BuiltBinary.botops.run(["install-host", "--config", local.appendingPathComponent("botops.yml").path,
+                                                          "--binary", try await Self.releaseBinary(), "--engine-binary", engine])
+            #expect(named.termination == .exited(4), "\(named.stderrText)")
+            #expect(named.stderrText.contains("the host cannot run \(engine)"), "\(named.stderrText)")
             #expect(try await host.run("cd && [ ! -e botops ]").succeeded, "a refused install copied something")
         }
     }

@@ -22,13 +22,28 @@ public struct HostInstall: Sendable {
     }
 
     public let binary: String
+    /// The bot-engine to install beside botops: `--engine-binary`, else one beside `binary`.
+    public let engine: Engine?
     public let files: [File]
+    let database: BotOpsConfig.Database
+    /// What botops.yml names that is not copied, each with why.
+    public let skipped: [Skipped]
 
     /// The files beside `configPath`: the config itself, every `crontab.d/*.cron` and each
     /// playbook file that overrides a built-in one.
-    public init(binary: String, configPath: String, config: BotOpsConfig) throws {
+    public init(binary: String, engineBinary: String? = nil, configPath: String, config: BotOpsConfig) throws {
         self.binary = binary
         let manager = FileManager.default
+        if let engineBinary {
+            guard manager.fileExists(atPath: engineBinary) else {
+                throw ELFError(path: engineBinary, problem: "does not exist: pass --engine-binary a bot-engine built for Linux")
+            }
+            engine = Engine(path: engineBinary, named: true)
+        } else {
+            let beside = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("bot-engine").path
+            engine = manager.isExecutableFile(atPath: beside) ? Engine(path: beside, named: false) : nil
+        }
+        database = config.database
         guard manager.fileExists(atPath: configPath) else {
             throw ConfigError(file: configPath, problem: "no such file: install-host copies botops.yml to the host; pass --config PATH")
         }
@@ -36,26 +51,57 @@ public struct HostInstall: Sendable {
         let crontab = CronEntries.defaultDirectory(configPath: configPath)
         let names = ((try? manager.contentsOfDirectory(atPath: crontab)) ?? []).filter { $0.hasSuffix(".cron") }.sorted()
         files += names.map { File(local: crontab + "/" + $0, remote: "crontab.d/" + $0, mode: "644") }
+        var skipped: [Skipped] = []
+        if engine == nil {
+            skipped.append(Skipped(what: "bot-engine", why: "no bot-engine beside \(binary): pass --engine-binary PATH (a Linux bot-engine) to install it; crontab.d's bars-prune runs ~/botops/bin/bot-engine"))
+        }
         let playbooks = config.deploy.playbooks
         // FIXME: a playbooks directory outside botops.yml's (absolute, or with `..`) is not copied:
-        // the host's botops.yml would name a place install-host does not write.
-        if !playbooks.hasPrefix("/"), !playbooks.split(separator: "/").contains("..") {
+        // the host's botops.yml would name a place install-host does not write. Reported as skipped.
+        if playbooks.hasPrefix("/") || playbooks.split(separator: "/").contains("..") {
+            skipped.append(Skipped(what: playbooks, why: "deploy.playbooks lies outside botops.yml's directory: copy its overrides to the host by hand"))
+        } else {
             let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(playbooks).path
             for kind in Playbook.Kind.allCases where manager.fileExists(atPath: directory + "/" + kind.fileName) {
                 files.append(File(local: directory + "/" + kind.fileName, remote: playbooks + "/" + kind.fileName, mode: "644"))
             }
         }
         self.files = files
+        self.skipped = skipped
+    }
+
+    public struct Engine: Sendable, Equatable {
+        public var path: String
+        /// Named with --engine-binary: one the host cannot run refuses the install. One merely
+        /// found beside botops is skipped with the reason instead.
+        public var named: Bool
+    }
+
+    public struct Skipped: Sendable, Equatable {
+        public var what: String
+        public var why: String
     }
 
     /// Where botops lives on the host, relative to its home.
     public static let binaryPath = "botops/bin/botops"
+    public static let enginePath = "botops/bin/bot-engine"
 
     public struct Outcome: Sendable {
         public var runtime: HostRuntime
         public var elf: ELFFacts
         /// `~/botops/bin/botops --version` on the host; nil in a dry run.
         public var hostVersion: String?
+        /// The sha256 the host computes of each file in place (`botops/bin/botops`, …, relative to
+        /// its home), read after the install; empty in a dry run.
+        public var installed: [(path: String, sha256: String)] = []
+        /// The crontab.d entries removed on the host because they were deleted here.
+        public var removed: [String] = []
+        /// `~/botops/bin/bot-engine --version` once installed; nil when none was.
+        public var engineVersion: String?
+        /// A bot-engine found beside botops that the host cannot run, so not copied.
+        public var engineSkipped: [RuntimeProblem] = []
+        /// What became of `~/botops/engine.env`; nil in a dry run.
+        public var engineEnv: EngineEnvFile.Outcome?
     }
 
     /// Refuses (nothing copied) when the host cannot run the binary; otherwise copies everything
@@ -68,33 +114,97 @@ public struct HostInstall: Sendable {
         let problems = runtime.problems(running: elf)
         guard problems.isEmpty else { throw HostInstallError.cannotRun(binary: binary, problems: problems) }
         var outcome = Outcome(runtime: runtime, elf: elf)
+        var engine = engine
+        if let found = engine {
+            let engineProblems = runtime.problems(running: try ELFFacts(path: found.path))
+            if !engineProblems.isEmpty {
+                guard !found.named else { throw HostInstallError.cannotRun(binary: found.path, problems: engineProblems) }
+                outcome.engineSkipped = engineProblems
+                engine = nil
+            }
+        }
         if dryRun { return outcome }
 
         let directories = Set(files.map { ("botops/" + $0.remote as NSString).deletingLastPathComponent } + ["botops/bin"]).sorted()
         try await check(runner.run("cd && umask 077 && mkdir -p -- \(shellCommand(directories))", timeout: .seconds(30)), "create ~/botops")
         // The new binary proves itself under a name of its own before it replaces the installed one.
-        // FIXME: two install-hosts at once share this name (no lock): one may move the other's
-        // not yet proven binary into place.
-        let staged = Self.binaryPath + ".new"
-        try await Upload(localPath: binary, remotePath: "~/" + staged, mode: "755").run(on: runner, timeout: timeout)
-        let tried = try await runner.run("cd && ./\(shellQuote(staged)) --version", timeout: .seconds(30))
-        guard tried.succeeded else {
-            _ = try? await runner.run("cd && rm -f -- \(shellQuote(staged))", timeout: .seconds(30))
-            throw HostInstallError.versionFailed(output: String(decoding: tried.stdout + tried.stderr, as: UTF8.self))
+        // One name, not one per run: the caller holds the deploy lock (two install-hosts at once
+        // would move each other's binary), and a run cut short leaves no more than one stray copy.
+        _ = try await place(binary, at: Self.binaryPath, on: runner, timeout: timeout)
+        if let engine {
+            outcome.engineVersion = try await place(engine.path, at: Self.enginePath, on: runner, timeout: timeout)
         }
-        try await check(runner.run("cd && mv -f -- \(shellQuote(staged)) \(shellQuote(Self.binaryPath))", timeout: .seconds(30)), "move botops into place")
         for file in files {
             try await Upload(localPath: file.local, remotePath: "~/botops/" + file.remote, mode: file.mode).run(on: runner, timeout: timeout)
         }
         // An entry deleted here must not linger there, where `verify --local` reads crontab.d.
         let keep = files.filter { $0.remote.hasPrefix("crontab.d/") }.map { ($0.remote as NSString).lastPathComponent }
-        try await check(runner.run(Self.pruneScript(keep: keep), timeout: .seconds(30)), "remove crontab.d entries deleted here")
+        let pruned = try await runner.run(Self.pruneScript(keep: keep), timeout: .seconds(30))
+        try check(pruned, "remove crontab.d entries deleted here")
+        outcome.removed = String(decoding: pruned.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
         let version = try await runner.run("cd && ./\(shellQuote(Self.binaryPath)) --version", timeout: .seconds(30))
         guard version.succeeded else {
             throw HostInstallError.installedVersionFailed(output: String(decoding: version.stdout + version.stderr, as: UTF8.self))
         }
         outcome.hostVersion = String(decoding: version.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        outcome.engineEnv = try await writeEngineEnv(on: runner)
+        outcome.installed = try await installedDigests(on: runner, engine: engine != nil)
         return outcome
+    }
+
+    /// Uploads `local` to `path` (relative to the host's home) under a temporary name, runs its
+    /// `--version` there and only then moves it into place; returns what `--version` printed.
+    private func place(_ local: String, at path: String, on runner: some CommandRunner, timeout: Duration) async throws -> String {
+        let staged = path + ".new"
+        try await Upload(localPath: local, remotePath: "~/" + staged, mode: "755").run(on: runner, timeout: timeout)
+        let tried = try await runner.run("cd && ./\(shellQuote(staged)) --version", timeout: .seconds(30))
+        let program = (path as NSString).lastPathComponent
+        guard tried.succeeded else {
+            _ = try? await runner.run("cd && rm -f -- \(shellQuote(staged))", timeout: .seconds(30))
+            throw HostInstallError.versionFailed(program: program, output: String(decoding: tried.stdout + tried.stderr, as: UTF8.self))
+        }
+        try await check(runner.run("cd && mv -f -- \(shellQuote(staged)) \(shellQuote(path))", timeout: .seconds(30)), "move \(program) into place")
+        return String(decoding: tried.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `~/botops/engine.env` for the crontab.d entries that run bot-engine: created from the db
+    /// container's port when it does not exist, never replaced; when the port cannot be told,
+    /// nothing is written and the outcome says what the operator writes.
+    private func writeEngineEnv(on runner: some CommandRunner) async throws -> EngineEnvFile.Outcome {
+        let probe = EngineDatabaseURL.Probe(container: database.container, user: database.user, database: database.name)
+        let probed = try await runner.run(probe.command.text, timeout: .seconds(30))
+        let instructions = EngineEnvFile.instructions(user: database.user, database: database.name)
+        switch probe.parse(String(decoding: probed.stdout, as: UTF8.self), succeeded: probed.succeeded) {
+        case .failure(let unknown):
+            let exists = try await runner.run("cd && [ -e \(shellQuote(EngineEnvFile.path)) ]", timeout: .seconds(30))
+            return exists.succeeded ? .kept : .notCreated(reason: unknown.reason, instructions: instructions)
+        case .success(let url):
+            let written = try await runner.run(EngineEnvFile.createScript(line: url.envLine).text, timeout: .seconds(30))
+            try check(written, "create ~/\(EngineEnvFile.path)")
+            return String(decoding: written.stdout, as: UTF8.self).contains("created") ? .created : .kept
+        }
+    }
+
+    /// The binaries and files this run copies (`remote` relative to `~/botops`), as listed to the operator.
+    public func copied(_ outcome: Outcome?) -> [File] {
+        let engineFile = engine.flatMap { outcome?.engineSkipped.isEmpty != false ? File(local: $0.path, remote: "bin/bot-engine", mode: "755") : nil }
+        return [File(local: binary, remote: "bin/botops", mode: "755")] + (engineFile.map { [$0] } ?? []) + files
+    }
+
+    /// Every path installed, relative to the host's home, the binary first.
+    public func installedPaths(engine: Bool) -> [String] {
+        [Self.binaryPath] + (engine ? [Self.enginePath] : []) + files.map { "botops/" + $0.remote }
+    }
+
+    /// What is in place now, as the host's own sha256sum reads it (one round trip).
+    private func installedDigests(on runner: some CommandRunner, engine: Bool) async throws -> [(path: String, sha256: String)] {
+        let paths = installedPaths(engine: engine)
+        let result = try await runner.run("cd && sha256sum -- \(shellCommand(paths))", timeout: .seconds(60))
+        try check(result, "read the installed files' sha256")
+        // One line per argument, in order; a name with a newline or backslash gets a leading `\`.
+        let digests = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n")
+            .map { String($0.drop { $0 == "\\" }.prefix(64)) }
+        return zip(paths, digests).map { (path: $0, sha256: $1) }
     }
 
     /// Run in the home directory: removes the `botops/crontab.d/*.cron` not named in `keep`. Each
@@ -102,7 +212,7 @@ public struct HostInstall: Sendable {
     /// kept `y.cron` when `x y.cron` was kept).
     static func pruneScript(keep: [String]) -> String {
         let kept = keep.isEmpty ? "" : keep.map(shellQuote).joined(separator: "|") + ") ;; "
-        return "cd botops/crontab.d 2>/dev/null || exit 0; for f in *.cron; do [ -f \"$f\" ] || continue; case $f in \(kept)*) rm -f -- \"$f\" ;; esac; done"
+        return "cd botops/crontab.d 2>/dev/null || exit 0; for f in *.cron; do [ -f \"$f\" ] || continue; case $f in \(kept)*) rm -f -- \"$f\" && printf '%s\\n' \"$f\" ;; esac; done"
     }
 
     private func check(_ result: CommandResult, _ what: String) throws {
@@ -114,7 +224,7 @@ public struct HostInstall: Sendable {
 
 public enum HostInstallError: Error, CustomStringConvertible, ExitCodeProviding {
     case cannotRun(binary: String, problems: [RuntimeProblem])
-    case versionFailed(output: String)
+    case versionFailed(program: String, output: String)
     /// The new botops, already in place, failed its `--version` there after all.
     case installedVersionFailed(output: String)
     case step(String, output: String)
@@ -123,8 +233,8 @@ public enum HostInstallError: Error, CustomStringConvertible, ExitCodeProviding 
         switch self {
         case .cannotRun(let binary, let problems):
             return "refused: the host cannot run \(binary); nothing was copied:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
-        case .versionFailed(let output):
-            return "the copied botops does not run on the host (`botops --version` failed: \(terminalSafe(output.trimmingCharacters(in: .whitespacesAndNewlines)))); "
+        case .versionFailed(let program, let output):
+            return "the copied \(program) does not run on the host (`\(program) --version` failed: \(terminalSafe(output.trimmingCharacters(in: .whitespacesAndNewlines)))); "
                 + "the installed one, if any, was left in place"
         case .installedVersionFailed(let output):
             return "~/\(HostInstall.binaryPath) is the new botops and `~/\(HostInstall.binaryPath) --version` failed there "

@@ -109,6 +109,8 @@ public struct HostStatus: Encodable, Sendable {
             var container = encoder.container(keyedBy: Key.self)
             try container.encode(local, forKey: Key("local"))
             try container.encode(host ?? "not installed", forKey: Key("host"))
+            // Whether the host's copy is this one: null when none is installed.
+            if let host { try container.encode(host == local, forKey: Key("same")) } else { try container.encodeNil(forKey: Key("same")) }
         }
     }
 

@@ -71,7 +71,8 @@ public struct StatusText: Sendable {
         lines.append("disk free  " + status.disk.map { "\($0.name) \(formatBytes($0.freeBytes)) (\(terminalSafe($0.mount)))" }.joined(separator: ", "))
         let versions = status.botops
         let same = versions.host == versions.local
-        lines.append("botops     here \(versions.local), host " + paint(versions.host.map { terminalSafe($0) } ?? "not installed", versions.host == nil ? nil : same))
+        lines.append("botops     here \(versions.local), host " + paint(versions.host.map { terminalSafe($0) } ?? "not installed", versions.host == nil ? nil : same)
+                     + (versions.host != nil && !same ? ", differs: botops install-host" : ""))
         for problem in status.problems {
             lines.append(paint("could not read ", false) + terminalSafe(problem))
         }
