@@ -191,7 +191,7 @@ extension Deployer {
         let report = try await runChecks(timeout: timeout)
         let failing = report.results.filter { $0.status == .fail }
         // --strict judges the release; a rollback is judged against the state before the deploy.
-        let strict = run.request?.strict == true && run.action == "deploy" && !run.rollingBack
+        let strict = run.request?.strict == true && run.action == .deploy && !run.rollingBack
         let counted = failing.filter { strict || !run.baselineFailures.contains($0.id) }
         guard counted.isEmpty else {
             // A check's message may quote the report script's output: the audit gets the ids alone.
@@ -225,7 +225,7 @@ extension Deployer {
     private func requireNewImages(timeout: Duration) async throws {
         let deployed = run.services.compactMap { service in run.deployed[service].map { (service, $0) } }
         guard !deployed.isEmpty else { return }
-        let made = run.action == "deploy" && !run.rollingBack ? "built" : "restored"
+        let made = run.action == .deploy && !run.rollingBack ? "built" : "restored"
         let unnoted = deployed.filter { run.imagesToStart[$0.0] == nil }.map(\.1.imageName)
         let now = unnoted.isEmpty ? [:] : try await imageIDs(Array(Set(unnoted)).sorted(), timeout: timeout)
         var expected: [String: String] = [:]
@@ -356,7 +356,7 @@ extension Deployer {
         if target.branch == nil, run.request?.ref == nil { target.branch = run.branchBefore }
         run.target = target
         if let held = currentHeldLock { held.record(step: step.name, revision: target.revision) }
-        let hostFilesOnly = run.action == Self.hostFilesAction
+        let hostFilesOnly = run.action == .deployHostFiles
         if target.revision == run.revisionBefore && target.branch == run.branchBefore {
             return hostFilesOnly ? "already at \(target.display)" : "already at \(target.display); rebuilding it"
         }
@@ -456,7 +456,6 @@ extension Deployer {
     /// Stops each service, timing it: a stop that used the whole grace period and ended in SIGKILL
     /// means the service ignores SIGTERM, which the operator should hear about.
     private func stopServices(timeout: Duration) async throws -> String? {
-        run.containersTouched = true
         let containers = try await runningContainers(run.services)
         let clock = ContinuousClock()
         var notes: [String] = []

@@ -28,8 +28,6 @@ public final class Deployer: @unchecked Sendable {
     private let mutex = NSLock()
     private var heldLock: HeldLock?
     private var currentStep = "start"
-    /// The playbook actions whose steps ended, for the state an interruption leaves.
-    private var finishedActions: [PlaybookStep.Action] = []
     private var interruptedBy: Int32?
     /// The interruption's audit line and stop of the step in flight, done at the signal.
     private var interruptWork: Task<Void, Never>?
@@ -63,7 +61,7 @@ public final class Deployer: @unchecked Sendable {
 
     /// Everything one run learns and changes, for the steps, the rollback and the audit.
     struct RunState {
-        var action = "deploy"
+        var action = RunAction.deploy
         var request: DeployRequest?
         var services: [String] = []
         var sshUser: String?
@@ -97,11 +95,13 @@ public final class Deployer: @unchecked Sendable {
         var rollingBack = false
         /// The rollback after a failed deploy is what restores the host: an interruption lets it
         /// run to its end. `botops rollback` stops at a step boundary, as a deploy does.
-        var runsToItsEnd: Bool { rollingBack && action != "rollback" }
+        var runsToItsEnd: Bool { rollingBack && action != .rollback }
         /// The checkout moved: from here on a failure rolls back.
         var checkoutChanged = false
+        /// What the steps did to the containers so far.
+        var progress = StepProgress()
         /// Containers were stopped or replaced.
-        var containersTouched = false
+        var containersTouched: Bool { progress.containersTouched }
         var stopStarted: [String: ContinuousClock.Instant] = [:]
         var downtime: [String: Duration] = [:]
         var steps: [AuditRecord.Step] = []
@@ -236,11 +236,9 @@ public final class Deployer: @unchecked Sendable {
         // The step in flight when the stop came (the boundary is before the next one starts).
         let step = mutex.withLock { currentStep }
         let reason = stopReason ?? "stopped"
-        let finished = mutex.withLock { finishedActions }
-        let stopDone = finished.contains(.builtin(.stop))
-        let upDone = finished.contains { if case .run(let template) = $0 { template.source.contains(" up ") } else { false } }
+        let progress = mutex.withLock { run.progress }
         var state: [String] = []
-        if stopDone && !upDone {
+        if progress.oldContainersLeftStopped {
             var restarted: [String] = []
             for service in run.services {
                 guard let container = run.running[service] else { continue }
@@ -254,14 +252,14 @@ public final class Deployer: @unchecked Sendable {
                 emit(.notice("started the old container\(restarted.count > 1 ? "s" : "") of \(restarted.joined(separator: ", ")) again: the deploy stopped after stopping \(restarted.count > 1 ? "them" : "it")"))
                 state.append("\(restarted.joined(separator: ", ")) run\(restarted.count > 1 ? "" : "s") the old container again (restarted)")
             }
-        } else if upDone {
+        } else if progress.startEnded {
             state.append("\(run.services.joined(separator: ", ")) run\(run.services.count > 1 ? "" : "s") the new containers, not yet verified")
         }
         let undo = run.undoCommand
         let advice: String
         if run.checkoutChanged {
             state.insert("the checkout is at \(run.target?.display ?? "?") (was \(previousTarget.revision.prefix(12)))", at: 0)
-            if run.action == "rollback", let target = run.target {
+            if run.action == .rollback, let target = run.target {
                 advice = "To finish the rollback: botops rollback --service \(run.services.joined(separator: ",")) --to \(target.revision.prefix(12)); to undo it instead: \(undo)."
             } else {
                 advice = "To undo it: \(undo); to finish it instead, deploy again."
@@ -478,13 +476,11 @@ public final class Deployer: @unchecked Sendable {
         try await runChecked(.all(record), step: "record")
     }
 
-    static let hostFilesAction = "deploy-host-files"
-
     /// `deploy --host-files`: the host architecture's "update host files" procedure. Pull
     /// (fast-forward), give back executable bits as git records them, verify; no build, no
     /// container touched. A failing check moves the checkout back.
     public func deployHostFiles(_ request: DeployRequest) async throws -> DeployOutcome {
-        run.action = Self.hostFilesAction
+        run.action = .deployHostFiles
         run.request = request
         run.services = []
         emit(.started(action: "deploy --host-files", services: [], destination: runner.destination))
@@ -545,7 +541,7 @@ public final class Deployer: @unchecked Sendable {
 
     /// `botops rollback`: lock, then rollback.yml to `request.to` (or the previous good release).
     public func rollback(_ request: RollbackRequest) async throws -> DeployOutcome {
-        run.action = "rollback"
+        run.action = .rollback
         run.services = request.services.isEmpty ? config.services : request.services
         run.request = DeployRequest(services: run.services, ref: request.to, command: request.command)
         run.request?.lockWait = request.lockWait
@@ -660,11 +656,9 @@ public final class Deployer: @unchecked Sendable {
         mutex.withLock {
             currentStep = label + step.name
             if step.action != .builtin(.lock) { stepRunner.enter(stoppable: stoppable, label: "\(run.action) step \(label + step.name)") }
+            run.progress.started(step)
         }
-        defer {
-            let ended = step.action
-            mutex.withLock { finishedActions.append(ended) }
-        }
+        defer { mutex.withLock { run.progress.ended(step) } }
         emit(.stepStarted(name: label + step.name, index: index, total: total))
         if let held = currentHeldLock { held.record(step: label + step.name, revision: run.target?.revision) }
         let clock = ContinuousClock()
@@ -716,12 +710,9 @@ public final class Deployer: @unchecked Sendable {
     }
 
     /// A step that changes nothing running: an interruption stops it on the host. keep-image,
-    /// checkout, stop, restore-image and `up` change the running service: they run to their end.
+    /// checkout, stop, restore-image, `up` and undeclared `run:` steps run to their end.
     func isStoppable(_ step: PlaybookStep) -> Bool {
-        switch step.action {
-        case .builtin(let builtin): return [.preflight, .baseline, .waitHealthy, .checks].contains(builtin)
-        case .run(let template): return template.source.contains(" build") && !template.source.contains(" up ")
-        }
+        step.effect == .nothingRunning
     }
 
     private func asStepFailure(_ error: Error) -> StepFailure {
@@ -778,7 +769,6 @@ public final class Deployer: @unchecked Sendable {
     }
 
     private func runTemplate(_ template: PlaybookTemplate, step: PlaybookStep) async throws -> String? {
-        if step.name == "up" || template.source.contains(" up ") { run.containersTouched = true }
         for command in templateCommands(template, step: step) {
             _ = try await runChecked(command, step: step.name)
         }
@@ -803,7 +793,7 @@ public final class Deployer: @unchecked Sendable {
     }
 
     func auditRecord(result: String, of state: RunState) -> AuditRecord {
-        var record = AuditRecord(action: state.action, command: state.request?.command ?? "botops", result: result, services: state.services)
+        var record = AuditRecord(action: state.action.rawValue, command: state.request?.command ?? "botops", result: result, services: state.services)
         record.sshUser = state.sshUser
         record.branch = state.target?.branch
         record.from = state.revisionBefore.isEmpty ? nil : state.previousTarget.revision
