@@ -70,20 +70,6 @@ public struct DeployCommands: Sendable {
                 marker.start(read.section + "-git"), #"echo "$st"; [ -z "$err" ] || printf '%s\n' "$err""#])
     }
 
-    /// Refuses when a git read of the probe failed, or `head` printed no revision.
-    func requireGit(_ reads: [GitRead], in sections: [String: [String]]) throws {
-        for read in reads {
-            let status = sections[read.section + "-git"] ?? []
-            guard let code = status.first.flatMap({ Int($0) }), read.accepts.contains(code) else {
-                let stderr = status.dropFirst().filter { !$0.isEmpty }.joined(separator: " ")
-                throw DeployError.gitFailed(path: path, command: read.command.description, status: status.first ?? "none", stderr: String(stderr.prefix(500)))
-            }
-        }
-        if reads.contains(.head), (sections["head"]?.first ?? "").isEmpty {
-            throw DeployError.gitFailed(path: path, command: GitRead.head.command.description, status: "0", stderr: "it printed no revision")
-        }
-    }
-
     /// No file yet reads as no releases; an unreadable one as cat's complaint, which is refused.
     private var readReleases: ShellScript {
         "if [ -e \(state.file("releases.json")) ]; then cat \(state.file("releases.json")) 2>&1; echo; else echo '{}'; fi"

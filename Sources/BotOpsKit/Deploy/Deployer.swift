@@ -334,7 +334,23 @@ public final class Deployer: @unchecked Sendable {
     }
 
     private func runDeploySteps(_ request: DeployRequest) async throws -> DeployOutcome {
-        try await runSteps(deployPlaybook.steps, request: request) { try await succeed() }
+        try await runSteps(deploySteps, request: request) { try await succeed() }
+    }
+
+    /// The steps a deploy runs, in order; `--dry-run` plans the same list.
+    var deploySteps: [PlaybookStep] { deployPlaybook.steps }
+
+    /// The steps of `deploy --host-files`: no image is built and no container touched.
+    var hostFilesSteps: [PlaybookStep] {
+        let wanted: [BuiltinStep] = [.lock, .preflight, .baseline, .checkout, .checks]
+        return deployPlaybook.steps.filter { step in wanted.contains { step.action == .builtin($0) } }
+    }
+
+    /// The steps of the rollback after a failed deploy, which holds the lock already. Without
+    /// `restartContainers` only the checkout, the image names and the checks are put right.
+    func rollbackSteps(restartContainers: Bool) -> [PlaybookStep] {
+        let kept: [PlaybookStep.Action] = [.builtin(.checkout), .builtin(.restoreImage), .builtin(.checks)]
+        return rollbackPlaybook.steps.filter { $0.action != .builtin(.lock) && (restartContainers || kept.contains($0.action)) }
     }
 
     /// Runs `steps` in order; a failure is handled (rolled back), an interruption, a broken lock
@@ -484,10 +500,8 @@ public final class Deployer: @unchecked Sendable {
         run.request = request
         run.services = []
         emit(.started(action: "deploy --host-files", services: [], destination: runner.destination))
-        let wanted: [BuiltinStep] = [.lock, .preflight, .baseline, .checkout, .checks]
-        let steps = deployPlaybook.steps.filter { step in wanted.contains { step.action == .builtin($0) } }
         return try await finishing {
-            try await runSteps(steps, request: request) {
+            try await runSteps(hostFilesSteps, request: request) {
                 await appendAudit(auditRecord(result: "success"))
                 return DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): \(run.unverifiedReason ?? "all checks pass"); no image was built and no container touched.",
                                      advice: nil, exitCode: .success)
@@ -515,8 +529,7 @@ public final class Deployer: @unchecked Sendable {
         run.target = target
         run.rollingBack = true
         defer { run.rollingBack = false }
-        let kept: [PlaybookStep.Action] = [.builtin(.checkout), .builtin(.restoreImage), .builtin(.checks)]
-        let steps = rollbackPlaybook.steps.filter { $0.action != .builtin(.lock) && (restartContainers || kept.contains($0.action)) }
+        let steps = rollbackSteps(restartContainers: restartContainers)
         var result = RollbackResult()
         for (index, step) in steps.enumerated() {
             do {
@@ -636,13 +649,12 @@ public final class Deployer: @unchecked Sendable {
         run.services = services
         async let containers = runningContainers(services)
         let probe = try await runner.run(commands.releasesProbe(timeout: .seconds(60)))
-        let sections = commands.marker.split(probe.stdout)
-        guard probe.result.termination != .exited(70), sections["end"] != nil else {
-            throw DeployError.hostCommandFailed(step: "rollback", detail: "reading \(config.path) and \(config.deploy.stateDirectory.path)/releases.json failed: \(probe.shownOutput.prefix(300))")
+        guard case .success(let reading) = CheckoutReading.parse(probe.stdout, termination: probe.result.termination, marker: commands.marker) else {
+            throw DeployError.hostCommandFailed(step: "rollback", detail: "reading \(config.path) and \(releasesFile) failed: \(probe.shownOutput.prefix(300))")
         }
-        try commands.requireGit([.head], in: sections)
-        run.revisionBefore = sections["head"]?.first ?? ""
-        run.releases = try releases(in: sections)
+        try reading.requireGit([.head], path: config.path)
+        run.revisionBefore = reading.head
+        run.releases = try reading.releases(file: releasesFile)
         run.running = try await containers
         return try await previousRelease()
     }
@@ -733,46 +745,7 @@ public final class Deployer: @unchecked Sendable {
 
     /// One step's work; returns a note for the step's summary line.
     private func execute(_ step: PlaybookStep, playbook: Playbook.Kind) async throws -> String? {
-        switch step.action {
-        case .run(let template):
-            return try await runTemplate(template, step: step)
-        case .builtin(let builtin):
-            return try await runBuiltin(builtin, step: step, playbook: playbook)
-        }
-    }
-
-    /// The playbook's values for `{…}`.
-    func templateValues(service: String?) -> [PlaybookTemplate.Variable: [String]] {
-        var values: [PlaybookTemplate.Variable: [String]] = [
-            .services: run.services, .path: [config.path], .compose: commands.compose.words,
-            .revision: [run.target?.revision ?? ""], .previous: [previousTarget.revision], .branch: [run.target?.branch ?? ""],
-        ]
-        if let service {
-            values[.service] = [service]
-            let image = run.running[service]?.imageName ?? run.project?.services[service]?.image ?? ""
-            values[.image] = [image]
-            values[.keptImage] = [run.kept[service] ?? ""]
-        }
-        return values
-    }
-
-    /// The commands a `run:` step stands for: one, or one per service.
-    func templateCommands(_ template: PlaybookTemplate, step: PlaybookStep) -> [RemoteCommand] {
-        let services: [String?] = template.isPerService ? run.services : [nil]
-        return services.map { service in
-            let values = templateValues(service: service)
-            let changes = step.changes.map { text in
-                values.reduce(text) { $0.replacing("{\($1.key.rawValue)}", with: $1.value.joined(separator: " ")) }
-            } ?? "runs step \(step.name)"
-            return RemoteCommand(commands.inCheckout(template.render(values)), timeout: step.timeout, effect: .changes(changes))
-        }
-    }
-
-    private func runTemplate(_ template: PlaybookTemplate, step: PlaybookStep) async throws -> String? {
-        for command in templateCommands(template, step: step) {
-            _ = try await runChecked(command, step: step.name)
-        }
-        return nil
+        try await step.body.run(step, playbook: playbook, in: self)
     }
 
     /// Runs `command`, streaming its output under the step; a non-zero exit is a step failure.
