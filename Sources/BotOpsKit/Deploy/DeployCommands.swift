@@ -120,11 +120,6 @@ public struct DeployCommands: Sendable {
 
     static let containerFormat = #"{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.Image}} {{.Config.Image}}"#
 
-    /// "TAG IMAGE-ID" for each tag that exists.
-    func imageIDs(_ tags: [String], timeout: Duration) -> RemoteCommand {
-        RemoteCommand(.lines(tags.map { "id=$(docker image inspect -f '{{.Id}}' \($0) 2>/dev/null) && echo \($0) \"$id\"" } + ["true"]), timeout: timeout)
-    }
-
     func lsRemote(_ branch: String, timeout: Duration) -> RemoteCommand {
         RemoteCommand(inCheckout("git ls-remote --heads origin \(branch)"), timeout: timeout)
     }
@@ -153,15 +148,6 @@ public struct DeployCommands: Sendable {
             elif sha=$(git rev-parse -q --verify \(ref + "^{commit}")); then
               echo "revision $sha"
             fi
-            true
-            """), timeout: timeout)
-    }
-
-    /// Without fetching: "branch SHA" for a local branch, "revision SHA" for a commit, or nothing.
-    func resolveLocal(_ ref: String, timeout: Duration) -> RemoteCommand {
-        RemoteCommand(inCheckout("""
-            if sha=$(git rev-parse -q --verify \("refs/heads/" + ref + "^{commit}")); then echo "branch $sha"
-            elif sha=$(git rev-parse -q --verify \(ref + "^{commit}")); then echo "revision $sha"; fi
             true
             """), timeout: timeout)
     }

@@ -51,10 +51,8 @@ extension Deployer {
         if let sha = remote.stdout.split(separator: "\n").first?.split(separator: "\t").first, remote.succeeded {
             return Target(branch: ref, revision: String(sha))
         }
-        let local = try await runner.run(commands.resolveLocal(ref, timeout: timeout))
-        let words = local.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
-        guard words.count == 2 else { throw DeployError.unknownRevision(ref) }
-        return Target(branch: words[0] == "branch" ? ref : nil, revision: words[1])
+        guard let local = try await runner.read(commands.resolveLocal(ref, timeout: timeout)) else { throw DeployError.unknownRevision(ref) }
+        return Target(branch: local.isBranch ? ref : nil, revision: local.revision)
     }
 }
 

@@ -623,10 +623,10 @@ public final class Deployer: @unchecked Sendable {
             let previous = try await previousRelease()
             return Target(branch: previous.branch ?? run.branchBefore, revision: previous.revision)
         }
-        let result = try await runner.run(commands.resolveLocal(to, timeout: .seconds(30)))
-        let words = result.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
-        guard words.count == 2 else { throw StepFailure(message: "", refusal: .unknownRevision(to)) }
-        return words[0] == "branch" ? Target(branch: to, revision: words[1]) : Target(branch: run.branchBefore, revision: words[1])
+        guard let local = try await runner.read(commands.resolveLocal(to, timeout: .seconds(30))) else {
+            throw StepFailure(message: "", refusal: .unknownRevision(to))
+        }
+        return Target(branch: local.isBranch ? to : run.branchBefore, revision: local.revision)
     }
 
     /// For every service of the run, the last verified release before the one its container runs.

@@ -35,12 +35,6 @@ extension Deployer {
     /// The image each of `tags` names, for those that exist.
     func imageIDs(_ tags: [String], timeout: Duration) async throws -> [String: String] {
         guard !tags.isEmpty else { return [:] }
-        let ids = try await runner.run(commands.imageIDs(tags, timeout: timeout))
-        var idOf: [String: String] = [:]
-        for line in ids.stdout.split(separator: "\n") {
-            let words = line.split(separator: " ").map(String.init)
-            if words.count == 2 { idOf[words[0]] = words[1] }
-        }
-        return idOf
+        return try await runner.read(commands.imageIDs(tags, timeout: timeout))
     }
 }
