@@ -113,21 +113,21 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let commands = DeployCommands(path: directory.path, compose: ComposeInvocation(program: ["docker-compose"], envFile: ".env", file: "c.yml"),
                                       state: StateDirectory(path: "~/.botops"))
-        func probe() async throws -> [String: [String]] {
+        func probe() async throws -> CheckoutReading {
             let script = ShellScript.lines(["export GIT_CEILING_DIRECTORIES=\(directory.deletingLastPathComponent().path)", "cd \(directory.path)"]
                                            + GitRead.preflight.map(commands.gitRead) + [commands.marker.start("end")])
-            return commands.marker.split(try await LocalHost().run(script.text).stdoutText)
+            return try CheckoutReading.parse(try await LocalHost().run(script.text).stdoutText, termination: .exited(0), marker: commands.marker).get()
         }
         let outside = try await probe()
-        let error = #expect(throws: DeployError.self) { try commands.requireGit(GitRead.preflight, in: outside) }
+        let error = #expect(throws: DeployError.self) { try outside.requireGit(GitRead.preflight, path: directory.path) }
         guard case let .gitFailed(_, command, status, stderr) = error else { Issue.record("\(String(describing: error))"); return }
         #expect(command == "git status --porcelain --untracked-files=normal" && status == "128" && stderr.contains("not a git repository"), "\(stderr)")
         #expect(error?.exitCode == .refused)
 
         _ = try await LocalHost().run("cd \(shellQuote(directory.path)) && git init -q && git -c user.name=t -c user.email=t@t commit -q --allow-empty -m one && git checkout -q --detach")
         let detached = try await probe()
-        try commands.requireGit(GitRead.preflight, in: detached)
-        #expect(detached["branch"] == [] && detached["head"]?.first?.count == 40, "\(detached)")
+        try detached.requireGit(GitRead.preflight, path: directory.path)
+        #expect(detached.branch == nil && detached.head.count == 40, "\(detached)")
     }
 
     @Test func theStopStepWaitsForTheLongestGracePeriodAndSaysSo() {

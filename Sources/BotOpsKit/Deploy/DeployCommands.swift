@@ -70,20 +70,6 @@ public struct DeployCommands: Sendable {
                 marker.start(read.section + "-git"), #"echo "$st"; [ -z "$err" ] || printf '%s\n' "$err""#])
     }
 
-    /// Refuses when a git read of the probe failed, or `head` printed no revision.
-    func requireGit(_ reads: [GitRead], in sections: [String: [String]]) throws {
-        for read in reads {
-            let status = sections[read.section + "-git"] ?? []
-            guard let code = status.first.flatMap({ Int($0) }), read.accepts.contains(code) else {
-                let stderr = status.dropFirst().filter { !$0.isEmpty }.joined(separator: " ")
-                throw DeployError.gitFailed(path: path, command: read.command.description, status: status.first ?? "none", stderr: String(stderr.prefix(500)))
-            }
-        }
-        if reads.contains(.head), (sections["head"]?.first ?? "").isEmpty {
-            throw DeployError.gitFailed(path: path, command: GitRead.head.command.description, status: "0", stderr: "it printed no revision")
-        }
-    }
-
     /// No file yet reads as no releases; an unreadable one as cat's complaint, which is refused.
     private var readReleases: ShellScript {
         "if [ -e \(state.file("releases.json")) ]; then cat \(state.file("releases.json")) 2>&1; echo; else echo '{}'; fi"
@@ -134,11 +120,6 @@ public struct DeployCommands: Sendable {
 
     static let containerFormat = #"{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.Image}} {{.Config.Image}}"#
 
-    /// "TAG IMAGE-ID" for each tag that exists.
-    func imageIDs(_ tags: [String], timeout: Duration) -> RemoteCommand {
-        RemoteCommand(.lines(tags.map { "id=$(docker image inspect -f '{{.Id}}' \($0) 2>/dev/null) && echo \($0) \"$id\"" } + ["true"]), timeout: timeout)
-    }
-
     func lsRemote(_ branch: String, timeout: Duration) -> RemoteCommand {
         RemoteCommand(inCheckout("git ls-remote --heads origin \(branch)"), timeout: timeout)
     }
@@ -167,15 +148,6 @@ public struct DeployCommands: Sendable {
             elif sha=$(git rev-parse -q --verify \(ref + "^{commit}")); then
               echo "revision $sha"
             fi
-            true
-            """), timeout: timeout)
-    }
-
-    /// Without fetching: "branch SHA" for a local branch, "revision SHA" for a commit, or nothing.
-    func resolveLocal(_ ref: String, timeout: Duration) -> RemoteCommand {
-        RemoteCommand(inCheckout("""
-            if sha=$(git rev-parse -q --verify \("refs/heads/" + ref + "^{commit}")); then echo "branch $sha"
-            elif sha=$(git rev-parse -q --verify \(ref + "^{commit}")); then echo "revision $sha"; fi
             true
             """), timeout: timeout)
     }

@@ -26,12 +26,7 @@ extension Deployer {
             }
         }
 
-        for (index, step) in deployPlaybook.steps.enumerated() {
-            emit(.stepStarted(name: step.name, index: index + 1, total: deployPlaybook.steps.count))
-            for command in plannedCommands(step) {
-                emit(.planned(step: step.name, command: command.displayText, changes: command.changesText))
-            }
-        }
+        planned(deploySteps, playbook: .deploy).forEach(emit)
         let target = run.target.map(\.display) ?? "?"
         let outcome = DeployOutcome(
             result: .planned,
@@ -41,54 +36,23 @@ extension Deployer {
         return outcome
     }
 
+    /// The dry run's events for `steps`, in order: each step is asked for the commands it would
+    /// run (`DeployStep.plan`), the step a real run executes (`DeployStep.run`) beside it.
+    func planned(_ steps: [PlaybookStep], playbook: Playbook.Kind) -> [DeployEvent] {
+        steps.enumerated().flatMap { index, step in
+            [DeployEvent.stepStarted(name: step.name, index: index + 1, total: steps.count)]
+                + step.body.plan(step, playbook: playbook, in: self).map { .planned(step: step.name, command: $0.displayText, changes: $0.changesText) }
+        }
+    }
+
     /// What the origin's branch points at now (ls-remote, no fetch), or a local revision.
     private func remoteTarget(_ ref: String, timeout: Duration) async throws -> Target {
         let remote = try await runner.run(commands.lsRemote(ref, timeout: timeout))
         if let sha = remote.stdout.split(separator: "\n").first?.split(separator: "\t").first, remote.succeeded {
             return Target(branch: ref, revision: String(sha))
         }
-        let local = try await runner.run(commands.resolveLocal(ref, timeout: timeout))
-        let words = local.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
-        guard words.count == 2 else { throw DeployError.unknownRevision(ref) }
-        return Target(branch: words[0] == "branch" ? ref : nil, revision: words[1])
-    }
-
-    /// The commands a step would run, built by the same functions a real run uses.
-    private func plannedCommands(_ step: PlaybookStep) -> [RemoteCommand] {
-        let timeout = step.timeout
-        switch step.action {
-        case .run(let template):
-            return templateCommands(template, step: step)
-        case .builtin(.lock):
-            return [lock.acquireCommand(.current(command: run.request?.command ?? "botops"))]
-        case .builtin(.preflight):
-            return [commands.preflightProbe(timeout: timeout), commands.runningDatabase(config.database.container, timeout: timeout),
-                    commands.composeConfig(config, timeout: timeout)]
-        case .builtin(.baseline), .builtin(.checks):
-            return [RemoteCommand("botops verify  # the nine checks", timeout: timeout, effect: .changes("runs the report script, which writes a report under logs/"))]
-        case .builtin(.keepImage):
-            return run.services.compactMap { service in
-                run.running[service].map { commands.tag($0.imageID, as: run.kept[service] ?? "", timeout: timeout) }
-            }
-        case .builtin(.checkout):
-            guard let target = run.target else { return [commands.fetch(timeout: timeout)] }
-            return [commands.fetch(timeout: timeout), commands.resolve(target.branch ?? target.revision, timeout: timeout),
-                    commands.composeConfig(at: target.revision, timeout: timeout),
-                    commands.trackedHostFiles(at: target.revision, envFile: config.compose.envFile, timeout: timeout),
-                    commands.checkout(target, timeout: timeout)]
-        case .builtin(.restoreImage):
-            return run.services.compactMap { service in
-                guard let running = run.running[service], let kept = run.kept[service] else { return nil }
-                return commands.tag(kept, as: running.imageName, timeout: timeout)
-            }
-        case .builtin(.stop):
-            return run.services.compactMap { service in
-                run.running[service].map { commands.stop(service, container: $0.container, grace: run.project?.services[service]?.stopGracePeriod ?? .seconds(10), timeout: stopTimeout(step)) }
-            }
-        case .builtin(.waitHealthy):
-            // The containers `up` creates do not exist yet: named by their service here.
-            return [commands.containerStates(run.services.map { "<new \($0) container>" }, timeout: timeout)]
-        }
+        guard let local = try await runner.read(commands.resolveLocal(ref, timeout: timeout)) else { throw DeployError.unknownRevision(ref) }
+        return Target(branch: local.isBranch ? ref : nil, revision: local.revision)
     }
 }
 

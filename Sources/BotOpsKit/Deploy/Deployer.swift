@@ -28,8 +28,6 @@ public final class Deployer: @unchecked Sendable {
     private let mutex = NSLock()
     private var heldLock: HeldLock?
     private var currentStep = "start"
-    /// The playbook actions whose steps ended, for the state an interruption leaves.
-    private var finishedActions: [PlaybookStep.Action] = []
     private var interruptedBy: Int32?
     /// The interruption's audit line and stop of the step in flight, done at the signal.
     private var interruptWork: Task<Void, Never>?
@@ -63,7 +61,7 @@ public final class Deployer: @unchecked Sendable {
 
     /// Everything one run learns and changes, for the steps, the rollback and the audit.
     struct RunState {
-        var action = "deploy"
+        var action = RunAction.deploy
         var request: DeployRequest?
         var services: [String] = []
         var sshUser: String?
@@ -97,11 +95,13 @@ public final class Deployer: @unchecked Sendable {
         var rollingBack = false
         /// The rollback after a failed deploy is what restores the host: an interruption lets it
         /// run to its end. `botops rollback` stops at a step boundary, as a deploy does.
-        var runsToItsEnd: Bool { rollingBack && action != "rollback" }
+        var runsToItsEnd: Bool { rollingBack && action != .rollback }
         /// The checkout moved: from here on a failure rolls back.
         var checkoutChanged = false
+        /// What the steps did to the containers so far.
+        var progress = StepProgress()
         /// Containers were stopped or replaced.
-        var containersTouched = false
+        var containersTouched: Bool { progress.containersTouched }
         var stopStarted: [String: ContinuousClock.Instant] = [:]
         var downtime: [String: Duration] = [:]
         var steps: [AuditRecord.Step] = []
@@ -236,11 +236,9 @@ public final class Deployer: @unchecked Sendable {
         // The step in flight when the stop came (the boundary is before the next one starts).
         let step = mutex.withLock { currentStep }
         let reason = stopReason ?? "stopped"
-        let finished = mutex.withLock { finishedActions }
-        let stopDone = finished.contains(.builtin(.stop))
-        let upDone = finished.contains { if case .run(let template) = $0 { template.source.contains(" up ") } else { false } }
+        let progress = mutex.withLock { run.progress }
         var state: [String] = []
-        if stopDone && !upDone {
+        if progress.oldContainersLeftStopped {
             var restarted: [String] = []
             for service in run.services {
                 guard let container = run.running[service] else { continue }
@@ -254,14 +252,14 @@ public final class Deployer: @unchecked Sendable {
                 emit(.notice("started the old container\(restarted.count > 1 ? "s" : "") of \(restarted.joined(separator: ", ")) again: the deploy stopped after stopping \(restarted.count > 1 ? "them" : "it")"))
                 state.append("\(restarted.joined(separator: ", ")) run\(restarted.count > 1 ? "" : "s") the old container again (restarted)")
             }
-        } else if upDone {
+        } else if progress.startEnded {
             state.append("\(run.services.joined(separator: ", ")) run\(run.services.count > 1 ? "" : "s") the new containers, not yet verified")
         }
         let undo = run.undoCommand
         let advice: String
         if run.checkoutChanged {
             state.insert("the checkout is at \(run.target?.display ?? "?") (was \(previousTarget.revision.prefix(12)))", at: 0)
-            if run.action == "rollback", let target = run.target {
+            if run.action == .rollback, let target = run.target {
                 advice = "To finish the rollback: botops rollback --service \(run.services.joined(separator: ",")) --to \(target.revision.prefix(12)); to undo it instead: \(undo)."
             } else {
                 advice = "To undo it: \(undo); to finish it instead, deploy again."
@@ -336,7 +334,23 @@ public final class Deployer: @unchecked Sendable {
     }
 
     private func runDeploySteps(_ request: DeployRequest) async throws -> DeployOutcome {
-        try await runSteps(deployPlaybook.steps, request: request) { try await succeed() }
+        try await runSteps(deploySteps, request: request) { try await succeed() }
+    }
+
+    /// The steps a deploy runs, in order; `--dry-run` plans the same list.
+    var deploySteps: [PlaybookStep] { deployPlaybook.steps }
+
+    /// The steps of `deploy --host-files`: no image is built and no container touched.
+    var hostFilesSteps: [PlaybookStep] {
+        let wanted: [BuiltinStep] = [.lock, .preflight, .baseline, .checkout, .checks]
+        return deployPlaybook.steps.filter { step in wanted.contains { step.action == .builtin($0) } }
+    }
+
+    /// The steps of the rollback after a failed deploy, which holds the lock already. Without
+    /// `restartContainers` only the checkout, the image names and the checks are put right.
+    func rollbackSteps(restartContainers: Bool) -> [PlaybookStep] {
+        let kept: [PlaybookStep.Action] = [.builtin(.checkout), .builtin(.restoreImage), .builtin(.checks)]
+        return rollbackPlaybook.steps.filter { $0.action != .builtin(.lock) && (restartContainers || kept.contains($0.action)) }
     }
 
     /// Runs `steps` in order; a failure is handled (rolled back), an interruption, a broken lock
@@ -478,20 +492,16 @@ public final class Deployer: @unchecked Sendable {
         try await runChecked(.all(record), step: "record")
     }
 
-    static let hostFilesAction = "deploy-host-files"
-
     /// `deploy --host-files`: the host architecture's "update host files" procedure. Pull
     /// (fast-forward), give back executable bits as git records them, verify; no build, no
     /// container touched. A failing check moves the checkout back.
     public func deployHostFiles(_ request: DeployRequest) async throws -> DeployOutcome {
-        run.action = Self.hostFilesAction
+        run.action = .deployHostFiles
         run.request = request
         run.services = []
         emit(.started(action: "deploy --host-files", services: [], destination: runner.destination))
-        let wanted: [BuiltinStep] = [.lock, .preflight, .baseline, .checkout, .checks]
-        let steps = deployPlaybook.steps.filter { step in wanted.contains { step.action == .builtin($0) } }
         return try await finishing {
-            try await runSteps(steps, request: request) {
+            try await runSteps(hostFilesSteps, request: request) {
                 await appendAudit(auditRecord(result: "success"))
                 return DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): \(run.unverifiedReason ?? "all checks pass"); no image was built and no container touched.",
                                      advice: nil, exitCode: .success)
@@ -519,8 +529,7 @@ public final class Deployer: @unchecked Sendable {
         run.target = target
         run.rollingBack = true
         defer { run.rollingBack = false }
-        let kept: [PlaybookStep.Action] = [.builtin(.checkout), .builtin(.restoreImage), .builtin(.checks)]
-        let steps = rollbackPlaybook.steps.filter { $0.action != .builtin(.lock) && (restartContainers || kept.contains($0.action)) }
+        let steps = rollbackSteps(restartContainers: restartContainers)
         var result = RollbackResult()
         for (index, step) in steps.enumerated() {
             do {
@@ -545,7 +554,7 @@ public final class Deployer: @unchecked Sendable {
 
     /// `botops rollback`: lock, then rollback.yml to `request.to` (or the previous good release).
     public func rollback(_ request: RollbackRequest) async throws -> DeployOutcome {
-        run.action = "rollback"
+        run.action = .rollback
         run.services = request.services.isEmpty ? config.services : request.services
         run.request = DeployRequest(services: run.services, ref: request.to, command: request.command)
         run.request?.lockWait = request.lockWait
@@ -614,10 +623,10 @@ public final class Deployer: @unchecked Sendable {
             let previous = try await previousRelease()
             return Target(branch: previous.branch ?? run.branchBefore, revision: previous.revision)
         }
-        let result = try await runner.run(commands.resolveLocal(to, timeout: .seconds(30)))
-        let words = result.stdout.split(whereSeparator: \.isWhitespace).map(String.init)
-        guard words.count == 2 else { throw StepFailure(message: "", refusal: .unknownRevision(to)) }
-        return words[0] == "branch" ? Target(branch: to, revision: words[1]) : Target(branch: run.branchBefore, revision: words[1])
+        guard let local = try await runner.read(commands.resolveLocal(to, timeout: .seconds(30))) else {
+            throw StepFailure(message: "", refusal: .unknownRevision(to))
+        }
+        return Target(branch: local.isBranch ? to : run.branchBefore, revision: local.revision)
     }
 
     /// For every service of the run, the last verified release before the one its container runs.
@@ -640,13 +649,12 @@ public final class Deployer: @unchecked Sendable {
         run.services = services
         async let containers = runningContainers(services)
         let probe = try await runner.run(commands.releasesProbe(timeout: .seconds(60)))
-        let sections = commands.marker.split(probe.stdout)
-        guard probe.result.termination != .exited(70), sections["end"] != nil else {
-            throw DeployError.hostCommandFailed(step: "rollback", detail: "reading \(config.path) and \(config.deploy.stateDirectory.path)/releases.json failed: \(probe.shownOutput.prefix(300))")
+        guard case .success(let reading) = CheckoutReading.parse(probe.stdout, termination: probe.result.termination, marker: commands.marker) else {
+            throw DeployError.hostCommandFailed(step: "rollback", detail: "reading \(config.path) and \(releasesFile) failed: \(probe.shownOutput.prefix(300))")
         }
-        try commands.requireGit([.head], in: sections)
-        run.revisionBefore = sections["head"]?.first ?? ""
-        run.releases = try releases(in: sections)
+        try reading.requireGit([.head], path: config.path)
+        run.revisionBefore = reading.head
+        run.releases = try reading.releases(file: releasesFile)
         run.running = try await containers
         return try await previousRelease()
     }
@@ -660,11 +668,9 @@ public final class Deployer: @unchecked Sendable {
         mutex.withLock {
             currentStep = label + step.name
             if step.action != .builtin(.lock) { stepRunner.enter(stoppable: stoppable, label: "\(run.action) step \(label + step.name)") }
+            run.progress.started(step)
         }
-        defer {
-            let ended = step.action
-            mutex.withLock { finishedActions.append(ended) }
-        }
+        defer { mutex.withLock { run.progress.ended(step) } }
         emit(.stepStarted(name: label + step.name, index: index, total: total))
         if let held = currentHeldLock { held.record(step: label + step.name, revision: run.target?.revision) }
         let clock = ContinuousClock()
@@ -716,12 +722,9 @@ public final class Deployer: @unchecked Sendable {
     }
 
     /// A step that changes nothing running: an interruption stops it on the host. keep-image,
-    /// checkout, stop, restore-image and `up` change the running service: they run to their end.
+    /// checkout, stop, restore-image, `up` and undeclared `run:` steps run to their end.
     func isStoppable(_ step: PlaybookStep) -> Bool {
-        switch step.action {
-        case .builtin(let builtin): return [.preflight, .baseline, .waitHealthy, .checks].contains(builtin)
-        case .run(let template): return template.source.contains(" build") && !template.source.contains(" up ")
-        }
+        step.effect == .nothingRunning
     }
 
     private func asStepFailure(_ error: Error) -> StepFailure {
@@ -742,47 +745,7 @@ public final class Deployer: @unchecked Sendable {
 
     /// One step's work; returns a note for the step's summary line.
     private func execute(_ step: PlaybookStep, playbook: Playbook.Kind) async throws -> String? {
-        switch step.action {
-        case .run(let template):
-            return try await runTemplate(template, step: step)
-        case .builtin(let builtin):
-            return try await runBuiltin(builtin, step: step, playbook: playbook)
-        }
-    }
-
-    /// The playbook's values for `{…}`.
-    func templateValues(service: String?) -> [PlaybookTemplate.Variable: [String]] {
-        var values: [PlaybookTemplate.Variable: [String]] = [
-            .services: run.services, .path: [config.path], .compose: commands.compose.words,
-            .revision: [run.target?.revision ?? ""], .previous: [previousTarget.revision], .branch: [run.target?.branch ?? ""],
-        ]
-        if let service {
-            values[.service] = [service]
-            let image = run.running[service]?.imageName ?? run.project?.services[service]?.image ?? ""
-            values[.image] = [image]
-            values[.keptImage] = [run.kept[service] ?? ""]
-        }
-        return values
-    }
-
-    /// The commands a `run:` step stands for: one, or one per service.
-    func templateCommands(_ template: PlaybookTemplate, step: PlaybookStep) -> [RemoteCommand] {
-        let services: [String?] = template.isPerService ? run.services : [nil]
-        return services.map { service in
-            let values = templateValues(service: service)
-            let changes = step.changes.map { text in
-                values.reduce(text) { $0.replacing("{\($1.key.rawValue)}", with: $1.value.joined(separator: " ")) }
-            } ?? "runs step \(step.name)"
-            return RemoteCommand(commands.inCheckout(template.render(values)), timeout: step.timeout, effect: .changes(changes))
-        }
-    }
-
-    private func runTemplate(_ template: PlaybookTemplate, step: PlaybookStep) async throws -> String? {
-        if step.name == "up" || template.source.contains(" up ") { run.containersTouched = true }
-        for command in templateCommands(template, step: step) {
-            _ = try await runChecked(command, step: step.name)
-        }
-        return nil
+        try await step.body.run(step, playbook: playbook, in: self)
     }
 
     /// Runs `command`, streaming its output under the step; a non-zero exit is a step failure.
@@ -803,7 +766,7 @@ public final class Deployer: @unchecked Sendable {
     }
 
     func auditRecord(result: String, of state: RunState) -> AuditRecord {
-        var record = AuditRecord(action: state.action, command: state.request?.command ?? "botops", result: result, services: state.services)
+        var record = AuditRecord(action: state.action.rawValue, command: state.request?.command ?? "botops", result: result, services: state.services)
         record.sshUser = state.sshUser
         record.branch = state.target?.branch
         record.from = state.revisionBefore.isEmpty ? nil : state.previousTarget.revision

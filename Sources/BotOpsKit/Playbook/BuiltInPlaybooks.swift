@@ -29,6 +29,7 @@ steps:
   - name: build
     run: "{compose} build --no-cache {services}"
     timeout: 30m
+    touches: nothing-running
     changes: builds new images for {services} (the running containers are untouched)
   - name: stop
     builtin: stop
@@ -36,6 +37,7 @@ steps:
   - name: up
     run: "{compose} up -d --no-deps {services}"
     timeout: 5m
+    touches: containers
     changes: starts {services} from the new images; db and its volume are not touched
   - name: wait-healthy
     builtin: wait-healthy
@@ -65,6 +67,7 @@ steps:
   - name: up
     run: "{compose} up -d --no-deps {services}"
     timeout: 5m
+    touches: containers
     changes: starts {services} from the restored images; db and its volume are not touched
   - name: wait-healthy
     builtin: wait-healthy

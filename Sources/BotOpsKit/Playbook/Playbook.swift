@@ -67,6 +67,47 @@ public struct PlaybookStep: Sendable, Equatable {
     public var onFailure: OnFailure
     /// What the step changes on the host, for `--dry-run` and the audit; nil for a read-only step.
     public var changes: String?
+    /// What a `run:` step declares it does to what runs (`touches:`); nil when it declares nothing.
+    public var touches: Touches?
+
+    /// A `run:` step's `touches:` value.
+    public enum Touches: String, Sendable, CaseIterable {
+        /// It starts or replaces the services' containers, as `up` does.
+        case containers
+        /// It changes nothing that runs (a build): an interruption stops it on the host.
+        case nothingRunning = "nothing-running"
+    }
+
+    /// What the step does to the running services: declared by botops for a built-in step, by
+    /// `touches:` for a `run:` step (never guessed from its name or command).
+    public var effect: StepEffect {
+        switch action {
+        case .builtin(let builtin): return builtin.effect
+        case .run:
+            switch touches {
+            case .containers: return .startsContainers
+            case .nothingRunning: return .nothingRunning
+            case nil: return .host
+            }
+        }
+    }
+}
+
+/// What a step does to the running services, which decides how a failure or an interruption
+/// after it is handled.
+public enum StepEffect: Sendable, Equatable {
+    /// Changes nothing running (a probe, a build, the checks): an interruption stops it on the host.
+    case nothingRunning
+    /// Changes the host but not the containers (the lock, the checkout, image tags, an undeclared
+    /// `run:` step): it runs to its end when interrupted.
+    case host
+    /// Stops the services' containers: a failure from here on restarts them in the rollback.
+    case stopsContainers
+    /// Starts or replaces the services' containers: after it, the new containers run.
+    case startsContainers
+
+    /// Containers were stopped or replaced once a step with this effect started.
+    public var touchesContainers: Bool { self == .stopsContainers || self == .startsContainers }
 }
 
 /// What a failed step leads to.
@@ -100,4 +141,12 @@ public enum BuiltinStep: String, Sendable, CaseIterable {
     case waitHealthy = "wait-healthy"
     /// The nine post-deploy checks.
     case checks
+
+    var effect: StepEffect {
+        switch self {
+        case .preflight, .baseline, .waitHealthy, .checks: return .nothingRunning
+        case .lock, .keepImage, .checkout, .restoreImage: return .host
+        case .stop: return .stopsContainers
+        }
+    }
 }

@@ -56,6 +56,13 @@ extension Playbook {
         if builtins.first != .lock || steps.first?.action != .builtin(.lock) {
             throw ConfigError(file: file, line: top.line(of: "steps"), key: "steps", problem: "the first step must be 'builtin: lock', so nothing runs unlocked.")
         }
+        // Whether the new containers run decides what an interruption restarts: the step that
+        // starts them must say so, not be guessed from its name or command.
+        if let stop = steps.firstIndex(where: { $0.effect == .stopsContainers }),
+           !steps[stop...].contains(where: { $0.effect == .startsContainers }) {
+            throw ConfigError(file: file, line: readers[stop].line(of: "builtin"), key: readers[stop].keyPath("builtin"),
+                              problem: "'builtin: stop' stops the containers, but no step after it declares 'touches: containers'; add it to the step that starts them (e.g. `up`).")
+        }
         return Playbook(kind: kind, file: file, steps: steps, origin: .file(file))
     }
 
@@ -89,12 +96,20 @@ extension Playbook {
         let onFailure = try reader.string("on_failure", validate: {
             OnFailure(rawValue: $0) == nil ? "expected one of: \(OnFailure.allCases.map(\.rawValue).joined(separator: ", "))" : nil
         }).flatMap(OnFailure.init(rawValue:)) ?? .rollback
+        let touches = try reader.string("touches", validate: {
+            PlaybookStep.Touches(rawValue: $0) == nil ? "expected one of: \(PlaybookStep.Touches.allCases.map(\.rawValue).joined(separator: ", "))" : nil
+        }).flatMap(PlaybookStep.Touches.init(rawValue:))
+        if touches != nil, case .builtin(let builtin) = action {
+            throw ConfigError(file: file, line: reader.line(of: "touches"), key: reader.keyPath("touches"),
+                              problem: "'builtin: \(builtin.rawValue)' knows what it touches; 'touches' is for 'run' steps.")
+        }
         let step = PlaybookStep(
             name: name, line: reader.line ?? 0, action: action,
             timeout: try reader.duration("timeout") ?? defaultTimeout(action),
             retries: try reader.int("retries", range: 0...10) ?? 0,
             onFailure: onFailure,
-            changes: try reader.string("changes"))
+            changes: try reader.string("changes"),
+            touches: touches)
         try reader.rejectUnknownKeys()
         return step
     }

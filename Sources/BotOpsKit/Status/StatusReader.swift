@@ -55,17 +55,14 @@ public struct StatusReader: Sendable {
         // Only releases recorded without their image's id need their kept tag looked up; the
         // containers' states came with the lookup.
         let tags = Array(Set(checkoutFacts.releases.services.values.flatMap { $0.filter { $0.imageID == nil }.map(\.image) })).sorted()
-        async let imageIDs = tags.isEmpty ? nil : runner.run(commands.imageIDs(tags, timeout: Self.timeout))
+        let imageIDsProbe = commands.imageIDs(tags, timeout: Self.timeout)
+        async let imageIDs = tags.isEmpty ? nil : runner.run(imageIDsProbe.command)
         let found = try await containers
         let sections = commands.marker.split((try? found.get())?.stdout ?? "")
         let running = Deployer.parseContainers((sections["services"] ?? []).joined(separator: "\n"), services: config.services)
             .mapValues { RunningContainerInfo(id: $0.container, imageID: $0.imageID, image: $0.imageName) }
         let observed = ContainerObservation.parse((sections["states"] ?? []).joined(separator: "\n"))
-        var idOfTag: [String: String] = [:]
-        for line in (try await imageIDs)?.stdout.split(separator: "\n") ?? [] {
-            let words = line.split(separator: " ").map(String.init)
-            if words.count == 2 { idOfTag[words[0]] = words[1] }
-        }
+        let idOfTag = imageIDsProbe.parse((try await imageIDs)?.stdout ?? "")
 
         if case .failure(let error) = found { problems.append("containers: \(error)") }
         let services = config.services.map { service in

@@ -1,0 +1,34 @@
+/// What the steps of a run did to the running services so far, from what each step declares
+/// (`PlaybookStep.effect`), never from its name or command: a failure rolls the containers back
+/// once they were touched, and an interruption starts again old containers a stop left stopped.
+struct StepProgress: Equatable {
+    /// Containers were stopped or replaced: set when such a step starts (it may fail half-way).
+    private(set) var containersTouched = false
+    /// The effects of the steps that ended, in order.
+    private(set) var ended: [StepEffect] = []
+
+    mutating func started(_ step: PlaybookStep) {
+        if step.effect.touchesContainers { containersTouched = true }
+    }
+
+    mutating func ended(_ step: PlaybookStep) {
+        ended.append(step.effect)
+    }
+
+    /// A step that stops the containers ended.
+    var stopEnded: Bool { ended.contains(.stopsContainers) }
+    /// A step that starts the new containers ended.
+    var startEnded: Bool { ended.contains(.startsContainers) }
+    /// The old containers were stopped and nothing started new ones: an interruption starts them again.
+    var oldContainersLeftStopped: Bool { stopEnded && !startEnded }
+}
+
+/// What a run does, as the audit and the messages name it.
+enum RunAction: String, CustomStringConvertible {
+    case deploy
+    case rollback
+    /// `deploy --host-files`.
+    case deployHostFiles = "deploy-host-files"
+
+    var description: String { rawValue }
+}

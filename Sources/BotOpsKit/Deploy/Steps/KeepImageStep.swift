@@ -1,0 +1,70 @@
+import Foundation
+import HostCommands
+import Remote
+
+/// `builtin: keep-image`: tags each service's running image with its revision: the rollback target.
+struct KeepImageStep: DeployStep {
+    func run(_ step: PlaybookStep, playbook: Playbook.Kind, in deployer: Deployer) async throws -> String? {
+        try await deployer.keepImages(timeout: step.timeout)
+    }
+
+    func plan(_ step: PlaybookStep, playbook: Playbook.Kind, in deployer: Deployer) -> [RemoteCommand] {
+        let run = deployer.run
+        return run.services.compactMap { service in
+            run.running[service].map { deployer.commands.tag($0.imageID, as: run.kept[service] ?? "", timeout: step.timeout) }
+        }
+    }
+}
+
+extension Deployer {
+    fileprivate func keepImages(timeout: Duration) async throws -> String? {
+        if let prefetched = run.prefetchedContainers {
+            run.running = try await prefetched.value
+        } else {
+            run.running = try await runningContainers(run.services)
+        }
+        let tagged = try await taggedImages(extra: run.services.compactMap { service in
+            run.running[service].map { Releases.keptTag(image: $0.imageName, revision: run.revisionBefore) }
+        }, timeout: timeout)
+        findRunningRelease(tagged: tagged)
+        var kept: [String] = []
+        for service in run.services {
+            guard let container = run.running[service] else {
+                emit(.notice("\(service) has no container now: there is no image to keep; a rollback would rebuild it"))
+                continue
+            }
+            // The running image may be a recorded release already (its tag still naming it): keep that.
+            if let release = run.releases.release(of: service, runningImage: container.imageID, tagged: tagged), tagged[release.image] == container.imageID {
+                run.kept[service] = release.image
+                run.keptRelease[service] = release
+                kept.append(release.image)
+                continue
+            }
+            let revision = previousTarget.revision
+            let tag = Releases.tagToKeep(image: container.imageName, revision: revision, imageID: container.imageID,
+                                         taggedNow: tagged[Releases.keptTag(image: container.imageName, revision: revision)])
+            if tag != Releases.keptTag(image: container.imageName, revision: revision) {
+                emit(.notice("\(Releases.keptTag(image: container.imageName, revision: revision)) names another image than the one \(service) runs; it stays as it is, and \(service)'s image is kept as \(tag)"))
+            }
+            try await runChecked(commands.tag(container.imageID, as: tag, timeout: timeout), step: "keep-image")
+            run.kept[service] = tag
+            run.keptRelease[service] = Releases.Release(revision: revision, branch: previousTarget.branch, image: tag, imageID: container.imageID,
+                                                        verified: run.baselineSkipped.isEmpty && run.baselineFailures.isEmpty ? nil : false, recordedAt: Int(Date().timeIntervalSince1970))
+            kept.append(tag)
+        }
+        return kept.isEmpty ? "nothing running to keep" : "kept " + kept.joined(separator: ", ")
+    }
+
+    /// The containers normally run the checkout's HEAD. After an interrupted deploy the checkout
+    /// may be ahead of them: if every service runs the image of the same recorded release, that
+    /// release is what runs, and what a rollback returns to.
+    fileprivate func findRunningRelease(tagged: [String: String]) {
+        let matching = run.services.compactMap { service in
+            run.running[service].flatMap { run.releases.release(of: service, runningImage: $0.imageID, tagged: tagged) }
+        }
+        let revisions = Set(matching.map(\.revision))
+        guard matching.count == run.services.count, revisions.count == 1, let revision = revisions.first, revision != run.revisionBefore else { return }
+        run.runningRevision = revision
+        emit(.notice("the containers run release \(revision.prefix(12)), not the checkout's \(run.revisionBefore.prefix(12)) (an earlier deploy stopped half-way?): a rollback returns to \(revision.prefix(12))"))
+    }
+}

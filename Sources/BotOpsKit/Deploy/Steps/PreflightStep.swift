@@ -1,0 +1,115 @@
+import Checks
+import Foundation
+import HostCommands
+import Remote
+
+/// `builtin: preflight`: the read-only look at the checkout, the database container and the
+/// compose file before anything changes.
+struct PreflightStep: DeployStep {
+    func run(_ step: PlaybookStep, playbook: Playbook.Kind, in deployer: Deployer) async throws -> String? {
+        try await deployer.preflight(timeout: step.timeout)
+    }
+
+    func plan(_ step: PlaybookStep, playbook: Playbook.Kind, in deployer: Deployer) -> [RemoteCommand] {
+        let (commands, timeout) = (deployer.commands, step.timeout)
+        return [commands.preflightProbe(timeout: timeout), commands.runningDatabase(deployer.config.database.container, timeout: timeout),
+                commands.composeConfig(deployer.config, timeout: timeout)]
+    }
+}
+
+extension Deployer {
+    fileprivate func preflight(timeout: Duration) async throws -> String? {
+        prefetchReadOnlyFacts()
+        try await inspectHost(timeout: timeout, requireBranch: run.request?.ref == nil)
+        return "\(commands.compose.program.joined(separator: " ")), checkout clean on \(run.branchBefore ?? "a detached revision") at \(run.revisionBefore.prefix(12))"
+    }
+
+    /// The baseline checks and the running containers are read-only: they start with the preflight
+    /// and run beside it, instead of after it (the checks alone take about half a second).
+    fileprivate func prefetchReadOnlyFacts() {
+        let (runner, commands, services) = (runner, commands, run.services)
+        if let step = deployPlaybook.steps.first(where: { $0.action == .builtin(.baseline) }) {
+            let settings = config.checkSettings(commandTimeout: step.timeout)
+            run.prefetchedBaseline = Task { await (try CheckRunner()).run(in: CheckContext(host: runner, settings: settings)) }
+        }
+        run.prefetchedContainers = Task { try await Self.containers(services, commands: commands, runner: runner) }
+    }
+
+    /// The read-only preflight: the checkout probe runs beside the database container's; then
+    /// `compose config` in the running stack's project, and all are judged. `meanwhile` runs once
+    /// the checkout is judged, while compose still reads the compose file (it takes most of a second).
+    func inspectHost(timeout: Duration, requireBranch: Bool, meanwhile: () async -> Void = {}) async throws {
+        async let probe = runner.run(commands.preflightProbe(timeout: timeout))
+        let probed = try await runner.run(commands.runningDatabase(config.database.container, timeout: timeout))
+        let database = try RunningDatabase.parse(stdout: probed.stdout, stderr: probed.result.stderrText, container: config.database.container)
+        run.database = database
+        commands.compose.project = database.project
+        async let composeConfig = runner.run(commands.composeConfig(config, timeout: timeout))
+        try inspectCheckout(try await probe, requireBranch: requireBranch)
+        await meanwhile()
+        try resolveCompose(try await composeConfig, database: database)
+    }
+
+    /// The checkout is clean, on the configured branch when no `--ref` was given, with free disk;
+    /// the ssh user and release records are read on the way.
+    fileprivate func inspectCheckout(_ result: RemoteCommandResult, requireBranch: Bool) throws {
+        let reading: CheckoutReading
+        switch CheckoutReading.parse(result.stdout, termination: result.result.termination, marker: commands.marker) {
+        case .failure(.noCheckout):
+            throw StepFailure(message: "no checkout at \(config.path): clone the app there first (or fix path: in botops.yml)", refusal: nil)
+        case .failure(.stoppedEarly):
+            throw StepFailure(message: "the preflight probe stopped early: \(result.shownOutput.prefix(300))", refusal: nil, audited: "the preflight probe stopped early")
+        case .success(let read):
+            reading = read
+        }
+        run.sshUser = reading.user
+        warnAboutSeparateState(owner: reading.owner)
+        try reading.requireGit(GitRead.preflight, path: config.path)
+        if !reading.changed.isEmpty {
+            throw DeployError.dirtyCheckout(path: config.path, files: reading.changed)
+        }
+        run.branchBefore = reading.branch
+        run.revisionBefore = reading.head
+        if requireBranch, run.branchBefore != config.branch {
+            throw run.branchBefore.map { DeployError.wrongBranch(path: config.path, current: $0, target: config.branch) }
+                ?? DeployError.detachedCheckout(path: config.path, revision: run.revisionBefore, target: config.branch)
+        }
+        for disk in reading.disk.compactMap({ $0 }) where disk.freeBytes < config.deploy.minFreeDiskBytes {
+            throw DeployError.lowDisk(path: disk.mount, freeBytes: disk.freeBytes, neededBytes: config.deploy.minFreeDiskBytes)
+        }
+        run.releases = try reading.releases(file: releasesFile)
+    }
+
+    /// Where the release records live, as messages name them.
+    var releasesFile: String { config.deploy.stateDirectory.path + "/releases.json" }
+
+    /// CI deploying as one user and the operator as another would get two locks and two
+    /// histories in their own homes without knowing it.
+    fileprivate func warnAboutSeparateState(owner: String?) {
+        let state = config.deploy.stateDirectory
+        guard let owner, let user = run.sshUser, owner != user, !state.isShared else { return }
+        emit(.notice("the checkout \(config.path) belongs to \(owner), but botops connects as \(user): the lock, the audit and the releases live in \(user)'s \(state.path) (state_dir), so deploys as \(owner) and as \(user) do not see each other. Set state_dir in botops.yml to one directory both share, e.g. /var/lib/botops (group-writable; botops keeps it 2770, its files 660)."))
+    }
+
+    /// `compose config`: the services asked for exist, and the database keeps its data.
+    fileprivate func resolveCompose(_ result: RemoteCommandResult, database: RunningDatabase) throws {
+        guard let program = ComposeInvocation.program(for: config.compose.command, stderr: result.result.stderrText) else {
+            throw DeployError.composeMissing
+        }
+        commands.compose.program = program
+        guard result.succeeded else {
+            // stderr names the problem (a missing file, a YAML error) without values from .env.
+            throw DeployError.composeConfigFailed(ComposeInvocation.failureText(result.result.stderrText))
+        }
+        let project = try ComposeProject.parse(result.stdout)
+        run.project = project
+        let unknown = run.services.filter { project.services[$0] == nil }
+        if !unknown.isEmpty {
+            throw DeployError.unknownService(names: unknown, known: project.serviceNames)
+        }
+        try database.judge(project, file: config.compose.file, revision: run.revisionBefore)
+        if let database = project.databaseService(container: config.database.container), run.services.contains(database.name) {
+            throw StepFailure(message: "", refusal: .unknownService(names: [database.name + " (the database is never redeployed by botops)"], known: project.serviceNames.filter { $0 != database.name }))
+        }
+    }
+}
