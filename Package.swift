@@ -65,7 +65,8 @@ let package = Package(
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "BotOpsTests",
-            dependencies: ["BotOpsKit", "Checks", "Remote", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["BotOpsKit", "Checks", "Remote", .product(name: "PropertyBased", package: "swift-property-based")],
+            exclude: ["Golden"]
         ),
         .testTarget(
             name: "ChecksTests",
