@@ -34,10 +34,12 @@ import Testing
     static let backupAge = BackupAgeVerdict(status: .warn, message: "the newest verified backup, 20270102T020000Z, is 2 d old (backup.max_age: 1 d)",
                                             newest: "20270102T020000Z", ageSeconds: 200_000, maxAgeSeconds: 86_400)
 
-    static var withNotes: VerifyWithScheduledRuns {
+    static var withNotes: VerifyReport {
         var report = checks
         report.connectionLost = .connectionLost(host: "127.0.0.1", detail: "socket closed", commands: ["docker inspect db"])
-        return VerifyWithScheduledRuns(report: report, scheduled: scheduled, backupAge: backupAge)
+        report.scheduledRuns = scheduled
+        report.backupAge = backupAge
+        return report
     }
 
     static let gate = GateReport(
@@ -67,13 +69,32 @@ import Testing
 
     @Test(arguments: ReportFormat.allCases)
     func verifyChecksOnly(_ format: ReportFormat) throws {
-        try Self.expect(VerifyWithScheduledRuns(report: Self.checks, scheduled: []).render(format, colour: false),
+        try Self.expect(format.render(Self.checks, colour: false),
                         matches: "verify.\(format.rawValue)")
     }
 
     @Test(arguments: ReportFormat.allCases)
     func verifyWithScheduledRunsBackupAgeAndALostConnection(_ format: ReportFormat) throws {
-        try Self.expect(Self.withNotes.render(format, colour: false), matches: "verify-notes.\(format.rawValue)")
+        try Self.expect(format.render(Self.withNotes, colour: false), matches: "verify-notes.\(format.rawValue)")
+    }
+
+    /// The notes (crontab.d's scheduled runs, the backup age) add their own keys and change nothing
+    /// else: the rest of the document is byte for byte the one without them, pretty-printed with
+    /// sorted keys either way.
+    @Test func jsonHasOneFormatWithAndWithoutNotes() throws {
+        var withNotes = Self.checks
+        withNotes.scheduledRuns = Self.scheduled
+        withNotes.backupAge = Self.backupAge
+        let plain = ReportFormat.json.render(Self.checks, colour: false)
+        let noted = ReportFormat.json.render(withNotes, colour: false)
+        #expect(plain.hasPrefix("{\n  \"checks\" : ["))
+        var lines = noted.split(separator: "\n", omittingEmptySubsequences: false)
+        for key in ["\"backup_age\" : {", "\"scheduled_runs\" : ["] {
+            let start = try #require(lines.firstIndex(of: Substring("  " + key)), "\(noted)")
+            let end = try #require(lines[start...].firstIndex { $0 == "  }," || $0 == "  ]," })
+            lines.removeSubrange(start...end)
+        }
+        #expect(lines.joined(separator: "\n") == plain)
     }
 
     @Test(arguments: GateFormat.allCases)

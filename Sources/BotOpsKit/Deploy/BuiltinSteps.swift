@@ -61,10 +61,9 @@ extension Deployer {
     /// The baseline checks and the running containers are read-only: they start with the preflight
     /// and run beside it, instead of after it (the checks alone take about half a second).
     private func prefetchReadOnlyFacts() {
-        let (runner, commands, services) = (runner, commands, run.services)
+        let (runner, commands, services, config) = (runner, commands, run.services, config)
         if let step = deployPlaybook.steps.first(where: { $0.action == .builtin(.baseline) }) {
-            let settings = config.checkSettings(commandTimeout: step.timeout)
-            run.prefetchedBaseline = Task { await (try CheckRunner()).run(in: CheckContext(host: runner, settings: settings)) }
+            run.prefetchedBaseline = Task { await (try Verification(config: config, timeout: step.timeout)).checks(on: runner) }
         }
         run.prefetchedContainers = Task { try await Self.containers(services, commands: commands, runner: runner) }
     }
@@ -165,7 +164,7 @@ extension Deployer {
         if let prefetched {
             report = try await prefetched.value
         } else {
-            report = await (try CheckRunner()).run(in: CheckContext(host: runner, settings: config.checkSettings(commandTimeout: timeout)))
+            report = await (try Verification(config: config, timeout: timeout)).checks(on: runner)
         }
         if let lost = report.connectionLost { throw lost }
         return report
