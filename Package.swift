@@ -70,7 +70,8 @@ let package = Package(
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "BotOpsTests",
-            dependencies: ["BotOpsKit", "botops", "Checks", "HostCommands", "HostState", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["BotOpsKit", "botops", "Checks", "HostCommands", "HostState", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            exclude: ["Golden"]
         ),
         .testTarget(
             name: "ChecksTests",

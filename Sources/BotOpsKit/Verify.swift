@@ -1,5 +1,7 @@
 import Checks
+import Cron
 import Foundation
+import HostCommands
 import Remote
 
 extension BotOpsConfig {
@@ -10,6 +12,49 @@ extension BotOpsConfig {
             reportGlob: checks.reportGlob, linkageWindow: checks.linkageWindow, minLinkedTrades: checks.minLinkedTrades,
             minLinkageRate: checks.minLinkageRate, databaseContainer: database.container, databaseUser: database.user, databaseName: database.name,
             commandTimeout: commandTimeout)
+    }
+}
+
+/// "Run the nine checks" (or `--only`/`--skip`'s selection) with botops.yml's settings: the one
+/// way verify, gate, and deploy's baseline and checks steps run them.
+public struct Verification: Sendable {
+    public let config: BotOpsConfig
+    public let runner: CheckRunner
+    public let settings: CheckSettings
+
+    /// Throws `CheckSelectionError` (exit 2) for a selection that names no check to run.
+    public init(config: BotOpsConfig, only: [CheckID] = [], skip: [CheckID] = [], timeout: Duration = .seconds(60)) throws {
+        self.config = config
+        runner = try CheckRunner(only: only, skip: skip)
+        settings = config.checkSettings(commandTimeout: timeout)
+    }
+
+    /// The checks alone, concurrently over `host`'s one connection.
+    public func checks(on host: any CommandRunner) async -> VerifyReport {
+        await runner.run(in: CheckContext(host: host, settings: settings))
+    }
+
+    /// verify's report: the checks with the notes beside them, judged at `now` (seconds since 1970,
+    /// UTC) on the same connection: the scheduled runs of `entries` (the evidence is each
+    /// command's own log, which report-generation's run of the script does not write) and the
+    /// newest backup's age.
+    public func report(on host: any CommandRunner, entries: [CronEntry], now: Int64) async -> VerifyReport {
+        async let scheduled = ScheduledRuns(entries: entries, appPath: config.path, now: now).check(on: host)
+        async let backupAge = backupAge(on: host, now: now)
+        var report = await checks(on: host)
+        report.scheduledRuns = await scheduled
+        report.backupAge = await backupAge
+        return report
+    }
+
+    /// nil when backups are not in use; a warning when they are and cannot be read.
+    private func backupAge(on host: any CommandRunner, now: Int64) async -> BackupAgeVerdict? {
+        do {
+            let entries = try await BackupCatalog(config: config, runner: host).entries()
+            return BackupAgeVerdict.judge(entries, settings: config.backup, now: Date(timeIntervalSince1970: TimeInterval(now)))
+        } catch {
+            return config.backup.configured ? BackupAgeVerdict.unreadable(error) : nil
+        }
     }
 }
 

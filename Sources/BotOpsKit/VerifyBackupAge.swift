@@ -1,22 +1,10 @@
+import Checks
 import Foundation
 
-/// verify's note on the ledger's backups, beside the nine checks (a warning like a missed
-/// scheduled run, never a tenth check): how old the newest verified backup is, against
-/// `backup.max_age`. Given only once a backup exists or botops.yml has `backup:`, so a host that
-/// does not use botops' backups is not nagged.
-public struct BackupAgeVerdict: Sendable, Equatable {
-    public enum Status: String, Sendable {
-        case pass, warn
-    }
-
-    public var status: Status
-    public var message: String
-    /// The newest verified backup's id and age in seconds, when there is one.
-    public var newest: String?
-    public var ageSeconds: Int?
-    /// nil: `max_age: off`.
-    public var maxAgeSeconds: Int?
-
+/// verify's note on the ledger's backups, judged here where the backup catalog is known. Given
+/// only once a backup exists or botops.yml has `backup:`, so a host that does not use botops'
+/// backups is not nagged.
+extension BackupAgeVerdict {
     /// nil when there is nothing to say: no backup at all and no `backup:` in botops.yml.
     public static func judge(_ entries: [BackupCatalog.Entry], settings: BackupSettings, now: Date) -> BackupAgeVerdict? {
         guard !entries.isEmpty || settings.configured else { return nil }

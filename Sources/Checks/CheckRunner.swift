@@ -1,20 +1,6 @@
 import Foundation
 import Remote
 
-/// Everything one verify run found.
-public struct VerifyReport: Sendable {
-    public var destination: String
-    public var startedAt: Date
-    public var duration: Duration
-    public var results: [CheckResult]
-    /// Set when the host went away during the run: the results are incomplete (exit code 3).
-    public var connectionLost: RemoteError?
-
-    public var failed: Bool { results.contains { $0.status == .fail } }
-
-    public func count(_ status: CheckStatus) -> Int { results.filter { $0.status == status }.count }
-}
-
 public struct CheckSelectionError: Error, CustomStringConvertible {
     public var unknown: [String]
     /// Set when the names are known but --skip leaves none of the selected checks to run.

@@ -2,16 +2,25 @@ import Basics
 import Foundation
 
 /// JUnit XML as Jenkins, GitLab and GitHub test reporters read it: one testcase per check; fail
-/// maps to <failure>, skip to <skipped>, warn passes with the warning in <system-out>.
+/// maps to <failure>, skip to <skipped>, warn passes with the warning in <system-out>. The notes
+/// follow in suites of their own (`botops.scheduled`, `botops.backup`), passing, a warning in
+/// <system-out> as the checks' own; the outer counts are the checks'.
 public struct JUnitReporter: Sendable {
     public init() {}
 
     public func render(_ report: VerifyReport) -> String {
-        """
+        var xml = """
             <?xml version="1.0" encoding="UTF-8"?>
             <testsuites name="botops verify" \(counts(report)) time="\(seconds(report.duration))">
 
-            """ + testsuite(report) + "</testsuites>\n"
+            """ + testsuite(report)
+        if !report.scheduledRuns.isEmpty {
+            xml += noteSuite("botops.scheduled", report.scheduledRuns.map { ($0.entry, $0.status == .warn, $0.message) })
+        }
+        if let backupAge = report.backupAge {
+            xml += noteSuite("botops.backup", [("backup-age", backupAge.status == .warn, backupAge.message)])
+        }
+        return xml + "</testsuites>\n"
     }
 
     /// The `<testsuite name="botops.verify">` element alone, for reports that carry the checks
@@ -37,6 +46,15 @@ public struct JUnitReporter: Sendable {
             xml += "    <system-err>\(escape("connection lost: \(lost)"))</system-err>\n"
         }
         return xml + "  </testsuite>\n"
+    }
+
+    private func noteSuite(_ name: String, _ cases: [(name: String, warns: Bool, message: String)]) -> String {
+        var suite = "  <testsuite name=\"\(name)\" tests=\"\(cases.count)\" failures=\"0\" errors=\"0\" skipped=\"0\">\n"
+        for item in cases {
+            suite += "    <testcase classname=\"\(name)\" name=\"\(escape(item.name))\">\n"
+            suite += "      <system-out>\(escape((item.warns ? "WARN: " : "") + item.message))</system-out>\n    </testcase>\n"
+        }
+        return suite + "  </testsuite>\n"
     }
 
     private func counts(_ report: VerifyReport) -> String {

@@ -25,7 +25,19 @@ public struct TableReporter: Sendable {
         if let lost = report.connectionLost {
             lines.append("connection lost during the run; results are incomplete: \(terminalSafe(lost.description))")
         }
+        if !report.scheduledRuns.isEmpty {
+            lines.append("scheduled runs (crontab.d entries with 'expects'):")
+            lines += report.scheduledRuns.map { "  \(label($0.status.rawValue))  \($0.entry)  \(terminalSafe($0.message))" }
+        }
+        if let backupAge = report.backupAge {
+            lines += ["backups:", "  \(label(backupAge.status.rawValue))  \(terminalSafe(backupAge.message))"]
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A note's status, as wide as the longest.
+    private func label(_ status: String) -> String {
+        status.uppercased().padding(toLength: 4, withPad: " ", startingAt: 0)
     }
 
     private func symbol(_ status: CheckStatus) -> String {

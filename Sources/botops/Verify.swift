@@ -44,20 +44,15 @@ struct Verify: HostCommand {
 
     func validate() throws {
         do {
-            _ = try runner()
+            _ = try CheckRunner(only: CheckID.list(only ?? ""), skip: CheckID.list(skip ?? ""))
         } catch let error as CheckSelectionError {
             throw ValidationError(error.description)
         }
     }
 
-    private func runner() throws -> CheckRunner {
-        try CheckRunner(only: CheckID.list(only ?? ""), skip: CheckID.list(skip ?? ""))
-    }
-
     func body(_ session: CommandSession) async throws -> ExitStatus {
-        let runner = try runner()
+        let verification = try Verification(config: session.config, only: CheckID.list(only ?? ""), skip: CheckID.list(skip ?? ""), timeout: timeout)
         let destination = try output.map(ReportOutput.init(path:))
-        let settings = session.config.checkSettings(commandTimeout: timeout)
         var notifier: Notifier?
         if notify {
             guard let command = session.config.notifyCommand else {
@@ -67,25 +62,16 @@ struct Verify: HostCommand {
             notifier = Notifier(command: command)
         }
         let entries = try CronEntries.managed(crontabDirectory: crontabDirectory, configPath: connection.config)
-        let host = try await session.host()
-        // Judged beside the checks, on the same connection: the evidence is each command's own
-        // log, which report-generation's run of the script does not write.
-        let now = at ?? Int64(Date().timeIntervalSince1970)
-        let judge = ScheduledRuns(entries: entries, appPath: session.config.path, now: now)
-        async let judged = judge.check(on: host)
-        async let backupAge = backupAge(on: host, config: session.config, now: now)
-        let report = await runner.run(in: CheckContext(host: host, settings: settings))
-        let scheduled = await judged
-        let full = VerifyWithScheduledRuns(report: report, scheduled: scheduled, backupAge: await backupAge)
+        let report = await verification.report(on: try await session.host(), entries: entries, now: at ?? Int64(Date().timeIntervalSince1970))
         let colour = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         if let destination {
-            print(full.render(.table, colour: colour), terminator: "")
-            try destination.write(full.render(format, colour: false))
+            print(ReportFormat.table.render(report, colour: colour), terminator: "")
+            try destination.write(format.render(report, colour: false))
         } else {
-            print(full.render(format, colour: colour), terminator: "")
+            print(format.render(report, colour: colour), terminator: "")
         }
-        if let notifier, full.needsAttention {
-            if let problem = notifier.send(full.render(.json, colour: false)) {
+        if let notifier, report.needsAttention {
+            if let problem = notifier.send(ReportFormat.json.render(report, colour: false)) {
                 FileHandle.standardError.write(Data("botops: \(problem)\n".utf8))
             } else {
                 FileHandle.standardError.write(Data("botops: notify.command was sent the report\n".utf8))
@@ -93,15 +79,4 @@ struct Verify: HostCommand {
         }
         return ExitStatus(report.exitCode)
     }
-
-    /// The newest verified backup's age, read beside the checks; nil when backups are not in use.
-    private func backupAge(on host: any CommandRunner, config: BotOpsConfig, now: Int64) async -> BackupAgeVerdict? {
-        do {
-            let entries = try await BackupCatalog(config: config, runner: host).entries()
-            return BackupAgeVerdict.judge(entries, settings: config.backup, now: Date(timeIntervalSince1970: TimeInterval(now)))
-        } catch {
-            return config.backup.configured ? BackupAgeVerdict.unreadable(error) : nil
-        }
-    }
-
 }

@@ -377,4 +377,20 @@ struct GateSandboxTests {
         #expect(strict.exitCode == .failed, "\(GateFormat.text.render(strict))")
         #expect(strict.verdicts.first { $0.name == .checks }?.message.contains("cron-scheduled") == true)
     }
+
+    /// The services gate runs deploy's preflight, but a failure that is no refusal is a host-state
+    /// error with deploy's message and exit code ("preflight failed: …", 1), not a DeployError. Read-only (a
+    /// `docker inspect` of the database and a probe of a checkout that does not exist), so it
+    /// runs on this machine, where the sandbox's containers are, without the sandbox lock.
+    @Test func aPreflightThatCannotRunIsAHostStateErrorNotADeployError() async throws {
+        var missing = config
+        missing.path = "/nonexistent-botops-gate-test"
+        let error = await #expect(throws: HostStateError.self) {
+            try await Deployer.preflight(missing.services, config: missing, runner: LocalHost(), timeout: .seconds(30))
+        }
+        #expect(error?.exitCode == .failed)
+        #expect(error?.description == "preflight failed: no checkout at /nonexistent-botops-gate-test: clone the app there first (or fix path: in botops.yml)",
+                "\(String(describing: error))")
+    }
 }
+

@@ -1,4 +1,5 @@
 @testable import BotOpsKit
+import Checks
 import Cron
 import Foundation
 import Remote

@@ -43,6 +43,9 @@ struct ScheduledVerifyTests {
         #expect(result.stdoutText.contains("WARN  weekly-strategy-review  missed: /opt/bot/logs/weekly_review_cron.log was not written since the fire at 2027-01-04 09:00 America/Los_Angeles (2027-01-04 17:00 UTC)"), "\(result.stdoutText)")
         #expect(result.stderrText.contains("notify.command was sent the report"))
         let report = try json(notified)
+        // Pretty-printed with sorted keys as without crontab.d (it was one compact line with it).
+        let sent = try String(contentsOfFile: notified, encoding: .utf8)
+        #expect(sent.hasPrefix("{\n  \"") && sent.contains("\n  \"scheduled_runs\" : [\n"), "\(sent.prefix(200))")
         let runs = try #require(report["scheduled_runs"] as? [[String: Any]])
         #expect(runs.first?["status"] as? String == "warn")
         #expect(runs.first?["last_fire"] as? String == "2027-01-04T17:00:00Z")

@@ -1,3 +1,4 @@
+import Checks
 import Cron
 import Foundation
 import HostCommands
@@ -8,19 +9,7 @@ import Remote
 /// last fire is judged by evidence only the scheduled run leaves: the command's own log (its
 /// `>> FILE`) written since the fire, without an error in its tail. A file matching `expects` is
 /// not such evidence (verify's report-generation check and every deploy write one too); it is
-/// reported when the run wrote it.
-public struct ScheduledRunVerdict: Sendable, Equatable {
-    public enum Status: String, Sendable { case pass, warn }
-
-    public let entry: String
-    public let status: Status
-    public let message: String
-    public let lastFire: Int64?
-    /// The newest matching output and the log line that looks like an error, when there are.
-    public let output: String?
-    public let logError: String?
-}
-
+/// reported when the run wrote it. The verdicts are `ScheduledRunVerdict`s of verify's report.
 public struct ScheduledRuns: Sendable {
     public let entries: [CronEntry]
     /// The checkout; relative `expects` patterns are inside it.

@@ -129,14 +129,14 @@ public struct Gate: Sendable {
         verdicts += await checkout(host)
         verdicts.append(await services(host))
         verdicts.append(await lock(host))
-        let runner: CheckRunner
+        let verification: Verification
         do {
-            runner = try CheckRunner()
+            verification = try Verification(config: config, timeout: checkTimeout)
         } catch {
             verdicts.append(GateVerdict(.checks, .fail, "\(error)"))
             return GateReport(destination: host.destination, service: service, at: at, verdicts: Self.lostConnection(verdicts), checks: nil)
         }
-        let report = await runner.run(in: CheckContext(host: host, settings: config.checkSettings(commandTimeout: checkTimeout)))
+        let report = await verification.checks(on: host)
         verdicts.append(checks(report))
         return GateReport(destination: host.destination, service: service, at: at, verdicts: Self.lostConnection(verdicts), checks: report)
     }

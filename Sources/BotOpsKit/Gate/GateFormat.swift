@@ -26,24 +26,28 @@ public enum GateFormat: String, CaseIterable, Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    private func renderJSON(_ report: GateReport) -> String {
-        var object: [String: Any] = [
-            "version": 1,
-            "destination": report.destination,
-            "at": formatUTC(Int(report.at)),
-            "outcome": report.outcome,
-            "exit_code": Int(report.exitCode.rawValue),
-            "gates": report.verdicts.map { ["name": $0.name.rawValue, "status": $0.status.rawValue, "message": $0.message] },
-        ]
-        object["service"] = report.service ?? NSNull()
-        if let checks = report.checks,
-           let parsed = try? JSONSerialization.jsonObject(with: Data(JSONReporter().render(checks).utf8)) {
-            object["checks"] = parsed
-        } else {
-            object["checks"] = NSNull()
+    /// gate's JSON: its verdicts and the checks' own document, in botops' one JSON style.
+    struct Document: Encodable {
+        struct Gate: Encodable {
+            var name: String, status: String, message: String
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}\n" }
-        return String(decoding: data, as: UTF8.self) + "\n"
+
+        var version = 1
+        var destination: String
+        var at: String
+        var outcome: String
+        var exit_code: Int
+        var gates: [Gate]
+        /// Null, never absent, when there is none.
+        var service: JSONReporter.OrNull<String>
+        var checks: JSONReporter.OrNull<JSONReporter.Document>
+    }
+
+    private func renderJSON(_ report: GateReport) -> String {
+        JSONReporter.text(Document(
+            destination: report.destination, at: formatUTC(Int(report.at)), outcome: report.outcome, exit_code: Int(report.exitCode.rawValue),
+            gates: report.verdicts.map { .init(name: $0.name.rawValue, status: $0.status.rawValue, message: $0.message) },
+            service: .init(report.service), checks: .init(report.checks.map(JSONReporter().document))))
     }
 
     /// One `<testsuite name="botops.gate">` with a testcase per gate, then the nine checks' suite.

@@ -1,4 +1,5 @@
 import Foundation
+import HostState
 import Remote
 
 extension Deployer {
@@ -11,7 +12,7 @@ extension Deployer {
         do {
             try await deployer.inspectHost(timeout: timeout, requireBranch: true)
         } catch let failure as StepFailure {
-            throw failure.refusal ?? DeployError.hostCommandFailed(step: "preflight", detail: failure.message)
+            throw failure.refusal ?? HostStateError.hostCommandFailed(step: "preflight", detail: failure.message)
         }
     }
 }

@@ -27,7 +27,7 @@ extension Deployer {
         if let prefetched {
             report = try await prefetched.value
         } else {
-            report = await (try CheckRunner()).run(in: CheckContext(host: runner, settings: config.checkSettings(commandTimeout: timeout)))
+            report = await (try Verification(config: config, timeout: timeout)).checks(on: runner)
         }
         if let lost = report.connectionLost { throw lost }
         return report

@@ -27,10 +27,9 @@ extension Deployer {
     /// The baseline checks and the running containers are read-only: they start with the preflight
     /// and run beside it, instead of after it (the checks alone take about half a second).
     fileprivate func prefetchReadOnlyFacts() {
-        let (runner, commands, services) = (runner, commands, run.services)
+        let (runner, commands, services, config) = (runner, commands, run.services, config)
         if let step = deployPlaybook.steps.first(where: { $0.action == .builtin(.baseline) }) {
-            let settings = config.checkSettings(commandTimeout: step.timeout)
-            run.prefetchedBaseline = Task { await (try CheckRunner()).run(in: CheckContext(host: runner, settings: settings)) }
+            run.prefetchedBaseline = Task { await (try Verification(config: config, timeout: step.timeout)).checks(on: runner) }
         }
         run.prefetchedContainers = Task { try await Self.containers(services, commands: commands, runner: runner) }
     }
