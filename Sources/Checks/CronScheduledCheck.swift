@@ -9,8 +9,8 @@ struct CronScheduledCheck: FactCheck {
     let title = "Weekly review cron job is scheduled"
     let prerequisites: [CheckID] = []
 
-    func fact(in context: CheckContext) async throws -> HostFacts {
-        try await context.hostFacts()
+    func source(in probes: CheckProbes) -> ProbedFact<HostFacts> {
+        probes.hostFacts
     }
 
     func evaluate(_ facts: HostFacts, settings: CheckSettings) -> Verdict {

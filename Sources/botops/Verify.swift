@@ -42,6 +42,9 @@ struct Verify: HostCommand {
     @Option(name: .long, help: ArgumentHelp("Judge the scheduled runs and the backup age as of this UTC instant instead of now, e.g. 2026-11-30T18:00:00Z.", valueName: "instant"), transform: parseInstant)
     var at: Int64?
 
+    @Flag(name: .customLong("dry-run"), help: "Print the commands the checks would send (table and junit: as text; json: as JSON) and exit 0; nothing is sent, not even a connection opened.")
+    var dryRun = false
+
     func validate() throws {
         do {
             _ = try runner()
@@ -56,6 +59,11 @@ struct Verify: HostCommand {
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let runner = try runner()
+        if dryRun {
+            let plan = runner.plan(CheckProbes(session.config.checkSettings(commandTimeout: timeout)))
+            print(format == .json ? plan.json : plan.text, terminator: "")
+            return ExitStatus(.success)
+        }
         let destination = try output.map(ReportOutput.init(path:))
         let settings = session.config.checkSettings(commandTimeout: timeout)
         var notifier: Notifier?
