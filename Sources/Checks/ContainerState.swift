@@ -48,7 +48,7 @@ struct ContainerState: Sendable, Equatable {
     static func parse(_ result: CommandResult, marker: SectionMarker) throws -> ContainerState {
         let sections = marker.split(result.stdoutText)
         guard let status = sections["status"]?.first.flatMap({ Int($0) }), let now = sections["now"]?.first.flatMap({ Int($0) }) else {
-            throw ProbeOutputError(probe: "docker inspect", output: result.stdoutText + result.stderrText, problem: "no exit status or clock")
+            throw UnreadableOutput("no exit status or clock")
         }
         let state = (sections["state"] ?? []).joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
         if status != 0 {
@@ -67,7 +67,7 @@ struct ContainerState: Sendable, Equatable {
         }
         let parts = line.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, let state = try? JSONDecoder().decode(State.self, from: Data(parts[1].utf8)) else {
-            throw ProbeOutputError(probe: "docker inspect", output: line, problem: "not a gate word and a JSON state")
+            throw UnreadableOutput("not a gate word and a JSON state")
         }
         return ContainerState(gate: String(parts[0]), status: state.Status, health: state.Health?.Status,
                               startedAt: parseUTC(state.StartedAt), now: now)

@@ -61,7 +61,7 @@ struct HostFacts: Sendable, Equatable {
         let sections = marker.split(result.stdoutText)
         guard let status = sections["crontab-status"]?.first.flatMap({ Int32($0) }),
               let now = sections["now"]?.first.flatMap({ Int($0) }) else {
-            throw ProbeOutputError(probe: "host file probe", output: result.stdoutText + result.stderrText, problem: "no crontab status or clock")
+            throw UnreadableOutput("no crontab status or clock")
         }
         let scriptLines = sections["script"] ?? []
         var queries: [String: FileStat?] = [:]

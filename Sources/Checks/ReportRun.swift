@@ -88,7 +88,7 @@ struct ReportRun: Sendable, Equatable {
         let text = result.stdoutText
         let sections = marker.split(text)
         guard let now = sections["now"]?.first.flatMap({ Int($0) }) else {
-            throw ProbeOutputError(probe: "report script run", output: text + result.stderrText, problem: "no clock after the run")
+            throw UnreadableOutput("no clock after the run")
         }
         let outcome: Outcome
         if let reason = sections["refused"]?.first {
@@ -97,7 +97,7 @@ struct ReportRun: Sendable, Equatable {
                   let status = Int32(fields[0]), let started = Int(fields[1]), let finished = Int(fields[2]) {
             outcome = .ran(status > 128 ? .signaled(String(status - 128)) : .exited(status), startedAt: started, finishedAt: finished)
         } else {
-            throw ProbeOutputError(probe: "report script run", output: text + result.stderrText, problem: "neither a refusal nor the script's exit status")
+            throw UnreadableOutput("neither a refusal nor the script's exit status")
         }
         let after = (sections["after"] ?? []).compactMap(parseFile)
         return ReportRun(

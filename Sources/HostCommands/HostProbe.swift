@@ -16,14 +16,13 @@ public struct HostProbe<Fact: Sendable>: Sendable {
         self.parser = parse
     }
 
-    /// The fact in `result`; throws `ProbeOutputError` naming this probe when it cannot be read.
+    /// The fact in `result`; throws `ProbeOutputError` naming this probe and showing what it
+    /// printed when the parser cannot read it.
     public func parse(_ result: CommandResult) throws -> Fact {
         do {
             return try parser(result)
-        } catch let error as ProbeOutputError {
-            throw error
-        } catch {
-            throw ProbeOutputError(probe: name, output: command.redact(result.stdoutText + result.stderrText), problem: "\(error)")
+        } catch let error as UnreadableOutput {
+            throw ProbeOutputError(probe: name, output: command.redact(result.stdoutText + result.stderrText), problem: error.problem)
         }
     }
 
@@ -31,10 +30,15 @@ public struct HostProbe<Fact: Sendable>: Sendable {
     public func run(on host: any CommandRunner) async throws -> Fact {
         try parse(try await host.run(command).result)
     }
+}
 
-    /// The output could not be read: what `probe` printed does not have the shape its parser expects.
-    public func unreadable(_ result: CommandResult, _ problem: String) -> ProbeOutputError {
-        ProbeOutputError(probe: name, output: command.redact(result.stdoutText + result.stderrText), problem: problem)
+/// What a probe's parser throws when the output lacks the shape it expects; the probe adds its
+/// name and the output.
+public struct UnreadableOutput: Error, Equatable {
+    public var problem: String
+
+    public init(_ problem: String) {
+        self.problem = problem
     }
 }
 

@@ -55,6 +55,6 @@ import Testing
         #expect(state.health == "healthy")
         #expect(state.startedAt == 1_795_375_056)
         #expect(state.uptimeSeconds == 60)
-        #expect(throws: ProbeOutputError.self) { try ContainerState.parse(json, now: 0) }
+        #expect(throws: UnreadableOutput.self) { try ContainerState.parse(json, now: 0) }
     }
 }

@@ -9,6 +9,7 @@ import Testing
 @Suite struct ProbeParserTests {
     let marker = SectionMarker()
     var m: String { marker.text }
+    var probes: CheckProbes { CheckProbes(Fixture.settings, marker: marker) }
 
     func output(_ lines: [String], status: Int32 = 0, stderr: String = "") -> CommandResult {
         CommandResult(termination: .exited(status), stdout: Array((lines.joined(separator: "\n") + "\n").utf8), stderr: Array(stderr.utf8))
@@ -28,7 +29,7 @@ import Testing
     }
 
     func hostFacts(_ lines: [String]) throws -> HostFacts {
-        try HostFacts.parse(output(lines), queries: Fixture.settings.queries, marker: marker)
+        try probes.hostFacts.probe.parse(output(lines))
     }
 
     @Test func hostFactsReadsEverySection() throws {
@@ -76,15 +77,15 @@ import Testing
 
     @Test func containerStateReadsTheGateAndTheInspectError() throws {
         let json = #"{"Status":"running","Running":true,"StartedAt":"2026-11-22T19:17:36Z"}"#
-        let running = try ContainerState.parse(output(["\(m) status", "0", "\(m) now", "1795375116", "\(m) state", "ok " + json]), marker: marker)
+        let running = try probes.containerState.probe.parse(output(["\(m) status", "0", "\(m) now", "1795375116", "\(m) state", "ok " + json]))
         #expect(running.gate == "ok" && running.uptimeSeconds == 60)
-        let missing = try ContainerState.parse(output(["\(m) status", "1", "\(m) now", "5", "\(m) state", "Error: No such container: db"]), marker: marker)
+        let missing = try probes.containerState.probe.parse(output(["\(m) status", "1", "\(m) now", "5", "\(m) state", "Error: No such container: db"]))
         #expect(missing.inspectError == "Error: No such container: db")
-        #expect(throws: ProbeOutputError.self) { try ContainerState.parse(output(["\(m) status", "0"]), marker: marker) }
+        #expect(throws: ProbeOutputError.self) { try probes.containerState.probe.parse(output(["\(m) status", "0"])) }
     }
 
     func database(_ lines: [String], stderr: String = "") -> DatabaseFacts {
-        DatabaseFacts.parse(output(lines, stderr: stderr), marker: marker)
+        try! probes.databaseFacts.probe.parse(output(lines, stderr: stderr))
     }
 
     func ok(_ id: String, _ rows: [String]) -> [String] {
@@ -122,20 +123,20 @@ import Testing
             "\(m) with-text", "/opt/bot/logs/weekly_review_a|b.txt",
             "\(m) now", "101",
         ]
-        let run = try ReportRun.parse(output(lines), marker: marker)
+        let run = try probes.reportRun.probe.parse(output(lines))
         #expect(run.output == "Report written")
         #expect(run.outcome == .ran(.exited(0), startedAt: 100, finishedAt: 101))
         #expect(run.written.map(\.path) == ["/opt/bot/logs/weekly_review_a|b.txt"])
         #expect(run.blankFiles.isEmpty)
-        let refused = try ReportRun.parse(output(["\(m) refused", "the database container is paused", "\(m) now", "5"]), marker: marker)
+        let refused = try probes.reportRun.probe.parse(output(["\(m) refused", "the database container is paused", "\(m) now", "5"]))
         #expect(refused.outcome == .refused("the database container is paused"))
-        let error = try #require(throws: ProbeOutputError.self) { try ReportRun.parse(output(["Report written", "\(m) now", "5"]), marker: marker) }
+        let error = try #require(throws: ProbeOutputError.self) { try probes.reportRun.probe.parse(output(["Report written", "\(m) now", "5"])) }
         #expect(error.probe == "report script run")
+        #expect(error.problem == "neither a refusal nor the script's exit status")
     }
 
     /// Only the report run changes the host; every probe starts its sections with the run's marker.
     @Test func probesSayWhatTheyChange() {
-        let probes = CheckProbes(Fixture.settings, marker: marker)
         #expect(probes.hostFacts.probe.command.isReadOnly)
         #expect(probes.containerState.probe.command.isReadOnly)
         #expect(probes.databaseFacts.probe.command.isReadOnly)
@@ -151,7 +152,6 @@ import Testing
     /// What `verify --dry-run` prints is what the probes send: the same values, each once, with
     /// the checks that read it; --skip and --only leave out what they leave out.
     @Test func thePlanIsTheProbesCommands() throws {
-        let probes = CheckProbes(Fixture.settings, marker: marker)
         let plan = try CheckRunner().plan(probes)
         #expect(plan.map(\.command) == [probes.hostFacts.probe.command, probes.containerState.probe.command,
                                         probes.databaseFacts.probe.command, probes.reportRun.probe.command])
