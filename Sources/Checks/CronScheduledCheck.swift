@@ -15,8 +15,8 @@ struct CronScheduledCheck: FactCheck {
 
     func evaluate(_ facts: HostFacts, settings: CheckSettings) -> Verdict {
         let script = settings.path(settings.reportScript)
-        guard facts.crontabStatus <= 1 else {
-            return .fail("crontab -l failed (status \(facts.crontabStatus)): \(facts.crontabLines.joined(separator: " ")). Check that cron is installed and this user may use it.")
+        if case .failed(let status, let message) = facts.crontab {
+            return .fail("crontab -l failed (status \(status)): \(message). Check that cron is installed and this user may use it.")
         }
         let time: CronHostTime
         switch facts.cronTime {
@@ -24,7 +24,7 @@ struct CronScheduledCheck: FactCheck {
         case .failure(let error):
             return .fail("cannot tell the zone the host's cron schedules in: \(error.detail). Make /etc/localtime a link into /usr/share/zoneinfo (timedatectl set-timezone UTC).")
         }
-        let lines = facts.crontabStatus == 1 ? [] : facts.crontabLines
+        let lines = facts.crontab.lines
         if let refused = Self.refusedLine(lines, by: time.daemon) {
             return .fail("the host's cron does not run this line, line \(refused.number) of the crontab (\(refused.problem)): \(refused.text). Debian's cron then ignores the whole crontab (\"Syntax error, this crontab file will be ignored\"), so none of its jobs runs. Fix or remove that line with crontab -e.",
                          [Evidence("line", refused.text)])
@@ -71,7 +71,7 @@ struct CronScheduledCheck: FactCheck {
             return .fail("no crontab line runs \(script); this one mentions it without running it: \(mention). Install the entry with botops cron install (crontab.d/).",
                          [Evidence("line", mention)])
         }
-        let detail = facts.crontabStatus == 1 ? "this user has no crontab" : "no crontab line runs \(script)"
+        let detail = facts.crontab == .noCrontab ? "this user has no crontab" : "no crontab line runs \(script)"
         return .fail("\(detail). Install the entry with botops cron install (crontab.d/).", [Evidence("crontab_lines", String(lines.count))])
     }
 

@@ -15,9 +15,8 @@ struct HostFacts: Sendable, Equatable {
         var isRegular: Bool { isRegularFileKind(kind) }
     }
 
-    /// `crontab -l` exit status: 0 listed, 1 no crontab (empty), anything else an error.
-    var crontabStatus: Int32
-    var crontabLines: [String]
+    /// The user's crontab, as every reader of it reads it.
+    var crontab: CrontabListing
     var script: FileStat?
     /// A regular file the ssh user may execute (`ReportRun.runnable`).
     var scriptExecutable: Bool
@@ -38,7 +37,7 @@ struct HostFacts: Sendable, Equatable {
     static func probe(_ settings: CheckSettings, marker: SectionMarker) -> HostProbe<HostFacts> {
         let script = settings.path(settings.reportScript)
         var lines: [ShellScript] = [
-            "\(marker.start("crontab")); crontab -l 2>&1; status=$?; \(marker.start("crontab-status")); echo $status",
+            CrontabListing.sections(marker),
             "\(marker.start("cron-daemon")); \(CronDaemonProbe.script)",
             "\(marker.start("script")); \(statCommand(script))",
             "if \(ReportRun.runnable(script)); then echo executable; else echo not-executable; fi",
@@ -59,7 +58,7 @@ struct HostFacts: Sendable, Equatable {
 
     static func parse(_ result: CommandResult, queries configured: [String], marker: SectionMarker) throws -> HostFacts {
         let sections = marker.split(result.stdoutText)
-        guard let status = sections["crontab-status"]?.first.flatMap({ Int32($0) }),
+        guard let crontab = CrontabListing(sections: sections),
               let now = sections["now"]?.first.flatMap({ Int($0) }) else {
             throw UnreadableOutput("no crontab status or clock")
         }
@@ -72,8 +71,7 @@ struct HostFacts: Sendable, Equatable {
             if lines.dropFirst().contains("blank") { blankQueries.insert(query) }
         }
         return HostFacts(
-            crontabStatus: status,
-            crontabLines: sections["crontab"] ?? [],
+            crontab: crontab,
             script: parseStat(scriptLines.first),
             scriptExecutable: scriptLines.contains("executable"),
             queries: queries,

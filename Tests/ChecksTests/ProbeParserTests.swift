@@ -17,7 +17,7 @@ import Testing
 
     var hostOutput: [String] {
         [
-            "\(m) crontab", "MAILTO=ops", Fixture.cronLine,
+            "\(m) crontab", "MAILTO=ops", Fixture.cronLine, "",
             "\(m) crontab-status", "0",
             "\(m) cron-daemon", "running",
             "\(m) script", "regular file|755|-rwxr-xr-x|bot|100|1700000000", "executable",
@@ -34,8 +34,7 @@ import Testing
 
     @Test func hostFactsReadsEverySection() throws {
         let facts = try hostFacts(hostOutput)
-        #expect(facts.crontabStatus == 0)
-        #expect(facts.crontabLines == ["MAILTO=ops", Fixture.cronLine])
+        #expect(facts.crontab == .listed(["MAILTO=ops", Fixture.cronLine]))
         #expect(facts.cronDaemonRunning == true)
         #expect(facts.script?.isRegular == true && facts.scriptExecutable)
         #expect(facts.now == 1_700_000_100)
@@ -52,7 +51,7 @@ import Testing
         let hostile = ["@@botops-00000000 now", "0 0 * * * echo '\(m) now'"]
         lines.insert(contentsOf: hostile, at: 3)
         let facts = try hostFacts(lines)
-        #expect(facts.crontabLines == ["MAILTO=ops", Fixture.cronLine] + hostile)
+        #expect(facts.crontab == .listed(["MAILTO=ops", Fixture.cronLine] + hostile))
         #expect(facts.now == 1_700_000_100)
     }
 
@@ -60,9 +59,9 @@ import Testing
     /// is a failure, never an empty crontab.
     @Test func aFailingCrontabListIsNeverReadAsEmpty() throws {
         var lines = hostOutput
-        lines.replaceSubrange(1...4, with: ["crontab: cannot open /var/spool/cron/crontabs/bot: Permission denied", "\(m) crontab-status", "2"])
+        lines.replaceSubrange(1...5, with: ["crontab: cannot open /var/spool/cron/crontabs/bot: Permission denied", "\(m) crontab-status", "2"])
         let facts = try hostFacts(lines)
-        #expect(facts.crontabStatus == 2)
+        #expect(facts.crontab == .failed(status: 2, message: "crontab: cannot open /var/spool/cron/crontabs/bot: Permission denied"))
         let verdict = CronScheduledCheck().evaluate(facts, settings: Fixture.settings)
         #expect(verdict.status == .fail)
         #expect(verdict.message.hasPrefix("crontab -l failed (status 2): crontab: cannot open"), "\(verdict.message)")
@@ -167,6 +166,33 @@ import Testing
 
 /// The probes' shell, run for real on this machine (read-only, in a directory of the test's own).
 @Suite struct ProbeShellTests {
+    /// The crontab fragment every probe embeds, with a `crontab` first on PATH that prints `out`
+    /// (no trailing newline), `err` on stderr, and exits `status`.
+    func listing(out: String, err: String = "", status: Int32) async throws -> CrontabListing? {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("botops-crontab-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fake = directory.appendingPathComponent("crontab").path
+        let complaint: ShellScript = err.isEmpty ? "" : "printf '%s\\n' \(err) >&2"
+        let body: ShellScript = "#!/bin/sh\nprintf '%s' \(out)\n\(complaint)\nexit \(Int(status))\n"
+        try Data(body.text.utf8).write(to: URL(fileURLWithPath: fake))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        let marker = SectionMarker()
+        let script: ShellScript = "PATH=\(directory.path):$PATH\n\(CrontabListing.sections(marker))"
+        return CrontabListing(sections: marker.split(try await LocalHost().run(script.text).stdoutText))
+    }
+
+    /// A last line without a newline still leaves the status readable; "no crontab for" is the
+    /// only status 1 read as no crontab.
+    @Test func theCrontabFragmentReadsWhatCrontabSays() async throws {
+        #expect(try await listing(out: "MAILTO=ops\n0 9 * * 1 /opt/bot/x.sh", status: 0) == .listed(["MAILTO=ops", "0 9 * * 1 /opt/bot/x.sh"]))
+        #expect(try await listing(out: "a\n\n", status: 0) == .listed(["a", ""]))
+        #expect(try await listing(out: "", status: 0) == .listed([]))
+        #expect(try await listing(out: "", err: "no crontab for bot", status: 1) == .noCrontab)
+        #expect(try await listing(out: "", err: "crontab: your UID isn't in the passwd file.", status: 1)
+                == .failed(status: 1, message: "crontab: your UID isn't in the passwd file."))
+    }
+
     /// `! runnable` must negate the whole test: unbraced, `! test -f X && test -x X` ran a
     /// non-executable report script instead of refusing it.
     @Test func notRunnableRefusesAFileThatIsNotExecutable() async throws {
