@@ -63,7 +63,7 @@ struct CronScheduledCheck: FactCheck {
             evidence.append(Evidence("next_run", when))
             return .pass("next run \(when) (in \(formatAge(secondsBetween(facts.now, Int(next))))): \(line)", evidence)
         }
-        if let commented = lines.first(where: { Self.uncommented($0).flatMap { CrontabLine(Array($0.utf8)).command }.map { CronCommand($0).runs(script) } == true }) {
+        if let commented = lines.first(where: { CrontabLine.uncommented($0).flatMap { CrontabLine(Array($0.utf8)).command }.map { CronCommand($0).runs(script) } == true }) {
             return .fail("the cron entry is commented out: \(commented). Re-enable it with botops cron install.", [Evidence("line", commented)])
         }
         let name = settings.reportScript.split(separator: "/").last.map(String.init) ?? settings.reportScript
@@ -97,25 +97,11 @@ struct CronScheduledCheck: FactCheck {
     /// next run is the first candidate the guard admits, shown in that zone.
     private static func guarded(_ zoneGuard: ZoneGuard, _ schedule: Schedule, line: String, zone: CronZone, now: Int64, evidence: [Evidence]) -> Verdict {
         var evidence = evidence + [Evidence("zone", zoneGuard.zone.identifier)]
-        var candidate = now
-        // Two candidate hours a day for a year is the most a guarded line needs to find its day.
-        for _ in 0..<(2 * 24 * 400) {
-            guard let next = schedule.next(after: candidate, in: zone) else { break }
-            let local = zoneGuard.zone.local(at: next)
-            if zoneGuard.admits(local) {
-                let when = "\(local) \(zoneGuard.zone.identifier)"
-                evidence.append(Evidence("next_run", when))
-                return .pass("next run \(when) (in \(formatAge(secondsBetween(Int(now), Int(next)))); guarded for \(zoneGuard.zone.identifier)): \(line)", evidence)
-            }
-            candidate = next
+        guard let next = zoneGuard.next(after: now, of: schedule, in: zone) else {
+            return .fail("the guarded line never runs: no time it fires at is '\(zoneGuard.patterns.joined(separator: "|"))' in \(zoneGuard.zone.identifier): \(line)", evidence)
         }
-        return .fail("the guarded line never runs: no time it fires at is '\(zoneGuard.patterns.joined(separator: "|"))' in \(zoneGuard.zone.identifier): \(line)", evidence)
-    }
-
-    /// The line without its leading `#`s, when it is a comment.
-    private static func uncommented(_ line: String) -> String? {
-        let trimmed = line.drop { $0 == " " || $0 == "\t" }
-        guard trimmed.hasPrefix("#") else { return nil }
-        return String(trimmed.drop { $0 == "#" || $0 == " " || $0 == "\t" })
+        let when = "\(zoneGuard.zone.local(at: next)) \(zoneGuard.zone.identifier)"
+        evidence.append(Evidence("next_run", when))
+        return .pass("next run \(when) (in \(formatAge(secondsBetween(Int(now), Int(next))))); guarded for \(zoneGuard.zone.identifier)): \(line)", evidence)
     }
 }
