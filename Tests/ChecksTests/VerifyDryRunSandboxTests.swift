@@ -7,16 +7,7 @@ import Testing
 
 /// `botops verify --dry-run` against the sandbox: it prints the commands the probes build, no
 /// `.env` value, exits 0, and leaves the host as it was (no report written).
-@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
-struct VerifyDryRunSandboxTests {
-    let sandbox: Sandbox
-    let settings: CheckSettings
-
-    init() throws {
-        sandbox = try Sandbox.require()
-        settings = try BotOpsConfig.load(path: sandbox.configFile).checkSettings()
-    }
-
+extension VerifySandboxTests {
     /// The run's marker (8 hex digits after `@@botops-`), so the output can be compared with a
     /// plan built here.
     static func markerDigits(_ text: String) throws -> String {
