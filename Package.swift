@@ -75,7 +75,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChecksTests",
-            dependencies: ["Basics", "Checks", "BotOpsKit", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["Basics", "Checks", "BotOpsKit", "HostCommands", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ChecksSandboxTests", dependencies: ["Checks", "BotOpsKit", "Remote", "SandboxSupport"]),

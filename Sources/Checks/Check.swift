@@ -1,4 +1,5 @@
 import Foundation
+import HostCommands
 import Remote
 
 public enum CheckStatus: String, Sendable, Codable {
@@ -93,6 +94,8 @@ public protocol Check: Sendable {
     /// Starts, in the background, the work `run` will read, so probes overlap instead of queueing
     /// behind the checks that gate them. Work that changes the host must gate itself on the host.
     func prefetch(in context: CheckContext)
+    /// The commands `run` sends (its facts' probes), for `verify --dry-run`.
+    func commands(in probes: CheckProbes) -> [RemoteCommand]
 }
 
 extension Check {
@@ -100,11 +103,12 @@ extension Check {
 }
 
 /// A check that judges one read-only fact gathered by the context: fetching it (early, in
-/// `prefetch`) and running it are the same for all such checks; only `evaluate` differs.
+/// `prefetch`), running it and listing its command are the same for all such checks; only
+/// `source` and `evaluate` differ.
 protocol FactCheck: Check {
     associatedtype Fact: Sendable
-    /// Reads the fact; the context fetches each kind of fact once per run.
-    func fact(in context: CheckContext) async throws -> Fact
+    /// The run's probe of the fact; the context reads each kind of fact once per run.
+    func source(in probes: CheckProbes) -> ProbedFact<Fact>
     func evaluate(_ fact: Fact, settings: CheckSettings) -> Verdict
 }
 
@@ -112,11 +116,15 @@ extension FactCheck {
     /// Starts the fetch now, so probes overlap instead of queueing behind the checks that gate
     /// them; errors surface when `run` reads the fact.
     func prefetch(in context: CheckContext) {
-        Task { _ = try? await fact(in: context) }
+        Task { _ = try? await context.fact(source(in: context.probes)) }
     }
 
     func run(in context: CheckContext) async throws -> Verdict {
-        evaluate(try await fact(in: context), settings: context.settings)
+        evaluate(try await context.fact(source(in: context.probes)), settings: context.settings)
+    }
+
+    func commands(in probes: CheckProbes) -> [RemoteCommand] {
+        [source(in: probes).probe.command]
     }
 }
 

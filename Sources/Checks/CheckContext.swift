@@ -3,59 +3,55 @@ import HostCommands
 import Remote
 
 /// Shared by the checks of one run: the connection, the settings, and the facts gathered from the
-/// host. Each kind of fact is fetched once, by one command, however many checks read it, and the
-/// runner asks for the read-only ones up front so they travel concurrently.
+/// host. Each kind of fact is read once, by its probe, however many checks read it, and the runner
+/// asks for the read-only ones up front so they travel concurrently.
 public final class CheckContext: Sendable {
     public let host: any CommandRunner
     public let settings: CheckSettings
-    /// Unique per run so that no file name or query output can be mistaken for our section markers.
-    private let sectionMarker = SectionMarker()
-    var marker: String { sectionMarker.text }
+    public let probes: CheckProbes
 
-    private let hostFactsMemo = Memo<HostFacts>()
-    private let containerMemo = Memo<ContainerState>()
-    private let databaseMemo = Memo<DatabaseFacts>()
-    private let reportRunMemo = Memo<ReportRun>()
-
-    public init(host: any CommandRunner, settings: CheckSettings) {
+    /// `marker` starts the sections of every probe's output; unique per run by default, so that no
+    /// file name or query output can be mistaken for one.
+    public init(host: any CommandRunner, settings: CheckSettings, marker: SectionMarker = SectionMarker()) {
         self.host = host
         self.settings = settings
+        probes = CheckProbes(settings, marker: marker)
     }
 
-    func hostFacts() async throws -> HostFacts {
-        try await hostFactsMemo.value { try await HostFacts.gather(self) }
+    /// The fact `source` reads, read from the host once per run.
+    func fact<Fact>(_ source: ProbedFact<Fact>) async throws -> Fact {
+        try await source.value(on: host)
     }
+}
 
-    func containerState() async throws -> ContainerState {
-        try await containerMemo.value { try await ContainerState.gather(self) }
-    }
-
-    func databaseFacts() async throws -> DatabaseFacts {
-        try await databaseMemo.value { try await DatabaseFacts.gather(self) }
-    }
-
+/// The probes of one run, each defined once from the settings and the run's marker; needs no
+/// host, so `verify --dry-run` lists the very commands a run sends.
+public final class CheckProbes: Sendable {
+    let hostFacts: ProbedFact<HostFacts>
+    let containerState: ProbedFact<ContainerState>
+    let databaseFacts: ProbedFact<DatabaseFacts>
     /// Runs the report script (it writes a report), gated on the host by its prerequisites' facts.
-    func reportRun() async throws -> ReportRun {
-        try await reportRunMemo.value { try await ReportRun.perform(self) }
+    let reportRun: ProbedFact<ReportRun>
+
+    public init(_ settings: CheckSettings, marker: SectionMarker = SectionMarker()) {
+        hostFacts = ProbedFact(HostFacts.probe(settings, marker: marker))
+        containerState = ProbedFact(ContainerState.probe(settings, marker: marker))
+        databaseFacts = ProbedFact(DatabaseFacts.probe(settings, marker: marker))
+        reportRun = ProbedFact(ReportRun.probe(settings, marker: marker))
+    }
+}
+
+/// A probe and its one result per run; concurrent readers share the same in-flight read.
+final class ProbedFact<Fact: Sendable>: Sendable {
+    let probe: HostProbe<Fact>
+    private let memo = Memo<Fact>()
+
+    init(_ probe: HostProbe<Fact>) {
+        self.probe = probe
     }
 
-    func run(_ command: String) async throws -> CommandResult {
-        try await host.run(command, timeout: settings.commandTimeout)
-    }
-
-    /// What a command printed before the first `marker` line (a script's own output).
-    func preamble(_ output: String) -> String {
-        var lines: [Substring] = []
-        for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix(marker + " ") { break }
-            lines.append(line)
-        }
-        return lines.joined(separator: "\n")
-    }
-
-    /// Splits output into the sections that `marker NAME` lines start.
-    func sections(_ output: String) -> [String: [String]] {
-        sectionMarker.split(output)
+    func value(on host: any CommandRunner) async throws -> Fact {
+        try await memo.value { [probe] in try await probe.run(on: host) }
     }
 }
 

@@ -81,7 +81,7 @@ public struct CheckRunner: Sendable {
     }
 
     /// False when --skip names the check or anything it depends on: then nothing of it may start early.
-    private func willRun(_ check: any Check) -> Bool {
+    func willRun(_ check: any Check) -> Bool {
         guard !skipped.contains(check.id) else { return false }
         return check.prerequisites.allSatisfy { id in checks.first { $0.id == id }.map(willRun) ?? false }
     }

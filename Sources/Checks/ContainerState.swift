@@ -1,4 +1,5 @@
 import Foundation
+import HostCommands
 import Remote
 
 /// The database container as `docker inspect` sees it.
@@ -30,19 +31,24 @@ struct ContainerState: Sendable, Equatable {
         "docker inspect --type container --format \(shellQuote(gateTemplate)) -- \(shellQuote(container))"
     }
 
-    static func gather(_ context: CheckContext) async throws -> ContainerState {
-        let marker = context.marker
-        let name = shellQuote(context.settings.databaseContainer)
-        let command = """
-            state=$(docker inspect --type container --format \(shellQuote(gateTemplate + " {{json .State}}")) -- \(name) 2>&1); status=$?
-            echo \(marker) status; echo $status
-            echo \(marker) now; date +%s
-            echo \(marker) state; printf '%s\\n' "$state"
-            """
-        let result = try await context.run(command)
-        let sections = context.sections(result.stdoutText)
+    /// The probe: `docker inspect` of the database container (gate word and state) and the clock.
+    static func probe(_ settings: CheckSettings, marker: SectionMarker) -> HostProbe<ContainerState> {
+        let name = settings.databaseContainer
+        let command = RemoteCommand("""
+            state=$(docker inspect --type container --format \(gateTemplate + " {{json .State}}") -- \(name) 2>&1); status=$?
+            \(marker.start("status")); echo $status
+            \(marker.start("now")); date +%s
+            \(marker.start("state")); printf '%s\\n' "$state"
+            """, timeout: settings.commandTimeout)
+        return HostProbe("docker inspect of \(name)", command) { result in
+            try parse(result, marker: marker)
+        }
+    }
+
+    static func parse(_ result: CommandResult, marker: SectionMarker) throws -> ContainerState {
+        let sections = marker.split(result.stdoutText)
         guard let status = sections["status"]?.first.flatMap({ Int($0) }), let now = sections["now"]?.first.flatMap({ Int($0) }) else {
-            throw CheckError.unexpectedOutput(command: "docker inspect", output: result.stdoutText + result.stderrText)
+            throw UnreadableOutput("no exit status or clock")
         }
         let state = (sections["state"] ?? []).joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
         if status != 0 {
@@ -61,7 +67,7 @@ struct ContainerState: Sendable, Equatable {
         }
         let parts = line.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, let state = try? JSONDecoder().decode(State.self, from: Data(parts[1].utf8)) else {
-            throw CheckError.unexpectedOutput(command: "docker inspect", output: line)
+            throw UnreadableOutput("not a gate word and a JSON state")
         }
         return ContainerState(gate: String(parts[0]), status: state.Status, health: state.Health?.Status,
                               startedAt: parseUTC(state.StartedAt), now: now)

@@ -9,14 +9,14 @@ struct CronScheduledCheck: FactCheck {
     let title = "Weekly review cron job is scheduled"
     let prerequisites: [CheckID] = []
 
-    func fact(in context: CheckContext) async throws -> HostFacts {
-        try await context.hostFacts()
+    func source(in probes: CheckProbes) -> ProbedFact<HostFacts> {
+        probes.hostFacts
     }
 
     func evaluate(_ facts: HostFacts, settings: CheckSettings) -> Verdict {
         let script = settings.path(settings.reportScript)
-        guard facts.crontabStatus <= 1 else {
-            return .fail("crontab -l failed (status \(facts.crontabStatus)): \(facts.crontabLines.joined(separator: " ")). Check that cron is installed and this user may use it.")
+        if case .failed(let status, let message) = facts.crontab {
+            return .fail("crontab -l failed (status \(status)): \(message). Check that cron is installed and this user may use it.")
         }
         let time: CronHostTime
         switch facts.cronTime {
@@ -24,7 +24,7 @@ struct CronScheduledCheck: FactCheck {
         case .failure(let error):
             return .fail("cannot tell the zone the host's cron schedules in: \(error.detail). Make /etc/localtime a link into /usr/share/zoneinfo (timedatectl set-timezone UTC).")
         }
-        let lines = facts.crontabStatus == 1 ? [] : facts.crontabLines
+        let lines = facts.crontab.lines
         if let refused = Self.refusedLine(lines, by: time.daemon) {
             return .fail("the host's cron does not run this line, line \(refused.number) of the crontab (\(refused.problem)): \(refused.text). Debian's cron then ignores the whole crontab (\"Syntax error, this crontab file will be ignored\"), so none of its jobs runs. Fix or remove that line with crontab -e.",
                          [Evidence("line", refused.text)])
@@ -63,7 +63,7 @@ struct CronScheduledCheck: FactCheck {
             evidence.append(Evidence("next_run", when))
             return .pass("next run \(when) (in \(formatAge(secondsBetween(facts.now, Int(next))))): \(line)", evidence)
         }
-        if let commented = lines.first(where: { Self.uncommented($0).flatMap { CrontabLine(Array($0.utf8)).command }.map { CronCommand($0).runs(script) } == true }) {
+        if let commented = lines.first(where: { CrontabLine.uncommented($0).flatMap { CrontabLine(Array($0.utf8)).command }.map { CronCommand($0).runs(script) } == true }) {
             return .fail("the cron entry is commented out: \(commented). Re-enable it with botops cron install.", [Evidence("line", commented)])
         }
         let name = settings.reportScript.split(separator: "/").last.map(String.init) ?? settings.reportScript
@@ -71,7 +71,7 @@ struct CronScheduledCheck: FactCheck {
             return .fail("no crontab line runs \(script); this one mentions it without running it: \(mention). Install the entry with botops cron install (crontab.d/).",
                          [Evidence("line", mention)])
         }
-        let detail = facts.crontabStatus == 1 ? "this user has no crontab" : "no crontab line runs \(script)"
+        let detail = facts.crontab == .noCrontab ? "this user has no crontab" : "no crontab line runs \(script)"
         return .fail("\(detail). Install the entry with botops cron install (crontab.d/).", [Evidence("crontab_lines", String(lines.count))])
     }
 
@@ -97,25 +97,11 @@ struct CronScheduledCheck: FactCheck {
     /// next run is the first candidate the guard admits, shown in that zone.
     private static func guarded(_ zoneGuard: ZoneGuard, _ schedule: Schedule, line: String, zone: CronZone, now: Int64, evidence: [Evidence]) -> Verdict {
         var evidence = evidence + [Evidence("zone", zoneGuard.zone.identifier)]
-        var candidate = now
-        // Two candidate hours a day for a year is the most a guarded line needs to find its day.
-        for _ in 0..<(2 * 24 * 400) {
-            guard let next = schedule.next(after: candidate, in: zone) else { break }
-            let local = zoneGuard.zone.local(at: next)
-            if zoneGuard.admits(local) {
-                let when = "\(local) \(zoneGuard.zone.identifier)"
-                evidence.append(Evidence("next_run", when))
-                return .pass("next run \(when) (in \(formatAge(secondsBetween(Int(now), Int(next)))); guarded for \(zoneGuard.zone.identifier)): \(line)", evidence)
-            }
-            candidate = next
+        guard let next = zoneGuard.next(after: now, of: schedule, in: zone) else {
+            return .fail("the guarded line never runs: no time it fires at is '\(zoneGuard.patterns.joined(separator: "|"))' in \(zoneGuard.zone.identifier): \(line)", evidence)
         }
-        return .fail("the guarded line never runs: no time it fires at is '\(zoneGuard.patterns.joined(separator: "|"))' in \(zoneGuard.zone.identifier): \(line)", evidence)
-    }
-
-    /// The line without its leading `#`s, when it is a comment.
-    private static func uncommented(_ line: String) -> String? {
-        let trimmed = line.drop { $0 == " " || $0 == "\t" }
-        guard trimmed.hasPrefix("#") else { return nil }
-        return String(trimmed.drop { $0 == "#" || $0 == " " || $0 == "\t" })
+        let when = "\(zoneGuard.zone.local(at: next)) \(zoneGuard.zone.identifier)"
+        evidence.append(Evidence("next_run", when))
+        return .pass("next run \(when) (in \(formatAge(secondsBetween(Int(now), Int(next))))); guarded for \(zoneGuard.zone.identifier)): \(line)", evidence)
     }
 }

@@ -4,8 +4,8 @@ struct DatabaseConnectivityCheck: FactCheck {
     let title = "Database answers queries"
     let prerequisites: [CheckID] = [.dbRunning]
 
-    func fact(in context: CheckContext) async throws -> DatabaseFacts {
-        try await context.databaseFacts()
+    func source(in probes: CheckProbes) -> ProbedFact<DatabaseFacts> {
+        probes.databaseFacts
     }
 
     func evaluate(_ facts: DatabaseFacts, settings: CheckSettings) -> Verdict {

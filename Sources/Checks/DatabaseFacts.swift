@@ -1,3 +1,4 @@
+import HostCommands
 import Remote
 
 /// The three database checks' queries, sent in one `docker exec … psql` round trip, as the runbook
@@ -32,34 +33,44 @@ struct DatabaseFacts: Sendable, Equatable {
             """),
     ]
 
-    static func gather(_ context: CheckContext) async throws -> DatabaseFacts {
-        let settings = context.settings
-        let marker = context.marker
+    /// The probe: every query in one psql session, gated on the host by the template db-running
+    /// judges. The marker reaches psql as a variable, like the window, never spliced into SQL.
+    static func probe(_ settings: CheckSettings, marker: SectionMarker) -> HostProbe<DatabaseFacts> {
         var script = ""
         for (id, sql) in queries {
             script += """
-                SELECT '\(marker) \(id)';
+                SELECT :'marker' || ' \(id)';
                 \(sql)
-                SELECT '\(marker) status-\(id)' || chr(10) || :'ERROR' || chr(31) || :'LAST_ERROR_SQLSTATE' || chr(31) || :'LAST_ERROR_MESSAGE';
+                SELECT :'marker' || ' status-\(id)' || chr(10) || :'ERROR' || chr(31) || :'LAST_ERROR_SQLSTATE' || chr(31) || :'LAST_ERROR_MESSAGE';
 
                 """
         }
-        let psql = shellCommand([
+        let psql: [String] = [
             "docker", "exec", "-i", settings.databaseContainer, "psql", "-X", "-q", "-A", "-t", "-F", separator,
-            "-v", "window=\(settings.linkageWindow)", "-U", settings.databaseUser, "-d", settings.databaseName,
-        ])
-        let delimiter = "BOTOPS_SQL_\(marker.suffix(8))"
+            "-v", "window=\(settings.linkageWindow)", "-v", "marker=\(marker.text)",
+            "-U", settings.databaseUser, "-d", settings.databaseName,
+        ]
+        // The here-document's delimiter is quoted, so the shell expands nothing in the SQL; the
+        // SQL is botops' own text (values come in as psql variables).
+        let delimiter = ShellScript(stringLiteral: "BOTOPS_SQL_\(marker.text.suffix(8))")
         // Gated on the host, in the same command, by the template db-running judges: the checks
         // start before db-running has answered, and a `docker exec` into a container paused under
         // it hangs until the container is unpaused.
-        let gate = ContainerState.gateCommand(container: settings.databaseContainer)
-        let result = try await context.run("""
+        let gate = ShellScript(stringLiteral: ContainerState.gateCommand(container: settings.databaseContainer))
+        let command = RemoteCommand("""
             gate=$(\(gate) 2>&1) || gate="missing: $gate"
-            if [ "$gate" != ok ]; then echo \(marker) refused; printf '%s\\n' "$gate"; exit 0; fi
+            if [ "$gate" != ok ]; then \(marker.start("refused")); printf '%s\\n' "$gate"; exit 0; fi
             \(psql) <<'\(delimiter)'
-            \(script)\(delimiter)
-            """)
-        let sections = context.sections(result.stdoutText)
+            \(ShellScript(stringLiteral: script))\(delimiter)
+            """, timeout: settings.commandTimeout)
+        return HostProbe("psql in \(settings.databaseContainer)", command) { result in
+            parse(result, marker: marker)
+        }
+    }
+
+    /// Never throws: whatever psql printed becomes each query's result or failure.
+    static func parse(_ result: CommandResult, marker: SectionMarker) -> DatabaseFacts {
+        let sections = marker.split(result.stdoutText)
         if let refused = sections["refused"] {
             let state = refused.joined(separator: " ").trimmingCharacters(in: .whitespaces)
             let failure = Failure(sqlstate: "", message: "psql not run: the database container is \(state)")

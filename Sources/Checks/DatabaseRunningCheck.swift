@@ -5,8 +5,8 @@ struct DatabaseRunningCheck: FactCheck {
     let title = "Database container is running"
     let prerequisites: [CheckID] = []
 
-    func fact(in context: CheckContext) async throws -> ContainerState {
-        try await context.containerState()
+    func source(in probes: CheckProbes) -> ProbedFact<ContainerState> {
+        probes.containerState
     }
 
     func evaluate(_ state: ContainerState, settings: CheckSettings) -> Verdict {

@@ -1,4 +1,5 @@
 import Cron
+import HostCommands
 import Remote
 
 /// The host-side files the first three checks look at, and the host's clock, read in one command.
@@ -14,9 +15,8 @@ struct HostFacts: Sendable, Equatable {
         var isRegular: Bool { isRegularFileKind(kind) }
     }
 
-    /// `crontab -l` exit status: 0 listed, 1 no crontab (empty), anything else an error.
-    var crontabStatus: Int32
-    var crontabLines: [String]
+    /// The user's crontab, as every reader of it reads it.
+    var crontab: CrontabListing
     var script: FileStat?
     /// A regular file the ssh user may execute (`ReportRun.runnable`).
     var scriptExecutable: Bool
@@ -32,41 +32,46 @@ struct HostFacts: Sendable, Equatable {
     /// The zone the cron daemon schedules in and which daemon it is (the cron module's probe).
     var cronTime: Result<CronHostTime, CronTimeProbeError>
 
-    static func gather(_ context: CheckContext) async throws -> HostFacts {
-        let settings = context.settings
-        let marker = context.marker
-        let script = shellQuote(settings.path(settings.reportScript))
-        var command = """
-            echo \(marker) crontab; crontab -l 2>&1; status=$?; echo \(marker) crontab-status; echo $status
-            echo \(marker) cron-daemon; \(CronDaemonProbe.script.text)
-            echo \(marker) script; \(statCommand(script))
-            if \(ReportRun.runnable(script)); then echo executable; else echo not-executable; fi
-            echo \(marker) now; date '+%s'
-            echo \(marker) cron-time
-            \(CronHostTime.probeScript)
-            """
+    /// The probe: the crontab, the cron daemon, the script, the clock, the cron zone and every
+    /// configured query, in one round trip, in sections `marker` starts.
+    static func probe(_ settings: CheckSettings, marker: SectionMarker) -> HostProbe<HostFacts> {
+        let script = settings.path(settings.reportScript)
+        var lines: [ShellScript] = [
+            CrontabListing.sections(marker),
+            "\(marker.start("cron-daemon")); \(CronDaemonProbe.script)",
+            "\(marker.start("script")); \(statCommand(script))",
+            "if \(ReportRun.runnable(script)); then echo executable; else echo not-executable; fi",
+            "\(marker.start("now")); date '+%s'",
+            marker.start("cron-time"),
+            ShellScript(stringLiteral: CronHostTime.probeScript),
+        ]
         // Sections are numbered: a query's name never reaches the shell except quoted in its path.
         for (index, query) in settings.queries.enumerated() {
-            let path = shellQuote(settings.path("queries/" + query))
-            command += "\necho \(marker) query-\(index); \(statCommand(path)); grep -qs '[^[:space:]]' -- \(path) || echo blank"
+            let path = settings.path("queries/" + query)
+            lines.append("\(marker.start("query-\(index)")); \(statCommand(path)); grep -qs '[^[:space:]]' -- \(path) || echo blank")
         }
-        let result = try await context.run(command)
-        let sections = context.sections(result.stdoutText)
-        guard let status = sections["crontab-status"]?.first.flatMap({ Int32($0) }),
+        let command = RemoteCommand(.lines(lines), timeout: settings.commandTimeout)
+        return HostProbe("host file probe", command) { result in
+            try parse(result, queries: settings.queries, marker: marker)
+        }
+    }
+
+    static func parse(_ result: CommandResult, queries configured: [String], marker: SectionMarker) throws -> HostFacts {
+        let sections = marker.split(result.stdoutText)
+        guard let crontab = CrontabListing(sections: sections),
               let now = sections["now"]?.first.flatMap({ Int($0) }) else {
-            throw CheckError.unexpectedOutput(command: "host file probe", output: result.stdoutText + result.stderrText)
+            throw UnreadableOutput("no crontab status or clock")
         }
         let scriptLines = sections["script"] ?? []
         var queries: [String: FileStat?] = [:]
         var blankQueries: Set<String> = []
-        for (index, query) in settings.queries.enumerated() {
+        for (index, query) in configured.enumerated() {
             let lines = sections["query-\(index)"] ?? []
             queries[query] = parseStat(lines.first)
             if lines.dropFirst().contains("blank") { blankQueries.insert(query) }
         }
         return HostFacts(
-            crontabStatus: status,
-            crontabLines: sections["crontab"] ?? [],
+            crontab: crontab,
             script: parseStat(scriptLines.first),
             scriptExecutable: scriptLines.contains("executable"),
             queries: queries,
@@ -76,8 +81,8 @@ struct HostFacts: Sendable, Equatable {
             cronTime: Result { () throws(CronTimeProbeError) in try CronHostTime(probeOutput: sections["cron-time"] ?? []) })
     }
 
-    static func statCommand(_ quotedPath: String) -> String {
-        "stat -L -c '%F|%a|%A|%U|%s|%Y' -- \(quotedPath) 2>/dev/null || echo missing"
+    static func statCommand(_ path: String) -> ShellScript {
+        "stat -L -c '%F|%a|%A|%U|%s|%Y' -- \(path) 2>/dev/null || echo missing"
     }
 
     static func parseStat(_ line: String?) -> FileStat? {
@@ -89,14 +94,3 @@ struct HostFacts: Sendable, Equatable {
 
 /// `stat -c %F` says "regular file", or "regular empty file" for a regular file of size 0.
 func isRegularFileKind(_ kind: String) -> Bool { kind.hasPrefix("regular") }
-
-enum CheckError: Error, CustomStringConvertible {
-    case unexpectedOutput(command: String, output: String)
-
-    var description: String {
-        switch self {
-        case let .unexpectedOutput(command, output):
-            return "\(command) printed something botops cannot read: \(output.prefix(300))"
-        }
-    }
-}

@@ -4,8 +4,8 @@ struct QueriesPresentCheck: FactCheck {
     let title = "SQL query files are present"
     let prerequisites: [CheckID] = []
 
-    func fact(in context: CheckContext) async throws -> HostFacts {
-        try await context.hostFacts()
+    func source(in probes: CheckProbes) -> ProbedFact<HostFacts> {
+        probes.hostFacts
     }
 
     func evaluate(_ facts: HostFacts, settings: CheckSettings) -> Verdict {

@@ -1,4 +1,5 @@
 import Basics
+import HostCommands
 
 /// The runbook's check 7, `ls -lh logs/weekly_review_*.txt | tail -1`, made exact: a report this
 /// run created or changed. Identity, modification time and size are compared before and after
@@ -10,7 +11,11 @@ struct ReportFileCheck: Check {
     let prerequisites: [CheckID] = [.reportGeneration]
 
     func run(in context: CheckContext) async throws -> Verdict {
-        Self.evaluate(try await context.reportRun(), settings: context.settings)
+        Self.evaluate(try await context.fact(context.probes.reportRun), settings: context.settings)
+    }
+
+    func commands(in probes: CheckProbes) -> [RemoteCommand] {
+        [probes.reportRun.probe.command]
     }
 
     static func evaluate(_ run: ReportRun, settings: CheckSettings) -> Verdict {

@@ -1,4 +1,5 @@
 import Basics
+import HostCommands
 
 /// The runbook's check 6: run the report script by hand. The run starts at once (`prefetch`);
 /// the host lets the script run only when the database container can serve and the script is
@@ -9,11 +10,15 @@ struct ReportGenerationCheck: Check {
     let prerequisites: [CheckID] = [.scriptExecutable, .dbRunning]
 
     func prefetch(in context: CheckContext) {
-        Task { _ = try? await context.reportRun() }
+        Task { _ = try? await context.fact(context.probes.reportRun) }
+    }
+
+    func commands(in probes: CheckProbes) -> [RemoteCommand] {
+        [probes.reportRun.probe.command]
     }
 
     func run(in context: CheckContext) async throws -> Verdict {
-        Self.evaluate(try await context.reportRun(), script: context.settings.path(context.settings.reportScript))
+        Self.evaluate(try await context.fact(context.probes.reportRun), script: context.settings.path(context.settings.reportScript))
     }
 
     static func evaluate(_ run: ReportRun, script: String) -> Verdict {

@@ -1,4 +1,5 @@
 import Foundation
+import HostCommands
 import Remote
 
 /// One run of the weekly report script and the report files before and after it, in one command
@@ -49,38 +50,45 @@ struct ReportRun: Sendable, Equatable {
     }
 
     /// The shell test for "a regular file this user may execute", shared with script-executable.
-    static func runnable(_ quotedPath: String) -> String {
-        "test -f \(quotedPath) && test -x \(quotedPath)"
+    /// Braced, so `! runnable` negates the whole test, not just its first half.
+    static func runnable(_ path: String) -> ShellScript {
+        "{ test -f \(path) && test -x \(path); }"
     }
 
-    static func perform(_ context: CheckContext) async throws -> ReportRun {
-        let settings = context.settings
-        let marker = context.marker
-        let script = shellQuote(settings.path(settings.reportScript))
-        let snapshot = "stat -L -c '%i|%.9Y|%s|%F|%n' -- \(shellGlob(settings.path(settings.reportGlob))) 2>/dev/null"
+    /// The run: it changes the host (the script writes a report), so a dry run prints it and never sends it.
+    static func probe(_ settings: CheckSettings, marker: SectionMarker) -> HostProbe<ReportRun> {
+        let script = settings.path(settings.reportScript)
+        let glob = settings.path(settings.reportGlob)
+        let snapshot: ShellScript = "stat -L -c '%i|%.9Y|%s|%F|%n' -- \(glob: glob) 2>/dev/null"
+        let gate = ShellScript(stringLiteral: ContainerState.gateCommand(container: settings.databaseContainer))
         // The script runs from the checkout, as cron does with its absolute path.
-        let command = """
+        let command = RemoteCommand("""
             before=$(\(snapshot))
-            gate=$(\(ContainerState.gateCommand(container: settings.databaseContainer)) 2>/dev/null) || gate="missing"
+            gate=$(\(gate) 2>/dev/null) || gate="missing"
             if [ "$gate" != ok ]; then
-              echo \(marker) refused; echo "the database container is $gate"
+              \(marker.start("refused")); echo "the database container is $gate"
             elif ! \(runnable(script)); then
-              echo \(marker) refused; echo "the script is not an executable file"
+              \(marker.start("refused")); echo "the script is not an executable file"
             else
               started=$(date +%s)
-              (cd \(shellQuote(settings.appPath)) && exec \(script)); status=$?
-              echo; echo \(marker) result; echo "$status $started $(date +%s)"
+              (cd \(settings.appPath) && exec \(script)); status=$?
+              echo; \(marker.start("result")); echo "$status $started $(date +%s)"
             fi
-            echo \(marker) before; printf '%s\\n' "$before"
-            echo \(marker) after; \(snapshot)
-            echo \(marker) with-text; grep -ls '[^[:space:]]' -- \(shellGlob(settings.path(settings.reportGlob)))
-            echo \(marker) now; date +%s
-            """
-        let result = try await context.run(command)
+            \(marker.start("before")); printf '%s\\n' "$before"
+            \(marker.start("after")); \(snapshot)
+            \(marker.start("with-text")); grep -ls '[^[:space:]]' -- \(glob: glob)
+            \(marker.start("now")); date +%s
+            """, timeout: settings.commandTimeout, effect: .changes("runs \(script), which writes a report"))
+        return HostProbe("report script run", command) { result in
+            try parse(result, marker: marker)
+        }
+    }
+
+    static func parse(_ result: CommandResult, marker: SectionMarker) throws -> ReportRun {
         let text = result.stdoutText
-        let sections = context.sections(text)
+        let sections = marker.split(text)
         guard let now = sections["now"]?.first.flatMap({ Int($0) }) else {
-            throw CheckError.unexpectedOutput(command: "report script run", output: text + result.stderrText)
+            throw UnreadableOutput("no clock after the run")
         }
         let outcome: Outcome
         if let reason = sections["refused"]?.first {
@@ -89,17 +97,24 @@ struct ReportRun: Sendable, Equatable {
                   let status = Int32(fields[0]), let started = Int(fields[1]), let finished = Int(fields[2]) {
             outcome = .ran(status > 128 ? .signaled(String(status - 128)) : .exited(status), startedAt: started, finishedAt: finished)
         } else {
-            throw CheckError.unexpectedOutput(command: "report script run", output: text + result.stderrText)
+            throw UnreadableOutput("neither a refusal nor the script's exit status")
         }
         let after = (sections["after"] ?? []).compactMap(parseFile)
         return ReportRun(
             outcome: outcome,
-            output: context.preamble(text).trimmingCharacters(in: .whitespacesAndNewlines),
+            output: preamble(text, marker: marker).trimmingCharacters(in: .whitespacesAndNewlines),
             errorOutput: result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines),
             before: (sections["before"] ?? []).compactMap(parseFile),
             after: after,
             now: now,
             blankFiles: Set(after.map(\.path)).subtracting(sections["with-text"] ?? []))
+    }
+
+    /// What the run printed before the first marker line (the script's own output).
+    private static func preamble(_ output: String, marker: SectionMarker) -> String {
+        output.split(separator: "\n", omittingEmptySubsequences: false)
+            .prefix { !$0.hasPrefix(marker.text + " ") }
+            .joined(separator: "\n")
     }
 
     private static func parseFile(_ line: String) -> ReportFile? {

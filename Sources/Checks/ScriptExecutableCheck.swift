@@ -4,8 +4,8 @@ struct ScriptExecutableCheck: FactCheck {
     let title = "Report script exists and is executable"
     let prerequisites: [CheckID] = []
 
-    func fact(in context: CheckContext) async throws -> HostFacts {
-        try await context.hostFacts()
+    func source(in probes: CheckProbes) -> ProbedFact<HostFacts> {
+        probes.hostFacts
     }
 
     func evaluate(_ facts: HostFacts, settings: CheckSettings) -> Verdict {

@@ -8,8 +8,8 @@ struct TradeLinkageCheck: FactCheck {
     let title = "Trades are linked to strategy snapshots"
     let prerequisites: [CheckID] = [.dbRunning]
 
-    func fact(in context: CheckContext) async throws -> DatabaseFacts {
-        try await context.databaseFacts()
+    func source(in probes: CheckProbes) -> ProbedFact<DatabaseFacts> {
+        probes.databaseFacts
     }
 
     func evaluate(_ facts: DatabaseFacts, settings: CheckSettings) -> Verdict {

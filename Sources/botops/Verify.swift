@@ -42,6 +42,9 @@ struct Verify: HostCommand {
     @Option(name: .long, help: ArgumentHelp("Judge the scheduled runs and the backup age as of this UTC instant instead of now, e.g. 2026-11-30T18:00:00Z.", valueName: "instant"), transform: parseInstant)
     var at: Int64?
 
+    @Flag(name: .customLong("dry-run"), help: "Print the commands the checks would send (table and junit: as text; json: as JSON) and exit 0; nothing is sent, not even a connection opened.")
+    var dryRun = false
+
     func validate() throws {
         do {
             _ = try CheckRunner(only: CheckID.list(only ?? ""), skip: CheckID.list(skip ?? ""))
@@ -52,6 +55,11 @@ struct Verify: HostCommand {
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let verification = try Verification(config: session.config, only: CheckID.list(only ?? ""), skip: CheckID.list(skip ?? ""), timeout: timeout)
+        if dryRun {
+            let plan = verification.runner.plan(CheckProbes(verification.settings))
+            print(format == .json ? plan.json : plan.text, terminator: "")
+            return ExitStatus(.success)
+        }
         let destination = try output.map(ReportOutput.init(path:))
         var notifier: Notifier?
         if notify {

@@ -190,9 +190,9 @@ struct VerifySandboxTests {
         try await host.closing {
             let paused = try await host.run("docker pause db")
             try #require(paused.succeeded, "\(paused.stderrText)")
-            // Unpaused before anything is judged, whatever gather did.
+            // Unpaused before anything is judged, whatever the probe did.
             let facts: Result<DatabaseFacts, Error>
-            do { facts = .success(try await DatabaseFacts.gather(CheckContext(host: host, settings: settings))) } catch { facts = .failure(error) }
+            do { facts = .success(try await DatabaseFacts.probe(settings, marker: SectionMarker()).run(on: host)) } catch { facts = .failure(error) }
             let resumed = try await host.run("docker unpause db >/dev/null; \(Self.waitHealthy)", timeout: .seconds(120))
             #expect(resumed.succeeded, "unpause failed: \(resumed.stderrText)")
             let results = try facts.get().results

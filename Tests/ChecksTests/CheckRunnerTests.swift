@@ -1,5 +1,6 @@
 @testable import Checks
 import Foundation
+import HostCommands
 import Remote
 import Testing
 
@@ -18,6 +19,8 @@ struct ScriptedCheck: Check {
         log?.record("end \(id.rawValue)")
         return verdict
     }
+
+    func commands(in probes: CheckProbes) -> [RemoteCommand] { [] }
 }
 
 final class EventLog: @unchecked Sendable {

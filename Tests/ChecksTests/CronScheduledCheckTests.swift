@@ -6,7 +6,7 @@ import Testing
 @Suite struct CronScheduledCheckTests {
     func verdict(_ lines: [String], now: Int = Fixture.host.now, zone: String = "UTC", daemon: CronDaemon = .debian) -> Verdict {
         var facts = Fixture.host
-        facts.crontabLines = lines
+        facts.crontab = .listed(lines)
         facts.now = now
         facts.cronTime = .success(CronHostTime(zone: CronZone(identifier: zone)!, honoursCronTZ: daemon == .cronie))
         return CronScheduledCheck().evaluate(facts, settings: Fixture.settings)
@@ -153,8 +153,7 @@ import Testing
     @Test func missingEntryAndNoCrontabFail() {
         #expect(verdict(["MAILTO=ops"]).message.contains("no crontab line runs /opt/bot/weekly_strategy_review.sh"))
         var facts = Fixture.host
-        facts.crontabStatus = 1
-        facts.crontabLines = ["no crontab for bot"]
+        facts.crontab = CrontabListing(status: 1, output: ["no crontab for bot"])
         let result = CronScheduledCheck().evaluate(facts, settings: Fixture.settings)
         #expect(result.status == .fail)
         #expect(result.message.contains("no crontab"))
@@ -162,10 +161,18 @@ import Testing
 
     @Test func crontabErrorOtherThanEmptyFails() {
         var facts = Fixture.host
-        facts.crontabStatus = 2
-        facts.crontabLines = ["crontab: cannot connect"]
+        facts.crontab = CrontabListing(status: 2, output: ["crontab: cannot connect"])
         let result = CronScheduledCheck().evaluate(facts, settings: Fixture.settings)
         #expect(result.status == .fail)
         #expect(result.message.contains("status 2"))
+    }
+
+    /// Status 1 is "no crontab" only when crontab says so: any other status-1 complaint fails.
+    @Test func statusOneForAnotherReasonIsNotAnEmptyCrontab() {
+        var facts = Fixture.host
+        facts.crontab = CrontabListing(status: 1, output: ["crontab: your UID isn't in the passwd file."])
+        let result = CronScheduledCheck().evaluate(facts, settings: Fixture.settings)
+        #expect(result.status == .fail)
+        #expect(result.message.hasPrefix("crontab -l failed (status 1): crontab: your UID isn't in the passwd file."), "\(result.message)")
     }
 }

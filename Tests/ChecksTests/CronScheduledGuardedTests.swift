@@ -9,7 +9,7 @@ import Testing
 
     func verdict(now: String, lines: [String]) -> Verdict {
         var facts = Fixture.host
-        facts.crontabLines = ["# BEGIN botops weekly-strategy-review (managed by botops)"] + lines + ["# END botops weekly-strategy-review"]
+        facts.crontab = .listed(["# BEGIN botops weekly-strategy-review (managed by botops)"] + lines + ["# END botops weekly-strategy-review"])
         facts.now = Int(ISO8601DateFormatter().date(from: now)?.timeIntervalSince1970 ?? 0)
         return CronScheduledCheck().evaluate(facts, settings: Fixture.settings)
     }

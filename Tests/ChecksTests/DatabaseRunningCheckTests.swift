@@ -1,4 +1,5 @@
 @testable import Checks
+import HostCommands
 import Testing
 
 @Suite struct DatabaseRunningCheckTests {
@@ -54,6 +55,6 @@ import Testing
         #expect(state.health == "healthy")
         #expect(state.startedAt == 1_795_375_056)
         #expect(state.uptimeSeconds == 60)
-        #expect(throws: CheckError.self) { try ContainerState.parse(json, now: 0) }
+        #expect(throws: UnreadableOutput.self) { try ContainerState.parse(json, now: 0) }
     }
 }

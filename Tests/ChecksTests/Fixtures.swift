@@ -15,7 +15,7 @@ enum Fixture {
     }
 
     static var host: HostFacts {
-        HostFacts(crontabStatus: 0, crontabLines: ["MAILTO=ops", cronLine], script: file(), scriptExecutable: true,
+        HostFacts(crontab: .listed(["MAILTO=ops", cronLine]), script: file(), scriptExecutable: true,
                   queries: ["a.sql": file(), "b.sql": file()], now: 1_700_000_100,
                   cronTime: .success(CronHostTime(zone: .utc, honoursCronTZ: false)))
     }

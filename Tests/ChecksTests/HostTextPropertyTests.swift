@@ -19,7 +19,7 @@ import Testing
         let zones = ["UTC", "America/Los_Angeles", "Asia/Kolkata", "Australia/Lord_Howe"].compactMap(CronZone.init(identifier:))
         await propertyCheck(count: 3000, input: Self.line(), clocks, Gen.element(of: zones), Gen.bool) { line, now, zone, cronie in
             var facts = Fixture.host
-            facts.crontabLines = [line]
+            facts.crontab = .listed([line])
             facts.now = now
             facts.cronTime = .success(CronHostTime(zone: zone ?? .utc, honoursCronTZ: cronie))
             _ = CronScheduledCheck().evaluate(facts, settings: Fixture.settings)

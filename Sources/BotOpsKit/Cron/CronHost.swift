@@ -79,9 +79,10 @@ public struct CronHost: Sendable {
     /// The user's crontab. "no crontab for USER" is an empty one; any other failure throws, so a
     /// caller never writes a crontab built on a failed read.
     public func readCrontab() async throws -> Crontab {
-        let result = try await runner.run(RemoteCommand("crontab -l", timeout: .seconds(30))).result
+        // Its own command (not the sectioned one) so the crontab's bytes come back unchanged.
+        let result = try await runner.run(RemoteCommand(CrontabListing.command, timeout: .seconds(30))).result
         if result.succeeded { return Crontab(bytes: result.stdout) }
-        if result.termination == .exited(1), result.stderrText.contains("no crontab for") { return .empty }
+        if case .exited(let status) = result.termination, CrontabListing(status: status, output: [result.stderrText]) == .noCrontab { return .empty }
         throw CronHostError.readFailed(status: result.termination.description, stderr: String(result.stderrText.prefix(400)))
     }
 

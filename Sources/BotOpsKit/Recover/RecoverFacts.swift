@@ -1,4 +1,5 @@
 import Checks
+import Cron
 import HostCommands
 import Remote
 
@@ -60,15 +61,7 @@ struct RecoverFacts: Sendable, Equatable {
         return RemoteCommand(ShellScript.lines([
             marker.start("docker"), "docker info >/dev/null 2>&1 && echo running || echo stopped",
             marker.start("cron"), CronDaemonProbe.script,
-            marker.start("crontab"),
-            """
-            out=$(crontab -l 2>&1); st=$?
-            case $st in
-              0) printf '%s\\n' "$out" | grep -c . ;;
-              1) if printf '%s' "$out" | grep -q 'no crontab for'; then echo 0; else echo "failed 1 $out"; fi ;;
-              *) echo "failed $st $out" ;;
-            esac
-            """,
+            CrontabListing.sections(marker),
             marker.start("volume"),
             volumeCheckFunction,
             """
@@ -119,14 +112,20 @@ struct RecoverFacts: Sendable, Equatable {
         func lines(_ name: String) -> [String] { (sections[name] ?? []).filter { !$0.isEmpty } }
         let volumeLines = lines("volume")
         let volume = volumeLines.first.flatMap { $0.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).first }.map(String.init)
-        let crontab = (sections["crontab"] ?? []).joined(separator: " ")
+        let crontab = CrontabListing(sections: sections)
+        func unreadable(_ listing: CrontabListing?) -> String? {
+            switch listing {
+            case nil: "crontab -l gave no answer"
+            case .failed(let status, let message)?: "crontab -l exited \(status) \(message)"
+            case .listed?, .noCrontab?: nil
+            }
+        }
         return RecoverFacts(
             checkoutPresent: sections["no-checkout"] == nil,
             trackedChanges: lines("tracked"), untracked: lines("untracked"), blocking: lines("blocking"), lostModes: lines("modes"),
             logsPresent: sections["logs"]?.first != "missing",
-            crontabLines: Int(crontab.trimmingCharacters(in: .whitespaces)) ?? 0,
-            crontabUnreadable: Int(crontab.trimmingCharacters(in: .whitespaces)) == nil
-                ? "crontab -l " + (crontab.hasPrefix("failed ") ? "exited " + crontab.dropFirst(7) : "gave no answer") : nil,
+            crontabLines: crontab?.lines.filter { !$0.isEmpty }.count ?? 0,
+            crontabUnreadable: unreadable(crontab),
             dockerRunning: sections["docker"]?.first == "running", cronRunning: CronDaemonProbe.parse(sections["cron"]?.first),
             volume: volume?.isEmpty == false ? volume : nil, volumeState: volumeLines.count >= 2 ? VolumeState.parse(volumeLines[1]) : nil)
     }
