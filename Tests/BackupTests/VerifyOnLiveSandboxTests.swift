@@ -53,4 +53,52 @@ extension BackupSandboxTests {
             try await BackupSandbox.sh("docker exec db dropdb -U bot_user --if-exists botops_verify_other; docker exec db dropdb -U bot_user --if-exists \(stale)")
         }
     }
+
+    /// Ctrl-C while the dump is restored into the scratch database: botops has named it on stderr
+    /// before creating it, and the next backup leaves no scratch database behind (dropped on the
+    /// way out, or by its marker).
+    @Test func anInterruptedVerificationOnTheLiveServerNamesItsScratchDatabaseAndTheNextBackupDropsIt() async throws {
+        try await BackupSandbox.scene { scene in
+            let real = try await BackupSandbox.sh("command -v docker")
+            let bin = scene.directory + "/bin"
+            let restoring = scene.directory + "/restoring"
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            // The throwaway server cannot start; the restore into a scratch database waits until the file `block` goes.
+            try """
+                #!/bin/sh
+                case "$1 $*" in
+                  "run "*) for a; do shift; [ "$prev" = --entrypoint ] && a=/bin/false; prev=$a; set -- "$@" "$a"; done;;
+                  *pg_restore*botops_verify_*) : >\(shellQuote(restoring)); while [ -e \(shellQuote(bin + "/block")) ]; do sleep 0.05; done;;
+                esac
+                exec \(shellQuote(real)) "$@"
+                """.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
+            try await BackupSandbox.sh("chmod 755 \(shellQuote(bin + "/docker")) && : >\(shellQuote(bin + "/block"))")
+            let config = try scene.config()
+            try String(contentsOfFile: config, encoding: .utf8).appending("  verify_on_live: true\n").write(toFile: config, atomically: true, encoding: .utf8)
+            let stderr = scene.directory + "/backup.stderr"
+            FileManager.default.createFile(atPath: stderr, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
+            process.arguments = ["backup", "--local", "--config", config]
+            var environment = ProcessInfo.processInfo.environment
+            environment["PATH"] = bin + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+            try process.run()
+            try await waitUntil { FileManager.default.fileExists(atPath: restoring) || !process.isRunning }
+            kill(process.processIdentifier, SIGINT)
+            while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+            try FileManager.default.removeItem(atPath: bin + "/block")
+            let errors = (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? ""
+            #expect(process.terminationStatus == 130, "\(errors)")
+            #expect(errors.contains("verifying in the scratch database botops_verify_"), "\(errors)")
+
+            let next = try await BuiltBinary.botops.run(["backup", "--local", "--format", "json", "--config", config], environment: ["PATH": environment["PATH"] ?? ""])
+            #expect(next.termination == .exited(0), "\(next.stderrText)")
+            #expect(BackupRecord.parse(next.stdoutText)?.status == .verified, "\(next.stderrText)")
+            #expect(try await BackupSandbox.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'botops\\_verify\\_%'") == "0")
+            #expect(!scene.files().contains { $0.hasPrefix(".botops-scratch-") })
+        }
+    }
 }

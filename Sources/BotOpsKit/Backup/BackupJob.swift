@@ -88,7 +88,7 @@ public struct BackupJob: Sendable {
         guard verify else { return record }
 
         progress("verifying: restoring \(id.text).dump into a throwaway server")
-        let (outcome, onLive) = try await verifyReporting(id, against: figures)
+        let (outcome, onLive) = try await verifyReporting(id, against: figures, progress: progress)
         switch outcome {
         case .verified:
             record.status = .verified
@@ -123,7 +123,8 @@ public struct BackupJob: Sendable {
     }
 
     /// `verify`, and why it went to the live server when it did.
-    func verifyReporting(_ id: BackupID, against figures: BackupFigures) async throws -> (outcome: VerifyOutcome, onLive: String?) {
+    func verifyReporting(_ id: BackupID, against figures: BackupFigures,
+                         progress: @Sendable (String) -> Void = { _ in }) async throws -> (outcome: VerifyOutcome, onLive: String?) {
         let left = try await runner.run(scripts.dropLeftScratch())
         guard left.succeeded else { throw BackupError.hostCommandFailed(step: "dropping scratch databases left by earlier verifications", detail: left.shownOutput) }
         let restored = try await runner.run(scripts.verify(id))
@@ -133,6 +134,9 @@ public struct BackupJob: Sendable {
                 return (.unverified(why + " (backup.verify_on_live: true verifies in a scratch database on the live server instead)"), nil)
             }
             let scratch = scripts.scratchDatabase(id)
+            // Said before it exists: an interrupted command reports no error, so this line names it.
+            progress("\(why); verifying in the scratch database \(scratch) on the live server (backup.verify_on_live);"
+                     + " if this is cut short, the next backup or restore --test drops it")
             do {
                 return (compare(try await runner.run(scripts.verifyOnLive(id)), with: figures), why)
             } catch {
