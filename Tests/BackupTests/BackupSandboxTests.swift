@@ -216,7 +216,7 @@ struct BackupSandboxTests {
                 // polled on the host, so a fast dump cannot slip between two polls from here.
                 try await BackupSandbox.sh("""
                     for i in $(seq 3000); do
-                      pid=$(pgrep -f '^pg_dump --format=custom --snapshot=')
+                      pid=$(pgrep -f '^pg_dump --format=custom .*--snapshot=')
                       if [ -n "$pid" ] && test -s \(partial); then kill -9 $pid; exit 0; fi
                       sleep 0.01
                     done
