@@ -8,16 +8,19 @@ A scratch database `botops_bench` in the db container gets a ledger table of ROW
 Targets: 1. <= 1.2x, 2. <= 2x, 3. < 30 MB. Then, to show where the time goes, the phases run
 alone by hand: the figures query, a throwaway server's start and removal, the checks.
 The scratch database is dropped at the end.
-Run as root after `swift build -c release --static-swift-stdlib`: bench/backup.py [ROWS]. Takes the sandbox lock.
+Each pair runs RUNS times (default 3), alternating botops and the hand command; medians are shown.
+Run as root after `swift build -c release --static-swift-stdlib`: bench/backup.py [ROWS [RUNS]]. Takes the sandbox lock.
 """
-import fcntl, os, shutil, subprocess, sys, tempfile, time
+import fcntl, os, shutil, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOTOPS = os.path.join(ROOT, ".build", "debug", "botops")
 if os.path.exists(os.path.join(ROOT, ".build", "release", "botops")):
     BOTOPS = os.path.join(ROOT, ".build", "release", "botops")
+BOTOPS = os.environ.get("BOTOPS", BOTOPS)  # another build to compare
 SANDBOX_CONFIG = "/var/lib/botops-sandbox/botops.yml"
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 DB = "botops_bench"
 FIGURES = ("SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0)"
            " FROM trade_records t")
@@ -67,15 +70,23 @@ def main():
             f.write(text + f"backup:\n  dir: {work}/backups\n  min_free_disk: 0\n")
 
         load = os.getloadavg()[0]
-        ours, backup_rss = botops("backup", "--no-verify", "--format", "json", "--config", config)
-        by_hand = timed(f"su bot -c 'docker exec db pg_dump -Fc -U bot_user -d {DB} > {work}/by-hand.dump'")
-        dump = [n for n in os.listdir(work + "/backups") if n.endswith(".dump")][0]
-        backup_id = dump[:-5]
-        verify, restore_rss = botops("restore", backup_id, "--test", "--config", config)
-        restore_by_hand = timed(f"docker exec db createdb -U bot_user {DB}_restore && "
-                                f"docker exec -i db pg_restore -U bot_user -d {DB}_restore < {work}/by-hand.dump")
+        backups, by_hands, verifies, restores_by_hand, backup_rss, restore_rss = [], [], [], [], [], []
+        for run in range(RUNS):
+            ours, rss = botops("backup", "--no-verify", "--format", "json", "--config", config)
+            backups.append(ours); backup_rss.append(rss)
+            by_hands.append(timed(f"su bot -c 'docker exec db pg_dump -Fc -U bot_user -d {DB} > {work}/by-hand.dump'"))
+            dump = sorted(n for n in os.listdir(work + "/backups") if n.endswith(".dump"))[-1]
+            backup_id = dump[:-5]
+            verify, rss = botops("restore", backup_id, "--test", "--config", config)
+            verifies.append(verify); restore_rss.append(rss)
+            restores_by_hand.append(timed(f"docker exec db dropdb -U bot_user --if-exists {DB}_restore && docker exec db createdb -U bot_user {DB}_restore && "
+                                          f"docker exec -i db pg_restore -U bot_user -d {DB}_restore < {work}/by-hand.dump"))
+        ours, by_hand = statistics.median(backups), statistics.median(by_hands)
+        verify, restore_by_hand = statistics.median(verifies), statistics.median(restores_by_hand)
         size = os.path.getsize(os.path.join(work, "backups", dump))
+        hand_size = os.path.getsize(os.path.join(work, "by-hand.dump"))
         _, verified_rss = botops("backup", "--config", config)  # with the throwaway restore and retention
+        load_after = os.getloadavg()[0]
 
         # The phases alone, by hand, to show where the time goes.
         figures = timed(f"docker exec db psql -X -A -t -U bot_user -d {DB} -c \"{FIGURES}\"")
@@ -87,10 +98,13 @@ def main():
         checksum = timed(f"sha256sum {work}/by-hand.dump")
         toc = timed(f"docker exec -i db pg_restore --list < {work}/by-hand.dump")
 
-        print(f"rows {ROWS}, dump {size / 1e6:.1f} MB, load average {load:.1f}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-        print(f"backup (dump + figures)   {ours:7.2f} s   by hand pg_dump -Fc {by_hand:7.2f} s   ratio {ours / by_hand:.2f} (target <= 1.2)")
-        print(f"restore --test            {verify:7.2f} s   by hand pg_restore   {restore_by_hand:7.2f} s   ratio {verify / restore_by_hand:.2f} (target <= 2)")
-        print(f"peak RSS of botops: backup --no-verify {backup_rss:.1f} MB, restore --test {restore_rss:.1f} MB,"
+        print(f"rows {ROWS}, {RUNS} runs (medians), dump {size / 1e6:.1f} MB (by hand {hand_size / 1e6:.1f} MB),"
+              f" load average {load:.1f} before, {load_after:.1f} after, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+        print(f"backup (dump + figures)   {ours:7.2f} s   by hand pg_dump -Fc {by_hand:7.2f} s   ratio {ours / by_hand:.2f} (target <= 1.2)"
+              f"   per run: {', '.join(f'{a / b:.2f}' for a, b in zip(backups, by_hands))}")
+        print(f"restore --test            {verify:7.2f} s   by hand pg_restore   {restore_by_hand:7.2f} s   ratio {verify / restore_by_hand:.2f} (target <= 2)"
+              f"   per run: {', '.join(f'{a / b:.2f}' for a, b in zip(verifies, restores_by_hand))}")
+        print(f"peak RSS of botops: backup --no-verify {max(backup_rss):.1f} MB, restore --test {max(restore_rss):.1f} MB,"
               f" backup (verified, retention) {verified_rss:.1f} MB (target < 30)")
         print(f"phases alone: figures query {figures:.2f} s, throwaway server start {start:.2f} s and removal {removal:.2f} s,"
               f" sha256 {checksum:.2f} s, pg_restore --list {toc:.2f} s")

@@ -3,11 +3,11 @@
 # peak RSS with and without --download. The download's time is from its temporary file appearing
 # to the dump being named (fsync included; scp does not fsync). A scratch table of ROWS rows (default
 # 3,000,000: a 178 MB dump) is added to the sandbox ledger and dropped at the end. Run as root after
-# `swift build -c release`; takes the sandbox lock.
+# `swift build -c release`; takes the sandbox lock. BOTOPS=PATH runs another build.
 set -u
 cd "$(dirname "$0")/.."
 exec 9>/tmp/botops-sandbox.lock && flock 9
-B=$PWD/.build/release/botops
+B=${BOTOPS:-$PWD/.build/release/botops}  # BOTOPS: another build to compare
 d=$(mktemp -d /tmp/botops-bench-download.XXXXXX); chown bot:bot "$d"
 psql() { docker exec db psql -X -At -U bot_user -d bot_trader_db -c "$1"; }
 trap 'psql "DROP TABLE IF EXISTS botops_bench_download" >/dev/null; rm -rf "$d"' EXIT

@@ -29,6 +29,9 @@ struct BackupSandboxTests {
             let attributes = try FileManager.default.attributesOfItem(atPath: dump)
             #expect((attributes[.posixPermissions] as? Int) == 0o640)
             #expect((attributes[.size] as? NSNumber)?.int64Value == record.size)
+            // gzip level 1 (README: Benchmarks): pg_dump's default level makes the backup CPU-bound.
+            let header = try await BackupSandbox.sh("docker exec -i db pg_restore --list <\(shellQuote(dump))")
+            #expect(header.split(separator: "\n").contains { $0.hasSuffix("Compression: 1") }, "\(header.prefix(400))")
             let sum = try await BackupSandbox.sh("sha256sum \(shellQuote(dump)) | cut -c1-64")
             #expect(sum == record.sha256)
             let stored = try String(contentsOfFile: scene.directory + "/backups/" + record.id + ".json", encoding: .utf8)
@@ -213,7 +216,7 @@ struct BackupSandboxTests {
                 // polled on the host, so a fast dump cannot slip between two polls from here.
                 try await BackupSandbox.sh("""
                     for i in $(seq 3000); do
-                      pid=$(pgrep -f '^pg_dump --format=custom --snapshot=')
+                      pid=$(pgrep -f '^pg_dump --format=custom .*--snapshot=')
                       if [ -n "$pid" ] && test -s \(partial); then kill -9 $pid; exit 0; fi
                       sleep 0.01
                     done

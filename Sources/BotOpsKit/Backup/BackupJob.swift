@@ -9,12 +9,15 @@ public enum BackupError: Error, Equatable, CustomStringConvertible, ExitCodeProv
     case dumpFailed(String)
     case verificationFailed(id: String, problems: [String])
     case hostCommandFailed(step: String, detail: String)
+    /// A verification on the live server was cut short: its scratch database may still be there.
+    case scratchMayRemain(database: String, dropCommand: String, cause: String, code: BotOpsExitCode)
 
     public var exitCode: BotOpsExitCode {
         switch self {
         case .insideCheckout: return .usage
         case .lowDisk: return .refused
         case .dumpFailed, .verificationFailed, .hostCommandFailed: return .failed
+        case .scratchMayRemain(_, _, _, let code): return code
         }
     }
 
@@ -30,6 +33,9 @@ public enum BackupError: Error, Equatable, CustomStringConvertible, ExitCodeProv
             return "backup \(id) failed verification (marked failed; do not rely on it): " + problems.prefix(10).joined(separator: "; ")
         case let .hostCommandFailed(step, detail):
             return "\(step) failed on the host: \(detail)"
+        case let .scratchMayRemain(database, dropCommand, cause, _):
+            return "the verification on the live server did not finish (\(cause)); its scratch database \(database) may remain there."
+                + " The next backup or restore --test drops it (its marker is in backup.dir), or drop it now: \(dropCommand)"
         }
     }
 }
@@ -82,10 +88,11 @@ public struct BackupJob: Sendable {
         guard verify else { return record }
 
         progress("verifying: restoring \(id.text).dump into a throwaway server")
-        switch try await self.verify(id, against: figures) {
+        let (outcome, onLive) = try await verifyReporting(id, against: figures, progress: progress)
+        switch outcome {
         case .verified:
             record.status = .verified
-            record.statusReason = nil
+            record.statusReason = onLive.map { "verified in a scratch database on the live server (backup.verify_on_live): " + $0 }
             try await write(record)
             return record
         case .unverified(let reason):
@@ -94,7 +101,7 @@ public struct BackupJob: Sendable {
             return record
         case .failed(let image, let problems):
             record.status = .failed
-            record.statusReason = "verification in a throwaway server from \(image): " + problems.prefix(10).joined(separator: "; ")
+            record.statusReason = "verification in \(onLive == nil ? "a throwaway server from " : "a scratch database on ")\(image): " + problems.prefix(10).joined(separator: "; ")
             try await write(record)
             throw BackupError.verificationFailed(id: id.text, problems: problems)
         }
@@ -108,13 +115,42 @@ public struct BackupJob: Sendable {
         case failed(image: String, problems: [String])
     }
 
-    /// Restores `ID.dump` into a throwaway server and compares its figures with `figures`.
+    /// Restores `ID.dump` into a throwaway server and compares its figures with `figures`. When no
+    /// throwaway server can start and `backup.verify_on_live` is set, into a scratch database on
+    /// the live server instead (the outcome's `onLive`).
     public func verify(_ id: BackupID, against figures: BackupFigures) async throws -> VerifyOutcome {
+        try await verifyReporting(id, against: figures).outcome
+    }
+
+    /// `verify`, and why it went to the live server when it did.
+    func verifyReporting(_ id: BackupID, against figures: BackupFigures,
+                         progress: @Sendable (String) -> Void = { _ in }) async throws -> (outcome: VerifyOutcome, onLive: String?) {
+        let left = try await runner.run(scripts.dropLeftScratch())
+        guard left.succeeded else { throw BackupError.hostCommandFailed(step: "dropping scratch databases left by earlier verifications", detail: left.shownOutput) }
         let restored = try await runner.run(scripts.verify(id))
-        let output = restored.stdout
         if restored.result.termination == .exited(81) {
-            return .unverified("no throwaway server could start from the db image: " + restored.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
+            let why = "no throwaway server could start from the db image: " + restored.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard settings.verifyOnLive else {
+                return (.unverified(why + " (backup.verify_on_live: true verifies in a scratch database on the live server instead)"), nil)
+            }
+            let scratch = scripts.scratchDatabase(id)
+            // Said before it exists: an interrupted command reports no error, so this line names it.
+            progress("\(why); verifying in the scratch database \(scratch) on the live server (backup.verify_on_live);"
+                     + " if this is cut short, the next backup or restore --test drops it")
+            do {
+                return (compare(try await runner.run(scripts.verifyOnLive(id)), with: figures), why)
+            } catch {
+                let drop = ShellScript(argv: ["docker", "exec", scripts.container, "dropdb", "-U", scripts.user, "--if-exists", scratch]).text
+                throw BackupError.scratchMayRemain(database: scratch, dropCommand: drop, cause: "\(error)",
+                                                   code: (error as? any ExitCodeProviding)?.exitCode ?? .failed)
+            }
         }
+        return (compare(restored, with: figures), nil)
+    }
+
+    /// The outcome of a restore script that printed the restored copy's figures.
+    private func compare(_ restored: RemoteCommandResult, with figures: BackupFigures) -> VerifyOutcome {
+        let output = restored.stdout
         let image = BackupFigures(parsing: output).facts["image"] ?? "the db image"
         let problems = restored.succeeded
             ? BackupFigures.differences(recorded: figures, restored: BackupFigures(parsing: output))

@@ -9,6 +9,7 @@ import Foundation
 ///       max_age: 24h               # or off
 ///       host_files: false      # true: logs/ and .env of the checkout archived beside the dump
 ///       push: sh -c 'rsync -a -- "$@" box:backups/' push   # run on the host after a verified backup, the files appended
+///       verify_on_live: false  # true: when no throwaway server starts, verify in a scratch database on the live server
 public struct BackupSettings: Sendable, Equatable {
     /// nil: `<state_dir>/backups`.
     public var dir: String?
@@ -22,6 +23,9 @@ public struct BackupSettings: Sendable, Equatable {
     public var push: String?
     /// Archive the checkout's logs/ and .env beside each dump.
     public var hostFiles = false
+    /// When the db image cannot start a throwaway server, verify in a scratch database
+    /// `botops_verify_<id>` on the live server instead of keeping the backup unverified.
+    public var verifyOnLive = false
     /// True once botops.yml has a `backup:` section.
     public var configured = false
 
@@ -52,6 +56,7 @@ public struct BackupSettings: Sendable, Equatable {
         }
         push = try backup.string("push")
         hostFiles = try backup.string("host_files", validate: { ["true", "false"].contains($0) ? nil : "expected true or false" }).map { $0 == "true" } ?? hostFiles
+        verifyOnLive = try backup.string("verify_on_live", validate: { ["true", "false"].contains($0) ? nil : "expected true or false" }).map { $0 == "true" } ?? verifyOnLive
         try backup.rejectUnknownKeys()
     }
 }

@@ -1,0 +1,104 @@
+import BotOpsKit
+import Foundation
+import Remote
+import SandboxSupport
+import Testing
+
+/// A db image that cannot start a throwaway server: `docker` first on PATH runs every
+/// `docker run` of the real image with the entrypoint `/bin/false`, so the throwaway container
+/// exits at once, as one whose image has no initdb would.
+extension BackupSandboxTests {
+    @Test func withoutAThrowawayServerTheBackupIsUnverifiedOrVerifiedInAScratchDatabaseOnTheLiveServer() async throws {
+        try await BackupSandbox.scene { scene in
+            let real = try await BackupSandbox.sh("command -v docker")
+            let bin = scene.directory + "/bin"
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            try """
+                #!/bin/sh
+                [ "$1" = run ] || exec \(shellQuote(real)) "$@"
+                for a; do shift; [ "$prev" = --entrypoint ] && a=/bin/false; prev=$a; set -- "$@" "$a"; done
+                exec \(shellQuote(real)) "$@"
+                """.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
+            try await BackupSandbox.sh("chmod 755 \(shellQuote(bin + "/docker"))")
+            let environment = ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+            let backups = scene.directory + "/backups"
+            let config = try scene.config()
+
+            // Without backup.verify_on_live: kept, unverified, and it says why.
+            let plain = try await BuiltBinary.botops.run(["backup", "--local", "--format", "json", "--config", config], environment: environment)
+            #expect(plain.termination == .exited(0), "\(plain.stderrText)")
+            let unverified = try #require(BackupRecord.parse(plain.stdoutText), "\(plain.stderrText)")
+            #expect(unverified.status == .unverified)
+            #expect(unverified.statusReason?.contains("no throwaway server could start") == true, "\(unverified.statusReason ?? "")")
+            #expect(unverified.statusReason?.contains("backup.verify_on_live: true") == true)
+
+            // A database that merely looks like a scratch one, and one an interrupted run left with its marker.
+            let stale = "botops_verify_20200101t000000z"
+            try await BackupSandbox.sh("docker exec db createdb -U bot_user botops_verify_other && docker exec db createdb -U bot_user \(stale)")
+            try await BackupSandbox.sh(": >\(shellQuote(backups + "/.botops-scratch-" + stale))")
+            do {
+                try String(contentsOfFile: config, encoding: .utf8).appending("  verify_on_live: true\n").write(toFile: config, atomically: true, encoding: .utf8)
+                let live = try await BuiltBinary.botops.run(["backup", "--local", "--format", "json", "--config", config], environment: environment)
+                #expect(live.termination == .exited(0), "\(live.stderrText)")
+                let record = try #require(BackupRecord.parse(live.stdoutText), "\(live.stderrText)")
+                #expect(record.status == .verified, "\(record.statusReason ?? "")")
+                #expect(record.statusReason?.contains("scratch database on the live server") == true)
+                let databases = try await BackupSandbox.psql("SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database WHERE datname LIKE 'botops\\_verify\\_%'")
+                #expect(databases == "botops_verify_other", "only the database botops did not create is left")
+                #expect(!scene.files().contains { $0.hasPrefix(".botops-scratch-") })
+            } catch {
+                _ = try? await BackupSandbox.sh("docker exec db dropdb -U bot_user --if-exists botops_verify_other; docker exec db dropdb -U bot_user --if-exists \(stale)")
+                throw error
+            }
+            try await BackupSandbox.sh("docker exec db dropdb -U bot_user --if-exists botops_verify_other; docker exec db dropdb -U bot_user --if-exists \(stale)")
+        }
+    }
+
+    /// Ctrl-C while the dump is restored into the scratch database: botops has named it on stderr
+    /// before creating it, and the next backup leaves no scratch database behind (dropped on the
+    /// way out, or by its marker).
+    @Test func anInterruptedVerificationOnTheLiveServerNamesItsScratchDatabaseAndTheNextBackupDropsIt() async throws {
+        try await BackupSandbox.scene { scene in
+            let real = try await BackupSandbox.sh("command -v docker")
+            let bin = scene.directory + "/bin"
+            let restoring = scene.directory + "/restoring"
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            // The throwaway server cannot start; the restore into a scratch database waits until the file `block` goes.
+            try """
+                #!/bin/sh
+                case "$1 $*" in
+                  "run "*) for a; do shift; [ "$prev" = --entrypoint ] && a=/bin/false; prev=$a; set -- "$@" "$a"; done;;
+                  *pg_restore*botops_verify_*) : >\(shellQuote(restoring)); while [ -e \(shellQuote(bin + "/block")) ]; do sleep 0.05; done;;
+                esac
+                exec \(shellQuote(real)) "$@"
+                """.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
+            try await BackupSandbox.sh("chmod 755 \(shellQuote(bin + "/docker")) && : >\(shellQuote(bin + "/block"))")
+            let config = try scene.config()
+            try String(contentsOfFile: config, encoding: .utf8).appending("  verify_on_live: true\n").write(toFile: config, atomically: true, encoding: .utf8)
+            let stderr = scene.directory + "/backup.stderr"
+            FileManager.default.createFile(atPath: stderr, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
+            process.arguments = ["backup", "--local", "--config", config]
+            var environment = ProcessInfo.processInfo.environment
+            environment["PATH"] = bin + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+            try process.run()
+            try await waitUntil { FileManager.default.fileExists(atPath: restoring) || !process.isRunning }
+            kill(process.processIdentifier, SIGINT)
+            while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+            try FileManager.default.removeItem(atPath: bin + "/block")
+            let errors = (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? ""
+            #expect(process.terminationStatus == 130, "\(errors)")
+            #expect(errors.contains("verifying in the scratch database botops_verify_"), "\(errors)")
+
+            let next = try await BuiltBinary.botops.run(["backup", "--local", "--format", "json", "--config", config], environment: ["PATH": environment["PATH"] ?? ""])
+            #expect(next.termination == .exited(0), "\(next.stderrText)")
+            #expect(BackupRecord.parse(next.stdoutText)?.status == .verified, "\(next.stderrText)")
+            #expect(try await BackupSandbox.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'botops\\_verify\\_%'") == "0")
+            #expect(!scene.files().contains { $0.hasPrefix(".botops-scratch-") })
+        }
+    }
+}
