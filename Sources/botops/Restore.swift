@@ -106,7 +106,7 @@ struct RestoreCommand: HostCommand {
             try await work()
             try await audit.append(record)
         } catch let error as RestoreError {
-            record.result = error.exitCode == .needsHuman ? "needs-human" : "failed"
+            if case .interrupted = error { record.result = "interrupted" } else { record.result = error.exitCode == .needsHuman ? "needs-human" : "failed" }
             record.failure = error.description
             try? await audit.append(record)
             throw error
@@ -123,7 +123,7 @@ struct RestoreCommand: HostCommand {
             throw RestoreError.refused("a restore replaces the live database; add --yes to do it")
         }
         try await audited(entry, session: session) {
-            let notes = try await job.run(plan) { line in FileHandle.standardError.write(Data("botops: \(line)\n".utf8)) }
+            let notes = try await job.run(plan, interruption: session.interruption) { _, line in FileHandle.standardError.write(Data("botops: \(line)\n".utf8)) }
             for note in notes { print(note) }
             print("\(entry.record.id) restored: \(session.config.database.name) now holds the backup"
                   + (plan.liveMissing ? "" : "; the previous database is \(job.scripts.replacedName)"))
