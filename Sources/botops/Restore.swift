@@ -37,7 +37,7 @@ struct RestoreCommand: HostCommand {
     @Flag(name: .long, help: "Do the restore (without it, the plan is printed and botops exits 4).")
     var yes = false
 
-    @Option(name: .long, help: "Restore only these tables (NAME or SCHEMA.NAME, comma-separated) with their keys, indexes, constraints, triggers, sequences and grants.")
+    @Option(name: .long, help: "Restore only these tables (NAME or SCHEMA.NAME, comma-separated; \"double quotes\" around a part that holds a space, dot or comma) with their keys, indexes, constraints, triggers, sequences and grants.")
     var tables: String?
 
     @Flag(name: .long, help: "With --tables: a table that still has rows is renamed NAME_replaced_TIME first (without it, such a table is refused).")
@@ -46,13 +46,14 @@ struct RestoreCommand: HostCommand {
     func validate() throws {
         if test, tables != nil { throw ValidationError("--test restores the whole backup; it does not take --tables") }
         if replace, tables == nil { throw ValidationError("--replace goes with --tables") }
-        if let tables, tableNames(tables).isEmpty { throw ValidationError("--tables takes table names separated by commas") }
+        if let tables {
+            do { _ = try tableNames(tables) } catch { throw ValidationError("\(error)") }
+        }
     }
 
-    private func tableNames(_ text: String) -> [TableOfContents.TableName] {
+    private func tableNames(_ text: String) throws -> [TableOfContents.TableName] {
         var seen = Set<TableOfContents.TableName>()
-        return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            .map(TableOfContents.TableName.init(parsing:)).filter { seen.insert($0).inserted }
+        return try TableOfContents.TableName.list(parsing: text).filter { seen.insert($0).inserted }
     }
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
@@ -67,7 +68,7 @@ struct RestoreCommand: HostCommand {
         let entries = try await catalog.entries()
         let entry = backup == "latest" ? BackupAge.newestVerified(entries) : entries.first { $0.record.id == wanted }
         guard let entry, let id = BackupID.parse(entry.record.id) else { throw RestoreError.unknown(backup) }
-        if let tables { return try await restoreTables(tableNames(tables), from: entry, session: session) }
+        if let tables { return try await restoreTables(try tableNames(tables), from: entry, session: session) }
         guard test else { return try await full(entry, session: session) }
         let job = BackupJob(config: session.config, runner: host)
         try await entry.checkIntact(job.scripts, runner: host)

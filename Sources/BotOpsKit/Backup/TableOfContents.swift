@@ -30,6 +30,9 @@ public struct TableOfContents: Sendable {
                                           "STATISTICS", "SECURITY LABEL"]
 
     public init(verboseList: String) {
+        // pg_restore prints names unquoted, space-separated: a schema named with a space is told
+        // from the name after it by the dump's own SCHEMA entries (listed before what is in them).
+        var schemas: [String] = ["public"]
         for raw in verboseList.split(separator: "\n", omittingEmptySubsequences: true) {
             let line = String(raw)
             if line.hasPrefix(";") {
@@ -43,11 +46,15 @@ public struct TableOfContents: Sendable {
             guard head.count == 4, head[0].hasSuffix(";"), let id = Int(head[0].dropLast()) else { continue }
             let rest = String(head[3])
             let kind = Self.kinds.first { rest.hasPrefix($0 + " ") } ?? String(rest.prefix { $0 != " " })
-            var words = rest.dropFirst(kind.count + 1).split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-            guard !words.isEmpty else { continue }
-            let schema = words.removeFirst()
+            let fields = String(rest.dropFirst(kind.count + 1))
+            let known = schemas.filter { fields.hasPrefix($0 + " ") }.max { $0.count < $1.count }
+            let schema = known ?? String(fields.prefix { $0 != " " })
+            var words = fields.dropFirst(schema.count + 1).split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            guard !schema.isEmpty else { continue }
             if words.count > 1 { words.removeLast() }   // the owner
-            entries.append(Entry(id: id, line: line, kind: kind, schema: schema, tag: words.joined(separator: " ")))
+            let tag = words.joined(separator: " ")
+            if kind == "SCHEMA", schema == "-" { schemas.append(tag) }
+            entries.append(Entry(id: id, line: line, kind: kind, schema: schema, tag: tag))
         }
     }
 
@@ -60,9 +67,71 @@ public struct TableOfContents: Sendable {
             self.name = name
         }
 
+        /// One name as `--tables` takes it; see `list(parsing:)`.
         public init(parsing text: String) {
-            let parts = text.split(separator: ".", maxSplits: 1).map(String.init)
-            self = parts.count == 2 ? TableName(schema: parts[0], name: parts[1]) : TableName(schema: "public", name: text)
+            self = (try? Self.list(parsing: text).first) ?? TableName(schema: "public", name: text)
+        }
+
+        /// `--tables`: names separated by commas, each `NAME` (schema public) or `SCHEMA.NAME`.
+        /// A part in double quotes is taken as written, with `""` for a quote inside, and may hold
+        /// a comma, a dot or spaces (`"My Schema"."Trade Links"`); an unquoted part is taken as
+        /// written too (no case folding), trimmed of the spaces around it.
+        public static func list(parsing text: String) throws -> [TableName] {
+            var names: [TableName] = []
+            var parts: [String] = []
+            var part = ""
+            var quoted = false, wasQuoted = false
+            var characters = text.makeIterator()
+            func endPart() throws {
+                let value = wasQuoted ? part : part.trimmingCharacters(in: .whitespaces)
+                guard !value.isEmpty else { throw NameError("an empty name in \(text)") }
+                parts.append(value)
+                part = ""
+                wasQuoted = false
+            }
+            func endName() throws {
+                try endPart()
+                guard parts.count <= 2 else { throw NameError("\(parts.joined(separator: ".")) has more than SCHEMA.NAME: quote a name that holds a dot (\"a.b\")") }
+                names.append(parts.count == 2 ? TableName(schema: parts[0], name: parts[1]) : TableName(schema: "public", name: parts[0]))
+                parts = []
+            }
+            while let character = characters.next() {
+                if quoted {
+                    if character == "\"" {
+                        // `""` is a quote inside; a lone one ends the quoted part.
+                        var lookahead = characters
+                        if lookahead.next() == "\"" {
+                            part.append("\"")
+                            characters = lookahead
+                        } else {
+                            quoted = false
+                        }
+                    } else {
+                        part.append(character)
+                    }
+                    continue
+                }
+                switch character {
+                case "\"":
+                    guard part.trimmingCharacters(in: .whitespaces).isEmpty, !wasQuoted else { throw NameError("a quote inside a name in \(text): quote the whole part") }
+                    part = ""
+                    quoted = true
+                    wasQuoted = true
+                case ".": try endPart()
+                case ",": try endName()
+                default:
+                    if wasQuoted, character != " " { throw NameError("text after a quoted name in \(text)") }
+                    if !wasQuoted || character != " " { part.append(character) }
+                }
+            }
+            guard !quoted else { throw NameError("an unclosed quote in \(text)") }
+            try endName()
+            return names
+        }
+
+        public struct NameError: Error, CustomStringConvertible {
+            public let description: String
+            init(_ description: String) { self.description = "--tables: " + description }
         }
 
         public var description: String { "\(schema).\(name)" }
