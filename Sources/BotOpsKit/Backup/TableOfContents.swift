@@ -23,9 +23,8 @@ public struct TableOfContents: Sendable {
     static let kinds = ["MATERIALIZED VIEW DATA", "SEQUENCE OWNED BY", "MATERIALIZED VIEW", "CHECK CONSTRAINT", "FK CONSTRAINT", "STATISTICS DATA",
                         "SECURITY LABEL", "DEFAULT ACL", "INDEX ATTACH", "ROW SECURITY", "SEQUENCE SET", "TABLE ATTACH", "TABLE DATA"]
 
-    /// What may hang on a restored table. A view on it is not brought back (FIXME: views and
-    /// materialized views over a restored table are left to the operator).
-    static let dependents: Set<String> = ["TABLE DATA", "CONSTRAINT", "CHECK CONSTRAINT", "FK CONSTRAINT", "INDEX", "TRIGGER", "ACL", "COMMENT",
+    /// What may hang on a restored table (or a view brought back with it).
+    static let dependents: Set<String> = ["MATERIALIZED VIEW DATA", "TABLE DATA", "CONSTRAINT", "CHECK CONSTRAINT", "FK CONSTRAINT", "INDEX", "TRIGGER", "ACL", "COMMENT",
                                           "DEFAULT", "SEQUENCE", "SEQUENCE SET", "SEQUENCE OWNED BY", "POLICY", "ROW SECURITY", "RULE",
                                           "STATISTICS", "SECURITY LABEL"]
 
@@ -165,9 +164,15 @@ public struct TableOfContents: Sendable {
         }
     }
 
+    /// Relations a view can depend on.
+    static let relations: Set<String> = ["TABLE", "VIEW", "MATERIALIZED VIEW"]
+
     /// The tables' entries and, transitively, every entry of the kinds above that depends on one of
-    /// them (pg_dump makes a sequence a table owns depend on the table).
-    public func selection(for tables: [TableName]) throws -> Selection {
+    /// them (pg_dump makes a sequence a table owns depend on the table). A view or materialized
+    /// view over a chosen entry comes too when it is not in `live` (the live database's relations)
+    /// and every other relation it reads is: dropped with its table (CASCADE), it comes back; one
+    /// still there (it followed a table set aside) or one over a table that is gone stays as it is.
+    public func selection(for tables: [TableName], live: Set<TableName> = []) throws -> Selection {
         let byID = Dictionary(entries.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var roots: [Int: TableName] = [:]
         var missing: [TableName] = []
@@ -183,7 +188,14 @@ public struct TableOfContents: Sendable {
         var grew = true
         while grew {
             grew = false
-            for entry in entries where !chosen.contains(entry.id) && Self.dependents.contains(entry.kind) && entry.dependencies.contains(where: chosen.contains) {
+            for entry in entries where !chosen.contains(entry.id) && entry.dependencies.contains(where: chosen.contains) {
+                if Self.relations.contains(entry.kind) {
+                    let name = TableName(schema: entry.schema, name: entry.tag)
+                    let reads = entry.dependencies.compactMap { byID[$0] }.filter { Self.relations.contains($0.kind) }
+                    guard !live.contains(name), reads.allSatisfy({ chosen.contains($0.id) || live.contains(TableName(schema: $0.schema, name: $0.tag)) }) else { continue }
+                } else if !Self.dependents.contains(entry.kind) {
+                    continue
+                }
                 chosen.insert(entry.id)
                 grew = true
             }
