@@ -43,7 +43,9 @@ extension BackupSandboxTests {
                 // The accident: a table dropped, fills deleted.
                 try await BackupSandbox.psql("DROP TABLE trade_strategy_link")
                 try await BackupSandbox.psql("DELETE FROM fifo_allocations; DELETE FROM trade_records WHERE order_id IN (SELECT order_id FROM trade_records ORDER BY order_time DESC LIMIT 4)")
-                #expect(try await Self.ledgerFigures(in: scene.directory) != before, "the accident changes the figures")
+                // The accident changes the figures, or the tools fail (the report reads the dropped table).
+                let damaged = try? await Self.ledgerFigures(in: scene.directory)
+                #expect(damaged != before, "the accident changes the figures")
                 let restored = try await scene.botops(["restore", record.id, "--yes"], config: config)
                 #expect(restored.termination == .exited(0), "\(restored.stderrText)")
                 let after = try await Self.ledgerFigures(in: scene.directory)
