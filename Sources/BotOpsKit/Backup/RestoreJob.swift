@@ -1,3 +1,4 @@
+import Checks
 import Foundation
 import HostCommands
 import Remote
@@ -123,8 +124,9 @@ public struct RestoreJob: Sendable {
 
     /// The steps of a full restore, in order; `progress` hears each as it starts.
     public enum Step: String, CaseIterable, Sendable {
-        case restore, stop, close, swap, start
+        case restore, baseline, stop, close, swap, start
         case waitHealthy = "wait-healthy"
+        case checks
     }
 
     /// Runs the plan; returns what the operator is told (backends terminated, rows beyond the
@@ -164,6 +166,10 @@ public struct RestoreJob: Sendable {
             }
             return notes + ["\(scripts.live) did not exist (an empty cluster): \(scripts.newName) took its name; nothing was swapped or set aside"]
         }
+        current.value = .baseline
+        progress(.baseline, "the nine checks before the swap")
+        let baseline = try await checks()
+        if let signal = interruption.signal { try await undo(signal, during: current.interrupted ?? .baseline, running: [], reopen: false) }
         // Only the services running now are stopped, started again and waited for: one the
         // operator stopped, or one without a container, stays as it is.
         let containers = try await Deployer.containers(plan.services, commands: commands, runner: runner)
@@ -215,7 +221,19 @@ public struct RestoreJob: Sendable {
             progress(.waitHealthy, "waiting until \(services.joined(separator: ", ")) are healthy")
             try await waitHealthy(services, interruption: interruption)
             if let signal = interruption.signal { throw afterSwap(signal, during: current.interrupted ?? .waitHealthy, services: services) }
+            // The last step: an interruption during it finds the restore done.
+            current.value = .checks
+            progress(.checks, "the nine checks")
+            let report = try await checks()
+            let passed = Set(baseline.results.filter { $0.status == .pass }.map(\.id))
+            let failing = report.results.filter { $0.status == .fail && passed.contains($0.id) }
+            if !failing.isEmpty {
+                throw RestoreStepFailure("passing before the swap, failing now: " + failing.map { "\($0.id.rawValue) (\($0.message))" }.joined(separator: "; "))
+            }
+            notes.append("the nine checks: \(report.count(.pass)) pass" + (report.failed ? ", \(report.count(.fail)) failing as before the restore" : ""))
         } catch let error as RestoreError {
+            throw error
+        } catch let error as RemoteError {
             throw error
         } catch {
             throw RestoreError.servicesFailedAfterSwap(detail: "\(error)", swapBack: scripts.swapBackCommands)
@@ -233,6 +251,13 @@ public struct RestoreJob: Sendable {
             notes.append("could not count the rows of \(scripts.replacedName): \(replaced.shownOutput)")
         }
         return notes
+    }
+
+    /// The nine checks on the host.
+    private func checks() async throws -> VerifyReport {
+        let report = await (try CheckRunner()).run(in: CheckContext(host: runner, settings: config.checkSettings()))
+        if let lost = report.connectionLost { throw lost }
+        return report
     }
 
     /// An interruption before the swap: puts back what this run changed (connections to the live
