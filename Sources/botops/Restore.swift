@@ -13,14 +13,17 @@ struct RestoreCommand: HostCommand {
             from the database container's image and compares every table's figures with the record. Without \
             --test, the dump goes into a new database beside the live one, its figures are compared with the \
             record, the services are stopped, the live database is renamed NAME_replaced_TIME and the new one \
-            takes its name in one transaction, then the services are started. --tables restores only the named \
+            takes its name in one transaction, then the services are started and the nine checks run. Ctrl-C \
+            stops at the next safe point: before the rename nothing live stays changed; after it the services are \
+            started and the message says what to run. --tables restores only the named \
             tables into the live database, each with its keys, indexes, constraints, foreign keys, triggers, \
             sequences and grants, in one transaction that commits only when their figures equal the record; a \
             table that still has rows is refused unless --replace, which renames it NAME_replaced_TIME first. \
             botops never prompts: without --yes it prints the plan and exits 4.
             Exit codes: 0 restored and equal, 1 the dump is damaged or differs (live database unchanged), 2 no \
             such backup or table, 3 host unreachable, 4 refused (lock held, no --yes, no room), 5 swapped but the \
-            services did not come back (the message gives the commands to swap back).
+            services did not come back or a check that passed before fails (the message gives the commands to swap \
+            back); 130/143 interrupted (the message says what the host is left with).
             """)
 
     @OptionGroup var connection: ConnectionOptions

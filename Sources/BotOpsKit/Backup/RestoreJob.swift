@@ -81,7 +81,7 @@ public struct RestoreJob: Sendable {
                 "stop those of \(services.isEmpty ? "no services" : services.joined(separator: ", ")) that are running",
                 "close \(scripts.live) to connections, terminate and name the backends left",
                 "rename \(scripts.live) → \(scripts.replacedName) and \(scripts.newName) → \(scripts.live) in one transaction",
-                "start them again and wait until they are healthy; the replaced database stays",
+                "start them again, wait until they are healthy and run the nine checks (run once before the stop too); the replaced database stays",
             ]
         }
     }
