@@ -13,14 +13,17 @@ struct RestoreCommand: HostCommand {
             from the database container's image and compares every table's figures with the record. Without \
             --test, the dump goes into a new database beside the live one, its figures are compared with the \
             record, the services are stopped, the live database is renamed NAME_replaced_TIME and the new one \
-            takes its name in one transaction, then the services are started. --tables restores only the named \
+            takes its name in one transaction, then the services are started and the nine checks run. Ctrl-C \
+            stops at the next safe point: before the rename nothing live stays changed; after it the services are \
+            started and the message says what to run. --tables restores only the named \
             tables into the live database, each with its keys, indexes, constraints, foreign keys, triggers, \
             sequences and grants, in one transaction that commits only when their figures equal the record; a \
             table that still has rows is refused unless --replace, which renames it NAME_replaced_TIME first. \
             botops never prompts: without --yes it prints the plan and exits 4.
             Exit codes: 0 restored and equal, 1 the dump is damaged or differs (live database unchanged), 2 no \
             such backup or table, 3 host unreachable, 4 refused (lock held, no --yes, no room), 5 swapped but the \
-            services did not come back (the message gives the commands to swap back).
+            services did not come back or a check that passed before fails (the message gives the commands to swap \
+            back); 130/143 interrupted (the message says what the host is left with).
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -37,7 +40,7 @@ struct RestoreCommand: HostCommand {
     @Flag(name: .long, help: "Do the restore (without it, the plan is printed and botops exits 4).")
     var yes = false
 
-    @Option(name: .long, help: "Restore only these tables (NAME or SCHEMA.NAME, comma-separated) with their keys, indexes, constraints, triggers, sequences and grants.")
+    @Option(name: .long, help: "Restore only these tables (NAME or SCHEMA.NAME, comma-separated; \"double quotes\" around a part that holds a space, dot or comma) with their keys, indexes, constraints, triggers, sequences and grants.")
     var tables: String?
 
     @Flag(name: .long, help: "With --tables: a table that still has rows is renamed NAME_replaced_TIME first (without it, such a table is refused).")
@@ -46,13 +49,14 @@ struct RestoreCommand: HostCommand {
     func validate() throws {
         if test, tables != nil { throw ValidationError("--test restores the whole backup; it does not take --tables") }
         if replace, tables == nil { throw ValidationError("--replace goes with --tables") }
-        if let tables, tableNames(tables).isEmpty { throw ValidationError("--tables takes table names separated by commas") }
+        if let tables {
+            do { _ = try tableNames(tables) } catch { throw ValidationError("\(error)") }
+        }
     }
 
-    private func tableNames(_ text: String) -> [TableOfContents.TableName] {
+    private func tableNames(_ text: String) throws -> [TableOfContents.TableName] {
         var seen = Set<TableOfContents.TableName>()
-        return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            .map(TableOfContents.TableName.init(parsing:)).filter { seen.insert($0).inserted }
+        return try TableOfContents.TableName.list(parsing: text).filter { seen.insert($0).inserted }
     }
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
@@ -67,7 +71,7 @@ struct RestoreCommand: HostCommand {
         let entries = try await catalog.entries()
         let entry = backup == "latest" ? BackupAge.newestVerified(entries) : entries.first { $0.record.id == wanted }
         guard let entry, let id = BackupID.parse(entry.record.id) else { throw RestoreError.unknown(backup) }
-        if let tables { return try await restoreTables(tableNames(tables), from: entry, session: session) }
+        if let tables { return try await restoreTables(try tableNames(tables), from: entry, session: session) }
         guard test else { return try await full(entry, session: session) }
         let job = BackupJob(config: session.config, runner: host)
         try await entry.checkIntact(job.scripts, runner: host)
@@ -106,7 +110,7 @@ struct RestoreCommand: HostCommand {
             try await work()
             try await audit.append(record)
         } catch let error as RestoreError {
-            record.result = error.exitCode == .needsHuman ? "needs-human" : "failed"
+            if case .interrupted = error { record.result = "interrupted" } else { record.result = error.exitCode == .needsHuman ? "needs-human" : "failed" }
             record.failure = error.description
             try? await audit.append(record)
             throw error
@@ -123,7 +127,7 @@ struct RestoreCommand: HostCommand {
             throw RestoreError.refused("a restore replaces the live database; add --yes to do it")
         }
         try await audited(entry, session: session) {
-            let notes = try await job.run(plan) { line in FileHandle.standardError.write(Data("botops: \(line)\n".utf8)) }
+            let notes = try await job.run(plan, interruption: session.interruption) { _, line in FileHandle.standardError.write(Data("botops: \(line)\n".utf8)) }
             for note in notes { print(note) }
             print("\(entry.record.id) restored: \(session.config.database.name) now holds the backup"
                   + (plan.liveMissing ? "" : "; the previous database is \(job.scripts.replacedName)"))

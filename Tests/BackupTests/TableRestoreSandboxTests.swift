@@ -50,12 +50,7 @@ extension BackupSandboxTests {
             } catch {
                 Issue.record("restore --tables failed: \(error)")
             }
-            // Back as found, whatever happened: the table's own entries from the dump, by hand.
-            if try await BackupSandbox.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'trade_strategy_link'") != "1" {
-                let list = scene.directory + "/link.list"
-                try await BackupSandbox.sh("docker exec -i db pg_restore --list < \(shellQuote(dump)) | grep trade_strategy_link > \(shellQuote(list)) && docker cp \(shellQuote(list)) db:/tmp/link.list"
-                                           + " && docker exec -i db pg_restore -L /tmp/link.list -U bot_user -d bot_trader_db < \(shellQuote(dump))")
-            }
+            try await Self.putBackLinkTable(from: dump, scene: scene)
             #expect(try await Self.structure(of: "trade_strategy_link") == structure)
         }
     }

@@ -1,3 +1,4 @@
+import Checks
 import Foundation
 import HostCommands
 import Remote
@@ -13,6 +14,9 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
     case failed(String)
     /// The swap happened, then the services did not come back: the host needs a person.
     case servicesFailedAfterSwap(detail: String, swapBack: [String])
+    /// Ctrl-C or SIGTERM during a full restore, at the safe point after `step`: what the host is
+    /// left with, the commands to run next, and (after the swap) those that swap back.
+    case interrupted(signal: Int32, step: String, state: String, advice: [String], swapBack: [String] = [])
 
     public var exitCode: BotOpsExitCode {
         switch self {
@@ -20,6 +24,8 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
         case .damaged, .failed, .tablesNotRestored: return .failed
         case .refused: return .refused
         case .servicesFailedAfterSwap: return .needsHuman
+        // The lifecycle exits 128 + the signal for an interrupted command that stopped itself.
+        case .interrupted: return .failed
         }
     }
 
@@ -40,6 +46,9 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
         case let .servicesFailedAfterSwap(detail, swapBack):
             return "the restored database is live, but the services did not come back: \(detail). Not swapped back automatically. "
                 + "To put the replaced database back, stop the services and run:\n  " + swapBack.joined(separator: "\n  ")
+        case let .interrupted(signal, step, state, advice, swapBack):
+            return "restore interrupted (\(signalName(signal))) during step \(step): \(state). Next, run:\n  " + advice.joined(separator: "\n  ")
+                + (swapBack.isEmpty ? "" : "\nTo put the previous database back instead, stop the services and run:\n  " + swapBack.joined(separator: "\n  "))
         }
     }
 }
@@ -72,7 +81,7 @@ public struct RestoreJob: Sendable {
                 "stop those of \(services.isEmpty ? "no services" : services.joined(separator: ", ")) that are running",
                 "close \(scripts.live) to connections, terminate and name the backends left",
                 "rename \(scripts.live) → \(scripts.replacedName) and \(scripts.newName) → \(scripts.live) in one transaction",
-                "start them again and wait until they are healthy; the replaced database stays",
+                "start them again, wait until they are healthy and run the nine checks (run once before the stop too); the replaced database stays",
             ]
         }
     }
@@ -113,12 +122,33 @@ public struct RestoreJob: Sendable {
         return Plan(record: entry.record, facts: facts, services: config.services, scripts: scripts)
     }
 
-    /// Runs the plan; returns what the operator is told (backends terminated, rows beyond the backup).
-    public func run(_ plan: Plan, progress: @Sendable (String) -> Void) async throws -> [String] {
+    /// The steps of a full restore, in order; `progress` hears each as it starts.
+    public enum Step: String, CaseIterable, Sendable {
+        case restore, baseline, stop, close, swap, start
+        case waitHealthy = "wait-healthy"
+        case checks
+    }
+
+    /// Runs the plan; returns what the operator is told (backends terminated, rows beyond the
+    /// backup). An interruption stops at the next safe point: before the swap, the restore into
+    /// the new database is ended, a service stopped is started again, the live database is opened
+    /// again and the new one dropped (nothing live changed); from the swap on, the swap completes
+    /// and the services are started, not waited for. Either way `RestoreError.interrupted` says
+    /// what the host is left with and what to run.
+    public func run(_ plan: Plan, interruption: Interruption = Interruption(), progress: @Sendable (Step, String) -> Void) async throws -> [String] {
         let record = plan.record
-        progress("restoring \(record.id).dump into \(scripts.newName)")
+        let runner = runner, end = scripts.endRestoreSession()
+        let current = CurrentStep()
+        interruption.onRequest(stillRunning: { "the restore of \(record.id) (step \(current.value.rawValue))" }) { _ in
+            // Only the restore into the new database is stopped on the host; every later step is short and runs to its end.
+            if current.interrupt() == .restore { Task { _ = try? await runner.run(end) } }
+        }
+        progress(.restore, "restoring \(record.id).dump into \(scripts.newName)")
         let restored = try await runner.run(scripts.restoreBeside(record.id, owner: plan.facts["owner"] ?? config.database.user, encoding: plan.facts["encoding"] ?? "UTF8",
                                                                   collate: plan.facts["collate"] ?? "C", ctype: plan.facts["ctype"] ?? "C"))
+        if let signal = interruption.signal {
+            try await undo(signal, during: current.interrupted ?? .restore, running: [], reopen: false)
+        }
         let problems = restored.succeeded
             ? BackupFigures.differences(recorded: BackupFigures(tables: record.tables, sequences: record.sequences), restored: BackupFigures(parsing: restored.stdout))
             : ["the restore into \(scripts.newName) failed: " + String(restored.shownOutput.suffix(600))]
@@ -136,6 +166,10 @@ public struct RestoreJob: Sendable {
             }
             return notes + ["\(scripts.live) did not exist (an empty cluster): \(scripts.newName) took its name; nothing was swapped or set aside"]
         }
+        current.value = .baseline
+        progress(.baseline, "the nine checks before the swap")
+        let baseline = try await checks()
+        if let signal = interruption.signal { try await undo(signal, during: current.interrupted ?? .baseline, running: [], reopen: false) }
         // Only the services running now are stopped, started again and waited for: one the
         // operator stopped, or one without a container, stays as it is.
         let containers = try await Deployer.containers(plan.services, commands: commands, runner: runner)
@@ -143,7 +177,8 @@ public struct RestoreJob: Sendable {
         let up = Set(states.stdout.split(separator: "\n").compactMap { HealthTracker.Observation.parse(String($0)) }.filter { $0.status == "running" }.map(\.id))
         let services = plan.services.filter { containers[$0].map { up.contains($0.container) } ?? false }
         let running = services.compactMap { containers[$0]?.container }
-        progress("stopping \(services.isEmpty ? "no running service" : services.joined(separator: ", "))")
+        current.value = .stop
+        progress(.stop, "stopping \(services.isEmpty ? "no running service" : services.joined(separator: ", "))")
         if !running.isEmpty {
             let stopped = try await runner.run(RemoteCommand("docker stop -t 10 \(running) >/dev/null", timeout: .seconds(120), effect: .changes("stops the services")))
             guard stopped.succeeded else {
@@ -152,21 +187,54 @@ public struct RestoreJob: Sendable {
                 throw RestoreError.failed("could not stop the services: \(stopped.shownOutput)")
             }
         }
-        progress("swapping \(scripts.live) and \(scripts.newName)")
+        if let signal = interruption.signal { try await undo(signal, during: current.interrupted ?? .stop, running: running, reopen: false) }
+        current.value = .close
+        progress(.close, "closing \(scripts.live) to connections")
+        let closed = try await runner.run(scripts.close())
+        let closedLines = closed.stdout.split(separator: "\n")
+        guard closed.succeeded, closedLines.contains("closed") else {
+            _ = try? await runner.run(scripts.reopenLive())
+            try await startServices(running)
+            _ = try? await runner.run(scripts.dropNew())
+            throw RestoreError.failed("could not close \(scripts.live) to connections: \(closed.shownOutput)")
+        }
+        notes += closedLines.filter { $0.hasPrefix("backend ") }.map { "terminated " + $0 }
+        if let signal = interruption.signal { try await undo(signal, during: current.interrupted ?? .close, running: running, reopen: true) }
+        current.value = .swap
+        progress(.swap, "swapping \(scripts.live) and \(scripts.newName)")
         let swap = try await runner.run(scripts.swap())
-        let backends = swap.stdout.split(separator: "\n").filter { $0.hasPrefix("backend ") }.map { "terminated " + $0 }
         guard swap.stdout.split(separator: "\n").contains("swapped") else {
             _ = try? await runner.run(scripts.reopenLive())
             try await startServices(running)
             _ = try? await runner.run(scripts.dropNew())
             throw RestoreError.failed("the rename did not happen: \(swap.shownOutput)")
         }
-        notes += backends
+        // From here on the backup is live: an interruption still starts the services (a ledger
+        // without its services helps no one) and then stops, without waiting for them.
         do {
             if !swap.succeeded { throw RestoreStepFailure("could not allow connections to \(scripts.replacedName) again: \(swap.shownOutput)") }
-            progress("starting \(services.joined(separator: ", "))")
+            current.value = .start
+            progress(.start, "starting \(services.joined(separator: ", "))")
             try await startServices(running)
-            try await waitHealthy(services)
+            if let signal = interruption.signal { throw afterSwap(signal, during: current.interrupted ?? .start, services: services) }
+            current.value = .waitHealthy
+            progress(.waitHealthy, "waiting until \(services.joined(separator: ", ")) are healthy")
+            try await waitHealthy(services, interruption: interruption)
+            if let signal = interruption.signal { throw afterSwap(signal, during: current.interrupted ?? .waitHealthy, services: services) }
+            // The last step: an interruption during it finds the restore done.
+            current.value = .checks
+            progress(.checks, "the nine checks")
+            let report = try await checks()
+            let passed = Set(baseline.results.filter { $0.status == .pass }.map(\.id))
+            let failing = report.results.filter { $0.status == .fail && passed.contains($0.id) }
+            if !failing.isEmpty {
+                throw RestoreStepFailure("passing before the swap, failing now: " + failing.map { "\($0.id.rawValue) (\($0.message))" }.joined(separator: "; "))
+            }
+            notes.append("the nine checks: \(report.count(.pass)) pass" + (report.failed ? ", \(report.count(.fail)) failing as before the restore" : ""))
+        } catch let error as RestoreError {
+            throw error
+        } catch let error as RemoteError {
+            throw error
         } catch {
             throw RestoreError.servicesFailedAfterSwap(detail: "\(error)", swapBack: scripts.swapBackCommands)
         }
@@ -185,18 +253,55 @@ public struct RestoreJob: Sendable {
         return notes
     }
 
+    /// The nine checks on the host.
+    private func checks() async throws -> VerifyReport {
+        let report = await (try CheckRunner()).run(in: CheckContext(host: runner, settings: config.checkSettings()))
+        if let lost = report.connectionLost { throw lost }
+        return report
+    }
+
+    /// An interruption before the swap: puts back what this run changed (connections to the live
+    /// database, the services it stopped) and drops the new database, then throws.
+    private func undo(_ signal: Int32, during step: Step, running: [String], reopen: Bool) async throws -> Never {
+        var left: [String] = []
+        if reopen {
+            let opened = try? await runner.run(scripts.reopenLive())
+            if opened?.succeeded != true { left.append(scripts.reopenCommand) }
+        }
+        do {
+            try await startServices(running)
+        } catch {
+            left.append(ShellScript(argv: ["docker", "start"] + running).text)
+        }
+        let dropped = try? await runner.run(scripts.dropNew())
+        if dropped?.succeeded != true { left.append(ShellScript(argv: ["docker", "exec", scripts.backup.container, "dropdb", "-U", scripts.backup.user, "--if-exists", "--force", scripts.newName]).text) }
+        let done = (reopen ? "\(scripts.live) takes connections again, " : "") + (running.isEmpty ? "" : "the services it stopped were started again, ") + "\(scripts.newName) was dropped"
+        throw RestoreError.interrupted(signal: signal, step: step.rawValue,
+                                       state: left.isEmpty ? "nothing live changed: \(scripts.live) is as it was, \(done)" : "\(scripts.live) was not swapped, but not everything was put back",
+                                       advice: left.isEmpty ? ["botops verify"] : left + ["botops verify"])
+    }
+
+    /// An interruption after the swap: the backup is live and the services were started, not waited for.
+    private func afterSwap(_ signal: Int32, during step: Step, services: [String]) -> RestoreError {
+        .interrupted(signal: signal, step: step.rawValue,
+                     state: "the swap is complete: \(scripts.live) holds the backup and the previous database is \(scripts.replacedName) (it stays); "
+                        + (services.isEmpty ? "no service was running" : "\(services.joined(separator: ", ")) were started but not waited for"),
+                     advice: ["botops verify"], swapBack: scripts.swapBackCommands)
+    }
+
     private func startServices(_ containers: [String]) async throws {
         guard !containers.isEmpty else { return }
         let started = try await runner.run(RemoteCommand("docker start \(containers) >/dev/null", timeout: .seconds(120), effect: .changes("starts the services")))
         guard started.succeeded else { throw RestoreStepFailure("docker start failed: \(started.shownOutput)") }
     }
 
-    private func waitHealthy(_ services: [String], clock: ContinuousClock = ContinuousClock()) async throws {
+    /// Waits until the services are healthy; returns early on an interruption.
+    private func waitHealthy(_ services: [String], interruption: Interruption, clock: ContinuousClock = ContinuousClock()) async throws {
         let containers = try await Deployer.containers(services, commands: commands, runner: runner)
         let probe = commands.containerStates(services.compactMap { containers[$0]?.container }, timeout: .seconds(30))
         var tracker = HealthTracker(stableFor: config.health.stableFor)
         let start = clock.now
-        while true {
+        while interruption.signal == nil {
             var states: [String: HealthTracker.Observation] = [:]
             if !containers.isEmpty {
                 for line in try await runner.run(probe).stdout.split(separator: "\n") {
@@ -222,6 +327,28 @@ extension BackupCatalog.Entry {
         let sum = try await runner.run(scripts.checksum(record.id))
         guard sum.succeeded, sum.stdout.prefix(64) == record.sha256 else {
             throw RestoreError.damaged(id: record.id, detail: sum.succeeded ? "its sha256 differs from the record's" : sum.shownOutput)
+        }
+    }
+}
+
+/// The step a restore is in, read by the interruption handler on another task, and the one the
+/// interruption came in (what the message names).
+private final class CurrentStep: @unchecked Sendable {
+    private let mutex = NSLock()
+    private var step = RestoreJob.Step.restore
+    private var during: RestoreJob.Step?
+    var value: RestoreJob.Step {
+        get { mutex.withLock { step } }
+        set { mutex.withLock { step = newValue } }
+    }
+
+    var interrupted: RestoreJob.Step? { mutex.withLock { during } }
+
+    /// Notes the interruption; returns the step it came in.
+    func interrupt() -> RestoreJob.Step {
+        mutex.withLock {
+            if during == nil { during = step }
+            return during!
         }
     }
 }

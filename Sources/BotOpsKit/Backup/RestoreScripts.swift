@@ -72,7 +72,7 @@ public struct RestoreScripts: Sendable {
             cd \(backup.directory.script) || exit 70
             docker exec \(backup.container) createdb -U \(backup.user) -O \(owner) -E \(encoding) --lc-collate=\(collate) --lc-ctype=\(ctype) -T template0 \(newName) 2>&1 || exit 91
             \(psql(settings)) 2>&1 || exit 92
-            docker exec -i \(backup.container) pg_restore --exit-on-error -U \(backup.user) -d \(newName) <\(id + ".dump") 2>&1 || { echo "pg_restore failed" >&2; exit 92; }
+            docker exec -i -e PGAPPNAME=\(applicationName) \(backup.container) pg_restore --exit-on-error -U \(backup.user) -d \(newName) <\(id + ".dump") 2>&1 || { echo "pg_restore failed" >&2; exit 92; }
             \(figures(of: newName))
             """, timeout: .seconds(6 * 3600), effect: .changes("creates the database \(newName) and restores \(id).dump into it"))
     }
@@ -86,18 +86,29 @@ public struct RestoreScripts: Sendable {
         RemoteCommand(figures(of: database), timeout: .seconds(3600))
     }
 
-    /// Drops the new database this run created (never any other).
+    /// The application name of the restore's pg_restore session, which an interruption ends.
+    var applicationName: String { "botops-restore-" + stamp }
+
+    /// Drops the new database this run created (never any other), ending a session still in it
+    /// (an interrupted pg_restore's).
     public func dropNew() -> RemoteCommand {
-        RemoteCommand("docker exec \(backup.container) dropdb -U \(backup.user) --if-exists \(newName)", timeout: .seconds(120),
+        RemoteCommand("docker exec \(backup.container) dropdb -U \(backup.user) --if-exists --force \(newName)", timeout: .seconds(120),
                       effect: .changes("drops \(newName), created by this restore"))
     }
 
-    /// Closes the live database to new connections, names and terminates the backends left in
-    /// it, then renames live → replaced and new → live in one transaction, and opens the replaced
-    /// one again. Prints `backend PID USER APPLICATION CLIENT` lines and `swapped`.
-    public func swap() -> RemoteCommand {
-        let name = Self.literal(live)
-        let others = "FROM pg_stat_activity WHERE datname = \(name) AND pid <> pg_backend_pid()"
+    /// Ends the restore's pg_restore session (an interruption): pg_restore stops with an error and
+    /// the step returns, to drop the new database.
+    public func endRestoreSession() -> RemoteCommand {
+        RemoteCommand(psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = \(Self.literal(newName)) AND application_name = \(Self.literal(applicationName));"),
+                      timeout: .seconds(60), effect: .changes("ends the pg_restore session filling \(newName)"))
+    }
+
+    /// Closes the live database to new connections, then names and terminates the backends left
+    /// in it and waits (at most 30 s) until they are gone. Prints `backend PID USER APPLICATION
+    /// CLIENT` lines and `closed`. A step of its own, so an interruption between it and the rename
+    /// finds the live database whole, to open again.
+    public func close() -> RemoteCommand {
+        let others = "FROM pg_stat_activity WHERE datname = \(Self.literal(live)) AND pid <> pg_backend_pid()"
         let sql = """
             ALTER DATABASE \(Self.identifier(live)) ALLOW_CONNECTIONS false;
             SELECT 'backend ' || pid || ' ' || coalesce(nullif(usename, ''), '-') || ' ' || coalesce(nullif(application_name, ''), '-') || ' ' || coalesce(client_addr::text, 'local') \(others);
@@ -108,6 +119,16 @@ public struct RestoreScripts: Sendable {
                 PERFORM pg_sleep(0.1);
               END LOOP;
             END $$;
+            SELECT 'closed';
+            """
+        return RemoteCommand("\(psql(sql)) 2>&1", timeout: .seconds(120),
+                             effect: .changes("closes \(live) to connections and terminates the sessions in it"))
+    }
+
+    /// Renames live → replaced and new → live in one transaction, then opens the replaced one
+    /// again. Prints `swapped` once the rename committed.
+    public func swap() -> RemoteCommand {
+        let sql = """
             BEGIN;
             ALTER DATABASE \(Self.identifier(live)) RENAME TO \(Self.identifier(replacedName));
             ALTER DATABASE \(Self.identifier(newName)) RENAME TO \(Self.identifier(live));
@@ -129,6 +150,11 @@ public struct RestoreScripts: Sendable {
     public func reopenLive() -> RemoteCommand {
         RemoteCommand(psql("ALTER DATABASE \(Self.identifier(live)) ALLOW_CONNECTIONS true;"), timeout: .seconds(60),
                       effect: .changes("allows connections to \(live) again"))
+    }
+
+    /// What a person runs to open the live database to connections again.
+    public var reopenCommand: String {
+        ShellScript(argv: ["docker", "exec", backup.container, "psql", "-U", backup.user, "-d", "postgres", "-c", "ALTER DATABASE \(Self.identifier(live)) ALLOW_CONNECTIONS true"]).text
     }
 
     /// What a person runs to put the replaced database back (the restored one keeps its data as `newName`).

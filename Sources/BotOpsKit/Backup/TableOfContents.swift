@@ -23,13 +23,15 @@ public struct TableOfContents: Sendable {
     static let kinds = ["MATERIALIZED VIEW DATA", "SEQUENCE OWNED BY", "MATERIALIZED VIEW", "CHECK CONSTRAINT", "FK CONSTRAINT", "STATISTICS DATA",
                         "SECURITY LABEL", "DEFAULT ACL", "INDEX ATTACH", "ROW SECURITY", "SEQUENCE SET", "TABLE ATTACH", "TABLE DATA"]
 
-    /// What may hang on a restored table. A view on it is not brought back (FIXME: views and
-    /// materialized views over a restored table are left to the operator).
-    static let dependents: Set<String> = ["TABLE DATA", "CONSTRAINT", "CHECK CONSTRAINT", "FK CONSTRAINT", "INDEX", "TRIGGER", "ACL", "COMMENT",
+    /// What may hang on a restored table (or a view brought back with it).
+    static let dependents: Set<String> = ["MATERIALIZED VIEW DATA", "TABLE DATA", "CONSTRAINT", "CHECK CONSTRAINT", "FK CONSTRAINT", "INDEX", "TRIGGER", "ACL", "COMMENT",
                                           "DEFAULT", "SEQUENCE", "SEQUENCE SET", "SEQUENCE OWNED BY", "POLICY", "ROW SECURITY", "RULE",
                                           "STATISTICS", "SECURITY LABEL"]
 
     public init(verboseList: String) {
+        // pg_restore prints names unquoted, space-separated: a schema named with a space is told
+        // from the name after it by the dump's own SCHEMA entries (listed before what is in them).
+        var schemas: [String] = ["public"]
         for raw in verboseList.split(separator: "\n", omittingEmptySubsequences: true) {
             let line = String(raw)
             if line.hasPrefix(";") {
@@ -43,11 +45,15 @@ public struct TableOfContents: Sendable {
             guard head.count == 4, head[0].hasSuffix(";"), let id = Int(head[0].dropLast()) else { continue }
             let rest = String(head[3])
             let kind = Self.kinds.first { rest.hasPrefix($0 + " ") } ?? String(rest.prefix { $0 != " " })
-            var words = rest.dropFirst(kind.count + 1).split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-            guard !words.isEmpty else { continue }
-            let schema = words.removeFirst()
+            let fields = String(rest.dropFirst(kind.count + 1))
+            let known = schemas.filter { fields.hasPrefix($0 + " ") }.max { $0.count < $1.count }
+            let schema = known ?? String(fields.prefix { $0 != " " })
+            var words = fields.dropFirst(schema.count + 1).split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            guard !schema.isEmpty else { continue }
             if words.count > 1 { words.removeLast() }   // the owner
-            entries.append(Entry(id: id, line: line, kind: kind, schema: schema, tag: words.joined(separator: " ")))
+            let tag = words.joined(separator: " ")
+            if kind == "SCHEMA", schema == "-" { schemas.append(tag) }
+            entries.append(Entry(id: id, line: line, kind: kind, schema: schema, tag: tag))
         }
     }
 
@@ -60,9 +66,71 @@ public struct TableOfContents: Sendable {
             self.name = name
         }
 
+        /// One name as `--tables` takes it; see `list(parsing:)`.
         public init(parsing text: String) {
-            let parts = text.split(separator: ".", maxSplits: 1).map(String.init)
-            self = parts.count == 2 ? TableName(schema: parts[0], name: parts[1]) : TableName(schema: "public", name: text)
+            self = (try? Self.list(parsing: text).first) ?? TableName(schema: "public", name: text)
+        }
+
+        /// `--tables`: names separated by commas, each `NAME` (schema public) or `SCHEMA.NAME`.
+        /// A part in double quotes is taken as written, with `""` for a quote inside, and may hold
+        /// a comma, a dot or spaces (`"My Schema"."Trade Links"`); an unquoted part is taken as
+        /// written too (no case folding), trimmed of the spaces around it.
+        public static func list(parsing text: String) throws -> [TableName] {
+            var names: [TableName] = []
+            var parts: [String] = []
+            var part = ""
+            var quoted = false, wasQuoted = false
+            var characters = text.makeIterator()
+            func endPart() throws {
+                let value = wasQuoted ? part : part.trimmingCharacters(in: .whitespaces)
+                guard !value.isEmpty else { throw NameError("an empty name in \(text)") }
+                parts.append(value)
+                part = ""
+                wasQuoted = false
+            }
+            func endName() throws {
+                try endPart()
+                guard parts.count <= 2 else { throw NameError("\(parts.joined(separator: ".")) has more than SCHEMA.NAME: quote a name that holds a dot (\"a.b\")") }
+                names.append(parts.count == 2 ? TableName(schema: parts[0], name: parts[1]) : TableName(schema: "public", name: parts[0]))
+                parts = []
+            }
+            while let character = characters.next() {
+                if quoted {
+                    if character == "\"" {
+                        // `""` is a quote inside; a lone one ends the quoted part.
+                        var lookahead = characters
+                        if lookahead.next() == "\"" {
+                            part.append("\"")
+                            characters = lookahead
+                        } else {
+                            quoted = false
+                        }
+                    } else {
+                        part.append(character)
+                    }
+                    continue
+                }
+                switch character {
+                case "\"":
+                    guard part.trimmingCharacters(in: .whitespaces).isEmpty, !wasQuoted else { throw NameError("a quote inside a name in \(text): quote the whole part") }
+                    part = ""
+                    quoted = true
+                    wasQuoted = true
+                case ".": try endPart()
+                case ",": try endName()
+                default:
+                    if wasQuoted, character != " " { throw NameError("text after a quoted name in \(text)") }
+                    if !wasQuoted || character != " " { part.append(character) }
+                }
+            }
+            guard !quoted else { throw NameError("an unclosed quote in \(text)") }
+            try endName()
+            return names
+        }
+
+        public struct NameError: Error, CustomStringConvertible {
+            public let description: String
+            init(_ description: String) { self.description = "--tables: " + description }
         }
 
         public var description: String { "\(schema).\(name)" }
@@ -96,9 +164,15 @@ public struct TableOfContents: Sendable {
         }
     }
 
+    /// Relations a view can depend on.
+    static let relations: Set<String> = ["TABLE", "VIEW", "MATERIALIZED VIEW"]
+
     /// The tables' entries and, transitively, every entry of the kinds above that depends on one of
-    /// them (pg_dump makes a sequence a table owns depend on the table).
-    public func selection(for tables: [TableName]) throws -> Selection {
+    /// them (pg_dump makes a sequence a table owns depend on the table). A view or materialized
+    /// view over a chosen entry comes too when it is not in `live` (the live database's relations)
+    /// and every other relation it reads is: dropped with its table (CASCADE), it comes back; one
+    /// still there (it followed a table set aside) or one over a table that is gone stays as it is.
+    public func selection(for tables: [TableName], live: Set<TableName> = []) throws -> Selection {
         let byID = Dictionary(entries.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var roots: [Int: TableName] = [:]
         var missing: [TableName] = []
@@ -114,7 +188,14 @@ public struct TableOfContents: Sendable {
         var grew = true
         while grew {
             grew = false
-            for entry in entries where !chosen.contains(entry.id) && Self.dependents.contains(entry.kind) && entry.dependencies.contains(where: chosen.contains) {
+            for entry in entries where !chosen.contains(entry.id) && entry.dependencies.contains(where: chosen.contains) {
+                if Self.relations.contains(entry.kind) {
+                    let name = TableName(schema: entry.schema, name: entry.tag)
+                    let reads = entry.dependencies.compactMap { byID[$0] }.filter { Self.relations.contains($0.kind) }
+                    guard !live.contains(name), reads.allSatisfy({ chosen.contains($0.id) || live.contains(TableName(schema: $0.schema, name: $0.tag)) }) else { continue }
+                } else if !Self.dependents.contains(entry.kind) {
+                    continue
+                }
                 chosen.insert(entry.id)
                 grew = true
             }

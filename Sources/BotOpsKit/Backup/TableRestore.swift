@@ -70,18 +70,25 @@ public struct TableRestore: Sendable {
         try await entry.checkIntact(scripts.backup, runner: runner)
         let listed = try await runner.run(contents(id))
         guard listed.succeeded else { throw RestoreError.damaged(id: id, detail: "pg_restore --list failed: \(listed.shownOutput)") }
-        let selection: TableOfContents.Selection
+        let contents = TableOfContents(verboseList: listed.stdout)
         do {
-            selection = try TableOfContents(verboseList: listed.stdout).selection(for: tables)
+            _ = try contents.selection(for: tables)
         } catch let error as TableOfContents.SelectionError {
             throw RestoreError.unknownTables(error.description)
         }
         let probed = try await runner.run(probe(tables))
         guard probed.succeeded else { throw RestoreError.failed("cannot read the live tables: \(probed.shownOutput)") }
+        var live = Set<TableOfContents.TableName>()
+        for line in probed.stdout.split(separator: "\n") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            if fields.count == 3, fields[0] == "rel" { live.insert(.init(schema: fields[1], name: fields[2])) }
+        }
+        let selection = try contents.selection(for: tables, live: live)
         var present: [TableOfContents.TableName: Int64] = [:]
         var stranded: [TableOfContents.TableName: [String]] = [:]
         for line in probed.stdout.split(separator: "\n") {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            if fields.count == 3, fields[0] == "rel" { continue }
             if fields.count == 4, fields[0] == "fk", let index = Int(fields[1]), tables.indices.contains(index),
                !selection.references.contains(where: { $0.target == tables[index] && $0.constraint == fields[3] }) {
                 stranded[tables[index], default: []].append("\(fields[3]) of \(fields[2])")
@@ -149,8 +156,9 @@ public struct TableRestore: Sendable {
                       timeout: .seconds(600))
     }
 
-    /// `rows INDEX COUNT` for each table that exists in the live database, and `fk\tINDEX\tTABLE\tNAME`
-    /// for each other table's foreign key to it.
+    /// `rows INDEX COUNT` for each table that exists in the live database, `fk\tINDEX\tTABLE\tNAME`
+    /// for each other table's foreign key to it, and `rel\tSCHEMA\tNAME` for every live relation
+    /// (whether a view over a restored table is still there, and what it reads).
     func probe(_ tables: [TableOfContents.TableName]) -> RemoteCommand {
         let sql = tables.enumerated().map { index, table in
             let name = RestoreScripts.literal(RestoreScripts.identifier(table.schema) + "." + RestoreScripts.identifier(table.name))
@@ -160,7 +168,11 @@ public struct TableRestore: Sendable {
                 SELECT concat_ws(E'\\t', 'fk', \(index), conrelid::regclass, conname) FROM pg_constraint
                  WHERE confrelid = to_regclass(\(name)) AND contype = 'f' AND conrelid <> confrelid;
                 """
-        }.joined(separator: "\n")
+        }.joined(separator: "\n") + """
+
+            SELECT concat_ws(E'\\t', 'rel', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema');
+            """
         return RemoteCommand(scripts.psql(sql, database: scripts.live), timeout: .seconds(600))
     }
 
