@@ -26,7 +26,7 @@ struct TestPhasesTests {
     static var takesTheSandboxLock: Regex<Substring> { #/SandboxLock\.acquire\(\)|botops-sandbox\.lock/# }
     /// A file uses the sandbox host: its facts, its lock, or a scene helper of its target (simple
     /// word boundaries: Unicode's would read `Sandbox.require` as one word).
-    static var usesTheSandbox: Regex<(Substring, Substring)> { #/\b(Sandbox|SandboxLock|SandboxCrontab|HostScene|[A-Z]\w*Sandbox)\b/#.wordBoundaryKind(.simple) }
+    static var usesTheSandbox: Regex<(Substring, Substring)> { #/\b(Sandbox|SandboxLock|SandboxCrontab|HostScene|[A-Z]\w*Sandbox(?:Tests)?)\b/#.wordBoundaryKind(.simple) }
 
     struct Phases: Equatable {
         var sandboxTargets: [String]

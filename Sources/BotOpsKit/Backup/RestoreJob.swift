@@ -255,7 +255,7 @@ public struct RestoreJob: Sendable {
 
     /// The nine checks on the host.
     private func checks() async throws -> VerifyReport {
-        let report = await (try CheckRunner()).run(in: CheckContext(host: runner, settings: config.checkSettings()))
+        let report = await (try Verification(config: config)).checks(on: runner)
         if let lost = report.connectionLost { throw lost }
         return report
     }
