@@ -140,7 +140,7 @@ struct VerifySandboxTests {
 
     @Test func reportWrittenToTheWrongPlace() async throws {
         try await scenario("""
-            sed -i 's|OUT="$BOT_DIR/logs/|OUT="/tmp/botops-misplaced-|' \(Self.script) && touch -d '1 hour ago' logs/weekly_review_*.txt
+            sed -i 's|OUT="$BOT_DIR/logs/|OUT="/tmp/botops-misplaced-|' \(Self.script) && touch -c -d '1 hour ago' logs/weekly_review_*.txt
             """, repair: "git checkout -- \(Self.script) && rm -f /tmp/botops-misplaced-*") { results in
             expectVerdicts(results, failing: ["report-file": "this run did not create or change a file"])
         }
