@@ -60,7 +60,7 @@ let package = Package(
         // (scripts/test's sandbox_targets: their tests change the shared sandbox host) hold only sandbox
         // tests and run one test at a time. RepositoryTests' TestPhasesTests keeps it so.
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
-        .testTarget(name: "HostStateTests", dependencies: ["Basics", "HostState"], exclude: ["Golden"]),
+        .testTarget(name: "HostStateTests", dependencies: ["Basics", "HostState", "SandboxSupport"], exclude: ["Golden"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "SandboxSupport"]),
         .testTarget(
             name: "EngineTests",

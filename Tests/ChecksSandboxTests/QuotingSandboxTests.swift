@@ -55,9 +55,13 @@ struct QuotingSandboxTests {
         }
     }
 
-    func run(_ settings: CheckSettings) async throws -> [CheckID: CheckResult] {
-        let host = try await SSHConnection.connect(to: try sandbox.target())
-        let report = try await host.closing { await (try CheckRunner()).run(in: CheckContext(host: host, settings: settings)) }
+    /// The nine checks read the shared host (its crontab, the db container and database), which
+    /// other checkouts' tests change under the sandbox lock: in turn with them.
+    func checksUnderTheLock(_ settings: CheckSettings) async throws -> [CheckID: CheckResult] {
+        let report = try await SandboxLock.holding {
+            let host = try await SSHConnection.connect(to: try sandbox.target())
+            return try await host.closing { await (try CheckRunner()).run(in: CheckContext(host: host, settings: settings)) }
+        }
         return Dictionary(uniqueKeysWithValues: report.results.map { ($0.id, $0) })
     }
 
@@ -82,7 +86,7 @@ struct QuotingSandboxTests {
         settings.reportScript = script
         settings.queries = [query]
         settings.reportGlob = reports + "/r*.txt"
-        let results = try await run(settings)
+        let results = try await checksUnderTheLock(settings)
 
         #expect(markersCreated.isEmpty, "the shell ran part of a config value: \(markersCreated)")
         for id in [CheckID.scriptExecutable, .queriesPresent, .reportGeneration, .reportFile] {
@@ -95,21 +99,21 @@ struct QuotingSandboxTests {
     @Test func databaseValuesAreLiteral() async throws {
         var window = try sandboxSettings
         window.linkageWindow = "1 day'::interval; SELECT 1; --" + hostile("linkage_window")
-        let windowResults = try await run(window)
+        let windowResults = try await checksUnderTheLock(window)
         #expect(windowResults[.tradeLinkage]?.status == .fail)
         #expect(windowResults[.tradeLinkage]?.message.contains("invalid input syntax for type interval: \"\(window.linkageWindow)\"") == true,
                 "\(windowResults[.tradeLinkage]?.message ?? "")")
 
         var names = try sandboxSettings
         names.databaseContainer = "db" + hostile("container")
-        let nameResults = try await run(names)
+        let nameResults = try await checksUnderTheLock(names)
         #expect(nameResults[.dbRunning]?.message.contains("No such container: \(names.databaseContainer)") == true,
                 "\(nameResults[.dbRunning]?.message ?? "")")
 
         var login = try sandboxSettings
         login.databaseUser = "bot_user" + hostile("user")
         login.databaseName = "bot_trader_db" + hostile("name")
-        let loginResults = try await run(login)
+        let loginResults = try await checksUnderTheLock(login)
         #expect(loginResults[.dbConnectivity]?.status == .fail)
         // PostgreSQL shortens names to 63 bytes.
         #expect(loginResults[.dbConnectivity]?.message.contains("role \"" + login.databaseUser.utf8.prefix(63).map { Character(UnicodeScalar($0)) } + "\" does not exist") == true,

@@ -31,18 +31,26 @@ struct VerifySandboxTests {
     /// `expect` judge the verdicts.
     func scenario(_ damage: String, repair: String, expect: ([String: CheckResult]) -> Void) async throws {
         // The damage is to the shared host (a paused db, a changed script): in turn with other checkouts' tests.
-        let lock = try await SandboxLock.acquire()
-        defer { lock.release() }
+        let report = try await SandboxLock.holding {
+            try await broken(damage, repair: repair) { host in await (try CheckRunner()).run(in: CheckContext(host: host, settings: settings)) }
+        }
+        #expect(report.connectionLost == nil)
+        expect(Dictionary(uniqueKeysWithValues: report.results.map { ($0.id.rawValue, $0) }))
+    }
+
+    /// Under the sandbox lock the caller holds: breaks the app checkout with `damage` (run in it),
+    /// runs `body`, and repairs with `repair` however `body` ended.
+    func broken<T>(_ damage: String, repair: String, _ body: (SSHConnection) async throws -> T) async throws -> T {
         let host = try await SSHConnection.connect(to: try sandbox.target())
-        try await host.closing {
+        return try await host.closing {
             let app = shellQuote(sandbox.app)
             let broken = try await host.run("cd \(app) && \(damage)")
             try #require(broken.succeeded, "damage failed: \(broken.stderrText)")
-            let report = await (try CheckRunner()).run(in: CheckContext(host: host, settings: settings))
+            let outcome: Result<T, Error>
+            do { outcome = .success(try await body(host)) } catch { outcome = .failure(error) }
             let repaired = try await host.run("cd \(app) && \(repair)", timeout: .seconds(120))
             #expect(repaired.succeeded, "repair failed: \(repaired.stderrText)")
-            #expect(report.connectionLost == nil)
-            expect(Dictionary(uniqueKeysWithValues: report.results.map { ($0.id.rawValue, $0) }))
+            return try outcome.get()
         }
     }
 
@@ -303,7 +311,9 @@ extension VerifySandboxTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("verify.xml").path
-        let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--format", "junit", "--output", file])
+        let result = try await SandboxLock.holding {
+            try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--format", "junit", "--output", file])
+        }
         #expect(result.termination == .exited(0), "\(result.stdoutText)\(result.stderrText)")
         #expect(result.stdoutText.contains("9 checks: 9 passed"))
         let xml = try String(contentsOfFile: file, encoding: .utf8)
@@ -312,26 +322,26 @@ extension VerifySandboxTests {
     }
 
     @Test func cliExitsOneWhenACheckFailsAndJSONSaysWhich() async throws {
-        let host = try await SSHConnection.connect(to: try sandbox.target())
-        try await host.closing {
-            let script = shellQuote(sandbox.app + "/" + Self.script)
-            _ = try await host.run("chmod -x \(script)")
-            let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--format", "json", "--only", "script-executable"])
-            _ = try await host.run("chmod +x \(script)")
-            #expect(result.termination == .exited(1))
-            let object = try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any]
-            #expect(object?["status"] as? String == "fail")
-            let checks = object?["checks"] as? [[String: Any]]
-            #expect(checks?.first?["status"] as? String == "fail")
+        let result = try await SandboxLock.holding {
+            try await broken("chmod -x \(Self.script)", repair: "chmod +x \(Self.script)") { _ in
+                try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--format", "json", "--only", "script-executable"])
+            }
         }
+        #expect(result.termination == .exited(1))
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any]
+        #expect(object?["status"] as? String == "fail")
+        let checks = object?["checks"] as? [[String: Any]]
+        #expect(checks?.first?["status"] as? String == "fail")
     }
 }
 
 extension VerifySandboxTests {
     /// On the host itself, as a cron-driven self-check would run it: as the bot user, no ssh.
     @Test func localModeRunsTheSameChecksOnTheHost() async throws {
-        let result = try await BuiltBinary.botops.run(["verify", "--local", "--config", sandbox.configFile, "--format", "json"],
-                                                      prefix: ["runuser", "-u", sandbox.value("SANDBOX_USER"), "--"])
+        let result = try await SandboxLock.holding {
+            try await BuiltBinary.botops.run(["verify", "--local", "--config", sandbox.configFile, "--format", "json"],
+                                             prefix: ["runuser", "-u", sandbox.value("SANDBOX_USER"), "--"])
+        }
         #expect(result.termination == .exited(0), "\(result.stdoutText)\(result.stderrText)")
         let object = try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any]
         #expect(object?["destination"] as? String == "local")
@@ -350,8 +360,10 @@ extension VerifySandboxTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: pgrep.path)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
         let path = fake.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-        let result = try await BuiltBinary.botops.run(["verify", "--local", "--config", sandbox.configFile, "--only", "cron-scheduled"],
-                                                      prefix: ["runuser", "-u", sandbox.value("SANDBOX_USER"), "--", "env", "PATH=\(path)"])
+        let result = try await SandboxLock.holding {
+            try await BuiltBinary.botops.run(["verify", "--local", "--config", sandbox.configFile, "--only", "cron-scheduled"],
+                                             prefix: ["runuser", "-u", sandbox.value("SANDBOX_USER"), "--", "env", "PATH=\(path)"])
+        }
         #expect(result.termination == .exited(1), "\(result.stdoutText)\(result.stderrText)")
         #expect(result.stdoutText.contains("no cron daemon"))
     }

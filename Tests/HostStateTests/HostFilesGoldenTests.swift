@@ -1,22 +1,20 @@
 import Foundation
 @testable import HostState
+import SandboxSupport
 import Testing
 
 /// The files botops keeps on a host (audit.jsonl, holder.json, releases.json), byte for byte as
 /// this botops writes them, and read back unchanged: a host deployed by an earlier botops must stay
 /// readable by the next. A change to a golden file is a change of the host's format: it needs a
-/// reader for the old one first. `BOTOPS_RECORD_GOLDEN=1` writes a missing golden file (review it).
+/// reader for the old one first. `BOTOPS_RECORD_GOLDEN=1` writes a missing golden file, and that run fails (review it, run again).
 struct HostFilesGoldenTests {
     static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
-    /// Compares `written` with the golden file `name` (writing it when missing and asked to).
+    /// Compares `written` with the golden file `name` (GoldenFile: a missing one fails, recorded or not).
     static func expectGolden(_ name: String, _ written: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let file = golden.appendingPathComponent(name)
-        if !FileManager.default.fileExists(atPath: file.path), ProcessInfo.processInfo.environment["BOTOPS_RECORD_GOLDEN"] == "1" {
-            try written.write(to: file, atomically: true, encoding: .utf8)
+        if let mismatch = try GoldenFile.mismatch(golden.appendingPathComponent(name), written) {
+            Issue.record(Comment(rawValue: mismatch), sourceLocation: sourceLocation)
         }
-        let expected = try String(contentsOf: file, encoding: .utf8)
-        #expect(written == expected, "\(name) as botops writes it now:\n\(written)", sourceLocation: sourceLocation)
     }
 
     static func read(_ name: String) throws -> String {

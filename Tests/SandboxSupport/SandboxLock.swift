@@ -30,6 +30,13 @@ public final class SandboxLock: Sendable {
         try await acquire(path: path, wait: try waitFromEnvironment(ProcessInfo.processInfo.environment))
     }
 
+    /// Runs `body` holding the sandbox lock, released however it ends.
+    public static func holding<T>(_ body: () async throws -> T) async throws -> T {
+        let lock = try await acquire()
+        defer { lock.release() }
+        return try await body()
+    }
+
     /// The wait `BOTOPS_SANDBOX_LOCK_WAIT` (seconds) asks for, or the default.
     public static func waitFromEnvironment(_ environment: [String: String]) throws -> Duration {
         guard let text = environment["BOTOPS_SANDBOX_LOCK_WAIT"], !text.isEmpty else { return defaultWait }
