@@ -299,7 +299,11 @@ struct VerifySandboxTests {
 }
 
 extension VerifySandboxTests {
+    /// verify runs the report script, which writes a report into the shared checkout: in turn with
+    /// the other checkouts' tests, as every test here.
     @Test func cliWritesJUnitAtomicallyAndExitsZero() async throws {
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("verify.xml").path
@@ -312,12 +316,23 @@ extension VerifySandboxTests {
     }
 
     @Test func cliExitsOneWhenACheckFailsAndJSONSaysWhich() async throws {
+        // The script is made non-executable on the shared host: in turn, and put back however the run ends.
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
         let host = try await SSHConnection.connect(to: try sandbox.target())
         try await host.closing {
             let script = shellQuote(sandbox.app + "/" + Self.script)
-            _ = try await host.run("chmod -x \(script)")
-            let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--format", "json", "--only", "script-executable"])
-            _ = try await host.run("chmod +x \(script)")
+            let broken = try await host.run("chmod -x \(script)")
+            try #require(broken.succeeded, "\(broken.stderrText)")
+            let ran: Result<CommandResult, Error>
+            do {
+                ran = .success(try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--format", "json", "--only", "script-executable"]))
+            } catch {
+                ran = .failure(error)
+            }
+            let repaired = try await host.run("chmod +x \(script)")
+            #expect(repaired.succeeded, "\(repaired.stderrText)")
+            let result = try ran.get()
             #expect(result.termination == .exited(1))
             let object = try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any]
             #expect(object?["status"] as? String == "fail")
@@ -330,6 +345,8 @@ extension VerifySandboxTests {
 extension VerifySandboxTests {
     /// On the host itself, as a cron-driven self-check would run it: as the bot user, no ssh.
     @Test func localModeRunsTheSameChecksOnTheHost() async throws {
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
         let result = try await BuiltBinary.botops.run(["verify", "--local", "--config", sandbox.configFile, "--format", "json"],
                                                       prefix: ["runuser", "-u", sandbox.value("SANDBOX_USER"), "--"])
         #expect(result.termination == .exited(0), "\(result.stdoutText)\(result.stderrText)")
