@@ -373,3 +373,32 @@ extension VerifySandboxTests {
         #expect(result.stdoutText.contains("no cron daemon"))
     }
 }
+
+extension VerifySandboxTests {
+    /// The connection dies mid-run (the sshd session is killed as the database checks start):
+    /// `--format json` still prints one document, the incomplete results with `connection_lost`,
+    /// status unreachable, and exit 3. Read-only (two checks over a private sshd), so no lock.
+    @Test func aConnectionLostMidRunIsOneJSONDocumentAndExitsThree() async throws {
+        let scripts = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scripts) }
+        chmod(scripts.path, 0o755)
+        let force = scripts.appendingPathComponent("force.sh")
+        try """
+            #!/bin/sh
+            case "$SSH_ORIGINAL_COMMAND" in *docker*) kill -KILL $PPID; exit 1;; esac
+            exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
+
+            """.write(to: force, atomically: true, encoding: .utf8)
+        chmod(force.path, 0o755)
+        let server = try await TestSSHServer.start(hostKeys: [.ed25519], options: ["ForceCommand \(force.path)"])
+        defer { server.stop() }
+        let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]))
+        let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--host", "test-sshd", "--ssh-config", sshConfig,
+                                                       "--format", "json", "--only", "cron-scheduled,db-running"], prefix: ["env", "-C", "/"])
+        #expect(result.termination == .exited(3), "\(result.stdoutText)\(result.stderrText)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any], "\(result.stdoutText)")
+        #expect(object["status"] as? String == "unreachable")
+        #expect((object["connection_lost"] as? String)?.contains("connection lost to 127.0.0.1") == true, "\(object)")
+        #expect((object["checks"] as? [[String: Any]])?.count == 2)
+    }
+}
