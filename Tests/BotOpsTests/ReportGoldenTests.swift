@@ -6,7 +6,8 @@ import Testing
 
 /// verify's and gate's outputs for fixed reports, byte for byte, as the README and CI readers know
 /// them. A change to a golden file is a change users see: name it in the commit. To re-record
-/// after an intended change: BOTOPS_RECORD_GOLDEN=1 swift test --filter ReportGoldenTests.
+/// after an intended change: BOTOPS_RECORD_GOLDEN=1 swift test --filter ReportGoldenTests (which then
+/// fails, naming each file it wrote), review the diff, and run it again without the variable.
 @Suite struct ReportGoldenTests {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
@@ -57,14 +58,40 @@ import Testing
                    GateVerdict(.checks, .skip, "the host cannot be reached")],
         checks: nil)
 
-    static func expect(_ text: String, matches name: String) throws {
+    /// Recording never passes: a run with BOTOPS_RECORD_GOLDEN set (a CI job that inherited it)
+    /// compares nothing, so it fails, naming what it wrote; a golden file that is missing fails too.
+    static func expect(_ text: String, matches name: String, recording: Bool = ProcessInfo.processInfo.environment["BOTOPS_RECORD_GOLDEN"] == "1",
+                       in directory: URL = ReportGoldenTests.directory, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let file = directory.appendingPathComponent(name)
-        if ProcessInfo.processInfo.environment["BOTOPS_RECORD_GOLDEN"] == "1" {
+        if recording {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try text.write(to: file, atomically: true, encoding: .utf8)
+            Issue.record("recorded \(file.path) (BOTOPS_RECORD_GOLDEN=1): review it, then run the tests without the variable",
+                         sourceLocation: sourceLocation)
+            return
         }
-        let golden = try String(contentsOf: file, encoding: .utf8)
-        #expect(text == golden, "\(name) differs from its golden file:\n\(text)")
+        guard let golden = try? String(contentsOf: file, encoding: .utf8) else {
+            Issue.record("no golden file \(file.path): record it with BOTOPS_RECORD_GOLDEN=1 and commit it", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(text == golden, "\(name) differs from its golden file:\n\(text)", sourceLocation: sourceLocation)
+    }
+
+    /// The comparison itself: recording, a missing file and a difference each fail the test that asked.
+    @Test func recordingOrAMissingGoldenFileFails() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("botops-golden-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        withKnownIssue("a golden file that is missing") {
+            try Self.expect("text\n", matches: "missing.txt", recording: false, in: scratch)
+        }
+        withKnownIssue("recording") {
+            try Self.expect("text\n", matches: "recorded.txt", recording: true, in: scratch)
+        }
+        #expect(try String(contentsOf: scratch.appendingPathComponent("recorded.txt"), encoding: .utf8) == "text\n")
+        withKnownIssue("a difference") {
+            try Self.expect("other\n", matches: "recorded.txt", recording: false, in: scratch)
+        }
+        try Self.expect("text\n", matches: "recorded.txt", recording: false, in: scratch)
     }
 
     @Test(arguments: ReportFormat.allCases)

@@ -307,6 +307,8 @@ struct VerifySandboxTests {
 }
 
 extension VerifySandboxTests {
+    /// verify runs the report script, which writes a report into the shared checkout: in turn with
+    /// the other checkouts' tests, as every test here.
     @Test func cliWritesJUnitAtomicallyAndExitsZero() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -366,5 +368,41 @@ extension VerifySandboxTests {
         }
         #expect(result.termination == .exited(1), "\(result.stdoutText)\(result.stderrText)")
         #expect(result.stdoutText.contains("no cron daemon"))
+    }
+}
+
+extension VerifySandboxTests {
+    /// The connection dies mid-run (the sshd session is killed as the database checks start):
+    /// `--format json` still prints one document, the incomplete results with `connection_lost`,
+    /// status unreachable, and exit 3; `--notify` is sent that document. Read-only (two checks
+    /// over a private sshd), so no lock.
+    @Test func aConnectionLostMidRunIsOneJSONDocumentAndExitsThree() async throws {
+        let scripts = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scripts) }
+        chmod(scripts.path, 0o755)
+        let force = scripts.appendingPathComponent("force.sh")
+        try """
+            #!/bin/sh
+            case "$SSH_ORIGINAL_COMMAND" in *docker*) kill -KILL $PPID; exit 1;; esac
+            exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
+
+            """.write(to: force, atomically: true, encoding: .utf8)
+        chmod(force.path, 0o755)
+        let server = try await TestSSHServer.start(hostKeys: [.ed25519], options: ["ForceCommand \(force.path)"])
+        defer { server.stop() }
+        let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]))
+        // --notify sends the same document: a lost connection needs attention.
+        let notified = scripts.appendingPathComponent("notified.json").path
+        let config = scripts.appendingPathComponent("botops.yml").path
+        try (try String(contentsOfFile: sandbox.configFile, encoding: .utf8) + "\nnotify:\n  command: cat > \(shellQuote(notified))\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try await BuiltBinary.botops.run(["verify", "--config", config, "--host", "test-sshd", "--ssh-config", sshConfig,
+                                                       "--format", "json", "--only", "cron-scheduled,db-running", "--notify"], prefix: ["env", "-C", "/"])
+        #expect(result.termination == .exited(3), "\(result.stdoutText)\(result.stderrText)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any], "\(result.stdoutText)")
+        #expect(object["status"] as? String == "unreachable")
+        #expect((object["connection_lost"] as? String)?.contains("connection lost to 127.0.0.1") == true, "\(object)")
+        #expect((object["checks"] as? [[String: Any]])?.count == 2)
+        #expect(try String(contentsOfFile: notified, encoding: .utf8) == result.stdoutText)
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 /// "Run the nine checks" is one use case, `Verification` (Sources/BotOpsKit/Verify.swift): verify,
-/// gate and deploy's baseline and checks steps go through it, so the settings, the selection and
-/// the timeout are composed in one place. Outside Checks, only it builds a `CheckRunner`.
+/// gate, deploy's baseline and checks steps, and recover's diagnosis and checks go through it, so
+/// the settings, the selection and the timeout are composed in one place. Outside Checks, only it builds a `CheckRunner`.
 @Suite struct VerificationUseCaseTests {
     static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Sources")
@@ -12,8 +12,6 @@ import Testing
     static let allowed: Set<String> = [
         "BotOpsKit/Verify.swift",  // Verification itself
         "botops/Verify.swift",  // validates --only/--skip before any config is loaded
-        // FIXME: recover still builds its own runner (Recover/ is not converted yet).
-        "BotOpsKit/Recover/Recoverer.swift",
     ]
 
     @Test func onlyVerificationBuildsACheckRunnerOutsideChecks() throws {

@@ -172,7 +172,7 @@ public struct Recoverer: Sendable {
                 case .modes: outcome = try await repairModes(diagnosis)
                 case .database: outcome = try await repairDatabase(diagnosis)
                 case .checks:
-                    let checks = await (try CheckRunner()).run(in: CheckContext(host: runner, settings: config.checkSettings()))
+                    let checks = await (try Verification(config: config)).checks(on: runner)
                     if let lost = checks.connectionLost { throw lost }
                     finalChecks = checks
                     let verdict = Self.checksVerdict(checks.results.map { ($0.id, $0.status) })
@@ -217,8 +217,8 @@ public struct Recoverer: Sendable {
         async let statusRead = reader.read()
         async let factsResult = runner.run(RecoverFacts.command(config, marker: marker))
         // The report script is not run here: the final checks run it once.
-        let checkRunner = try CheckRunner(skip: [.reportGeneration])
-        async let checks = checkRunner.run(in: CheckContext(host: runner, settings: config.checkSettings()))
+        let verification = try Verification(config: config, skip: [.reportGeneration])
+        async let checks = verification.checks(on: runner)
         async let databaseProbe = runner.run(RunningDatabase.probe(container: config.database.container, timeout: .seconds(30)))
         var diagnosis = Diagnosis(status: try await statusRead, facts: RecoverFacts.parse(try await factsResult.stdout, marker: marker),
                                   checks: await checks,
