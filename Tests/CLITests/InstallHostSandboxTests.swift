@@ -98,14 +98,16 @@ struct InstallHostSandboxTests {
 
     /// Ctrl-C while the binary is on its way (botops stopped with SIGSTOP once its part is on the
     /// host, so the upload is surely unfinished): exit 130, the installed botops still the old
-    /// one and still running, and no part left once the host's copy has noticed the closed channel.
+    /// one and still running, no part left once the host's copy has noticed the closed channel, the
+    /// JSON saying interrupted (130) and the deploy lock free.
     @Test func anInterruptedUploadKeepsTheInstalledBotopsAndLeavesNoPart() async throws {
         let binary = try await Self.releaseBinary()
         let local = try operatorDirectory()
         defer { try? FileManager.default.removeItem(at: local) }
         try await withoutHostBotops { host in
             #expect(try await host.run("mkdir -p botops/bin && printf '#!/bin/sh\\necho old\\n' > botops/bin/botops && chmod 755 botops/bin/botops").succeeded)
-            let running = try RunningBinary(["install-host", "--config", local.appendingPathComponent("botops.yml").path, "--binary", binary])
+            let config = local.appendingPathComponent("botops.yml").path
+            let running = try RunningBinary(["install-host", "--config", config, "--binary", binary, "--format", "json"])
             let pid = running.process.processIdentifier
             var stopped = false
             for _ in 0..<2000 where !stopped {
@@ -118,9 +120,18 @@ struct InstallHostSandboxTests {
             let part = try await host.run("ls -A botops/bin").stdoutText
             kill(pid, SIGINT)
             kill(pid, SIGCONT)
+            let output = String(decoding: running.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             let (exit, stderr) = running.exitStatus()
             try #require(part.contains(".botops-upload."), "the upload ended before botops was stopped: \(part)")
             #expect(exit == 130, "\(stderr)")
+            // The JSON says so, with the exit code the process ends with (it said "failed", 1).
+            let report = try Self.object(output)
+            #expect(report["outcome"] as? String == "interrupted", "\(output)")
+            #expect(report["exit_code"] as? Int == 130, "\(output)")
+            #expect(stderr.contains("install-host interrupted (SIGINT)"), "\(stderr)")
+            // And the deploy lock it took is free again.
+            let lock = try await BuiltBinary.botops.run(["lock", "status", "--config", config])
+            #expect(lock.stdoutText.hasPrefix("free"), "\(lock.stdoutText)\(lock.stderrText)")
 
             // The host's copy ends once sshd closes its channel: bounded, not instant.
             var left = ""
