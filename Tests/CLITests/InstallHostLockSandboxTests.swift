@@ -30,7 +30,8 @@ extension InstallHostSandboxTests {
         try await withoutHostBotops { host in
             let first = try RunningBinary(["install-host", "--config", config, "--binary", binary, "--format", "json"])
             let pid = first.process.processIdentifier
-            defer { kill(pid, SIGCONT) }
+            // Never left running past this test (and the sandbox lock): continued, and waited for.
+            defer { kill(pid, SIGCONT); first.process.waitUntilExit() }
             var stopped = false
             for _ in 0..<2000 where !stopped {
                 if try await host.run("ls -A botops/bin 2>/dev/null").stdoutText.contains(".botops-upload.") {
