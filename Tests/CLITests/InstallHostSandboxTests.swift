@@ -146,6 +146,24 @@ struct InstallHostSandboxTests {
         }
     }
 
+    /// A bot-engine the host's checks pass but whose `--version` fails there (/bin/false): exit 1,
+    /// and the installed botops is the old one still (it was replaced before bot-engine was tried),
+    /// no staged copy left.
+    @Test func aBotEngineThatFailsItsVersionLeavesTheInstalledBotopsAsItWas() async throws {
+        let binary = try await Self.releaseBinary()
+        let local = try operatorDirectory()
+        defer { try? FileManager.default.removeItem(at: local) }
+        try await withoutHostBotops { host in
+            #expect(try await host.run("mkdir -p botops/bin && printf '#!/bin/sh\\necho old\\n' > botops/bin/botops && chmod 755 botops/bin/botops").succeeded)
+            let result = try await BuiltBinary.botops.run(["install-host", "--config", local.appendingPathComponent("botops.yml").path,
+                                                           "--binary", binary, "--engine-binary", "/bin/false"])
+            #expect(result.termination == .exited(1), "\(result.stderrText)")
+            #expect(result.stderrText.contains("the copied bot-engine does not run on the host"), "\(result.stderrText)")
+            #expect(try await host.run("botops/bin/botops --version").stdoutText == "old\n", "botops was replaced though the install failed")
+            #expect(try await host.run("ls -A botops/bin").stdoutText == "botops\n")
+        }
+    }
+
     @Test func refusesABuildThatNeedsTheSwiftRuntimeAndCopiesNothing() async throws {
         let local = try operatorDirectory()
         defer { try? FileManager.default.removeItem(at: local) }

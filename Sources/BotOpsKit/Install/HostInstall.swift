@@ -130,9 +130,15 @@ public struct HostInstall: Sendable {
         // The new binary proves itself under a name of its own before it replaces the installed one.
         // One name, not one per run: the caller holds the deploy lock (two install-hosts at once
         // would move each other's binary), and a run cut short leaves no more than one stray copy.
-        _ = try await place(binary, at: Self.binaryPath, on: runner, timeout: timeout)
+        // Both binaries prove themselves before either replaces its installed one: a bot-engine
+        // that fails leaves the installed botops as it was too.
+        _ = try await stage(binary, at: Self.binaryPath, on: runner, timeout: timeout)
         if let engine {
-            outcome.engineVersion = try await place(engine.path, at: Self.enginePath, on: runner, timeout: timeout)
+            outcome.engineVersion = try await stage(engine.path, at: Self.enginePath, alsoStaged: [Self.binaryPath], on: runner, timeout: timeout)
+        }
+        for path in [Self.binaryPath] + (engine == nil ? [] : [Self.enginePath]) {
+            try await check(runner.run("cd && mv -f -- \(shellQuote(path + ".new")) \(shellQuote(path))", timeout: .seconds(30)),
+                            "move \((path as NSString).lastPathComponent) into place")
         }
         for file in files {
             try await Upload(localPath: file.local, remotePath: "~/botops/" + file.remote, mode: file.mode).run(on: runner, timeout: timeout)
@@ -152,18 +158,17 @@ public struct HostInstall: Sendable {
         return outcome
     }
 
-    /// Uploads `local` to `path` (relative to the host's home) under a temporary name, runs its
-    /// `--version` there and only then moves it into place; returns what `--version` printed.
-    private func place(_ local: String, at path: String, on runner: some CommandRunner, timeout: Duration) async throws -> String {
+    /// Uploads `local` to `path.new` (relative to the host's home) and runs its `--version` there;
+    /// returns what it printed. On failure `path.new` and the `alsoStaged` ones are removed.
+    private func stage(_ local: String, at path: String, alsoStaged: [String] = [], on runner: some CommandRunner, timeout: Duration) async throws -> String {
         let staged = path + ".new"
         try await Upload(localPath: local, remotePath: "~/" + staged, mode: "755").run(on: runner, timeout: timeout)
         let tried = try await runner.run("cd && ./\(shellQuote(staged)) --version", timeout: .seconds(30))
-        let program = (path as NSString).lastPathComponent
         guard tried.succeeded else {
-            _ = try? await runner.run("cd && rm -f -- \(shellQuote(staged))", timeout: .seconds(30))
+            _ = try? await runner.run("cd && rm -f -- \(shellCommand(([path] + alsoStaged).map { $0 + ".new" }))", timeout: .seconds(30))
+            let program = (path as NSString).lastPathComponent
             throw HostInstallError.versionFailed(program: program, output: String(decoding: tried.stdout + tried.stderr, as: UTF8.self))
         }
-        try await check(runner.run("cd && mv -f -- \(shellQuote(staged)) \(shellQuote(path))", timeout: .seconds(30)), "move \(program) into place")
         return String(decoding: tried.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
