@@ -79,6 +79,18 @@ struct InstallHostSandboxTests {
             #expect(!result.stdoutText.contains("postgres://") && !result.stderrText.contains("postgres://"), "engine.env's value was printed")
             let env = try await host.run("grep -v '^#' botops/engine.env")
             #expect(env.stdoutText == "BOT_DATABASE_URL=postgres://bot_user@127.0.0.1:55432/bot_trader_db\n")
+            // Following the README (the password in ~/.pgpass), bot-engine reaches the ledger with
+            // engine.env sourced as crontab.d's entries source it; without ~/.pgpass it cannot.
+            // One script, so ~/.pgpass is gone again whatever happens; the password never leaves the host.
+            let connect = "cd ~/botops && (set -a && . ./engine.env && set +a && ./bin/bot-engine linkage --hours 1)"
+            let connects = try await host.run("""
+                [ ! -e ~/.pgpass ] || { echo 'bot has a ~/.pgpass already' >&2; exit 9; }
+                \(connect) 2>&1 | grep -q 'no password supplied' || { echo 'connected without a password' >&2; exit 8; }
+                umask 077 && printf '127.0.0.1:55432:bot_trader_db:bot_user:%s\\n' "$(sed -n 's/^POSTGRES_PASSWORD=//p' \(sandbox.app)/.env)" > ~/.pgpass
+                \(connect); rc=$?; rm -f ~/.pgpass; exit $rc
+                """)
+            #expect(connects.succeeded, "\(connects.stdoutText)\(connects.stderrText)")
+            #expect(connects.stdoutText.hasPrefix("total_trades "), "\(connects.stdoutText)")
             #expect(try await host.run("echo 'BOT_DATABASE_URL=postgres://mine@127.0.0.1:1/x' > botops/engine.env").succeeded)
             let weekly = try await host.run("cat botops/crontab.d/weekly-verify.cron")
             #expect(weekly.stdout == Array(try Data(contentsOf: local.appendingPathComponent("crontab.d/weekly-verify.cron"))))
