@@ -101,7 +101,8 @@ struct InstallHost: HostCommand {
         if let version = outcome.engineVersion { print("~/\(HostInstall.enginePath) --version: \(version)") }
         switch outcome.engineEnv {
         case .created: print("created ~/\(EngineEnvFile.path) (mode 600): bot-engine's BOT_DATABASE_URL, from the db container's port; the password goes in ~/.pgpass")
-        case .kept: print("kept ~/\(EngineEnvFile.path) as it is")
+        case .wouldCreate: print("would create ~/\(EngineEnvFile.path) (mode 600): bot-engine's BOT_DATABASE_URL, from the db container's port")
+        case .kept: print("\(dryRun ? "would keep" : "kept") ~/\(EngineEnvFile.path) as it is")
         case .notCreated, nil: break
         }
     }

@@ -58,6 +58,7 @@ struct InstallHostSandboxTests {
             let dry = try await BuiltBinary.botops.run(["install-host", "--config", config, "--binary", binary, "--dry-run"])
             #expect(dry.termination == .exited(0), "\(dry.stderrText)")
             #expect(dry.stdoutText.contains("would copy \(binary) -> ~/botops/bin/botops"))
+            #expect(dry.stdoutText.contains("would create ~/botops/engine.env (mode 600)"), "\(dry.stdoutText)")
             #expect(try await host.run("cd && [ ! -e botops ]").succeeded, "--dry-run copied something")
 
             let result = try await BuiltBinary.botops.run(["install-host", "--config", config, "--binary", binary])

@@ -74,6 +74,8 @@ public enum EngineEnvFile {
 
     public enum Outcome: Sendable, Equatable {
         case created
+        /// In a dry run: none exists and the port is known.
+        case wouldCreate
         case kept
         /// Not created: why, and what the operator writes instead.
         case notCreated(reason: String, instructions: String)

@@ -100,7 +100,7 @@ public struct HostInstall: Sendable {
         public var engineVersion: String?
         /// A bot-engine found beside botops that the host cannot run, so not copied.
         public var engineSkipped: [RuntimeProblem] = []
-        /// What became of `~/botops/engine.env`; nil in a dry run.
+        /// What became of `~/botops/engine.env` (in a dry run: what would).
         public var engineEnv: EngineEnvFile.Outcome?
     }
 
@@ -123,7 +123,10 @@ public struct HostInstall: Sendable {
                 engine = nil
             }
         }
-        if dryRun { return outcome }
+        if dryRun {
+            outcome.engineEnv = try await writeEngineEnv(on: runner, dryRun: true)
+            return outcome
+        }
 
         let directories = Set(files.map { ("botops/" + $0.remote as NSString).deletingLastPathComponent } + ["botops/bin"]).sorted()
         try await check(runner.run("cd && umask 077 && mkdir -p -- \(shellCommand(directories))", timeout: .seconds(30)), "create ~/botops")
@@ -153,7 +156,7 @@ public struct HostInstall: Sendable {
             throw HostInstallError.installedVersionFailed(output: String(decoding: version.stdout + version.stderr, as: UTF8.self))
         }
         outcome.hostVersion = String(decoding: version.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        outcome.engineEnv = try await writeEngineEnv(on: runner)
+        outcome.engineEnv = try await writeEngineEnv(on: runner, dryRun: false)
         outcome.installed = try await installedDigests(on: runner, engine: engine != nil)
         return outcome
     }
@@ -175,7 +178,8 @@ public struct HostInstall: Sendable {
     /// `~/botops/engine.env` for the crontab.d entries that run bot-engine: created from the db
     /// container's port when it does not exist, never replaced; when the port cannot be told,
     /// nothing is written and the outcome says what the operator writes.
-    private func writeEngineEnv(on runner: some CommandRunner) async throws -> EngineEnvFile.Outcome {
+    /// With `dryRun`, only says what it would do (`.wouldCreate`), writing nothing.
+    private func writeEngineEnv(on runner: some CommandRunner, dryRun: Bool) async throws -> EngineEnvFile.Outcome {
         let probe = EngineDatabaseURL.Probe(container: database.container, user: database.user, database: database.name)
         let probed = try await runner.run(probe.command.text, timeout: .seconds(30))
         let instructions = EngineEnvFile.instructions(user: database.user, database: database.name)
@@ -184,6 +188,10 @@ public struct HostInstall: Sendable {
             let exists = try await runner.run("cd && [ -e \(shellQuote(EngineEnvFile.path)) ]", timeout: .seconds(30))
             return exists.succeeded ? .kept : .notCreated(reason: unknown.reason, instructions: instructions)
         case .success(let url):
+            if dryRun {
+                let exists = try await runner.run("cd && [ -e \(shellQuote(EngineEnvFile.path)) ]", timeout: .seconds(30))
+                return exists.succeeded ? .kept : .wouldCreate
+            }
             let written = try await runner.run(EngineEnvFile.createScript(line: url.envLine).text, timeout: .seconds(30))
             try check(written, "create ~/\(EngineEnvFile.path)")
             return String(decoding: written.stdout, as: UTF8.self).contains("created") ? .created : .kept

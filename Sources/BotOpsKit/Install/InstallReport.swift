@@ -51,6 +51,7 @@ public enum InstallReport {
         switch outcome {
         case nil: return NSNull()
         case .created: return ["path": path, "action": "created", "mode": "600"]
+        case .wouldCreate: return ["path": path, "action": "would create", "mode": "600"]
         case .kept: return ["path": path, "action": "kept"]
         case .notCreated(let reason, let instructions): return ["path": path, "action": "not created", "why": reason, "write": instructions]
         }
