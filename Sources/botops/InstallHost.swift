@@ -38,20 +38,21 @@ struct InstallHost: HostCommand {
     var lockWait: Duration?
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
-        var install: HostInstall?
+        let files: HostInstall
         do {
             let configPath = connection.config ?? HostSelection.defaultConfigPath
-            let files = try HostInstall(binary: try binaryPath(), engineBinary: engineBinary, configPath: configPath, config: session.config)
-            install = files
-            if !dryRun {
-                // Two install-hosts at once would swap each other's binaries; a deploy, backup or
-                // crontab change holds it too, and the refusal names the holder.
-                // The refusal's advice is --lock-wait: it waits here too.
-                _ = try await session.acquireDeployLock(as: .current(command: commandLine(), step: "install-host"), wait: lockWait, onWaiting: { holder in
-                    FileHandle.standardError.write(Data("botops: waiting for the deploy lock (\(holder.map { terminalSafe($0.summary) } ?? "held")), up to --lock-wait\n".utf8))
-                })
-            }
-            let outcome = try await files.run(on: try await session.host(), dryRun: dryRun)
+            files = try HostInstall(binary: try binaryPath(), engineBinary: engineBinary, configPath: configPath, config: session.config)
+        } catch {
+            if format == .json { print(InstallReport.json(error: error, install: nil, dryRun: dryRun)) }
+            throw error
+        }
+        // Ctrl-C or SIGTERM cancels the work and is waited for: the deploy lock is released once
+        // the step in flight has stopped, and the report (JSON too) says interrupted, with the exit
+        // code the process ends with (abandoned, the body was cut off before it said anything).
+        let work = Task { try await install(files, session) }
+        session.interruption.onRequest(stillRunning: { "install-host's copy in flight (its part is removed when the channel closes)" }) { _ in work.cancel() }
+        do {
+            let outcome = try await work.value
             if format == .json {
                 print(InstallReport.json(files, outcome, dryRun: dryRun))
             } else {
@@ -60,9 +61,28 @@ struct InstallHost: HostCommand {
             warnings(files, outcome)
             return ExitStatus(.success)
         } catch {
-            if format == .json { print(InstallReport.json(error: error, install: install, dryRun: dryRun)) }
+            // A lost connection says more than the interruption: the lifecycle reports it (exit 3).
+            if let signal = session.interruption.signal, BotOpsExitCode(for: error) != .unreachable {
+                if format == .json { print(InstallReport.json(interruptedBy: signal, install: files, dryRun: dryRun)) }
+                FileHandle.standardError.write(Data("botops: \(HostInstallInterrupted(signal: signal))\n".utf8))
+                return ExitStatus(passingThrough: 128 + signal)
+            }
+            if format == .json { print(InstallReport.json(error: error, install: files, dryRun: dryRun)) }
             throw error
         }
+    }
+
+    /// Takes the deploy lock (not for a dry run) and installs.
+    private func install(_ files: HostInstall, _ session: CommandSession) async throws -> HostInstall.Outcome {
+        if !dryRun {
+            // Two install-hosts at once would swap each other's binaries; a deploy, backup or
+            // crontab change holds it too, and the refusal names the holder.
+            // The refusal's advice is --lock-wait: it waits here too.
+            _ = try await session.acquireDeployLock(as: .current(command: commandLine(), step: "install-host"), wait: lockWait, onWaiting: { holder in
+                FileHandle.standardError.write(Data("botops: waiting for the deploy lock (\(holder.map { terminalSafe($0.summary) } ?? "held")), up to --lock-wait\n".utf8))
+            })
+        }
+        return try await files.run(on: try await session.host(), dryRun: dryRun)
     }
 
     func failedToStart(_ error: Error) {
@@ -81,7 +101,8 @@ struct InstallHost: HostCommand {
         if let version = outcome.engineVersion { print("~/\(HostInstall.enginePath) --version: \(version)") }
         switch outcome.engineEnv {
         case .created: print("created ~/\(EngineEnvFile.path) (mode 600): bot-engine's BOT_DATABASE_URL, from the db container's port; the password goes in ~/.pgpass")
-        case .kept: print("kept ~/\(EngineEnvFile.path) as it is")
+        case .wouldCreate: print("would create ~/\(EngineEnvFile.path) (mode 600): bot-engine's BOT_DATABASE_URL, from the db container's port")
+        case .kept: print("\(dryRun ? "would keep" : "kept") ~/\(EngineEnvFile.path) as it is")
         case .notCreated, nil: break
         }
     }

@@ -34,6 +34,16 @@ import Testing
         #expect(!probe.command.text.contains("{{json .Config.Env}}"))
     }
 
+    /// engine.env is sourced by a shell (`set -a; . ./engine.env`): a user or database name from
+    /// botops.yml with a space, `$` or quote must reach bot-engine as one value, running nothing.
+    @Test func namesWithShellCharactersAreSourcedAsOneValue() async throws {
+        let probe = EngineDatabaseURL.Probe(container: "db", user: "bot user$(echo ran)", database: "it's;db")
+        let line = try probe.parse("host||\n", succeeded: true).get().envLine
+        #expect(line == "BOT_DATABASE_URL=postgres://bot%20user%24%28echo%20ran%29@127.0.0.1:5432/it%27s%3Bdb")
+        let sourced = try await LocalHost().run("set -a; " + line + "; printf '%s' \"$BOT_DATABASE_URL\"")
+        #expect(sourced.succeeded && sourced.stdoutText == String(line.dropFirst("BOT_DATABASE_URL=".count)), "\(sourced.stderrText)")
+    }
+
     @Test func engineEnvIsCreatedMode600AndNeverReplaced() async throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("botops-engine-env-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)

@@ -17,6 +17,18 @@ extension InstallHostSandboxTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any], "\(text)")
     }
 
+    /// Stops `running` (SIGSTOP) once its upload's part is on the host, so it surely runs, mid-upload,
+    /// while the test goes on; the caller continues it and waits for it.
+    static func stopMidUpload(_ running: RunningBinary, host: SSHConnection) async throws {
+        for _ in 0..<2000 {
+            if try await host.run("ls -A botops/bin 2>/dev/null").stdoutText.contains(".botops-upload.") {
+                kill(running.process.processIdentifier, SIGSTOP)
+                return
+            }
+        }
+        try #require(Bool(false), "the install-host's upload never appeared on the host")
+    }
+
     /// The first install-host is stopped (SIGSTOP) while its binary is on its way, so the second
     /// surely starts while the first runs: the second is refused (exit 4, the first named, JSON
     /// with its exit code) and copies nothing; the first then completes, its binary in place whole
@@ -30,15 +42,9 @@ extension InstallHostSandboxTests {
         try await withoutHostBotops { host in
             let first = try RunningBinary(["install-host", "--config", config, "--binary", binary, "--format", "json"])
             let pid = first.process.processIdentifier
-            defer { kill(pid, SIGCONT) }
-            var stopped = false
-            for _ in 0..<2000 where !stopped {
-                if try await host.run("ls -A botops/bin 2>/dev/null").stdoutText.contains(".botops-upload.") {
-                    kill(pid, SIGSTOP)
-                    stopped = true
-                }
-            }
-            try #require(stopped, "the first install-host's upload never appeared on the host")
+            // Never left running past this test (and the sandbox lock): continued, and waited for.
+            defer { kill(pid, SIGCONT); first.process.waitUntilExit() }
+            try await Self.stopMidUpload(first, host: host)
 
             let second = try await BuiltBinary.botops.run(["install-host", "--config", config, "--binary", binary, "--format", "json"])
             kill(pid, SIGCONT)
@@ -84,14 +90,7 @@ extension InstallHostSandboxTests {
             let pid = first.process.processIdentifier
             // Never left running past this test (and the sandbox lock): continued, and waited for.
             defer { kill(pid, SIGCONT); first.process.waitUntilExit() }
-            var stopped = false
-            for _ in 0..<2000 where !stopped {
-                if try await host.run("ls -A botops/bin 2>/dev/null").stdoutText.contains(".botops-upload.") {
-                    kill(pid, SIGSTOP)
-                    stopped = true
-                }
-            }
-            try #require(stopped, "the first install-host's upload never appeared on the host")
+            try await Self.stopMidUpload(first, host: host)
 
             let second = try RunningBinary(["install-host", "--config", config, "--binary", binary, "--lock-wait", "10m"])
             defer { second.process.waitUntilExit() }

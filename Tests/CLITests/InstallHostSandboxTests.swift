@@ -58,6 +58,7 @@ struct InstallHostSandboxTests {
             let dry = try await BuiltBinary.botops.run(["install-host", "--config", config, "--binary", binary, "--dry-run"])
             #expect(dry.termination == .exited(0), "\(dry.stderrText)")
             #expect(dry.stdoutText.contains("would copy \(binary) -> ~/botops/bin/botops"))
+            #expect(dry.stdoutText.contains("would create ~/botops/engine.env (mode 600)"), "\(dry.stdoutText)")
             #expect(try await host.run("cd && [ ! -e botops ]").succeeded, "--dry-run copied something")
 
             let result = try await BuiltBinary.botops.run(["install-host", "--config", config, "--binary", binary])
@@ -79,6 +80,18 @@ struct InstallHostSandboxTests {
             #expect(!result.stdoutText.contains("postgres://") && !result.stderrText.contains("postgres://"), "engine.env's value was printed")
             let env = try await host.run("grep -v '^#' botops/engine.env")
             #expect(env.stdoutText == "BOT_DATABASE_URL=postgres://bot_user@127.0.0.1:55432/bot_trader_db\n")
+            // Following the README (the password in ~/.pgpass), bot-engine reaches the ledger with
+            // engine.env sourced as crontab.d's entries source it; without ~/.pgpass it cannot.
+            // One script, so ~/.pgpass is gone again whatever happens; the password never leaves the host.
+            let connect = "cd ~/botops && (set -a && . ./engine.env && set +a && ./bin/bot-engine linkage --hours 1)"
+            let connects = try await host.run("""
+                [ ! -e ~/.pgpass ] || { echo 'bot has a ~/.pgpass already' >&2; exit 9; }
+                \(connect) 2>&1 | grep -q 'no password supplied' || { echo 'connected without a password' >&2; exit 8; }
+                umask 077 && printf '127.0.0.1:55432:bot_trader_db:bot_user:%s\\n' "$(sed -n 's/^POSTGRES_PASSWORD=//p' \(sandbox.app)/.env)" > ~/.pgpass
+                \(connect); rc=$?; rm -f ~/.pgpass; exit $rc
+                """)
+            #expect(connects.succeeded, "\(connects.stdoutText)\(connects.stderrText)")
+            #expect(connects.stdoutText.hasPrefix("total_trades "), "\(connects.stdoutText)")
             #expect(try await host.run("echo 'BOT_DATABASE_URL=postgres://mine@127.0.0.1:1/x' > botops/engine.env").succeeded)
             let weekly = try await host.run("cat botops/crontab.d/weekly-verify.cron")
             #expect(weekly.stdout == Array(try Data(contentsOf: local.appendingPathComponent("crontab.d/weekly-verify.cron"))))
@@ -98,14 +111,16 @@ struct InstallHostSandboxTests {
 
     /// Ctrl-C while the binary is on its way (botops stopped with SIGSTOP once its part is on the
     /// host, so the upload is surely unfinished): exit 130, the installed botops still the old
-    /// one and still running, and no part left once the host's copy has noticed the closed channel.
+    /// one and still running, no part left once the host's copy has noticed the closed channel, the
+    /// JSON saying interrupted (130) and the deploy lock free.
     @Test func anInterruptedUploadKeepsTheInstalledBotopsAndLeavesNoPart() async throws {
         let binary = try await Self.releaseBinary()
         let local = try operatorDirectory()
         defer { try? FileManager.default.removeItem(at: local) }
         try await withoutHostBotops { host in
             #expect(try await host.run("mkdir -p botops/bin && printf '#!/bin/sh\\necho old\\n' > botops/bin/botops && chmod 755 botops/bin/botops").succeeded)
-            let running = try RunningBinary(["install-host", "--config", local.appendingPathComponent("botops.yml").path, "--binary", binary])
+            let config = local.appendingPathComponent("botops.yml").path
+            let running = try RunningBinary(["install-host", "--config", config, "--binary", binary, "--format", "json"])
             let pid = running.process.processIdentifier
             var stopped = false
             for _ in 0..<2000 where !stopped {
@@ -118,9 +133,18 @@ struct InstallHostSandboxTests {
             let part = try await host.run("ls -A botops/bin").stdoutText
             kill(pid, SIGINT)
             kill(pid, SIGCONT)
+            let output = String(decoding: running.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             let (exit, stderr) = running.exitStatus()
             try #require(part.contains(".botops-upload."), "the upload ended before botops was stopped: \(part)")
             #expect(exit == 130, "\(stderr)")
+            // The JSON says so, with the exit code the process ends with (it said "failed", 1).
+            let report = try Self.object(output)
+            #expect(report["outcome"] as? String == "interrupted", "\(output)")
+            #expect(report["exit_code"] as? Int == 130, "\(output)")
+            #expect(stderr.contains("install-host interrupted (SIGINT)"), "\(stderr)")
+            // And the deploy lock it took is free again.
+            let lock = try await BuiltBinary.botops.run(["lock", "status", "--config", config])
+            #expect(lock.stdoutText.hasPrefix("free"), "\(lock.stdoutText)\(lock.stderrText)")
 
             // The host's copy ends once sshd closes its channel: bounded, not instant.
             var left = ""
@@ -132,6 +156,24 @@ struct InstallHostSandboxTests {
             #expect(!left.contains(".botops-upload."), "a part was left on the host: \(left)")
             #expect(!left.contains("botops.new"), "\(left)")
             #expect(try await host.run("botops/bin/botops --version").stdoutText == "old\n", "the installed botops was replaced")
+        }
+    }
+
+    /// A bot-engine the host's checks pass but whose `--version` fails there (/bin/false): exit 1,
+    /// and the installed botops is the old one still (it was replaced before bot-engine was tried),
+    /// no staged copy left.
+    @Test func aBotEngineThatFailsItsVersionLeavesTheInstalledBotopsAsItWas() async throws {
+        let binary = try await Self.releaseBinary()
+        let local = try operatorDirectory()
+        defer { try? FileManager.default.removeItem(at: local) }
+        try await withoutHostBotops { host in
+            #expect(try await host.run("mkdir -p botops/bin && printf '#!/bin/sh\\necho old\\n' > botops/bin/botops && chmod 755 botops/bin/botops").succeeded)
+            let result = try await BuiltBinary.botops.run(["install-host", "--config", local.appendingPathComponent("botops.yml").path,
+                                                           "--binary", binary, "--engine-binary", "/bin/false"])
+            #expect(result.termination == .exited(1), "\(result.stderrText)")
+            #expect(result.stderrText.contains("the copied bot-engine does not run on the host"), "\(result.stderrText)")
+            #expect(try await host.run("botops/bin/botops --version").stdoutText == "old\n", "botops was replaced though the install failed")
+            #expect(try await host.run("ls -A botops/bin").stdoutText == "botops\n")
         }
     }
 

@@ -12,8 +12,14 @@ public struct EngineDatabaseURL: Sendable, Equatable {
     public var user: String
     public var database: String
 
-    /// `postgres://USER@HOST:PORT/DATABASE`: no password; libpq reads it from ~/.pgpass.
-    public var url: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+    /// `postgres://USER@HOST:PORT/DATABASE`: no password; libpq reads it from ~/.pgpass. USER and
+    /// DATABASE percent-encoded (libpq decodes them): the line is sourced by a shell, where a
+    /// space, `$` or quote from botops.yml would split it or run something.
+    public var url: String { "postgres://\(Self.encoded(user))@\(host):\(port)/\(Self.encoded(database))" }
+
+    static func encoded(_ part: String) -> String {
+        part.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? part
+    }
 
     /// The line `~/botops/engine.env` holds; the crontab.d entries source it with `set -a`.
     public var envLine: String { "BOT_DATABASE_URL=" + url }
@@ -74,6 +80,8 @@ public enum EngineEnvFile {
 
     public enum Outcome: Sendable, Equatable {
         case created
+        /// In a dry run: none exists and the port is known.
+        case wouldCreate
         case kept
         /// Not created: why, and what the operator writes instead.
         case notCreated(reason: String, instructions: String)

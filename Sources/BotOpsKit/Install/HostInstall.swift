@@ -100,7 +100,7 @@ public struct HostInstall: Sendable {
         public var engineVersion: String?
         /// A bot-engine found beside botops that the host cannot run, so not copied.
         public var engineSkipped: [RuntimeProblem] = []
-        /// What became of `~/botops/engine.env`; nil in a dry run.
+        /// What became of `~/botops/engine.env` (in a dry run: what would).
         public var engineEnv: EngineEnvFile.Outcome?
     }
 
@@ -123,16 +123,25 @@ public struct HostInstall: Sendable {
                 engine = nil
             }
         }
-        if dryRun { return outcome }
+        if dryRun {
+            outcome.engineEnv = try await writeEngineEnv(on: runner, dryRun: true)
+            return outcome
+        }
 
         let directories = Set(files.map { ("botops/" + $0.remote as NSString).deletingLastPathComponent } + ["botops/bin"]).sorted()
         try await check(runner.run("cd && umask 077 && mkdir -p -- \(shellCommand(directories))", timeout: .seconds(30)), "create ~/botops")
         // The new binary proves itself under a name of its own before it replaces the installed one.
         // One name, not one per run: the caller holds the deploy lock (two install-hosts at once
         // would move each other's binary), and a run cut short leaves no more than one stray copy.
-        _ = try await place(binary, at: Self.binaryPath, on: runner, timeout: timeout)
+        // Both binaries prove themselves before either replaces its installed one: a bot-engine
+        // that fails leaves the installed botops as it was too.
+        _ = try await stage(binary, at: Self.binaryPath, on: runner, timeout: timeout)
         if let engine {
-            outcome.engineVersion = try await place(engine.path, at: Self.enginePath, on: runner, timeout: timeout)
+            outcome.engineVersion = try await stage(engine.path, at: Self.enginePath, alsoStaged: [Self.binaryPath], on: runner, timeout: timeout)
+        }
+        for path in [Self.binaryPath] + (engine == nil ? [] : [Self.enginePath]) {
+            try await check(runner.run("cd && mv -f -- \(shellQuote(path + ".new")) \(shellQuote(path))", timeout: .seconds(30)),
+                            "move \((path as NSString).lastPathComponent) into place")
         }
         for file in files {
             try await Upload(localPath: file.local, remotePath: "~/botops/" + file.remote, mode: file.mode).run(on: runner, timeout: timeout)
@@ -147,30 +156,30 @@ public struct HostInstall: Sendable {
             throw HostInstallError.installedVersionFailed(output: String(decoding: version.stdout + version.stderr, as: UTF8.self))
         }
         outcome.hostVersion = String(decoding: version.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        outcome.engineEnv = try await writeEngineEnv(on: runner)
+        outcome.engineEnv = try await writeEngineEnv(on: runner, dryRun: false)
         outcome.installed = try await installedDigests(on: runner, engine: engine != nil)
         return outcome
     }
 
-    /// Uploads `local` to `path` (relative to the host's home) under a temporary name, runs its
-    /// `--version` there and only then moves it into place; returns what `--version` printed.
-    private func place(_ local: String, at path: String, on runner: some CommandRunner, timeout: Duration) async throws -> String {
+    /// Uploads `local` to `path.new` (relative to the host's home) and runs its `--version` there;
+    /// returns what it printed. On failure `path.new` and the `alsoStaged` ones are removed.
+    private func stage(_ local: String, at path: String, alsoStaged: [String] = [], on runner: some CommandRunner, timeout: Duration) async throws -> String {
         let staged = path + ".new"
         try await Upload(localPath: local, remotePath: "~/" + staged, mode: "755").run(on: runner, timeout: timeout)
         let tried = try await runner.run("cd && ./\(shellQuote(staged)) --version", timeout: .seconds(30))
-        let program = (path as NSString).lastPathComponent
         guard tried.succeeded else {
-            _ = try? await runner.run("cd && rm -f -- \(shellQuote(staged))", timeout: .seconds(30))
+            _ = try? await runner.run("cd && rm -f -- \(shellCommand(([path] + alsoStaged).map { $0 + ".new" }))", timeout: .seconds(30))
+            let program = (path as NSString).lastPathComponent
             throw HostInstallError.versionFailed(program: program, output: String(decoding: tried.stdout + tried.stderr, as: UTF8.self))
         }
-        try await check(runner.run("cd && mv -f -- \(shellQuote(staged)) \(shellQuote(path))", timeout: .seconds(30)), "move \(program) into place")
         return String(decoding: tried.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// `~/botops/engine.env` for the crontab.d entries that run bot-engine: created from the db
     /// container's port when it does not exist, never replaced; when the port cannot be told,
     /// nothing is written and the outcome says what the operator writes.
-    private func writeEngineEnv(on runner: some CommandRunner) async throws -> EngineEnvFile.Outcome {
+    /// With `dryRun`, only says what it would do (`.wouldCreate`), writing nothing.
+    private func writeEngineEnv(on runner: some CommandRunner, dryRun: Bool) async throws -> EngineEnvFile.Outcome {
         let probe = EngineDatabaseURL.Probe(container: database.container, user: database.user, database: database.name)
         let probed = try await runner.run(probe.command.text, timeout: .seconds(30))
         let instructions = EngineEnvFile.instructions(user: database.user, database: database.name)
@@ -179,6 +188,10 @@ public struct HostInstall: Sendable {
             let exists = try await runner.run("cd && [ -e \(shellQuote(EngineEnvFile.path)) ]", timeout: .seconds(30))
             return exists.succeeded ? .kept : .notCreated(reason: unknown.reason, instructions: instructions)
         case .success(let url):
+            if dryRun {
+                let exists = try await runner.run("cd && [ -e \(shellQuote(EngineEnvFile.path)) ]", timeout: .seconds(30))
+                return exists.succeeded ? .kept : .wouldCreate
+            }
             let written = try await runner.run(EngineEnvFile.createScript(line: url.envLine).text, timeout: .seconds(30))
             try check(written, "create ~/\(EngineEnvFile.path)")
             return String(decoding: written.stdout, as: UTF8.self).contains("created") ? .created : .kept
