@@ -15,6 +15,7 @@ struct BackupCommand: HostCommand {
             """)
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var lock: LockWaitOption
 
     @Option(name: .long, help: "A label added to the backup's id (letters, digits, '_', '.', '-').")
     var label: String?
@@ -39,7 +40,7 @@ struct BackupCommand: HostCommand {
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let host = try await session.host()
-        try await session.takeBackupLock(command: commandLine())
+        try await session.takeBackupLock(command: commandLine(), wait: lock.lockWait)
         let id = BackupID(date: Date(), label: label)
         let job = BackupJob(config: session.config, runner: host)
         let text = format == .text
@@ -79,7 +80,7 @@ struct BackupCommand: HostCommand {
 
 extension CommandSession {
     /// The deploy lock for backup, retention and restore, released on every way out.
-    func takeBackupLock(command: String) async throws {
-        _ = try await acquireDeployLock(as: .current(command: command), wait: nil)
+    func takeBackupLock(command: String, wait: Duration?) async throws {
+        _ = try await acquireDeployLock(as: .current(command: command), wait: wait)
     }
 }

@@ -42,13 +42,14 @@ struct BackupsCommand: AsyncParsableCommand {
             abstract: "Mark a backup so that retention never deletes it.")
 
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var lock: LockWaitOption
 
         @Argument(help: "The backup's id, as `botops backups` lists it.")
         var id: String
 
         func body(_ session: CommandSession) async throws -> ExitStatus {
             let host = try await session.host()
-            try await session.takeBackupLock(command: commandLine())
+            try await session.takeBackupLock(command: commandLine(), wait: lock.lockWait)
             let catalog = BackupCatalog(config: session.config, runner: host)
             guard var record = try await catalog.entries().first(where: { $0.record.id == id })?.record else {
                 FileHandle.standardError.write(Data("botops: no backup \(id) in backup.dir; botops backups lists them\n".utf8))

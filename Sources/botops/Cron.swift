@@ -84,13 +84,14 @@ struct CronInstall: CronEntriesCommand {
     )
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var lock: LockWaitOption
     @OptionGroup var source: CronSourceOptions
 
     @Flag(name: .long, help: "Install even inside a blackout window (the audit log records it).")
     var force = false
 
     func work(_ entries: [CronEntry], _ service: CronService, _ session: CommandSession) async throws -> String {
-        try await service.install(entries, force: force, lock: session.cronLock(), command: commandLine()).render()
+        try await service.install(entries, force: force, lock: session.cronLock(wait: lock.lockWait), command: commandLine()).render()
     }
 }
 
@@ -115,6 +116,7 @@ struct CronRemove: HostCommand {
     )
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var lock: LockWaitOption
 
     @Argument(help: "The entry's name (its crontab.d file name without .cron).")
     var name: String
@@ -125,7 +127,7 @@ struct CronRemove: HostCommand {
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let service = try await session.cronService()
-        guard let backup = try await service.remove(name, lock: session.cronLock(), command: commandLine()) else {
+        guard let backup = try await service.remove(name, lock: session.cronLock(wait: lock.lockWait), command: commandLine()) else {
             print("no managed entry '\(name)' in the crontab; nothing changed")
             return ExitStatus(.failed)
         }
@@ -142,6 +144,7 @@ struct CronRestore: HostCommand {
     )
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var lock: LockWaitOption
 
     @Flag(name: .long, help: "List the backups instead.")
     var list = false
@@ -155,7 +158,7 @@ struct CronRestore: HostCommand {
             for backup in try await service.host.backups() { print("\(backup.name)  \(backup.bytes) bytes") }
             return ExitStatus(.success)
         }
-        let restored = try await service.restore(backup, lock: session.cronLock(), command: commandLine())
+        let restored = try await service.restore(backup, lock: session.cronLock(wait: lock.lockWait), command: commandLine())
         print("restored \(restored)")
         return ExitStatus(.success)
     }

@@ -8,9 +8,8 @@ struct DeployOutputOptions: ParsableArguments {
     @Option(name: .long, help: "text (a line per step, output indented, a summary) or json (one event per line, for CI).")
     var format: EventFormat = .text
 
-    @Option(name: .customLong("lock-wait"), help: ArgumentHelp("Wait this long for a deploy lock held by someone else (e.g. 10m), instead of refusing.", valueName: "duration"),
-            transform: parseDurationFlag)
-    var lockWait: Duration?
+    @OptionGroup var lock: LockWaitOption
+    var lockWait: Duration? { lock.lockWait }
 
     /// A deployer with botops.yml's playbooks, printing its events. It takes the lock through the
     /// session (which releases it on every way out), stops at a step boundary on Ctrl-C or

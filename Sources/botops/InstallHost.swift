@@ -33,9 +33,8 @@ struct InstallHost: HostCommand {
     @Option(name: .long, help: "text, or json (one object: what was installed, or the error and its exit code).")
     var format: EventFormat = .text
 
-    @Option(name: .customLong("lock-wait"), help: ArgumentHelp("Wait this long for a deploy lock held by someone else (e.g. 10m), instead of refusing.", valueName: "duration"),
-            transform: parseDurationFlag)
-    var lockWait: Duration?
+    @OptionGroup var lock: LockWaitOption
+    var lockWait: Duration? { lock.lockWait }
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let files: HostInstall

@@ -27,6 +27,7 @@ struct RestoreCommand: HostCommand {
             """)
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var lock: LockWaitOption
 
     @Argument(help: "A backup id, latest, or a dump on this machine (PATH/ID.dump with its record ID.json beside it), uploaded first.")
     var backup: String
@@ -61,7 +62,7 @@ struct RestoreCommand: HostCommand {
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let host = try await session.host()
-        try await session.takeBackupLock(command: commandLine())
+        try await session.takeBackupLock(command: commandLine(), wait: lock.lockWait)
         var wanted = backup
         if BackupUpload.isLocalFile(backup) {
             wanted = try await BackupUpload(config: session.config, runner: host).run(localDump: backup).id

@@ -69,7 +69,7 @@ struct Rollback: HostCommand {
         }
         let directory = blackout.crontabDirectory ?? CronEntries.defaultDirectory(configPath: connection.config)
         let entries = try CronEntries.load(directory: directory, revision: revision)
-        let report = try await session.cronService().install(entries, force: blackout.force, lock: try await session.cronLock(), command: commandLine())
+        let report = try await session.cronService().install(entries, force: blackout.force, lock: session.cronLock(wait: output.lockWait), command: commandLine())
         let destination = try await session.host().destination
         CronRollback.events(revision: revision, services: services, destination: destination, report: report).forEach(output.printer)
         return ExitStatus(.success)

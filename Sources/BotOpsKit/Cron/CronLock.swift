@@ -8,15 +8,17 @@ import Remote
 /// lifecycle waits for it), so nothing is written after the lock is gone.
 public struct DeployLockScope: CrontabChangeLock {
     let session: CommandSession
+    let wait: Duration?
 
-    public init(session: CommandSession) {
+    public init(session: CommandSession, wait: Duration? = nil) {
         self.session = session
+        self.wait = wait
         // A crontab change is a few short commands: it is waited for, never abandoned mid-write.
         session.interruption.onRequest(stillRunning: { "the crontab write, if it had started" }) { _ in }
     }
 
     public func withLock<T: Sendable>(purpose: String, _ body: @Sendable () async throws -> T) async throws -> T {
-        let held = try await session.acquireDeployLock(as: .current(command: "botops \(purpose)", step: purpose), wait: nil)
+        let held = try await session.acquireDeployLock(as: .current(command: "botops \(purpose)", step: purpose), wait: wait)
         do {
             let value = try await body()
             await held.release()
@@ -30,8 +32,8 @@ public struct DeployLockScope: CrontabChangeLock {
 
 extension CommandSession {
     /// The deploy lock for crontab changes.
-    public func cronLock() -> DeployLockScope {
-        DeployLockScope(session: self)
+    public func cronLock(wait: Duration? = nil) -> DeployLockScope {
+        DeployLockScope(session: self, wait: wait)
     }
 }
 
