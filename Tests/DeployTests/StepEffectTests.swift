@@ -62,6 +62,16 @@ import Testing
         #expect(Self.progress(stopped, through: "checkout", thenStarted: "stop").containersTouched)
     }
 
+    @Test func aStopAfterAStartLeavesTheOldContainersStoppedForTheInterruptionToStart() throws {
+        let playbook = try Self.playbook("""
+              - {name: warm, run: "{compose} up -d cache", touches: containers}
+              - {name: stop, builtin: stop}
+              - {name: up, run: "{compose} up -d {services}", touches: containers}
+            """)
+        #expect(Self.progress(playbook, through: "stop").oldContainersLeftStopped)
+        #expect(!Self.progress(playbook, through: "up").oldContainersLeftStopped)
+    }
+
     @Test func onlyADeclaredBuildIsStoppedByAnInterruption() throws {
         let shipped = try Playbook.parse(Playbook.Kind.deploy.builtInText, file: "deploy.yml", kind: .deploy)
         let effects = Dictionary(uniqueKeysWithValues: shipped.steps.map { ($0.name, $0.effect) })
