@@ -18,10 +18,11 @@ struct DeployOutputOptions: ParsableArguments {
                   afterLock: @escaping @Sendable () async throws -> Void = {}) async throws -> Deployer {
         let config = session.config
         let path = configPath ?? HostSelection.defaultConfigPath
+        let deployPlaybook = try config.deploy.loadPlaybook(.deploy, configPath: path)
+        let rollbackPlaybook = try config.deploy.loadPlaybook(.rollback, configPath: path)
+        for warning in deployPlaybook.warnings + rollbackPlaybook.warnings { printer(.warning(warning)) }
         let deployer = Deployer(
-            config: config,
-            deployPlaybook: try config.deploy.loadPlaybook(.deploy, configPath: path),
-            rollbackPlaybook: try config.deploy.loadPlaybook(.rollback, configPath: path),
+            config: config, deployPlaybook: deployPlaybook, rollbackPlaybook: rollbackPlaybook,
             runner: try await session.host(), interruption: session.interruption, emit: printer)
         deployer.acquireLock = { holder, wait, onWaiting, onStep in
             try await session.acquireDeployLock(as: holder, wait: wait, onWaiting: onWaiting, onStep: onStep)

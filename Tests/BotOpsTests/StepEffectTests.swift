@@ -62,6 +62,16 @@ import Testing
         #expect(Self.progress(stopped, through: "checkout", thenStarted: "stop").containersTouched)
     }
 
+    @Test func aStopAfterAStartLeavesTheOldContainersStoppedForTheInterruptionToStart() throws {
+        let playbook = try Self.playbook("""
+              - {name: warm, run: "{compose} up -d cache", touches: containers}
+              - {name: stop, builtin: stop}
+              - {name: up, run: "{compose} up -d {services}", touches: containers}
+            """)
+        #expect(Self.progress(playbook, through: "stop").oldContainersLeftStopped)
+        #expect(!Self.progress(playbook, through: "up").oldContainersLeftStopped)
+    }
+
     @Test func onlyADeclaredBuildIsStoppedByAnInterruption() throws {
         let shipped = try Playbook.parse(Playbook.Kind.deploy.builtInText, file: "deploy.yml", kind: .deploy)
         let effects = Dictionary(uniqueKeysWithValues: shipped.steps.map { ($0.name, $0.effect) })
@@ -71,9 +81,13 @@ import Testing
         #expect(effects["checkout"] == .host)
         let rollback = try Playbook.parse(Playbook.Kind.rollback.builtInText, file: "rollback.yml", kind: .rollback)
         #expect(rollback.steps.first { $0.name == "up" }?.effect == .startsContainers)
-        // An undeclared command runs to its end, whatever it says.
-        let undeclared = try Self.playbook("  - {name: compile, run: \"{compose} build {services}\"}")
+        // In a playbook that declares its start, an undeclared command runs to its end, whatever it says.
+        let undeclared = try Self.playbook("""
+              - {name: compile, run: "{compose} build {services}"}
+              - {name: up, run: "{compose} up -d {services}", touches: containers}
+            """)
         #expect(undeclared.steps.first { $0.name == "compile" }?.effect == .host)
+        #expect(undeclared.warnings.isEmpty)
     }
 
     @Test func touchesIsCheckedWhereItIsWritten() {
@@ -85,8 +99,120 @@ import Testing
         #expect(unknown?.problem.contains("containers, nothing-running") == true)
         let builtin = problem("  - {name: stop, builtin: stop, touches: containers}\n  - {name: up, run: x, touches: containers}")
         #expect(builtin?.key == "steps[5].touches")
-        let unstarted = problem("  - {name: stop, builtin: stop}\n  - {name: up, run: \"{compose} up -d {services}\"}")
-        #expect(unstarted?.key == "steps[5].builtin")
-        #expect(unstarted?.problem.contains("no step after it declares 'touches: containers'") == true)
+    }
+
+    /// The shipped playbooks as they were before `touches:` existed: an operator's exported copy
+    /// must still run, as safely, with a warning that names the key to add.
+    static func oldStyle(_ kind: Playbook.Kind) throws -> Playbook {
+        let text = kind == .deploy ? Self.deployBeforeTouches : Self.rollbackBeforeTouches
+        #expect(!text.contains("touches"))
+        return try Playbook.parse(text, file: kind.fileName, kind: kind)
+    }
+
+    /// playbooks/deploy.yml and rollback.yml as shipped before `touches:` existed.
+    static let deployBeforeTouches = """
+        # The steps of `botops deploy`, in order. Format: playbooks/README.md.
+        # A failure after the checkout changed runs rollback.yml (unless --no-rollback).
+        steps:
+          - name: lock
+            builtin: lock
+            timeout: 30s
+          - name: preflight
+            builtin: preflight
+            timeout: 2m
+            on_failure: abort
+          - name: baseline
+            builtin: baseline
+            timeout: 5m
+            on_failure: abort
+          - name: keep-image
+            builtin: keep-image
+            timeout: 1m
+            on_failure: abort
+          - name: checkout
+            builtin: checkout
+            timeout: 2m
+          - name: build
+            run: "{compose} build --no-cache {services}"
+            timeout: 30m
+            changes: builds new images for {services} (the running containers are untouched)
+          - name: stop
+            builtin: stop
+            timeout: 2m
+          - name: up
+            run: "{compose} up -d --no-deps {services}"
+            timeout: 5m
+            changes: starts {services} from the new images; db and its volume are not touched
+          - name: wait-healthy
+            builtin: wait-healthy
+            timeout: 5m
+          - name: checks
+            builtin: checks
+            timeout: 5m
+        """
+
+    static let rollbackBeforeTouches = """
+        # The steps of `botops rollback`, and of the automatic rollback after a failed deploy (which
+        # already holds the lock). Format: playbooks/README.md.
+        steps:
+          - name: lock
+            builtin: lock
+            timeout: 30s
+          - name: checkout
+            builtin: checkout
+            timeout: 2m
+          - name: restore-image
+            builtin: restore-image
+            timeout: 30m
+          - name: stop
+            builtin: stop
+            timeout: 2m
+          - name: up
+            run: "{compose} up -d --no-deps {services}"
+            timeout: 5m
+            changes: starts {services} from the restored images; db and its volume are not touched
+          - name: wait-healthy
+            builtin: wait-healthy
+            timeout: 5m
+          - name: checks
+            builtin: checks
+            timeout: 5m
+        """
+
+    @Test func aPlaybookFromBeforeTouchesRunsWithTheSafeAssumptionAndAWarning() throws {
+        let deploy = try Self.oldStyle(.deploy)
+        let effects = Dictionary(uniqueKeysWithValues: deploy.steps.map { ($0.name, $0.effect) })
+        // After the stop, the undeclared step may be the one that starts the containers.
+        #expect(effects["up"] == .startsContainers)
+        // Before it, the build leaves the containers alone and, undeclared, runs to its end.
+        #expect(effects["build"] == .host)
+        #expect(deploy.warnings.count == 2)
+        #expect(deploy.warnings.contains { $0.contains("step 'up'") && $0.contains("'touches: containers'") })
+        #expect(deploy.warnings.contains { $0.contains("step 'build'") && $0.contains("'touches: nothing-running'") })
+        // A failing up rolls the containers back; an interruption after it leaves the new ones running.
+        #expect(Self.progress(deploy, through: "stop", thenStarted: "up").containersTouched)
+        #expect(!Self.progress(deploy, through: "checkout", thenStarted: "build").containersTouched)
+        #expect(Self.progress(deploy, through: "up").startEnded)
+        #expect(!Self.progress(deploy, through: "up").oldContainersLeftStopped)
+        #expect(Self.progress(deploy, through: "stop").oldContainersLeftStopped)
+        let rollback = try Self.oldStyle(.rollback)
+        #expect(rollback.steps.first { $0.name == "up" }?.effect == .startsContainers)
+        #expect(rollback.warnings.count == 1)
+    }
+
+    @Test func withoutAStopAnUndeclaredStepIsTakenAsTouchingTheContainers() throws {
+        // No stop and no declaration: an `up` that replaces the containers must still roll them back.
+        let playbook = try Self.playbook("  - {name: replace, run: \"{compose} up -d --build {services}\"}")
+        #expect(Self.progress(playbook, through: "checkout", thenStarted: "replace").containersTouched)
+        #expect(playbook.warnings.count == 1)
+    }
+
+    @Test func aStopWithoutADeclaredStartIsWarnedAboutNotRefused() throws {
+        let playbook = try Self.playbook("""
+              - {name: up, run: "{compose} up -d {services}", touches: containers}
+              - {name: stop, builtin: stop}
+            """)
+        #expect(playbook.warnings.count == 1)
+        #expect(playbook.warnings.first?.contains("no step after it declares 'touches: containers'") == true)
     }
 }

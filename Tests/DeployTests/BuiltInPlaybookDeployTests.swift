@@ -1,4 +1,4 @@
-import BotOpsKit
+@testable import BotOpsKit
 import Foundation
 import Remote
 import SandboxSupport
@@ -33,6 +33,30 @@ struct BuiltInPlaybookDeployTests {
             let playbooks = directory.appendingPathComponent("playbooks").path
             #expect(plan.stdoutText.contains("deploy.yml: built into botops (there is no \(playbooks)/deploy.yml)"), "\(plan.stdoutText)")
             #expect(plan.stdoutText.contains("rollback.yml: built into botops (there is no \(playbooks)/rollback.yml)"), "\(plan.stdoutText)")
+
+            let deployed = try await botops(["deploy", "--config", config, "--service", "sighook", "--ref", branch])
+            #expect(deployed.termination == .exited(0), "\(deployed.stdoutText)\n\(deployed.stderrText)")
+            #expect(try await sandbox.checkout() == (branch, target))
+        }
+    }
+
+    /// Playbooks exported before `touches:` existed still deploy (never refused), each undeclared
+    /// `run:` step named in a warning with the key to add.
+    @Test func playbooksFromBeforeTouchesStillDeployWithAWarning() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let (directory, config) = try loneConfig()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let playbooks = directory.appendingPathComponent("playbooks")
+            try FileManager.default.createDirectory(at: playbooks, withIntermediateDirectories: true)
+            try StepEffectTests.deployBeforeTouches.write(to: playbooks.appendingPathComponent("deploy.yml"), atomically: true, encoding: .utf8)
+            try StepEffectTests.rollbackBeforeTouches.write(to: playbooks.appendingPathComponent("rollback.yml"), atomically: true, encoding: .utf8)
+            let branch = "test/playbooks-before-touches"
+            let target = try await sandbox.commit(on: branch, files: ["VERSION": "7-before-touches\n"], message: "deployed with playbooks from before touches")
+
+            let plan = try await botops(["deploy", "--config", config, "--service", "sighook", "--ref", branch, "--dry-run"])
+            #expect(plan.termination == .exited(0), "\(plan.stdoutText)\n\(plan.stderrText)")
+            #expect(plan.stdoutText.contains("warning: \(playbooks.path)/deploy.yml: step 'up'"), "\(plan.stdoutText)")
+            #expect(plan.stdoutText.contains("Add 'touches: containers'"), "\(plan.stdoutText)")
 
             let deployed = try await botops(["deploy", "--config", config, "--service", "sighook", "--ref", branch])
             #expect(deployed.termination == .exited(0), "\(deployed.stdoutText)\n\(deployed.stderrText)")

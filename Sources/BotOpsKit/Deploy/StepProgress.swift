@@ -15,12 +15,11 @@ struct StepProgress: Equatable {
         ended.append(step.effect)
     }
 
-    /// A step that stops the containers ended.
-    var stopEnded: Bool { ended.contains(.stopsContainers) }
     /// A step that starts the new containers ended.
     var startEnded: Bool { ended.contains(.startsContainers) }
-    /// The old containers were stopped and nothing started new ones: an interruption starts them again.
-    var oldContainersLeftStopped: Bool { stopEnded && !startEnded }
+    /// The old containers were stopped and nothing started new ones since: an interruption starts
+    /// them again. The order counts: a start that ended before the stop started nothing after it.
+    var oldContainersLeftStopped: Bool { ended.last(where: \.touchesContainers) == .stopsContainers }
 }
 
 /// What a run does, as the audit and the messages name it.

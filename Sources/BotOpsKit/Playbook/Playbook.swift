@@ -35,6 +35,9 @@ public struct Playbook: Sendable, Equatable {
     public var file: String
     public var steps: [PlaybookStep]
     public var origin: Origin
+    /// What the operator should add to the file (a `run:` step that does not say what it
+    /// touches), printed before a deploy or rollback runs; the playbook still runs.
+    public var warnings: [String] = []
 
     /// "deploy.yml: /etc/botops/playbooks/deploy.yml", or "… built into botops (no …)".
     public var originDescription: String {

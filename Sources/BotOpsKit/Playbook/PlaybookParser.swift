@@ -56,14 +56,37 @@ extension Playbook {
         if builtins.first != .lock || steps.first?.action != .builtin(.lock) {
             throw ConfigError(file: file, line: top.line(of: "steps"), key: "steps", problem: "the first step must be 'builtin: lock', so nothing runs unlocked.")
         }
-        // Whether the new containers run decides what an interruption restarts: the step that
-        // starts them must say so, not be guessed from its name or command.
-        if let stop = steps.firstIndex(where: { $0.effect == .stopsContainers }),
-           !steps[stop...].contains(where: { $0.effect == .startsContainers }) {
-            throw ConfigError(file: file, line: readers[stop].line(of: "builtin"), key: readers[stop].keyPath("builtin"),
-                              problem: "'builtin: stop' stops the containers, but no step after it declares 'touches: containers'; add it to the step that starts them (e.g. `up`).")
+        let warnings = assumeTouches(in: &steps, file: file)
+        return Playbook(kind: kind, file: file, steps: steps, origin: .file(file), warnings: warnings)
+    }
+
+    /// A playbook written before `touches:` existed (no step declares `touches: containers`) still
+    /// runs as it did: botops cannot know which `run:` step starts the containers, so it assumes the
+    /// safe answer and says which key to add. A step after `builtin: stop` (or any step, in a
+    /// playbook without one) is taken as `touches: containers`: a failure from there on restarts
+    /// the containers in the rollback, and an interruption after it does not start the old,
+    /// stopped ones beside new ones. A step before the stop is preparation (the playbook stops the
+    /// containers itself later): it leaves the containers alone and, undeclared, runs to its end
+    /// when interrupted rather than being cut half-way.
+    private static func assumeTouches(in steps: inout [PlaybookStep], file: String) -> [String] {
+        var warnings: [String] = []
+        let stop = steps.firstIndex { $0.effect == .stopsContainers }
+        if !steps.contains(where: { $0.touches == .containers }) {
+            for index in steps.indices {
+                guard case .run = steps[index].action, steps[index].touches == nil else { continue }
+                let step = steps[index]
+                if stop.map({ index > $0 }) ?? true {
+                    steps[index].touches = .containers
+                    warnings.append("\(file): step '\(step.name)' (line \(step.line)) does not say what it does to the running containers; botops takes it as 'touches: containers' (a failure from there on restarts the containers in the rollback). Add 'touches: containers' to the step that starts them, or 'touches: nothing-running' to one that does not.")
+                } else {
+                    warnings.append("\(file): step '\(step.name)' (line \(step.line)) does not say what it does to the running containers; botops lets it run to its end when interrupted. Add 'touches: nothing-running' when it changes nothing that runs (a build, stopped at once by Ctrl-C).")
+                }
+            }
         }
-        return Playbook(kind: kind, file: file, steps: steps, origin: .file(file))
+        if let stop, !steps[stop...].contains(where: { $0.effect == .startsContainers }) {
+            warnings.append("\(file): 'builtin: stop' (line \(steps[stop].line)) stops the containers, but no step after it declares 'touches: containers': an interruption after the stop starts the old containers again. Add 'touches: containers' to the step that starts the new ones.")
+        }
+        return warnings
     }
 
     private static func parseStep(_ reader: MappingReader, kind: Kind) throws -> PlaybookStep {
