@@ -32,10 +32,11 @@ extension BackupSandboxTests {
             #expect(unverified.statusReason?.contains("no throwaway server could start") == true, "\(unverified.statusReason ?? "")")
             #expect(unverified.statusReason?.contains("backup.verify_on_live: true") == true)
 
-            // A database that merely looks like a scratch one, and one an interrupted run left with its marker.
-            let stale = "botops_verify_20200101t000000z"
-            try await BackupSandbox.sh("docker exec db createdb -U bot_user botops_verify_other && docker exec db createdb -U bot_user \(stale)")
-            try await BackupSandbox.sh(": >\(shellQuote(backups + "/.botops-scratch-" + stale))")
+            // A database that merely looks like a scratch one, and one an interrupted run left with
+            // its marker (createdb sets the marker's token as the database's comment).
+            let stale = "botops_verify_20200101t000000z", token = "botops scratch test-left"
+            try await BackupSandbox.sh("docker exec db createdb -U bot_user botops_verify_other && docker exec db createdb -U bot_user \(stale) \(shellQuote(token))")
+            try await BackupSandbox.sh("printf '%s\\n' \(shellQuote(token)) >\(shellQuote(backups + "/.botops-scratch-" + stale))")
             do {
                 try String(contentsOfFile: config, encoding: .utf8).appending("  verify_on_live: true\n").write(toFile: config, atomically: true, encoding: .utf8)
                 let live = try await BuiltBinary.botops.run(["backup", "--local", "--format", "json", "--config", config], environment: environment)
@@ -99,6 +100,51 @@ extension BackupSandboxTests {
             #expect(BackupRecord.parse(next.stdoutText)?.status == .verified, "\(next.stderrText)")
             #expect(try await BackupSandbox.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'botops\\_verify\\_%'") == "0")
             #expect(!scene.files().contains { $0.hasPrefix(".botops-scratch-") })
+        }
+    }
+}
+
+extension BackupSandboxTests {
+    /// A marker names a scratch database; it does not make one botops's. A verification killed
+    /// (SIGKILL: no trap runs) after writing its marker, while its createdb failed because someone
+    /// else had just created that name, leaves a marker for a database botops did not create: the
+    /// next backup must leave that database alone.
+    @Test func aMarkerLeftForADatabaseBotopsDidNotCreateNeverDropsIt() async throws {
+        try await BackupSandbox.scene { scene in
+            let real = try await BackupSandbox.sh("command -v docker")
+            let bin = scene.directory + "/bin"
+            let taken = scene.directory + "/taken"
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            // No throwaway server; at the scratch database's createdb, another party creates that
+            // name first, and the verification's shell is killed with its marker written.
+            try """
+                #!/bin/sh
+                case "$1 $*" in
+                  "run "*) for a; do shift; [ "$prev" = --entrypoint ] && a=/bin/false; prev=$a; set -- "$@" "$a";  done;;
+                  *createdb*botops_verify_*)
+                    for a; do case "$a" in botops_verify_*) name=$a;; esac; done
+                    \(shellQuote(real)) exec db createdb -U bot_user "$name" && printf '%s' "$name" >\(shellQuote(taken))
+                    kill -9 "$PPID"; exit 1;;
+                esac
+                exec \(shellQuote(real)) "$@"
+                """.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
+            try await BackupSandbox.sh("chmod 755 \(shellQuote(bin + "/docker"))")
+            let config = try scene.config()
+            try String(contentsOfFile: config, encoding: .utf8).appending("  verify_on_live: true\n").write(toFile: config, atomically: true, encoding: .utf8)
+            let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            _ = try await BuiltBinary.botops.run(["backup", "--local", "--format", "json", "--config", config], environment: ["PATH": path])
+            let name = try String(contentsOfFile: taken, encoding: .utf8)
+            do {
+                #expect(scene.files().contains(".botops-scratch-" + name), "the killed verification left its marker: \(scene.files())")
+                let next = try await BuiltBinary.botops.run(["backup", "--local", "--format", "json", "--config", config])
+                #expect(next.termination == .exited(0), "\(next.stderrText)")
+                #expect(try await BackupSandbox.psql("SELECT count(*) FROM pg_database WHERE datname = '\(name)'") == "1",
+                        "\(name), which botops did not create, was dropped")
+            } catch {
+                _ = try? await BackupSandbox.sh("docker exec db dropdb -U bot_user --if-exists \(shellQuote(name))")
+                throw error
+            }
+            try await BackupSandbox.sh("docker exec db dropdb -U bot_user --if-exists \(shellQuote(name))")
         }
     }
 }
