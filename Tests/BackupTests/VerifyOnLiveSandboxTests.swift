@@ -4,23 +4,35 @@ import Remote
 import SandboxSupport
 import Testing
 
+extension BackupSandbox {
+    /// PATH with a `docker` first that runs every `docker run` of the real image with the
+    /// entrypoint `/bin/false` (no throwaway server starts). `cases` are more arms of a `case` on
+    /// `"$1 $*"`, run before the real docker (`$real`) gets the call.
+    func dockerWithoutThrowawayServer(cases: String = "") async throws -> String {
+        let real = try await BackupSandbox.sh("command -v docker")
+        let bin = directory + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try """
+            #!/bin/sh
+            real=\(shellQuote(real))
+            case "$1 $*" in
+              "run "*) for a; do shift; [ "$prev" = --entrypoint ] && a=/bin/false; prev=$a; set -- "$@" "$a"; done;;
+            \(cases)
+            esac
+            exec "$real" "$@"
+            """.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
+        try await BackupSandbox.sh("chmod 755 \(shellQuote(bin + "/docker"))")
+        return bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+    }
+}
+
 /// A db image that cannot start a throwaway server: `docker` first on PATH runs every
 /// `docker run` of the real image with the entrypoint `/bin/false`, so the throwaway container
 /// exits at once, as one whose image has no initdb would.
 extension BackupSandboxTests {
     @Test func withoutAThrowawayServerTheBackupIsUnverifiedOrVerifiedInAScratchDatabaseOnTheLiveServer() async throws {
         try await BackupSandbox.scene { scene in
-            let real = try await BackupSandbox.sh("command -v docker")
-            let bin = scene.directory + "/bin"
-            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-            try """
-                #!/bin/sh
-                [ "$1" = run ] || exec \(shellQuote(real)) "$@"
-                for a; do shift; [ "$prev" = --entrypoint ] && a=/bin/false; prev=$a; set -- "$@" "$a"; done
-                exec \(shellQuote(real)) "$@"
-                """.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
-            try await BackupSandbox.sh("chmod 755 \(shellQuote(bin + "/docker"))")
-            let environment = ["PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")]
+            let environment = ["PATH": try await scene.dockerWithoutThrowawayServer()]
             let backups = scene.directory + "/backups"
             let config = try scene.config()
 
@@ -60,20 +72,12 @@ extension BackupSandboxTests {
     /// way out, or by its marker).
     @Test func anInterruptedVerificationOnTheLiveServerNamesItsScratchDatabaseAndTheNextBackupDropsIt() async throws {
         try await BackupSandbox.scene { scene in
-            let real = try await BackupSandbox.sh("command -v docker")
-            let bin = scene.directory + "/bin"
-            let restoring = scene.directory + "/restoring"
-            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            let restoring = scene.directory + "/restoring", block = scene.directory + "/block"
             // The throwaway server cannot start; the restore into a scratch database waits until the file `block` goes.
-            try """
-                #!/bin/sh
-                case "$1 $*" in
-                  "run "*) for a; do shift; [ "$prev" = --entrypoint ] && a=/bin/false; prev=$a; set -- "$@" "$a"; done;;
-                  *pg_restore*botops_verify_*) : >\(shellQuote(restoring)); while [ -e \(shellQuote(bin + "/block")) ]; do sleep 0.05; done;;
-                esac
-                exec \(shellQuote(real)) "$@"
-                """.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
-            try await BackupSandbox.sh("chmod 755 \(shellQuote(bin + "/docker")) && : >\(shellQuote(bin + "/block"))")
+            let path = try await scene.dockerWithoutThrowawayServer(cases: """
+                  *pg_restore*botops_verify_*) : >\(shellQuote(restoring)); while [ -e \(shellQuote(block)) ]; do sleep 0.05; done;;
+                """)
+            try await BackupSandbox.sh(": >\(shellQuote(block))")
             let config = try scene.config()
             try String(contentsOfFile: config, encoding: .utf8).appending("  verify_on_live: true\n").write(toFile: config, atomically: true, encoding: .utf8)
             let stderr = scene.directory + "/backup.stderr"
@@ -82,7 +86,7 @@ extension BackupSandboxTests {
             process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
             process.arguments = ["backup", "--local", "--config", config]
             var environment = ProcessInfo.processInfo.environment
-            environment["PATH"] = bin + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            environment["PATH"] = path
             process.environment = environment
             process.standardOutput = FileHandle.nullDevice
             process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
@@ -90,7 +94,7 @@ extension BackupSandboxTests {
             try await waitUntil { FileManager.default.fileExists(atPath: restoring) || !process.isRunning }
             kill(process.processIdentifier, SIGINT)
             while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-            try FileManager.default.removeItem(atPath: bin + "/block")
+            try FileManager.default.removeItem(atPath: block)
             let errors = (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? ""
             #expect(process.terminationStatus == 130, "\(errors)")
             #expect(errors.contains("verifying in the scratch database botops_verify_"), "\(errors)")
@@ -111,27 +115,17 @@ extension BackupSandboxTests {
     /// next backup must leave that database alone.
     @Test func aMarkerLeftForADatabaseBotopsDidNotCreateNeverDropsIt() async throws {
         try await BackupSandbox.scene { scene in
-            let real = try await BackupSandbox.sh("command -v docker")
-            let bin = scene.directory + "/bin"
             let taken = scene.directory + "/taken"
-            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
             // No throwaway server; at the scratch database's createdb, another party creates that
             // name first, and the verification's shell is killed with its marker written.
-            try """
-                #!/bin/sh
-                case "$1 $*" in
-                  "run "*) for a; do shift; [ "$prev" = --entrypoint ] && a=/bin/false; prev=$a; set -- "$@" "$a";  done;;
+            let path = try await scene.dockerWithoutThrowawayServer(cases: """
                   *createdb*botops_verify_*)
                     for a; do case "$a" in botops_verify_*) name=$a;; esac; done
-                    \(shellQuote(real)) exec db createdb -U bot_user "$name" && printf '%s' "$name" >\(shellQuote(taken))
+                    "$real" exec db createdb -U bot_user "$name" && printf '%s' "$name" >\(shellQuote(taken))
                     kill -9 "$PPID"; exit 1;;
-                esac
-                exec \(shellQuote(real)) "$@"
-                """.write(toFile: bin + "/docker", atomically: true, encoding: .utf8)
-            try await BackupSandbox.sh("chmod 755 \(shellQuote(bin + "/docker"))")
+                """)
             let config = try scene.config()
             try String(contentsOfFile: config, encoding: .utf8).appending("  verify_on_live: true\n").write(toFile: config, atomically: true, encoding: .utf8)
-            let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
             _ = try await BuiltBinary.botops.run(["backup", "--local", "--format", "json", "--config", config], environment: ["PATH": path])
             let name = try String(contentsOfFile: taken, encoding: .utf8)
             do {
