@@ -59,6 +59,15 @@ extension BackupSandboxTests {
                 let databases = try await BackupSandbox.psql("SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database WHERE datname LIKE 'botops\\_verify\\_%'")
                 #expect(databases == "botops_verify_other", "only the database botops did not create is left")
                 #expect(!scene.files().contains { $0.hasPrefix(".botops-scratch-") })
+
+                // restore --test verifies the same way, names the scratch database before creating
+                // it, and says where it restored.
+                let test = try await BuiltBinary.botops.run(["restore", record.id, "--test", "--local", "--config", config], environment: environment)
+                #expect(test.termination == .exited(0), "\(test.stderrText)")
+                #expect(test.stdoutText.contains("scratch database on the live server"), "\(test.stdoutText)")
+                #expect(!test.stdoutText.contains("throwaway server;"), "\(test.stdoutText)")
+                #expect(test.stderrText.contains("verifying in the scratch database botops_verify_"), "\(test.stderrText)")
+                #expect(try await BackupSandbox.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'botops\\_verify\\_2%'") == "0")
             } catch {
                 _ = try? await BackupSandbox.sh("docker exec db dropdb -U bot_user --if-exists botops_verify_other; docker exec db dropdb -U bot_user --if-exists \(stale)")
                 throw error
