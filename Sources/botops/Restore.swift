@@ -76,9 +76,13 @@ struct RestoreCommand: HostCommand {
         guard test else { return try await full(entry, session: session) }
         let job = BackupJob(config: session.config, runner: host)
         try await entry.checkIntact(job.scripts, runner: host)
-        switch try await job.verify(id, against: BackupFigures(tables: entry.record.tables, sequences: entry.record.sequences)) {
+        let (outcome, onLive) = try await job.verify(id, against: BackupFigures(tables: entry.record.tables, sequences: entry.record.sequences)) { line in
+            FileHandle.standardError.write(Data("botops: \(line)\n".utf8))
+        }
+        switch outcome {
         case .verified:
-            print("\(entry.record.id): restored into a throwaway server; all \(entry.record.tables.count) tables' figures equal the record")
+            let place = onLive == nil ? "a throwaway server" : "a scratch database on the live server (backup.verify_on_live)"
+            print("\(entry.record.id): restored into \(place); all \(entry.record.tables.count) tables' figures equal the record")
             return ExitStatus(.success)
         case .unverified(let reason):
             throw RestoreError.damaged(id: entry.record.id, detail: reason)

@@ -99,4 +99,36 @@ struct RetentionTests {
         ]
         #expect(RetentionPolicy(daily: 0, weekly: 0, monthly: 0).expired(items, now: now) == ["failed-old"])
     }
+
+    /// Retention's New York day, ISO week and month (C arithmetic, no ICU) equal Foundation's
+    /// calendar over the system's tz data: every half hour (and the second before it) from a week
+    /// before to a week after each change of offset and each New Year, 2007 to 2060, and every
+    /// six hours of every day in between.
+    @Test func newYorkPeriodsEqualFoundationsCalendarAroundEveryChangeOfOffset() {
+        var calendar = Calendar(identifier: .iso8601)
+        calendar.timeZone = Self.newYork
+        func expected(_ date: Date) -> [[Int]] {
+            let c = calendar.dateComponents([.year, .month, .day, .yearForWeekOfYear, .weekOfYear], from: date)
+            return [[c.year!, c.month!, c.day!], [c.yearForWeekOfYear!, c.weekOfYear!], [c.year!, c.month!]]
+        }
+        var instants: [Int] = []
+        let first = 1_167_609_600, last = 2_871_763_200  // 2007-01-01 and 2061-01-01, 00:00 UTC
+        instants += stride(from: first, to: last, by: 6 * 3600)
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(secondsFromGMT: 0)!
+        for year in 2007...2060 {
+            for (month, day) in [(1, 1), (3, 10), (11, 3)] {
+                let anchor = Int(utc.date(from: DateComponents(year: year, month: month, day: day))!.timeIntervalSince1970)
+                for t in stride(from: anchor - 7 * 86_400, to: anchor + 7 * 86_400, by: 1800) { instants += [t - 1, t] }
+            }
+        }
+        var wrong: [String] = []
+        for t in instants {
+            let date = Date(timeIntervalSince1970: Double(t))
+            let periods = NewYorkCalendar.periods(date)
+            let got = [periods.day, periods.week, periods.month]
+            if got != expected(date), wrong.count < 5 { wrong.append("\(t): \(got) != \(expected(date))") }
+        }
+        #expect(wrong.isEmpty, "\(wrong)")
+    }
 }

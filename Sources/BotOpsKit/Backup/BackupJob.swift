@@ -88,7 +88,7 @@ public struct BackupJob: Sendable {
         guard verify else { return record }
 
         progress("verifying: restoring \(id.text).dump into a throwaway server")
-        let (outcome, onLive) = try await verifyReporting(id, against: figures, progress: progress)
+        let (outcome, onLive) = try await self.verify(id, against: figures, progress: progress)
         switch outcome {
         case .verified:
             record.status = .verified
@@ -117,14 +117,9 @@ public struct BackupJob: Sendable {
 
     /// Restores `ID.dump` into a throwaway server and compares its figures with `figures`. When no
     /// throwaway server can start and `backup.verify_on_live` is set, into a scratch database on
-    /// the live server instead (the outcome's `onLive`).
-    public func verify(_ id: BackupID, against figures: BackupFigures) async throws -> VerifyOutcome {
-        try await verifyReporting(id, against: figures).outcome
-    }
-
-    /// `verify`, and why it went to the live server when it did.
-    func verifyReporting(_ id: BackupID, against figures: BackupFigures,
-                         progress: @Sendable (String) -> Void = { _ in }) async throws -> (outcome: VerifyOutcome, onLive: String?) {
+    /// the live server instead: `onLive` says why, and `progress` names the database first.
+    public func verify(_ id: BackupID, against figures: BackupFigures,
+                       progress: @Sendable (String) -> Void) async throws -> (outcome: VerifyOutcome, onLive: String?) {
         let left = try await runner.run(scripts.dropLeftScratch())
         guard left.succeeded else { throw BackupError.hostCommandFailed(step: "dropping scratch databases left by earlier verifications", detail: left.shownOutput) }
         let restored = try await runner.run(scripts.verify(id))

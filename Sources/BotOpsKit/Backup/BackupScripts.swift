@@ -201,18 +201,38 @@ public struct BackupScripts: Sendable {
     }
 
     /// A scratch database's marker in backup.dir, written before the database is created and
-    /// removed once it is dropped: botops drops only the databases named by its markers.
+    /// removed once it is dropped. It holds a fresh token that botops's createdb sets as the
+    /// database's comment: a marker names a database, the comment proves botops created it, and
+    /// botops drops only a database with both (a name someone else took is never dropped, even
+    /// when a run killed between its marker and its failed createdb leaves the marker behind).
     static let scratchMarkerPrefix = ".botops-scratch-"
 
+    /// `drop_scratch DB TOKEN`: drops DB when its comment is TOKEN; a database that is not there,
+    /// or not botops's, is left alone (status 0); 1 when it could not be read or dropped. Uses the
+    /// script's `$container`, `$user` and `$live` (the configured database, sure to exist).
+    static let dropScratch: ShellScript = """
+        drop_scratch() {
+          ours=$(printf '%s\\n' "SELECT count(*) FROM pg_database WHERE datname = :'db' AND shobj_description(oid, 'pg_database') = :'token';" \\
+            | docker exec -i "$container" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$user" -d "$live" -v db="$1" -v token="$2") || return 1
+          [ "$ours" = 1 ] || return 0
+          docker exec "$container" dropdb -U "$user" --if-exists "$1"
+        }
+        """
+
     /// Drops the scratch databases that earlier verifications left on the live server (a run cut
-    /// short), each named by its marker; prints `dropped NAME` for each. Never any other database.
+    /// short), each named by its marker and proved botops's by its token; prints `dropped NAME`
+    /// for each marker cleared. Never any other database.
     public func dropLeftScratch() -> RemoteCommand {
         RemoteCommand("""
             cd \(directory.script) || exit 70
+            container=\(container) user=\(user) live=\(database)
+            \(Self.dropScratch)
             for marker in \(Self.scratchMarkerPrefix)botops_verify_*; do
               [ -f "$marker" ] || continue
               db=${marker#\(Self.scratchMarkerPrefix)}
-              docker exec \(container) dropdb -U \(user) --if-exists "$db" >&2 && rm -f -- "$marker" && echo "dropped $db"
+              # An empty marker was cut short before its createdb ran: nothing of botops's to drop.
+              token=$(cat -- "$marker") || continue
+              { [ -z "$token" ] || drop_scratch "$db" "$token" >&2; } && rm -f -- "$marker" && echo "dropped $db"
             done
             exit 0
             """, timeout: .seconds(300), effect: .changes("drops scratch databases left by earlier verifications"))
@@ -228,15 +248,16 @@ public struct BackupScripts: Sendable {
         let restored = Self.settings + "\n" + Self.figures
         return RemoteCommand("""
             cd \(directory.script) || exit 70
-            container=\(container) user=\(user) scratch=\(scratch) marker=\(marker) created=
+            container=\(container) user=\(user) live=\(database) scratch=\(scratch) marker=\(marker)
+            token="botops scratch $(cat /proc/sys/kernel/random/uuid)" || exit 70
+            \(Self.dropScratch)
             # The marker exists before the database does, so a run cut short leaves its name behind.
-            : >"$marker" && sync . || exit 70
-            # Dropped only once this run created it; a name taken already is someone else's.
-            trap '[ -z "$created" ] || docker exec "$container" dropdb -U "$user" --if-exists "$scratch" >/dev/null 2>&1 && rm -f -- "$marker"' EXIT
+            printf '%s\\n' "$token" >"$marker" && sync -- "$marker" . || exit 70
+            # Dropped only when its comment is this run's token: a name taken already is someone else's.
+            trap 'drop_scratch "$scratch" "$token" >/dev/null 2>&1 && rm -f -- "$marker"' EXIT
             trap 'exit 130' INT TERM HUP
             echo "image the live server"
-            docker exec "$container" createdb -U "$user" -O "$user" -T template0 "$scratch" 2>&1 || exit 82
-            created=yes
+            docker exec "$container" createdb -U "$user" -O "$user" -T template0 "$scratch" "$token" 2>&1 || exit 82
             docker exec -i "$container" pg_restore --exit-on-error -U "$user" -d "$scratch" <\(name + ".dump") 2>&1 || { echo "pg_restore failed" >&2; exit 83; }
             printf '%s\\n' \(restored) | docker exec -i "$container" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$user" -d "$scratch" 2>&1
             """, timeout: .seconds(6 * 3600), effect: .changes("creates, restores into and drops the scratch database \(scratch) on the live server"))
