@@ -207,6 +207,44 @@ import Testing
         #expect(try await LocalHost().run(missing.text).stdoutText == "refused\n")
     }
 
+    /// A host whose locale translates coreutils (`LANG=de_DE.UTF-8`, or `LANGUAGE=de` as here)
+    /// has `stat -c %F` say "reguläre Datei" (and `%.9Y` "1796442312,417734506"): read as is, the
+    /// script, the queries and every report would be "not a regular file". The probes' `stat`
+    /// runs in the C locale. Needs coreutils' German messages (Debian ships them with coreutils).
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/locale/de/LC_MESSAGES/coreutils.mo")))
+    func hostFilesAndReportsAreReadInAHostLocaleThatTranslatesStat() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("botops-locale-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("queries"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("logs"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data("SELECT 1;\n".utf8).write(to: directory.appendingPathComponent("queries/a.sql"))
+        try Data("report\n".utf8).write(to: directory.appendingPathComponent("logs/weekly_review_1.txt"))
+        let script = directory.appendingPathComponent("weekly_strategy_review.sh").path
+        try Data("#!/bin/sh\n".utf8).write(to: URL(fileURLWithPath: script))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        let german: ShellScript = "export LANGUAGE=de LANG=C.UTF-8; unset LC_ALL LC_MESSAGES"
+        // The test can fail only where stat speaks German under this environment.
+        #expect(try await LocalHost().run("\(german)\nstat -c %F /").stdoutText == "Verzeichnis\n")
+
+        var settings = Fixture.settings
+        settings.appPath = directory.path
+        settings.queries = ["a.sql"]
+        // A container that does not exist: the report run is refused and runs nothing, but still
+        // stats the reports before and after.
+        settings.databaseContainer = "botops-no-such-container-\(UUID().uuidString.prefix(8))"
+        let marker = SectionMarker()
+        func inGerman<Fact>(_ probe: HostProbe<Fact>) async throws -> Fact {
+            let command = RemoteCommand("\(german)\n\(probe.command.script)", timeout: .seconds(60))
+            return try probe.parse(try await LocalHost().run(command).result)
+        }
+        let facts = try await inGerman(HostFacts.probe(settings, marker: marker))
+        #expect(facts.script?.isRegular == true, "\(String(describing: facts.script))")
+        #expect(facts.queries["a.sql"]??.isRegular == true)
+        let run = try await inGerman(ReportRun.probe(settings, marker: marker))
+        #expect(run.outcome == .refused("the database container is missing"))
+        #expect(run.after.count == 1 && run.after.allSatisfy(\.isRegular), "\(run.after)")
+    }
+
     /// The host file probe's command and parser together, on a checkout whose file names look
     /// like marker lines and carry quotes.
     @Test func hostFileProbeReadsARealDirectory() async throws {
