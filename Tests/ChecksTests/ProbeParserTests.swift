@@ -166,19 +166,14 @@ import Testing
 
 /// The probes' shell, run for real on this machine (read-only, in a directory of the test's own).
 @Suite struct ProbeShellTests {
-    /// The crontab fragment every probe embeds, with a `crontab` first on PATH that prints `out`
-    /// (no trailing newline), `err` on stderr, and exits `status`.
+    /// The crontab fragment every probe embeds, with a `crontab` shell function that prints `out`
+    /// (no trailing newline), `err` on stderr, and returns `status`. A function, not a script first
+    /// on PATH: a script written here and exec'd while another test forks fails with ETXTBSY, and
+    /// the shell then ran the real /usr/bin/crontab ("no crontab for root").
     func listing(out: String, err: String = "", status: Int32) async throws -> CrontabListing? {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("botops-crontab-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let fake = directory.appendingPathComponent("crontab").path
-        let complaint: ShellScript = err.isEmpty ? "" : "printf '%s\\n' \(err) >&2"
-        let body: ShellScript = "#!/bin/sh\nprintf '%s' \(out)\n\(complaint)\nexit \(Int(status))\n"
-        try Data(body.text.utf8).write(to: URL(fileURLWithPath: fake))
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        let complaint: ShellScript = err.isEmpty ? "" : "printf '%s\\n' \(err) >&2; "
         let marker = SectionMarker()
-        let script: ShellScript = "PATH=\(directory.path):$PATH\n\(CrontabListing.sections(marker))"
+        let script: ShellScript = "crontab() { printf '%s' \(out); \(complaint)return \(Int(status)); }\n\(CrontabListing.sections(marker))"
         return CrontabListing(sections: marker.split(try await LocalHost().run(script.text).stdoutText))
     }
 
