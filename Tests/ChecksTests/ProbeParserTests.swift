@@ -132,6 +132,10 @@ import Testing
         let error = try #require(throws: ProbeOutputError.self) { try probes.reportRun.probe.parse(output(["Report written", "\(m) now", "5"])) }
         #expect(error.probe == "report script run")
         #expect(error.problem == "neither a refusal nor the script's exit status")
+        // Its command runs the script again: the advice says so before "run it by hand".
+        #expect(error.description.contains("It changes the host (runs /opt/bot/weekly_strategy_review.sh, which writes a report)"), "\(error)")
+        let readOnly = try #require(throws: ProbeOutputError.self) { try probes.containerState.probe.parse(output(["\(m) status", "0"])) }
+        #expect(!readOnly.description.contains("It changes the host"))
     }
 
     /// Only the report run changes the host; every probe starts its sections with the run's marker.
