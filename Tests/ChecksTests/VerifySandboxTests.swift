@@ -300,6 +300,10 @@ struct VerifySandboxTests {
 
 extension VerifySandboxTests {
     @Test func cliWritesJUnitAtomicallyAndExitsZero() async throws {
+        // verify runs the report script (it writes a report) and reads the shared crontab, db and
+        // checkout: in turn with the other checkouts' sandbox tests, which change them meanwhile.
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("verify.xml").path
@@ -312,6 +316,10 @@ extension VerifySandboxTests {
     }
 
     @Test func cliExitsOneWhenACheckFailsAndJSONSaysWhich() async throws {
+        // verify runs the report script (it writes a report) and reads the shared crontab, db and
+        // checkout: in turn with the other checkouts' sandbox tests, which change them meanwhile.
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
         let host = try await SSHConnection.connect(to: try sandbox.target())
         try await host.closing {
             let script = shellQuote(sandbox.app + "/" + Self.script)
@@ -330,6 +338,10 @@ extension VerifySandboxTests {
 extension VerifySandboxTests {
     /// On the host itself, as a cron-driven self-check would run it: as the bot user, no ssh.
     @Test func localModeRunsTheSameChecksOnTheHost() async throws {
+        // verify runs the report script (it writes a report) and reads the shared crontab, db and
+        // checkout: in turn with the other checkouts' sandbox tests, which change them meanwhile.
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
         let result = try await BuiltBinary.botops.run(["verify", "--local", "--config", sandbox.configFile, "--format", "json"],
                                                       prefix: ["runuser", "-u", sandbox.value("SANDBOX_USER"), "--"])
         #expect(result.termination == .exited(0), "\(result.stdoutText)\(result.stderrText)")
@@ -342,6 +354,10 @@ extension VerifySandboxTests {
     /// finds nothing, instead of stopping the shared daemon): the job would never fire, and the
     /// crontab line alone used to pass.
     @Test func anInstalledEntryWithoutACronDaemonFails() async throws {
+        // verify runs the report script (it writes a report) and reads the shared crontab, db and
+        // checkout: in turn with the other checkouts' sandbox tests, which change them meanwhile.
+        let lock = try await SandboxLock.acquire()
+        defer { lock.release() }
         let fake = FileManager.default.temporaryDirectory.appendingPathComponent("botops-no-cron-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: fake, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: fake) }
