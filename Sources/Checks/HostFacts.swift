@@ -81,8 +81,9 @@ struct HostFacts: Sendable, Equatable {
             cronTime: Result { () throws(CronTimeProbeError) in try CronHostTime(probeOutput: sections["cron-time"] ?? []) })
     }
 
+    /// In the C locale: the host's own (`LANG=de_DE.UTF-8`) translates `%F` ("reguläre Datei").
     static func statCommand(_ path: String) -> ShellScript {
-        "stat -L -c '%F|%a|%A|%U|%s|%Y' -- \(path) 2>/dev/null || echo missing"
+        "LC_ALL=C stat -L -c '%F|%a|%A|%U|%s|%Y' -- \(path) 2>/dev/null || echo missing"
     }
 
     static func parseStat(_ line: String?) -> FileStat? {

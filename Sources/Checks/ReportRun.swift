@@ -59,7 +59,9 @@ struct ReportRun: Sendable, Equatable {
     static func probe(_ settings: CheckSettings, marker: SectionMarker) -> HostProbe<ReportRun> {
         let script = settings.path(settings.reportScript)
         let glob = settings.path(settings.reportGlob)
-        let snapshot: ShellScript = "stat -L -c '%i|%.9Y|%s|%F|%n' -- \(glob: glob) 2>/dev/null"
+        // In the C locale, for `%F` and `%.9Y` (a German host says "reguläre Datei" and "1796442312,4…");
+        // only stat: the script itself runs in the host's locale, as under cron.
+        let snapshot: ShellScript = "LC_ALL=C stat -L -c '%i|%.9Y|%s|%F|%n' -- \(glob: glob) 2>/dev/null"
         let gate = ShellScript(stringLiteral: ContainerState.gateCommand(container: settings.databaseContainer))
         // The script runs from the checkout, as cron does with its absolute path.
         let command = RemoteCommand("""

@@ -11,6 +11,10 @@ public enum CrontabListing: Equatable, Sendable {
     /// Anything else (status 1 for another reason included): the status and what crontab said.
     case failed(status: Int32, message: String)
 
+    /// What Debian's cron and cronie both print (untranslated, in any locale) for a user without
+    /// a crontab, with status 1.
+    public static let noCrontabMessage = "no crontab for"
+
     /// The command, on its own: stdout is the crontab byte for byte, stderr the complaint.
     public static let command: ShellScript = "crontab -l"
 
@@ -34,7 +38,7 @@ public enum CrontabListing: Equatable, Sendable {
     public init(status: Int32, output: [String]) {
         switch status {
         case 0: self = .listed(output)
-        case 1 where output.contains(where: { $0.contains("no crontab for") }): self = .noCrontab
+        case 1 where output.contains(where: { $0.contains(Self.noCrontabMessage) }): self = .noCrontab
         default: self = .failed(status: status, message: String(Substring(output.joined(separator: " ")).trimmingWhitespace()))
         }
     }

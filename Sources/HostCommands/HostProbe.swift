@@ -22,7 +22,9 @@ public struct HostProbe<Fact: Sendable>: Sendable {
         do {
             return try parser(result)
         } catch let error as UnreadableOutput {
-            throw ProbeOutputError(probe: name, output: command.redact(result.stdoutText + result.stderrText), problem: error.problem)
+            var changes: String?
+            if case .changes(let what) = command.effect { changes = what }
+            throw ProbeOutputError(probe: name, output: command.redact(result.stdoutText + result.stderrText), problem: error.problem, changes: changes)
         }
     }
 
@@ -47,15 +49,19 @@ public struct ProbeOutputError: Error, Equatable, CustomStringConvertible {
     public var probe: String
     public var output: String
     public var problem: String
+    /// What the probe's command changes on the host, when it does: running it by hand does it again.
+    public var changes: String?
 
-    public init(probe: String, output: String, problem: String) {
+    public init(probe: String, output: String, problem: String, changes: String? = nil) {
         self.probe = probe
         self.output = output
         self.problem = problem
+        self.changes = changes
     }
 
     public var description: String {
         let shown = output.trimmingCharacters(in: .whitespacesAndNewlines)
-        return "\(probe) printed something botops cannot read (\(problem)): \(shown.isEmpty ? "(nothing)" : String(shown.prefix(300))). Run its command by hand (botops verify --dry-run prints it) to see what the host answers."
+        let caution = changes.map { " It changes the host (\($0)): read it first." } ?? ""
+        return "\(probe) printed something botops cannot read (\(problem)): \(shown.isEmpty ? "(nothing)" : String(shown.prefix(300))). Run its command by hand (botops verify --dry-run prints it) to see what the host answers.\(caution)"
     }
 }

@@ -46,6 +46,10 @@ struct Verify: HostCommand {
     var dryRun = false
 
     func validate() throws {
+        // A dry run writes no report and notifies no one: asked to, it would exit 0 without doing so.
+        if dryRun, output != nil || notify {
+            throw ValidationError("--dry-run prints the commands only; it writes no --output file and sends no --notify. Drop those options, or drop --dry-run.")
+        }
         do {
             _ = try CheckRunner(only: CheckID.list(only ?? ""), skip: CheckID.list(skip ?? ""))
         } catch let error as CheckSelectionError {

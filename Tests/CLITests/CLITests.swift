@@ -30,6 +30,20 @@ let inEmptyDirectory = ["env", "-C", "/"]
         #expect(result.stderrText.contains("pass --config PATH, --host HOST or --local"))
     }
 
+    /// `verify --dry-run` writes no report and notifies no one: with --output or --notify it is a
+    /// usage error (exit 2), not a silent exit 0 without the file a script asked for.
+    @Test func verifyDryRunRefusesOutputAndNotify() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let report = directory.appendingPathComponent("plan.txt").path
+        for extra in [["--output", report], ["--notify"]] {
+            let result = try await BuiltBinary.botops.run(["verify", "--dry-run", "--host", "root@no-such-host.invalid"] + extra, prefix: ["unshare", "-n"] + inEmptyDirectory)
+            #expect(result.termination == .exited(2), "\(extra): \(result.stdoutText) \(result.stderrText)")
+            #expect(result.stderrText.contains("--dry-run"), "\(result.stderrText)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: report))
+    }
+
     @Test func unresolvableHostExitsThree() async throws {
         // A private network namespace has no resolver, so the lookup fails here without any traffic.
         let result = try await BuiltBinary.botops.run(["ping", "--host", "root@no-such-host.invalid"], prefix: ["unshare", "-n"] + inEmptyDirectory)

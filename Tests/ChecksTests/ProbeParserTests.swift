@@ -132,6 +132,10 @@ import Testing
         let error = try #require(throws: ProbeOutputError.self) { try probes.reportRun.probe.parse(output(["Report written", "\(m) now", "5"])) }
         #expect(error.probe == "report script run")
         #expect(error.problem == "neither a refusal nor the script's exit status")
+        // Its command runs the script again: the advice says so before "run it by hand".
+        #expect(error.description.contains("It changes the host (runs /opt/bot/weekly_strategy_review.sh, which writes a report)"), "\(error)")
+        let readOnly = try #require(throws: ProbeOutputError.self) { try probes.containerState.probe.parse(output(["\(m) status", "0"])) }
+        #expect(!readOnly.description.contains("It changes the host"))
     }
 
     /// Only the report run changes the host; every probe starts its sections with the run's marker.
@@ -166,19 +170,14 @@ import Testing
 
 /// The probes' shell, run for real on this machine (read-only, in a directory of the test's own).
 @Suite struct ProbeShellTests {
-    /// The crontab fragment every probe embeds, with a `crontab` first on PATH that prints `out`
-    /// (no trailing newline), `err` on stderr, and exits `status`.
+    /// The crontab fragment every probe embeds, with a `crontab` shell function that prints `out`
+    /// (no trailing newline), `err` on stderr, and returns `status`. A function, not a script first
+    /// on PATH: a script written here and exec'd while another test forks fails with ETXTBSY, and
+    /// the shell then ran the real /usr/bin/crontab ("no crontab for root").
     func listing(out: String, err: String = "", status: Int32) async throws -> CrontabListing? {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("botops-crontab-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let fake = directory.appendingPathComponent("crontab").path
-        let complaint: ShellScript = err.isEmpty ? "" : "printf '%s\\n' \(err) >&2"
-        let body: ShellScript = "#!/bin/sh\nprintf '%s' \(out)\n\(complaint)\nexit \(Int(status))\n"
-        try Data(body.text.utf8).write(to: URL(fileURLWithPath: fake))
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        let complaint: ShellScript = err.isEmpty ? "" : "printf '%s\\n' \(err) >&2; "
         let marker = SectionMarker()
-        let script: ShellScript = "PATH=\(directory.path):$PATH\n\(CrontabListing.sections(marker))"
+        let script: ShellScript = "crontab() { printf '%s' \(out); \(complaint)return \(Int(status)); }\n\(CrontabListing.sections(marker))"
         return CrontabListing(sections: marker.split(try await LocalHost().run(script.text).stdoutText))
     }
 
@@ -205,6 +204,44 @@ import Testing
         #expect(try await LocalHost().run(script.text).stdoutText == "refused\n")
         let missing: ShellScript = "if ! \(ReportRun.runnable(directory.path + "/missing")); then echo refused; else echo runs; fi"
         #expect(try await LocalHost().run(missing.text).stdoutText == "refused\n")
+    }
+
+    /// A host whose locale translates coreutils (`LANG=de_DE.UTF-8`, or `LANGUAGE=de` as here)
+    /// has `stat -c %F` say "reguläre Datei" (and `%.9Y` "1796442312,417734506"): read as is, the
+    /// script, the queries and every report would be "not a regular file". The probes' `stat`
+    /// runs in the C locale. Needs coreutils' German messages (Debian ships them with coreutils).
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/locale/de/LC_MESSAGES/coreutils.mo")))
+    func hostFilesAndReportsAreReadInAHostLocaleThatTranslatesStat() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("botops-locale-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("queries"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("logs"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data("SELECT 1;\n".utf8).write(to: directory.appendingPathComponent("queries/a.sql"))
+        try Data("report\n".utf8).write(to: directory.appendingPathComponent("logs/weekly_review_1.txt"))
+        let script = directory.appendingPathComponent("weekly_strategy_review.sh").path
+        try Data("#!/bin/sh\n".utf8).write(to: URL(fileURLWithPath: script))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        let german: ShellScript = "export LANGUAGE=de LANG=C.UTF-8; unset LC_ALL LC_MESSAGES"
+        // The test can fail only where stat speaks German under this environment.
+        #expect(try await LocalHost().run("\(german)\nstat -c %F /").stdoutText == "Verzeichnis\n")
+
+        var settings = Fixture.settings
+        settings.appPath = directory.path
+        settings.queries = ["a.sql"]
+        // A container that does not exist: the report run is refused and runs nothing, but still
+        // stats the reports before and after.
+        settings.databaseContainer = "botops-no-such-container-\(UUID().uuidString.prefix(8))"
+        let marker = SectionMarker()
+        func inGerman<Fact>(_ probe: HostProbe<Fact>) async throws -> Fact {
+            let command = RemoteCommand("\(german)\n\(probe.command.script)", timeout: .seconds(60))
+            return try probe.parse(try await LocalHost().run(command).result)
+        }
+        let facts = try await inGerman(HostFacts.probe(settings, marker: marker))
+        #expect(facts.script?.isRegular == true, "\(String(describing: facts.script))")
+        #expect(facts.queries["a.sql"]??.isRegular == true)
+        let run = try await inGerman(ReportRun.probe(settings, marker: marker))
+        #expect(run.outcome == .refused("the database container is missing"))
+        #expect(run.after.count == 1 && run.after.allSatisfy(\.isRegular), "\(run.after)")
     }
 
     /// The host file probe's command and parser together, on a checkout whose file names look

@@ -209,10 +209,11 @@ public struct CronHost: Sendable {
             "mkdir -p \"$dir\" || exit 90",
             "cur=\"$dir/.current.$$\"; new=\"$dir/.new.$$\"; err=\"$dir/.err.$$\"; old=\"$dir/.expected.$$\"",
             "trap 'rm -f \"$cur\" \"$new\" \"$err\" \"$old\"' EXIT",
-            "crontab -l >\"$cur\" 2>\"$err\"; st=$?",
+            // CrontabListing's rule, in the shell: status 1 is "no crontab" only when crontab says so.
+            "\(CrontabListing.command) >\"$cur\" 2>\"$err\"; st=$?",
             """
             if [ $st -ne 0 ]; then
-              if [ $st -eq 1 ] && grep -q 'no crontab for' "$err"; then : >"$cur"; else cat "$err" >&2; exit \(Int(Self.statusReadFailed)); fi
+              if [ $st -eq 1 ] && grep -qF -- \(CrontabListing.noCrontabMessage) "$err"; then : >"$cur"; else cat "$err" >&2; exit \(Int(Self.statusReadFailed)); fi
             fi
             """,
         ]
