@@ -1,4 +1,5 @@
 @testable import BotOpsKit
+import SandboxSupport
 import Testing
 
 /// What a step does to the running containers is declared (by botops for a built-in step, by
@@ -104,80 +105,11 @@ import Testing
     /// The shipped playbooks as they were before `touches:` existed: an operator's exported copy
     /// must still run, as safely, with a warning that names the key to add.
     static func oldStyle(_ kind: Playbook.Kind) throws -> Playbook {
-        let text = kind == .deploy ? Self.deployBeforeTouches : Self.rollbackBeforeTouches
+        let text = kind == .deploy ? PlaybooksBeforeTouches.deploy : PlaybooksBeforeTouches.rollback
         #expect(!text.contains("touches"))
         return try Playbook.parse(text, file: kind.fileName, kind: kind)
     }
 
-    /// playbooks/deploy.yml and rollback.yml as shipped before `touches:` existed.
-    static let deployBeforeTouches = """
-        # The steps of `botops deploy`, in order. Format: playbooks/README.md.
-        # A failure after the checkout changed runs rollback.yml (unless --no-rollback).
-        steps:
-          - name: lock
-            builtin: lock
-            timeout: 30s
-          - name: preflight
-            builtin: preflight
-            timeout: 2m
-            on_failure: abort
-          - name: baseline
-            builtin: baseline
-            timeout: 5m
-            on_failure: abort
-          - name: keep-image
-            builtin: keep-image
-            timeout: 1m
-            on_failure: abort
-          - name: checkout
-            builtin: checkout
-            timeout: 2m
-          - name: build
-            run: "{compose} build --no-cache {services}"
-            timeout: 30m
-            changes: builds new images for {services} (the running containers are untouched)
-          - name: stop
-            builtin: stop
-            timeout: 2m
-          - name: up
-            run: "{compose} up -d --no-deps {services}"
-            timeout: 5m
-            changes: starts {services} from the new images; db and its volume are not touched
-          - name: wait-healthy
-            builtin: wait-healthy
-            timeout: 5m
-          - name: checks
-            builtin: checks
-            timeout: 5m
-        """
-
-    static let rollbackBeforeTouches = """
-        # The steps of `botops rollback`, and of the automatic rollback after a failed deploy (which
-        # already holds the lock). Format: playbooks/README.md.
-        steps:
-          - name: lock
-            builtin: lock
-            timeout: 30s
-          - name: checkout
-            builtin: checkout
-            timeout: 2m
-          - name: restore-image
-            builtin: restore-image
-            timeout: 30m
-          - name: stop
-            builtin: stop
-            timeout: 2m
-          - name: up
-            run: "{compose} up -d --no-deps {services}"
-            timeout: 5m
-            changes: starts {services} from the restored images; db and its volume are not touched
-          - name: wait-healthy
-            builtin: wait-healthy
-            timeout: 5m
-          - name: checks
-            builtin: checks
-            timeout: 5m
-        """
 
     @Test func aPlaybookFromBeforeTouchesRunsWithTheSafeAssumptionAndAWarning() throws {
         let deploy = try Self.oldStyle(.deploy)

@@ -48,8 +48,8 @@ struct BuiltInPlaybookDeployTests {
             defer { try? FileManager.default.removeItem(at: directory) }
             let playbooks = directory.appendingPathComponent("playbooks")
             try FileManager.default.createDirectory(at: playbooks, withIntermediateDirectories: true)
-            try StepEffectTests.deployBeforeTouches.write(to: playbooks.appendingPathComponent("deploy.yml"), atomically: true, encoding: .utf8)
-            try StepEffectTests.rollbackBeforeTouches.write(to: playbooks.appendingPathComponent("rollback.yml"), atomically: true, encoding: .utf8)
+            try PlaybooksBeforeTouches.deploy.write(to: playbooks.appendingPathComponent("deploy.yml"), atomically: true, encoding: .utf8)
+            try PlaybooksBeforeTouches.rollback.write(to: playbooks.appendingPathComponent("rollback.yml"), atomically: true, encoding: .utf8)
             let branch = "test/playbooks-before-touches"
             let target = try await sandbox.commit(on: branch, files: ["VERSION": "7-before-touches\n"], message: "deployed with playbooks from before touches")
 
