@@ -396,8 +396,11 @@ extension VerifySandboxTests {
         let config = scripts.appendingPathComponent("botops.yml").path
         try (try String(contentsOfFile: sandbox.configFile, encoding: .utf8) + "\nnotify:\n  command: cat > \(shellQuote(notified))\n")
             .write(toFile: config, atomically: true, encoding: .utf8)
-        let result = try await BuiltBinary.botops.run(["verify", "--config", config, "--host", "test-sshd", "--ssh-config", sshConfig,
-                                                       "--format", "json", "--only", "cron-scheduled,db-running", "--notify"], prefix: ["env", "-C", "/"])
+        // It reads this machine's crontab, which other checkouts' tests change: in turn with them.
+        let result = try await SandboxLock.holding {
+            try await BuiltBinary.botops.run(["verify", "--config", config, "--host", "test-sshd", "--ssh-config", sshConfig,
+                                             "--format", "json", "--only", "cron-scheduled,db-running", "--notify"], prefix: ["env", "-C", "/"])
+        }
         #expect(result.termination == .exited(3), "\(result.stdoutText)\(result.stderrText)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any], "\(result.stdoutText)")
         #expect(object["status"] as? String == "unreachable")
