@@ -103,23 +103,27 @@ import Testing
 
 /// Deploy's probes are a command and its parser, defined once for every reader of the fact.
 @Suite struct DeployProbeTests {
+    func printed(_ stdout: String) -> CommandResult {
+        CommandResult(termination: .exited(0), stdout: Array(stdout.utf8), stderr: [])
+    }
+
     let commands = DeployCommands(path: "/opt/bot", compose: ComposeInvocation(program: ["docker-compose"], envFile: ".env", file: "c.yml"),
                                   state: StateDirectory(path: "~/.botops"))
 
-    @Test func imageIDsReadsOnlyTagAndIDLines() {
+    @Test func imageIDsReadsOnlyTagAndIDLines() throws {
         let probe = commands.imageIDs(["bot/sighook:botops-abc", "x;y"], timeout: .seconds(5))
         #expect(probe.command.displayText.contains("docker image inspect -f '{{.Id}}' 'x;y'"))
-        #expect(probe.parse("bot/sighook:botops-abc sha256:1\n\nError: No such image\nthree words here\n") == ["bot/sighook:botops-abc": "sha256:1"])
-        #expect(probe.parse("").isEmpty)
+        #expect((try probe.parse(printed("bot/sighook:botops-abc sha256:1\n\nError: No such image\nthree words here\n"))) == ["bot/sighook:botops-abc": "sha256:1"])
+        #expect((try probe.parse(printed(""))).isEmpty)
     }
 
-    @Test func resolveLocalIsABranchARevisionOrNothing() {
+    @Test func resolveLocalIsABranchARevisionOrNothing() throws {
         let probe = commands.resolveLocal("main; rm -rf /", timeout: .seconds(5))
         #expect(probe.command.displayText.contains("'refs/heads/main; rm -rf /^{commit}'"))
-        #expect(probe.parse("branch 0123\n") == LocalRef(isBranch: true, revision: "0123"))
-        #expect(probe.parse("revision 4567\n") == LocalRef(isBranch: false, revision: "4567"))
-        #expect(probe.parse("") == nil)
-        #expect(probe.parse("branch\n") == nil)
-        #expect(probe.parse("fatal: not a git repository") == nil)
+        #expect((try probe.parse(printed("branch 0123\n"))) == LocalRef(isBranch: true, revision: "0123"))
+        #expect((try probe.parse(printed("revision 4567\n"))) == LocalRef(isBranch: false, revision: "4567"))
+        #expect((try probe.parse(printed(""))) == nil)
+        #expect((try probe.parse(printed("branch\n"))) == nil)
+        #expect((try probe.parse(printed("fatal: not a git repository"))) == nil)
     }
 }

@@ -51,7 +51,7 @@ extension Deployer {
         if let sha = remote.stdout.split(separator: "\n").first?.split(separator: "\t").first, remote.succeeded {
             return Target(branch: ref, revision: String(sha))
         }
-        guard let local = try await runner.read(commands.resolveLocal(ref, timeout: timeout)) else { throw DeployError.unknownRevision(ref) }
+        guard let local = try await commands.resolveLocal(ref, timeout: timeout).run(on: runner) else { throw DeployError.unknownRevision(ref) }
         return Target(branch: local.isBranch ? ref : nil, revision: local.revision)
     }
 }

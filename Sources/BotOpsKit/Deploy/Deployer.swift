@@ -623,7 +623,7 @@ public final class Deployer: @unchecked Sendable {
             let previous = try await previousRelease()
             return Target(branch: previous.branch ?? run.branchBefore, revision: previous.revision)
         }
-        guard let local = try await runner.read(commands.resolveLocal(to, timeout: .seconds(30))) else {
+        guard let local = try await commands.resolveLocal(to, timeout: .seconds(30)).run(on: runner) else {
             throw StepFailure(message: "", refusal: .unknownRevision(to))
         }
         return Target(branch: local.isBranch ? to : run.branchBefore, revision: local.revision)

@@ -35,6 +35,6 @@ extension Deployer {
     /// The image each of `tags` names, for those that exist.
     func imageIDs(_ tags: [String], timeout: Duration) async throws -> [String: String] {
         guard !tags.isEmpty else { return [:] }
-        return try await runner.read(commands.imageIDs(tags, timeout: timeout))
+        return try await commands.imageIDs(tags, timeout: timeout).run(on: runner)
     }
 }

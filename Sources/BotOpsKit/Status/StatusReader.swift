@@ -62,7 +62,7 @@ public struct StatusReader: Sendable {
         let running = Deployer.parseContainers((sections["services"] ?? []).joined(separator: "\n"), services: config.services)
             .mapValues { RunningContainerInfo(id: $0.container, imageID: $0.imageID, image: $0.imageName) }
         let observed = ContainerObservation.parse((sections["states"] ?? []).joined(separator: "\n"))
-        let idOfTag = imageIDsProbe.parse((try await imageIDs)?.stdout ?? "")
+        let idOfTag = try (try await imageIDs).map { try imageIDsProbe.parse($0.result) } ?? [:]
 
         if case .failure(let error) = found { problems.append("containers: \(error)") }
         let services = config.services.map { service in
