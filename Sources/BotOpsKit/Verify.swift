@@ -29,6 +29,11 @@ public struct Verification: Sendable {
         settings = config.checkSettings(commandTimeout: timeout)
     }
 
+    /// The commands the checks send, each once: what a dry run prints.
+    public func plan() -> [PlannedCommand] {
+        runner.plan(CheckProbes(settings))
+    }
+
     /// The checks alone, concurrently over `host`'s one connection.
     public func checks(on host: any CommandRunner) async -> VerifyReport {
         await runner.run(in: CheckContext(host: host, settings: settings))

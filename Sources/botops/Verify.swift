@@ -60,7 +60,7 @@ struct Verify: HostCommand {
     func body(_ session: CommandSession) async throws -> ExitStatus {
         let verification = try Verification(config: session.config, only: CheckID.list(only ?? ""), skip: CheckID.list(skip ?? ""), timeout: timeout)
         if dryRun {
-            let plan = verification.runner.plan(CheckProbes(verification.settings))
+            let plan = verification.plan()
             print(format == .json ? plan.json : plan.text, terminator: "")
             return ExitStatus(.success)
         }

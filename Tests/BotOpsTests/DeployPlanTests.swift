@@ -78,5 +78,12 @@ import Testing
         let rollback = Dictionary(uniqueKeysWithValues: plannedSteps(deployer.planned(deployer.rollbackSteps(restartContainers: true), playbook: .rollback)).map { ($0.name, $0.commands) })
         #expect(rollback["checkout"] == [commands.checkout(target, timeout: .seconds(120)).displayText])
         #expect(rollback["restore-image"]?.count == 2)
+        // The baseline and the checks plan the nine checks' own probes, as verify --dry-run prints them.
+        let probes = try Verification(config: deployer.config).plan()
+        for step in ["baseline", "checks"] {
+            #expect(planned[step]?.count == probes.count, "\(step): \(planned[step] ?? [])")
+            #expect(planned[step]?.contains { $0.contains("crontab -l") } == true, "\(step)")
+            #expect(planned[step]?.contains { $0.contains("botops verify") } == false, "\(step)")
+        }
     }
 }

@@ -11,7 +11,7 @@ struct BaselineStep: DeployStep {
     }
 
     func plan(_ step: PlaybookStep, playbook: Playbook.Kind, in deployer: Deployer) -> [RemoteCommand] {
-        ChecksStep.planned(timeout: step.timeout)
+        ChecksStep.planned(timeout: step.timeout, config: deployer.config)
     }
 }
 

@@ -11,13 +11,12 @@ struct ChecksStep: DeployStep {
     }
 
     func plan(_ step: PlaybookStep, playbook: Playbook.Kind, in deployer: Deployer) -> [RemoteCommand] {
-        Self.planned(timeout: step.timeout)
+        Self.planned(timeout: step.timeout, config: deployer.config)
     }
 
-    // FIXME: the checks send their own commands (Sources/Checks has no typed probes yet): the dry
-    // run names them instead of printing them.
-    static func planned(timeout: Duration) -> [RemoteCommand] {
-        [RemoteCommand("botops verify  # the nine checks", timeout: timeout, effect: .changes("runs the report script, which writes a report under logs/"))]
+    /// The nine checks' own commands, as `verify --dry-run` prints them.
+    static func planned(timeout: Duration, config: BotOpsConfig) -> [RemoteCommand] {
+        ((try? Verification(config: config, timeout: timeout))?.plan() ?? []).map(\.command)
     }
 }
 
