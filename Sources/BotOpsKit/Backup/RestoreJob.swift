@@ -17,6 +17,10 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
     /// Ctrl-C or SIGTERM during a full restore, at the safe point after `step`: what the host is
     /// left with, the commands to run next, and (after the swap) those that swap back.
     case interrupted(signal: Int32, step: String, state: String, advice: [String], swapBack: [String] = [])
+    /// The connection to the host lost during a full restore: what the host may be left with and
+    /// the commands that put it right whatever the step in flight did there; `changed` when the
+    /// services may be stopped or the swap done (exit 5), else only the new database is left (exit 3).
+    case connectionLost(step: String, detail: String, state: String, advice: [String], swapBack: [String], changed: Bool)
 
     public var exitCode: BotOpsExitCode {
         switch self {
@@ -26,6 +30,7 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
         case .servicesFailedAfterSwap: return .needsHuman
         // The lifecycle exits 128 + the signal for an interrupted command that stopped itself.
         case .interrupted: return .failed
+        case let .connectionLost(_, _, _, _, _, changed): return changed ? .needsHuman : .unreachable
         }
     }
 
@@ -48,6 +53,9 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
                 + "To put the replaced database back, stop the services and run:\n  " + swapBack.joined(separator: "\n  ")
         case let .interrupted(signal, step, state, advice, swapBack):
             return "restore interrupted (\(signalName(signal))) during step \(step): \(state). Next, run:\n  " + advice.joined(separator: "\n  ")
+                + (swapBack.isEmpty ? "" : "\nTo put the previous database back instead, stop the services and run:\n  " + swapBack.joined(separator: "\n  "))
+        case let .connectionLost(step, detail, state, advice, swapBack, _):
+            return "restore: connection lost during step \(step) (\(detail)): \(state). Next, run:\n  " + advice.joined(separator: "\n  ")
                 + (swapBack.isEmpty ? "" : "\nTo put the previous database back instead, stop the services and run:\n  " + swapBack.joined(separator: "\n  "))
         }
     }
@@ -136,9 +144,19 @@ public struct RestoreJob: Sendable {
     /// and the services are started, not waited for. Either way `RestoreError.interrupted` says
     /// what the host is left with and what to run.
     public func run(_ plan: Plan, interruption: Interruption = Interruption(), progress: @Sendable (Step, String) -> Void) async throws -> [String] {
+        let current = CurrentStep()
+        do {
+            return try await run(plan, interruption: interruption, current: current, progress: progress)
+        } catch let error as RemoteError where error.isUnreachable {
+            // Nothing on the host puts back services stopped or a database closed by a step before
+            // the loss: the message gives the commands that do, right whatever that step did there.
+            throw lost(error, during: current.value, stopped: current.stopped)
+        }
+    }
+
+    private func run(_ plan: Plan, interruption: Interruption, current: CurrentStep, progress: @Sendable (Step, String) -> Void) async throws -> [String] {
         let record = plan.record
         let runner = runner, end = scripts.endRestoreSession()
-        let current = CurrentStep()
         interruption.onRequest(stillRunning: { "the restore of \(record.id) (step \(current.value.rawValue))" }) { _ in
             // Only the restore into the new database is stopped on the host; every later step is short and runs to its end.
             if current.interrupt() == .restore { Task { _ = try? await runner.run(end) } }
@@ -178,6 +196,7 @@ public struct RestoreJob: Sendable {
         let services = plan.services.filter { containers[$0].map { up.contains($0.container) } ?? false }
         let running = services.compactMap { containers[$0]?.container }
         current.value = .stop
+        current.stopped = running
         progress(.stop, "stopping \(services.isEmpty ? "no running service" : services.joined(separator: ", "))")
         if !running.isEmpty {
             let stopped = try await runner.run(RemoteCommand("docker stop -t 10 \(running) >/dev/null", timeout: .seconds(120), effect: .changes("stops the services")))
@@ -274,11 +293,37 @@ public struct RestoreJob: Sendable {
             left.append(ShellScript(argv: ["docker", "start"] + running).text)
         }
         let dropped = try? await runner.run(scripts.dropNew())
-        if dropped?.succeeded != true { left.append(ShellScript(argv: ["docker", "exec", scripts.backup.container, "dropdb", "-U", scripts.backup.user, "--if-exists", "--force", scripts.newName]).text) }
+        if dropped?.succeeded != true { left.append(scripts.dropNewCommand) }
         let done = (reopen ? "\(scripts.live) takes connections again, " : "") + (running.isEmpty ? "" : "the services it stopped were started again, ") + "\(scripts.newName) was dropped"
         throw RestoreError.interrupted(signal: signal, step: step.rawValue,
                                        state: left.isEmpty ? "nothing live changed: \(scripts.live) is as it was, \(done)" : "\(scripts.live) was not swapped, but not everything was put back",
                                        advice: left.isEmpty ? ["botops verify"] : left + ["botops verify"])
+    }
+
+    /// The connection lost during `step`: the commands that repair the host whether or not that
+    /// step's command ran there (each is harmless when its part is already right).
+    private func lost(_ error: RemoteError, during step: Step, stopped: [String]) -> RestoreError {
+        let start = stopped.isEmpty ? [] : [ShellScript(argv: ["docker", "start"] + stopped).text]
+        let live = scripts.live, new = scripts.newName, replaced = scripts.replacedName
+        switch step {
+        case .restore, .baseline:
+            return .connectionLost(step: step.rawValue, detail: "\(error)", state: "nothing live changed; \(new) is left, a pg_restore may still be filling it",
+                                   advice: [scripts.dropNewCommand, "botops verify"], swapBack: [], changed: false)
+        case .stop, .close:
+            return .connectionLost(step: step.rawValue, detail: "\(error)",
+                                   state: "\(live) was not swapped, but the services may be stopped" + (step == .close ? " and \(live) closed to connections" : "")
+                                    + " (the bot is down until the commands below run); \(new) is left",
+                                   advice: (step == .close ? [scripts.reopenCommand] : []) + start + [scripts.dropNewCommand, "botops verify"], swapBack: [], changed: true)
+        case .swap:
+            return .connectionLost(step: step.rawValue, detail: "\(error)",
+                                   state: "whether the rename happened is not known (it did if \(replaced) exists: then \(live) holds the backup); either way the services "
+                                    + "may be stopped and a database closed to connections (the bot is down until the commands below run)",
+                                   advice: [scripts.reopenCommand] + start + [scripts.dropNewCommand, "botops verify"], swapBack: scripts.swapBackCommands, changed: true)
+        case .start, .waitHealthy, .checks:
+            return .connectionLost(step: step.rawValue, detail: "\(error)",
+                                   state: "the swap is complete: \(live) holds the backup and the previous database is \(replaced) (it stays); the services may not be running",
+                                   advice: start + ["botops verify"], swapBack: scripts.swapBackCommands, changed: true)
+        }
     }
 
     /// An interruption after the swap: the backup is live and the services were started, not waited for.
@@ -337,9 +382,16 @@ private final class CurrentStep: @unchecked Sendable {
     private let mutex = NSLock()
     private var step = RestoreJob.Step.restore
     private var during: RestoreJob.Step?
+    private var containers: [String] = []
     var value: RestoreJob.Step {
         get { mutex.withLock { step } }
         set { mutex.withLock { step = newValue } }
+    }
+
+    /// The containers the stop step stops (those running), which a repair starts again.
+    var stopped: [String] {
+        get { mutex.withLock { containers } }
+        set { mutex.withLock { containers = newValue } }
     }
 
     var interrupted: RestoreJob.Step? { mutex.withLock { during } }
