@@ -55,18 +55,26 @@ extension BackupSandboxTests {
             } catch {
                 Issue.record("\(error)")
             }
-            // Back as found whatever botops said: connections allowed, the swap undone, this test's databases dropped.
-            try await BackupSandbox.sh(#"docker exec db psql -X -q -U bot_user -d postgres -c 'ALTER DATABASE "bot_trader_db" ALLOW_CONNECTIONS true'"#)
-            if try await Self.restoreDatabases().subtracting(existing).contains(where: { $0.hasPrefix("bot_trader_db_replaced_") }) {
-                try await BackupSandbox.sh("docker stop -t 10 sighook webhook report-job >/dev/null")
-                for command in swapBackByHand { try await BackupSandbox.sh(command) }
-                try await BackupSandbox.sh(#"docker exec db psql -X -q -U bot_user -d postgres -c 'ALTER DATABASE "bot_trader_db" ALLOW_CONNECTIONS true'"#)
-            }
-            try await BackupSandbox.sh("docker start sighook webhook report-job >/dev/null")
-            for name in try await Self.restoreDatabases().subtracting(existing) {
-                try await BackupSandbox.sh("docker exec db dropdb -U bot_user --if-exists --force \(shellQuote(name))")
-            }
-            try await Self.servicesHealthy()
+            try await Self.putBack(existing: existing, swapBack: swapBackByHand)
         }
+    }
+}
+
+extension BackupSandboxTests {
+    /// Back as found whatever botops said: connections allowed, a swap the test made undone by
+    /// `swapBack`, its databases dropped, the services up.
+    static func putBack(existing: Set<String>, swapBack: [String]) async throws {
+        let reopen = #"docker exec db psql -X -q -U bot_user -d postgres -c 'ALTER DATABASE "bot_trader_db" ALLOW_CONNECTIONS true'"#
+        try await BackupSandbox.sh(reopen)
+        if try await restoreDatabases().subtracting(existing).contains(where: { $0.hasPrefix("bot_trader_db_replaced_") }) {
+            try await BackupSandbox.sh("docker stop -t 10 sighook webhook report-job >/dev/null")
+            for command in swapBack { try await BackupSandbox.sh(command) }
+            try await BackupSandbox.sh(reopen)
+        }
+        try await BackupSandbox.sh("docker start sighook webhook report-job >/dev/null")
+        for name in try await restoreDatabases().subtracting(existing) {
+            try await BackupSandbox.sh("docker exec db dropdb -U bot_user --if-exists --force \(shellQuote(name))")
+        }
+        try await servicesHealthy()
     }
 }

@@ -157,7 +157,7 @@ public struct RestoreJob: Sendable {
     private func run(_ plan: Plan, interruption: Interruption, current: CurrentStep, progress: @Sendable (Step, String) -> Void) async throws -> [String] {
         let record = plan.record
         let runner = runner, end = scripts.endRestoreSession()
-        interruption.onRequest(stillRunning: { "the restore of \(record.id) (step \(current.value.rawValue))" }) { _ in
+        interruption.onRequest(stillRunning: { [self] in leftRunning(record.id, current: current) }) { _ in
             // Only the restore into the new database is stopped on the host; every later step is short and runs to its end.
             if current.interrupt() == .restore { Task { _ = try? await runner.run(end) } }
         }
@@ -300,30 +300,48 @@ public struct RestoreJob: Sendable {
                                        advice: left.isEmpty ? ["botops verify"] : left + ["botops verify"])
     }
 
-    /// The connection lost during `step`: the commands that repair the host whether or not that
-    /// step's command ran there (each is harmless when its part is already right).
-    private func lost(_ error: RemoteError, during step: Step, stopped: [String]) -> RestoreError {
+    /// What the host may be left with when botops loses it during `step` (the connection lost, or
+    /// a third signal exiting at once), and the commands that repair it whether or not that step's
+    /// command ran there (each is harmless when its part is already right).
+    struct Repair {
+        var state: String
+        var advice: [String]
+        var swapBack: [String] = []
+        /// The services may be stopped or the swap done; else only the new database is left.
+        var changed = true
+    }
+
+    func repair(during step: Step, stopped: [String]) -> Repair {
         let start = stopped.isEmpty ? [] : [ShellScript(argv: ["docker", "start"] + stopped).text]
         let live = scripts.live, new = scripts.newName, replaced = scripts.replacedName
         switch step {
         case .restore, .baseline:
-            return .connectionLost(step: step.rawValue, detail: "\(error)", state: "nothing live changed; \(new) is left, a pg_restore may still be filling it",
-                                   advice: [scripts.dropNewCommand, "botops verify"], swapBack: [], changed: false)
+            return Repair(state: "nothing live changed; \(new) is left, a pg_restore may still be filling it", advice: [scripts.dropNewCommand, "botops verify"], changed: false)
         case .stop, .close:
-            return .connectionLost(step: step.rawValue, detail: "\(error)",
-                                   state: "\(live) was not swapped, but the services may be stopped" + (step == .close ? " and \(live) closed to connections" : "")
-                                    + " (the bot is down until the commands below run); \(new) is left",
-                                   advice: (step == .close ? [scripts.reopenCommand] : []) + start + [scripts.dropNewCommand, "botops verify"], swapBack: [], changed: true)
+            return Repair(state: "\(live) was not swapped, but the services may be stopped" + (step == .close ? " and \(live) closed to connections" : "")
+                            + " (the bot is down until the commands below run); \(new) is left",
+                          advice: (step == .close ? [scripts.reopenCommand] : []) + start + [scripts.dropNewCommand, "botops verify"])
         case .swap:
-            return .connectionLost(step: step.rawValue, detail: "\(error)",
-                                   state: "whether the rename happened is not known (it did if \(replaced) exists: then \(live) holds the backup); either way the services "
-                                    + "may be stopped and a database closed to connections (the bot is down until the commands below run)",
-                                   advice: [scripts.reopenCommand] + start + [scripts.dropNewCommand, "botops verify"], swapBack: scripts.swapBackCommands, changed: true)
+            return Repair(state: "whether the rename happened is not known (it did if \(replaced) exists: then \(live) holds the backup); either way the services "
+                            + "may be stopped and a database closed to connections (the bot is down until the commands below run)",
+                          advice: [scripts.reopenCommand] + start + [scripts.dropNewCommand, "botops verify"], swapBack: scripts.swapBackCommands)
         case .start, .waitHealthy, .checks:
-            return .connectionLost(step: step.rawValue, detail: "\(error)",
-                                   state: "the swap is complete: \(live) holds the backup and the previous database is \(replaced) (it stays); the services may not be running",
-                                   advice: start + ["botops verify"], swapBack: scripts.swapBackCommands, changed: true)
+            return Repair(state: "the swap is complete: \(live) holds the backup and the previous database is \(replaced) (it stays); the services may not be running",
+                          advice: start + ["botops verify"], swapBack: scripts.swapBackCommands)
         }
+    }
+
+    private func lost(_ error: RemoteError, during step: Step, stopped: [String]) -> RestoreError {
+        let repair = repair(during: step, stopped: stopped)
+        return .connectionLost(step: step.rawValue, detail: "\(error)", state: repair.state, advice: repair.advice, swapBack: repair.swapBack, changed: repair.changed)
+    }
+
+    /// What a third signal (botops exiting at once) leaves behind, and what repairs it.
+    private func leftRunning(_ id: String, current: CurrentStep) -> String {
+        let step = current.value, repair = repair(during: step, stopped: current.stopped)
+        return "the restore of \(id), step \(step.rawValue): \(repair.state); give that step's command up to 2 minutes to end there (the restore step's pg_restore is ended by the first command). Next, run:\n  "
+            + repair.advice.joined(separator: "\n  ")
+            + (repair.swapBack.isEmpty ? "" : "\nTo put the previous database back instead, stop the services and run:\n  " + repair.swapBack.joined(separator: "\n  "))
     }
 
     /// An interruption after the swap: the backup is live and the services were started, not waited for.
