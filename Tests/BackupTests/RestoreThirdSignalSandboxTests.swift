@@ -47,8 +47,8 @@ extension BackupSandboxTests {
             let (next, swapBack) = Self.advice(message)
             #expect(next.last == "botops verify", "\(message)")
             do {
-                // The close, held up, ends there (or never started); then the commands as said.
-                try await waitUntil { (try? await BackupSandbox.sh("pgrep -f 'ALLOW_CONNECTIONS [f]alse' || true")) == "" }
+                // The step held up ends there (or never started): no remote command of the restore is left; then the commands as said.
+                try await waitUntil { (try? await BackupSandbox.sh("pgrep -f 'ALLOW_CONNECTIONS [f]alse|[b]otops_restore_' || true")) == "" }
                 for command in next.dropLast() { try await BackupSandbox.sh(command) }
                 #expect(try await BackupSandbox.psql("SELECT datallowconn FROM pg_database WHERE datname = 'bot_trader_db'") == "t", "connections allowed")
                 for service in ["sighook", "webhook", "report-job"] {
