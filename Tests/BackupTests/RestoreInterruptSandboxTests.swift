@@ -167,3 +167,40 @@ extension BackupSandboxTests {
         }
     }
 }
+
+extension BackupSandboxTests {
+    /// Ctrl-C as the restore step starts, before pg_restore has connected (createdb runs first):
+    /// pg_restore is still ended on the host, not left to fill the new database to its end (hours
+    /// on a real ledger) before botops stops. Seen in the server's log: the session terminated.
+    @Test func ctrlCAsTheRestoreIntoTheNewDatabaseStartsEndsItsPgRestore() async throws {
+        try await BackupSandbox.scene { scene in
+            let configPath = try scene.config()
+            // Enough rows that pg_restore runs for a while.
+            try await BackupSandbox.psql("CREATE TABLE botops_scratch_bulk AS SELECT g AS id, md5(g::text) AS note FROM generate_series(1, 1000000) g")
+            do {
+                let taken = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: configPath)
+                let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+                let existing = try await Self.restoreDatabases()
+                let config = try BotOpsConfig.load(path: configPath)
+                let since = try await BackupSandbox.sh("date -u +%s")
+                let host = try await SSHConnection.connect(to: try scene.sandbox.target())
+                try await host.closing {
+                    let entry = try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == record.id })
+                    let job = RestoreJob(config: config, runner: host)
+                    let plan = try await job.plan(entry)
+                    let interruption = Interruption()
+                    let error = await #expect(throws: RestoreError.self) {
+                        _ = try await job.run(plan, interruption: interruption) { step, _ in if step == .restore { interruption.request(SIGINT) } }
+                    }
+                    #expect(error.map(String.init(describing:))?.contains("during step restore: nothing live changed") == true, "\(String(describing: error))")
+                }
+                let ended = try await BackupSandbox.sh("docker logs --since \(since) db 2>&1 | grep -c 'terminating connection due to administrator command' || true")
+                #expect((Int(ended) ?? 0) >= 1, "pg_restore's session was ended")
+                #expect(try await Self.restoreDatabases() == existing, "the new database was dropped")
+            } catch {
+                Issue.record("\(error)")
+            }
+            try await BackupSandbox.dropScratchTable("botops_scratch_bulk")
+        }
+    }
+}

@@ -158,12 +158,24 @@ public struct RestoreJob: Sendable {
         let record = plan.record
         let runner = runner, end = scripts.endRestoreSession()
         interruption.onRequest(stillRunning: { [self] in leftRunning(record.id, current: current) }) { _ in
-            // Only the restore into the new database is stopped on the host; every later step is short and runs to its end.
-            if current.interrupt() == .restore { Task { _ = try? await runner.run(end) } }
+            // Only the restore into the new database is stopped on the host; every later step is
+            // short and runs to its end. Its pg_restore may not have connected yet (createdb runs
+            // first): its session is ended again until the step returns.
+            if current.interrupt() == .restore {
+                Task {
+                    while current.restoring {
+                        _ = try? await runner.run(end)
+                        try? await Task.sleep(for: .milliseconds(250))
+                    }
+                }
+            }
         }
         progress(.restore, "restoring \(record.id).dump into \(scripts.newName)")
-        let restored = try await runner.run(scripts.restoreBeside(record.id, owner: plan.facts["owner"] ?? config.database.user, encoding: plan.facts["encoding"] ?? "UTF8",
-                                                                  collate: plan.facts["collate"] ?? "C", ctype: plan.facts["ctype"] ?? "C"))
+        let restored = try await { () async throws -> RemoteCommandResult in
+            defer { current.restoring = false }
+            return try await runner.run(scripts.restoreBeside(record.id, owner: plan.facts["owner"] ?? config.database.user, encoding: plan.facts["encoding"] ?? "UTF8",
+                                                              collate: plan.facts["collate"] ?? "C", ctype: plan.facts["ctype"] ?? "C"))
+        }()
         if let signal = interruption.signal {
             try await undo(signal, during: current.interrupted ?? .restore, running: [], reopen: false)
         }
@@ -401,9 +413,16 @@ private final class CurrentStep: @unchecked Sendable {
     private var step = RestoreJob.Step.restore
     private var during: RestoreJob.Step?
     private var containers: [String] = []
+    private var filling = true
     var value: RestoreJob.Step {
         get { mutex.withLock { step } }
         set { mutex.withLock { step = newValue } }
+    }
+
+    /// Whether the restore into the new database is still running on the host.
+    var restoring: Bool {
+        get { mutex.withLock { filling } }
+        set { mutex.withLock { filling = newValue } }
     }
 
     /// The containers the stop step stops (those running), which a repair starts again.
