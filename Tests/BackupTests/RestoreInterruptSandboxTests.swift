@@ -136,27 +136,32 @@ extension BackupSandboxTests {
     /// The real thing: botops gets SIGTERM when it prints that it stops the services (the step's
     /// start). It stops the services, starts them again, drops the new database, exits 143 saying
     /// so, and audits the restore as interrupted.
+    /// `botops restore ID --yes` started as its own process; its stderr so far.
+    static func startRestore(_ id: String, config: String, scene: BackupSandbox) throws -> (Process, @Sendable () -> String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
+        process.arguments = ["restore", id, "--yes", "--config", config]
+        process.standardOutput = FileHandle.nullDevice
+        let errors = scene.directory + "/restore.stderr"
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        try process.run()
+        return (process, { (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "" })
+    }
+
     @Test func sigtermToBotopsAsTheServicesStopStartsThemAgainAndExits143() async throws {
         try await BackupSandbox.scene { scene in
             let config = try scene.config()
             let taken = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
             let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
             let existing = try await Self.restoreDatabases()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
-            process.arguments = ["restore", record.id, "--yes", "--config", config]
-            process.standardOutput = FileHandle.nullDevice
-            let errors = scene.directory + "/restore.stderr"
-            FileManager.default.createFile(atPath: errors, contents: nil)
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
-            try process.run()
-            func stderr() -> String { (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "" }
+            let (process, stderr) = try Self.startRestore(record.id, config: config, scene: scene)
             try await waitUntil { stderr().contains("botops: stopping ") || !process.isRunning }
             kill(process.processIdentifier, SIGTERM)
             while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-            let stderr = stderr()
-            #expect(process.terminationStatus == 143, "\(stderr)")
-            #expect(stderr.contains("restore interrupted (SIGTERM) during step stop: nothing live changed: bot_trader_db is as it was, the services it stopped were started again"), "\(stderr)")
+            let message = stderr()
+            #expect(process.terminationStatus == 143, "\(message)")
+            #expect(message.contains("restore interrupted (SIGTERM) during step stop: nothing live changed: bot_trader_db is as it was, the services it stopped were started again"), "\(message)")
             #expect(try await Self.restoreDatabases() == existing, "the new database was dropped")
             for service in ["sighook", "webhook", "report-job"] {
                 #expect(try await BackupSandbox.sh("docker inspect -f '{{.State.Running}}' \(service)") == "true", "\(service) runs")

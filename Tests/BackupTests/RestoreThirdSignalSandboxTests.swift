@@ -19,15 +19,7 @@ extension BackupSandboxTests {
             let taken = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
             let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
             let existing = try await Self.restoreDatabases()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
-            process.arguments = ["restore", record.id, "--yes", "--config", config]
-            process.standardOutput = FileHandle.nullDevice
-            let errors = scene.directory + "/restore.stderr"
-            _ = FileManager.default.createFile(atPath: errors, contents: nil)
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
-            try process.run()
-            func stderr() -> String { (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "" }
+            let (process, stderr) = try Self.startRestore(record.id, config: config, scene: scene)
             try await waitUntil { stderr().contains("botops: closing ") || !process.isRunning }
             // The close step held up on the host side (its sshd session frozen), so the signals find it in flight.
             let sessions = try await Self.sandboxSessions()
