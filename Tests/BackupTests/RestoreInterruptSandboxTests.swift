@@ -136,27 +136,32 @@ extension BackupSandboxTests {
     /// The real thing: botops gets SIGTERM when it prints that it stops the services (the step's
     /// start). It stops the services, starts them again, drops the new database, exits 143 saying
     /// so, and audits the restore as interrupted.
+    /// `botops restore ID --yes` started as its own process; its stderr so far.
+    static func startRestore(_ id: String, config: String, scene: BackupSandbox) throws -> (Process, @Sendable () -> String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
+        process.arguments = ["restore", id, "--yes", "--config", config]
+        process.standardOutput = FileHandle.nullDevice
+        let errors = scene.directory + "/restore.stderr"
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        try process.run()
+        return (process, { (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "" })
+    }
+
     @Test func sigtermToBotopsAsTheServicesStopStartsThemAgainAndExits143() async throws {
         try await BackupSandbox.scene { scene in
             let config = try scene.config()
             let taken = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
             let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
             let existing = try await Self.restoreDatabases()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
-            process.arguments = ["restore", record.id, "--yes", "--config", config]
-            process.standardOutput = FileHandle.nullDevice
-            let errors = scene.directory + "/restore.stderr"
-            FileManager.default.createFile(atPath: errors, contents: nil)
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
-            try process.run()
-            func stderr() -> String { (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "" }
+            let (process, stderr) = try Self.startRestore(record.id, config: config, scene: scene)
             try await waitUntil { stderr().contains("botops: stopping ") || !process.isRunning }
             kill(process.processIdentifier, SIGTERM)
             while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-            let stderr = stderr()
-            #expect(process.terminationStatus == 143, "\(stderr)")
-            #expect(stderr.contains("restore interrupted (SIGTERM) during step stop: nothing live changed: bot_trader_db is as it was, the services it stopped were started again"), "\(stderr)")
+            let message = stderr()
+            #expect(process.terminationStatus == 143, "\(message)")
+            #expect(message.contains("restore interrupted (SIGTERM) during step stop: nothing live changed: bot_trader_db is as it was, the services it stopped were started again"), "\(message)")
             #expect(try await Self.restoreDatabases() == existing, "the new database was dropped")
             for service in ["sighook", "webhook", "report-job"] {
                 #expect(try await BackupSandbox.sh("docker inspect -f '{{.State.Running}}' \(service)") == "true", "\(service) runs")
@@ -164,6 +169,43 @@ extension BackupSandboxTests {
             let audit = try await BackupSandbox.sh("tail -n 1 ~bot/.botops/audit.jsonl")
             #expect(audit.contains(#""action":"restore""#) && audit.contains(#""result":"interrupted""#), "\(audit)")
             try await Self.servicesHealthy()
+        }
+    }
+}
+
+extension BackupSandboxTests {
+    /// Ctrl-C as the restore step starts, before pg_restore has connected (createdb runs first):
+    /// pg_restore is still ended on the host, not left to fill the new database to its end (hours
+    /// on a real ledger) before botops stops. Seen in the server's log: the session terminated.
+    @Test func ctrlCAsTheRestoreIntoTheNewDatabaseStartsEndsItsPgRestore() async throws {
+        try await BackupSandbox.scene { scene in
+            let configPath = try scene.config()
+            // Enough rows that pg_restore runs for a while.
+            try await BackupSandbox.psql("CREATE TABLE botops_scratch_bulk AS SELECT g AS id, md5(g::text) AS note FROM generate_series(1, 1000000) g")
+            do {
+                let taken = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: configPath)
+                let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+                let existing = try await Self.restoreDatabases()
+                let config = try BotOpsConfig.load(path: configPath)
+                let since = try await BackupSandbox.sh("date -u +%s")
+                let host = try await SSHConnection.connect(to: try scene.sandbox.target())
+                try await host.closing {
+                    let entry = try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == record.id })
+                    let job = RestoreJob(config: config, runner: host)
+                    let plan = try await job.plan(entry)
+                    let interruption = Interruption()
+                    let error = await #expect(throws: RestoreError.self) {
+                        _ = try await job.run(plan, interruption: interruption) { step, _ in if step == .restore { interruption.request(SIGINT) } }
+                    }
+                    #expect(error.map(String.init(describing:))?.contains("during step restore: nothing live changed") == true, "\(String(describing: error))")
+                }
+                let ended = try await BackupSandbox.sh("docker logs --since \(since) db 2>&1 | grep -c 'terminating connection due to administrator command' || true")
+                #expect((Int(ended) ?? 0) >= 1, "pg_restore's session was ended")
+                #expect(try await Self.restoreDatabases() == existing, "the new database was dropped")
+            } catch {
+                Issue.record("\(error)")
+            }
+            try await BackupSandbox.dropScratchTable("botops_scratch_bulk")
         }
     }
 }

@@ -43,6 +43,32 @@ extension BackupSandboxTests {
         }
     }
 
+    /// A view over a table that --replace sets aside follows the table (PostgreSQL keeps it on the
+    /// renamed one): the result names it, since it does not read the restored table.
+    @Test func aViewThatFollowedTheTableSetAsideIsNamedInTheResult() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            try await BackupSandbox.psql("""
+                CREATE TABLE botops_scratch_followed (id int PRIMARY KEY);
+                INSERT INTO botops_scratch_followed SELECT generate_series(1, 3);
+                CREATE VIEW botops_scratch_follower AS SELECT id FROM botops_scratch_followed;
+                """)
+            do {
+                let first = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+                let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+                let restored = try await scene.botops(["restore", record.id, "--tables", "botops_scratch_followed", "--replace", "--yes"], config: config)
+                #expect(restored.termination == .exited(0), "\(restored.stderrText)")
+                #expect(restored.stdoutText.contains("warning: the view botops_scratch_follower still reads public.botops_scratch_followed_replaced_"), "\(restored.stdoutText)")
+            } catch {
+                Issue.record("\(error)")
+            }
+            try await BackupSandbox.psql("DROP VIEW IF EXISTS botops_scratch_follower")
+            for table in try await BackupSandbox.psql(#"SELECT tablename FROM pg_tables WHERE tablename LIKE 'botops\_scratch\_followed%'"#).split(separator: "\n") {
+                try await BackupSandbox.dropScratchTable(String(table))
+            }
+        }
+    }
+
     /// `"My Schema"."Trade Links"` on the command line: parsed, found in the dump, every statement quoted.
     @Test func tablesNamedWithSpacesQuotesAndUpperCaseAreRestored() async throws {
         try await BackupSandbox.scene { scene in

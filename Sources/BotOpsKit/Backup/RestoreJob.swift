@@ -17,6 +17,10 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
     /// Ctrl-C or SIGTERM during a full restore, at the safe point after `step`: what the host is
     /// left with, the commands to run next, and (after the swap) those that swap back.
     case interrupted(signal: Int32, step: String, state: String, advice: [String], swapBack: [String] = [])
+    /// The connection to the host lost during a full restore: what the host may be left with and
+    /// the commands that put it right whatever the step in flight did there; `changed` when the
+    /// services may be stopped or the swap done (exit 5), else only the new database is left (exit 3).
+    case connectionLost(step: String, detail: String, state: String, advice: [String], swapBack: [String], changed: Bool)
 
     public var exitCode: BotOpsExitCode {
         switch self {
@@ -26,6 +30,7 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
         case .servicesFailedAfterSwap: return .needsHuman
         // The lifecycle exits 128 + the signal for an interrupted command that stopped itself.
         case .interrupted: return .failed
+        case let .connectionLost(_, _, _, _, _, changed): return changed ? .needsHuman : .unreachable
         }
     }
 
@@ -48,6 +53,9 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
                 + "To put the replaced database back, stop the services and run:\n  " + swapBack.joined(separator: "\n  ")
         case let .interrupted(signal, step, state, advice, swapBack):
             return "restore interrupted (\(signalName(signal))) during step \(step): \(state). Next, run:\n  " + advice.joined(separator: "\n  ")
+                + (swapBack.isEmpty ? "" : "\nTo put the previous database back instead, stop the services and run:\n  " + swapBack.joined(separator: "\n  "))
+        case let .connectionLost(step, detail, state, advice, swapBack, _):
+            return "restore: connection lost during step \(step) (\(detail)): \(state). Next, run:\n  " + advice.joined(separator: "\n  ")
                 + (swapBack.isEmpty ? "" : "\nTo put the previous database back instead, stop the services and run:\n  " + swapBack.joined(separator: "\n  "))
         }
     }
@@ -136,16 +144,38 @@ public struct RestoreJob: Sendable {
     /// and the services are started, not waited for. Either way `RestoreError.interrupted` says
     /// what the host is left with and what to run.
     public func run(_ plan: Plan, interruption: Interruption = Interruption(), progress: @Sendable (Step, String) -> Void) async throws -> [String] {
+        let current = CurrentStep()
+        do {
+            return try await run(plan, interruption: interruption, current: current, progress: progress)
+        } catch let error as RemoteError where error.isUnreachable {
+            // Nothing on the host puts back services stopped or a database closed by a step before
+            // the loss: the message gives the commands that do, right whatever that step did there.
+            throw lost(error, during: current.value, stopped: current.stopped)
+        }
+    }
+
+    private func run(_ plan: Plan, interruption: Interruption, current: CurrentStep, progress: @Sendable (Step, String) -> Void) async throws -> [String] {
         let record = plan.record
         let runner = runner, end = scripts.endRestoreSession()
-        let current = CurrentStep()
-        interruption.onRequest(stillRunning: { "the restore of \(record.id) (step \(current.value.rawValue))" }) { _ in
-            // Only the restore into the new database is stopped on the host; every later step is short and runs to its end.
-            if current.interrupt() == .restore { Task { _ = try? await runner.run(end) } }
+        interruption.onRequest(stillRunning: { [self] in leftRunning(record.id, current: current) }) { _ in
+            // Only the restore into the new database is stopped on the host; every later step is
+            // short and runs to its end. Its pg_restore may not have connected yet (createdb runs
+            // first): its session is ended again until the step returns.
+            if current.interrupt() == .restore {
+                Task {
+                    while current.restoring {
+                        _ = try? await runner.run(end)
+                        try? await Task.sleep(for: .milliseconds(250))
+                    }
+                }
+            }
         }
         progress(.restore, "restoring \(record.id).dump into \(scripts.newName)")
-        let restored = try await runner.run(scripts.restoreBeside(record.id, owner: plan.facts["owner"] ?? config.database.user, encoding: plan.facts["encoding"] ?? "UTF8",
-                                                                  collate: plan.facts["collate"] ?? "C", ctype: plan.facts["ctype"] ?? "C"))
+        let restored = try await { () async throws -> RemoteCommandResult in
+            defer { current.restoring = false }
+            return try await runner.run(scripts.restoreBeside(record.id, owner: plan.facts["owner"] ?? config.database.user, encoding: plan.facts["encoding"] ?? "UTF8",
+                                                              collate: plan.facts["collate"] ?? "C", ctype: plan.facts["ctype"] ?? "C"))
+        }()
         if let signal = interruption.signal {
             try await undo(signal, during: current.interrupted ?? .restore, running: [], reopen: false)
         }
@@ -178,6 +208,7 @@ public struct RestoreJob: Sendable {
         let services = plan.services.filter { containers[$0].map { up.contains($0.container) } ?? false }
         let running = services.compactMap { containers[$0]?.container }
         current.value = .stop
+        current.stopped = running
         progress(.stop, "stopping \(services.isEmpty ? "no running service" : services.joined(separator: ", "))")
         if !running.isEmpty {
             let stopped = try await runner.run(RemoteCommand("docker stop -t 10 \(running) >/dev/null", timeout: .seconds(120), effect: .changes("stops the services")))
@@ -274,11 +305,55 @@ public struct RestoreJob: Sendable {
             left.append(ShellScript(argv: ["docker", "start"] + running).text)
         }
         let dropped = try? await runner.run(scripts.dropNew())
-        if dropped?.succeeded != true { left.append(ShellScript(argv: ["docker", "exec", scripts.backup.container, "dropdb", "-U", scripts.backup.user, "--if-exists", "--force", scripts.newName]).text) }
+        if dropped?.succeeded != true { left.append(scripts.dropNewCommand) }
         let done = (reopen ? "\(scripts.live) takes connections again, " : "") + (running.isEmpty ? "" : "the services it stopped were started again, ") + "\(scripts.newName) was dropped"
         throw RestoreError.interrupted(signal: signal, step: step.rawValue,
                                        state: left.isEmpty ? "nothing live changed: \(scripts.live) is as it was, \(done)" : "\(scripts.live) was not swapped, but not everything was put back",
                                        advice: left.isEmpty ? ["botops verify"] : left + ["botops verify"])
+    }
+
+    /// What the host may be left with when botops loses it during `step` (the connection lost, or
+    /// a third signal exiting at once), and the commands that repair it whether or not that step's
+    /// command ran there (each is harmless when its part is already right).
+    struct Repair {
+        var state: String
+        var advice: [String]
+        var swapBack: [String] = []
+        /// The services may be stopped or the swap done; else only the new database is left.
+        var changed = true
+    }
+
+    func repair(during step: Step, stopped: [String]) -> Repair {
+        let start = stopped.isEmpty ? [] : [ShellScript(argv: ["docker", "start"] + stopped).text]
+        let live = scripts.live, new = scripts.newName, replaced = scripts.replacedName
+        switch step {
+        case .restore, .baseline:
+            return Repair(state: "nothing live changed; \(new) is left, a pg_restore may still be filling it", advice: [scripts.dropNewCommand, "botops verify"], changed: false)
+        case .stop, .close:
+            return Repair(state: "\(live) was not swapped, but the services may be stopped" + (step == .close ? " and \(live) closed to connections" : "")
+                            + " (the bot is down until the commands below run); \(new) is left",
+                          advice: (step == .close ? [scripts.reopenCommand] : []) + start + [scripts.dropNewCommand, "botops verify"])
+        case .swap:
+            return Repair(state: "whether the rename happened is not known (it did if \(replaced) exists: then \(live) holds the backup); either way the services "
+                            + "may be stopped and a database closed to connections (the bot is down until the commands below run)",
+                          advice: [scripts.reopenCommand] + start + [scripts.dropNewCommand, "botops verify"], swapBack: scripts.swapBackCommands)
+        case .start, .waitHealthy, .checks:
+            return Repair(state: "the swap is complete: \(live) holds the backup and the previous database is \(replaced) (it stays); the services may not be running",
+                          advice: start + ["botops verify"], swapBack: scripts.swapBackCommands)
+        }
+    }
+
+    private func lost(_ error: RemoteError, during step: Step, stopped: [String]) -> RestoreError {
+        let repair = repair(during: step, stopped: stopped)
+        return .connectionLost(step: step.rawValue, detail: "\(error)", state: repair.state, advice: repair.advice, swapBack: repair.swapBack, changed: repair.changed)
+    }
+
+    /// What a third signal (botops exiting at once) leaves behind, and what repairs it.
+    private func leftRunning(_ id: String, current: CurrentStep) -> String {
+        let step = current.value, repair = repair(during: step, stopped: current.stopped)
+        return "the restore of \(id), step \(step.rawValue): \(repair.state); give that step's command up to 2 minutes to end there (the restore step's pg_restore is ended by the first command). Next, run:\n  "
+            + repair.advice.joined(separator: "\n  ")
+            + (repair.swapBack.isEmpty ? "" : "\nTo put the previous database back instead, stop the services and run:\n  " + repair.swapBack.joined(separator: "\n  "))
     }
 
     /// An interruption after the swap: the backup is live and the services were started, not waited for.
@@ -337,9 +412,23 @@ private final class CurrentStep: @unchecked Sendable {
     private let mutex = NSLock()
     private var step = RestoreJob.Step.restore
     private var during: RestoreJob.Step?
+    private var containers: [String] = []
+    private var filling = true
     var value: RestoreJob.Step {
         get { mutex.withLock { step } }
         set { mutex.withLock { step = newValue } }
+    }
+
+    /// Whether the restore into the new database is still running on the host.
+    var restoring: Bool {
+        get { mutex.withLock { filling } }
+        set { mutex.withLock { filling = newValue } }
+    }
+
+    /// The containers the stop step stops (those running), which a repair starts again.
+    var stopped: [String] {
+        get { mutex.withLock { containers } }
+        set { mutex.withLock { containers = newValue } }
     }
 
     var interrupted: RestoreJob.Step? { mutex.withLock { during } }

@@ -152,9 +152,19 @@ public struct RestoreScripts: Sendable {
                       effect: .changes("allows connections to \(live) again"))
     }
 
-    /// What a person runs to open the live database to connections again.
+    /// What a person runs to open the live database to connections again, and the replaced one
+    /// when it exists (a swap whose last statement did not run): right before and after a rename.
     public var reopenCommand: String {
-        ShellScript(argv: ["docker", "exec", backup.container, "psql", "-U", backup.user, "-d", "postgres", "-c", "ALTER DATABASE \(Self.identifier(live)) ALLOW_CONNECTIONS true"]).text
+        let replaced = "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_database WHERE datname = \(Self.literal(replacedName))) "
+            + "THEN ALTER DATABASE \(Self.identifier(replacedName)) ALLOW_CONNECTIONS true; END IF; END $$"
+        return ShellScript(argv: ["docker", "exec", backup.container, "psql", "-U", backup.user, "-d", "postgres",
+                                  "-c", "ALTER DATABASE \(Self.identifier(live)) ALLOW_CONNECTIONS true", "-c", replaced]).text
+    }
+
+    /// What a person runs to drop the new database (ending a pg_restore still filling it); nothing
+    /// when the rename made it the live one.
+    public var dropNewCommand: String {
+        ShellScript(argv: ["docker", "exec", backup.container, "dropdb", "-U", backup.user, "--if-exists", "--force", newName]).text
     }
 
     /// What a person runs to put the replaced database back (the restored one keeps its data as `newName`).

@@ -20,6 +20,13 @@ public struct TableRestore: Sendable {
         /// Per table still there: other tables' foreign keys to it that the backup does not
         /// re-create (`NAME of TABLE`); they stay on the table set aside.
         public var stranded: [TableOfContents.TableName: [String]] = [:]
+        /// Per table still there: the views and materialized views over it, which PostgreSQL keeps
+        /// on the table set aside (they do not read the restored one).
+        public var followers: [TableOfContents.TableName: [String]] = [:]
+
+        static func followerWarning(_ view: String, aside: String) -> String {
+            "warning: the view \(view) still reads \(aside) (it follows the table set aside), not the restored table; re-create it over the restored one"
+        }
 
         public var lines: [String] {
             var lines: [String] = []
@@ -31,6 +38,7 @@ public struct TableRestore: Sendable {
                     for key in stranded[table] ?? [] {
                         lines.append("warning: the foreign key \(key) is not in the backup: it stays on \(aside), not on the restored table; re-create it by hand")
                     }
+                    lines += (followers[table] ?? []).map { Self.followerWarning($0, aside: aside) }
                 }
                 lines.append("restore \(table) from \(record.id) (\(recorded?.rows ?? 0) rows recorded)")
             }
@@ -86,9 +94,14 @@ public struct TableRestore: Sendable {
         let selection = try contents.selection(for: tables, live: live)
         var present: [TableOfContents.TableName: Int64] = [:]
         var stranded: [TableOfContents.TableName: [String]] = [:]
+        var followers: [TableOfContents.TableName: [String]] = [:]
         for line in probed.stdout.split(separator: "\n") {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             if fields.count == 3, fields[0] == "rel" { continue }
+            if fields.count == 3, fields[0] == "view", let index = Int(fields[1]), tables.indices.contains(index) {
+                followers[tables[index], default: []].append(fields[2])
+                continue
+            }
             if fields.count == 4, fields[0] == "fk", let index = Int(fields[1]), tables.indices.contains(index),
                !selection.references.contains(where: { $0.target == tables[index] && $0.constraint == fields[3] }) {
                 stranded[tables[index], default: []].append("\(fields[3]) of \(fields[2])")
@@ -103,7 +116,8 @@ public struct TableRestore: Sendable {
             throw RestoreError.refused(full.keys.map { "\($0) still has \(full[$0]!) rows" }.sorted().joined(separator: "; ")
                                        + "; add --replace to set it aside as NAME\(suffix) and restore the backup's")
         }
-        return Plan(record: entry.record, selection: selection, tables: tables, present: present, replace: replace, suffix: suffix, stranded: stranded)
+        return Plan(record: entry.record, selection: selection, tables: tables, present: present, replace: replace, suffix: suffix, stranded: stranded,
+                    followers: followers)
     }
 
     /// Restores the plan's tables in one transaction; returns what the operator is told. An
@@ -137,6 +151,9 @@ public struct TableRestore: Sendable {
         notes += plan.stranded.sorted { $0.key.description < $1.key.description }.flatMap { table, keys in
             keys.map { "warning: the foreign key \($0) still points at \(table.schema).\(Self.setAsideName(table.name, suffix: plan.suffix)) (not in the backup); re-create it on the restored \(table) by hand" }
         }
+        notes += plan.followers.filter { plan.present[$0.key] != nil }.sorted { $0.key.description < $1.key.description }.flatMap { table, views in
+            views.map { Plan.followerWarning($0, aside: "\(table.schema).\(Self.setAsideName(table.name, suffix: plan.suffix))") }
+        }
         notes += plan.selection.references.map { "\($0.table) foreign key \($0.constraint) now points at the restored \($0.target)" }
         return notes
     }
@@ -157,7 +174,7 @@ public struct TableRestore: Sendable {
     }
 
     /// `rows INDEX COUNT` for each table that exists in the live database, `fk\tINDEX\tTABLE\tNAME`
-    /// for each other table's foreign key to it, and `rel\tSCHEMA\tNAME` for every live relation
+    /// for each other table's foreign key to it, `view\tINDEX\tVIEW` for each view over it, and `rel\tSCHEMA\tNAME` for every live relation
     /// (whether a view over a restored table is still there, and what it reads).
     func probe(_ tables: [TableOfContents.TableName]) -> RemoteCommand {
         let sql = tables.enumerated().map { index, table in
@@ -167,6 +184,8 @@ public struct TableRestore: Sendable {
                   FROM (SELECT to_regclass(\(name)) AS c) t WHERE c IS NOT NULL;
                 SELECT concat_ws(E'\\t', 'fk', \(index), conrelid::regclass, conname) FROM pg_constraint
                  WHERE confrelid = to_regclass(\(name)) AND contype = 'f' AND conrelid <> confrelid;
+                SELECT DISTINCT concat_ws(E'\\t', 'view', \(index), v.oid::regclass) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+                 WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass(\(name)) AND v.oid <> d.refobjid;
                 """
         }.joined(separator: "\n") + """
 
