@@ -174,6 +174,8 @@ public struct RestoreScripts: Sendable {
         let terminate = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(Self.literal(live))"
         let rename = "BEGIN; ALTER DATABASE \(Self.identifier(live)) RENAME TO \(Self.identifier(newName)); ALTER DATABASE \(Self.identifier(replacedName)) RENAME TO \(Self.identifier(live)); COMMIT;"
         let wait = "DO $$ BEGIN FOR i IN 1..300 LOOP EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = \(Self.literal(live))); PERFORM pg_sleep(0.1); END LOOP; END $$"
-        return [ShellScript(argv: psql + [close, "-c", terminate, "-c", wait]).text, ShellScript(argv: psql + [rename]).text]
+        // The database put back takes connections again, also when the swap stopped with it closed.
+        let reopen = "ALTER DATABASE \(Self.identifier(live)) ALLOW_CONNECTIONS true"
+        return [ShellScript(argv: psql + [close, "-c", terminate, "-c", wait]).text, ShellScript(argv: psql + [rename, "-c", reopen]).text]
     }
 }
