@@ -180,3 +180,34 @@ import Testing
         #expect(result.stdout == ".env\n", "\(envFile)")
     }
 }
+
+/// Gate's git read is preflight's: changes, branch and HEAD from a real repository (this
+/// machine's shell), and a detached HEAD, as deploy reads them.
+@Suite struct GitStateProbeTests {
+    @Test func aRealCheckoutReadsItsChangesBranchAndHeadAsPreflightDoes() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("botops git state \(UInt64.random(in: 0...UInt64.max))").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let host = LocalHost()
+        let setup = try await host.run("""
+            mkdir -p \(shellQuote(root)) && cd \(shellQuote(root)) && git init -q -b main . && printf 'a\\n' > f \
+              && git add f && git -c user.name=t -c user.email=t@t commit -qm t && printf 'b\\n' > f && git rev-parse HEAD
+            """)
+        #expect(setup.succeeded, "\(setup.stderrText)")
+        let commands = DeployCommands(path: root, compose: ComposeInvocation(program: [], envFile: ".env", file: "c.yml"), state: StateDirectory(path: "~/.botops"))
+        let probe = commands.gitStateProbe(timeout: .seconds(30))
+        let reading = try await probe.run(on: host)
+        try reading.requireGit(GitRead.preflight, path: root)
+        #expect(reading.changed == [" M f"])
+        #expect(reading.branch == "main")
+        #expect(reading.head == setup.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))
+
+        #expect(try await host.run("cd \(shellQuote(root)) && git checkout -q . && git checkout -q --detach").succeeded)
+        let detached = try await probe.run(on: host)
+        try detached.requireGit(GitRead.preflight, path: root)
+        #expect(detached.changed.isEmpty && detached.branch == nil && detached.head == reading.head)
+
+        let gone = commands.gitStateProbe(timeout: .seconds(30))
+        try FileManager.default.removeItem(atPath: root)
+        await #expect(throws: ProbeOutputError.self) { try await gone.run(on: host) }
+    }
+}

@@ -5,7 +5,7 @@ import Remote
 /// its sections parsed once: deploy's preflight judges it, `rollback --plan cron` reads the
 /// releases from it, and `status` shows it (`CheckoutFacts`). A section the probe did not print is
 /// empty here; nothing in it is trusted before the probe's last section came.
-struct CheckoutReading: Equatable {
+struct CheckoutReading: Equatable, Sendable {
     /// The ssh user (`id -un`) and the checkout's owner.
     var user: String?
     var owner: String?
@@ -23,14 +23,14 @@ struct CheckoutReading: Equatable {
     var releasesText = ""
 
     /// A git read's exit status (nil: none printed, or not a number) and its stderr.
-    struct GitAnswer: Equatable {
+    struct GitAnswer: Equatable, Sendable {
         var statusText: String?
         var stderr: [String]
 
         var status: Int? { statusText.flatMap { Int($0) } }
     }
 
-    struct DiskFree: Equatable {
+    struct DiskFree: Equatable, Sendable {
         var mount: String
         var freeBytes: Int64
 

@@ -30,6 +30,12 @@ public struct DeployCommands: Sendable {
         self.state = state
     }
 
+    /// For reading the host only (status, recover, gate): no compose spelling settled.
+    static func readOnly(_ config: BotOpsConfig) -> DeployCommands {
+        DeployCommands(path: config.path, compose: ComposeInvocation(program: [], envFile: config.compose.envFile, file: config.compose.file),
+                       state: config.deploy.stateDirectory)
+    }
+
     /// `cd PATH && script`: compose and git run from the checkout, as in the operator's runbook.
     func inCheckout(_ script: ShellScript) -> ShellScript {
         ShellScript("cd \(path)").and(script)
@@ -53,6 +59,21 @@ public struct DeployCommands: Sendable {
 
     /// What `rollback --to previous` is judged from, besides the running images: the checkout's
     /// HEAD and the release records (`rollback --plan cron` reads only these).
+    /// The checkout's changes, branch and HEAD alone, read and parsed as preflight reads them:
+    /// what gate judges.
+    func gitStateProbe(timeout: Duration) -> HostProbe<CheckoutReading> {
+        let (marker, path) = (marker, path)
+        let command = RemoteCommand(ShellScript.lines(["cd \(path) || exit 70", gitRead(.status), gitRead(.branch), gitRead(.head), marker.start("end")]),
+                                    timeout: timeout)
+        return HostProbe("git state of \(path)", command) { result in
+            switch CheckoutReading.parse(result.stdoutText, termination: result.termination, marker: marker) {
+            case .success(let reading): return reading
+            case .failure(.noCheckout): throw UnreadableOutput("no checkout at \(path)")
+            case .failure(.stoppedEarly): throw UnreadableOutput("it stopped before its end")
+            }
+        }
+    }
+
     func releasesProbe(timeout: Duration) -> RemoteCommand {
         RemoteCommand(ShellScript.lines([
             "cd \(path) || exit 70",

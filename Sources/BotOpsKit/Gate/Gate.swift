@@ -192,18 +192,10 @@ public struct Gate: Sendable {
     /// Clean checkout and branch, from one probe: deploy refuses a dirty checkout, and one not on
     /// botops.yml's branch (a detached revision included).
     func checkout(_ host: any CommandRunner) async -> [GateVerdict] {
-        let marker = "botops-gate-branch"
-        let command = RemoteCommand("cd \(config.path) && git status --porcelain --untracked-files=normal && echo \(marker) && { git symbolic-ref --short -q HEAD || true; } && git rev-parse HEAD", timeout: .seconds(30))
         do {
-            let result = try await host.run(command)
-            let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            guard result.succeeded, let split = lines.firstIndex(of: marker) else {
-                let failure = "git status in \(config.path) failed: \(result.shownOutput)"
-                return [GateVerdict(.cleanCheckout, .fail, failure), GateVerdict(.branch, .skip, failure)]
-            }
-            let rest = lines[(split + 1)...].filter { !$0.isEmpty }
-            let branch = rest.count == 2 ? rest.first : nil
-            return [clean(Array(lines[..<split].filter { !$0.isEmpty })), self.branch(branch, head: rest.last ?? "")]
+            let reading = try await DeployCommands.readOnly(config).gitStateProbe(timeout: .seconds(30)).run(on: host)
+            try reading.requireGit(GitRead.preflight, path: config.path)
+            return [clean(reading.changed), branch(reading.branch, head: reading.head)]
         } catch {
             let failure = "git status in \(config.path) failed: \(error)"
             return [GateVerdict.failed(.cleanCheckout, failure, error), GateVerdict(.branch, .skip, failure)]

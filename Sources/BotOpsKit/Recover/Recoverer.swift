@@ -49,7 +49,7 @@ public struct Recoverer: Sendable {
 
     var state: StateDirectory { config.deploy.stateDirectory }
     var commands: DeployCommands {
-        DeployCommands(path: config.path, compose: ComposeInvocation(program: [], envFile: config.compose.envFile, file: config.compose.file), state: state)
+        DeployCommands.readOnly(config)
     }
 
     /// What diagnose found, and the repairs each step would make.

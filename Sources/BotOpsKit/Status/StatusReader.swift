@@ -32,8 +32,7 @@ public struct StatusReader: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let state = config.deploy.stateDirectory
-        let commands = DeployCommands(path: config.path, compose: ComposeInvocation(program: [], envFile: config.compose.envFile, file: config.compose.file),
-                                      state: state)
+        let commands = DeployCommands.readOnly(config)
         let instant = now()
         let extras = StatusExtras(config: config)
         async let preflight = runner.run(commands.preflightProbe(timeout: Self.timeout))
