@@ -85,6 +85,13 @@ struct BackupSandbox {
         try await BuiltBinary.botops.run(arguments + ["--config", try config ?? self.config()])
     }
 
+    /// A backup without its verification restore (for tests that only need one to restore), and its record.
+    func unverifiedBackup(config: String) async throws -> BackupRecord {
+        let taken = try await botops(["backup", "--no-verify", "--format", "json"], config: config)
+        guard let record = BackupRecord.parse(taken.stdoutText) else { throw BackupTestFailure("botops backup gave no record: \(taken.stderrText)") }
+        return record
+    }
+
     /// The names in `dir` (default: this test's backup.dir), hidden ones included.
     func files(in dir: String? = nil) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: dir ?? directory + "/backups")) ?? []).sorted()

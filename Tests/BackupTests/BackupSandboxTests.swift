@@ -177,8 +177,7 @@ struct BackupSandboxTests {
     @Test func aDumpTheThrowawayServerCannotReadThroughTheMountStillRestores() async throws {
         try await BackupSandbox.scene { scene in
             let config = try scene.config()
-            let taken = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
-            let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+            let record = try await scene.unverifiedBackup(config: config)
             try await BackupSandbox.sh("chmod 600 \(shellQuote(scene.directory + "/backups/" + record.id + ".dump"))")
             let test = try await scene.botops(["restore", record.id, "--test"], config: config)
             #expect(test.termination == .exited(0), "\(test.stdoutText) \(test.stderrText)")

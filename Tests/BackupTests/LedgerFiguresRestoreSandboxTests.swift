@@ -37,8 +37,7 @@ extension BackupSandboxTests {
             do {
                 let before = try await Self.ledgerFigures(in: scene.directory)
                 #expect(before[0].contains("allocations") && before.count == 5, "\(before)")
-                let taken = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
-                let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+                let record = try await scene.unverifiedBackup(config: config)
                 dump = scene.directory + "/backups/" + record.id + ".dump"
                 // The accident: a table dropped, fills deleted.
                 try await BackupSandbox.psql("DROP TABLE trade_strategy_link")

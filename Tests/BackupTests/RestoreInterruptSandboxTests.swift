@@ -43,8 +43,7 @@ extension BackupSandboxTests {
     func anInterruptedFullRestoreLeavesTheHostWholeAndSaysWhatToRun(_ case: InterruptedRestore) async throws {
         try await BackupSandbox.scene { scene in
             let configPath = try scene.config()
-            let taken = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: configPath)
-            let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+            let record = try await scene.unverifiedBackup(config: configPath)
             let existing = try await Self.restoreDatabases()
             let before = try await BackupSandbox.liveFigures()
             let quiet = Set(record.tables.filter { before.contains($0) }.map(\.qualifiedName))
@@ -152,8 +151,7 @@ extension BackupSandboxTests {
     @Test func sigtermToBotopsAsTheServicesStopStartsThemAgainAndExits143() async throws {
         try await BackupSandbox.scene { scene in
             let config = try scene.config()
-            let taken = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
-            let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+            let record = try await scene.unverifiedBackup(config: config)
             let existing = try await Self.restoreDatabases()
             let (process, stderr) = try Self.startRestore(record.id, config: config, scene: scene)
             try await waitUntil { stderr().contains("botops: stopping ") || !process.isRunning }
@@ -183,8 +181,7 @@ extension BackupSandboxTests {
             // Enough rows that pg_restore runs for a while.
             try await BackupSandbox.psql("CREATE TABLE botops_scratch_bulk AS SELECT g AS id, md5(g::text) AS note FROM generate_series(1, 1000000) g")
             do {
-                let taken = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: configPath)
-                let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+                let record = try await scene.unverifiedBackup(config: configPath)
                 let existing = try await Self.restoreDatabases()
                 let config = try BotOpsConfig.load(path: configPath)
                 let since = try await BackupSandbox.sh("date -u +%s")

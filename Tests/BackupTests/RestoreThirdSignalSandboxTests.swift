@@ -16,8 +16,7 @@ extension BackupSandboxTests {
     @Test func threeSignalsDuringAFullRestoreExitAtOnceWithTheCommandsThatRepairTheHost() async throws {
         try await BackupSandbox.scene { scene in
             let config = try scene.config()
-            let taken = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
-            let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+            let record = try await scene.unverifiedBackup(config: config)
             let existing = try await Self.restoreDatabases()
             let (process, stderr) = try Self.startRestore(record.id, config: config, scene: scene)
             try await waitUntil { stderr().contains("botops: closing ") || !process.isRunning }
