@@ -48,8 +48,13 @@ struct BackupSandboxTests {
             let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
             let backups = scene.directory + "/backups/"
             // Older backups, as if taken before: two on one New York day ten days ago, a failed one 8 days ago.
-            func plant(_ daysAgo: Double, hour: Double, _ status: BackupRecord.Status) throws -> String {
-                let date = Date().addingTimeInterval(-daysAgo * 86_400).addingTimeInterval(hour * 3600)
+            // Hours are New York wall-clock hours: shifting "now" by hours put the two on different
+            // New York days whenever the test ran between 00:00 and 02:00 New York time.
+            var newYork = Calendar(identifier: .gregorian)
+            newYork.timeZone = try #require(TimeZone(identifier: "America/New_York"))
+            func plant(_ daysAgo: Int, hour: Int, _ status: BackupRecord.Status) throws -> String {
+                let day = try #require(newYork.date(byAdding: .day, value: -daysAgo, to: Date()))
+                let date = try #require(newYork.date(bySettingHour: hour, minute: 0, second: 0, of: day))
                 var old = record
                 old.id = BackupID(date: date, label: nil).text
                 old.time = BackupID(date: date, label: nil).isoTime
@@ -58,7 +63,7 @@ struct BackupSandboxTests {
                 try FileManager.default.copyItem(atPath: backups + record.id + ".dump", toPath: backups + old.id + ".dump")
                 return old.id
             }
-            let earlier = try plant(10, hour: -2, .verified), later = try plant(10, hour: 0, .verified), failed = try plant(8, hour: 0, .failed)
+            let earlier = try plant(10, hour: 10, .verified), later = try plant(10, hour: 12, .verified), failed = try plant(8, hour: 12, .failed)
             try await BackupSandbox.sh("chown -R bot:bot \(shellQuote(backups))")
             let second = try await scene.botops(["backup", "--label", "second"], config: config)
             #expect(second.termination == .exited(0), "\(second.stderrText)")
