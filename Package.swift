@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Engine", dependencies: ["Postgres"]),
         .executableTarget(
             name: "bot-engine",
-            dependencies: ["Engine", "Postgres", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Basics", "Engine", "Postgres", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "botops",

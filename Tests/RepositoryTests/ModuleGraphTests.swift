@@ -31,7 +31,7 @@ struct ModuleGraphTests {
         "botops": (["ArgumentParser", "Basics", "BotOpsKit", "Checks", "Cron", "Remote"], "the executable: argument parsing over BotOpsKit"),
         "Postgres": (["CLibPQ"], "the libpq wrapper"),
         "Engine": (["Postgres"], "the trading ledger: independent of the ops side, which never sees it"),
-        "bot-engine": (["ArgumentParser", "Engine", "Postgres"], "the engine's executable"),
+        "bot-engine": (["ArgumentParser", "Basics", "Engine", "Postgres"], "the engine's executable (Basics: it sanitizes closed standard descriptors first, as botops does)"),
     ]
 
     /// Packages' products; any other module name not in Sources is the system's (Foundation, Glibc…).
