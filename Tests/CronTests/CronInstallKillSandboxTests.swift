@@ -121,7 +121,8 @@ struct CronInstallKillSandboxTests {
     func crontab() throws -> String { String(decoding: try SandboxCrontab.read() ?? [], as: UTF8.self) }
 
     func isNewInFull(_ text: String) -> Bool {
-        text.hasPrefix(Self.before) && text.contains("# BEGIN botops kill\n\(Self.line)\n# END botops kill\n")
+        text.hasPrefix(Self.before) && text.hasSuffix(" then run botops cron install)\n\(Self.line)\n# END botops kill\n")
+            && text.contains("\n# BEGIN botops kill (")
     }
 
     @Test func killedAfterTheBackupTheWriteFinishesOnTheHostAndARerunWaitsForIt() async throws {
@@ -141,7 +142,8 @@ struct CronInstallKillSandboxTests {
             #expect(try crontab() == Self.before, "a refused rerun wrote")
             FileManager.default.createFile(atPath: Self.hold + "/go", contents: nil)
             try await waitFor("the orphaned write to end") { try lockFree("step.lock") }
-            #expect(isNewInFull(try crontab()), "\(try crontab())")
+            let after = try crontab()
+            #expect(isNewInFull(after), "\(after)")
             let rerun = try await install(config, dir)
             #expect(rerun.termination == .exited(0), "\(rerun.stdoutText)\(rerun.stderrText)")
             #expect(rerun.stdoutText.contains("no changes"), "\(rerun.stdoutText)")
@@ -158,16 +160,19 @@ struct CronInstallKillSandboxTests {
             // The host side dies too, mid-write: crontab(1) has read 40 bytes of the new crontab.
             let pid = try String(contentsOfFile: Self.hold + "/pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let group = String(decoding: try SandboxCrontab.run(["ps", "-o", "pgid=", "-p", pid]).stdout, as: UTF8.self).trimmingCharacters(in: .whitespaces.union(.newlines))
-            #expect(!group.isEmpty && group != "0" && group != "1")
-            try SandboxCrontab.run(["kill", "-KILL", "-\(group)"])
+            let leader = try #require(pid_t(group), "no process group for \(pid)")
+            try #require(leader > 1 && leader != getpgrp(), "process group \(leader) is not the host side's")
+            kill(-leader, SIGKILL)
             try await waitFor("the step lock to be freed") { try lockFree("step.lock") && lockFree("lock") }
             #expect(try crontab() == Self.before, "a partly written crontab was installed")
             FileManager.default.createFile(atPath: Self.hold + "/go", contents: nil)
             try FileManager.default.removeItem(atPath: Self.hold + "/armed")
             let rerun = try await install(config, dir)
             #expect(rerun.termination == .exited(0), "\(rerun.stdoutText)\(rerun.stderrText)")
-            #expect(isNewInFull(try crontab()), "\(try crontab())")
-            #expect(try backups().count == 2, "\(try backups())")
+            let after = try crontab()
+            #expect(isNewInFull(after), "\(after)")
+            let kept = try backups()
+            #expect(kept.count == 2, "\(kept)")
         }
     }
 
@@ -182,7 +187,7 @@ struct CronInstallKillSandboxTests {
                 let stat = (try? String(contentsOfFile: "/proc/\(session)/stat", encoding: .utf8)) ?? ""
                 session = pid_t(stat.split(separator: ")").last?.split(separator: " ").dropFirst().first ?? "") ?? 0
             }
-            #expect(session > 1, "no sshd session above the write")
+            try #require(session > 1, "no sshd session above the write")
             kill(session, SIGSTOP)
             defer {
                 kill(session, SIGCONT)
@@ -197,7 +202,8 @@ struct CronInstallKillSandboxTests {
             kill(session, SIGCONT)
             kill(session, SIGTERM)
             try await waitFor("the write to end and the lock to be freed") { try lockFree("step.lock") && lockFree("lock") }
-            #expect(isNewInFull(try crontab()), "\(try crontab())")
+            let after = try crontab()
+            #expect(isNewInFull(after), "\(after)")
             // The advice, followed: the rerun finds the crontab as crontab.d says.
             let rerun = try await install(config, dir)
             #expect(rerun.termination == .exited(0), "\(rerun.stdoutText)\(rerun.stderrText)")

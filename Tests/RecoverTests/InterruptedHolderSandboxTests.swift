@@ -10,7 +10,7 @@ struct InterruptedHolderSandboxTests {
     @Test(arguments: [
         ("botops install-host --yes", "an install-host was interrupted", "run it again: botops install-host --yes"),
         ("botops cron install", "a cron install was interrupted", "botops cron restore puts back"),
-        ("botops backup --no-verify", "a backup was interrupted", "that backup was not recorded"),
+        ("botops backup --no-verify", "a backup was interrupted", "not recorded and is not kept"),
     ])
     func recoverNamesTheInterruptedCommandAndItsAdvice(_ command: String, _ named: String, _ advice: String) async throws {
         try await HostScene.run { scene in
