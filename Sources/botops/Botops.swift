@@ -37,20 +37,11 @@ struct Botops: AsyncParsableCommand {
             let message = terminalSafe(fullMessage(for: error), keepNewlines: true)
             if !message.isEmpty { FileHandle.standardError.write(Data("\(message)\n".utf8)) }
             let status = code == .validationFailure ? BotOpsExitCode.usage.rawValue : code.rawValue
-            // A command that ran has ended its own event stream; one refused by the parser has not.
-            if !(error is ExitCode) { finishEventStream(message: message, status: status) }
+            // A command that ran has printed its own JSON; one refused by the parser has not.
+            if !(error is ExitCode), let line = UsageErrorJSON.line(message: message, status: status, arguments: Array(CommandLine.arguments.dropFirst())) {
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            }
             Foundation.exit(status)
         }
-    }
-
-    /// `deploy` or `rollback` with `--format json` whose command line the parser refused (an
-    /// unknown flag, a bad value): CI reading the events still gets the `finished` event, with
-    /// the exit code the process exits with.
-    static func finishEventStream(message: String, status: Int32, arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
-        guard let command = arguments.first(where: { !$0.hasPrefix("-") }), ["deploy", "rollback"].contains(command) else { return }
-        let json = arguments.contains("--format=json") || zip(arguments, arguments.dropFirst()).contains { $0 == "--format" && $1 == "json" }
-        guard json else { return }
-        let outcome = DeployOutcome(result: .failed, summary: message, advice: nil, exitCode: BotOpsExitCode(rawValue: status) ?? .usage)
-        if let line = JSONEventRenderer().render(.finished(outcome)) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
     }
 }
