@@ -11,20 +11,11 @@ struct BotEngine: AsyncParsableCommand {
                       BacktestCommand.self, BarsCommand.self, PerformanceCommand.self]
     )
 
-    /// ArgumentParser's own main, after pointing closed standard descriptors at /dev/null: a cron
-    /// job run with `<&-` or `>&-` would otherwise read or print through the database connection,
-    /// the first descriptor libpq opens.
+    /// ArgumentParser's own main, after pointing closed standard descriptors at /dev/null: run
+    /// with `<&-`, `record -` crashed reading descriptor 0, and the first descriptor bot-engine
+    /// opened (libpq's socket) would take a closed one's number.
     static func main() async {
         openClosedStandardDescriptors()
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
+        await main(nil)
     }
 }
