@@ -45,8 +45,14 @@ struct CronInstallKillSandboxTests {
         let configPath = directory.appendingPathComponent("botops.yml").path
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         try await SandboxCrontab.scene {
+            // A run killed before its cleanup left its hold files: none may pass for this run's.
+            try SandboxCrontab.run(["rm", "-rf", Self.hold])
             let spool = Set(try FileManager.default.contentsOfDirectory(atPath: "/var/spool/cron/crontabs"))
             defer {
+                // Runs before SandboxCrontab.scene puts the crontab back: a write still held must
+                // end first (given up, nothing installed), or it would install after that, or hold
+                // on the host for ever once the lock is released.
+                endHeldWrite()
                 try? FileManager.default.removeItem(atPath: Self.wrapper)
                 try? FileManager.default.removeItem(atPath: Self.hold)
                 try? SandboxCrontab.run(["rm", "-rf", state])
@@ -57,11 +63,25 @@ struct CronInstallKillSandboxTests {
             try SandboxCrontab.write(Array(Self.before.utf8))
             try SandboxCrontab.run(["install", "-d", "-m", "777", Self.hold])
             try stop.rawValue.write(toFile: Self.hold + "/mode", atomically: true, encoding: .utf8)
-            try state.write(toFile: Self.hold + "/armed", atomically: true, encoding: .utf8)
-            try Self.wrapperScript.write(toFile: Self.wrapper, atomically: true, encoding: .utf8)
-            chmod(Self.wrapper, 0o755)
+            // The wrapper gives the write up once this process is gone (killed, interrupted).
+            try "\(state) \(getpid())\n".write(toFile: Self.hold + "/armed", atomically: true, encoding: .utf8)
+            // Executable before it is in place: a `crontab` found on PATH meanwhile is never a bare file.
+            let staged = Self.wrapper + ".botops-test"
+            try Self.wrapperScript.write(toFile: staged, atomically: false, encoding: .utf8)
+            guard chmod(staged, 0o755) == 0, rename(staged, Self.wrapper) == 0 else { throw SandboxFailure(description: "cannot install \(Self.wrapper)") }
             try await body(configPath, crontabDir.path)
         }
+    }
+
+    /// Tells a write still held to give up, and waits (at most a minute) until nothing of this
+    /// test's holds either lock of its state directory on the host.
+    func endHeldWrite() {
+        FileManager.default.createFile(atPath: Self.hold + "/abort", contents: nil)
+        for _ in 0..<1200 {
+            if !FileManager.default.fileExists(atPath: state) || ((try? lockFree("step.lock") && lockFree("lock")) ?? false) { return }
+            usleep(50_000)
+        }
+        Issue.record("the held crontab write of \(state) did not end on the host")
     }
 
     static let wrapperScript = """
@@ -69,14 +89,23 @@ struct CronInstallKillSandboxTests {
         # botops CronInstallKillSandboxTests: holds crontab FILE for its own state directory only.
         hold=\(hold)
         if [ $# -eq 1 ] && [ -f "$hold/armed" ]; then
-          case $1 in "$(cat "$hold/armed")"/crontab-backups/.new.*)
+          read -r state owner < "$hold/armed"
+          case $1 in "$state"/crontab-backups/.new.*)
             echo $$ > "$hold/pid"
+            # Until go; status 1 when told to abort, when the test process is gone, or after 2 minutes.
+            held() {
+              touch "$hold/reached"; waited=0
+              while [ ! -e "$hold/go" ]; do
+                if [ -e "$hold/abort" ] || [ ! -d "/proc/$owner" ] || [ "$waited" -ge 2400 ]; then return 1; fi
+                waited=$((waited + 1)); sleep 0.05
+              done
+            }
             if [ "$(cat "$hold/mode")" = mid ]; then
-              { head -c 40 "$1"; touch "$hold/reached"; while [ ! -e "$hold/go" ]; do sleep 0.05; done; tail -c +41 "$1"; } | /usr/bin/crontab -
+              # Given up mid-way, crontab gets a line it refuses: nothing is installed.
+              { head -c 40 "$1"; if held; then tail -c +41 "$1"; else printf '\\nnot a crontab line\\n'; fi; } | /usr/bin/crontab -
               exit $?
             fi
-            touch "$hold/reached"
-            while [ ! -e "$hold/go" ]; do sleep 0.05; done ;;
+            held || exit 1 ;;
           esac
         fi
         exec /usr/bin/crontab "$@"
@@ -125,6 +154,30 @@ struct CronInstallKillSandboxTests {
             && text.contains("\n# BEGIN botops kill (")
     }
 
+    /// Processes on the host whose command line names `text` (this test's unique state directory).
+    func processes(mentioning text: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { Int32($0) != nil }.compactMap { pid in
+            guard let line = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8), line.contains(text) else { return nil }
+            return "\(pid): " + line.replacingOccurrences(of: "\0", with: " ").prefix(80)
+        }
+    }
+
+    @Test func aTestThatEndsAtTheHoldLeavesNothingOfItsOwnRunningOnTheHost() async throws {
+        struct EndsHere: Error {}
+        var botops: Process?
+        defer { if let botops, botops.isRunning { kill(botops.processIdentifier, SIGKILL) } }
+        do {
+            try await scene(stop: .midWrite) { config, dir in
+                botops = try start(config, dir)
+                try await reached()
+                throw EndsHere()  // as a failing #require would, with the write held mid-way
+            }
+            Issue.record("the scene went on past the hold")
+        } catch is EndsHere {}
+        #expect(processes(mentioning: state).isEmpty, "left running on the host: \(processes(mentioning: state))")
+        try await waitFor("botops to end, its write given up") { botops?.isRunning == false }
+    }
+
     @Test func killedAfterTheBackupTheWriteFinishesOnTheHostAndARerunWaitsForIt() async throws {
         try await scene(stop: .afterBackup) { config, dir in
             let botops = try start(config, dir)
@@ -161,6 +214,9 @@ struct CronInstallKillSandboxTests {
             let pid = try String(contentsOfFile: Self.hold + "/pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let group = String(decoding: try SandboxCrontab.run(["ps", "-o", "pgid=", "-p", pid]).stdout, as: UTF8.self).trimmingCharacters(in: .whitespaces.union(.newlines))
             let leader = try #require(pid_t(group), "no process group for \(pid)")
+            // Only the group of this test's write: the wrapper's, led by the command naming our state directory.
+            let commandLine = { (process: String) in (try? String(contentsOfFile: "/proc/\(process)/cmdline", encoding: .utf8)) ?? "" }
+            try #require(commandLine(pid).contains(Self.wrapper) && commandLine(group).contains(state), "process \(pid) is not this test's held write")
             try #require(leader > 1 && leader != getpgrp(), "process group \(leader) is not the host side's")
             kill(-leader, SIGKILL)
             try await waitFor("the step lock to be freed") { try lockFree("step.lock") && lockFree("lock") }
@@ -189,18 +245,22 @@ struct CronInstallKillSandboxTests {
             }
             try #require(session > 1, "no sshd session above the write")
             kill(session, SIGSTOP)
-            defer {
+            // Signalled once: the pid is not ours to signal again after the session has ended.
+            var frozen = true
+            func endSession() {
+                guard frozen else { return }
+                frozen = false
                 kill(session, SIGCONT)
                 kill(session, SIGTERM)
             }
+            defer { endSession() }
             let result = try await run.value
             #expect(result.termination == .exited(3), "\(result.stdoutText)\(result.stderrText)")
             #expect(result.stderrText.contains("connection lost to 127.0.0.1"), "\(result.stderrText)")
             #expect(result.stderrText.contains("Re-run"), "\(result.stderrText)")
             // The host side goes on without botops: the write ends whole.
             FileManager.default.createFile(atPath: Self.hold + "/go", contents: nil)
-            kill(session, SIGCONT)
-            kill(session, SIGTERM)
+            endSession()
             try await waitFor("the write to end and the lock to be freed") { try lockFree("step.lock") && lockFree("lock") }
             let after = try crontab()
             #expect(isNewInFull(after), "\(after)")
