@@ -157,8 +157,13 @@ public struct RestoreScripts: Sendable {
     public var reopenCommand: String {
         let replaced = "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_database WHERE datname = \(Self.literal(replacedName))) "
             + "THEN ALTER DATABASE \(Self.identifier(replacedName)) ALLOW_CONNECTIONS true; END IF; END $$"
-        return ShellScript(argv: ["docker", "exec", backup.container, "psql", "-U", backup.user, "-d", "postgres",
-                                  "-c", "ALTER DATABASE \(Self.identifier(live)) ALLOW_CONNECTIONS true", "-c", replaced]).text
+        return Self.reopenLiveCommand(backup, then: [replaced])
+    }
+
+    /// What a person runs to open the live database to connections again, then the `more` SQL.
+    public static func reopenLiveCommand(_ backup: BackupScripts, then more: [String] = []) -> String {
+        ShellScript(argv: ["docker", "exec", backup.container, "psql", "-U", backup.user, "-d", "postgres",
+                           "-c", "ALTER DATABASE \(identifier(backup.database)) ALLOW_CONNECTIONS true"] + more.flatMap { ["-c", $0] }).text
     }
 
     /// What a person runs to drop the new database (ending a pg_restore still filling it); nothing

@@ -133,7 +133,7 @@ public struct Recoverer: Sendable {
         let start = clock.now
         var diagnosis = try await diagnose()
         if let interrupted {
-            diagnosis.broken.insert(InterruptedCommand(interrupted).broken(interrupted), at: 0)
+            diagnosis.broken.insert(InterruptedCommand(interrupted, config: config).broken(interrupted), at: 0)
         }
         let plan = planned(diagnosis)
         var report = RecoverReport(destination: runner.destination, startedAt: startedAt, result: "planned", broken: diagnosis.broken, plan: plan,
