@@ -51,7 +51,7 @@ public enum HostStateError: Error, Equatable, CustomStringConvertible, ExitCodeP
         case let .hostCommandFailed(step, detail):
             return "\(step) failed: \(detail)"
         case let .stepStillRunning(command):
-            return "a command of an earlier deploy or crontab change still runs on the host (\(command)): its botops was interrupted or lost the connection. Wait for it (deploy and rollback wait with --lock-wait 10m), then run the command again; the next deploy verifies before and after."
+            return "a command of an earlier deploy or crontab change still runs on the host (\(command)): its botops was interrupted or lost the connection. Wait for it (every command that takes the deploy lock waits with --lock-wait 10m), then run the command again; the next deploy verifies before and after."
         case let .lockToolMissing(detail):
             return "cannot take the deploy lock: \(detail). botops uses flock(1) from util-linux on the host; install it."
         }

@@ -156,11 +156,13 @@ import Testing
 }
 
 /// The refusal every lock taker gets while a changing command of an earlier run still holds the
-/// step lock: `cron install` has no --lock-wait, so the advice is not "wait with it, then deploy".
+/// step lock: the advice is not "then deploy", and --lock-wait is not only deploy's and rollback's
+/// (cron, backup, restore and install-host take it too).
 struct StepStillRunningAdviceTests {
     @Test func theAdviceFitsACrontabChangeToo() {
         let text = HostStateError.stepStillRunning("botops cron: the crontab write").description
         #expect(text.contains("then run the command again"), "\(text)")
         #expect(!text.contains("then deploy;"), "\(text)")
+        #expect(text.contains("every command that takes the deploy lock waits with --lock-wait 10m"), "\(text)")
     }
 }
