@@ -162,6 +162,15 @@ struct CronInstallKillSandboxTests {
         }
     }
 
+    /// `flock -w … step.lock` processes on the host working in this test's state directory.
+    func waitingForTheStepLock() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
+            guard Int32(pid) != nil, let line = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return false }
+            return line.hasPrefix("flock\0-w\0") && line.contains("step.lock")
+                && (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) == state
+        }
+    }
+
     @Test func aTestThatEndsAtTheHoldLeavesNothingOfItsOwnRunningOnTheHost() async throws {
         struct EndsHere: Error {}
         var botops: Process?
@@ -193,13 +202,16 @@ struct CronInstallKillSandboxTests {
             #expect(waiting.termination == .exited(4), "\(waiting.stdoutText)\(waiting.stderrText)")
             #expect(waiting.stderrText.contains("still runs on the host (botops cron: the crontab write)"), "\(waiting.stderrText)")
             #expect(try crontab() == Self.before, "a refused rerun wrote")
+            // The refusal's advice, followed: a rerun with --lock-wait waits on the host for the
+            // write (its `flock -w` runs in our state directory), then finds nothing to change.
+            let patient = Task { try await BuiltBinary.botops.run(["cron", "install", "--config", config, "--crontab-dir", dir, "--lock-wait", "2m"]) }
+            try await waitFor("the rerun to wait for the write") { !waitingForTheStepLock().isEmpty }
             FileManager.default.createFile(atPath: Self.hold + "/go", contents: nil)
-            try await waitFor("the orphaned write to end") { try lockFree("step.lock") }
-            let after = try crontab()
-            #expect(isNewInFull(after), "\(after)")
-            let rerun = try await install(config, dir)
+            let rerun = try await patient.value
             #expect(rerun.termination == .exited(0), "\(rerun.stdoutText)\(rerun.stderrText)")
             #expect(rerun.stdoutText.contains("no changes"), "\(rerun.stdoutText)")
+            let after = try crontab()
+            #expect(isNewInFull(after), "\(after)")
         }
     }
 
