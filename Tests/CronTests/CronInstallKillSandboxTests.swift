@@ -2,6 +2,7 @@
 import Foundation
 import Remote
 import SandboxSupport
+import Synchronization
 import Testing
 
 /// `botops cron install` (the real binary, over ssh to the sandbox) stopped at its two points on
@@ -48,17 +49,38 @@ struct CronInstallKillSandboxTests {
             // A run killed before its cleanup left its hold files: none may pass for this run's.
             try SandboxCrontab.run(["rm", "-rf", Self.hold])
             let spool = Set(try FileManager.default.contentsOfDirectory(atPath: "/var/spool/cron/crontabs"))
-            defer {
-                // Runs before SandboxCrontab.scene puts the crontab back: a write still held must
-                // end first (given up, nothing installed), or it would install after that, or hold
-                // on the host for ever once the lock is released.
-                endHeldWrite()
+            let saved = try SandboxCrontab.read()
+            // Runs before SandboxCrontab.scene puts the crontab back: a write still held must end
+            // first (given up, nothing installed), or it would install after that, or hold on the
+            // host for ever once the lock is released.
+            let cleanUp: @Sendable () -> Bool = { [state] in
+                let ended = Self.endHeldWrite(state: state)
                 try? FileManager.default.removeItem(atPath: Self.wrapper)
                 try? FileManager.default.removeItem(atPath: Self.hold)
                 try? SandboxCrontab.run(["rm", "-rf", state])
                 for leftover in (try? FileManager.default.contentsOfDirectory(atPath: "/var/spool/cron/crontabs")) ?? [] where !spool.contains(leftover) {
                     try? FileManager.default.removeItem(atPath: "/var/spool/cron/crontabs/" + leftover)
                 }
+                return ended
+            }
+            // Ctrl-C or SIGTERM to this process (SIGKILL cannot be caught: the wrapper then gives
+            // the write up by itself, and the next run clears what is left).
+            // The test goes on meanwhile on its own threads: no botops of it may start or run on
+            // (its install would land after the crontab is put back), so they are ended first.
+            Self.launchesStopped.store(false, ordering: .sequentiallyConsistent)
+            let interrupted = CleanUpOnSignal { [directory] in
+                Self.launchesStopped.store(true, ordering: .sequentiallyConsistent)
+                for _ in 0..<20 {
+                    let ours = Self.botopsProcesses(using: directory.path)
+                    for pid in ours where pid > 1 && pid != getpid() { kill(pid, SIGKILL) }
+                    _ = cleanUp()
+                    if ours.isEmpty && Self.botopsProcesses(using: directory.path).isEmpty { break }
+                }
+                try? SandboxCrontab.write(saved)
+            }
+            defer {
+                interrupted.cancel()
+                if !cleanUp() { Issue.record("the held crontab write of \(state) did not end on the host") }
             }
             try SandboxCrontab.write(Array(Self.before.utf8))
             try SandboxCrontab.run(["install", "-d", "-m", "777", Self.hold])
@@ -75,13 +97,13 @@ struct CronInstallKillSandboxTests {
 
     /// Tells a write still held to give up, and waits (at most a minute) until nothing of this
     /// test's holds either lock of its state directory on the host.
-    func endHeldWrite() {
+    static func endHeldWrite(state: String) -> Bool {
         FileManager.default.createFile(atPath: Self.hold + "/abort", contents: nil)
         for _ in 0..<1200 {
-            if !FileManager.default.fileExists(atPath: state) || ((try? lockFree("step.lock") && lockFree("lock")) ?? false) { return }
+            if !FileManager.default.fileExists(atPath: state) || ((try? lockFree("step.lock", state: state) && lockFree("lock", state: state)) ?? false) { return true }
             usleep(50_000)
         }
-        Issue.record("the held crontab write of \(state) did not end on the host")
+        return false
     }
 
     static let wrapperScript = """
@@ -112,7 +134,20 @@ struct CronInstallKillSandboxTests {
 
         """
 
+    /// Set when this process got SIGINT or SIGTERM during a scene: no botops is started after it.
+    static let launchesStopped = Atomic<Bool>(false)
+
+    /// This process's botops children running with a config in `directory` (the scene's own).
+    static func botopsProcesses(using directory: String) -> [pid_t] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name in
+            guard let pid = pid_t(name), let line = try? String(contentsOfFile: "/proc/\(name)/cmdline", encoding: .utf8),
+                  line.hasPrefix(BuiltBinary.botops.path + "\0"), line.contains(directory + "/") else { return nil }
+            return pid
+        }
+    }
+
     func start(_ config: String, _ crontabDir: String) throws -> Process {
+        guard !Self.launchesStopped.load(ordering: .sequentiallyConsistent) else { throw SandboxFailure(description: "interrupted") }
         let botops = Process()
         botops.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
         botops.arguments = ["cron", "install", "--config", config, "--crontab-dir", crontabDir]
@@ -122,8 +157,9 @@ struct CronInstallKillSandboxTests {
         return botops
     }
 
-    func install(_ config: String, _ crontabDir: String) async throws -> CommandResult {
-        try await BuiltBinary.botops.run(["cron", "install", "--config", config, "--crontab-dir", crontabDir])
+    func install(_ config: String, _ crontabDir: String, _ more: String...) async throws -> CommandResult {
+        guard !Self.launchesStopped.load(ordering: .sequentiallyConsistent) else { throw SandboxFailure(description: "interrupted") }
+        return try await BuiltBinary.botops.run(["cron", "install", "--config", config, "--crontab-dir", crontabDir] + more)
     }
 
     func waitFor(_ what: String, _ condition: () throws -> Bool) async throws {
@@ -140,6 +176,10 @@ struct CronInstallKillSandboxTests {
 
     /// Free: nothing holds the deploy lock's or the step lock's flock any more.
     func lockFree(_ name: String) throws -> Bool {
+        try Self.lockFree(name, state: state)
+    }
+
+    static func lockFree(_ name: String, state: String) throws -> Bool {
         try SandboxCrontab.run(["flock", "-n", "\(state)/\(name)", "true"]).status == 0
     }
 
@@ -204,7 +244,7 @@ struct CronInstallKillSandboxTests {
             #expect(try crontab() == Self.before, "a refused rerun wrote")
             // The refusal's advice, followed: a rerun with --lock-wait waits on the host for the
             // write (its `flock -w` runs in our state directory), then finds nothing to change.
-            let patient = Task { try await BuiltBinary.botops.run(["cron", "install", "--config", config, "--crontab-dir", dir, "--lock-wait", "2m"]) }
+            let patient = Task { try await install(config, dir, "--lock-wait", "2m") }
             try await waitFor("the rerun to wait for the write") { !waitingForTheStepLock().isEmpty }
             FileManager.default.createFile(atPath: Self.hold + "/go", contents: nil)
             let rerun = try await patient.value
@@ -281,5 +321,31 @@ struct CronInstallKillSandboxTests {
             #expect(rerun.termination == .exited(0), "\(rerun.stdoutText)\(rerun.stderrText)")
             #expect(rerun.stdoutText.contains("no changes"), "\(rerun.stdoutText)")
         }
+    }
+}
+
+/// Runs `cleanUp` when this process gets SIGINT or SIGTERM, then ends it by that signal as it
+/// would have ended without; `cancel` gives the signals their previous handling back.
+final class CleanUpOnSignal {
+    private var sources: [any DispatchSourceSignal] = []
+    private var previous: [(Int32, sighandler_t?)] = []
+
+    init(_ cleanUp: @escaping @Sendable () -> Void) {
+        for number in [SIGINT, SIGTERM] {
+            previous.append((number, signal(number, SIG_IGN)))
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                cleanUp()
+                signal(number, SIG_DFL)
+                raise(number)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
+        for (number, handler) in previous { signal(number, handler) }
     }
 }
