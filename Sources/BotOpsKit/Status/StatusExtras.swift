@@ -20,14 +20,16 @@ struct StatusExtras: Sendable {
 
     func command(timeout: Duration) -> RemoteCommand {
         let state = config.deploy.stateDirectory.script
-        let glob: ShellScript = "\(glob: config.checks.reportGlob.hasPrefix("/") ? config.checks.reportGlob : config.path + "/" + config.checks.reportGlob)"
+        let glob = config.checks.reportGlob.hasPrefix("/") ? config.checks.reportGlob : config.path + "/" + config.checks.reportGlob
         return RemoteCommand(ShellScript.lines([
-            marker.start("now"), "date +%s",
+            HostClock.section(marker),
             marker.start("report"),
-            "for f in \(glob); do [ -f \"$f\" ] && stat -c '%Y %s %n' -- \"$f\"; done 2>/dev/null | sort -n | tail -n 1",
+            NewestFile.script([glob]),
             marker.start("state-disk"),
+            // FIXME: preflight's `df -Pk … | awk` is a copy of this line (one parser, two scripts).
             "d=\(state); [ -d \"$d\" ] || d=\"$HOME\"; df -Pk \"$d\" | tail -n +2 | awk '{print $4 \" \" $6}'",
             marker.start("version"),
+            // FIXME: HostInstall reads the same `~/botops/bin/botops --version` with a raw string of its own.
             "if [ -x \(Self.hostBinary) ]; then \(Self.hostBinary) --version 2>&1 | head -n 1; else echo 'not installed'; fi",
             marker.start("end"),
         ]), timeout: timeout)
@@ -35,13 +37,10 @@ struct StatusExtras: Sendable {
 
     func parse(_ output: String) -> Facts {
         let sections = marker.split(output)
-        let now = sections["now"]?.first.flatMap { Int($0) } ?? 0
-        var report: HostStatus.FileInfo?
-        if let line = sections["report"]?.first(where: { !$0.isEmpty }) {
-            let fields = line.split(separator: " ", maxSplits: 2).map(String.init)
-            if fields.count == 3, let modified = Int(fields[0]), let size = Int64(fields[1]) {
-                report = HostStatus.FileInfo(path: fields[2], modified: modified, ageSeconds: max(0, now - modified), size: size)
-            }
+        // FIXME: an unreadable clock reads as 1970 (every age then shows 0) instead of a visible gap.
+        let now = (try? HostClock.parse(sections: sections)) ?? 0
+        let report = NewestFile.parse(sections["report"]?.first(where: { !$0.isEmpty })).map { file in
+            HostStatus.FileInfo(path: file.path, modified: Int(file.modified), ageSeconds: max(0, now - Int(file.modified)), size: file.size)
         }
         let version = sections["version"]?.first?.trimmingCharacters(in: .whitespaces)
         return Facts(now: now, newestReport: report,

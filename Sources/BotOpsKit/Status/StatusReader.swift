@@ -112,6 +112,9 @@ public struct StatusReader: Sendable {
             problems: problems)
     }
 
+    // FIXME: the database container's state and start time are read here with deploy's state
+    // template (ContainerObservation) and by verify with Checks' ContainerState (gate template):
+    // two probes and parsers of one fact; neither is a HostProbe yet.
     /// Each service's container as deploy finds it (`DeployCommands.serviceContainers`), then the
     /// states of those and of the database's in the same command: a second round trip for the
     /// states would wait on the lookup.
