@@ -6,12 +6,6 @@ public struct NewestFile: Sendable, Equatable {
     public var size: Int64
     public var path: String
 
-    public init(modified: Int64, size: Int64, path: String) {
-        self.modified = modified
-        self.size = size
-        self.path = path
-    }
-
     /// One line (`parse` reads it), or none when no regular file matches. Each pattern is quoted
     /// but for its glob characters.
     public static func script(_ patterns: [String]) -> ShellScript {
