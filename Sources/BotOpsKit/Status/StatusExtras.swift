@@ -6,6 +6,8 @@ import Remote
 struct StatusExtras: Sendable {
     struct Facts: Equatable {
         var now: Int
+        /// False when the host's clock could not be read: `now` is then this machine's.
+        var hostClockRead: Bool = true
         var newestReport: HostStatus.FileInfo?
         var stateDisk: HostStatus.Disk?
         /// Nil when botops is not installed on the host.
@@ -35,15 +37,17 @@ struct StatusExtras: Sendable {
         ]), timeout: timeout)
     }
 
-    func parse(_ output: String) -> Facts {
+    /// `localNow`: this machine's clock, the ages' reference when the host's cannot be read (read
+    /// as 1970, every report, backup and container would show as 0 s old: a stale report fresh).
+    func parse(_ output: String, localNow: Int) -> Facts {
         let sections = marker.split(output)
-        // FIXME: an unreadable clock reads as 1970 (every age then shows 0) instead of a visible gap.
-        let now = (try? HostClock.parse(sections: sections)) ?? 0
+        let hostNow = try? HostClock.parse(sections: sections)
+        let now = hostNow ?? localNow
         let report = NewestFile.parse(sections["report"]?.first(where: { !$0.isEmpty })).map { file in
             HostStatus.FileInfo(path: file.path, modified: Int(file.modified), ageSeconds: max(0, now - Int(file.modified)), size: file.size)
         }
         let version = sections["version"]?.first?.trimmingCharacters(in: .whitespaces)
-        return Facts(now: now, newestReport: report,
+        return Facts(now: now, hostClockRead: hostNow != nil, newestReport: report,
                      stateDisk: sections["state-disk"]?.first.flatMap { parseDiskLine($0, name: "state-dir") },
                      hostVersion: version == "not installed" || version?.isEmpty != false ? nil : version)
     }
