@@ -103,10 +103,13 @@ public struct DeployLock: Sendable {
     }
 
     /// The holder's idle time in `NOW MTIME` (the host's clock and the record's last write): both
-    /// on the host's clock, so a local clock that differs never makes a live holder stale.
+    /// on the host's clock, so a local clock that differs never makes a live holder stale. A record
+    /// written after NOW (the host's clock stepped back) has no idle time to tell: unknown, never
+    /// negative (shown as "-300 s", and hiding how long a stale holder has really been idle).
     static func idleSeconds(_ line: String) -> Int? {
         let fields = line.split(separator: " ")
-        guard fields.count == 2, let now = try? HostClock.parse(String(fields[0])), let written = Int(fields[1]) else { return nil }
+        guard fields.count == 2, let now = try? HostClock.parse(String(fields[0])), let written = Int(fields[1]),
+              now >= written else { return nil }
         return now - written
     }
 
