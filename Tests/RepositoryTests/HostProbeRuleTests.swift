@@ -26,9 +26,29 @@ struct HostProbeRuleTests {
         try sources().filter { $0.value.contains(needle) }.map(\.key).sorted()
     }
 
+    /// Any spelling of the clock in seconds: `date +%s`, `date -u '+%s'`, `date "+%s"`, bash's
+    /// `$EPOCHSECONDS`, printf's `%(%s)T`.
+    static let clockReads = [#"\bdate\b[^\n;|&)]*%s"#, #"EPOCHSECONDS"#, #"%\(%s\)T"#]
+
+    /// The files whose text matches one of `patterns`, sorted.
+    static func files(matching patterns: [String]) throws -> [String] {
+        let regexes = try patterns.map { try Regex($0) }
+        return try sources().filter { file in regexes.contains { file.value.contains($0) } }.map(\.key).sorted()
+    }
+
     @Test func theHostClockIsReadByOneProbe() throws {
-        #expect(try Self.files(containing: "date +%s") == [Self.probes])
-        #expect(try Self.files(containing: "date '+%s'").isEmpty)
+        #expect(try Self.files(matching: Self.clockReads) == [Self.probes])
+    }
+
+    /// The rule sees the spellings a second clock read would use.
+    @Test func theClockRuleSeesEverySpelling() throws {
+        let regexes = try Self.clockReads.map { try Regex($0) }
+        for spelling in ["date +%s", "date -u +%s", "date '+%s'", #"date "+%s""#, "date +'%s'", "echo $EPOCHSECONDS", "printf '%(%s)T' -1"] {
+            #expect(regexes.contains { spelling.contains($0) }, "\(spelling)")
+        }
+        for other in ["update %s", "date -u +%FT%TZ", "the date; printf %s"] {
+            #expect(!regexes.contains { other.contains($0) }, "\(other)")
+        }
     }
 
     /// The cron zone script and its parser are defined in Cron and used by the one probe only.
