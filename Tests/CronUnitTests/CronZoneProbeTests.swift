@@ -17,10 +17,13 @@ struct OwnEtcHost: CommandRunner {
         return try await LocalHost().stream(wrapped, timeout: timeout, input: input, onOutput: onOutput)
     }
 
-    /// A host whose /etc/localtime is a copy of `zone`'s file (`copy`) or a link to it.
-    static func make(zone: String, copy: Bool) throws -> OwnEtcHost {
+    /// Runs `body` on a host whose /etc/localtime is a copy of `zone`'s file (`copy`) or a link
+    /// to it; its /etc is removed afterwards, whether `body` passed or threw. (The bind mount
+    /// needs no undoing: it dies with the namespace, i.e. with the command.)
+    static func with<T>(zone: String, copy: Bool, _ body: (OwnEtcHost) async throws -> T) async throws -> T {
         let etc = FileManager.default.temporaryDirectory.appendingPathComponent("botops-etc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: etc, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: etc) }
         let zoneFile = "/usr/share/zoneinfo/" + zone
         let localtime = etc.appendingPathComponent("localtime")
         if copy {
@@ -28,7 +31,7 @@ struct OwnEtcHost: CommandRunner {
         } else {
             try FileManager.default.createSymbolicLink(atPath: localtime.path, withDestinationPath: zoneFile)
         }
-        return OwnEtcHost(etc: etc)
+        return try await body(OwnEtcHost(etc: etc))
     }
 }
 
@@ -43,8 +46,8 @@ struct OwnEtcHost: CommandRunner {
     static let now = utc("2027-01-04T18:00")
 
     /// A checkout whose log and output were written at 10:00 UTC: after a 09:00 UTC fire, before
-    /// a 09:00 New York one (14:00 UTC).
-    static func checkout() throws -> String {
+    /// a 09:00 New York one (14:00 UTC). The caller removes it.
+    static func checkout() throws -> URL {
         let app = FileManager.default.temporaryDirectory.appendingPathComponent("botops-app-\(UUID().uuidString)")
         let logs = app.appendingPathComponent("logs")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
@@ -54,13 +57,15 @@ struct OwnEtcHost: CommandRunner {
             try Data("done\n".utf8).write(to: file)
             try FileManager.default.setAttributes([.modificationDate: written], ofItemAtPath: file.path)
         }
-        return app.path
+        return app
     }
 
     /// The one entry's verdict (this target does not see Checks' verdict type).
-    func verdict(on host: OwnEtcHost) async throws -> (status: String, lastFire: Int64?, message: String) {
-        let judge = ScheduledRuns(entries: [try entry(Self.daily, name: "daily")], appPath: try Self.checkout(), now: Self.now)
-        let verdicts = await judge.check(on: host)
+    func verdict(zone: String, copy: Bool) async throws -> (status: String, lastFire: Int64?, message: String) {
+        let app = try Self.checkout()
+        defer { try? FileManager.default.removeItem(at: app) }
+        let judge = ScheduledRuns(entries: [try entry(Self.daily, name: "daily")], appPath: app.path, now: Self.now)
+        let verdicts = try await OwnEtcHost.with(zone: zone, copy: copy) { host in await judge.check(on: host) }
         try #require(verdicts.count == 1)
         return (verdicts[0].status.rawValue, verdicts[0].lastFire, verdicts[0].message)
     }
@@ -68,7 +73,7 @@ struct OwnEtcHost: CommandRunner {
     /// /etc/localtime a copy (no link, no /etc/timezone): the zone is unknown. Read as UTC, the
     /// 10:00 UTC log would pass a fire that in New York has not happened yet.
     @Test func aCopiedLocaltimeIsAWarningNotUTC() async throws {
-        let verdict = try await verdict(on: try OwnEtcHost.make(zone: "America/New_York", copy: true))
+        let verdict = try await verdict(zone: "America/New_York", copy: true)
         #expect(verdict.status == "warn", "\(verdict.message)")
         #expect(verdict.lastFire == nil)
         #expect(verdict.message.contains("time zone is unknown") && verdict.message.contains("/etc/localtime is a copy"), "\(verdict.message)")
@@ -76,25 +81,28 @@ struct OwnEtcHost: CommandRunner {
 
     /// A link into zoneinfo names the zone: the 09:00 New York fire (14:00 UTC) is judged, and missed.
     @Test func aLinkedLocaltimeIsTheZoneJudged() async throws {
-        let newYork = try await verdict(on: try OwnEtcHost.make(zone: "America/New_York", copy: false))
+        let newYork = try await verdict(zone: "America/New_York", copy: false)
         #expect(newYork.status == "warn", "\(newYork.message)")
         #expect(utcText(newYork.lastFire) == "2027-01-04T14:00", "\(newYork.message)")
         #expect(newYork.message.contains("missed"), "\(newYork.message)")
-        let utcHost = try await verdict(on: try OwnEtcHost.make(zone: "Etc/UTC", copy: false))
+        let utcHost = try await verdict(zone: "Etc/UTC", copy: false)
         #expect(utcHost.status == "pass", "\(utcHost.message)")
         #expect(utcText(utcHost.lastFire) == "2027-01-04T09:00")
     }
 
     /// `botops cron` reads the zone with the same probe and refuses an unknown one.
     @Test func cronCommandsRefuseACopiedLocaltime() async throws {
-        let cron = CronHost(runner: try OwnEtcHost.make(zone: "America/New_York", copy: true), state: StateDirectory(path: "/nonexistent"))
-        await #expect {
-            try await cron.readTime()
-        } throws: { error in
-            guard case CronHostError.zoneUnknown(let detail) = error else { return false }
-            return detail.contains("/etc/localtime is a copy")
+        let copied: Result<CronHostTime, any Error> = try await OwnEtcHost.with(zone: "America/New_York", copy: true) { host in
+            do { return .success(try await CronHost(runner: host, state: StateDirectory(path: "/nonexistent")).readTime()) } catch { return .failure(error) }
         }
-        let linked = CronHost(runner: try OwnEtcHost.make(zone: "America/New_York", copy: false), state: StateDirectory(path: "/nonexistent"))
-        #expect(try await linked.readTime().zone.identifier == "America/New_York")
+        if case .failure(CronHostError.zoneUnknown(let detail)) = copied {
+            #expect(detail.contains("/etc/localtime is a copy"), "\(detail)")
+        } else {
+            Issue.record("not zoneUnknown: \(copied)")
+        }
+        let linked = try await OwnEtcHost.with(zone: "America/New_York", copy: false) { host in
+            try await CronHost(runner: host, state: StateDirectory(path: "/nonexistent")).readTime()
+        }
+        #expect(linked.zone.identifier == "America/New_York")
     }
 }
