@@ -53,7 +53,9 @@ struct HostProbeRuleTests {
 
     /// The cron zone script and its parser are defined in Cron and used by the one probe only.
     @Test func theCronZoneIsReadByOneProbe() throws {
-        #expect(try Self.files(containing: "CronHostTime.probeScript") == [Self.probes])
-        #expect(try Self.files(containing: "CronHostTime(probeOutput:") == [Self.probes])
+        #expect(try Self.files(matching: [#"CronHostTime\s*\.\s*probeScript"#]) == [Self.probes])
+        #expect(try Self.files(matching: [#"CronHostTime\s*(\.\s*init\s*)?\(\s*probeOutput:"#]) == [Self.probes])
+        // A second script of its own: /etc/localtime resolved anywhere but the one script.
+        #expect(try Self.files(matching: [#"readlink[^\n]*/etc/localtime"#, #"\[ -L /etc/localtime"#]) == ["Sources/Cron/CronHostTime.swift"])
     }
 }
