@@ -31,7 +31,7 @@ let package = Package(
         // Cron schedules, crontab.d entries and crontab merging: pure, no host access.
         .target(name: "Cron", dependencies: ["Basics"]),
         // Remote steps as values: built through the one quoting function, run by any CommandRunner.
-        .target(name: "HostCommands", dependencies: ["Basics", "Remote"]),
+        .target(name: "HostCommands", dependencies: ["Basics", "Cron", "Remote"]),
         .target(name: "Checks", dependencies: ["Basics", "Remote", "HostCommands", "Cron"]),
         // What botops keeps on the host: the state directory, deploy lock, audit, releases, crontab backups.
         .target(name: "HostState", dependencies: ["Basics", "HostCommands", "Remote"]),

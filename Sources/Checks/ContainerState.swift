@@ -37,7 +37,7 @@ struct ContainerState: Sendable, Equatable {
         let command = RemoteCommand("""
             state=$(docker inspect --type container --format \(gateTemplate + " {{json .State}}") -- \(name) 2>&1); status=$?
             \(marker.start("status")); echo $status
-            \(marker.start("now")); date +%s
+            \(HostClock.section(marker))
             \(marker.start("state")); printf '%s\\n' "$state"
             """, timeout: settings.commandTimeout)
         return HostProbe("docker inspect of \(name)", command) { result in
@@ -47,9 +47,10 @@ struct ContainerState: Sendable, Equatable {
 
     static func parse(_ result: CommandResult, marker: SectionMarker) throws -> ContainerState {
         let sections = marker.split(result.stdoutText)
-        guard let status = sections["status"]?.first.flatMap({ Int($0) }), let now = sections["now"]?.first.flatMap({ Int($0) }) else {
-            throw UnreadableOutput("no exit status or clock")
+        guard let status = sections["status"]?.first.flatMap({ Int($0) }) else {
+            throw UnreadableOutput("no exit status")
         }
+        let now = try HostClock.parse(sections: sections)
         let state = (sections["state"] ?? []).joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
         if status != 0 {
             return ContainerState(inspectError: state.isEmpty ? "docker inspect exited \(status)" : state, now: now)

@@ -41,9 +41,8 @@ struct HostFacts: Sendable, Equatable {
             "\(marker.start("cron-daemon")); \(CronDaemonProbe.script)",
             "\(marker.start("script")); \(statCommand(script))",
             "if \(ReportRun.runnable(script)); then echo executable; else echo not-executable; fi",
-            "\(marker.start("now")); date '+%s'",
-            marker.start("cron-time"),
-            ShellScript(stringLiteral: CronHostTime.probeScript),
+            HostClock.section(marker),
+            CronTimeProbe.section(marker),
         ]
         // Sections are numbered: a query's name never reaches the shell except quoted in its path.
         for (index, query) in settings.queries.enumerated() {
@@ -58,10 +57,10 @@ struct HostFacts: Sendable, Equatable {
 
     static func parse(_ result: CommandResult, queries configured: [String], marker: SectionMarker) throws -> HostFacts {
         let sections = marker.split(result.stdoutText)
-        guard let crontab = CrontabListing(sections: sections),
-              let now = sections["now"]?.first.flatMap({ Int($0) }) else {
-            throw UnreadableOutput("no crontab status or clock")
+        guard let crontab = CrontabListing(sections: sections) else {
+            throw UnreadableOutput("no crontab status")
         }
+        let now = try HostClock.parse(sections: sections)
         let scriptLines = sections["script"] ?? []
         var queries: [String: FileStat?] = [:]
         var blankQueries: Set<String> = []
@@ -78,7 +77,7 @@ struct HostFacts: Sendable, Equatable {
             cronDaemonRunning: CronDaemonProbe.parse(sections["cron-daemon"]?.first),
             blankQueries: blankQueries,
             now: now,
-            cronTime: Result { () throws(CronTimeProbeError) in try CronHostTime(probeOutput: sections["cron-time"] ?? []) })
+            cronTime: Result { () throws(CronTimeProbeError) in try CronTimeProbe.parse(sections: sections) })
     }
 
     /// In the C locale: the host's own (`LANG=de_DE.UTF-8`) translates `%F` ("reguläre Datei").

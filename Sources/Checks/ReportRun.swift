@@ -72,14 +72,14 @@ struct ReportRun: Sendable, Equatable {
             elif ! \(runnable(script)); then
               \(marker.start("refused")); echo "the script is not an executable file"
             else
-              started=$(date +%s)
+              started=$(\(HostClock.script))
               (cd \(settings.appPath) && exec \(script)); status=$?
-              echo; \(marker.start("result")); echo "$status $started $(date +%s)"
+              echo; \(marker.start("result")); echo "$status $started $(\(HostClock.script))"
             fi
             \(marker.start("before")); printf '%s\\n' "$before"
             \(marker.start("after")); \(snapshot)
             \(marker.start("with-text")); grep -ls '[^[:space:]]' -- \(glob: glob)
-            \(marker.start("now")); date +%s
+            \(HostClock.section(marker))
             """, timeout: settings.commandTimeout, effect: .changes("runs \(script), which writes a report"))
         return HostProbe("report script run", command) { result in
             try parse(result, marker: marker)
@@ -89,14 +89,13 @@ struct ReportRun: Sendable, Equatable {
     static func parse(_ result: CommandResult, marker: SectionMarker) throws -> ReportRun {
         let text = result.stdoutText
         let sections = marker.split(text)
-        guard let now = sections["now"]?.first.flatMap({ Int($0) }) else {
-            throw UnreadableOutput("no clock after the run")
-        }
+        let now = try HostClock.parse(sections: sections)
         let outcome: Outcome
         if let reason = sections["refused"]?.first {
             outcome = .refused(reason)
         } else if let fields = sections["result"]?.first?.split(separator: " "), fields.count == 3,
-                  let status = Int32(fields[0]), let started = Int(fields[1]), let finished = Int(fields[2]) {
+                  let status = Int32(fields[0]), let started = try? HostClock.parse(String(fields[1])),
+                  let finished = try? HostClock.parse(String(fields[2])) {
             outcome = .ran(status > 128 ? .signaled(String(status - 128)) : .exited(status), startedAt: started, finishedAt: finished)
         } else {
             throw UnreadableOutput("neither a refusal nor the script's exit status")

@@ -66,7 +66,7 @@ public struct DeployLock: Sendable {
             cd \(state.script) 2>/dev/null || exit 0
             pid=$(cat holder.pid 2>/dev/null)
             if [ -n "$pid" ] && tr '\\0' ' ' < /proc/"$pid"/cmdline 2>/dev/null | grep -q botops-lock; then echo held; else echo free; fi
-            if [ -s holder.json ]; then cat holder.json; echo $(( $(date +%s) - $(stat -c %Y holder.json) )); fi
+            if [ -s holder.json ]; then cat holder.json; echo "$(\(HostClock.script)) $(stat -c %Y holder.json)"; fi
             """, timeout: .seconds(20))
     }
 
@@ -96,10 +96,21 @@ public struct DeployLock: Sendable {
     private func parseStatus(_ stdout: String) -> Status {
         let lines = stdout.split(separator: "\n").map(String.init)
         var holder = lines.count >= 2 ? LockHolder.parse(lines[1]) : nil
-        holder?.idleSeconds = lines.count >= 3 ? Int(lines[2]) : nil
+        holder?.idleSeconds = lines.count >= 3 ? Self.idleSeconds(lines[2]) : nil
         guard lines.first == "held" else { return .free(interrupted: holder) }
         let stale = holder?.idleSeconds.map { Duration.seconds($0) > staleAfter } ?? false
         return .held(holder, stale: stale)
+    }
+
+    /// The holder's idle time in `NOW MTIME` (the host's clock and the record's last write): both
+    /// on the host's clock, so a local clock that differs never makes a live holder stale. A record
+    /// written after NOW (the host's clock stepped back) has no idle time to tell: unknown, never
+    /// negative (shown as "-300 s", and hiding how long a stale holder has really been idle).
+    static func idleSeconds(_ line: String) -> Int? {
+        let fields = line.split(separator: " ")
+        guard fields.count == 2, let now = try? HostClock.parse(String(fields[0])), let written = Int(fields[1]),
+              now >= written else { return nil }
+        return now - written
     }
 
     /// Breaks the lock whoever holds it; returns the holder it removed.
@@ -123,7 +134,7 @@ public struct DeployLock: Sendable {
             # deploy taking the lock between a look and the removal is never touched.
             exec 9>>lock
             if flock -n 9; then echo free; else echo held; fi
-            if [ -s holder.json ]; then cat holder.json; echo $(( $(date +%s) - $(stat -c %Y holder.json) )); fi
+            if [ -s holder.json ]; then cat holder.json; echo "$(\(HostClock.script)) $(stat -c %Y holder.json)"; fi
             if flock -n 9; then rm -f holder.json holder.pid; fi
             """, timeout: .seconds(20), effect: .changes("removes the record of a deploy lock holder that is gone")))
         guard result.succeeded else {

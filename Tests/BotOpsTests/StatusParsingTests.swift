@@ -54,12 +54,28 @@ import Testing
             \(m) version
             not installed
             \(m) end
-            """)
+            """, localNow: 7)
+        #expect(facts.hostClockRead)
         #expect(facts.newestReport == HostStatus.FileInfo(path: "/opt/bot/logs/weekly review 1.txt", modified: 900, ageSeconds: 100, size: 42))
         #expect(facts.stateDisk == HostStatus.Disk(name: "state-dir", mount: "/", freeBytes: 2 * 1024 * 1024))
         #expect(facts.hostVersion == nil)
-        let installed = extras.parse("\(m) now\n5\n\(m) version\n0.15.0\n\(m) end\n")
+        let installed = extras.parse("\(m) now\n5\n\(m) version\n0.15.0\n\(m) end\n", localNow: 7)
         #expect(installed.hostVersion == "0.15.0" && installed.newestReport == nil)
+    }
+
+    /// A host whose `date` prints nothing: ages are by this machine's clock and say so, never
+    /// reckoned from 1970 (every report then 0 s old: a week-old report shown fresh).
+    @Test func anUnreadableHostClockNeverMakesAStaleReportFresh() throws {
+        var config = try BotOpsConfig.parse("host: h\n", file: "botops.yml")
+        config.path = "/opt/bot"
+        let extras = StatusExtras(config: config)
+        let m = extras.marker.text
+        let weekOld = 1_796_000_000
+        let facts = extras.parse("\(m) now\ndate: not found\n\(m) report\n\(weekOld) 42 /opt/bot/logs/r.txt\n\(m) end\n",
+                                 localNow: weekOld + 7 * 86_400)
+        #expect(!facts.hostClockRead)
+        #expect(facts.now == weekOld + 7 * 86_400)
+        #expect(facts.newestReport?.ageSeconds == 7 * 86_400)
     }
 
     @Test func theJSONHasEveryKeyWithNullForWhatWasNotFound() throws {

@@ -23,7 +23,7 @@ struct ModuleGraphTests {
         "CLibPQ": ([], "system library shim"),
         "Remote": (["Basics", "CLibSSH2"], "the transport: libssh2 and the local host, nothing of botops' own"),
         "Cron": (["Basics"], "pure schedule math and crontab merging: no host access, so no transport"),
-        "HostCommands": (["Basics", "Remote"], "remote steps as values, run by Remote's CommandRunner"),
+        "HostCommands": (["Basics", "Cron", "Remote"], "remote steps as values, run by Remote's CommandRunner; the host probes, including the cron zone probe that yields Cron's CronHostTime"),
         "HostState": (["Basics", "HostCommands", "Remote"],
                       "what botops keeps on the host (lock, audit, releases, crontab backups), written through a CommandRunner; never checks, deploy or config, so they can all use it"),
         "Checks": (["Basics", "Cron", "HostCommands", "Remote"], "the nine checks read the host through a CommandRunner; they know nothing of deploy or the lock"),

@@ -90,9 +90,9 @@ public struct CronHost: Sendable {
     /// Debian's and Ubuntu's cron do not; an unknown cron is treated as not honouring it, which
     /// only costs the guard).
     public func readTime() async throws -> CronHostTime {
-        let result = try await read(ShellScript(stringLiteral: CronHostTime.probeScript), "reading the host's time zone")
+        let result = try await read(CronTimeProbe.script, "reading the host's time zone")
         do {
-            return try CronHostTime(probeOutput: result.stdoutText.split(separator: "\n").map(String.init))
+            return try CronTimeProbe.parse(result)
         } catch {
             throw CronHostError.zoneUnknown(detail: error.detail)
         }
@@ -129,6 +129,8 @@ public struct CronHost: Sendable {
         isHomeRelative(program) ? String(program.dropFirst("$HOME/".count)) : program
     }
 
+    // FIXME: the host's offsets of a zone are read only here, but as a raw RemoteCommand parsed in
+    // place, not a HostProbe (so are missingPrograms' tests above).
     /// Refuses zones the host's tz database knows differently (or not at all): a guard whose
     /// `TZ=` the host cannot read would compare against UTC.
     public func checkZonesAgree(_ zones: [CronZone], now: Int64) async throws {

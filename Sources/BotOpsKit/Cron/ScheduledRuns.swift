@@ -46,7 +46,12 @@ public struct ScheduledRuns: Sendable {
                                                      lastFire: nil, output: nil, logError: nil) }
         }
         return entries.enumerated().map { index, entry in
-            verdict(entry, facts.entries[index] ?? EntryEvidence(), zone: entry.zone ?? facts.zone)
+            let evidence = facts.entries[index] ?? EntryEvidence()
+            if let zone = entry.zone { return verdict(entry, evidence, zone: zone) }
+            switch facts.zone {
+            case .success(let zone): return verdict(entry, evidence, zone: zone)
+            case .failure(let error): return Self.zoneUnknown(entry, error)
+            }
         }
     }
 
@@ -67,8 +72,18 @@ public struct ScheduledRuns: Sendable {
     }
 
     struct HostEvidence {
-        var zone: CronZone
+        /// The host's cron zone, for entries without CRON_TZ (not probed, and UTC, when none needs it).
+        var zone: Result<CronZone, CronTimeProbeError>
         var entries: [Int: EntryEvidence]
+    }
+
+    /// An entry in the host's zone on a host whose zone is unknown: its fires cannot be placed, so
+    /// it is a warning, never a judgement in a guessed zone (UTC would be hours off in New York).
+    static func zoneUnknown(_ entry: CronEntry, _ error: CronTimeProbeError) -> ScheduledRunVerdict {
+        ScheduledRunVerdict(
+            entry: entry.name, status: .warn,
+            message: "cannot tell when it last fired: the host's cron time zone is unknown (\(error.detail)). Make /etc/localtime a link into /usr/share/zoneinfo (timedatectl set-timezone ZONE), or give the entry a CRON_TZ line in \(entry.source).",
+            lastFire: nil, output: nil, logError: nil)
     }
 
     func verdict(_ entry: CronEntry, _ evidence: EntryEvidence, zone: CronZone) -> ScheduledRunVerdict {
@@ -111,12 +126,12 @@ public struct ScheduledRuns: Sendable {
     private func probe(_ entries: [CronEntry], on host: any CommandRunner) async throws -> HostEvidence {
         var lines: [ShellScript] = []
         // The host's zone matters only for entries without CRON_TZ (the shipped ones all have it).
-        if entries.contains(where: { $0.zone == nil }) {
-            lines.append("{ \(ShellScript(stringLiteral: CronHostTime.probeScript)); } | sed 's/^/time /'")
+        let needsZone = entries.contains(where: { $0.zone == nil })
+        if needsZone {
+            lines.append("{ \(CronTimeProbe.script); } | sed 's/^/time /'")
         }
         for (index, entry) in entries.enumerated() {
-            let globs = entry.expects.reduce(ShellScript("")) { words, pattern in "\(words) \(glob: path(pattern))" }
-            lines.append("for f in\(globs); do [ -f \"$f\" ] && stat -c '%Y %n' -- \"$f\"; done | sort -n | tail -n 1 | sed 's/^/\(index) output /'")
+            lines.append("\(NewestFile.script(entry.expects.map(path))) | sed 's/^/\(index) output /'")
             if let log = entry.logFile.map(path) {
                 lines.append("if [ -f \(log) ]; then stat -c '%Y' -- \(log) | sed 's/^/\(index) logtime /'; tail -n 20 -- \(log) | sed 's/^/\(index) log /'; fi")
             }
@@ -136,16 +151,16 @@ public struct ScheduledRuns: Sendable {
             var entry = evidence[index] ?? EntryEvidence()
             switch words[1] {
             case "output":
-                let parts = rest.split(separator: " ", maxSplits: 1)
-                if parts.count == 2, let modified = Int64(parts[0]) { entry.output = (modified, String(parts[1])) }
+                if let file = NewestFile.parse(rest) { entry.output = (file.modified, file.path) }
             case "logtime": entry.logModified = Int64(rest)
             case "log": entry.logTail.append(rest)
             default: break
             }
             evidence[index] = entry
         }
-        // An unknown zone: the entries' own zones still hold; the rest are read in UTC.
-        let zone = (try? CronHostTime(probeOutput: timeLines))?.zone ?? .utc
+        // An unknown zone: the entries' own zones still hold; the rest are warnings (`zoneUnknown`).
+        let zone: Result<CronZone, CronTimeProbeError> = !needsZone ? .success(.utc)
+            : Result { () throws(CronTimeProbeError) in try CronTimeProbe.parse(timeLines).zone }
         return HostEvidence(zone: zone, entries: evidence)
     }
 }

@@ -151,6 +151,8 @@ public struct HostInstall: Sendable {
         let pruned = try await runner.run(Self.pruneScript(keep: keep), timeout: .seconds(30))
         try check(pruned, "remove crontab.d entries deleted here")
         outcome.removed = String(decoding: pruned.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
+        // FIXME: HostInstall sends raw command strings (runner.run(String)), not RemoteCommand values;
+        // this version is also read by status (StatusExtras' `version` section).
         let version = try await runner.run("cd && ./\(shellQuote(Self.binaryPath)) --version", timeout: .seconds(30))
         guard version.succeeded else {
             throw HostInstallError.installedVersionFailed(output: String(decoding: version.stdout + version.stderr, as: UTF8.self))

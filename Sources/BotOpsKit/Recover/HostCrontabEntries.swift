@@ -14,6 +14,7 @@ struct HostCrontabEntries: Sendable {
     var command: RemoteCommand {
         RemoteCommand(ShellScript.lines([
             "cd \(config.path) 2>/dev/null || exit 0",
+            // FIXME: HEAD is read here beside the files (same instant) with its own command, not gitStateProbe's git read.
             marker.start("head"), "git rev-parse --verify -q HEAD || exit 0",
             """
             git ls-tree --name-only HEAD -- crontab.d/ | while IFS= read -r p; do

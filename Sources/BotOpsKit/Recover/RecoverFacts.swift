@@ -57,6 +57,8 @@ struct RecoverFacts: Sendable, Equatable {
 
     static func command(_ config: BotOpsConfig, marker: SectionMarker) -> RemoteCommand {
         let db = config.database.container
+        // FIXME: the database's data volume is also read by RunningDatabase.probe (with PGDATA and
+        // a mount above the data directory); this template reads only a mount at the default path.
         let mountFormat = "{{range .Mounts}}{{if eq .Destination \"\(dataDirectory)\"}}{{.Name}}{{end}}{{end}}|{{.Config.Image}}"
         return RemoteCommand(ShellScript.lines([
             marker.start("docker"), "docker info >/dev/null 2>&1 && echo running || echo stopped",

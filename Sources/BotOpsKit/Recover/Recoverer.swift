@@ -306,6 +306,7 @@ public struct Recoverer: Sendable {
     func judgeVolumeOfMissingDatabase(_ diagnosis: inout Diagnosis) async throws {
         let ids = diagnosis.status.services.compactMap(\.container)
         if diagnosis.project == nil, !ids.isEmpty {
+            // FIXME: the compose project label is also read by RunningDatabase.project(fromProbe:); not one probe.
             let labels = try await runner.run(RemoteCommand("docker inspect -f '{{index .Config.Labels \"com.docker.compose.project\"}}' \(ids) | sort -u",
                                                             timeout: .seconds(30)))
             let projects = labels.stdout.split(separator: "\n").map(String.init).filter { !$0.isEmpty }

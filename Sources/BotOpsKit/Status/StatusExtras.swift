@@ -6,6 +6,8 @@ import Remote
 struct StatusExtras: Sendable {
     struct Facts: Equatable {
         var now: Int
+        /// False when the host's clock could not be read: `now` is then this machine's.
+        var hostClockRead: Bool = true
         var newestReport: HostStatus.FileInfo?
         var stateDisk: HostStatus.Disk?
         /// Nil when botops is not installed on the host.
@@ -20,31 +22,32 @@ struct StatusExtras: Sendable {
 
     func command(timeout: Duration) -> RemoteCommand {
         let state = config.deploy.stateDirectory.script
-        let glob: ShellScript = "\(glob: config.checks.reportGlob.hasPrefix("/") ? config.checks.reportGlob : config.path + "/" + config.checks.reportGlob)"
+        let glob = config.checks.reportGlob.hasPrefix("/") ? config.checks.reportGlob : config.path + "/" + config.checks.reportGlob
         return RemoteCommand(ShellScript.lines([
-            marker.start("now"), "date +%s",
+            HostClock.section(marker),
             marker.start("report"),
-            "for f in \(glob); do [ -f \"$f\" ] && stat -c '%Y %s %n' -- \"$f\"; done 2>/dev/null | sort -n | tail -n 1",
+            NewestFile.script([glob]),
             marker.start("state-disk"),
+            // FIXME: preflight's `df -Pk … | awk` is a copy of this line (one parser, two scripts).
             "d=\(state); [ -d \"$d\" ] || d=\"$HOME\"; df -Pk \"$d\" | tail -n +2 | awk '{print $4 \" \" $6}'",
             marker.start("version"),
+            // FIXME: HostInstall reads the same `~/botops/bin/botops --version` with a raw string of its own.
             "if [ -x \(Self.hostBinary) ]; then \(Self.hostBinary) --version 2>&1 | head -n 1; else echo 'not installed'; fi",
             marker.start("end"),
         ]), timeout: timeout)
     }
 
-    func parse(_ output: String) -> Facts {
+    /// `localNow`: this machine's clock, the ages' reference when the host's cannot be read (read
+    /// as 1970, every report, backup and container would show as 0 s old: a stale report fresh).
+    func parse(_ output: String, localNow: Int) -> Facts {
         let sections = marker.split(output)
-        let now = sections["now"]?.first.flatMap { Int($0) } ?? 0
-        var report: HostStatus.FileInfo?
-        if let line = sections["report"]?.first(where: { !$0.isEmpty }) {
-            let fields = line.split(separator: " ", maxSplits: 2).map(String.init)
-            if fields.count == 3, let modified = Int(fields[0]), let size = Int64(fields[1]) {
-                report = HostStatus.FileInfo(path: fields[2], modified: modified, ageSeconds: max(0, now - modified), size: size)
-            }
+        let hostNow = try? HostClock.parse(sections: sections)
+        let now = hostNow ?? localNow
+        let report = NewestFile.parse(sections["report"]?.first(where: { !$0.isEmpty })).map { file in
+            HostStatus.FileInfo(path: file.path, modified: Int(file.modified), ageSeconds: max(0, now - Int(file.modified)), size: file.size)
         }
         let version = sections["version"]?.first?.trimmingCharacters(in: .whitespaces)
-        return Facts(now: now, newestReport: report,
+        return Facts(now: now, hostClockRead: hostNow != nil, newestReport: report,
                      stateDisk: sections["state-disk"]?.first.flatMap { parseDiskLine($0, name: "state-dir") },
                      hostVersion: version == "not installed" || version?.isEmpty != false ? nil : version)
     }

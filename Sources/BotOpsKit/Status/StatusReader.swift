@@ -48,8 +48,11 @@ public struct StatusReader: Sendable {
         let checkoutFacts = CheckoutFacts.parse(probed.stdout, termination: probed.result.termination, marker: commands.marker,
                                               releasesFile: state.path + "/releases.json")
         let extraResult = try await extraFacts
-        let facts = extras.parse(extraResult.stdout)
+        let facts = extras.parse(extraResult.stdout, localNow: Int(instant))
         if !extraResult.succeeded { problems.append("host files probe: \(extraResult.shownOutput.prefix(300))") }
+        if !facts.hostClockRead {
+            problems.append("host clock: unreadable (no seconds since 1970 printed); ages and read_at are by this machine's clock")
+        }
 
         // Only releases recorded without their image's id need their kept tag looked up; the
         // containers' states came with the lookup.
@@ -112,6 +115,9 @@ public struct StatusReader: Sendable {
             problems: problems)
     }
 
+    // FIXME: the database container's state and start time are read here with deploy's state
+    // template (ContainerObservation) and by verify with Checks' ContainerState (gate template):
+    // two probes and parsers of one fact; neither is a HostProbe yet.
     /// Each service's container as deploy finds it (`DeployCommands.serviceContainers`), then the
     /// states of those and of the database's in the same command: a second round trip for the
     /// states would wait on the lookup.
