@@ -10,7 +10,7 @@ import Darwin
 
 /// `botops exec` as a user runs it in a shell: stdin, a host that freezes, a channel that closes
 /// without an exit status.
-@Suite(.enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+@Suite(.holdingTheSandboxLock, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct ExecTransportTests {
     let sandbox: Sandbox
     let botops = BuiltBinary.botops.path
