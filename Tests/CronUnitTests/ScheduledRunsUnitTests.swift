@@ -2,8 +2,6 @@
 import Checks
 import Cron
 import Foundation
-import Remote
-import SandboxSupport
 import Testing
 
 @Suite struct ScheduledRunsUnitTests {
