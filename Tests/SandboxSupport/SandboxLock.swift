@@ -32,10 +32,19 @@ public final class SandboxLock: Sendable {
 
     /// Runs `body` holding the sandbox lock, released however it ends.
     public static func holding<T>(_ body: () async throws -> T) async throws -> T {
-        let lock = try await acquire()
-        defer { lock.release() }
-        return try await body()
+        try await holding(path: path, wait: try waitFromEnvironment(ProcessInfo.processInfo.environment), body)
     }
+
+    public static func holding<T>(path: String, wait: Duration, _ body: () async throws -> T) async throws -> T {
+        let lock = try await acquire(path: path, wait: wait)
+        defer { lock.release() }
+        return try await $heldByThisTask.withValue(heldByThisTask.union([path])) { try await body() }
+    }
+
+    /// The lock files this task (and the tasks it starts) holds through `holding` or a suite's
+    /// `.holdingTheSandboxLock`: taking one again would wait for itself (a second flock(2) of this
+    /// process, or the in-process semaphore), so it is refused at once.
+    @TaskLocal static var heldByThisTask: Set<String> = []
 
     /// The wait `BOTOPS_SANDBOX_LOCK_WAIT` (seconds) asks for, or the default.
     public static func waitFromEnvironment(_ environment: [String: String]) throws -> Duration {
@@ -49,6 +58,12 @@ public final class SandboxLock: Sendable {
     public static func acquire(path: String, wait limit: Duration, reportAfter: Duration = .seconds(10),
                                report: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
         async throws -> SandboxLock {
+        guard !heldByThisTask.contains(path) else {
+            throw SandboxLockError(description: """
+                the sandbox lock \(path): this test holds it already (its suite is marked .holdingTheSandboxLock, or it \
+                runs inside SandboxLock.holding), and taking it again would wait for itself: drop the inner take
+                """)
+        }
         let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else { throw SandboxLockError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
         if heldByAncestor(descriptor) {
