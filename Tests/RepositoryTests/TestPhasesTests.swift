@@ -173,16 +173,24 @@ struct TestPhasesTests {
         var takesItTwice: Bool
     }
 
+    /// `text` without its `//` comments: a taker named in a comment takes no lock.
+    static func code(_ text: Substring) -> String {
+        String(text).replacing(#/(?m)(^|[ \t])//.*$/#, with: "")
+    }
+
     /// The lock problems of one target's files (path → text); `exempt` as `withoutTheLock`'s keys.
-    static func lockProblems(_ sources: [(path: String, text: String)], takers: [String], exempt: Set<String>) -> [LockProblem] {
+    /// A test of a suite marked with the trait must call no taker of any target (`anyTaker`).
+    static func lockProblems(_ sources: [(path: String, text: String)], takers: [String], anyTaker: [String]? = nil,
+                             exempt: Set<String>) -> [LockProblem] {
         let locked = Set(sources.flatMap { types(in: $0.text) }.filter { $0.attributes.contains(suiteTrait) }.map(\.name))
         var problems: [LockProblem] = []
         for (path, text) in sources {
             for test in tests(in: text) {
                 let key = "\(path): \(test.name)"
-                let takes = takers.contains { test.text.contains($0) }
+                let code = code(test.text)
+                let takes = takers.contains { code.contains($0) }
                 if locked.contains(test.type) {
-                    if takes { problems.append(LockProblem(test: key, takesItTwice: true)) }
+                    if (anyTaker ?? takers).contains(where: { code.contains($0) }) { problems.append(LockProblem(test: key, takesItTwice: true)) }
                 } else if !takes && !exempt.contains(key) {
                     problems.append(LockProblem(test: key, takesItTwice: false))
                 }
@@ -200,7 +208,8 @@ struct TestPhasesTests {
             #expect(!files.isEmpty, "no test files in \(target)")
             let sources = try files.map { ($0, try Self.read($0)) }
             let takers = Self.lockTakers[target] ?? []
-            for problem in Self.lockProblems(sources, takers: takers, exempt: Set(Self.withoutTheLock.keys)) {
+            let anyTaker = Array(Set(Self.lockTakers.values.joined()))
+            for problem in Self.lockProblems(sources, takers: takers, anyTaker: anyTaker, exempt: Set(Self.withoutTheLock.keys)) {
                 Issue.record(problem.takesItTwice
                     ? "\(problem.test) takes the sandbox lock inside a suite marked \(Self.suiteTrait), which holds it already: it would wait for itself"
                     : "\(problem.test) reaches the shared sandbox host without its lock: wrap it in one of \(takers), or mark its suite \(Self.suiteTrait)")
@@ -234,8 +243,9 @@ struct TestPhasesTests {
         }
     }
 
-    /// The guard itself, on sources written here: an unlocked test is found; a suite with the
-    /// trait covers its tests and its extensions' tests; a second lock inside one is found.
+    /// The guard itself, on sources written here: an unlocked test is found, also one that names a
+    /// taker only in a comment; a suite with the trait covers its tests and its extensions' tests;
+    /// a second lock inside one is found, also through another target's helper.
     @Test func theLockGuardFindsWhatItMust() {
         let source = """
             @Suite(.enabled(if: Sandbox.isAvailable))
@@ -246,6 +256,11 @@ struct TestPhasesTests {
 
                 @Test func unlocked() async throws {
                     _ = try await host.run("docker pause db")
+                }
+
+                @Test func lockedOnlyInAComment() async throws {
+                    // No DeploySandbox.withLock { } here: the lock is named, not taken.
+                    _ = try await host.run("docker pause db") // DeploySandbox.withLock
                 }
             }
 
@@ -263,10 +278,14 @@ struct TestPhasesTests {
             }
 
             """
-        let problems = Self.lockProblems([("T.swift", source), ("U.swift", "extension Held {\n    @Test func alsoCovered() {\n    }\n}\n")],
-                                         takers: ["DeploySandbox.withLock"], exempt: [])
-        #expect(problems == [LockProblem(test: "T.swift: unlocked", takesItTwice: false), LockProblem(test: "T.swift: twice", takesItTwice: true)], "\(problems)")
-        #expect(Self.lockProblems([("T.swift", source)], takers: ["DeploySandbox.withLock"], exempt: ["T.swift: unlocked"]).count == 1)
+        let other = "extension Held {\n    @Test func alsoCovered() {\n    }\n\n    @Test func anotherTargetsHelper() async throws {\n        try await HostScene.run { _ in }\n    }\n}\n"
+        let problems = Self.lockProblems([("T.swift", source), ("U.swift", other)],
+                                         takers: ["DeploySandbox.withLock"], anyTaker: ["DeploySandbox.withLock", "HostScene.run"], exempt: [])
+        #expect(problems == [LockProblem(test: "T.swift: unlocked", takesItTwice: false), LockProblem(test: "T.swift: lockedOnlyInAComment", takesItTwice: false),
+                             LockProblem(test: "T.swift: twice", takesItTwice: true), LockProblem(test: "U.swift: anotherTargetsHelper", takesItTwice: true)],
+                "\(problems)")
+        #expect(Self.lockProblems([("T.swift", source)], takers: ["DeploySandbox.withLock"], exempt: ["T.swift: unlocked", "T.swift: lockedOnlyInAComment"]).count == 1)
+        #expect(Self.code("let url = \"postgres://h/db\" // SandboxLock.holding\n") == "let url = \"postgres://h/db\"\n")
     }
 
     /// The parser itself: a pattern that is not anchored, or not passed to both phases, is refused.
