@@ -13,34 +13,48 @@ struct PlatformBranchTests {
                             "MSG_NOSIGNAL", "ppoll", "statfs", "signalfd", "eventfd", "inotify_", "\"/proc/self"]
 
     /// Lines of `source` that use Glibc or a Linux-only name outside a Linux condition
-    /// (`#if canImport(Glibc)`, `#if os(Linux)`, C's `#ifdef __linux__`), and whether the file
-    /// has a `canImport(Darwin)` branch where it imports Glibc.
-    static func problems(in source: String) -> [String] {
+    /// (`#if canImport(Glibc)`, `#if os(Linux)`, C's `#ifdef __linux__`; a negated one is none),
+    /// whether the file has a `canImport(Darwin)` condition where it imports Glibc, and (with
+    /// `requireElse`, for Swift: a declaration only under Linux leaves its callers without it on a
+    /// Mac) a Linux branch using such a name that has no other branch beside it.
+    static func problems(in source: String, requireElse: Bool = true) -> [String] {
         var problems: [String] = []
-        // One entry per open #if: is the branch taken now a Linux one.
-        var linux: [Bool] = []
+        // One entry per open #if: is the branch taken now a Linux one, has the #if another branch,
+        // and the first line of its Linux branches using a Linux-only name.
+        var open: [(linux: Bool, otherBranch: Bool, linuxOnlyUse: String?)] = []
+        var darwinCondition = false
         for line in source.split(separator: "\n", omittingEmptySubsequences: false) {
             let text = line.trimmingCharacters(in: .whitespaces)
-            let isLinuxCondition = text.contains("canImport(Glibc)") || text.contains("os(Linux)") || text.contains("__linux__")
+            let isLinuxCondition = (text.contains("canImport(Glibc)") || text.contains("os(Linux)") || text.contains("__linux__"))
+                && !text.contains("!") && !text.hasPrefix("#ifndef")
+            if text.hasPrefix("#") && text.contains("canImport(Darwin)") { darwinCondition = true }
             if text.hasPrefix("#if") {
-                linux.append(isLinuxCondition)
+                open.append((isLinuxCondition, false, nil))
                 continue
             }
             if text.hasPrefix("#elseif") || text.hasPrefix("#elif") || text.hasPrefix("#else") {
-                if !linux.isEmpty { linux[linux.count - 1] = isLinuxCondition }
+                if !open.isEmpty {
+                    open[open.count - 1].linux = isLinuxCondition
+                    open[open.count - 1].otherBranch = true
+                }
                 continue
             }
             if text.hasPrefix("#endif") {
-                _ = linux.popLast()
+                if let closed = open.popLast(), requireElse, !closed.otherBranch, let use = closed.linuxOnlyUse {
+                    problems.append("only under a Linux condition, with no Darwin branch beside it: \(use)")
+                }
                 continue
             }
             if text.hasPrefix("//") { continue }
             let used = linuxOnly.filter { text.contains($0) } + (text.hasPrefix("import Glibc") ? ["import Glibc"] : [])
-            if !used.isEmpty && !linux.contains(true) {
+            guard !used.isEmpty else { continue }
+            if let innermost = open.lastIndex(where: { $0.linux }) {
+                if open[innermost].linuxOnlyUse == nil && !used.contains("import Glibc") { open[innermost].linuxOnlyUse = text }
+            } else {
                 problems.append("\(used.joined(separator: ", ")) outside a Linux condition: \(text)")
             }
         }
-        if source.contains("import Glibc") && !source.contains("canImport(Darwin)") {
+        if source.contains("import Glibc") && !darwinCondition {
             problems.append("imports Glibc without a canImport(Darwin) branch")
         }
         return problems
@@ -61,7 +75,7 @@ struct PlatformBranchTests {
         for file in files {
             let source = try String(contentsOf: Self.repositoryRoot.appendingPathComponent(file), encoding: .utf8)
             if source.contains("import Glibc") { glibcFiles += 1 }
-            for problem in Self.problems(in: source) {
+            for problem in Self.problems(in: source, requireElse: file.hasSuffix(".swift")) {
                 Issue.record("\(file): \(problem): give it a `#if canImport(Glibc) … #elseif canImport(Darwin)` branch (the Mac build needs one)")
             }
         }
@@ -90,8 +104,16 @@ struct PlatformBranchTests {
         let unguarded = guarded.replacingOccurrences(of: "return socket(AF_INET, SOCK_STREAM, 0)", with: "return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)")
         #expect(Self.problems(in: unguarded).count == 1)
         #expect(Self.problems(in: "let exe = URL(fileURLWithPath: \"/proc/self/exe\")\n").count == 1)
-        #expect(Self.problems(in: "#if os(Linux)\nlet exe = \"/proc/self/exe\"\n#endif\n").isEmpty)
-        #expect(Self.problems(in: "#ifdef __linux__\nint p(int f[2]) { return pipe2(f, O_CLOEXEC); }\n#endif\n").isEmpty)
-        #expect(Self.problems(in: "int p(int f[2]) { return pipe2(f, O_CLOEXEC); }\n").count == 1)
+        #expect(Self.problems(in: "#if os(Linux)\nlet exe = \"/proc/self/exe\"\n#else\nlet exe = CommandLine.arguments[0]\n#endif\n").isEmpty)
+        #expect(Self.problems(in: "#ifdef __linux__\nint p(int f[2]) { return pipe2(f, O_CLOEXEC); }\n#endif\n", requireElse: false).isEmpty)
+        #expect(Self.problems(in: "int p(int f[2]) { return pipe2(f, O_CLOEXEC); }\n", requireElse: false).count == 1)
+        // A negated condition is no Linux one.
+        #expect(Self.problems(in: "#if !os(Linux)\nlet flag = SOCK_CLOEXEC\n#endif\n").count == 1)
+        #expect(Self.problems(in: "#ifndef __linux__\nint p(int f[2]) { return pipe2(f, O_CLOEXEC); }\n#endif\n", requireElse: false).count == 1)
+        // The Darwin branch is a condition, not a comment naming one.
+        #expect(Self.problems(in: "#if canImport(Glibc)\nimport Glibc\n#endif\n// no canImport(Darwin) branch: Foundation brings it\n")
+                == ["imports Glibc without a canImport(Darwin) branch"])
+        // A Swift declaration only under Linux leaves its callers (in any file) without it on a Mac.
+        #expect(Self.problems(in: "#if os(Linux)\nfunc cloexecPipe(_ f: inout [Int32]) -> Int32 { pipe2(&f, 0) }\n#endif\n").count == 1)
     }
 }
