@@ -59,6 +59,13 @@ struct CLISandboxTests {
 }
 
 extension CLISandboxTests {
+    /// The suite's `.holdingTheSandboxLock` really holds the lock while a test runs (TestPhasesTests
+    /// only reads that the suite is marked): this process holds its flock (another checkout's test
+    /// holding it would not do).
+    @Test func theSuiteTraitHoldsTheSandboxLockDuringTheTest() {
+        #expect(SandboxLock.isHeldHere(), "\(SandboxLock.path) is not held by this test run during a test of a suite marked .holdingTheSandboxLock")
+    }
+
     /// The sandbox offers both compose spellings (v2 through a forwarding plugin), as botops must support both.
     @Test func bothComposeSpellingsSeeTheSameStack() async throws {
         var services: [String] = []

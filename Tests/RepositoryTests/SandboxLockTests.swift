@@ -118,6 +118,18 @@ import Testing
         try await SandboxLock.acquire(path: path, wait: .seconds(60)).release()
     }
 
+    /// `isHeldHere`: this process's hold counts; another process's does not.
+    @Test func heldHereIsThisProcesssHoldOnly() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("lock").path
+        try await SandboxLock.holding(path: path, wait: .seconds(60)) { #expect(SandboxLock.isHeldHere(path)) }
+        #expect(!SandboxLock.isHeldHere(path))
+        let other = try await Self.holdLock(path)
+        defer { other.terminate() }
+        #expect(!SandboxLock.isHeldHere(path))
+    }
+
     @Test func aFreeLockIsTakenAndReleased() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -116,18 +116,32 @@ public final class SandboxLock: Sendable {
         }
     }
 
+    /// True when this process, or one among its ancestors (`flock FILE swift test`), holds the
+    /// flock of `path`; not when another process does.
+    public static func isHeldHere(_ path: String = path) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        return held(inode: UInt64(info.st_ino), from: getpid())
+    }
+
     /// True when /proc/locks says a process among this one's ancestors holds the file's flock.
     private static func heldByAncestor(_ descriptor: Int32) -> Bool {
         var info = stat()
-        guard fstat(descriptor, &info) == 0, let locks = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return false }
+        guard fstat(descriptor, &info) == 0 else { return false }
+        return held(inode: UInt64(info.st_ino), from: getppid())
+    }
+
+    /// True when `start` or one of its ancestors holds the flock of the file `inode`.
+    private static func held(inode: UInt64, from start: Int32) -> Bool {
+        guard let locks = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return false }
         let holders = locks.split(separator: "\n").compactMap { line -> Int32? in
             let fields = line.split(separator: " ")
             // "1: FLOCK  ADVISORY  WRITE 1234 fe:00:5326103 0 EOF"; waiters carry "->" and are not holders.
-            guard fields.count >= 6, fields[1] == "FLOCK", let inode = fields[5].split(separator: ":").last,
-                  UInt64(inode) == UInt64(info.st_ino) else { return nil }
+            guard fields.count >= 6, fields[1] == "FLOCK", let field = fields[5].split(separator: ":").last,
+                  UInt64(field) == inode else { return nil }
             return Int32(fields[4])
         }
-        var pid = getppid()
+        var pid = start
         while pid > 1 {
             if holders.contains(pid) { return true }
             guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
