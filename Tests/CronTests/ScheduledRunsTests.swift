@@ -6,6 +6,7 @@ import Remote
 import SandboxSupport
 import Testing
 
+/// The real files and logs of the sandbox, with the clock injected: a Monday in January 2027.
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct ScheduledRunsSandboxTests {
     let sandbox: Sandbox

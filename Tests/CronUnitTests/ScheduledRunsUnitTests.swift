@@ -38,5 +38,3 @@ import Testing
         #expect(ran.status == .pass, "\(ran.message)")
     }
 }
-
-/// The real files and logs of the sandbox, with the clock injected: a Monday in January 2027.
