@@ -116,42 +116,6 @@ struct RunningBinary {
 }
 
 extension CLISandboxTests {
-    @Test func pingWhoseShellFailsExitsOneNotTwo() async throws {
-        let server = try await TestSSHServer.start(hostKeys: [.ed25519], options: ["ForceCommand /bin/false"])
-        defer { server.stop() }
-        let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]))
-        let result = try await BuiltBinary.botops.run(["ping", "--host", "test-sshd", "--ssh-config", sshConfig], prefix: inEmptyDirectory)
-        #expect(result.termination == .exited(1), "\(result.stderrText)")
-        #expect(result.stderrText.contains("the host's shell is broken"))
-    }
-
-    /// An sshd that refuses every session channel while the connection itself stays up: each
-    /// check fails with the channel's error, and the run is not reported as unreachable.
-    @Test func refusedChannelsFailChecksWithoutMakingTheRunUnreachable() async throws {
-        let server = try await TestSSHServer.start(hostKeys: [.ed25519], options: ["MaxSessions 0"])
-        defer { server.stop() }
-        let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]))
-        let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--host", "test-sshd", "--ssh-config", sshConfig,
-                                                       "--format", "json", "--only", "cron-scheduled,db-running"])
-        #expect(result.termination == .exited(1), "\(result.stdoutText)\(result.stderrText)")
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any])
-        #expect(object["status"] as? String == "fail")
-        #expect(!(object["connection_lost"] is String))
-        let checks = try #require(object["checks"] as? [[String: Any]])
-        #expect(checks.allSatisfy { $0["status"] as? String == "fail" && ($0["message"] as? String)?.contains("opening a channel") == true })
-    }
-
-    @Test func outputThatCannotBeWrittenIsAUsageErrorBeforeAnythingRuns() async throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        for output in ["/nonexistent/dir/verify.xml", directory.path] {
-            let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--format", "junit", "--output", output])
-            #expect(result.termination == .exited(2), "\(output): \(result.stderrText)")
-            #expect(result.stderrText.contains("cannot write the report to \(output)"))
-            #expect(result.stdoutText.isEmpty)
-        }
-    }
-
     @Test func interruptedCommandReleasesAndExitsWith128PlusSignal() async throws {
         for (signal, status) in [(SIGINT, Int32(130)), (SIGTERM, Int32(143))] {
             let running = try RunningBinary(["exec", "--config", sandbox.configFile, "--", "echo ready; exec sleep 20"])
