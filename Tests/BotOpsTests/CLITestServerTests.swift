@@ -50,7 +50,10 @@ struct CLITestServerTests {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         for output in ["/nonexistent/dir/verify.xml", directory.path] {
-            let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--format", "junit", "--output", output])
+            // A closed port for its host: were the output not refused first, the checks would not
+            // run on the shared host from this parallel phase.
+            let result = try await BuiltBinary.botops.run(["verify", "--config", sandbox.configFile, "--host", "bot@127.0.0.1:1",
+                                                           "--format", "junit", "--output", output])
             #expect(result.termination == .exited(2), "\(output): \(result.stderrText)")
             #expect(result.stderrText.contains("cannot write the report to \(output)"))
             #expect(result.stdoutText.isEmpty)
