@@ -182,7 +182,7 @@ struct TestPhasesTests {
     /// A test of a suite marked with the trait must call no taker of any target (`anyTaker`).
     static func lockProblems(_ sources: [(path: String, text: String)], takers: [String], anyTaker: [String]? = nil,
                              exempt: Set<String>) -> [LockProblem] {
-        let locked = Set(sources.flatMap { types(in: $0.text) }.filter { $0.attributes.contains(suiteTrait) }.map(\.name))
+        let locked = Set(sources.flatMap { types(in: $0.text) }.filter { code($0.attributes).contains(suiteTrait) }.map(\.name))
         var problems: [LockProblem] = []
         for (path, text) in sources {
             for test in tests(in: text) {
@@ -286,6 +286,9 @@ struct TestPhasesTests {
                 "\(problems)")
         #expect(Self.lockProblems([("T.swift", source)], takers: ["DeploySandbox.withLock"], exempt: ["T.swift: unlocked", "T.swift: lockedOnlyInAComment"]).count == 1)
         #expect(Self.code("let url = \"postgres://h/db\" // SandboxLock.holding\n") == "let url = \"postgres://h/db\"\n")
+        // The trait named in a comment on the suite's attribute line holds nothing.
+        let named = "@Suite(.serialized) // not \(Self.suiteTrait) yet\nstruct Named {\n    @Test func bare() async throws {\n    }\n}\n"
+        #expect(Self.lockProblems([("N.swift", named)], takers: ["DeploySandbox.withLock"], exempt: []) == [LockProblem(test: "N.swift: bare", takesItTwice: false)])
     }
 
     /// The parser itself: a pattern that is not anchored, or not passed to both phases, is refused.
