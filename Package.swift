@@ -64,13 +64,13 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "SandboxSupport"]),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "Postgres", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["Engine", "bot-engine", "Postgres", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "BacktestTests", dependencies: ["Engine", "bot-engine", "Postgres", "Remote", "SandboxSupport"]),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "BotOpsTests",
-            dependencies: ["BotOpsKit", "botops", "Checks", "HostCommands", "HostState", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["BotOpsKit", "botops", "bot-engine", "Checks", "HostCommands", "HostState", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Golden"]
         ),
         .testTarget(
@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "CronTests", dependencies: ["Cron", "CronTestSupport", "BotOpsKit", "Checks", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "CronUnitTests",
-            dependencies: ["Cron", "CronTestSupport", "BotOpsKit", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["Cron", "CronTestSupport", "BotOpsKit", "Checks", "Remote", "SandboxSupport", "botops", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Golden"]
         ),
         // The sandbox host's own scripts (its daemons): changes the shared host.

@@ -24,7 +24,7 @@ struct InstallHostSandboxTests {
         let debug = URL(fileURLWithPath: BuiltBinary.botops.path).deletingLastPathComponent()
         let release = debug.deletingLastPathComponent().appendingPathComponent("release")
         for product in ["botops", "bot-engine"] where !FileManager.default.isExecutableFile(atPath: release.appendingPathComponent(product).path) {
-            let build = ["swift", "build", "--package-path", VersionTests.root, "-c", "release", "--static-swift-stdlib", "--product", product, "--ignore-lock"]
+            let build = ["swift", "build", "--package-path", BuiltBinary.packageRoot, "-c", "release", "--static-swift-stdlib", "--product", product, "--ignore-lock"]
             let built = try await LocalHost().run(shellCommand(build), timeout: .seconds(3600))
             try #require(built.succeeded, "\(build.joined(separator: " ")): \(built.stderrText.suffix(2000))")
         }
@@ -36,9 +36,9 @@ struct InstallHostSandboxTests {
         let directory = try temporaryDirectory()
         let manager = FileManager.default
         try manager.copyItem(atPath: sandbox.configFile, toPath: directory.appendingPathComponent("botops.yml").path)
-        try manager.copyItem(atPath: VersionTests.root + "/crontab.d", toPath: directory.appendingPathComponent("crontab.d").path)
+        try manager.copyItem(atPath: BuiltBinary.packageRoot + "/crontab.d", toPath: directory.appendingPathComponent("crontab.d").path)
         try manager.createDirectory(at: directory.appendingPathComponent("playbooks"), withIntermediateDirectories: true)
-        try manager.copyItem(atPath: VersionTests.root + "/playbooks/deploy.yml", toPath: directory.appendingPathComponent("playbooks/deploy.yml").path)
+        try manager.copyItem(atPath: BuiltBinary.packageRoot + "/playbooks/deploy.yml", toPath: directory.appendingPathComponent("playbooks/deploy.yml").path)
         return directory
     }
 

@@ -50,3 +50,25 @@ public let renderNow = utc("2026-11-23T20:00")
 public func oneOf<T: Sendable>(_ values: [T]) -> Generator<T, Shrink.Integer<Int>> {
     Gen.int(in: 0...(values.count - 1)).map { values[$0] }
 }
+
+/// Runs a local program (no shell) and returns its status, stdout and stderr: git and xmllint in
+/// the pure tests, crontab in the sandbox ones.
+@discardableResult
+public func runProgram(_ arguments: [String], input: [UInt8]? = nil) throws -> (status: Int32, stdout: [UInt8], stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let output = Pipe()
+    let errors = Pipe()
+    let stdin = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    process.standardInput = stdin
+    try process.run()
+    if let input { stdin.fileHandleForWriting.write(Data(input)) }
+    try stdin.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, Array(data), String(decoding: errorData, as: UTF8.self))
+}

@@ -5,7 +5,7 @@ import Testing
 
 /// deploy and rollback refuse to start inside a blackout window. An entry that fires every
 /// minute with a ten-minute blackout keeps the clock inside a window whenever the test runs.
-@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+@Suite(.holdingTheSandboxLock, .serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct BlackoutCommandTests {
     @Test(arguments: [["deploy", "--service", "sighook", "--yes"], ["rollback", "--service", "sighook"]])
     func refusedInsideTheWindowBeforeTakingTheLock(_ command: [String]) async throws {

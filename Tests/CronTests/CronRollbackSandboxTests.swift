@@ -23,7 +23,7 @@ struct CronRollbackSandboxTests {
         let config = directory.appendingPathComponent("botops.yml").path
         try (try String(contentsOfFile: sandbox.configFile, encoding: .utf8) + "state_dir: \(state)\n").write(toFile: config, atomically: true, encoding: .utf8)
         func git(_ arguments: String...) throws -> String {
-            let result = try SandboxCrontab.run(["git", "-C", directory.path, "-c", "user.name=t", "-c", "user.email=t@t"] + arguments)
+            let result = try runProgram(["git", "-C", directory.path, "-c", "user.name=t", "-c", "user.email=t@t"] + arguments)
             guard result.status == 0 else { throw SandboxFailure(description: "git \(arguments): \(result.stderr)") }
             return String(decoding: result.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -49,7 +49,7 @@ struct CronRollbackSandboxTests {
         try await SandboxCrontab.scene {
             let connection = try await SSHConnection.connect(to: try sandbox.target())
             try await connection.closing {
-                defer { try? SandboxCrontab.run(["rm", "-rf", state]) }
+                defer { try? runProgram(["rm", "-rf", state]) }
                 try await body(connection, config, revisions, state)
             }
         }
@@ -179,10 +179,10 @@ struct CronRollbackSandboxTests {
         let (directory, config, _) = try repository(state: state)
         defer { try? FileManager.default.removeItem(at: directory) }
         try await SandboxCrontab.scene {
-            defer { try? SandboxCrontab.run(["rm", "-rf", state]) }
-            try SandboxCrontab.run(["install", "-d", "-o", SandboxCrontab.user, "-m", "700", state])
-            try SandboxCrontab.run(["mkfifo", "-m", "600", state + "/step.cmd"])
-            try SandboxCrontab.run(["chown", SandboxCrontab.user, state + "/step.cmd"])
+            defer { try? runProgram(["rm", "-rf", state]) }
+            try runProgram(["install", "-d", "-o", SandboxCrontab.user, "-m", "700", state])
+            try runProgram(["mkfifo", "-m", "600", state + "/step.cmd"])
+            try runProgram(["chown", SandboxCrontab.user, state + "/step.cmd"])
             let before = try SandboxCrontab.read()
             let botops = Process()
             botops.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
@@ -193,7 +193,7 @@ struct CronRollbackSandboxTests {
             defer { if botops.isRunning { kill(botops.processIdentifier, SIGKILL) } }
             var writing = false
             for _ in 0..<600 where !writing {
-                writing = try SandboxCrontab.run(["pgrep", "-u", SandboxCrontab.user, "-f", "botops cron: the crontab writ[e]"]).status == 0
+                writing = try runProgram(["pgrep", "-u", SandboxCrontab.user, "-f", "botops cron: the crontab writ[e]"]).status == 0
                 if !writing { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(writing, "the crontab write never started")
@@ -201,14 +201,14 @@ struct CronRollbackSandboxTests {
             try await Task.sleep(for: .milliseconds(300))
             #expect(botops.isRunning, "botops ended while its crontab write was in flight")
             #expect(try SandboxCrontab.read() == before, "written before the write was let go")
-            try SandboxCrontab.run(["cat", state + "/step.cmd"])
+            try runProgram(["cat", state + "/step.cmd"])
             for _ in 0..<200 where botops.isRunning { try await Task.sleep(for: .milliseconds(50)) }
             #expect(!botops.isRunning)
             #expect([0, 130].contains(botops.terminationStatus), "exit \(botops.terminationStatus)")
             let crontab = String(decoding: try #require(try SandboxCrontab.read()), as: UTF8.self)
             #expect(crontab.contains("# BEGIN botops report") && crontab.contains("\n\(Self.schedules.last!) /bin/echo botops-rollback-test >> /dev/null\n"), "\(crontab)")
             #expect(!FileManager.default.fileExists(atPath: state + "/holder.json"), "the lock's holder record is still there")
-            let lock = try SandboxCrontab.run(["flock", "-n", state + "/lock", "true"])
+            let lock = try runProgram(["flock", "-n", state + "/lock", "true"])
             #expect(lock.status == 0, "the lock is still held")
         }
     }

@@ -40,7 +40,7 @@ struct CronSandboxTests {
                         _ body: (CronService) async throws -> T) async throws -> T {
         let connection = try await SSHConnection.connect(to: try sandbox.target())
         return try await connection.closing {
-            defer { try? SandboxCrontab.run(["rm", "-rf", state.path]) }
+            defer { try? runProgram(["rm", "-rf", state.path]) }
             let host = CronHost(runner: runner?(connection) ?? connection, state: state)
             return try await body(CronService(host: host, destination: connection.destination, now: now))
         }
@@ -227,7 +227,7 @@ struct CronSandboxTests {
                 let time = try await service.host.readTime()
                 #expect(time.daemon == .debian)
                 for (fields, cronAccepts) in [("5/15 9 * * 1", false), ("5-59/15 9 * * 1", true), ("*/15 9 * * 1", true), ("0 9 31 2 *", true), ("61 9 * * 1", false)] {
-                    let result = try SandboxCrontab.run(["crontab", "-u", SandboxCrontab.user, "-"], input: Array("\(fields) /opt/bot/weekly_strategy_review.sh\n".utf8))
+                    let result = try runProgram(["crontab", "-u", SandboxCrontab.user, "-"], input: Array("\(fields) /opt/bot/weekly_strategy_review.sh\n".utf8))
                     #expect((result.status == 0) == cronAccepts, "\(fields): crontab said \(result.stderr)")
                     let botopsAccepts = (try? Schedule.parse(fields, reading: .host(time.daemon))) != nil
                     #expect(botopsAccepts == cronAccepts, "\(fields)")
@@ -294,7 +294,7 @@ struct CronSandboxTests {
         try await SandboxCrontab.scene {
             try SandboxCrontab.write(Array(Self.userCrontab.utf8))
             let modified = try SandboxCrontab.spoolModified()
-            try SandboxCrontab.run(["install", "-d", "-o", SandboxCrontab.user, "-m", "700", dir])
+            try runProgram(["install", "-d", "-o", SandboxCrontab.user, "-m", "700", dir])
             let holder = Process()
             holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
             holder.arguments = ["-x", dir + "/step.lock", "sh", "-c", "touch \"$1/held\"; while [ ! -e \"$1/go\" ]; do sleep 0.05; done", "hold", dir]

@@ -13,30 +13,9 @@ struct SandboxFailure: Error, CustomStringConvertible {
 enum SandboxCrontab {
     static let user = "bot"
 
-    /// Runs a local program (no shell) and returns its status, stdout and stderr.
-    @discardableResult
-    static func run(_ arguments: [String], input: [UInt8]? = nil) throws -> (status: Int32, stdout: [UInt8], stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        let stdin = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input)) }
-        try stdin.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, Array(data), String(decoding: errorData, as: UTF8.self))
-    }
-
     /// bot's crontab bytes; nil when bot has none.
     static func read() throws -> [UInt8]? {
-        let result = try run(["crontab", "-u", user, "-l"])
+        let result = try runProgram(["crontab", "-u", user, "-l"])
         if result.status == 0 { return result.stdout }
         guard result.stderr.contains("no crontab for") else { throw SandboxFailure(description: "crontab -u bot -l: \(result.stderr)") }
         return nil
@@ -45,10 +24,10 @@ enum SandboxCrontab {
     /// Installs exactly `bytes` as bot's crontab (nil: none at all).
     static func write(_ bytes: [UInt8]?) throws {
         guard let bytes else {
-            try run(["crontab", "-u", user, "-r"])
+            try runProgram(["crontab", "-u", user, "-r"])
             return
         }
-        let result = try run(["crontab", "-u", user, "-"], input: bytes)
+        let result = try runProgram(["crontab", "-u", user, "-"], input: bytes)
         guard result.status == 0 else { throw CronHostError.installRefused(stderr: result.stderr) }
     }
 

@@ -17,15 +17,6 @@ struct ShippedEntriesSandboxTests {
         sandbox = try Sandbox.require()
     }
 
-    @Test func theShippedBackupEntryParsesAsADailyNewYorkJobRunningTheHostsBotops() throws {
-        let backup = try #require(try CronEntries.load(directory: Self.root + "/crontab.d").first { $0.name == "backup" })
-        #expect(backup.zone?.identifier == "America/New_York")
-        #expect(backup.schedule.text == "30 16 * * *")
-        #expect(backup.parsedCommand.programs == ["$HOME/botops/bin/botops"])
-        let weekly = try #require(try CronEntries.load(directory: Self.root + "/crontab.d").first { $0.name == "weekly-verify" })
-        #expect(weekly.parsedCommand.programs == ["$HOME/botops/bin/botops"])
-    }
-
     @Test func cronDiffShowsTheBackupGuardedAndWarnsUntilBotopsIsOnTheHost() async throws {
         try await SandboxCrontab.scene {
             try await sandbox.withoutHostBotops { connection in

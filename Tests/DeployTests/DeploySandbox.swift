@@ -189,8 +189,3 @@ final class EventLog: @unchecked Sendable {
         events.compactMap { if case .stepFinished(let name, _, _, _) = $0 { name } else { nil } }
     }
 }
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}

@@ -6,7 +6,7 @@ import Testing
 
 /// The deploy lock on the sandbox's real sshd, each test in its own state directory so they
 /// never meet a real deploy's lock.
-@Suite(.enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+@Suite(.holdingTheSandboxLock, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct LockTests {
     let sandbox: Sandbox
     let state = StateDirectory(path: "/tmp/botops-lock-test-" + UUID().uuidString.prefix(8).lowercased())

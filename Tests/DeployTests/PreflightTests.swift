@@ -12,17 +12,19 @@ import Testing
 struct PreflightTests {
     /// Docker 20.10 fails `{{if .State.Health}}` on a container without a healthcheck.
     @Test func everyDockerTemplateWorksOnAContainerWithoutAHealthcheck() async throws {
-        let sandbox = try await DeploySandbox.connect()
-        try await sandbox.host.closing {
-            let name = "botops-test-no-healthcheck"
-            try await sandbox.sh("docker rm -f \(name) >/dev/null 2>&1; docker run -d --name \(name) --network none botops-base:bookworm sleep 300 >/dev/null")
-            do {
-                try await inspect(name, on: sandbox)
-            } catch {
-                _ = try? await sandbox.host.run("docker rm -f \(name)")
-                throw error
+        try await DeploySandbox.withLock {
+            let sandbox = try await DeploySandbox.connect()
+            try await sandbox.host.closing {
+                let name = "botops-test-no-healthcheck"
+                try await sandbox.sh("docker rm -f \(name) >/dev/null 2>&1; docker run -d --name \(name) --network none botops-base:bookworm sleep 300 >/dev/null")
+                do {
+                    try await inspect(name, on: sandbox)
+                } catch {
+                    _ = try? await sandbox.host.run("docker rm -f \(name)")
+                    throw error
+                }
+                try await sandbox.sh("docker rm -f \(name) >/dev/null")
             }
-            try await sandbox.sh("docker rm -f \(name) >/dev/null")
         }
     }
 

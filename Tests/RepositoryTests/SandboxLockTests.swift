@@ -97,6 +97,39 @@ import Testing
 
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// A test holding the lock (its suite's `.holdingTheSandboxLock`, `SandboxLock.holding`) that
+    /// takes it again, through a helper of its own, would wait for itself until
+    /// BOTOPS_SANDBOX_LOCK_WAIT (30 minutes) runs out: it is refused at once, saying why.
+    @Test func takingTheLockAgainInsideItsHoldIsRefusedAtOnce() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("lock").path
+        try await SandboxLock.holding(path: path, wait: .seconds(60)) {
+            let again = await #expect(throws: SandboxLockError.self) {
+                _ = try await SandboxLock.acquire(path: path, wait: .milliseconds(500), reportAfter: .seconds(60))
+            }
+            #expect(again?.description.contains("holds it already") == true, "\(String(describing: again))")
+            // A task it starts (async let, a task group, Task {}) holds it too.
+            let fromChild = await Task { () -> String? in
+                do { _ = try await SandboxLock.holding(path: path, wait: .milliseconds(500)) {}; return nil } catch { return "\(error)" }
+            }.value
+            #expect(fromChild?.contains("holds it already") == true, "\(String(describing: fromChild))")
+        }
+        try await SandboxLock.acquire(path: path, wait: .seconds(60)).release()
+    }
+
+    /// `isHeldHere`: this process's hold counts; another process's does not.
+    @Test func heldHereIsThisProcesssHoldOnly() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("lock").path
+        try await SandboxLock.holding(path: path, wait: .seconds(60)) { #expect(SandboxLock.isHeldHere(path)) }
+        #expect(!SandboxLock.isHeldHere(path))
+        let other = try await Self.holdLock(path)
+        defer { other.terminate() }
+        #expect(!SandboxLock.isHeldHere(path))
+    }
+
     @Test func aFreeLockIsTakenAndReleased() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -1,10 +1,16 @@
 import Foundation
 import Remote
 
+/// Runs the binary in / (env -C), where no ./botops.yml is picked up, so --host alone decides.
+public let inEmptyDirectory = ["env", "-C", "/"]
+
 /// Runs a built executable of this package (botops, bot-engine) as a user would, through a real shell.
 public struct BuiltBinary: Sendable {
     public static let botops = BuiltBinary(name: "botops")
     public static let botEngine = BuiltBinary(name: "bot-engine")
+
+    /// The package the executables are built from (its crontab.d, playbooks, `swift build`).
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     public let name: String
 

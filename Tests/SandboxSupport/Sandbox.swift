@@ -81,6 +81,12 @@ public func temporaryDirectory() throws -> URL {
     return url
 }
 
+/// A test's own failure, thrown where a helper cannot go on (shared by the sandbox and pure targets).
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// A TCP server on 127.0.0.1 that answers every connection with a fixed non-SSH banner, then
 /// closes: what botops meets when pointed at the wrong port. With an empty banner it accepts and
 /// then says nothing, keeping the connection open: a host that hangs during the handshake.

@@ -32,10 +32,19 @@ public final class SandboxLock: Sendable {
 
     /// Runs `body` holding the sandbox lock, released however it ends.
     public static func holding<T>(_ body: () async throws -> T) async throws -> T {
-        let lock = try await acquire()
-        defer { lock.release() }
-        return try await body()
+        try await holding(path: path, wait: try waitFromEnvironment(ProcessInfo.processInfo.environment), body)
     }
+
+    public static func holding<T>(path: String, wait: Duration, _ body: () async throws -> T) async throws -> T {
+        let lock = try await acquire(path: path, wait: wait)
+        defer { lock.release() }
+        return try await $heldByThisTask.withValue(heldByThisTask.union([path])) { try await body() }
+    }
+
+    /// The lock files this task (and the tasks it starts) holds through `holding` or a suite's
+    /// `.holdingTheSandboxLock`: taking one again would wait for itself (a second flock(2) of this
+    /// process, or the in-process semaphore), so it is refused at once.
+    @TaskLocal static var heldByThisTask: Set<String> = []
 
     /// The wait `BOTOPS_SANDBOX_LOCK_WAIT` (seconds) asks for, or the default.
     public static func waitFromEnvironment(_ environment: [String: String]) throws -> Duration {
@@ -49,6 +58,12 @@ public final class SandboxLock: Sendable {
     public static func acquire(path: String, wait limit: Duration, reportAfter: Duration = .seconds(10),
                                report: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
         async throws -> SandboxLock {
+        guard !heldByThisTask.contains(path) else {
+            throw SandboxLockError(description: """
+                the sandbox lock \(path): this test holds it already (its suite is marked .holdingTheSandboxLock, or it \
+                runs inside SandboxLock.holding), and taking it again would wait for itself: drop the inner take
+                """)
+        }
         let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else { throw SandboxLockError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
         if heldByAncestor(descriptor) {
@@ -101,18 +116,32 @@ public final class SandboxLock: Sendable {
         }
     }
 
+    /// True when this process, or one among its ancestors (`flock FILE swift test`), holds the
+    /// flock of `path`; not when another process does.
+    public static func isHeldHere(_ path: String = path) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        return held(inode: UInt64(info.st_ino), from: getpid())
+    }
+
     /// True when /proc/locks says a process among this one's ancestors holds the file's flock.
     private static func heldByAncestor(_ descriptor: Int32) -> Bool {
         var info = stat()
-        guard fstat(descriptor, &info) == 0, let locks = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return false }
+        guard fstat(descriptor, &info) == 0 else { return false }
+        return held(inode: UInt64(info.st_ino), from: getppid())
+    }
+
+    /// True when `start` or one of its ancestors holds the flock of the file `inode`.
+    private static func held(inode: UInt64, from start: Int32) -> Bool {
+        guard let locks = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return false }
         let holders = locks.split(separator: "\n").compactMap { line -> Int32? in
             let fields = line.split(separator: " ")
             // "1: FLOCK  ADVISORY  WRITE 1234 fe:00:5326103 0 EOF"; waiters carry "->" and are not holders.
-            guard fields.count >= 6, fields[1] == "FLOCK", let inode = fields[5].split(separator: ":").last,
-                  UInt64(inode) == UInt64(info.st_ino) else { return nil }
+            guard fields.count >= 6, fields[1] == "FLOCK", let field = fields[5].split(separator: ":").last,
+                  UInt64(field) == inode else { return nil }
             return Int32(fields[4])
         }
-        var pid = getppid()
+        var pid = start
         while pid > 1 {
             if holders.contains(pid) { return true }
             guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),

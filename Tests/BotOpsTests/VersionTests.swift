@@ -6,11 +6,9 @@ import Testing
 /// `--version` of both executables: the release number and the git revision the build is from,
 /// embedded by scripts/stamp-revision (which scripts/test runs before building).
 @Suite struct VersionTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
     /// `0.16.0 (d419ea56ea8a)` or `(d419ea56ea8a-dirty)`, whose revision is this tree's HEAD.
     func expectRevisionOfThisTree(_ output: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let head = try await LocalHost().run(shellCommand(["git", "-C", Self.root, "rev-parse", "HEAD"]))
+        let head = try await LocalHost().run(shellCommand(["git", "-C", BuiltBinary.packageRoot, "rev-parse", "HEAD"]))
         #expect(head.succeeded, "git rev-parse HEAD: \(head.stderrText)", sourceLocation: sourceLocation)
         let line = output.trimmingCharacters(in: .whitespacesAndNewlines)
         let match = line.wholeMatch(of: /(\d+\.\d+\.\d+) \(([0-9a-f]{12})(-dirty)?\)/)

@@ -7,7 +7,7 @@ import Testing
 /// crontab.d read from the working tree and from a git revision (a real git repository).
 @Suite struct CronEntriesTests {
     func git(_ arguments: [String], in directory: URL) throws {
-        let result = try SandboxCrontab.run(["git", "-C", directory.path, "-c", "user.name=t", "-c", "user.email=t@t.invalid"] + arguments)
+        let result = try runProgram(["git", "-C", directory.path, "-c", "user.name=t", "-c", "user.email=t@t.invalid"] + arguments)
         #expect(result.status == 0, "git \(arguments): \(result.stderr)")
     }
 
