@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "SandboxSupport"]),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "bot-engine", "Postgres", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["Engine", "bot-engine", "Postgres", "Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "BacktestTests", dependencies: ["Engine", "bot-engine", "Postgres", "Remote", "SandboxSupport"]),
         .testTarget(name: "RemoteTests", dependencies: ["Remote", "SandboxSupport", .product(name: "PropertyBased", package: "swift-property-based")]),

@@ -47,7 +47,7 @@ struct CronInstallKillSandboxTests {
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         try await SandboxCrontab.scene {
             // A run killed before its cleanup left its hold files: none may pass for this run's.
-            try SandboxCrontab.run(["rm", "-rf", Self.hold])
+            try runProgram(["rm", "-rf", Self.hold])
             let spool = Set(try FileManager.default.contentsOfDirectory(atPath: "/var/spool/cron/crontabs"))
             let saved = try SandboxCrontab.read()
             // Runs before SandboxCrontab.scene puts the crontab back: a write still held must end
@@ -57,7 +57,7 @@ struct CronInstallKillSandboxTests {
                 let ended = Self.endHeldWrite(state: state)
                 try? FileManager.default.removeItem(atPath: Self.wrapper)
                 try? FileManager.default.removeItem(atPath: Self.hold)
-                try? SandboxCrontab.run(["rm", "-rf", state])
+                try? runProgram(["rm", "-rf", state])
                 for leftover in (try? FileManager.default.contentsOfDirectory(atPath: "/var/spool/cron/crontabs")) ?? [] where !spool.contains(leftover) {
                     try? FileManager.default.removeItem(atPath: "/var/spool/cron/crontabs/" + leftover)
                 }
@@ -83,7 +83,7 @@ struct CronInstallKillSandboxTests {
                 if !cleanUp() { Issue.record("the held crontab write of \(state) did not end on the host") }
             }
             try SandboxCrontab.write(Array(Self.before.utf8))
-            try SandboxCrontab.run(["install", "-d", "-m", "777", Self.hold])
+            try runProgram(["install", "-d", "-m", "777", Self.hold])
             try stop.rawValue.write(toFile: Self.hold + "/mode", atomically: true, encoding: .utf8)
             // The wrapper gives the write up once this process is gone (killed, interrupted).
             try "\(state) \(getpid())\n".write(toFile: Self.hold + "/armed", atomically: true, encoding: .utf8)
@@ -180,7 +180,7 @@ struct CronInstallKillSandboxTests {
     }
 
     static func lockFree(_ name: String, state: String) throws -> Bool {
-        try SandboxCrontab.run(["flock", "-n", "\(state)/\(name)", "true"]).status == 0
+        try runProgram(["flock", "-n", "\(state)/\(name)", "true"]).status == 0
     }
 
     func backups() throws -> [String] {
@@ -264,7 +264,7 @@ struct CronInstallKillSandboxTests {
             botops.waitUntilExit()
             // The host side dies too, mid-write: crontab(1) has read 40 bytes of the new crontab.
             let pid = try String(contentsOfFile: Self.hold + "/pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            let group = String(decoding: try SandboxCrontab.run(["ps", "-o", "pgid=", "-p", pid]).stdout, as: UTF8.self).trimmingCharacters(in: .whitespaces.union(.newlines))
+            let group = String(decoding: try runProgram(["ps", "-o", "pgid=", "-p", pid]).stdout, as: UTF8.self).trimmingCharacters(in: .whitespaces.union(.newlines))
             let leader = try #require(pid_t(group), "no process group for \(pid)")
             // Only the group of this test's write: the wrapper's, led by the command naming our state directory.
             let commandLine = { (process: String) in (try? String(contentsOfFile: "/proc/\(process)/cmdline", encoding: .utf8)) ?? "" }

@@ -118,7 +118,7 @@ struct TestPhasesTests {
         "ChecksSandboxTests": [acquire, holding, "scenario(", "checksUnderTheLock("],
         "SandboxHostTests": [acquire],
         "DeployTests": [acquire, "DeploySandbox.withLock", "DeploySandbox.scenario", "await withLock {"],
-        "CronTests": [acquire, "SandboxCrontab.scene", "await scene {", "await verdict(", "await run("],
+        "CronTests": [acquire, "SandboxCrontab.scene", "await scene {", "await scene(", "await verdict(", "await run("],
         "CLITests": [acquire, "await withoutHostBotops {"],
         "RecoverTests": ["HostScene.run", "HostScene.withLock", "await withLock {", "await recover(", "Self.withCrontabDAtHead("],
         "BackupTests": ["BackupSandbox.scene"],
