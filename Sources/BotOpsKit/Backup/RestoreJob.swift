@@ -21,6 +21,9 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
     /// the commands that put it right whatever the step in flight did there; `changed` when the
     /// services may be stopped or the swap done (exit 5), else only the new database is left (exit 3).
     case connectionLost(step: String, detail: String, state: String, advice: [String], swapBack: [String], changed: Bool)
+    /// `--tables`: the connection lost during the restore; `commitSent` when botops had already
+    /// let the host commit, so whether it did is unknown (`check` says).
+    case tablesConnectionLost(detail: String, commitSent: Bool, check: String)
 
     public var exitCode: BotOpsExitCode {
         switch self {
@@ -31,6 +34,7 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
         // The lifecycle exits 128 + the signal for an interrupted command that stopped itself.
         case .interrupted: return .failed
         case let .connectionLost(_, _, _, _, _, changed): return changed ? .needsHuman : .unreachable
+        case .tablesConnectionLost: return .unreachable
         }
     }
 
@@ -57,6 +61,13 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
         case let .connectionLost(step, detail, state, advice, swapBack, _):
             return "restore: connection lost during step \(step) (\(detail)): \(state). Next, run:\n  " + advice.joined(separator: "\n  ")
                 + (swapBack.isEmpty ? "" : "\nTo put the previous database back instead, stop the services and run:\n  " + swapBack.joined(separator: "\n  "))
+        case let .tablesConnectionLost(detail, commitSent, check):
+            if commitSent {
+                return "restore --tables: connection lost as botops let the host commit (\(detail)): whether the restore committed is not known. "
+                    + "To tell, run on the host:\n  \(check)\nt: it committed (the tables are restored); f: nothing changed, run the restore again."
+            }
+            return "restore --tables: connection lost before botops let the host commit (\(detail)): the host rolls the restore back when its session "
+                + "sees the connection gone (within \(TableRestore.commitWait.components.seconds) s); nothing changed. Run the restore again once the host answers."
         }
     }
 }

@@ -56,6 +56,8 @@ public struct TableRestore: Sendable {
     public let runner: any CommandRunner
     public let scripts: RestoreScripts
     let suffix: String
+    /// What botops sends the host to let the restore commit; one per run.
+    let commitWord = "commit-" + UUID().uuidString
 
     public init(config: BotOpsConfig, runner: any CommandRunner, now: Date = Date()) {
         self.config = config
@@ -78,18 +80,20 @@ public struct TableRestore: Sendable {
         try await entry.checkIntact(scripts.backup, runner: runner)
         let listed = try await runner.run(contents(id))
         guard listed.succeeded else { throw RestoreError.damaged(id: id, detail: "pg_restore --list failed: \(listed.shownOutput)") }
-        let contents = TableOfContents(verboseList: listed.stdout)
+        let probed = try await runner.run(probe(tables))
+        guard probed.succeeded else { throw RestoreError.failed("cannot read the live tables: \(probed.shownOutput)") }
+        var live = Set<TableOfContents.TableName>()
+        var roles = Set<String>()
+        for line in probed.stdout.split(separator: "\n") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            if fields.count == 3, fields[0] == "rel" { live.insert(.init(schema: fields[1], name: fields[2])) }
+            if fields.count == 2, fields[0] == "role" { roles.insert(fields[1]) }
+        }
+        let contents = TableOfContents(verboseList: listed.stdout, owners: roles)
         do {
             _ = try contents.selection(for: tables)
         } catch let error as TableOfContents.SelectionError {
             throw RestoreError.unknownTables(error.description)
-        }
-        let probed = try await runner.run(probe(tables))
-        guard probed.succeeded else { throw RestoreError.failed("cannot read the live tables: \(probed.shownOutput)") }
-        var live = Set<TableOfContents.TableName>()
-        for line in probed.stdout.split(separator: "\n") {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            if fields.count == 3, fields[0] == "rel" { live.insert(.init(schema: fields[1], name: fields[2])) }
         }
         let selection = try contents.selection(for: tables, live: live)
         var present: [TableOfContents.TableName: Int64] = [:]
@@ -97,7 +101,7 @@ public struct TableRestore: Sendable {
         var followers: [TableOfContents.TableName: [String]] = [:]
         for line in probed.stdout.split(separator: "\n") {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            if fields.count == 3, fields[0] == "rel" { continue }
+            if (fields.count == 3 && fields[0] == "rel") || (fields.count == 2 && fields[0] == "role") { continue }
             if fields.count == 3, fields[0] == "view", let index = Int(fields[1]), tables.indices.contains(index) {
                 followers[tables[index], default: []].append(fields[2])
                 continue
@@ -124,13 +128,35 @@ public struct TableRestore: Sendable {
     /// interruption ends the restore's session on the host, so the transaction rolls back there
     /// (the restore is waited for, not abandoned: abandoned, it went on and committed after botops
     /// had exited and released the lock).
-    public func run(_ plan: Plan, interruption: Interruption = Interruption()) async throws -> [String] {
+    ///
+    /// The COMMIT waits for botops's word on the session's stdin, sent when the host says all but
+    /// the COMMIT went in: a connection lost before then (stdin at its end, or no word within
+    /// `commitWait`) rolls the restore back on the host, never commits it behind botops's back.
+    /// `beforeCommit` runs when the host asks, before the word is sent (tests cut the connection there).
+    public func run(_ plan: Plan, interruption: Interruption = Interruption(), beforeCommit: (@Sendable () -> Void)? = nil) async throws -> [String] {
         let runner = runner
         let cancel = cancel(plan)
         interruption.onRequest(stillRunning: { "the restore of \(plan.tables.map(\.description).joined(separator: ", ")) (psql in the db container)" }) { _ in
             Task { _ = try? await runner.run(cancel) }
         }
-        let result = try await runner.run(restore(plan))
+        let word = Pipe()
+        defer {
+            try? word.fileHandleForWriting.close()
+            try? word.fileHandleForReading.close()
+        }
+        let sent = CommitWord()
+        let commitWord = commitWord
+        let result: RemoteCommandResult
+        do {
+            result = try await runner.run(restore(plan), input: .fileDescriptor(word.fileHandleForReading.fileDescriptor)) { kind, line in
+                guard kind == .stdout, line == Self.commitAsked else { return }
+                beforeCommit?()
+                sent.mark()
+                try? word.fileHandleForWriting.write(contentsOf: Data((commitWord + "\n").utf8))
+            }
+        } catch let error as RemoteError where error.isUnreachable {
+            throw RestoreError.tablesConnectionLost(detail: "\(error)", commitSent: sent.isMarked, check: committedCheck(plan))
+        }
         let lines = result.stdout.split(separator: "\n").map(String.init)
         let restored = BackupFigures(parsing: result.stdout)
         let recorded = plan.tables.compactMap { table in plan.record.tables.first { $0.schema == table.schema && $0.name == table.name } }
@@ -174,7 +200,7 @@ public struct TableRestore: Sendable {
     }
 
     /// `rows INDEX COUNT` for each table that exists in the live database, `fk\tINDEX\tTABLE\tNAME`
-    /// for each other table's foreign key to it, `view\tINDEX\tVIEW` for each view over it, and `rel\tSCHEMA\tNAME` for every live relation
+    /// for each other table's foreign key to it, `view\tINDEX\tVIEW` for each view over it, `rel\tSCHEMA\tNAME` for every live relation and `role\tNAME` for every role (the owners in the table of contents)
     /// (whether a view over a restored table is still there, and what it reads).
     func probe(_ tables: [TableOfContents.TableName]) -> RemoteCommand {
         let sql = tables.enumerated().map { index, table in
@@ -191,6 +217,7 @@ public struct TableRestore: Sendable {
 
             SELECT concat_ws(E'\\t', 'rel', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema');
+            SELECT concat_ws(E'\\t', 'role', rolname) FROM pg_roles;
             """
         return RemoteCommand(scripts.psql(sql, database: scripts.live), timeout: .seconds(600))
     }
@@ -220,6 +247,8 @@ public struct TableRestore: Sendable {
             CREATE TEMPORARY TABLE botops_restored ON COMMIT DROP AS \(figures);
             SELECT 'table ' || json_build_object('schema', schema, 'name', name, 'rows', rows, 'checksum', checksum)::text FROM pg_temp.botops_restored;
             SELECT count(*) = \(recorded.count) AS botops_equal FROM pg_temp.botops_restored r JOIN (VALUES \(expected)) AS e(schema, name, rows, checksum) USING (schema, name, rows, checksum) \\gset
+            """
+        let decision = """
             \\if :botops_equal
             COMMIT;
             SELECT 'restored';
@@ -233,15 +262,38 @@ public struct TableRestore: Sendable {
             trap 'rm -f "$err"; docker exec \(container) rm -f \(list)' EXIT
             trap 'exit 130' INT TERM HUP
             printf '%s' \(plan.selection.list) | docker exec -i \(container) sh -c 'cat >"$1"' sh \(list) || { echo "cannot write the restore list in the $(printf %s \(container)) container" >&2; exit 93; }
+            exec 3>&1
             {
               printf '%s\\n' \(opening)
-              docker exec -i \(container) pg_restore -L \(list) -f - <\(plan.record.id + ".dump") 2>"$err" && printf '%s\\n' \(closing)
+              docker exec -i \(container) pg_restore -L \(list) -f - <\(plan.record.id + ".dump") 2>"$err" || exit 0
+              printf '%s\\n' \(closing)
+              # The COMMIT only on botops's word: no word (the connection gone) ends psql's input in the transaction, which rolls back.
+              echo \(Self.commitAsked) >&3
+              word=$(timeout \(Int(Self.commitWait.components.seconds)) head -n 1) || word=
+              [ "$word" = \(commitWord) ] && printf '%s\\n' \(decision)
             } | docker exec -i -e PGAPPNAME=\(Self.applicationName(plan)) \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(scripts.backup.user) -d \(scripts.live) 2>&1
             status=$?
             # Whether it committed is the `restored` line; pg_restore's words explain a rollback.
             [ -s "$err" ] && tail -n 5 "$err" >&2
             exit $status
             """, timeout: .seconds(6 * 3600), effect: .changes("restores \(plan.tables.map(\.description).joined(separator: ", ")) from \(plan.record.id).dump into \(scripts.live)"))
+    }
+
+    /// What the host prints when everything but the COMMIT went into the transaction.
+    static let commitAsked = "botops-commit-asked"
+    /// How long the host waits for botops's word before it rolls the restore back.
+    static let commitWait = Duration.seconds(60)
+
+    /// A command that says whether the restore committed: a table set aside exists only then, and
+    /// a table that was absent exists only then.
+    func committedCheck(_ plan: Plan) -> String {
+        let names = plan.tables.map { table in
+            plan.present[table] != nil ? TableOfContents.TableName(schema: table.schema, name: Self.setAsideName(table.name, suffix: plan.suffix)) : table
+        }
+        let sql = "SELECT " + names.map { name in
+            "to_regclass(" + RestoreScripts.literal(RestoreScripts.identifier(name.schema) + "." + RestoreScripts.identifier(name.name)) + ") IS NOT NULL"
+        }.joined(separator: " AND ") + " AS committed"
+        return RemoteCommand(scripts.psql(sql, database: scripts.live), timeout: .seconds(60)).displayText
     }
 
     /// What the set-aside step raises when a table gained rows since the plan (without --replace).
@@ -283,4 +335,12 @@ public struct TableRestore: Sendable {
         while body.contains(quote) { quote = "$botops" + String(quote.count) + "$" }
         return "DO " + quote + " " + body + " " + quote + ";"
     }
+}
+
+/// Whether botops sent the host its word to commit, set from the transport's output callback.
+private final class CommitWord: @unchecked Sendable {
+    private let lock = NSLock()
+    private var marked = false
+    func mark() { lock.withLock { marked = true } }
+    var isMarked: Bool { lock.withLock { marked } }
 }
