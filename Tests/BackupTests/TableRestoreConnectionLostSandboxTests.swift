@@ -40,7 +40,7 @@ extension BackupSandboxTests {
                 // it, so it says how to tell.
                 #expect(message.contains("connection lost as botops let the host commit"), "\(message)")
                 let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-                let check = try #require(lines.firstIndex { $0.hasPrefix("To tell, run on the host:") }.map { lines[$0 + 1] }, "\(message)")
+                let check = try #require(lines.firstIndex { $0.hasSuffix("To tell, run on the host:") }.map { lines[$0 + 1] }, "\(message)")
                 // The restore's session on the host ends (its input ended without the COMMIT), and
                 // the table it was restoring is still absent; the check botops printed says so.
                 try await waitUntil {
