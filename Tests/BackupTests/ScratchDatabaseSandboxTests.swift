@@ -43,7 +43,9 @@ extension BackupSandboxTests {
             let backups = scene.directory + "/backups"
             let marker = backups + "/.botops-scratch-" + scratch
             let advice = BackupError.scratchMayRemain(database: scratch, dropCommand: scripts.dropScratchByHand(scratch), cause: "connection lost", code: .unreachable).description
-            let command = try #require(advice.split(separator: "\n").last.map { $0.trimmingCharacters(in: .whitespaces) }, advice)
+            let lead = "hold the same token):\n  "
+            try #require(advice.contains(lead), "\(advice)")
+            let command = String(advice[advice.range(of: lead)!.upperBound...])
             func exists() async throws -> Bool { try await BackupSandbox.psql("SELECT count(*) FROM pg_database WHERE datname = '\(scratch)'") == "1" }
             try await BackupSandbox.sh("mkdir -p \(shellQuote(backups))")
             do {
