@@ -207,20 +207,21 @@ public struct BackupScripts: Sendable {
     /// when a run killed between its marker and its failed createdb leaves the marker behind).
     static let scratchMarkerPrefix = ".botops-scratch-"
 
-    /// `drop_scratch DB TOKEN`: drops DB when its comment is TOKEN; a database that is not there,
-    /// or not botops's, is left alone (status 0); 1 when it could not be read or dropped. Uses the
+    /// `drop_scratch DB TOKEN`: drops DB when its comment is TOKEN and prints `dropped DB`; a
+    /// database that is not there, or not botops's, is left alone (status 0, said on stderr); 1
+    /// when it could not be read or dropped. Uses the
     /// script's `$container`, `$user` and `$live` (the configured database, sure to exist).
     static let dropScratch: ShellScript = """
         drop_scratch() {
           ours=$(printf '%s\\n' "SELECT count(*) FROM pg_database WHERE datname = :'db' AND shobj_description(oid, 'pg_database') = :'token';" \\
             | docker exec -i "$container" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$user" -d "$live" -v db="$1" -v token="$2") || return 1
-          [ "$ours" = 1 ] || return 0
-          docker exec "$container" dropdb -U "$user" --if-exists "$1"
+          [ "$ours" = 1 ] || { echo "left $1 alone: no database of that name with botops's token as its comment" >&2; return 0; }
+          docker exec "$container" dropdb -U "$user" --if-exists "$1" && echo "dropped $1"
         }
         """
 
     /// In backup.dir, with `clear_marker MARKER`: drops the scratch database a marker names when
-    /// its token proves it botops's, then removes the marker and prints `dropped NAME`.
+    /// its token proves it botops's (printing `dropped NAME`), then removes the marker.
     private var scratchClearing: ShellScript {
         """
         cd \(directory.script) || exit 70
@@ -230,14 +231,14 @@ public struct BackupScripts: Sendable {
           db=${1#\(Self.scratchMarkerPrefix)}
           # An empty marker was cut short before its createdb ran: nothing of botops's to drop.
           token=$(cat -- "$1") || return 0
-          { [ -z "$token" ] || drop_scratch "$db" "$token" >&2; } && rm -f -- "$1" && echo "dropped $db"
+          { [ -z "$token" ] || drop_scratch "$db" "$token"; } && rm -f -- "$1"
         }
         """
     }
 
     /// Drops the scratch databases that earlier verifications left on the live server (a run cut
     /// short), each named by its marker and proved botops's by its token; prints `dropped NAME`
-    /// for each marker cleared. Never any other database.
+    /// for each one dropped. Never any other database.
     public func dropLeftScratch() -> RemoteCommand {
         RemoteCommand("""
             \(scratchClearing)
