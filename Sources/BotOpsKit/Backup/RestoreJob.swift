@@ -64,7 +64,8 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
         case let .tablesConnectionLost(detail, commitSent, check):
             if commitSent {
                 return "restore --tables: connection lost as botops let the host commit (\(detail)): whether the restore committed is not known. "
-                    + "To tell, run on the host:\n  \(check)\nt: it committed (the tables are restored); f: nothing changed, run the restore again."
+                    + "To tell, run on the host:\n  \(check)\nt: it committed (the tables are restored); f: nothing changed, run the restore again; "
+                    + "running: the restore's session is still on the server and may yet commit, run the check again later."
             }
             return "restore --tables: connection lost before botops let the host commit (\(detail)): the host rolls the restore back when its session "
                 + "sees the connection gone (within \(TableRestore.commitWait.components.seconds) s); nothing changed. Run the restore again once the host answers."

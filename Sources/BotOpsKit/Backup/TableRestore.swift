@@ -284,15 +284,18 @@ public struct TableRestore: Sendable {
     /// How long the host waits for botops's word before it rolls the restore back.
     static let commitWait = Duration.seconds(60)
 
-    /// A command that says whether the restore committed: a table set aside exists only then, and
-    /// a table that was absent exists only then.
+    /// A command that says whether the restore committed (`t`: a table set aside exists only
+    /// then, and a table that was absent exists only then; `f`: it did not) or may still commit
+    /// (`running`: its session is still on the server, so an `f` now could turn `t`).
     func committedCheck(_ plan: Plan) -> String {
         let names = plan.tables.map { table in
             plan.present[table] != nil ? TableOfContents.TableName(schema: table.schema, name: Self.setAsideName(table.name, suffix: plan.suffix)) : table
         }
-        let sql = "SELECT " + names.map { name in
+        let committed = names.map { name in
             "to_regclass(" + RestoreScripts.literal(RestoreScripts.identifier(name.schema) + "." + RestoreScripts.identifier(name.name)) + ") IS NOT NULL"
-        }.joined(separator: " AND ") + " AS committed"
+        }.joined(separator: " AND ")
+        let running = "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = \(RestoreScripts.literal(Self.applicationName(plan))))"
+        let sql = "SELECT CASE WHEN \(running) THEN 'running' WHEN \(committed) THEN 't' ELSE 'f' END AS committed"
         return RemoteCommand(scripts.psql(sql, database: scripts.live), timeout: .seconds(60)).displayText
     }
 
