@@ -128,3 +128,71 @@ extension BackupSandboxTests {
         }
     }
 }
+
+extension BackupSandboxTests {
+    /// Ctrl-C as the host asks to commit (here through `--local`'s LocalHost): botops withholds
+    /// its word and ends the restore's stdin, so the host rolls back instead of committing a
+    /// restore botops then calls interrupted; and no command botops spawned holds that stdin's
+    /// write end (it would wait for the host's timeout, not for botops).
+    @Test func anInterruptionBeforeTheWordRollsTheTableRestoreBackWithoutWaitingForTheHostsTimeout() async throws {
+        try await BackupSandbox.scene { scene in
+            let configPath = try scene.config()
+            let scratch = "botops_scratch_withheld"
+            try await BackupSandbox.psql("CREATE TABLE \(scratch) (id int PRIMARY KEY); INSERT INTO \(scratch) SELECT generate_series(1, 5)")
+            do {
+                let record = try await scene.unverifiedBackup(config: configPath)
+                try await BackupSandbox.psql("DROP TABLE \(scratch)")
+                let config = try BotOpsConfig.load(path: configPath)
+                let host = LocalHost()
+                let entry = try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == record.id })
+                let job = TableRestore(config: config, runner: host)
+                let plan = try await job.plan(entry, tables: [.init(parsing: scratch)], replace: false)
+                let interruption = Interruption()
+                let holders = Holders()
+                let error = await #expect(throws: RestoreError.self) {
+                    _ = try await job.run(plan, interruption: interruption) {
+                        holders.set(Self.childrenHoldingTheirStdinsWriteEnd())
+                        interruption.request(SIGINT)
+                    }
+                }
+                #expect(holders.get() == [], "these commands hold their own stdin's write end open: \(String(describing: holders.get()))")
+                let message = error.map(String.init(describing:)) ?? ""
+                #expect(message.contains("the tables were not restored, nothing changed") && message.contains("interrupted"), "\(message)")
+                try await waitUntil {
+                    try await BackupSandbox.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'botops-restore%'") == "0"
+                }
+                #expect(try await BackupSandbox.psql("SELECT to_regclass('public.\(scratch)') IS NULL") == "t", "the restore committed after the interruption")
+            } catch {
+                Issue.record("\(error)")
+            }
+            try await BackupSandbox.dropScratchTable(scratch)
+        }
+    }
+
+    /// This process's children whose stdin is a pipe they also hold open for writing.
+    static func childrenHoldingTheirStdinsWriteEnd() -> [String] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        let children = tasks.flatMap { task in
+            ((try? String(contentsOfFile: "/proc/self/task/\(task)/children", encoding: .utf8)) ?? "").split(separator: " ").map(String.init)
+        }
+        return children.filter { pid in
+            guard let stdin = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/0"), stdin.hasPrefix("pipe:") else { return false }
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            return fds.contains { fd in
+                guard (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")) == stdin,
+                      let info = try? String(contentsOfFile: "/proc/\(pid)/fdinfo/\(fd)", encoding: .utf8),
+                      let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags:") }).flatMap({ Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces), radix: 8) })
+                else { return false }
+                return flags & Int(O_ACCMODE) == Int(O_WRONLY)
+            }
+        }.map { pid in (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.replacingOccurrences(of: "\0", with: " ").prefix(60).description ?? pid }
+    }
+}
+
+/// What the commit hook saw (nil: it did not run).
+private final class Holders: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: [String]?
+    func set(_ value: [String]) { lock.withLock { seen = value } }
+    func get() -> [String]? { lock.withLock { seen } }
+}

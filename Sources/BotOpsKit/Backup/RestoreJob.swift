@@ -24,6 +24,8 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
     /// `--tables`: the connection lost during the restore; `commitSent` when botops had already
     /// let the host commit, so whether it did is unknown (`check` says).
     case tablesConnectionLost(detail: String, commitSent: Bool, check: String)
+    /// `--tables`: Ctrl-C or SIGTERM after botops let the host commit, and no word that it did.
+    case tablesInterruptedAtCommit(signal: Int32, check: String)
 
     public var exitCode: BotOpsExitCode {
         switch self {
@@ -35,7 +37,13 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
         case .interrupted: return .failed
         case let .connectionLost(_, _, _, _, _, changed): return changed ? .needsHuman : .unreachable
         case .tablesConnectionLost: return .unreachable
+        case .tablesInterruptedAtCommit: return .failed
         }
+    }
+
+    private static func commitUnknown(_ check: String) -> String {
+        "whether the restore committed is not known. To tell, run on the host:\n  \(check)\nt: it committed (the tables are restored); "
+            + "f: nothing changed, run the restore again; running: the restore's session is still on the server and may yet commit, run the check again later."
     }
 
     public var description: String {
@@ -63,12 +71,12 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
                 + (swapBack.isEmpty ? "" : "\nTo put the previous database back instead, stop the services and run:\n  " + swapBack.joined(separator: "\n  "))
         case let .tablesConnectionLost(detail, commitSent, check):
             if commitSent {
-                return "restore --tables: connection lost as botops let the host commit (\(detail)): whether the restore committed is not known. "
-                    + "To tell, run on the host:\n  \(check)\nt: it committed (the tables are restored); f: nothing changed, run the restore again; "
-                    + "running: the restore's session is still on the server and may yet commit, run the check again later."
+                return "restore --tables: connection lost as botops let the host commit (\(detail)): " + Self.commitUnknown(check)
             }
             return "restore --tables: connection lost before botops let the host commit (\(detail)): the host rolls the restore back when its session "
                 + "sees the connection gone (within \(TableRestore.commitWait.components.seconds) s); nothing changed. Run the restore again once the host answers."
+        case let .tablesInterruptedAtCommit(signal, check):
+            return "restore --tables interrupted (\(signalName(signal))) after botops let the host commit: " + Self.commitUnknown(check)
         }
     }
 }

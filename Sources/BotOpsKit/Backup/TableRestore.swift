@@ -136,26 +136,23 @@ public struct TableRestore: Sendable {
     public func run(_ plan: Plan, interruption: Interruption = Interruption(), beforeCommit: (@Sendable () -> Void)? = nil) async throws -> [String] {
         let runner = runner
         let cancel = cancel(plan)
+        let gate = try CommitGate()
+        defer { gate.pipe.close() }
         interruption.onRequest(stillRunning: { "the restore of \(plan.tables.map(\.description).joined(separator: ", ")) (psql in the db container)" }) { _ in
+            // No word after an interruption: the host's stdin ends without it and it rolls back.
+            gate.withhold()
             Task { _ = try? await runner.run(cancel) }
         }
-        let word = Pipe()
-        defer {
-            try? word.fileHandleForWriting.close()
-            try? word.fileHandleForReading.close()
-        }
-        let sent = CommitWord()
         let commitWord = commitWord
         let result: RemoteCommandResult
         do {
-            result = try await runner.run(restore(plan), input: .fileDescriptor(word.fileHandleForReading.fileDescriptor)) { kind, line in
+            result = try await runner.run(restore(plan), input: gate.pipe.input) { kind, line in
                 guard kind == .stdout, line == Self.commitAsked else { return }
                 beforeCommit?()
-                sent.mark()
-                try? word.fileHandleForWriting.write(contentsOf: Data((commitWord + "\n").utf8))
+                gate.send(commitWord + "\n")
             }
         } catch let error as RemoteError where error.isUnreachable {
-            throw RestoreError.tablesConnectionLost(detail: "\(error)", commitSent: sent.isMarked, check: committedCheck(plan))
+            throw RestoreError.tablesConnectionLost(detail: "\(error)", commitSent: gate.wasSent, check: committedCheck(plan))
         }
         let lines = result.stdout.split(separator: "\n").map(String.init)
         let restored = BackupFigures(parsing: result.stdout)
@@ -165,7 +162,9 @@ public struct TableRestore: Sendable {
                 throw RestoreError.refused(String(refusal[refusal.range(of: Self.refusalMark)!.upperBound...])
                                            + "; nothing changed (the transaction rolled back); add --replace to set it aside and restore the backup's")
             }
-            if let signal = interruption.signal, !lines.contains("restored") {
+            if let signal = interruption.signal {
+                // The word went before the signal: the COMMIT may have run before the session was ended.
+                if gate.wasSent { throw RestoreError.tablesInterruptedAtCommit(signal: signal, check: committedCheck(plan)) }
                 throw RestoreError.tablesNotRestored("interrupted (\(signalName(signal))): the restore's session on the host was ended before COMMIT")
             }
             let problems = BackupFigures.differences(recorded: BackupFigures(tables: recorded), restored: BackupFigures(tables: restored.tables))
@@ -340,10 +339,32 @@ public struct TableRestore: Sendable {
     }
 }
 
-/// Whether botops sent the host its word to commit, set from the transport's output callback.
-private final class CommitWord: @unchecked Sendable {
+/// botops's word to commit, on the restore's stdin: sent once when the host asks, unless an
+/// interruption came first (then withheld for good, and the stdin ended at once).
+private final class CommitGate: @unchecked Sendable {
+    let pipe: CommandInputPipe
     private let lock = NSLock()
-    private var marked = false
-    func mark() { lock.withLock { marked = true } }
-    var isMarked: Bool { lock.withLock { marked } }
+    private var state = State.waiting
+    private enum State { case waiting, sent, withheld }
+
+    init() throws { pipe = try CommandInputPipe() }
+
+    /// Moves from waiting to `next`; false when the word was already sent or withheld.
+    private func settle(_ next: State) -> Bool {
+        lock.withLock {
+            guard state == .waiting else { return false }
+            state = next
+            return true
+        }
+    }
+
+    func send(_ word: String) {
+        if settle(.sent) { pipe.write(Data(word.utf8)) }
+    }
+
+    func withhold() {
+        if settle(.withheld) { pipe.closeWriting() }
+    }
+
+    var wasSent: Bool { lock.withLock { state == .sent } }
 }
