@@ -1,4 +1,4 @@
-import BotOpsKit
+@testable import BotOpsKit
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -195,4 +195,56 @@ private final class Holders: @unchecked Sendable {
     private var seen: [String]?
     func set(_ value: [String]) { lock.withLock { seen = value } }
     func get() -> [String]? { lock.withLock { seen } }
+}
+
+extension BackupSandboxTests {
+    /// botops's word reaching the host after it stopped waiting (botops or its connection
+    /// stopped, a slow link): the host rolls back, and botops says that was why.
+    @Test func aCommitWordTooLateRollsTheTableRestoreBackAndSaysWhy() async throws {
+        try await BackupSandbox.scene { scene in
+            let configPath = try scene.config()
+            let scratch = "botops_scratch_late"
+            try await BackupSandbox.psql("CREATE TABLE \(scratch) (id int PRIMARY KEY); INSERT INTO \(scratch) SELECT generate_series(1, 5)")
+            do {
+                let record = try await scene.unverifiedBackup(config: configPath)
+                try await BackupSandbox.psql("DROP TABLE \(scratch)")
+                let config = try BotOpsConfig.load(path: configPath)
+                let host = LocalHost()
+                let entry = try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == record.id })
+                var job = TableRestore(config: config, runner: host)
+                job.commitWait = .seconds(2)
+                let plan = try await job.plan(entry, tables: [.init(parsing: scratch)], replace: false)
+                let error = await #expect(throws: RestoreError.self) {
+                    // Held until the host's wait for the word began and ended.
+                    _ = try await job.run(plan) { Self.waitForTheHostsCommitWaitToPass() }
+                }
+                let message = error.map(String.init(describing:)) ?? ""
+                #expect(message.contains("the tables were not restored, nothing changed") && message.contains("did not reach the host within 2 s"), "\(message)")
+                try await waitUntil {
+                    try await BackupSandbox.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'botops-restore%'") == "0"
+                }
+                #expect(try await BackupSandbox.psql("SELECT to_regclass('public.\(scratch)') IS NULL") == "t", "committed on a word that came too late")
+            } catch {
+                Issue.record("\(error)")
+            }
+            try await BackupSandbox.dropScratchTable(scratch)
+        }
+    }
+
+    /// Blocks until a `timeout … head -n 1` on this machine (the host's wait for the word) has started and ended
+    /// (at most 60 s).
+    static func waitForTheHostsCommitWaitToPass() {
+        func waiting() -> Bool {
+            let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            return pids.contains { pid in
+                guard Int(pid) != nil, let line = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return false }
+                return line.hasPrefix("timeout\0") && line.hasSuffix("\0head\0-n\01\0")
+            }
+        }
+        var seen = false
+        for _ in 0..<1200 {
+            if waiting() { seen = true } else if seen { return }
+            usleep(50_000)
+        }
+    }
 }

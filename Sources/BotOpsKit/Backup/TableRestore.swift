@@ -58,6 +58,8 @@ public struct TableRestore: Sendable {
     let suffix: String
     /// What botops sends the host to let the restore commit; one per run.
     let commitWord = "commit-" + UUID().uuidString
+    /// How long the host waits for that word (tests shorten it).
+    var commitWait = Self.commitWait
 
     public init(config: BotOpsConfig, runner: any CommandRunner, now: Date = Date()) {
         self.config = config
@@ -167,6 +169,10 @@ public struct TableRestore: Sendable {
                 if gate.wasSent { throw RestoreError.tablesInterruptedAtCommit(signal: signal, check: committedCheck(plan)) }
                 throw RestoreError.tablesNotRestored("interrupted (\(signalName(signal))): the restore's session on the host was ended before COMMIT")
             }
+            if lines.contains(Self.commitNotGiven) {
+                throw RestoreError.tablesNotRestored("botops's word to commit did not reach the host within \(commitWait.components.seconds) s "
+                                                     + "(a slow or stopped connection, or botops stopped), so the host rolled back; run the restore again")
+            }
             let problems = BackupFigures.differences(recorded: BackupFigures(tables: recorded), restored: BackupFigures(tables: restored.tables))
             let detail = restored.tables.isEmpty || problems.isEmpty ? String(result.shownOutput.suffix(800)) : problems.joined(separator: "; ")
             throw RestoreError.tablesNotRestored(detail)
@@ -268,8 +274,8 @@ public struct TableRestore: Sendable {
               printf '%s\\n' \(closing)
               # The COMMIT only on botops's word: no word (the connection gone) ends psql's input in the transaction, which rolls back.
               echo \(Self.commitAsked) >&3
-              word=$(timeout \(Int(Self.commitWait.components.seconds)) head -n 1) || word=
-              [ "$word" = \(commitWord) ] && printf '%s\\n' \(decision)
+              word=$(timeout \(Int(commitWait.components.seconds)) head -n 1) || word=
+              if [ "$word" = \(commitWord) ]; then printf '%s\\n' \(decision); else echo \(Self.commitNotGiven) >&3; fi
             } | docker exec -i -e PGAPPNAME=\(Self.applicationName(plan)) \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(scripts.backup.user) -d \(scripts.live) 2>&1
             status=$?
             # Whether it committed is the `restored` line; pg_restore's words explain a rollback.
@@ -282,6 +288,8 @@ public struct TableRestore: Sendable {
     static let commitAsked = "botops-commit-asked"
     /// How long the host waits for botops's word before it rolls the restore back.
     static let commitWait = Duration.seconds(60)
+    /// What the host prints when botops's word did not come (in time): it rolls back.
+    static let commitNotGiven = "botops-commit-not-given"
 
     /// A command that says whether the restore committed (`t`: a table set aside exists only
     /// then, and a table that was absent exists only then; `f`: it did not) or may still commit
