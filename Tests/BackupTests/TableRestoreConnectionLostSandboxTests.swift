@@ -57,6 +57,19 @@ extension BackupSandboxTests {
 }
 
 extension BackupSandbox {
+    /// `table` (5 rows) backed up, then dropped: the job (through LocalHost, as `--local`) and
+    /// its plan to restore it. The caller drops the table in the end.
+    func localRestoreOfADroppedTable(_ table: String) async throws -> (TableRestore, TableRestore.Plan) {
+        let configPath = try config()
+        try await Self.psql("CREATE TABLE \(table) (id int PRIMARY KEY); INSERT INTO \(table) SELECT generate_series(1, 5)")
+        let record = try await unverifiedBackup(config: configPath)
+        try await Self.psql("DROP TABLE \(table)")
+        let config = try BotOpsConfig.load(path: configPath)
+        let entry = try #require(try await BackupCatalog(config: config, runner: LocalHost()).entries().first { $0.record.id == record.id })
+        let job = TableRestore(config: config, runner: LocalHost())
+        return (job, try await job.plan(entry, tables: [.init(parsing: table)], replace: false))
+    }
+
     /// A session in the db container holding `lock` on `table` in an open transaction until
     /// `release` (its input ends: it rolls back). Returns once the lock is granted.
     static func holdingLock(on table: String, mode: String) async throws -> Process {
@@ -136,17 +149,9 @@ extension BackupSandboxTests {
     /// write end (it would wait for the host's timeout, not for botops).
     @Test func anInterruptionBeforeTheWordRollsTheTableRestoreBackWithoutWaitingForTheHostsTimeout() async throws {
         try await BackupSandbox.scene { scene in
-            let configPath = try scene.config()
             let scratch = "botops_scratch_withheld"
-            try await BackupSandbox.psql("CREATE TABLE \(scratch) (id int PRIMARY KEY); INSERT INTO \(scratch) SELECT generate_series(1, 5)")
             do {
-                let record = try await scene.unverifiedBackup(config: configPath)
-                try await BackupSandbox.psql("DROP TABLE \(scratch)")
-                let config = try BotOpsConfig.load(path: configPath)
-                let host = LocalHost()
-                let entry = try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == record.id })
-                let job = TableRestore(config: config, runner: host)
-                let plan = try await job.plan(entry, tables: [.init(parsing: scratch)], replace: false)
+                let (job, plan) = try await scene.localRestoreOfADroppedTable(scratch)
                 let interruption = Interruption()
                 let holders = Holders()
                 let error = await #expect(throws: RestoreError.self) {
@@ -202,18 +207,10 @@ extension BackupSandboxTests {
     /// stopped, a slow link): the host rolls back, and botops says that was why.
     @Test func aCommitWordTooLateRollsTheTableRestoreBackAndSaysWhy() async throws {
         try await BackupSandbox.scene { scene in
-            let configPath = try scene.config()
             let scratch = "botops_scratch_late"
-            try await BackupSandbox.psql("CREATE TABLE \(scratch) (id int PRIMARY KEY); INSERT INTO \(scratch) SELECT generate_series(1, 5)")
             do {
-                let record = try await scene.unverifiedBackup(config: configPath)
-                try await BackupSandbox.psql("DROP TABLE \(scratch)")
-                let config = try BotOpsConfig.load(path: configPath)
-                let host = LocalHost()
-                let entry = try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == record.id })
-                var job = TableRestore(config: config, runner: host)
+                var (job, plan) = try await scene.localRestoreOfADroppedTable(scratch)
                 job.commitWait = .seconds(2)
-                let plan = try await job.plan(entry, tables: [.init(parsing: scratch)], replace: false)
                 let error = await #expect(throws: RestoreError.self) {
                     // Held until the host's wait for the word began and ended.
                     _ = try await job.run(plan) { Self.waitForTheHostsCommitWaitToPass() }
