@@ -57,16 +57,16 @@ extension BackupSandboxTests {
 }
 
 extension BackupSandbox {
-    /// `table` (5 rows) backed up, then dropped: the job (through LocalHost, as `--local`) and
-    /// its plan to restore it. The caller drops the table in the end.
-    func localRestoreOfADroppedTable(_ table: String) async throws -> (TableRestore, TableRestore.Plan) {
+    /// `table` (5 rows) backed up, then dropped: the job (through `runner`; LocalHost is
+    /// `--local`) and its plan to restore it. The caller drops the table in the end.
+    func restoreOfADroppedTable(_ table: String, runner: any CommandRunner = LocalHost()) async throws -> (TableRestore, TableRestore.Plan) {
         let configPath = try config()
         try await Self.psql("CREATE TABLE \(table) (id int PRIMARY KEY); INSERT INTO \(table) SELECT generate_series(1, 5)")
         let record = try await unverifiedBackup(config: configPath)
         try await Self.psql("DROP TABLE \(table)")
         let config = try BotOpsConfig.load(path: configPath)
-        let entry = try #require(try await BackupCatalog(config: config, runner: LocalHost()).entries().first { $0.record.id == record.id })
-        let job = TableRestore(config: config, runner: LocalHost())
+        let entry = try #require(try await BackupCatalog(config: config, runner: runner).entries().first { $0.record.id == record.id })
+        let job = TableRestore(config: config, runner: runner)
         return (job, try await job.plan(entry, tables: [.init(parsing: table)], replace: false))
     }
 
@@ -143,15 +143,17 @@ extension BackupSandboxTests {
 }
 
 extension BackupSandboxTests {
-    /// Ctrl-C as the host asks to commit (here through `--local`'s LocalHost): botops withholds
-    /// its word and ends the restore's stdin, so the host rolls back instead of committing a
-    /// restore botops then calls interrupted; and no command botops spawned holds that stdin's
-    /// write end (it would wait for the host's timeout, not for botops).
-    @Test func anInterruptionBeforeTheWordRollsTheTableRestoreBackWithoutWaitingForTheHostsTimeout() async throws {
+    /// Ctrl-C as the host asks to commit (over ssh, and through `--local`'s LocalHost): botops
+    /// withholds its word and ends the restore's stdin, so the host rolls back instead of
+    /// committing a restore botops then calls interrupted; and no command botops spawned holds
+    /// that stdin's write end (it would wait for the host's timeout, not for botops).
+    @Test(arguments: [false, true])
+    func anInterruptionBeforeTheWordRollsTheTableRestoreBackWithoutWaitingForTheHostsTimeout(overSSH: Bool) async throws {
         try await BackupSandbox.scene { scene in
             let scratch = "botops_scratch_withheld"
+            let ssh = overSSH ? try await SSHConnection.connect(to: try scene.sandbox.target()) : nil
             do {
-                let (job, plan) = try await scene.localRestoreOfADroppedTable(scratch)
+                let (job, plan) = try await scene.restoreOfADroppedTable(scratch, runner: ssh ?? LocalHost())
                 let interruption = Interruption()
                 let holders = Holders()
                 let error = await #expect(throws: RestoreError.self) {
@@ -170,6 +172,7 @@ extension BackupSandboxTests {
             } catch {
                 Issue.record("\(error)")
             }
+            await ssh?.close()
             try await BackupSandbox.dropScratchTable(scratch)
         }
     }
@@ -209,7 +212,7 @@ extension BackupSandboxTests {
         try await BackupSandbox.scene { scene in
             let scratch = "botops_scratch_late"
             do {
-                var (job, plan) = try await scene.localRestoreOfADroppedTable(scratch)
+                var (job, plan) = try await scene.restoreOfADroppedTable(scratch)
                 job.commitWait = .seconds(2)
                 let error = await #expect(throws: RestoreError.self) {
                     // Held until the host's wait for the word began and ended.
