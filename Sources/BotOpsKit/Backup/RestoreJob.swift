@@ -73,8 +73,10 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
             if commitSent {
                 return "restore --tables: connection lost as botops let the host commit (\(detail)): " + Self.commitUnknown(check)
             }
-            return "restore --tables: connection lost before botops let the host commit (\(detail)): the host rolls the restore back when its session "
-                + "sees the connection gone (within \(TableRestore.commitWait.components.seconds) s); nothing changed. Run the restore again once the host answers."
+            return "restore --tables: connection lost before botops let the host commit (\(detail)): nothing will be committed. The restore's session "
+                + "on the host rolls back once it has read all it was given (then it asks for botops's word, and waits \(TableRestore.commitWait.components.seconds) s "
+                + "at most); until then it keeps its tables locked. To see whether it is still there, run on the host:\n  \(check)\n"
+                + "running: still there; f: rolled back, nothing changed, run the restore again."
         case let .tablesInterruptedAtCommit(signal, check):
             return "restore --tables interrupted (\(signalName(signal))) after botops let the host commit: " + Self.commitUnknown(check)
         }
