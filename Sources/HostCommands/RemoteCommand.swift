@@ -71,8 +71,8 @@ public struct RemoteCommandResult: Sendable {
 extension CommandRunner {
     /// Runs `command` with its timeout. `onLine` receives each complete output line, redacted
     /// (whole lines, so a secret split across two network reads is still masked); nothing for
-    /// secret output.
-    public func run(_ command: RemoteCommand, onLine: (@Sendable (OutputKind, String) -> Void)? = nil) async throws -> RemoteCommandResult {
+    /// secret output. `input` is what the command reads on its stdin.
+    public func run(_ command: RemoteCommand, input: CommandInput = .none, onLine: (@Sendable (OutputKind, String) -> Void)? = nil) async throws -> RemoteCommandResult {
         let clock = ContinuousClock()
         let start = clock.now
         var splitter: LineSplitter?
@@ -83,7 +83,7 @@ extension CommandRunner {
         if let splitter {
             handler = { kind, bytes in splitter.feed(kind, bytes) }
         }
-        let result = try await runStreaming(command.script.text, timeout: command.timeout, onOutput: handler)
+        let result = try await runStreaming(command.script.text, timeout: command.timeout, input: input, onOutput: handler)
         splitter?.flush()
         return RemoteCommandResult(command: command, result: result, duration: clock.now - start)
     }
@@ -92,9 +92,9 @@ extension CommandRunner {
 extension CommandRunner {
     /// Runs `script`, handing each chunk of output to `onOutput` as it arrives, and returns all of
     /// it too. The one place HostCommands meets the transport's streaming interface.
-    public func runStreaming(_ script: String, timeout: Duration?, onOutput: OutputHandler?) async throws -> CommandResult {
+    public func runStreaming(_ script: String, timeout: Duration?, input: CommandInput = .none, onOutput: OutputHandler?) async throws -> CommandResult {
         let collector = OutputCollector()
-        let termination = try await stream(script, timeout: timeout, input: .none) { kind, bytes in
+        let termination = try await stream(script, timeout: timeout, input: input) { kind, bytes in
             collector.append(kind, bytes)
             onOutput?(kind, bytes)
         }

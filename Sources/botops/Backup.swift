@@ -43,9 +43,9 @@ struct BackupCommand: HostCommand {
         try await session.takeBackupLock(command: commandLine(), wait: lock.lockWait)
         let id = BackupID(date: Date(), label: label)
         let job = BackupJob(config: session.config, runner: host)
-        let text = format == .text
+        // Progress goes to stderr whatever the format: with json, stdout is the record alone.
         var record = try await job.run(id: id, keep: keep, verify: !noVerify) { line in
-            if text { FileHandle.standardError.write(Data("botops: \(line)\n".utf8)) }
+            FileHandle.standardError.write(Data("botops: \(line)\n".utf8))
         }
         if session.config.backup.hostFiles, record.status != .failed {
             record.hostFiles = try await BackupHostFiles(config: session.config, runner: host).run(record.id)
@@ -60,11 +60,11 @@ struct BackupCommand: HostCommand {
         if record.status == .verified {
             let deleted = try await BackupCatalog(config: session.config, runner: host)
                 .applyRetention(RetentionPolicy(session.config.backup), now: Date())
-            if text, !deleted.isEmpty { FileHandle.standardError.write(Data("botops: retention deleted \(deleted.joined(separator: ", "))\n".utf8)) }
+            if !deleted.isEmpty { FileHandle.standardError.write(Data("botops: retention deleted \(deleted.joined(separator: ", "))\n".utf8)) }
         }
         if let download {
             let paths = try await BackupDownload(config: session.config, runner: host).run(record, into: download)
-            if text { FileHandle.standardError.write(Data("botops: downloaded \(paths.joined(separator: " and ")) (sha256 equal to the record's)\n".utf8)) }
+            FileHandle.standardError.write(Data("botops: downloaded \(paths.joined(separator: " and ")) (sha256 equal to the record's)\n".utf8))
         }
         if format == .json {
             print(record.json)

@@ -35,7 +35,8 @@ public enum BackupError: Error, Equatable, CustomStringConvertible, ExitCodeProv
             return "\(step) failed on the host: \(detail)"
         case let .scratchMayRemain(database, dropCommand, cause, _):
             return "the verification on the live server did not finish (\(cause)); its scratch database \(database) may remain there."
-                + " The next backup or restore --test drops it (its marker is in backup.dir), or drop it now: \(dropCommand)"
+                + " The next backup or restore --test drops it (its marker is in backup.dir), or drop it now by running on the host"
+                + " (it drops the database only if botops's marker there and the database's comment hold the same token):\n  \(dropCommand)"
         }
     }
 }
@@ -135,8 +136,7 @@ public struct BackupJob: Sendable {
             do {
                 return (compare(try await runner.run(scripts.verifyOnLive(id)), with: figures), why)
             } catch {
-                let drop = ShellScript(argv: ["docker", "exec", scripts.container, "dropdb", "-U", scripts.user, "--if-exists", scratch]).text
-                throw BackupError.scratchMayRemain(database: scratch, dropCommand: drop, cause: "\(error)",
+                throw BackupError.scratchMayRemain(database: scratch, dropCommand: scripts.dropScratchByHand(scratch), cause: "\(error)",
                                                    code: (error as? any ExitCodeProviding)?.exitCode ?? .failed)
             }
         }

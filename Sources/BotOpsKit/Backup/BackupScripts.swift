@@ -207,35 +207,58 @@ public struct BackupScripts: Sendable {
     /// when a run killed between its marker and its failed createdb leaves the marker behind).
     static let scratchMarkerPrefix = ".botops-scratch-"
 
-    /// `drop_scratch DB TOKEN`: drops DB when its comment is TOKEN; a database that is not there,
-    /// or not botops's, is left alone (status 0); 1 when it could not be read or dropped. Uses the
+    /// `drop_scratch DB TOKEN`: drops DB when its comment is TOKEN and prints `dropped DB`; a
+    /// database that is not there, or not botops's, is left alone (status 0, said on stderr); 1
+    /// when it could not be read or dropped. Uses the
     /// script's `$container`, `$user` and `$live` (the configured database, sure to exist).
     static let dropScratch: ShellScript = """
         drop_scratch() {
           ours=$(printf '%s\\n' "SELECT count(*) FROM pg_database WHERE datname = :'db' AND shobj_description(oid, 'pg_database') = :'token';" \\
             | docker exec -i "$container" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$user" -d "$live" -v db="$1" -v token="$2") || return 1
-          [ "$ours" = 1 ] || return 0
-          docker exec "$container" dropdb -U "$user" --if-exists "$1"
+          [ "$ours" = 1 ] || { echo "left $1 alone: no database of that name with botops's token as its comment" >&2; return 0; }
+          docker exec "$container" dropdb -U "$user" --if-exists "$1" && echo "dropped $1"
         }
         """
 
+    /// In backup.dir, with `clear_marker MARKER`: drops the scratch database a marker names when
+    /// its token proves it botops's (printing `dropped NAME`), then removes the marker.
+    private var scratchClearing: ShellScript {
+        """
+        cd \(directory.script) || exit 70
+        container=\(container) user=\(user) live=\(database)
+        \(Self.dropScratch)
+        clear_marker() {
+          db=${1#\(Self.scratchMarkerPrefix)}
+          # An empty marker was cut short before its createdb ran: nothing of botops's to drop.
+          token=$(cat -- "$1") || return 0
+          { [ -z "$token" ] || drop_scratch "$db" "$token"; } && rm -f -- "$1"
+        }
+        """
+    }
+
     /// Drops the scratch databases that earlier verifications left on the live server (a run cut
     /// short), each named by its marker and proved botops's by its token; prints `dropped NAME`
-    /// for each marker cleared. Never any other database.
+    /// for each one dropped. Never any other database.
     public func dropLeftScratch() -> RemoteCommand {
         RemoteCommand("""
-            cd \(directory.script) || exit 70
-            container=\(container) user=\(user) live=\(database)
-            \(Self.dropScratch)
+            \(scratchClearing)
             for marker in \(Self.scratchMarkerPrefix)botops_verify_*; do
-              [ -f "$marker" ] || continue
-              db=${marker#\(Self.scratchMarkerPrefix)}
-              # An empty marker was cut short before its createdb ran: nothing of botops's to drop.
-              token=$(cat -- "$marker") || continue
-              { [ -z "$token" ] || drop_scratch "$db" "$token" >&2; } && rm -f -- "$marker" && echo "dropped $db"
+              [ -f "$marker" ] && clear_marker "$marker"
             done
             exit 0
             """, timeout: .seconds(300), effect: .changes("drops scratch databases left by earlier verifications"))
+    }
+
+    /// What an operator pastes on the host to drop the scratch database `scratch` when a
+    /// verification was cut short: the same guard as botops's own (the marker in backup.dir and
+    /// the database's comment must hold the same token), never a plain dropdb.
+    public func dropScratchByHand(_ scratch: String) -> String {
+        let marker = Self.scratchMarkerPrefix + scratch
+        let script: ShellScript = """
+            \(scratchClearing)
+            [ ! -f \(marker) ] || clear_marker \(marker)
+            """
+        return ShellScript(argv: ["sh", "-c", script.text]).text
     }
 
     /// Restores `ID.dump` into the scratch database on the live server (`backup.verify_on_live`)
@@ -257,7 +280,13 @@ public struct BackupScripts: Sendable {
             trap 'drop_scratch "$scratch" "$token" >/dev/null 2>&1 && rm -f -- "$marker"' EXIT
             trap 'exit 130' INT TERM HUP
             echo "image the live server"
-            docker exec "$container" createdb -U "$user" -O "$user" -T template0 "$scratch" "$token" 2>&1 || exit 82
+            # The scratch database takes the live one's encoding and locale, not the cluster's
+            # default: restored into another encoding, text is converted and its figures differ.
+            # FIXME: an ICU-provider live database (PostgreSQL 15+) gets its libc collation only.
+            facts=$(printf '%s\n' "SELECT pg_encoding_to_char(encoding) || chr(10) || datcollate || chr(10) || datctype FROM pg_database WHERE datname = current_database();" \
+              | docker exec -i "$container" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$user" -d "$live" 2>&1) || { echo "cannot read the encoding of $live: $facts"; exit 82; }
+            encoding=$(printf '%s\n' "$facts" | sed -n 1p) collate=$(printf '%s\n' "$facts" | sed -n 2p) ctype=$(printf '%s\n' "$facts" | sed -n 3p)
+            docker exec "$container" createdb -U "$user" -O "$user" -T template0 -E "$encoding" --lc-collate="$collate" --lc-ctype="$ctype" "$scratch" "$token" 2>&1 || exit 82
             docker exec -i "$container" pg_restore --exit-on-error -U "$user" -d "$scratch" <\(name + ".dump") 2>&1 || { echo "pg_restore failed" >&2; exit 83; }
             printf '%s\\n' \(restored) | docker exec -i "$container" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$user" -d "$scratch" 2>&1
             """, timeout: .seconds(6 * 3600), effect: .changes("creates, restores into and drops the scratch database \(scratch) on the live server"))

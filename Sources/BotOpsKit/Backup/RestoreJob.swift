@@ -21,6 +21,11 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
     /// the commands that put it right whatever the step in flight did there; `changed` when the
     /// services may be stopped or the swap done (exit 5), else only the new database is left (exit 3).
     case connectionLost(step: String, detail: String, state: String, advice: [String], swapBack: [String], changed: Bool)
+    /// `--tables`: the connection lost during the restore; `commitSent` when botops had already
+    /// let the host commit, so whether it did is unknown (`check` says).
+    case tablesConnectionLost(detail: String, commitSent: Bool, check: String)
+    /// `--tables`: Ctrl-C or SIGTERM after botops let the host commit, and no word that it did.
+    case tablesInterruptedAtCommit(signal: Int32, check: String)
 
     public var exitCode: BotOpsExitCode {
         switch self {
@@ -31,7 +36,14 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
         // The lifecycle exits 128 + the signal for an interrupted command that stopped itself.
         case .interrupted: return .failed
         case let .connectionLost(_, _, _, _, _, changed): return changed ? .needsHuman : .unreachable
+        case .tablesConnectionLost: return .unreachable
+        case .tablesInterruptedAtCommit: return .failed
         }
+    }
+
+    private static func commitUnknown(_ check: String) -> String {
+        "whether the restore committed is not known. To tell, run on the host:\n  \(check)\nt: it committed (the tables are restored); "
+            + "f: nothing changed, run the restore again; running: the restore's session is still on the server and may yet commit, run the check again later."
     }
 
     public var description: String {
@@ -57,6 +69,16 @@ public enum RestoreError: Error, CustomStringConvertible, ExitCodeProviding {
         case let .connectionLost(step, detail, state, advice, swapBack, _):
             return "restore: connection lost during step \(step) (\(detail)): \(state). Next, run:\n  " + advice.joined(separator: "\n  ")
                 + (swapBack.isEmpty ? "" : "\nTo put the previous database back instead, stop the services and run:\n  " + swapBack.joined(separator: "\n  "))
+        case let .tablesConnectionLost(detail, commitSent, check):
+            if commitSent {
+                return "restore --tables: connection lost as botops let the host commit (\(detail)): " + Self.commitUnknown(check)
+            }
+            return "restore --tables: connection lost before botops let the host commit (\(detail)): nothing will be committed. The restore's session "
+                + "on the host rolls back once it has read all it was given (then it asks for botops's word, and waits \(TableRestore.commitWait.components.seconds) s "
+                + "at most); until then it keeps its tables locked. To see whether it is still there, run on the host:\n  \(check)\n"
+                + "running: still there; f: rolled back, nothing changed, run the restore again."
+        case let .tablesInterruptedAtCommit(signal, check):
+            return "restore --tables interrupted (\(signalName(signal))) after botops let the host commit: " + Self.commitUnknown(check)
         }
     }
 }

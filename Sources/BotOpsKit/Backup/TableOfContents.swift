@@ -28,9 +28,13 @@ public struct TableOfContents: Sendable {
                                           "DEFAULT", "SEQUENCE", "SEQUENCE SET", "SEQUENCE OWNED BY", "POLICY", "ROW SECURITY", "RULE",
                                           "STATISTICS", "SECURITY LABEL"]
 
-    public init(verboseList: String) {
+    /// `owners`: the role names that may own entries (the live server's): an owner whose name
+    /// holds a space is told from the name before it only by knowing it; any other owner is the
+    /// line's last word.
+    public init(verboseList: String, owners: Set<String> = []) {
         // pg_restore prints names unquoted, space-separated: a schema named with a space is told
         // from the name after it by the dump's own SCHEMA entries (listed before what is in them).
+        let spaced = owners.filter { $0.contains(" ") }.sorted { $0.count > $1.count }
         var schemas: [String] = ["public"]
         for raw in verboseList.split(separator: "\n", omittingEmptySubsequences: true) {
             let line = String(raw)
@@ -48,10 +52,16 @@ public struct TableOfContents: Sendable {
             let fields = String(rest.dropFirst(kind.count + 1))
             let known = schemas.filter { fields.hasPrefix($0 + " ") }.max { $0.count < $1.count }
             let schema = known ?? String(fields.prefix { $0 != " " })
-            var words = fields.dropFirst(schema.count + 1).split(separator: " ", omittingEmptySubsequences: false).map(String.init)
             guard !schema.isEmpty else { continue }
-            if words.count > 1 { words.removeLast() }   // the owner
-            let tag = words.joined(separator: " ")
+            let named = String(fields.dropFirst(schema.count + 1))
+            let tag: String
+            if let owner = spaced.first(where: { named.hasSuffix(" " + $0) && named.count > $0.count + 1 }) {
+                tag = String(named.dropLast(owner.count + 1))
+            } else {
+                var words = named.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+                if words.count > 1 { words.removeLast() }   // the owner
+                tag = words.joined(separator: " ")
+            }
             if kind == "SCHEMA", schema == "-" { schemas.append(tag) }
             entries.append(Entry(id: id, line: line, kind: kind, schema: schema, tag: tag))
         }

@@ -56,6 +56,10 @@ public struct TableRestore: Sendable {
     public let runner: any CommandRunner
     public let scripts: RestoreScripts
     let suffix: String
+    /// What botops sends the host to let the restore commit; one per run.
+    let commitWord = "commit-" + UUID().uuidString
+    /// How long the host waits for that word (tests shorten it).
+    var commitWait = Self.commitWait
 
     public init(config: BotOpsConfig, runner: any CommandRunner, now: Date = Date()) {
         self.config = config
@@ -78,18 +82,20 @@ public struct TableRestore: Sendable {
         try await entry.checkIntact(scripts.backup, runner: runner)
         let listed = try await runner.run(contents(id))
         guard listed.succeeded else { throw RestoreError.damaged(id: id, detail: "pg_restore --list failed: \(listed.shownOutput)") }
-        let contents = TableOfContents(verboseList: listed.stdout)
+        let probed = try await runner.run(probe(tables))
+        guard probed.succeeded else { throw RestoreError.failed("cannot read the live tables: \(probed.shownOutput)") }
+        var live = Set<TableOfContents.TableName>()
+        var roles = Set<String>()
+        for line in probed.stdout.split(separator: "\n") {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            if fields.count == 3, fields[0] == "rel" { live.insert(.init(schema: fields[1], name: fields[2])) }
+            if fields.count == 2, fields[0] == "role" { roles.insert(fields[1]) }
+        }
+        let contents = TableOfContents(verboseList: listed.stdout, owners: roles)
         do {
             _ = try contents.selection(for: tables)
         } catch let error as TableOfContents.SelectionError {
             throw RestoreError.unknownTables(error.description)
-        }
-        let probed = try await runner.run(probe(tables))
-        guard probed.succeeded else { throw RestoreError.failed("cannot read the live tables: \(probed.shownOutput)") }
-        var live = Set<TableOfContents.TableName>()
-        for line in probed.stdout.split(separator: "\n") {
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            if fields.count == 3, fields[0] == "rel" { live.insert(.init(schema: fields[1], name: fields[2])) }
         }
         let selection = try contents.selection(for: tables, live: live)
         var present: [TableOfContents.TableName: Int64] = [:]
@@ -97,7 +103,7 @@ public struct TableRestore: Sendable {
         var followers: [TableOfContents.TableName: [String]] = [:]
         for line in probed.stdout.split(separator: "\n") {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            if fields.count == 3, fields[0] == "rel" { continue }
+            if (fields.count == 3 && fields[0] == "rel") || (fields.count == 2 && fields[0] == "role") { continue }
             if fields.count == 3, fields[0] == "view", let index = Int(fields[1]), tables.indices.contains(index) {
                 followers[tables[index], default: []].append(fields[2])
                 continue
@@ -124,13 +130,32 @@ public struct TableRestore: Sendable {
     /// interruption ends the restore's session on the host, so the transaction rolls back there
     /// (the restore is waited for, not abandoned: abandoned, it went on and committed after botops
     /// had exited and released the lock).
-    public func run(_ plan: Plan, interruption: Interruption = Interruption()) async throws -> [String] {
+    ///
+    /// The COMMIT waits for botops's word on the session's stdin, sent when the host says all but
+    /// the COMMIT went in: a connection lost before then (stdin at its end, or no word within
+    /// `commitWait`) rolls the restore back on the host, never commits it behind botops's back.
+    /// `beforeCommit` runs when the host asks, before the word is sent (tests cut the connection there).
+    public func run(_ plan: Plan, interruption: Interruption = Interruption(), beforeCommit: (@Sendable () -> Void)? = nil) async throws -> [String] {
         let runner = runner
         let cancel = cancel(plan)
+        let gate = try CommitGate()
+        defer { gate.pipe.close() }
         interruption.onRequest(stillRunning: { "the restore of \(plan.tables.map(\.description).joined(separator: ", ")) (psql in the db container)" }) { _ in
+            // No word after an interruption: the host's stdin ends without it and it rolls back.
+            gate.withhold()
             Task { _ = try? await runner.run(cancel) }
         }
-        let result = try await runner.run(restore(plan))
+        let commitWord = commitWord
+        let result: RemoteCommandResult
+        do {
+            result = try await runner.run(restore(plan), input: gate.pipe.input) { kind, line in
+                guard kind == .stdout, line == Self.commitAsked else { return }
+                beforeCommit?()
+                gate.send(commitWord + "\n")
+            }
+        } catch let error as RemoteError where error.isUnreachable {
+            throw RestoreError.tablesConnectionLost(detail: "\(error)", commitSent: gate.wasSent, check: committedCheck(plan))
+        }
         let lines = result.stdout.split(separator: "\n").map(String.init)
         let restored = BackupFigures(parsing: result.stdout)
         let recorded = plan.tables.compactMap { table in plan.record.tables.first { $0.schema == table.schema && $0.name == table.name } }
@@ -139,8 +164,14 @@ public struct TableRestore: Sendable {
                 throw RestoreError.refused(String(refusal[refusal.range(of: Self.refusalMark)!.upperBound...])
                                            + "; nothing changed (the transaction rolled back); add --replace to set it aside and restore the backup's")
             }
-            if let signal = interruption.signal, !lines.contains("restored") {
+            if let signal = interruption.signal {
+                // The word went before the signal: the COMMIT may have run before the session was ended.
+                if gate.wasSent { throw RestoreError.tablesInterruptedAtCommit(signal: signal, check: committedCheck(plan)) }
                 throw RestoreError.tablesNotRestored("interrupted (\(signalName(signal))): the restore's session on the host was ended before COMMIT")
+            }
+            if lines.contains(Self.commitNotGiven) {
+                throw RestoreError.tablesNotRestored("botops's word to commit did not reach the host within \(commitWait.components.seconds) s "
+                                                     + "(a slow or stopped connection, or botops stopped), so the host rolled back; run the restore again")
             }
             let problems = BackupFigures.differences(recorded: BackupFigures(tables: recorded), restored: BackupFigures(tables: restored.tables))
             let detail = restored.tables.isEmpty || problems.isEmpty ? String(result.shownOutput.suffix(800)) : problems.joined(separator: "; ")
@@ -174,7 +205,7 @@ public struct TableRestore: Sendable {
     }
 
     /// `rows INDEX COUNT` for each table that exists in the live database, `fk\tINDEX\tTABLE\tNAME`
-    /// for each other table's foreign key to it, `view\tINDEX\tVIEW` for each view over it, and `rel\tSCHEMA\tNAME` for every live relation
+    /// for each other table's foreign key to it, `view\tINDEX\tVIEW` for each view over it, `rel\tSCHEMA\tNAME` for every live relation and `role\tNAME` for every role (the owners in the table of contents)
     /// (whether a view over a restored table is still there, and what it reads).
     func probe(_ tables: [TableOfContents.TableName]) -> RemoteCommand {
         let sql = tables.enumerated().map { index, table in
@@ -191,6 +222,7 @@ public struct TableRestore: Sendable {
 
             SELECT concat_ws(E'\\t', 'rel', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema');
+            SELECT concat_ws(E'\\t', 'role', rolname) FROM pg_roles;
             """
         return RemoteCommand(scripts.psql(sql, database: scripts.live), timeout: .seconds(600))
     }
@@ -220,6 +252,8 @@ public struct TableRestore: Sendable {
             CREATE TEMPORARY TABLE botops_restored ON COMMIT DROP AS \(figures);
             SELECT 'table ' || json_build_object('schema', schema, 'name', name, 'rows', rows, 'checksum', checksum)::text FROM pg_temp.botops_restored;
             SELECT count(*) = \(recorded.count) AS botops_equal FROM pg_temp.botops_restored r JOIN (VALUES \(expected)) AS e(schema, name, rows, checksum) USING (schema, name, rows, checksum) \\gset
+            """
+        let decision = """
             \\if :botops_equal
             COMMIT;
             SELECT 'restored';
@@ -233,15 +267,43 @@ public struct TableRestore: Sendable {
             trap 'rm -f "$err"; docker exec \(container) rm -f \(list)' EXIT
             trap 'exit 130' INT TERM HUP
             printf '%s' \(plan.selection.list) | docker exec -i \(container) sh -c 'cat >"$1"' sh \(list) || { echo "cannot write the restore list in the $(printf %s \(container)) container" >&2; exit 93; }
+            exec 3>&1
             {
               printf '%s\\n' \(opening)
-              docker exec -i \(container) pg_restore -L \(list) -f - <\(plan.record.id + ".dump") 2>"$err" && printf '%s\\n' \(closing)
+              docker exec -i \(container) pg_restore -L \(list) -f - <\(plan.record.id + ".dump") 2>"$err" || exit 0
+              printf '%s\\n' \(closing)
+              # The COMMIT only on botops's word: no word (the connection gone) ends psql's input in the transaction, which rolls back.
+              echo \(Self.commitAsked) >&3
+              word=$(timeout \(Int(commitWait.components.seconds)) head -n 1) || word=
+              if [ "$word" = \(commitWord) ]; then printf '%s\\n' \(decision); else echo \(Self.commitNotGiven) >&3; fi
             } | docker exec -i -e PGAPPNAME=\(Self.applicationName(plan)) \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(scripts.backup.user) -d \(scripts.live) 2>&1
             status=$?
             # Whether it committed is the `restored` line; pg_restore's words explain a rollback.
             [ -s "$err" ] && tail -n 5 "$err" >&2
             exit $status
             """, timeout: .seconds(6 * 3600), effect: .changes("restores \(plan.tables.map(\.description).joined(separator: ", ")) from \(plan.record.id).dump into \(scripts.live)"))
+    }
+
+    /// What the host prints when everything but the COMMIT went into the transaction.
+    static let commitAsked = "botops-commit-asked"
+    /// How long the host waits for botops's word before it rolls the restore back.
+    static let commitWait = Duration.seconds(60)
+    /// What the host prints when botops's word did not come (in time): it rolls back.
+    static let commitNotGiven = "botops-commit-not-given"
+
+    /// A command that says whether the restore committed (`t`: a table set aside exists only
+    /// then, and a table that was absent exists only then; `f`: it did not) or may still commit
+    /// (`running`: its session is still on the server, so an `f` now could turn `t`).
+    func committedCheck(_ plan: Plan) -> String {
+        let names = plan.tables.map { table in
+            plan.present[table] != nil ? TableOfContents.TableName(schema: table.schema, name: Self.setAsideName(table.name, suffix: plan.suffix)) : table
+        }
+        let committed = names.map { name in
+            "to_regclass(" + RestoreScripts.literal(RestoreScripts.identifier(name.schema) + "." + RestoreScripts.identifier(name.name)) + ") IS NOT NULL"
+        }.joined(separator: " AND ")
+        let running = "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = \(RestoreScripts.literal(Self.applicationName(plan))))"
+        let sql = "SELECT CASE WHEN \(running) THEN 'running' WHEN \(committed) THEN 't' ELSE 'f' END AS committed"
+        return RemoteCommand(scripts.psql(sql, database: scripts.live), timeout: .seconds(60)).displayText
     }
 
     /// What the set-aside step raises when a table gained rows since the plan (without --replace).
@@ -283,4 +345,34 @@ public struct TableRestore: Sendable {
         while body.contains(quote) { quote = "$botops" + String(quote.count) + "$" }
         return "DO " + quote + " " + body + " " + quote + ";"
     }
+}
+
+/// botops's word to commit, on the restore's stdin: sent once when the host asks, unless an
+/// interruption came first (then withheld for good, and the stdin ended at once).
+private final class CommitGate: @unchecked Sendable {
+    let pipe: CommandInputPipe
+    private let lock = NSLock()
+    private var state = State.waiting
+    private enum State { case waiting, sent, withheld }
+
+    init() throws { pipe = try CommandInputPipe() }
+
+    /// Moves from waiting to `next`; false when the word was already sent or withheld.
+    private func settle(_ next: State) -> Bool {
+        lock.withLock {
+            guard state == .waiting else { return false }
+            state = next
+            return true
+        }
+    }
+
+    func send(_ word: String) {
+        if settle(.sent) { pipe.write(Data(word.utf8)) }
+    }
+
+    func withhold() {
+        if settle(.withheld) { pipe.closeWriting() }
+    }
+
+    var wasSent: Bool { lock.withLock { state == .sent } }
 }
