@@ -20,10 +20,11 @@ struct DownloadSinkTests {
         #expect(pipe(&fds) == 0)
         let chunks = (0..<DownloadSink.depth).map { [UInt8](repeating: UInt8($0 + 1), count: Self.chunkSize) }
         let sink = DownloadSink(descriptor: fds[1])
-        let (tookAll, arrived) = Self.feed(chunks, to: sink, readingFrom: fds[0])
+        let (tookAll, reader) = Self.feed(chunks, to: sink, readingFrom: fds[0])
         let (size, writeError, sha256) = await sink.finish()
+        close(fds[1])  // the reader reads to the end of what was written
+        let arrived = Self.join(reader)
         close(fds[0])
-        close(fds[1])
         #expect(tookAll, "take waited for the write")
         let all = Array(chunks.joined())
         let expected = StreamingSHA256()
@@ -34,23 +35,37 @@ struct DownloadSinkTests {
         #expect(sha256 == expected.finish())
     }
 
-    /// Hands `chunks` over on a thread of their own; reads the pipe only once they were all taken
-    /// (or, when take waited for the write, after a bound that only ends that hang).
-    static func feed(_ chunks: [[UInt8]], to sink: DownloadSink, readingFrom descriptor: Int32) -> (tookAll: Bool, arrived: [UInt8]) {
+    /// Hands `chunks` over on a thread of their own and starts reading the pipe only once they
+    /// were all taken (or, when take waited for the write, after a bound that only ends that wait).
+    static func feed(_ chunks: [[UInt8]], to sink: DownloadSink, readingFrom descriptor: Int32) -> (tookAll: Bool, reader: Reader) {
         let taken = DispatchSemaphore(value: 0)
         Thread {
             for chunk in chunks { sink.take(.stdout, chunk) }
             taken.signal()
         }.start()
         let tookAll = taken.wait(timeout: .now() + 20) == .success
-        var arrived: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while arrived.count < chunks.count * chunkSize {
-            let count = read(descriptor, &buffer, buffer.count)
-            guard count > 0 else { break }
-            arrived += buffer[..<count]
-        }
+        let reader = Reader()
+        Thread {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = read(descriptor, &buffer, buffer.count)
+                guard count > 0 else { break }
+                reader.bytes += buffer[..<count]
+            }
+            reader.done.signal()
+        }.start()
         if !tookAll { taken.wait() }
-        return (tookAll, arrived)
+        return (tookAll, reader)
+    }
+
+    static func join(_ reader: Reader) -> [UInt8] {
+        reader.done.wait()
+        return reader.bytes
+    }
+
+    /// What the reading thread got; read after `done`.
+    final class Reader: @unchecked Sendable {
+        var bytes: [UInt8] = []
+        let done = DispatchSemaphore(value: 0)
     }
 }
