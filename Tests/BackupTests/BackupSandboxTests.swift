@@ -160,6 +160,39 @@ struct BackupSandboxTests {
         }
     }
 
+    /// `--download` into a directory whose disk fills part-way: the download's writer thread gets
+    /// a short write, then ENOSPC. It is reported with exit 1, nothing is left named as the dump or
+    /// its record (nor a temporary file), and the backup on the host stays whole.
+    @Test func aDownloadOntoAFullDiskNamesNothingAndSaysSo() async throws {
+        try await BackupSandbox.scene { scene in
+            let local = scene.directory + "/local"
+            // A 64 KB tmpfs with one 4 KB page left: the dump (larger, required below) cannot fit.
+            try await BackupSandbox.sh("mkdir \(shellQuote(local)) && mount -t tmpfs -o size=64k botops-download-test \(shellQuote(local))")
+            let result: CommandResult
+            let left: [String]
+            do {
+                try await BackupSandbox.sh("head -c 61440 /dev/zero > \(shellQuote(local + "/fill"))")
+                result = try await scene.botops(["backup", "--no-verify", "--download", local])
+                left = scene.files(in: local)
+            } catch {
+                try await BackupSandbox.sh("umount \(shellQuote(local))")
+                throw error
+            }
+            try await BackupSandbox.sh("umount \(shellQuote(local))")
+            let recordFile = try #require(scene.files().first { $0.hasSuffix(".json") }, "the backup on the host: \(scene.files())")
+            let record = try #require(BackupRecord.parse(try String(contentsOfFile: scene.directory + "/backups/" + recordFile, encoding: .utf8)))
+            try #require(record.size > 4096, "the dump must not fit in the page left")
+            #expect(result.termination == .exited(1), "\(result.stderrText)")
+            #expect(result.stderrText.contains("downloading \(record.id).dump failed, nothing was written under its name")
+                    && result.stderrText.contains("No space left on device"), "\(result.stderrText)")
+            #expect(!result.stderrText.contains("botops: downloaded"), "\(result.stderrText)")
+            #expect(left == ["fill"], "nothing named as the backup, no temporary file: \(left)")
+            #expect(scene.files() == [record.id + ".dump", record.id + ".json", record.id + ".roles.sql"])
+            let sum = try await BackupSandbox.sh("sha256sum \(shellQuote(scene.directory + "/backups/" + record.id + ".dump")) | cut -c1-64")
+            #expect(sum == record.sha256, "the backup on the host is whole")
+        }
+    }
+
     /// The throwaway server reads the dump through a read-only bind mount (for `pg_restore -j 2`).
     /// docker takes `--mount`'s value as one CSV line: a comma splits it (botops then does not
     /// mount), a newline ends it ("target is required", exit 125: botops starts the server once
