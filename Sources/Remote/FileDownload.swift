@@ -35,22 +35,84 @@ public struct DownloadError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// Writes a command's stdout to a file as it arrives, hashing it on the way; the first write
-/// error is kept and every later byte dropped. Called from one thread at a time.
-private final class DownloadSink: @unchecked Sendable {
-    let descriptor: Int32
-    let digest = StreamingSHA256()
-    var size: Int64 = 0
-    var writeError: Int32?
-    var stderrTail: [UInt8] = []
+/// Writes a command's stdout to a file as it arrives, hashing it on the way, on a thread of its
+/// own: the connection thread hands each chunk over and goes back to decrypting while this one
+/// hashes it and the kernel copies it into the page cache. Written in line, the copy (as much CPU
+/// as the decryption on the development machine) and the decryption ran one after the other on one
+/// thread, where scp's two processes overlap them. At most `depth` chunks wait (memory stays
+/// bounded); a chunk beyond that waits for the writer. The first write error is kept and every
+/// later byte dropped. `take` is called from one thread at a time.
+final class DownloadSink: @unchecked Sendable {
+    static let depth = 4
 
-    init(descriptor: Int32) { self.descriptor = descriptor }
+    private let descriptor: Int32
+    private let condition = NSCondition()
+    // Under `condition`.
+    private var queue: [[UInt8]] = []
+    private var closed = false
+    private var writerDone = false
+    private var whenDone: (() -> Void)?
+    // The writer thread's until it is done; read after `finish`.
+    private let digest = StreamingSHA256()
+    private var size: Int64 = 0
+    private var writeError: Int32?
+    /// The taking thread's; read once the command ended.
+    private(set) var stderrTail: [UInt8] = []
+
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+        let writer = Thread { self.writeAll() }
+        writer.name = "download writer"
+        writer.start()
+    }
 
     func take(_ kind: OutputKind, _ bytes: [UInt8]) {
         guard kind == .stdout else {
             stderrTail = Array((stderrTail + bytes).suffix(2000))
             return
         }
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= Self.depth && !closed { condition.wait() }
+        guard !closed else { return }  // a late chunk after the caller stopped waiting
+        queue.append(bytes)
+        if queue.count == 1 { condition.broadcast() }  // the writer waits only on an empty queue
+    }
+
+    /// Waits (without blocking the caller's thread) until every chunk taken is written or dropped:
+    /// the size written, the first write error, the sha256 of what was written. Called once.
+    func finish() async -> (size: Int64, writeError: Int32?, sha256: String) {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            closed = true
+            condition.broadcast()
+            let finished = writerDone
+            if !finished { whenDone = { done.resume() } }
+            condition.unlock()
+            if finished { done.resume() }
+        }
+        return (size, writeError, digest.finish())
+    }
+
+    private func writeAll() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !closed { condition.wait() }
+            guard !queue.isEmpty else {
+                writerDone = true
+                let done = whenDone
+                condition.unlock()
+                done?()
+                return
+            }
+            let chunk = queue.removeFirst()
+            if queue.count == Self.depth - 1 { condition.broadcast() }  // the taker waits only on a full one
+            condition.unlock()
+            put(chunk)
+        }
+    }
+
+    private func put(_ bytes: [UInt8]) {
         guard writeError == nil else { return }
         bytes.withUnsafeBytes { buffer in
             digest.update(buffer)
@@ -65,7 +127,7 @@ private final class DownloadSink: @unchecked Sendable {
                 offset += written
             }
         }
-        size += Int64(bytes.count)
+        if writeError == nil { size += Int64(bytes.count) }
     }
 }
 
@@ -87,17 +149,23 @@ extension CommandRunner {
             if !named { unlink(temporary) }
         }
         let sink = DownloadSink(descriptor: descriptor)
-        let termination = try await stream(command, timeout: timeout, input: .none) { sink.take($0, $1) }
-        if let error = sink.writeError {
-            throw DownloadError(description: "writing \(temporary) failed after \(sink.size) bytes: \(String(cString: strerror(error)))")
+        let termination: Termination
+        do {
+            termination = try await stream(command, timeout: timeout, input: .none) { sink.take($0, $1) }
+        } catch {
+            _ = await sink.finish()  // the writer is done with the descriptor before it is closed
+            throw error
+        }
+        let (size, writeError, sum) = await sink.finish()
+        if let writeError {
+            throw DownloadError(description: "writing \(temporary) failed after \(size) bytes: \(String(cString: strerror(writeError)))")
         }
         guard termination == .exited(0) else {
             let said = String(decoding: sink.stderrTail, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw DownloadError(description: "the transfer ended with \(termination) after \(sink.size) bytes" + (said.isEmpty ? "" : ": \(said)"))
+            throw DownloadError(description: "the transfer ended with \(termination) after \(size) bytes" + (said.isEmpty ? "" : ": \(said)"))
         }
-        let sum = sink.digest.finish()
-        if let expectedSize, sink.size != expectedSize {
-            throw DownloadError(description: "\(sink.size) bytes arrived, \(expectedSize) expected")
+        if let expectedSize, size != expectedSize {
+            throw DownloadError(description: "\(size) bytes arrived, \(expectedSize) expected")
         }
         if let expected, sum != expected {
             throw DownloadError(description: "the sha256 of what arrived is \(sum), \(expected) expected")

@@ -160,6 +160,92 @@ struct BackupSandboxTests {
         }
     }
 
+    /// `--download` into a directory whose disk fills part-way: the download's writer thread gets
+    /// a short write, then ENOSPC. It is reported with exit 1, nothing is left named as the dump or
+    /// its record (nor a temporary file), and the backup on the host stays whole.
+    @Test func aDownloadOntoAFullDiskNamesNothingAndSaysSo() async throws {
+        try await BackupSandbox.scene { scene in
+            let local = scene.directory + "/local"
+            // A 64 KB tmpfs with one 4 KB page left: the dump (larger, required below) cannot fit.
+            try await BackupSandbox.sh("mkdir \(shellQuote(local)) && mount -t tmpfs -o size=64k botops-download-test \(shellQuote(local))")
+            let result: CommandResult
+            let left: [String]
+            do {
+                try await BackupSandbox.sh("head -c 61440 /dev/zero > \(shellQuote(local + "/fill"))")
+                result = try await scene.botops(["backup", "--no-verify", "--download", local])
+                left = scene.files(in: local)
+            } catch {
+                try await BackupSandbox.sh("umount \(shellQuote(local))")
+                throw error
+            }
+            try await BackupSandbox.sh("umount \(shellQuote(local))")
+            let recordFile = try #require(scene.files().first { $0.hasSuffix(".json") }, "the backup on the host: \(scene.files())")
+            let record = try #require(BackupRecord.parse(try String(contentsOfFile: scene.directory + "/backups/" + recordFile, encoding: .utf8)))
+            try #require(record.size > 4096, "the dump must not fit in the page left")
+            #expect(result.termination == .exited(1), "\(result.stderrText)")
+            #expect(result.stderrText.contains("downloading \(record.id).dump failed, nothing was written under its name")
+                    && result.stderrText.contains("No space left on device"), "\(result.stderrText)")
+            #expect(!result.stderrText.contains("botops: downloaded"), "\(result.stderrText)")
+            #expect(left == ["fill"], "nothing named as the backup, no temporary file: \(left)")
+            #expect(scene.files() == [record.id + ".dump", record.id + ".json", record.id + ".roles.sql"])
+            let sum = try await BackupSandbox.sh("sha256sum \(shellQuote(scene.directory + "/backups/" + record.id + ".dump")) | cut -c1-64")
+            #expect(sum == record.sha256, "the backup on the host is whole")
+        }
+    }
+
+    /// Ctrl-C while `--download` streams the dump, held mid-way (the host's `cat` of it is stopped
+    /// once seen): botops exits 130, nothing is named as the dump or record and no temporary file
+    /// is left here; the `cat` on the host ends once resumed.
+    @Test func anInterruptedDownloadNamesNothing() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            let scratch = "botops_scratch_download"
+            // About 60 MB of dump: its `cat` lives long enough to be seen and stopped.
+            _ = try await BackupSandbox.psql("CREATE TABLE \(scratch) AS SELECT i, md5(i::text) || md5((i + 1)::text) AS note FROM generate_series(1, 1000000) i")
+            let local = scene.directory + "/local"
+            let backups = scene.directory + "/backups"
+            let stderr = scene.directory + "/download.stderr"
+            FileManager.default.createFile(atPath: stderr, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
+            process.arguments = ["backup", "--no-verify", "--download", local, "--config", config]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+            var cat = ""
+            do {
+                try process.run()
+                // The `cat` whose working directory is this backup.dir, stopped as soon as it exists
+                // (or nothing, when botops ended first).
+                cat = try await BackupSandbox.sh("""
+                    while kill -0 \(process.processIdentifier) 2>/dev/null; do
+                      for p in $(pgrep -x cat); do
+                        [ "$(readlink /proc/$p/cwd)" = \(shellQuote(backups)) ] && kill -STOP "$p" && echo "$p" && exit 0
+                      done
+                    done
+                    true
+                    """)
+                if !cat.isEmpty { kill(process.processIdentifier, SIGINT) }
+                try await waitUntil { !process.isRunning }
+            } catch {
+                Issue.record("\(error)")
+            }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            if !cat.isEmpty { _ = try? await BackupSandbox.sh("kill -CONT \(cat)") }
+            try await BackupSandbox.dropScratchTable(scratch)
+            let said = (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? ""
+            try #require(!cat.isEmpty, "the download's cat was never seen: \(said)")
+            #expect(process.terminationStatus == 130, "\(said)")
+            #expect(!said.contains("botops: downloaded"), "\(said)")
+            #expect(scene.files(in: local).isEmpty, "nothing named as the backup, no temporary file: \(scene.files(in: local))")
+            // The stopped `cat` writes into a closed channel once resumed: it must end.
+            #expect((try? await BackupSandbox.sh("for i in $(seq 500); do kill -0 \(cat) 2>/dev/null || exit 0; sleep 0.01; done; exit 1")) != nil,
+                    "the host's cat of the dump still runs 5 s after botops ended")
+        }
+    }
+
     /// The throwaway server reads the dump through a read-only bind mount (for `pg_restore -j 2`).
     /// docker takes `--mount`'s value as one CSV line: a comma splits it (botops then does not
     /// mount), a newline ends it ("target is required", exit 125: botops starts the server once
