@@ -20,11 +20,13 @@ extension Deployer {
         try await inspectHost(timeout: probeTimeout, requireBranch: request.ref == nil)
         run.running = try await runningContainers(run.services)
         run.target = try await remoteTarget(request.ref ?? config.branch, timeout: probeTimeout)
+        var kept = KeptImages()
         for service in run.services {
             if let container = run.running[service] {
-                run.kept[service] = Releases.keptTag(image: container.imageName, revision: previousTarget.revision)
+                kept.tags[service] = Releases.keptTag(image: container.imageName, revision: previousTarget.revision)
             }
         }
+        run.keptImages.produce(kept)
 
         planned(deploySteps, playbook: .deploy).forEach(emit)
         let target = run.target.map(\.display) ?? "?"

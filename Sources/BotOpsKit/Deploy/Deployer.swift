@@ -64,24 +64,23 @@ public final class Deployer: @unchecked Sendable {
         var action = RunAction.deploy
         var request: DeployRequest?
         var services: [String] = []
-        var sshUser: String?
-        var project: ComposeProject?
-        /// The running database container, read in preflight: its data must stay where it is.
-        var database: RunningDatabase?
+        /// The checkout before the run, and the running stack: produced by the preflight.
+        var checkoutBefore = Produced<CheckoutBefore>(by: "preflight")
+        var sshUser = Produced<String>(by: "preflight")
+        var stack = Produced<RunningStack>(by: "preflight")
         /// Read-only facts fetched while the preflight runs.
         var prefetchedBaseline: Task<VerifyReport, Error>?
         var prefetchedContainers: Task<[String: RunningContainer], Error>?
+        // FIXME: releases, running, runningRevision, target, imagesToStart, deployed, the
+        // baseline's and the checks' results and the downtimes are still free fields any step
+        // sets; each should become a `Produced` fact of its step, as the ones above are.
         var releases = Releases()
-        var branchBefore: String?
-        var revisionBefore = ""
         /// The recorded release the containers run, when it is not the checkout's HEAD.
         var runningRevision: String?
         var target: Target?
         /// Per service: the container and image running before the deploy.
         var running: [String: RunningContainer] = [:]
-        var kept: [String: String] = [:]
-        /// Per service: the release its running image is (recorded before, or kept by this run).
-        var keptRelease: [String: Releases.Release] = [:]
+        var keptImages = Produced<KeptImages>(by: "keep-image")
         /// Per service: the image its name pointed at just before the stop, which `up` must start.
         var imagesToStart: [String: String] = [:]
         /// Per service: the container and image that passed wait-healthy.
@@ -108,8 +107,11 @@ public final class Deployer: @unchecked Sendable {
 
         /// What ran before the deploy: where a rollback returns.
         var previousTarget: Target {
-            Target(branch: branchBefore, revision: runningRevision ?? revisionBefore)
+            Target(branch: checkoutBefore.ifProduced?.branch, revision: runningRevision ?? revisionBefore)
         }
+
+        /// The checkout's revision before the run, for messages and the audit ("" before the preflight).
+        var revisionBefore: String { checkoutBefore.ifProduced?.revision ?? "" }
 
         /// Why the checks after the deploy do not vouch for the release (nil: every check passed):
         /// a check skipped, or one failing as it was before the deploy (tolerated, never passed).
@@ -473,7 +475,7 @@ public final class Deployer: @unchecked Sendable {
             guard let container = run.deployed[service] else { continue }
             // The release that ran until now is the newest before this: it must never be the one
             // that drops out (it is what `rollback --to previous` returns to).
-            if let before = run.keptRelease[service], before.revision != target.revision {
+            if let before = run.keptImages.ifProduced?.releases[service], before.revision != target.revision {
                 untag += run.releases.record(before, service: service, keep: config.deploy.keepReleases)
             }
             let tag = Releases.tagToKeep(image: container.imageName, revision: target.revision, imageID: container.imageID,
@@ -578,7 +580,7 @@ public final class Deployer: @unchecked Sendable {
                     do {
                         run.running = try await runningContainers(run.services)
                         let resolved = try await rollbackTarget(request.to)
-                        if resolved.revision != run.revisionBefore {
+                        if resolved.revision != (try run.checkoutBefore.value()).revision {
                             let command = commands.composeConfig(at: resolved.revision, config, timeout: .seconds(120))
                             targetConfig = Task { [runner] in try await runner.run(command) }
                         }
@@ -588,7 +590,7 @@ public final class Deployer: @unchecked Sendable {
                     }
                 }
                 run.target = try target.get()
-                if let target = run.target, target.revision != run.revisionBefore {
+                if let target = run.target, target.revision != (try run.checkoutBefore.value()).revision {
                     try await judgeTarget(target.revision, timeout: .seconds(120), composeToo: true, composeConfig: targetConfig)
                 }
             } catch let failure as StepFailure {
@@ -621,19 +623,19 @@ public final class Deployer: @unchecked Sendable {
     private func rollbackTarget(_ to: String?) async throws -> Target {
         guard let to, to != "previous" else {
             let previous = try await previousRelease()
-            return Target(branch: previous.branch ?? run.branchBefore, revision: previous.revision)
+            return Target(branch: try previous.branch ?? run.checkoutBefore.value().branch, revision: previous.revision)
         }
         guard let local = try await commands.resolveLocal(to, timeout: .seconds(30)).run(on: runner) else {
             throw StepFailure(message: "", refusal: .unknownRevision(to))
         }
-        return Target(branch: local.isBranch ? to : run.branchBefore, revision: local.revision)
+        return Target(branch: local.isBranch ? to : try run.checkoutBefore.value().branch, revision: local.revision)
     }
 
     /// For every service of the run, the last verified release before the one its container runs.
     private func previousRelease() async throws -> Releases.Release {
         let tagged = try await taggedImages(timeout: .seconds(60))
         return try run.releases.previous(of: run.services, running: run.running.mapValues(\.imageID),
-                                         checkout: run.revisionBefore, tagged: tagged)
+                                         checkout: try run.checkoutBefore.value().revision, tagged: tagged)
     }
 
     /// A deployer that only reads the host (no playbook, no events): the gate's preflight and
@@ -653,7 +655,7 @@ public final class Deployer: @unchecked Sendable {
             throw DeployError.hostCommandFailed(step: "rollback", detail: "reading \(config.path) and \(releasesFile) failed: \(probe.shownOutput.prefix(300))")
         }
         try reading.requireGit([.head], path: config.path)
-        run.revisionBefore = reading.head
+        run.checkoutBefore.produce(CheckoutBefore(branch: nil, revision: reading.head))
         run.releases = try reading.releases(file: releasesFile)
         run.running = try await containers
         return try await previousRelease()
@@ -767,7 +769,7 @@ public final class Deployer: @unchecked Sendable {
 
     func auditRecord(result: String, of state: RunState) -> AuditRecord {
         var record = AuditRecord(action: state.action.rawValue, command: state.request?.command ?? "botops", result: result, services: state.services)
-        record.sshUser = state.sshUser
+        record.sshUser = state.sshUser.ifProduced
         record.branch = state.target?.branch
         record.from = state.revisionBefore.isEmpty ? nil : state.previousTarget.revision
         record.to = state.target?.revision

@@ -1,0 +1,49 @@
+import HostState
+
+/// A fact one step produces and later steps consume, instead of a field anyone may set. Its
+/// producer calls `produce`; a step that needs it reads `value()`, which fails the step with a
+/// message naming the producer when that step has not run (a playbook or code path reading a fact
+/// before it exists is botops' own bug, never a host state). Messages and the audit, which may be
+/// written before any step ran, read `ifProduced`.
+struct Produced<Value> {
+    /// The step that produces the fact, for the message.
+    let producer: String
+    private(set) var ifProduced: Value?
+
+    init(by producer: String) {
+        self.producer = producer
+    }
+
+    mutating func produce(_ value: Value) {
+        ifProduced = value
+    }
+
+    func value() throws -> Value {
+        guard let ifProduced else {
+            throw Deployer.StepFailure(message: "botops read \(Value.self) before step \(producer) produced it: a botops bug, please report it", refusal: nil)
+        }
+        return ifProduced
+    }
+}
+
+/// The checkout before anything changed: produced by `builtin: preflight` (and by the same
+/// reading `botops rollback` and the dry run make).
+struct CheckoutBefore: Equatable {
+    /// nil: a detached checkout.
+    var branch: String?
+    var revision: String
+}
+
+/// The running stack, produced by `builtin: preflight`: the database container (its data must
+/// stay where it is) and compose's reading of the checkout's compose file.
+struct RunningStack {
+    var database: RunningDatabase
+    var project: ComposeProject
+}
+
+/// Produced by `builtin: keep-image`: per service, the tag that keeps its running image (the
+/// rollback target), and the release that image is (recorded before, or kept by this run).
+struct KeptImages: Equatable {
+    var tags: [String: String] = [:]
+    var releases: [String: Releases.Release] = [:]
+}
