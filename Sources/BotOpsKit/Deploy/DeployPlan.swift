@@ -28,7 +28,7 @@ extension Deployer {
         }
         run.keptImages.produce(kept)
 
-        planned(deploySteps, playbook: .deploy).forEach(emit)
+        plannedDeploy().forEach(emit)
         let target = run.target.map(\.display) ?? "?"
         let outcome = DeployOutcome(
             result: .planned,
@@ -38,12 +38,28 @@ extension Deployer {
         return outcome
     }
 
+    /// The dry run's events from the facts it read: the deploy's steps, then the rollback's that a
+    /// failure once the checkout moved runs (named as that run names them, "rollback: …"), all
+    /// planned by the steps a real run executes.
+    func plannedDeploy() -> [DeployEvent] {
+        let rollback = rollbackSteps(restartContainers: true)
+        let beforeStop = rollbackSteps(restartContainers: false).map(\.name)
+        let section = DeployEvent.notice(
+            "if a step fails once the checkout has moved (the checks, say), \(rollbackPlaybook.kind.fileName) runs back to \(previousTarget.display): "
+                + "\(rollback.map(\.name).joined(separator: ", ")) (without its lock step: the deploy holds the lock; before the containers are touched, only \(beforeStop.joined(separator: ", ")))")
+        // The rollback's steps plan from its target, as `rollBack` sets it.
+        let attempted = run.target
+        run.target = previousTarget
+        defer { run.target = attempted }
+        return planned(deploySteps, playbook: .deploy) + [section] + planned(rollback, playbook: .rollback, label: "rollback: ")
+    }
+
     /// The dry run's events for `steps`, in order: each step is asked for the commands it would
     /// run (`DeployStep.plan`), the step a real run executes (`DeployStep.run`) beside it.
-    func planned(_ steps: [PlaybookStep], playbook: Playbook.Kind) -> [DeployEvent] {
+    func planned(_ steps: [PlaybookStep], playbook: Playbook.Kind, label: String = "") -> [DeployEvent] {
         steps.enumerated().flatMap { index, step in
-            [DeployEvent.stepStarted(name: step.name, index: index + 1, total: steps.count)]
-                + step.body.plan(step, playbook: playbook, in: self).map { .planned(step: step.name, command: $0.displayText, changes: $0.changesText) }
+            [DeployEvent.stepStarted(name: label + step.name, index: index + 1, total: steps.count)]
+                + step.body.plan(step, playbook: playbook, in: self).map { .planned(step: label + step.name, command: $0.displayText, changes: $0.changesText) }
         }
     }
 
