@@ -30,6 +30,9 @@ import Testing
         var planned: [String: [String]] = [:]
         for case .planned(let step, let command, _) in events[(section + 1)...] { planned[step, default: []].append(command) }
         let commands = deployer.commands
+        // The deploy's steps plan from the deploy's target, the rollback's from the revision that ran.
+        let deployCheckout = events[..<section].compactMap { if case .planned("checkout", let command, _) = $0 { command } else { nil } }
+        #expect(deployCheckout.last == commands.checkout(Target(branch: "main", revision: DeployPlanTests.after), timeout: .seconds(120)).displayText)
         #expect(planned["rollback: checkout"] == [commands.checkout(Target(branch: "main", revision: DeployPlanTests.before), timeout: .seconds(120)).displayText])
         #expect(planned["rollback: restore-image"] == ["sighook", "webhook"].map {
             commands.tag("bottrader/\($0):botops-\(DeployPlanTests.before.prefix(12))", as: "bottrader/\($0):latest", timeout: .seconds(1800)).displayText

@@ -47,11 +47,12 @@ extension Deployer {
         let section = DeployEvent.notice(
             "if a step fails once the checkout has moved (the checks, say), \(rollbackPlaybook.kind.fileName) runs back to \(previousTarget.display): "
                 + "\(rollback.map(\.name).joined(separator: ", ")) (without its lock step: the deploy holds the lock; before the containers are touched, only \(beforeStop.joined(separator: ", ")))")
+        let deploy = planned(deploySteps, playbook: .deploy)
         // The rollback's steps plan from its target, as `rollBack` sets it.
         let attempted = run.target
         run.target = previousTarget
         defer { run.target = attempted }
-        return planned(deploySteps, playbook: .deploy) + [section] + planned(rollback, playbook: .rollback, label: "rollback: ")
+        return deploy + [section] + planned(rollback, playbook: .rollback, label: "rollback: ")
     }
 
     /// The dry run's events for `steps`, in order: each step is asked for the commands it would
