@@ -71,9 +71,10 @@ public final class Deployer: @unchecked Sendable {
         /// Read-only facts fetched while the preflight runs.
         var prefetchedBaseline: Task<VerifyReport, Error>?
         var prefetchedContainers: Task<[String: RunningContainer], Error>?
-        // FIXME: releases, running, runningRevision, target, imagesToStart, deployed, the
-        // baseline's and the checks' results and the downtimes are still free fields any step
-        // sets; each should become a `Produced` fact of its step, as the ones above are.
+        // FIXME: releases, running, runningRevision, target, imagesToStart and stopStarted are
+        // still free fields any step sets (the checkout, keep-image, stop and record steps, the
+        // rollback and the dry run); each should become a `Produced` fact of its step, as the
+        // preflight's, keep-image's, baseline's, wait-healthy's and the checks' are.
         var releases = Releases()
         /// The recorded release the containers run, when it is not the checkout's HEAD.
         var runningRevision: String?
@@ -83,14 +84,9 @@ public final class Deployer: @unchecked Sendable {
         var keptImages = Produced<KeptImages>(by: "keep-image")
         /// Per service: the image its name pointed at just before the stop, which `up` must start.
         var imagesToStart: [String: String] = [:]
-        /// Per service: the container and image that passed wait-healthy.
-        var deployed: [String: RunningContainer] = [:]
-        var baselineFailures: Set<CheckID> = []
-        var baselineSkipped: Set<CheckID> = []
-        /// Checks skipped after the deploy: the release is unverified.
-        var skippedAfter: [CheckID] = []
-        /// Checks failing after the deploy that were failing before it too: tolerated, not passed.
-        var failingAfter: [CheckID] = []
+        var healthy = Produced<HealthyContainers>(by: "wait-healthy")
+        var baseline = Produced<Baseline>(by: "baseline")
+        var verdict = Produced<ChecksVerdict>(by: "checks")
         var rollingBack = false
         /// The rollback after a failed deploy is what restores the host: an interruption lets it
         /// run to its end. `botops rollback` stops at a step boundary, as a deploy does.
@@ -102,7 +98,6 @@ public final class Deployer: @unchecked Sendable {
         /// Containers were stopped or replaced.
         var containersTouched: Bool { progress.containersTouched }
         var stopStarted: [String: ContinuousClock.Instant] = [:]
-        var downtime: [String: Duration] = [:]
         var steps: [AuditRecord.Step] = []
 
         /// What ran before the deploy: where a rollback returns.
@@ -112,16 +107,6 @@ public final class Deployer: @unchecked Sendable {
 
         /// The checkout's revision before the run, for messages and the audit ("" before the preflight).
         var revisionBefore: String { checkoutBefore.ifProduced?.revision ?? "" }
-
-        /// Why the checks after the deploy do not vouch for the release (nil: every check passed):
-        /// a check skipped, or one failing as it was before the deploy (tolerated, never passed).
-        var unverifiedReason: String? {
-            func listed(_ ids: [CheckID], _ what: String) -> String? {
-                ids.isEmpty ? nil : "\(ids.count) check\(ids.count == 1 ? "" : "s") \(what) (\(ids.map(\.rawValue).joined(separator: ", ")))"
-            }
-            let reasons = [listed(skippedAfter, "skipped"), listed(failingAfter, "failing as before the deploy")].compactMap { $0 }
-            return reasons.isEmpty ? nil : "unverified: " + reasons.joined(separator: "; ")
-        }
 
         /// The one command that puts back what ran before. The deploy moved its target branch, so
         /// naming that branch would run the new revision again: the revision is named instead,
@@ -439,7 +424,7 @@ public final class Deployer: @unchecked Sendable {
         let target = run.target ?? previousTarget
         var recordFailure: String?
         do {
-            try await recordRelease(target, verified: run.unverifiedReason == nil)
+            try await recordRelease(target, verified: run.verdict.value().unverifiedReason == nil)
         } catch let error where !(error is CancellationError) {
             recordFailure = String(describing: error)
         }
@@ -450,13 +435,13 @@ public final class Deployer: @unchecked Sendable {
         if let recordFailure {
             emit(.warning("the release runs, but recording it in \(config.deploy.stateDirectory.path)/releases.json failed (\(recordFailure)): rollback --to previous does not know it. Free space on the host, then deploy the same revision again to record it."))
             summary += ": it runs, but it was not recorded as a release (see the warning)."
-        } else if let unverified = run.unverifiedReason {
+        } else if let unverified = try run.verdict.value().unverifiedReason {
             summary += "; \(unverified), so it is not a last-known-good release: rollback --to previous passes over it."
         } else {
             summary += ": all checks pass; it is now the last-known-good release."
         }
         for service in run.services.sorted() {
-            if let downtime = run.downtime[service] { summary += "\n  \(service) downtime: \(seconds(downtime)) (old container stopped → new one healthy)" }
+            if let downtime = run.healthy.ifProduced?.downtime[service] { summary += "\n  \(service) downtime: \(seconds(downtime)) (old container stopped → new one healthy)" }
         }
         return DeployOutcome(result: .success, summary: summary, advice: nil, exitCode: .success)
     }
@@ -466,13 +451,14 @@ public final class Deployer: @unchecked Sendable {
     private func recordRelease(_ target: Target, verified: Bool) async throws {
         let timeout = Duration.seconds(60)
         let now = Int(Date().timeIntervalSince1970)
+        let deployed = try run.healthy.value().containers
         let tagged = try await imageIDs(run.services.compactMap { service in
-            run.deployed[service].map { Releases.keptTag(image: $0.imageName, revision: target.revision) }
+            deployed[service].map { Releases.keptTag(image: $0.imageName, revision: target.revision) }
         }, timeout: timeout)
         var untag: [String] = []
         var record: [RemoteCommand] = []
         for service in run.services {
-            guard let container = run.deployed[service] else { continue }
+            guard let container = deployed[service] else { continue }
             // The release that ran until now is the newest before this: it must never be the one
             // that drops out (it is what `rollback --to previous` returns to).
             if let before = run.keptImages.ifProduced?.releases[service], before.revision != target.revision {
@@ -505,7 +491,7 @@ public final class Deployer: @unchecked Sendable {
         return try await finishing {
             try await runSteps(hostFilesSteps, request: request) {
                 await appendAudit(auditRecord(result: "success"))
-                return DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): \(run.unverifiedReason ?? "all checks pass"); no image was built and no container touched.",
+                return DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): \(try run.verdict.value().unverifiedReason ?? "all checks pass"); no image was built and no container touched.",
                                      advice: nil, exitCode: .success)
             }
         }
@@ -774,8 +760,10 @@ public final class Deployer: @unchecked Sendable {
         record.from = state.revisionBefore.isEmpty ? nil : state.previousTarget.revision
         record.to = state.target?.revision
         record.steps = state.steps
-        record.downtimeMS = state.downtime.isEmpty ? nil : state.downtime.mapValues(wholeMilliseconds)
-        record.baselineFailures = state.baselineFailures.isEmpty ? nil : state.baselineFailures.map(\.rawValue).sorted()
+        let downtime = state.healthy.ifProduced?.downtime ?? [:]
+        record.downtimeMS = downtime.isEmpty ? nil : downtime.mapValues(wholeMilliseconds)
+        let baselineFailures = state.baseline.ifProduced?.failures ?? []
+        record.baselineFailures = baselineFailures.isEmpty ? nil : baselineFailures.map(\.rawValue).sorted()
         return record
     }
 

@@ -1,3 +1,4 @@
+import Checks
 import HostState
 
 /// A fact one step produces and later steps consume, instead of a field anyone may set. Its
@@ -46,4 +47,35 @@ struct RunningStack {
 struct KeptImages: Equatable {
     var tags: [String: String] = [:]
     var releases: [String: Releases.Release] = [:]
+}
+
+/// Produced by `builtin: baseline`: the checks already failing or skipped before anything changed.
+struct Baseline: Equatable {
+    var failures: Set<CheckID>
+    var skipped: Set<CheckID>
+}
+
+/// Produced by `builtin: checks`: what the checks after the change left unverified.
+struct ChecksVerdict: Equatable {
+    /// Checks skipped after the deploy: the release is unverified.
+    var skipped: [CheckID]
+    /// Checks failing after the deploy that were failing before it too: tolerated, not passed.
+    var failingAsBefore: [CheckID]
+
+    /// Why the checks after the deploy do not vouch for the release (nil: every check passed):
+    /// a check skipped, or one failing as it was before the deploy (tolerated, never passed).
+    var unverifiedReason: String? {
+        func listed(_ ids: [CheckID], _ what: String) -> String? {
+            ids.isEmpty ? nil : "\(ids.count) check\(ids.count == 1 ? "" : "s") \(what) (\(ids.map(\.rawValue).joined(separator: ", ")))"
+        }
+        let reasons = [listed(skipped, "skipped"), listed(failingAsBefore, "failing as before the deploy")].compactMap { $0 }
+        return reasons.isEmpty ? nil : "unverified: " + reasons.joined(separator: "; ")
+    }
+}
+
+/// Produced by `builtin: wait-healthy`: per service, the container and image that passed, and
+/// the downtime from the stop to healthy (kept across the deploy's and its rollback's waits).
+struct HealthyContainers {
+    var containers: [String: Deployer.RunningContainer] = [:]
+    var downtime: [String: Duration] = [:]
 }

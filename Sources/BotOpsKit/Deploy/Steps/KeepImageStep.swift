@@ -53,7 +53,7 @@ extension Deployer {
             try await runChecked(commands.tag(container.imageID, as: tag, timeout: timeout), step: "keep-image")
             images.tags[service] = tag
             images.releases[service] = Releases.Release(revision: revision, branch: previousTarget.branch, image: tag, imageID: container.imageID,
-                                                        verified: run.baselineSkipped.isEmpty && run.baselineFailures.isEmpty ? nil : false, recordedAt: Int(Date().timeIntervalSince1970))
+                                                        verified: run.baseline.ifProduced.map { $0.skipped.isEmpty && $0.failures.isEmpty } ?? true ? nil : false, recordedAt: Int(Date().timeIntervalSince1970))
             kept.append(tag)
         }
         return kept.isEmpty ? "nothing running to keep" : "kept " + kept.joined(separator: ", ")

@@ -45,10 +45,12 @@ extension Deployer {
             let elapsed = clock.now - start
             switch tracker.observe(observations, elapsed: elapsed) {
             case .healthy:
-                run.deployed = containers
+                var healthy = run.healthy.ifProduced ?? HealthyContainers()
+                healthy.containers = containers
                 for (service, ready) in tracker.firstReady {
-                    if let stopped = run.stopStarted[service] { run.downtime[service] = start + ready - stopped }
+                    if let stopped = run.stopStarted[service] { healthy.downtime[service] = start + ready - stopped }
                 }
+                run.healthy.produce(healthy)
                 return "healthy and stable for \(seconds(config.health.stableFor))"
             case .failed(let service, let reason):
                 try await showLogs(service, observations[service]??.id)
