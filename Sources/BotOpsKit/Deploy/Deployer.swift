@@ -71,10 +71,10 @@ public final class Deployer: @unchecked Sendable {
         /// Read-only facts fetched while the preflight runs.
         var prefetchedBaseline: Task<VerifyReport, Error>?
         var prefetchedContainers: Task<[String: RunningContainer], Error>?
-        // FIXME: releases, running, runningRevision, target, imagesToStart and stopStarted are
-        // still free fields any step sets (the checkout, keep-image, stop and record steps, the
-        // rollback and the dry run); each should become a `Produced` fact of its step, as the
-        // preflight's, keep-image's, baseline's, wait-healthy's and the checks' are.
+        // FIXME: releases, running, runningRevision and target are still free fields several
+        // writers set (preflight, keep-image, the checkout step, the record, `botops rollback`
+        // and the dry run); each should become a `Produced` fact of one step, as the
+        // preflight's, keep-image's, baseline's, stop's, wait-healthy's and the checks' are.
         var releases = Releases()
         /// The recorded release the containers run, when it is not the checkout's HEAD.
         var runningRevision: String?
@@ -82,8 +82,7 @@ public final class Deployer: @unchecked Sendable {
         /// Per service: the container and image running before the deploy.
         var running: [String: RunningContainer] = [:]
         var keptImages = Produced<KeptImages>(by: "keep-image")
-        /// Per service: the image its name pointed at just before the stop, which `up` must start.
-        var imagesToStart: [String: String] = [:]
+        var stopped = Produced<StoppedServices>(by: "stop")
         var healthy = Produced<HealthyContainers>(by: "wait-healthy")
         var baseline = Produced<Baseline>(by: "baseline")
         var verdict = Produced<ChecksVerdict>(by: "checks")
@@ -97,7 +96,6 @@ public final class Deployer: @unchecked Sendable {
         var progress = StepProgress()
         /// Containers were stopped or replaced.
         var containersTouched: Bool { progress.containersTouched }
-        var stopStarted: [String: ContinuousClock.Instant] = [:]
         var steps: [AuditRecord.Step] = []
 
         /// What ran before the deploy: where a rollback returns.

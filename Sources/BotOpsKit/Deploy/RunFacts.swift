@@ -19,6 +19,14 @@ struct Produced<Value> {
         ifProduced = value
     }
 
+    /// For a fact its step produces service by service: changes what is there (what an earlier
+    /// run of the same step produced, say the deploy's stop before its rollback's), or `empty`.
+    mutating func update(from empty: @autoclosure () -> Value, _ change: (inout Value) -> Void) {
+        var value = ifProduced ?? empty()
+        change(&value)
+        ifProduced = value
+    }
+
     func value() throws -> Value {
         guard let ifProduced else {
             throw Deployer.StepFailure(message: "botops read \(Value.self) before step \(producer) produced it: a botops bug, please report it", refusal: nil)
@@ -78,4 +86,11 @@ struct ChecksVerdict: Equatable {
 struct HealthyContainers {
     var containers: [String: Deployer.RunningContainer] = [:]
     var downtime: [String: Duration] = [:]
+}
+
+/// Produced by `builtin: stop`, service by service: the image each service's name pointed at just
+/// before the stop (which `up` must start), and when its stop began (its downtime's start).
+struct StoppedServices {
+    var imagesToStart: [String: String] = [:]
+    var started: [String: ContinuousClock.Instant] = [:]
 }

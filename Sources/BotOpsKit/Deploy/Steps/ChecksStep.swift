@@ -62,10 +62,12 @@ extension Deployer {
         let deployed = run.services.compactMap { service in healthy[service].map { (service, $0) } }
         guard !deployed.isEmpty else { return }
         let made = run.action == .deploy && !run.rollingBack ? "built" : "restored"
-        let unnoted = deployed.filter { run.imagesToStart[$0.0] == nil }.map(\.1.imageName)
+        // Without a stop step nothing noted the images: each is judged by what its name says now.
+        let imagesToStart = run.stopped.ifProduced?.imagesToStart ?? [:]
+        let unnoted = deployed.filter { imagesToStart[$0.0] == nil }.map(\.1.imageName)
         let now = unnoted.isEmpty ? [:] : try await imageIDs(Array(Set(unnoted)).sorted(), timeout: timeout)
         var expected: [String: String] = [:]
-        for (service, container) in deployed { expected[service] = run.imagesToStart[service] ?? now[container.imageName] }
+        for (service, container) in deployed { expected[service] = imagesToStart[service] ?? now[container.imageName] }
         let stale = deployed.filter { expected[$0.0] != $0.1.imageID }
         guard stale.isEmpty else {
             throw StepFailure(message: stale.map { service, container in
