@@ -106,6 +106,15 @@ public final class Deployer: @unchecked Sendable {
         /// The checkout's revision before the run, for messages and the audit ("" before the preflight).
         var revisionBefore: String { checkoutBefore.ifProduced?.revision ?? "" }
 
+        /// Why nothing vouches for the release the run ends with (nil: every check passed). A
+        /// checks or wait-healthy step that failed under `on_failure: continue` produced nothing:
+        /// the run went on, but the release is unverified, never last-known-good.
+        var unverifiedReason: String? {
+            guard let verdict = verdict.ifProduced else { return "unverified: step \(self.verdict.producer) failed (on_failure: continue)" }
+            if !services.isEmpty, healthy.ifProduced == nil { return "unverified: step \(healthy.producer) failed (on_failure: continue)" }
+            return verdict.unverifiedReason
+        }
+
         /// The one command that puts back what ran before. The deploy moved its target branch, so
         /// naming that branch would run the new revision again: the revision is named instead,
         /// unless the checkout was on another branch, which still names what ran.
@@ -422,7 +431,7 @@ public final class Deployer: @unchecked Sendable {
         let target = run.target ?? previousTarget
         var recordFailure: String?
         do {
-            try await recordRelease(target, verified: run.verdict.value().unverifiedReason == nil)
+            try await recordRelease(target, verified: run.unverifiedReason == nil)
         } catch let error where !(error is CancellationError) {
             recordFailure = String(describing: error)
         }
@@ -433,7 +442,7 @@ public final class Deployer: @unchecked Sendable {
         if let recordFailure {
             emit(.warning("the release runs, but recording it in \(config.deploy.stateDirectory.path)/releases.json failed (\(recordFailure)): rollback --to previous does not know it. Free space on the host, then deploy the same revision again to record it."))
             summary += ": it runs, but it was not recorded as a release (see the warning)."
-        } else if let unverified = try run.verdict.value().unverifiedReason {
+        } else if let unverified = run.unverifiedReason {
             summary += "; \(unverified), so it is not a last-known-good release: rollback --to previous passes over it."
         } else {
             summary += ": all checks pass; it is now the last-known-good release."
@@ -449,7 +458,8 @@ public final class Deployer: @unchecked Sendable {
     private func recordRelease(_ target: Target, verified: Bool) async throws {
         let timeout = Duration.seconds(60)
         let now = Int(Date().timeIntervalSince1970)
-        let deployed = try run.healthy.value().containers
+        // wait-healthy failed under `on_failure: continue`: no container was seen healthy, none is recorded.
+        let deployed = run.healthy.ifProduced?.containers ?? [:]
         let tagged = try await imageIDs(run.services.compactMap { service in
             deployed[service].map { Releases.keptTag(image: $0.imageName, revision: target.revision) }
         }, timeout: timeout)
@@ -489,7 +499,7 @@ public final class Deployer: @unchecked Sendable {
         return try await finishing {
             try await runSteps(hostFilesSteps, request: request) {
                 await appendAudit(auditRecord(result: "success"))
-                return DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): \(try run.verdict.value().unverifiedReason ?? "all checks pass"); no image was built and no container touched.",
+                return DeployOutcome(result: .success, summary: "host files at \((run.target ?? previousTarget).display): \(run.unverifiedReason ?? "all checks pass"); no image was built and no container touched.",
                                      advice: nil, exitCode: .success)
             }
         }

@@ -3,8 +3,8 @@ import HostState
 
 /// A fact one step produces and later steps consume, instead of a field anyone may set. Its
 /// producer calls `produce`; a step that needs it reads `value()`, which fails the step with a
-/// message naming the producer when that step has not run (a playbook or code path reading a fact
-/// before it exists is botops' own bug, never a host state). Messages and the audit, which may be
+/// message naming the producer when that step has not run (a playbook that orders its built-in
+/// steps so, or botops' own bug; never a host state). Messages and the audit, which may be
 /// written before any step ran, read `ifProduced`.
 struct Produced<Value> {
     /// The step that produces the fact, for the message.
@@ -29,7 +29,8 @@ struct Produced<Value> {
 
     func value() throws -> Value {
         guard let ifProduced else {
-            throw Deployer.StepFailure(message: "botops read \(Value.self) before step \(producer) produced it: a botops bug, please report it", refusal: nil)
+            // The parser checks which built-in steps a playbook has, not their order.
+            throw Deployer.StepFailure(message: "botops read \(Value.self) before step \(producer) produced it: the playbook must run 'builtin: \(producer)' before this step (if it does, this is a botops bug: please report it)", refusal: nil)
         }
         return ifProduced
     }
