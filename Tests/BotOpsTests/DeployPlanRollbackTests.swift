@@ -42,6 +42,19 @@ import Testing
         #expect(deployer.run.target == Target(branch: "main", revision: DeployPlanTests.after))
     }
 
+    /// `--no-rollback`: a failure leaves the host as the failed step left it, so no rollback step
+    /// is planned and the notice says so.
+    @Test func withNoRollbackTheDryRunPlansNoRollback() throws {
+        let deployer = try DeployPlanTests().deployer()
+        deployer.run.request = DeployRequest(services: deployer.run.services, ref: nil, command: "botops deploy --dry-run --no-rollback")
+        deployer.run.request?.noRollback = true
+        let events = deployer.plannedDeploy()
+        let started = events.compactMap { if case .stepStarted(let name, _, _) = $0 { name } else { nil } }
+        #expect(started == deployer.deploySteps.map(\.name), "\(started)")
+        let notices = events.compactMap { if case .notice(let text) = $0 { text } else { nil } }
+        #expect(notices.count == 1 && notices[0].hasPrefix("--no-rollback: ") && notices[0].contains("rollback.yml does not run"), "\(notices)")
+    }
+
     @Test func jsonAndTextNameTheRollbackSteps() throws {
         let (_, events) = try plan()
         let json = events.compactMap(JSONEventRenderer().render).map { line in

@@ -32,7 +32,9 @@ extension Deployer {
         let target = run.target.map(\.display) ?? "?"
         let outcome = DeployOutcome(
             result: .planned,
-            summary: "dry run: would deploy \(run.services.joined(separator: ", ")) from \(run.revisionBefore.prefix(12)) to \(target); nothing was changed. On failure, rollback.yml would restore \(previousTarget.display) with the kept image\(run.services.count > 1 ? "s" : "").",
+            summary: "dry run: would deploy \(run.services.joined(separator: ", ")) from \(run.revisionBefore.prefix(12)) to \(target); nothing was changed. "
+                + (request.noRollback ? "On failure, nothing would be rolled back (--no-rollback)."
+                    : "On failure, rollback.yml would restore \(previousTarget.display) with the kept image\(run.services.count > 1 ? "s" : "")."),
             advice: nil, exitCode: .success)
         emit(.finished(outcome))
         return outcome
@@ -42,12 +44,16 @@ extension Deployer {
     /// failure once the checkout moved runs (named as that run names them, "rollback: …"), all
     /// planned by the steps a real run executes.
     func plannedDeploy() -> [DeployEvent] {
+        let deploy = planned(deploySteps, playbook: .deploy)
+        // `--no-rollback`: a failure leaves the host as the failed step left it (`handleFailure`).
+        if run.request?.noRollback == true {
+            return deploy + [.notice("--no-rollback: if a step fails once the checkout has moved, \(rollbackPlaybook.kind.fileName) does not run; the host stays as the failed step left it (exit 5), and the failure names the command that goes back")]
+        }
         let rollback = rollbackSteps(restartContainers: true)
         let beforeStop = rollbackSteps(restartContainers: false).map(\.name)
         let section = DeployEvent.notice(
             "if a step fails once the checkout has moved (the checks, say), \(rollbackPlaybook.kind.fileName) runs back to \(previousTarget.display): "
                 + "\(rollback.map(\.name).joined(separator: ", ")) (without its lock step: the deploy holds the lock; before the containers are touched, only \(beforeStop.joined(separator: ", ")))")
-        let deploy = planned(deploySteps, playbook: .deploy)
         // The rollback's steps plan from its target, as `rollBack` sets it.
         let attempted = run.target
         run.target = previousTarget
