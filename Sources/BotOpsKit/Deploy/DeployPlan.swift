@@ -20,10 +20,12 @@ extension Deployer {
         try await inspectHost(timeout: probeTimeout, requireBranch: request.ref == nil)
         run.running = try await runningContainers(run.services)
         run.target = try await remoteTarget(request.ref ?? config.branch, timeout: probeTimeout)
+        // keep-image's own reading and choice of tags: the rollback shown is the one that would run.
+        let tagged = try await readKeptImages(timeout: probeTimeout)
         var kept = KeptImages()
         for service in run.services {
             if let container = run.running[service] {
-                kept.tags[service] = Releases.keptTag(image: container.imageName, revision: previousTarget.revision)
+                kept.tags[service] = keepingTag(of: service, container, tagged: tagged).tag
             }
         }
         run.keptImages.produce(kept)

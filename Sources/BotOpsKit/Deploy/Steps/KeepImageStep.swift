@@ -23,11 +23,7 @@ extension Deployer {
         } else {
             run.running = try await runningContainers(run.services)
         }
-        let revisionBefore = try run.checkoutBefore.value().revision
-        let tagged = try await taggedImages(extra: run.services.compactMap { service in
-            run.running[service].map { Releases.keptTag(image: $0.imageName, revision: revisionBefore) }
-        }, timeout: timeout)
-        findRunningRelease(tagged: tagged, revisionBefore: revisionBefore)
+        let tagged = try await readKeptImages(timeout: timeout)
         var images = KeptImages()
         // Produced whatever happens below: a tag that failed half-way leaves the ones made before it.
         defer { run.keptImages.produce(images) }
@@ -37,16 +33,15 @@ extension Deployer {
                 emit(.notice("\(service) has no container now: there is no image to keep; a rollback would rebuild it"))
                 continue
             }
+            let (tag, recorded) = keepingTag(of: service, container, tagged: tagged)
             // The running image may be a recorded release already (its tag still naming it): keep that.
-            if let release = run.releases.release(of: service, runningImage: container.imageID, tagged: tagged), tagged[release.image] == container.imageID {
-                images.tags[service] = release.image
-                images.releases[service] = release
-                kept.append(release.image)
+            if let recorded {
+                images.tags[service] = tag
+                images.releases[service] = recorded
+                kept.append(tag)
                 continue
             }
             let revision = previousTarget.revision
-            let tag = Releases.tagToKeep(image: container.imageName, revision: revision, imageID: container.imageID,
-                                         taggedNow: tagged[Releases.keptTag(image: container.imageName, revision: revision)])
             if tag != Releases.keptTag(image: container.imageName, revision: revision) {
                 emit(.notice("\(Releases.keptTag(image: container.imageName, revision: revision)) names another image than the one \(service) runs; it stays as it is, and \(service)'s image is kept as \(tag)"))
             }
@@ -57,6 +52,30 @@ extension Deployer {
             kept.append(tag)
         }
         return kept.isEmpty ? "nothing running to keep" : "kept " + kept.joined(separator: ", ")
+    }
+
+    /// Read-only, before keep-image tags anything (and for the dry run, which shows the same
+    /// tags and rollback target): the image each release tag names, and the recorded release the
+    /// containers run when it is not the checkout's HEAD (`runningRevision`).
+    func readKeptImages(timeout: Duration) async throws -> [String: String] {
+        let revisionBefore = try run.checkoutBefore.value().revision
+        let tagged = try await taggedImages(extra: run.services.compactMap { service in
+            run.running[service].map { Releases.keptTag(image: $0.imageName, revision: revisionBefore) }
+        }, timeout: timeout)
+        findRunningRelease(tagged: tagged, revisionBefore: revisionBefore)
+        return tagged
+    }
+
+    /// The tag keep-image keeps `container`'s image under, and the recorded release it is when it
+    /// is one already (its tag still naming it): otherwise the tag of the revision that ran, or a
+    /// tag of its own when that one names another image.
+    func keepingTag(of service: String, _ container: RunningContainer, tagged: [String: String]) -> (tag: String, recorded: Releases.Release?) {
+        if let release = run.releases.release(of: service, runningImage: container.imageID, tagged: tagged), tagged[release.image] == container.imageID {
+            return (release.image, release)
+        }
+        let revision = previousTarget.revision
+        return (Releases.tagToKeep(image: container.imageName, revision: revision, imageID: container.imageID,
+                                   taggedNow: tagged[Releases.keptTag(image: container.imageName, revision: revision)]), nil)
     }
 
     /// The containers normally run the checkout's HEAD. After an interrupted deploy the checkout
