@@ -241,8 +241,10 @@ struct ReleaseSandboxTests {
             try deploy.replacing(checks, with: checks + "    on_failure: continue\n")
                 .write(to: playbooks.appendingPathComponent("deploy.yml"), atomically: true, encoding: .utf8)
             let config = try sandbox.config(compose: "docker-compose", playbooks: playbooks.path)
-            let release = try await sandbox.commit(on: "main", files: ["weekly_strategy_review.sh": "#!/bin/bash\nexit 1\n"],
-                                                   executable: ["weekly_strategy_review.sh"], message: "a report script that fails")
+            // VERSION too: an image of main's content recorded under this revision would let a later
+            // cached rebuild of main look like this release running (findRunningRelease).
+            let release = try await sandbox.commit(on: "main", files: ["weekly_strategy_review.sh": "#!/bin/bash\nexit 1\n", "VERSION": "continue-unverified\n"],
+                                                   executable: ["weekly_strategy_review.sh"], message: "a report script that fails under on_failure: continue")
             let deployed = try await botops(["deploy", "--config", config, "--service", "sighook"])
             #expect(deployed.termination == .exited(0), "\(deployed.stdoutText)\n\(deployed.stderrText)")
             #expect(deployed.stdoutText.contains("unverified: step checks failed (on_failure: continue), so it is not a last-known-good release"), "\(deployed.stdoutText)")
