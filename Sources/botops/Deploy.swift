@@ -55,6 +55,8 @@ struct Deploy: HostCommand {
     func validate() throws {
         if hostFiles {
             guard service == nil, !all else { throw ValidationError("--host-files deploys no service: drop --service/--all") }
+            // No host-files plan exists: the request would run the real host-files deploy.
+            guard !dryRun else { throw ValidationError("--dry-run plans a service deploy only; --host-files has no dry run (git -C PATH diff shows what it would pull)") }
         } else {
             guard (service != nil) != all else { throw ValidationError("name the services with --service NAME[,NAME…], or pass --all") }
         }

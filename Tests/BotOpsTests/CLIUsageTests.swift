@@ -42,6 +42,14 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: report))
     }
 
+    /// `deploy --host-files` has no dry run: with --dry-run it ran the real host-files deploy
+    /// (the blackout check skipped, as for a dry run). It is a usage error before any connection.
+    @Test func hostFilesDeployRefusesDryRun() async throws {
+        let result = try await BuiltBinary.botops.run(["deploy", "--host-files", "--dry-run", "--host", "root@no-such-host.invalid"], prefix: ["unshare", "-n"] + inEmptyDirectory)
+        #expect(result.termination == .exited(2), "\(result.stdoutText) \(result.stderrText)")
+        #expect(result.stderrText.contains("--host-files has no dry run"), "\(result.stderrText)")
+    }
+
     @Test func unresolvableHostExitsThree() async throws {
         // A private network namespace has no resolver, so the lookup fails here without any traffic.
         let result = try await BuiltBinary.botops.run(["ping", "--host", "root@no-such-host.invalid"], prefix: ["unshare", "-n"] + inEmptyDirectory)

@@ -18,12 +18,13 @@ import Testing
                                 rollbackPlaybook: try Playbook.parse(Playbook.Kind.rollback.builtInText, file: "rollback.yml", kind: .rollback),
                                 runner: LocalHost(), emit: { _ in })
         deployer.run.services = ["sighook", "webhook"]
+        var kept = KeptImages()
         for service in deployer.run.services {
             deployer.run.running[service] = .init(container: "c-\(service)", imageID: "sha256:\(service)", imageName: "bottrader/\(service):latest")
-            deployer.run.kept[service] = "bottrader/\(service):botops-\(Self.before.prefix(12))"
+            kept.tags[service] = "bottrader/\(service):botops-\(Self.before.prefix(12))"
         }
-        deployer.run.revisionBefore = Self.before
-        deployer.run.branchBefore = "main"
+        deployer.run.keptImages.produce(kept)
+        deployer.run.checkoutBefore.produce(CheckoutBefore(branch: "main", revision: Self.before))
         deployer.run.target = Target(branch: "main", revision: Self.after)
         return deployer
     }

@@ -237,6 +237,31 @@ struct DeployCommandTests {
         }
     }
 
+    /// After `deploy --host-files` the checkout is ahead of the release the containers run: a
+    /// failed deploy rolls back to that release, and the dry run shows that target, as keep-image
+    /// reads it, not the checkout's HEAD.
+    @Test func dryRunShowsTheRollbackToTheReleaseTheContainersRun() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config(compose: "docker-compose")
+            // The running image becomes a recorded release of main's head.
+            let recorded = try await botops(["deploy", "--config", config, "--service", "sighook"])
+            #expect(recorded.termination == .exited(0), "\(recorded.stdoutText)\n\(recorded.stderrText)")
+            let running = try await sandbox.checkout().revision
+            let query = try String(contentsOf: DeploySandbox.repositoryRoot.appendingPathComponent("scripts/sandbox-app/queries/weekly_signal_quality.sql"), encoding: .utf8)
+            let ahead = try await sandbox.commit(on: "main", files: ["queries/weekly_signal_quality.sql": query + "-- reviewed\n"], message: "query: reviewed")
+            let hostFiles = try await botops(["deploy", "--host-files", "--config", config])
+            #expect(hostFiles.termination == .exited(0), "\(hostFiles.stdoutText)\n\(hostFiles.stderrText)")
+            #expect(try await sandbox.checkout() == ("main", ahead))
+
+            let result = try await botops(["deploy", "--config", config, "--service", "sighook", "--dry-run"])
+            #expect(result.termination == .exited(0), "\(result.stdoutText)\n\(result.stderrText)")
+            let output = result.stdoutText
+            #expect(output.contains("rollback.yml runs back to main at \(running.prefix(12))"), "\(output)")
+            #expect(output.contains("$ cd /opt/bot && git checkout -q -B main \(running)"), "\(output)")
+            #expect(output.contains("rollback.yml would restore main at \(running.prefix(12))"), "\(output)")
+        }
+    }
+
     @Test func hostFilesDeployPullsScriptsAndQueriesWithoutTouchingContainers() async throws {
         try await DeploySandbox.scenario { sandbox in
             let config = try sandbox.config()

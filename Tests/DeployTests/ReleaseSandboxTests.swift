@@ -227,6 +227,34 @@ struct ReleaseSandboxTests {
         }
     }
 
+    /// A deploy.yml whose checks step says `on_failure: continue`: a failing check lets the deploy
+    /// go on, and its release is recorded unverified (not last-known-good, not a crash after it
+    /// went live), with its success audit line.
+    @Test func aChecksStepThatFailsUnderContinueRecordsAnUnverifiedRelease() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let playbooks = FileManager.default.temporaryDirectory.appendingPathComponent("botops-continue-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: playbooks, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: playbooks) }
+            let checks = "  - name: checks\n    builtin: checks\n    timeout: 5m\n"
+            let deploy = Playbook.Kind.deploy.builtInText
+            #expect(deploy.contains(checks))
+            try deploy.replacing(checks, with: checks + "    on_failure: continue\n")
+                .write(to: playbooks.appendingPathComponent("deploy.yml"), atomically: true, encoding: .utf8)
+            let config = try sandbox.config(compose: "docker-compose", playbooks: playbooks.path)
+            // VERSION too: an image of main's content recorded under this revision would let a later
+            // cached rebuild of main look like this release running (findRunningRelease).
+            let release = try await sandbox.commit(on: "main", files: ["weekly_strategy_review.sh": "#!/bin/bash\nexit 1\n", "VERSION": "continue-unverified\n"],
+                                                   executable: ["weekly_strategy_review.sh"], message: "a report script that fails under on_failure: continue")
+            let deployed = try await botops(["deploy", "--config", config, "--service", "sighook"])
+            #expect(deployed.termination == .exited(0), "\(deployed.stdoutText)\n\(deployed.stderrText)")
+            #expect(deployed.stdoutText.contains("unverified: step checks failed (on_failure: continue), so it is not a last-known-good release"), "\(deployed.stdoutText)")
+            let recorded = try JSONDecoder().decode(Releases.self, from: Data(try await sandbox.sh("cat ~/.botops/releases.json").utf8))
+            #expect(recorded.services["sighook"]?.last?.revision == release && recorded.services["sighook"]?.last?.isVerified == false)
+            let record = try #require(try await sandbox.audit(last: 1).last)
+            #expect(record.result == "success" && record.recordFailed == nil, "\(record)")
+        }
+    }
+
     /// CI and the operator as two ssh users share one state directory through a group; one the
     /// ssh user cannot write is a config error before anything runs.
     @Test func aStateDirectorySharedByAGroupAndOneThatCannotBeWritten() async throws {

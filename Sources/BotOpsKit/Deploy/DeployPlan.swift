@@ -20,28 +20,55 @@ extension Deployer {
         try await inspectHost(timeout: probeTimeout, requireBranch: request.ref == nil)
         run.running = try await runningContainers(run.services)
         run.target = try await remoteTarget(request.ref ?? config.branch, timeout: probeTimeout)
+        // keep-image's own reading and choice of tags: the rollback shown is the one that would run.
+        let tagged = try await readKeptImages(timeout: probeTimeout)
+        var kept = KeptImages()
         for service in run.services {
             if let container = run.running[service] {
-                run.kept[service] = Releases.keptTag(image: container.imageName, revision: previousTarget.revision)
+                kept.tags[service] = keepingTag(of: service, container, tagged: tagged).tag
             }
         }
+        run.keptImages.produce(kept)
 
-        planned(deploySteps, playbook: .deploy).forEach(emit)
+        plannedDeploy().forEach(emit)
         let target = run.target.map(\.display) ?? "?"
         let outcome = DeployOutcome(
             result: .planned,
-            summary: "dry run: would deploy \(run.services.joined(separator: ", ")) from \(run.revisionBefore.prefix(12)) to \(target); nothing was changed. On failure, rollback.yml would restore \(previousTarget.display) with the kept image\(run.services.count > 1 ? "s" : "").",
+            summary: "dry run: would deploy \(run.services.joined(separator: ", ")) from \(run.revisionBefore.prefix(12)) to \(target); nothing was changed. "
+                + (request.noRollback ? "On failure, nothing would be rolled back (--no-rollback)."
+                    : "On failure, rollback.yml would restore \(previousTarget.display) with the kept image\(run.services.count > 1 ? "s" : "")."),
             advice: nil, exitCode: .success)
         emit(.finished(outcome))
         return outcome
     }
 
+    /// The dry run's events from the facts it read: the deploy's steps, then the rollback's that a
+    /// failure once the checkout moved runs (named as that run names them, "rollback: …"), all
+    /// planned by the steps a real run executes.
+    func plannedDeploy() -> [DeployEvent] {
+        let deploy = planned(deploySteps, playbook: .deploy)
+        // `--no-rollback`: a failure leaves the host as the failed step left it (`handleFailure`).
+        if run.request?.noRollback == true {
+            return deploy + [.notice("--no-rollback: if a step fails once the checkout has moved, \(rollbackPlaybook.kind.fileName) does not run; the host stays as the failed step left it (exit 5), and the failure names the command that goes back")]
+        }
+        let rollback = rollbackSteps(restartContainers: true)
+        let beforeStop = rollbackSteps(restartContainers: false).map(\.name)
+        let section = DeployEvent.notice(
+            "if a step fails once the checkout has moved (the checks, say), \(rollbackPlaybook.kind.fileName) runs back to \(previousTarget.display): "
+                + "\(rollback.map(\.name).joined(separator: ", ")) (without its lock step: the deploy holds the lock; before the containers are touched, only \(beforeStop.joined(separator: ", ")))")
+        // The rollback's steps plan from its target, as `rollBack` sets it.
+        let attempted = run.target
+        run.target = previousTarget
+        defer { run.target = attempted }
+        return deploy + [section] + planned(rollback, playbook: .rollback, label: "rollback: ")
+    }
+
     /// The dry run's events for `steps`, in order: each step is asked for the commands it would
     /// run (`DeployStep.plan`), the step a real run executes (`DeployStep.run`) beside it.
-    func planned(_ steps: [PlaybookStep], playbook: Playbook.Kind) -> [DeployEvent] {
+    func planned(_ steps: [PlaybookStep], playbook: Playbook.Kind, label: String = "") -> [DeployEvent] {
         steps.enumerated().flatMap { index, step in
-            [DeployEvent.stepStarted(name: step.name, index: index + 1, total: steps.count)]
-                + step.body.plan(step, playbook: playbook, in: self).map { .planned(step: step.name, command: $0.displayText, changes: $0.changesText) }
+            [DeployEvent.stepStarted(name: label + step.name, index: index + 1, total: steps.count)]
+                + step.body.plan(step, playbook: playbook, in: self).map { .planned(step: label + step.name, command: $0.displayText, changes: $0.changesText) }
         }
     }
 

@@ -64,34 +64,28 @@ public final class Deployer: @unchecked Sendable {
         var action = RunAction.deploy
         var request: DeployRequest?
         var services: [String] = []
-        var sshUser: String?
-        var project: ComposeProject?
-        /// The running database container, read in preflight: its data must stay where it is.
-        var database: RunningDatabase?
+        /// The checkout before the run, and the running stack: produced by the preflight.
+        var checkoutBefore = Produced<CheckoutBefore>(by: "preflight")
+        var sshUser = Produced<String>(by: "preflight")
+        var stack = Produced<RunningStack>(by: "preflight")
         /// Read-only facts fetched while the preflight runs.
         var prefetchedBaseline: Task<VerifyReport, Error>?
         var prefetchedContainers: Task<[String: RunningContainer], Error>?
+        // FIXME: releases, running, runningRevision and target are still free fields several
+        // writers set (preflight, keep-image, the checkout step, the record, `botops rollback`
+        // and the dry run); each should become a `Produced` fact of one step, as the
+        // preflight's, keep-image's, baseline's, stop's, wait-healthy's and the checks' are.
         var releases = Releases()
-        var branchBefore: String?
-        var revisionBefore = ""
         /// The recorded release the containers run, when it is not the checkout's HEAD.
         var runningRevision: String?
         var target: Target?
         /// Per service: the container and image running before the deploy.
         var running: [String: RunningContainer] = [:]
-        var kept: [String: String] = [:]
-        /// Per service: the release its running image is (recorded before, or kept by this run).
-        var keptRelease: [String: Releases.Release] = [:]
-        /// Per service: the image its name pointed at just before the stop, which `up` must start.
-        var imagesToStart: [String: String] = [:]
-        /// Per service: the container and image that passed wait-healthy.
-        var deployed: [String: RunningContainer] = [:]
-        var baselineFailures: Set<CheckID> = []
-        var baselineSkipped: Set<CheckID> = []
-        /// Checks skipped after the deploy: the release is unverified.
-        var skippedAfter: [CheckID] = []
-        /// Checks failing after the deploy that were failing before it too: tolerated, not passed.
-        var failingAfter: [CheckID] = []
+        var keptImages = Produced<KeptImages>(by: "keep-image")
+        var stopped = Produced<StoppedServices>(by: "stop")
+        var healthy = Produced<HealthyContainers>(by: "wait-healthy")
+        var baseline = Produced<Baseline>(by: "baseline")
+        var verdict = Produced<ChecksVerdict>(by: "checks")
         var rollingBack = false
         /// The rollback after a failed deploy is what restores the host: an interruption lets it
         /// run to its end. `botops rollback` stops at a step boundary, as a deploy does.
@@ -102,23 +96,23 @@ public final class Deployer: @unchecked Sendable {
         var progress = StepProgress()
         /// Containers were stopped or replaced.
         var containersTouched: Bool { progress.containersTouched }
-        var stopStarted: [String: ContinuousClock.Instant] = [:]
-        var downtime: [String: Duration] = [:]
         var steps: [AuditRecord.Step] = []
 
         /// What ran before the deploy: where a rollback returns.
         var previousTarget: Target {
-            Target(branch: branchBefore, revision: runningRevision ?? revisionBefore)
+            Target(branch: checkoutBefore.ifProduced?.branch, revision: runningRevision ?? revisionBefore)
         }
 
-        /// Why the checks after the deploy do not vouch for the release (nil: every check passed):
-        /// a check skipped, or one failing as it was before the deploy (tolerated, never passed).
+        /// The checkout's revision before the run, for messages and the audit ("" before the preflight).
+        var revisionBefore: String { checkoutBefore.ifProduced?.revision ?? "" }
+
+        /// Why nothing vouches for the release the run ends with (nil: every check passed). A
+        /// checks or wait-healthy step that failed under `on_failure: continue` produced nothing:
+        /// the run went on, but the release is unverified, never last-known-good.
         var unverifiedReason: String? {
-            func listed(_ ids: [CheckID], _ what: String) -> String? {
-                ids.isEmpty ? nil : "\(ids.count) check\(ids.count == 1 ? "" : "s") \(what) (\(ids.map(\.rawValue).joined(separator: ", ")))"
-            }
-            let reasons = [listed(skippedAfter, "skipped"), listed(failingAfter, "failing as before the deploy")].compactMap { $0 }
-            return reasons.isEmpty ? nil : "unverified: " + reasons.joined(separator: "; ")
+            guard let verdict = verdict.ifProduced else { return "unverified: step \(self.verdict.producer) failed (on_failure: continue)" }
+            if !services.isEmpty, healthy.ifProduced == nil { return "unverified: step \(healthy.producer) failed (on_failure: continue)" }
+            return verdict.unverifiedReason
         }
 
         /// The one command that puts back what ran before. The deploy moved its target branch, so
@@ -454,7 +448,7 @@ public final class Deployer: @unchecked Sendable {
             summary += ": all checks pass; it is now the last-known-good release."
         }
         for service in run.services.sorted() {
-            if let downtime = run.downtime[service] { summary += "\n  \(service) downtime: \(seconds(downtime)) (old container stopped → new one healthy)" }
+            if let downtime = run.healthy.ifProduced?.downtime[service] { summary += "\n  \(service) downtime: \(seconds(downtime)) (old container stopped → new one healthy)" }
         }
         return DeployOutcome(result: .success, summary: summary, advice: nil, exitCode: .success)
     }
@@ -464,16 +458,18 @@ public final class Deployer: @unchecked Sendable {
     private func recordRelease(_ target: Target, verified: Bool) async throws {
         let timeout = Duration.seconds(60)
         let now = Int(Date().timeIntervalSince1970)
+        // wait-healthy failed under `on_failure: continue`: no container was seen healthy, none is recorded.
+        let deployed = run.healthy.ifProduced?.containers ?? [:]
         let tagged = try await imageIDs(run.services.compactMap { service in
-            run.deployed[service].map { Releases.keptTag(image: $0.imageName, revision: target.revision) }
+            deployed[service].map { Releases.keptTag(image: $0.imageName, revision: target.revision) }
         }, timeout: timeout)
         var untag: [String] = []
         var record: [RemoteCommand] = []
         for service in run.services {
-            guard let container = run.deployed[service] else { continue }
+            guard let container = deployed[service] else { continue }
             // The release that ran until now is the newest before this: it must never be the one
             // that drops out (it is what `rollback --to previous` returns to).
-            if let before = run.keptRelease[service], before.revision != target.revision {
+            if let before = run.keptImages.ifProduced?.releases[service], before.revision != target.revision {
                 untag += run.releases.record(before, service: service, keep: config.deploy.keepReleases)
             }
             let tag = Releases.tagToKeep(image: container.imageName, revision: target.revision, imageID: container.imageID,
@@ -578,7 +574,7 @@ public final class Deployer: @unchecked Sendable {
                     do {
                         run.running = try await runningContainers(run.services)
                         let resolved = try await rollbackTarget(request.to)
-                        if resolved.revision != run.revisionBefore {
+                        if resolved.revision != (try run.checkoutBefore.value()).revision {
                             let command = commands.composeConfig(at: resolved.revision, config, timeout: .seconds(120))
                             targetConfig = Task { [runner] in try await runner.run(command) }
                         }
@@ -588,7 +584,7 @@ public final class Deployer: @unchecked Sendable {
                     }
                 }
                 run.target = try target.get()
-                if let target = run.target, target.revision != run.revisionBefore {
+                if let target = run.target, target.revision != (try run.checkoutBefore.value()).revision {
                     try await judgeTarget(target.revision, timeout: .seconds(120), composeToo: true, composeConfig: targetConfig)
                 }
             } catch let failure as StepFailure {
@@ -621,19 +617,19 @@ public final class Deployer: @unchecked Sendable {
     private func rollbackTarget(_ to: String?) async throws -> Target {
         guard let to, to != "previous" else {
             let previous = try await previousRelease()
-            return Target(branch: previous.branch ?? run.branchBefore, revision: previous.revision)
+            return Target(branch: try previous.branch ?? run.checkoutBefore.value().branch, revision: previous.revision)
         }
         guard let local = try await commands.resolveLocal(to, timeout: .seconds(30)).run(on: runner) else {
             throw StepFailure(message: "", refusal: .unknownRevision(to))
         }
-        return Target(branch: local.isBranch ? to : run.branchBefore, revision: local.revision)
+        return Target(branch: local.isBranch ? to : try run.checkoutBefore.value().branch, revision: local.revision)
     }
 
     /// For every service of the run, the last verified release before the one its container runs.
     private func previousRelease() async throws -> Releases.Release {
         let tagged = try await taggedImages(timeout: .seconds(60))
         return try run.releases.previous(of: run.services, running: run.running.mapValues(\.imageID),
-                                         checkout: run.revisionBefore, tagged: tagged)
+                                         checkout: try run.checkoutBefore.value().revision, tagged: tagged)
     }
 
     /// A deployer that only reads the host (no playbook, no events): the gate's preflight and
@@ -653,7 +649,7 @@ public final class Deployer: @unchecked Sendable {
             throw DeployError.hostCommandFailed(step: "rollback", detail: "reading \(config.path) and \(releasesFile) failed: \(probe.shownOutput.prefix(300))")
         }
         try reading.requireGit([.head], path: config.path)
-        run.revisionBefore = reading.head
+        run.checkoutBefore.produce(CheckoutBefore(branch: nil, revision: reading.head))
         run.releases = try reading.releases(file: releasesFile)
         run.running = try await containers
         return try await previousRelease()
@@ -767,13 +763,15 @@ public final class Deployer: @unchecked Sendable {
 
     func auditRecord(result: String, of state: RunState) -> AuditRecord {
         var record = AuditRecord(action: state.action.rawValue, command: state.request?.command ?? "botops", result: result, services: state.services)
-        record.sshUser = state.sshUser
+        record.sshUser = state.sshUser.ifProduced
         record.branch = state.target?.branch
         record.from = state.revisionBefore.isEmpty ? nil : state.previousTarget.revision
         record.to = state.target?.revision
         record.steps = state.steps
-        record.downtimeMS = state.downtime.isEmpty ? nil : state.downtime.mapValues(wholeMilliseconds)
-        record.baselineFailures = state.baselineFailures.isEmpty ? nil : state.baselineFailures.map(\.rawValue).sorted()
+        let downtime = state.healthy.ifProduced?.downtime ?? [:]
+        record.downtimeMS = downtime.isEmpty ? nil : downtime.mapValues(wholeMilliseconds)
+        let baselineFailures = state.baseline.ifProduced?.failures ?? []
+        record.baselineFailures = baselineFailures.isEmpty ? nil : baselineFailures.map(\.rawValue).sorted()
         return record
     }
 

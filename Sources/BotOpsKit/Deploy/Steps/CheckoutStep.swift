@@ -42,11 +42,12 @@ extension Deployer {
         }
         guard var target else { throw DeployError.unknownRevision(ref) }
         // A revision given while on a branch keeps nothing but the commit: the checkout detaches.
-        if target.branch == nil, run.request?.ref == nil { target.branch = run.branchBefore }
+        let before = try run.checkoutBefore.value()
+        if target.branch == nil, run.request?.ref == nil { target.branch = before.branch }
         run.target = target
         if let held = currentHeldLock { held.record(step: step.name, revision: target.revision) }
         let hostFilesOnly = run.action == .deployHostFiles
-        if target.revision == run.revisionBefore && target.branch == run.branchBefore {
+        if target.revision == before.revision && target.branch == before.branch {
             return hostFilesOnly ? "already at \(target.display)" : "already at \(target.display); rebuilding it"
         }
         try await judgeTarget(target.revision, timeout: step.timeout, composeToo: !hostFilesOnly)
@@ -54,7 +55,7 @@ extension Deployer {
         run.checkoutChanged = true
         try await runChecked(commands.checkout(target, timeout: step.timeout), step: step.name)
         if hostFilesOnly { try await runChecked(commands.restoreExecutableModes(timeout: step.timeout), step: step.name) }
-        return "\(run.revisionBefore.prefix(12)) → \(target.display)"
+        return "\(before.revision.prefix(12)) → \(target.display)"
     }
 
     /// Before the checkout moves: the target revision keeps the database's data where the running
@@ -62,7 +63,8 @@ extension Deployer {
     /// `composeConfig`: the revision's `compose config`, when already under way.
     func judgeTarget(_ revision: String, timeout: Duration, composeToo: Bool, composeConfig: Task<RemoteCommandResult, Error>? = nil) async throws {
         async let tracked = runner.run(commands.trackedHostFiles(at: revision, envFile: config.compose.envFile, timeout: timeout))
-        if composeToo, let database = run.database {
+        if composeToo {
+            let database = try run.stack.value().database
             let result = if let composeConfig { try await composeConfig.value } else { try await runner.run(commands.composeConfig(at: revision, timeout: timeout)) }
             guard result.result.termination != .exited(71) else {
                 throw DeployError.databaseDataMoved(container: database.container, file: config.compose.file, revision: revision, running: database.data, target: nil)
@@ -83,7 +85,7 @@ extension Deployer {
     /// `--host-files` deploys only what the host runs itself (the report script, the queries, the
     /// cron entries): a change to anything an image is built from needs `--service`.
     fileprivate func refuseImageChanges(to target: Target, timeout: Duration) async throws {
-        let diff = try await runChecked(commands.changedFiles(from: run.revisionBefore, to: target.revision, timeout: timeout), step: "checkout")
+        let diff = try await runChecked(commands.changedFiles(from: try run.checkoutBefore.value().revision, to: target.revision, timeout: timeout), step: "checkout")
         let hostFiles = [config.checks.reportScript]
         let others = diff.stdout.split(separator: "\n").map(String.init).filter { file in
             !hostFiles.contains(file) && !file.hasPrefix("queries/") && !file.hasPrefix("crontab.d/")

@@ -37,7 +37,9 @@ extension Deployer {
         let failing = report.results.filter { $0.status == .fail }
         // --strict judges the release; a rollback is judged against the state before the deploy.
         let strict = run.request?.strict == true && run.action == .deploy && !run.rollingBack
-        let counted = failing.filter { strict || !run.baselineFailures.contains($0.id) }
+        // A playbook without a baseline step (and `botops rollback`) counts every failure.
+        let before = run.baseline.ifProduced?.failures ?? []
+        let counted = failing.filter { strict || !before.contains($0.id) }
         guard counted.isEmpty else {
             // A check's message may quote the report script's output: the audit gets the ids alone.
             throw StepFailure(message: "check\(counted.count > 1 ? "s" : "") failed: " + counted.map { "\($0.id.rawValue): \($0.message)" }.joined(separator: "; "), refusal: nil,
@@ -45,8 +47,7 @@ extension Deployer {
         }
         try await requireNewImages(timeout: timeout)
         let skipped = report.results.filter { $0.status == .skip }
-        run.skippedAfter = skipped.map(\.id)
-        run.failingAfter = failing.map(\.id)
+        run.verdict.produce(ChecksVerdict(skipped: skipped.map(\.id), failingAsBefore: failing.map(\.id)))
         let known = failing.count
         let verdict = known == 0 ? "all \(report.results.count - skipped.count) checks pass" : "\(report.results.count - known - skipped.count) pass; \(known) failing as before the deploy"
         return verdict + (skipped.isEmpty ? "" : "; unverified: \(skipped.count) check\(skipped.count == 1 ? "" : "s") skipped")
@@ -56,13 +57,17 @@ extension Deployer {
     /// container instead of creating one from that image, and a rollback that did so would say
     /// "rolled back" over the failed release.
     fileprivate func requireNewImages(timeout: Duration) async throws {
-        let deployed = run.services.compactMap { service in run.deployed[service].map { (service, $0) } }
+        // `deploy --host-files` waits for no container: nothing was deployed to judge.
+        let healthy = run.healthy.ifProduced?.containers ?? [:]
+        let deployed = run.services.compactMap { service in healthy[service].map { (service, $0) } }
         guard !deployed.isEmpty else { return }
         let made = run.action == .deploy && !run.rollingBack ? "built" : "restored"
-        let unnoted = deployed.filter { run.imagesToStart[$0.0] == nil }.map(\.1.imageName)
+        // Without a stop step nothing noted the images: each is judged by what its name says now.
+        let imagesToStart = run.stopped.ifProduced?.imagesToStart ?? [:]
+        let unnoted = deployed.filter { imagesToStart[$0.0] == nil }.map(\.1.imageName)
         let now = unnoted.isEmpty ? [:] : try await imageIDs(Array(Set(unnoted)).sorted(), timeout: timeout)
         var expected: [String: String] = [:]
-        for (service, container) in deployed { expected[service] = run.imagesToStart[service] ?? now[container.imageName] }
+        for (service, container) in deployed { expected[service] = imagesToStart[service] ?? now[container.imageName] }
         let stale = deployed.filter { expected[$0.0] != $0.1.imageID }
         guard stale.isEmpty else {
             throw StepFailure(message: stale.map { service, container in

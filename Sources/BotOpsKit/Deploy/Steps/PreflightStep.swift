@@ -21,7 +21,8 @@ extension Deployer {
     fileprivate func preflight(timeout: Duration) async throws -> String? {
         prefetchReadOnlyFacts()
         try await inspectHost(timeout: timeout, requireBranch: run.request?.ref == nil)
-        return "\(commands.compose.program.joined(separator: " ")), checkout clean on \(run.branchBefore ?? "a detached revision") at \(run.revisionBefore.prefix(12))"
+        let checkout = try run.checkoutBefore.value()
+        return "\(commands.compose.program.joined(separator: " ")), checkout clean on \(checkout.branch ?? "a detached revision") at \(checkout.revision.prefix(12))"
     }
 
     /// The baseline checks and the running containers are read-only: they start with the preflight
@@ -41,12 +42,12 @@ extension Deployer {
         async let probe = runner.run(commands.preflightProbe(timeout: timeout))
         let probed = try await runner.run(commands.runningDatabase(config.database.container, timeout: timeout))
         let database = try RunningDatabase.parse(stdout: probed.stdout, stderr: probed.result.stderrText, container: config.database.container)
-        run.database = database
         commands.compose.project = database.project
         async let composeConfig = runner.run(commands.composeConfig(config, timeout: timeout))
         try inspectCheckout(try await probe, requireBranch: requireBranch)
         await meanwhile()
-        try resolveCompose(try await composeConfig, database: database)
+        let project = try resolveCompose(try await composeConfig, database: database, revision: run.checkoutBefore.value().revision)
+        run.stack.produce(RunningStack(database: database, project: project))
     }
 
     /// The checkout is clean, on the configured branch when no `--ref` was given, with free disk;
@@ -61,17 +62,18 @@ extension Deployer {
         case .success(let read):
             reading = read
         }
-        run.sshUser = reading.user
-        warnAboutSeparateState(owner: reading.owner)
+        // Produced as soon as read: the audit of a refusal below names them.
+        if let user = reading.user { run.sshUser.produce(user) }
+        warnAboutSeparateState(owner: reading.owner, user: reading.user)
         try reading.requireGit(GitRead.preflight, path: config.path)
         if !reading.changed.isEmpty {
             throw DeployError.dirtyCheckout(path: config.path, files: reading.changed)
         }
-        run.branchBefore = reading.branch
-        run.revisionBefore = reading.head
-        if requireBranch, run.branchBefore != config.branch {
-            throw run.branchBefore.map { DeployError.wrongBranch(path: config.path, current: $0, target: config.branch) }
-                ?? DeployError.detachedCheckout(path: config.path, revision: run.revisionBefore, target: config.branch)
+        let checkout = CheckoutBefore(branch: reading.branch, revision: reading.head)
+        run.checkoutBefore.produce(checkout)
+        if requireBranch, checkout.branch != config.branch {
+            throw checkout.branch.map { DeployError.wrongBranch(path: config.path, current: $0, target: config.branch) }
+                ?? DeployError.detachedCheckout(path: config.path, revision: checkout.revision, target: config.branch)
         }
         for disk in reading.disk.compactMap({ $0 }) where disk.freeBytes < config.deploy.minFreeDiskBytes {
             throw DeployError.lowDisk(path: disk.mount, freeBytes: disk.freeBytes, neededBytes: config.deploy.minFreeDiskBytes)
@@ -84,14 +86,14 @@ extension Deployer {
 
     /// CI deploying as one user and the operator as another would get two locks and two
     /// histories in their own homes without knowing it.
-    fileprivate func warnAboutSeparateState(owner: String?) {
+    fileprivate func warnAboutSeparateState(owner: String?, user: String?) {
         let state = config.deploy.stateDirectory
-        guard let owner, let user = run.sshUser, owner != user, !state.isShared else { return }
+        guard let owner, let user, owner != user, !state.isShared else { return }
         emit(.notice("the checkout \(config.path) belongs to \(owner), but botops connects as \(user): the lock, the audit and the releases live in \(user)'s \(state.path) (state_dir), so deploys as \(owner) and as \(user) do not see each other. Set state_dir in botops.yml to one directory both share, e.g. /var/lib/botops (group-writable; botops keeps it 2770, its files 660)."))
     }
 
     /// `compose config`: the services asked for exist, and the database keeps its data.
-    fileprivate func resolveCompose(_ result: RemoteCommandResult, database: RunningDatabase) throws {
+    fileprivate func resolveCompose(_ result: RemoteCommandResult, database: RunningDatabase, revision: String) throws -> ComposeProject {
         guard let program = ComposeInvocation.program(for: config.compose.command, stderr: result.result.stderrText) else {
             throw DeployError.composeMissing
         }
@@ -101,14 +103,14 @@ extension Deployer {
             throw DeployError.composeConfigFailed(ComposeInvocation.failureText(result.result.stderrText))
         }
         let project = try ComposeProject.parse(result.stdout)
-        run.project = project
         let unknown = run.services.filter { project.services[$0] == nil }
         if !unknown.isEmpty {
             throw DeployError.unknownService(names: unknown, known: project.serviceNames)
         }
-        try database.judge(project, file: config.compose.file, revision: run.revisionBefore)
+        try database.judge(project, file: config.compose.file, revision: revision)
         if let database = project.databaseService(container: config.database.container), run.services.contains(database.name) {
             throw StepFailure(message: "", refusal: .unknownService(names: [database.name + " (the database is never redeployed by botops)"], known: project.serviceNames.filter { $0 != database.name }))
         }
+        return project
     }
 }

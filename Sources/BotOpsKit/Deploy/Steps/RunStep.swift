@@ -25,9 +25,9 @@ extension Deployer {
         ]
         if let service {
             values[.service] = [service]
-            let image = run.running[service]?.imageName ?? run.project?.services[service]?.image ?? ""
+            let image = run.running[service]?.imageName ?? run.stack.ifProduced?.project.services[service]?.image ?? ""
             values[.image] = [image]
-            values[.keptImage] = [run.kept[service] ?? ""]
+            values[.keptImage] = [run.keptImages.ifProduced?.tags[service] ?? ""]
         }
         return values
     }

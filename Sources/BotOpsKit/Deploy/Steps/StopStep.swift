@@ -14,7 +14,7 @@ struct StopStep: DeployStep {
         let run = deployer.run
         return run.services.compactMap { service in
             run.running[service].map {
-                deployer.commands.stop(service, container: $0.container, grace: run.project?.services[service]?.stopGracePeriod ?? .seconds(10),
+                deployer.commands.stop(service, container: $0.container, grace: run.stack.ifProduced?.project.services[service]?.stopGracePeriod ?? .seconds(10),
                                        timeout: deployer.stopTimeout(step))
             }
         }
@@ -24,7 +24,7 @@ struct StopStep: DeployStep {
 extension Deployer {
     /// The stop step's timeout for the services of this run (see `DeployCommands.stopTimeout`).
     func stopTimeout(_ step: PlaybookStep) -> Duration {
-        DeployCommands.stopTimeout(playbook: step.timeout, graces: run.services.compactMap { run.project?.services[$0]?.stopGracePeriod })
+        DeployCommands.stopTimeout(playbook: step.timeout, graces: run.services.compactMap { run.stack.ifProduced?.project.services[$0]?.stopGracePeriod })
     }
 
     /// Just before the stop, after the build (a deploy) or restore-image (a rollback): the image
@@ -33,10 +33,12 @@ extension Deployer {
     /// against what `up` was given, not against whatever the name says later.
     fileprivate func noteImagesToStart(timeout: Duration) async throws {
         let names = run.services.compactMap { service in
-            (run.running[service]?.imageName ?? run.project?.services[service]?.image).map { (service, $0) }
+            (run.running[service]?.imageName ?? run.stack.ifProduced?.project.services[service]?.image).map { (service, $0) }
         }
         let idOf = try await imageIDs(Array(Set(names.map(\.1))).sorted(), timeout: timeout)
-        for (service, name) in names { run.imagesToStart[service] = idOf[name] }
+        run.stopped.update(from: StoppedServices()) { stopped in
+            for (service, name) in names { stopped.imagesToStart[service] = idOf[name] }
+        }
     }
 
     /// Stops each service, timing it: a stop that used the whole grace period and ended in SIGKILL
@@ -47,9 +49,9 @@ extension Deployer {
         var notes: [String] = []
         for service in run.services {
             guard let container = containers[service] else { continue }
-            let grace = run.project?.services[service]?.stopGracePeriod ?? .seconds(10)
+            let grace = run.stack.ifProduced?.project.services[service]?.stopGracePeriod ?? .seconds(10)
             let start = clock.now
-            run.stopStarted[service] = start
+            run.stopped.update(from: StoppedServices()) { $0.started[service] = start }
             try await runChecked(commands.stop(service, container: container.container, grace: grace, timeout: timeout), step: "stop")
             let took = clock.now - start
             let state = try await runner.run(commands.exitState(container.container, timeout: timeout))

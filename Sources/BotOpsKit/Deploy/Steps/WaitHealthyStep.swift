@@ -45,9 +45,12 @@ extension Deployer {
             let elapsed = clock.now - start
             switch tracker.observe(observations, elapsed: elapsed) {
             case .healthy:
-                run.deployed = containers
-                for (service, ready) in tracker.firstReady {
-                    if let stopped = run.stopStarted[service] { run.downtime[service] = start + ready - stopped }
+                let stopped = run.stopped.ifProduced?.started ?? [:]
+                run.healthy.update(from: HealthyContainers()) { healthy in
+                    healthy.containers = containers
+                    for (service, ready) in tracker.firstReady {
+                        if let stopped = stopped[service] { healthy.downtime[service] = start + ready - stopped }
+                    }
                 }
                 return "healthy and stable for \(seconds(config.health.stableFor))"
             case .failed(let service, let reason):
