@@ -83,11 +83,14 @@ struct TransportFaultTests {
     }
 
     @Test func aChannelClosedWithoutExitStatusIsNotExitZero() async throws {
-        let server = try await TestSSHServer.start(hostKeys: [.ed25519], options: ["ChannelTimeout session:command=1"])
+        // sshd closes a command channel idle this long without sending an exit status. Long enough
+        // that `exit 7` is never idle that long while it starts on a loaded machine (at 1 s, it was
+        // once: CI's parallel phase saw it dropped too).
+        let server = try await TestSSHServer.start(hostKeys: [.ed25519], options: ["ChannelTimeout session:command=5"])
         defer { server.stop() }
         let connection = try await connect(server)
         try await connection.closing {
-            let dropped = try await connection.run("sleep 4", timeout: .seconds(20))
+            let dropped = try await connection.run("sleep 15", timeout: .seconds(60))
             #expect(dropped.termination == .noExitStatus)
             #expect(!dropped.succeeded)
             #expect(dropped.termination.shellStatus == 255)
