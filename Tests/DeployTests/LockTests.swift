@@ -65,6 +65,8 @@ struct LockTests {
             let client = shellCommand(["ssh", "-F", sandbox.sshConfig, sandbox.alias, script])
             let started = try await LocalHost().run("\(client) > /dev/null 2>&1 & echo $!")
             let clientPID = started.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            // Killed on every way out: a client left running would hold the lock after the test.
+            defer { if let pid = pid_t(clientPID) { kill(pid, SIGKILL) } }
             var status = try await lock(host).status()
             // Until the record is written: the holder's pid goes first, its record after.
             for _ in 0..<100 {
