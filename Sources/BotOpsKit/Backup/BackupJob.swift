@@ -62,7 +62,7 @@ public struct BackupJob: Sendable {
         if let checkout = facts["inside"] {
             throw BackupError.insideCheckout(directory: scripts.directory.path, checkout: checkout)
         }
-        let free = Int64(facts["free"] ?? "") ?? 0, last = Int64(facts["last"] ?? "") ?? 0
+        let free = FreeDisk.parse(facts["free"])?.freeBytes ?? 0, last = Int64(facts["last"] ?? "") ?? 0
         let needed = settings.minFreeDiskBytes + last
         if free < needed {
             throw BackupError.lowDisk(directory: facts["dir"] ?? scripts.directory.path, freeBytes: free, neededBytes: needed)
