@@ -76,4 +76,16 @@ struct HostProbeRuleTests {
             #expect(!regexes.contains { other.contains($0) }, "\(other)")
         }
     }
+
+    /// The database container's state (gate word, health, start time) has one template and one
+    /// parser, verify's: status and gate read it there, not through a state template of their own.
+    @Test func theDatabaseContainersStateIsReadByOneProbe() throws {
+        #expect(try Self.files(matching: [#"\.State\.Paused"#, #"json \.State\}\}"#]) == ["Sources/Checks/ContainerState.swift"])
+    }
+
+    /// The compose project label has one reader (`ComposeProjectLabel`), for the database's probe
+    /// and recover's look at the services' containers.
+    @Test func theComposeProjectLabelIsReadByOneProbe() throws {
+        #expect(try Self.files(matching: [#"Config\.Labels[^\n]*compose\.project"#, #"\["com\.docker\.compose\.project"\]"#]) == ["Sources/BotOpsKit/Deploy/DatabaseVolume.swift"])
+    }
 }

@@ -71,7 +71,7 @@ public struct StatusReader: Sendable {
             container(service, running[service], observed: observed, releases: checkoutFacts.releases.services[service] ?? [],
                       idOfTag: idOfTag, now: facts.now)
         }
-        let database = databaseContainer(try? ContainerState.parse(sections: sections, now: facts.now))
+        let database = Self.databaseContainer(config.database.container, try? ContainerState.parse(sections: sections, now: facts.now))
 
         let lockStatus: HostStatus.Lock
         switch try await lock {
@@ -185,12 +185,12 @@ public struct StatusReader: Sendable {
 extension StatusReader {
     /// The database container as status shows it; missing when docker could not inspect it (or
     /// the probe said nothing botops can read).
-    func databaseContainer(_ state: ContainerState?) -> HostStatus.Container {
+    static func databaseContainer(_ name: String, _ state: ContainerState?) -> HostStatus.Container {
         guard let state, state.inspectError == nil else {
-            return HostStatus.Container(service: config.database.container, state: "missing", lastVerified: false)
+            return HostStatus.Container(service: name, state: "missing", lastVerified: false)
         }
         return HostStatus.Container(
-            service: config.database.container, container: String(state.id.prefix(12)), state: state.status, health: state.health,
+            service: name, container: String(state.id.prefix(12)), state: state.status, health: state.health,
             uptimeSeconds: state.status == "running" ? state.uptimeSeconds : nil, restarts: state.restarts, lastVerified: false)
     }
 }
