@@ -9,15 +9,7 @@ import Testing
 @Suite struct FreeDiskTests {
     /// Runs `script` with `fakeDF` (a shell function body) as `df` when given; returns stdout.
     func run(_ script: ShellScript, fakeDF: String? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", (fakeDF.map { "df() {\n\($0)\n}\n" } ?? "") + script.text]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try localShellOutput((fakeDF.map { "df() {\n\($0)\n}\n" } ?? "") + script.text)
     }
 
     @Test func theRealDfIsRead() throws {
