@@ -13,11 +13,16 @@ public struct FreeDisk: Sendable, Equatable {
     /// One line, `[LABEL ]KILOBYTES MOUNT` (`parse` reads it without its label), for the disk
     /// holding `path` (a shell word, so it may expand), or none when df cannot read it. `-P` keeps
     /// a disk on one line, `-k` counts 1024-byte blocks everywhere; a mount point's spaces are
-    /// kept (df prints it last). `label` is a plain word (a key of its caller's `KEY VALUE` lines).
+    /// kept (df prints it last), and a device name's do not shift the counts. `label` is a plain
+    /// word (a key of its caller's `KEY VALUE` lines).
     public static func script(_ path: ShellScript, label: String? = nil) -> ShellScript {
         precondition(label?.allSatisfy { $0.isLetter || $0 == "-" || $0 == "_" } != false, "a label is a plain word")
         let prefix = label.map { "\"\($0) \" " } ?? ""
-        let awk = "NR == 2 { m = $6; for (i = 7; i <= NF; i++) m = m \" \" $i; print \(prefix)$4 \" \" m }"
+        // The capacity (`N%` after three counts) places the others: a device name may hold
+        // spaces too (a CIFS share), and `$4` is then the used count. None found: no line.
+        let counts = "$(c-1) ~ /^-?[0-9]+$/ && $(c-2) ~ /^[0-9]+$/ && $(c-3) ~ /^[0-9]+$/"
+        let awk = "NR == 2 { for (c = 5; c < NF; c++) if ($c ~ /^[0-9]+%$/ && \(counts)) break; if (c >= NF) exit;"
+            + " m = $(c+1); for (i = c+2; i <= NF; i++) m = m \" \" $i; print \(prefix)$(c-1) \" \" m }"
         return "df -Pk \(path) 2>/dev/null | awk \(awk)"
     }
 

@@ -26,6 +26,19 @@ import Testing
         #expect(FreeDisk.parse("1000 /mnt/my bot disk") == FreeDisk(mount: "/mnt/my bot disk", freeBytes: 1_024_000))
     }
 
+    /// A device name with spaces (a CIFS share `//nas/bot backups`, a tmpfs mounted from "my dev")
+    /// shifts every field: `$4` is then the used count, and a full disk read as roomy let a backup
+    /// fill it. The counts are found left of the capacity column. (GNU df 9.1 prints such a line.)
+    @Test func aDeviceNameWithSpacesIsReadByItsCapacityColumn() throws {
+        let df = #"printf 'Filesystem 1024-blocks Used Available Capacity Mounted on\n//nas/bot backups 2000000 1999000 1000 100%% /mnt/bot backups\n'"#
+        #expect(try run(FreeDisk.script("x", label: "free"), fakeDF: df) == "free 1000 /mnt/bot backups\n")
+        let mountLikeACount = #"printf 'Filesystem 1024-blocks Used Available Capacity Mounted on\nmy dev 10240 0 10240 0%% /mnt/1 2 3 4%%\n'"#
+        #expect(try run(FreeDisk.script("x"), fakeDF: mountLikeACount) == "10240 /mnt/1 2 3 4%\n")
+        // No capacity column after three counts: no line, never a guess.
+        let unknown = #"printf 'Filesystem 1024-blocks Used Available Capacity Mounted on\nnone - - - - /x\n'"#
+        #expect(try run(FreeDisk.script("x"), fakeDF: unknown) == "")
+    }
+
     /// df that cannot read the path prints no line, never a line read as 0 bytes free somewhere.
     @Test func aPathDfCannotReadPrintsNoLine() throws {
         #expect(try run(FreeDisk.script("/nonexistent/botops-free-disk")) == "")
