@@ -143,6 +143,20 @@ import Testing
         #expect(script.contains("docker image inspect") && script.contains("No such volume"))
     }
 
+    /// The database container's name reaches status's command only in `ContainerState.script`
+    /// (verify's template and parser): status once put it on the services' `docker inspect` with
+    /// deploy's state template and took the first state that was no service's for the db's.
+    @Test func statusAsksDockerForTheDatabaseOnlyThroughTheOneProbe() throws {
+        var config = try BotOpsConfig.parse("host: h\n", file: "botops.yml")
+        config.database.container = "botops-db-under-test"
+        let reader = StatusReader(config: config, runner: LocalHost(), entries: [], localVersion: "x")
+        let marker = SectionMarker()
+        let command = reader.containersAndStates(marker: marker).script.text
+        let probe = ContainerState.script(container: config.database.container, marker: marker).text
+        #expect(command.contains(probe), "\(command)")
+        #expect(!command.replacing(probe, with: "").contains(config.database.container), "\(command)")
+    }
+
     /// Status shows the database container from verify's reading of it (`ContainerState`).
     @Test func theDatabaseIsShownFromTheOneReadingOfItsState() throws {
         let marker = SectionMarker()

@@ -79,6 +79,8 @@ struct HostProbeRuleTests {
 
     /// The database container's state (gate word, health, start time) has one template and one
     /// parser, verify's: status and gate read it there, not through a state template of their own.
+    /// Text alone cannot see the db's name given to deploy's service-state template (status did
+    /// that): `StatusParsingTests.statusAsksDockerForTheDatabaseOnlyThroughTheOneProbe` does.
     @Test func theDatabaseContainersStateIsReadByOneProbe() throws {
         #expect(try Self.files(matching: [#"\.State\.Paused"#, #"json \.State\}\}"#]) == ["Sources/Checks/ContainerState.swift"])
     }
