@@ -54,9 +54,14 @@ public struct RunningDatabase: Sendable, Equatable {
     public var running = true
 
     /// The data directory's path inside `data` ("" when mounted at the data directory itself).
-    public var dataSubdirectory: String {
-        guard let mountPoint, dataDirectory.count > mountPoint.count else { return "" }
-        return String(normalised(dataDirectory).dropFirst(mountPoint == "/" ? 1 : mountPoint.count + 1))
+    public var dataSubdirectory: String { Self.subdirectory(dataDirectory, under: mountPoint) }
+
+    /// `dataDirectory`'s path inside the mount at `mountPoint` (normalised, holding it): "" at
+    /// the mount itself or without one.
+    static func subdirectory(_ dataDirectory: String, under mountPoint: String?) -> String {
+        let path = normalised(dataDirectory)
+        guard let mountPoint, path.count > mountPoint.count else { return "" }
+        return String(path.dropFirst(mountPoint == "/" ? 1 : mountPoint.count + 1))
     }
 
     static let defaultDataDirectory = "/var/lib/postgresql/data"
@@ -115,9 +120,9 @@ public struct RunningDatabase: Sendable, Equatable {
         }
         // PGDATA set in the env file is not in `compose config`'s output; the running value holds then.
         let targetDirectory = service.dataDirectory ?? dataDirectory
-        let holder = Self.containing(targetDirectory, in: Array(service.mounts.keys))
-        let target = holder.flatMap { holder in service.mounts.first { normalised($0.key) == holder } }
-            .map { compose.resolve($0.value, project: project ?? "") } ?? DataMount.none
+        let held = service.mount(holding: targetDirectory)
+        let holder = held?.point
+        let target = held.map { compose.resolve($0.mount, project: project ?? "") } ?? DataMount.none
         // The same volume is not enough: the cluster must be at the same path inside it.
         let sameDirectory = normalised(targetDirectory) == normalised(dataDirectory)
             && (holder == nil || holder == normalised(mountPoint ?? dataDirectory))
@@ -128,14 +133,24 @@ public struct RunningDatabase: Sendable, Equatable {
     }
 
     /// The longest of `mountPoints` that holds `path` (itself or a directory above it), normalised.
-    private static func containing(_ path: String, in mountPoints: [String]) -> String? {
+    fileprivate static func containing(_ path: String, in mountPoints: [String]) -> String? {
         let path = normalised(path)
         return mountPoints.map(normalised).filter { $0 == path || path.hasPrefix($0 == "/" ? "/" : $0 + "/") }.max { $0.count < $1.count }
     }
 
-    private static func normalised(_ path: String) -> String {
+    fileprivate static func normalised(_ path: String) -> String {
         path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 
     private func normalised(_ path: String) -> String { Self.normalised(path) }
+}
+
+extension ComposeProject.Service {
+    /// The mount holding `dataDirectory` (the longest mount point at or above it, normalised):
+    /// where the database's data is, for deploy's judge and for recover when the container is gone.
+    func mount(holding dataDirectory: String) -> (point: String, mount: ComposeProject.Mount)? {
+        guard let point = RunningDatabase.containing(dataDirectory, in: Array(mounts.keys)),
+              let held = mounts.first(where: { RunningDatabase.normalised($0.key) == point }) else { return nil }
+        return (point, held.value)
+    }
 }

@@ -319,10 +319,11 @@ public struct Recoverer: Sendable {
         guard result.succeeded, let project = try? ComposeProject.parse(result.stdout),
               let service = project.databaseService(container: config.database.container) else { return }
         diagnosis.databaseService = service.name
-        let mount = service.mounts[service.dataDirectory ?? RunningDatabase.defaultDataDirectory]
-            ?? service.mounts.first { (service.dataDirectory ?? RunningDatabase.defaultDataDirectory).hasPrefix($0.key.hasSuffix("/") ? $0.key : $0.key + "/") }?.value
+        // Found as deploy finds it; the cluster is looked for at the data directory's path in it.
+        let dataDirectory = service.dataDirectory ?? RunningDatabase.defaultDataDirectory
+        let held = service.mount(holding: dataDirectory)
         let projectName = diagnosis.project ?? Self.derivedProject(config.path)
-        guard let mount, case .volume(let name) = project.resolve(mount, project: projectName) else {
+        guard let held, case .volume(let name) = project.resolve(held.mount, project: projectName) else {
             diagnosis.facts.volumeState = .unknown("the compose service \(service.name) keeps its data on no named volume")
             return
         }
@@ -331,12 +332,12 @@ public struct Recoverer: Sendable {
             diagnosis.facts.volumeState = .unknown("the compose service \(service.name) names no image")
             return
         }
-        let check = try await runner.run(RecoverFacts.volumeCheck(name, image: image))
+        let check = try await runner.run(RecoverFacts.volumeCheck(name, image: image, subdirectory: RunningDatabase.subdirectory(dataDirectory, under: held.point)))
         diagnosis.facts.volumeState = RecoverFacts.VolumeState.parse(check.stdout.split(separator: "\n").last.map(String.init) ?? "")
         // With no container left to name the stack's project, the volume's name is compose's guess
         // from the checkout's directory: a volume of the same compose key in another project (the
         // stack brought up as bottrader-aws from a checkout named otherwise) is not "gone".
-        if diagnosis.facts.volumeState == .missing, diagnosis.project == nil, case .volume(let key) = mount,
+        if diagnosis.facts.volumeState == .missing, diagnosis.project == nil, case .volume(let key) = held.mount,
            let declared = project.volumes[key], declared.name == nil, !declared.external {
             let others = try await runner.run(RemoteCommand(
                 "docker volume ls --filter label=com.docker.compose.volume=\(key) --format '{{.Name}} (compose project {{.Label \"com.docker.compose.project\"}})'",
