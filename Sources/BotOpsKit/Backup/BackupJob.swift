@@ -30,7 +30,7 @@ public enum BackupError: Error, Equatable, CustomStringConvertible, ExitCodeProv
         case let .lowDisk(directory, free, needed):
             return "refused: \(formatBytes(free)) free on the disk of \(directory), a backup needs \(formatBytes(needed)) (backup.min_free_disk plus the last dump's size); filling that disk can stop PostgreSQL. Free space, or lower backup.min_free_disk."
         case let .diskUnreadable(directory):
-            return "refused: df printed no free space for the disk of \(directory), so botops cannot tell whether a dump fits there. Run df -Pk \(shellQuote(directory)) on the host to see why."
+            return "refused: df printed no free space for the disk of \(directory), so botops cannot tell whether a dump fits there. Run df -h \(shellQuote(directory)) on the host to see why."
         case let .dumpFailed(detail):
             return "backup failed, nothing was kept: \(detail)"
         case let .verificationFailed(id, problems):
