@@ -2,20 +2,25 @@ import Foundation
 import HostCommands
 import Remote
 
-/// The database container as `docker inspect` sees it.
-struct ContainerState: Sendable, Equatable {
+/// The database container as `docker inspect` sees it: the one reading of its state, health,
+/// start time and restarts, for verify's db-running and gate, and for status.
+public struct ContainerState: Sendable, Equatable {
     /// Nil when the container exists; otherwise docker's explanation.
-    var inspectError: String?
+    public var inspectError: String?
     /// `ok`, or the state that keeps the database from answering: `paused`, `restarting`, `dead`,
     /// `oom-killed`, `unhealthy`, or docker's status when not running (`exited`, `created`, …).
-    var gate = ""
-    var status = ""
+    public var gate = ""
+    /// The container's full id.
+    public var id = ""
+    public var status = ""
     /// "healthy", "starting", "unhealthy", or nil without a healthcheck.
-    var health: String?
-    var startedAt: Int?
-    var now: Int
+    public var health: String?
+    public var startedAt: Int?
+    public var restarts = 0
+    /// The host's clock when it was read.
+    public var now: Int
 
-    var uptimeSeconds: Int? { startedAt.map { max(0, secondsBetween($0, now)) } }
+    public var uptimeSeconds: Int? { startedAt.map { max(0, secondsBetween($0, now)) } }
 
     /// The one definition of "the database container can serve", as a docker template, so that
     /// db-running judges it and the report run checks it on the host the same way. Docker says
@@ -31,34 +36,41 @@ struct ContainerState: Sendable, Equatable {
         "docker inspect --type container --format \(shellQuote(gateTemplate)) -- \(shellQuote(container))"
     }
 
-    /// The probe: `docker inspect` of the database container (gate word and state) and the clock.
+    /// `docker inspect` of `container` (gate word, restarts, id and state), in sections `db-status`
+    /// (its exit status) and `db-state` (what it printed), for a probe of its caller's with the
+    /// host's clock. `.ID`, not `.Id`: the template must run on docker's typed container, where
+    /// `{{if .State.Health}}` works without a healthcheck (see `DeployCommands.stateFormat`).
+    public static func script(container: String, marker: SectionMarker) -> ShellScript {
+        """
+        state=$(docker inspect --type container --format \(gateTemplate + " {{.RestartCount}} {{.ID}} {{json .State}}") -- \(container) 2>&1); status=$?
+        \(marker.start("db-status")); echo $status
+        \(marker.start("db-state")); printf '%s\\n' "$state"
+        """
+    }
+
+    /// The probe of verify: `script` and the host's clock.
     static func probe(_ settings: CheckSettings, marker: SectionMarker) -> HostProbe<ContainerState> {
         let name = settings.databaseContainer
-        let command = RemoteCommand("""
-            state=$(docker inspect --type container --format \(gateTemplate + " {{json .State}}") -- \(name) 2>&1); status=$?
-            \(marker.start("status")); echo $status
-            \(HostClock.section(marker))
-            \(marker.start("state")); printf '%s\\n' "$state"
-            """, timeout: settings.commandTimeout)
+        let command = RemoteCommand(.lines([script(container: name, marker: marker), HostClock.section(marker)]), timeout: settings.commandTimeout)
         return HostProbe("docker inspect of \(name)", command) { result in
-            try parse(result, marker: marker)
+            let sections = marker.split(result.stdoutText)
+            return try parse(sections: sections, now: try HostClock.parse(sections: sections))
         }
     }
 
-    static func parse(_ result: CommandResult, marker: SectionMarker) throws -> ContainerState {
-        let sections = marker.split(result.stdoutText)
-        guard let status = sections["status"]?.first.flatMap({ Int($0) }) else {
+    /// `script`'s sections, the clock read beside them being `now`.
+    public static func parse(sections: [String: [String]], now: Int) throws -> ContainerState {
+        guard let status = sections["db-status"]?.first.flatMap({ Int($0) }) else {
             throw UnreadableOutput("no exit status")
         }
-        let now = try HostClock.parse(sections: sections)
-        let state = (sections["state"] ?? []).joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        let state = (sections["db-state"] ?? []).joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
         if status != 0 {
             return ContainerState(inspectError: state.isEmpty ? "docker inspect exited \(status)" : state, now: now)
         }
         return try parse(state, now: now)
     }
 
-    /// Parses `GATE {json State}`.
+    /// Parses `GATE RESTARTS ID {json State}`.
     static func parse(_ line: String, now: Int) throws -> ContainerState {
         struct State: Decodable {
             struct Health: Decodable { var Status: String }
@@ -66,12 +78,12 @@ struct ContainerState: Sendable, Equatable {
             var StartedAt: String
             var Health: Health?
         }
-        let parts = line.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, let state = try? JSONDecoder().decode(State.self, from: Data(parts[1].utf8)) else {
-            throw UnreadableOutput("not a gate word and a JSON state")
+        let parts = line.split(separator: " ", maxSplits: 3).map(String.init)
+        guard parts.count == 4, let restarts = Int(parts[1]), let state = try? JSONDecoder().decode(State.self, from: Data(parts[3].utf8)) else {
+            throw UnreadableOutput("not a gate word, a restart count, an id and a JSON state")
         }
-        return ContainerState(gate: String(parts[0]), status: state.Status, health: state.Health?.Status,
-                              startedAt: parseUTC(state.StartedAt), now: now)
+        return ContainerState(gate: parts[0], id: parts[2], status: state.Status, health: state.Health?.Status,
+                              startedAt: parseUTC(state.StartedAt), restarts: restarts, now: now)
     }
 }
 

@@ -21,15 +21,14 @@ import Testing
         ("status", []), ("status-git", ["0"]),
         ("branch", ["main"]), ("branch-git", ["0"]),
         ("head", ["0123456789abcdef0123456789abcdef01234567"]), ("head-git", ["0"]),
-        ("disk", ["1048576 /var/lib/docker", "2048 /opt/my bot"]),
+        ("disk", ["docker-root 1048576 /var/lib/docker", "checkout 2048 /opt/my bot"]),
         ("releases", ["{}"]),
     ]
 
     @Test func aCleanCheckoutReadsAsItIs() throws {
         let reading = try read(Self.clean).get()
         #expect(reading.user == "bot" && reading.branch == "main" && reading.changed.isEmpty)
-        #expect(reading.disk == [CheckoutReading.DiskFree(line: "1048576 /var/lib/docker"), CheckoutReading.DiskFree(line: "2048 /opt/my bot")])
-        #expect(reading.disk.last??.mount == "/opt/my bot" && reading.disk.last??.freeBytes == 2048 * 1024)
+        #expect(reading.disk == [.dockerRoot: FreeDisk(mount: "/var/lib/docker", freeBytes: 1048576 * 1024), .checkout: FreeDisk(mount: "/opt/my bot", freeBytes: 2048 * 1024)])
         try reading.requireGit(GitRead.preflight, path: "/opt/bot")
         let facts = CheckoutFacts.parse(output(Self.clean), termination: .exited(0), marker: marker, releasesFile: "r")
         #expect(facts.checkout.clean && facts.checkout.revision == "0123456789abcdef0123456789abcdef01234567")
@@ -84,13 +83,20 @@ import Testing
 
     @Test func diskLinesBotopsCannotReadAreSkippedNeverWrapped() throws {
         var sections = Self.clean
-        sections[8] = ("disk", ["99999999999999999999 /", "9223372036854775807 /huge", "abc /x", "", "-1 /negative"])
+        sections[8] = ("disk", ["docker-root 99999999999999999999 /", "checkout 9223372036854775807 /huge", "docker-root abc /x", "", "checkout", "other 1 /", "checkout -1 /negative"])
         let reading = try read(sections).get()
-        #expect(reading.disk.count == 5)
-        #expect(reading.disk.prefix(4).allSatisfy { $0 == nil })
-        #expect(reading.disk[4]?.freeBytes == -1024)
-        // Status names the lines by their place, a skipped one included.
+        #expect(reading.disk == [.checkout: FreeDisk(mount: "/negative", freeBytes: -1024)])
+        sections[8] = ("disk", ["docker-root 99999999999999999999 /", "checkout 9223372036854775807 /huge"])
         #expect(CheckoutFacts.parse(output(sections), termination: .exited(0), marker: marker, releasesFile: "r").disk.isEmpty)
+    }
+
+    /// df cannot read the docker root (no docker, say): the checkout's disk is still named the
+    /// checkout's. (Status once named disks by their place and showed it as the docker root's.)
+    @Test func aDiskDfCouldNotReadLeavesTheOthersNamed() throws {
+        var sections = Self.clean
+        sections[8] = ("disk", ["checkout 2048 /opt"])
+        let facts = CheckoutFacts.parse(output(sections), termination: .exited(0), marker: marker, releasesFile: "r")
+        #expect(facts.disk == [HostStatus.Disk(name: "checkout", mount: "/opt", freeBytes: 2048 * 1024)])
     }
 
     @Test func unreadableReleaseRecordsAreRefusedNamingTheFile() throws {

@@ -142,4 +142,35 @@ import Testing
         let script = RecoverFacts.volumeCheckFunction.text
         #expect(script.contains("docker image inspect") && script.contains("No such volume"))
     }
+
+    /// The database container's name reaches status's command only in `ContainerState.script`
+    /// (verify's template and parser): status once put it on the services' `docker inspect` with
+    /// deploy's state template and took the first state that was no service's for the db's.
+    @Test func statusAsksDockerForTheDatabaseOnlyThroughTheOneProbe() throws {
+        var config = try BotOpsConfig.parse("host: h\n", file: "botops.yml")
+        config.database.container = "botops-db-under-test"
+        let reader = StatusReader(config: config, runner: LocalHost(), entries: [], localVersion: "x")
+        let marker = SectionMarker()
+        let command = reader.containersAndStates(marker: marker).script.text
+        let probe = ContainerState.script(container: config.database.container, marker: marker).text
+        #expect(command.contains(probe), "\(command)")
+        #expect(!command.replacing(probe, with: "").contains(config.database.container), "\(command)")
+    }
+
+    /// Status shows the database container from verify's reading of it (`ContainerState`).
+    @Test func theDatabaseIsShownFromTheOneReadingOfItsState() throws {
+        let marker = SectionMarker()
+        func shown(_ state: [String], status: Int = 0) -> HostStatus.Container {
+            let output = (["\(marker.text) db-status", "\(status)", "\(marker.text) db-state"] + state).joined(separator: "\n")
+            return StatusReader.databaseContainer("db", try? ContainerState.parse(sections: marker.split(output), now: 1_795_375_056 + 90))
+        }
+        let json = #"{"Status":"running","Running":true,"Paused":false,"Restarting":false,"StartedAt":"2026-11-22T19:17:36.123456789Z","Health":{"Status":"healthy"}}"#
+        #expect(shown(["ok 3 3b8b9db5918ac86d475da5b252cd50ac95e05ca2 " + json])
+            == HostStatus.Container(service: "db", container: "3b8b9db5918a", state: "running", health: "healthy", uptimeSeconds: 90, restarts: 3, lastVerified: false))
+        let paused = json.replacing(#""Status":"running""#, with: #""Status":"paused""#).replacing(#","Health":{"Status":"healthy"}"#, with: "")
+        #expect(shown(["paused 0 3b8b9db5918ac86d " + paused])
+            == HostStatus.Container(service: "db", container: "3b8b9db5918a", state: "paused", health: nil, uptimeSeconds: nil, restarts: 0, lastVerified: false))
+        #expect(shown(["Error: No such container: db"], status: 1) == HostStatus.Container(service: "db", state: "missing", lastVerified: false))
+        #expect(shown(["something else"]) == HostStatus.Container(service: "db", state: "missing", lastVerified: false))
+    }
 }

@@ -50,11 +50,13 @@ import Testing
 
     @Test func parsesTheGateAndDockerInspectState() throws {
         let json = #"{"Status":"running","Running":true,"Paused":true,"Restarting":false,"StartedAt":"2026-11-22T19:17:36.123456789Z","Health":{"Status":"healthy","FailingStreak":0}}"#
-        let state = try ContainerState.parse("paused " + json, now: 1_795_375_056 + 60)
-        #expect(state.gate == "paused")
+        let state = try ContainerState.parse("paused 2 3b8b9db5918a " + json, now: 1_795_375_056 + 60)
+        #expect(state.gate == "paused" && state.restarts == 2 && state.id == "3b8b9db5918a" && state.status == "running")
         #expect(state.health == "healthy")
         #expect(state.startedAt == 1_795_375_056)
         #expect(state.uptimeSeconds == 60)
         #expect(throws: UnreadableOutput.self) { try ContainerState.parse(json, now: 0) }
+        #expect(throws: UnreadableOutput.self) { try ContainerState.parse("paused " + json, now: 0) }
+        #expect(throws: UnreadableOutput.self) { try ContainerState.parse("paused x 3b8b9db5918a " + json, now: 0) }
     }
 }

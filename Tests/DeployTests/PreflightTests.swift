@@ -39,6 +39,12 @@ struct PreflightTests {
         #expect(exit.succeeded && exit.stdout.hasPrefix("0 "), "\(exit.shownOutput)")
         let gate = try await sandbox.host.run(ContainerState.gateCommand(container: name), timeout: .seconds(30))
         #expect(gate.stdoutText == "ok\n", "\(gate.stderrText)")
+        // The database container's state, as verify, gate and status read it.
+        let marker = SectionMarker()
+        let read = try await sandbox.host.run(RemoteCommand(ContainerState.script(container: name, marker: marker), timeout: .seconds(30)))
+        let state = try ContainerState.parse(sections: marker.split(read.stdout), now: 0)
+        #expect(state.inspectError == nil && state.gate == "ok" && state.status == "running" && state.health == nil, "\(read.shownOutput)")
+        #expect(state.restarts == 0 && state.id.count == 64 && state.startedAt != nil, "\(read.shownOutput)")
         let probed = try await sandbox.host.run(commands.runningDatabase(name, timeout: .seconds(30)))
         let database = try RunningDatabase.parse(stdout: probed.stdout, stderr: probed.result.stderrText, container: name)
         #expect(database.data == .none && database.project == nil)
@@ -117,6 +123,28 @@ struct PreflightTests {
             }
             guard case .databaseDataMoved(_, _, let judged, _, _, _) = error else { Issue.record("\(String(describing: error))\n\(events.text)"); return }
             #expect(judged == revision && error?.exitCode == .refused)
+            #expect(try await sandbox.checkout() == before, "the checkout moved")
+        }
+    }
+
+    /// Too little free disk (the free-disk probe status reads too) is refused before anything moves.
+    @Test func aDiskWithoutRoomIsRefusedBeforeAnythingMoves() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let config = try sandbox.config()
+            try (try String(contentsOfFile: config, encoding: .utf8) + "deploy: {min_free_disk: 1000TB}\n").write(toFile: config, atomically: true, encoding: .utf8)
+            let before = try await sandbox.checkout()
+            let (deployer, events) = try sandbox.deployer(config)
+            let error = await #expect(throws: DeployError.self) {
+                try await deployer.deploy(DeployRequest(services: ["sighook"], command: "botops deploy --service sighook"))
+            }
+            guard case let .lowDisk(mount, free, needed)? = error else {
+                Issue.record("not a low-disk refusal: \(String(describing: error)) \(events.text)")
+                return
+            }
+            // The docker root's disk comes first, read (a disk df could not read is never judged).
+            let dockerRoot = try await sandbox.sh("df -P \"$(docker info -f '{{.DockerRootDir}}')\" | awk 'NR == 2 { print $6 }'")
+            #expect(mount == dockerRoot.trimmingCharacters(in: .whitespacesAndNewlines) && free > 0 && needed == 1000 << 40)
+            #expect(error?.exitCode == .refused)
             #expect(try await sandbox.checkout() == before, "the checkout moved")
         }
     }

@@ -58,4 +58,36 @@ struct HostProbeRuleTests {
         // A second script of its own: /etc/localtime resolved anywhere but the one script.
         #expect(try Self.files(matching: [#"readlink[^\n]*/etc/localtime"#, #"\[ -L /etc/localtime"#]) == ["Sources/Cron/CronHostTime.swift"])
     }
+
+    /// Any `df` a script could parse, in Swift source or in a shell script within it; `df -h`
+    /// (human sizes, advice to the operator) is none.
+    static let diskReads = [#"\bdf\s+-[^h\s]"#, #"\bdf\s+["'$/.]"#]
+
+    /// Free disk (status, deploy's preflight, backup, restore) is read by the one probe: a second
+    /// df line would be a second parser, free to disagree (bytes vs kilobytes, a mount cut at its
+    /// first space).
+    @Test func freeDiskIsReadByOneProbe() throws {
+        #expect(try Self.files(matching: Self.diskReads) == ["Sources/HostCommands/FreeDisk.swift"])
+        let regexes = try Self.diskReads.map { try Regex($0) }
+        for spelling in [#"df -Pk "$d""#, "df -P -B1 \"$dir\"", "df /var", "df \"$HOME\"", "df -k ."] {
+            #expect(regexes.contains { spelling.contains($0) }, "\(spelling)")
+        }
+        for other in ["pdf -x", "undf -P", "the df of", "free disk space on the host (df -h)"] {
+            #expect(!regexes.contains { other.contains($0) }, "\(other)")
+        }
+    }
+
+    /// The database container's state (gate word, health, start time) has one template and one
+    /// parser, verify's: status and gate read it there, not through a state template of their own.
+    /// Text alone cannot see the db's name given to deploy's service-state template (status did
+    /// that): `StatusParsingTests.statusAsksDockerForTheDatabaseOnlyThroughTheOneProbe` does.
+    @Test func theDatabaseContainersStateIsReadByOneProbe() throws {
+        #expect(try Self.files(matching: [#"\.State\.Paused"#, #"json \.State\}\}"#]) == ["Sources/Checks/ContainerState.swift"])
+    }
+
+    /// The compose project label has one reader (`ComposeProjectLabel`), for the database's probe
+    /// and recover's look at the services' containers.
+    @Test func theComposeProjectLabelIsReadByOneProbe() throws {
+        #expect(try Self.files(matching: [#"Config\.Labels[^\n]*compose\.project"#, #"\["com\.docker\.compose\.project"\]"#]) == ["Sources/BotOpsKit/Deploy/DatabaseVolume.swift"])
+    }
 }

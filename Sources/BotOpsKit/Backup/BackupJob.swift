@@ -6,6 +6,8 @@ import Remote
 public enum BackupError: Error, Equatable, CustomStringConvertible, ExitCodeProviding {
     case insideCheckout(directory: String, checkout: String)
     case lowDisk(directory: String, freeBytes: Int64, neededBytes: Int64)
+    /// df printed no free space for the backup directory's disk: no room can be judged.
+    case diskUnreadable(directory: String)
     case dumpFailed(String)
     case verificationFailed(id: String, problems: [String])
     case hostCommandFailed(step: String, detail: String)
@@ -15,7 +17,7 @@ public enum BackupError: Error, Equatable, CustomStringConvertible, ExitCodeProv
     public var exitCode: BotOpsExitCode {
         switch self {
         case .insideCheckout: return .usage
-        case .lowDisk: return .refused
+        case .lowDisk, .diskUnreadable: return .refused
         case .dumpFailed, .verificationFailed, .hostCommandFailed: return .failed
         case .scratchMayRemain(_, _, _, let code): return code
         }
@@ -27,6 +29,8 @@ public enum BackupError: Error, Equatable, CustomStringConvertible, ExitCodeProv
             return "backup.dir \(directory) is inside the checkout \(checkout), where an image build would copy the ledger into the image. Set backup.dir in botops.yml to a directory outside it."
         case let .lowDisk(directory, free, needed):
             return "refused: \(formatBytes(free)) free on the disk of \(directory), a backup needs \(formatBytes(needed)) (backup.min_free_disk plus the last dump's size); filling that disk can stop PostgreSQL. Free space, or lower backup.min_free_disk."
+        case let .diskUnreadable(directory):
+            return "refused: df printed no free space for the disk of \(directory), so botops cannot tell whether a dump fits there. Run df -h \(shellQuote(directory)) on the host to see why."
         case let .dumpFailed(detail):
             return "backup failed, nothing was kept: \(detail)"
         case let .verificationFailed(id, problems):
@@ -62,10 +66,12 @@ public struct BackupJob: Sendable {
         if let checkout = facts["inside"] {
             throw BackupError.insideCheckout(directory: scripts.directory.path, checkout: checkout)
         }
-        let free = Int64(facts["free"] ?? "") ?? 0, last = Int64(facts["last"] ?? "") ?? 0
+        let directory = facts["dir"] ?? scripts.directory.path
+        guard let free = FreeDisk.parse(facts["free"])?.freeBytes else { throw BackupError.diskUnreadable(directory: directory) }
+        let last = Int64(facts["last"] ?? "") ?? 0
         let needed = settings.minFreeDiskBytes + last
         if free < needed {
-            throw BackupError.lowDisk(directory: facts["dir"] ?? scripts.directory.path, freeBytes: free, neededBytes: needed)
+            throw BackupError.lowDisk(directory: directory, freeBytes: free, neededBytes: needed)
         }
     }
 

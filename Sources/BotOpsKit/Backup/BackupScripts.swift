@@ -57,7 +57,7 @@ public struct BackupScripts: Sendable {
             case "$dir/" in "$app"/*) echo "inside $app"; exit 0;; esac
             (umask 027 && mkdir -p -- "$dir") || { echo "cannot create the backup directory $dir" >&2; exit 70; }
             echo "dir $dir"
-            df -P -B1 "$dir" | awk 'NR == 2 { print "free", $4 }'
+            \(FreeDisk.script("\"$dir\"", label: "free"))
             newest=$(ls -1t "$dir"/*.dump 2>/dev/null | head -n 1)
             if [ -n "$newest" ]; then echo "last $(stat -c %s "$newest")"; else echo "last 0"; fi
             """, timeout: .seconds(30), effect: .changes("creates the backup directory"))

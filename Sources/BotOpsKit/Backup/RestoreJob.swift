@@ -144,7 +144,9 @@ public struct RestoreJob: Sendable {
         }
         guard taken.isEmpty else { throw RestoreError.refused("the database \(taken.joined(separator: ", ")) exists already; try again in a second") }
         if facts["missing"] != nil { facts["owner"] = config.database.user }
-        let free = Int64(facts["free"] ?? "") ?? 0
+        guard let free = FreeDisk.parse(facts["free"])?.freeBytes else {
+            throw RestoreError.refused("df printed no free space for the database's disk (in the \(config.database.container) container), so botops cannot tell whether a second copy of \(scripts.live) fits")
+        }
         let needed = (Int64(facts["live_size"] ?? "") ?? 0) + config.backup.minFreeDiskBytes
         if free < needed {
             throw RestoreError.refused("\(formatBytes(free)) free on the database's disk; a second copy of \(scripts.live) needs \(formatBytes(needed)) (its size plus backup.min_free_disk)")

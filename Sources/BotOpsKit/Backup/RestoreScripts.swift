@@ -50,8 +50,7 @@ public struct RestoreScripts: Sendable {
             SELECT 'live_size ' || coalesce((SELECT pg_database_size(datname) FROM pg_database WHERE datname = \(name)), 0);
             SELECT 'taken ' || datname FROM pg_database WHERE datname IN (\(Self.literal(newName)), \(Self.literal(replacedName)));
             """
-        // FIXME: free disk is read by a copy of BackupScripts' df line, and parsed by each job itself.
-        let disk: ShellScript = #"df -P -B1 "${PGDATA:-/var/lib/postgresql/data}" | awk 'NR == 2 { print "free", $4 }'"#
+        let disk = FreeDisk.script(#""${PGDATA:-/var/lib/postgresql/data}""#, label: "free")
         return RemoteCommand("""
             \(psql(sql)) || exit 90
             docker exec \(backup.container) sh -c \(disk.text) || exit 90

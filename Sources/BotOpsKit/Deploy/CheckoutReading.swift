@@ -17,8 +17,8 @@ struct CheckoutReading: Equatable, Sendable {
     var branch: String?
     /// `git rev-parse HEAD`, "" when it printed nothing.
     var head = ""
-    /// One per line `df` printed (the docker root, then the checkout); nil for a line botops cannot read.
-    var disk: [DiskFree?] = []
+    /// The free space df printed per disk; a disk df could not read, or whose line botops cannot, is missing.
+    var disk: [PreflightDisk: FreeDisk] = [:]
     /// releases.json as read, or cat's complaint.
     var releasesText = ""
 
@@ -28,21 +28,6 @@ struct CheckoutReading: Equatable, Sendable {
         var stderr: [String]
 
         var status: Int? { statusText.flatMap { Int($0) } }
-    }
-
-    struct DiskFree: Equatable, Sendable {
-        var mount: String
-        var freeBytes: Int64
-
-        /// "KILOBYTES-FREE MOUNT", as `df -Pk | awk '{print $4 " " $6}'` prints it.
-        init?(line: String) {
-            let fields = line.split(separator: " ", maxSplits: 1).map(String.init)
-            guard fields.count == 2, let kilobytes = Int64(fields[0]) else { return nil }
-            let (bytes, overflow) = kilobytes.multipliedReportingOverflow(by: 1024)
-            if overflow { return nil }
-            mount = fields[1]
-            freeBytes = bytes
-        }
     }
 
     enum Failure: Error, Equatable {
@@ -65,7 +50,10 @@ struct CheckoutReading: Equatable, Sendable {
         reading.changed = (sections["status"] ?? []).filter { !$0.isEmpty }
         reading.branch = sections["branch"]?.first.flatMap { $0.isEmpty ? nil : $0 }
         reading.head = sections["head"]?.first ?? ""
-        reading.disk = (sections["disk"] ?? []).map(DiskFree.init(line:))
+        for line in sections["disk"] ?? [] {
+            let labeled = line.split(separator: " ", maxSplits: 1).map(String.init)
+            if labeled.count == 2, let name = PreflightDisk(rawValue: labeled[0]), let free = FreeDisk.parse(labeled[1]) { reading.disk[name] = free }
+        }
         reading.releasesText = (sections["releases"] ?? []).joined(separator: "\n")
         return .success(reading)
     }

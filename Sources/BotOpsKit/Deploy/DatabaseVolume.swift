@@ -20,6 +20,26 @@ public enum DataMount: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// The compose project a container was created in, by its label: the one reading of that label,
+/// for the database container's probe and for recover's look at the services' containers.
+enum ComposeProjectLabel {
+    /// A container's labels as JSON (`null` without any).
+    static let format = "{{json .Config.Labels}}"
+
+    /// The project in `format`'s line; nil without the label, or with an empty one.
+    static func parse(_ labels: String) -> String? {
+        let decoded = (try? JSONDecoder().decode([String: String]?.self, from: Data(labels.utf8))) ?? nil
+        return decoded?["com.docker.compose.project"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The distinct projects `containers` carry; none when docker could not inspect them all.
+    static func probe(containers: [String], timeout: Duration) -> HostProbe<Set<String>> {
+        HostProbe("compose project labels", RemoteCommand("docker inspect --type container --format \(format) -- \(containers)", timeout: timeout)) { result in
+            result.succeeded ? Set(result.stdoutText.split(separator: "\n").compactMap { parse(String($0)) }) : []
+        }
+    }
+}
+
 /// The database container as it runs now: its compose project and the mount at its data
 /// directory. The one probe of that host fact, and its parser.
 public struct RunningDatabase: Sendable, Equatable {
@@ -30,6 +50,19 @@ public struct RunningDatabase: Sendable, Equatable {
     public var data: DataMount
     /// Where `data` is mounted: the data directory itself, or a directory above it.
     public var mountPoint: String? = nil
+    /// False for a container that exists but is stopped (recover reads it; deploy refuses it).
+    public var running = true
+
+    /// The data directory's path inside `data` ("" when mounted at the data directory itself).
+    public var dataSubdirectory: String { Self.subdirectory(dataDirectory, under: mountPoint) }
+
+    /// `dataDirectory`'s path inside the mount at `mountPoint` (normalised, holding it): "" at
+    /// the mount itself or without one.
+    static func subdirectory(_ dataDirectory: String, under mountPoint: String?) -> String {
+        let path = normalised(dataDirectory)
+        guard let mountPoint, path.count > mountPoint.count else { return "" }
+        return String(path.dropFirst(mountPoint == "/" ? 1 : mountPoint.count + 1))
+    }
 
     static let defaultDataDirectory = "/var/lib/postgresql/data"
 
@@ -37,35 +70,32 @@ public struct RunningDatabase: Sendable, Equatable {
     /// only that variable leaves the host, the environment also holds the database password.
     /// JSON and `range` work on every Docker, with or without fields a container lacks.
     static func probe(container: String, timeout: Duration) -> RemoteCommand {
-        let format = "{{json .State.Running}}{{println}}{{json .Config.Labels}}{{println}}{{json .Mounts}}{{println}}{{range .Config.Env}}{{println .}}{{end}}"
+        let format = "{{json .State.Running}}{{println}}\(ComposeProjectLabel.format){{println}}{{json .Mounts}}{{println}}{{range .Config.Env}}{{println .}}{{end}}"
         return RemoteCommand("docker inspect --type container --format \(format) -- \(container) | sed -n '1,3p; 4,$s/^PGDATA=//p'", timeout: timeout)
-    }
-
-    /// The compose project of the database container, running or not (recover starts a stopped
-    /// stack's services in it): nil when there is no such container or no label.
-    static func project(fromProbe stdout: String) -> String? {
-        let lines = stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard lines.count >= 2 else { return nil }
-        let labels = (try? JSONDecoder().decode([String: String]?.self, from: Data(lines[1].utf8))) ?? nil
-        return labels?["com.docker.compose.project"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Throws a refusal when no database container runs: botops never creates its first container.
     static func parse(stdout: String, stderr: String, container: String) throws -> RunningDatabase {
-        let lines = stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard lines.count >= 3, let running = Bool(lines[0]) else {
+        guard let database = read(stdout: stdout, container: container) else {
             let said = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
             if said.contains("No such") { throw DeployError.databaseNotRunning(container: container, state: "there is no such container") }
             throw DeployError.hostCommandFailed(step: "preflight", detail: "docker inspect \(container) printed what botops cannot read: \((said.isEmpty ? stdout : said).prefix(300))")
         }
-        guard running else { throw DeployError.databaseNotRunning(container: container, state: "it is not running") }
+        guard database.running else { throw DeployError.databaseNotRunning(container: container, state: "it is not running") }
+        return database
+    }
+
+    /// The database container, running or not (recover starts a stopped stack's services in its
+    /// project, and looks into its volume); nil when the probe found no container.
+    static func read(stdout: String, container: String) -> RunningDatabase? {
+        let lines = stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard lines.count >= 3, let running = Bool(lines[0]) else { return nil }
         struct Mount: Decodable {
             var `Type`: String
             var Name: String?
             var Source: String?
             var Destination: String
         }
-        let labels = (try? JSONDecoder().decode([String: String]?.self, from: Data(lines[1].utf8))) ?? nil
         let mounts = (try? JSONDecoder().decode([Mount]?.self, from: Data(lines[2].utf8))) ?? nil
         let dataDirectory = lines.dropFirst(3).first { !$0.isEmpty } ?? defaultDataDirectory
         let data: DataMount
@@ -76,8 +106,8 @@ public struct RunningDatabase: Sendable, Equatable {
         case .some: data = .anonymous
         case nil: data = .none
         }
-        return RunningDatabase(container: container, project: project(fromProbe: stdout),
-                               dataDirectory: dataDirectory, data: data, mountPoint: holder)
+        return RunningDatabase(container: container, project: ComposeProjectLabel.parse(lines[1]),
+                               dataDirectory: dataDirectory, data: data, mountPoint: holder, running: running)
     }
 
     /// The rule that keeps the data: `compose` (the target revision's, resolved) must mount the
@@ -90,9 +120,9 @@ public struct RunningDatabase: Sendable, Equatable {
         }
         // PGDATA set in the env file is not in `compose config`'s output; the running value holds then.
         let targetDirectory = service.dataDirectory ?? dataDirectory
-        let holder = Self.containing(targetDirectory, in: Array(service.mounts.keys))
-        let target = holder.flatMap { holder in service.mounts.first { normalised($0.key) == holder } }
-            .map { compose.resolve($0.value, project: project ?? "") } ?? DataMount.none
+        let held = service.mount(holding: targetDirectory)
+        let holder = held?.point
+        let target = held.map { compose.resolve($0.mount, project: project ?? "") } ?? DataMount.none
         // The same volume is not enough: the cluster must be at the same path inside it.
         let sameDirectory = normalised(targetDirectory) == normalised(dataDirectory)
             && (holder == nil || holder == normalised(mountPoint ?? dataDirectory))
@@ -103,14 +133,24 @@ public struct RunningDatabase: Sendable, Equatable {
     }
 
     /// The longest of `mountPoints` that holds `path` (itself or a directory above it), normalised.
-    private static func containing(_ path: String, in mountPoints: [String]) -> String? {
+    fileprivate static func containing(_ path: String, in mountPoints: [String]) -> String? {
         let path = normalised(path)
         return mountPoints.map(normalised).filter { $0 == path || path.hasPrefix($0 == "/" ? "/" : $0 + "/") }.max { $0.count < $1.count }
     }
 
-    private static func normalised(_ path: String) -> String {
+    fileprivate static func normalised(_ path: String) -> String {
         path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 
     private func normalised(_ path: String) -> String { Self.normalised(path) }
+}
+
+extension ComposeProject.Service {
+    /// The mount holding `dataDirectory` (the longest mount point at or above it, normalised):
+    /// where the database's data is, for deploy's judge and for recover when the container is gone.
+    func mount(holding dataDirectory: String) -> (point: String, mount: ComposeProject.Mount)? {
+        guard let point = RunningDatabase.containing(dataDirectory, in: Array(mounts.keys)),
+              let held = mounts.first(where: { RunningDatabase.normalised($0.key) == point }) else { return nil }
+        return (point, held.value)
+    }
 }

@@ -15,6 +15,21 @@ struct GitRead: Equatable, Sendable {
     static let preflight: [GitRead] = [.status, .branch, .head]
 }
 
+/// The disks preflight reads the free space of, in the order it judges them (and status shows them).
+enum PreflightDisk: String, CaseIterable, Sendable {
+    /// Where docker keeps images and containers: a build fills it.
+    case dockerRoot = "docker-root"
+    case checkout
+
+    /// Read from the checkout (`cd PATH` came first).
+    var path: ShellScript {
+        switch self {
+        case .dockerRoot: "\"$(docker info -f '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)\""
+        case .checkout: "."
+        }
+    }
+}
+
 /// Every command `deploy` and `rollback` send to the host, as values: the real run executes them
 /// and `--dry-run` prints them, so the two cannot drift apart.
 public struct DeployCommands: Sendable {
@@ -51,7 +66,7 @@ public struct DeployCommands: Sendable {
             marker.start("owner"), "stat -c %U .",
             gitRead(.status), gitRead(.branch), gitRead(.head),
             marker.start("disk"),
-            "df -Pk \"$(docker info -f '{{.DockerRootDir}}' 2>/dev/null || echo /var/lib/docker)\" . | tail -n +2 | awk '{print $4 \" \" $6}'",
+            .lines(PreflightDisk.allCases.map { FreeDisk.script($0.path, label: $0.rawValue) }),
             marker.start("releases"), readReleases,
             marker.start("end"),
         ]), timeout: timeout)

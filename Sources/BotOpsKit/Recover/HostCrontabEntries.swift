@@ -9,16 +9,21 @@ struct HostCrontabEntries: Sendable {
     let config: BotOpsConfig
     let marker = SectionMarker()
 
-    /// HEAD's revision, then each `crontab.d/*.cron` at HEAD after its own marker line. Only names
+    /// HEAD's revision, then each `crontab.d/*.cron` at that revision after its own marker line:
+    /// HEAD is read once, so a commit landing meanwhile cannot mix two revisions' files. Only names
     /// an entry may have are read (git quotes any other, and no entry could carry it).
     var command: RemoteCommand {
         RemoteCommand(ShellScript.lines([
             "cd \(config.path) 2>/dev/null || exit 0",
-            // FIXME: HEAD is read here beside the files (same instant) with its own command, not gitStateProbe's git read.
-            marker.start("head"), "git rev-parse --verify -q HEAD || exit 0",
+            // FIXME: HEAD is read here with its own git command, not gitStateProbe's `GitRead.head`:
+            // the files must come from the very revision printed, so the script needs it in a
+            // variable (gitRead prints it only), and no HEAD is an answer here (recover installs
+            // the local crontab.d) where gitRead's callers refuse it. One read would need gitRead
+            // to keep its answer in a shell variable.
+            marker.start("head"), "rev=$(git rev-parse --verify -q HEAD) || exit 0", "echo \"$rev\"",
             """
-            git ls-tree --name-only HEAD -- crontab.d/ | while IFS= read -r p; do
-              case $p in crontab.d/*[!A-Za-z0-9._-]*) ;; crontab.d/*.cron) \(marker.start("file")) "$p"; git show "HEAD:$p"; echo ;; esac
+            git ls-tree --name-only "$rev" -- crontab.d/ | while IFS= read -r p; do
+              case $p in crontab.d/*[!A-Za-z0-9._-]*) ;; crontab.d/*.cron) \(marker.start("file")) "$p"; git show "$rev:$p"; echo ;; esac
             done
             """,
             marker.start("end"),

@@ -4,8 +4,9 @@ import HostCommands
 import Remote
 
 /// What recover needs beyond status and the nine checks, read in one command: the checkout's
-/// changed and blocking files, lost executable bits, `logs/`, whether the crontab is empty, the
-/// database's volume and whether it holds a cluster, and whether dockerd and cron run.
+/// changed and blocking files, lost executable bits, `logs/`, whether the crontab is empty and
+/// whether dockerd and cron run. The database's volume and whether it holds a cluster are judged
+/// after (`judgeVolume`): its name comes from deploy's probe of the container.
 struct RecoverFacts: Sendable, Equatable {
     var checkoutPresent: Bool
     /// Tracked files whose working copy differs from HEAD (`git diff --name-status HEAD`): what
@@ -28,8 +29,8 @@ struct RecoverFacts: Sendable, Equatable {
     var dockerRunning: Bool
     /// Nil when the host cannot tell (no pgrep): never reported as stopped then.
     var cronRunning: Bool?
-    /// The volume mounted at the database's data directory, when its container exists (else
-    /// found from `compose config` by `Recoverer.judgeVolumeOfMissingDatabase`).
+    /// The volume holding the database's data directory, when its container exists (deploy's
+    /// `RunningDatabase`), else found from `compose config` by `Recoverer.judgeVolumeOfMissingDatabase`.
     var volume: String?
     var volumeState: VolumeState?
 
@@ -53,23 +54,11 @@ struct RecoverFacts: Sendable, Equatable {
         }
     }
 
-    static let dataDirectory = "/var/lib/postgresql/data"
-
     static func command(_ config: BotOpsConfig, marker: SectionMarker) -> RemoteCommand {
-        let db = config.database.container
-        // FIXME: the database's data volume is also read by RunningDatabase.probe (with PGDATA and
-        // a mount above the data directory); this template reads only a mount at the default path.
-        let mountFormat = "{{range .Mounts}}{{if eq .Destination \"\(dataDirectory)\"}}{{.Name}}{{end}}{{end}}|{{.Config.Image}}"
         return RemoteCommand(ShellScript.lines([
             marker.start("docker"), "docker info >/dev/null 2>&1 && echo running || echo stopped",
             marker.start("cron"), CronDaemonProbe.script,
             CrontabListing.sections(marker),
-            marker.start("volume"),
-            volumeCheckFunction,
-            """
-            m=$(docker inspect --type container -f \(mountFormat) \(db) 2>/dev/null) && { printf '%s\\n' "$m"; v=${m%%|*}; i=${m#*|}
-              if [ -n "$v" ]; then volume_check "$v" "$i"; fi; }; true
-            """,
             "cd \(config.path) 2>/dev/null || { \(marker.start("no-checkout")); exit 0; }",
             marker.start("tracked"), "git diff --name-status HEAD -- . ':(exclude).env' ':(exclude)logs'",
             marker.start("untracked"), "git ls-files --others --exclude-standard -- . ':(exclude)logs' ':(exclude).env'",
@@ -94,16 +83,42 @@ struct RecoverFacts: Sendable, Equatable {
         done' sh | sort -zu
         """#
 
-    /// `volume_check VOLUME IMAGE` prints cluster, no-cluster, missing or `unknown REASON`. Only
-    /// docker's own "No such volume" means missing; the image must already be on the host (the
-    /// check never pulls one), and a `docker run` that fails for its own reasons is unknown.
+    /// The volume the database container keeps its data on, as deploy reads it (PGDATA in a
+    /// folder of the volume, the volume mounted above the data directory), and what it holds;
+    /// nil when its data is on no volume.
+    static func judgeVolume(of database: RunningDatabase, on runner: any CommandRunner) async throws -> (volume: String, state: VolumeState)? {
+        guard case .volume(let name) = database.data else { return nil }
+        let check = try await runner.run(volumeCheck(name, imageOf: database.container, subdirectory: database.dataSubdirectory))
+        return (name, VolumeState.parse(check.stdout.split(separator: "\n").last.map(String.init) ?? ""))
+    }
+
+    /// Whether `volume` holds a cluster, looked at with `image` (`volumeCheckFunction`): its
+    /// last line is the `VolumeState`.
+    static func volumeCheck(_ volume: String, image: String, subdirectory: String = "") -> RemoteCommand {
+        RemoteCommand(ShellScript.lines([volumeCheckFunction, "volume_check \(volume) \(image) \(subdirectory)"]), timeout: .seconds(60))
+    }
+
+    /// The same, with the image `container` runs.
+    static func volumeCheck(_ volume: String, imageOf container: String, subdirectory: String) -> RemoteCommand {
+        RemoteCommand(ShellScript.lines([
+            volumeCheckFunction,
+            "image=$(docker inspect --type container -f '{{.Config.Image}}' -- \(container)) || { echo 'unknown docker inspect of \(container) failed'; exit 0; }",
+            "volume_check \(volume) \"$image\" \(subdirectory)",
+        ]), timeout: .seconds(60))
+    }
+
+    /// `volume_check VOLUME IMAGE [SUBDIRECTORY]` prints cluster, no-cluster, missing or `unknown
+    /// REASON`: a cluster's PG_VERSION is at the volume's top, one folder down (where PGDATA often
+    /// points) or in SUBDIRECTORY (PGDATA's path in a volume mounted above it). Only docker's own
+    /// "No such volume" means missing; the image must already be on the host (the check never
+    /// pulls one), and a `docker run` that fails for its own reasons is unknown.
     static let volumeCheckFunction: ShellScript = #"""
         volume_check() {
           if ! o=$(docker volume inspect "$1" 2>&1 >/dev/null); then
             case $o in *"No such volume"*|*"no such volume"*) echo missing ;; *) echo "unknown docker volume inspect failed: $(printf '%s' "$o" | head -n 1 | cut -c1-200)" ;; esac
           elif ! docker image inspect "$2" >/dev/null 2>&1; then echo "unknown the image $2 is not on the host (recover does not pull one to look)"
           else
-            o=$(docker run --rm --network none -v "$1":/data:ro --entrypoint sh "$2" -c 'for f in /data/PG_VERSION /data/*/PG_VERSION; do [ -f "$f" ] && exit 0; done; exit 3' 2>&1); st=$?
+            o=$(docker run --rm --network none -v "$1":/data:ro --entrypoint sh "$2" -c 'for f in /data/PG_VERSION /data/*/PG_VERSION "/data/$1/PG_VERSION"; do [ -f "$f" ] && exit 0; done; exit 3' sh "${3:-}" 2>&1); st=$?
             case $st in 0) echo cluster ;; 3) echo no-cluster ;; *) echo "unknown docker run exited $st: $(printf '%s' "$o" | head -n 1 | cut -c1-200)" ;; esac
           fi
         }
@@ -112,8 +127,6 @@ struct RecoverFacts: Sendable, Equatable {
     static func parse(_ output: String, marker: SectionMarker) -> RecoverFacts {
         let sections = marker.split(output)
         func lines(_ name: String) -> [String] { (sections[name] ?? []).filter { !$0.isEmpty } }
-        let volumeLines = lines("volume")
-        let volume = volumeLines.first.flatMap { $0.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).first }.map(String.init)
         let crontab = CrontabListing(sections: sections)
         func unreadable(_ listing: CrontabListing?) -> String? {
             switch listing {
@@ -129,6 +142,6 @@ struct RecoverFacts: Sendable, Equatable {
             crontabLines: crontab?.lines.filter { !$0.isEmpty }.count ?? 0,
             crontabUnreadable: unreadable(crontab),
             dockerRunning: sections["docker"]?.first == "running", cronRunning: CronDaemonProbe.parse(sections["cron"]?.first),
-            volume: volume?.isEmpty == false ? volume : nil, volumeState: volumeLines.count >= 2 ? VolumeState.parse(volumeLines[1]) : nil)
+            volume: nil, volumeState: nil)
     }
 }

@@ -220,9 +220,9 @@ public struct Recoverer: Sendable {
         let verification = try Verification(config: config, skip: [.reportGeneration])
         async let checks = verification.checks(on: runner)
         async let databaseProbe = runner.run(RunningDatabase.probe(container: config.database.container, timeout: .seconds(30)))
+        let database = RunningDatabase.read(stdout: try await databaseProbe.stdout, container: config.database.container)
         var diagnosis = Diagnosis(status: try await statusRead, facts: RecoverFacts.parse(try await factsResult.stdout, marker: marker),
-                                  checks: await checks,
-                                  project: RunningDatabase.project(fromProbe: try await databaseProbe.stdout))
+                                  checks: await checks, project: database?.project)
         if let lost = diagnosis.checks.connectionLost { throw lost }
         let facts = diagnosis.facts
         let status = diagnosis.status
@@ -260,7 +260,11 @@ public struct Recoverer: Sendable {
         }
         let restore = status.newestVerifiedBackup.map(\.restoreCommand)
             ?? "no verified backup on the host: restore the ledger from an off-host copy (botops restore)"
-        if status.database.state == "missing" {
+        if let database {
+            if let (volume, state) = try await RecoverFacts.judgeVolume(of: database, on: runner) {
+                (diagnosis.facts.volume, diagnosis.facts.volumeState) = (volume, state)
+            }
+        } else if status.database.state == "missing" {
             try await judgeVolumeOfMissingDatabase(&diagnosis)
         }
         let volume = diagnosis.facts.volume ?? "(unknown)"
@@ -306,11 +310,8 @@ public struct Recoverer: Sendable {
     func judgeVolumeOfMissingDatabase(_ diagnosis: inout Diagnosis) async throws {
         let ids = diagnosis.status.services.compactMap(\.container)
         if diagnosis.project == nil, !ids.isEmpty {
-            // FIXME: the compose project label is also read by RunningDatabase.project(fromProbe:); not one probe.
-            let labels = try await runner.run(RemoteCommand("docker inspect -f '{{index .Config.Labels \"com.docker.compose.project\"}}' \(ids) | sort -u",
-                                                            timeout: .seconds(30)))
-            let projects = labels.stdout.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
-            if labels.succeeded, projects.count == 1 { diagnosis.project = projects[0] }
+            let projects = try await ComposeProjectLabel.probe(containers: ids, timeout: .seconds(30)).run(on: runner)
+            if projects.count == 1 { diagnosis.project = projects.first }
         }
         var compose = commands
         compose.compose.project = diagnosis.project
@@ -318,10 +319,11 @@ public struct Recoverer: Sendable {
         guard result.succeeded, let project = try? ComposeProject.parse(result.stdout),
               let service = project.databaseService(container: config.database.container) else { return }
         diagnosis.databaseService = service.name
-        let mount = service.mounts[service.dataDirectory ?? RecoverFacts.dataDirectory]
-            ?? service.mounts.first { (service.dataDirectory ?? RecoverFacts.dataDirectory).hasPrefix($0.key.hasSuffix("/") ? $0.key : $0.key + "/") }?.value
+        // Found as deploy finds it; the cluster is looked for at the data directory's path in it.
+        let dataDirectory = service.dataDirectory ?? RunningDatabase.defaultDataDirectory
+        let held = service.mount(holding: dataDirectory)
         let projectName = diagnosis.project ?? Self.derivedProject(config.path)
-        guard let mount, case .volume(let name) = project.resolve(mount, project: projectName) else {
+        guard let held, case .volume(let name) = project.resolve(held.mount, project: projectName) else {
             diagnosis.facts.volumeState = .unknown("the compose service \(service.name) keeps its data on no named volume")
             return
         }
@@ -330,12 +332,12 @@ public struct Recoverer: Sendable {
             diagnosis.facts.volumeState = .unknown("the compose service \(service.name) names no image")
             return
         }
-        let check = try await runner.run(RemoteCommand(ShellScript.lines([RecoverFacts.volumeCheckFunction, "volume_check \(name) \(image)"]), timeout: .seconds(60)))
+        let check = try await runner.run(RecoverFacts.volumeCheck(name, image: image, subdirectory: RunningDatabase.subdirectory(dataDirectory, under: held.point)))
         diagnosis.facts.volumeState = RecoverFacts.VolumeState.parse(check.stdout.split(separator: "\n").last.map(String.init) ?? "")
         // With no container left to name the stack's project, the volume's name is compose's guess
         // from the checkout's directory: a volume of the same compose key in another project (the
         // stack brought up as bottrader-aws from a checkout named otherwise) is not "gone".
-        if diagnosis.facts.volumeState == .missing, diagnosis.project == nil, case .volume(let key) = mount,
+        if diagnosis.facts.volumeState == .missing, diagnosis.project == nil, case .volume(let key) = held.mount,
            let declared = project.volumes[key], declared.name == nil, !declared.external {
             let others = try await runner.run(RemoteCommand(
                 "docker volume ls --filter label=com.docker.compose.volume=\(key) --format '{{.Name}} (compose project {{.Label \"com.docker.compose.project\"}})'",

@@ -23,10 +23,8 @@ struct CheckoutFacts: Equatable {
         case .success(let read):
             reading = read
         }
-        var disk: [HostStatus.Disk] = []
-        // df prints the docker root first, then the checkout.
-        for (name, line) in zip(["docker-root", "checkout"], reading.disk) {
-            if let line { disk.append(HostStatus.Disk(name: name, mount: line.mount, freeBytes: line.freeBytes)) }
+        let disk = PreflightDisk.allCases.compactMap { name in
+            reading.disk[name].map { HostStatus.Disk(name: name.rawValue, mount: $0.mount, freeBytes: $0.freeBytes) }
         }
         // git failed (another owner's checkout, say): nothing is known clean, no revision known.
         let revision = reading.answered([.status, .head]) && !reading.head.isEmpty ? reading.head : nil
@@ -41,9 +39,4 @@ struct CheckoutFacts: Equatable {
             checkout: HostStatus.Checkout(present: true, branch: reading.branch, revision: revision, clean: reading.changed.isEmpty && revision != nil, changed: reading.changed),
             disk: disk, releases: releases, releasesProblem: releasesProblem)
     }
-}
-
-/// "KILOBYTES-FREE MOUNT", as `df -Pk | awk '{print $4 " " $6}'` prints it.
-func parseDiskLine(_ line: String, name: String) -> HostStatus.Disk? {
-    CheckoutReading.DiskFree(line: line).map { HostStatus.Disk(name: name, mount: $0.mount, freeBytes: $0.freeBytes) }
 }

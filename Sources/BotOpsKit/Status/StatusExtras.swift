@@ -28,8 +28,9 @@ struct StatusExtras: Sendable {
             marker.start("report"),
             NewestFile.script([glob]),
             marker.start("state-disk"),
-            // FIXME: preflight's `df -Pk … | awk` is a copy of this line (one parser, two scripts).
-            "d=\(state); [ -d \"$d\" ] || d=\"$HOME\"; df -Pk \"$d\" | tail -n +2 | awk '{print $4 \" \" $6}'",
+            // Before the first deploy there is no state directory yet: its disk is then home's.
+            "d=\(state); [ -d \"$d\" ] || d=\"$HOME\"",
+            FreeDisk.script("\"$d\""),
             marker.start("version"),
             // FIXME: HostInstall reads the same `~/botops/bin/botops --version` with a raw string of its own.
             "if [ -x \(Self.hostBinary) ]; then \(Self.hostBinary) --version 2>&1 | head -n 1; else echo 'not installed'; fi",
@@ -48,7 +49,7 @@ struct StatusExtras: Sendable {
         }
         let version = sections["version"]?.first?.trimmingCharacters(in: .whitespaces)
         return Facts(now: now, hostClockRead: hostNow != nil, newestReport: report,
-                     stateDisk: sections["state-disk"]?.first.flatMap { parseDiskLine($0, name: "state-dir") },
+                     stateDisk: FreeDisk.parse(sections["state-disk"]?.first).map { HostStatus.Disk(name: "state-dir", mount: $0.mount, freeBytes: $0.freeBytes) },
                      hostVersion: version == "not installed" || version?.isEmpty != false ? nil : version)
     }
 }

@@ -71,10 +71,7 @@ public struct StatusReader: Sendable {
             container(service, running[service], observed: observed, releases: checkoutFacts.releases.services[service] ?? [],
                       idOfTag: idOfTag, now: facts.now)
         }
-        let serviceIDs = Set(running.values.map(\.id))
-        let databaseObservation = observed.first { !serviceIDs.contains($0.id) }
-        let database = container(config.database.container, databaseObservation.map { RunningContainerInfo(id: $0.id, imageID: nil, image: nil) },
-                                 observed: observed, now: facts.now)
+        let database = Self.databaseContainer(config.database.container, try? ContainerState.parse(sections: sections, now: facts.now))
 
         let lockStatus: HostStatus.Lock
         switch try await lock {
@@ -115,12 +112,9 @@ public struct StatusReader: Sendable {
             problems: problems)
     }
 
-    // FIXME: the database container's state and start time are read here with deploy's state
-    // template (ContainerObservation) and by verify with Checks' ContainerState (gate template):
-    // two probes and parsers of one fact; neither is a HostProbe yet.
     /// Each service's container as deploy finds it (`DeployCommands.serviceContainers`), then the
-    /// states of those and of the database's in the same command: a second round trip for the
-    /// states would wait on the lookup.
+    /// states of those (deploy's reading) and of the database's (verify's, `ContainerState`) in the
+    /// same command: a second round trip for the states would wait on the lookup.
     func containersAndStates(marker: SectionMarker) -> RemoteCommand {
         let lookup = config.services.map { service -> ShellScript in
             "id=$(\(ComposeInvocation.containers(of: service, path: config.path)) | head -n 1); ids=\"$ids $id\""
@@ -129,7 +123,8 @@ public struct StatusReader: Sendable {
             marker.start("services"),
             "set -- $ids; [ $# -eq 0 ] || docker inspect -f \(DeployCommands.containerFormat) \"$@\"",
             marker.start("states"),
-            "docker inspect --type container -f \(DeployCommands.stateFormat) -- \"$@\" \(config.database.container) 2>/dev/null; true",
+            "[ $# -eq 0 ] || docker inspect --type container -f \(DeployCommands.stateFormat) -- \"$@\" 2>/dev/null",
+            ContainerState.script(container: config.database.container, marker: marker),
         ]), timeout: Self.timeout)
     }
 
@@ -184,6 +179,19 @@ public struct StatusReader: Sendable {
             uptimeSeconds: observation.status == "running" ? observation.startedAt.map { max(0, now - $0) } : nil,
             restarts: observation.restarts, imageID: imageID.map { String($0.prefix(19)) }, image: found.image,
             revision: release?.revision, lastVerified: release != nil && release == releases.last)
+    }
+}
+
+extension StatusReader {
+    /// The database container as status shows it; missing when docker could not inspect it (or
+    /// the probe said nothing botops can read).
+    static func databaseContainer(_ name: String, _ state: ContainerState?) -> HostStatus.Container {
+        guard let state, state.inspectError == nil else {
+            return HostStatus.Container(service: name, state: "missing", lastVerified: false)
+        }
+        return HostStatus.Container(
+            service: name, container: String(state.id.prefix(12)), state: state.status, health: state.health,
+            uptimeSeconds: state.status == "running" ? state.uptimeSeconds : nil, restarts: state.restarts, lastVerified: false)
     }
 }
 

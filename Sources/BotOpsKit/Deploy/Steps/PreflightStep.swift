@@ -75,7 +75,7 @@ extension Deployer {
             throw checkout.branch.map { DeployError.wrongBranch(path: config.path, current: $0, target: config.branch) }
                 ?? DeployError.detachedCheckout(path: config.path, revision: checkout.revision, target: config.branch)
         }
-        for disk in reading.disk.compactMap({ $0 }) where disk.freeBytes < config.deploy.minFreeDiskBytes {
+        for disk in PreflightDisk.allCases.compactMap({ reading.disk[$0] }) where disk.freeBytes < config.deploy.minFreeDiskBytes {
             throw DeployError.lowDisk(path: disk.mount, freeBytes: disk.freeBytes, neededBytes: config.deploy.minFreeDiskBytes)
         }
         run.releases = try reading.releases(file: releasesFile)
