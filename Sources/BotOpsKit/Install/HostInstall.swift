@@ -56,15 +56,17 @@ public struct HostInstall: Sendable {
             skipped.append(Skipped(what: "bot-engine", why: "no bot-engine beside \(binary): pass --engine-binary PATH (a Linux bot-engine) to install it; crontab.d's bars-prune runs ~/botops/bin/bot-engine"))
         }
         let playbooks = config.deploy.playbooks
-        // FIXME: a playbooks directory outside botops.yml's (absolute, or with `..`) is not copied:
-        // the host's botops.yml would name a place install-host does not write. Reported as skipped.
-        if playbooks.hasPrefix("/") || playbooks.split(separator: "/").contains("..") {
-            skipped.append(Skipped(what: playbooks, why: "deploy.playbooks lies outside botops.yml's directory: copy its overrides to the host by hand"))
-        } else {
-            let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(playbooks).path
-            for kind in Playbook.Kind.allCases where manager.fileExists(atPath: directory + "/" + kind.fileName) {
-                files.append(File(local: directory + "/" + kind.fileName, remote: playbooks + "/" + kind.fileName, mode: "644"))
-            }
+        // Only what lies beside botops.yml is copied: the host's botops.yml would name a directory
+        // the host does not have, and its deploys would fall back to the built-in playbooks unseen.
+        guard !playbooks.hasPrefix("/"), !playbooks.split(separator: "/").contains("..") else {
+            let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().path
+            throw ConfigError(file: configPath, key: "playbooks", problem: "\(playbooks) lies outside botops.yml's directory, and install-host copies only what lies "
+                + "beside botops.yml (on the host, \(playbooks) would not hold the overrides: deploys there would use the built-in playbooks). "
+                + "Move the overrides into \(directory)/playbooks and set `playbooks: playbooks`, then run install-host again; nothing was copied")
+        }
+        let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(playbooks).path
+        for kind in Playbook.Kind.allCases where manager.fileExists(atPath: directory + "/" + kind.fileName) {
+            files.append(File(local: directory + "/" + kind.fileName, remote: playbooks + "/" + kind.fileName, mode: "644"))
         }
         self.files = files
         self.skipped = skipped
