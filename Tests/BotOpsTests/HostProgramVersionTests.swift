@@ -8,14 +8,19 @@ import Testing
 /// as a section of its one command, and both read it with one parser. Run here by this machine's
 /// /bin/sh with HOME a directory of the test's own.
 @Suite struct HostProgramVersionTests {
-    func home(_ botops: String?, mode: String = "755") throws -> URL {
+    /// A home with `botops` (a script's text) as ~/botops/bin/botops. Written by a shell of its
+    /// own: a file this process had open for writing could be inherited by a parallel test's
+    /// fork and fail to run (ETXTBSY).
+    func home(_ botops: String?, mode: String = "755") async throws -> URL {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("botops-version-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: home.appendingPathComponent("botops/bin"), withIntermediateDirectories: true)
+        let bin = home.appendingPathComponent("botops/bin").path
+        var script = shellCommand(["mkdir", "-p", bin])
         if let botops {
             let path = home.appendingPathComponent(HostInstall.binaryPath).path
-            try botops.write(toFile: path, atomically: true, encoding: .utf8)
-            try FileManager.default.setAttributes([.posixPermissions: Int(mode, radix: 8)!], ofItemAtPath: path)
+            script += " && printf '%s' \(shellQuote(botops)) > \(shellQuote(path)) && chmod \(mode) \(shellQuote(path))"
         }
+        let made = try await LocalHost().run(script)
+        try #require(made.succeeded, "\(made.stderrText)")
         return home
     }
 
@@ -30,10 +35,10 @@ import Testing
     }
 
     @Test func installedMissingAndFailingAreToldApart() async throws {
-        let installed = try home("#!/bin/sh\necho '0.16.0 (d419ea56ea8a)'\n")
-        let missing = try home(nil)
-        let notExecutable = try home("#!/bin/sh\necho 1\n", mode: "644")
-        let failing = try home("#!/bin/sh\necho 'loading libssh2.so.1 failed' >&2\nexit 127\n")
+        let installed = try await home("#!/bin/sh\necho '0.16.0 (d419ea56ea8a)'\n")
+        let missing = try await home(nil)
+        let notExecutable = try await home("#!/bin/sh\necho 1\n", mode: "644")
+        let failing = try await home("#!/bin/sh\necho 'loading libssh2.so.1 failed' >&2\nexit 127\n")
         defer { for home in [installed, missing, notExecutable, failing] { try? FileManager.default.removeItem(at: home) } }
 
         #expect(try await probed(installed) == .version("0.16.0 (d419ea56ea8a)"))
@@ -51,9 +56,9 @@ import Testing
         let command = extras.command(timeout: .seconds(30))
         #expect(command.script.text.contains(HostProgramVersion.script(HostInstall.binaryPath).text))
 
-        let installed = try home("#!/bin/sh\necho '0.16.0 (d419ea56ea8a)'\n")
-        let failing = try home("#!/bin/sh\necho 'loading libssh2.so.1 failed' >&2\nexit 127\n")
-        let missing = try home(nil)
+        let installed = try await home("#!/bin/sh\necho '0.16.0 (d419ea56ea8a)'\n")
+        let failing = try await home("#!/bin/sh\necho 'loading libssh2.so.1 failed' >&2\nexit 127\n")
+        let missing = try await home(nil)
         defer { for home in [installed, failing, missing] { try? FileManager.default.removeItem(at: home) } }
         #expect(extras.parse(try await run(command.script, home: installed).stdoutText, localNow: 0).hostVersion == "0.16.0 (d419ea56ea8a)")
         #expect(extras.parse(try await run(command.script, home: failing).stdoutText, localNow: 0).hostVersion == "fails (exit 127): loading libssh2.so.1 failed")
