@@ -28,6 +28,9 @@ public struct HostInstall: Sendable {
     let database: BotOpsConfig.Database
     /// What botops.yml names that is not copied, each with why.
     public let skipped: [Skipped]
+    /// The crontab.d entries the host keeps (the others there are removed); nil when there is no
+    /// crontab.d beside botops.yml: the host's is left as it is.
+    public let pruneKeeping: [String]?
 
     /// The files beside `configPath`: the config itself, every `crontab.d/*.cron` and each
     /// playbook file that overrides a built-in one.
@@ -49,9 +52,22 @@ public struct HostInstall: Sendable {
         }
         var files = [File(local: configPath, remote: "botops.yml", mode: "600")]
         let crontab = CronEntries.defaultDirectory(configPath: configPath)
-        let names = ((try? manager.contentsOfDirectory(atPath: crontab)) ?? []).filter { $0.hasSuffix(".cron") }.sorted()
-        files += names.map { File(local: crontab + "/" + $0, remote: "crontab.d/" + $0, mode: "644") }
         var skipped: [Skipped] = []
+        // Only a crontab.d that was read prunes the host's: one unreadable here (a file in its
+        // place, a link to nowhere) read as empty would delete every entry there.
+        var status = stat()
+        if lstat(crontab, &status) != 0, errno == ENOENT {
+            pruneKeeping = nil
+            skipped.append(Skipped(what: "crontab.d", why: "there is no \(crontab): the host's ~/botops/crontab.d is left as it is"))
+        } else {
+            let names: [String]
+            do { names = try manager.contentsOfDirectory(atPath: crontab).filter { $0.hasSuffix(".cron") }.sorted() } catch {
+                throw ConfigError(file: crontab, problem: "cannot read the directory, and reading it as empty would delete every crontab.d entry on the host. "
+                    + "Make it a readable directory (or remove it to leave the host's entries as they are), then run install-host again; nothing was copied")
+            }
+            files += names.map { File(local: crontab + "/" + $0, remote: "crontab.d/" + $0, mode: "644") }
+            pruneKeeping = names
+        }
         if engine == nil {
             skipped.append(Skipped(what: "bot-engine", why: "no bot-engine beside \(binary): pass --engine-binary PATH (a Linux bot-engine) to install it; crontab.d's bars-prune runs ~/botops/bin/bot-engine"))
         }
@@ -147,8 +163,9 @@ public struct HostInstall: Sendable {
             try await Upload(localPath: file.local, remotePath: "~/botops/" + file.remote, mode: file.mode).run(on: runner, timeout: timeout)
         }
         // An entry deleted here must not linger there, where `verify --local` reads crontab.d.
-        let keep = files.filter { $0.remote.hasPrefix("crontab.d/") }.map { ($0.remote as NSString).lastPathComponent }
-        outcome.removed = try await InstallCommands.prune(keep: keep).run(on: runner)
+        if let keep = pruneKeeping {
+            outcome.removed = try await InstallCommands.prune(keep: keep).run(on: runner)
+        }
         switch try await HostProgramVersion.probe(Self.binaryPath).run(on: runner) {
         case .version(let version): outcome.hostVersion = version
         case .failed(_, let output): throw HostInstallError.installedVersionFailed(output: output)
