@@ -36,4 +36,14 @@ import Testing
         #expect(install.files.contains(HostInstall.File(local: directory.path + "/pb/deploy.yml", remote: "pb/deploy.yml", mode: "644")))
         #expect(!install.skipped.contains { $0.what.contains("pb") })
     }
+
+    /// recover reads recover.yml from the same directory: the host's `recover --local` must run
+    /// the operator's steps, not the built-in ones unseen.
+    @Test func theRecoverPlaybookIsCopiedToo() throws {
+        let (directory, path, config) = try operatorDirectory(playbooks: "pb")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "steps: []\n".write(to: directory.appendingPathComponent("pb/recover.yml"), atomically: true, encoding: .utf8)
+        let install = try HostInstall(binary: "/bin/true", configPath: path, config: config)
+        #expect(install.files.contains(HostInstall.File(local: directory.path + "/pb/recover.yml", remote: "pb/recover.yml", mode: "644")), "\(install.files)")
+    }
 }

@@ -81,8 +81,8 @@ public struct HostInstall: Sendable {
                 + "Move the overrides into \(directory)/playbooks and set `playbooks: playbooks`, then run install-host again; nothing was copied")
         }
         let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(playbooks).path
-        for kind in Playbook.Kind.allCases where manager.fileExists(atPath: directory + "/" + kind.fileName) {
-            files.append(File(local: directory + "/" + kind.fileName, remote: playbooks + "/" + kind.fileName, mode: "644"))
+        for name in Playbook.Kind.allCases.map(\.fileName) + [RecoverPlaybook.fileName] where manager.fileExists(atPath: directory + "/" + name) {
+            files.append(File(local: directory + "/" + name, remote: playbooks + "/" + name, mode: "644"))
         }
         self.files = files
         self.skipped = skipped
