@@ -1,5 +1,6 @@
 @testable import BotOpsKit
 import Foundation
+import Remote
 import Testing
 
 /// install-host copies the playbook overrides that lie beside botops.yml; a `playbooks:`
@@ -35,6 +36,23 @@ import Testing
         let install = try HostInstall(binary: "/bin/true", configPath: path, config: config)
         #expect(install.files.contains(HostInstall.File(local: directory.path + "/pb/deploy.yml", remote: "pb/deploy.yml", mode: "644")))
         #expect(!install.skipped.contains { $0.what.contains("pb") })
+    }
+
+    /// An override deleted here is deleted there: the host's deploys would still run the old one.
+    @Test func overridesDeletedHereAreRemovedThere() async throws {
+        let (directory, path, config) = try operatorDirectory(playbooks: "pb")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let install = try HostInstall(binary: "/bin/true", configPath: path, config: config)
+        #expect(install.overridesToRemove == ["pb/rollback.yml", "pb/recover.yml"])
+
+        // On a home holding all three (and a file of its own), only those two go.
+        let home = directory.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home.appendingPathComponent("botops/pb"), withIntermediateDirectories: true)
+        for name in ["deploy.yml", "rollback.yml", "notes.txt"] { try "".write(to: home.appendingPathComponent("botops/pb/" + name), atomically: true, encoding: .utf8) }
+        let probe = InstallCommands.removeFiles(install.overridesToRemove)
+        let result = try await LocalHost().run("HOME=\(shellQuote(home.path)); export HOME\n" + probe.command.script.text)
+        #expect(try probe.parse(result) == ["pb/rollback.yml"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: home.appendingPathComponent("botops/pb").path).sorted() == ["deploy.yml", "notes.txt"])
     }
 
     /// recover reads recover.yml from the same directory: the host's `recover --local` must run

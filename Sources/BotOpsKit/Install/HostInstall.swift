@@ -31,6 +31,9 @@ public struct HostInstall: Sendable {
     /// The crontab.d entries the host keeps (the others there are removed); nil when there is no
     /// crontab.d beside botops.yml: the host's is left as it is.
     public let pruneKeeping: [String]?
+    /// The playbook overrides absent here, removed on the host (relative to `~/botops`): its
+    /// deploys would still run one deleted here.
+    public let overridesToRemove: [String]
 
     /// The files beside `configPath`: the config itself, every `crontab.d/*.cron` and each
     /// playbook file that overrides a built-in one.
@@ -81,9 +84,15 @@ public struct HostInstall: Sendable {
                 + "Move the overrides into \(directory)/playbooks and set `playbooks: playbooks`, then run install-host again; nothing was copied")
         }
         let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(playbooks).path
-        for name in Playbook.Kind.allCases.map(\.fileName) + [RecoverPlaybook.fileName] where manager.fileExists(atPath: directory + "/" + name) {
-            files.append(File(local: directory + "/" + name, remote: playbooks + "/" + name, mode: "644"))
+        var absent: [String] = []
+        for name in Playbook.Kind.allCases.map(\.fileName) + [RecoverPlaybook.fileName] {
+            if manager.fileExists(atPath: directory + "/" + name) {
+                files.append(File(local: directory + "/" + name, remote: playbooks + "/" + name, mode: "644"))
+            } else {
+                absent.append(playbooks + "/" + name)
+            }
         }
+        overridesToRemove = absent
         self.files = files
         self.skipped = skipped
     }
@@ -112,7 +121,8 @@ public struct HostInstall: Sendable {
         /// The sha256 the host computes of each file in place (`botops/bin/botops`, …, relative to
         /// its home), read after the install; empty in a dry run.
         public var installed: [(path: String, sha256: String)] = []
-        /// The crontab.d entries removed on the host because they were deleted here.
+        /// The crontab.d entries and playbook overrides removed on the host because they were
+        /// deleted here (relative to `~/botops`).
         public var removed: [String] = []
         /// `~/botops/bin/bot-engine --version` once installed; nil when none was.
         public var engineVersion: String?
@@ -164,8 +174,9 @@ public struct HostInstall: Sendable {
         }
         // An entry deleted here must not linger there, where `verify --local` reads crontab.d.
         if let keep = pruneKeeping {
-            outcome.removed = try await InstallCommands.prune(keep: keep).run(on: runner)
+            outcome.removed = try await InstallCommands.prune(keep: keep).run(on: runner).map { "crontab.d/" + $0 }
         }
+        outcome.removed += try await InstallCommands.removeFiles(overridesToRemove).run(on: runner)
         switch try await HostProgramVersion.probe(Self.binaryPath).run(on: runner) {
         case .version(let version): outcome.hostVersion = version
         case .failed(_, let output): throw HostInstallError.installedVersionFailed(output: output)

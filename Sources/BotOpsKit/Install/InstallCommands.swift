@@ -40,6 +40,16 @@ enum InstallCommands {
         }
     }
 
+    /// Removes those of `paths` (relative to `~/botops`) that exist, printing each removed.
+    static func removeFiles(_ paths: [String]) -> HostProbe<[String]> {
+        let paths = paths.map { "botops/" + $0 }
+        let script: ShellScript = "cd && for f in \(paths); do { [ -e \"$f\" ] || [ -L \"$f\" ]; } || continue; rm -f -- \"$f\" && printf '%s\\n' \"${f#botops/}\"; done"
+        return HostProbe("removing files", RemoteCommand(script, timeout: timeout, effect: .changes("remove ~/" + paths.joined(separator: ", ~/")))) { result in
+            try succeeded(result, "remove ~/" + paths.joined(separator: ", ~/"))
+            return result.stdoutText.split(separator: "\n").map(String.init)
+        }
+    }
+
     /// Whether `~/botops/engine.env` exists (any kind of file: an operator's own is never replaced).
     static let engineEnvExists = HostProbe("engine.env", RemoteCommand("cd && [ -e \(EngineEnvFile.path) ]", timeout: timeout)) { $0.succeeded }
 
