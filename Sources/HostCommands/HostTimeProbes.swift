@@ -1,4 +1,5 @@
 import Cron
+import Foundation
 import Remote
 
 /// The host's clock: seconds since 1970 as the host counts them. The one reading of the host's
@@ -53,5 +54,56 @@ public enum CronTimeProbe {
     /// The zone and daemon in section `name` of `sections`.
     public static func parse(sections: [String: [String]], name: String = "cron-time") throws(CronTimeProbeError) -> CronHostTime {
         try parse(sections[name] ?? [])
+    }
+}
+
+/// The offsets from UTC the host's tz database gives a zone at given instants, as `date +%z`
+/// prints them. The one reading of them: cron's guard against a host whose zone data differs from
+/// botops' (a guard whose `TZ=` the host cannot read would compare against UTC).
+public enum ZoneOffsetsProbe {
+    public enum Fact: Sendable, Equatable {
+        /// The host has no `/usr/share/zoneinfo/ZONE`.
+        case missing
+        /// Seconds east of UTC at each instant, in order.
+        case offsets([Int])
+    }
+
+    public static func script(_ zone: CronZone, at instants: [Int64]) -> ShellScript {
+        let dates = ShellScript.lines(instants.map { "TZ=\(zone.identifier) date -d \("@\($0)") +%z" })
+        return "[ -f \("/usr/share/zoneinfo/" + zone.identifier) ] || { echo missing; exit 0; }\n\(dates)"
+    }
+
+    /// The fact in the output of `script` for `count` instants.
+    public static func parse(_ result: CommandResult, count: Int) throws(UnreadableOutput) -> Fact {
+        let lines = result.stdoutText.split(separator: "\n").map(String.init)
+        if lines == ["missing"] { return .missing }
+        guard result.succeeded else { throw UnreadableOutput("date failed: \(result.stderrText.prefix(200))") }
+        var offsets: [Int] = []
+        for line in lines {
+            guard let offset = seconds(line) else { throw UnreadableOutput("not an offset: \(line.prefix(40))") }
+            offsets.append(offset)
+        }
+        guard offsets.count == count else { throw UnreadableOutput("\(offsets.count) offsets for \(count) instants") }
+        return .offsets(offsets)
+    }
+
+    public static func probe(_ zone: CronZone, at instants: [Int64]) -> HostProbe<Fact> {
+        HostProbe("the host's offsets of \(zone.identifier)", RemoteCommand(script(zone, at: instants), timeout: .seconds(30))) { result in
+            try parse(result, count: instants.count)
+        }
+    }
+
+    /// `-0800`, as `date +%z` prints it.
+    public static func text(_ seconds: Int) -> String {
+        let minutes = abs(seconds) / 60
+        return (seconds < 0 ? "-" : "+") + String(format: "%02d%02d", minutes / 60, minutes % 60)
+    }
+
+    /// The seconds `date +%z` printed as `-0800`; nil for anything else.
+    static func seconds(_ text: String) -> Int? {
+        let digits = text.dropFirst()
+        guard text.count == 5, let sign = text.first, sign == "+" || sign == "-", digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let hours = Int(digits.prefix(2)), let minutes = Int(digits.suffix(2)) else { return nil }
+        return (sign == "-" ? -1 : 1) * (hours * 3600 + minutes * 60)
     }
 }

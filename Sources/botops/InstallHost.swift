@@ -94,7 +94,7 @@ struct InstallHost: HostCommand {
         for file in install.copied(outcome) {
             print("\(dryRun ? "would copy" : "copied") \(file.local) -> ~/botops/\(file.remote)")
         }
-        for name in outcome.removed { print("removed ~/botops/crontab.d/\(name) (deleted here)") }
+        for path in outcome.removed { print("removed ~/botops/\(path) (deleted here)") }
         for skipped in install.skipped { print("skipped \(skipped.what): \(skipped.why)") }
         if let version = outcome.hostVersion { print("~/\(HostInstall.binaryPath) --version: \(version)") }
         if let version = outcome.engineVersion { print("~/\(HostInstall.enginePath) --version: \(version)") }

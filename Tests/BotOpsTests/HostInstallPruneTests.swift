@@ -15,13 +15,13 @@ import Testing
         for name in present { try "".write(to: crontab.appendingPathComponent(name), atomically: true, encoding: .utf8) }
         let kept = ["x y.cron", "a*.cron", "it's.cron"]
 
-        let result = try await LocalHost().run("cd \(shellQuote(home.path)) && " + HostInstall.pruneScript(keep: kept))
+        let result = try await LocalHost().run("cd \(shellQuote(home.path)) && " + InstallCommands.pruneScript(keep: kept).text)
         #expect(result.succeeded, "\(result.stderrText)")
         let left = try FileManager.default.contentsOfDirectory(atPath: crontab.path).sorted()
         #expect(left == (kept + ["notes.txt"]).sorted())
 
         // Nothing kept: every entry goes.
-        _ = try await LocalHost().run("cd \(shellQuote(home.path)) && " + HostInstall.pruneScript(keep: []))
+        _ = try await LocalHost().run("cd \(shellQuote(home.path)) && " + InstallCommands.pruneScript(keep: []).text)
         #expect(try FileManager.default.contentsOfDirectory(atPath: crontab.path) == ["notes.txt"])
     }
 }

@@ -59,7 +59,7 @@ import Testing
         #expect(facts.newestReport == HostStatus.FileInfo(path: "/opt/bot/logs/weekly review 1.txt", modified: 900, ageSeconds: 100, size: 42))
         #expect(facts.stateDisk == HostStatus.Disk(name: "state-dir", mount: "/", freeBytes: 2 * 1024 * 1024))
         #expect(facts.hostVersion == nil)
-        let installed = extras.parse("\(m) now\n5\n\(m) version\n0.15.0\n\(m) end\n", localNow: 7)
+        let installed = extras.parse("\(m) now\n5\n\(m) version\n0\n0.15.0\n\(m) end\n", localNow: 7)
         #expect(installed.hostVersion == "0.15.0" && installed.newestReport == nil)
     }
 

@@ -121,11 +121,13 @@ extension InstallHostSandboxTests {
         try #require(yml.contains("container: db,"))
         try yml.replacingOccurrences(of: "container: db,", with: "container: no-such-db,").write(toFile: config, atomically: true, encoding: .utf8)
         try await withoutHostBotops { host in
-            #expect(try await host.run("mkdir -p botops/crontab.d && echo '# gone' > 'botops/crontab.d/old one.cron'").succeeded)
+            // An entry and a playbook override deleted here (this botops.yml's directory has only deploy.yml).
+            #expect(try await host.run("mkdir -p botops/crontab.d botops/playbooks && echo '# gone' > 'botops/crontab.d/old one.cron' && echo 'steps: []' > botops/playbooks/rollback.yml").succeeded)
             let result = try await BuiltBinary.botops.run(["install-host", "--config", config, "--binary", binary, "--format", "json"])
             #expect(result.termination == .exited(0), "\(result.stderrText)")
             let installed = try Self.object(result.stdoutText)
-            #expect(installed["removed"] as? [String] == ["~/botops/crontab.d/old one.cron"])
+            #expect(installed["removed"] as? [String] == ["~/botops/crontab.d/old one.cron", "~/botops/playbooks/rollback.yml"], "\(installed)")
+            #expect(try await host.run("cd && [ ! -e botops/playbooks/rollback.yml ] && [ -f botops/playbooks/deploy.yml ]").succeeded)
             let env = try #require(installed["engine_env"] as? [String: Any], "\(installed)")
             #expect(env["action"] as? String == "not created")
             #expect((env["why"] as? String)?.contains("docker inspect no-such-db") == true, "\(env)")

@@ -201,6 +201,22 @@ struct InstallHostSandboxTests {
         }
     }
 
+    /// A playbooks directory outside botops.yml's is refused before the host is reached: exit 2,
+    /// the fix named, nothing on the host (it was skipped, with a line among the copies).
+    @Test func refusesAPlaybooksDirectoryOutsideBotopsYmlsAndCopiesNothing() async throws {
+        let local = try operatorDirectory()
+        defer { try? FileManager.default.removeItem(at: local) }
+        let config = local.appendingPathComponent("botops.yml")
+        try (String(contentsOf: config, encoding: .utf8) + "\nplaybooks: \(local.path)/playbooks\n").write(to: config, atomically: true, encoding: .utf8)
+        try await withoutHostBotops { host in
+            let result = try await BuiltBinary.botops.run(["install-host", "--config", config.path, "--binary", BuiltBinary.botops.path])
+            #expect(result.termination == .exited(2), "\(result.stdoutText)\(result.stderrText)")
+            #expect(result.stderrText.contains("key 'playbooks': \(local.path)/playbooks lies outside botops.yml's directory"), "\(result.stderrText)")
+            #expect(result.stderrText.contains("set `playbooks: playbooks`"), "\(result.stderrText)")
+            #expect(try await host.run("cd && [ ! -e botops ]").succeeded, "a refused install copied something")
+        }
+    }
+
     @Test func refusesAFileThatIsNotALinuxExecutable() async throws {
         let local = try operatorDirectory()
         defer { try? FileManager.default.removeItem(at: local) }

@@ -41,7 +41,7 @@ public struct BackupUpload: Sendable {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw BackupUploadError(description: "cannot read \(path): \(String(cString: strerror(errno)))", exitCode: .usage) }
         defer { close(descriptor) }
-        let result = try await runner.run(upload(record).script.text, timeout: .seconds(6 * 3600), input: .fileDescriptor(descriptor))
+        let result = try await runner.run(upload(record), input: .fileDescriptor(descriptor)).result
         guard result.succeeded else {
             throw BackupUploadError(description: "uploading \(path) failed, nothing was named \(record.id).dump on the host: "
                                         + result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines), exitCode: .failed)

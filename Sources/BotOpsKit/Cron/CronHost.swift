@@ -111,15 +111,25 @@ public struct CronHost: Sendable {
             }
         }
         guard !wanted.isEmpty else { return [] }
+        return try await Self.missingProbe(wanted).run(on: runner)
+    }
+
+    /// Which of `wanted` the host lacks: each program tested as cron would find it, the index of
+    /// each missing one printed.
+    static func missingProbe(_ wanted: [MissingProgram]) -> HostProbe<[MissingProgram]> {
         let tests = wanted.enumerated().map { index, item -> ShellScript in
             let path: ShellScript = Self.isHomeRelative(item.program) ? "\"$HOME\"/\(Self.homeRelative(item.program))" : "\(item.program)"
             return item.program.hasPrefix("/") || Self.isHomeRelative(item.program)
                 ? "{ [ -f \(path) ] && [ -x \(path) ]; } || echo \(index)"
                 : "(PATH=/usr/bin:/bin; command -v \(item.program) >/dev/null 2>&1) || echo \(index)"
         }
-        let result = try await read(ShellScript.lines(tests + ["true"]), "looking for the entries' programs")
-        let missing = Set(result.stdoutText.split(separator: "\n").compactMap { Int($0) })
-        return wanted.enumerated().filter { missing.contains($0.offset) }.map(\.element)
+        return HostProbe("the entries' programs", RemoteCommand(ShellScript.lines(tests + ["true"]), timeout: .seconds(30))) { result in
+            guard result.succeeded else {
+                throw CronHostError.commandFailed(step: "looking for the entries' programs", status: result.termination.description, stderr: String(result.stderrText.prefix(400)))
+            }
+            let missing = Set(result.stdoutText.split(separator: "\n").compactMap { Int($0) })
+            return wanted.enumerated().filter { missing.contains($0.offset) }.map(\.element)
+        }
     }
 
     private static func isHomeRelative(_ program: String) -> Bool { program.hasPrefix("$HOME/") }
@@ -129,32 +139,36 @@ public struct CronHost: Sendable {
         isHomeRelative(program) ? String(program.dropFirst("$HOME/".count)) : program
     }
 
-    // FIXME: the host's offsets of a zone are read only here, but as a raw RemoteCommand parsed in
-    // place, not a HostProbe (so are missingPrograms' tests above).
     /// Refuses zones the host's tz database knows differently (or not at all): a guard whose
     /// `TZ=` the host cannot read would compare against UTC.
     public func checkZonesAgree(_ zones: [CronZone], now: Int64) async throws {
         for zone in Set(zones) where zone != .utc {
-            let instants = [now] + zone.transitions(from: now, to: now + 2 * 366 * 86_400).flatMap { [$0 - 3600, $0 + 3600] }
-            let dates = ShellScript.lines(instants.map { "TZ=\(zone.identifier) date -d \("@\($0)") +%z" })
-            let probe: ShellScript = "[ -f \("/usr/share/zoneinfo/" + zone.identifier) ] || { echo missing; exit 0; }\n\(dates)"
-            let result = try await runner.run(RemoteCommand(probe, timeout: .seconds(30))).result
-            let answers = result.stdoutText.split(separator: "\n").map(String.init)
-            if answers == ["missing"] {
-                throw CronHostError.zoneMismatch(zone: zone.identifier, detail: "the host has no /usr/share/zoneinfo/\(zone.identifier)")
+            let instants = Self.checkedInstants(zone, now: now)
+            let fact: ZoneOffsetsProbe.Fact
+            do {
+                fact = try await ZoneOffsetsProbe.probe(zone, at: instants).run(on: runner)
+            } catch let unreadable as ProbeOutputError {
+                throw CronHostError.zoneMismatch(zone: zone.identifier, detail: "\(unreadable.problem): \(unreadable.output.prefix(200))")
             }
-            let expected = instants.map { Self.offsetText(zone.offset(at: $0)) }
-            guard result.succeeded, answers == expected else {
-                throw CronHostError.zoneMismatch(zone: zone.identifier, detail: "offsets \(answers) on the host, \(expected) expected")
-            }
+            if let refusal = Self.disagreement(zone, at: instants, host: fact) { throw refusal }
         }
     }
 
-    /// `-0800`, as `date +%z` prints it.
-    static func offsetText(_ seconds: Int) -> String {
-        let sign = seconds < 0 ? "-" : "+"
-        let minutes = abs(seconds) / 60
-        return sign + String(format: "%02d%02d", minutes / 60, minutes % 60)
+    /// Now, and an hour either side of each of the zone's transitions in the next two years.
+    static func checkedInstants(_ zone: CronZone, now: Int64) -> [Int64] {
+        [now] + zone.transitions(from: now, to: now + 2 * 366 * 86_400).flatMap { [$0 - 3600, $0 + 3600] }
+    }
+
+    /// The refusal when the host's offsets of `zone` at `instants` are not botops'.
+    static func disagreement(_ zone: CronZone, at instants: [Int64], host: ZoneOffsetsProbe.Fact) -> CronHostError? {
+        switch host {
+        case .missing:
+            return .zoneMismatch(zone: zone.identifier, detail: "the host has no /usr/share/zoneinfo/\(zone.identifier)")
+        case .offsets(let offsets):
+            let expected = instants.map { zone.offset(at: $0) }
+            guard offsets != expected else { return nil }
+            return .zoneMismatch(zone: zone.identifier, detail: "offsets \(offsets.map(ZoneOffsetsProbe.text)) on the host, \(expected.map(ZoneOffsetsProbe.text)) expected")
+        }
     }
 
     /// Installs `new` with `crontab FILE` if the crontab is still `expected`, after saving the

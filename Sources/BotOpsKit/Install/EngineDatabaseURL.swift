@@ -41,6 +41,11 @@ public struct EngineDatabaseURL: Sendable, Equatable {
             return "docker inspect --type container --format \(template) \(container) 2>&1"
         }
 
+        /// `command` run alone, parsed.
+        public var hostProbe: HostProbe<Result<EngineDatabaseURL, Unknown>> {
+            HostProbe("docker inspect of \(container)", RemoteCommand(command, timeout: .seconds(30))) { parse($0.stdoutText, succeeded: $0.succeeded) }
+        }
+
         /// The URL, or why it cannot be told (for the operator's message).
         public func parse(_ output: String, succeeded: Bool) -> Result<EngineDatabaseURL, Unknown> {
             let line = output.split(separator: "\n").first.map(String.init) ?? ""

@@ -28,6 +28,12 @@ public struct HostInstall: Sendable {
     let database: BotOpsConfig.Database
     /// What botops.yml names that is not copied, each with why.
     public let skipped: [Skipped]
+    /// The crontab.d entries the host keeps (the others there are removed); nil when there is no
+    /// crontab.d beside botops.yml: the host's is left as it is.
+    public let pruneKeeping: [String]?
+    /// The playbook overrides absent here, removed on the host (relative to `~/botops`): its
+    /// deploys would still run one deleted here.
+    public let overridesToRemove: [String]
 
     /// The files beside `configPath`: the config itself, every `crontab.d/*.cron` and each
     /// playbook file that overrides a built-in one.
@@ -49,23 +55,44 @@ public struct HostInstall: Sendable {
         }
         var files = [File(local: configPath, remote: "botops.yml", mode: "600")]
         let crontab = CronEntries.defaultDirectory(configPath: configPath)
-        let names = ((try? manager.contentsOfDirectory(atPath: crontab)) ?? []).filter { $0.hasSuffix(".cron") }.sorted()
-        files += names.map { File(local: crontab + "/" + $0, remote: "crontab.d/" + $0, mode: "644") }
         var skipped: [Skipped] = []
+        // Only a crontab.d that was read prunes the host's: one unreadable here (a file in its
+        // place, a link to nowhere) read as empty would delete every entry there.
+        var status = stat()
+        if lstat(crontab, &status) != 0, errno == ENOENT {
+            pruneKeeping = nil
+            skipped.append(Skipped(what: "crontab.d", why: "there is no \(crontab): the host's ~/botops/crontab.d is left as it is"))
+        } else {
+            let names: [String]
+            do { names = try manager.contentsOfDirectory(atPath: crontab).filter { $0.hasSuffix(".cron") }.sorted() } catch {
+                throw ConfigError(file: crontab, problem: "cannot read the directory, and reading it as empty would delete every crontab.d entry on the host. "
+                    + "Make it a readable directory (or remove it to leave the host's entries as they are), then run install-host again; nothing was copied")
+            }
+            files += names.map { File(local: crontab + "/" + $0, remote: "crontab.d/" + $0, mode: "644") }
+            pruneKeeping = names
+        }
         if engine == nil {
             skipped.append(Skipped(what: "bot-engine", why: "no bot-engine beside \(binary): pass --engine-binary PATH (a Linux bot-engine) to install it; crontab.d's bars-prune runs ~/botops/bin/bot-engine"))
         }
         let playbooks = config.deploy.playbooks
-        // FIXME: a playbooks directory outside botops.yml's (absolute, or with `..`) is not copied:
-        // the host's botops.yml would name a place install-host does not write. Reported as skipped.
-        if playbooks.hasPrefix("/") || playbooks.split(separator: "/").contains("..") {
-            skipped.append(Skipped(what: playbooks, why: "deploy.playbooks lies outside botops.yml's directory: copy its overrides to the host by hand"))
-        } else {
-            let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(playbooks).path
-            for kind in Playbook.Kind.allCases where manager.fileExists(atPath: directory + "/" + kind.fileName) {
-                files.append(File(local: directory + "/" + kind.fileName, remote: playbooks + "/" + kind.fileName, mode: "644"))
+        // Only what lies beside botops.yml is copied: the host's botops.yml would name a directory
+        // the host does not have, and its deploys would fall back to the built-in playbooks unseen.
+        guard !playbooks.hasPrefix("/"), !playbooks.split(separator: "/").contains("..") else {
+            let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().path
+            throw ConfigError(file: configPath, key: "playbooks", problem: "\(playbooks) lies outside botops.yml's directory, and install-host copies only what lies "
+                + "beside botops.yml (on the host, \(playbooks) would not hold the overrides: deploys there would use the built-in playbooks). "
+                + "Move the overrides into \(directory)/playbooks and set `playbooks: playbooks`, then run install-host again; nothing was copied")
+        }
+        let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().appendingPathComponent(playbooks).path
+        var absent: [String] = []
+        for name in Playbook.Kind.allCases.map(\.fileName) + [RecoverPlaybook.fileName] {
+            if manager.fileExists(atPath: directory + "/" + name) {
+                files.append(File(local: directory + "/" + name, remote: playbooks + "/" + name, mode: "644"))
+            } else {
+                absent.append(playbooks + "/" + name)
             }
         }
+        overridesToRemove = absent
         self.files = files
         self.skipped = skipped
     }
@@ -94,7 +121,8 @@ public struct HostInstall: Sendable {
         /// The sha256 the host computes of each file in place (`botops/bin/botops`, …, relative to
         /// its home), read after the install; empty in a dry run.
         public var installed: [(path: String, sha256: String)] = []
-        /// The crontab.d entries removed on the host because they were deleted here.
+        /// The crontab.d entries and playbook overrides removed on the host because they were
+        /// deleted here (relative to `~/botops`).
         public var removed: [String] = []
         /// `~/botops/bin/bot-engine --version` once installed; nil when none was.
         public var engineVersion: String?
@@ -108,9 +136,7 @@ public struct HostInstall: Sendable {
     /// unless `dryRun`.
     public func run(on runner: some CommandRunner, dryRun: Bool, timeout: Duration = .seconds(600)) async throws -> Outcome {
         let elf = try ELFFacts(path: binary)
-        let probe = HostRuntime.Probe()
-        let probed = try await runner.run(probe.command.text, timeout: .seconds(30))
-        let runtime = probe.parse(String(decoding: probed.stdout, as: UTF8.self))
+        let runtime = try await HostRuntime.Probe().hostProbe.run(on: runner)
         let problems = runtime.problems(running: elf)
         guard problems.isEmpty else { throw HostInstallError.cannotRun(binary: binary, problems: problems) }
         var outcome = Outcome(runtime: runtime, elf: elf)
@@ -129,7 +155,7 @@ public struct HostInstall: Sendable {
         }
 
         let directories = Set(files.map { ("botops/" + $0.remote as NSString).deletingLastPathComponent } + ["botops/bin"]).sorted()
-        try await check(runner.run("cd && umask 077 && mkdir -p -- \(shellCommand(directories))", timeout: .seconds(30)), "create ~/botops")
+        try InstallCommands.succeeded(try await runner.run(InstallCommands.makeDirectories(directories)).result, "create ~/botops")
         // The new binary proves itself under a name of its own before it replaces the installed one.
         // One name, not one per run: the caller holds the deploy lock (two install-hosts at once
         // would move each other's binary), and a run cut short leaves no more than one stray copy.
@@ -140,24 +166,22 @@ public struct HostInstall: Sendable {
             outcome.engineVersion = try await stage(engine.path, at: Self.enginePath, alsoStaged: [Self.binaryPath], on: runner, timeout: timeout)
         }
         for path in [Self.binaryPath] + (engine == nil ? [] : [Self.enginePath]) {
-            try await check(runner.run("cd && mv -f -- \(shellQuote(path + ".new")) \(shellQuote(path))", timeout: .seconds(30)),
-                            "move \((path as NSString).lastPathComponent) into place")
+            try InstallCommands.succeeded(try await runner.run(InstallCommands.moveIntoPlace(path)).result,
+                                          "move \((path as NSString).lastPathComponent) into place")
         }
         for file in files {
             try await Upload(localPath: file.local, remotePath: "~/botops/" + file.remote, mode: file.mode).run(on: runner, timeout: timeout)
         }
         // An entry deleted here must not linger there, where `verify --local` reads crontab.d.
-        let keep = files.filter { $0.remote.hasPrefix("crontab.d/") }.map { ($0.remote as NSString).lastPathComponent }
-        let pruned = try await runner.run(Self.pruneScript(keep: keep), timeout: .seconds(30))
-        try check(pruned, "remove crontab.d entries deleted here")
-        outcome.removed = String(decoding: pruned.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
-        // FIXME: HostInstall sends raw command strings (runner.run(String)), not RemoteCommand values;
-        // this version is also read by status (StatusExtras' `version` section).
-        let version = try await runner.run("cd && ./\(shellQuote(Self.binaryPath)) --version", timeout: .seconds(30))
-        guard version.succeeded else {
-            throw HostInstallError.installedVersionFailed(output: String(decoding: version.stdout + version.stderr, as: UTF8.self))
+        if let keep = pruneKeeping {
+            outcome.removed = try await InstallCommands.prune(keep: keep).run(on: runner).map { "crontab.d/" + $0 }
         }
-        outcome.hostVersion = String(decoding: version.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        outcome.removed += try await InstallCommands.removeFiles(overridesToRemove).run(on: runner)
+        switch try await HostProgramVersion.probe(Self.binaryPath).run(on: runner) {
+        case .version(let version): outcome.hostVersion = version
+        case .failed(_, let output): throw HostInstallError.installedVersionFailed(output: output)
+        case .notInstalled: throw HostInstallError.installedVersionFailed(output: "not there, or not executable")
+        }
         outcome.engineEnv = try await writeEngineEnv(on: runner, dryRun: false)
         outcome.installed = try await installedDigests(on: runner, engine: engine != nil)
         return outcome
@@ -168,13 +192,14 @@ public struct HostInstall: Sendable {
     private func stage(_ local: String, at path: String, alsoStaged: [String] = [], on runner: some CommandRunner, timeout: Duration) async throws -> String {
         let staged = path + ".new"
         try await Upload(localPath: local, remotePath: "~/" + staged, mode: "755").run(on: runner, timeout: timeout)
-        let tried = try await runner.run("cd && ./\(shellQuote(staged)) --version", timeout: .seconds(30))
-        guard tried.succeeded else {
-            _ = try? await runner.run("cd && rm -f -- \(shellCommand(([path] + alsoStaged).map { $0 + ".new" }))", timeout: .seconds(30))
-            let program = (path as NSString).lastPathComponent
-            throw HostInstallError.versionFailed(program: program, output: String(decoding: tried.stdout + tried.stderr, as: UTF8.self))
+        let failure: String
+        switch try await HostProgramVersion.probe(staged).run(on: runner) {
+        case .version(let version): return version
+        case .failed(_, let output): failure = output
+        case .notInstalled: failure = "not executable there"
         }
-        return String(decoding: tried.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try? await runner.run(InstallCommands.removeStaged([path] + alsoStaged))
+        throw HostInstallError.versionFailed(program: (path as NSString).lastPathComponent, output: failure)
     }
 
     /// `~/botops/engine.env` for the crontab.d entries that run bot-engine: created from the db
@@ -183,20 +208,15 @@ public struct HostInstall: Sendable {
     /// With `dryRun`, only says what it would do (`.wouldCreate`), writing nothing.
     private func writeEngineEnv(on runner: some CommandRunner, dryRun: Bool) async throws -> EngineEnvFile.Outcome {
         let probe = EngineDatabaseURL.Probe(container: database.container, user: database.user, database: database.name)
-        let probed = try await runner.run(probe.command.text, timeout: .seconds(30))
         let instructions = EngineEnvFile.instructions(user: database.user, database: database.name)
-        switch probe.parse(String(decoding: probed.stdout, as: UTF8.self), succeeded: probed.succeeded) {
+        switch try await probe.hostProbe.run(on: runner) {
         case .failure(let unknown):
-            let exists = try await runner.run("cd && [ -e \(shellQuote(EngineEnvFile.path)) ]", timeout: .seconds(30))
-            return exists.succeeded ? .kept : .notCreated(reason: unknown.reason, instructions: instructions)
+            return try await InstallCommands.engineEnvExists.run(on: runner) ? .kept : .notCreated(reason: unknown.reason, instructions: instructions)
         case .success(let url):
             if dryRun {
-                let exists = try await runner.run("cd && [ -e \(shellQuote(EngineEnvFile.path)) ]", timeout: .seconds(30))
-                return exists.succeeded ? .kept : .wouldCreate
+                return try await InstallCommands.engineEnvExists.run(on: runner) ? .kept : .wouldCreate
             }
-            let written = try await runner.run(EngineEnvFile.createScript(line: url.envLine).text, timeout: .seconds(30))
-            try check(written, "create ~/\(EngineEnvFile.path)")
-            return String(decoding: written.stdout, as: UTF8.self).contains("created") ? .created : .kept
+            return try await InstallCommands.createEngineEnv(line: url.envLine).run(on: runner)
         }
     }
 
@@ -213,27 +233,7 @@ public struct HostInstall: Sendable {
 
     /// What is in place now, as the host's own sha256sum reads it (one round trip).
     private func installedDigests(on runner: some CommandRunner, engine: Bool) async throws -> [(path: String, sha256: String)] {
-        let paths = installedPaths(engine: engine)
-        let result = try await runner.run("cd && sha256sum -- \(shellCommand(paths))", timeout: .seconds(60))
-        try check(result, "read the installed files' sha256")
-        // One line per argument, in order; a name with a newline or backslash gets a leading `\`.
-        let digests = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n")
-            .map { String($0.drop { $0 == "\\" }.prefix(64)) }
-        return zip(paths, digests).map { (path: $0, sha256: $1) }
-    }
-
-    /// Run in the home directory: removes the `botops/crontab.d/*.cron` not named in `keep`. Each
-    /// kept name is a quoted `case` pattern of its own, matched whole (a list joined by spaces
-    /// kept `y.cron` when `x y.cron` was kept).
-    static func pruneScript(keep: [String]) -> String {
-        let kept = keep.isEmpty ? "" : keep.map(shellQuote).joined(separator: "|") + ") ;; "
-        return "cd botops/crontab.d 2>/dev/null || exit 0; for f in *.cron; do [ -f \"$f\" ] || continue; case $f in \(kept)*) rm -f -- \"$f\" && printf '%s\\n' \"$f\" ;; esac; done"
-    }
-
-    private func check(_ result: CommandResult, _ what: String) throws {
-        guard result.succeeded else {
-            throw HostInstallError.step(what, output: String(decoding: result.stderr, as: UTF8.self))
-        }
+        try await InstallCommands.digests(installedPaths(engine: engine)).run(on: runner)
     }
 }
 

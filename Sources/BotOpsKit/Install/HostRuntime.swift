@@ -32,6 +32,11 @@ public struct HostRuntime: Sendable, Equatable {
             ])
         }
 
+        /// `command` run alone, parsed.
+        public var hostProbe: HostProbe<HostRuntime> {
+            HostProbe("the host's runtime", RemoteCommand(command, timeout: .seconds(30))) { parse($0.stdoutText) }
+        }
+
         public func parse(_ output: String) -> HostRuntime {
             let sections = marker.split(output)
             let machine = sections["machine"]?.first?.trimmingCharacters(in: .whitespaces) ?? ""

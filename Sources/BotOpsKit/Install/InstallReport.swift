@@ -14,7 +14,7 @@ public enum InstallReport {
             let path = "botops/" + file.remote
             return ["local": file.local, "path": "~/" + path, "mode": file.mode, "sha256": digests[path] as Any? ?? NSNull()]
         }
-        object["removed"] = outcome.removed.map { "~/botops/crontab.d/" + $0 }
+        object["removed"] = outcome.removed.map { "~/botops/" + $0 }
         object["host_version"] = outcome.hostVersion as Any? ?? NSNull()
         object["engine_version"] = outcome.engineVersion as Any? ?? NSNull()
         if !outcome.engineSkipped.isEmpty, let engine = install.engine {

@@ -31,8 +31,11 @@ public struct RecoverPlaybook: Sendable, Equatable {
 
     /// playbooks/recover.yml beside botops.yml when there is one, else the built-in playbook
     /// (`builtIn`, which a test keeps equal to the shipped file).
+    /// Its name in the playbooks directory (install-host copies it with deploy.yml and rollback.yml).
+    public static let fileName = "recover.yml"
+
     public static func load(directory: String) throws -> RecoverPlaybook {
-        let path = directory + "/recover.yml"
+        let path = directory + "/" + fileName
         // Only "no such file" falls back, as for deploy.yml: a dangling symlink or an unreadable
         // file is an override gone wrong, which the built-in steps would hide.
         var info = stat()

@@ -17,9 +17,6 @@ struct StatusExtras: Sendable {
     let config: BotOpsConfig
     let marker = SectionMarker()
 
-    /// `~/botops/bin/botops`, where `install-host` puts botops on the host.
-    static let hostBinary: ShellScript = "\"$HOME\"/botops/bin/botops"
-
     func command(timeout: Duration) -> RemoteCommand {
         let state = config.deploy.stateDirectory.script
         let glob = config.checks.reportGlob.hasPrefix("/") ? config.checks.reportGlob : config.path + "/" + config.checks.reportGlob
@@ -31,11 +28,18 @@ struct StatusExtras: Sendable {
             // Before the first deploy there is no state directory yet: its disk is then home's.
             "d=\(state); [ -d \"$d\" ] || d=\"$HOME\"",
             FreeDisk.script("\"$d\""),
-            marker.start("version"),
-            // FIXME: HostInstall reads the same `~/botops/bin/botops --version` with a raw string of its own.
-            "if [ -x \(Self.hostBinary) ]; then \(Self.hostBinary) --version 2>&1 | head -n 1; else echo 'not installed'; fi",
+            HostProgramVersion.section(marker, HostInstall.binaryPath),
             marker.start("end"),
         ]), timeout: timeout)
+    }
+
+    /// The host's botops as status shows it: its version, or why it does not run (so it differs).
+    static func shown(_ version: HostProgramVersion) -> String? {
+        switch version {
+        case .notInstalled: nil
+        case .version(let line): line.isEmpty ? nil : line
+        case .failed(let status, let output): "fails (exit \(status)): \(output.split(separator: "\n").first ?? "")"
+        }
     }
 
     /// `localNow`: this machine's clock, the ages' reference when the host's cannot be read (read
@@ -47,9 +51,9 @@ struct StatusExtras: Sendable {
         let report = NewestFile.parse(sections["report"]?.first(where: { !$0.isEmpty })).map { file in
             HostStatus.FileInfo(path: file.path, modified: Int(file.modified), ageSeconds: max(0, now - Int(file.modified)), size: file.size)
         }
-        let version = sections["version"]?.first?.trimmingCharacters(in: .whitespaces)
+        let version = try? HostProgramVersion.parse(sections: sections)
         return Facts(now: now, hostClockRead: hostNow != nil, newestReport: report,
                      stateDisk: FreeDisk.parse(sections["state-disk"]?.first).map { HostStatus.Disk(name: "state-dir", mount: $0.mount, freeBytes: $0.freeBytes) },
-                     hostVersion: version == "not installed" || version?.isEmpty != false ? nil : version)
+                     hostVersion: version.flatMap(Self.shown))
     }
 }

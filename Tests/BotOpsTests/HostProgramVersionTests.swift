@@ -1,0 +1,67 @@
+@testable import BotOpsKit
+import Foundation
+import HostCommands
+import Remote
+import Testing
+
+/// `~/botops/bin/botops --version` on the host is one probe: install-host runs it alone, status
+/// as a section of its one command, and both read it with one parser. Run here by this machine's
+/// /bin/sh with HOME a directory of the test's own.
+@Suite struct HostProgramVersionTests {
+    /// A home with `botops` (a script's text) as ~/botops/bin/botops. Written by a shell of its
+    /// own: a file this process had open for writing could be inherited by a parallel test's
+    /// fork and fail to run (ETXTBSY).
+    func home(_ botops: String?, mode: String = "755") async throws -> URL {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("botops-version-\(UUID().uuidString)")
+        let bin = home.appendingPathComponent("botops/bin").path
+        var script = shellCommand(["mkdir", "-p", bin])
+        if let botops {
+            let path = home.appendingPathComponent(HostInstall.binaryPath).path
+            script += " && printf '%s' \(shellQuote(botops)) > \(shellQuote(path)) && chmod \(mode) \(shellQuote(path))"
+        }
+        let made = try await LocalHost().run(script)
+        try #require(made.succeeded, "\(made.stderrText)")
+        return home
+    }
+
+    /// `script` run with HOME set to `home`.
+    func run(_ script: ShellScript, home: URL) async throws -> CommandResult {
+        try await LocalHost().run("HOME=\(shellQuote(home.path)); export HOME\n" + script.text)
+    }
+
+    func probed(_ home: URL) async throws -> HostProgramVersion {
+        let probe = HostProgramVersion.probe(HostInstall.binaryPath)
+        return try probe.parse(try await run(probe.command.script, home: home))
+    }
+
+    @Test func installedMissingAndFailingAreToldApart() async throws {
+        let installed = try await home("#!/bin/sh\necho '0.16.0 (d419ea56ea8a)'\n")
+        let missing = try await home(nil)
+        let notExecutable = try await home("#!/bin/sh\necho 1\n", mode: "644")
+        let failing = try await home("#!/bin/sh\necho 'loading libssh2.so.1 failed' >&2\nexit 127\n")
+        defer { for home in [installed, missing, notExecutable, failing] { try? FileManager.default.removeItem(at: home) } }
+
+        #expect(try await probed(installed) == .version("0.16.0 (d419ea56ea8a)"))
+        #expect(try await probed(missing) == .notInstalled)
+        #expect(try await probed(notExecutable) == .notInstalled)
+        #expect(try await probed(failing) == .failed(status: 127, output: "loading libssh2.so.1 failed"))
+    }
+
+    /// status' command holds the same probe as a section: the host's botops as status shows it,
+    /// a failing one named as failing (so it differs from this one), not shown as a version.
+    @Test func statusReadsTheSameProbeAsASection() async throws {
+        var config = try BotOpsConfig.parse("host: h\n", file: "botops.yml")
+        config.path = "/nonexistent"
+        let extras = StatusExtras(config: config)
+        let command = extras.command(timeout: .seconds(30))
+        #expect(command.script.text.contains(HostProgramVersion.script(HostInstall.binaryPath).text))
+
+        let installed = try await home("#!/bin/sh\necho '0.16.0 (d419ea56ea8a)'\n")
+        let failing = try await home("#!/bin/sh\necho 'loading libssh2.so.1 failed' >&2\nexit 127\n")
+        let missing = try await home(nil)
+        defer { for home in [installed, failing, missing] { try? FileManager.default.removeItem(at: home) } }
+        #expect(extras.parse(try await run(command.script, home: installed).stdoutText, localNow: 0).hostVersion == "0.16.0 (d419ea56ea8a)")
+        #expect(extras.parse(try await run(command.script, home: failing).stdoutText, localNow: 0).hostVersion == "fails (exit 127): loading libssh2.so.1 failed")
+        #expect(extras.parse(try await run(command.script, home: missing).stdoutText, localNow: 0).hostVersion == nil)
+    }
+}
