@@ -13,8 +13,10 @@ public struct BackupDownloadError: Error, CustomStringConvertible, ExitCodeProvi
 }
 
 /// `backup --download DIR`: the dump and its record copied to this machine over the same
-/// connection, streamed (constant memory), the dump's sha256 and size checked against the record
-/// on arrival, each file written atomically; the record last, so a record here means its dump is whole.
+/// connection, streamed (constant memory), each file written atomically and named only when its
+/// size and sha256 are the expected ones: the dump's are in the record; the record's are those of
+/// the record botops wrote on the host (this run holds the lock, so nothing else rewrites it).
+/// The record goes last, so a record here means its dump is whole.
 public struct BackupDownload: Sendable {
     public let scripts: BackupScripts
     public let runner: any CommandRunner
@@ -31,17 +33,28 @@ public struct BackupDownload: Sendable {
         } catch {
             throw BackupDownloadError(file: directory, detail: "cannot create the directory: \(error.localizedDescription)")
         }
+        let recordFile = Self.recordFile(record)
         var written: [String] = []
-        for (name, sha256, size) in [(record.id + ".dump", Optional(record.sha256), Optional(record.size)), (record.id + ".json", nil, nil)] {
+        for (name, sha256, size) in [(record.id + ".dump", record.sha256, record.size), (record.id + ".json", recordFile.sha256, recordFile.size)] {
             let path = directory + "/" + name
             let cat: ShellScript = "cd \(scripts.directory.script) && exec cat -- \(name)"
             do {
                 try await runner.download(cat.text, to: path, sha256: sha256, size: size, timeout: .seconds(6 * 3600))
             } catch let error as DownloadError {
-                throw BackupDownloadError(file: name, detail: error.description)
+                let kept = written.isEmpty ? "" : " (\(record.id).dump arrived whole and stays; without its record, restore does not take it)"
+                throw BackupDownloadError(file: name, detail: error.description + kept)
             }
             written.append(path)
         }
         return written
+    }
+
+    /// The size and sha256 of `ID.json` as BackupScripts.writeRecord writes it: the record's JSON
+    /// and a newline.
+    static func recordFile(_ record: BackupRecord) -> (size: Int64, sha256: String) {
+        let bytes = Array((record.json + "\n").utf8)
+        let digest = StreamingSHA256()
+        bytes.withUnsafeBytes { digest.update($0) }
+        return (Int64(bytes.count), digest.finish())
     }
 }
