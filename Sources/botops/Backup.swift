@@ -64,7 +64,7 @@ struct BackupCommand: HostCommand {
         }
         if let download {
             let paths = try await BackupDownload(config: session.config, runner: host).run(record, into: download)
-            FileHandle.standardError.write(Data("botops: downloaded \(paths.joined(separator: " and ")) (sha256 equal to the record's)\n".utf8))
+            FileHandle.standardError.write(Data("botops: downloaded \(paths.joined(separator: ", ")) (each one's size and sha256 checked)\n".utf8))
         }
         if format == .json {
             print(record.json)

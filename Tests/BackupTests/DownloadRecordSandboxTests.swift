@@ -4,25 +4,26 @@ import Remote
 import SandboxSupport
 import Testing
 
-/// `--download`'s record is checked like its dump: a `cat` first on PATH on the host side hands
-/// over the record cut short, or with one field changed at the same size. Either ends with exit 1
-/// and no record named on this machine (the dump before it arrived whole and stays); the
-/// record on the host is untouched.
+/// `--download`'s record and roles are checked like its dump: a `cat` first on PATH on the host
+/// side hands over the record (or the roles) cut short, or the record with one field changed at
+/// the same size. Each ends with exit 1 and no record named on this machine (the files before it
+/// arrived whole and stay); the record on the host is untouched.
 extension BackupSandboxTests {
     @Test(arguments: [
-        ("head -c 100 -- \"$2\"", "100 bytes arrived"),
-        ("sed 's/\"keep\":false/\"keep\":true /' -- \"$2\"", "the sha256 of what arrived is"),
+        (".json", "head -c 100 -- \"$2\"", "100 bytes arrived"),
+        (".json", "sed 's/\"keep\":false/\"keep\":true /' -- \"$2\"", "the sha256 of what arrived is"),
+        (".roles.sql", "head -c 100 -- \"$2\"", "100 bytes arrived"),
     ])
-    func aRecordDamagedOnItsWayIsNotNamed(fake: String, message: String) async throws {
+    func aRecordDamagedOnItsWayIsNotNamed(file: String, fake: String, message: String) async throws {
         try await BackupSandbox.scene { scene in
             let bin = scene.directory + "/bin"
             try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
             let real = try await BackupSandbox.sh("command -v cat")
-            // Only the download's `cat -- ID.json`; every other cat is the real one.
+            // Only the download's `cat -- ID\(file)`; every other cat is the real one.
             try """
                 #!/bin/sh
                 case "$1 $2" in
-                  "-- "*.json) \(fake); exit;;
+                  "-- "*\(file)) \(fake); exit;;
                 esac
                 exec \(shellQuote(real)) "$@"
                 """.write(toFile: bin + "/cat", atomically: true, encoding: .utf8)
@@ -35,10 +36,11 @@ extension BackupSandboxTests {
             let stored = try String(contentsOfFile: scene.directory + "/backups/" + recordFile, encoding: .utf8)
             let record = try #require(BackupRecord.parse(stored))
             #expect(result.termination == .exited(1), "\(result.stderrText)")
-            #expect(result.stderrText.contains("downloading \(record.id).json failed, nothing was written under its name")
+            #expect(result.stderrText.contains("downloading \(record.id)\(file) failed, nothing was written under its name")
                     && result.stderrText.contains(message), "\(result.stderrText)")
             #expect(!result.stderrText.contains("botops: downloaded"), "\(result.stderrText)")
-            #expect(scene.files(in: local) == [record.id + ".dump"], "no record named, no temporary file: \(scene.files(in: local))")
+            let before = file == ".json" ? [record.id + ".dump", record.id + ".roles.sql"] : [record.id + ".dump"]
+            #expect(scene.files(in: local) == before, "no record named, no temporary file: \(scene.files(in: local))")
             let sum = try await BackupSandbox.sh("sha256sum \(shellQuote(local + "/" + record.id + ".dump")) | cut -c1-64")
             #expect(sum == record.sha256, "the dump that arrived first is whole")
             #expect(stored == record.json + "\n", "the record on the host is as botops wrote it")
