@@ -9,7 +9,7 @@ import Darwin
 /// pointers of the Swift runtime and Foundation), and its pages stayed resident for the whole
 /// run: 7 % of the peak RSS of `backup --download`. `release()` drops them from this process
 /// (MADV_DONTNEED on read-only, file-backed pages: nothing is lost, a later read would fault them
-/// back in from the file). Linux only: Mach-O binaries keep no such table.
+/// back in from the file). Linux only (dyld's fixups on a Mac were not looked at).
 public enum RelocationPages {
     /// The whole pages inside the table, when it lies in a segment mapped without write
     /// permission (so no page there can hold data of this process's own); nil when there is none.

@@ -21,7 +21,7 @@ struct RestoreCommand: HostCommand {
             table that still has rows is refused unless --replace, which renames it NAME_replaced_TIME first. \
             botops never prompts: without --yes it prints the plan and exits 4.
             Exit codes: 0 restored and equal, 1 the dump is damaged or differs (live database unchanged), 2 no \
-            such backup or table, 3 host unreachable, 4 refused (lock held, no --yes, no room), 5 swapped but the \
+            such backup or table (or, for --test, its roles file), 3 host unreachable, 4 refused (lock held, no --yes, no room), 5 swapped but the \
             services did not come back or a check that passed before fails (the message gives the commands to swap \
             back); 130/143 interrupted (the message says what the host is left with).
             """)

@@ -42,7 +42,10 @@ public struct BackupUpload: Sendable {
                                         + " or its sha256 is not 64 hex digits; nothing was uploaded", exitCode: .usage)
         }
         let rolesPath = stem + ".roles.sql", roles = BackupRoles.fileName(record.id)
-        if let bytes = FileManager.default.contents(atPath: rolesPath) {
+        if FileManager.default.fileExists(atPath: rolesPath) {
+            guard let bytes = FileManager.default.contents(atPath: rolesPath) else {
+                throw BackupUploadError(description: "cannot read \(rolesPath); nothing was uploaded", exitCode: .usage)
+            }
             let digest = StreamingSHA256()
             bytes.withUnsafeBytes { digest.update($0) }
             try await send(rolesPath, as: roles, upload(roles, size: Int64(bytes.count), sha256: digest.finish(), mode: "600", after: checkRecord(record)))
