@@ -110,9 +110,15 @@ static inline int botops_pipe_cloexec(int fds[2]) {
 }
 #endif
 
+// How much a command may send before botops has read it. libssh2's read first drains the socket
+// into its own queue, so a stream that arrives faster than it is written out (a download) keeps
+// about a window's worth resident: 1 MB, half of libssh2's and OpenSSH's 2 MB default (2 MB of
+// `backup --download`'s 31 MB peak RSS, README: Benchmarks). Still 20 MB/s at a 50 ms round trip.
+#define BOTOPS_CHANNEL_WINDOW (1024 * 1024)
+
 // libssh2 exposes these as macros, which Swift cannot call.
 static inline LIBSSH2_CHANNEL *botops_channel_open_session(LIBSSH2_SESSION *session) {
-    return libssh2_channel_open_session(session);
+    return libssh2_channel_open_ex(session, "session", sizeof "session" - 1, BOTOPS_CHANNEL_WINDOW, LIBSSH2_CHANNEL_PACKET_DEFAULT, NULL, 0);
 }
 static inline int botops_channel_exec(LIBSSH2_CHANNEL *channel, const char *command) {
     return libssh2_channel_exec(channel, command);

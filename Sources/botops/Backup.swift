@@ -26,7 +26,7 @@ struct BackupCommand: HostCommand {
     @Flag(name: .customLong("no-verify"), help: "Skip the restore into a throwaway server (the backup stays unverified).")
     var noVerify = false
 
-    @Option(name: .long, help: "Also copy the dump and its record into this directory on this machine (sha256-checked, written atomically).")
+    @Option(name: .long, help: "Also copy the dump, its roles and its record into this directory on this machine (sha256-checked, written atomically).")
     var download: String?
 
     @Option(name: .long, help: "text, or json (the backup's record).")
@@ -64,7 +64,7 @@ struct BackupCommand: HostCommand {
         }
         if let download {
             let paths = try await BackupDownload(config: session.config, runner: host).run(record, into: download)
-            FileHandle.standardError.write(Data("botops: downloaded \(paths.joined(separator: " and ")) (sha256 equal to the record's)\n".utf8))
+            FileHandle.standardError.write(Data("botops: downloaded \(paths.joined(separator: ", ")) (each one's size and sha256 checked)\n".utf8))
         }
         if format == .json {
             print(record.json)

@@ -20,6 +20,8 @@ struct Botops: AsyncParsableCommand {
     /// as an ExitCode; what reaches here otherwise is ArgumentParser's: help (0) or a usage error,
     /// whose code 64 becomes the README's 2.
     static func main() async {
+        // Before anything else grows the resident set (README: Benchmarks, peak RSS).
+        RelocationPages.release()
         openClosedStandardDescriptors()
         do {
             var command = try parseAsRoot()

@@ -21,7 +21,7 @@ struct RestoreCommand: HostCommand {
             table that still has rows is refused unless --replace, which renames it NAME_replaced_TIME first. \
             botops never prompts: without --yes it prints the plan and exits 4.
             Exit codes: 0 restored and equal, 1 the dump is damaged or differs (live database unchanged), 2 no \
-            such backup or table, 3 host unreachable, 4 refused (lock held, no --yes, no room), 5 swapped but the \
+            such backup or table (or, for --test, its roles file), 3 host unreachable, 4 refused (lock held, no --yes, no room), 5 swapped but the \
             services did not come back or a check that passed before fails (the message gives the commands to swap \
             back); 130/143 interrupted (the message says what the host is left with).
             """)
@@ -29,7 +29,7 @@ struct RestoreCommand: HostCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var lock: LockWaitOption
 
-    @Argument(help: "A backup id, latest, or a dump on this machine (PATH/ID.dump with its record ID.json beside it), uploaded first.")
+    @Argument(help: "A backup id, latest, or a dump on this machine (PATH/ID.dump with its record ID.json beside it, and its roles ID.roles.sql, which --test needs), uploaded first.")
     var backup: String
 
     @Flag(name: .long, help: "Only the throwaway restore and comparison (the monthly restore test).")
@@ -65,7 +65,9 @@ struct RestoreCommand: HostCommand {
         try await session.takeBackupLock(command: commandLine(), wait: lock.lockWait)
         var wanted = backup
         if BackupUpload.isLocalFile(backup) {
-            wanted = try await BackupUpload(config: session.config, runner: host).run(localDump: backup).id
+            wanted = try await BackupUpload(config: session.config, runner: host).run(localDump: backup) { warning in
+                FileHandle.standardError.write(Data("botops: warning: \(warning)\n".utf8))
+            }.id
             FileHandle.standardError.write(Data("botops: \(backup) is in backup.dir as \(wanted).dump (sha256 equal to its record's)\n".utf8))
         }
         let catalog = BackupCatalog(config: session.config, runner: host)
@@ -76,6 +78,7 @@ struct RestoreCommand: HostCommand {
         guard test else { return try await full(entry, session: session) }
         let job = BackupJob(config: session.config, runner: host)
         try await entry.checkIntact(job.scripts, runner: host)
+        try await BackupRoles.requirePresent(entry.record.id, scripts: job.scripts, runner: host)
         let (outcome, onLive) = try await job.verify(id, against: BackupFigures(tables: entry.record.tables, sequences: entry.record.sequences)) { line in
             FileHandle.standardError.write(Data("botops: \(line)\n".utf8))
         }

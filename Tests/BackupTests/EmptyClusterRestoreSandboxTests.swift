@@ -14,6 +14,15 @@ extension BackupSandboxTests {
             let taken = try await scene.botops(["backup", "--no-verify", "--format", "json", "--download", local])
             let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
             let dump = local + "/" + record.id + ".dump"
+            // The roles come along, byte for byte: `restore --test` from this copy needs them.
+            let roles = record.id + ".roles.sql"
+            #expect(scene.files(in: local) == [record.id + ".dump", record.id + ".json", roles], "\(taken.stderrText)")
+            #expect(FileManager.default.contents(atPath: local + "/" + roles) == FileManager.default.contents(atPath: scene.directory + "/backups/" + roles))
+            #expect(try FileManager.default.attributesOfItem(atPath: local + "/" + roles)[.posixPermissions] as? Int == 0o600, "the roles' password hashes")
+            // A copy without them: restore --test refuses, naming the file; a full restore goes on.
+            let bare = scene.directory + "/without roles"
+            try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
+            try await BackupSandbox.sh("cp \(shellQuote(dump)) \(shellQuote(local + "/" + record.id + ".json")) \(shellQuote(bare))/")
 
             let name = "botops-restoretest-" + UUID().uuidString.prefix(8).lowercased()
             let image = try await BackupSandbox.sh("docker inspect -f '{{.Config.Image}}' db")
@@ -47,11 +56,22 @@ extension BackupSandboxTests {
                 #expect(refused.stderrText.contains("the sha256 of what arrived is"), "\(refused.stderrText)")
                 #expect(scene.files(in: scene.directory + "/refused") == [], "no dump, record or temporary file")
 
+                // From the downloaded copy into an empty backup.dir: the monthly restore test.
+                let tested = try await scene.botops(["restore", dump, "--test"], config: try config("tested"))
+                #expect(tested.termination == .exited(0), "\(tested.stderrText)")
+                #expect(tested.stdoutText.contains("all \(record.tables.count) tables' figures equal the record"), "\(tested.stdoutText)")
+                #expect(scene.files(in: scene.directory + "/tested") == [record.id + ".dump", record.id + ".json", roles])
+                let refusedTest = try await scene.botops(["restore", bare + "/" + record.id + ".dump", "--test"], config: try config("bare"))
+                #expect(refusedTest.termination == .exited(2), "\(refusedTest.stderrText)")
+                #expect(refusedTest.stderrText.contains("uploaded without its roles") && refusedTest.stderrText.contains("no \(roles) in backup.dir"),
+                        "\(refusedTest.stderrText)")
+                #expect(!refusedTest.stderrText.contains("throwaway server from"), "refused before any server starts: \(refusedTest.stderrText)")
+
                 // The recreated cluster's database exists and is empty: restored beside it and swapped in.
                 let restored = try await scene.botops(["restore", dump, "--yes"], config: try config("uploaded"))
                 #expect(restored.termination == .exited(0), "\(restored.stderrText)")
                 #expect(restored.stdoutText.contains("all \(record.tables.count) tables' figures equal the record"), "\(restored.stdoutText)")
-                #expect(scene.files(in: scene.directory + "/uploaded") == [record.id + ".dump", record.id + ".json"])
+                #expect(scene.files(in: scene.directory + "/uploaded") == [record.id + ".dump", record.id + ".json", roles])
                 let trades = try #require(record.tables.first { $0.name == "trade_records" })
                 #expect(try await BackupSandbox.sh(shellCommand(["docker", "exec", name, "psql", "-X", "-At", "-U", "bot_user", "-d", "bot_trader_db", "-c",
                                                                  "SELECT count(*) FROM trade_records"])) == String(trades.rows))
@@ -62,8 +82,10 @@ extension BackupSandboxTests {
                 }
                 let plan = try await scene.botops(["restore", dump, "--dry-run"], config: try config("uploaded"))
                 #expect(plan.stdoutText.contains("bot_trader_db does not exist (an empty cluster)"), "\(plan.stdoutText)")
-                let again = try await scene.botops(["restore", dump, "--yes"], config: try config("uploaded"))
+                // From the copy without roles (a full restore takes the cluster's own roles).
+                let again = try await scene.botops(["restore", bare + "/" + record.id + ".dump", "--yes"], config: try config("bare"))
                 #expect(again.termination == .exited(0), "\(again.stderrText)")
+                #expect(again.stderrText.contains("uploaded without its roles"), "\(again.stderrText)")
                 #expect(again.stdoutText.contains("did not exist (an empty cluster)"), "\(again.stdoutText)")
                 #expect(try await psql("SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database WHERE datname NOT LIKE 'template%'") == "bot_trader_db postgres")
             } catch {

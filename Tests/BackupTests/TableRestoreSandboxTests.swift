@@ -113,9 +113,10 @@ extension BackupSandboxTests {
             let result = try await scene.botops(["backup", "--no-verify", "--format", "json", "--download", local])
             #expect(result.termination == .exited(0), "\(result.stderrText)")
             let record = try #require(BackupRecord.parse(result.stdoutText), "\(result.stderrText)")
-            #expect(scene.files(in: local) == [record.id + ".dump", record.id + ".json"])
+            #expect(scene.files(in: local) == [record.id + ".dump", record.id + ".json", record.id + ".roles.sql"])
             let remote = scene.directory + "/backups/" + record.id
             #expect(FileManager.default.contents(atPath: local + "/" + record.id + ".dump") == FileManager.default.contents(atPath: remote + ".dump"))
+            #expect(FileManager.default.contents(atPath: local + "/" + record.id + ".roles.sql") == FileManager.default.contents(atPath: remote + ".roles.sql"))
             #expect(FileManager.default.contents(atPath: local + "/" + record.id + ".json") == FileManager.default.contents(atPath: remote + ".json"))
         }
     }
@@ -134,7 +135,7 @@ extension BackupSandboxTests {
             #expect(first.termination == .exited(0), "\(first.stderrText)")
             let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
             #expect(record.pushed == true)
-            #expect(scene.files(in: pushed) == [record.id + ".dump", record.id + ".json"])
+            #expect(scene.files(in: pushed) == [record.id + ".dump", record.id + ".json", record.id + ".roles.sql"], "the roles too: restore --test needs them")
             #expect(FileManager.default.contents(atPath: pushed + "/" + record.id + ".dump") == FileManager.default.contents(atPath: dir + "/" + record.id + ".dump"))
 
             let failing = try scene.config(dir: dir)

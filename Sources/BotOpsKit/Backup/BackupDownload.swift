@@ -12,9 +12,12 @@ public struct BackupDownloadError: Error, CustomStringConvertible, ExitCodeProvi
     }
 }
 
-/// `backup --download DIR`: the dump and its record copied to this machine over the same
-/// connection, streamed (constant memory), the dump's sha256 and size checked against the record
-/// on arrival, each file written atomically; the record last, so a record here means its dump is whole.
+/// `backup --download DIR`: the dump, its roles and its record copied to this machine over the
+/// same connection, streamed (constant memory), each file written atomically and named only when
+/// its size and sha256 are the expected ones: the dump's are in the record; the roles' are read on
+/// the host first (the record holds none); the record's are those of the record botops wrote on
+/// the host (this run holds the lock, so nothing else rewrites these files). The record goes last,
+/// so a record here means its dump and roles are whole.
 public struct BackupDownload: Sendable {
     public let scripts: BackupScripts
     public let runner: any CommandRunner
@@ -31,17 +34,44 @@ public struct BackupDownload: Sendable {
         } catch {
             throw BackupDownloadError(file: directory, detail: "cannot create the directory: \(error.localizedDescription)")
         }
+        let roles = BackupRoles.fileName(record.id)
+        let rolesFile = try await rolesOnHost(record.id)
+        let recordFile = Self.recordFile(record)
         var written: [String] = []
-        for (name, sha256, size) in [(record.id + ".dump", Optional(record.sha256), Optional(record.size)), (record.id + ".json", nil, nil)] {
+        // The roles hold the cluster's password hashes: mode 600, as on the host.
+        for (name, sha256, size, mode) in [(record.id + ".dump", record.sha256, record.size, mode_t(0o640)), (roles, rolesFile.sha256, rolesFile.size, mode_t(0o600)),
+                                           (record.id + ".json", recordFile.sha256, recordFile.size, mode_t(0o640))] {
             let path = directory + "/" + name
             let cat: ShellScript = "cd \(scripts.directory.script) && exec cat -- \(name)"
             do {
-                try await runner.download(cat.text, to: path, sha256: sha256, size: size, timeout: .seconds(6 * 3600))
+                try await runner.download(cat.text, to: path, sha256: sha256, size: size, mode: mode, timeout: .seconds(6 * 3600))
             } catch let error as DownloadError {
-                throw BackupDownloadError(file: name, detail: error.description)
+                let arrived = written.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: " and ")
+                let kept = written.isEmpty ? "" : " (\(arrived) arrived whole and \(written.count == 1 ? "stays" : "stay"); without its record, restore does not take the dump)"
+                throw BackupDownloadError(file: name, detail: error.description + kept)
             }
             written.append(path)
         }
         return written
+    }
+
+    /// The size and sha256 of `ID.roles.sql` on the host.
+    private func rolesOnHost(_ id: String) async throws -> (size: Int64, sha256: String) {
+        let name = BackupRoles.fileName(id)
+        let result = try await runner.run(RemoteCommand("cd \(scripts.directory.script) && stat -c %s -- \(name) && sha256sum -- \(name)", timeout: .seconds(60)))
+        let lines = result.stdout.split(separator: "\n")
+        guard result.succeeded, lines.count == 2, let size = Int64(lines[0]), lines[1].count >= 64 else {
+            throw BackupDownloadError(file: name, detail: "cannot read it in backup.dir: \(result.shownOutput)")
+        }
+        return (size, String(lines[1].prefix(64)))
+    }
+
+    /// The size and sha256 of `ID.json` as BackupScripts.writeRecord writes it: the record's JSON
+    /// and a newline.
+    static func recordFile(_ record: BackupRecord) -> (size: Int64, sha256: String) {
+        let bytes = Array((record.json + "\n").utf8)
+        let digest = StreamingSHA256()
+        bytes.withUnsafeBytes { digest.update($0) }
+        return (Int64(bytes.count), digest.finish())
     }
 }

@@ -10,7 +10,9 @@ public struct BackupUploadError: Error, CustomStringConvertible, ExitCodeProvidi
 
 /// `restore PATH/ID.dump`: a backup on this machine (downloaded, or an off-host copy) with its
 /// record `ID.json` beside it, streamed to backup.dir over the same connection (constant memory)
-/// and named `ID.dump` there only when its size and sha256 on the host equal the record's.
+/// and named `ID.dump` there only when its size and sha256 on the host equal the record's. Its
+/// roles `ID.roles.sql`, when beside it, go first, named only when what arrived equals this
+/// machine's file (the record holds no sha256 of them).
 public struct BackupUpload: Sendable {
     public let scripts: BackupScripts
     public let runner: any CommandRunner
@@ -26,9 +28,10 @@ public struct BackupUpload: Sendable {
     }
 
     /// Uploads `path` unless backup.dir has the same dump already, and writes its record there
-    /// when missing; returns the record.
-    public func run(localDump path: String) async throws -> BackupRecord {
-        let recordPath = (path.hasSuffix(".dump") ? String(path.dropLast(5)) : path) + ".json"
+    /// when missing; returns the record. `warn` hears that the roles were not beside the dump.
+    public func run(localDump path: String, warn: (String) -> Void = { _ in }) async throws -> BackupRecord {
+        let stem = path.hasSuffix(".dump") ? String(path.dropLast(5)) : path
+        let recordPath = stem + ".json"
         guard let text = try? String(contentsOfFile: recordPath, encoding: .utf8), let record = BackupRecord.parse(text) else {
             throw BackupUploadError(description: "\(path) has no readable record beside it (\(recordPath)); a backup is restored with the record its figures are checked against",
                                     exitCode: .usage)
@@ -38,14 +41,18 @@ public struct BackupUpload: Sendable {
             throw BackupUploadError(description: "\(recordPath) is not a backup record: its id \(record.id.debugDescription) is not a backup's name (YYYYMMDDTHHMMSSZ[-LABEL])"
                                         + " or its sha256 is not 64 hex digits; nothing was uploaded", exitCode: .usage)
         }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw BackupUploadError(description: "cannot read \(path): \(String(cString: strerror(errno)))", exitCode: .usage) }
-        defer { close(descriptor) }
-        let result = try await runner.run(upload(record), input: .fileDescriptor(descriptor)).result
-        guard result.succeeded else {
-            throw BackupUploadError(description: "uploading \(path) failed, nothing was named \(record.id).dump on the host: "
-                                        + result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines), exitCode: .failed)
+        let rolesPath = stem + ".roles.sql", roles = BackupRoles.fileName(record.id)
+        if FileManager.default.fileExists(atPath: rolesPath) {
+            guard let bytes = FileManager.default.contents(atPath: rolesPath) else {
+                throw BackupUploadError(description: "cannot read \(rolesPath); nothing was uploaded", exitCode: .usage)
+            }
+            let digest = StreamingSHA256()
+            bytes.withUnsafeBytes { digest.update($0) }
+            try await send(rolesPath, as: roles, upload(roles, size: Int64(bytes.count), sha256: digest.finish(), mode: "600", after: checkRecord(record)))
+        } else {
+            warn("\(rolesPath) is not there: \(record.id) uploaded without its roles (restore --test needs them; a full restore uses the cluster's own roles)")
         }
+        let result = try await send(path, as: record.id + ".dump", uploadDump(record))
         if !result.stdoutText.split(separator: "\n").contains("record") {
             let written = try await runner.run(scripts.writeRecord(record))
             guard written.succeeded else { throw BackupUploadError(description: "writing \(record.id).json on the host failed: \(written.shownOutput)", exitCode: .failed) }
@@ -53,24 +60,49 @@ public struct BackupUpload: Sendable {
         return record
     }
 
-    /// Reads the dump on stdin into a temporary file in backup.dir and renames it `ID.dump` when its
-    /// size and sha256 are the record's; a dump already there with that sha256 is kept (prints
-    /// `present`). Prints `record` when `ID.json` exists; one naming another sha256 refuses, so
-    /// no dump is named beside a record it does not match.
-    func upload(_ record: BackupRecord) -> RemoteCommand {
-        let dump = record.id + ".dump"
-        return RemoteCommand("""
+    /// Runs `command`, which names `name` in backup.dir, with the local file `path` on its stdin.
+    @discardableResult
+    private func send(_ path: String, as name: String, _ command: RemoteCommand) async throws -> CommandResult {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw BackupUploadError(description: "cannot read \(path): \(String(cString: strerror(errno)))", exitCode: .usage) }
+        defer { close(descriptor) }
+        let result = try await runner.run(command, input: .fileDescriptor(descriptor)).result
+        guard result.succeeded else {
+            throw BackupUploadError(description: "uploading \(path) failed, nothing was named \(name) on the host: "
+                                        + result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines), exitCode: .failed)
+        }
+        return result
+    }
+
+    /// The dump, as `upload` takes a file, after `checkRecord`.
+    func uploadDump(_ record: BackupRecord) -> RemoteCommand {
+        upload(record.id + ".dump", size: record.size, sha256: record.sha256, mode: "640", after: checkRecord(record))
+    }
+
+    /// Prints `record` when `ID.json` exists; one naming another sha256 refuses (exit 97), so
+    /// neither a dump nor roles are named beside a record they do not belong to.
+    func checkRecord(_ record: BackupRecord) -> ShellScript {
+        """
+        if [ -e \(record.id + ".json") ]; then
+          grep -q \(record.sha256) \(record.id + ".json") || { echo "backup.dir has a record $(printf %s \(record.id + ".json")) with another sha256; move it away first" >&2; exit 97; }
+          echo record
+        fi
+        """
+    }
+
+    /// Reads a file on stdin into a temporary file in backup.dir (run after `after`) and renames it
+    /// `name` (with `mode`) when its size and sha256 are the wanted ones; a file already there with
+    /// that sha256 is kept (prints `present`), another one refuses (exit 97).
+    func upload(_ name: String, size: Int64, sha256: String, mode: String, after: ShellScript = "") -> RemoteCommand {
+        RemoteCommand("""
             umask 027
-            want_size=\(String(record.size)) want_sum=\(record.sha256)
+            want_size=\(String(size)) want_sum=\(sha256)
             mkdir -p -- \(scripts.directory.script) && cd \(scripts.directory.script) || { echo "cannot enter the backup directory" >&2; exit 70; }
-            if [ -e \(record.id + ".json") ]; then
-              grep -q "$want_sum" \(record.id + ".json") || { echo "backup.dir has a record $(printf %s \(record.id + ".json")) with another sha256; move it away first" >&2; exit 97; }
-              echo record
-            fi
-            if [ -e \(dump) ]; then
-              sum=$(sha256sum <\(dump)) || exit 70
+            \(after)
+            if [ -e \(name) ]; then
+              sum=$(sha256sum <\(name)) || exit 70
               [ "${sum%% *}" = "$want_sum" ] && { echo present; exit 0; }
-              echo "backup.dir has a different $(printf %s \(dump)) already; move it away first" >&2; exit 97
+              echo "backup.dir has a different $(printf %s \(name)) already; move it away first" >&2; exit 97
             fi
             tmp=$(mktemp .botops-upload-XXXXXX) || { echo "cannot create a temporary file in the backup directory" >&2; exit 70; }
             trap 'rm -f "$tmp"' EXIT
@@ -78,9 +110,28 @@ public struct BackupUpload: Sendable {
             cat >"$tmp" || { echo "writing the upload failed" >&2; exit 95; }
             size=$(stat -c %s "$tmp") && sum=$(sha256sum <"$tmp") || exit 95
             [ "$size" = "$want_size" ] || { echo "$size bytes arrived, $want_size expected" >&2; exit 96; }
-            [ "${sum%% *}" = "$want_sum" ] || { echo "the sha256 of what arrived is ${sum%% *}, the record says $want_sum" >&2; exit 96; }
-            chmod 640 "$tmp" && sync "$tmp" && mv "$tmp" \(dump) && sync . || { echo "could not name the dump" >&2; exit 95; }
+            [ "${sum%% *}" = "$want_sum" ] || { echo "the sha256 of what arrived is ${sum%% *}, expected $want_sum" >&2; exit 96; }
+            chmod \(mode) "$tmp" && sync "$tmp" && mv "$tmp" \(name) && sync . || { echo "could not name $(printf %s \(name))" >&2; exit 95; }
             echo uploaded
-            """, timeout: .seconds(6 * 3600), effect: .changes("uploads \(dump) into \(scripts.directory.path)"))
+            """, timeout: .seconds(6 * 3600), effect: .changes("uploads \(name) into \(scripts.directory.path)"))
+    }
+}
+
+/// `ID.roles.sql`: the cluster's roles (`pg_dumpall --roles-only`), written beside each dump.
+/// `restore --test` creates them in its throwaway server before restoring the dump into it.
+public enum BackupRoles {
+    public static func fileName(_ id: String) -> String { id + ".roles.sql" }
+
+    /// Refuses (exit 2) a `restore --test` of a backup whose roles are not in backup.dir (one
+    /// uploaded without them), before any server starts: the dump's owner and grants name roles
+    /// that only this file creates there.
+    public static func requirePresent(_ id: String, scripts: BackupScripts, runner: any CommandRunner) async throws {
+        let name = fileName(id)
+        let probe = try await runner.run(RemoteCommand("cd \(scripts.directory.script) && test -f \(name)", timeout: .seconds(30)))
+        guard probe.succeeded else {
+            throw BackupUploadError(description: "no \(name) in backup.dir (\(scripts.directory.path)): restore --test creates the roles the dump's objects belong to "
+                                        + "from it first. Put \(name) (written beside \(id).dump by `backup --download`) beside the local dump and run "
+                                        + "restore PATH/\(id).dump --test again; a full restore does not need it", exitCode: .usage)
+        }
     }
 }
