@@ -91,10 +91,12 @@ public struct TableRestore: Sendable {
             if fields.count == 3, fields[0] == "rel" { live.insert(.init(schema: fields[1], name: fields[2])) }
             if fields.count == 2, fields[0] == "role" { roles.insert(fields[1]) }
         }
-        let contents = TableOfContents(verboseList: listed.stdout, owners: roles)
+        let contents = TableOfContents(verboseList: listed.stdout, owners: roles,
+                                       tables: Set(entry.record.tables.map { TableOfContents.TableName(schema: $0.schema, name: $0.name) }))
         do {
             _ = try contents.selection(for: tables)
         } catch let error as TableOfContents.SelectionError {
+            if case .ownerUnclear = error { throw RestoreError.refused(error.description) }
             throw RestoreError.unknownTables(error.description)
         }
         let selection = try contents.selection(for: tables, live: live)
