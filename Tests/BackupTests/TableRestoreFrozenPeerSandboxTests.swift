@@ -29,10 +29,8 @@ extension BackupSandboxTests {
                 var error: RestoreError?
                 var plan: TableRestore.Plan?
                 try? await host.closing {
-                    let entry = try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == record.id })
-                    var job = TableRestore(config: config, runner: host)
-                    job.commitWait = .seconds(3)
-                    plan = try await job.plan(entry, tables: [.init(parsing: scratch)], replace: false)
+                    let job = try await Self.jobWaitingBriefly(config: config, host: host)
+                    plan = try await job.plan(try await Self.entry(record.id, config: config, host: host), tables: [.init(parsing: scratch)], replace: false)
                     error = await #expect(throws: RestoreError.self) {
                         _ = try await job.run(try #require(plan)) { frozen.freeze(session) }
                     }
@@ -43,16 +41,7 @@ extension BackupSandboxTests {
                 #expect(message.contains("connection lost as botops let the host commit") && message.contains("no answer"), "\(message)")
                 let check = try #require(Self.advisedCheck(message), "\(message)")
                 // The word sits in the frozen sshd's socket: the host's wait for it ends, it rolls back.
-                try await waitUntil {
-                    try await BackupSandbox.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'botops-restore%'") == "0"
-                }
-                #expect(try await BackupSandbox.psql("SELECT to_regclass('public.\(scratch)') IS NULL") == "t", "the restore committed through a frozen session")
-                try await frozen.end()
-                #expect(try Self.hostProcesses(of: try #require(plan)) == [], "the restore left these running on the host")
-                // The advice: `f` says nothing changed and to run the restore again; done, it restores.
-                #expect(try await BackupSandbox.sh(check) == "f", "\(check)")
-                try await Self.restoreAgain(scratch, from: record.id, config: config, scene: scene)
-                #expect(try await BackupSandbox.psql("SELECT count(*) FROM \(scratch)") == "20")
+                try await Self.rollsBackThenTheAdviceWorks(scratch, plan: try #require(plan), check: check, frozen: frozen, record: record.id, config: config, scene: scene)
             } catch {
                 Issue.record("\(error)")
             }
@@ -83,10 +72,8 @@ extension BackupSandboxTests {
                 var error: RestoreError?
                 var plan: TableRestore.Plan?
                 try? await host.closing {
-                    let entry = try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == record.id })
-                    var job = TableRestore(config: config, runner: host)
-                    job.commitWait = .seconds(3)
-                    let planned = try await job.plan(entry, tables: [.init(parsing: scratch)], replace: false)
+                    let job = try await Self.jobWaitingBriefly(config: config, host: host)
+                    let planned = try await job.plan(try await Self.entry(record.id, config: config, host: host), tables: [.init(parsing: scratch)], replace: false)
                     plan = planned
                     // Adding the foreign key (after the rows) waits for this lock.
                     holder = try await BackupSandbox.holdingLock(on: parent, mode: "ACCESS EXCLUSIVE")
@@ -105,15 +92,7 @@ extension BackupSandboxTests {
                 try await BackupSandbox.release(try #require(holder))
                 holder = nil
                 // Its foreign key added, the host asks for the word, which never comes: it rolls back.
-                try await waitUntil {
-                    try await BackupSandbox.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'botops-restore%'") == "0"
-                }
-                #expect(try await BackupSandbox.psql("SELECT to_regclass('public.\(scratch)') IS NULL") == "t", "the restore committed through a frozen session")
-                try await frozen.end()
-                #expect(try Self.hostProcesses(of: try #require(plan)) == [], "the restore left these running on the host")
-                #expect(try await BackupSandbox.sh(check) == "f", "\(check)")
-                try await Self.restoreAgain(scratch, from: record.id, config: config, scene: scene)
-                #expect(try await BackupSandbox.psql("SELECT count(*) FROM \(scratch)") == "20")
+                try await Self.rollsBackThenTheAdviceWorks(scratch, plan: try #require(plan), check: check, frozen: frozen, record: record.id, config: config, scene: scene)
                 #expect(try await BackupSandbox.psql("SELECT count(*) FROM pg_constraint WHERE conrelid = '\(scratch)'::regclass AND contype = 'f'") == "1")
             } catch {
                 Issue.record("\(error)")
@@ -136,6 +115,18 @@ extension BackupSandboxTests {
         return (host, try TestSSHServer.sessionProcess(try #require(pid_t(ppid))))
     }
 
+    /// A table restore over `host` whose host waits 3 s (not 60) for botops's word.
+    static func jobWaitingBriefly(config: BotOpsConfig, host: SSHConnection) async throws -> TableRestore {
+        var job = TableRestore(config: config, runner: host)
+        job.commitWait = .seconds(3)
+        return job
+    }
+
+    /// The backup `id` as the catalog lists it.
+    static func entry(_ id: String, config: BotOpsConfig, host: SSHConnection) async throws -> BackupCatalog.Entry {
+        try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == id })
+    }
+
     /// The command the message gives after `lead`.
     static func advisedCheck(_ message: String, lead: String = "To tell, run on the host:") -> String? {
         let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -151,19 +142,29 @@ extension BackupSandboxTests {
         }
     }
 
-    /// The rerun the advice asks for, over a new connection.
-    static func restoreAgain(_ table: String, from id: String, config: BotOpsConfig, scene: BackupSandbox) async throws {
+    /// The host's restore session ends without committing `table`; thawed and ended, the frozen
+    /// session leaves nothing of the restore running; then the advice: `check` says `f` (nothing
+    /// changed, run the restore again), and the rerun, over a new connection, restores the 20 rows.
+    static func rollsBackThenTheAdviceWorks(_ table: String, plan: TableRestore.Plan, check: String, frozen: FrozenSession, record id: String,
+                                            config: BotOpsConfig, scene: BackupSandbox) async throws {
+        try await waitUntil {
+            try await BackupSandbox.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'botops-restore%'") == "0"
+        }
+        #expect(try await BackupSandbox.psql("SELECT to_regclass('public.\(table)') IS NULL") == "t", "the restore committed through a frozen session")
+        try await frozen.end()
+        #expect(try hostProcesses(of: plan) == [], "the restore left these running on the host")
+        #expect(try await BackupSandbox.sh(check) == "f", "\(check)")
         let host = try await SSHConnection.connect(to: try scene.sandbox.target())
         try await host.closing {
-            let entry = try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == id })
             let job = TableRestore(config: config, runner: host)
-            _ = try await job.run(try await job.plan(entry, tables: [.init(parsing: table)], replace: false))
+            _ = try await job.run(try await job.plan(try await entry(id, config: config, host: host), tables: [.init(parsing: table)], replace: false))
         }
+        #expect(try await BackupSandbox.psql("SELECT count(*) FROM \(table)") == "20")
     }
 }
 
 /// An sshd session process the test froze: `end` thaws and ends it (once), and waits until it is gone.
-private final class FrozenSession: @unchecked Sendable {
+final class FrozenSession: @unchecked Sendable {
     private let lock = NSLock()
     private var frozen: pid_t?
 

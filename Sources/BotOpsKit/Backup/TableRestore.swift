@@ -133,8 +133,9 @@ public struct TableRestore: Sendable {
     /// (the restore is waited for, not abandoned: abandoned, it went on and committed after botops
     /// had exited and released the lock).
     ///
-    /// The COMMIT waits for botops's word on the session's stdin, sent when the host says all but
-    /// the COMMIT went in: a connection lost before then (stdin at its end, or no word within
+    /// The COMMIT waits for botops's word on the session's stdin, sent when the host says psql has
+    /// run all but the COMMIT (not when it was merely handed to psql, which may then work on for
+    /// long, locks, index builds: the host asked too early): a connection lost before then (stdin at its end, or no word within
     /// `commitWait`) rolls the restore back on the host, never commits it behind botops's back.
     /// `beforeCommit` runs when the host asks, before the word is sent (tests cut the connection there).
     public func run(_ plan: Plan, interruption: Interruption = Interruption(), beforeCommit: (@Sendable () -> Void)? = nil) async throws -> [String] {
@@ -254,6 +255,7 @@ public struct TableRestore: Sendable {
             CREATE TEMPORARY TABLE botops_restored ON COMMIT DROP AS \(figures);
             SELECT 'table ' || json_build_object('schema', schema, 'name', name, 'rows', rows, 'checksum', checksum)::text FROM pg_temp.botops_restored;
             SELECT count(*) = \(recorded.count) AS botops_equal FROM pg_temp.botops_restored r JOIN (VALUES \(expected)) AS e(schema, name, rows, checksum) USING (schema, name, rows, checksum) \\gset
+            SELECT \(RestoreScripts.literal(Self.reached));
             """
         let decision = """
             \\if :botops_equal
@@ -265,20 +267,41 @@ public struct TableRestore: Sendable {
             """
         return RemoteCommand("""
             cd \(scripts.backup.directory.script) || exit 70
-            err=$(mktemp) || exit 70
-            trap 'rm -f "$err"; docker exec \(container) rm -f \(list)' EXIT
+            work=$(mktemp -d) && err="$work/err" && mkfifo "$work/reached" || exit 70
+            trap 'rm -rf "$work"; docker exec \(container) rm -f \(list)' EXIT
             trap 'exit 130' INT TERM HUP
             printf '%s' \(plan.selection.list) | docker exec -i \(container) sh -c 'cat >"$1"' sh \(list) || { echo "cannot write the restore list in the $(printf %s \(container)) container" >&2; exit 93; }
-            exec 3>&1
+            # Opened read-write on both sides, so no open waits for the other and no line written is lost while the writer of psql's input lives.
+            exec 3>&1 4<>"$work/reached"
             {
-              printf '%s\\n' \(opening)
-              docker exec -i \(container) pg_restore -L \(list) -f - <\(plan.record.id + ".dump") 2>"$err" || exit 0
-              printf '%s\\n' \(closing)
-              # The COMMIT only on botops's word: no word (the connection gone) ends psql's input in the transaction, which rolls back.
-              echo \(Self.commitAsked) >&3
-              word=$(timeout \(Int(commitWait.components.seconds)) head -n 1) || word=
-              if [ "$word" = \(commitWord) ]; then printf '%s\\n' \(decision); else echo \(Self.commitNotGiven) >&3; fi
-            } | docker exec -i -e PGAPPNAME=\(Self.applicationName(plan)) \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(scripts.backup.user) -d \(scripts.live) 2>&1
+              {
+                printf '%s\\n' \(opening)
+                docker exec -i \(container) pg_restore -L \(list) -f - <\(plan.record.id + ".dump") 2>"$err" || exit 0
+                printf '%s\\n' \(closing)
+                # psql has run it all (not only been given it: the pipe holds what it has not read yet) or has ended.
+                read -r reached <&4 && [ "$reached" = reached ] || exit 0
+                # The COMMIT only on botops's word: no word (the connection gone) ends psql's input in the transaction, which rolls back.
+                echo \(Self.commitAsked) >&3
+                word=$(timeout \(Int(commitWait.components.seconds)) head -n 1) || word=
+                if [ "$word" = \(commitWord) ]; then printf '%s\\n' \(decision); else echo \(Self.commitNotGiven) >&3; fi
+              } | {
+                docker exec -i -e PGAPPNAME=\(Self.applicationName(plan)) \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(scripts.backup.user) -d \(scripts.live) 2>&1
+                status=$?
+                # psql ended (an error, its session terminated) without the mark: the writer stops waiting for it.
+                echo ended 1<>"$work/reached"
+                echo "botops-psql-status $status"
+              }
+            } | {
+              status=1
+              while IFS= read -r line; do
+                case "$line" in
+                  \(Self.reached)) echo reached 1<>"$work/reached";;
+                  "botops-psql-status "*) status=${line#botops-psql-status };;
+                  *) printf '%s\\n' "$line";;
+                esac
+              done
+              exit "$status"
+            }
             status=$?
             # Whether it committed is the `restored` line; pg_restore's words explain a rollback.
             [ -s "$err" ] && tail -n 5 "$err" >&2
@@ -288,6 +311,8 @@ public struct TableRestore: Sendable {
 
     /// What the host prints when everything but the COMMIT went into the transaction.
     static let commitAsked = "botops-commit-asked"
+    /// What psql prints, on the host only, once it has run everything before the COMMIT.
+    static let reached = "botops-reached-commit"
     /// How long the host waits for botops's word before it rolls the restore back.
     static let commitWait = Duration.seconds(60)
     /// What the host prints when botops's word did not come (in time): it rolls back.
