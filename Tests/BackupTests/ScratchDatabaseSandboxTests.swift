@@ -1,5 +1,7 @@
 import BotOpsKit
 import Foundation
+import HostCommands
+import Remote
 import SandboxSupport
 import Testing
 
@@ -34,20 +36,32 @@ extension BackupSandboxTests {
 
     /// The command botops prints when a verification on the live server was cut short: run as
     /// printed, it drops the scratch database its marker and comment prove botops's, and leaves a
-    /// database of that name that is someone else's (no marker, or another comment).
+    /// database of that name that is someone else's (no marker, or another comment). backup.dir is
+    /// under `~/` of botops's ssh user, and the command is pasted by root (another `$HOME`, another
+    /// working directory): it names backup.dir as botops read it on the host.
     @Test func theDropCommandForALeftScratchDatabaseDropsOnlyBotopssOwn() async throws {
         try await BackupSandbox.scene { scene in
-            let configPath = try scene.config()
+            let home = "botops-advice-" + UUID().uuidString.prefix(8)
+            let configPath = try scene.config(dir: "~/" + home)
+            let backups = "/home/bot/" + home
+            defer { try? FileManager.default.removeItem(atPath: backups) }
             let scripts = BackupScripts(config: try BotOpsConfig.load(path: configPath))
             let scratch = scripts.scratchDatabase(try #require(BackupID.parse("20200102T030405Z")))
-            let backups = scene.directory + "/backups"
             let marker = backups + "/.botops-scratch-" + scratch
-            let advice = BackupError.scratchMayRemain(database: scratch, dropCommand: scripts.dropScratchByHand(scratch), cause: "connection lost", code: .unreachable).description
+            try await BackupSandbox.sh("runuser -u bot -- mkdir -p \(shellQuote(backups))")
+            // What the verification read before it began (as BackupJob does), over ssh as botops's user.
+            let host = try await SSHConnection.connect(to: try scene.sandbox.target())
+            let left = try await host.closing { try await host.run(scripts.dropLeftScratch()) }
+            let resolved = BackupFigures(parsing: left.stdout).facts["dir"]
+            #expect(resolved == backups, "\(left.stdout)")
+            let advice = BackupError.scratchMayRemain(database: scratch, dropCommand: scripts.dropScratchByHand(scratch, resolved: resolved), cause: "connection lost",
+                                                      code: .unreachable).description
             let lead = "hold the same token):\n  "
             try #require(advice.contains(lead), "\(advice)")
-            let command = String(advice[advice.range(of: lead)!.upperBound...])
+            let pasted = String(advice[advice.range(of: lead)!.upperBound...])
+            #expect(!pasted.contains("$HOME"), "\(pasted)")
+            let command = "cd / && su -s /bin/sh root -c \(shellQuote(pasted))"
             func exists() async throws -> Bool { try await BackupSandbox.psql("SELECT count(*) FROM pg_database WHERE datname = '\(scratch)'") == "1" }
-            try await BackupSandbox.sh("mkdir -p \(shellQuote(backups))")
             do {
                 // Someone else's database of that name: no marker, then a marker with another token.
                 try await BackupSandbox.sh("docker exec db createdb -U bot_user \(scratch) 'not botops'")

@@ -303,6 +303,61 @@ extension BackupSandboxTests {
         }
     }
 
+    /// psql's output reaches botops on the same stdout as the host's own lines (the ask for the
+    /// word, the mark, `restored`): a row a warning prints (here a CHECK whose function echoes
+    /// it) must not pass for one of them. Figures that differ roll back even though a row prints
+    /// `restored`; with the record as it was, the host asks for botops's word once and commits.
+    @Test func rowsThatPrintLikeTheRestoresOwnLinesPassForNone() async throws {
+        try await BackupSandbox.scene { scene in
+            let config = try scene.config()
+            let scratch = "botops_scratch_echoed", echo = "botops_scratch_echo"
+            _ = try await BackupSandbox.psql("""
+                CREATE FUNCTION \(echo)(note text) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN RAISE WARNING '%', note; RETURN true; END $$;
+                CREATE TABLE \(scratch) (id int PRIMARY KEY, note text CHECK (\(echo)(note)));
+                INSERT INTO \(scratch) VALUES (1, E'x\\nrestored'), (2, E'x\\nbotops-reached-commit'), (3, E'x\\nbotops-commit-asked'), (4, E'x\\nbotops-commit-not-given')
+                """)
+            do {
+                let first = try await scene.botops(["backup", "--no-verify", "--format", "json"], config: config)
+                let record = try #require(BackupRecord.parse(first.stdoutText), "\(first.stderrText)")
+                _ = try await BackupSandbox.psql("DROP TABLE \(scratch)")
+                let path = scene.directory + "/backups/" + record.id + ".json"
+                var differing = record
+                let index = try #require(record.tables.firstIndex { $0.name == scratch })
+                differing.tables[index].rows += 1
+                // In place: the file keeps its owner.
+                try differing.json.write(toFile: path, atomically: false, encoding: .utf8)
+                let refused = try await scene.botops(["restore", record.id, "--tables", scratch, "--yes"], config: config)
+                #expect(refused.termination == .exited(1), "\(refused.stdoutText)\n\(refused.stderrText)")
+                #expect(refused.stderrText.contains("the tables were not restored, nothing changed"), "\(refused.stderrText)")
+                #expect(try await BackupSandbox.psql("SELECT count(*) FROM pg_tables WHERE tablename = '\(scratch)'") == "0", "rolled back")
+                try record.json.write(toFile: path, atomically: false, encoding: .utf8)
+                // The host asks for the word once: the rows that print an ask, or the mark that makes
+                // the host ask, did not make botops send it early (during the data load).
+                let asks = Counter()
+                let host = try await SSHConnection.connect(to: try scene.sandbox.target())
+                try await host.closing {
+                    let settings = try BotOpsConfig.load(path: config)
+                    let job = TableRestore(config: settings, runner: host)
+                    let plan = try await job.plan(try await Self.entry(record.id, config: settings, host: host), tables: [.init(parsing: scratch)], replace: false)
+                    _ = try await job.run(plan) { asks.add() }
+                }
+                #expect(asks.value == 1)
+                #expect(try await BackupSandbox.psql("SELECT count(*) FROM \(scratch)") == "4")
+            } catch {
+                Issue.record("\(error)")
+            }
+            _ = try await BackupSandbox.psql("DROP TABLE IF EXISTS \(scratch); DROP FUNCTION IF EXISTS \(echo)(text)")
+        }
+    }
+
+    /// Counts calls from any thread.
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var count = 0
+        func add() { lock.withLock { count += 1 } }
+        var value: Int { lock.withLock { count } }
+    }
+
     /// Another table's foreign key added after the backup cannot be moved by the dump: the plan
     /// and the result say it stays on the table set aside.
     @Test func aForeignKeyTheBackupDoesNotHaveIsNamedAsLeftOnTheSetAsideTable() async throws {

@@ -142,7 +142,8 @@ public struct BackupJob: Sendable {
             do {
                 return (compare(try await runner.run(scripts.verifyOnLive(id)), with: figures), why)
             } catch {
-                throw BackupError.scratchMayRemain(database: scratch, dropCommand: scripts.dropScratchByHand(scratch), cause: "\(error)",
+                let resolved = BackupFigures(parsing: left.stdout).facts["dir"]
+                throw BackupError.scratchMayRemain(database: scratch, dropCommand: scripts.dropScratchByHand(scratch, resolved: resolved), cause: "\(error)",
                                                    code: (error as? any ExitCodeProviding)?.exitCode ?? .failed)
             }
         }

@@ -220,11 +220,12 @@ public struct BackupScripts: Sendable {
         }
         """
 
-    /// In backup.dir, with `clear_marker MARKER`: drops the scratch database a marker names when
-    /// its token proves it botops's (printing `dropped NAME`), then removes the marker.
-    private var scratchClearing: ShellScript {
+    /// In backup.dir (`directory`, default the configured one), with `clear_marker MARKER`: drops
+    /// the scratch database a marker names when its token proves it botops's (printing `dropped
+    /// NAME`), then removes the marker.
+    private func scratchClearing(in directory: StateDirectory? = nil) -> ShellScript {
         """
-        cd \(directory.script) || exit 70
+        cd \((directory ?? self.directory).script) || exit 70
         container=\(container) user=\(user) live=\(database)
         \(Self.dropScratch)
         clear_marker() {
@@ -238,10 +239,12 @@ public struct BackupScripts: Sendable {
 
     /// Drops the scratch databases that earlier verifications left on the live server (a run cut
     /// short), each named by its marker and proved botops's by its token; prints `dropped NAME`
-    /// for each one dropped. Never any other database.
+    /// for each one dropped. Never any other database. First prints `dir PATH`: backup.dir as an
+    /// absolute path, for `dropScratchByHand`.
     public func dropLeftScratch() -> RemoteCommand {
         RemoteCommand("""
-            \(scratchClearing)
+            \(scratchClearing())
+            printf 'dir %s\\n' "$(pwd -P)"
             for marker in \(Self.scratchMarkerPrefix)botops_verify_*; do
               [ -f "$marker" ] && clear_marker "$marker"
             done
@@ -251,11 +254,13 @@ public struct BackupScripts: Sendable {
 
     /// What an operator pastes on the host to drop the scratch database `scratch` when a
     /// verification was cut short: the same guard as botops's own (the marker in backup.dir and
-    /// the database's comment must hold the same token), never a plain dropdb.
-    public func dropScratchByHand(_ scratch: String) -> String {
+    /// the database's comment must hold the same token), never a plain dropdb. `resolved`:
+    /// backup.dir as `dropLeftScratch` printed it, so the command works for whoever pastes it (root
+    /// in an emergency has another `$HOME` than botops's ssh user).
+    public func dropScratchByHand(_ scratch: String, resolved: String?) -> String {
         let marker = Self.scratchMarkerPrefix + scratch
         let script: ShellScript = """
-            \(scratchClearing)
+            \(scratchClearing(in: resolved.map(StateDirectory.init(path:))))
             [ ! -f \(marker) ] || clear_marker \(marker)
             """
         return ShellScript(argv: ["sh", "-c", script.text]).text
@@ -280,12 +285,10 @@ public struct BackupScripts: Sendable {
             trap 'drop_scratch "$scratch" "$token" >/dev/null 2>&1 && rm -f -- "$marker"' EXIT
             trap 'exit 130' INT TERM HUP
             echo "image the live server"
-            # The scratch database takes the live one's encoding and locale, not the cluster's
-            # default: restored into another encoding, text is converted and its figures differ.
-            # FIXME: an ICU-provider live database (PostgreSQL 15+) gets its libc collation only.
-            facts=$(printf '%s\n' "SELECT pg_encoding_to_char(encoding) || chr(10) || datcollate || chr(10) || datctype FROM pg_database WHERE datname = current_database();" \
-              | docker exec -i "$container" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$user" -d "$live" 2>&1) || { echo "cannot read the encoding of $live: $facts"; exit 82; }
-            encoding=$(printf '%s\n' "$facts" | sed -n 1p) collate=$(printf '%s\n' "$facts" | sed -n 2p) ctype=$(printf '%s\n' "$facts" | sed -n 3p)
+            # The scratch database takes the live one's encoding and locale, not the cluster's default.
+            facts=$(printf '%s\n' \(DatabaseLocale.query(row: "SELECT * FROM pg_database WHERE datname = current_database()")) \
+              | docker exec -i "$container" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$user" -d "$live" 2>&1) && \(DatabaseLocale.shellRead) \
+              || { echo "cannot read the encoding of $live: $facts"; exit 82; }
             docker exec "$container" createdb -U "$user" -O "$user" -T template0 -E "$encoding" --lc-collate="$collate" --lc-ctype="$ctype" "$scratch" "$token" 2>&1 || exit 82
             docker exec -i "$container" pg_restore --exit-on-error -U "$user" -d "$scratch" <\(name + ".dump") 2>&1 || { echo "pg_restore failed" >&2; exit 83; }
             printf '%s\\n' \(restored) | docker exec -i "$container" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$user" -d "$scratch" 2>&1

@@ -44,8 +44,7 @@ public struct RestoreScripts: Sendable {
         let name = Self.literal(live)
         let sql = """
             SELECT 'owner ' || pg_get_userbyid(datdba) FROM pg_database WHERE datname = \(name);
-            SELECT x FROM (SELECT * FROM pg_database WHERE datname IN (\(name), 'template1') ORDER BY datname = \(name) DESC LIMIT 1) d,
-                   LATERAL (VALUES ('encoding ' || pg_encoding_to_char(encoding)), ('collate ' || datcollate), ('ctype ' || datctype)) v(x);
+            \(DatabaseLocale.query(row: "SELECT * FROM pg_database WHERE datname IN (\(name), 'template1') ORDER BY datname = \(name) DESC LIMIT 1"))
             SELECT 'missing yes' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = \(name));
             SELECT 'live_size ' || coalesce((SELECT pg_database_size(datname) FROM pg_database WHERE datname = \(name)), 0);
             SELECT 'taken ' || datname FROM pg_database WHERE datname IN (\(Self.literal(newName)), \(Self.literal(replacedName)));

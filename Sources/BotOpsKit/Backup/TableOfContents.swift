@@ -14,7 +14,18 @@ public struct TableOfContents: Sendable {
         public var schema: String
         /// The name, or for a constraint or trigger `TABLE NAME`.
         public var tag: String
+        /// The owner as read from the line's end ("" when it names none).
+        public var owner: String = ""
+        /// Other names the line may give, with another of the roles as owner, that neither the
+        /// dump's tables nor the owners of what the entry depends on rule out.
+        public var otherTags: [String] = []
         public var dependencies: [Int] = []
+    }
+
+    /// One way to split a line's `TAG OWNER`.
+    struct Reading: Equatable {
+        var tag: String
+        var owner: String
     }
 
     public var entries: [Entry] = []
@@ -28,14 +39,18 @@ public struct TableOfContents: Sendable {
                                           "DEFAULT", "SEQUENCE", "SEQUENCE SET", "SEQUENCE OWNED BY", "POLICY", "ROW SECURITY", "RULE",
                                           "STATISTICS", "SECURITY LABEL"]
 
-    /// `owners`: the role names that may own entries (the live server's): an owner whose name
-    /// holds a space is told from the name before it only by knowing it; any other owner is the
-    /// line's last word.
-    public init(verboseList: String, owners: Set<String> = []) {
+    /// `owners`: the role names that may own entries (the live server's). pg_restore prints
+    /// `TAG OWNER` unquoted, space-separated, so `links toc admin` is `links toc` owned by `admin`
+    /// or `links` owned by `toc admin` when both roles exist. Every split that ends in a known role
+    /// is a reading (without one, the owner is the last word); among several, the one naming a
+    /// table in `tables` (the backup's, from its record) is taken, then the one whose owner owns
+    /// what the entry depends on (pg_dump gives an index or constraint its table's owner). What
+    /// still reads two ways keeps the others in `otherTags`: a table restore refuses it.
+    public init(verboseList: String, owners: Set<String> = [], tables: Set<TableName> = []) {
         // pg_restore prints names unquoted, space-separated: a schema named with a space is told
         // from the name after it by the dump's own SCHEMA entries (listed before what is in them).
-        let spaced = owners.filter { $0.contains(" ") }.sorted { $0.count > $1.count }
         var schemas: [String] = ["public"]
+        var unsure: [Int: [Reading]] = [:]
         for raw in verboseList.split(separator: "\n", omittingEmptySubsequences: true) {
             let line = String(raw)
             if line.hasPrefix(";") {
@@ -53,17 +68,52 @@ public struct TableOfContents: Sendable {
             let known = schemas.filter { fields.hasPrefix($0 + " ") }.max { $0.count < $1.count }
             let schema = known ?? String(fields.prefix { $0 != " " })
             guard !schema.isEmpty else { continue }
-            let named = String(fields.dropFirst(schema.count + 1))
-            let tag: String
-            if let owner = spaced.first(where: { named.hasSuffix(" " + $0) && named.count > $0.count + 1 }) {
-                tag = String(named.dropLast(owner.count + 1))
-            } else {
-                var words = named.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-                if words.count > 1 { words.removeLast() }   // the owner
-                tag = words.joined(separator: " ")
-            }
+            let readings = Self.readings(String(fields.dropFirst(schema.count + 1)), owners: owners)
+            let tag = readings[0].tag
             if kind == "SCHEMA", schema == "-" { schemas.append(tag) }
-            entries.append(Entry(id: id, line: line, kind: kind, schema: schema, tag: tag))
+            if readings.count > 1 { unsure[entries.count] = readings }
+            entries.append(Entry(id: id, line: line, kind: kind, schema: schema, tag: tag, owner: readings[0].owner))
+        }
+        // The dependencies follow their entry's line: a reading is chosen once all are known, by
+        // the tables first, so an owner it takes from what it depends on is a sure one.
+        for (index, readings) in unsure {
+            let entry = entries[index]
+            let left = Self.narrowed(readings) { Self.names(entry.kind, $0.tag, schema: entry.schema, tables: tables) }
+            unsure[index] = left
+            (entries[index].tag, entries[index].owner, entries[index].otherTags) = (left[0].tag, left[0].owner, left.dropFirst().map(\.tag))
+        }
+        let sureOwner = Dictionary(entries.indices.filter { (unsure[$0]?.count ?? 1) == 1 }.map { (entries[$0].id, entries[$0].owner) }, uniquingKeysWith: { first, _ in first })
+        for (index, readings) in unsure where readings.count > 1 {
+            let owners = Set(entries[index].dependencies.compactMap { sureOwner[$0] })
+            let left = Self.narrowed(readings) { owners.contains($0.owner) }
+            (entries[index].tag, entries[index].owner, entries[index].otherTags) = (left[0].tag, left[0].owner, left.dropFirst().map(\.tag))
+        }
+    }
+
+    /// The ways `named` (`TAG OWNER`) splits with a role of `owners` at its end, longest owner
+    /// first; without one, the last word is the owner.
+    static func readings(_ named: String, owners: Set<String>) -> [Reading] {
+        let ends = owners.filter { named.count > $0.count + 1 && named.hasSuffix(" " + $0) }.sorted { ($0.count, $0) > ($1.count, $1) }
+        if !ends.isEmpty { return ends.map { Reading(tag: String(named.dropLast($0.count + 1)), owner: $0) } }
+        var words = named.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        let owner = words.count > 1 ? words.removeLast() : ""
+        return [Reading(tag: words.joined(separator: " "), owner: owner)]
+    }
+
+    /// Those of `readings` that pass `test`, or all when none does.
+    private static func narrowed(_ readings: [Reading], by test: (Reading) -> Bool) -> [Reading] {
+        let passing = readings.filter(test)
+        return passing.isEmpty ? readings : passing
+    }
+
+    /// Whether `tag`, as the tag of a `kind` entry in `schema`, names one of `tables`: a table or
+    /// its data by its name, a constraint, trigger or default by `TABLE NAME`.
+    private static func names(_ kind: String, _ tag: String, schema: String, tables: Set<TableName>) -> Bool {
+        switch kind {
+        case "TABLE", "TABLE DATA": return tables.contains(TableName(schema: schema, name: tag))
+        case "CONSTRAINT", "CHECK CONSTRAINT", "FK CONSTRAINT", "TRIGGER", "DEFAULT", "POLICY", "RULE":
+            return tables.contains { $0.schema == schema && tag.hasPrefix($0.name + " ") }
+        default: return false
         }
     }
 
@@ -168,9 +218,18 @@ public struct TableOfContents: Sendable {
 
     public enum SelectionError: Error, Equatable, CustomStringConvertible {
         case notInDump([TableName])
+        /// The backup's table of contents reads two ways for the table: its name and owner, or
+        /// another table's name and a role whose name holds a space.
+        case ownerUnclear([TableName])
         public var description: String {
-            guard case .notInDump(let names) = self else { return "" }
-            return "the backup has no table " + names.map(\.description).joined(separator: ", ") + " (botops backups --format json lists its tables)"
+            switch self {
+            case .notInDump(let names):
+                return "the backup has no table " + names.map(\.description).joined(separator: ", ") + " (botops backups --format json lists its tables)"
+            case .ownerUnclear(let names):
+                return "the backup's table of contents cannot tell " + names.map(\.description).joined(separator: ", ")
+                    + " from another table of the backup owned by a role whose name ends like it (pg_restore lists names and owners unquoted);"
+                    + " restore the whole backup instead, or rename that role (ALTER ROLE … RENAME TO, a name without spaces) and take a new backup"
+            }
         }
     }
 
@@ -186,14 +245,19 @@ public struct TableOfContents: Sendable {
         let byID = Dictionary(entries.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var roots: [Int: TableName] = [:]
         var missing: [TableName] = []
+        var unclear: [TableName] = []
         for table in tables {
-            if let entry = entries.first(where: { $0.kind == "TABLE" && $0.schema == table.schema && $0.tag == table.name }) {
+            let tables = entries.filter { $0.kind == "TABLE" && $0.schema == table.schema }
+            if tables.contains(where: { $0.otherTags.contains(table.name) || ($0.tag == table.name && !$0.otherTags.isEmpty) }) {
+                unclear.append(table)
+            } else if let entry = tables.first(where: { $0.tag == table.name }) {
                 roots[entry.id] = table
             } else {
                 missing.append(table)
             }
         }
         guard missing.isEmpty else { throw SelectionError.notInDump(missing) }
+        guard unclear.isEmpty else { throw SelectionError.ownerUnclear(unclear) }
         var chosen = Set(roots.keys)
         var grew = true
         while grew {

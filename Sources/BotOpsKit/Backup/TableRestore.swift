@@ -58,6 +58,10 @@ public struct TableRestore: Sendable {
     let suffix: String
     /// What botops sends the host to let the restore commit; one per run.
     let commitWord = "commit-" + UUID().uuidString
+    /// Ends the host's own lines on the restore's stdout; one per run. psql's output comes there
+    /// too, and a row or a name a warning prints could otherwise pass for one of them (a `restored`
+    /// after a rollback, an ask or a mark while psql still works).
+    let lineTag = UUID().uuidString
     /// How long the host waits for that word (tests shorten it).
     var commitWait = Self.commitWait
 
@@ -91,10 +95,12 @@ public struct TableRestore: Sendable {
             if fields.count == 3, fields[0] == "rel" { live.insert(.init(schema: fields[1], name: fields[2])) }
             if fields.count == 2, fields[0] == "role" { roles.insert(fields[1]) }
         }
-        let contents = TableOfContents(verboseList: listed.stdout, owners: roles)
+        let contents = TableOfContents(verboseList: listed.stdout, owners: roles,
+                                       tables: Set(entry.record.tables.map { TableOfContents.TableName(schema: $0.schema, name: $0.name) }))
         do {
             _ = try contents.selection(for: tables)
         } catch let error as TableOfContents.SelectionError {
+            if case .ownerUnclear = error { throw RestoreError.refused(error.description) }
             throw RestoreError.unknownTables(error.description)
         }
         let selection = try contents.selection(for: tables, live: live)
@@ -131,8 +137,9 @@ public struct TableRestore: Sendable {
     /// (the restore is waited for, not abandoned: abandoned, it went on and committed after botops
     /// had exited and released the lock).
     ///
-    /// The COMMIT waits for botops's word on the session's stdin, sent when the host says all but
-    /// the COMMIT went in: a connection lost before then (stdin at its end, or no word within
+    /// The COMMIT waits for botops's word on the session's stdin, sent when the host says psql has
+    /// run all but the COMMIT (not when it was merely handed to psql, which may then work on for
+    /// long, locks, index builds: the host asked too early): a connection lost before then (stdin at its end, or no word within
     /// `commitWait`) rolls the restore back on the host, never commits it behind botops's back.
     /// `beforeCommit` runs when the host asks, before the word is sent (tests cut the connection there).
     public func run(_ plan: Plan, interruption: Interruption = Interruption(), beforeCommit: (@Sendable () -> Void)? = nil) async throws -> [String] {
@@ -145,11 +152,11 @@ public struct TableRestore: Sendable {
             gate.withhold()
             Task { _ = try? await runner.run(cancel) }
         }
-        let commitWord = commitWord
+        let commitWord = commitWord, commitAsked = line(Self.commitAsked)
         let result: RemoteCommandResult
         do {
             result = try await runner.run(restore(plan), input: gate.pipe.input) { kind, line in
-                guard kind == .stdout, line == Self.commitAsked else { return }
+                guard kind == .stdout, line == commitAsked else { return }
                 beforeCommit?()
                 gate.send(commitWord + "\n")
             }
@@ -159,7 +166,7 @@ public struct TableRestore: Sendable {
         let lines = result.stdout.split(separator: "\n").map(String.init)
         let restored = BackupFigures(parsing: result.stdout)
         let recorded = plan.tables.compactMap { table in plan.record.tables.first { $0.schema == table.schema && $0.name == table.name } }
-        guard result.succeeded, lines.contains("restored") else {
+        guard result.succeeded, lines.contains(line(Self.restored)) else {
             if let refusal = lines.first(where: { $0.contains(Self.refusalMark) }) {
                 throw RestoreError.refused(String(refusal[refusal.range(of: Self.refusalMark)!.upperBound...])
                                            + "; nothing changed (the transaction rolled back); add --replace to set it aside and restore the backup's")
@@ -169,7 +176,7 @@ public struct TableRestore: Sendable {
                 if gate.wasSent { throw RestoreError.tablesInterruptedAtCommit(signal: signal, check: committedCheck(plan)) }
                 throw RestoreError.tablesNotRestored("interrupted (\(signalName(signal))): the restore's session on the host was ended before COMMIT")
             }
-            if lines.contains(Self.commitNotGiven) {
+            if lines.contains(line(Self.commitNotGiven)) {
                 throw RestoreError.tablesNotRestored("botops's word to commit did not reach the host within \(commitWait.components.seconds) s "
                                                      + "(a slow or stopped connection, or botops stopped), so the host rolled back; run the restore again")
             }
@@ -252,31 +259,53 @@ public struct TableRestore: Sendable {
             CREATE TEMPORARY TABLE botops_restored ON COMMIT DROP AS \(figures);
             SELECT 'table ' || json_build_object('schema', schema, 'name', name, 'rows', rows, 'checksum', checksum)::text FROM pg_temp.botops_restored;
             SELECT count(*) = \(recorded.count) AS botops_equal FROM pg_temp.botops_restored r JOIN (VALUES \(expected)) AS e(schema, name, rows, checksum) USING (schema, name, rows, checksum) \\gset
+            SELECT \(RestoreScripts.literal(line(Self.reached)));
             """
         let decision = """
             \\if :botops_equal
             COMMIT;
-            SELECT 'restored';
+            SELECT \(RestoreScripts.literal(line(Self.restored)));
             \\else
             ROLLBACK;
             \\endif
             """
         return RemoteCommand("""
             cd \(scripts.backup.directory.script) || exit 70
-            err=$(mktemp) || exit 70
-            trap 'rm -f "$err"; docker exec \(container) rm -f \(list)' EXIT
+            work=$(mktemp -d) && err="$work/err" && mkfifo "$work/reached" || exit 70
+            trap 'rm -rf "$work"; docker exec \(container) rm -f \(list)' EXIT
             trap 'exit 130' INT TERM HUP
             printf '%s' \(plan.selection.list) | docker exec -i \(container) sh -c 'cat >"$1"' sh \(list) || { echo "cannot write the restore list in the $(printf %s \(container)) container" >&2; exit 93; }
-            exec 3>&1
+            # Opened read-write on both sides, so no open waits for the other and no line written is lost while the writer of psql's input lives.
+            exec 3>&1 4<>"$work/reached"
             {
-              printf '%s\\n' \(opening)
-              docker exec -i \(container) pg_restore -L \(list) -f - <\(plan.record.id + ".dump") 2>"$err" || exit 0
-              printf '%s\\n' \(closing)
-              # The COMMIT only on botops's word: no word (the connection gone) ends psql's input in the transaction, which rolls back.
-              echo \(Self.commitAsked) >&3
-              word=$(timeout \(Int(commitWait.components.seconds)) head -n 1) || word=
-              if [ "$word" = \(commitWord) ]; then printf '%s\\n' \(decision); else echo \(Self.commitNotGiven) >&3; fi
-            } | docker exec -i -e PGAPPNAME=\(Self.applicationName(plan)) \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(scripts.backup.user) -d \(scripts.live) 2>&1
+              {
+                printf '%s\\n' \(opening)
+                docker exec -i \(container) pg_restore -L \(list) -f - <\(plan.record.id + ".dump") 2>"$err" || exit 0
+                printf '%s\\n' \(closing)
+                # psql has run it all (not only been given it: the pipe holds what it has not read yet) or has ended.
+                read -r reached <&4 && [ "$reached" = reached ] || exit 0
+                # The COMMIT only on botops's word: no word (the connection gone) ends psql's input in the transaction, which rolls back.
+                echo \(line(Self.commitAsked)) >&3
+                word=$(timeout \(Int(commitWait.components.seconds)) head -n 1) || word=
+                if [ "$word" = \(commitWord) ]; then printf '%s\\n' \(decision); else echo \(line(Self.commitNotGiven)) >&3; fi
+              } | {
+                docker exec -i -e PGAPPNAME=\(Self.applicationName(plan)) \(container) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(scripts.backup.user) -d \(scripts.live) 2>&1
+                status=$?
+                # psql ended (an error, its session terminated) without the mark: the writer stops waiting for it.
+                echo ended 1<>"$work/reached"
+                echo "botops-psql-status $status"
+              }
+            } | {
+              status=1
+              while IFS= read -r line; do
+                case "$line" in
+                  \(line(Self.reached))) echo reached 1<>"$work/reached";;
+                  "botops-psql-status "*) status=${line#botops-psql-status };;
+                  *) printf '%s\\n' "$line";;
+                esac
+              done
+              exit "$status"
+            }
             status=$?
             # Whether it committed is the `restored` line; pg_restore's words explain a rollback.
             [ -s "$err" ] && tail -n 5 "$err" >&2
@@ -284,12 +313,18 @@ public struct TableRestore: Sendable {
             """, timeout: .seconds(6 * 3600), effect: .changes("restores \(plan.tables.map(\.description).joined(separator: ", ")) from \(plan.record.id).dump into \(scripts.live)"))
     }
 
+    /// One of the host's own lines below, as this run prints it (with its `lineTag`).
+    func line(_ word: String) -> String { word + " " + lineTag }
     /// What the host prints when everything but the COMMIT went into the transaction.
     static let commitAsked = "botops-commit-asked"
+    /// What psql prints, on the host only, once it has run everything before the COMMIT.
+    static let reached = "botops-reached-commit"
     /// How long the host waits for botops's word before it rolls the restore back.
     static let commitWait = Duration.seconds(60)
     /// What the host prints when botops's word did not come (in time): it rolls back.
     static let commitNotGiven = "botops-commit-not-given"
+    /// What psql prints once the COMMIT went through.
+    static let restored = "restored"
 
     /// A command that says whether the restore committed (`t`: a table set aside exists only
     /// then, and a table that was absent exists only then; `f`: it did not) or may still commit
