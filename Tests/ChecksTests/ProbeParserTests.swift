@@ -76,11 +76,11 @@ import Testing
 
     @Test func containerStateReadsTheGateAndTheInspectError() throws {
         let json = #"{"Status":"running","Running":true,"StartedAt":"2026-11-22T19:17:36Z"}"#
-        let running = try probes.containerState.probe.parse(output(["\(m) status", "0", "\(m) now", "1795375116", "\(m) state", "ok " + json]))
-        #expect(running.gate == "ok" && running.uptimeSeconds == 60)
-        let missing = try probes.containerState.probe.parse(output(["\(m) status", "1", "\(m) now", "5", "\(m) state", "Error: No such container: db"]))
+        let running = try probes.containerState.probe.parse(output(["\(m) db-status", "0", "\(m) db-state", "ok 2 4f1c9e " + json, "\(m) now", "1795375116"]))
+        #expect(running.gate == "ok" && running.uptimeSeconds == 60 && running.restarts == 2 && running.id == "4f1c9e")
+        let missing = try probes.containerState.probe.parse(output(["\(m) db-status", "1", "\(m) db-state", "Error: No such container: db", "\(m) now", "5"]))
         #expect(missing.inspectError == "Error: No such container: db")
-        #expect(throws: ProbeOutputError.self) { try probes.containerState.probe.parse(output(["\(m) status", "0"])) }
+        #expect(throws: ProbeOutputError.self) { try probes.containerState.probe.parse(output(["\(m) db-status", "0", "\(m) now", "5"])) }
     }
 
     func database(_ lines: [String], stderr: String = "") -> DatabaseFacts {
