@@ -274,11 +274,18 @@ struct ReleaseSandboxTests {
             #expect(failed.termination == .exited(5), "\(failed.stdoutText)\n\(failed.stderrText)")
             #expect(failed.stdoutText.contains("Rolled back to main at \(before) (kept image, no rebuild where it was kept); checks not run: rollback.yml has no checks step"), "\(failed.stdoutText)")
             #expect(!failed.stdoutText.contains("the host is healthy"), "\(failed.stdoutText)")
+            // The deploy's own failure is still what the run reports first.
+            #expect(failed.stdoutText.contains("deploy of sighook failed at checks: check"), "\(failed.stdoutText)")
+            // The audit does not call a rollback nothing verified a success (status paints that green).
+            let deployRecord = try #require(try await sandbox.audit(last: 1).last)
+            #expect(deployRecord.result == "rolled-back" && deployRecord.rollback?.result == "unverified", "\(deployRecord)")
 
             let rolled = try await botops(["rollback", "--config", config, "--service", "sighook", "--to", before])
             #expect(rolled.termination == .exited(5), "\(rolled.stdoutText)\n\(rolled.stderrText)")
             #expect(rolled.stdoutText.contains("rolled back sighook to main at \(before): checks not run: rollback.yml has no checks step."), "\(rolled.stdoutText)")
             #expect(!rolled.stdoutText.contains("the checks pass"), "\(rolled.stdoutText)")
+            let rollbackRecord = try #require(try await sandbox.audit(last: 1).last)
+            #expect(rollbackRecord.action == "rollback" && rollbackRecord.result == "unverified", "\(rollbackRecord)")
             #expect(try await sandbox.sh("docker exec sighook cat /app/VERSION") != "rollback-unchecked")
         }
     }

@@ -412,8 +412,8 @@ public final class Deployer: @unchecked Sendable {
         let rollback = await rollBack(to: previousTarget, restartContainers: run.containersTouched)
         var record = auditRecord(result: rollback.failure == nil ? "rolled-back" : "rollback-failed")
         record.failure = "\(step.name): \(failure.auditText)"
-        record.rollback = AuditRecord.Rollback(result: rollback.failure == nil ? "success" : "failed", to: previousTarget.revision,
-                                               steps: rollback.steps, failure: rollback.auditedFailure)
+        record.rollback = AuditRecord.Rollback(result: rollback.audited.result, to: previousTarget.revision,
+                                               steps: rollback.steps, failure: rollback.audited.failure)
         await appendAudit(record)
         if let rollbackFailure = rollback.failure {
             return DeployOutcome(
@@ -542,6 +542,12 @@ public final class Deployer: @unchecked Sendable {
 
         /// The end of the rollback's summary: what its checks really verified.
         var verifiedText: String { unverified ?? "the checks pass" }
+        /// Its result in the audit: "success" only when its checks ran to a verdict (`botops
+        /// status` paints "success" as good); why it is unverified goes with it.
+        var audited: (result: String, failure: String?) {
+            if failure != nil { return ("failed", auditedFailure) }
+            return unchecked ? ("unverified", unverified) : ("success", nil)
+        }
     }
 
     /// Runs rollback.yml without its lock step (the lock is already held) and reports how it went.
@@ -642,8 +648,8 @@ public final class Deployer: @unchecked Sendable {
             run.steps += result.steps
             // Interrupted: the audit line was written at the signal.
             if result.stopped { return await stopped() }
-            var record = auditRecord(result: result.failure == nil ? "success" : "failed")
-            record.failure = result.auditedFailure
+            var record = auditRecord(result: result.audited.result)
+            record.failure = result.audited.failure
             await appendAudit(record)
             if let failure = result.failure {
                 let changed = run.checkoutChanged || run.containersTouched
