@@ -64,6 +64,16 @@ import Testing
         #expect(error.problem.contains("runs before step '\(late)'") && error.problem.contains("it must come after it: "), "\(error)")
     }
 
+    /// The containers start from the revision the checkout moved to: started before it, they run
+    /// the revision that ran, and a deploy's checks would pass (and record) that as the new release.
+    @Test(arguments: [Playbook.Kind.deploy, .rollback])
+    func theContainersStartAfterTheCheckout(kind: Playbook.Kind) throws {
+        let text = try Self.moving("checkout", before: "wait-healthy", in: kind.builtInText)
+        let error = try #require(refusal(text, kind: kind))
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0 == "  - name: up" }) + 1
+        #expect(error.line == line && error.problem.contains("step 'up' (touches: containers) runs before step 'checkout'"), "\(error)")
+    }
+
     /// A `run:` step taken as `touches: containers` (undeclared, no stop step) is named as such,
     /// with the key that says otherwise.
     @Test func anUndeclaredRunStepTakenAsStartingTheContainersSaysSo() throws {

@@ -26,11 +26,14 @@ extension Playbook {
     }
 
     static let orderRules: [Kind: [OrderRule]] = {
-        let checkedAfterHealthy = [
+        // The rules of both playbooks.
+        let both = [
             OrderRule(earlier: .builtin(.stop), later: .builtin(.waitHealthy), why: "wait-healthy times the downtime from the stop, and the checks judge the images noted at the stop"),
             OrderRule(earlier: .startsContainers, later: .builtin(.waitHealthy), why: "wait-healthy waits for the containers that step starts"),
             OrderRule(earlier: .builtin(.waitHealthy), later: .builtin(.checks), why: "the checks judge the containers wait-healthy saw healthy"),
             OrderRule(earlier: .builtin(.checkout), later: .builtin(.checks), why: "the checks verify the revision the checkout moved to"),
+            OrderRule(earlier: .builtin(.checkout), later: .startsContainers,
+                      why: "that step starts the containers from the checkout (its compose file, the images built from it): before the checkout moves, they would run the revision it leaves, and the checks would pass them as the one it moves to"),
         ]
         let measuredBefore = "baseline measures the host before anything changes"
         return [
@@ -45,11 +48,11 @@ extension Playbook {
                 OrderRule(earlier: .builtin(.keepImage), later: .builtin(.checkout), why: "a failure once the checkout moved rolls back to the image keep-image keeps"),
                 OrderRule(earlier: .builtin(.keepImage), later: .builtin(.stop), why: "keep-image keeps the image of the running container, which stop stops"),
                 OrderRule(earlier: .builtin(.keepImage), later: .startsContainers, why: "keep-image keeps the image of the running container, which that step replaces"),
-            ] + checkedAfterHealthy,
+            ] + both,
             .rollback: [
                 OrderRule(earlier: .builtin(.restoreImage), later: .builtin(.stop), why: "stop notes the images restore-image points the service names at, which the checks then require"),
                 OrderRule(earlier: .builtin(.restoreImage), later: .startsContainers, why: "that step starts the images restore-image restores"),
-            ] + checkedAfterHealthy,
+            ] + both,
         ]
     }()
 
