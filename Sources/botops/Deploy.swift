@@ -14,7 +14,9 @@ struct Deploy: HostCommand {
             if it fails the deploy is refused (exit 4) unless --no-backup.
             Exit codes: 0 deployed; 1 failed and rolled back (the host is healthy); 2 usage or config error;
             3 host unreachable; 4 refused (lock held, dirty checkout, not a fast-forward, blackout window, database
-            down); 5 failed and the host is left changed (the rollback failed, or --no-rollback / on_failure: abort).
+            down); 5 failed and the host is left changed (the rollback failed, or --no-rollback / on_failure: abort),
+            or rolled back with nothing verifying it (rollback.yml without a checks step, or a rollback step
+            failed under on_failure: continue).
             """
     )
 

@@ -12,7 +12,8 @@ struct Rollback: HostCommand {
             container runs (judged by its image); --to BRANCH is that branch as it is in the checkout (nothing is
             fetched); --to REV moves the current branch to REV.
             Exit codes: 0 rolled back and the checks pass; 1 failed before anything changed; 2 usage; 3 unreachable;
-            4 refused; 5 failed after the checkout or containers changed (the host is left changed).
+            4 refused; 5 failed after the checkout or containers changed (the host is left changed), or nothing
+            verified it (rollback.yml has no checks step, or a step failed under on_failure: continue).
             --plan cron installs crontab.d as committed at that release (or REV) instead, as cron install --ref
             does; services, checkout and images are not touched.
             """

@@ -19,13 +19,15 @@ import Testing
                                 runner: LocalHost(), emit: { _ in })
         deployer.run.services = ["sighook", "webhook"]
         var kept = KeptImages()
+        var running: [String: Deployer.RunningContainer] = [:]
         for service in deployer.run.services {
-            deployer.run.running[service] = .init(container: "c-\(service)", imageID: "sha256:\(service)", imageName: "bottrader/\(service):latest")
+            running[service] = .init(container: "c-\(service)", imageID: "sha256:\(service)", imageName: "bottrader/\(service):latest")
             kept.tags[service] = "bottrader/\(service):botops-\(Self.before.prefix(12))"
         }
+        deployer.run.running.produce(running)
         deployer.run.keptImages.produce(kept)
         deployer.run.checkoutBefore.produce(CheckoutBefore(branch: "main", revision: Self.before))
-        deployer.run.target = Target(branch: "main", revision: Self.after)
+        deployer.run.resolvedTarget.produce(Target(branch: "main", revision: Self.after))
         return deployer
     }
 

@@ -73,7 +73,9 @@ import Testing
     }
 
     @Test func stepDefaults() throws {
-        let playbook = try Playbook.parse(Self.minimal + "  - {name: up, run: x}\n", file: "deploy.yml", kind: .deploy)
+        // Declared: an undeclared step after wait-healthy is taken as starting the containers,
+        // which wait-healthy must follow (PlaybookOrderTests).
+        let playbook = try Playbook.parse(Self.minimal + "  - {name: notify, run: x, touches: nothing-running}\n", file: "deploy.yml", kind: .deploy)
         let up = try #require(playbook.steps.last)
         #expect(up.timeout == .seconds(600))
         #expect(up.retries == 0)

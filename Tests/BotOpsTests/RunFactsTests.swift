@@ -7,13 +7,44 @@ import Testing
 /// field as if the host had said so.
 @Suite struct RunFactsTests {
     @Test func aFactReadBeforeItsProducerRanFailsNamingTheProducer() throws {
-        var checkout = Produced<CheckoutBefore>(by: "preflight")
+        var checkout = Produced<CheckoutBefore>(by: .step(.preflight))
         #expect(checkout.ifProduced == nil)
         let error = #expect(throws: Deployer.StepFailure.self) { try checkout.value() }
         #expect(error?.message.contains("before step preflight produced it: the playbook must run 'builtin: preflight' before this step") == true, "\(String(describing: error))")
         #expect(error?.refusal == nil)
         checkout.produce(CheckoutBefore(branch: "main", revision: "0123"))
         #expect(try checkout.value() == CheckoutBefore(branch: "main", revision: "0123"))
+    }
+
+    /// The releases, the target and what ran before are facts too, each produced once: a deploy's
+    /// by its steps (preflight, checkout, keep-image), `botops rollback`'s target and containers by
+    /// its own reading before its steps. Read before that, each names who should have produced it.
+    @Test func theReleasesTargetAndRunningContainersNameTheirProducer() throws {
+        func failure(_ read: () throws -> Any) -> String {
+            do { _ = try read(); return "read" } catch { return String(describing: error) }
+        }
+        let deploy = Deployer.RunState(action: .deploy)
+        #expect(failure { try deploy.releases.value() }.contains("before step preflight produced it: the playbook must run 'builtin: preflight'"))
+        #expect(failure { try deploy.resolvedTarget.value() }.contains("before step checkout produced it: the playbook must run 'builtin: checkout'"))
+        #expect(failure { try deploy.running.value() }.contains("before step keep-image produced it: the playbook must run 'builtin: keep-image'"))
+        #expect(failure { try deploy.runningRevision.value() }.contains("before step keep-image produced it"))
+        let rollback = Deployer.RunState(action: .rollback, reading: "botops rollback's reading of the host")
+        #expect(failure { try rollback.resolvedTarget.value() }.contains("before botops rollback's reading of the host produced it: this is a botops bug"))
+        #expect(failure { try rollback.running.value() }.contains("before botops rollback's reading of the host produced it"))
+        #expect(failure { try rollback.releases.value() }.contains("before step preflight produced it"))
+    }
+
+    /// A rollback's destination is not the run's target: rollback.yml's steps go there while it
+    /// runs, and the target the deploy resolved (which the audit records) is left as it was.
+    @Test func theRollbacksDestinationLeavesTheResolvedTarget() {
+        var run = Deployer.RunState(action: .deploy)
+        let attempted = Target(branch: "main", revision: "89ab"), before = Target(branch: "main", revision: "0123")
+        run.resolvedTarget.produce(attempted)
+        #expect(run.target == attempted && !run.rollingBack)
+        run.returningTo = before
+        #expect(run.target == before && run.rollingBack)
+        run.returningTo = nil
+        #expect(run.target == attempted && (try? run.resolvedTarget.value()) == attempted)
     }
 
     /// Messages and the audit may be written before the preflight ran (a refused lock): they read
@@ -45,7 +76,7 @@ import Testing
         #expect(run.unverifiedReason?.contains("1 check skipped") == true)
         // `deploy --host-files` waits for no container: the checks alone vouch for it.
         run.services = []
-        run.healthy = Produced(by: "wait-healthy")
+        run.healthy = Produced(by: .step(.waitHealthy))
         run.verdict.produce(ChecksVerdict(skipped: [], failingAsBefore: []))
         #expect(run.unverifiedReason == nil)
     }

@@ -255,6 +255,41 @@ struct ReleaseSandboxTests {
         }
     }
 
+    /// A rollback.yml without a checks step (the operator's override) verifies nothing: neither
+    /// the automatic rollback after a failed deploy nor `botops rollback` may say the checks pass
+    /// or exit as if they did (1 "rolled back, healthy" / 0): both say so and exit 5.
+    @Test func aRollbackWithoutAChecksStepSaysItVerifiedNothing() async throws {
+        try await DeploySandbox.scenario { sandbox in
+            let directory = try temporaryDirectory().appendingPathComponent("playbooks")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let checks = "  - name: checks\n    builtin: checks\n    timeout: 5m\n"
+            let rollback = Playbook.Kind.rollback.builtInText
+            #expect(rollback.contains(checks))
+            try rollback.replacing(checks, with: "").write(to: directory.appendingPathComponent("rollback.yml"), atomically: true, encoding: .utf8)
+            let config = try sandbox.config(compose: "docker-compose", playbooks: directory.path)
+            let before = String(sandbox.mainHead.prefix(12))
+            _ = try await sandbox.commit(on: "main", files: ["weekly_strategy_review.sh": "#!/bin/bash\nexit 1\n", "VERSION": "rollback-unchecked\n"],
+                                         executable: ["weekly_strategy_review.sh"], message: "a release whose checks fail, rolled back by a rollback.yml without checks")
+            let failed = try await botops(["deploy", "--config", config, "--service", "sighook"])
+            #expect(failed.termination == .exited(5), "\(failed.stdoutText)\n\(failed.stderrText)")
+            #expect(failed.stdoutText.contains("Rolled back to main at \(before) (kept image, no rebuild where it was kept); checks not run: rollback.yml has no checks step"), "\(failed.stdoutText)")
+            #expect(!failed.stdoutText.contains("the host is healthy"), "\(failed.stdoutText)")
+            // The deploy's own failure is still what the run reports first.
+            #expect(failed.stdoutText.contains("deploy of sighook failed at checks: check"), "\(failed.stdoutText)")
+            // The audit does not call a rollback nothing verified a success (status paints that green).
+            let deployRecord = try #require(try await sandbox.audit(last: 1).last)
+            #expect(deployRecord.result == "rolled-back" && deployRecord.rollback?.result == "unverified", "\(deployRecord)")
+
+            let rolled = try await botops(["rollback", "--config", config, "--service", "sighook", "--to", before])
+            #expect(rolled.termination == .exited(5), "\(rolled.stdoutText)\n\(rolled.stderrText)")
+            #expect(rolled.stdoutText.contains("rolled back sighook to main at \(before): checks not run: rollback.yml has no checks step."), "\(rolled.stdoutText)")
+            #expect(!rolled.stdoutText.contains("the checks pass"), "\(rolled.stdoutText)")
+            let rollbackRecord = try #require(try await sandbox.audit(last: 1).last)
+            #expect(rollbackRecord.action == "rollback" && rollbackRecord.result == "unverified", "\(rollbackRecord)")
+            #expect(try await sandbox.sh("docker exec sighook cat /app/VERSION") != "rollback-unchecked")
+        }
+    }
+
     /// CI and the operator as two ssh users share one state directory through a group; one the
     /// ssh user cannot write is a config error before anything runs.
     @Test func aStateDirectorySharedByAGroupAndOneThatCannotBeWritten() async throws {

@@ -18,14 +18,14 @@ extension Deployer {
         }
         let probeTimeout = Duration.seconds(60)
         try await inspectHost(timeout: probeTimeout, requireBranch: request.ref == nil)
-        run.running = try await runningContainers(run.services)
-        run.target = try await remoteTarget(request.ref ?? config.branch, timeout: probeTimeout)
+        run.running.produce(try await runningContainers(run.services))
+        run.resolvedTarget.produce(try await remoteTarget(request.ref ?? config.branch, timeout: probeTimeout))
         // keep-image's own reading and choice of tags: the rollback shown is the one that would run.
         let tagged = try await readKeptImages(timeout: probeTimeout)
         var kept = KeptImages()
         for service in run.services {
-            if let container = run.running[service] {
-                kept.tags[service] = keepingTag(of: service, container, tagged: tagged).tag
+            if let container = run.running.ifProduced?[service] {
+                kept.tags[service] = try keepingTag(of: service, container, tagged: tagged).tag
             }
         }
         run.keptImages.produce(kept)
@@ -56,10 +56,9 @@ extension Deployer {
         let section = DeployEvent.notice(
             "if a step fails once the checkout has moved (the checks, say), \(rollbackPlaybook.kind.fileName) runs back to \(previousTarget.display): "
                 + "\(rollback.map(\.name).joined(separator: ", ")) (without its lock step: the deploy holds the lock; before the containers are touched, only \(beforeStop.joined(separator: ", ")))")
-        // The rollback's steps plan from its target, as `rollBack` sets it.
-        let attempted = run.target
-        run.target = previousTarget
-        defer { run.target = attempted }
+        // The rollback's steps plan from its destination, as `rollBack` sets it.
+        run.returningTo = previousTarget
+        defer { run.returningTo = nil }
         return deploy + [section] + planned(rollback, playbook: .rollback, label: "rollback: ")
     }
 

@@ -18,7 +18,7 @@ public final class Deployer: @unchecked Sendable {
     let emit: @Sendable (DeployEvent) -> Void
     var commands: DeployCommands
     /// The run's state, filled in as steps go.
-    var run = RunState()
+    var run = RunState(action: .deploy)
     /// How the lock is taken: through the command's session, which releases it on every way out.
     public var acquireLock: @Sendable (LockHolder, Duration?, @escaping @Sendable (LockHolder?) -> Void,
                                        @escaping @Sendable (String) -> Void) async throws -> HeldLock
@@ -61,32 +61,48 @@ public final class Deployer: @unchecked Sendable {
 
     /// Everything one run learns and changes, for the steps, the rollback and the audit.
     struct RunState {
-        var action = RunAction.deploy
+        let action: RunAction
         var request: DeployRequest?
         var services: [String] = []
         /// The checkout before the run, and the running stack: produced by the preflight.
-        var checkoutBefore = Produced<CheckoutBefore>(by: "preflight")
-        var sshUser = Produced<String>(by: "preflight")
-        var stack = Produced<RunningStack>(by: "preflight")
+        var checkoutBefore = Produced<CheckoutBefore>(by: .step(.preflight))
+        var sshUser = Produced<String>(by: .step(.preflight))
+        var stack = Produced<RunningStack>(by: .step(.preflight))
+        /// The recorded releases, read with the checkout (the record works on a copy).
+        var releases = Produced<Releases>(by: .step(.preflight))
         /// Read-only facts fetched while the preflight runs.
         var prefetchedBaseline: Task<VerifyReport, Error>?
         var prefetchedContainers: Task<[String: RunningContainer], Error>?
-        // FIXME: releases, running, runningRevision and target are still free fields several
-        // writers set (preflight, keep-image, the checkout step, the record, `botops rollback`
-        // and the dry run); each should become a `Produced` fact of one step, as the
-        // preflight's, keep-image's, baseline's, stop's, wait-healthy's and the checks' are.
-        var releases = Releases()
-        /// The recorded release the containers run, when it is not the checkout's HEAD.
-        var runningRevision: String?
-        var target: Target?
-        /// Per service: the container and image running before the deploy.
-        var running: [String: RunningContainer] = [:]
-        var keptImages = Produced<KeptImages>(by: "keep-image")
-        var stopped = Produced<StoppedServices>(by: "stop")
-        var healthy = Produced<HealthyContainers>(by: "wait-healthy")
-        var baseline = Produced<Baseline>(by: "baseline")
-        var verdict = Produced<ChecksVerdict>(by: "checks")
-        var rollingBack = false
+        /// Where the run takes the checkout, resolved once: by the deploy's checkout step (it
+        /// fetches first), or before the steps by `botops rollback` (from `--to`) and the dry run
+        /// (the origin's branch head). Never reassigned; a rollback's destination is `returningTo`.
+        var resolvedTarget: Produced<Target>
+        /// Per service: the container and image running before the run changed anything.
+        var running: Produced<[String: RunningContainer]>
+        /// The recorded release the containers run when it is not the checkout's HEAD (nil: they
+        /// run HEAD), produced with `running` by keep-image's reading of the release tags.
+        var runningRevision: Produced<String?>
+        /// While rollback.yml runs: where it returns. Set and cleared by `rollBack(to:)` (and by
+        /// the dry run while it plans the rollback), never by a step.
+        var returningTo: Target?
+        /// Where the steps running now take the checkout.
+        var target: Target? { returningTo ?? resolvedTarget.ifProduced }
+
+        /// `reading`: the command reads what runs and its target itself, before its steps.
+        init(action: RunAction, reading: String? = nil) {
+            self.action = action
+            let reader = reading.map(FactProducer.command)
+            resolvedTarget = Produced(by: reader ?? .step(.checkout))
+            running = Produced(by: reader ?? .step(.keepImage))
+            runningRevision = Produced(by: reader ?? .step(.keepImage))
+        }
+
+        var keptImages = Produced<KeptImages>(by: .step(.keepImage))
+        var stopped = Produced<StoppedServices>(by: .step(.stop))
+        var healthy = Produced<HealthyContainers>(by: .step(.waitHealthy))
+        var baseline = Produced<Baseline>(by: .step(.baseline))
+        var verdict = Produced<ChecksVerdict>(by: .step(.checks))
+        var rollingBack: Bool { returningTo != nil }
         /// The rollback after a failed deploy is what restores the host: an interruption lets it
         /// run to its end. `botops rollback` stops at a step boundary, as a deploy does.
         var runsToItsEnd: Bool { rollingBack && action != .rollback }
@@ -100,7 +116,7 @@ public final class Deployer: @unchecked Sendable {
 
         /// What ran before the deploy: where a rollback returns.
         var previousTarget: Target {
-            Target(branch: checkoutBefore.ifProduced?.branch, revision: runningRevision ?? revisionBefore)
+            Target(branch: checkoutBefore.ifProduced?.branch, revision: (runningRevision.ifProduced ?? nil) ?? revisionBefore)
         }
 
         /// The checkout's revision before the run, for messages and the audit ("" before the preflight).
@@ -120,7 +136,7 @@ public final class Deployer: @unchecked Sendable {
         /// unless the checkout was on another branch, which still names what ran.
         var undoCommand: String {
             let before = previousTarget
-            let unmoved = before.branch.flatMap { $0 != target?.branch && runningRevision == nil ? $0 : nil }
+            let unmoved = before.branch.flatMap { $0 != target?.branch && (runningRevision.ifProduced ?? nil) == nil ? $0 : nil }
             let to = unmoved ?? String(before.revision.prefix(12))
             if services.isEmpty { return "botops deploy --host-files --ref \(to)" }
             return "botops rollback --service \(services.joined(separator: ",")) --to \(to)"
@@ -235,7 +251,7 @@ public final class Deployer: @unchecked Sendable {
         if progress.oldContainersLeftStopped {
             var restarted: [String] = []
             for service in run.services {
-                guard let container = run.running[service] else { continue }
+                guard let container = run.running.ifProduced?[service] else { continue }
                 if (try? await hostRunner.run(commands.start(service, container: container.container, timeout: .seconds(60))))?.succeeded == true {
                     restarted.append(service)
                 } else {
@@ -302,6 +318,7 @@ public final class Deployer: @unchecked Sendable {
     // MARK: - Deploy
 
     public func deploy(_ request: DeployRequest) async throws -> DeployOutcome {
+        if request.dryRun { run = RunState(action: .deploy, reading: "the dry run's reading of the host") }
         run.request = request
         run.services = request.services.isEmpty ? config.services : request.services
         if request.dryRun { return try await plan(request) }
@@ -392,13 +409,11 @@ public final class Deployer: @unchecked Sendable {
                                  exitCode: changed ? .needsHuman : .failed)
         }
         emit(.notice("\(step.name) failed: \(failure.message). Rolling back to \(previousTarget.display) with the kept image\(run.services.count > 1 ? "s" : "")."))
-        let attempted = run.target
         let rollback = await rollBack(to: previousTarget, restartContainers: run.containersTouched)
-        run.target = attempted
         var record = auditRecord(result: rollback.failure == nil ? "rolled-back" : "rollback-failed")
         record.failure = "\(step.name): \(failure.auditText)"
-        record.rollback = AuditRecord.Rollback(result: rollback.failure == nil ? "success" : "failed", to: previousTarget.revision,
-                                               steps: rollback.steps, failure: rollback.auditedFailure)
+        record.rollback = AuditRecord.Rollback(result: rollback.audited.result, to: previousTarget.revision,
+                                               steps: rollback.steps, failure: rollback.audited.failure)
         await appendAudit(record)
         if let rollbackFailure = rollback.failure {
             return DeployOutcome(
@@ -409,11 +424,15 @@ public final class Deployer: @unchecked Sendable {
         }
         return DeployOutcome(
             result: .rolledBack,
-            summary: "deploy of \(run.services.joined(separator: ", ")) failed at \(step.name): \(failure.message)\nRolled back to \(previousTarget.display) (kept image, no rebuild where it was kept); the checks pass: the host is healthy.",
-            advice: nil, exitCode: .failed)
+            summary: "deploy of \(run.services.joined(separator: ", ")) failed at \(step.name): \(failure.message)\nRolled back to \(previousTarget.display) (kept image, no rebuild where it was kept); "
+                + (rollback.unverified ?? "the checks pass: the host is healthy."),
+            advice: rollback.unchecked ? Self.verifyAdvice : nil, exitCode: rollback.unchecked ? .needsHuman : .failed)
     }
 
     var previousTarget: Target { run.previousTarget }
+
+    /// A rollback nothing verified: the operator checks the host before trusting it.
+    static let verifyAdvice = "Nothing verified the host after the rollback: run botops verify."
 
     /// What this run changed on the host so far, for a run that stops with the host changed.
     var whatChanged: String {
@@ -463,6 +482,7 @@ public final class Deployer: @unchecked Sendable {
         let tagged = try await imageIDs(run.services.compactMap { service in
             deployed[service].map { Releases.keptTag(image: $0.imageName, revision: target.revision) }
         }, timeout: timeout)
+        var releases = try run.releases.value()
         var untag: [String] = []
         var record: [RemoteCommand] = []
         for service in run.services {
@@ -470,17 +490,17 @@ public final class Deployer: @unchecked Sendable {
             // The release that ran until now is the newest before this: it must never be the one
             // that drops out (it is what `rollback --to previous` returns to).
             if let before = run.keptImages.ifProduced?.releases[service], before.revision != target.revision {
-                untag += run.releases.record(before, service: service, keep: config.deploy.keepReleases)
+                untag += releases.record(before, service: service, keep: config.deploy.keepReleases)
             }
             let tag = Releases.tagToKeep(image: container.imageName, revision: target.revision, imageID: container.imageID,
                                          taggedNow: tagged[Releases.keptTag(image: container.imageName, revision: target.revision)])
             record.append(commands.tag(container.imageID, as: tag, timeout: timeout))
-            untag += run.releases.record(.init(revision: target.revision, branch: target.branch, image: tag, imageID: container.imageID,
+            untag += releases.record(.init(revision: target.revision, branch: target.branch, image: tag, imageID: container.imageID,
                                                verified: verified ? nil : false, recordedAt: now),
                                          service: service, keep: config.deploy.keepReleases)
         }
-        record.append(commands.writeReleases(run.releases.json, timeout: timeout))
-        let stillUsed = Set(run.releases.services.values.flatMap { $0.map(\.image) })
+        record.append(commands.writeReleases(releases.json, timeout: timeout))
+        let stillUsed = Set(releases.services.values.flatMap { $0.map(\.image) })
         let removable = Array(Set(untag).subtracting(stillUsed)).sorted()
         if !removable.isEmpty {
             record.append(commands.untag(removable, timeout: timeout))
@@ -492,7 +512,7 @@ public final class Deployer: @unchecked Sendable {
     /// (fast-forward), give back executable bits as git records them, verify; no build, no
     /// container touched. A failing check moves the checkout back.
     public func deployHostFiles(_ request: DeployRequest) async throws -> DeployOutcome {
-        run.action = .deployHostFiles
+        run = RunState(action: .deployHostFiles)
         run.request = request
         run.services = []
         emit(.started(action: "deploy --host-files", services: [], destination: runner.destination))
@@ -514,6 +534,20 @@ public final class Deployer: @unchecked Sendable {
         var auditedFailure: String?
         /// `botops rollback` was interrupted: it stopped at a step boundary.
         var stopped = false
+        /// Why nothing vouches for the host the rollback left (nil: its checks ran and pass).
+        var unverified: String?
+        /// The checks did not run to a verdict (rollback.yml has no checks step, or a step failed
+        /// under `on_failure: continue`): nobody verified the host, so it needs a human.
+        var unchecked = false
+
+        /// The end of the rollback's summary: what its checks really verified.
+        var verifiedText: String { unverified ?? "the checks pass" }
+        /// Its result in the audit: "success" only when its checks ran to a verdict (`botops
+        /// status` paints "success" as good); why it is unverified goes with it.
+        var audited: (result: String, failure: String?) {
+            if failure != nil { return ("failed", auditedFailure) }
+            return unchecked ? ("unverified", unverified) : ("success", nil)
+        }
     }
 
     /// Runs rollback.yml without its lock step (the lock is already held) and reports how it went.
@@ -522,14 +556,17 @@ public final class Deployer: @unchecked Sendable {
     func rollBack(to target: Target, restartContainers: Bool, numbering: (after: Int, of: Int)? = nil) async -> RollbackResult {
         let before = run.steps
         run.steps = []
-        run.target = target
-        run.rollingBack = true
-        defer { run.rollingBack = false }
+        run.returningTo = target
+        defer { run.returningTo = nil }
+        // The rollback is judged by its own checks, never by the deploy's.
+        run.verdict = Produced(by: .step(.checks))
         let steps = rollbackSteps(restartContainers: restartContainers)
         var result = RollbackResult()
+        var continued: [String] = []
         for (index, step) in steps.enumerated() {
             do {
                 try await perform(step, index: (numbering?.after ?? 0) + index + 1, total: numbering?.of ?? steps.count, playbook: .rollback, label: "rollback: ")
+                if run.steps.last?.status == "failed" { continued.append(step.name) }
             } catch let failure as StepFailure {
                 result.failure = "\(step.name): \(failure.message)"
                 result.auditedFailure = "\(step.name): \(failure.auditText)"
@@ -545,12 +582,27 @@ public final class Deployer: @unchecked Sendable {
         }
         result.steps = run.steps
         run.steps = before
+        if result.failure == nil, !result.stopped {
+            (result.unverified, result.unchecked) = rollbackVerdict(steps, continued: continued)
+        }
         return result
+    }
+
+    /// What the rollback's checks verified: nothing without a checks step, nothing past a step
+    /// that failed under `on_failure: continue`, else the checks' own verdict.
+    private func rollbackVerdict(_ steps: [PlaybookStep], continued: [String]) -> (unverified: String?, unchecked: Bool) {
+        guard steps.contains(where: { $0.action == .builtin(.checks) }) else {
+            return ("checks not run: \(rollbackPlaybook.kind.fileName) has no checks step", true)
+        }
+        if !continued.isEmpty {
+            return ("unverified: step\(continued.count == 1 ? "" : "s") \(continued.joined(separator: ", ")) failed (on_failure: continue)", true)
+        }
+        return (run.verdict.ifProduced?.unverifiedReason, false)
     }
 
     /// `botops rollback`: lock, then rollback.yml to `request.to` (or the previous good release).
     public func rollback(_ request: RollbackRequest) async throws -> DeployOutcome {
-        run.action = .rollback
+        run = RunState(action: .rollback, reading: "botops rollback's reading of the host")
         run.services = request.services.isEmpty ? config.services : request.services
         run.request = DeployRequest(services: run.services, ref: request.to, command: request.command)
         run.request?.lockWait = request.lockWait
@@ -572,7 +624,7 @@ public final class Deployer: @unchecked Sendable {
                 defer { targetConfig?.cancel() }
                 try await inspectHost(timeout: .seconds(120), requireBranch: false) {
                     do {
-                        run.running = try await runningContainers(run.services)
+                        run.running.produce(try await runningContainers(run.services))
                         let resolved = try await rollbackTarget(request.to)
                         if resolved.revision != (try run.checkoutBefore.value()).revision {
                             let command = commands.composeConfig(at: resolved.revision, config, timeout: .seconds(120))
@@ -583,20 +635,21 @@ public final class Deployer: @unchecked Sendable {
                         target = .failure(error)
                     }
                 }
-                run.target = try target.get()
-                if let target = run.target, target.revision != (try run.checkoutBefore.value()).revision {
-                    try await judgeTarget(target.revision, timeout: .seconds(120), composeToo: true, composeConfig: targetConfig)
+                let resolved = try target.get()
+                run.resolvedTarget.produce(resolved)
+                if resolved.revision != (try run.checkoutBefore.value()).revision {
+                    try await judgeTarget(resolved.revision, timeout: .seconds(120), composeToo: true, composeConfig: targetConfig)
                 }
             } catch let failure as StepFailure {
                 throw failure.refusal ?? DeployError.hostCommandFailed(step: "rollback", detail: failure.message)
             }
-            let target = run.target ?? previousTarget
+            let target = try run.resolvedTarget.value()
             let result = await rollBack(to: target, restartContainers: true, numbering: (after: 1, of: total))
             run.steps += result.steps
             // Interrupted: the audit line was written at the signal.
             if result.stopped { return await stopped() }
-            var record = auditRecord(result: result.failure == nil ? "success" : "failed")
-            record.failure = result.auditedFailure
+            var record = auditRecord(result: result.audited.result)
+            record.failure = result.audited.failure
             await appendAudit(record)
             if let failure = result.failure {
                 let changed = run.checkoutChanged || run.containersTouched
@@ -605,8 +658,8 @@ public final class Deployer: @unchecked Sendable {
                                      advice: "Look at: docker ps -a; docker logs \(run.services.first ?? "SERVICE"); then botops verify.",
                                      exitCode: changed ? .needsHuman : .failed)
             }
-            return DeployOutcome(result: .success, summary: "rolled back \(run.services.joined(separator: ", ")) to \(target.display): the checks pass.",
-                                 advice: nil, exitCode: .success)
+            return DeployOutcome(result: .success, summary: "rolled back \(run.services.joined(separator: ", ")) to \(target.display): \(result.verifiedText).",
+                                 advice: result.unchecked ? Self.verifyAdvice : nil, exitCode: result.unchecked ? .needsHuman : .success)
         }
     }
 
@@ -628,7 +681,7 @@ public final class Deployer: @unchecked Sendable {
     /// For every service of the run, the last verified release before the one its container runs.
     private func previousRelease() async throws -> Releases.Release {
         let tagged = try await taggedImages(timeout: .seconds(60))
-        return try run.releases.previous(of: run.services, running: run.running.mapValues(\.imageID),
+        return try run.releases.value().previous(of: run.services, running: run.running.value().mapValues(\.imageID),
                                          checkout: try run.checkoutBefore.value().revision, tagged: tagged)
     }
 
@@ -642,6 +695,7 @@ public final class Deployer: @unchecked Sendable {
     /// The release `rollback --to previous` would return `services` to, judged the same way but
     /// read without the lock and changing nothing: `rollback --plan cron` installs its crontab.d.
     public func previousRelease(of services: [String]) async throws -> Releases.Release {
+        run = RunState(action: .rollback, reading: "the reading of rollback --to previous")
         run.services = services
         async let containers = runningContainers(services)
         let probe = try await runner.run(commands.releasesProbe(timeout: .seconds(60)))
@@ -650,8 +704,8 @@ public final class Deployer: @unchecked Sendable {
         }
         try reading.requireGit([.head], path: config.path)
         run.checkoutBefore.produce(CheckoutBefore(branch: nil, revision: reading.head))
-        run.releases = try reading.releases(file: releasesFile)
-        run.running = try await containers
+        run.releases.produce(try reading.releases(file: releasesFile))
+        run.running.produce(try await containers)
         return try await previousRelease()
     }
 

@@ -7,11 +7,11 @@ import HostState
 /// steps so, or botops' own bug; never a host state). Messages and the audit, which may be
 /// written before any step ran, read `ifProduced`.
 struct Produced<Value> {
-    /// The step that produces the fact, for the message.
-    let producer: String
+    /// Who produces the fact, for the message.
+    let producer: FactProducer
     private(set) var ifProduced: Value?
 
-    init(by producer: String) {
+    init(by producer: FactProducer) {
         self.producer = producer
     }
 
@@ -29,10 +29,31 @@ struct Produced<Value> {
 
     func value() throws -> Value {
         guard let ifProduced else {
-            // The parser checks which built-in steps a playbook has, not their order.
-            throw Deployer.StepFailure(message: "botops read \(Value.self) before step \(producer) produced it: the playbook must run 'builtin: \(producer)' before this step (if it does, this is a botops bug: please report it)", refusal: nil)
+            switch producer {
+            case .step(let step):
+                // The parser refuses a playbook that orders its built-in steps so: left is a step
+                // that failed under `on_failure: continue`, or botops' own bug.
+                throw Deployer.StepFailure(message: "botops read \(Value.self) before step \(step.rawValue) produced it: the playbook must run 'builtin: \(step.rawValue)' before this step, and it must not fail (if it did neither, this is a botops bug: please report it)", refusal: nil)
+            case .command(let reading):
+                throw Deployer.StepFailure(message: "botops read \(Value.self) before \(reading) produced it: this is a botops bug, please report it", refusal: nil)
+            }
         }
         return ifProduced
+    }
+}
+
+/// Who produces a fact: a built-in step of the playbook, or a command's own reading of the host
+/// before its playbook runs (`botops rollback` resolves `--to` and reads the running containers
+/// before its steps; the dry run reads what the steps would). Chosen once per run, by its action.
+enum FactProducer: Equatable, CustomStringConvertible {
+    case step(BuiltinStep)
+    case command(String)
+
+    var description: String {
+        switch self {
+        case .step(let step): return step.rawValue
+        case .command(let reading): return reading
+        }
     }
 }
 

@@ -28,7 +28,8 @@ extension Deployer {
 
     /// What each recorded tag of the run's services (and `extra`) names now: "TAG → IMAGE-ID".
     func taggedImages(extra: [String] = [], timeout: Duration) async throws -> [String: String] {
-        let tags = Set(run.services.flatMap { run.releases.services[$0, default: []].map(\.image) } + extra).sorted()
+        let releases = try run.releases.value()
+        let tags = Set(run.services.flatMap { releases.services[$0, default: []].map(\.image) } + extra).sorted()
         return try await imageIDs(tags, timeout: timeout)
     }
 

@@ -56,7 +56,10 @@ extension Playbook {
         if builtins.first != .lock || steps.first?.action != .builtin(.lock) {
             throw ConfigError(file: file, line: top.line(of: "steps"), key: "steps", problem: "the first step must be 'builtin: lock', so nothing runs unlocked.")
         }
+        let declared = Set(steps.filter { $0.touches != nil }.map(\.name))
         let warnings = assumeTouches(in: &steps, file: file)
+        // After `assumeTouches`: which step starts the containers may be taken, not declared.
+        try checkOrder(steps, kind: kind, file: file, declared: declared)
         return Playbook(kind: kind, file: file, steps: steps, origin: .file(file), warnings: warnings)
     }
 

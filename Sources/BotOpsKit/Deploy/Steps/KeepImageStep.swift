@@ -11,29 +11,26 @@ struct KeepImageStep: DeployStep {
     func plan(_ step: PlaybookStep, playbook: Playbook.Kind, in deployer: Deployer) -> [RemoteCommand] {
         let run = deployer.run
         return run.services.compactMap { service in
-            run.running[service].map { deployer.commands.tag($0.imageID, as: run.keptImages.ifProduced?.tags[service] ?? "", timeout: step.timeout) }
+            run.running.ifProduced?[service].map { deployer.commands.tag($0.imageID, as: run.keptImages.ifProduced?.tags[service] ?? "", timeout: step.timeout) }
         }
     }
 }
 
 extension Deployer {
     fileprivate func keepImages(timeout: Duration) async throws -> String? {
-        if let prefetched = run.prefetchedContainers {
-            run.running = try await prefetched.value
-        } else {
-            run.running = try await runningContainers(run.services)
-        }
+        let running = if let prefetched = run.prefetchedContainers { try await prefetched.value } else { try await runningContainers(run.services) }
+        run.running.produce(running)
         let tagged = try await readKeptImages(timeout: timeout)
         var images = KeptImages()
         // Produced whatever happens below: a tag that failed half-way leaves the ones made before it.
         defer { run.keptImages.produce(images) }
         var kept: [String] = []
         for service in run.services {
-            guard let container = run.running[service] else {
+            guard let container = running[service] else {
                 emit(.notice("\(service) has no container now: there is no image to keep; a rollback would rebuild it"))
                 continue
             }
-            let (tag, recorded) = keepingTag(of: service, container, tagged: tagged)
+            let (tag, recorded) = try keepingTag(of: service, container, tagged: tagged)
             // The running image may be a recorded release already (its tag still naming it): keep that.
             if let recorded {
                 images.tags[service] = tag
@@ -55,22 +52,23 @@ extension Deployer {
     }
 
     /// Read-only, before keep-image tags anything (and for the dry run, which shows the same
-    /// tags and rollback target): the image each release tag names, and the recorded release the
-    /// containers run when it is not the checkout's HEAD (`runningRevision`).
+    /// tags and rollback target): the image each release tag names; produces the recorded release
+    /// the containers run when it is not the checkout's HEAD (`runningRevision`).
     func readKeptImages(timeout: Duration) async throws -> [String: String] {
         let revisionBefore = try run.checkoutBefore.value().revision
+        let running = try run.running.value()
         let tagged = try await taggedImages(extra: run.services.compactMap { service in
-            run.running[service].map { Releases.keptTag(image: $0.imageName, revision: revisionBefore) }
+            running[service].map { Releases.keptTag(image: $0.imageName, revision: revisionBefore) }
         }, timeout: timeout)
-        findRunningRelease(tagged: tagged, revisionBefore: revisionBefore)
+        try findRunningRelease(running, tagged: tagged, revisionBefore: revisionBefore)
         return tagged
     }
 
     /// The tag keep-image keeps `container`'s image under, and the recorded release it is when it
     /// is one already (its tag still naming it): otherwise the tag of the revision that ran, or a
     /// tag of its own when that one names another image.
-    func keepingTag(of service: String, _ container: RunningContainer, tagged: [String: String]) -> (tag: String, recorded: Releases.Release?) {
-        if let release = run.releases.release(of: service, runningImage: container.imageID, tagged: tagged), tagged[release.image] == container.imageID {
+    func keepingTag(of service: String, _ container: RunningContainer, tagged: [String: String]) throws -> (tag: String, recorded: Releases.Release?) {
+        if let release = try run.releases.value().release(of: service, runningImage: container.imageID, tagged: tagged), tagged[release.image] == container.imageID {
             return (release.image, release)
         }
         let revision = previousTarget.revision
@@ -81,13 +79,17 @@ extension Deployer {
     /// The containers normally run the checkout's HEAD. After an interrupted deploy the checkout
     /// may be ahead of them: if every service runs the image of the same recorded release, that
     /// release is what runs, and what a rollback returns to.
-    fileprivate func findRunningRelease(tagged: [String: String], revisionBefore: String) {
+    fileprivate func findRunningRelease(_ running: [String: RunningContainer], tagged: [String: String], revisionBefore: String) throws {
+        let releases = try run.releases.value()
         let matching = run.services.compactMap { service in
-            run.running[service].flatMap { run.releases.release(of: service, runningImage: $0.imageID, tagged: tagged) }
+            running[service].flatMap { releases.release(of: service, runningImage: $0.imageID, tagged: tagged) }
         }
         let revisions = Set(matching.map(\.revision))
-        guard matching.count == run.services.count, revisions.count == 1, let revision = revisions.first, revision != revisionBefore else { return }
-        run.runningRevision = revision
+        guard matching.count == run.services.count, revisions.count == 1, let revision = revisions.first, revision != revisionBefore else {
+            run.runningRevision.produce(nil)
+            return
+        }
+        run.runningRevision.produce(revision)
         emit(.notice("the containers run release \(revision.prefix(12)), not the checkout's \(revisionBefore.prefix(12)) (an earlier deploy stopped half-way?): a rollback returns to \(revision.prefix(12))"))
     }
 }

@@ -78,7 +78,7 @@ extension Deployer {
         for disk in PreflightDisk.allCases.compactMap({ reading.disk[$0] }) where disk.freeBytes < config.deploy.minFreeDiskBytes {
             throw DeployError.lowDisk(path: disk.mount, freeBytes: disk.freeBytes, neededBytes: config.deploy.minFreeDiskBytes)
         }
-        run.releases = try reading.releases(file: releasesFile)
+        run.releases.produce(try reading.releases(file: releasesFile))
     }
 
     /// Where the release records live, as messages name them.

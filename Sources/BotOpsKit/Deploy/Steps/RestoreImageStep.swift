@@ -12,7 +12,7 @@ struct RestoreImageStep: DeployStep {
     func plan(_ step: PlaybookStep, playbook: Playbook.Kind, in deployer: Deployer) -> [RemoteCommand] {
         let run = deployer.run
         return run.services.compactMap { service in
-            guard let running = run.running[service], let kept = run.keptImages.ifProduced?.tags[service] else { return nil }
+            guard let running = run.running.ifProduced?[service], let kept = run.keptImages.ifProduced?.tags[service] else { return nil }
             return deployer.commands.tag(kept, as: running.imageName, timeout: step.timeout)
         }
     }
@@ -26,11 +26,11 @@ extension Deployer {
         guard let target = run.target else { return nil }
         var wanted: [String: (kept: String, name: String, imageID: String?)] = [:]
         for service in run.services {
-            guard let name = run.running[service]?.imageName ?? run.stack.ifProduced?.project.services[service]?.image else { continue }
+            guard let name = run.running.ifProduced?[service]?.imageName ?? run.stack.ifProduced?.project.services[service]?.image else { continue }
             // `botops rollback` keeps no image: it restores the recorded release.
             if let kept = run.keptImages.ifProduced?.tags[service] {
-                wanted[service] = (kept, name, run.running[service]?.imageID)
-            } else if let release = run.releases.release(of: service, revision: target.revision) {
+                wanted[service] = (kept, name, run.running.ifProduced?[service]?.imageID)
+            } else if let release = try run.releases.value().release(of: service, revision: target.revision) {
                 wanted[service] = (release.image, name, release.imageID)
             } else {
                 wanted[service] = (Releases.keptTag(image: name, revision: target.revision), name, nil)

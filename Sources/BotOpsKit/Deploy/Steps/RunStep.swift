@@ -25,7 +25,7 @@ extension Deployer {
         ]
         if let service {
             values[.service] = [service]
-            let image = run.running[service]?.imageName ?? run.stack.ifProduced?.project.services[service]?.image ?? ""
+            let image = run.running.ifProduced?[service]?.imageName ?? run.stack.ifProduced?.project.services[service]?.image ?? ""
             values[.image] = [image]
             values[.keptImage] = [run.keptImages.ifProduced?.tags[service] ?? ""]
         }

@@ -13,7 +13,7 @@ struct StopStep: DeployStep {
     func plan(_ step: PlaybookStep, playbook: Playbook.Kind, in deployer: Deployer) -> [RemoteCommand] {
         let run = deployer.run
         return run.services.compactMap { service in
-            run.running[service].map {
+            run.running.ifProduced?[service].map {
                 deployer.commands.stop(service, container: $0.container, grace: run.stack.ifProduced?.project.services[service]?.stopGracePeriod ?? .seconds(10),
                                        timeout: deployer.stopTimeout(step))
             }
@@ -33,7 +33,7 @@ extension Deployer {
     /// against what `up` was given, not against whatever the name says later.
     fileprivate func noteImagesToStart(timeout: Duration) async throws {
         let names = run.services.compactMap { service in
-            (run.running[service]?.imageName ?? run.stack.ifProduced?.project.services[service]?.image).map { (service, $0) }
+            (run.running.ifProduced?[service]?.imageName ?? run.stack.ifProduced?.project.services[service]?.image).map { (service, $0) }
         }
         let idOf = try await imageIDs(Array(Set(names.map(\.1))).sorted(), timeout: timeout)
         run.stopped.update(from: StoppedServices()) { stopped in
