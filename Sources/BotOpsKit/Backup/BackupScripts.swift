@@ -223,8 +223,9 @@ public struct BackupScripts: Sendable {
             wait "$starting" || { starting=; echo "cannot start a throwaway server from image $image: $(cat "$scratch/start")" >&2; exit 81; }
             starting=
             prepared=$(docker exec -i \(server) sh -c \(prepare.text) <\(name + ".roles.sql") 2>&1); status=$?
-            [ "$status" -ne 81 ] || { echo "the throwaway server from image $image did not start: $(docker logs --tail 3 \(server) 2>&1)" >&2; exit 81; }
-            [ "$status" -eq 0 ] || { printf '%s\\n' "$prepared"; exit 82; }
+            # 82 is createdb's failure; any other (docker exec into a container that exited) is a server that did not start.
+            [ "$status" -ne 82 ] || { printf '%s\\n' "$prepared"; exit 82; }
+            [ "$status" -eq 0 ] || { echo "the throwaway server from image $image did not start: $(docker logs --tail 3 \(server) 2>&1)" >&2; exit 81; }
             echo "image $image"
             # Where the mount is not readable inside (user namespaces, say), the dump goes through stdin, one job.
             if [ "$prepared" = mounted ]; then
