@@ -189,9 +189,11 @@ public struct BackupScripts: Sendable {
             """ } ?? ""
         return RemoteCommand("""
             cd \(directory.script) || exit 70
-            image=$(docker inspect --format '{{.Image}}' \(container)) || { echo "cannot read the image of the $(printf %s \(container)) container" >&2; exit 81; }
-            dump="$(pwd)/"\(name + ".dump") && group=$(stat -c %g -- "$dump") || exit 70
             scratch=$(mktemp -d) || exit 70
+            # An image that cannot be read starts no server, but the sha256 is checked first even
+            # then: a damaged dump must not go on to backup.verify_on_live's restore on the live server.
+            image=$(docker inspect --format '{{.Image}}' \(container) 2>"$scratch/unread") || image=
+            dump="$(pwd)/"\(name + ".dump") && group=$(stat -c %g -- "$dump") || { rm -rf "$scratch"; exit 70; }
             # The image id names the template: another image is another cluster.
             template_dir=\(templates.script) template="$template_dir/${image##*:}.tar" tmount= tgroup=
             # --mount's value is comma-separated: a path holding a comma or quote is not mounted (stdin below; initdb).
@@ -217,12 +219,22 @@ public struct BackupScripts: Sendable {
               echo "$err"; return 1
             }
             # Started first, waited for only when the restore needs it.
-            start_server >"$scratch/start" 2>&1 &
-            starting=$!
+            [ -z "$image" ] || { start_server >"$scratch/start" 2>&1 & starting=$!; }
             \(check)
-            wait "$starting" || { starting=; echo "cannot start a throwaway server from image $image: $(cat "$scratch/start")" >&2; exit 81; }
+            [ -n "$image" ] || { cat "$scratch/unread" >&2; echo "cannot read the image of the $(printf %s \(container)) container" >&2; exit 81; }
+            not_started() { echo "cannot start a throwaway server from image $image: $(cat "$scratch/start")" >&2; exit 81; }
+            prepare() { prepared=$(docker exec -i \(server) sh -c \(prepare.text) <\(name + ".roles.sql") 2>&1); }
+            wait "$starting" || { starting=; not_started; }
             starting=
-            prepared=$(docker exec -i \(server) sh -c \(prepare.text) <\(name + ".roles.sql") 2>&1); status=$?
+            prepare; status=$?
+            # A kept template no server comes up from (damaged inside, though a whole archive) would
+            # fail every verification: it is removed, and the server starts once more from initdb.
+            if [ "$status" -ne 0 ] && [ -n "$tmount" ] && [ ! -e "$scratch/unmounted" ]; then
+              rm -f -- "$template"; tmount=
+              docker rm -f \(server) >/dev/null 2>&1
+              start_server >"$scratch/start" 2>&1 || not_started
+              prepare; status=$?
+            fi
             # 82 is createdb's failure; any other (docker exec into a container that exited) is a server that did not start.
             [ "$status" -ne 82 ] || { printf '%s\\n' "$prepared"; exit 82; }
             [ "$status" -eq 0 ] || { echo "the throwaway server from image $image did not start: $(docker logs --tail 3 \(server) 2>&1)" >&2; exit 81; }
