@@ -8,16 +8,21 @@ import Testing
 /// later ones start from it, and one that is not a whole archive is made again.
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable))
 struct VerifyTemplateSandboxTests {
+    /// A config with a state directory of the test's own, so the sandbox's template is not
+    /// touched; its template directory, and the template's path for the db container's image.
+    static func ownStateDirectory(_ scene: BackupSandbox) async throws -> (config: String, templates: String, template: String) {
+        let state = scene.directory + "/state"
+        let templates = state + "/verify-template"
+        try await BackupSandbox.sh("install -d -o bot -g bot -m 700 \(shellQuote(state)) \(shellQuote(templates))")
+        let config = try scene.config()
+        try ("state_dir: \(state)\n" + String(contentsOfFile: config, encoding: .utf8)).write(toFile: config, atomically: true, encoding: .utf8)
+        let image = try await BackupSandbox.sh("docker inspect --format '{{.Image}}' db")
+        return (config, templates, templates + "/" + String(try #require(image.split(separator: ":").last)) + ".tar")
+    }
+
     @Test func theFirstVerificationKeepsATemplateTheNextStartFromItAndABrokenOneIsMadeAgain() async throws {
         try await BackupSandbox.scene { scene in
-            // A state directory of this test's own, so the sandbox's template is not touched.
-            let state = scene.directory + "/state"
-            let templates = state + "/verify-template"
-            try await BackupSandbox.sh("install -d -o bot -g bot -m 700 \(shellQuote(state)) \(shellQuote(templates))")
-            let config = try scene.config()
-            try ("state_dir: \(state)\n" + String(contentsOfFile: config, encoding: .utf8)).write(toFile: config, atomically: true, encoding: .utf8)
-            let image = try await BackupSandbox.sh("docker inspect --format '{{.Image}}' db")
-            let template = templates + "/" + String(try #require(image.split(separator: ":").last)) + ".tar"
+            let (config, templates, template) = try await Self.ownStateDirectory(scene)
             // Another image's template, as if the db image changed since it was made.
             let stale = templates + "/" + String(repeating: "0", count: 64) + ".tar"
             try await BackupSandbox.sh("cp /etc/hostname \(shellQuote(stale)) && chown bot:bot \(shellQuote(stale))")
@@ -67,13 +72,7 @@ struct VerifyTemplateSandboxTests {
     /// verification "unverified": it is removed and the server starts from initdb, whose template is kept.
     @Test func aTemplateNoServerStartsFromIsMadeAgainAndTheVerificationStillRuns() async throws {
         try await BackupSandbox.scene { scene in
-            let state = scene.directory + "/state"
-            let templates = state + "/verify-template"
-            try await BackupSandbox.sh("install -d -o bot -g bot -m 700 \(shellQuote(state)) \(shellQuote(templates))")
-            let config = try scene.config()
-            try ("state_dir: \(state)\n" + String(contentsOfFile: config, encoding: .utf8)).write(toFile: config, atomically: true, encoding: .utf8)
-            let image = try await BackupSandbox.sh("docker inspect --format '{{.Image}}' db")
-            let template = templates + "/" + String(try #require(image.split(separator: ":").last)) + ".tar"
+            let (config, _, template) = try await Self.ownStateDirectory(scene)
             let bare = scene.directory + "/bare"
             try await BackupSandbox.sh("""
                 mkdir -p \(shellQuote(bare + "/pgdata")) && echo 15 >\(shellQuote(bare + "/pgdata/PG_VERSION")) \
@@ -126,38 +125,10 @@ struct VerifyTemplateSandboxTests {
                 throw error
             }
             try await BackupSandbox.dropScratchTable(scratch)
-            let backups = scene.directory + "/backups"
-            let stderr = scene.directory + "/test.stderr"
-            FileManager.default.createFile(atPath: stderr, contents: nil)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
-            process.arguments = ["restore", record.id, "--test", "--config", config]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+            let (stopped, process, said) = try await scene.interruptWhile("sha256sum", in: scene.directory + "/backups", runs: ["restore", record.id, "--test", "--config", config])
             // The stopped sha256sum and the process group of the script that runs it.
-            var stopped = ""
-            do {
-                try process.run()
-                stopped = try await BackupSandbox.sh("""
-                    while kill -0 \(process.processIdentifier) 2>/dev/null; do
-                      for p in $(pgrep -x sha256sum); do
-                        [ "$(readlink /proc/$p/cwd)" = \(shellQuote(backups)) ] && kill -STOP "$p" && echo "$p $(ps -o pgid= -p "$p")" && exit 0
-                      done
-                    done
-                    true
-                    """)
-                if !stopped.isEmpty { kill(process.processIdentifier, SIGINT) }
-                try await waitUntil { !process.isRunning }
-            } catch {
-                Issue.record("\(error)")
-            }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
             let pids = stopped.split(separator: " ").map(String.init)
             if let sum = pids.first { _ = try? await BackupSandbox.sh("kill -CONT \(sum)") }
-            let said = (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? ""
             try #require(pids.count == 2, "the verification's sha256sum was never seen: \(said)")
             #expect(process.terminationStatus == 130, "\(said)")
             // The script goes on once its sha256sum does: waited for until all it started has ended.
