@@ -10,6 +10,7 @@ alone by hand: the figures query, a throwaway server's start and removal, the ch
 The scratch database is dropped at the end.
 Each pair runs RUNS times (default 3), alternating botops and the hand command; medians are shown.
 Run as root after `swift build -c release --static-swift-stdlib`: bench/backup.py [ROWS [RUNS]]. Takes the sandbox lock.
+BEFORE=PATH runs another build's backup and restore --test in the same rounds, each right before this one's.
 """
 import fcntl, os, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -18,6 +19,7 @@ BOTOPS = os.path.join(ROOT, ".build", "debug", "botops")
 if os.path.exists(os.path.join(ROOT, ".build", "release", "botops")):
     BOTOPS = os.path.join(ROOT, ".build", "release", "botops")
 BOTOPS = os.environ.get("BOTOPS", BOTOPS)  # another build to compare
+BEFORE = os.environ.get("BEFORE")  # an earlier build, measured in the same rounds
 SANDBOX_CONFIG = "/var/lib/botops-sandbox/botops.yml"
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -40,10 +42,10 @@ def timed(cmd):
     return time.monotonic() - start
 
 
-def botops(*args):
+def botops(*args, binary=None):
     """Wall time and peak RSS (MB) of botops itself."""
     start = time.monotonic()
-    process = subprocess.Popen([BOTOPS, *args], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen([binary or BOTOPS, *args], stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"botops {' '.join(args)} failed with status {os.waitstatus_to_exitcode(status)}")
@@ -71,12 +73,17 @@ def main():
 
         load = os.getloadavg()[0]
         backups, by_hands, verifies, restores_by_hand, backup_rss, restore_rss = [], [], [], [], [], []
+        before_backups, before_verifies = [], []
         for run in range(RUNS):
+            if BEFORE:
+                before_backups.append(botops("backup", "--no-verify", "--format", "json", "--config", config, binary=BEFORE)[0])
             ours, rss = botops("backup", "--no-verify", "--format", "json", "--config", config)
             backups.append(ours); backup_rss.append(rss)
             by_hands.append(timed(f"su bot -c 'docker exec db pg_dump -Fc -U bot_user -d {DB} > {work}/by-hand.dump'"))
             dump = sorted(n for n in os.listdir(work + "/backups") if n.endswith(".dump"))[-1]
             backup_id = dump[:-5]
+            if BEFORE:
+                before_verifies.append(botops("restore", backup_id, "--test", "--config", config, binary=BEFORE)[0])
             verify, rss = botops("restore", backup_id, "--test", "--config", config)
             verifies.append(verify); restore_rss.append(rss)
             restores_by_hand.append(timed(f"docker exec db dropdb -U bot_user --if-exists {DB}_restore && docker exec db createdb -U bot_user {DB}_restore && "
@@ -95,6 +102,15 @@ def main():
                       " -c 'initdb -N -D /tmp/pgdata -A trust >/dev/null && exec postgres -D /tmp/pgdata -c listen_addresses= -k /tmp'"
                       " && docker exec botops-bench-server sh -c 'until pg_isready -q -h /tmp; do sleep 0.05; done'")
         removal = timed("docker rm -f botops-bench-server")
+        # The same start from a tar of an initialised data directory, as botops keeps one per image.
+        template = os.path.join(work, "template.tar")
+        sh(f"docker run --rm --network none --user postgres --entrypoint /bin/sh {image}"
+           f" -c 'initdb -N -D /tmp/pgdata -A trust >/dev/null && tar -C /tmp -cf - pgdata' > {template} && chmod 644 {template}")
+        unpacked = timed(f"docker run -d --rm --name botops-bench-server --network none --user postgres --entrypoint /bin/sh"
+                         f" --mount type=bind,source={template},target=/tmp/t.tar,readonly {image}"
+                         " -c 'tar -xf /tmp/t.tar -C /tmp && exec postgres -D /tmp/pgdata -c listen_addresses= -k /tmp'"
+                         " && docker exec botops-bench-server sh -c 'until pg_isready -q -h /tmp; do sleep 0.05; done'")
+        sh("docker rm -f botops-bench-server >/dev/null")
         checksum = timed(f"sha256sum {work}/by-hand.dump")
         toc = timed(f"docker exec -i db pg_restore --list < {work}/by-hand.dump")
 
@@ -106,7 +122,12 @@ def main():
               f"   per run: {', '.join(f'{a / b:.2f}' for a, b in zip(verifies, restores_by_hand))}")
         print(f"peak RSS of botops: backup --no-verify {max(backup_rss):.1f} MB, restore --test {max(restore_rss):.1f} MB,"
               f" backup (verified, retention) {verified_rss:.1f} MB (target < 30)")
-        print(f"phases alone: figures query {figures:.2f} s, throwaway server start {start:.2f} s and removal {removal:.2f} s,"
+        if BEFORE:
+            print(f"before ({BEFORE}): backup {statistics.median(before_backups):7.2f} s, ratio {statistics.median(before_backups) / by_hand:.2f}"
+                  f" (per run: {', '.join(f'{a / b:.2f}' for a, b in zip(before_backups, by_hands))});"
+                  f" restore --test {statistics.median(before_verifies):7.2f} s, ratio {statistics.median(before_verifies) / restore_by_hand:.2f}"
+                  f" (per run: {', '.join(f'{a / b:.2f}' for a, b in zip(before_verifies, restores_by_hand))})")
+        print(f"phases alone: figures query {figures:.2f} s, throwaway server start {start:.2f} s (from a kept template: {unpacked:.2f} s) and removal {removal:.2f} s,"
               f" sha256 {checksum:.2f} s, pg_restore --list {toc:.2f} s")
     finally:
         subprocess.run("docker rm -f botops-bench-server >/dev/null 2>&1", shell=True)

@@ -5,6 +5,7 @@ import Glibc
 #endif
 import Remote
 import SandboxSupport
+import Testing
 
 struct BackupTestFailure: Error, CustomStringConvertible {
     let description: String
@@ -83,6 +84,41 @@ struct BackupSandbox {
 
     func botops(_ arguments: [String], config: String? = nil) async throws -> CommandResult {
         try await BuiltBinary.botops.run(arguments + ["--config", try config ?? self.config()])
+    }
+
+    /// Runs botops with `arguments`, SIGSTOPs the first host process called `name` working in
+    /// `directory` as soon as it exists, then interrupts botops (SIGINT; SIGKILL if it is still
+    /// running 30 s later) and waits for it. `stopped` is that process's "PID PGID", empty when
+    /// botops ended first; the caller resumes it.
+    func interruptWhile(_ name: String, in directory: String, runs arguments: [String]) async throws -> (stopped: String, process: Process, stderr: String) {
+        let stderr = self.directory + "/interrupted.stderr"
+        FileManager.default.createFile(atPath: stderr, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+        var stopped = ""
+        do {
+            try process.run()
+            stopped = try await BackupSandbox.sh("""
+                while kill -0 \(process.processIdentifier) 2>/dev/null; do
+                  for p in $(pgrep -x \(shellQuote(name))); do
+                    [ "$(readlink /proc/$p/cwd)" = \(shellQuote(directory)) ] && kill -STOP "$p" && echo "$p $(ps -o pgid= -p "$p")" && exit 0
+                  done
+                done
+                true
+                """)
+            if !stopped.isEmpty { kill(process.processIdentifier, SIGINT) }
+            try await waitUntil { !process.isRunning }
+        } catch {
+            Issue.record("\(error)")
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        return (stopped, process, (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? "")
     }
 
     /// A backup without its verification restore (for tests that only need one to restore), and its record.

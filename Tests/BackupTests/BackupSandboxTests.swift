@@ -204,38 +204,11 @@ struct BackupSandboxTests {
             _ = try await BackupSandbox.psql("CREATE TABLE \(scratch) AS SELECT i, md5(i::text) || md5((i + 1)::text) AS note FROM generate_series(1, 1000000) i")
             let local = scene.directory + "/local"
             let backups = scene.directory + "/backups"
-            let stderr = scene.directory + "/download.stderr"
-            FileManager.default.createFile(atPath: stderr, contents: nil)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: BuiltBinary.botops.path)
-            process.arguments = ["backup", "--no-verify", "--download", local, "--config", config]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
-            var cat = ""
-            do {
-                try process.run()
-                // The `cat` whose working directory is this backup.dir, stopped as soon as it exists
-                // (or nothing, when botops ended first).
-                cat = try await BackupSandbox.sh("""
-                    while kill -0 \(process.processIdentifier) 2>/dev/null; do
-                      for p in $(pgrep -x cat); do
-                        [ "$(readlink /proc/$p/cwd)" = \(shellQuote(backups)) ] && kill -STOP "$p" && echo "$p" && exit 0
-                      done
-                    done
-                    true
-                    """)
-                if !cat.isEmpty { kill(process.processIdentifier, SIGINT) }
-                try await waitUntil { !process.isRunning }
-            } catch {
-                Issue.record("\(error)")
-            }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
+            // The `cat` whose working directory is this backup.dir, stopped as soon as it exists.
+            let (stopped, process, said) = try await scene.interruptWhile("cat", in: backups, runs: ["backup", "--no-verify", "--download", local, "--config", config])
+            let cat = String(stopped.split(separator: " ").first ?? "")
             if !cat.isEmpty { _ = try? await BackupSandbox.sh("kill -CONT \(cat)") }
             try await BackupSandbox.dropScratchTable(scratch)
-            let said = (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? ""
             try #require(!cat.isEmpty, "the download's cat was never seen: \(said)")
             #expect(process.terminationStatus == 130, "\(said)")
             #expect(!said.contains("botops: downloaded"), "\(said)")

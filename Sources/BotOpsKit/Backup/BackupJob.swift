@@ -124,12 +124,18 @@ public struct BackupJob: Sendable {
 
     /// Restores `ID.dump` into a throwaway server and compares its figures with `figures`. When no
     /// throwaway server can start and `backup.verify_on_live` is set, into a scratch database on
-    /// the live server instead: `onLive` says why, and `progress` names the database first.
-    public func verify(_ id: BackupID, against figures: BackupFigures,
+    /// the live server instead: `onLive` says why, and `progress` names the database first. With
+    /// `sha256`, a dump whose sha256 differs is refused (`RestoreError.damaged`) before its restore.
+    public func verify(_ id: BackupID, sha256: String? = nil, against figures: BackupFigures,
                        progress: @Sendable (String) -> Void) async throws -> (outcome: VerifyOutcome, onLive: String?) {
-        let left = try await runner.run(scripts.dropLeftScratch())
+        // Scratch databases of the live server and the throwaway server are apart: both at once.
+        async let dropped = runner.run(scripts.dropLeftScratch())
+        let restored = try await runner.run(scripts.verify(id, sha256: sha256))
+        let left = try await dropped
         guard left.succeeded else { throw BackupError.hostCommandFailed(step: "dropping scratch databases left by earlier verifications", detail: left.shownOutput) }
-        let restored = try await runner.run(scripts.verify(id))
+        if restored.result.termination == .exited(84) {
+            throw RestoreError.damaged(id: id.text, detail: restored.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
         if restored.result.termination == .exited(81) {
             let why = "no throwaway server could start from the db image: " + restored.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
             guard settings.verifyOnLive else {
@@ -146,6 +152,9 @@ public struct BackupJob: Sendable {
                 throw BackupError.scratchMayRemain(database: scratch, dropCommand: scripts.dropScratchByHand(scratch, resolved: resolved), cause: "\(error)",
                                                    code: (error as? any ExitCodeProviding)?.exitCode ?? .failed)
             }
+        }
+        if let template = BackupFigures(parsing: restored.stdout).facts["template"] {
+            progress("kept the throwaway server's initialised data directory in \(template): the next verifications start from it")
         }
         return (compare(restored, with: figures), nil)
     }

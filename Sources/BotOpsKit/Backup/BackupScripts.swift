@@ -11,9 +11,12 @@ public struct BackupScripts: Sendable {
     public let user: String
     public let database: String
     public let checkout: String
+    /// Where the throwaway server's initialised data directory is kept, one tar per db image id.
+    public let templates: StateDirectory
 
     public init(config: BotOpsConfig) {
         directory = config.backup.directory(state: config.deploy.stateDirectory)
+        templates = StateDirectory(path: config.deploy.stateDirectory.path + "/verify-template")
         container = config.database.container
         user = config.database.user
         database = config.database.name
@@ -141,55 +144,118 @@ public struct BackupScripts: Sendable {
 
     /// Restores `ID.dump` (with the roles) into a throwaway server started from the db
     /// container's own image: no network, 512 MB, no volume of the project, removed on every way
-    /// out. Prints the restored database's figures. Exit 81: no throwaway server could start.
+    /// out. Prints the restored database's figures. Exit 81: no throwaway server could start; 84:
+    /// the dump's sha256 is not `sha256` (when given).
     ///
-    /// Speed (README: Benchmarks): the server is disposable, so initdb skips its fsyncs and the
-    /// server runs without fsync, autovacuum or checkpoints during the restore; readiness is
-    /// polled inside the container every 50 ms (one `docker exec`, not one per try); with
+    /// Speed (README: Benchmarks): the server starts first, in the background, while the dump's
+    /// sha256 is checked. Its data directory comes from a tar of an initialised one, made by the
+    /// first verification with this db image (initdb costs more than unpacking it) and kept in
+    /// the state directory under the image's id; writing a new one removes the others. The server
+    /// is disposable, so initdb skips its fsyncs and the server runs without fsync, autovacuum or
+    /// checkpoints; readiness is polled inside the container every 50 ms; with
     /// `wal_level=minimal`, pg_restore's parallel mode loads each table created in the same run
-    /// without writing its rows to the WAL; the dump is
-    /// bind-mounted read-only (the group read bit of its mode 640, through `--group-add`) so
-    /// `pg_restore -j 2` can read it by offset, and no copy is made.
-    public func verify(_ id: BackupID) -> RemoteCommand {
+    /// without writing its rows to the WAL; the dump (and the template) are bind-mounted
+    /// read-only (the group read bit of their mode 640, through `--group-add`) so `pg_restore -j 2`
+    /// can read the dump by offset, and no copy is made.
+    public func verify(_ id: BackupID, sha256: String? = nil) -> RemoteCommand {
         let name = id.text
         let server = "botops-verify-" + name.lowercased().replacing(".", with: "-")
+        // A template that does not unpack (or none mounted) falls back to initdb, whose result is
+        // then tarred for the host to keep.
         let start: ShellScript = """
-            initdb --no-sync -D /tmp/pgdata -U \(Self.verifyUser) -A trust >/dev/null && exec postgres -D /tmp/pgdata -c listen_addresses= -k /tmp \
+            { [ -r /tmp/botops-template.tar ] && tar -xf /tmp/botops-template.tar -C /tmp && [ -f /tmp/pgdata/PG_VERSION ]; } \
+            || { rm -rf /tmp/pgdata && initdb --no-sync -D /tmp/pgdata -U \(Self.verifyUser) -A trust >/dev/null && tar -C /tmp -cf /tmp/botops-new-template.tar pgdata; } \
+            && exec postgres -D /tmp/pgdata -c listen_addresses= -k /tmp \
             -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c autovacuum=off -c max_wal_size=64GB -c checkpoint_timeout=1d \
             -c wal_level=minimal -c max_wal_senders=0 -c maintenance_work_mem=128MB
             """
-        let ready: ShellScript = "i=0; until pg_isready -q -d postgres -U \(Self.verifyUser); do i=$((i + 1)); [ $i -le 1200 ] || exit 1; sleep 0.05; done"
+        // One `docker exec` (each costs 0.1-0.3 s on a busy host): wait until the server answers,
+        // load the roles (stdin), create the database, and say whether the mounted dump is readable.
+        let prepare: ShellScript = """
+            i=0; until pg_isready -q -d postgres -U \(Self.verifyUser); do i=$((i + 1)); [ $i -le 1200 ] || exit 81; sleep 0.05; done
+            psql -X -q -U \(Self.verifyUser) -d postgres >/dev/null 2>&1
+            createdb -U \(Self.verifyUser) -O \(user) \(database) 2>&1 || exit 82
+            if test -r /tmp/backup.dump; then echo mounted; fi
+            """
+        // With the dump mounted, the restore and the figures (stdin) in one `docker exec` too.
+        let restoreMounted: ShellScript = """
+            pg_restore --jobs=2 --exit-on-error -U \(Self.verifyUser) -d \(database) /tmp/backup.dump 2>&1 || exit 83
+            psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(Self.verifyUser) -d \(database) 2>&1
+            """
         let restored = Self.settings + "\n" + Self.figures
+        let check: ShellScript = sha256.map { (expected: String) -> ShellScript in """
+            sum=$(sha256sum <\(name + ".dump")) || exit 70
+            [ "${sum%% *}" = \(expected) ] || { echo "its sha256 differs from the record's" >&2; exit 84; }
+            """ } ?? ""
         return RemoteCommand("""
             cd \(directory.script) || exit 70
-            image=$(docker inspect --format '{{.Image}}' \(container)) || { echo "cannot read the image of the $(printf %s \(container)) container" >&2; exit 81; }
-            dump="$(pwd)/"\(name + ".dump") && group=$(stat -c %g -- "$dump") || exit 70
-            # --mount's value is comma-separated: a path holding a comma or quote is not mounted (stdin below).
+            scratch=$(mktemp -d) || exit 70
+            # An image that cannot be read starts no server, but the sha256 is checked first even
+            # then: a damaged dump must not go on to backup.verify_on_live's restore on the live server.
+            image=$(docker inspect --format '{{.Image}}' \(container) 2>"$scratch/unread") || image=
+            dump="$(pwd)/"\(name + ".dump") && group=$(stat -c %g -- "$dump") || { rm -rf "$scratch"; exit 70; }
+            # The image id names the template: another image is another cluster.
+            template_dir=\(templates.script) template="$template_dir/${image##*:}.tar" tmount= tgroup=
+            # --mount's value is comma-separated: a path holding a comma or quote is not mounted (stdin below; initdb).
             mount=; case "$dump" in *[,\\"]*) ;; *) mount="type=bind,source=$dump,target=/tmp/backup.dump,readonly";; esac
-            docker rm -f \(server) >/dev/null 2>&1
-            trap 'docker rm -f \(server) >/dev/null 2>&1' EXIT
+            # A template that is not a whole archive of a data directory is made again.
+            if [ -e "$template" ] && ! tar -tf "$template" pgdata/PG_VERSION >/dev/null 2>&1; then rm -f -- "$template"; fi
+            if [ -r "$template" ]; then
+              case "$template" in *[,\\"]*) ;; *) tmount="type=bind,source=$template,target=/tmp/botops-template.tar,readonly" && tgroup=$(stat -c %g -- "$template");; esac
+            fi
+            starting=
+            trap '[ -z "$starting" ] || wait "$starting"; docker rm -f \(server) >/dev/null 2>&1; rm -rf "$scratch"; rm -f "$template.partial"' EXIT
             trap 'exit 130' INT TERM HUP
+            docker rm -f \(server) >/dev/null 2>&1
             run_server() {
-              docker run -d --rm --name \(server) --network none --memory 512m --user postgres --group-add "$group" --entrypoint /bin/sh \\
-                ${1:+--mount "$1"} -e PGHOST=/tmp -e PGPORT=5432 "$image" -c \(start.text) 2>&1 >/dev/null
+              docker run -d --rm --name \(server) --network none --memory 512m --user postgres --group-add "$group" ${tgroup:+--group-add "$tgroup"} \\
+                --entrypoint /bin/sh ${1:+--mount "$1"} ${tmount:+--mount "$tmount"} -e PGHOST=/tmp -e PGPORT=5432 "$image" -c \(start.text) 2>&1 >/dev/null
             }
             # A mount docker refuses (a newline ends its CSV value; a path dockerd cannot see) is not a
-            # server that cannot start: once more without it, the dump then goes through stdin.
-            err=$(run_server "$mount") \\
-              || { [ -n "$mount" ] && { docker rm -f \(server) >/dev/null 2>&1; err=$(run_server ""); }; } \\
-              || { echo "cannot start a throwaway server from image $image: $err" >&2; exit 81; }
-            docker exec \(server) sh -c \(ready.text) 2>/dev/null \\
-              || { echo "the throwaway server from image $image did not start: $(docker logs --tail 3 \(server) 2>&1)" >&2; exit 81; }
+            # server that cannot start: once more without the mounts, the dump then goes through stdin.
+            start_server() {
+              err=$(run_server "$mount") && return
+              [ -n "$mount$tmount" ] && docker rm -f \(server) >/dev/null 2>&1 && tmount= && : >"$scratch/unmounted" && err=$(run_server "") && return
+              echo "$err"; return 1
+            }
+            # Started first, waited for only when the restore needs it.
+            [ -z "$image" ] || { start_server >"$scratch/start" 2>&1 & starting=$!; }
+            \(check)
+            [ -n "$image" ] || { cat "$scratch/unread" >&2; echo "cannot read the image of the $(printf %s \(container)) container" >&2; exit 81; }
+            not_started() { echo "cannot start a throwaway server from image $image: $(cat "$scratch/start")" >&2; exit 81; }
+            prepare() { prepared=$(docker exec -i \(server) sh -c \(prepare.text) <\(name + ".roles.sql") 2>&1); }
+            wait "$starting" || { starting=; not_started; }
+            starting=
+            prepare; status=$?
+            # A kept template no server comes up from (damaged inside, though a whole archive) would
+            # fail every verification: it is removed, and the server starts once more from initdb.
+            if [ "$status" -ne 0 ] && [ -n "$tmount" ] && [ ! -e "$scratch/unmounted" ]; then
+              rm -f -- "$template"; tmount=
+              docker rm -f \(server) >/dev/null 2>&1
+              start_server >"$scratch/start" 2>&1 || not_started
+              prepare; status=$?
+            fi
+            # 82 is createdb's failure; any other (docker exec into a container that exited) is a server that did not start.
+            [ "$status" -ne 82 ] || { printf '%s\\n' "$prepared"; exit 82; }
+            [ "$status" -eq 0 ] || { echo "the throwaway server from image $image did not start: $(docker logs --tail 3 \(server) 2>&1)" >&2; exit 81; }
             echo "image $image"
-            docker exec -i \(server) psql -X -q -U \(Self.verifyUser) -d postgres <\(name + ".roles.sql") >/dev/null 2>&1
-            docker exec \(server) createdb -U \(Self.verifyUser) -O \(user) \(database) 2>&1 || exit 82
             # Where the mount is not readable inside (user namespaces, say), the dump goes through stdin, one job.
-            if docker exec \(server) test -r /tmp/backup.dump; then
-              docker exec \(server) pg_restore --jobs=2 --exit-on-error -U \(Self.verifyUser) -d \(database) /tmp/backup.dump 2>&1
+            if [ "$prepared" = mounted ]; then
+              printf '%s\\n' \(restored) | docker exec -i \(server) sh -c \(restoreMounted.text)
             else
-              docker exec -i \(server) pg_restore --exit-on-error -U \(Self.verifyUser) -d \(database) <\(name + ".dump") 2>&1
-            fi || { echo "pg_restore failed" >&2; exit 83; }
-            printf '%s\\n' \(restored) | docker exec -i \(server) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(Self.verifyUser) -d \(database) 2>&1
+              docker exec -i \(server) pg_restore --exit-on-error -U \(Self.verifyUser) -d \(database) <\(name + ".dump") 2>&1 || { echo "pg_restore failed" >&2; exit 83; }
+              printf '%s\\n' \(restored) | docker exec -i \(server) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(Self.verifyUser) -d \(database) 2>&1
+            fi
+            status=$?
+            [ "$status" -ne 83 ] || { echo "pg_restore failed" >&2; exit 83; }
+            [ "$status" -eq 0 ] || exit "$status"
+            # The first server from this image unpacked no template: its fresh one is kept for the next.
+            if { [ -z "$tmount" ] || [ -e "$scratch/unmounted" ]; } && (umask 077 && mkdir -p "$template_dir") && docker exec \(server) cat /tmp/botops-new-template.tar >"$template.partial" 2>/dev/null \
+              && chmod 640 "$template.partial" && sync "$template.partial" && mv "$template.partial" "$template"; then
+              for old in "$template_dir"/*.tar; do [ "$old" = "$template" ] || rm -f -- "$old"; done
+              echo "template $template"
+            fi
+            exit 0
             """, timeout: .seconds(6 * 3600), effect: .changes("starts and removes a throwaway database server"))
     }
 
