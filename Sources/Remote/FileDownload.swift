@@ -28,6 +28,13 @@ public final class StreamingSHA256: @unchecked Sendable {
         EVP_DigestFinal_ex(context, &digest, &length)
         return digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
     }
+
+    /// The digest of bytes already in memory (a record, a roles file).
+    public static func hex(of bytes: some ContiguousBytes) -> String {
+        let digest = StreamingSHA256()
+        bytes.withUnsafeBytes { digest.update($0) }
+        return digest.finish()
+    }
 }
 
 /// Why a download left nothing under its name.

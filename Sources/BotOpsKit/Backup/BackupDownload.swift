@@ -70,8 +70,6 @@ public struct BackupDownload: Sendable {
     /// and a newline.
     static func recordFile(_ record: BackupRecord) -> (size: Int64, sha256: String) {
         let bytes = Array((record.json + "\n").utf8)
-        let digest = StreamingSHA256()
-        bytes.withUnsafeBytes { digest.update($0) }
-        return (Int64(bytes.count), digest.finish())
+        return (Int64(bytes.count), StreamingSHA256.hex(of: bytes))
     }
 }

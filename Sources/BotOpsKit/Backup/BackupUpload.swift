@@ -46,9 +46,7 @@ public struct BackupUpload: Sendable {
             guard let bytes = FileManager.default.contents(atPath: rolesPath) else {
                 throw BackupUploadError(description: "cannot read \(rolesPath); nothing was uploaded", exitCode: .usage)
             }
-            let digest = StreamingSHA256()
-            bytes.withUnsafeBytes { digest.update($0) }
-            try await send(rolesPath, as: roles, upload(roles, size: Int64(bytes.count), sha256: digest.finish(), mode: "600", after: checkRecord(record)))
+            try await send(rolesPath, as: roles, upload(roles, size: Int64(bytes.count), sha256: StreamingSHA256.hex(of: bytes), mode: "600", after: checkRecord(record)))
         } else {
             warn("\(rolesPath) is not there: \(record.id) uploaded without its roles (restore --test needs them; a full restore uses the cluster's own roles)")
         }
