@@ -358,8 +358,7 @@ extension VerifySandboxTests {
         try FileManager.default.createDirectory(at: fake, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: fake) }
         let pgrep = fake.appendingPathComponent("pgrep")
-        try "#!/bin/sh\nexit 1\n".write(to: pgrep, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: pgrep.path)
+        try writeExecutable("#!/bin/sh\nexit 1\n", to: pgrep.path)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
         let path = fake.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
         let result = try await SandboxLock.holding {

@@ -137,8 +137,7 @@ struct CronSandboxTests {
         let fake = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: fake) }
         let script = fake.appendingPathComponent("crontab")
-        try "#!/bin/sh\necho 'crontab: cannot open /var/spool/cron/crontabs: Permission denied' >&2\nexit 2\n".write(to: script, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        try writeExecutable("#!/bin/sh\necho 'crontab: cannot open /var/spool/cron/crontabs: Permission denied' >&2\nexit 2\n", to: script.path)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
 
         try await SandboxCrontab.scene {

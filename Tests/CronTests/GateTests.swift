@@ -159,8 +159,7 @@ struct GateSandboxTests {
         let bin = directory.appendingPathComponent("bin")
         let crontabD = directory.appendingPathComponent("crontab.d")
         for folder in [bin, crontabD] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
-        try "#!/bin/sh\nexit 1\n".write(to: bin.appendingPathComponent("readlink"), atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin.appendingPathComponent("readlink").path)
+        try writeExecutable("#!/bin/sh\nexit 1\n", to: bin.appendingPathComponent("readlink").path)
         // New Year's Day 03:00 in the host's zone: not now, whatever the zone, once it is known.
         try "0 3 1 1 * /bin/true\n# botops: blackout 10m\n".write(to: crontabD.appendingPathComponent("new-year.cron"), atomically: true, encoding: .utf8)
         let state = directory.appendingPathComponent("state").path

@@ -175,8 +175,8 @@ struct PreflightTests {
             try FileManager.default.createDirectory(at: fake, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: fake) }
             let git = fake.appendingPathComponent("git")
-            try "#!/bin/sh\necho \"fatal: botops test: this git cannot read $PWD\" >&2\nexit 128\n".write(to: git, atomically: true, encoding: .utf8)
-            for path in [git.path, fake.path] { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path) }
+            try writeExecutable("#!/bin/sh\necho \"fatal: botops test: this git cannot read $PWD\" >&2\nexit 128\n", to: git.path)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
             let images = "docker images bottrader/sighook --format '{{.Tag}} {{.ID}}' | sort"
             let before = try await LocalHost().run(images).stdoutText
             let path = fake.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")

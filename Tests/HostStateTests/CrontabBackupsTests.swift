@@ -1,6 +1,7 @@
 import Basics
 import Foundation
 import HostState
+import SandboxSupport
 import Testing
 
 /// The crontab backups' names, listing and pruning, run by this machine's /bin/sh in a directory
@@ -39,9 +40,7 @@ struct CrontabBackupsTests {
             "head": "for a do case $a in -n-*|-[0-9]*) echo \"head: illegal line count -- $a\" >&2; exit 1 ;; esac; done\nprev=\nfor a do [ \"$prev\" = -n ] && case $a in -*) echo \"head: illegal line count -- $a\" >&2; exit 1 ;; esac; prev=$a; done\nexec \(realHead) \"$@\"\n",
         ]
         for (name, body) in wrappers {
-            let file = tools.appendingPathComponent(name)
-            try Data(("#!/bin/sh\n" + body).utf8).write(to: file)
-            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file.path)
+            try writeExecutable("#!/bin/sh\n" + body, to: tools.appendingPathComponent(name).path)
         }
         let saved = try Self.saveAndPrune(pathPrefix: tools.path)
         #expect(saved.range(of: #"^crontab-\d{8}T\d{6}\.000000000Z\.txt$"#, options: .regularExpression) != nil, "\(saved)")

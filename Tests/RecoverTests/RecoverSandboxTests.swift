@@ -358,14 +358,14 @@ struct RecoverUnreadableCrontabTests {
         try FileManager.default.createDirectory(at: fake, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: fake) }
         let shim = fake.appendingPathComponent("crontab")
-        try """
+        try writeExecutable("""
             #!/bin/sh
             if [ "$1" = -l ] && grep -qF 'docker info >/dev/null 2>&1 && echo running' /proc/$PPID/cmdline 2>/dev/null; then
               echo 'crontab: cannot read the spool (test)' >&2; exit 2
             fi
             exec /usr/bin/crontab "$@"
-            """.write(to: shim, atomically: true, encoding: .utf8)
-        for path in [shim.path, fake.path] { try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path) }
+            """, to: shim.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake.path)
         var original = ""
         try await HostScene.run({ scene in
             original = try await scene.sh("crontab -l | base64 -w0")
