@@ -1,0 +1,66 @@
+import BotOpsKit
+import Foundation
+import Remote
+import SandboxSupport
+import Testing
+
+/// Backup and full restore on the user's own compose file rather than the fixture's: the db's data
+/// on a plain named volume of project bottrader-aws, and no healthcheck on any service, the db
+/// included; once with each compose spelling botops may be told to use. The restore's wait after
+/// the swap must end (no healthcheck to wait for) and must not pass a host whose checks fail.
+@Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
+struct RestoreVariantSandboxTests {
+    @Test(arguments: ["docker-compose", "docker compose"])
+    func theUsersComposeFileIsBackedUpAndRestoredFully(compose: String) async throws {
+        try await BackupSandbox.scene { scene in
+            try await StackVariant.userHost.applied {
+                // The variant is really running: no healthcheck on the db, the named volume's data.
+                #expect(try await BackupSandbox.sh(#"docker inspect -f '{{if .State.Health}}health{{else}}none{{end}} {{index .Config.Labels "com.docker.compose.project"}} {{range .Mounts}}{{.Name}}{{end}}' db"#)
+                        == "none bottrader-aws bottrader-aws_pg_data")
+                let config = try scene.config()
+                let text = try String(contentsOfFile: config, encoding: .utf8)
+                try #require(text.contains("command: auto"))
+                try text.replacing("command: auto", with: "command: \(compose)").write(toFile: config, atomically: true, encoding: .utf8)
+
+                let taken = try await scene.botops(["backup", "--format", "json"], config: config)
+                let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+                #expect(record.status == .verified, "\(record.statusReason ?? "")")
+                let existing = try await BackupSandboxTests.restoreDatabases()
+                let dump = scene.directory + "/backups/" + record.id + ".dump"
+                var output = ""
+                do {
+                    try await BackupSandbox.psql("DROP TABLE trade_strategy_link")
+                    try await BackupSandbox.psql("DELETE FROM trade_records WHERE order_id IN (SELECT order_id FROM trade_records ORDER BY order_id LIMIT 3)")
+                    let restored = try await scene.botops(["restore", record.id, "--yes"], config: config)
+                    output = restored.stdoutText
+                    #expect(restored.termination == .exited(0), "\(restored.stdoutText)\n\(restored.stderrText)")
+                    #expect(output.contains("all \(record.tables.count) tables' figures equal the record"), "\(output)")
+                    #expect(output.contains("the nine checks: 9 pass") && !output.contains("failing"), "\(output)")
+                    // Every table as recorded, or (one the restarted services write to) with more rows.
+                    let after = try await BackupSandbox.liveFigures()
+                    #expect(after.map(\.qualifiedName) == record.tables.map(\.qualifiedName))
+                    for table in record.tables {
+                        let now = try #require(after.first { $0.qualifiedName == table.qualifiedName })
+                        #expect(now.rows > table.rows || now == table, "\(table.qualifiedName): \(now) after the restore, \(table) recorded")
+                    }
+                    let link = try await BackupSandbox.psql("SELECT count(*) FROM pg_constraint WHERE conrelid = 'trade_strategy_link'::regclass")
+                    #expect(Int(link) ?? 0 >= 3, "trade_strategy_link is back with its key and foreign keys")
+                    #expect(try await BackupSandbox.sh("docker inspect -f '{{.State.Status}}' sighook webhook report-job db | sort -u") == "running")
+                    #expect(try await BackupSandbox.sh("docker inspect -f '{{range .Mounts}}{{.Name}}{{end}}' db") == "bottrader-aws_pg_data")
+                } catch {
+                    Issue.record("restore failed: \(error)")
+                }
+                // The replaced database is kept by the restore and named in its output; the test drops it.
+                let replaced = try await BackupSandboxTests.restoreDatabases().subtracting(existing)
+                #expect(replaced.count == 1 && replaced.allSatisfy { $0.hasPrefix("bot_trader_db_replaced_") && output.contains($0) }, "\(replaced)")
+                for name in replaced {
+                    try await BackupSandbox.sh("docker exec db dropdb -U bot_user --force \(shellQuote(name))")
+                }
+                if try await BackupSandbox.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'trade_strategy_link'") != "1" {
+                    try await BackupSandbox.psql("ALTER DATABASE bot_trader_db ALLOW_CONNECTIONS true")
+                    try await BackupSandbox.sh("docker exec -i db pg_restore --clean --if-exists -U bot_user -d bot_trader_db < \(shellQuote(dump))")
+                }
+            }
+        }
+    }
+}
