@@ -63,4 +63,33 @@ struct RestoreVariantSandboxTests {
             }
         }
     }
+
+    /// Without a healthcheck, "healthy" can only mean running and staying up: a service that
+    /// exits as it starts again after the swap (its container's own file system holds the fault,
+    /// so only the restore's `docker start` meets it) must fail the restore with exit 5 and the
+    /// swap-back commands, never pass it.
+    @Test func aServiceThatDiesAsTheRestoreStartsItIsNotCalledHealthyWithoutAHealthcheck() async throws {
+        try await BackupSandbox.scene { scene in
+            try await StackVariant.userHost.applied {
+                #expect(try await BackupSandbox.sh("docker inspect -f '{{if .State.Health}}health{{else}}none{{end}}' sighook") == "none")
+                let config = try scene.config()
+                let record = try await scene.unverifiedBackup(config: config)
+                let existing = try await BackupSandboxTests.restoreDatabases()
+                try await BackupSandbox.sh("docker exec sighook sh -c 'mkdir -p /app/faults && touch /app/faults/sighook.exit-at-start'")
+                let restored = try await scene.botops(["restore", record.id, "--yes"], config: config)
+                #expect(restored.termination == .exited(5), "\(restored.stdoutText)\n\(restored.stderrText)")
+                #expect(restored.stderrText.contains("sighook"), "\(restored.stderrText)")
+                // Back as found: the previous database swapped back in, the restored copy (now
+                // botops_restore_TIME) dropped; the variant's containers go with the variant.
+                let commands = restored.stderrText.split(separator: "\n").filter { $0.hasPrefix("  docker exec ") }.map { String($0.dropFirst(2)) }
+                #expect(commands.count == 2, "\(restored.stderrText)")
+                for command in commands { try await BackupSandbox.sh(command) }
+                for name in try await BackupSandboxTests.restoreDatabases().subtracting(existing) {
+                    #expect(name.hasPrefix("botops_restore_"), "\(name)")
+                    try await BackupSandbox.sh("docker exec db dropdb -U bot_user --force \(shellQuote(name))")
+                }
+                try await BackupSandbox.sh("docker rm -f sighook >/dev/null")
+            }
+        }
+    }
 }
