@@ -85,8 +85,15 @@ struct RestoreVariantSandboxTests {
                 #expect(commands.count == 2, "\(restored.stderrText)")
                 for command in commands { try await BackupSandbox.sh(command) }
                 for name in try await BackupSandboxTests.restoreDatabases().subtracting(existing) {
-                    #expect(name.hasPrefix("botops_restore_"), "\(name)")
-                    try await BackupSandbox.sh("docker exec db dropdb -U bot_user --force \(shellQuote(name))")
+                    if name.hasPrefix("bot_trader_db_replaced_") {
+                        // The restore passed (what this test guards against): the previous database goes back.
+                        Issue.record("the restore kept \(name) as if it had passed")
+                        try await BackupSandbox.sh("docker exec db dropdb -U bot_user --force bot_trader_db")
+                        try await BackupSandbox.sh(shellCommand(["docker", "exec", "db", "psql", "-X", "-U", "bot_user", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+                                                                 "-c", "ALTER DATABASE \"\(name)\" RENAME TO bot_trader_db"]))
+                    } else {
+                        try await BackupSandbox.sh("docker exec db dropdb -U bot_user --force \(shellQuote(name))")
+                    }
                 }
                 try await BackupSandbox.sh("docker rm -f sighook >/dev/null")
             }
