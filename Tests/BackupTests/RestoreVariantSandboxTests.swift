@@ -7,7 +7,8 @@ import Testing
 /// Backup and full restore on the user's own compose file rather than the fixture's: the db's data
 /// on a plain named volume of project bottrader-aws, and no healthcheck on any service, the db
 /// included; once with each compose spelling botops may be told to use. The restore's wait after
-/// the swap must end (no healthcheck to wait for) and must not pass a host whose checks fail.
+/// the swap must end (no healthcheck to wait for) and must not pass a host whose checks fail;
+/// `restore --test` and `restore --tables` work there too.
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct RestoreVariantSandboxTests {
     @Test(arguments: ["docker-compose", "docker compose"])
@@ -47,6 +48,17 @@ struct RestoreVariantSandboxTests {
                     #expect(Int(link) ?? 0 >= 3, "trade_strategy_link is back with its key and foreign keys")
                     #expect(try await BackupSandbox.sh("docker inspect -f '{{.State.Status}}' sighook webhook report-job db | sort -u") == "running")
                     #expect(try await BackupSandbox.sh("docker inspect -f '{{range .Mounts}}{{.Name}}{{end}}' db") == "bottrader-aws_pg_data")
+
+                    // The monthly restore test touches nothing live; --tables brings a dropped table back.
+                    let tested = try await scene.botops(["restore", record.id, "--test"], config: config)
+                    #expect(tested.termination == .exited(0), "\(tested.stdoutText)\n\(tested.stderrText)")
+                    try await BackupSandbox.psql("DROP TABLE trade_strategy_link")
+                    let table = try await scene.botops(["restore", record.id, "--tables", "trade_strategy_link", "--yes"], config: config)
+                    #expect(table.termination == .exited(0), "\(table.stdoutText)\n\(table.stderrText)")
+                    let recorded = try #require(record.tables.first { $0.name == "trade_strategy_link" })
+                    #expect(table.stdoutText.contains("public.trade_strategy_link: \(recorded.rows) rows restored, figures equal the record"), "\(table.stdoutText)")
+                    let constraints = try await BackupSandbox.psql("SELECT count(*) FROM pg_constraint WHERE conrelid = 'trade_strategy_link'::regclass")
+                    #expect(constraints == link, "trade_strategy_link is back with its key and foreign keys again")
                 } catch {
                     Issue.record("restore failed: \(error)")
                 }
