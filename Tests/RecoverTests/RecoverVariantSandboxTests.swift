@@ -7,11 +7,14 @@ import Testing
 /// `botops recover` on the user's own compose file: the db's data on a plain named volume of
 /// project bottrader-aws and no healthcheck on any service. A removed db container and a stopped
 /// service come back in that project, on that volume, and the wait for them ends on their
-/// readiness alone (no healthcheck to report healthy).
+/// readiness alone (no healthcheck to report healthy); with either compose spelling.
 @Suite(.serialized, .enabled(if: Sandbox.isAvailable, "needs the sandbox host: scripts/sandbox up"))
 struct RecoverVariantSandboxTests {
-    @Test func aRemovedDatabaseAndAStoppedServiceComeBackOnTheNamedVolumeWithoutHealthchecks() async throws {
+    @Test(arguments: ["docker-compose", "docker compose"])
+    func aRemovedDatabaseAndAStoppedServiceComeBackOnTheNamedVolumeWithoutHealthchecks(compose: String) async throws {
         try await HostScene.run { scene in
+            // Recover recreates the missing db with compose: each spelling must find its project.
+            try scene.replaceInConfig("command: auto", with: "command: \(compose)")
             try await StackVariant.userHost.applied {
                 #expect(try await scene.sh(#"docker inspect -f '{{if .State.Health}}health{{else}}none{{end}} {{index .Config.Labels "com.docker.compose.project"}}' db sighook | sort -u"#)
                         == "none bottrader-aws")
