@@ -70,7 +70,7 @@ public final class SandboxLock: Sendable {
             close(descriptor)
             // A semaphore wait blocks its thread: wait on one of our own, never on the cooperative pool.
             await onOwnThread { inProcess.wait() }
-            return SandboxLock(descriptor: nil)
+            return try await putBackLeftovers(SandboxLock(descriptor: nil), path: path)
         }
         let wait = LockWait(descriptor: descriptor)
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
@@ -80,7 +80,22 @@ public final class SandboxLock: Sendable {
             Thread.detachNewThread { wait.block(path: path) }
             Thread.detachNewThread { wait.watch(path: path, wait: limit, reportAfter: reportAfter, report: report) }
         }
-        return SandboxLock(descriptor: descriptor)
+        return try await putBackLeftovers(SandboxLock(descriptor: descriptor), path: path)
+    }
+
+    private static func putBackLeftovers(_ lock: SandboxLock, path: String) async throws -> SandboxLock {
+        do { try await putBackLeftovers(path: path) } catch {
+            lock.release()
+            throw error
+        }
+        return lock
+    }
+
+    /// What a take of the sandbox lock (`path`) does first: a stack variant a killed test run left
+    /// is put back (StackVariant), so its holder finds the sandbox as every test leaves it.
+    public static func putBackLeftovers(path: String) async throws {
+        guard path == Self.path else { return }
+        try await StackVariant.putBackLeftover()
     }
 
     public func release() {
