@@ -207,16 +207,16 @@ public struct RestoreJob: Sendable {
             ? BackupFigures.differences(recorded: BackupFigures(tables: record.tables, sequences: record.sequences), restored: BackupFigures(parsing: restored.stdout))
             : ["the restore into \(scripts.newName) failed: " + String(restored.shownOutput.suffix(600))]
         guard problems.isEmpty else {
-            _ = try? await runner.run(scripts.dropNew())
-            throw RestoreError.failed(problems.prefix(10).joined(separator: "; ") + " (\(scripts.newName) dropped)")
+            let left = await dropNew()
+            throw RestoreError.failed(problems.prefix(10).joined(separator: "; ") + (left.isEmpty ? " (\(scripts.newName) dropped)" : left))
         }
 
         var notes = ["\(scripts.newName): all \(record.tables.count) tables' figures equal the record"]
         if plan.liveMissing {
             let renamed = try await runner.run(scripts.takeName())
             guard renamed.succeeded else {
-                _ = try? await runner.run(scripts.dropNew())
-                throw RestoreError.failed("could not rename \(scripts.newName) to \(scripts.live): \(renamed.shownOutput)")
+                let left = await dropNew()
+                throw RestoreError.failed("could not rename \(scripts.newName) to \(scripts.live): \(renamed.shownOutput)" + left)
             }
             return notes + ["\(scripts.live) did not exist (an empty cluster): \(scripts.newName) took its name; nothing was swapped or set aside"]
         }
@@ -238,8 +238,8 @@ public struct RestoreJob: Sendable {
             let stopped = try await runner.run(RemoteCommand("docker stop -t 10 \(running) >/dev/null", timeout: .seconds(120), effect: .changes("stops the services")))
             guard stopped.succeeded else {
                 try await startServices(running)
-                _ = try? await runner.run(scripts.dropNew())
-                throw RestoreError.failed("could not stop the services: \(stopped.shownOutput)")
+                let left = await dropNew()
+                throw RestoreError.failed("could not stop the services: \(stopped.shownOutput)" + left)
             }
         }
         if let signal = interruption.signal { try await undo(signal, during: current.interrupted ?? .stop, running: running, reopen: false) }
@@ -250,8 +250,8 @@ public struct RestoreJob: Sendable {
         guard closed.succeeded, closedLines.contains("closed") else {
             _ = try? await runner.run(scripts.reopenLive())
             try await startServices(running)
-            _ = try? await runner.run(scripts.dropNew())
-            throw RestoreError.failed("could not close \(scripts.live) to connections: \(closed.shownOutput)")
+            let left = await dropNew()
+            throw RestoreError.failed("could not close \(scripts.live) to connections: \(closed.shownOutput)" + left)
         }
         notes += closedLines.filter { $0.hasPrefix("backend ") }.map { "terminated " + $0 }
         if let signal = interruption.signal { try await undo(signal, during: current.interrupted ?? .close, running: running, reopen: true) }
@@ -261,8 +261,8 @@ public struct RestoreJob: Sendable {
         guard swap.stdout.split(separator: "\n").contains("swapped") else {
             _ = try? await runner.run(scripts.reopenLive())
             try await startServices(running)
-            _ = try? await runner.run(scripts.dropNew())
-            throw RestoreError.failed("the rename did not happen: \(swap.shownOutput)")
+            let left = await dropNew()
+            throw RestoreError.failed("the rename did not happen: \(swap.shownOutput)" + left)
         }
         // From here on the backup is live: an interruption still starts the services (a ledger
         // without its services helps no one) and then stops, without waiting for them.
@@ -306,6 +306,13 @@ public struct RestoreJob: Sendable {
             notes.append("could not count the rows of \(scripts.replacedName): \(replaced.shownOutput)")
         }
         return notes
+    }
+
+    /// Drops the new database after a failure before the swap. Empty when it is gone; else what
+    /// the error adds: it stays on the live server (a second copy, unseen by the next restore).
+    private func dropNew() async -> String {
+        let dropped = try? await runner.run(scripts.dropNew())
+        return dropped?.succeeded == true ? "" : "; \(scripts.newName) could not be dropped: \(dropped.map(\.shownOutput) ?? "the host did not answer"). Drop it with:\n  \(scripts.dropNewCommand)"
     }
 
     /// The nine checks on the host.
