@@ -68,8 +68,9 @@ struct RestoreVariantSandboxTests {
                 for name in replaced {
                     try await BackupSandbox.sh("docker exec db dropdb -U bot_user --force \(shellQuote(name))")
                 }
+                // Opened from the postgres database: a closed bot_trader_db takes no connection to open it.
+                try await BackupSandbox.sh(#"docker exec db psql -X -q -U bot_user -d postgres -c 'ALTER DATABASE "bot_trader_db" ALLOW_CONNECTIONS true'"#)
                 if try await BackupSandbox.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'trade_strategy_link'") != "1" {
-                    try await BackupSandbox.psql("ALTER DATABASE bot_trader_db ALLOW_CONNECTIONS true")
                     try await BackupSandbox.sh("docker exec -i db pg_restore --clean --if-exists -U bot_user -d bot_trader_db < \(shellQuote(dump))")
                 }
             }
