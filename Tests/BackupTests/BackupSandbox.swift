@@ -44,6 +44,17 @@ struct BackupSandbox {
         return result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Throwaway servers still running, or stopped but not being removed by dockerd (`NAME STATUS
+    /// AUTOREMOVE` lines; empty when none). A verification that finished kills its `--rm` server and
+    /// returns while dockerd removes it, so a killed one with AutoRemove set is on its way out.
+    static func throwawayServersLeft() async throws -> String {
+        try await sh("""
+            for c in $(docker ps -aq --filter name=botops-verify); do
+              docker inspect --format '{{.Name}} {{.State.Status}} {{.HostConfig.AutoRemove}}' "$c" 2>/dev/null
+            done | grep -v -E ' (exited|removing|dead) true$' || true
+            """)
+    }
+
     /// psql in the db container as the bot's user, under the settings the figures use.
     static func psql(_ sql: String, application: String = "botops-tests") async throws -> String {
         let options = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex"
