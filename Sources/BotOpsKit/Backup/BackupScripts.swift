@@ -143,8 +143,8 @@ public struct BackupScripts: Sendable {
     static let verifyUser = "botops_verify"
 
     /// Restores `ID.dump` (with the roles) into a throwaway server started from the db
-    /// container's own image: no network, 512 MB, no volume of the project, removed on every way
-    /// out. Prints the restored database's figures. Exit 81: no throwaway server could start; 84:
+    /// container's own image: no network, 512 MB, no volume of the project; a run that finished
+    /// kills it and dockerd removes it (`--rm`), any other way out removes it before returning. Prints the restored database's figures. Exit 81: no throwaway server could start; 84:
     /// the dump's sha256 is not `sha256` (when given).
     ///
     /// Speed (README: Benchmarks): the server starts first, in the background, while the dump's
