@@ -158,4 +158,32 @@ struct VerifyTemplateSandboxTests {
             #expect(try await BackupSandbox.throwawayServersLeft().isEmpty)
         }
     }
+
+    /// The leak check the suites use waits for a killed `--rm` server dockerd is removing, but a
+    /// server dockerd could not remove (`dead`: a file of its writable layer made immutable) stays
+    /// and is reported, as a running one is.
+    @Test func aThrowawayServerDockerdCouldNotRemoveIsReportedAsLeft() async throws {
+        try await BackupSandbox.scene { _ in
+            let image = try await BackupSandbox.sh("docker inspect --format '{{.Image}}' db")
+            func server(_ what: String) async throws -> String {
+                let name = "botops-verify-test-\(what)-" + UUID().uuidString.prefix(8).lowercased()
+                try await BackupSandbox.sh("docker run -d --rm --name \(shellQuote(name)) --network none --entrypoint sleep \(shellQuote(image)) 600 >/dev/null")
+                return name
+            }
+            let removed = try await server("removed")
+            try await BackupSandbox.sh("docker kill \(shellQuote(removed)) >/dev/null")
+            #expect(try await BackupSandbox.throwawayServersLeft() == "", "a server dockerd removes is no leak")
+
+            let stuck = try await server("stuck")
+            let upper = "\"$(docker inspect --format '{{.GraphDriver.Data.UpperDir}}' \(shellQuote(stuck)))\""
+            var left = "", failure: Error?
+            do {
+                try await BackupSandbox.sh("touch \(upper)/pin && chattr +i \(upper)/pin && docker kill \(shellQuote(stuck)) >/dev/null")
+                left = try await BackupSandbox.throwawayServersLeft()
+            } catch { failure = error }
+            _ = try? await BackupSandbox.sh("chattr -i \(upper)/pin 2>/dev/null; docker rm -f \(shellQuote(stuck)) >/dev/null")
+            if let failure { throw failure }
+            #expect(left.hasPrefix(stuck + " "), "a server dockerd could not remove is left: \(left)")
+        }
+    }
 }
