@@ -3,26 +3,29 @@
 
 A scratch database `botops_bench` in the db container gets a ledger table of ROWS rows; then
   1. `botops backup --no-verify` (dump + figures from one snapshot)  vs  `docker exec db pg_dump -Fc > file` by hand;
-  2. `botops restore ID --test` (throwaway server, restore, figures) vs  `pg_restore` into a fresh database by hand;
+  2. `botops restore ID --test` (throwaway server, restore, figures) vs  `createdb` + `pg_restore` into a fresh database by hand;
   3. botops' own peak RSS in each, and in a verified backup (os.wait4 of botops alone: no docker CLI, no shell).
 Targets: 1. <= 1.2x, 2. <= 2x, 3. < 30 MB. Then, to show where the time goes, the phases run
 alone by hand: the figures query, a throwaway server's start and removal, the checks.
 The scratch database is dropped at the end.
-Each pair runs RUNS times (default 3), alternating botops and the hand command; medians are shown.
-Run as root after `swift build -c release --static-swift-stdlib`: bench/backup.py [ROWS [RUNS]]. Takes the sandbox lock.
-BEFORE=PATH runs another build's backup and restore --test in the same rounds, each right before this one's.
+Like for like: one build (the shipped release build, common.BUILD, unless BOTOPS=PATH), each
+round runs botops and its hand baseline back to back (which goes first alternates), a ratio is
+taken per round against the baseline of the same round, and the median ratio is shown with the
+rounds' spread (min-max) and the load average before and after.
+Run as root after `swift build -c release --static-swift-stdlib`: bench/backup.py [ROWS [RUNS]]
+(default 1,000,000 rows, 5 rounds). Takes the sandbox lock.
+BEFORE=PATH runs another build's backup and restore --test in the same rounds, each right beside this one's.
 """
+
 import fcntl, os, shutil, statistics, subprocess, sys, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BOTOPS = os.path.join(ROOT, ".build", "debug", "botops")
-if os.path.exists(os.path.join(ROOT, ".build", "release", "botops")):
-    BOTOPS = os.path.join(ROOT, ".build", "release", "botops")
-BOTOPS = os.environ.get("BOTOPS", BOTOPS)  # another build to compare
+from common import BOTOPS, load_average, require, spread
+
+BOTOPS = os.environ.get("BOTOPS", BOTOPS)  # another build to measure
 BEFORE = os.environ.get("BEFORE")  # an earlier build, measured in the same rounds
 SANDBOX_CONFIG = "/var/lib/botops-sandbox/botops.yml"
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 DB = "botops_bench"
 FIGURES = ("SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint), 0)"
            " FROM trade_records t")
@@ -52,7 +55,14 @@ def botops(*args, binary=None):
     return time.monotonic() - start, usage.ru_maxrss / 1024
 
 
+def settle():
+    """Waits, untimed, until no throwaway server is left: a finished verification leaves its server's
+    removal to dockerd (`--rm`), which would otherwise run inside the next command timed."""
+    sh("while docker ps -aq --filter name=botops-verify | grep -q .; do sleep 0.05; done")
+
+
 def main():
+    require(BOTOPS, *([BEFORE] if BEFORE else []))
     lock = open("/tmp/botops-sandbox.lock", "a")
     fcntl.flock(lock, fcntl.LOCK_EX)
     work = tempfile.mkdtemp(prefix="botops-bench-")
@@ -71,29 +81,55 @@ def main():
         with open(config, "w") as f:
             f.write(text + f"backup:\n  dir: {work}/backups\n  min_free_disk: 0\n")
 
-        load = os.getloadavg()[0]
-        backups, by_hands, verifies, restores_by_hand, backup_rss, restore_rss = [], [], [], [], [], []
-        before_backups, before_verifies = [], []
+        load = load_average()
+        hand_dump = f"su bot -c 'docker exec db pg_dump -Fc -U bot_user -d {DB} > {work}/by-hand.dump'"
+        hand_restore = (f"docker exec db dropdb -U bot_user --if-exists {DB}_restore && docker exec db createdb -U bot_user {DB}_restore && "
+                        f"docker exec -i db pg_restore -U bot_user -d {DB}_restore < {work}/by-hand.dump")
+        # Per round, in the order run: each command's seconds, keyed by what it is.
+        rounds, backup_rss, restore_rss = [], [], []
         for run in range(RUNS):
-            if BEFORE:
-                before_backups.append(botops("backup", "--no-verify", "--format", "json", "--config", config, binary=BEFORE)[0])
-            ours, rss = botops("backup", "--no-verify", "--format", "json", "--config", config)
-            backups.append(ours); backup_rss.append(rss)
-            by_hands.append(timed(f"su bot -c 'docker exec db pg_dump -Fc -U bot_user -d {DB} > {work}/by-hand.dump'"))
-            dump = sorted(n for n in os.listdir(work + "/backups") if n.endswith(".dump"))[-1]
-            backup_id = dump[:-5]
-            if BEFORE:
-                before_verifies.append(botops("restore", backup_id, "--test", "--config", config, binary=BEFORE)[0])
-            verify, rss = botops("restore", backup_id, "--test", "--config", config)
-            verifies.append(verify); restore_rss.append(rss)
-            restores_by_hand.append(timed(f"docker exec db dropdb -U bot_user --if-exists {DB}_restore && docker exec db createdb -U bot_user {DB}_restore && "
-                                          f"docker exec -i db pg_restore -U bot_user -d {DB}_restore < {work}/by-hand.dump"))
-        ours, by_hand = statistics.median(backups), statistics.median(by_hands)
-        verify, restore_by_hand = statistics.median(verifies), statistics.median(restores_by_hand)
+            times = {}
+
+            def backups():
+                if BEFORE:
+                    times["before backup"] = botops("backup", "--no-verify", "--format", "json", "--config", config, binary=BEFORE)[0]
+                times["backup"], rss = botops("backup", "--no-verify", "--format", "json", "--config", config)
+                backup_rss.append(rss)
+
+            def restores():
+                backup_id = sorted(n for n in os.listdir(work + "/backups") if n.endswith(".dump"))[-1][:-5]
+
+                def this():
+                    times["restore"], rss = botops("restore", backup_id, "--test", "--config", config)
+                    restore_rss.append(rss)
+                    settle()
+
+                def before():
+                    times["before restore"] = botops("restore", backup_id, "--test", "--config", config, binary=BEFORE)[0]
+                    settle()
+                # With BEFORE, which build goes first alternates too (the second reads a warmer cache).
+                for step in ([before, this] if run % 2 == 0 else [this, before]) if BEFORE else [this]:
+                    step()
+
+            # Which of a pair goes first alternates, so a drift in the machine's load hits both alike.
+            if run % 2 == 0:
+                backups(); times["pg_dump"] = timed(hand_dump)
+                times["pg_restore"] = timed(hand_restore); restores()
+            else:
+                times["pg_dump"] = timed(hand_dump); backups()
+                restores(); times["pg_restore"] = timed(hand_restore)
+            rounds.append(times)
+        dump = sorted(n for n in os.listdir(work + "/backups") if n.endswith(".dump"))[-1]
         size = os.path.getsize(os.path.join(work, "backups", dump))
         hand_size = os.path.getsize(os.path.join(work, "by-hand.dump"))
         _, verified_rss = botops("backup", "--config", config)  # with the throwaway restore and retention
-        load_after = os.getloadavg()[0]
+        load_after = load_average()
+
+        def ratios(ours, baseline):
+            return [r[ours] / r[baseline] for r in rounds]
+
+        def seconds(key):
+            return spread([r[key] for r in rounds])
 
         # The phases alone, by hand, to show where the time goes.
         figures = timed(f"docker exec db psql -X -A -t -U bot_user -d {DB} -c \"{FIGURES}\"")
@@ -114,19 +150,20 @@ def main():
         checksum = timed(f"sha256sum {work}/by-hand.dump")
         toc = timed(f"docker exec -i db pg_restore --list < {work}/by-hand.dump")
 
-        print(f"rows {ROWS}, {RUNS} runs (medians), dump {size / 1e6:.1f} MB (by hand {hand_size / 1e6:.1f} MB),"
-              f" load average {load:.1f} before, {load_after:.1f} after, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-        print(f"backup (dump + figures)   {ours:7.2f} s   by hand pg_dump -Fc {by_hand:7.2f} s   ratio {ours / by_hand:.2f} (target <= 1.2)"
-              f"   per run: {', '.join(f'{a / b:.2f}' for a, b in zip(backups, by_hands))}")
-        print(f"restore --test            {verify:7.2f} s   by hand pg_restore   {restore_by_hand:7.2f} s   ratio {verify / restore_by_hand:.2f} (target <= 2)"
-              f"   per run: {', '.join(f'{a / b:.2f}' for a, b in zip(verifies, restores_by_hand))}")
+        print(f"{BOTOPS}, rows {ROWS}, {RUNS} rounds, dump {size / 1e6:.1f} MB (by hand {hand_size / 1e6:.1f} MB),"
+              f" {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+        print(f"load average (1/5/15 min) {load} before, {load_after} after; figures: median (min-max) over the rounds")
+        print(f"backup --no-verify  {seconds('backup')} s   pg_dump -Fc by hand {seconds('pg_dump')} s"
+              f"   ratio per round {spread(ratios('backup', 'pg_dump'))} (target <= 1.2)")
+        print(f"restore --test      {seconds('restore')} s   pg_restore by hand  {seconds('pg_restore')} s"
+              f"   ratio per round {spread(ratios('restore', 'pg_restore'))} (target <= 2)")
         print(f"peak RSS of botops: backup --no-verify {max(backup_rss):.1f} MB, restore --test {max(restore_rss):.1f} MB,"
               f" backup (verified, retention) {verified_rss:.1f} MB (target < 30)")
         if BEFORE:
-            print(f"before ({BEFORE}): backup {statistics.median(before_backups):7.2f} s, ratio {statistics.median(before_backups) / by_hand:.2f}"
-                  f" (per run: {', '.join(f'{a / b:.2f}' for a, b in zip(before_backups, by_hands))});"
-                  f" restore --test {statistics.median(before_verifies):7.2f} s, ratio {statistics.median(before_verifies) / restore_by_hand:.2f}"
-                  f" (per run: {', '.join(f'{a / b:.2f}' for a, b in zip(before_verifies, restores_by_hand))})")
+            print(f"before ({BEFORE}): backup {seconds('before backup')} s, ratio {spread(ratios('before backup', 'pg_dump'))};"
+                  f" restore --test {seconds('before restore')} s, ratio {spread(ratios('before restore', 'pg_restore'))};"
+                  f" this build / before, per round: backup {spread(ratios('backup', 'before backup'))},"
+                  f" restore --test {spread(ratios('restore', 'before restore'))}")
         print(f"phases alone: figures query {figures:.2f} s, throwaway server start {start:.2f} s (from a kept template: {unpacked:.2f} s) and removal {removal:.2f} s,"
               f" sha256 {checksum:.2f} s, pg_restore --list {toc:.2f} s")
     finally:

@@ -36,5 +36,15 @@ def interleaved(a, b, rounds):
     return statistics.median(xs), statistics.median(ys)
 
 
+def spread(values, digits=2):
+    """`median (min–max)` of per-round figures, so one noisy round shows as noise."""
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def load_average():
+    """The 1-, 5- and 15-minute load averages, printed beside every figure measured on a shared machine."""
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def verdict(ok):
     return "PASS" if ok else "FAIL"

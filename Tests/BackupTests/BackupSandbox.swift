@@ -44,6 +44,26 @@ struct BackupSandbox {
         return result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Throwaway servers left (`NAME STATUS` lines; empty when none). A verification that finished
+    /// kills its `--rm` server and returns while dockerd removes it: a stopped one dockerd is removing
+    /// is waited for until it is gone (a guard of 60 s against a removal that never ends, not a
+    /// timing), then whatever is still there is listed: a running one, and one dockerd could not
+    /// remove (`dead`, never waited for) or never removes, are leaks.
+    static func throwawayServersLeft() async throws -> String {
+        try await sh("""
+            for c in $(docker ps -aq --no-trunc --filter name=botops-verify); do
+              i=0
+              while [ "$i" -lt 600 ]; do
+                case "$(docker inspect --format '{{.State.Status}} {{.HostConfig.AutoRemove}}' "$c" 2>/dev/null)" in
+                  "exited true"|"removing true") sleep 0.1; i=$((i + 1)) ;;
+                  *) break ;;
+                esac
+              done
+            done
+            docker ps -a --filter name=botops-verify --format '{{.Names}} {{.Status}}'
+            """)
+    }
+
     /// psql in the db container as the bot's user, under the settings the figures use.
     static func psql(_ sql: String, application: String = "botops-tests") async throws -> String {
         let options = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex"

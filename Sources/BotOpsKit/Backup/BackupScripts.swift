@@ -143,8 +143,8 @@ public struct BackupScripts: Sendable {
     static let verifyUser = "botops_verify"
 
     /// Restores `ID.dump` (with the roles) into a throwaway server started from the db
-    /// container's own image: no network, 512 MB, no volume of the project, removed on every way
-    /// out. Prints the restored database's figures. Exit 81: no throwaway server could start; 84:
+    /// container's own image: no network, 512 MB, no volume of the project; a run that finished
+    /// kills it and dockerd removes it (`--rm`), any other way out removes it before returning. Prints the restored database's figures. Exit 81: no throwaway server could start; 84:
     /// the dump's sha256 is not `sha256` (when given).
     ///
     /// Speed (README: Benchmarks): the server starts first, in the background, while the dump's
@@ -159,6 +159,8 @@ public struct BackupScripts: Sendable {
     /// can read the dump by offset, and no copy is made.
     public func verify(_ id: BackupID, sha256: String? = nil) -> RemoteCommand {
         let name = id.text
+        // Named per run (`$server`: this prefix and a random tail), labelled with the prefix: a server
+        // removed in the background (below) never holds a name the next run of this id needs.
         let server = "botops-verify-" + name.lowercased().replacing(".", with: "-")
         // A template that does not unpack (or none mounted) falls back to initdb, whose result is
         // then tarred for the host to keep.
@@ -203,19 +205,23 @@ public struct BackupScripts: Sendable {
             if [ -r "$template" ]; then
               case "$template" in *[,\\"]*) ;; *) tmount="type=bind,source=$template,target=/tmp/botops-template.tar,readonly" && tgroup=$(stat -c %g -- "$template");; esac
             fi
-            starting=
-            trap '[ -z "$starting" ] || wait "$starting"; docker rm -f \(server) >/dev/null 2>&1; rm -rf "$scratch"; rm -f "$template.partial"' EXIT
+            starting= finished=
+            server=\(server)-$(head -c 8 /proc/sys/kernel/random/uuid) || exit 70
+            # A run that got to its end only kills its server (0.2-0.3 s): `--rm` has dockerd remove it. Any other way
+            # out removes it before returning (`docker rm -f`, 0.6-1.3 s).
+            trap '[ -z "$starting" ] || wait "$starting"; { [ -n "$finished" ] && docker kill "$server" >/dev/null 2>&1; } || docker rm -f "$server" >/dev/null 2>&1; rm -rf "$scratch"; rm -f "$template.partial"' EXIT
             trap 'exit 130' INT TERM HUP
-            docker rm -f \(server) >/dev/null 2>&1
+            # Servers an earlier run of this id left (killed before its trap ran).
+            docker ps -aq --filter \("label=botops.verify=" + server) | xargs -r docker rm -f >/dev/null 2>&1
             run_server() {
-              docker run -d --rm --name \(server) --network none --memory 512m --user postgres --group-add "$group" ${tgroup:+--group-add "$tgroup"} \\
+              docker run -d --rm --name "$server" --label \("botops.verify=" + server) --network none --memory 512m --user postgres --group-add "$group" ${tgroup:+--group-add "$tgroup"} \\
                 --entrypoint /bin/sh ${1:+--mount "$1"} ${tmount:+--mount "$tmount"} -e PGHOST=/tmp -e PGPORT=5432 "$image" -c \(start.text) 2>&1 >/dev/null
             }
             # A mount docker refuses (a newline ends its CSV value; a path dockerd cannot see) is not a
             # server that cannot start: once more without the mounts, the dump then goes through stdin.
             start_server() {
               err=$(run_server "$mount") && return
-              [ -n "$mount$tmount" ] && docker rm -f \(server) >/dev/null 2>&1 && tmount= && : >"$scratch/unmounted" && err=$(run_server "") && return
+              [ -n "$mount$tmount" ] && docker rm -f "$server" >/dev/null 2>&1 && tmount= && : >"$scratch/unmounted" && err=$(run_server "") && return
               echo "$err"; return 1
             }
             # Started first, waited for only when the restore needs it.
@@ -223,7 +229,7 @@ public struct BackupScripts: Sendable {
             \(check)
             [ -n "$image" ] || { cat "$scratch/unread" >&2; echo "cannot read the image of the $(printf %s \(container)) container" >&2; exit 81; }
             not_started() { echo "cannot start a throwaway server from image $image: $(cat "$scratch/start")" >&2; exit 81; }
-            prepare() { prepared=$(docker exec -i \(server) sh -c \(prepare.text) <\(name + ".roles.sql") 2>&1); }
+            prepare() { prepared=$(docker exec -i "$server" sh -c \(prepare.text) <\(name + ".roles.sql") 2>&1); }
             wait "$starting" || { starting=; not_started; }
             starting=
             prepare; status=$?
@@ -231,30 +237,31 @@ public struct BackupScripts: Sendable {
             # fail every verification: it is removed, and the server starts once more from initdb.
             if [ "$status" -ne 0 ] && [ -n "$tmount" ] && [ ! -e "$scratch/unmounted" ]; then
               rm -f -- "$template"; tmount=
-              docker rm -f \(server) >/dev/null 2>&1
+              docker rm -f "$server" >/dev/null 2>&1
               start_server >"$scratch/start" 2>&1 || not_started
               prepare; status=$?
             fi
             # 82 is createdb's failure; any other (docker exec into a container that exited) is a server that did not start.
             [ "$status" -ne 82 ] || { printf '%s\\n' "$prepared"; exit 82; }
-            [ "$status" -eq 0 ] || { echo "the throwaway server from image $image did not start: $(docker logs --tail 3 \(server) 2>&1)" >&2; exit 81; }
+            [ "$status" -eq 0 ] || { echo "the throwaway server from image $image did not start: $(docker logs --tail 3 "$server" 2>&1)" >&2; exit 81; }
             echo "image $image"
             # Where the mount is not readable inside (user namespaces, say), the dump goes through stdin, one job.
             if [ "$prepared" = mounted ]; then
-              printf '%s\\n' \(restored) | docker exec -i \(server) sh -c \(restoreMounted.text)
+              printf '%s\\n' \(restored) | docker exec -i "$server" sh -c \(restoreMounted.text)
             else
-              docker exec -i \(server) pg_restore --exit-on-error -U \(Self.verifyUser) -d \(database) <\(name + ".dump") 2>&1 || { echo "pg_restore failed" >&2; exit 83; }
-              printf '%s\\n' \(restored) | docker exec -i \(server) psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(Self.verifyUser) -d \(database) 2>&1
+              docker exec -i "$server" pg_restore --exit-on-error -U \(Self.verifyUser) -d \(database) <\(name + ".dump") 2>&1 || { echo "pg_restore failed" >&2; exit 83; }
+              printf '%s\\n' \(restored) | docker exec -i "$server" psql -X -q -A -t -v ON_ERROR_STOP=1 -U \(Self.verifyUser) -d \(database) 2>&1
             fi
             status=$?
             [ "$status" -ne 83 ] || { echo "pg_restore failed" >&2; exit 83; }
             [ "$status" -eq 0 ] || exit "$status"
             # The first server from this image unpacked no template: its fresh one is kept for the next.
-            if { [ -z "$tmount" ] || [ -e "$scratch/unmounted" ]; } && (umask 077 && mkdir -p "$template_dir") && docker exec \(server) cat /tmp/botops-new-template.tar >"$template.partial" 2>/dev/null \
+            if { [ -z "$tmount" ] || [ -e "$scratch/unmounted" ]; } && (umask 077 && mkdir -p "$template_dir") && docker exec "$server" cat /tmp/botops-new-template.tar >"$template.partial" 2>/dev/null \
               && chmod 640 "$template.partial" && sync "$template.partial" && mv "$template.partial" "$template"; then
               for old in "$template_dir"/*.tar; do [ "$old" = "$template" ] || rm -f -- "$old"; done
               echo "template $template"
             fi
+            finished=1
             exit 0
             """, timeout: .seconds(6 * 3600), effect: .changes("starts and removes a throwaway database server"))
     }
