@@ -57,8 +57,9 @@ public struct RestoreScripts: Sendable {
     }
 
     /// Creates the new database like the live one (owner, encoding, collation, ctype,
-    /// database-level settings), restores the dump into it and prints its figures.
-    public func restoreBeside(_ id: String, owner: String, encoding: String, collate: String, ctype: String) -> RemoteCommand {
+    /// database-level settings), restores the dump into it and prints its figures. With `roles`,
+    /// first creates the roles of `ID.roles.sql` that the server lacks (`createMissingRoles`).
+    public func restoreBeside(_ id: String, owner: String, encoding: String, collate: String, ctype: String, roles: Bool = false) -> RemoteCommand {
         let settings = """
             DO $$ DECLARE s text; BEGIN
               FOR s IN SELECT unnest(d.setconfig) FROM pg_db_role_setting d JOIN pg_database b ON b.oid = d.setdatabase
@@ -69,11 +70,92 @@ public struct RestoreScripts: Sendable {
             """
         return RemoteCommand("""
             cd \(backup.directory.script) || exit 70
+            \(roles ? createMissingRoles(id) : "")
             docker exec \(backup.container) createdb -U \(backup.user) -O \(owner) -E \(encoding) --lc-collate=\(collate) --lc-ctype=\(ctype) -T template0 \(newName) 2>&1 || exit 91
             \(psql(settings)) 2>&1 || exit 92
             docker exec -i -e PGAPPNAME=\(applicationName) \(backup.container) pg_restore --exit-on-error -U \(backup.user) -d \(newName) <\(id + ".dump") 2>&1 || { echo "pg_restore failed" >&2; exit 92; }
             \(figures(of: newName))
             """, timeout: .seconds(6 * 3600), effect: .changes("creates the database \(newName) and restores \(id).dump into it"))
+    }
+
+    /// The throwaway server that reads a roles file: from the db container's own image, no
+    /// network, no volume, removed on every way out.
+    var rolesServer: String { "botops-roles-" + stamp }
+
+    /// Creates the roles of `ID.roles.sql` (in backup.dir, the shell's directory) missing on the
+    /// server, so a dump whose objects belong or are granted to them restores onto a recreated
+    /// cluster; prints `role_created NAME` for each. The file is never read by the live server nor
+    /// parsed by botops: a throwaway server from the db image runs it (its own bootstrap role
+    /// differs from every role of the file), and its catalog's roles go to the live server as data
+    /// (COPY, one JSON row each), where SQL built with format('%I'/%L') creates those whose name is
+    /// not taken, with their attributes, password hash and memberships, in one transaction. A role
+    /// that exists is never altered, dropped or given another password: the server's roles win.
+    /// psql is terse there, so no error prints a statement holding a password hash. Exit 93.
+    /// FIXME: a created role's own settings (ALTER ROLE … SET) are not carried over.
+    func createMissingRoles(_ id: String) -> ShellScript {
+        let bootstrap = BackupScripts.verifyUser
+        let start: ShellScript = """
+            initdb --no-sync -D /tmp/pgdata -U \(bootstrap) -A trust >/dev/null && exec postgres -D /tmp/pgdata -c listen_addresses= -k /tmp -c fsync=off
+            """
+        let export = """
+            COPY (SELECT json_build_object('name', a.rolname, 'super', a.rolsuper, 'inherit', a.rolinherit, 'createrole', a.rolcreaterole,
+                    'createdb', a.rolcreatedb, 'login', a.rolcanlogin, 'replication', a.rolreplication, 'bypassrls', a.rolbypassrls,
+                    'connlimit', a.rolconnlimit, 'password', a.rolpassword, 'valid_until', a.rolvaliduntil,
+                    'member_of', coalesce((SELECT json_agg(json_build_object('role', r.rolname, 'admin', m.admin_option))
+                                             FROM pg_auth_members m JOIN pg_authid r ON r.oid = m.roleid WHERE m.member = a.oid), '[]'))
+                    FROM pg_authid a WHERE a.oid <> 10 AND a.rolname !~ '^pg_' ORDER BY a.rolname) TO STDOUT
+            """
+        // The file on stdin; its errors (a role it creates twice, say) are the throwaway's own.
+        let load: ShellScript = """
+            i=0; until pg_isready -q -d postgres -U \(bootstrap); do i=$((i + 1)); [ $i -le 1200 ] || exit 81; sleep 0.05; done
+            psql -X -q -U \(bootstrap) -d postgres >/dev/null 2>&1
+            psql -X -q -v ON_ERROR_STOP=1 -U \(bootstrap) -d postgres -c \(export)
+            """
+        let receive = """
+            BEGIN;
+            CREATE TEMP TABLE botops_roles (spec json) ON COMMIT DROP;
+            COPY botops_roles FROM STDIN;
+            """
+        let flag = { (key: String, yes: String) in "CASE WHEN (r.spec->>'\(key)')::boolean THEN '\(yes)' ELSE 'NO\(yes)' END" }
+        let create = """
+            \\.
+            CREATE TEMP TABLE botops_new_roles ON COMMIT DROP AS
+              SELECT spec->>'name' AS name, spec FROM botops_roles WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = spec->>'name');
+            DO $$ DECLARE r record; m json; BEGIN
+              FOR r IN SELECT name, spec FROM botops_new_roles ORDER BY name LOOP
+                EXECUTE format('CREATE ROLE %I WITH %s %s %s %s %s %s %s CONNECTION LIMIT %s PASSWORD %L', r.name,
+                  \(flag("super", "SUPERUSER")), \(flag("inherit", "INHERIT")), \(flag("createrole", "CREATEROLE")), \(flag("createdb", "CREATEDB")),
+                  \(flag("login", "LOGIN")), \(flag("replication", "REPLICATION")), \(flag("bypassrls", "BYPASSRLS")),
+                  (r.spec->>'connlimit')::integer, r.spec->>'password')
+                  || CASE WHEN r.spec->>'valid_until' IS NULL THEN '' ELSE format(' VALID UNTIL %L', r.spec->>'valid_until') END;
+              END LOOP;
+              -- Memberships of the roles created only: an existing role's are never changed.
+              FOR r IN SELECT name, spec FROM botops_new_roles ORDER BY name LOOP
+                FOR m IN SELECT json_array_elements(r.spec->'member_of') LOOP
+                  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = m->>'role') THEN
+                    EXECUTE format('GRANT %I TO %I', m->>'role', r.name) || CASE WHEN (m->>'admin')::boolean THEN ' WITH ADMIN OPTION' ELSE '' END;
+                  END IF;
+                END LOOP;
+              END LOOP;
+            END $$;
+            SELECT 'role_created ' || name FROM botops_new_roles ORDER BY name;
+            COMMIT;
+            """
+        return """
+            roles_server=\(rolesServer) roles_dir=$(mktemp -d) || exit 70
+            trap 'docker rm -f "$roles_server" >/dev/null 2>&1; rm -rf "$roles_dir"' EXIT
+            trap 'exit 130' INT TERM HUP
+            image=$(docker inspect --format '{{.Image}}' \(backup.container)) || { echo "cannot read the image of the $(printf %s \(backup.container)) container" >&2; exit 93; }
+            docker run -d --rm --name "$roles_server" --network none --memory 512m --user postgres -e PGHOST=/tmp --entrypoint /bin/sh "$image" -c \(start.text) >/dev/null \\
+              || { echo "cannot start a throwaway server from image $image to read $(printf %s \(BackupRoles.fileName(id)))" >&2; exit 93; }
+            docker exec -i "$roles_server" sh -c \(load.text) <\(BackupRoles.fileName(id)) >"$roles_dir/roles" 2>"$roles_dir/err" \\
+              || { echo "a throwaway server could not read $(printf %s \(BackupRoles.fileName(id))): $(tail -n 3 "$roles_dir/err")" >&2; exit 93; }
+            { printf '%s\\n' \(receive); cat "$roles_dir/roles"; printf '%s\\n' \(create); } \\
+              | docker exec -i \(backup.container) psql -X -q -A -t -v ON_ERROR_STOP=1 -v VERBOSITY=terse -v SHOW_CONTEXT=never -U \(backup.user) -d postgres 2>&1 \\
+              || { echo "creating the missing roles failed (none was created)" >&2; exit 93; }
+            docker rm -f "$roles_server" >/dev/null 2>&1; rm -rf "$roles_dir"
+            trap - EXIT INT TERM HUP
+            """
     }
 
     /// Every table's figures in `database`, as a backup records them.
