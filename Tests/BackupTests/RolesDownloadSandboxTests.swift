@@ -5,8 +5,8 @@ import SandboxSupport
 import Testing
 
 /// `--download` checks the roles file against the record's sha256: one altered on the host
-/// after the backup wrote it (here by a `sha256sum` first on PATH that appends a line to it just
-/// before the download reads it) is refused before anything is downloaded, exit 1.
+/// after the backup wrote it (here by a `sha256sum` first on PATH that changes its first byte, at
+/// the same size, just before the download reads it) is refused before anything is downloaded, exit 1.
 extension BackupSandboxTests {
     @Test func aRolesFileAlteredOnTheHostIsNotDownloaded() async throws {
         try await BackupSandbox.scene { scene in
@@ -17,7 +17,7 @@ extension BackupSandboxTests {
             try await BackupSandbox.sh("""
                 cat >\(shellQuote(bin + "/sha256sum")) <<'FAKE'
                 #!/bin/sh
-                case "$1 $2" in "-- "*.roles.sql) printf -- '-- altered\\n' >>"$2";; esac
+                case "$1 $2" in "-- "*.roles.sql) printf X | dd of="$2" bs=1 conv=notrunc 2>/dev/null;; esac
                 exec \(shellQuote(real)) "$@"
                 FAKE
                 chmod 755 \(shellQuote(bin + "/sha256sum"))
