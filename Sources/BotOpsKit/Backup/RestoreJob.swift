@@ -111,7 +111,8 @@ public struct RestoreJob: Sendable {
         public var lines: [String] {
             let rows = record.tables.reduce(Int64(0)) { $0 + $1.rows }
             if liveMissing {
-                return [rolesLine,
+                return [
+                    rolesLine,
                     "restore \(record.id) (\(record.status.rawValue), \(record.tables.count) tables, \(rows) rows) into a new database \(scripts.newName)"
                         + " (owner \(facts["owner"] ?? "?"), encoding \(facts["encoding"] ?? "?"), collation \(facts["collate"] ?? "?"), ctype \(facts["ctype"] ?? "?"))",
                     "compare every table's figures with the record; drop it on any difference",

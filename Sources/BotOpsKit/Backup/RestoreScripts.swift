@@ -147,7 +147,7 @@ public struct RestoreScripts: Sendable {
             trap 'exit 130' INT TERM HUP
             image=$(docker inspect --format '{{.Image}}' \(backup.container)) || { echo "cannot read the image of the $(printf %s \(backup.container)) container" >&2; exit 93; }
             docker run -d --rm --name "$roles_server" --network none --memory 512m --user postgres -e PGHOST=/tmp --entrypoint /bin/sh "$image" -c \(start.text) >/dev/null \\
-              || { echo "cannot start a throwaway server from image $image to read $(printf %s \(BackupRoles.fileName(id)))" >&2; exit 93; }
+              || { echo "cannot start a throwaway server from image $image to read $(printf %s \(BackupRoles.fileName(id))) (to restore without creating its roles, move it out of backup.dir)" >&2; exit 93; }
             docker exec -i "$roles_server" sh -c \(load.text) <\(BackupRoles.fileName(id)) >"$roles_dir/roles" 2>"$roles_dir/err" \\
               || { echo "a throwaway server could not read $(printf %s \(BackupRoles.fileName(id))): $(tail -n 3 "$roles_dir/err")" >&2; exit 93; }
             { printf '%s\\n' \(receive); cat "$roles_dir/roles"; printf '%s\\n' \(create); } \\
