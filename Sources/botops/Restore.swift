@@ -78,7 +78,7 @@ struct RestoreCommand: HostCommand {
         if let tables { return try await restoreTables(try tableNames(tables), from: entry, session: session) }
         guard test else { return try await full(entry, session: session) }
         let job = BackupJob(config: session.config, runner: host)
-        try await BackupRoles.requirePresent(entry.record, scripts: job.scripts, runner: host)
+        try await BackupRoles.requirePresent(entry.record, scripts: job.scripts, runner: host) { FileHandle.standardError.write(Data("botops: warning: \($0)\n".utf8)) }
         // The dump's sha256 is checked on the host while the throwaway server starts.
         let (outcome, onLive) = try await job.verify(id, sha256: entry.record.sha256, against: BackupFigures(tables: entry.record.tables, sequences: entry.record.sequences)) { line in
             FileHandle.standardError.write(Data("botops: \(line)\n".utf8))

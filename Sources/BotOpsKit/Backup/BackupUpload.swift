@@ -149,6 +149,11 @@ public enum BackupRoles {
         return .intact
     }
 
+    /// What a restore says of a roles file whose record holds no sha256 of it.
+    static func uncheckedNote(_ file: String) -> String {
+        "the record holds no sha256 of \(file) (a backup from before botops recorded one): it is used unchecked"
+    }
+
     /// Why a roles file whose sha256 is not the record's is refused, and what to do.
     static func mismatch(_ file: String, found: String, recorded: String, where place: String) -> String {
         "\(file) \(place) was altered or damaged since the backup: its sha256 is \(found), the record's \(recorded). "
@@ -159,9 +164,12 @@ public enum BackupRoles {
     /// Refuses (exit 2) a `restore --test` of a backup whose roles are not in backup.dir (one
     /// uploaded without them), before any server starts: the dump's owner and grants name roles
     /// that only this file creates there; and (exit 1) one whose sha256 is not the record's.
-    public static func requirePresent(_ record: BackupRecord, scripts: BackupScripts, runner: any CommandRunner) async throws {
+    /// `warn` hears that the file is used unchecked (an older record without its sha256).
+    public static func requirePresent(_ record: BackupRecord, scripts: BackupScripts, runner: any CommandRunner, warn: (String) -> Void) async throws {
         let id = record.id, name = fileName(id)
-        guard try await check(record, scripts: scripts, runner: runner) == .absent else { return }
+        let presence = try await check(record, scripts: scripts, runner: runner)
+        if presence == .unchecked { warn(uncheckedNote(name)) }
+        guard presence == .absent else { return }
         throw BackupUploadError(description: "no \(name) in backup.dir (\(scripts.directory.path)): restore --test creates the roles the dump's objects belong to "
                                     + "from it first. Put \(name) (written beside \(id).dump by `backup --download`) beside the local dump and run "
                                     + "restore PATH/\(id).dump --test again; a full restore does not need it", exitCode: .usage)

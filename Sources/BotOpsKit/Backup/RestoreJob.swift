@@ -104,7 +104,7 @@ public struct RestoreJob: Sendable {
                 return "no \(file) in backup.dir: no role is created (the roles the dump's objects belong or are granted to must exist on the server)"
             case .intact, .unchecked:
                 return "create the roles of \(file) missing on the server (read in a throwaway server; a role that exists is never altered)"
-                    + (roles == .unchecked ? "; its sha256 is not in the record (a backup from before botops recorded it): unchecked" : "; its sha256 equals the record's")
+                    + (roles == .unchecked ? "; " + BackupRoles.uncheckedNote(file) : "; its sha256 equals the record's")
             }
         }
 
