@@ -77,3 +77,48 @@ extension BackupSandboxTests {
         }
     }
 }
+
+/// A roles file is not trusted with the server: a record that names no sha256 of it (or one
+/// rewritten with it) lets any file through, so what the file says is data, never SQL, and no
+/// role it creates gets what would make it the server's master.
+extension BackupSandboxTests {
+    @Test func aTamperedRolesFileRunsNoSqlOnTheServerAndGrantsNoSuperuserPower() async throws {
+        try await BackupSandbox.scene { scene in
+            let local = scene.directory + "/operator copy"
+            let taken = try await scene.botops(["backup", "--no-verify", "--format", "json", "--download", local])
+            let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+            let dump = local + "/" + record.id + ".dump", roles = local + "/" + record.id + ".roles.sql"
+            // The file, as a tampered one would: a superuser, a member of the server's own
+            // superuser and of pg_execute_server_program (a shell on the server), and a psql
+            // shell escape writing end-of-data and SQL into what the throwaway server sends back
+            // (the pipes of its own shell, whichever fd holds them).
+            let tampered = #"""
+                CREATE ROLE tampered_super SUPERUSER CREATEROLE REPLICATION BYPASSRLS LOGIN PASSWORD 'known';
+                CREATE ROLE tampered_member LOGIN PASSWORD 'known';
+                GRANT pg_execute_server_program TO tampered_member;
+                GRANT bot_user TO tampered_member;
+                \! for f in /proc/[0-9]*/fd/1 /proc/[0-9]*/fd/10; do case $(readlink $f) in pipe:*) printf '\\.\nCOMMIT;\nCREATE ROLE botops_injected SUPERUSER;\n' >$f;; esac; done 2>/dev/null
+
+                """#
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: roles))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(tampered.utf8))
+            try handle.close()
+            // A record that holds no sha256 of the file (older, or rewritten by whoever altered it).
+            try await BackupSandbox.sh("sed -i 's/,\"roles_sha256\":\"[0-9a-f]*\"//' " + shellQuote(local + "/" + record.id + ".json"))
+
+            try await RecreatedCluster.with(scene) { cluster in
+                let restored = try await scene.botops(["restore", dump, "--yes"], config: try cluster.config("tampered"))
+                #expect(try await cluster.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'botops_injected'") == "0", "no SQL of the file ran on the server")
+                #expect(restored.termination == .exited(0), "\(restored.stderrText)")
+                #expect(try await cluster.psql("SELECT rolsuper || ' ' || rolcreaterole || ' ' || rolreplication || ' ' || rolbypassrls || ' ' || rolcanlogin "
+                                               + "FROM pg_roles WHERE rolname = 'tampered_super'") == "false false false false true")
+                #expect(try await cluster.psql("SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = 'tampered_member'") == "0",
+                        "no membership in a superuser or a pg_ role")
+                #expect(restored.stdoutText.contains("tampered_super (SUPERUSER, CREATEROLE, REPLICATION, BYPASSRLS)"), "\(restored.stdoutText)")
+                #expect(restored.stdoutText.contains("tampered_member (member of bot_user, pg_execute_server_program)"), "\(restored.stdoutText)")
+                _ = try? await cluster.psql("DROP ROLE IF EXISTS botops_injected")
+            }
+        }
+    }
+}

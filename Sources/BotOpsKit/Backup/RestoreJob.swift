@@ -218,8 +218,13 @@ public struct RestoreJob: Sendable {
                                                               collate: plan.facts["collate"] ?? "C", ctype: plan.facts["ctype"] ?? "C", roles: plan.roles != .absent))
         }()
         // Names only: what a role's row held (its password hash) is never printed.
-        let created = restored.stdout.split(separator: "\n").filter { $0.hasPrefix("role_created ") }.map { terminalSafe(String($0.dropFirst(13))) }
+        let lines = restored.stdout.split(separator: "\n")
+        let created = lines.filter { $0.hasPrefix("role_created ") }.map { terminalSafe(String($0.dropFirst(13))) }
+        let withheld = lines.filter { $0.hasPrefix("role_withheld ") }.map { terminalSafe(String($0.dropFirst(14))) }
+            .map { $0.replacing(": ", with: " (", maxReplacements: 1) + ")" }
         let rolesNote = created.isEmpty ? nil : "created the roles missing on the server: " + created.joined(separator: ", ")
+            + (withheld.isEmpty ? "" : "; withheld from them, as a backup's file may not grant it: " + withheld.joined(separator: "; ")
+                + " (grant it by hand if it is wanted)")
         if let signal = interruption.signal {
             try await undo(signal, during: current.interrupted ?? .restore, running: [], reopen: false)
         }

@@ -91,6 +91,12 @@ public struct RestoreScripts: Sendable {
     /// not taken, with their attributes, password hash and memberships, in one transaction. A role
     /// that exists is never altered, dropped or given another password: the server's roles win.
     /// psql is terse there, so no error prints a statement holding a password hash. Exit 93.
+    /// The file is not trusted with the server (a record without its sha256, or one rewritten with
+    /// it, lets any file through): what the throwaway sends back reaches the live psql only as
+    /// lines of COPY data (the file's SQL runs as that server's superuser and can write into its
+    /// pipes, so a line that is not a JSON object, `\.` first of all, is dropped), and no created
+    /// role gets SUPERUSER, CREATEROLE, REPLICATION or BYPASSRLS, nor membership in a `pg_` role or
+    /// a role that has one of those: each withheld is printed as `role_withheld NAME: WHAT`.
     /// FIXME: a created role's own settings (ALTER ROLE … SET) are not carried over.
     func createMissingRoles(_ id: String) -> ShellScript {
         let bootstrap = BackupScripts.verifyUser
@@ -117,28 +123,39 @@ public struct RestoreScripts: Sendable {
             COPY botops_roles FROM STDIN;
             """
         let flag = { (key: String, yes: String) in "CASE WHEN (r.spec->>'\(key)')::boolean THEN '\(yes)' ELSE 'NO\(yes)' END" }
+        let withheld = { (key: String, name: String) in "CASE WHEN (spec->>'\(key)')::boolean THEN '\(name)' END" }
         let create = """
             \\.
             CREATE TEMP TABLE botops_new_roles ON COMMIT DROP AS
               SELECT spec->>'name' AS name, spec FROM botops_roles WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = spec->>'name');
+            -- A role whose membership is the server's master: a pg_ role (pg_execute_server_program
+            -- runs programs on it), or one that is or can make a superuser, replicate or bypass RLS.
+            CREATE FUNCTION pg_temp.botops_powerful(role_name text) RETURNS boolean LANGUAGE sql STABLE AS
+              $f$ SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name
+                    AND (rolname ~ '^pg_' OR rolsuper OR rolcreaterole OR rolreplication OR rolbypassrls)) $f$;
             DO $$ DECLARE r record; m json; BEGIN
               FOR r IN SELECT name, spec FROM botops_new_roles ORDER BY name LOOP
-                EXECUTE format('CREATE ROLE %I WITH %s %s %s %s %s %s %s CONNECTION LIMIT %s PASSWORD %L', r.name,
-                  \(flag("super", "SUPERUSER")), \(flag("inherit", "INHERIT")), \(flag("createrole", "CREATEROLE")), \(flag("createdb", "CREATEDB")),
-                  \(flag("login", "LOGIN")), \(flag("replication", "REPLICATION")), \(flag("bypassrls", "BYPASSRLS")),
+                EXECUTE format('CREATE ROLE %I WITH NOSUPERUSER %s NOCREATEROLE %s %s NOREPLICATION NOBYPASSRLS CONNECTION LIMIT %s PASSWORD %L', r.name,
+                  \(flag("inherit", "INHERIT")), \(flag("createdb", "CREATEDB")), \(flag("login", "LOGIN")),
                   (r.spec->>'connlimit')::integer, r.spec->>'password')
                   || CASE WHEN r.spec->>'valid_until' IS NULL THEN '' ELSE format(' VALID UNTIL %L', r.spec->>'valid_until') END;
               END LOOP;
               -- Memberships of the roles created only: an existing role's are never changed.
               FOR r IN SELECT name, spec FROM botops_new_roles ORDER BY name LOOP
                 FOR m IN SELECT json_array_elements(r.spec->'member_of') LOOP
-                  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = m->>'role') THEN
+                  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = m->>'role') AND NOT pg_temp.botops_powerful(m->>'role') THEN
                     EXECUTE format('GRANT %I TO %I', m->>'role', r.name) || CASE WHEN (m->>'admin')::boolean THEN ' WITH ADMIN OPTION' ELSE '' END;
                   END IF;
                 END LOOP;
               END LOOP;
             END $$;
             SELECT 'role_created ' || name FROM botops_new_roles ORDER BY name;
+            SELECT 'role_withheld ' || name || ': ' || withheld FROM (
+              SELECT name, concat_ws(', ', \(withheld("super", "SUPERUSER")), \(withheld("createrole", "CREATEROLE")),
+                       \(withheld("replication", "REPLICATION")), \(withheld("bypassrls", "BYPASSRLS")),
+                       (SELECT 'member of ' || string_agg(m->>'role', ', ' ORDER BY m->>'role') FROM json_array_elements(spec->'member_of') m
+                         WHERE pg_temp.botops_powerful(m->>'role'))) AS withheld
+                FROM botops_new_roles) w WHERE withheld <> '' ORDER BY name;
             COMMIT;
             """
         return """
@@ -150,7 +167,7 @@ public struct RestoreScripts: Sendable {
               || { echo "cannot start a throwaway server from image $image to read $(printf %s \(BackupRoles.fileName(id))) (to restore without creating its roles, move it out of backup.dir)" >&2; exit 93; }
             docker exec -i "$roles_server" sh -c \(load.text) <\(BackupRoles.fileName(id)) >"$roles_dir/roles" 2>"$roles_dir/err" \\
               || { echo "a throwaway server could not read $(printf %s \(BackupRoles.fileName(id))): $(tail -n 3 "$roles_dir/err")" >&2; exit 93; }
-            { printf '%s\\n' \(receive); cat "$roles_dir/roles"; printf '%s\\n' \(create); } \\
+            { printf '%s\\n' \(receive); grep '^{' "$roles_dir/roles"; printf '%s\\n' \(create); } \\
               | docker exec -i \(backup.container) psql -X -q -A -t -v ON_ERROR_STOP=1 -v VERBOSITY=terse -v SHOW_CONTEXT=never -U \(backup.user) -d postgres 2>&1 \\
               || { echo "creating the missing roles failed (none was created)" >&2; exit 93; }
             docker rm -f "$roles_server" >/dev/null 2>&1; rm -rf "$roles_dir"
