@@ -91,7 +91,12 @@ struct RecreatedCluster {
         let cluster = RecreatedCluster(name: name, scene: scene)
         var failure: Error?
         do {
-            try await waitUntil { (try? await cluster.psql("SELECT 1 FROM pg_database WHERE datname = 'bot_trader_db'")) == "1" }
+            // Over TCP: the entrypoint's first server (socket only) creates the database and stops;
+            // only the server it then starts listens on 127.0.0.1.
+            try await waitUntil {
+                (try? await BackupSandbox.sh(shellCommand(["docker", "exec", "-e", "PGPASSWORD=throwaway", name, "psql", "-X", "-At", "-h", "127.0.0.1", "-U", "bot_user",
+                                                           "-d", "postgres", "-c", "SELECT 1 FROM pg_database WHERE datname = 'bot_trader_db'"]))) == "1"
+            }
             try await body(cluster)
         } catch {
             failure = error
