@@ -107,8 +107,13 @@ extension BackupSandboxTests {
             // A record that holds no sha256 of the file (older, or rewritten by whoever altered it).
             try await BackupSandbox.sh("sed -i 's/,\"roles_sha256\":\"[0-9a-f]*\"//' " + shellQuote(local + "/" + record.id + ".json"))
 
-            try await RecreatedCluster.with(scene) { cluster in
+            // A throwaway an earlier restore left (killed in this step): the next one removes it.
+            let leftover = "botops-roles-20200101t000000z"
+            _ = try await BackupSandbox.sh("docker run -d --name \(leftover) --network none --entrypoint sleep $(docker inspect -f '{{.Config.Image}}' db) 600")
+            var failure: Error?
+            do { try await RecreatedCluster.with(scene) { cluster in
                 let restored = try await scene.botops(["restore", dump, "--yes"], config: try cluster.config("tampered"))
+                #expect(try await BackupSandbox.sh("docker ps -aq --filter name=^\(leftover)$") == "", "the leftover throwaway is removed")
                 #expect(try await cluster.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'botops_injected'") == "0", "no SQL of the file ran on the server")
                 #expect(restored.termination == .exited(0), "\(restored.stderrText)")
                 #expect(try await cluster.psql("SELECT rolsuper || ' ' || rolcreaterole || ' ' || rolreplication || ' ' || rolbypassrls || ' ' || rolcanlogin "
@@ -118,7 +123,9 @@ extension BackupSandboxTests {
                 #expect(restored.stdoutText.contains("tampered_super (SUPERUSER, CREATEROLE, REPLICATION, BYPASSRLS)"), "\(restored.stdoutText)")
                 #expect(restored.stdoutText.contains("tampered_member (member of bot_user, pg_execute_server_program)"), "\(restored.stdoutText)")
                 _ = try? await cluster.psql("DROP ROLE IF EXISTS botops_injected")
-            }
+            } } catch { failure = error }
+            _ = try? await BackupSandbox.sh("docker rm -f \(leftover) >/dev/null 2>&1")
+            if let failure { throw failure }
         }
     }
 }

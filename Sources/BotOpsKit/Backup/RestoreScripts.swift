@@ -159,6 +159,9 @@ public struct RestoreScripts: Sendable {
             COMMIT;
             """
         return """
+            # A throwaway left by an earlier restore killed or cut off in this step (SIGKILL runs no
+            # EXIT trap): only a full restore starts one, under the deploy lock, so any there is a leftover.
+            docker ps -aq --filter name=^botops-roles- | xargs -r docker rm -f >/dev/null 2>&1
             roles_server=\(rolesServer) roles_dir=$(mktemp -d) || exit 70
             trap 'docker rm -f "$roles_server" >/dev/null 2>&1; rm -rf "$roles_dir"' EXIT
             trap 'exit 130' INT TERM HUP
