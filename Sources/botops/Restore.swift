@@ -15,7 +15,7 @@ struct RestoreCommand: HostCommand {
             altered), then the dump goes into a new database beside the live one, its figures are compared with the \
             record, the services are stopped, the live database is renamed NAME_replaced_TIME and the new one \
             takes its name in one transaction, then the services are started and the nine checks run. Ctrl-C \
-            stops at the next safe point: before the rename nothing live stays changed; after it the services are \
+            stops at the next safe point: before the rename nothing live stays changed but the roles created (named); after it the services are \
             started and the message says what to run. --tables restores only the named \
             tables into the live database, each with its keys, indexes, constraints, foreign keys, triggers, \
             sequences and grants, in one transaction that commits only when their figures equal the record; a \

@@ -129,3 +129,47 @@ extension BackupSandboxTests {
         }
     }
 }
+
+extension BackupSandboxTests {
+    /// Ctrl-C while the roles are created: that step runs to its end (only pg_restore's session is
+    /// ended), so the message says which roles were created and stay, not "nothing live changed".
+    @Test func aRestoreInterruptedAfterCreatingRolesSaysTheyStay() async throws {
+        try await BackupSandbox.scene { scene in
+            let local = scene.directory + "/operator copy"
+            _ = try await BackupSandbox.psql("CREATE ROLE ledger_keeper NOLOGIN; CREATE TABLE ledger_kept (id int); ALTER TABLE ledger_kept OWNER TO ledger_keeper")
+            let taken: CommandResult
+            do {
+                taken = try await scene.botops(["backup", "--no-verify", "--format", "json", "--download", local])
+            } catch {
+                _ = try? await BackupSandbox.psql("DROP TABLE IF EXISTS ledger_kept; DROP ROLE IF EXISTS ledger_keeper")
+                throw error
+            }
+            _ = try await BackupSandbox.psql("DROP TABLE ledger_kept; DROP ROLE ledger_keeper")
+            let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+
+            try await RecreatedCluster.with(scene) { cluster in
+                let configPath = try cluster.config("interrupted")
+                // Uploaded into this cluster's backup.dir (the plan only).
+                _ = try await scene.botops(["restore", local + "/" + record.id + ".dump", "--dry-run"], config: configPath)
+                let config = try BotOpsConfig.load(path: configPath)
+                let host = try await SSHConnection.connect(to: try scene.sandbox.target())
+                var message = ""
+                try await host.closing {
+                    let entry = try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == record.id })
+                    let job = RestoreJob(config: config, runner: host)
+                    let plan = try await job.plan(entry)
+                    let interruption = Interruption()
+                    let error = await #expect(throws: RestoreError.self) {
+                        _ = try await job.run(plan, interruption: interruption) { step, _ in
+                            if step == .restore { interruption.request(SIGINT) }
+                        }
+                    }
+                    message = error.map(String.init(describing:)) ?? ""
+                }
+                #expect(try await cluster.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'ledger_keeper'") == "1")
+                #expect(message.contains("created the roles missing on the server: ledger_keeper") && message.contains("(they stay)"), "\(message)")
+                #expect(!message.contains("nothing live changed"), "\(message)")
+            }
+        }
+    }
+}

@@ -226,7 +226,8 @@ public struct RestoreJob: Sendable {
             + (withheld.isEmpty ? "" : "; withheld from them, as a backup's file may not grant it: " + withheld.joined(separator: "; ")
                 + " (grant it by hand if it is wanted)")
         if let signal = interruption.signal {
-            try await undo(signal, during: current.interrupted ?? .restore, running: [], reopen: false)
+            // The roles step runs to its end after a signal (only pg_restore's session is ended).
+            try await undo(signal, during: current.interrupted ?? .restore, running: [], reopen: false, rolesCreated: rolesNote)
         }
         let problems = restored.succeeded
             ? BackupFigures.differences(recorded: BackupFigures(tables: record.tables, sequences: record.sequences), restored: BackupFigures(parsing: restored.stdout))
@@ -342,7 +343,7 @@ public struct RestoreJob: Sendable {
 
     /// An interruption before the swap: puts back what this run changed (connections to the live
     /// database, the services it stopped) and drops the new database, then throws.
-    private func undo(_ signal: Int32, during step: Step, running: [String], reopen: Bool) async throws -> Never {
+    private func undo(_ signal: Int32, during step: Step, running: [String], reopen: Bool, rolesCreated: String? = nil) async throws -> Never {
         var left: [String] = []
         if reopen {
             let opened = try? await runner.run(scripts.reopenLive())
@@ -357,7 +358,9 @@ public struct RestoreJob: Sendable {
         if dropped?.succeeded != true { left.append(scripts.dropNewCommand) }
         let done = (reopen ? "\(scripts.live) takes connections again, " : "") + (running.isEmpty ? "" : "the services it stopped were started again, ") + "\(scripts.newName) was dropped"
         throw RestoreError.interrupted(signal: signal, step: step.rawValue,
-                                       state: left.isEmpty ? "nothing live changed: \(scripts.live) is as it was, \(done)" : "\(scripts.live) was not swapped, but not everything was put back",
+                                       state: (left.isEmpty ? (rolesCreated == nil ? "nothing live changed: " : "") + "\(scripts.live) is as it was, \(done)"
+                                                              : "\(scripts.live) was not swapped, but not everything was put back")
+                                           + (rolesCreated.map { "; \($0) (they stay)" } ?? ""),
                                        advice: left.isEmpty ? ["botops verify"] : left + ["botops verify"])
     }
 
