@@ -173,3 +173,43 @@ extension BackupSandboxTests {
         }
     }
 }
+
+extension BackupSandboxTests {
+    /// The roles file checked by the plan and changed before the restore reads it: the step reads
+    /// a copy checked again, so the changed file creates no role.
+    @Test func aRolesFileChangedAfterThePlanCreatesNoRole() async throws {
+        try await BackupSandbox.scene { scene in
+            let local = scene.directory + "/operator copy"
+            _ = try await BackupSandbox.psql("CREATE ROLE ledger_checked NOLOGIN")
+            let taken: CommandResult
+            do {
+                taken = try await scene.botops(["backup", "--no-verify", "--format", "json", "--download", local])
+            } catch {
+                _ = try? await BackupSandbox.psql("DROP ROLE IF EXISTS ledger_checked")
+                throw error
+            }
+            _ = try await BackupSandbox.psql("DROP ROLE ledger_checked")
+            let record = try #require(BackupRecord.parse(taken.stdoutText), "\(taken.stderrText)")
+
+            try await RecreatedCluster.with(scene) { cluster in
+                let configPath = try cluster.config("changed")
+                _ = try await scene.botops(["restore", local + "/" + record.id + ".dump", "--dry-run"], config: configPath)
+                let config = try BotOpsConfig.load(path: configPath)
+                let host = try await SSHConnection.connect(to: try scene.sandbox.target())
+                var message = ""
+                try await host.closing {
+                    let entry = try #require(try await BackupCatalog(config: config, runner: host).entries().first { $0.record.id == record.id })
+                    let job = RestoreJob(config: config, runner: host)
+                    let plan = try await job.plan(entry)
+                    #expect(plan.roles == .intact)
+                    // Between the check and the use: one more role in the file.
+                    try await BackupSandbox.sh("printf 'CREATE ROLE slipped_in;\\n' >> " + shellQuote(scene.directory + "/changed/" + record.id + ".roles.sql"))
+                    let error = await #expect(throws: RestoreError.self) { _ = try await job.run(plan) { _, _ in } }
+                    message = error.map(String.init(describing:)) ?? ""
+                }
+                #expect(message.contains("changed since it was checked"), "\(message)")
+                #expect(try await cluster.psql("SELECT count(*) FROM pg_roles WHERE rolname IN ('slipped_in', 'ledger_checked')") == "0")
+            }
+        }
+    }
+}

@@ -215,7 +215,8 @@ public struct RestoreJob: Sendable {
         let restored = try await { () async throws -> RemoteCommandResult in
             defer { current.restoring = false }
             return try await runner.run(scripts.restoreBeside(record.id, owner: plan.facts["owner"] ?? config.database.user, encoding: plan.facts["encoding"] ?? "UTF8",
-                                                              collate: plan.facts["collate"] ?? "C", ctype: plan.facts["ctype"] ?? "C", roles: plan.roles != .absent))
+                                                              collate: plan.facts["collate"] ?? "C", ctype: plan.facts["ctype"] ?? "C", roles: plan.roles != .absent,
+                                                              rolesSha256: plan.roles == .intact ? record.rolesSha256 : nil))
         }()
         // Names only: what a role's row held (its password hash) is never printed.
         let lines = restored.stdout.split(separator: "\n")

@@ -58,8 +58,10 @@ public struct RestoreScripts: Sendable {
 
     /// Creates the new database like the live one (owner, encoding, collation, ctype,
     /// database-level settings), restores the dump into it and prints its figures. With `roles`,
-    /// first creates the roles of `ID.roles.sql` that the server lacks (`createMissingRoles`).
-    public func restoreBeside(_ id: String, owner: String, encoding: String, collate: String, ctype: String, roles: Bool = false) -> RemoteCommand {
+    /// first creates the roles of `ID.roles.sql` that the server lacks (`createMissingRoles`),
+    /// from a copy whose sha256 must still be `rolesSha256` (when the record has one).
+    public func restoreBeside(_ id: String, owner: String, encoding: String, collate: String, ctype: String, roles: Bool = false,
+                              rolesSha256: String? = nil) -> RemoteCommand {
         let settings = """
             DO $$ DECLARE s text; BEGIN
               FOR s IN SELECT unnest(d.setconfig) FROM pg_db_role_setting d JOIN pg_database b ON b.oid = d.setdatabase
@@ -70,7 +72,7 @@ public struct RestoreScripts: Sendable {
             """
         return RemoteCommand("""
             cd \(backup.directory.script) || exit 70
-            \(roles ? createMissingRoles(id) : "")
+            \(roles ? createMissingRoles(id, sha256: rolesSha256) : "")
             docker exec \(backup.container) createdb -U \(backup.user) -O \(owner) -E \(encoding) --lc-collate=\(collate) --lc-ctype=\(ctype) -T template0 \(newName) 2>&1 || exit 91
             \(psql(settings)) 2>&1 || exit 92
             docker exec -i -e PGAPPNAME=\(applicationName) \(backup.container) pg_restore --exit-on-error -U \(backup.user) -d \(newName) <\(id + ".dump") 2>&1 || { echo "pg_restore failed" >&2; exit 92; }
@@ -98,7 +100,7 @@ public struct RestoreScripts: Sendable {
     /// role gets SUPERUSER, CREATEROLE, REPLICATION or BYPASSRLS, nor membership in a `pg_` role or
     /// a role that has one of those: each withheld is printed as `role_withheld NAME: WHAT`.
     /// FIXME: a created role's own settings (ALTER ROLE … SET) are not carried over.
-    func createMissingRoles(_ id: String) -> ShellScript {
+    func createMissingRoles(_ id: String, sha256: String?) -> ShellScript {
         let bootstrap = BackupScripts.verifyUser
         let start: ShellScript = """
             initdb --no-sync -D /tmp/pgdata -U \(bootstrap) -A trust >/dev/null && exec postgres -D /tmp/pgdata -c listen_addresses= -k /tmp -c fsync=off
@@ -122,6 +124,10 @@ public struct RestoreScripts: Sendable {
             CREATE TEMP TABLE botops_roles (spec json) ON COMMIT DROP;
             COPY botops_roles FROM STDIN;
             """
+        let check: ShellScript = sha256.map { (expected: String) -> ShellScript in """
+            sum=$(sha256sum <"$roles_dir/file") && [ "${sum%% *}" = \(expected) ] \\
+              || { echo "$(printf %s \(BackupRoles.fileName(id))) changed since it was checked: its sha256 is no longer the record's (nothing was created)" >&2; exit 93; }
+            """ } ?? ""
         let flag = { (key: String, yes: String) in "CASE WHEN (r.spec->>'\(key)')::boolean THEN '\(yes)' ELSE 'NO\(yes)' END" }
         let withheld = { (key: String, name: String) in "CASE WHEN (spec->>'\(key)')::boolean THEN '\(name)' END" }
         let create = """
@@ -165,10 +171,13 @@ public struct RestoreScripts: Sendable {
             roles_server=\(rolesServer) roles_dir=$(mktemp -d) || exit 70
             trap 'docker rm -f "$roles_server" >/dev/null 2>&1; rm -rf "$roles_dir"' EXIT
             trap 'exit 130' INT TERM HUP
+            # The plan checked the file; what is read is a copy checked again, so a file changed since is not used.
+            cp -- \(BackupRoles.fileName(id)) "$roles_dir/file" || { echo "cannot read $(printf %s \(BackupRoles.fileName(id))) (nothing was created)" >&2; exit 93; }
+            \(check)
             image=$(docker inspect --format '{{.Image}}' \(backup.container)) || { echo "cannot read the image of the $(printf %s \(backup.container)) container" >&2; exit 93; }
             docker run -d --rm --name "$roles_server" --network none --memory 512m --user postgres -e PGHOST=/tmp --entrypoint /bin/sh "$image" -c \(start.text) >/dev/null \\
               || { echo "cannot start a throwaway server from image $image to read $(printf %s \(BackupRoles.fileName(id))) (to restore without creating its roles, move it out of backup.dir)" >&2; exit 93; }
-            docker exec -i "$roles_server" sh -c \(load.text) <\(BackupRoles.fileName(id)) >"$roles_dir/roles" 2>"$roles_dir/err" \\
+            docker exec -i "$roles_server" sh -c \(load.text) <"$roles_dir/file" >"$roles_dir/roles" 2>"$roles_dir/err" \\
               || { echo "a throwaway server could not read $(printf %s \(BackupRoles.fileName(id))): $(tail -n 3 "$roles_dir/err")" >&2; exit 93; }
             { printf '%s\\n' \(receive); grep '^{' "$roles_dir/roles"; printf '%s\\n' \(create); } \\
               | docker exec -i \(backup.container) psql -X -q -A -t -v ON_ERROR_STOP=1 -v VERBOSITY=terse -v SHOW_CONTEXT=never -U \(backup.user) -d postgres 2>&1 \\
