@@ -98,7 +98,7 @@ public struct RestoreScripts: Sendable {
     /// lines of COPY data (the file's SQL runs as that server's superuser and can write into its
     /// pipes, so a line that is not a JSON object, `\.` first of all, is dropped), and no created
     /// role gets SUPERUSER, CREATEROLE, REPLICATION or BYPASSRLS, nor membership in a `pg_` role or
-    /// a role that has one of those: each withheld is printed as `role_withheld NAME: WHAT`.
+    /// a role that has one of those or is a member of one: each withheld is printed as `role_withheld NAME: WHAT`.
     /// FIXME: a created role's own settings (ALTER ROLE … SET) are not carried over.
     func createMissingRoles(_ id: String, sha256: String?) -> ShellScript {
         let bootstrap = BackupScripts.verifyUser
@@ -135,10 +135,11 @@ public struct RestoreScripts: Sendable {
             CREATE TEMP TABLE botops_new_roles ON COMMIT DROP AS
               SELECT spec->>'name' AS name, spec FROM botops_roles WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = spec->>'name');
             -- A role whose membership is the server's master: a pg_ role (pg_execute_server_program
-            -- runs programs on it), or one that is or can make a superuser, replicate or bypass RLS.
+            -- runs programs on it), one that is or can make a superuser, replicate or bypass RLS, or
+            -- a member of one of those, however indirectly (SET ROLE goes through it).
             CREATE FUNCTION pg_temp.botops_powerful(role_name text) RETURNS boolean LANGUAGE sql STABLE AS
-              $f$ SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name
-                    AND (rolname ~ '^pg_' OR rolsuper OR rolcreaterole OR rolreplication OR rolbypassrls)) $f$;
+              $f$ SELECT EXISTS (SELECT 1 FROM pg_roles p WHERE (p.rolname ~ '^pg_' OR p.rolsuper OR p.rolcreaterole OR p.rolreplication OR p.rolbypassrls)
+                    AND EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = role_name AND pg_has_role(r.oid, p.oid, 'MEMBER'))) $f$;
             DO $$ DECLARE r record; m json; BEGIN
               FOR r IN SELECT name, spec FROM botops_new_roles ORDER BY name LOOP
                 EXECUTE format('CREATE ROLE %I WITH NOSUPERUSER %s NOCREATEROLE %s %s NOREPLICATION NOBYPASSRLS CONNECTION LIMIT %s PASSWORD %L', r.name,
