@@ -8,19 +8,20 @@ struct RestoreCommand: HostCommand {
         abstract: "Restore a backup beside the live database and swap it in, or prove it restores (--test).",
         discussion: """
             BACKUP is an id from `botops backups`, `latest` (the newest verified backup), or a dump on this machine \
-            with its record beside it, uploaded to backup.dir first (even with --dry-run). The dump's sha256 is \
-            checked against its record first. --test restores it with its roles into a throwaway server started \
+            with its record beside it, uploaded to backup.dir first (even with --dry-run). The dump's sha256, and its \
+            roles file's, are checked against its record first. --test restores it with its roles into a throwaway server started \
             from the database container's image and compares every table's figures with the record. Without \
-            --test, the dump goes into a new database beside the live one, its figures are compared with the \
+            --test, the roles of ID.roles.sql missing on the server are created (an existing role is never \
+            altered), then the dump goes into a new database beside the live one, its figures are compared with the \
             record, the services are stopped, the live database is renamed NAME_replaced_TIME and the new one \
             takes its name in one transaction, then the services are started and the nine checks run. Ctrl-C \
-            stops at the next safe point: before the rename nothing live stays changed; after it the services are \
+            stops at the next safe point: before the rename nothing live stays changed but the roles created (named); after it the services are \
             started and the message says what to run. --tables restores only the named \
             tables into the live database, each with its keys, indexes, constraints, foreign keys, triggers, \
             sequences and grants, in one transaction that commits only when their figures equal the record; a \
             table that still has rows is refused unless --replace, which renames it NAME_replaced_TIME first. \
             botops never prompts: without --yes it prints the plan and exits 4.
-            Exit codes: 0 restored and equal, 1 the dump is damaged or differs (live database unchanged), 2 no \
+            Exit codes: 0 restored and equal, 1 the dump or its roles file is damaged or differs (live database unchanged), 2 no \
             such backup or table (or, for --test, its roles file), 3 host unreachable, 4 refused (lock held, no --yes, no room), 5 swapped but the \
             services did not come back or a check that passed before fails (the message gives the commands to swap \
             back); 130/143 interrupted (the message says what the host is left with).
@@ -77,7 +78,7 @@ struct RestoreCommand: HostCommand {
         if let tables { return try await restoreTables(try tableNames(tables), from: entry, session: session) }
         guard test else { return try await full(entry, session: session) }
         let job = BackupJob(config: session.config, runner: host)
-        try await BackupRoles.requirePresent(entry.record.id, scripts: job.scripts, runner: host)
+        try await BackupRoles.requirePresent(entry.record, scripts: job.scripts, runner: host) { FileHandle.standardError.write(Data("botops: warning: \($0)\n".utf8)) }
         // The dump's sha256 is checked on the host while the throwaway server starts.
         let (outcome, onLive) = try await job.verify(id, sha256: entry.record.sha256, against: BackupFigures(tables: entry.record.tables, sequences: entry.record.sequences)) { line in
             FileHandle.standardError.write(Data("botops: \(line)\n".utf8))

@@ -24,28 +24,10 @@ extension BackupSandboxTests {
             try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
             try await BackupSandbox.sh("cp \(shellQuote(dump)) \(shellQuote(local + "/" + record.id + ".json")) \(shellQuote(bare))/")
 
-            let name = "botops-restoretest-" + UUID().uuidString.prefix(8).lowercased()
-            let image = try await BackupSandbox.sh("docker inspect -f '{{.Config.Image}}' db")
-            try await BackupSandbox.sh(shellCommand(["docker", "run", "-d", "--name", name, "--network", "none", "-v", name + ":/var/lib/postgresql/data",
-                                                     "-v", "/opt/bot/db:/docker-entrypoint:ro", "-e", "POSTGRES_USER=bot_user", "-e", "POSTGRES_DB=bot_trader_db",
-                                                     "-e", "POSTGRES_PASSWORD=throwaway", "-e", "PGPORT=55432", "--entrypoint", "/bin/bash", image,
-                                                     "/docker-entrypoint/entrypoint.sh"]) + " >/dev/null")
-            var failure: Error?
-            do {
-                func psql(_ sql: String) async throws -> String {
-                    try await BackupSandbox.sh(shellCommand(["docker", "exec", name, "psql", "-X", "-At", "-U", "bot_user", "-d", "postgres", "-c", sql]))
-                }
-                try await waitUntil { (try? await psql("SELECT 1 FROM pg_database WHERE datname = 'bot_trader_db'")) == "1" }
-                // botops pointed at the new container, with a checkout path no compose service runs from.
-                let sandbox = try String(contentsOfFile: scene.sandbox.configFile, encoding: .utf8).split(separator: "\n").filter {
-                    !$0.hasPrefix("database:") && !$0.hasPrefix("path:")
-                }.joined(separator: "\n")
-                func config(_ dir: String) throws -> String {
-                    let path = scene.directory + "/" + dir + ".yml"
-                    try (sandbox + "\npath: \(scene.directory)/app\ndatabase: {container: \(name), user: bot_user, name: bot_trader_db}\n"
-                         + "backup:\n  dir: \(scene.directory)/\(dir)\n  min_free_disk: 0\n").write(toFile: path, atomically: true, encoding: .utf8)
-                    return path
-                }
+            try await RecreatedCluster.with(scene) { cluster in
+                func psql(_ sql: String) async throws -> String { try await cluster.psql(sql) }
+                func config(_ dir: String) throws -> String { try cluster.config(dir) }
+                let name = cluster.name
 
                 // A copy damaged on the way is refused and leaves nothing named as the dump.
                 let damaged = scene.directory + "/damaged"
@@ -88,12 +70,55 @@ extension BackupSandboxTests {
                 #expect(again.stderrText.contains("uploaded without its roles"), "\(again.stderrText)")
                 #expect(again.stdoutText.contains("did not exist (an empty cluster)"), "\(again.stdoutText)")
                 #expect(try await psql("SELECT string_agg(datname, ' ' ORDER BY datname) FROM pg_database WHERE datname NOT LIKE 'template%'") == "bot_trader_db postgres")
-            } catch {
-                failure = error
             }
-            // Only this test's container and volume.
-            try await BackupSandbox.sh(shellCommand(["docker", "rm", "-f", "-v", name]) + " >/dev/null && " + shellCommand(["docker", "volume", "rm", name]) + " >/dev/null")
-            if let failure { throw failure }
         }
+    }
+}
+
+/// A recreated, empty cluster: a db container and volume of the test's own (same image and
+/// entrypoint as the sandbox's db, never the sandbox's), removed with its volume after `body`.
+struct RecreatedCluster {
+    let name: String
+    let scene: BackupSandbox
+
+    static func with(_ scene: BackupSandbox, _ body: (RecreatedCluster) async throws -> Void) async throws {
+        let name = "botops-restoretest-" + UUID().uuidString.prefix(8).lowercased()
+        let image = try await BackupSandbox.sh("docker inspect -f '{{.Config.Image}}' db")
+        try await BackupSandbox.sh(shellCommand(["docker", "run", "-d", "--name", name, "--network", "none", "-v", name + ":/var/lib/postgresql/data",
+                                                 "-v", "/opt/bot/db:/docker-entrypoint:ro", "-e", "POSTGRES_USER=bot_user", "-e", "POSTGRES_DB=bot_trader_db",
+                                                 "-e", "POSTGRES_PASSWORD=throwaway", "-e", "PGPORT=55432", "--entrypoint", "/bin/bash", image,
+                                                 "/docker-entrypoint/entrypoint.sh"]) + " >/dev/null")
+        let cluster = RecreatedCluster(name: name, scene: scene)
+        var failure: Error?
+        do {
+            // Over TCP: the entrypoint's first server (socket only) creates the database and stops;
+            // only the server it then starts listens on 127.0.0.1.
+            try await waitUntil {
+                (try? await BackupSandbox.sh(shellCommand(["docker", "exec", "-e", "PGPASSWORD=throwaway", name, "psql", "-X", "-At", "-h", "127.0.0.1", "-U", "bot_user",
+                                                           "-d", "postgres", "-c", "SELECT 1 FROM pg_database WHERE datname = 'bot_trader_db'"]))) == "1"
+            }
+            try await body(cluster)
+        } catch {
+            failure = error
+        }
+        // Only this test's container and volume.
+        try await BackupSandbox.sh(shellCommand(["docker", "rm", "-f", "-v", name]) + " >/dev/null && " + shellCommand(["docker", "volume", "rm", name]) + " >/dev/null")
+        if let failure { throw failure }
+    }
+
+    func psql(_ sql: String, database: String = "postgres") async throws -> String {
+        try await BackupSandbox.sh(shellCommand(["docker", "exec", name, "psql", "-X", "-At", "-U", "bot_user", "-d", database, "-c", sql]))
+    }
+
+    /// botops.yml pointed at this cluster's container, with a checkout path no compose service
+    /// runs from, and backup.dir `dir` in the test's directory.
+    func config(_ dir: String) throws -> String {
+        let sandbox = try String(contentsOfFile: scene.sandbox.configFile, encoding: .utf8).split(separator: "\n").filter {
+            !$0.hasPrefix("database:") && !$0.hasPrefix("path:")
+        }.joined(separator: "\n")
+        let path = scene.directory + "/" + dir + ".yml"
+        try (sandbox + "\npath: \(scene.directory)/app\ndatabase: {container: \(name), user: bot_user, name: bot_trader_db}\n"
+             + "backup:\n  dir: \(scene.directory)/\(dir)\n  min_free_disk: 0\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 }

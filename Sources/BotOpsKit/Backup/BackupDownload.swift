@@ -14,8 +14,9 @@ public struct BackupDownloadError: Error, CustomStringConvertible, ExitCodeProvi
 
 /// `backup --download DIR`: the dump, its roles and its record copied to this machine over the
 /// same connection, streamed (constant memory), each file written atomically and named only when
-/// its size and sha256 are the expected ones: the dump's are in the record; the roles' are read on
-/// the host first (the record holds none); the record's are those of the record botops wrote on
+/// its size and sha256 are the expected ones: the dump's are in the record; the roles' sha256 too
+/// (a file on the host that differs is refused; an older record without one: the host's is read
+/// first, unchecked); the record's are those of the record botops wrote on
 /// the host (this run holds the lock, so nothing else rewrites these files). The record goes last,
 /// so a record here means its dump and roles are whole.
 public struct BackupDownload: Sendable {
@@ -36,6 +37,11 @@ public struct BackupDownload: Sendable {
         }
         let roles = BackupRoles.fileName(record.id)
         let rolesFile = try await rolesOnHost(record.id)
+        if let recorded = record.rolesSha256 {
+            guard rolesFile.sha256 == recorded else {
+                throw BackupDownloadError(file: roles, detail: BackupRoles.mismatch(roles, found: rolesFile.sha256, recorded: recorded, where: "on the host"))
+            }
+        }
         let recordFile = Self.recordFile(record)
         var written: [String] = []
         // The roles hold the cluster's password hashes: mode 600, as on the host.

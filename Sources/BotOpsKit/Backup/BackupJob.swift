@@ -91,6 +91,7 @@ public struct BackupJob: Sendable {
             size: Int64(figures.facts["size"] ?? "") ?? 0, sha256: figures.facts["sha256"] ?? "", tocDigest: figures.facts["toc"] ?? "",
             status: .unverified, statusReason: verify ? "verification did not finish" : "taken with --no-verify",
             keep: keep, tables: figures.tables, sequences: figures.sequences)
+        record.rolesSha256 = figures.facts["roles_sha256"]
         try await write(record)
         guard verify else { return record }
 

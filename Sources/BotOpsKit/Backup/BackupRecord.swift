@@ -67,6 +67,9 @@ public struct BackupRecord: Codable, Sendable, Equatable {
     /// `ID.host-files.tar.gz` when `backup.host_files` archived logs/ and .env beside the dump
     /// (absent otherwise: an additive field).
     public var hostFiles: String?
+    /// The sha256 of `ID.roles.sql`, checked before a restore uses that file. nil in a record
+    /// written before botops recorded it (an additive field): unknown, so that file is unchecked.
+    public var rolesSha256: String?
     public var tables: [Table]
     public var sequences: [Sequence]
 
@@ -76,6 +79,7 @@ public struct BackupRecord: Codable, Sendable, Equatable {
         case tocDigest = "toc_digest"
         case statusReason = "status_reason"
         case hostFiles = "host_files"
+        case rolesSha256 = "roles_sha256"
     }
 
     public init(id: BackupID, database: String, serverVersion: String, size: Int64, sha256: String, tocDigest: String,
@@ -113,6 +117,8 @@ public struct BackupRecord: Codable, Sendable, Equatable {
         try container.encode(keep, forKey: .keep)
         try container.encode(pushed, forKey: .pushed)
         try container.encodeIfPresent(hostFiles, forKey: .hostFiles)
+        // Absent, not null, when unknown: an older record reads and writes back byte for byte.
+        try container.encodeIfPresent(rolesSha256, forKey: .rolesSha256)
         try container.encode(tables, forKey: .tables)
         try container.encode(sequences, forKey: .sequences)
     }

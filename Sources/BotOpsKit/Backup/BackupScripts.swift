@@ -115,13 +115,15 @@ public struct BackupScripts: Sendable {
             docker exec -i \(container) pg_restore --list <"$work/dump" >"$scratch/toc" 2>"$scratch/toc.err" \\
               || { echo "the dump is not a readable archive: $(tail -n 3 "$scratch/toc.err")" >&2; exit 75; }
             grep -v '^;' "$scratch/toc" >"$scratch/toc.body"
-            wait "$summing" && sum=$(cat "$scratch/sum") && toc=$(sha256sum "$scratch/toc.body") && size=$(stat -c %s "$work/dump") || exit 76
+            wait "$summing" && sum=$(cat "$scratch/sum") && toc=$(sha256sum "$scratch/toc.body") && size=$(stat -c %s "$work/dump") \\
+              && roles_sum=$(sha256sum "$work/roles") || exit 76
             chmod 640 "$work/dump" && chmod 600 "$work/roles" || exit 76
             sync "$work/dump" "$work/roles" || { echo "could not flush the dump to disk" >&2; exit 76; }
             mv "$work/roles" \(name + ".roles.sql") && mv "$work/dump" \(name + ".dump") && sync . || { echo "could not name the dump" >&2; exit 76; }
             echo "size $size"
             echo "sha256 ${sum%% *}"
             echo "toc ${toc%% *}"
+            echo "roles_sha256 ${roles_sum%% *}"
             cat "$scratch/figures"
             """, timeout: .seconds(6 * 3600), effect: .changes("writes \(name).dump in \(directory.path)"))
     }

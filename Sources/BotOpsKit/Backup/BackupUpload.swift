@@ -11,8 +11,8 @@ public struct BackupUploadError: Error, CustomStringConvertible, ExitCodeProvidi
 /// `restore PATH/ID.dump`: a backup on this machine (downloaded, or an off-host copy) with its
 /// record `ID.json` beside it, streamed to backup.dir over the same connection (constant memory)
 /// and named `ID.dump` there only when its size and sha256 on the host equal the record's. Its
-/// roles `ID.roles.sql`, when beside it, go first, named only when what arrived equals this
-/// machine's file (the record holds no sha256 of them).
+/// roles `ID.roles.sql`, when beside it, go first: refused when their sha256 is not the record's
+/// (a record without one leaves them unchecked), named only when what arrived equals this machine's file.
 public struct BackupUpload: Sendable {
     public let scripts: BackupScripts
     public let runner: any CommandRunner
@@ -46,7 +46,12 @@ public struct BackupUpload: Sendable {
             guard let bytes = FileManager.default.contents(atPath: rolesPath) else {
                 throw BackupUploadError(description: "cannot read \(rolesPath); nothing was uploaded", exitCode: .usage)
             }
-            try await send(rolesPath, as: roles, upload(roles, size: Int64(bytes.count), sha256: StreamingSHA256.hex(of: bytes), mode: "600", after: checkRecord(record)))
+            let sum = StreamingSHA256.hex(of: bytes)
+            if let recorded = record.rolesSha256, sum != recorded {
+                throw BackupUploadError(description: BackupRoles.mismatch(rolesPath, found: sum, recorded: recorded, where: "on this machine") + "; nothing was uploaded",
+                                        exitCode: .failed)
+            }
+            try await send(rolesPath, as: roles, upload(roles, size: Int64(bytes.count), sha256: sum, mode: "600", after: checkRecord(record)))
         } else {
             warn("\(rolesPath) is not there: \(record.id) uploaded without its roles (restore --test needs them; a full restore uses the cluster's own roles)")
         }
@@ -115,21 +120,58 @@ public struct BackupUpload: Sendable {
     }
 }
 
-/// `ID.roles.sql`: the cluster's roles (`pg_dumpall --roles-only`), written beside each dump.
-/// `restore --test` creates them in its throwaway server before restoring the dump into it.
+/// `ID.roles.sql`: the cluster's roles (`pg_dumpall --roles-only`), written beside each dump, its
+/// sha256 in the record. `restore --test` creates them in its throwaway server before restoring
+/// the dump into it; a full restore creates those the server lacks.
 public enum BackupRoles {
     public static func fileName(_ id: String) -> String { id + ".roles.sql" }
 
+    /// What backup.dir holds of a backup's roles file.
+    public enum Presence: Sendable, Equatable {
+        /// Not there (a backup uploaded without it).
+        case absent
+        /// There, its sha256 the record's.
+        case intact
+        /// There, but its record has no sha256 of it (written before botops recorded one).
+        case unchecked
+    }
+
+    /// Checks `ID.roles.sql` in backup.dir against the record's sha256 before a restore uses it;
+    /// refuses one that differs (exit 1), naming the file and what to do.
+    public static func check(_ record: BackupRecord, scripts: BackupScripts, runner: any CommandRunner) async throws -> Presence {
+        let name = fileName(record.id)
+        let probe = try await runner.run(RemoteCommand("cd \(scripts.directory.script) || exit 70; if [ -f \(name) ]; then sha256sum -- \(name); else echo absent; fi", timeout: .seconds(300)))
+        guard probe.succeeded else { throw RestoreError.failed("cannot read \(name) in backup.dir (\(scripts.directory.path)): \(probe.shownOutput)") }
+        if probe.stdout.hasPrefix("absent") { return .absent }
+        guard let recorded = record.rolesSha256 else { return .unchecked }
+        let sum = String(probe.stdout.prefix(64))
+        guard sum == recorded else { throw RestoreError.damaged(id: record.id, detail: mismatch(name, found: sum, recorded: recorded, where: "in backup.dir (\(scripts.directory.path))")) }
+        return .intact
+    }
+
+    /// What a restore says of a roles file whose record holds no sha256 of it.
+    static func uncheckedNote(_ file: String) -> String {
+        "the record holds no sha256 of \(file) (a backup from before botops recorded one): it is used unchecked"
+    }
+
+    /// Why a roles file whose sha256 is not the record's is refused, and what to do.
+    static func mismatch(_ file: String, found: String, recorded: String, where place: String) -> String {
+        "\(file) \(place) was altered or damaged since the backup: its sha256 is \(found), the record's \(recorded). "
+            + "Put back a copy whose sha256 is the record's (backup --download and backup.push keep one), or move the file away "
+            + "to restore without it (a full restore then creates no missing role; restore --test needs it)"
+    }
+
     /// Refuses (exit 2) a `restore --test` of a backup whose roles are not in backup.dir (one
     /// uploaded without them), before any server starts: the dump's owner and grants name roles
-    /// that only this file creates there.
-    public static func requirePresent(_ id: String, scripts: BackupScripts, runner: any CommandRunner) async throws {
-        let name = fileName(id)
-        let probe = try await runner.run(RemoteCommand("cd \(scripts.directory.script) && test -f \(name)", timeout: .seconds(30)))
-        guard probe.succeeded else {
-            throw BackupUploadError(description: "no \(name) in backup.dir (\(scripts.directory.path)): restore --test creates the roles the dump's objects belong to "
-                                        + "from it first. Put \(name) (written beside \(id).dump by `backup --download`) beside the local dump and run "
-                                        + "restore PATH/\(id).dump --test again; a full restore does not need it", exitCode: .usage)
-        }
+    /// that only this file creates there; and (exit 1) one whose sha256 is not the record's.
+    /// `warn` hears that the file is used unchecked (an older record without its sha256).
+    public static func requirePresent(_ record: BackupRecord, scripts: BackupScripts, runner: any CommandRunner, warn: (String) -> Void) async throws {
+        let id = record.id, name = fileName(id)
+        let presence = try await check(record, scripts: scripts, runner: runner)
+        if presence == .unchecked { warn(uncheckedNote(name)) }
+        guard presence == .absent else { return }
+        throw BackupUploadError(description: "no \(name) in backup.dir (\(scripts.directory.path)): restore --test creates the roles the dump's objects belong to "
+                                    + "from it first. Put \(name) (written beside \(id).dump by `backup --download`) beside the local dump and run "
+                                    + "restore PATH/\(id).dump --test again; a full restore does not need it", exitCode: .usage)
     }
 }

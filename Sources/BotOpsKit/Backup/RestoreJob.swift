@@ -90,14 +90,29 @@ public struct RestoreJob: Sendable {
         public var facts: [String: String]
         public var services: [String]
         public var scripts: RestoreScripts
+        /// The backup's roles file in backup.dir, whose roles missing on the server are created first.
+        public var roles: BackupRoles.Presence
 
         /// No live database: a recreated, empty cluster. Nothing to stop, swap or set aside.
         public var liveMissing: Bool { facts["missing"] != nil }
+
+        /// What the plan says of the roles: created when missing, never altered.
+        var rolesLine: String {
+            let file = BackupRoles.fileName(record.id)
+            switch roles {
+            case .absent:
+                return "no \(file) in backup.dir: no role is created (the roles the dump's objects belong or are granted to must exist on the server)"
+            case .intact, .unchecked:
+                return "create the roles of \(file) missing on the server (read in a throwaway server; a role that exists is never altered)"
+                    + (roles == .unchecked ? "; " + BackupRoles.uncheckedNote(file) : "; its sha256 equals the record's")
+            }
+        }
 
         public var lines: [String] {
             let rows = record.tables.reduce(Int64(0)) { $0 + $1.rows }
             if liveMissing {
                 return [
+                    rolesLine,
                     "restore \(record.id) (\(record.status.rawValue), \(record.tables.count) tables, \(rows) rows) into a new database \(scripts.newName)"
                         + " (owner \(facts["owner"] ?? "?"), encoding \(facts["encoding"] ?? "?"), collation \(facts["collate"] ?? "?"), ctype \(facts["ctype"] ?? "?"))",
                     "compare every table's figures with the record; drop it on any difference",
@@ -105,6 +120,7 @@ public struct RestoreJob: Sendable {
                 ]
             }
             return [
+                rolesLine,
                 "restore \(record.id) (\(record.status.rawValue), \(record.tables.count) tables, \(rows) rows) into a new database \(scripts.newName)"
                     + " (owner \(facts["owner"] ?? "?"), encoding \(facts["encoding"] ?? "?"), collation \(facts["collate"] ?? "?"), ctype \(facts["ctype"] ?? "?"))",
                 "compare every table's figures with the record; refuse the swap on any difference",
@@ -133,6 +149,7 @@ public struct RestoreJob: Sendable {
     /// The backup, its sha256 checked, and the facts the plan needs; refuses without room for a second copy.
     public func plan(_ entry: BackupCatalog.Entry) async throws -> Plan {
         try await entry.checkIntact(scripts.backup, runner: runner)
+        let roles = try await BackupRoles.check(entry.record, scripts: scripts.backup, runner: runner)
         let probe = try await runner.run(scripts.facts())
         guard probe.succeeded else { throw RestoreError.failed("cannot read the live database's settings: \(probe.shownOutput)") }
         var facts: [String: String] = [:]
@@ -151,7 +168,7 @@ public struct RestoreJob: Sendable {
         if free < needed {
             throw RestoreError.refused("\(formatBytes(free)) free on the database's disk; a second copy of \(scripts.live) needs \(formatBytes(needed)) (its size plus backup.min_free_disk)")
         }
-        return Plan(record: entry.record, facts: facts, services: config.services, scripts: scripts)
+        return Plan(record: entry.record, facts: facts, services: config.services, scripts: scripts, roles: roles)
     }
 
     /// The steps of a full restore, in order; `progress` hears each as it starts.
@@ -198,20 +215,31 @@ public struct RestoreJob: Sendable {
         let restored = try await { () async throws -> RemoteCommandResult in
             defer { current.restoring = false }
             return try await runner.run(scripts.restoreBeside(record.id, owner: plan.facts["owner"] ?? config.database.user, encoding: plan.facts["encoding"] ?? "UTF8",
-                                                              collate: plan.facts["collate"] ?? "C", ctype: plan.facts["ctype"] ?? "C"))
+                                                              collate: plan.facts["collate"] ?? "C", ctype: plan.facts["ctype"] ?? "C", roles: plan.roles != .absent,
+                                                              rolesSha256: plan.roles == .intact ? record.rolesSha256 : nil))
         }()
+        // Names only: what a role's row held (its password hash) is never printed.
+        let lines = restored.stdout.split(separator: "\n")
+        let created = lines.filter { $0.hasPrefix("role_created ") }.map { terminalSafe(String($0.dropFirst(13))) }
+        let withheld = lines.filter { $0.hasPrefix("role_withheld ") }.map { terminalSafe(String($0.dropFirst(14))) }
+            .map { $0.replacing(": ", with: " (", maxReplacements: 1) + ")" }
+        let rolesNote = created.isEmpty ? nil : "created the roles missing on the server: " + created.joined(separator: ", ")
+            + (withheld.isEmpty ? "" : "; withheld from them, as a backup's file may not grant it: " + withheld.joined(separator: "; ")
+                + " (grant it by hand if it is wanted)")
         if let signal = interruption.signal {
-            try await undo(signal, during: current.interrupted ?? .restore, running: [], reopen: false)
+            // The roles step runs to its end after a signal (only pg_restore's session is ended).
+            try await undo(signal, during: current.interrupted ?? .restore, running: [], reopen: false, rolesCreated: rolesNote)
         }
         let problems = restored.succeeded
             ? BackupFigures.differences(recorded: BackupFigures(tables: record.tables, sequences: record.sequences), restored: BackupFigures(parsing: restored.stdout))
             : ["the restore into \(scripts.newName) failed: " + String(restored.shownOutput.suffix(600))]
         guard problems.isEmpty else {
             let left = await dropNew()
-            throw RestoreError.failed(problems.prefix(10).joined(separator: "; ") + (left.isEmpty ? " (\(scripts.newName) dropped)" : left))
+            throw RestoreError.failed(problems.prefix(10).joined(separator: "; ") + (left.isEmpty ? " (\(scripts.newName) dropped)" : left)
+                + (rolesNote.map { "; \($0) (they stay)" } ?? ""))
         }
 
-        var notes = ["\(scripts.newName): all \(record.tables.count) tables' figures equal the record"]
+        var notes = (rolesNote.map { [$0] } ?? []) + ["\(scripts.newName): all \(record.tables.count) tables' figures equal the record"]
         if plan.liveMissing {
             let renamed = try await runner.run(scripts.takeName())
             guard renamed.succeeded else {
@@ -324,7 +352,7 @@ public struct RestoreJob: Sendable {
 
     /// An interruption before the swap: puts back what this run changed (connections to the live
     /// database, the services it stopped) and drops the new database, then throws.
-    private func undo(_ signal: Int32, during step: Step, running: [String], reopen: Bool) async throws -> Never {
+    private func undo(_ signal: Int32, during step: Step, running: [String], reopen: Bool, rolesCreated: String? = nil) async throws -> Never {
         var left: [String] = []
         if reopen {
             let opened = try? await runner.run(scripts.reopenLive())
@@ -339,7 +367,9 @@ public struct RestoreJob: Sendable {
         if dropped?.succeeded != true { left.append(scripts.dropNewCommand) }
         let done = (reopen ? "\(scripts.live) takes connections again, " : "") + (running.isEmpty ? "" : "the services it stopped were started again, ") + "\(scripts.newName) was dropped"
         throw RestoreError.interrupted(signal: signal, step: step.rawValue,
-                                       state: left.isEmpty ? "nothing live changed: \(scripts.live) is as it was, \(done)" : "\(scripts.live) was not swapped, but not everything was put back",
+                                       state: (left.isEmpty ? (rolesCreated == nil ? "nothing live changed: " : "") + "\(scripts.live) is as it was, \(done)"
+                                                              : "\(scripts.live) was not swapped, but not everything was put back")
+                                           + (rolesCreated.map { "; \($0) (they stay)" } ?? ""),
                                        advice: left.isEmpty ? ["botops verify"] : left + ["botops verify"])
     }
 

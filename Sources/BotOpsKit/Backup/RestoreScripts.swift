@@ -57,8 +57,11 @@ public struct RestoreScripts: Sendable {
     }
 
     /// Creates the new database like the live one (owner, encoding, collation, ctype,
-    /// database-level settings), restores the dump into it and prints its figures.
-    public func restoreBeside(_ id: String, owner: String, encoding: String, collate: String, ctype: String) -> RemoteCommand {
+    /// database-level settings), restores the dump into it and prints its figures. With `roles`,
+    /// first creates the roles of `ID.roles.sql` that the server lacks (`createMissingRoles`),
+    /// from a copy whose sha256 must still be `rolesSha256` (when the record has one).
+    public func restoreBeside(_ id: String, owner: String, encoding: String, collate: String, ctype: String, roles: Bool = false,
+                              rolesSha256: String? = nil) -> RemoteCommand {
         let settings = """
             DO $$ DECLARE s text; BEGIN
               FOR s IN SELECT unnest(d.setconfig) FROM pg_db_role_setting d JOIN pg_database b ON b.oid = d.setdatabase
@@ -69,11 +72,120 @@ public struct RestoreScripts: Sendable {
             """
         return RemoteCommand("""
             cd \(backup.directory.script) || exit 70
+            \(roles ? createMissingRoles(id, sha256: rolesSha256) : "")
             docker exec \(backup.container) createdb -U \(backup.user) -O \(owner) -E \(encoding) --lc-collate=\(collate) --lc-ctype=\(ctype) -T template0 \(newName) 2>&1 || exit 91
             \(psql(settings)) 2>&1 || exit 92
             docker exec -i -e PGAPPNAME=\(applicationName) \(backup.container) pg_restore --exit-on-error -U \(backup.user) -d \(newName) <\(id + ".dump") 2>&1 || { echo "pg_restore failed" >&2; exit 92; }
             \(figures(of: newName))
             """, timeout: .seconds(6 * 3600), effect: .changes("creates the database \(newName) and restores \(id).dump into it"))
+    }
+
+    /// The throwaway server that reads a roles file: from the db container's own image, no
+    /// network, no volume, removed on every way out.
+    var rolesServer: String { "botops-roles-" + stamp }
+
+    /// Creates the roles of `ID.roles.sql` (in backup.dir, the shell's directory) missing on the
+    /// server, so a dump whose objects belong or are granted to them restores onto a recreated
+    /// cluster; prints `role_created NAME` for each. The file is never read by the live server nor
+    /// parsed by botops: a throwaway server from the db image runs it (its own bootstrap role
+    /// differs from every role of the file), and its catalog's roles go to the live server as data
+    /// (COPY, one JSON row each), where SQL built with format('%I'/%L') creates those whose name is
+    /// not taken, with their attributes, password hash and memberships, in one transaction. A role
+    /// that exists is never altered, dropped or given another password: the server's roles win.
+    /// psql is terse there, so no error prints a statement holding a password hash. Exit 93.
+    /// The file is not trusted with the server (a record without its sha256, or one rewritten with
+    /// it, lets any file through): what the throwaway sends back reaches the live psql only as
+    /// lines of COPY data (the file's SQL runs as that server's superuser and can write into its
+    /// pipes, so a line that is not a JSON object, `\.` first of all, is dropped), and no created
+    /// role gets SUPERUSER, CREATEROLE, REPLICATION or BYPASSRLS, nor membership in a `pg_` role or
+    /// a role that has one of those or is a member of one: each withheld is printed as `role_withheld NAME: WHAT`.
+    /// FIXME: a created role's own settings (ALTER ROLE … SET) are not carried over.
+    func createMissingRoles(_ id: String, sha256: String?) -> ShellScript {
+        let bootstrap = BackupScripts.verifyUser
+        let start: ShellScript = """
+            initdb --no-sync -D /tmp/pgdata -U \(bootstrap) -A trust >/dev/null && exec postgres -D /tmp/pgdata -c listen_addresses= -k /tmp -c fsync=off
+            """
+        let export = """
+            COPY (SELECT json_build_object('name', a.rolname, 'super', a.rolsuper, 'inherit', a.rolinherit, 'createrole', a.rolcreaterole,
+                    'createdb', a.rolcreatedb, 'login', a.rolcanlogin, 'replication', a.rolreplication, 'bypassrls', a.rolbypassrls,
+                    'connlimit', a.rolconnlimit, 'password', a.rolpassword, 'valid_until', a.rolvaliduntil,
+                    'member_of', coalesce((SELECT json_agg(json_build_object('role', r.rolname, 'admin', m.admin_option))
+                                             FROM pg_auth_members m JOIN pg_authid r ON r.oid = m.roleid WHERE m.member = a.oid), '[]'))
+                    FROM pg_authid a WHERE a.oid <> 10 AND a.rolname !~ '^pg_' ORDER BY a.rolname) TO STDOUT
+            """
+        // The file on stdin; its errors (a role it creates twice, say) are the throwaway's own.
+        let load: ShellScript = """
+            i=0; until pg_isready -q -d postgres -U \(bootstrap); do i=$((i + 1)); [ $i -le 1200 ] || exit 81; sleep 0.05; done
+            psql -X -q -U \(bootstrap) -d postgres >/dev/null 2>&1
+            psql -X -q -v ON_ERROR_STOP=1 -U \(bootstrap) -d postgres -c \(export)
+            """
+        let receive = """
+            BEGIN;
+            CREATE TEMP TABLE botops_roles (spec json) ON COMMIT DROP;
+            COPY botops_roles FROM STDIN;
+            """
+        let check: ShellScript = sha256.map { (expected: String) -> ShellScript in """
+            sum=$(sha256sum <"$roles_dir/file") && [ "${sum%% *}" = \(expected) ] \\
+              || { echo "$(printf %s \(BackupRoles.fileName(id))) changed since it was checked: its sha256 is no longer the record's (nothing was created)" >&2; exit 93; }
+            """ } ?? ""
+        let flag = { (key: String, yes: String) in "CASE WHEN (r.spec->>'\(key)')::boolean THEN '\(yes)' ELSE 'NO\(yes)' END" }
+        let withheld = { (key: String, name: String) in "CASE WHEN (spec->>'\(key)')::boolean THEN '\(name)' END" }
+        let create = """
+            \\.
+            CREATE TEMP TABLE botops_new_roles ON COMMIT DROP AS
+              SELECT spec->>'name' AS name, spec FROM botops_roles WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = spec->>'name');
+            -- A role whose membership is the server's master: a pg_ role (pg_execute_server_program
+            -- runs programs on it), one that is or can make a superuser, replicate or bypass RLS, or
+            -- a member of one of those, however indirectly (SET ROLE goes through it).
+            CREATE FUNCTION pg_temp.botops_powerful(role_name text) RETURNS boolean LANGUAGE sql STABLE AS
+              $f$ SELECT EXISTS (SELECT 1 FROM pg_roles p WHERE (p.rolname ~ '^pg_' OR p.rolsuper OR p.rolcreaterole OR p.rolreplication OR p.rolbypassrls)
+                    AND EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = role_name AND pg_has_role(r.oid, p.oid, 'MEMBER'))) $f$;
+            DO $$ DECLARE r record; m json; BEGIN
+              FOR r IN SELECT name, spec FROM botops_new_roles ORDER BY name LOOP
+                EXECUTE format('CREATE ROLE %I WITH NOSUPERUSER %s NOCREATEROLE %s %s NOREPLICATION NOBYPASSRLS CONNECTION LIMIT %s PASSWORD %L', r.name,
+                  \(flag("inherit", "INHERIT")), \(flag("createdb", "CREATEDB")), \(flag("login", "LOGIN")),
+                  (r.spec->>'connlimit')::integer, r.spec->>'password')
+                  || CASE WHEN r.spec->>'valid_until' IS NULL THEN '' ELSE format(' VALID UNTIL %L', r.spec->>'valid_until') END;
+              END LOOP;
+              -- Memberships of the roles created only: an existing role's are never changed.
+              FOR r IN SELECT name, spec FROM botops_new_roles ORDER BY name LOOP
+                FOR m IN SELECT json_array_elements(r.spec->'member_of') LOOP
+                  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = m->>'role') AND NOT pg_temp.botops_powerful(m->>'role') THEN
+                    EXECUTE format('GRANT %I TO %I', m->>'role', r.name) || CASE WHEN (m->>'admin')::boolean THEN ' WITH ADMIN OPTION' ELSE '' END;
+                  END IF;
+                END LOOP;
+              END LOOP;
+            END $$;
+            SELECT 'role_created ' || name FROM botops_new_roles ORDER BY name;
+            SELECT 'role_withheld ' || name || ': ' || withheld FROM (
+              SELECT name, concat_ws(', ', \(withheld("super", "SUPERUSER")), \(withheld("createrole", "CREATEROLE")),
+                       \(withheld("replication", "REPLICATION")), \(withheld("bypassrls", "BYPASSRLS")),
+                       (SELECT 'member of ' || string_agg(m->>'role', ', ' ORDER BY m->>'role') FROM json_array_elements(spec->'member_of') m
+                         WHERE pg_temp.botops_powerful(m->>'role'))) AS withheld
+                FROM botops_new_roles) w WHERE withheld <> '' ORDER BY name;
+            COMMIT;
+            """
+        return """
+            # A throwaway left by an earlier restore killed or cut off in this step (SIGKILL runs no
+            # EXIT trap): only a full restore starts one, under the deploy lock, so any there is a leftover.
+            docker ps -aq --filter name=^botops-roles- | xargs -r docker rm -f >/dev/null 2>&1
+            roles_server=\(rolesServer) roles_dir=$(mktemp -d) || exit 70
+            trap 'docker rm -f "$roles_server" >/dev/null 2>&1; rm -rf "$roles_dir"' EXIT
+            trap 'exit 130' INT TERM HUP
+            # The plan checked the file; what is read is a copy checked again, so a file changed since is not used.
+            cp -- \(BackupRoles.fileName(id)) "$roles_dir/file" || { echo "cannot read $(printf %s \(BackupRoles.fileName(id))) (nothing was created)" >&2; exit 93; }
+            \(check)
+            image=$(docker inspect --format '{{.Image}}' \(backup.container)) || { echo "cannot read the image of the $(printf %s \(backup.container)) container" >&2; exit 93; }
+            docker run -d --rm --name "$roles_server" --network none --memory 512m --user postgres -e PGHOST=/tmp --entrypoint /bin/sh "$image" -c \(start.text) >/dev/null \\
+              || { echo "cannot start a throwaway server from image $image to read $(printf %s \(BackupRoles.fileName(id))) (to restore without creating its roles, move it out of backup.dir)" >&2; exit 93; }
+            docker exec -i "$roles_server" sh -c \(load.text) <"$roles_dir/file" >"$roles_dir/roles" 2>"$roles_dir/err" \\
+              || { echo "a throwaway server could not read $(printf %s \(BackupRoles.fileName(id))): $(tail -n 3 "$roles_dir/err")" >&2; exit 93; }
+            { printf '%s\\n' \(receive); grep '^{' "$roles_dir/roles"; printf '%s\\n' \(create); } \\
+              | docker exec -i \(backup.container) psql -X -q -A -t -v ON_ERROR_STOP=1 -v VERBOSITY=terse -v SHOW_CONTEXT=never -U \(backup.user) -d postgres 2>&1 \\
+              || { echo "creating the missing roles failed (none was created)" >&2; exit 93; }
+            docker rm -f "$roles_server" >/dev/null 2>&1; rm -rf "$roles_dir"
+            trap - EXIT INT TERM HUP
+            """
     }
 
     /// Every table's figures in `database`, as a backup records them.
