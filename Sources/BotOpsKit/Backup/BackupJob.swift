@@ -130,7 +130,7 @@ public struct BackupJob: Sendable {
                        progress: @Sendable (String) -> Void) async throws -> (outcome: VerifyOutcome, onLive: String?) {
         // Scratch databases of the live server and the throwaway server are apart: both at once.
         async let dropped = runner.run(scripts.dropLeftScratch())
-        let restored = try await runner.run(scripts.verify(id, sha256: sha256))
+        let restored = try await heldOpen(scripts.verify(id, sha256: sha256))
         let left = try await dropped
         guard left.succeeded else { throw BackupError.hostCommandFailed(step: "dropping scratch databases left by earlier verifications", detail: left.shownOutput) }
         if restored.result.termination == .exited(84) {
@@ -146,7 +146,7 @@ public struct BackupJob: Sendable {
             progress("\(why); verifying in the scratch database \(scratch) on the live server (backup.verify_on_live);"
                      + " if this is cut short, the next backup or restore --test drops it")
             do {
-                return (compare(try await runner.run(scripts.verifyOnLive(id)), with: figures), why)
+                return (compare(try await heldOpen(scripts.verifyOnLive(id)), with: figures), why)
             } catch {
                 let resolved = BackupFigures(parsing: left.stdout).facts["dir"]
                 throw BackupError.scratchMayRemain(database: scratch, dropCommand: scripts.dropScratchByHand(scratch, resolved: resolved), cause: "\(error)",
@@ -157,6 +157,15 @@ public struct BackupJob: Sendable {
             progress("kept the throwaway server's initialised data directory in \(template): the next verifications start from it")
         }
         return (compare(restored, with: figures), nil)
+    }
+
+    /// Runs a verification script with its stdin held open until botops has its result: the
+    /// script stops and cleans up on the host when that stdin ends first (botops interrupted,
+    /// killed or cut off; `BackupScripts.stopWhenBotopsLeaves`), not after the lock is released.
+    private func heldOpen(_ command: RemoteCommand) async throws -> RemoteCommandResult {
+        let stdin = try CommandInputPipe()
+        defer { stdin.close() }
+        return try await runner.run(command, input: stdin.input)
     }
 
     /// The outcome of a restore script that printed the restored copy's figures.

@@ -142,6 +142,22 @@ public struct BackupScripts: Sendable {
 
     static let verifyUser = "botops_verify"
 
+    /// For a script botops runs with its stdin held open (`BackupJob.heldOpen`) until it has the
+    /// result: the end of that stdin (botops interrupted, killed or cut off, whereupon sshd closes
+    /// the pipe; no tty, so no SIGHUP comes) stops the script's whole process group (CONT first, so
+    /// a stopped member takes the TERM too), and the script's traps clean up. The script's EXIT
+    /// trap starts with `stopWatching`; `$watcher` must be set (empty) before that trap.
+    static let stopWhenBotopsLeaves: ShellScript = """
+        exec 9<&0 </dev/null
+        group=$(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f3)
+        { while read -r _; do :; done; kill -CONT -"$group"; kill -TERM -"$group"; } <&9 >/dev/null 2>&1 &
+        watcher=$!
+        """
+
+    /// The watcher of `stopWhenBotopsLeaves` ended on the script's own way out, so botops closing
+    /// the stdin afterwards stops nothing. Text for the start of a single-quoted EXIT trap.
+    static let stopWatching: ShellScript = #"[ -z "$watcher" ] || kill "$watcher" 2>/dev/null; "#
+
     /// Restores `ID.dump` (with the roles) into a throwaway server started from the db
     /// container's own image: no network, 512 MB, no volume of the project, removed on every way
     /// out. Prints the restored database's figures. Exit 81: no throwaway server could start; 84:
@@ -203,9 +219,10 @@ public struct BackupScripts: Sendable {
             if [ -r "$template" ]; then
               case "$template" in *[,\\"]*) ;; *) tmount="type=bind,source=$template,target=/tmp/botops-template.tar,readonly" && tgroup=$(stat -c %g -- "$template");; esac
             fi
-            starting=
-            trap '[ -z "$starting" ] || wait "$starting"; docker rm -f \(server) >/dev/null 2>&1; rm -rf "$scratch"; rm -f "$template.partial"' EXIT
+            starting= watcher=
+            trap '\(Self.stopWatching)[ -z "$starting" ] || wait "$starting"; docker rm -f \(server) >/dev/null 2>&1; rm -rf "$scratch"; rm -f "$template.partial"' EXIT
             trap 'exit 130' INT TERM HUP
+            \(Self.stopWhenBotopsLeaves)
             docker rm -f \(server) >/dev/null 2>&1
             run_server() {
               docker run -d --rm --name \(server) --network none --memory 512m --user postgres --group-add "$group" ${tgroup:+--group-add "$tgroup"} \\
@@ -282,6 +299,9 @@ public struct BackupScripts: Sendable {
           ours=$(printf '%s\\n' "SELECT count(*) FROM pg_database WHERE datname = :'db' AND shobj_description(oid, 'pg_database') = :'token';" \\
             | docker exec -i "$container" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$user" -d "$live" -v db="$1" -v token="$2") || return 1
           [ "$ours" = 1 ] || { echo "left $1 alone: no database of that name with botops's token as its comment" >&2; return 0; }
+          # A pg_restore whose docker exec was killed (botops gone) still works in it: its session is ended first.
+          printf '%s\\n' "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :'db' AND pid <> pg_backend_pid();" \\
+            | docker exec -i "$container" psql -X -q -A -t -U "$user" -d "$live" -v db="$1" >/dev/null || return 1
           docker exec "$container" dropdb -U "$user" --if-exists "$1" && echo "dropped $1"
         }
         """
@@ -348,8 +368,10 @@ public struct BackupScripts: Sendable {
             # The marker exists before the database does, so a run cut short leaves its name behind.
             printf '%s\\n' "$token" >"$marker" && sync -- "$marker" . || exit 70
             # Dropped only when its comment is this run's token: a name taken already is someone else's.
-            trap 'drop_scratch "$scratch" "$token" >/dev/null 2>&1 && rm -f -- "$marker"' EXIT
+            watcher=
+            trap '\(Self.stopWatching)drop_scratch "$scratch" "$token" >/dev/null 2>&1 && rm -f -- "$marker"' EXIT
             trap 'exit 130' INT TERM HUP
+            \(Self.stopWhenBotopsLeaves)
             echo "image the live server"
             # The scratch database takes the live one's encoding and locale, not the cluster's default.
             facts=$(printf '%s\n' \(DatabaseLocale.query(row: "SELECT * FROM pg_database WHERE datname = current_database()")) \
