@@ -131,11 +131,20 @@ public struct BackupJob: Sendable {
         // Scratch databases of the live server and the throwaway server are apart: both at once.
         async let dropped = runner.run(scripts.dropLeftScratch())
         let restored = try await heldOpen(scripts.verify(id, sha256: sha256))
-        let left = try await dropped
-        guard left.succeeded else { throw BackupError.hostCommandFailed(step: "dropping scratch databases left by earlier verifications", detail: left.shownOutput) }
-        if restored.result.termination == .exited(84) {
-            throw RestoreError.damaged(id: id.text, detail: restored.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
+        // A damaged dump is the first cause: a failed drop of earlier scratch databases must not hide it.
+        var dropFailure: Error?, resolved: String?
+        do {
+            let left = try await dropped
+            resolved = BackupFigures(parsing: left.stdout).facts["dir"]
+            if !left.succeeded { dropFailure = BackupError.hostCommandFailed(step: "dropping scratch databases left by earlier verifications", detail: left.shownOutput) }
+        } catch {
+            dropFailure = error
         }
+        if restored.result.termination == .exited(84) {
+            let damage = restored.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw RestoreError.damaged(id: id.text, detail: damage + (dropFailure.map { "; besides, \($0)" } ?? ""))
+        }
+        if let dropFailure { throw dropFailure }
         if restored.result.termination == .exited(81) {
             let why = "no throwaway server could start from the db image: " + restored.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
             guard settings.verifyOnLive else {
@@ -148,7 +157,6 @@ public struct BackupJob: Sendable {
             do {
                 return (compare(try await heldOpen(scripts.verifyOnLive(id)), with: figures), why)
             } catch {
-                let resolved = BackupFigures(parsing: left.stdout).facts["dir"]
                 throw BackupError.scratchMayRemain(database: scratch, dropCommand: scripts.dropScratchByHand(scratch, resolved: resolved), cause: "\(error)",
                                                    code: (error as? any ExitCodeProviding)?.exitCode ?? .failed)
             }

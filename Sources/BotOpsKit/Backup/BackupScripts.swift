@@ -76,10 +76,11 @@ public struct BackupScripts: Sendable {
         return RemoteCommand("""
             umask 027
             cd \(directory.script) || { echo "cannot enter the backup directory" >&2; exit 70; }
-            work=$(mktemp -d .botops-partial-XXXXXX) || { echo "cannot create a temporary directory in the backup directory" >&2; exit 70; }
+            \(Self.temporaryDirectory)
+            work=$(botops_temporary .botops-partial) || { echo "cannot create a temporary directory in the backup directory" >&2; exit 70; }
             psql= roles=
             # The small files live apart from backup.dir, so a full backup disk cannot swallow the error.
-            scratch=$(mktemp -d) || { rm -rf "$work"; exit 70; }
+            scratch=$(botops_temporary "${TMPDIR:-/tmp}/botops-dump") || { rm -rf "$work"; exit 70; }
             cleanup() { exec 3>&-; [ -z "$psql" ] || wait "$psql"; [ -z "$roles" ] || wait "$roles"; rm -rf "$work" "$scratch"; }
             trap cleanup EXIT
             trap 'exit 130' INT TERM HUP
@@ -141,6 +142,20 @@ public struct BackupScripts: Sendable {
     }
 
     static let verifyUser = "botops_verify"
+
+    /// `botops_temporary PREFIX`: a new directory `PREFIX-PID-XXXXXX` (PID: this script's), after
+    /// removing the `PREFIX-PID-*` left by a run whose process is gone (killed with SIGKILL, its
+    /// traps never ran). One whose pid is in /proc (its run, or another process that reused the
+    /// pid) is kept.
+    static let temporaryDirectory: ShellScript = """
+        botops_temporary() {
+          for old in "$1"-*-*; do
+            pid=${old#"$1"-}; pid=${pid%%-*}
+            [ -d "$old" ] && [ "$pid" -gt 1 ] 2>/dev/null && [ ! -e /proc/"$pid" ] && rm -rf -- "$old" 2>/dev/null
+          done
+          mktemp -d "$1-$$-XXXXXX"
+        }
+        """
 
     /// For a script botops runs with its stdin held open (`BackupJob.heldOpen`) until it has the
     /// result: the end of that stdin (botops interrupted, killed or cut off, whereupon sshd closes
@@ -205,7 +220,8 @@ public struct BackupScripts: Sendable {
             """ } ?? ""
         return RemoteCommand("""
             cd \(directory.script) || exit 70
-            scratch=$(mktemp -d) || exit 70
+            \(Self.temporaryDirectory)
+            scratch=$(botops_temporary "${TMPDIR:-/tmp}/botops-verify") || exit 70
             # An image that cannot be read starts no server, but the sha256 is checked first even
             # then: a damaged dump must not go on to backup.verify_on_live's restore on the live server.
             image=$(docker inspect --format '{{.Image}}' \(container) 2>"$scratch/unread") || image=
