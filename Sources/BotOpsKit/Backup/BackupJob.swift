@@ -161,8 +161,12 @@ public struct BackupJob: Sendable {
                                                    code: (error as? any ExitCodeProviding)?.exitCode ?? .failed)
             }
         }
-        if let template = BackupFigures(parsing: restored.stdout).facts["template"] {
+        let facts = BackupFigures(parsing: restored.stdout).facts
+        if let template = facts["template"] {
             progress("kept the throwaway server's initialised data directory in \(template): the next verifications start from it")
+        }
+        if let template = facts["template-skipped"] {
+            progress("skipped keeping the throwaway server's initialised data directory in \(template) (it could not be made or written); the next verification runs initdb again")
         }
         return (compare(restored, with: figures), nil)
     }

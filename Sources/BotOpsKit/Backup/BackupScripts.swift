@@ -192,10 +192,11 @@ public struct BackupScripts: Sendable {
         let name = id.text
         let server = "botops-verify-" + name.lowercased().replacing(".", with: "-")
         // A template that does not unpack (or none mounted) falls back to initdb, whose result is
-        // then tarred for the host to keep.
+        // then tarred for the host to keep; a tar that fails only skips the keeping.
         let start: ShellScript = """
             { [ -r /tmp/botops-template.tar ] && tar -xf /tmp/botops-template.tar -C /tmp && [ -f /tmp/pgdata/PG_VERSION ]; } \
-            || { rm -rf /tmp/pgdata && initdb --no-sync -D /tmp/pgdata -U \(Self.verifyUser) -A trust >/dev/null && tar -C /tmp -cf /tmp/botops-new-template.tar pgdata; } \
+            || { rm -rf /tmp/pgdata && initdb --no-sync -D /tmp/pgdata -U \(Self.verifyUser) -A trust >/dev/null \
+            && { tar -C /tmp -cf /tmp/botops-new-template.tar pgdata || rm -f /tmp/botops-new-template.tar; }; } \
             && exec postgres -D /tmp/pgdata -c listen_addresses= -k /tmp \
             -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c autovacuum=off -c max_wal_size=64GB -c checkpoint_timeout=1d \
             -c wal_level=minimal -c max_wal_senders=0 -c maintenance_work_mem=128MB
@@ -283,10 +284,14 @@ public struct BackupScripts: Sendable {
             [ "$status" -ne 83 ] || { echo "pg_restore failed" >&2; exit 83; }
             [ "$status" -eq 0 ] || exit "$status"
             # The first server from this image unpacked no template: its fresh one is kept for the next.
-            if { [ -z "$tmount" ] || [ -e "$scratch/unmounted" ]; } && (umask 077 && mkdir -p "$template_dir") && docker exec \(server) cat /tmp/botops-new-template.tar >"$template.partial" 2>/dev/null \
-              && chmod 640 "$template.partial" && sync "$template.partial" && mv "$template.partial" "$template"; then
-              for old in "$template_dir"/*.tar; do [ "$old" = "$template" ] || rm -f -- "$old"; done
-              echo "template $template"
+            if [ -z "$tmount" ] || [ -e "$scratch/unmounted" ]; then
+              if (umask 077 && mkdir -p "$template_dir") && docker exec \(server) cat /tmp/botops-new-template.tar >"$template.partial" 2>/dev/null \
+                && chmod 640 "$template.partial" && sync "$template.partial" && mv "$template.partial" "$template"; then
+                for old in "$template_dir"/*.tar; do [ "$old" = "$template" ] || rm -f -- "$old"; done
+                echo "template $template"
+              else
+                rm -f -- "$template.partial"; echo "template-skipped $template"
+              fi
             fi
             exit 0
             """, timeout: .seconds(6 * 3600), effect: .changes("starts and removes a throwaway database server"))
