@@ -28,7 +28,7 @@ public enum BackupError: Error, Equatable, CustomStringConvertible, ExitCodeProv
         case let .insideCheckout(directory, checkout):
             return "backup.dir \(directory) is inside the checkout \(checkout), where an image build would copy the ledger into the image. Set backup.dir in botops.yml to a directory outside it."
         case let .lowDisk(directory, free, needed):
-            return "refused: \(formatBytes(free)) free on the disk of \(directory), a backup needs \(formatBytes(needed)) (backup.min_free_disk plus the last dump's size); filling that disk can stop PostgreSQL. Free space, or lower backup.min_free_disk."
+            return "refused: \(formatBytes(free)) free on the disk of \(directory), a backup needs \(formatBytes(needed)) (backup.min_free_disk plus the last dump's size, plus \(formatBytes(BackupScripts.templateBytes)) for the verification's template when one is to be written there); filling that disk can stop PostgreSQL. Free space, or lower backup.min_free_disk."
         case let .diskUnreadable(directory):
             return "refused: df printed no free space for the disk of \(directory), so botops cannot tell whether a dump fits there. Run df -h \(shellQuote(directory)) on the host to see why."
         case let .dumpFailed(detail):
@@ -58,8 +58,9 @@ public struct BackupJob: Sendable {
         self.runner = runner
     }
 
-    /// Refuses a backup.dir inside the checkout or on a disk without room.
-    public func preflight() async throws {
+    /// Refuses a backup.dir inside the checkout or on a disk without room (for the dump, and for
+    /// the verify template when a verification will write one there).
+    public func preflight(verify: Bool = false) async throws {
         let result = try await runner.run(scripts.preflight())
         guard result.succeeded else { throw BackupError.hostCommandFailed(step: "backup preflight", detail: result.shownOutput) }
         let facts = BackupFigures(parsing: result.stdout).facts
@@ -69,7 +70,8 @@ public struct BackupJob: Sendable {
         let directory = facts["dir"] ?? scripts.directory.path
         guard let free = FreeDisk.parse(facts["free"])?.freeBytes else { throw BackupError.diskUnreadable(directory: directory) }
         let last = Int64(facts["last"] ?? "") ?? 0
-        let needed = settings.minFreeDiskBytes + last
+        let template = verify ? Int64(facts["template"] ?? "") ?? 0 : 0
+        let needed = settings.minFreeDiskBytes + last + template
         if free < needed {
             throw BackupError.lowDisk(directory: directory, freeBytes: free, neededBytes: needed)
         }
@@ -78,7 +80,7 @@ public struct BackupJob: Sendable {
     /// Dumps and records the backup `id`; then verifies it when `verify`. Returns the final record;
     /// throws after recording a failed verification.
     public func run(id: BackupID, keep: Bool, verify: Bool, progress: @Sendable (String) -> Void = { _ in }) async throws -> BackupRecord {
-        try await preflight()
+        try await preflight(verify: verify)
         progress("dumping \(scripts.database) from the \(scripts.container) container")
         let dumped = try await runner.run(scripts.dump(id))
         guard dumped.succeeded else {

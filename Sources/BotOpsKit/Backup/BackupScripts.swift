@@ -13,10 +13,16 @@ public struct BackupScripts: Sendable {
     public let checkout: String
     /// Where the throwaway server's initialised data directory is kept, one tar per db image id.
     public let templates: StateDirectory
+    /// The state directory `templates` is in.
+    let stateDirectory: StateDirectory
+    /// Room a template takes (an initialised empty cluster is about 40 MB), counted against
+    /// backup.min_free_disk when a verification will write one on backup.dir's disk.
+    static let templateBytes: Int64 = 48 << 20
 
     public init(config: BotOpsConfig) {
         directory = config.backup.directory(state: config.deploy.stateDirectory)
         templates = StateDirectory(path: config.deploy.stateDirectory.path + "/verify-template")
+        stateDirectory = config.deploy.stateDirectory
         container = config.database.container
         user = config.database.user
         database = config.database.name
@@ -63,6 +69,10 @@ public struct BackupScripts: Sendable {
             \(FreeDisk.script("\"$dir\"", label: "free"))
             newest=$(ls -1t "$dir"/*.dump 2>/dev/null | head -n 1)
             if [ -n "$newest" ]; then echo "last $(stat -c %s "$newest")"; else echo "last 0"; fi
+            # A verification without a kept template writes one to the state directory: on this disk, it counts.
+            if ! ls \(templates.script)/*.tar >/dev/null 2>&1 && [ "$(stat -c %d -- "$dir")" = "$(stat -c %d -- \(stateDirectory.script) 2>/dev/null)" ]; then
+              echo "template \(Int(Self.templateBytes))"
+            fi
             """, timeout: .seconds(30), effect: .changes("creates the backup directory"))
     }
 
