@@ -175,12 +175,33 @@ public struct BackupJob: Sendable {
 
     /// Runs a verification script with its stdin held open until botops has its result: the
     /// script stops and cleans up on the host when that stdin ends first (botops interrupted,
-    /// killed or cut off; `BackupScripts.stopWhenBotopsLeaves`), not after the lock is released.
+    /// killed or cut off; `BackupScripts.stopWhenBotopsLeaves`). Cancelling the caller (Ctrl-C)
+    /// ends that stdin and waits, up to `cleanupBound`, for the script to finish its cleanup, so
+    /// the deploy lock is released after it: the next holder (a `restore ID --test` of the same
+    /// backup runs a server of the same name) never meets a dying one. Then throws CancellationError.
     private func heldOpen(_ command: RemoteCommand) async throws -> RemoteCommandResult {
         let stdin = try CommandInputPipe()
-        defer { stdin.close() }
-        return try await runner.run(command, input: stdin.input)
+        // Not cancelled with its caller: a cancellation would abandon the channel at once.
+        let running = Task { [runner] in
+            defer { stdin.close() }
+            return try await runner.run(command, input: stdin.input)
+        }
+        let result = try await withTaskCancellationHandler {
+            try await running.value
+        } onCancel: {
+            stdin.closeWriting()
+            Task {
+                try await Task.sleep(for: Self.cleanupBound)
+                running.cancel()
+            }
+        }
+        try Task.checkCancellation()
+        return result
     }
+
+    /// How long a cancelled verification's cleanup on the host is waited for (a `docker rm -f`
+    /// and a `dropdb`), before its channel is abandoned.
+    static let cleanupBound: Duration = .seconds(30)
 
     /// The outcome of a restore script that printed the restored copy's figures.
     private func compare(_ restored: RemoteCommandResult, with figures: BackupFigures) -> VerifyOutcome {
