@@ -262,8 +262,10 @@ public struct BackupScripts: Sendable {
               [ -n "$mount$tmount" ] && docker rm -f \(server) >/dev/null 2>&1 && tmount= && : >"$scratch/unmounted" && err=$(run_server "") && return
               echo "$err"; return 1
             }
-            # Started first, waited for only when the restore needs it.
-            [ -z "$image" ] || { start_server >"$scratch/start" 2>&1 & starting=$!; }
+            # Started first, waited for only when the restore needs it. Deaf to the stop's TERM (so is
+            # its docker run): dockerd goes on creating a container whose client was killed, after
+            # the trap's docker rm -f; the trap waits for the start to end instead, then removes it.
+            [ -z "$image" ] || { (trap '' TERM; start_server) >"$scratch/start" 2>&1 & starting=$!; }
             \(check)
             [ -n "$image" ] || { cat "$scratch/unread" >&2; echo "cannot read the image of the $(printf %s \(container)) container" >&2; exit 81; }
             not_started() { echo "cannot start a throwaway server from image $image: $(cat "$scratch/start")" >&2; exit 81; }
