@@ -278,6 +278,7 @@ public struct BackupScripts: Sendable {
             if [ "$status" -ne 0 ] && [ -n "$tmount" ] && [ ! -e "$scratch/unmounted" ]; then
               rm -f -- "$template"; tmount=
               docker rm -f \(server) >/dev/null 2>&1
+              # FIXME: in the foreground, this start takes the stop's TERM: a container dockerd creates after it may stay.
               start_server >"$scratch/start" 2>&1 || not_started
               prepare; status=$?
             fi
