@@ -39,6 +39,10 @@ struct BackupCommand: HostCommand {
     }
 
     func body(_ session: CommandSession) async throws -> ExitStatus {
+        try await session.waitedForWhenInterrupted { try await backUp(session) }
+    }
+
+    private func backUp(_ session: CommandSession) async throws -> ExitStatus {
         let host = try await session.host()
         try await session.takeBackupLock(command: commandLine(), wait: lock.lockWait)
         let id = BackupID(date: Date(), label: label)
@@ -82,5 +86,21 @@ extension CommandSession {
     /// The deploy lock for backup, retention and restore, released on every way out.
     func takeBackupLock(command: String, wait: Duration?) async throws {
         _ = try await acquireDeployLock(as: .current(command: command), wait: wait)
+    }
+
+    /// Runs `work` so that Ctrl-C or SIGTERM cancels it and is waited for before the deploy lock
+    /// is released: a verification in flight stops on the host and cleans up first (`BackupJob`).
+    /// Interrupted, it ends with 128 + the signal (a lost connection still says exit 3).
+    func waitedForWhenInterrupted(_ work: @escaping @Sendable () async throws -> ExitStatus) async throws -> ExitStatus {
+        let task = Task { try await work() }
+        interruption.onRequest(stillRunning: { "a backup verification's cleanup (its script stops when botops's channel closes)" }) { _ in task.cancel() }
+        do {
+            return try await task.value
+        } catch {
+            guard let signal = interruption.signal, BotOpsExitCode(for: error) != .unreachable else { throw error }
+            // What the stop left (a scratch database to drop by hand, say) is still said.
+            if !(error is CancellationError) { FileHandle.standardError.write(Data("botops: \(error)\n".utf8)) }
+            return ExitStatus(passingThrough: 128 + signal)
+        }
     }
 }

@@ -77,6 +77,12 @@ struct RestoreCommand: HostCommand {
         guard let entry, let id = BackupID.parse(entry.record.id) else { throw RestoreError.unknown(backup) }
         if let tables { return try await restoreTables(try tableNames(tables), from: entry, session: session) }
         guard test else { return try await full(entry, session: session) }
+        return try await session.waitedForWhenInterrupted { try await testRestore(entry, id: id, session: session) }
+    }
+
+    /// `--test`: restores `entry` into a throwaway server (or a scratch database) and compares its figures.
+    private func testRestore(_ entry: BackupCatalog.Entry, id: BackupID, session: CommandSession) async throws -> ExitStatus {
+        let host = try await session.host()
         let job = BackupJob(config: session.config, runner: host)
         try await BackupRoles.requirePresent(entry.record, scripts: job.scripts, runner: host) { FileHandle.standardError.write(Data("botops: warning: \($0)\n".utf8)) }
         // The dump's sha256 is checked on the host while the throwaway server starts.

@@ -28,7 +28,7 @@ public enum BackupError: Error, Equatable, CustomStringConvertible, ExitCodeProv
         case let .insideCheckout(directory, checkout):
             return "backup.dir \(directory) is inside the checkout \(checkout), where an image build would copy the ledger into the image. Set backup.dir in botops.yml to a directory outside it."
         case let .lowDisk(directory, free, needed):
-            return "refused: \(formatBytes(free)) free on the disk of \(directory), a backup needs \(formatBytes(needed)) (backup.min_free_disk plus the last dump's size); filling that disk can stop PostgreSQL. Free space, or lower backup.min_free_disk."
+            return "refused: \(formatBytes(free)) free on the disk of \(directory), a backup needs \(formatBytes(needed)) (backup.min_free_disk plus the last dump's size, plus \(formatBytes(BackupScripts.templateBytes)) for the verification's template when one is to be written there); filling that disk can stop PostgreSQL. Free space, or lower backup.min_free_disk."
         case let .diskUnreadable(directory):
             return "refused: df printed no free space for the disk of \(directory), so botops cannot tell whether a dump fits there. Run df -h \(shellQuote(directory)) on the host to see why."
         case let .dumpFailed(detail):
@@ -58,8 +58,9 @@ public struct BackupJob: Sendable {
         self.runner = runner
     }
 
-    /// Refuses a backup.dir inside the checkout or on a disk without room.
-    public func preflight() async throws {
+    /// Refuses a backup.dir inside the checkout or on a disk without room (for the dump, and for
+    /// the verify template when a verification will write one there).
+    public func preflight(verify: Bool = false) async throws {
         let result = try await runner.run(scripts.preflight())
         guard result.succeeded else { throw BackupError.hostCommandFailed(step: "backup preflight", detail: result.shownOutput) }
         let facts = BackupFigures(parsing: result.stdout).facts
@@ -69,7 +70,8 @@ public struct BackupJob: Sendable {
         let directory = facts["dir"] ?? scripts.directory.path
         guard let free = FreeDisk.parse(facts["free"])?.freeBytes else { throw BackupError.diskUnreadable(directory: directory) }
         let last = Int64(facts["last"] ?? "") ?? 0
-        let needed = settings.minFreeDiskBytes + last
+        let template = verify ? Int64(facts["template"] ?? "") ?? 0 : 0
+        let needed = settings.minFreeDiskBytes + last + template
         if free < needed {
             throw BackupError.lowDisk(directory: directory, freeBytes: free, neededBytes: needed)
         }
@@ -78,7 +80,7 @@ public struct BackupJob: Sendable {
     /// Dumps and records the backup `id`; then verifies it when `verify`. Returns the final record;
     /// throws after recording a failed verification.
     public func run(id: BackupID, keep: Bool, verify: Bool, progress: @Sendable (String) -> Void = { _ in }) async throws -> BackupRecord {
-        try await preflight()
+        try await preflight(verify: verify)
         progress("dumping \(scripts.database) from the \(scripts.container) container")
         let dumped = try await runner.run(scripts.dump(id))
         guard dumped.succeeded else {
@@ -131,12 +133,21 @@ public struct BackupJob: Sendable {
                        progress: @Sendable (String) -> Void) async throws -> (outcome: VerifyOutcome, onLive: String?) {
         // Scratch databases of the live server and the throwaway server are apart: both at once.
         async let dropped = runner.run(scripts.dropLeftScratch())
-        let restored = try await runner.run(scripts.verify(id, sha256: sha256))
-        let left = try await dropped
-        guard left.succeeded else { throw BackupError.hostCommandFailed(step: "dropping scratch databases left by earlier verifications", detail: left.shownOutput) }
-        if restored.result.termination == .exited(84) {
-            throw RestoreError.damaged(id: id.text, detail: restored.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))
+        let restored = try await heldOpen(scripts.verify(id, sha256: sha256))
+        // A damaged dump is the first cause: a failed drop of earlier scratch databases must not hide it.
+        var dropFailure: Error?, resolved: String?
+        do {
+            let left = try await dropped
+            resolved = BackupFigures(parsing: left.stdout).facts["dir"]
+            if !left.succeeded { dropFailure = BackupError.hostCommandFailed(step: "dropping scratch databases left by earlier verifications", detail: left.shownOutput) }
+        } catch {
+            dropFailure = error
         }
+        if restored.result.termination == .exited(84) {
+            let damage = restored.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw RestoreError.damaged(id: id.text, detail: damage + (dropFailure.map { "; besides, \($0)" } ?? ""))
+        }
+        if let dropFailure { throw dropFailure }
         if restored.result.termination == .exited(81) {
             let why = "no throwaway server could start from the db image: " + restored.result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
             guard settings.verifyOnLive else {
@@ -147,18 +158,51 @@ public struct BackupJob: Sendable {
             progress("\(why); verifying in the scratch database \(scratch) on the live server (backup.verify_on_live);"
                      + " if this is cut short, the next backup or restore --test drops it")
             do {
-                return (compare(try await runner.run(scripts.verifyOnLive(id)), with: figures), why)
+                return (compare(try await heldOpen(scripts.verifyOnLive(id)), with: figures), why)
             } catch {
-                let resolved = BackupFigures(parsing: left.stdout).facts["dir"]
                 throw BackupError.scratchMayRemain(database: scratch, dropCommand: scripts.dropScratchByHand(scratch, resolved: resolved), cause: "\(error)",
                                                    code: (error as? any ExitCodeProviding)?.exitCode ?? .failed)
             }
         }
-        if let template = BackupFigures(parsing: restored.stdout).facts["template"] {
+        let facts = BackupFigures(parsing: restored.stdout).facts
+        if let template = facts["template"] {
             progress("kept the throwaway server's initialised data directory in \(template): the next verifications start from it")
+        }
+        if let template = facts["template-skipped"] {
+            progress("skipped keeping the throwaway server's initialised data directory in \(template) (it could not be made or written); the next verification runs initdb again")
         }
         return (compare(restored, with: figures), nil)
     }
+
+    /// Runs a verification script with its stdin held open until botops has its result: the
+    /// script stops and cleans up on the host when that stdin ends first (botops interrupted,
+    /// killed or cut off; `BackupScripts.stopWhenBotopsLeaves`). Cancelling the caller (Ctrl-C)
+    /// ends that stdin and waits, up to `cleanupBound`, for the script to finish its cleanup, so
+    /// the deploy lock is released after it: the next holder (a `restore ID --test` of the same
+    /// backup runs a server of the same name) never meets a dying one. Then throws CancellationError.
+    private func heldOpen(_ command: RemoteCommand) async throws -> RemoteCommandResult {
+        let stdin = try CommandInputPipe()
+        // Not cancelled with its caller: a cancellation would abandon the channel at once.
+        let running = Task { [runner] in
+            defer { stdin.close() }
+            return try await runner.run(command, input: stdin.input)
+        }
+        let result = try await withTaskCancellationHandler {
+            try await running.value
+        } onCancel: {
+            stdin.closeWriting()
+            Task {
+                try await Task.sleep(for: Self.cleanupBound)
+                running.cancel()
+            }
+        }
+        try Task.checkCancellation()
+        return result
+    }
+
+    /// How long a cancelled verification's cleanup on the host is waited for (a `docker rm -f`
+    /// and a `dropdb`), before its channel is abandoned.
+    static let cleanupBound: Duration = .seconds(30)
 
     /// The outcome of a restore script that printed the restored copy's figures.
     private func compare(_ restored: RemoteCommandResult, with figures: BackupFigures) -> VerifyOutcome {

@@ -13,10 +13,16 @@ public struct BackupScripts: Sendable {
     public let checkout: String
     /// Where the throwaway server's initialised data directory is kept, one tar per db image id.
     public let templates: StateDirectory
+    /// The state directory `templates` is in.
+    let stateDirectory: StateDirectory
+    /// Room a template takes (an initialised empty cluster is about 40 MB), counted against
+    /// backup.min_free_disk when a verification will write one on backup.dir's disk.
+    static let templateBytes: Int64 = 48 << 20
 
     public init(config: BotOpsConfig) {
         directory = config.backup.directory(state: config.deploy.stateDirectory)
         templates = StateDirectory(path: config.deploy.stateDirectory.path + "/verify-template")
+        stateDirectory = config.deploy.stateDirectory
         container = config.database.container
         user = config.database.user
         database = config.database.name
@@ -63,6 +69,10 @@ public struct BackupScripts: Sendable {
             \(FreeDisk.script("\"$dir\"", label: "free"))
             newest=$(ls -1t "$dir"/*.dump 2>/dev/null | head -n 1)
             if [ -n "$newest" ]; then echo "last $(stat -c %s "$newest")"; else echo "last 0"; fi
+            # A verification without a kept template writes one to the state directory: on this disk, it counts.
+            if ! ls \(templates.script)/*.tar >/dev/null 2>&1 && [ "$(stat -c %d -- "$dir")" = "$(stat -c %d -- \(stateDirectory.script) 2>/dev/null)" ]; then
+              echo "template \(Int(Self.templateBytes))"
+            fi
             """, timeout: .seconds(30), effect: .changes("creates the backup directory"))
     }
 
@@ -76,10 +86,11 @@ public struct BackupScripts: Sendable {
         return RemoteCommand("""
             umask 027
             cd \(directory.script) || { echo "cannot enter the backup directory" >&2; exit 70; }
-            work=$(mktemp -d .botops-partial-XXXXXX) || { echo "cannot create a temporary directory in the backup directory" >&2; exit 70; }
+            \(Self.temporaryDirectory)
+            work=$(botops_temporary .botops-partial) || { echo "cannot create a temporary directory in the backup directory" >&2; exit 70; }
             psql= roles=
             # The small files live apart from backup.dir, so a full backup disk cannot swallow the error.
-            scratch=$(mktemp -d) || { rm -rf "$work"; exit 70; }
+            scratch=$(botops_temporary "${TMPDIR:-/tmp}/botops-dump") || { rm -rf "$work"; exit 70; }
             cleanup() { exec 3>&-; [ -z "$psql" ] || wait "$psql"; [ -z "$roles" ] || wait "$roles"; rm -rf "$work" "$scratch"; }
             trap cleanup EXIT
             trap 'exit 130' INT TERM HUP
@@ -144,6 +155,36 @@ public struct BackupScripts: Sendable {
 
     static let verifyUser = "botops_verify"
 
+    /// `botops_temporary PREFIX`: a new directory `PREFIX-PID-XXXXXX` (PID: this script's), after
+    /// removing the `PREFIX-PID-*` left by a run whose process is gone (killed with SIGKILL, its
+    /// traps never ran). One whose pid is in /proc (its run, or another process that reused the
+    /// pid) is kept.
+    static let temporaryDirectory: ShellScript = """
+        botops_temporary() {
+          for old in "$1"-*-*; do
+            pid=${old#"$1"-}; pid=${pid%%-*}
+            [ -d "$old" ] && [ "$pid" -gt 1 ] 2>/dev/null && [ ! -e /proc/"$pid" ] && rm -rf -- "$old" 2>/dev/null
+          done
+          mktemp -d "$1-$$-XXXXXX"
+        }
+        """
+
+    /// For a script botops runs with its stdin held open (`BackupJob.heldOpen`) until it has the
+    /// result: the end of that stdin (botops interrupted, killed or cut off, whereupon sshd closes
+    /// the pipe; no tty, so no SIGHUP comes) stops the script's whole process group (CONT first, so
+    /// a stopped member takes the TERM too), and the script's traps clean up. The script's EXIT
+    /// trap starts with `stopWatching`; `$watcher` must be set (empty) before that trap.
+    static let stopWhenBotopsLeaves: ShellScript = """
+        exec 9<&0 </dev/null
+        group=$(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f3)
+        { while read -r _; do :; done; kill -CONT -"$group"; kill -TERM -"$group"; } <&9 >/dev/null 2>&1 &
+        watcher=$!
+        """
+
+    /// The watcher of `stopWhenBotopsLeaves` ended on the script's own way out, so botops closing
+    /// the stdin afterwards stops nothing. Text for the start of a single-quoted EXIT trap.
+    static let stopWatching: ShellScript = #"[ -z "$watcher" ] || kill "$watcher" 2>/dev/null; "#
+
     /// Restores `ID.dump` (with the roles) into a throwaway server started from the db
     /// container's own image: no network, 512 MB, no volume of the project; a run that finished
     /// kills it and dockerd removes it (`--rm`), any other way out removes it before returning. Prints the restored database's figures. Exit 81: no throwaway server could start; 84:
@@ -165,10 +206,11 @@ public struct BackupScripts: Sendable {
         // removed in the background (below) never holds a name the next run of this id needs.
         let server = "botops-verify-" + name.lowercased().replacing(".", with: "-")
         // A template that does not unpack (or none mounted) falls back to initdb, whose result is
-        // then tarred for the host to keep.
+        // then tarred for the host to keep; a tar that fails only skips the keeping.
         let start: ShellScript = """
             { [ -r /tmp/botops-template.tar ] && tar -xf /tmp/botops-template.tar -C /tmp && [ -f /tmp/pgdata/PG_VERSION ]; } \
-            || { rm -rf /tmp/pgdata && initdb --no-sync -D /tmp/pgdata -U \(Self.verifyUser) -A trust >/dev/null && tar -C /tmp -cf /tmp/botops-new-template.tar pgdata; } \
+            || { rm -rf /tmp/pgdata && initdb --no-sync -D /tmp/pgdata -U \(Self.verifyUser) -A trust >/dev/null \
+            && { tar -C /tmp -cf /tmp/botops-new-template.tar pgdata || rm -f /tmp/botops-new-template.tar; }; } \
             && exec postgres -D /tmp/pgdata -c listen_addresses= -k /tmp \
             -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c autovacuum=off -c max_wal_size=64GB -c checkpoint_timeout=1d \
             -c wal_level=minimal -c max_wal_senders=0 -c maintenance_work_mem=128MB
@@ -193,7 +235,8 @@ public struct BackupScripts: Sendable {
             """ } ?? ""
         return RemoteCommand("""
             cd \(directory.script) || exit 70
-            scratch=$(mktemp -d) || exit 70
+            \(Self.temporaryDirectory)
+            scratch=$(botops_temporary "${TMPDIR:-/tmp}/botops-verify") || exit 70
             # An image that cannot be read starts no server, but the sha256 is checked first even
             # then: a damaged dump must not go on to backup.verify_on_live's restore on the live server.
             image=$(docker inspect --format '{{.Image}}' \(container) 2>"$scratch/unread") || image=
@@ -207,12 +250,13 @@ public struct BackupScripts: Sendable {
             if [ -r "$template" ]; then
               case "$template" in *[,\\"]*) ;; *) tmount="type=bind,source=$template,target=/tmp/botops-template.tar,readonly" && tgroup=$(stat -c %g -- "$template");; esac
             fi
-            starting= finished=
-            server=\(server)-$(head -c 8 /proc/sys/kernel/random/uuid) || exit 70
+            starting= watcher= finished= server=
             # A run that got to its end only kills its server (0.2-0.3 s): `--rm` has dockerd remove it. Any other way
             # out removes it before returning (`docker rm -f`, 0.6-1.3 s).
-            trap '[ -z "$starting" ] || wait "$starting"; { [ -n "$finished" ] && docker kill "$server" >/dev/null 2>&1; } || docker rm -f "$server" >/dev/null 2>&1; rm -rf "$scratch"; rm -f "$template.partial"' EXIT
+            trap '\(Self.stopWatching)[ -z "$starting" ] || wait "$starting"; { [ -n "$finished" ] && docker kill "$server" >/dev/null 2>&1; } || docker rm -f "$server" >/dev/null 2>&1; rm -rf "$scratch"; rm -f "$template.partial"' EXIT
             trap 'exit 130' INT TERM HUP
+            server=\(server)-$(head -c 8 /proc/sys/kernel/random/uuid) || exit 70
+            \(Self.stopWhenBotopsLeaves)
             # Servers an earlier run of this id left (killed before its trap ran).
             docker ps -aq --filter \("label=botops.verify=" + server) | xargs -r docker rm -f >/dev/null 2>&1
             run_server() {
@@ -226,8 +270,10 @@ public struct BackupScripts: Sendable {
               [ -n "$mount$tmount" ] && docker rm -f "$server" >/dev/null 2>&1 && tmount= && : >"$scratch/unmounted" && err=$(run_server "") && return
               echo "$err"; return 1
             }
-            # Started first, waited for only when the restore needs it.
-            [ -z "$image" ] || { start_server >"$scratch/start" 2>&1 & starting=$!; }
+            # Started first, waited for only when the restore needs it. Deaf to the stop's TERM (so is
+            # its docker run): dockerd goes on creating a container whose client was killed, after
+            # the trap's docker rm -f; the trap waits for the start to end instead, then removes it.
+            [ -z "$image" ] || { (trap '' TERM; start_server) >"$scratch/start" 2>&1 & starting=$!; }
             \(check)
             [ -n "$image" ] || { cat "$scratch/unread" >&2; echo "cannot read the image of the $(printf %s \(container)) container" >&2; exit 81; }
             not_started() { echo "cannot start a throwaway server from image $image: $(cat "$scratch/start")" >&2; exit 81; }
@@ -240,6 +286,7 @@ public struct BackupScripts: Sendable {
             if [ "$status" -ne 0 ] && [ -n "$tmount" ] && [ ! -e "$scratch/unmounted" ]; then
               rm -f -- "$template"; tmount=
               docker rm -f "$server" >/dev/null 2>&1
+              # FIXME: in the foreground, this start takes the stop's TERM: a container dockerd creates after it may stay.
               start_server >"$scratch/start" 2>&1 || not_started
               prepare; status=$?
             fi
@@ -258,10 +305,14 @@ public struct BackupScripts: Sendable {
             [ "$status" -ne 83 ] || { echo "pg_restore failed" >&2; exit 83; }
             [ "$status" -eq 0 ] || exit "$status"
             # The first server from this image unpacked no template: its fresh one is kept for the next.
-            if { [ -z "$tmount" ] || [ -e "$scratch/unmounted" ]; } && (umask 077 && mkdir -p "$template_dir") && docker exec "$server" cat /tmp/botops-new-template.tar >"$template.partial" 2>/dev/null \
-              && chmod 640 "$template.partial" && sync "$template.partial" && mv "$template.partial" "$template"; then
-              for old in "$template_dir"/*.tar; do [ "$old" = "$template" ] || rm -f -- "$old"; done
-              echo "template $template"
+            if [ -z "$tmount" ] || [ -e "$scratch/unmounted" ]; then
+              if (umask 077 && mkdir -p "$template_dir") && docker exec "$server" cat /tmp/botops-new-template.tar >"$template.partial" 2>/dev/null \
+                && chmod 640 "$template.partial" && sync "$template.partial" && mv "$template.partial" "$template"; then
+                for old in "$template_dir"/*.tar; do [ "$old" = "$template" ] || rm -f -- "$old"; done
+                echo "template $template"
+              else
+                rm -f -- "$template.partial"; echo "template-skipped $template"
+              fi
             fi
             finished=1
             exit 0
@@ -291,6 +342,9 @@ public struct BackupScripts: Sendable {
           ours=$(printf '%s\\n' "SELECT count(*) FROM pg_database WHERE datname = :'db' AND shobj_description(oid, 'pg_database') = :'token';" \\
             | docker exec -i "$container" psql -X -q -A -t -v ON_ERROR_STOP=1 -U "$user" -d "$live" -v db="$1" -v token="$2") || return 1
           [ "$ours" = 1 ] || { echo "left $1 alone: no database of that name with botops's token as its comment" >&2; return 0; }
+          # A pg_restore whose docker exec was killed (botops gone) still works in it: its session is ended first.
+          printf '%s\\n' "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :'db' AND pid <> pg_backend_pid();" \\
+            | docker exec -i "$container" psql -X -q -A -t -U "$user" -d "$live" -v db="$1" >/dev/null || return 1
           docker exec "$container" dropdb -U "$user" --if-exists "$1" && echo "dropped $1"
         }
         """
@@ -357,8 +411,10 @@ public struct BackupScripts: Sendable {
             # The marker exists before the database does, so a run cut short leaves its name behind.
             printf '%s\\n' "$token" >"$marker" && sync -- "$marker" . || exit 70
             # Dropped only when its comment is this run's token: a name taken already is someone else's.
-            trap 'drop_scratch "$scratch" "$token" >/dev/null 2>&1 && rm -f -- "$marker"' EXIT
+            watcher=
+            trap '\(Self.stopWatching)drop_scratch "$scratch" "$token" >/dev/null 2>&1 && rm -f -- "$marker"' EXIT
             trap 'exit 130' INT TERM HUP
+            \(Self.stopWhenBotopsLeaves)
             echo "image the live server"
             # The scratch database takes the live one's encoding and locale, not the cluster's default.
             facts=$(printf '%s\n' \(DatabaseLocale.query(row: "SELECT * FROM pg_database WHERE datname = current_database()")) \

@@ -167,9 +167,8 @@ public struct TableRestore: Sendable {
         let restored = BackupFigures(parsing: result.stdout)
         let recorded = plan.tables.compactMap { table in plan.record.tables.first { $0.schema == table.schema && $0.name == table.name } }
         guard result.succeeded, lines.contains(line(Self.restored)) else {
-            if let refusal = lines.first(where: { $0.contains(Self.refusalMark) }) {
-                throw RestoreError.refused(String(refusal[refusal.range(of: Self.refusalMark)!.upperBound...])
-                                           + "; nothing changed (the transaction rolled back); add --replace to set it aside and restore the backup's")
+            if let refusal = Self.refusal(in: lines, tag: lineTag) {
+                throw RestoreError.refused(refusal + "; nothing changed (the transaction rolled back); add --replace to set it aside and restore the backup's")
             }
             if let signal = interruption.signal {
                 // The word went before the signal: the COMMIT may have run before the session was ended.
@@ -341,8 +340,18 @@ public struct TableRestore: Sendable {
         return RemoteCommand(scripts.psql(sql, database: scripts.live), timeout: .seconds(60)).displayText
     }
 
-    /// What the set-aside step raises when a table gained rows since the plan (without --replace).
-    static let refusalMark = "botops-refused: "
+    /// What the set-aside step raises when a table gained rows since the plan (without --replace):
+    /// a line of its own, `botops-refused DETAIL TAG` (the run's `lineTag`).
+    static let refusalMark = "botops-refused"
+
+    /// The detail of the refusal line among the host's `lines`: a whole line that starts with the
+    /// mark and ends with this run's `tag`, never one that merely holds the mark's text (a name an
+    /// error message prints, say).
+    static func refusal(in lines: [String], tag: String) -> String? {
+        let head = refusalMark + " ", tail = " " + tag
+        return lines.first { $0.hasPrefix(head) && $0.hasSuffix(tail) && $0.count > head.count + tail.count }
+            .map { String($0.dropFirst(head.count).dropLast(tail.count)) }
+    }
 
     /// Renames a live table, its indexes (and so its key and unique constraints) and the sequences
     /// it owns out of the restored names' way, and drops the listed foreign keys of other tables
@@ -354,7 +363,8 @@ public struct TableRestore: Sendable {
         let constraints = "ARRAY[" + references.map { RestoreScripts.literal($0.constraint) }.joined(separator: ", ") + "]::text[]"
         let target = RestoreScripts.literal(Self.setAsideName(table.name, suffix: suffix))
         let suffix = RestoreScripts.literal(suffix)
-        let refusal = RestoreScripts.literal(Self.refusalMark + "%s has %s rows now, written since they were counted")
+        // On a line of its own (psql prints `ERROR:  ` first), tagged: see `refusal(in:tag:)`.
+        let refusal = RestoreScripts.literal("\n" + line(Self.refusalMark + " %s has %s rows now, written since they were counted"))
         let body = """
             DECLARE t regclass := \(relation)::regclass; r record; n bigint; BEGIN
               EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', t);
