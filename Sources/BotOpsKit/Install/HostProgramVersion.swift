@@ -12,19 +12,33 @@ public enum HostProgramVersion: Sendable, Equatable {
     case version(String)
     /// It ran and failed: its exit status and what it printed (stdout and stderr).
     case failed(status: Int, output: String)
+    /// It printed nothing and did not end within `timeLimit` (a hung binary: a library that
+    /// blocks on load, a full disk under its home).
+    case timedOut(seconds: Int)
 
-    /// Prints `not installed`, or the exit status then the output. A subshell, so its variables
-    /// stay apart from those of the command it is a section of.
-    public static func script(_ homeRelativePath: String) -> ShellScript {
-        "(p=\"$HOME\"/\(homeRelativePath); [ -x \"$p\" ] || { echo 'not installed'; exit 0; }; out=$(\"$p\" --version 2>&1); printf '%s\\n%s\\n' \"$?\" \"$out\")"
+    /// `--version`'s own time limit, so a hung binary cannot hang status or install-host.
+    public static let timeLimit = 10
+    /// The line `script` starts with when the host has no `timeout` (coreutils): `--version` then
+    /// runs without a time limit, bounded only by the whole command's.
+    static let noTimeLimit = "no timeout"
+
+    /// Prints `not installed`, or (`noTimeLimit` first when there is no `timeout`) the exit status
+    /// then the output. A subshell, so its variables stay apart from those of the command it is a
+    /// section of.
+    public static func script(_ homeRelativePath: String, timeLimit: Int = timeLimit) -> ShellScript {
+        "(p=\"$HOME\"/\(homeRelativePath); [ -x \"$p\" ] || { echo 'not installed'; exit 0; }; t='timeout \(timeLimit)'; command -v timeout >/dev/null 2>&1 || { t=''; echo '\(noTimeLimit)'; }; out=$($t \"$p\" --version 2>&1); printf '%s\\n%s\\n' \"$?\" \"$out\")"
     }
 
     /// The lines `script` printed.
-    public static func parse(_ lines: [String]) throws(UnreadableOutput) -> HostProgramVersion {
+    public static func parse(_ lines: [String], timeLimit: Int = timeLimit) throws(UnreadableOutput) -> HostProgramVersion {
+        let limited = lines.first != noTimeLimit
+        let lines = limited ? lines : Array(lines.dropFirst())
         guard let first = lines.first else { throw UnreadableOutput("nothing printed") }
         if first == "not installed" { return .notInstalled }
         guard let status = Int(first) else { throw UnreadableOutput("no exit status") }
         let output = lines.dropFirst()
+        // timeout(1)'s own status; a --version that exits 124 itself is read so too.
+        if limited, status == 124 { return .timedOut(seconds: timeLimit) }
         guard status == 0 else {
             return .failed(status: status, output: output.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines))
         }
@@ -46,5 +60,10 @@ public enum HostProgramVersion: Sendable, Equatable {
     /// The version in section `name` of `sections` (`SectionMarker.split`).
     public static func parse(sections: [String: [String]], name: String = "version") throws(UnreadableOutput) -> HostProgramVersion {
         try parse(sections[name] ?? [])
+    }
+
+    /// Whether section `name` says `--version` ran without a time limit (the host has no `timeout`).
+    static func ranWithoutTimeLimit(sections: [String: [String]], name: String = "version") -> Bool {
+        sections[name]?.first == noTimeLimit
     }
 }
