@@ -235,7 +235,11 @@ public struct HostInstall: Sendable {
 
     /// What is in place now, as the host's own sha256sum reads it (one round trip).
     private func installedDigests(on runner: some CommandRunner, engine: Bool) async throws -> [(path: String, sha256: String)] {
-        try await InstallCommands.digests(installedPaths(engine: engine)).run(on: runner)
+        do {
+            return try await FileDigest.probe(installedPaths(engine: engine)).run(on: runner).map { (path: $0.name, sha256: $0.sha256) }
+        } catch let error as ProbeOutputError {
+            throw HostInstallError.step("read the installed files' sha256", output: error.output)
+        }
     }
 }
 
