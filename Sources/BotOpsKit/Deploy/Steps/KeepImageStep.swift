@@ -32,6 +32,7 @@ extension Deployer {
         return kept.isEmpty ? "nothing running to keep" : "kept " + kept.joined(separator: ", ")
     }
 
+    /// Tags each service's running image, adding each tag made to `images` and `kept` as it goes.
     private func tagRunning(_ running: [String: RunningContainer], tagged: [String: String], into images: inout KeptImages, kept: inout [String], timeout: Duration) async throws {
         for service in run.services {
             guard let container = running[service] else {
