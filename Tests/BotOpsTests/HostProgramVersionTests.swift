@@ -78,6 +78,40 @@ import Testing
         #expect(StatusExtras.shown(["version": ["124", ""]]) == .runs("fails: timed out after 10 s"))
     }
 
+    /// A `timeout` that does not work as coreutils' does (BusyBox before 1.30 reads
+    /// `timeout 10 PROG` as running `10`) is not used: a good binary is not shown as failing.
+    @Test func aTimeoutOfAnotherSyntaxIsNotUsed() async throws {
+        let installed = try await home("#!/bin/sh\necho '0.16.0 (d419ea56ea8a)'\n")
+        defer { try? FileManager.default.removeItem(at: installed) }
+        let bin = installed.appendingPathComponent("fake-bin").path
+        // Old BusyBox: `timeout [-t SECS] [-s SIG] PROG ARGS`.
+        let timeout = "#!/bin/sh\nwhile :; do case $1 in -t|-s) shift 2;; -*) echo \"timeout: invalid option -- ${1#-}\" >&2; exit 1;; *) break;; esac; done\nexec \"$@\"\n"
+        let made = try await LocalHost().run("mkdir -p \(shellQuote(bin)) && printf '%s' \(shellQuote(timeout)) > \(shellQuote(bin))/timeout && chmod 755 \(shellQuote(bin))/timeout")
+        try #require(made.succeeded, "\(made.stderrText)")
+        let output = try await run(HostProgramVersion.script(HostInstall.binaryPath), home: installed, path: bin + ":/usr/bin:/bin").stdoutText
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(try HostProgramVersion.parse(lines) == .version("0.16.0 (d419ea56ea8a)"), "\(output)")
+        #expect(HostProgramVersion.ranWithoutTimeLimit(sections: ["version": lines]), "\(output)")
+    }
+
+    /// A binary that exits 124 itself fails with its own status and words, not as timed out (124
+    /// is also timeout's status when it stopped the program).
+    @Test func aBinaryThatExits124ItselfIsNotTimedOut() async throws {
+        let failing = try await home("#!/bin/sh\necho 'disk full' >&2\nexit 124\n")
+        defer { try? FileManager.default.removeItem(at: failing) }
+        #expect(try await probed(failing) == .failed(status: 124, output: "disk full"))
+    }
+
+    /// A hung binary that ignores SIGTERM is killed all the same (`-k`), and the shell around it
+    /// does not leave it holding the output open: status and install-host get their answer.
+    @Test(.timeLimit(.minutes(1))) func aHungBinaryThatIgnoresSigtermIsKilled() async throws {
+        let hung = try await home("#!/bin/sh\ntrap '' TERM\nsleep 300\n")
+        defer { try? FileManager.default.removeItem(at: hung) }
+        let script = HostProgramVersion.script(HostInstall.binaryPath, timeLimit: 1)
+        let lines = try await run(script, home: hung).stdoutText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(try HostProgramVersion.parse(lines, timeLimit: 1) == .timedOut(seconds: 1), "\(lines)")
+    }
+
     /// Without a `timeout` on the host, `--version` runs without a time limit, and status says so.
     @Test func withoutTimeoutItRunsUnlimitedAndSaysSo() async throws {
         var config = try BotOpsConfig.parse("host: h\n", file: "botops.yml")
