@@ -22,17 +22,13 @@ extension BackupSandboxTests {
             try await BackupSandbox.psql("CREATE TABLE \(scratch) (id int PRIMARY KEY, note text); INSERT INTO \(scratch) SELECT g, 'n' || g FROM generate_series(1, 20) g")
             let frozen = FrozenSession()
             do {
-                let record = try await scene.unverifiedBackup(config: configPath)
-                try await BackupSandbox.psql("DROP TABLE \(scratch)")
-                let config = try BotOpsConfig.load(path: configPath)
-                let (host, session) = try await Self.connectionWithShortKeepalives(scene)
+                let restore = try await Self.restoreOfDropped(scratch, config: configPath, scene: scene)
                 var error: RestoreError?
                 var plan: TableRestore.Plan?
-                try? await host.closing {
-                    let job = try await Self.jobWaitingBriefly(config: config, host: host)
-                    plan = try await job.plan(try await Self.entry(record.id, config: config, host: host), tables: [.init(parsing: scratch)], replace: false)
+                try? await restore.host.closing {
+                    plan = try await restore.plan()
                     error = await #expect(throws: RestoreError.self) {
-                        _ = try await job.run(try #require(plan)) { frozen.freeze(session) }
+                        _ = try await restore.job.run(try #require(plan)) { frozen.freeze(restore.session) }
                     }
                 }
                 let message = error.map(String.init(describing:)) ?? ""
@@ -41,7 +37,7 @@ extension BackupSandboxTests {
                 #expect(message.contains("connection lost as botops let the host commit") && message.contains("no answer"), "\(message)")
                 let check = try #require(Self.advisedCheck(message), "\(message)")
                 // The word sits in the frozen sshd's socket: the host's wait for it ends, it rolls back.
-                try await Self.rollsBackThenTheAdviceWorks(scratch, plan: try #require(plan), check: check, frozen: frozen, record: record.id, config: config, scene: scene)
+                try await Self.rollsBackThenTheAdviceWorks(scratch, plan: try #require(plan), check: check, frozen: frozen, record: restore.record.id, config: restore.config, scene: scene)
             } catch {
                 Issue.record("\(error)")
             }
@@ -65,24 +61,20 @@ extension BackupSandboxTests {
             let frozen = FrozenSession()
             var holder: Process?
             do {
-                let record = try await scene.unverifiedBackup(config: configPath)
-                try await BackupSandbox.psql("DROP TABLE \(scratch)")
-                let config = try BotOpsConfig.load(path: configPath)
-                let (host, session) = try await Self.connectionWithShortKeepalives(scene)
+                let restore = try await Self.restoreOfDropped(scratch, config: configPath, scene: scene)
                 var error: RestoreError?
                 var plan: TableRestore.Plan?
-                try? await host.closing {
-                    let job = try await Self.jobWaitingBriefly(config: config, host: host)
-                    let planned = try await job.plan(try await Self.entry(record.id, config: config, host: host), tables: [.init(parsing: scratch)], replace: false)
+                try? await restore.host.closing {
+                    let planned = try await restore.plan()
                     plan = planned
                     // Adding the foreign key (after the rows) waits for this lock.
                     holder = try await BackupSandbox.holdingLock(on: parent, mode: "ACCESS EXCLUSIVE")
-                    let restore = Task { try await job.run(planned) }
+                    let running = Task { try await restore.job.run(planned) }
                     try await waitUntil {
                         try await BackupSandbox.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(TableRestore.applicationName(planned))' AND wait_event_type = 'Lock'") == "1"
                     }
-                    frozen.freeze(session)
-                    error = await #expect(throws: RestoreError.self) { _ = try await restore.value }
+                    frozen.freeze(restore.session)
+                    error = await #expect(throws: RestoreError.self) { _ = try await running.value }
                 }
                 let message = error.map(String.init(describing:)) ?? ""
                 #expect(error?.exitCode == .unreachable, "\(message)")
@@ -92,7 +84,7 @@ extension BackupSandboxTests {
                 try await BackupSandbox.release(try #require(holder))
                 holder = nil
                 // Its foreign key added, the host asks for the word, which never comes: it rolls back.
-                try await Self.rollsBackThenTheAdviceWorks(scratch, plan: try #require(plan), check: check, frozen: frozen, record: record.id, config: config, scene: scene)
+                try await Self.rollsBackThenTheAdviceWorks(scratch, plan: try #require(plan), check: check, frozen: frozen, record: restore.record.id, config: restore.config, scene: scene)
                 #expect(try await BackupSandbox.psql("SELECT count(*) FROM pg_constraint WHERE conrelid = '\(scratch)'::regclass AND contype = 'f'") == "1")
             } catch {
                 Issue.record("\(error)")
@@ -102,6 +94,31 @@ extension BackupSandboxTests {
             try await BackupSandbox.dropScratchTable(scratch)
             try await BackupSandbox.dropScratchTable(parent)
         }
+    }
+
+    /// Where both scenes start: a backup holding `table`, then the table dropped, and a restore of
+    /// it to run over a connection with short keepalives (`session`: the sshd process serving it).
+    struct DroppedTableRestore {
+        let table: String
+        let record: BackupRecord
+        let config: BotOpsConfig
+        let host: SSHConnection
+        let session: pid_t
+        let job: TableRestore
+
+        /// The restore of `table` from the backup, planned over `host`.
+        func plan() async throws -> TableRestore.Plan {
+            try await job.plan(try await BackupSandboxTests.entry(record.id, config: config, host: host), tables: [.init(parsing: table)], replace: false)
+        }
+    }
+
+    static func restoreOfDropped(_ table: String, config configPath: String, scene: BackupSandbox) async throws -> DroppedTableRestore {
+        let record = try await scene.unverifiedBackup(config: configPath)
+        try await BackupSandbox.psql("DROP TABLE \(table)")
+        let config = try BotOpsConfig.load(path: configPath)
+        let (host, session) = try await connectionWithShortKeepalives(scene)
+        return DroppedTableRestore(table: table, record: record, config: config, host: host, session: session,
+                                   job: try await jobWaitingBriefly(config: config, host: host))
     }
 
     /// A connection to the sandbox that counts the host as gone after 4 s without an answer

@@ -24,10 +24,10 @@ import Testing
             running[service] = .init(container: "c-\(service)", imageID: "sha256:\(service)", imageName: "bottrader/\(service):latest")
             kept.tags[service] = "bottrader/\(service):botops-\(Self.before.prefix(12))"
         }
-        deployer.run.running.produce(running)
-        deployer.run.keptImages.produce(kept)
-        deployer.run.checkoutBefore.produce(CheckoutBefore(branch: "main", revision: Self.before))
-        deployer.run.resolvedTarget.produce(Target(branch: "main", revision: Self.after))
+        try deployer.run.running.produce(running, by: .step(.keepImage))
+        try deployer.run.keptImages.produce(kept, by: .step(.keepImage))
+        try deployer.run.checkoutBefore.produce(CheckoutBefore(branch: "main", revision: Self.before), by: .step(.preflight))
+        try deployer.run.resolvedTarget.produce(Target(branch: "main", revision: Self.after), by: .step(.checkout))
         return deployer
     }
 

@@ -27,6 +27,19 @@ import Testing
         try database.judge(try ComposeProject.parse(text), file: "docker-compose.aws.yml", revision: "abcdef0123456789")
     }
 
+    /// A disk df printed nothing for is refused (exit 4, saying df could not read it), as backup
+    /// and restore refuse it: it was skipped, and a build could fill it after the stop.
+    /// `min_free_disk: 0` judges no disk.
+    @Test func aDiskDfCannotReadIsRefusedNotSkipped() throws {
+        let roomy = FreeDisk(mount: "/", freeBytes: 8 << 30)
+        let error = #expect(throws: DeployError.self) { try Deployer.judgeDisks([.checkout: roomy], needed: 1 << 30) }
+        #expect(error?.description.hasPrefix("df could not read the disk of docker's root directory") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("deploy.min_free_disk: 0") == true)
+        #expect(error?.exitCode == .refused)
+        try Deployer.judgeDisks([.checkout: roomy, .dockerRoot: roomy], needed: 1 << 30)
+        try Deployer.judgeDisks([:], needed: 0)
+    }
+
     @Test func aNamedVolumeIsTheProjectsAndAnExternalOneKeepsItsName() throws {
         // v1 prints the key; the project makes the name.
         try judge(Self.compose(db: "    - pg_data:/var/lib/postgresql/data:rw", top: "volumes:\n  pg_data: {}"))

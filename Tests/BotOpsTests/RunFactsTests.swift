@@ -12,7 +12,7 @@ import Testing
         let error = #expect(throws: Deployer.StepFailure.self) { try checkout.value() }
         #expect(error?.message.contains("before step preflight produced it: the playbook must run 'builtin: preflight' before this step") == true, "\(String(describing: error))")
         #expect(error?.refusal == nil)
-        checkout.produce(CheckoutBefore(branch: "main", revision: "0123"))
+        try checkout.produce(CheckoutBefore(branch: "main", revision: "0123"), by: .step(.preflight))
         #expect(try checkout.value() == CheckoutBefore(branch: "main", revision: "0123"))
     }
 
@@ -31,15 +31,39 @@ import Testing
         let rollback = Deployer.RunState(action: .rollback, reading: "botops rollback's reading of the host")
         #expect(failure { try rollback.resolvedTarget.value() }.contains("before botops rollback's reading of the host produced it: this is a botops bug"))
         #expect(failure { try rollback.running.value() }.contains("before botops rollback's reading of the host produced it"))
-        #expect(failure { try rollback.releases.value() }.contains("before step preflight produced it"))
+        #expect(failure { try rollback.releases.value() }.contains("before botops rollback's reading of the host produced it"))
+    }
+
+    /// One producer per fact: a second step writing a fact another step produces is botops' own
+    /// bug, refused naming both (it would silently replace what the first one read). Its own
+    /// producer may write it again (a retried step starts over), and so may its updates.
+    @Test func aFactWrittenByAnotherProducerIsRefusedNamingBoth() throws {
+        var run = Deployer.RunState(action: .deploy)
+        let target = Target(branch: "main", revision: "89ab")
+        try run.resolvedTarget.produce(target, by: .step(.checkout))
+        let error = #expect(throws: Deployer.StepFailure.self) {
+            try run.resolvedTarget.produce(Target(branch: "main", revision: "0123"), by: .step(.preflight))
+        }
+        #expect(error?.message == "botops bug: step preflight produced Target, which only step checkout produces: please report it", "\(String(describing: error))")
+        #expect(run.resolvedTarget.ifProduced == target)
+        #expect(throws: Deployer.StepFailure.self) {
+            try run.stopped.update(from: StoppedServices(), by: .step(.waitHealthy)) { $0.imagesToStart["sighook"] = "sha256:1" }
+        }
+        #expect(run.stopped.ifProduced == nil)
+        let rollback = Deployer.RunState(action: .rollback, reading: "botops rollback's reading of the host")
+        var running = rollback.running
+        #expect(throws: Deployer.StepFailure.self) { try running.produce([:], by: .step(.keepImage)) }
+        try running.produce([:], by: rollback.producer(.keepImage))
+        try run.resolvedTarget.produce(Target(branch: "main", revision: "cdef"), by: .step(.checkout))
+        #expect(run.resolvedTarget.ifProduced?.revision == "cdef")
     }
 
     /// A rollback's destination is not the run's target: rollback.yml's steps go there while it
     /// runs, and the target the deploy resolved (which the audit records) is left as it was.
-    @Test func theRollbacksDestinationLeavesTheResolvedTarget() {
+    @Test func theRollbacksDestinationLeavesTheResolvedTarget() throws {
         var run = Deployer.RunState(action: .deploy)
         let attempted = Target(branch: "main", revision: "89ab"), before = Target(branch: "main", revision: "0123")
-        run.resolvedTarget.produce(attempted)
+        try run.resolvedTarget.produce(attempted, by: .step(.checkout))
         #expect(run.target == attempted && !run.rollingBack)
         run.returningTo = before
         #expect(run.target == before && run.rollingBack)
@@ -54,8 +78,8 @@ import Testing
         let deployer = Deployer.readOnly(config: config, runner: LocalHost())
         #expect(deployer.auditRecord(result: "refused").from == nil)
         #expect(deployer.auditRecord(result: "refused").sshUser == nil)
-        deployer.run.checkoutBefore.produce(CheckoutBefore(branch: "main", revision: "0123"))
-        deployer.run.sshUser.produce("bot")
+        try deployer.run.checkoutBefore.produce(CheckoutBefore(branch: "main", revision: "0123"), by: .step(.preflight))
+        try deployer.run.sshUser.produce("bot", by: .step(.preflight))
         #expect(deployer.auditRecord(result: "refused").from == "0123")
         #expect(deployer.auditRecord(result: "refused").sshUser == "bot")
     }
@@ -68,16 +92,16 @@ import Testing
         var run = Deployer.readOnly(config: config, runner: LocalHost()).run
         run.services = ["sighook"]
         #expect(run.unverifiedReason == "unverified: step checks failed (on_failure: continue)")
-        run.verdict.produce(ChecksVerdict(skipped: [], failingAsBefore: []))
+        try run.verdict.produce(ChecksVerdict(skipped: [], failingAsBefore: []), by: .step(.checks))
         #expect(run.unverifiedReason == "unverified: step wait-healthy failed (on_failure: continue)")
-        run.healthy.produce(HealthyContainers())
+        try run.healthy.produce(HealthyContainers(), by: .step(.waitHealthy))
         #expect(run.unverifiedReason == nil)
-        run.verdict.produce(ChecksVerdict(skipped: [.reportFile], failingAsBefore: []))
+        try run.verdict.produce(ChecksVerdict(skipped: [.reportFile], failingAsBefore: []), by: .step(.checks))
         #expect(run.unverifiedReason?.contains("1 check skipped") == true)
         // `deploy --host-files` waits for no container: the checks alone vouch for it.
         run.services = []
         run.healthy = Produced(by: .step(.waitHealthy))
-        run.verdict.produce(ChecksVerdict(skipped: [], failingAsBefore: []))
+        try run.verdict.produce(ChecksVerdict(skipped: [], failingAsBefore: []), by: .step(.checks))
         #expect(run.unverifiedReason == nil)
     }
 }

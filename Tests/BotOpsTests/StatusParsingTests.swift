@@ -58,9 +58,9 @@ import Testing
         #expect(facts.hostClockRead)
         #expect(facts.newestReport == HostStatus.FileInfo(path: "/opt/bot/logs/weekly review 1.txt", modified: 900, ageSeconds: 100, size: 42))
         #expect(facts.stateDisk == HostStatus.Disk(name: "state-dir", mount: "/", freeBytes: 2 * 1024 * 1024))
-        #expect(facts.hostVersion == nil)
+        #expect(facts.hostVersion == .notInstalled)
         let installed = extras.parse("\(m) now\n5\n\(m) version\n0\n0.15.0\n\(m) end\n", localNow: 7)
-        #expect(installed.hostVersion == "0.15.0" && installed.newestReport == nil)
+        #expect(installed.hostVersion == .runs("0.15.0") && installed.newestReport == nil)
     }
 
     /// A host whose `date` prints nothing: ages are by this machine's clock and say so, never
@@ -83,7 +83,7 @@ import Testing
         let status = HostStatus(destination: "bot@h:22", readAt: 0, durationMS: 5, services: [], database: missing,
                                 checkout: HostStatus.Checkout(present: false, clean: false, changed: []),
                                 lock: HostStatus.Lock(state: "free"), lastDeploy: nil, cron: [], cronProblem: nil, newestReport: nil,
-                                newestVerifiedBackup: nil, disk: [], botops: HostStatus.Versions(local: "1", host: nil), problems: [])
+                                newestVerifiedBackup: nil, disk: [], botops: HostStatus.Versions(local: "1", host: .notInstalled), problems: [])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(status.json.utf8)) as? [String: Any])
         for key in ["last_deploy", "newest_report", "newest_verified_backup", "cron_problem", "releases_problem"] {
             #expect(object[key] is NSNull, "\(key)")

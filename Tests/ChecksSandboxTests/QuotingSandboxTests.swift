@@ -40,7 +40,10 @@ struct QuotingSandboxTests {
         let url = URL(fileURLWithPath: app + "/" + relative)
         let directory = contents == nil ? url : url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        if let contents {
+        // An executable is written by a child shell (`writeExecutable`: ETXTBSY otherwise).
+        if let contents, mode == 0o755 {
+            try writeExecutable(contents, to: url.path)
+        } else if let contents {
             try contents.write(to: url, atomically: false, encoding: .utf8)
             chmod(url.path, mode_t(mode))
         }

@@ -380,13 +380,12 @@ extension VerifySandboxTests {
         defer { try? FileManager.default.removeItem(at: scripts) }
         chmod(scripts.path, 0o755)
         let force = scripts.appendingPathComponent("force.sh")
-        try """
+        try writeExecutable("""
             #!/bin/sh
             case "$SSH_ORIGINAL_COMMAND" in *docker*) kill -KILL $PPID; exit 1;; esac
             exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
 
-            """.write(to: force, atomically: true, encoding: .utf8)
-        chmod(force.path, 0o755)
+            """, to: force.path)
         let server = try await TestSSHServer.start(hostKeys: [.ed25519], options: ["ForceCommand \(force.path)"])
         defer { server.stop() }
         let sshConfig = try server.writeSSHConfig(knownHosts: try server.writeKnownHosts([.ed25519]))

@@ -3,6 +3,7 @@ import Cron
 import Foundation
 import HostCommands
 import Remote
+import SandboxSupport
 import Testing
 
 /// Each Checks probe's parser on given output, hostile and truncated output included; no host.
@@ -219,8 +220,7 @@ import Testing
         try Data("SELECT 1;\n".utf8).write(to: directory.appendingPathComponent("queries/a.sql"))
         try Data("report\n".utf8).write(to: directory.appendingPathComponent("logs/weekly_review_1.txt"))
         let script = directory.appendingPathComponent("weekly_strategy_review.sh").path
-        try Data("#!/bin/sh\n".utf8).write(to: URL(fileURLWithPath: script))
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script)
+        try writeExecutable("#!/bin/sh\n", to: script)
         let german: ShellScript = "export LANGUAGE=de LANG=C.UTF-8; unset LC_ALL LC_MESSAGES"
         // The test can fail only where stat speaks German under this environment.
         #expect(try await LocalHost().run("\(german)\nstat -c %F /").stdoutText == "Verzeichnis\n")

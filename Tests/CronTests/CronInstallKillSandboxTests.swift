@@ -89,8 +89,8 @@ struct CronInstallKillSandboxTests {
             try "\(state) \(getpid())\n".write(toFile: Self.hold + "/armed", atomically: true, encoding: .utf8)
             // Executable before it is in place: a `crontab` found on PATH meanwhile is never a bare file.
             let staged = Self.wrapper + ".botops-test"
-            try Self.wrapperScript.write(toFile: staged, atomically: false, encoding: .utf8)
-            guard chmod(staged, 0o755) == 0, rename(staged, Self.wrapper) == 0 else { throw SandboxFailure(description: "cannot install \(Self.wrapper)") }
+            try writeExecutable(Self.wrapperScript, to: staged)
+            guard rename(staged, Self.wrapper) == 0 else { throw SandboxFailure(description: "cannot install \(Self.wrapper)") }
             try await body(configPath, crontabDir.path)
         }
     }

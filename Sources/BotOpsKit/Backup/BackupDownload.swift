@@ -62,14 +62,13 @@ public struct BackupDownload: Sendable {
     }
 
     /// The size and sha256 of `ID.roles.sql` on the host.
-    private func rolesOnHost(_ id: String) async throws -> (size: Int64, sha256: String) {
+    private func rolesOnHost(_ id: String) async throws -> FileDigest {
         let name = BackupRoles.fileName(id)
-        let result = try await runner.run(RemoteCommand("cd \(scripts.directory.script) && stat -c %s -- \(name) && sha256sum -- \(name)", timeout: .seconds(60)))
-        let lines = result.stdout.split(separator: "\n")
-        guard result.succeeded, lines.count == 2, let size = Int64(lines[0]), lines[1].count >= 64 else {
-            throw BackupDownloadError(file: name, detail: "cannot read it in backup.dir: \(result.shownOutput)")
+        do {
+            return try await FileDigest.probe([name], in: scripts.directory.script).run(on: runner)[0]
+        } catch let error as ProbeOutputError {
+            throw BackupDownloadError(file: name, detail: "cannot read it in backup.dir: \(error.output)")
         }
-        return (size, String(lines[1].prefix(64)))
     }
 
     /// The size and sha256 of `ID.json` as BackupScripts.writeRecord writes it: the record's JSON

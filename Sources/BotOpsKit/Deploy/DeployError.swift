@@ -20,6 +20,8 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
     /// The target revision tracks files that exist on the host outside git (the env file, ignored files).
     case tracksHostFiles(revision: String, files: [String])
     case lowDisk(path: String, freeBytes: Int64, neededBytes: Int64)
+    /// df printed no free space for a disk the deploy builds on (`disk` names it and how to read it).
+    case diskUnreadable(disk: String)
     case composeMissing
     case composeConfigUnreadable
     case composeConfigFailed(String)
@@ -88,6 +90,8 @@ public enum DeployError: Error, Equatable, CustomStringConvertible, ExitCodeProv
             return "revision \(revision.prefix(12)) tracks files that exist on the host outside git (the env file, or ignored files): checking it out would overwrite them, and a rollback would delete them. Remove them from that revision (git rm --cached) and add them to .gitignore:\n" + files.map { "  \($0)" }.joined(separator: "\n")
         case let .lowDisk(path, free, needed):
             return "only \(formatBytes(free)) free on \(path) (need \(formatBytes(needed)) to build). Free space (docker image prune, old logs) or lower deploy.min_free_disk."
+        case let .diskUnreadable(disk):
+            return "df could not read the disk of \(disk), so botops cannot tell whether a build fits. Run that df on the host to see why and fix it; to deploy without judging free space, set deploy.min_free_disk: 0."
         case .composeMissing:
             return "neither `docker compose` nor `docker-compose` works on the host. Install one, or set compose.command in botops.yml."
         case .composeConfigUnreadable:

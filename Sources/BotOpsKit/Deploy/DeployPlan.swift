@@ -18,8 +18,8 @@ extension Deployer {
         }
         let probeTimeout = Duration.seconds(60)
         try await inspectHost(timeout: probeTimeout, requireBranch: request.ref == nil)
-        run.running.produce(try await runningContainers(run.services))
-        run.resolvedTarget.produce(try await remoteTarget(request.ref ?? config.branch, timeout: probeTimeout))
+        try run.running.produce(try await runningContainers(run.services), by: run.producer(.keepImage))
+        try run.resolvedTarget.produce(try await remoteTarget(request.ref ?? config.branch, timeout: probeTimeout), by: run.producer(.checkout))
         // keep-image's own reading and choice of tags: the rollback shown is the one that would run.
         let tagged = try await readKeptImages(timeout: probeTimeout)
         var kept = KeptImages()
@@ -28,7 +28,7 @@ extension Deployer {
                 kept.tags[service] = try keepingTag(of: service, container, tagged: tagged).tag
             }
         }
-        run.keptImages.produce(kept)
+        try run.keptImages.produce(kept, by: run.producer(.keepImage))
 
         plannedDeploy().forEach(emit)
         let target = run.target.map(\.display) ?? "?"

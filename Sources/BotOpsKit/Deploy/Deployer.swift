@@ -64,12 +64,15 @@ public final class Deployer: @unchecked Sendable {
         let action: RunAction
         var request: DeployRequest?
         var services: [String] = []
-        /// The checkout before the run, and the running stack: produced by the preflight.
-        var checkoutBefore = Produced<CheckoutBefore>(by: .step(.preflight))
-        var sshUser = Produced<String>(by: .step(.preflight))
-        var stack = Produced<RunningStack>(by: .step(.preflight))
+        /// The command's own reading of the host before its steps (nil: the steps read it all).
+        let reader: FactProducer?
+        /// The checkout before the run, and the running stack: produced by the preflight (or the
+        /// command's reading, which runs the preflight's probes itself).
+        var checkoutBefore: Produced<CheckoutBefore>
+        var sshUser: Produced<String>
+        var stack: Produced<RunningStack>
         /// The recorded releases, read with the checkout (the record works on a copy).
-        var releases = Produced<Releases>(by: .step(.preflight))
+        var releases: Produced<Releases>
         /// Read-only facts fetched while the preflight runs.
         var prefetchedBaseline: Task<VerifyReport, Error>?
         var prefetchedContainers: Task<[String: RunningContainer], Error>?
@@ -92,12 +95,25 @@ public final class Deployer: @unchecked Sendable {
         init(action: RunAction, reading: String? = nil) {
             self.action = action
             let reader = reading.map(FactProducer.command)
+            self.reader = reader
+            checkoutBefore = Produced(by: reader ?? .step(.preflight))
+            sshUser = Produced(by: reader ?? .step(.preflight))
+            stack = Produced(by: reader ?? .step(.preflight))
+            releases = Produced(by: reader ?? .step(.preflight))
             resolvedTarget = Produced(by: reader ?? .step(.checkout))
             running = Produced(by: reader ?? .step(.keepImage))
             runningRevision = Produced(by: reader ?? .step(.keepImage))
+            keptImages = Produced(by: reader ?? .step(.keepImage))
         }
 
-        var keptImages = Produced<KeptImages>(by: .step(.keepImage))
+        /// The dry run reads the kept tags itself; a run's keep-image step produces them.
+        var keptImages: Produced<KeptImages>
+
+        /// Who produces what `step` produces in this run: the command's reading when it reads the
+        /// host itself, for code both share (the preflight's probes, the running containers).
+        func producer(_ step: BuiltinStep) -> FactProducer {
+            reader ?? .step(step)
+        }
         var stopped = Produced<StoppedServices>(by: .step(.stop))
         var healthy = Produced<HealthyContainers>(by: .step(.waitHealthy))
         var baseline = Produced<Baseline>(by: .step(.baseline))
@@ -624,7 +640,7 @@ public final class Deployer: @unchecked Sendable {
                 defer { targetConfig?.cancel() }
                 try await inspectHost(timeout: .seconds(120), requireBranch: false) {
                     do {
-                        run.running.produce(try await runningContainers(run.services))
+                        try run.running.produce(try await runningContainers(run.services), by: run.producer(.keepImage))
                         let resolved = try await rollbackTarget(request.to)
                         if resolved.revision != (try run.checkoutBefore.value()).revision {
                             let command = commands.composeConfig(at: resolved.revision, config, timeout: .seconds(120))
@@ -636,7 +652,7 @@ public final class Deployer: @unchecked Sendable {
                     }
                 }
                 let resolved = try target.get()
-                run.resolvedTarget.produce(resolved)
+                try run.resolvedTarget.produce(resolved, by: run.producer(.checkout))
                 if resolved.revision != (try run.checkoutBefore.value()).revision {
                     try await judgeTarget(resolved.revision, timeout: .seconds(120), composeToo: true, composeConfig: targetConfig)
                 }
@@ -703,9 +719,9 @@ public final class Deployer: @unchecked Sendable {
             throw DeployError.hostCommandFailed(step: "rollback", detail: "reading \(config.path) and \(releasesFile) failed: \(probe.shownOutput.prefix(300))")
         }
         try reading.requireGit([.head], path: config.path)
-        run.checkoutBefore.produce(CheckoutBefore(branch: nil, revision: reading.head))
-        run.releases.produce(try reading.releases(file: releasesFile))
-        run.running.produce(try await containers)
+        try run.checkoutBefore.produce(CheckoutBefore(branch: nil, revision: reading.head), by: run.producer(.preflight))
+        try run.releases.produce(try reading.releases(file: releasesFile), by: run.producer(.preflight))
+        try run.running.produce(try await containers, by: run.producer(.keepImage))
         return try await previousRelease()
     }
 

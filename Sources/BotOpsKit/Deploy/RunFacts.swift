@@ -2,7 +2,9 @@ import Checks
 import HostState
 
 /// A fact one step produces and later steps consume, instead of a field anyone may set. Its
-/// producer calls `produce`; a step that needs it reads `value()`, which fails the step with a
+/// producer calls `produce`, naming itself: any other producer is refused (botops' own bug, named
+/// with both producers), so two steps can never write one fact. The same producer may produce it
+/// again: a retried step runs again from its start. A step that needs it reads `value()`, which fails the step with a
 /// message naming the producer when that step has not run (a playbook that orders its built-in
 /// steps so, or botops' own bug; never a host state). Messages and the audit, which may be
 /// written before any step ran, read `ifProduced`.
@@ -15,16 +17,19 @@ struct Produced<Value> {
         self.producer = producer
     }
 
-    mutating func produce(_ value: Value) {
+    mutating func produce(_ value: Value, by writer: FactProducer) throws {
+        guard writer == producer else {
+            throw Deployer.StepFailure(message: "botops bug: \(writer.named) produced \(Value.self), which only \(producer.named) produces: please report it", refusal: nil)
+        }
         ifProduced = value
     }
 
     /// For a fact its step produces service by service: changes what is there (what an earlier
     /// run of the same step produced, say the deploy's stop before its rollback's), or `empty`.
-    mutating func update(from empty: @autoclosure () -> Value, _ change: (inout Value) -> Void) {
+    mutating func update(from empty: @autoclosure () -> Value, by writer: FactProducer, _ change: (inout Value) -> Void) throws {
         var value = ifProduced ?? empty()
         change(&value)
-        ifProduced = value
+        try produce(value, by: writer)
     }
 
     func value() throws -> Value {
@@ -52,6 +57,14 @@ enum FactProducer: Equatable, CustomStringConvertible {
     var description: String {
         switch self {
         case .step(let step): return step.rawValue
+        case .command(let reading): return reading
+        }
+    }
+
+    /// As a message names it: "step preflight", or the command's reading.
+    var named: String {
+        switch self {
+        case .step(let step): return "step \(step.rawValue)"
         case .command(let reading): return reading
         }
     }

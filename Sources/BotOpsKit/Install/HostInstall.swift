@@ -180,6 +180,7 @@ public struct HostInstall: Sendable {
         switch try await HostProgramVersion.probe(Self.binaryPath).run(on: runner) {
         case .version(let version): outcome.hostVersion = version
         case .failed(_, let output): throw HostInstallError.installedVersionFailed(output: output)
+        case .timedOut(let seconds): throw HostInstallError.installedVersionFailed(output: "timed out after \(seconds) s")
         case .notInstalled: throw HostInstallError.installedVersionFailed(output: "not there, or not executable")
         }
         outcome.engineEnv = try await writeEngineEnv(on: runner, dryRun: false)
@@ -196,6 +197,7 @@ public struct HostInstall: Sendable {
         switch try await HostProgramVersion.probe(staged).run(on: runner) {
         case .version(let version): return version
         case .failed(_, let output): failure = output
+        case .timedOut(let seconds): failure = "timed out after \(seconds) s"
         case .notInstalled: failure = "not executable there"
         }
         _ = try? await runner.run(InstallCommands.removeStaged([path] + alsoStaged))
@@ -233,7 +235,11 @@ public struct HostInstall: Sendable {
 
     /// What is in place now, as the host's own sha256sum reads it (one round trip).
     private func installedDigests(on runner: some CommandRunner, engine: Bool) async throws -> [(path: String, sha256: String)] {
-        try await InstallCommands.digests(installedPaths(engine: engine)).run(on: runner)
+        do {
+            return try await FileDigest.probe(installedPaths(engine: engine)).run(on: runner).map { (path: $0.name, sha256: $0.sha256) }
+        } catch let error as ProbeOutputError {
+            throw HostInstallError.step("read the installed files' sha256", output: error.output)
+        }
     }
 }
 

@@ -61,16 +61,6 @@ enum InstallCommands {
         }
     }
 
-    /// The sha256 the host's own sha256sum reads of each of `paths`, in order (one round trip).
-    static func digests(_ paths: [String]) -> HostProbe<[(path: String, sha256: String)]> {
-        HostProbe("sha256sum", RemoteCommand("cd && sha256sum -- \(paths)", timeout: .seconds(60))) { result in
-            try succeeded(result, "read the installed files' sha256")
-            // One line per argument, in order; a name with a newline or backslash gets a leading `\`.
-            let digests = result.stdoutText.split(separator: "\n").map { String($0.drop { $0 == "\\" }.prefix(64)) }
-            return zip(paths, digests).map { (path: $0, sha256: $1) }
-        }
-    }
-
     /// Throws the install's step error (the host's stderr) when `result` failed.
     static func succeeded(_ result: CommandResult, _ what: String) throws {
         guard result.succeeded else { throw HostInstallError.step(what, output: result.stderrText) }

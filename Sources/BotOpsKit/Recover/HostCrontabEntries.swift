@@ -19,7 +19,9 @@ struct HostCrontabEntries: Sendable {
             // the files must come from the very revision printed, so the script needs it in a
             // variable (gitRead prints it only), and no HEAD is an answer here (recover installs
             // the local crontab.d) where gitRead's callers refuse it. One read would need gitRead
-            // to keep its answer in a shell variable.
+            // to keep its answer in a shell variable: its stdout goes straight out through fd 3 so that
+            // stderr stays apart, and a second `git rev-parse` could name another revision. Recover
+            // sends no gitStateProbe of its own, so this read costs no extra round trip.
             marker.start("head"), "rev=$(git rev-parse --verify -q HEAD) || exit 0", "echo \"$rev\"",
             """
             git ls-tree --name-only "$rev" -- crontab.d/ | while IFS= read -r p; do

@@ -100,17 +100,40 @@ public struct HostStatus: Encodable, Sendable {
         public var freeBytes: Int64
     }
 
+    /// The host's `~/botops/bin/botops`, as its `--version` told.
+    public enum HostCopy: Sendable, Equatable {
+        case notInstalled
+        /// Its version cannot be told (the probe's output was unreadable): why.
+        case unknown(String)
+        /// Its version, or why it fails (so it differs from this one).
+        case runs(String)
+
+        var shown: String {
+            switch self {
+            case .notInstalled: "not installed"
+            case .unknown(let why): "unknown: " + why
+            case .runs(let version): version
+            }
+        }
+    }
+
     public struct Versions: Encodable, Sendable, Equatable {
         public var local: String
-        /// The host's `~/botops/bin/botops --version`, or nil when it is not installed.
-        public var host: String?
+        public var host: HostCopy
+        /// The host has no `timeout` command: its `--version` ran without a time limit.
+        public var hostUnlimited = false
+
+        /// Whether the host's copy is this one: nil when that cannot be told (none, or unknown).
+        public var same: Bool? {
+            if case .runs(let version) = host { version == local } else { nil }
+        }
 
         public func encode(to encoder: Encoder) throws {
             var container = encoder.container(keyedBy: Key.self)
             try container.encode(local, forKey: Key("local"))
-            try container.encode(host ?? "not installed", forKey: Key("host"))
-            // Whether the host's copy is this one: null when none is installed.
-            if let host { try container.encode(host == local, forKey: Key("same")) } else { try container.encodeNil(forKey: Key("same")) }
+            try container.encode(host.shown, forKey: Key("host"))
+            try container.encode(same, forKey: Key("same"))
+            try container.encode(hostUnlimited, forKey: Key("host_unlimited"))
         }
     }
 

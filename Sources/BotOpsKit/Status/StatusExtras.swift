@@ -10,8 +10,9 @@ struct StatusExtras: Sendable {
         var hostClockRead: Bool = true
         var newestReport: HostStatus.FileInfo?
         var stateDisk: HostStatus.Disk?
-        /// Nil when botops is not installed on the host.
-        var hostVersion: String?
+        var hostVersion: HostStatus.HostCopy = .notInstalled
+        /// The host has no `timeout`: its botops --version ran without a time limit.
+        var hostVersionUnlimited = false
     }
 
     let config: BotOpsConfig
@@ -33,12 +34,16 @@ struct StatusExtras: Sendable {
         ]), timeout: timeout)
     }
 
-    /// The host's botops as status shows it: its version, or why it does not run (so it differs).
-    static func shown(_ version: HostProgramVersion) -> String? {
+    /// The host's botops as status shows it: its version, or why it does not run (so it differs);
+    /// unknown when its section cannot be read, which is no sign that it is not installed.
+    static func shown(_ sections: [String: [String]]) -> HostStatus.HostCopy {
+        let version: HostProgramVersion
+        do { version = try HostProgramVersion.parse(sections: sections) } catch { return .unknown("its --version could not be read (\(error.problem))") }
         switch version {
-        case .notInstalled: nil
-        case .version(let line): line.isEmpty ? nil : line
-        case .failed(let status, let output): "fails (exit \(status)): \(output.split(separator: "\n").first ?? "")"
+        case .notInstalled: return .notInstalled
+        case .version(let line): return line.isEmpty ? .unknown("its --version printed nothing") : .runs(line)
+        case .failed(let status, let output): return .runs("fails (exit \(status)): \(output.split(separator: "\n").first ?? "")")
+        case .timedOut(let seconds): return .runs("fails: timed out after \(seconds) s")
         }
     }
 
@@ -51,9 +56,8 @@ struct StatusExtras: Sendable {
         let report = NewestFile.parse(sections["report"]?.first(where: { !$0.isEmpty })).map { file in
             HostStatus.FileInfo(path: file.path, modified: Int(file.modified), ageSeconds: max(0, now - Int(file.modified)), size: file.size)
         }
-        let version = try? HostProgramVersion.parse(sections: sections)
         return Facts(now: now, hostClockRead: hostNow != nil, newestReport: report,
                      stateDisk: FreeDisk.parse(sections["state-disk"]?.first).map { HostStatus.Disk(name: "state-dir", mount: $0.mount, freeBytes: $0.freeBytes) },
-                     hostVersion: version.flatMap(Self.shown))
+                     hostVersion: Self.shown(sections), hostVersionUnlimited: HostProgramVersion.ranWithoutTimeLimit(sections: sections))
     }
 }

@@ -108,7 +108,7 @@ public struct StatusReader: Sendable {
             cron: cronRows, cronProblem: cronProblem, newestReport: facts.newestReport,
             newestVerifiedBackup: newestBackup,
             disk: checkoutFacts.disk + (facts.stateDisk.map { [$0] } ?? []),
-            botops: HostStatus.Versions(local: localVersion, host: facts.hostVersion),
+            botops: HostStatus.Versions(local: localVersion, host: facts.hostVersion, hostUnlimited: facts.hostVersionUnlimited),
             problems: problems)
     }
 

@@ -70,9 +70,9 @@ public struct StatusText: Sendable {
         }
         lines.append("disk free  " + status.disk.map { "\($0.name) \(formatBytes($0.freeBytes)) (\(terminalSafe($0.mount)))" }.joined(separator: ", "))
         let versions = status.botops
-        let same = versions.host == versions.local
-        lines.append("botops     here \(versions.local), host " + paint(versions.host.map { terminalSafe($0) } ?? "not installed", versions.host == nil ? nil : same)
-                     + (versions.host != nil && !same ? ", differs: botops install-host" : ""))
+        lines.append("botops     here \(versions.local), host " + paint(terminalSafe(versions.host.shown), versions.same ?? (versions.host == .notInstalled ? nil : false))
+                     + (versions.same == false ? ", differs: botops install-host" : "")
+                     + (versions.hostUnlimited ? " (its --version ran without a time limit: the host has no timeout command)" : ""))
         for problem in status.problems {
             lines.append(paint("could not read ", false) + terminalSafe(problem))
         }

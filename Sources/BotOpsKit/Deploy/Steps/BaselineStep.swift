@@ -19,7 +19,7 @@ extension Deployer {
     fileprivate func baseline(timeout: Duration) async throws -> String? {
         let report = try await runChecks(timeout: timeout, prefetched: run.prefetchedBaseline)
         let failing = report.results.filter { $0.status == .fail }
-        run.baseline.produce(Baseline(failures: Set(failing.map(\.id)), skipped: Set(report.results.filter { $0.status == .skip }.map(\.id))))
+        try run.baseline.produce(Baseline(failures: Set(failing.map(\.id)), skipped: Set(report.results.filter { $0.status == .skip }.map(\.id))), by: .step(.baseline))
         // Without the database most checks are skipped: nothing could tell a good release from a bad one.
         if let database = failing.first(where: { $0.id == .dbRunning }), run.request?.unverified != true {
             throw DeployError.databaseDownBeforeDeploy(database.message)

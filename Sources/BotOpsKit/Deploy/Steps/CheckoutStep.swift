@@ -44,7 +44,7 @@ extension Deployer {
         // A revision given while on a branch keeps nothing but the commit: the checkout detaches.
         let before = try run.checkoutBefore.value()
         if target.branch == nil, run.request?.ref == nil { target.branch = before.branch }
-        run.resolvedTarget.produce(target)
+        try run.resolvedTarget.produce(target, by: .step(.checkout))
         if let held = currentHeldLock { held.record(step: step.name, revision: target.revision) }
         let hostFilesOnly = run.action == .deployHostFiles
         if target.revision == before.revision && target.branch == before.branch {

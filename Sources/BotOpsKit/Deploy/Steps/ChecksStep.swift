@@ -47,7 +47,7 @@ extension Deployer {
         }
         try await requireNewImages(timeout: timeout)
         let skipped = report.results.filter { $0.status == .skip }
-        run.verdict.produce(ChecksVerdict(skipped: skipped.map(\.id), failingAsBefore: failing.map(\.id)))
+        try run.verdict.produce(ChecksVerdict(skipped: skipped.map(\.id), failingAsBefore: failing.map(\.id)), by: .step(.checks))
         let known = failing.count
         let verdict = known == 0 ? "all \(report.results.count - skipped.count) checks pass" : "\(report.results.count - known - skipped.count) pass; \(known) failing as before the deploy"
         return verdict + (skipped.isEmpty ? "" : "; unverified: \(skipped.count) check\(skipped.count == 1 ? "" : "s") skipped")

@@ -19,12 +19,21 @@ struct KeepImageStep: DeployStep {
 extension Deployer {
     fileprivate func keepImages(timeout: Duration) async throws -> String? {
         let running = if let prefetched = run.prefetchedContainers { try await prefetched.value } else { try await runningContainers(run.services) }
-        run.running.produce(running)
+        try run.running.produce(running, by: .step(.keepImage))
         let tagged = try await readKeptImages(timeout: timeout)
         var images = KeptImages()
-        // Produced whatever happens below: a tag that failed half-way leaves the ones made before it.
-        defer { run.keptImages.produce(images) }
         var kept: [String] = []
+        // Produced whatever happens below: a tag that failed half-way leaves the ones made before it.
+        do { try await tagRunning(running, tagged: tagged, into: &images, kept: &kept, timeout: timeout) } catch {
+            try run.keptImages.produce(images, by: .step(.keepImage))
+            throw error
+        }
+        try run.keptImages.produce(images, by: .step(.keepImage))
+        return kept.isEmpty ? "nothing running to keep" : "kept " + kept.joined(separator: ", ")
+    }
+
+    /// Tags each service's running image, adding each tag made to `images` and `kept` as it goes.
+    private func tagRunning(_ running: [String: RunningContainer], tagged: [String: String], into images: inout KeptImages, kept: inout [String], timeout: Duration) async throws {
         for service in run.services {
             guard let container = running[service] else {
                 emit(.notice("\(service) has no container now: there is no image to keep; a rollback would rebuild it"))
@@ -48,7 +57,6 @@ extension Deployer {
                                                         verified: run.baseline.ifProduced.map { $0.skipped.isEmpty && $0.failures.isEmpty } ?? true ? nil : false, recordedAt: Int(Date().timeIntervalSince1970))
             kept.append(tag)
         }
-        return kept.isEmpty ? "nothing running to keep" : "kept " + kept.joined(separator: ", ")
     }
 
     /// Read-only, before keep-image tags anything (and for the dry run, which shows the same
@@ -86,10 +94,10 @@ extension Deployer {
         }
         let revisions = Set(matching.map(\.revision))
         guard matching.count == run.services.count, revisions.count == 1, let revision = revisions.first, revision != revisionBefore else {
-            run.runningRevision.produce(nil)
+            try run.runningRevision.produce(nil, by: run.producer(.keepImage))
             return
         }
-        run.runningRevision.produce(revision)
+        try run.runningRevision.produce(revision, by: run.producer(.keepImage))
         emit(.notice("the containers run release \(revision.prefix(12)), not the checkout's \(revisionBefore.prefix(12)) (an earlier deploy stopped half-way?): a rollback returns to \(revision.prefix(12))"))
     }
 }

@@ -47,7 +47,7 @@ extension Deployer {
         try inspectCheckout(try await probe, requireBranch: requireBranch)
         await meanwhile()
         let project = try resolveCompose(try await composeConfig, database: database, revision: run.checkoutBefore.value().revision)
-        run.stack.produce(RunningStack(database: database, project: project))
+        try run.stack.produce(RunningStack(database: database, project: project), by: run.producer(.preflight))
     }
 
     /// The checkout is clean, on the configured branch when no `--ref` was given, with free disk;
@@ -63,22 +63,31 @@ extension Deployer {
             reading = read
         }
         // Produced as soon as read: the audit of a refusal below names them.
-        if let user = reading.user { run.sshUser.produce(user) }
+        if let user = reading.user { try run.sshUser.produce(user, by: run.producer(.preflight)) }
         warnAboutSeparateState(owner: reading.owner, user: reading.user)
         try reading.requireGit(GitRead.preflight, path: config.path)
         if !reading.changed.isEmpty {
             throw DeployError.dirtyCheckout(path: config.path, files: reading.changed)
         }
         let checkout = CheckoutBefore(branch: reading.branch, revision: reading.head)
-        run.checkoutBefore.produce(checkout)
+        try run.checkoutBefore.produce(checkout, by: run.producer(.preflight))
         if requireBranch, checkout.branch != config.branch {
             throw checkout.branch.map { DeployError.wrongBranch(path: config.path, current: $0, target: config.branch) }
                 ?? DeployError.detachedCheckout(path: config.path, revision: checkout.revision, target: config.branch)
         }
-        for disk in PreflightDisk.allCases.compactMap({ reading.disk[$0] }) where disk.freeBytes < config.deploy.minFreeDiskBytes {
-            throw DeployError.lowDisk(path: disk.mount, freeBytes: disk.freeBytes, neededBytes: config.deploy.minFreeDiskBytes)
+        try Self.judgeDisks(reading.disk, needed: config.deploy.minFreeDiskBytes)
+        try run.releases.produce(try reading.releases(file: releasesFile), by: run.producer(.preflight))
+    }
+
+    /// Each disk preflight reads has `needed` bytes free. A disk df printed nothing for is refused
+    /// too: the build that would fill it fails half-way, with the containers stopped, and backup
+    /// and restore refuse the same way. `min_free_disk: 0` judges no disk, read or not.
+    static func judgeDisks(_ disks: [PreflightDisk: FreeDisk], needed: Int64) throws {
+        guard needed > 0 else { return }
+        for name in PreflightDisk.allCases {
+            guard let disk = disks[name] else { throw DeployError.diskUnreadable(disk: name.described) }
+            if disk.freeBytes < needed { throw DeployError.lowDisk(path: disk.mount, freeBytes: disk.freeBytes, neededBytes: needed) }
         }
-        run.releases.produce(try reading.releases(file: releasesFile))
     }
 
     /// Where the release records live, as messages name them.
@@ -112,5 +121,15 @@ extension Deployer {
             throw StepFailure(message: "", refusal: .unknownService(names: [database.name + " (the database is never redeployed by botops)"], known: project.serviceNames.filter { $0 != database.name }))
         }
         return project
+    }
+}
+
+extension PreflightDisk {
+    /// The disk as a refusal names it, with the command that reads it by hand.
+    fileprivate var described: String {
+        switch self {
+        case .dockerRoot: "docker's root directory (df -h \"$(docker info -f '{{.DockerRootDir}}')\")"
+        case .checkout: "the checkout (df -h . in it)"
+        }
     }
 }

@@ -36,7 +36,7 @@ extension Deployer {
             (run.running.ifProduced?[service]?.imageName ?? run.stack.ifProduced?.project.services[service]?.image).map { (service, $0) }
         }
         let idOf = try await imageIDs(Array(Set(names.map(\.1))).sorted(), timeout: timeout)
-        run.stopped.update(from: StoppedServices()) { stopped in
+        try run.stopped.update(from: StoppedServices(), by: .step(.stop)) { stopped in
             for (service, name) in names { stopped.imagesToStart[service] = idOf[name] }
         }
     }
@@ -51,7 +51,7 @@ extension Deployer {
             guard let container = containers[service] else { continue }
             let grace = run.stack.ifProduced?.project.services[service]?.stopGracePeriod ?? .seconds(10)
             let start = clock.now
-            run.stopped.update(from: StoppedServices()) { $0.started[service] = start }
+            try run.stopped.update(from: StoppedServices(), by: .step(.stop)) { $0.started[service] = start }
             try await runChecked(commands.stop(service, container: container.container, grace: grace, timeout: timeout), step: "stop")
             let took = clock.now - start
             let state = try await runner.run(commands.exitState(container.container, timeout: timeout))

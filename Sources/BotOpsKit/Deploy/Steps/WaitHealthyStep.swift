@@ -46,7 +46,7 @@ extension Deployer {
             switch tracker.observe(observations, elapsed: elapsed) {
             case .healthy:
                 let stopped = run.stopped.ifProduced?.started ?? [:]
-                run.healthy.update(from: HealthyContainers()) { healthy in
+                try run.healthy.update(from: HealthyContainers(), by: .step(.waitHealthy)) { healthy in
                     healthy.containers = containers
                     for (service, ready) in tracker.firstReady {
                         if let stopped = stopped[service] { healthy.downtime[service] = start + ready - stopped }
