@@ -14,6 +14,9 @@ extension BackupSandboxTests {
             let path = try await scene.dockerWithoutThrowawayServer(cases: #"  "exec exec db dropdb "*) echo "dropdb: error: refused by the test" >&2; exit 1;;"#)
             let config = try scene.config()
             let record = try await scene.unverifiedBackup(config: config)
+            // This docker starts no throwaway server, so the roles file (read in one) is moved away,
+            // as the restore's own advice says: the restore then goes on to its figures.
+            try FileManager.default.removeItem(atPath: scene.directory + "/backups/" + record.id + ".roles.sql")
             // The record says one row more than the dump holds: the restored copy's figures differ.
             let json = scene.directory + "/backups/" + record.id + ".json"
             var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])

@@ -13,11 +13,13 @@ extension BackupSandboxTests {
             let bin = scene.directory + "/bin"
             try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
             let real = try await BackupSandbox.sh("command -v sha256sum")
-            // Only the download's `sha256sum -- ID.roles.sql` (the backup's own sums name no `--`).
+            // Only the download's read of ID.roles.sql, which comes through stdin (the backup's own
+            // sums name their file as an argument, and it is not named *.roles.sql then).
             try await BackupSandbox.sh("""
                 cat >\(shellQuote(bin + "/sha256sum")) <<'FAKE'
                 #!/bin/sh
-                case "$1 $2" in "-- "*.roles.sql) printf X | dd of="$2" bs=1 conv=notrunc 2>/dev/null;; esac
+                input=$(readlink /proc/$$/fd/0)
+                case "$#:$input" in 0:*.roles.sql) printf X | dd of="$input" bs=1 conv=notrunc 2>/dev/null;; esac
                 exec \(shellQuote(real)) "$@"
                 FAKE
                 chmod 755 \(shellQuote(bin + "/sha256sum"))
